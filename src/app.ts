@@ -1,0 +1,77 @@
+/**
+ * buildApp(deps): the Fastify instance with every API surface registered as its own encapsulated
+ * plugin. It never listens; main.ts does, and tests use an ephemeral port.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Kysely } from 'kysely';
+import type { Config } from './config/index.ts';
+import type { Database } from './db/index.ts';
+import type { Authenticator, Authorizer, Actor } from './auth/index.ts';
+import type { Registry } from './registry/types.ts';
+import type { ProjectService } from './projects/index.ts';
+import type { Metrics } from './observability/index.ts';
+import type { BlobStore } from './storage/index.ts';
+import { healthRoutes } from './api/health.ts';
+import { ociApi } from './api/oci/index.ts';
+import { harborApi } from './api/harbor/index.ts';
+
+/** Everything the HTTP layer needs: services only, no drivers. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  db: Kysely<Database>;
+  blobs: BlobStore;
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  registry: Registry;
+  projects: ProjectService;
+  /** Extra plugins registered by the composition root (webhooks API and the like). */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller (anonymous when no valid credentials were given). */
+    actor: Actor;
+    /** True when credentials were sent but were wrong. */
+    badCredentials: boolean;
+  }
+}
+
+/** Builds the Fastify app. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps Fastify's default generic so plugins type-check.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: false,
+    bodyLimit: deps.config.registry.max_manifest_bytes + 1,
+    // Registry clients send paths with encoded characters; the router must see them raw.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
+    return503OnClosing: false,
+  });
+  app.decorateRequest('actor', null as unknown as Actor);
+  app.decorateRequest('badCredentials', false);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    req.badCredentials = false;
+    req.actor = { username: '', userId: null, sysadmin: false };
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    deps.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+  await app.register(healthRoutes(deps));
+  await app.register(ociApi(deps), { prefix: '/v2' });
+  await app.register(harborApi(deps), { prefix: '/api/v2.0' });
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  return app;
+}

@@ -1,0 +1,4 @@
+/** Identity and access: actors, authentication, the authorizer. */
+export * from './actor.ts';
+export * from './authorizer.ts';
+export * from './authenticator.ts';

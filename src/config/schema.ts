@@ -1,0 +1,105 @@
+/**
+ * Wharf's one configuration schema: every option, its type, its default and its meaning.
+ * Sources, later winning: defaults < wharf.yaml < WHARF_* environment variables.
+ * docs/config.md documents the same options; a test keeps the two in step.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+const list = z.union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
+const numList = z.union([
+  z.array(z.coerce.number().min(0)),
+  z.string().transform((s, ctx) => {
+    const out = s.split(',').map((x) => Number(x.trim()));
+    if (out.some((n) => !Number.isFinite(n) || n < 0)) {
+      ctx.addIssue({ code: 'custom', message: 'expected a comma-separated list of non-negative numbers' });
+    }
+    return out;
+  }),
+]);
+
+/** The validated configuration schema. */
+export const configSchema = z
+  .object({
+    /** Address to listen on. */
+    host: z.string().default('0.0.0.0'),
+    /** TCP port; 0 picks a free one (tests). */
+    port: port.default(5000),
+    /** Folder for everything Wharf keeps: the SQLite file and the blobs, unless set apart. */
+    data_dir: z.string().default('./data'),
+    /** The URL clients use to reach Wharf; used in webhook payloads, token realms and Location headers. */
+    external_url: z.string().url().optional(),
+    /** Password of the system admin `admin`, used on first start only. Generated and logged once when unset. */
+    admin_password: z.string().min(8).optional(),
+    /** pino log level. */
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    database: z
+      .object({
+        /** SQLite database file; default `<data_dir>/wharf.db`. */
+        path: z.string().optional(),
+      })
+      .default({}),
+    storage: z
+      .object({
+        /** Blob storage driver. */
+        driver: z.enum(['filesystem']).default('filesystem'),
+        /** Root folder of the filesystem driver; default `<data_dir>/storage`. */
+        root: z.string().optional(),
+      })
+      .default({ driver: 'filesystem' }),
+    registry: z
+      .object({
+        /** Largest manifest accepted, in bytes. */
+        max_manifest_bytes: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+        /** Abandoned uploads older than this many seconds are removed by `wharf gc`. */
+        upload_grace_seconds: z.coerce.number().int().min(0).default(24 * 3600),
+      })
+      .default({ max_manifest_bytes: 4 * 1024 * 1024, upload_grace_seconds: 24 * 3600 }),
+    webhooks: z
+      .object({
+        /** Per-request timeout for deliveries, in milliseconds (a target may set its own). */
+        timeout_ms: z.coerce.number().int().positive().default(10_000),
+        /** Bytes of each response body kept in the delivery history. */
+        response_body_limit: z.coerce.number().int().min(0).default(4096),
+        /** Delay before each attempt, in seconds; the first is the immediate attempt. */
+        retry_schedule: numList.default([0, 10, 60, 300, 1800, 7200, 21600, 43200]),
+        /** A target failing continuously for this many seconds is disabled. */
+        disable_after_seconds: z.coerce.number().int().positive().default(24 * 3600),
+        /** Deliveries in flight at once for one target address. */
+        per_target_concurrency: z.coerce.number().int().positive().default(8),
+        /** Deliveries in flight at once in this process. */
+        max_in_flight: z.coerce.number().int().positive().default(256),
+        /** Allow targets on private address ranges (10/8, 172.16/12, 192.168/16, fc00::/7, loopback). */
+        allow_private_targets: bool.default(true),
+        /** Hosts or CIDR ranges always allowed, even when private targets are refused (not link-local/metadata). */
+        allow_list: list.default([]),
+        /** Delivery history older than this many days is pruned. */
+        history_max_age_days: z.coerce.number().int().positive().default(30),
+        /** At most this many executions are kept per policy. */
+        history_max_per_policy: z.coerce.number().int().positive().default(1000),
+      })
+      .default({
+        timeout_ms: 10_000,
+        response_body_limit: 4096,
+        retry_schedule: [0, 10, 60, 300, 1800, 7200, 21600, 43200],
+        disable_after_seconds: 24 * 3600,
+        per_target_concurrency: 8,
+        max_in_flight: 256,
+        allow_private_targets: true,
+        allow_list: [],
+        history_max_age_days: 30,
+        history_max_per_policy: 1000,
+      }),
+  })
+  .strict();
+
+/** Configuration as read from files and the environment, before defaults derived from other keys. */
+export type RawConfig = z.input<typeof configSchema>;
+
+/** Fully resolved configuration: every path absolute, every derived default filled in. */
+export type Config = Omit<z.output<typeof configSchema>, 'external_url' | 'database' | 'storage'> & {
+  external_url: string;
+  database: { path: string };
+  storage: { driver: 'filesystem'; root: string };
+};

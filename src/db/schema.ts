@@ -1,0 +1,271 @@
+/**
+ * The database as Kysely sees it: one interface per table. Times are integer milliseconds since
+ * the Unix epoch (bigint on Postgres); booleans are 0/1; JSON columns are text.
+ * Migrations in ./migrations create exactly these tables.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Users (the system admin `admin` is created on first start). */
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  password_hash: string;
+  email: string;
+  realname: string;
+  comment: string;
+  sysadmin: number;
+  disabled: number;
+  creation_time: number;
+  update_time: number;
+}
+
+/** Harbor projects: the first path segment of every repository. */
+export interface ProjectsTable {
+  id: Generated<number>;
+  name: string;
+  /** 1 when anonymous users may pull. */
+  public: number;
+  owner_id: number | null;
+  /** Bytes; -1 unlimited. */
+  storage_limit: number;
+  /** Other metadata as a JSON object of strings (Harbor's `metadata`). */
+  metadata: string;
+  creation_time: number;
+  update_time: number;
+}
+
+/** Repositories; `name` is the full name (`library/alpine`). */
+export interface RepositoriesTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  pull_count: number;
+  creation_time: number;
+  update_time: number;
+}
+
+/** Content-addressed blobs known to the registry (their bytes live in the BlobStore). */
+export interface BlobsTable {
+  digest: string;
+  size: number;
+  creation_time: number;
+}
+
+/** Which blobs a repository may serve (links, as in distribution). */
+export interface RepositoryBlobsTable {
+  repository_id: number;
+  digest: string;
+  creation_time: number;
+}
+
+/** Manifests (Harbor's artifacts), stored byte-for-byte as blobs under their digest. */
+export interface ArtifactsTable {
+  id: Generated<number>;
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  /** OCI `artifactType`, else the config media type for non-images, else null. */
+  artifact_type: string | null;
+  config_media_type: string | null;
+  /** Manifest bytes plus every referenced blob's size (Harbor's artifact size). */
+  size: number;
+  manifest_size: number;
+  subject_digest: string | null;
+  /** JSON object or null. */
+  annotations: string | null;
+  push_time: number;
+  pull_time: number | null;
+}
+
+/** What a manifest references: blobs (config, layers) and, for an index, child manifests. */
+export interface ArtifactReferencesTable {
+  id: Generated<number>;
+  artifact_id: number;
+  kind: 'blob' | 'manifest';
+  child_digest: string;
+  size: number;
+  media_type: string | null;
+  /** For index children: the platform object as JSON. */
+  platform: string | null;
+  annotations: string | null;
+}
+
+/** Tags point at one artifact in their repository. */
+export interface TagsTable {
+  id: Generated<number>;
+  repository_id: number;
+  artifact_id: number;
+  name: string;
+  push_time: number;
+  pull_time: number | null;
+}
+
+/** Blob uploads in progress; bytes live in the BlobStore's upload area. */
+export interface UploadsTable {
+  id: string;
+  repository_name: string;
+  /** Bytes received so far. */
+  size: number;
+  started_at: number;
+  updated_at: number;
+}
+
+/**
+ * The event outbox: written in the same transaction as the change it describes.
+ * `seq` orders events; `id` is the stable event id receivers de-duplicate on.
+ */
+export interface EventsTable {
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  occur_at: number;
+  operator: string;
+  project_id: number | null;
+  /** The event's data as JSON (see src/events/catalog.ts). */
+  data: string;
+  /** When the dispatcher created its deliveries; null while pending. */
+  dispatched_at: number | null;
+}
+
+/** System configuration values (Harbor's /api/v2.0/configurations), JSON-encoded. */
+export interface ConfigurationsTable {
+  key: string;
+  value: string;
+}
+
+/** Webhook policies; project_id null means a system-wide policy (Wharf extension). */
+export interface WebhookPoliciesTable {
+  id: Generated<number>;
+  project_id: number | null;
+  name: string;
+  description: string;
+  enabled: number;
+  /** JSON array of event type names. */
+  event_types: string;
+  /** JSON array of glob patterns; empty matches all (Wharf extension). */
+  repo_filters: string;
+  /** JSON array of glob patterns; empty matches all (Wharf extension). */
+  tag_filters: string;
+  creator: string;
+  creation_time: number;
+  update_time: number;
+}
+
+/** A policy's targets, in order (Harbor's `targets[]`), with Wharf's per-target extensions and health. */
+export interface WebhookTargetsTable {
+  id: Generated<number>;
+  policy_id: number;
+  position: number;
+  /** http | slack | discord */
+  type: string;
+  address: string;
+  /** Default | CloudEvents | Distribution | MSR for http; '' otherwise. */
+  payload_format: string;
+  /** Extra format options as JSON (e.g. CloudEvents binary mode, signature style). */
+  options: string;
+  auth_header: string;
+  skip_cert_verify: number;
+  /** Signing secret (write-only in the API); '' when unsigned. */
+  secret: string;
+  /** JSON object of custom header names to values (write-only values). */
+  headers: string;
+  /** Per-target timeout in ms; null uses webhooks.timeout_ms. */
+  timeout_ms: number | null;
+  enabled: number;
+  /** Start of the current run of continuous failures, or null. */
+  failing_since: number | null;
+  disabled_reason: string | null;
+}
+
+/** Harbor's execution: one per (event, policy target) delivery. */
+export interface WebhookExecutionsTable {
+  id: Generated<number>;
+  policy_id: number;
+  target_id: number;
+  event_seq: number;
+  event_id: string;
+  event_type: string;
+  /** WEBHOOK | SLACK | DISCORD */
+  vendor_type: string;
+  /** Pending | Running | Success | Error | Stopped */
+  status: string;
+  status_message: string;
+  /** EVENT | MANUAL (redelivery) | TEST */
+  trigger: string;
+  /** The exact body sent. */
+  payload: string;
+  start_time: number;
+  end_time: number | null;
+}
+
+/** Harbor's task (1:1 with an execution here): the retry state machine of one delivery. */
+export interface WebhookTasksTable {
+  id: Generated<number>;
+  execution_id: number;
+  status: string;
+  status_message: string;
+  run_count: number;
+  /** When the next attempt is due (ms); null when final. */
+  next_attempt_at: number | null;
+  /** A worker's lease: the task is being attempted until this time. */
+  lease_until: number | null;
+  lease_owner: string | null;
+  creation_time: number;
+  start_time: number | null;
+  update_time: number;
+  end_time: number | null;
+}
+
+/** One HTTP attempt of a task: request and response as sent and received (secrets redacted). */
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  task_id: number;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  url: string;
+  request_headers: string;
+  request_body: string;
+  response_status: number | null;
+  response_headers: string | null;
+  /** The first `webhooks.response_body_limit` bytes of the response body. */
+  response_body: string | null;
+  error: string | null;
+}
+
+/** The whole database. */
+export interface Database {
+  users: UsersTable;
+  projects: ProjectsTable;
+  repositories: RepositoriesTable;
+  blobs: BlobsTable;
+  repository_blobs: RepositoryBlobsTable;
+  artifacts: ArtifactsTable;
+  artifact_references: ArtifactReferencesTable;
+  tags: TagsTable;
+  uploads: UploadsTable;
+  events: EventsTable;
+  configurations: ConfigurationsTable;
+  webhook_policies: WebhookPoliciesTable;
+  webhook_targets: WebhookTargetsTable;
+  webhook_executions: WebhookExecutionsTable;
+  webhook_tasks: WebhookTasksTable;
+  webhook_attempts: WebhookAttemptsTable;
+}
+
+/** Row types, for repositories' signatures. */
+export type UserRow = Selectable<UsersTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type RepositoryRow = Selectable<RepositoriesTable>;
+export type ArtifactRow = Selectable<ArtifactsTable>;
+export type ArtifactReferenceRow = Selectable<ArtifactReferencesTable>;
+export type TagRow = Selectable<TagsTable>;
+export type UploadRow = Selectable<UploadsTable>;
+export type EventRow = Selectable<EventsTable>;
+export type NewEventRow = Insertable<EventsTable>;
+export type WebhookPolicyRow = Selectable<WebhookPoliciesTable>;
+export type WebhookTargetRow = Selectable<WebhookTargetsTable>;
+export type WebhookExecutionRow = Selectable<WebhookExecutionsTable>;
+export type WebhookTaskRow = Selectable<WebhookTasksTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+export type ProjectUpdate = Updateable<ProjectsTable>;

@@ -1,0 +1,4 @@
+/** Pure domain types and rules: digests, names, references, errors. No I/O. */
+export * from './errors.ts';
+export * from './digest.ts';
+export * from './names.ts';

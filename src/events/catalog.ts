@@ -1,0 +1,179 @@
+/**
+ * The event catalog: every event Wharf records, as one discriminated union on `type`.
+ * Consumers (payload formats, filters, the audit log) switch over `type` exhaustively.
+ * Names follow Harbor's Default `type` values; the last six are Wharf additions Harbor users ask for.
+ */
+
+/** Harbor's ten webhook event types. */
+export const harborEventTypes = [
+  'PUSH_ARTIFACT',
+  'PULL_ARTIFACT',
+  'DELETE_ARTIFACT',
+  'QUOTA_EXCEED',
+  'QUOTA_WARNING',
+  'SCANNING_FAILED',
+  'SCANNING_STOPPED',
+  'SCANNING_COMPLETED',
+  'REPLICATION',
+  'TAG_RETENTION',
+] as const;
+
+/** Event types Wharf adds (Harbor has them internally but cannot send them). */
+export const wharfEventTypes = [
+  'CREATE_TAG',
+  'DELETE_TAG',
+  'CREATE_REPOSITORY',
+  'DELETE_REPOSITORY',
+  'CREATE_PROJECT',
+  'DELETE_PROJECT',
+] as const;
+
+/** Every event type a webhook policy may subscribe to. */
+export const eventTypes = [...harborEventTypes, ...wharfEventTypes] as const;
+/** A subscribable event type. */
+export type EventType = (typeof eventTypes)[number];
+
+/** Operational events about Wharf itself (not subscribable per project; recorded in the outbox). */
+export const systemEventTypes = ['WEBHOOK_TARGET_DISABLED'] as const;
+/** An operational event type. */
+export type SystemEventType = (typeof systemEventTypes)[number];
+
+/** True when `s` names a subscribable event type. */
+export function isEventType(s: string): s is EventType {
+  return (eventTypes as readonly string[]).includes(s);
+}
+
+/** The project an event happened in, as it was at the time. */
+export interface ProjectRef {
+  id: number;
+  name: string;
+  public: boolean;
+}
+
+/** The repository an event happened in. */
+export interface RepositoryRef {
+  id: number;
+  /** Full name, `library/alpine`. */
+  name: string;
+  /** Creation time, ms since epoch; null when unknown (already gone). */
+  creationTime: number | null;
+}
+
+/** The artifact (manifest) an event is about. */
+export interface ArtifactRef {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** The tag the action used (pushed to, pulled by, deleted); null when by digest. */
+  tag: string | null;
+  /** All tags the artifact has (after the action). */
+  tags: string[];
+  artifactType: string | null;
+}
+
+/** The HTTP request behind an event, for formats that carry it (Distribution). */
+export interface RequestInfo {
+  id: string;
+  addr: string;
+  host: string;
+  method: string;
+  useragent: string;
+}
+
+interface Base {
+  /** Stable event id (UUID), the de-duplication key in every format. */
+  id: string;
+  /** ms since epoch. */
+  occurAt: number;
+  /** Username of the actor; '' for anonymous. */
+  operator: string;
+  request?: RequestInfo;
+}
+
+/** PUSH_ARTIFACT, PULL_ARTIFACT, DELETE_ARTIFACT. */
+export interface ArtifactEvent extends Base {
+  type: 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' | 'DELETE_ARTIFACT';
+  project: ProjectRef;
+  repository: RepositoryRef;
+  artifact: ArtifactRef;
+}
+
+/** CREATE_TAG, DELETE_TAG (Wharf additions). `artifact.tag` is the tag created or deleted. */
+export interface TagEvent extends Base {
+  type: 'CREATE_TAG' | 'DELETE_TAG';
+  project: ProjectRef;
+  repository: RepositoryRef;
+  artifact: ArtifactRef;
+}
+
+/** CREATE_REPOSITORY, DELETE_REPOSITORY (Wharf additions). */
+export interface RepositoryEvent extends Base {
+  type: 'CREATE_REPOSITORY' | 'DELETE_REPOSITORY';
+  project: ProjectRef;
+  repository: RepositoryRef;
+}
+
+/** CREATE_PROJECT, DELETE_PROJECT (Wharf additions). */
+export interface ProjectEvent extends Base {
+  type: 'CREATE_PROJECT' | 'DELETE_PROJECT';
+  project: ProjectRef;
+}
+
+/** QUOTA_EXCEED, QUOTA_WARNING: `details` is Harbor's custom_attributes.Details text. */
+export interface QuotaEvent extends Base {
+  type: 'QUOTA_EXCEED' | 'QUOTA_WARNING';
+  project: ProjectRef;
+  repository: RepositoryRef | null;
+  artifact: ArtifactRef | null;
+  details: string;
+}
+
+/** SCANNING_COMPLETED, SCANNING_FAILED, SCANNING_STOPPED. */
+export interface ScanEvent extends Base {
+  type: 'SCANNING_COMPLETED' | 'SCANNING_FAILED' | 'SCANNING_STOPPED';
+  project: ProjectRef;
+  repository: RepositoryRef;
+  artifact: ArtifactRef;
+  scanType: 'vulnerability' | 'sbom';
+  /** Harbor's scan_overview / sbom_overview object, keyed by report media type. */
+  overview: Record<string, unknown>;
+}
+
+/** REPLICATION: one task's status change (Harbor's shape; see the reference §2.6). */
+export interface ReplicationEvent extends Base {
+  type: 'REPLICATION';
+  project: ProjectRef;
+  replication: Record<string, unknown>;
+}
+
+/** TAG_RETENTION: one repository's retention task (Harbor's shape; see the reference §2.7). */
+export interface RetentionEvent extends Base {
+  type: 'TAG_RETENTION';
+  project: ProjectRef;
+  retention: Record<string, unknown>;
+}
+
+/** A webhook target was disabled after failing continuously (operational). */
+export interface TargetDisabledEvent extends Base {
+  type: 'WEBHOOK_TARGET_DISABLED';
+  project: ProjectRef | null;
+  policyId: number;
+  targetId: number;
+  address: string;
+  reason: string;
+}
+
+/** Every event Wharf records. */
+export type WharfEvent =
+  | ArtifactEvent
+  | TagEvent
+  | RepositoryEvent
+  | ProjectEvent
+  | QuotaEvent
+  | ScanEvent
+  | ReplicationEvent
+  | RetentionEvent
+  | TargetDisabledEvent;
+
+/** An event before the outbox assigns its id and time. */
+export type NewEvent = WharfEvent extends infer E ? (E extends WharfEvent ? Omit<E, 'id' | 'occurAt'> & { occurAt?: number } : never) : never;

@@ -1,0 +1,169 @@
+/**
+ * The composition root: config -> database, blob store, services -> roles (serve, gc).
+ * The only module that imports concrete drivers.
+ */
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, ConfigError, type Config } from './config/index.ts';
+import { openDatabase, type Db } from './db/index.ts';
+import { FsBlobStore } from './storage/fs-blob-store.ts';
+import { Outbox } from './events/index.ts';
+import { Authenticator, Authorizer } from './auth/index.ts';
+import { RegistryService, runGc, type GcReport } from './registry/index.ts';
+import { ProjectService } from './projects/index.ts';
+import { Metrics } from './observability/index.ts';
+import { buildApp } from './app.ts';
+
+/** A running (or ready to run) Wharf: the app, its services and how to stop it. */
+export interface Wharf {
+  config: Config;
+  app: FastifyInstance;
+  db: Db;
+  logger: Logger;
+  /** The base URL once listening. */
+  url(): string;
+  listen(): Promise<string>;
+  gc(): Promise<GcReport>;
+  /** Stops accepting requests, lets in-flight ones finish, stops workers, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link createWharf}. */
+export interface CreateOptions {
+  logger?: Logger;
+  /** Collect Node's default process metrics (off in tests that build many instances). */
+  defaultMetrics?: boolean;
+}
+
+/** Wires every part of Wharf from a configuration. */
+export async function createWharf(config: Config, opts: CreateOptions = {}): Promise<Wharf> {
+  const logger = opts.logger ?? pino({ level: config.log_level, base: { service: 'wharf' } });
+  const metrics = new Metrics(opts.defaultMetrics ?? true);
+  const db = await openDatabase(config.database.path);
+  const blobs = new FsBlobStore(config.storage.root);
+  const outbox = new Outbox();
+  const authorizer = new Authorizer();
+  const authenticator = new Authenticator(db.kysely);
+  const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger });
+  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
+  await bootstrap(config, db, projects, logger);
+
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, registry, projects });
+  const gc = () => runGc({ db: db.kysely, blobs, config, logger });
+  let address = '';
+  return {
+    config,
+    app,
+    db,
+    logger,
+    url: () => address,
+    async listen() {
+      await app.listen({ host: config.host, port: config.port });
+      const a = app.server.address();
+      const port = typeof a === 'object' && a ? a.port : config.port;
+      address = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      return address;
+    },
+    gc,
+    async close() {
+      await app.close();
+      await db.close();
+    },
+  };
+}
+
+/** First start: the system admin `admin` and the public project `library`. */
+async function bootstrap(config: Config, db: Db, projects: ProjectService, logger: Logger): Promise<void> {
+  const admin = await db.kysely.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirst();
+  if (!admin) {
+    const generated = config.admin_password === undefined;
+    const password = config.admin_password ?? randomBytes(12).toString('base64url');
+    const now = Date.now();
+    await db.kysely
+      .insertInto('users')
+      .values({
+        username: 'admin',
+        password_hash: await Authenticator.hashPassword(password),
+        email: '',
+        realname: 'system admin',
+        comment: '',
+        sysadmin: 1,
+        disabled: 0,
+        creation_time: now,
+        update_time: now,
+      })
+      .execute();
+    if (generated) logger.warn({ username: 'admin', password }, 'created the system admin with a generated password; it is shown only this once');
+    else logger.info({ username: 'admin' }, 'created the system admin with WHARF_ADMIN_PASSWORD');
+  }
+  await projects.ensureProject('library', true);
+}
+
+const usage = `usage: wharf <command>
+
+commands:
+  serve   run the registry, its APIs and the webhook workers
+  gc      delete unreferenced blobs and abandoned uploads, then exit
+  help    show this text
+
+Configuration comes from wharf.yaml (or WHARF_CONFIG) and WHARF_* variables; see docs/config.md.`;
+
+/** The command line: `wharf serve | gc | help`. */
+export async function main(argv: string[]): Promise<number> {
+  const cmd = argv[0] ?? 'serve';
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    console.log(usage);
+    return 0;
+  }
+  if (cmd !== 'serve' && cmd !== 'gc') {
+    console.error(`unknown command: ${cmd}\n\n${usage}`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const wharf = await createWharf(config);
+  if (cmd === 'gc') {
+    const report = await wharf.gc();
+    console.log(JSON.stringify(report, null, 2));
+    await wharf.close();
+    return 0;
+  }
+  const url = await wharf.listen();
+  wharf.logger.info({ url, external_url: config.external_url, data_dir: config.data_dir }, 'wharf is serving');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    wharf.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    wharf.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        wharf.logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return new Promise<number>(() => {});
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

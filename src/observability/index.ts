@@ -1,0 +1,2 @@
+/** Logs and metrics. */
+export * from './metrics.ts';

@@ -1,0 +1,45 @@
+/** Prometheus metrics, one registry per Wharf instance (tests run several in one process). */
+import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+
+/** Wharf's metrics. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'wharf_http_requests_total',
+    help: 'HTTP requests served, by method, route and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'wharf_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly bytesIn = new Counter({ name: 'wharf_bytes_received_total', help: 'Blob and manifest bytes received', registers: [this.registry] });
+  readonly bytesOut = new Counter({ name: 'wharf_bytes_sent_total', help: 'Blob and manifest bytes sent', registers: [this.registry] });
+  readonly uploadDuration = new Histogram({
+    name: 'wharf_blob_upload_duration_seconds',
+    help: 'Time from starting a blob upload to completing it',
+    buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
+    registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: 'wharf_webhook_attempts_total',
+    help: 'Webhook delivery attempts, by target type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookLatency = new Histogram({
+    name: 'wharf_webhook_attempt_duration_seconds',
+    help: 'Webhook attempt duration',
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+    registers: [this.registry],
+  });
+  readonly outboxPending = new Gauge({ name: 'wharf_outbox_pending_events', help: 'Events not yet dispatched', registers: [this.registry] });
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'wharf_' });
+  }
+}

@@ -1,0 +1,4 @@
+/** The OCI registry: blobs, uploads, manifests, tags, referrers, catalog, garbage collection. */
+export * from './types.ts';
+export { RegistryService, type RegistryDeps } from './registry-service.ts';
+export { runGc, type GcReport, type GcDeps } from './gc.ts';

@@ -1,0 +1,75 @@
+/**
+ * The registry service's contract, shared by the /v2 adapter, the Harbor API adapter and gc.
+ * Implementations live in this folder; events are written to the outbox inside the same
+ * transactions as the changes (see src/events/outbox.ts).
+ */
+import type { Readable } from 'node:stream';
+import type { Actor } from '../auth/actor.ts';
+import type { RequestInfo } from '../events/index.ts';
+import type { ByteRange } from '../storage/index.ts';
+import type { Digest, RepoName, Reference } from '../domain/index.ts';
+
+/** Context every call carries: who, and the request it came from (for events and logs). */
+export interface CallContext {
+  actor: Actor;
+  request?: RequestInfo;
+}
+
+/** A blob's metadata. */
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+/** An upload's state as the client sees it. */
+export interface UploadState {
+  id: string;
+  repository: RepoName;
+  /** Bytes received so far. */
+  size: number;
+}
+
+/** A manifest as served. */
+export interface ManifestContent {
+  digest: Digest;
+  mediaType: string;
+  body: Buffer;
+}
+
+/** One page of names, with whether more follow. */
+export interface NamePage {
+  names: string[];
+  /** The last name returned when more follow (for the Link header), else null. */
+  next: string | null;
+}
+
+/** The registry's operations. */
+export interface Registry {
+  blobInfo(ctx: CallContext, repo: RepoName, digest: Digest): Promise<BlobInfo>;
+  readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange): Promise<{ info: BlobInfo; stream: Readable }>;
+  deleteBlob(ctx: CallContext, repo: RepoName, digest: Digest): Promise<void>;
+
+  startUpload(ctx: CallContext, repo: RepoName): Promise<UploadState>;
+  /** Cross-repository mount; returns null when the source is not readable (caller falls back to an upload). */
+  mountBlob(ctx: CallContext, repo: RepoName, digest: Digest, from: RepoName | null): Promise<BlobInfo | null>;
+  /** Appends data; `start` is the Content-Range start when given (RANGE_INVALID when it is not the current size). */
+  appendUpload(ctx: CallContext, repo: RepoName, id: string, data: Readable, start?: number): Promise<UploadState>;
+  uploadState(ctx: CallContext, repo: RepoName, id: string): Promise<UploadState>;
+  /** Finishes an upload with optional final data; verifies the digest; the blob becomes visible atomically. */
+  completeUpload(ctx: CallContext, repo: RepoName, id: string, digest: Digest, data?: Readable): Promise<BlobInfo>;
+  cancelUpload(ctx: CallContext, repo: RepoName, id: string): Promise<void>;
+
+  putManifest(ctx: CallContext, repo: RepoName, ref: Reference, contentType: string, body: Buffer): Promise<{ digest: Digest; subject: Digest | null }>;
+  /** `pull` false for HEAD (no PULL_ARTIFACT event, no pull_time update). */
+  getManifest(ctx: CallContext, repo: RepoName, ref: Reference, pull: boolean): Promise<ManifestContent>;
+  deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference): Promise<void>;
+
+  listTags(ctx: CallContext, repo: RepoName, n: number | null, last: string | null): Promise<NamePage>;
+  createTag(ctx: CallContext, repo: RepoName, digest: Digest, tag: string): Promise<void>;
+  deleteTag(ctx: CallContext, repo: RepoName, tag: string): Promise<void>;
+  deleteRepository(ctx: CallContext, repo: RepoName): Promise<void>;
+  /** Repositories the caller may list, by name. */
+  catalog(ctx: CallContext, n: number | null, last: string | null): Promise<NamePage>;
+  /** An OCI image index of the manifests whose subject is `digest`, optionally filtered by artifactType. */
+  referrers(ctx: CallContext, repo: RepoName, digest: Digest, artifactType: string | null): Promise<{ index: object; filtered: boolean }>;
+}

@@ -1,0 +1,55 @@
+/**
+ * The blob storage driver interface. Drivers store bytes under digests and hold uploads in
+ * progress; they know nothing of OCI, HTTP or the database. Errors are storage-shaped
+ * ({@link StorageNotFoundError}); services translate them into domain errors.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../domain/index.ts';
+
+/** Thrown by drivers when a blob or upload does not exist. */
+export class StorageNotFoundError extends Error {
+  constructor(what: string) {
+    super(`not found in storage: ${what}`);
+    this.name = 'StorageNotFoundError';
+  }
+}
+
+/** An inclusive byte range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** What a driver must do. Every method is safe to call concurrently for the same digest or upload. */
+export interface BlobStore {
+  /** Size of a stored blob, or null when absent. */
+  stat(digest: Digest): Promise<{ size: number } | null>;
+  /** Streams a blob (or a range of it); throws StorageNotFoundError when absent. */
+  read(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** Reads a small blob (a manifest) whole. */
+  readAll(digest: Digest): Promise<Buffer>;
+  /** Stores bytes the caller has already verified to hash to `digest`; atomic, idempotent. */
+  put(digest: Digest, data: Buffer): Promise<void>;
+  /** Removes a blob; absent is not an error. */
+  delete(digest: Digest): Promise<void>;
+  /** Every stored blob digest (for garbage collection). */
+  list(): AsyncIterable<Digest>;
+
+  /** Creates an empty upload. */
+  createUpload(id: string): Promise<void>;
+  /**
+   * Appends a stream to an upload; `onData` sees every chunk as it is written (for hashing).
+   * Resolves to the upload's new size. Throws StorageNotFoundError when the upload is unknown.
+   */
+  appendUpload(id: string, data: Readable, onData?: (chunk: Buffer) => void): Promise<number>;
+  /** Current size of an upload; throws StorageNotFoundError when unknown. */
+  uploadSize(id: string): Promise<number>;
+  /** Streams an upload's bytes so far (to re-hash it after a restart). */
+  readUpload(id: string): Promise<Readable>;
+  /** Moves an upload into place as `digest` atomically (rename); the upload is gone afterwards. */
+  commitUpload(id: string, digest: Digest): Promise<void>;
+  /** Removes an upload; unknown is not an error. */
+  deleteUpload(id: string): Promise<void>;
+  /** Every upload with its last modification time (for garbage collection). */
+  listUploads(): AsyncIterable<{ id: string; modified: Date }>;
+}
