@@ -1,0 +1,67 @@
+/**
+ * Repository and project lookups shared by the blob and manifest services. A repository row is
+ * created on the first blob or manifest pushed to it, with a CREATE_REPOSITORY event in the same
+ * transaction.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { fail, projectOf, type RepoName } from '../domain/index.ts';
+import type { Database, ProjectRow, RepositoryRow } from '../db/index.ts';
+import type { Outbox, ProjectRef, RepositoryRef } from '../events/index.ts';
+import type { CallContext } from './types.ts';
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+/** The project a repository name belongs to; NAME_UNKNOWN naming the project when it does not exist. */
+export async function projectForRepo(db: Q, name: RepoName): Promise<ProjectRow> {
+  const projectName = projectOf(name);
+  const project = await db.selectFrom('projects').selectAll().where('name', '=', projectName).executeTakeFirst();
+  if (!project) {
+    throw fail(
+      'NAME_UNKNOWN',
+      `project ${projectName} not found: create it first (POST /api/v2.0/projects with {"project_name":"${projectName}"})`,
+      { name, project: projectName },
+    );
+  }
+  return project;
+}
+
+/** The repository row, or null. */
+export async function findRepository(db: Q, name: RepoName): Promise<RepositoryRow | null> {
+  return (await db.selectFrom('repositories').selectAll().where('name', '=', name).executeTakeFirst()) ?? null;
+}
+
+/** Returns the repository, creating it (and recording CREATE_REPOSITORY) inside `trx` when new. */
+export async function findOrCreateRepository(
+  trx: Transaction<Database>,
+  outbox: Outbox,
+  ctx: CallContext,
+  project: ProjectRow,
+  name: RepoName,
+): Promise<RepositoryRow> {
+  const existing = await findRepository(trx, name);
+  if (existing) return existing;
+  const now = Date.now();
+  const row = await trx
+    .insertInto('repositories')
+    .values({ project_id: project.id, name, pull_count: 0, creation_time: now, update_time: now })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await outbox.append(trx, {
+    type: 'CREATE_REPOSITORY',
+    operator: ctx.actor.username,
+    request: ctx.request,
+    project: projectRef(project),
+    repository: repositoryRef(row),
+  });
+  return row;
+}
+
+/** The event view of a project row. */
+export function projectRef(p: ProjectRow): ProjectRef {
+  return { id: p.id, name: p.name, public: p.public === 1 };
+}
+
+/** The event view of a repository row. */
+export function repositoryRef(r: RepositoryRow): RepositoryRef {
+  return { id: r.id, name: r.name, creationTime: r.creation_time };
+}
