@@ -13,6 +13,8 @@ import type { Registry } from './registry/types.ts';
 import type { ProjectService } from './projects/index.ts';
 import type { Metrics } from './observability/index.ts';
 import type { BlobStore } from './storage/index.ts';
+import type { WebhookService } from './webhooks/index.ts';
+import type { GcReport } from './registry/index.ts';
 import { healthRoutes } from './api/health.ts';
 import { ociApi } from './api/oci/index.ts';
 import { harborApi } from './api/harbor/index.ts';
@@ -28,6 +30,9 @@ export interface AppDeps {
   authorizer: Authorizer;
   registry: Registry;
   projects: ProjectService;
+  webhooks: WebhookService;
+  /** Runs garbage collection now (the admin API's gc trigger). */
+  gc: () => Promise<GcReport>;
   /** Extra plugins registered by the composition root (webhooks API and the like). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }

@@ -14,6 +14,7 @@ import { Authenticator, Authorizer } from './auth/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService } from './projects/index.ts';
 import { Metrics } from './observability/index.ts';
+import { WebhookService } from './webhooks/index.ts';
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -48,10 +49,11 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const authenticator = new Authenticator(db.kysely);
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger });
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
+  const webhooks = new WebhookService({ db: db.kysely, outbox, authorizer, config });
   await bootstrap(config, db, projects, logger);
 
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, registry, projects });
   const gc = () => runGc({ db: db.kysely, blobs, config, logger });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, registry, projects, webhooks, gc });
   let address = '';
   return {
     config,

@@ -1,13 +1,20 @@
-// PLACEHOLDER: being written by the registry helper. Replace this whole file.
+/**
+ * The registry service: one facade over the blob side (blobs, uploads, mounts) and the manifest
+ * side (manifests, tags, referrers, catalog, repositories), so adapters depend on one interface.
+ */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { Readable } from 'node:stream';
 import type { Database } from '../db/index.ts';
-import type { BlobStore } from '../storage/index.ts';
+import type { BlobStore, ByteRange } from '../storage/index.ts';
 import type { Outbox } from '../events/index.ts';
 import type { Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import type { Registry } from './types.ts';
+import type { Digest, RepoName, Reference } from '../domain/index.ts';
+import type { CallContext, Registry } from './types.ts';
+import { BlobService } from './blob-service.ts';
+import { ManifestService } from './manifest-service.ts';
 
 /** What the registry service needs. */
 export interface RegistryDeps {
@@ -20,8 +27,68 @@ export interface RegistryDeps {
   logger: Logger;
 }
 
-/** The registry service (placeholder). */
-export class RegistryService {
-  constructor(readonly deps: RegistryDeps) {}
+/** Implements {@link Registry} by delegating to the blob and manifest services. */
+export class RegistryService implements Registry {
+  readonly blobSide: BlobService;
+  readonly manifestSide: ManifestService;
+
+  constructor(deps: RegistryDeps) {
+    this.blobSide = new BlobService(deps);
+    this.manifestSide = new ManifestService(deps);
+  }
+
+  blobInfo(ctx: CallContext, repo: RepoName, digest: Digest) {
+    return this.blobSide.blobInfo(ctx, repo, digest);
+  }
+  readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange) {
+    return this.blobSide.readBlob(ctx, repo, digest, range);
+  }
+  deleteBlob(ctx: CallContext, repo: RepoName, digest: Digest) {
+    return this.blobSide.deleteBlob(ctx, repo, digest);
+  }
+  startUpload(ctx: CallContext, repo: RepoName) {
+    return this.blobSide.startUpload(ctx, repo);
+  }
+  mountBlob(ctx: CallContext, repo: RepoName, digest: Digest, from: RepoName | null) {
+    return this.blobSide.mountBlob(ctx, repo, digest, from);
+  }
+  appendUpload(ctx: CallContext, repo: RepoName, id: string, data: Readable, start?: number) {
+    return this.blobSide.appendUpload(ctx, repo, id, data, start);
+  }
+  uploadState(ctx: CallContext, repo: RepoName, id: string) {
+    return this.blobSide.uploadState(ctx, repo, id);
+  }
+  completeUpload(ctx: CallContext, repo: RepoName, id: string, digest: Digest, data?: Readable) {
+    return this.blobSide.completeUpload(ctx, repo, id, digest, data);
+  }
+  cancelUpload(ctx: CallContext, repo: RepoName, id: string) {
+    return this.blobSide.cancelUpload(ctx, repo, id);
+  }
+  putManifest(ctx: CallContext, repo: RepoName, ref: Reference, contentType: string, body: Buffer) {
+    return this.manifestSide.putManifest(ctx, repo, ref, contentType, body);
+  }
+  getManifest(ctx: CallContext, repo: RepoName, ref: Reference, pull: boolean) {
+    return this.manifestSide.getManifest(ctx, repo, ref, pull);
+  }
+  deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference) {
+    return this.manifestSide.deleteManifest(ctx, repo, ref);
+  }
+  listTags(ctx: CallContext, repo: RepoName, n: number | null, last: string | null) {
+    return this.manifestSide.listTags(ctx, repo, n, last);
+  }
+  createTag(ctx: CallContext, repo: RepoName, digest: Digest, tag: string) {
+    return this.manifestSide.createTag(ctx, repo, digest, tag);
+  }
+  deleteTag(ctx: CallContext, repo: RepoName, tag: string) {
+    return this.manifestSide.deleteTag(ctx, repo, tag);
+  }
+  deleteRepository(ctx: CallContext, repo: RepoName) {
+    return this.manifestSide.deleteRepository(ctx, repo);
+  }
+  catalog(ctx: CallContext, n: number | null, last: string | null) {
+    return this.manifestSide.catalog(ctx, n, last);
+  }
+  referrers(ctx: CallContext, repo: RepoName, digest: Digest, artifactType: string | null) {
+    return this.manifestSide.referrers(ctx, repo, digest, artifactType);
+  }
 }
-export type _Check = Registry;
