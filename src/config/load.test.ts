@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError, configSchema } from './index.ts';
+
+test('defaults derive paths and external_url from other keys', () => {
+  const c = loadConfig({ env: {}, file: null, overrides: { data_dir: '/tmp/wharf-x', port: 5123 } });
+  assert.equal(c.database.path, '/tmp/wharf-x/wharf.db');
+  assert.equal(c.storage.root, '/tmp/wharf-x/storage');
+  assert.equal(c.external_url, 'http://localhost:5123');
+  assert.deepEqual(c.webhooks.retry_schedule, [0, 10, 60, 300, 1800, 7200, 21600, 43200]);
+});
+
+test('WHARF_* variables override the YAML file, nested keys use __', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cfg-'));
+  const file = join(dir, 'wharf.yaml');
+  writeFileSync(file, 'port: 6000\nexternal_url: https://a.example.com/\nwebhooks:\n  timeout_ms: 1000\n');
+  const c = loadConfig({
+    env: { WHARF_PORT: '7000', WHARF_WEBHOOKS__RETRY_SCHEDULE: '0, 5, 30', WHARF_WEBHOOKS__ALLOW_PRIVATE_TARGETS: 'false' },
+    file,
+  });
+  assert.equal(c.port, 7000);
+  assert.equal(c.external_url, 'https://a.example.com');
+  assert.equal(c.webhooks.timeout_ms, 1000);
+  assert.deepEqual(c.webhooks.retry_schedule, [0, 5, 30]);
+  assert.equal(c.webhooks.allow_private_targets, false);
+});
+
+test('every problem is reported at once, naming the key and its variable', () => {
+  try {
+    loadConfig({ env: { WHARF_PORT: 'abc', WHARF_EXTERNAL_URL: 'not a url', WHARF_ADMIN_PASSWORD: 'short', WHARF_BOGUS: '1' }, file: null });
+    assert.fail('expected a ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    const text = err.problems.join('\n');
+    assert.match(text, /port \(WHARF_PORT\)/);
+    assert.match(text, /external_url \(WHARF_EXTERNAL_URL\)/);
+    assert.match(text, /admin_password \(WHARF_ADMIN_PASSWORD\)/);
+    assert.match(text, /bogus/);
+    assert.ok(err.problems.length >= 4);
+  }
+});
+
+test('a named config file that does not exist is an error; bad YAML too', () => {
+  assert.throws(() => loadConfig({ env: { WHARF_CONFIG: '/nonexistent/wharf.yaml' } }), /no such file/);
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cfg-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'port: [1,\n');
+  assert.throws(() => loadConfig({ env: {}, file }), ConfigError);
+});
+
+test('docs/config.md documents every key of the schema', () => {
+  const doc = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
+  const keys: string[] = [];
+  for (const [k, v] of Object.entries(configSchema.shape)) {
+    const inner = (v as { def?: { innerType?: { shape?: Record<string, unknown> } } }).def?.innerType?.shape;
+    if (inner) for (const sub of Object.keys(inner)) keys.push(`${k}.${sub}`);
+    else keys.push(k);
+  }
+  for (const key of keys) assert.ok(doc.includes(`\`${key}\``), `docs/config.md lacks ${key}`);
+});
