@@ -2,3 +2,5 @@
 export * from './errors.ts';
 export * from './digest.ts';
 export * from './names.ts';
+export * from './media-types.ts';
+export * from './manifest.ts';
