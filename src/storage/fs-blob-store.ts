@@ -1,5 +1,255 @@
-// PLACEHOLDER: being written by the registry helper. Replace this whole file.
-/** Filesystem blob store (placeholder). */
-export class FsBlobStore {
-  constructor(readonly root: string) {}
+/**
+ * The filesystem blob store. Layout under `root`:
+ *
+ * ```
+ * root/
+ *   blobs/
+ *     sha256/
+ *       ab/
+ *         ab12...ef          a blob's bytes, named by the full hex of its digest
+ *     sha512/...             same shape for other algorithms
+ *   uploads/
+ *     <id>                   an upload in progress: appended to, then renamed into blobs/
+ *   tmp/
+ *     <random>               put() writes here first, then renames into blobs/
+ * ```
+ *
+ * Every file under blobs/ appears by an atomic rename of a complete, fsynced file, so a reader
+ * never sees a partial blob; renaming onto an existing blob is harmless (same digest, same bytes).
+ * All three folders live on one filesystem so renames stay atomic. Blobs are streamed, never
+ * buffered whole (only put/readAll, used for manifests, take Buffers).
+ */
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { digestAlgorithm, digestHex, digestAlgorithms, parseDigest, type Digest } from '../domain/index.ts';
+import { StorageNotFoundError, type BlobStore, type ByteRange } from './blob-store.ts';
+
+/** Upload ids the driver accepts: no separators, no dots, so an id can never leave uploads/. */
+const uploadIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
+}
+
+/** Stores blobs and uploads as files under one root folder. */
+export class FsBlobStore implements BlobStore {
+  private readonly blobsDir: string;
+  private readonly uploadsDir: string;
+  private readonly tmpDir: string;
+  private ready: Promise<void> | null = null;
+
+  constructor(readonly root: string) {
+    this.blobsDir = join(root, 'blobs');
+    this.uploadsDir = join(root, 'uploads');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  private ensureDirs(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.blobsDir, { recursive: true });
+      await mkdir(this.uploadsDir, { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true });
+    })();
+    return this.ready;
+  }
+
+  private blobPath(digest: Digest): string {
+    const hex = digestHex(digest);
+    return join(this.blobsDir, digestAlgorithm(digest), hex.slice(0, 2), hex);
+  }
+
+  private uploadPath(id: string): string {
+    if (!uploadIdPattern.test(id)) throw new StorageNotFoundError(`upload ${JSON.stringify(id)}`);
+    return join(this.uploadsDir, id);
+  }
+
+  async stat(digest: Digest): Promise<{ size: number } | null> {
+    try {
+      const s = await stat(this.blobPath(digest));
+      return s.isFile() ? { size: s.size } : null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
+    let fh;
+    try {
+      fh = await open(this.blobPath(digest), 'r');
+    } catch (err) {
+      if (isNotFound(err)) throw new StorageNotFoundError(`blob ${digest}`);
+      throw err;
+    }
+    // The stream owns the handle and closes it when done or destroyed.
+    return fh.createReadStream(range ? { start: range.start, end: range.end } : {});
+  }
+
+  async readAll(digest: Digest): Promise<Buffer> {
+    try {
+      return await readFile(this.blobPath(digest));
+    } catch (err) {
+      if (isNotFound(err)) throw new StorageNotFoundError(`blob ${digest}`);
+      throw err;
+    }
+  }
+
+  async put(digest: Digest, data: Buffer): Promise<void> {
+    await this.ensureDirs();
+    const tmp = join(this.tmpDir, randomUUID());
+    const fh = await open(tmp, 'wx');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await this.moveIntoPlace(tmp, digest);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  async *list(): AsyncIterable<Digest> {
+    for (const alg of await readdirOrEmpty(this.blobsDir)) {
+      if (!(alg in digestAlgorithms)) continue;
+      const algDir = join(this.blobsDir, alg);
+      for (const prefix of await readdirOrEmpty(algDir)) {
+        for (const hex of await readdirOrEmpty(join(algDir, prefix))) {
+          let d: Digest;
+          try {
+            d = parseDigest(`${alg}:${hex}`);
+          } catch {
+            continue; // not a blob file (a stray file someone left)
+          }
+          yield d;
+        }
+      }
+    }
+  }
+
+  async createUpload(id: string): Promise<void> {
+    await this.ensureDirs();
+    const fh = await open(this.uploadPath(id), 'wx');
+    await fh.close();
+  }
+
+  async appendUpload(id: string, data: Readable, onData?: (chunk: Buffer) => void): Promise<number> {
+    const path = this.uploadPath(id);
+    // 'r+' never creates: appending to an upload that was deleted meanwhile fails instead of resurrecting it.
+    let fh;
+    try {
+      fh = await open(path, 'r+');
+    } catch (err) {
+      if (isNotFound(err)) throw new StorageNotFoundError(`upload ${id}`);
+      throw err;
+    }
+    const { size } = await fh.stat();
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        onData?.(chunk);
+        done(null, chunk);
+      },
+    });
+    // The write stream owns the handle and closes it at the end or on error.
+    const out = fh.createWriteStream({ start: size });
+    await pipeline(data, tap, out);
+    return this.uploadSize(id);
+  }
+
+  async uploadSize(id: string): Promise<number> {
+    try {
+      return (await stat(this.uploadPath(id))).size;
+    } catch (err) {
+      if (isNotFound(err)) throw new StorageNotFoundError(`upload ${id}`);
+      throw err;
+    }
+  }
+
+  async readUpload(id: string): Promise<Readable> {
+    const path = this.uploadPath(id);
+    let fh;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      if (isNotFound(err)) throw new StorageNotFoundError(`upload ${id}`);
+      throw err;
+    }
+    return fh.createReadStream();
+  }
+
+  async commitUpload(id: string, digest: Digest): Promise<void> {
+    const path = this.uploadPath(id);
+    let fh;
+    try {
+      fh = await open(path, 'r+');
+    } catch (err) {
+      if (isNotFound(err)) throw new StorageNotFoundError(`upload ${id}`);
+      throw err;
+    }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await this.moveIntoPlace(path, digest);
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    if (!uploadIdPattern.test(id)) return;
+    await rm(join(this.uploadsDir, id), { force: true });
+  }
+
+  async *listUploads(): AsyncIterable<{ id: string; modified: Date }> {
+    for (const id of await readdirOrEmpty(this.uploadsDir)) {
+      if (!uploadIdPattern.test(id)) continue;
+      try {
+        const s = await stat(join(this.uploadsDir, id));
+        if (s.isFile()) yield { id, modified: s.mtime };
+      } catch (err) {
+        if (!isNotFound(err)) throw err; // deleted meanwhile: skip it
+      }
+    }
+  }
+
+  /** Renames a complete, fsynced file into its digest's place, then syncs the folder. */
+  private async moveIntoPlace(from: string, digest: Digest): Promise<void> {
+    const target = this.blobPath(digest);
+    const dir = join(target, '..');
+    await mkdir(dir, { recursive: true });
+    try {
+      await rename(from, target);
+    } catch (err) {
+      await unlink(from).catch(() => undefined);
+      throw err;
+    }
+    await syncDir(dir);
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+/** fsyncs a folder so a rename into it survives a power loss (best effort: some systems refuse). */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Folder fsync is not supported everywhere; the rename itself is still atomic.
+  }
 }
