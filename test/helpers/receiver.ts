@@ -1,0 +1,192 @@
+/**
+ * A real webhook receiver for tests and benchmarks: a node:http server on 127.0.0.1 that records
+ * every request (method, url, headers, raw body, arrival time) and answers as each path is told to
+ * (a status sequence, Retry-After, a delay, or never answering at all).
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+/** One request the receiver got. */
+export interface ReceivedRequest {
+  /** Order of arrival, from 0. */
+  seq: number;
+  method: string;
+  /** Path and query as sent. */
+  url: string;
+  /** Path without the query. */
+  path: string;
+  /** Lower-cased header names (node:http). */
+  headers: IncomingHttpHeaders;
+  /** The body exactly as received. */
+  body: Buffer;
+  /** Wall-clock arrival time of the complete body, ms since epoch. */
+  receivedAt: number;
+  /** High-resolution arrival time of the complete body (`performance.now()` of this process). */
+  receivedAtHr: number;
+  /** The status the receiver answered with; null when it never answered. */
+  status: number | null;
+}
+
+/** How one path answers. */
+export interface ResponsePlan {
+  /** Statuses for successive requests to the path; the last one repeats. Default [200]. */
+  statuses?: number[];
+  /** `Retry-After` header value sent with every answer of this plan. */
+  retryAfter?: string;
+  /** Wait this long before answering, ms. */
+  delayMs?: number;
+  /** Accept the request and never answer (the connection stays open until close()). */
+  never?: boolean;
+  /** Response body; default `ok`. */
+  body?: string;
+}
+
+/** A running receiver. */
+export interface Receiver {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  /** Every request so far, in arrival order. */
+  readonly requests: ReceivedRequest[];
+  /** Requests to `path` (exact path, query ignored). */
+  on(path: string): ReceivedRequest[];
+  /** Sets how `path` answers from now on (the status sequence restarts). */
+  respond(path: string, plan: ResponsePlan): void;
+  /** Resolves with the matching requests once at least `n` have arrived; rejects after `timeoutMs`. */
+  waitFor(n: number, timeoutMs: number, filter?: RequestFilter): Promise<ReceivedRequest[]>;
+  /** Called for every request once its body is complete (benchmarks use it for timing). */
+  onRequest(listener: (r: ReceivedRequest) => void): void;
+  /** Forgets recorded requests (plans stay). */
+  clear(): void;
+  /** Stops listening and drops every open connection, answered or not. */
+  close(): Promise<void>;
+}
+
+/** Selects requests: a path, or a predicate. */
+export type RequestFilter = string | ((r: ReceivedRequest) => boolean);
+
+/** Parses a recorded body as JSON (throws with the body in the message when it is not JSON). */
+export function jsonBody(r: ReceivedRequest): unknown {
+  const text = r.body.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`body of ${r.method} ${r.url} is not JSON: ${String(e)}\n${text.slice(0, 500)}`);
+  }
+}
+
+/** A single header value (first one when repeated); undefined when absent. */
+export function header(r: ReceivedRequest, name: string): string | undefined {
+  const v = r.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Starts a receiver on 127.0.0.1 with an ephemeral port (or `port`). */
+export async function startReceiver(opts: { port?: number } = {}): Promise<Receiver> {
+  const requests: ReceivedRequest[] = [];
+  const plans = new Map<string, { plan: ResponsePlan; served: number }>();
+  const listeners: Array<(r: ReceivedRequest) => void> = [];
+  const waiters = new Set<() => void>();
+  const sockets = new Set<Socket>();
+  let seq = 0;
+
+  const matches = (f: RequestFilter | undefined) => (r: ReceivedRequest) =>
+    f === undefined ? true : typeof f === 'string' ? r.path === f : f(r);
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      const entry = plans.get(path);
+      const plan = entry?.plan ?? {};
+      const statuses = plan.statuses && plan.statuses.length > 0 ? plan.statuses : [200];
+      const index = entry ? Math.min(entry.served, statuses.length - 1) : 0;
+      if (entry) entry.served++;
+      const status = plan.never ? null : (statuses[index] ?? 200);
+      const rec: ReceivedRequest = {
+        seq: seq++,
+        method: req.method ?? '',
+        url,
+        path,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        receivedAt: Date.now(),
+        receivedAtHr: performance.now(),
+        status,
+      };
+      requests.push(rec);
+      for (const l of listeners) l(rec);
+      for (const w of [...waiters]) w();
+      if (status === null) return; // never answer: the sender must time out
+      const answer = () => {
+        if (res.destroyed) return;
+        const headers: Record<string, string> = { 'content-type': 'text/plain' };
+        if (plan.retryAfter !== undefined) headers['retry-after'] = plan.retryAfter;
+        res.writeHead(status, headers);
+        res.end(plan.body ?? 'ok');
+      };
+      if (plan.delayMs && plan.delayMs > 0) setTimeout(answer, plan.delayMs).unref();
+      else answer();
+    });
+  };
+
+  const server: Server = createServer({ keepAliveTimeout: 30_000 }, handle);
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('receiver: no TCP address');
+  const port = addr.port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    on: (path) => requests.filter((r) => r.path === path),
+    respond(path, plan) {
+      plans.set(path, { plan, served: 0 });
+    },
+    waitFor(n, timeoutMs, filter) {
+      const pick = () => requests.filter(matches(filter));
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const got = pick();
+          if (got.length >= n) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(got);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          const got = pick();
+          const seen = requests.map((r) => `${r.method} ${r.url}`).slice(-20).join('\n  ');
+          reject(new Error(`receiver: waited ${timeoutMs} ms for ${n} request(s), got ${got.length} matching of ${requests.length}; last:\n  ${seen}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    onRequest(listener) {
+      listeners.push(listener);
+    },
+    clear() {
+      requests.length = 0;
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
