@@ -44,6 +44,8 @@ export interface Descriptor {
   annotations: Record<string, string> | null;
   /** Only on an index's entries. */
   platform: Platform | null;
+  /** Where a non-distributable (foreign) layer can be fetched; null when the registry must hold it. */
+  urls: string[] | null;
 }
 
 /** What a parsed manifest says. */
@@ -213,7 +215,7 @@ function parseDescriptor(v: unknown, where: string, withPlatform: boolean): Desc
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     invalid(`${where}.size must be a non-negative integer, got ${JSON.stringify(size) ?? 'nothing'}`);
   }
-  stringList(v.urls, `${where}.urls`);
+  const urls = stringList(v.urls, `${where}.urls`);
   if (v.data !== undefined && typeof v.data !== 'string') invalid(`${where}.data must be a base64 string`);
   return {
     mediaType,
@@ -223,5 +225,6 @@ function parseDescriptor(v: unknown, where: string, withPlatform: boolean): Desc
     artifactType: optionalMediaType(v.artifactType, `${where}.artifactType`),
     annotations: parseAnnotations(v.annotations, `${where}.annotations`),
     platform: withPlatform ? parsePlatform(v.platform, `${where}.platform`) : null,
+    urls: urls && urls.length > 0 ? urls : null,
   };
 }

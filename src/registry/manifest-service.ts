@@ -1,35 +1,534 @@
-// PLACEHOLDER: the manifest helper replaces this file. Methods throw until written.
+/**
+ * The manifest side of the registry: manifests, tags, referrers, the catalog and repository
+ * deletion. Manifests are stored byte-for-byte as blobs under their digest; their metadata
+ * (Harbor's artifacts), what they reference, their tags and the events describing each change are
+ * written in ONE transaction, so a committed change always has its event and a failed one never does.
+ *
+ * Choices where the OCI spec leaves room (docs/registry.md says the same):
+ * - a manifest over `registry.max_manifest_bytes` is SIZE_INVALID;
+ * - DELETE by tag removes only the tag (OCI); DELETE by digest removes the artifact and its tags;
+ * - a manifest that an index of the same repository lists cannot be deleted while that index
+ *   exists (DENIED, since /v2 has no 412);
+ * - the `subject` of a manifest need not exist; referrers of a digest are listed either way.
+ */
+import { createHash } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import {
+  digestAlgorithm,
+  effectiveArtifactType,
+  fail,
+  isValidTag,
+  makeDigest,
+  ociIndex,
+  parseManifest,
+  type Descriptor,
+  type Digest,
+  type ParsedManifest,
+  type Reference,
+  type RepoName,
+} from '../domain/index.ts';
+import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
+import type { ArtifactRef } from '../events/index.ts';
+import { StorageNotFoundError } from '../storage/index.ts';
+import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
-import type { Registry } from './types.ts';
+import { findOrCreateRepository, findRepository, projectForRepo, projectRef, repositoryRef } from './repositories.ts';
+import type { CallContext, ManifestContent, NamePage, Registry } from './types.ts';
 
-/** Placeholder for the manifest helper's service. */
-export class ManifestService implements Pick<Registry, 'putManifest' | 'getManifest' | 'deleteManifest' | 'listTags' | 'createTag' | 'deleteTag' | 'deleteRepository' | 'catalog' | 'referrers'> {
-  constructor(readonly deps: RegistryDeps) {}
-  putManifest(..._args: unknown[]): never {
-    throw new Error('ManifestService.putManifest is not written yet');
+type Trx = Transaction<Database>;
+
+/** Largest page the tag list and the catalog return, whatever `n` asks for (a Link header follows). */
+export const maxPageSize = 10_000;
+
+/** How often a transaction is retried after a unique-constraint race or a busy database. */
+const maxAttempts = 5;
+
+/** Implements the manifest half of {@link Registry}. */
+export class ManifestService
+  implements Pick<Registry, 'putManifest' | 'getManifest' | 'deleteManifest' | 'listTags' | 'createTag' | 'deleteTag' | 'deleteRepository' | 'catalog' | 'referrers'>
+{
+  constructor(private readonly deps: RegistryDeps) {}
+
+  /** The project of `repo`, after checking that the caller may do `action` in it. */
+  private async authorize(ctx: CallContext, repo: RepoName, action: Action): Promise<ProjectRow> {
+    const project = await projectForRepo(this.deps.db, repo);
+    this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 });
+    return project;
   }
-  getManifest(..._args: unknown[]): never {
-    throw new Error('ManifestService.getManifest is not written yet');
+
+  /** The repository row, or `code` (NAME_UNKNOWN on /v2, NOT_FOUND for the Harbor API) when it does not exist. */
+  private async repository(repo: RepoName, code: 'NAME_UNKNOWN' | 'NOT_FOUND'): Promise<RepositoryRow> {
+    const row = await findRepository(this.deps.db, repo);
+    if (!row) throw fail(code, `repository ${repo} not found`, { name: repo });
+    return row;
   }
-  deleteManifest(..._args: unknown[]): never {
-    throw new Error('ManifestService.deleteManifest is not written yet');
+
+  /** Runs `fn` in one transaction, retrying when a concurrent writer won a unique-constraint race or held the lock. */
+  private async transact<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.db.transaction().execute(fn);
+      } catch (err) {
+        if (attempt >= maxAttempts || !isRetryable(err)) throw err;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
+      }
+    }
   }
-  listTags(..._args: unknown[]): never {
-    throw new Error('ManifestService.listTags is not written yet');
+
+  /** PUT /v2/<name>/manifests/<reference>. */
+  async putManifest(ctx: CallContext, repo: RepoName, ref: Reference, contentType: string, body: Buffer): Promise<{ digest: Digest; subject: Digest | null }> {
+    const project = await this.authorize(ctx, repo, 'push');
+    const limit = this.deps.config.registry.max_manifest_bytes;
+    if (body.length > limit) {
+      throw fail('SIZE_INVALID', `manifest is ${body.length} bytes; the limit is ${limit} (registry.max_manifest_bytes)`, { size: body.length, limit });
+    }
+    const parsed = parseManifest(body, contentType);
+    const alg = ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256';
+    const digest = makeDigest(alg, createHash(alg).update(body).digest('hex'));
+    if (ref.kind === 'digest' && ref.digest !== digest) {
+      throw fail('DIGEST_INVALID', `manifest digest ${digest} does not match the reference ${ref.digest}`, { digest: ref.digest, computed: digest });
+    }
+
+    // Everything the manifest references must already be in this repository (the subject excepted).
+    const repoRow = await findRepository(this.deps.db, repo);
+    const blobSizes = await this.linkedBlobSizes(repoRow, parsed.blobs);
+    const childSizes = await this.childArtifactSizes(repoRow, parsed.manifests);
+
+    await this.deps.blobs.put(digest, body);
+    this.deps.metrics.bytesIn.inc(body.length);
+
+    await this.transact(async (trx) => {
+      const now = Date.now();
+      await trx.insertInto('blobs').values({ digest, size: body.length, creation_time: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+      const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
+      await trx.updateTable('repositories').set({ update_time: now }).where('id', '=', repository.id).execute();
+      await trx
+        .insertInto('repository_blobs')
+        .values({ repository_id: repository.id, digest, creation_time: now })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        .execute();
+
+      const size =
+        body.length +
+        parsed.blobs.reduce((sum, b) => sum + (blobSizes.get(b.digest) ?? b.size), 0) +
+        parsed.manifests.reduce((sum, m) => sum + (childSizes.get(m.digest) ?? m.size), 0);
+      const artifact = await this.upsertArtifact(trx, repository.id, digest, parsed, body.length, size, now);
+
+      let tagChanged = false;
+      if (ref.kind === 'tag') tagChanged = await this.setTag(trx, repository.id, artifact.id, ref.tag, now);
+
+      const tags = await tagsOf(trx, artifact.id);
+      const base = { operator: ctx.actor.username, request: ctx.request, project: projectRef(project), repository: repositoryRef(repository) };
+      const tag = ref.kind === 'tag' ? ref.tag : null;
+      await this.deps.outbox.append(trx, { ...base, type: 'PUSH_ARTIFACT', artifact: artifactRef(artifact, tag, tags) });
+      if (tagChanged) await this.deps.outbox.append(trx, { ...base, type: 'CREATE_TAG', artifact: artifactRef(artifact, tag, tags) });
+    });
+    return { digest, subject: parsed.subject?.digest ?? null };
   }
-  createTag(..._args: unknown[]): never {
-    throw new Error('ManifestService.createTag is not written yet');
+
+  /** Sizes of the referenced blobs linked to the repository; MANIFEST_BLOB_UNKNOWN naming the first missing one. */
+  private async linkedBlobSizes(repoRow: RepositoryRow | null, blobs: Descriptor[]): Promise<Map<string, number>> {
+    // Foreign (non-distributable) layers with URLs are fetched from elsewhere; the registry need not hold them.
+    const wanted = [...new Set(blobs.filter((b) => b.urls === null).map((b) => b.digest))];
+    const sizes = new Map<string, number>();
+    if (wanted.length > 0 && repoRow) {
+      for (const chunk of chunks(wanted, 500)) {
+        const rows = await this.deps.db
+          .selectFrom('repository_blobs')
+          .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+          .select(['blobs.digest', 'blobs.size'])
+          .where('repository_blobs.repository_id', '=', repoRow.id)
+          .where('repository_blobs.digest', 'in', chunk)
+          .execute();
+        for (const r of rows) sizes.set(r.digest, r.size);
+      }
+    }
+    const missing = wanted.find((d) => !sizes.has(d));
+    if (missing !== undefined) {
+      const desc = blobs.find((b) => b.digest === missing);
+      throw fail('MANIFEST_BLOB_UNKNOWN', `blob ${missing} (${desc?.mediaType ?? 'blob'}) is not in repository ${repoRow?.name ?? 'yet'}: push it first`, {
+        digest: missing,
+      });
+    }
+    return sizes;
   }
-  deleteTag(..._args: unknown[]): never {
-    throw new Error('ManifestService.deleteTag is not written yet');
+
+  /** Sizes of an index's child manifests in the repository; MANIFEST_BLOB_UNKNOWN naming the first missing one. */
+  private async childArtifactSizes(repoRow: RepositoryRow | null, children: Descriptor[]): Promise<Map<string, number>> {
+    const wanted = [...new Set(children.map((c) => c.digest))];
+    const sizes = new Map<string, number>();
+    if (wanted.length > 0 && repoRow) {
+      for (const chunk of chunks(wanted, 500)) {
+        const rows = await this.deps.db
+          .selectFrom('artifacts')
+          .select(['digest', 'size'])
+          .where('repository_id', '=', repoRow.id)
+          .where('digest', 'in', chunk)
+          .execute();
+        for (const r of rows) sizes.set(r.digest, r.size);
+      }
+    }
+    const missing = wanted.find((d) => !sizes.has(d));
+    if (missing !== undefined) {
+      throw fail('MANIFEST_BLOB_UNKNOWN', `manifest ${missing} listed by the index is not in repository ${repoRow?.name ?? 'yet'}: push it first`, {
+        digest: missing,
+      });
+    }
+    return sizes;
   }
-  deleteRepository(..._args: unknown[]): never {
-    throw new Error('ManifestService.deleteRepository is not written yet');
+
+  /** Inserts the artifact with its references, or refreshes push_time when the digest is already there. */
+  private async upsertArtifact(trx: Trx, repositoryId: number, digest: Digest, m: ParsedManifest, manifestSize: number, size: number, now: number): Promise<ArtifactRow> {
+    const existing = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirst();
+    if (existing) {
+      await trx.updateTable('artifacts').set({ push_time: now }).where('id', '=', existing.id).execute();
+      return { ...existing, push_time: now };
+    }
+    const artifact = await trx
+      .insertInto('artifacts')
+      .values({
+        repository_id: repositoryId,
+        digest,
+        media_type: m.mediaType,
+        artifact_type: effectiveArtifactType(m),
+        config_media_type: m.config?.mediaType ?? null,
+        size,
+        manifest_size: manifestSize,
+        subject_digest: m.subject?.digest ?? null,
+        annotations: m.annotations ? JSON.stringify(m.annotations) : null,
+        push_time: now,
+        pull_time: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const refs = [
+      ...m.blobs.map((b) => ({ kind: 'blob' as const, d: b })),
+      ...m.manifests.map((c) => ({ kind: 'manifest' as const, d: c })),
+    ].map(({ kind, d }) => ({
+      artifact_id: artifact.id,
+      kind,
+      child_digest: d.digest,
+      size: d.size,
+      media_type: d.mediaType,
+      platform: d.platform ? JSON.stringify(d.platform) : null,
+      annotations: d.annotations ? JSON.stringify(d.annotations) : null,
+    }));
+    for (const chunk of chunks(refs, 100)) await trx.insertInto('artifact_references').values(chunk).execute();
+    return artifact;
   }
-  catalog(..._args: unknown[]): never {
-    throw new Error('ManifestService.catalog is not written yet');
+
+  /** Points `tag` at the artifact; true when the tag was created or moved from another artifact. */
+  private async setTag(trx: Trx, repositoryId: number, artifactId: number, tag: string, now: number): Promise<boolean> {
+    const existing = await trx.selectFrom('tags').selectAll().where('repository_id', '=', repositoryId).where('name', '=', tag).executeTakeFirst();
+    if (!existing) {
+      await trx.insertInto('tags').values({ repository_id: repositoryId, artifact_id: artifactId, name: tag, push_time: now, pull_time: null }).execute();
+      return true;
+    }
+    await trx.updateTable('tags').set({ artifact_id: artifactId, push_time: now }).where('id', '=', existing.id).execute();
+    return existing.artifact_id !== artifactId;
   }
-  referrers(..._args: unknown[]): never {
-    throw new Error('ManifestService.referrers is not written yet');
+
+  /** The artifact a reference names in the repository, or null. */
+  private async findArtifact(repositoryId: number, ref: Reference): Promise<ArtifactRow | null> {
+    if (ref.kind === 'digest') {
+      return (await this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', ref.digest).executeTakeFirst()) ?? null;
+    }
+    const row = await this.deps.db
+      .selectFrom('tags')
+      .innerJoin('artifacts', 'artifacts.id', 'tags.artifact_id')
+      .selectAll('artifacts')
+      .where('tags.repository_id', '=', repositoryId)
+      .where('tags.name', '=', ref.tag)
+      .executeTakeFirst();
+    return row ?? null;
   }
+
+  /** GET (pull = true) or HEAD (pull = false) /v2/<name>/manifests/<reference>. */
+  async getManifest(ctx: CallContext, repo: RepoName, ref: Reference, pull: boolean): Promise<ManifestContent> {
+    const project = await this.authorize(ctx, repo, 'pull');
+    const repository = await this.repository(repo, 'NAME_UNKNOWN');
+    const artifact = await this.findArtifact(repository.id, ref);
+    if (!artifact) throw manifestUnknown(repo, ref);
+    // The artifact's digest was validated when it was pushed.
+    const digest = artifact.digest as Digest;
+    let body: Buffer;
+    try {
+      body = await this.deps.blobs.readAll(digest);
+    } catch (err) {
+      if (!(err instanceof StorageNotFoundError)) throw err;
+      this.deps.logger.error({ repo, digest }, 'manifest metadata exists but its bytes are missing from storage');
+      throw manifestUnknown(repo, ref);
+    }
+    if (pull) {
+      await this.transact(async (trx) => {
+        const now = Date.now();
+        await trx.updateTable('artifacts').set({ pull_time: now }).where('id', '=', artifact.id).execute();
+        if (ref.kind === 'tag') {
+          await trx.updateTable('tags').set({ pull_time: now }).where('repository_id', '=', repository.id).where('name', '=', ref.tag).execute();
+        }
+        await trx.updateTable('repositories').set((eb) => ({ pull_count: eb('pull_count', '+', 1) })).where('id', '=', repository.id).execute();
+        const tags = await tagsOf(trx, artifact.id);
+        await this.deps.outbox.append(trx, {
+          type: 'PULL_ARTIFACT',
+          operator: ctx.actor.username,
+          request: ctx.request,
+          project: projectRef(project),
+          repository: repositoryRef(repository),
+          artifact: artifactRef(artifact, ref.kind === 'tag' ? ref.tag : null, tags),
+        });
+      });
+    }
+    return { digest, mediaType: artifact.media_type, body };
+  }
+
+  /** DELETE /v2/<name>/manifests/<reference>: by digest the artifact and its tags, by tag only the tag. */
+  async deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference): Promise<void> {
+    const project = await this.authorize(ctx, repo, 'delete');
+    const repository = await this.repository(repo, 'NAME_UNKNOWN');
+    if (ref.kind === 'tag') {
+      await this.removeTag(ctx, project, repository, ref.tag, () => manifestUnknown(repo, ref));
+      return;
+    }
+    await this.transact(async (trx) => {
+      const artifact = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id).where('digest', '=', ref.digest).executeTakeFirst();
+      if (!artifact) throw manifestUnknown(repo, ref);
+      const parent = await trx
+        .selectFrom('artifact_references')
+        .innerJoin('artifacts', 'artifacts.id', 'artifact_references.artifact_id')
+        .select('artifacts.digest')
+        .where('artifacts.repository_id', '=', repository.id)
+        .where('artifact_references.kind', '=', 'manifest')
+        .where('artifact_references.child_digest', '=', ref.digest)
+        .executeTakeFirst();
+      if (parent) {
+        throw fail('DENIED', `manifest ${ref.digest} is part of index ${parent.digest} in ${repo}: delete the index first`, {
+          digest: ref.digest,
+          index: parent.digest,
+        });
+      }
+      await this.removeArtifact(trx, ctx, project, repository, artifact);
+    });
+  }
+
+  /** Deletes an artifact row (its tags and references cascade), unlinks its manifest blob, records DELETE_ARTIFACT. */
+  private async removeArtifact(trx: Trx, ctx: CallContext, project: ProjectRow, repository: RepositoryRow, artifact: ArtifactRow): Promise<void> {
+    const tags = await tagsOf(trx, artifact.id);
+    await trx.deleteFrom('tags').where('artifact_id', '=', artifact.id).execute();
+    await trx.deleteFrom('artifact_references').where('artifact_id', '=', artifact.id).execute();
+    await trx.deleteFrom('artifacts').where('id', '=', artifact.id).execute();
+    await trx.deleteFrom('repository_blobs').where('repository_id', '=', repository.id).where('digest', '=', artifact.digest).execute();
+    await this.deps.outbox.append(trx, {
+      type: 'DELETE_ARTIFACT',
+      operator: ctx.actor.username,
+      request: ctx.request,
+      project: projectRef(project),
+      repository: repositoryRef(repository),
+      artifact: artifactRef(artifact, null, tags),
+    });
+  }
+
+  /** Removes one tag (the artifact stays) and records DELETE_TAG; `unknown` builds the error for a missing tag. */
+  private async removeTag(ctx: CallContext, project: ProjectRow, repository: RepositoryRow, tag: string, unknown: () => Error): Promise<void> {
+    await this.transact(async (trx) => {
+      const row = await trx
+        .selectFrom('tags')
+        .innerJoin('artifacts', 'artifacts.id', 'tags.artifact_id')
+        .selectAll('artifacts')
+        .select('tags.id as tag_id')
+        .where('tags.repository_id', '=', repository.id)
+        .where('tags.name', '=', tag)
+        .executeTakeFirst();
+      if (!row) throw unknown();
+      await trx.deleteFrom('tags').where('id', '=', row.tag_id).execute();
+      const tags = await tagsOf(trx, row.id);
+      await this.deps.outbox.append(trx, {
+        type: 'DELETE_TAG',
+        operator: ctx.actor.username,
+        request: ctx.request,
+        project: projectRef(project),
+        repository: repositoryRef(repository),
+        artifact: artifactRef(row, tag, tags),
+      });
+    });
+  }
+
+  /** GET /v2/<name>/tags/list: tags in lexical order after `last`, at most `n`. */
+  async listTags(ctx: CallContext, repo: RepoName, n: number | null, last: string | null): Promise<NamePage> {
+    await this.authorize(ctx, repo, 'pull');
+    const repository = await this.repository(repo, 'NAME_UNKNOWN');
+    const limit = pageLimit(n);
+    if (limit === 0) return { names: [], next: null };
+    let q = this.deps.db.selectFrom('tags').select('name').where('repository_id', '=', repository.id).orderBy('name');
+    if (last !== null) q = q.where('name', '>', last);
+    if (limit !== null) q = q.limit(limit + 1);
+    const names = (await q.execute()).map((r) => r.name);
+    return page(names, limit);
+  }
+
+  /** Tags an existing artifact without a push (Harbor API); CONFLICT when the tag is on another artifact. */
+  async createTag(ctx: CallContext, repo: RepoName, digest: Digest, tag: string): Promise<void> {
+    const project = await this.authorize(ctx, repo, 'push');
+    if (!isValidTag(tag)) throw fail('BAD_REQUEST', `invalid tag ${JSON.stringify(tag)}: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`, { tag });
+    const repository = await this.repository(repo, 'NOT_FOUND');
+    await this.transact(async (trx) => {
+      const artifact = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id).where('digest', '=', digest).executeTakeFirst();
+      if (!artifact) throw fail('NOT_FOUND', `artifact ${digest} not found in ${repo}`, { name: repo, digest });
+      const existing = await trx.selectFrom('tags').selectAll().where('repository_id', '=', repository.id).where('name', '=', tag).executeTakeFirst();
+      if (existing && existing.artifact_id !== artifact.id) {
+        throw fail('CONFLICT', `tag ${tag} already exists in ${repo} on another artifact`, { name: repo, tag });
+      }
+      if (existing) return;
+      await trx.insertInto('tags').values({ repository_id: repository.id, artifact_id: artifact.id, name: tag, push_time: Date.now(), pull_time: null }).execute();
+      await this.deps.outbox.append(trx, {
+        type: 'CREATE_TAG',
+        operator: ctx.actor.username,
+        request: ctx.request,
+        project: projectRef(project),
+        repository: repositoryRef(repository),
+        artifact: artifactRef(artifact, tag, await tagsOf(trx, artifact.id)),
+      });
+    });
+  }
+
+  /** Deletes a tag (Harbor API); the artifact stays. */
+  async deleteTag(ctx: CallContext, repo: RepoName, tag: string): Promise<void> {
+    const project = await this.authorize(ctx, repo, 'delete');
+    const repository = await this.repository(repo, 'NOT_FOUND');
+    await this.removeTag(ctx, project, repository, tag, () => fail('NOT_FOUND', `tag ${tag} not found in ${repo}`, { name: repo, tag }));
+  }
+
+  /** Deletes a repository: one DELETE_ARTIFACT per root artifact, then DELETE_REPOSITORY. */
+  async deleteRepository(ctx: CallContext, repo: RepoName): Promise<void> {
+    const project = await this.authorize(ctx, repo, 'delete');
+    const repository = await this.repository(repo, 'NOT_FOUND');
+    await this.transact(async (trx) => {
+      const artifacts = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id).orderBy('id').execute();
+      const children = new Set(
+        (
+          await trx
+            .selectFrom('artifact_references')
+            .innerJoin('artifacts', 'artifacts.id', 'artifact_references.artifact_id')
+            .select('artifact_references.child_digest')
+            .where('artifacts.repository_id', '=', repository.id)
+            .where('artifact_references.kind', '=', 'manifest')
+            .execute()
+        ).map((r) => r.child_digest),
+      );
+      const base = { operator: ctx.actor.username, request: ctx.request, project: projectRef(project), repository: repositoryRef(repository) };
+      for (const a of artifacts) {
+        if (children.has(a.digest)) continue;
+        await this.deps.outbox.append(trx, { ...base, type: 'DELETE_ARTIFACT', artifact: artifactRef(a, null, await tagsOf(trx, a.id)) });
+      }
+      await trx.deleteFrom('tags').where('repository_id', '=', repository.id).execute();
+      await trx
+        .deleteFrom('artifact_references')
+        .where('artifact_id', 'in', (eb) => eb.selectFrom('artifacts').select('id').where('repository_id', '=', repository.id))
+        .execute();
+      await trx.deleteFrom('artifacts').where('repository_id', '=', repository.id).execute();
+      await trx.deleteFrom('repository_blobs').where('repository_id', '=', repository.id).execute();
+      await trx.deleteFrom('repositories').where('id', '=', repository.id).execute();
+      await this.deps.outbox.append(trx, { ...base, type: 'DELETE_REPOSITORY' });
+    });
+  }
+
+  /** GET /v2/_catalog: repositories the caller may pull from, in lexical order after `last`, at most `n`. */
+  async catalog(ctx: CallContext, n: number | null, last: string | null): Promise<NamePage> {
+    const limit = pageLimit(n);
+    if (limit === 0) return { names: [], next: null };
+    const names: string[] = [];
+    let after = last;
+    const batch = 500;
+    for (;;) {
+      let q = this.deps.db
+        .selectFrom('repositories')
+        .innerJoin('projects', 'projects.id', 'repositories.project_id')
+        .select(['repositories.name as name', 'projects.name as project', 'projects.public as public'])
+        .orderBy('repositories.name')
+        .limit(batch);
+      if (after !== null) q = q.where('repositories.name', '>', after);
+      const rows = await q.execute();
+      for (const r of rows) {
+        if (this.deps.authorizer.allows(ctx.actor, 'pull', { name: r.project, public: r.public === 1 })) names.push(r.name);
+      }
+      if (rows.length < batch || (limit !== null && names.length > limit)) break;
+      after = rows[rows.length - 1]?.name ?? null;
+    }
+    return page(names, limit);
+  }
+
+  /** GET /v2/<name>/referrers/<digest>: an OCI index of the manifests whose subject is `digest`. */
+  async referrers(ctx: CallContext, repo: RepoName, digest: Digest, artifactType: string | null): Promise<{ index: object; filtered: boolean }> {
+    await this.authorize(ctx, repo, 'pull');
+    const repository = await this.repository(repo, 'NAME_UNKNOWN');
+    const rows = await this.deps.db
+      .selectFrom('artifacts')
+      .selectAll()
+      .where('repository_id', '=', repository.id)
+      .where('subject_digest', '=', digest)
+      .orderBy('id')
+      .execute();
+    const manifests = rows
+      .map((a) => {
+        const type = a.artifact_type ?? a.config_media_type;
+        return {
+          mediaType: a.media_type,
+          digest: a.digest,
+          size: a.manifest_size,
+          ...(type !== null ? { artifactType: type } : {}),
+          ...(a.annotations !== null ? { annotations: parseJsonObject(a.annotations) } : {}),
+        };
+      })
+      .filter((m) => artifactType === null || m.artifactType === artifactType);
+    return { index: { schemaVersion: 2, mediaType: ociIndex, manifests }, filtered: artifactType !== null };
+  }
+}
+
+/** MANIFEST_UNKNOWN for a reference. */
+function manifestUnknown(repo: RepoName, ref: Reference): Error {
+  const what = ref.kind === 'tag' ? `tag ${ref.tag}` : `manifest ${ref.digest}`;
+  return fail('MANIFEST_UNKNOWN', `${what} not found in ${repo}`, ref.kind === 'tag' ? { name: repo, tag: ref.tag } : { name: repo, digest: ref.digest });
+}
+
+/** The tags of an artifact, in lexical order. */
+async function tagsOf(trx: Trx, artifactId: number): Promise<string[]> {
+  return (await trx.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute()).map((r) => r.name);
+}
+
+/** The event view of an artifact row. */
+function artifactRef(a: ArtifactRow, tag: string | null, tags: string[]): ArtifactRef {
+  return { digest: a.digest, mediaType: a.media_type, size: a.size, tag, tags, artifactType: a.artifact_type };
+}
+
+/** Validates `n`: null (everything), 0 (an empty page) or a positive integer capped at {@link maxPageSize}. */
+function pageLimit(n: number | null): number | null {
+  if (n === null) return null;
+  if (!Number.isSafeInteger(n) || n < 0) throw fail('BAD_REQUEST', `invalid n=${n}: the page size must be a non-negative integer`, { n });
+  return Math.min(n, maxPageSize);
+}
+
+/** Cuts `names` (fetched with one extra row) to `limit`, telling whether more follow. */
+function page(names: string[], limit: number | null): NamePage {
+  if (limit === null || names.length <= limit) return { names, next: null };
+  const kept = names.slice(0, limit);
+  return { names: kept, next: kept[kept.length - 1] ?? null };
+}
+
+function chunks<T>(xs: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+function parseJsonObject(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return {};
+  }
+}
+
+/** True for SQLite errors a retry can cure: a unique-constraint race with a concurrent push, or a busy/locked database. */
+function isRetryable(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
