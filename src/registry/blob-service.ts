@@ -1,35 +1,277 @@
-// PLACEHOLDER: the blob/upload helper replaces this file. Methods throw until written.
+/**
+ * The blob side of the registry: blob reads and deletes, uploads (monolithic, chunked, resumed)
+ * and cross-repository mounts.
+ *
+ * Invariants:
+ * - Every byte is hashed as it streams into the upload file; the running hash lives in memory per
+ *   upload. When it is missing or out of step (after a restart, a failed chunk or a digest in
+ *   another algorithm) completion re-hashes the upload file instead.
+ * - A blob becomes visible only after its digest is verified: the `blobs` and `repository_blobs`
+ *   rows are written in one transaction (which also deletes the `uploads` row), then the upload
+ *   file is renamed into place. A blob is served only when the repository links it AND its bytes
+ *   exist, so the short window between the two steps (or a crash inside it) shows BLOB_UNKNOWN and
+ *   a re-push repairs it.
+ * - Re-linking a blob refreshes `repository_blobs.creation_time`; gc never removes a blob linked
+ *   within the grace period, so a push in flight (blobs done, manifest not yet PUT) is safe.
+ */
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Action } from '../auth/index.ts';
+import type { ProjectRow } from '../db/index.ts';
+import { digestAlgorithm, fail, isDomainError, makeDigest, projectOf, type Digest, type RepoName } from '../domain/index.ts';
+import { StorageNotFoundError, type ByteRange } from '../storage/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
-import type { Registry } from './types.ts';
+import { findOrCreateRepository, findRepository, projectForRepo } from './repositories.ts';
+import type { BlobInfo, CallContext, Registry, UploadState } from './types.ts';
 
-/** Placeholder for the blob/upload helper's service. */
-export class BlobService implements Pick<Registry, 'blobInfo' | 'readBlob' | 'deleteBlob' | 'startUpload' | 'mountBlob' | 'appendUpload' | 'uploadState' | 'completeUpload' | 'cancelUpload'> {
-  constructor(readonly deps: RegistryDeps) {}
-  blobInfo(..._args: unknown[]): never {
-    throw new Error('BlobService.blobInfo is not written yet');
+/** Upload ids the service hands out and accepts (UUIDs); anything else is unknown. */
+const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The running hash of an upload and how many bytes it has seen. */
+interface HashState {
+  hash: Hash;
+  size: number;
+}
+
+/** Implements the blob and upload operations of {@link Registry}. */
+export class BlobService
+  implements Pick<Registry, 'blobInfo' | 'readBlob' | 'deleteBlob' | 'startUpload' | 'mountBlob' | 'appendUpload' | 'uploadState' | 'completeUpload' | 'cancelUpload'>
+{
+  private readonly hashes = new Map<string, HashState>();
+  /** Per-upload queue: chunks of one upload are applied one at a time. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: RegistryDeps) {}
+
+  /** The project of `repo`, after checking that the caller may do `action` in it. */
+  private async access(ctx: CallContext, repo: RepoName, action: Action): Promise<ProjectRow> {
+    let project: ProjectRow;
+    try {
+      project = await projectForRepo(this.deps.db, repo);
+    } catch (err) {
+      // An anonymous caller is asked to log in before learning whether a project exists.
+      if (isDomainError(err, 'NAME_UNKNOWN') && ctx.actor.username === '') this.deps.authorizer.check(ctx.actor, action);
+      throw err;
+    }
+    this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 });
+    return project;
   }
-  readBlob(..._args: unknown[]): never {
-    throw new Error('BlobService.readBlob is not written yet');
+
+  /** Size of `digest` when `repo` links it and its bytes exist; null otherwise. */
+  private async linkedBlob(repo: RepoName, digest: Digest): Promise<BlobInfo | null> {
+    const row = await this.deps.db
+      .selectFrom('repository_blobs as rb')
+      .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+      .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+      .select(['b.size'])
+      .where('r.name', '=', repo)
+      .where('rb.digest', '=', digest)
+      .executeTakeFirst();
+    if (!row) return null;
+    const stored = await this.deps.blobs.stat(digest);
+    if (!stored) return null;
+    return { digest, size: stored.size };
   }
-  deleteBlob(..._args: unknown[]): never {
-    throw new Error('BlobService.deleteBlob is not written yet');
+
+  async blobInfo(ctx: CallContext, repo: RepoName, digest: Digest): Promise<BlobInfo> {
+    await this.access(ctx, repo, 'pull');
+    const info = await this.linkedBlob(repo, digest);
+    if (!info) throw fail('BLOB_UNKNOWN', 'blob unknown to registry', { digest, name: repo });
+    return info;
   }
-  startUpload(..._args: unknown[]): never {
-    throw new Error('BlobService.startUpload is not written yet');
+
+  async readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange): Promise<{ info: BlobInfo; stream: Readable }> {
+    const info = await this.blobInfo(ctx, repo, digest);
+    if (range && (range.start < 0 || range.end < range.start || range.end >= info.size)) {
+      throw fail('RANGE_INVALID', 'requested range not satisfiable', { size: info.size, start: range.start, end: range.end });
+    }
+    try {
+      return { info, stream: await this.deps.blobs.read(digest, range) };
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) throw fail('BLOB_UNKNOWN', 'blob unknown to registry', { digest, name: repo });
+      throw err;
+    }
   }
-  mountBlob(..._args: unknown[]): never {
-    throw new Error('BlobService.mountBlob is not written yet');
+
+  async deleteBlob(ctx: CallContext, repo: RepoName, digest: Digest): Promise<void> {
+    await this.access(ctx, repo, 'delete');
+    const repository = await findRepository(this.deps.db, repo);
+    const res = repository
+      ? await this.deps.db.deleteFrom('repository_blobs').where('repository_id', '=', repository.id).where('digest', '=', digest).executeTakeFirst()
+      : null;
+    if (!res || res.numDeletedRows === 0n) throw fail('BLOB_UNKNOWN', 'blob unknown to registry', { digest, name: repo });
+    // The bytes stay until gc finds no other link or artifact referring to them.
   }
-  appendUpload(..._args: unknown[]): never {
-    throw new Error('BlobService.appendUpload is not written yet');
+
+  async startUpload(ctx: CallContext, repo: RepoName): Promise<UploadState> {
+    await this.access(ctx, repo, 'push');
+    const id = randomUUID();
+    await this.deps.blobs.createUpload(id);
+    const now = Date.now();
+    await this.deps.db.insertInto('uploads').values({ id, repository_name: repo, size: 0, started_at: now, updated_at: now }).execute();
+    this.hashes.set(id, { hash: createHash('sha256'), size: 0 });
+    return { id, repository: repo, size: 0 };
   }
-  uploadState(..._args: unknown[]): never {
-    throw new Error('BlobService.uploadState is not written yet');
+
+  async mountBlob(ctx: CallContext, repo: RepoName, digest: Digest, from: RepoName | null): Promise<BlobInfo | null> {
+    const project = await this.access(ctx, repo, 'push');
+    if (from === null) return null;
+    const source = await this.deps.db.selectFrom('projects').selectAll().where('name', '=', projectOf(from)).executeTakeFirst();
+    if (!source || !this.deps.authorizer.allows(ctx.actor, 'pull', { name: source.name, public: source.public === 1 })) return null;
+    const info = await this.linkedBlob(from, digest);
+    if (!info) return null;
+    await this.deps.db.transaction().execute(async (trx) => {
+      const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
+      await trx
+        .insertInto('repository_blobs')
+        .values({ repository_id: repository.id, digest, creation_time: Date.now() })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ creation_time: Date.now() }))
+        .execute();
+    });
+    return info;
   }
-  completeUpload(..._args: unknown[]): never {
-    throw new Error('BlobService.completeUpload is not written yet');
+
+  /** The upload row of `id` in `repo`, or BLOB_UPLOAD_UNKNOWN. */
+  private async uploadRow(repo: RepoName, id: string) {
+    const row = uploadIdPattern.test(id)
+      ? await this.deps.db.selectFrom('uploads').selectAll().where('id', '=', id).where('repository_name', '=', repo).executeTakeFirst()
+      : undefined;
+    if (!row) {
+      this.hashes.delete(id);
+      throw fail('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { name: repo, upload: id });
+    }
+    return row;
   }
-  cancelUpload(..._args: unknown[]): never {
-    throw new Error('BlobService.cancelUpload is not written yet');
+
+  /** Runs `fn` after every earlier operation on the same upload has finished. */
+  private async serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(id, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    }
   }
+
+  /** Current size of an upload's bytes; BLOB_UPLOAD_UNKNOWN when its file is gone. */
+  private async storedSize(repo: RepoName, id: string): Promise<number> {
+    try {
+      return await this.deps.blobs.uploadSize(id);
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) throw fail('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { name: repo, upload: id });
+      throw err;
+    }
+  }
+
+  /** Appends `data` (hashing it) and records the new size; the caller holds the upload's lock. */
+  private async append(repo: RepoName, id: string, data: Readable, before: number): Promise<number> {
+    const state = this.hashes.get(id);
+    const hashing = state && state.size === before ? state : null;
+    if (!hashing) this.hashes.delete(id); // out of step: completion re-hashes the file
+    let size: number;
+    try {
+      size = await this.deps.blobs.appendUpload(id, data, hashing ? (c) => hashing.hash.update(c) : undefined);
+    } catch (err) {
+      // Part of the chunk may be on disk and in the hash: forget the hash, keep the bytes.
+      this.hashes.delete(id);
+      if (err instanceof StorageNotFoundError) throw fail('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { name: repo, upload: id });
+      if (isAbort(err)) throw fail('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete', { name: repo, upload: id });
+      throw err;
+    } finally {
+      const now = await this.deps.blobs.uploadSize(id).catch(() => null);
+      if (now !== null) {
+        if (now > before) this.deps.metrics.bytesIn.inc(now - before);
+        await this.deps.db.updateTable('uploads').set({ size: now, updated_at: Date.now() }).where('id', '=', id).execute();
+      }
+    }
+    if (hashing) hashing.size = size;
+    return size;
+  }
+
+  async appendUpload(ctx: CallContext, repo: RepoName, id: string, data: Readable, start?: number): Promise<UploadState> {
+    await this.access(ctx, repo, 'push');
+    await this.uploadRow(repo, id);
+    return this.serialize(id, async () => {
+      const before = await this.storedSize(repo, id);
+      if (start !== undefined && start !== before) {
+        throw fail('RANGE_INVALID', `chunk starts at ${start} but the upload has ${before} bytes`, { name: repo, upload: id, size: before, start });
+      }
+      const size = await this.append(repo, id, data, before);
+      return { id, repository: repo, size };
+    });
+  }
+
+  async uploadState(ctx: CallContext, repo: RepoName, id: string): Promise<UploadState> {
+    await this.access(ctx, repo, 'push');
+    await this.uploadRow(repo, id);
+    return { id, repository: repo, size: await this.storedSize(repo, id) };
+  }
+
+  async completeUpload(ctx: CallContext, repo: RepoName, id: string, digest: Digest, data?: Readable): Promise<BlobInfo> {
+    const project = await this.access(ctx, repo, 'push');
+    const row = await this.uploadRow(repo, id);
+    return this.serialize(id, async () => {
+      let size = await this.storedSize(repo, id);
+      if (data) size = await this.append(repo, id, data, size);
+      const actual = await this.digestOf(id, digestAlgorithm(digest), size);
+      if (actual !== digest) {
+        await this.discard(id);
+        throw fail('DIGEST_INVALID', 'provided digest did not match uploaded content', { expected: digest, actual, name: repo });
+      }
+      const now = Date.now();
+      await this.deps.db.transaction().execute(async (trx) => {
+        await trx.insertInto('blobs').values({ digest, size, creation_time: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+        const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
+        await trx
+          .insertInto('repository_blobs')
+          .values({ repository_id: repository.id, digest, creation_time: now })
+          .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ creation_time: now }))
+          .execute();
+        await trx.deleteFrom('uploads').where('id', '=', id).execute();
+      });
+      this.hashes.delete(id);
+      await this.deps.blobs.commitUpload(id, digest);
+      this.deps.metrics.uploadDuration.observe((Date.now() - row.started_at) / 1000);
+      return { digest, size };
+    });
+  }
+
+  async cancelUpload(ctx: CallContext, repo: RepoName, id: string): Promise<void> {
+    await this.access(ctx, repo, 'push');
+    await this.uploadRow(repo, id);
+    await this.serialize(id, () => this.discard(id));
+  }
+
+  /** Removes an upload's bytes, row and hash. */
+  private async discard(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.deps.blobs.deleteUpload(id);
+    await this.deps.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+
+  /** The digest of an upload's bytes: from the running hash when it is in step, else by re-reading the file. */
+  private async digestOf(id: string, alg: 'sha256' | 'sha512', size: number): Promise<Digest> {
+    const state = this.hashes.get(id);
+    if (state && alg === 'sha256' && state.size === size) {
+      this.hashes.delete(id); // digest() finalises the hash
+      return makeDigest('sha256', state.hash.digest('hex'));
+    }
+    const hash = createHash(alg);
+    for await (const chunk of await this.deps.blobs.readUpload(id)) hash.update(toBuffer(chunk));
+    return makeDigest(alg, hash.digest('hex'));
+  }
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+}
+
+/** True for the errors a request stream raises when the client goes away mid-body. */
+function isAbort(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = 'code' in err ? err.code : undefined;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err instanceof Error && err.message === 'aborted');
 }

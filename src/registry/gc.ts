@@ -1,24 +1,129 @@
-// PLACEHOLDER: being written by the registry helper. Replace this whole file.
+/**
+ * Garbage collection: removes blobs no artifact needs and uploads nobody finished.
+ *
+ * A blob is removed when ALL of these hold:
+ * - no artifact references it (`artifact_references.child_digest`) and it is no artifact's own
+ *   manifest (`artifacts.digest`; manifest bytes are stored as blobs too);
+ * - its `blobs` row is older than `registry.upload_grace_seconds`;
+ * - no repository linked it within that grace period (a re-push or mount refreshes the link time).
+ * So a push in flight, whose layers are uploaded but whose manifest is not PUT yet, never loses
+ * a layer as long as it finishes within the grace period.
+ *
+ * The rows go first, in one transaction; the bytes after it, and only when no `blobs` row for the
+ * digest has reappeared meanwhile (an upload completing concurrently writes its row first and
+ * renames its bytes into place after, so it repairs whatever this removes).
+ *
+ * Uploads whose row was last touched before the grace period are removed (row and bytes), and so
+ * are upload files with no row whose last write is that old.
+ */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { Config } from '../config/index.ts';
+import { parseDigest } from '../domain/index.ts';
 
 /** What gc freed. */
 export interface GcReport {
   blobsDeleted: number;
   bytesFreed: number;
   uploadsDeleted: number;
+  /** Links (repository_blobs rows) removed along with the blobs. */
+  linksDeleted: number;
+  /** How long the run took, in milliseconds. */
+  durationMs: number;
 }
+
 /** What gc needs. */
 export interface GcDeps {
   db: Kysely<Database>;
   blobs: BlobStore;
   config: Config;
   logger: Logger;
+  /** The current time in ms (tests move it forward); default Date.now. */
+  now?: () => number;
 }
-/** Garbage collection (placeholder). */
-export async function runGc(_deps: GcDeps): Promise<GcReport> {
-  throw new Error('gc not written yet');
+
+/** Runs one garbage collection pass and reports what it freed. */
+export async function runGc(deps: GcDeps): Promise<GcReport> {
+  const started = Date.now();
+  const now = (deps.now ?? Date.now)();
+  const cutoff = now - deps.config.registry.upload_grace_seconds * 1000;
+  const { db, blobs, logger } = deps;
+
+  const doomed = await db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .selectFrom('blobs as b')
+      .select(['b.digest', 'b.size'])
+      .where('b.creation_time', '<', cutoff)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('artifact_references as ar')
+              .select('ar.id')
+              .whereRef('ar.child_digest', '=', 'b.digest'),
+          ),
+        ),
+      )
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('artifacts as a').select('a.id').whereRef('a.digest', '=', 'b.digest'))))
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('repository_blobs as rb')
+              .select('rb.digest')
+              .whereRef('rb.digest', '=', 'b.digest')
+              .where('rb.creation_time', '>=', cutoff),
+          ),
+        ),
+      )
+      .execute();
+    let links = 0;
+    for (const r of rows) {
+      const res = await trx.deleteFrom('repository_blobs').where('digest', '=', r.digest).executeTakeFirst();
+      links += Number(res.numDeletedRows);
+      await trx.deleteFrom('blobs').where('digest', '=', r.digest).execute();
+    }
+    return { rows, links };
+  });
+
+  let blobsDeleted = 0;
+  let bytesFreed = 0;
+  for (const r of doomed.rows) {
+    const back = await db.selectFrom('blobs').select('digest').where('digest', '=', r.digest).executeTakeFirst();
+    if (back) continue; // re-pushed while gc ran: keep the bytes
+    let digest;
+    try {
+      digest = parseDigest(r.digest);
+    } catch {
+      logger.warn({ digest: r.digest }, 'gc: skipping a blob row with an invalid digest');
+      continue;
+    }
+    const stored = await blobs.stat(digest);
+    await blobs.delete(digest);
+    blobsDeleted++;
+    bytesFreed += stored?.size ?? 0;
+  }
+
+  let uploadsDeleted = 0;
+  const stale = await db.selectFrom('uploads').select(['id', 'size']).where('updated_at', '<', cutoff).execute();
+  for (const u of stale) {
+    const size = await blobs.uploadSize(u.id).catch(() => 0);
+    await blobs.deleteUpload(u.id);
+    await db.deleteFrom('uploads').where('id', '=', u.id).where('updated_at', '<', cutoff).execute();
+    uploadsDeleted++;
+    bytesFreed += size;
+  }
+  for await (const file of blobs.listUploads()) {
+    if (file.modified.getTime() >= cutoff) continue;
+    const row = await db.selectFrom('uploads').select('id').where('id', '=', file.id).executeTakeFirst();
+    if (row) continue;
+    const size = await blobs.uploadSize(file.id).catch(() => 0);
+    await blobs.deleteUpload(file.id);
+    uploadsDeleted++;
+    bytesFreed += size;
+  }
+
+  const report: GcReport = { blobsDeleted, bytesFreed, uploadsDeleted, linksDeleted: doomed.links, durationMs: Date.now() - started };
+  logger.info(report, 'garbage collection finished');
+  return report;
 }

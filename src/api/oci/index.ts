@@ -1,7 +1,115 @@
-// PLACEHOLDER: being written by the registry helper.
-import type { FastifyInstance } from 'fastify';
+/**
+ * The /v2 plugin: the OCI Distribution 1.1 API. One wildcard route dispatches on the path tail
+ * (names.ts) to handler tables (routing.ts) from blobs.ts and manifests.ts. No body parser runs:
+ * uploads stream `req.raw`, manifests use readBody (body.ts). Every response carries
+ * `Docker-Distribution-API-Version: registry/2.0`; every error is spec-shaped
+ * (`{"errors":[{"code","message","detail"}]}`) through the one table in errors.ts.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
-/** The /v2 plugin (placeholder). */
-export function ociApi(_deps: AppDeps) {
-  return async (_app: FastifyInstance): Promise<void> => {};
+import { fail, isDomainError, type ErrorCode } from '../../domain/index.ts';
+import { resolveActor } from '../credentials.ts';
+import { blobRoutes } from './blobs.ts';
+import { ociErrorBody, ociErrorTable, ociUnknownError } from './errors.ts';
+import { manifestRoutes } from './manifests.ts';
+import { parseOciPath } from './names.ts';
+import { mergeRoutes, type OciMethod, type OciRoutes } from './routing.ts';
+
+/** The challenge sent with every 401 (clients such as skopeo send credentials only after it). */
+export const wwwAuthenticate = 'Basic realm="wharf"';
+
+const methods: OciMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
+
+function isOciMethod(m: string): m is OciMethod {
+  return (methods as string[]).includes(m);
+}
+
+/** The domain code for one of Fastify's own errors (bad framing, body too large, ...). */
+function codeForStatus(status: number): ErrorCode {
+  if (status === 413) return 'SIZE_INVALID';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 405 || status === 415) return 'UNSUPPORTED';
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'DENIED';
+  if (status === 429) return 'TOOMANYREQUESTS';
+  return 'BAD_REQUEST';
+}
+
+/** Sends a spec-shaped error. */
+function sendError(reply: FastifyReply, code: ErrorCode, message: string, detail?: unknown): FastifyReply {
+  const entry = ociErrorTable[code];
+  if (code === 'UNAUTHORIZED') reply.header('www-authenticate', wwwAuthenticate);
+  return reply.code(entry.status).type('application/json; charset=utf-8').send(ociErrorBody(entry.code, message, detail));
+}
+
+/** The /v2 Fastify plugin (registered at prefix /v2 by src/app.ts). */
+export function ociApi(deps: AppDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    // manifests.ts returns an OciRoutes table (routing.ts). A Fastify plugin is accepted too, so the
+    // tree keeps working while that file moves to the table shape; its routes then sit beside /*.
+    const manifestSide: OciRoutes | ((app: FastifyInstance) => Promise<void>) = manifestRoutes(deps);
+    const routes: OciRoutes = typeof manifestSide === 'function' ? blobRoutes(deps) : mergeRoutes(manifestSide, blobRoutes(deps));
+    if (typeof manifestSide === 'function') await app.register(manifestSide);
+
+    // Bodies are never parsed here: every content type (or none) passes through untouched.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_req: FastifyRequest, _payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null));
+
+    const identify = resolveActor(deps.authenticator);
+    app.addHook('onRequest', async (req, reply) => {
+      reply.header('docker-distribution-api-version', 'registry/2.0');
+      await identify(req);
+      if (req.badCredentials) throw fail('UNAUTHORIZED', 'invalid username or password');
+    });
+
+    app.setErrorHandler(async (err: FastifyError | Error, req, reply) => {
+      if (isDomainError(err)) {
+        if (ociErrorTable[err.code].status >= 500) req.log.error({ err }, 'registry error');
+        return sendError(reply, err.code, err.message, err.detail);
+      }
+      const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
+      if (status >= 400 && status < 500) return sendError(reply, codeForStatus(status), err.message);
+      req.log.error({ err }, 'unexpected error in /v2');
+      return reply
+        .code(ociUnknownError.status)
+        .type('application/json; charset=utf-8')
+        .send(ociErrorBody(ociUnknownError.code, `internal error; request id ${req.id}`, { request_id: req.id }));
+    });
+
+    app.setNotFoundHandler(async (req, reply) => {
+      reply.header('docker-distribution-api-version', 'registry/2.0');
+      return sendError(reply, 'NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0] ?? ''}`);
+    });
+
+    // The API version check: 200 for an authenticated caller, else the 401 challenge.
+    app.get('/', async (req) => {
+      if (req.actor.username === '') throw fail('UNAUTHORIZED', 'authentication required');
+      return {};
+    });
+
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: '/_catalog',
+      exposeHeadRoute: false,
+      handler: async (req, reply) => {
+        if (req.method !== 'GET' || !routes.catalog) throw fail('UNSUPPORTED', `${req.method} /v2/_catalog is not supported`);
+        return routes.catalog(req, reply);
+      },
+    });
+
+    app.route({
+      method: methods,
+      url: '/*',
+      exposeHeadRoute: false,
+      handler: async (req, reply) => {
+        const tail = req.url.slice(req.url.indexOf('/v2/') + '/v2/'.length);
+        const target = parseOciPath(tail);
+        if (!target) throw fail('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0] ?? ''}`);
+        const method = req.method;
+        const handler = isOciMethod(method) ? routes[target.kind]?.[method] : undefined;
+        if (!handler) throw fail('UNSUPPORTED', `${method} is not supported on ${target.kind} paths`, { method, kind: target.kind });
+        return handler(req, reply, target);
+      },
+    });
+  };
 }

@@ -26,6 +26,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoName } from '../../domain/index.ts';
+import type { CallContext } from '../../registry/index.ts';
 
 /** The kinds of /v2/<name>/... paths. */
 export type OciPathKind = 'uploads' | 'upload' | 'blob' | 'manifest' | 'tags' | 'referrers';
@@ -63,4 +64,18 @@ export function mergeRoutes(...tables: OciRoutes[]): OciRoutes {
     if (t.catalog) out.catalog = t.catalog;
   }
   return out;
+}
+
+/** The service call context of a request: its actor and the request facts events carry. */
+export function callContext(req: FastifyRequest): CallContext {
+  return {
+    actor: req.actor,
+    request: {
+      id: req.id,
+      addr: req.ip,
+      host: req.headers.host ?? '',
+      method: req.method,
+      useragent: req.headers['user-agent'] ?? '',
+    },
+  };
 }
