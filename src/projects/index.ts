@@ -1,2 +1,3 @@
 /** Harbor's project model: projects, repositories, artifacts and tags as Harbor's API shows them. */
-export { ProjectService, type ProjectDeps } from './project-service.ts';
+export * from './project-service.ts';
+export { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';

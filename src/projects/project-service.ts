@@ -1,10 +1,19 @@
-// PLACEHOLDER: being written by the Harbor API helper. Replace this whole file.
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/index.ts';
+/**
+ * Harbor's project model: projects, repositories, artifacts and tags, shaped with Harbor's field
+ * names (the /api/v2.0 adapter serialises these objects as they are). Reads are queries over the
+ * registry's tables; project changes record CREATE_PROJECT / DELETE_PROJECT in the outbox inside
+ * the same transaction; every change to registry content (deleting artifacts, tags, repositories,
+ * creating tags) goes through the Registry, which records its own events.
+ */
+import { sql, type Kysely, type SqlBool } from 'kysely';
+import type { Database, ProjectRow, RepositoryRow, ArtifactRow, TagRow } from '../db/index.ts';
 import type { Outbox } from '../events/index.ts';
-import type { Authorizer } from '../auth/index.ts';
+import type { Authorizer, Action } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
-import type { Registry } from '../registry/types.ts';
+import type { CallContext, Registry } from '../registry/types.ts';
+import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Digest, type RepoName } from '../domain/index.ts';
+import { projectRef } from '../registry/repositories.ts';
+import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
 
 /** What the project service needs. */
 export interface ProjectDeps {
@@ -14,9 +23,680 @@ export interface ProjectDeps {
   config: Config;
   registry: Registry;
 }
-/** Projects (placeholder). */
+
+/** A text filter from Harbor's `q` (`k=v` exact, `k=~v` fuzzy). */
+export interface TextFilter {
+  value: string;
+  fuzzy: boolean;
+}
+
+/** Which page of a list (1-based). */
+export interface PageRequest {
+  page: number;
+  pageSize: number;
+}
+
+/** One page of a list and the total number of matching items. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+/** How a project is named in a path: Harbor's `project_name_or_id` plus `X-Is-Resource-Name`. */
+export interface ProjectKey {
+  nameOrId: string;
+  /** True when `X-Is-Resource-Name: true` was sent: the value is a name even when numeric. */
+  isName: boolean;
+}
+
+/** Harbor's project metadata: string values, `public` always present. */
+export type ProjectMetadata = Record<string, string> & { public: 'true' | 'false' };
+
+/** Harbor's Project object. `storage_limit` is a Wharf extension (Harbor keeps it on the quota). */
+export interface ProjectView {
+  project_id: number;
+  name: string;
+  owner_id: number;
+  owner_name: string;
+  registry_id: null;
+  creation_time: string;
+  update_time: string;
+  deleted: boolean;
+  togglable: boolean;
+  current_user_role_id: number;
+  current_user_role_ids: number[] | null;
+  repo_count: number;
+  metadata: ProjectMetadata;
+  cve_allowlist: { id: number; project_id: number; items: unknown[]; creation_time: string; update_time: string };
+  storage_limit: number;
+}
+
+/** Harbor's ProjectReq (POST) and the updatable subset of it (PUT). */
+export interface ProjectRequest {
+  project_name?: unknown;
+  /** Deprecated in Harbor in favour of metadata.public, still accepted. */
+  public?: unknown;
+  metadata?: unknown;
+  storage_limit?: unknown;
+}
+
+/** Harbor's Repository object. */
+export interface RepositoryView {
+  id: number;
+  project_id: number;
+  /** Full name, `library/alpine`. */
+  name: string;
+  description: string;
+  artifact_count: number;
+  pull_count: number;
+  creation_time: string;
+  update_time: string;
+}
+
+/** Harbor's Tag object. */
+export interface TagView {
+  id: number;
+  repository_id: number;
+  artifact_id: number;
+  name: string;
+  push_time: string;
+  pull_time: string;
+  immutable: boolean;
+}
+
+/** Harbor's Platform object for index children. */
+export type PlatformView = Record<string, unknown>;
+
+/** Harbor's Reference object: a child manifest of an index. */
+export interface ReferenceView {
+  parent_id: number;
+  /** The child's artifact id in the same repository; 0 when the child is not stored there. */
+  child_id: number;
+  child_digest: string;
+  platform: PlatformView | null;
+  annotations: Record<string, string> | null;
+  urls: string[];
+}
+
+/** Harbor's Artifact object. */
+export interface ArtifactView {
+  id: number;
+  type: ArtifactKind;
+  /** The config media type (the manifest's for an index), as Harbor reports it. */
+  media_type: string;
+  manifest_media_type: string;
+  artifact_type: string;
+  project_id: number;
+  repository_id: number;
+  repository_name: string;
+  digest: string;
+  size: number;
+  icon: string;
+  push_time: string;
+  pull_time: string;
+  extra_attrs: Record<string, unknown>;
+  annotations: Record<string, string> | null;
+  references: ReferenceView[];
+  tags: TagView[] | null;
+  labels: unknown[];
+  addition_links: Record<string, unknown>;
+}
+
+/** Filters for the artifact list (Harbor's `q` keys). */
+export interface ArtifactFilter {
+  digest?: TextFilter;
+  /** `nil`: untagged only; `*`: tagged only; otherwise a tag name (exact or fuzzy). */
+  tags?: TextFilter;
+  type?: TextFilter;
+  media_type?: TextFilter;
+  /** `*` lists index children too; by default untagged children of an index are hidden, as in Harbor. */
+  base?: TextFilter;
+}
+
+/** Options for artifact reads. */
+export interface ArtifactOptions {
+  /** Include `tags` (Harbor's `with_tag`, default true). */
+  withTag: boolean;
+}
+
+/** Harbor shows a never-pulled artifact or tag with Go's zero time. */
+const zeroTime = '0001-01-01T00:00:00.000Z';
+
+function iso(ms: number | null): string {
+  return ms === null ? zeroTime : new Date(ms).toISOString();
+}
+
+function parseJsonObject(text: string | null): Record<string, unknown> | null {
+  if (text === null) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function stringRecord(o: Record<string, unknown> | null): Record<string, string> | null {
+  if (o === null) return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function matches(value: string, f: TextFilter): boolean {
+  return f.fuzzy ? value.toLowerCase().includes(f.value.toLowerCase()) : value === f.value;
+}
+
+/** A case-insensitive substring match on `column` (Harbor's fuzzy `k=~v`), with LIKE's wildcards escaped. */
+function like(column: string, f: TextFilter) {
+  const pattern = '%' + f.value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  return sql<SqlBool>`${sql.ref(column)} like ${pattern} escape '\\'`;
+}
+
+function slice<T>(all: T[], p: PageRequest): Page<T> {
+  const start = (p.page - 1) * p.pageSize;
+  return { items: all.slice(start, start + p.pageSize), total: all.length };
+}
+
+/** Values Go's strconv.ParseBool accepts (Harbor parses `metadata.public` with it). */
+function parseBoolString(v: unknown, field: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
+    if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
+  }
+  throw fail('BAD_REQUEST', `${field} must be "true" or "false"`);
+}
+
+function parseStorageLimit(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < -1 || v === 0) {
+    throw fail('BAD_REQUEST', 'storage_limit must be -1 (unlimited) or a positive number of bytes');
+  }
+  return v;
+}
+
+/** Validates `metadata`: an object of string values; returns `public` apart from the others. */
+function parseMetadata(v: unknown): { isPublic: boolean | undefined; others: Record<string, string> } {
+  if (v === undefined || v === null) return { isPublic: undefined, others: {} };
+  if (typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_REQUEST', 'metadata must be an object of string values');
+  let isPublic: boolean | undefined;
+  const others: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (k === 'public') {
+      isPublic = parseBoolString(val, 'metadata.public');
+      continue;
+    }
+    if (typeof val !== 'string') throw fail('BAD_REQUEST', `metadata.${k} must be a string`);
+    others[k] = val;
+  }
+  return { isPublic, others };
+}
+
+/** Projects, repositories, artifacts and tags as Harbor's API shows them. */
 export class ProjectService {
   constructor(readonly deps: ProjectDeps) {}
-  /** Creates the project when missing (first start). */
-  async ensureProject(_name: string, _isPublic: boolean): Promise<void> {}
+
+  /** Creates the project when missing (first start creates the public `library`). Idempotent. */
+  async ensureProject(name: string, isPublic: boolean): Promise<void> {
+    const db = this.deps.db;
+    await db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst();
+      if (existing) return;
+      const admin = await trx.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirst();
+      const now = Date.now();
+      const row = await trx
+        .insertInto('projects')
+        .values({ name, public: isPublic ? 1 : 0, owner_id: admin?.id ?? null, storage_limit: -1, metadata: '{}', creation_time: now, update_time: now })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: 'wharf-system', project: projectRef(row) });
+    });
+  }
+
+  // ---- projects ----
+
+  /** Creates a project (admin only); CONFLICT when the name is taken. Returns the new project's id. */
+  async createProject(ctx: CallContext, req: ProjectRequest): Promise<number> {
+    this.deps.authorizer.check(ctx.actor, 'admin');
+    if (req === null || typeof req !== 'object') throw fail('BAD_REQUEST', 'the body must be a JSON object');
+    const name = req.project_name;
+    if (typeof name !== 'string' || name === '') throw fail('BAD_REQUEST', 'project_name is required');
+    if (!isValidProjectName(name)) {
+      throw fail('BAD_REQUEST', `invalid project name "${name}": use 1 to 255 lower-case letters and digits, separated by single '.', '_' or '-'`);
+    }
+    const meta = parseMetadata(req.metadata);
+    const isPublic = meta.isPublic ?? (req.public === undefined ? false : parseBoolString(req.public, 'public'));
+    const limit = req.storage_limit === undefined || req.storage_limit === null ? -1 : parseStorageLimit(req.storage_limit);
+    return this.deps.db.transaction().execute(async (trx) => {
+      const taken = await trx.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst();
+      if (taken) throw fail('CONFLICT', `the project named ${name} already exists`);
+      const now = Date.now();
+      const row = await trx
+        .insertInto('projects')
+        .values({
+          name,
+          public: isPublic ? 1 : 0,
+          owner_id: ctx.actor.userId,
+          storage_limit: limit,
+          metadata: JSON.stringify(meta.others),
+          creation_time: now,
+          update_time: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(row) });
+      return row.id;
+    });
+  }
+
+  /** Lists the projects the caller may see (anonymous callers: public ones), sorted by name. */
+  async listProjects(ctx: CallContext, filter: { name?: TextFilter; public?: boolean }, page: PageRequest): Promise<Page<ProjectView>> {
+    let q = this.deps.db.selectFrom('projects').selectAll().orderBy('name');
+    if (filter.name) {
+      q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
+    }
+    if (filter.public !== undefined) q = q.where('public', '=', filter.public ? 1 : 0);
+    const rows = (await q.execute()).filter((p) => this.deps.authorizer.allows(ctx.actor, 'pull', { name: p.name, public: p.public === 1 }));
+    const pageRows = slice(rows, page);
+    return { items: await this.projectViews(pageRows.items), total: pageRows.total };
+  }
+
+  /** One project, by name or id (X-Is-Resource-Name semantics). */
+  async getProject(ctx: CallContext, key: ProjectKey): Promise<ProjectView> {
+    const p = await this.projectFor(ctx, key, 'pull');
+    const [view] = await this.projectViews([p]);
+    // projectViews maps one row to one view.
+    return view as ProjectView;
+  }
+
+  /** True when a project of that name exists (HEAD /projects?project_name=). */
+  async projectExists(_ctx: CallContext, name: string): Promise<boolean> {
+    if (name === '') throw fail('BAD_REQUEST', 'project_name is required');
+    return (await this.deps.db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst()) !== undefined;
+  }
+
+  /** Updates `metadata` (public and other string values) and `storage_limit`. */
+  async updateProject(ctx: CallContext, key: ProjectKey, req: ProjectRequest): Promise<void> {
+    if (req === null || typeof req !== 'object') throw fail('BAD_REQUEST', 'the body must be a JSON object');
+    const p = await this.projectFor(ctx, key, 'manage');
+    if (req.project_name !== undefined && req.project_name !== p.name) throw fail('BAD_REQUEST', 'a project cannot be renamed');
+    const meta = parseMetadata(req.metadata);
+    const isPublic = meta.isPublic ?? (req.public === undefined ? undefined : parseBoolString(req.public, 'public'));
+    const limit = req.storage_limit === undefined || req.storage_limit === null ? undefined : parseStorageLimit(req.storage_limit);
+    const others = { ...(stringRecord(parseJsonObject(p.metadata)) ?? {}), ...meta.others };
+    await this.deps.db
+      .updateTable('projects')
+      .set({
+        public: isPublic === undefined ? p.public : isPublic ? 1 : 0,
+        storage_limit: limit ?? p.storage_limit,
+        metadata: JSON.stringify(others),
+        update_time: Date.now(),
+      })
+      .where('id', '=', p.id)
+      .execute();
+  }
+
+  /** Deletes an empty project; PRECONDITION_FAILED while it holds repositories. */
+  async deleteProject(ctx: CallContext, key: ProjectKey): Promise<void> {
+    const p = await this.projectFor(ctx, key, 'manage');
+    await this.deps.db.transaction().execute(async (trx) => {
+      const repos = await trx.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', p.id).executeTakeFirstOrThrow();
+      if (Number(repos.n) > 0) {
+        throw fail('PRECONDITION_FAILED', `the project ${p.name} contains ${repos.n} repositories and cannot be deleted: delete its repositories first`);
+      }
+      const gone = await trx.deleteFrom('projects').where('id', '=', p.id).executeTakeFirst();
+      if (Number(gone.numDeletedRows) === 0) throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
+      await this.deps.outbox.append(trx, { type: 'DELETE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(p) });
+    });
+  }
+
+  // ---- repositories ----
+
+  /** Repositories of a project, sorted by name; `name` filters on the full name. */
+  async listRepositories(ctx: CallContext, key: ProjectKey, filter: { name?: TextFilter }, page: PageRequest): Promise<Page<RepositoryView>> {
+    const p = await this.projectFor(ctx, key, 'pull');
+    let q = this.deps.db.selectFrom('repositories').where('project_id', '=', p.id);
+    if (filter.name) {
+      q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
+    }
+    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const rows = await q
+      .selectAll()
+      .orderBy('name')
+      .limit(page.pageSize)
+      .offset((page.page - 1) * page.pageSize)
+      .execute();
+    return { items: await this.repositoryViews(rows), total };
+  }
+
+  /** One repository; `repo` is the name inside the project (`a/b` in `library/a/b`). */
+  async getRepository(ctx: CallContext, key: ProjectKey, repo: string): Promise<RepositoryView> {
+    const { repository } = await this.repositoryFor(ctx, key, repo, 'pull');
+    const [view] = await this.repositoryViews([repository]);
+    // repositoryViews maps one row to one view.
+    return view as RepositoryView;
+  }
+
+  /** Deletes a repository with all its artifacts and tags (through the registry). */
+  async deleteRepository(ctx: CallContext, key: ProjectKey, repo: string): Promise<void> {
+    const { fullName } = await this.repositoryFor(ctx, key, repo, 'delete');
+    await this.deps.registry.deleteRepository(ctx, fullName);
+  }
+
+  // ---- artifacts ----
+
+  /** Artifacts of a repository, newest push first. */
+  async listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, filter: ArtifactFilter, opts: ArtifactOptions, page: PageRequest): Promise<Page<ArtifactView>> {
+    const { project, repository, fullName } = await this.repositoryFor(ctx, key, repo, 'pull');
+    if (filter.base && !(filter.base.value === '*' && !filter.base.fuzzy)) throw fail('BAD_REQUEST', 'q: base accepts only base=*');
+    let q = this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id);
+    if (filter.digest) q = filter.digest.fuzzy ? q.where(like('digest', filter.digest)) : q.where('digest', '=', filter.digest.value);
+    const rows = await q.orderBy('push_time', 'desc').orderBy('id', 'desc').execute();
+    const tags = await this.deps.db.selectFrom('tags').selectAll().where('repository_id', '=', repository.id).execute();
+    const tagsOf = groupTags(tags);
+    let children = new Set<string>();
+    if (!filter.base) {
+      const refs = await this.deps.db
+        .selectFrom('artifact_references')
+        .innerJoin('artifacts', 'artifacts.id', 'artifact_references.artifact_id')
+        .select('artifact_references.child_digest')
+        .where('artifacts.repository_id', '=', repository.id)
+        .where('artifact_references.kind', '=', 'manifest')
+        .execute();
+      children = new Set(refs.map((r) => r.child_digest));
+    }
+    const kept = rows.filter((a) => {
+      const t = tagsOf.get(a.id) ?? [];
+      if (!filter.base && children.has(a.digest) && t.length === 0) return false;
+      if (filter.tags) {
+        const f = filter.tags;
+        if (!f.fuzzy && f.value === 'nil') {
+          if (t.length > 0) return false;
+        } else if (!f.fuzzy && f.value === '*') {
+          if (t.length === 0) return false;
+        } else if (!t.some((tag) => matches(tag.name, f))) return false;
+      }
+      if (filter.type && !matches(artifactKind(a.media_type, a.config_media_type, a.artifact_type), { ...filter.type, value: filter.type.value.toUpperCase() })) return false;
+      if (filter.media_type && !matches(a.config_media_type ?? a.media_type, filter.media_type) && !matches(a.media_type, filter.media_type)) return false;
+      return true;
+    });
+    const p = slice(kept, page);
+    const items = await Promise.all(p.items.map((a) => this.artifactView(ctx, project, repository, fullName, a, tagsOf.get(a.id) ?? [], opts)));
+    return { items, total: p.total };
+  }
+
+  /** One artifact by tag or digest. */
+  async getArtifact(ctx: CallContext, key: ProjectKey, repo: string, reference: string, opts: ArtifactOptions): Promise<ArtifactView> {
+    const { project, repository, fullName } = await this.repositoryFor(ctx, key, repo, 'pull');
+    const a = await this.artifactFor(repository, reference);
+    const tags = await this.deps.db.selectFrom('tags').selectAll().where('artifact_id', '=', a.id).orderBy('push_time', 'desc').orderBy('id', 'desc').execute();
+    return this.artifactView(ctx, project, repository, fullName, a, tags, opts);
+  }
+
+  /** Deletes an artifact (by tag or digest) through the registry, which removes its tags too. */
+  async deleteArtifact(ctx: CallContext, key: ProjectKey, repo: string, reference: string): Promise<void> {
+    const { repository, fullName } = await this.repositoryFor(ctx, key, repo, 'delete');
+    const a = await this.artifactFor(repository, reference);
+    // artifacts.digest was validated by the registry when the manifest was stored.
+    await this.deps.registry.deleteManifest(ctx, fullName, { kind: 'digest', digest: a.digest as Digest });
+  }
+
+  // ---- tags ----
+
+  /** Tags of one artifact, newest push first; `name` filters. */
+  async listTags(ctx: CallContext, key: ProjectKey, repo: string, reference: string, filter: { name?: TextFilter }, page: PageRequest): Promise<Page<TagView>> {
+    const { repository } = await this.repositoryFor(ctx, key, repo, 'pull');
+    const a = await this.artifactFor(repository, reference);
+    let q = this.deps.db.selectFrom('tags').where('artifact_id', '=', a.id);
+    if (filter.name) q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
+    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const rows = await q
+      .selectAll()
+      .orderBy('push_time', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.pageSize)
+      .offset((page.page - 1) * page.pageSize)
+      .execute();
+    return { items: rows.map(tagView), total };
+  }
+
+  /** Adds a tag to an artifact (through the registry); CONFLICT when the repository already has it. */
+  async createTag(ctx: CallContext, key: ProjectKey, repo: string, reference: string, body: unknown): Promise<void> {
+    const { repository, fullName } = await this.repositoryFor(ctx, key, repo, 'push');
+    const name = body !== null && typeof body === 'object' && 'name' in body ? body.name : undefined;
+    if (typeof name !== 'string' || name === '') throw fail('BAD_REQUEST', 'name is required');
+    if (!isValidTag(name)) throw fail('BAD_REQUEST', `invalid tag name "${name}": tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+    const a = await this.artifactFor(repository, reference);
+    const existing = await this.deps.db.selectFrom('tags').select('id').where('repository_id', '=', repository.id).where('name', '=', name).executeTakeFirst();
+    if (existing) throw fail('CONFLICT', `the tag ${name} already exists in ${fullName}`);
+    await this.deps.registry.createTag(ctx, fullName, parseDigest(a.digest), name);
+  }
+
+  /** Removes a tag of the given artifact (through the registry); the artifact stays. */
+  async deleteTag(ctx: CallContext, key: ProjectKey, repo: string, reference: string, tag: string): Promise<void> {
+    const { repository, fullName } = await this.repositoryFor(ctx, key, repo, 'delete');
+    const a = await this.artifactFor(repository, reference);
+    const row = await this.deps.db.selectFrom('tags').select('id').where('artifact_id', '=', a.id).where('name', '=', tag).executeTakeFirst();
+    if (!row) throw fail('NOT_FOUND', `tag ${tag} not found on artifact ${a.digest}`);
+    await this.deps.registry.deleteTag(ctx, fullName, tag);
+  }
+
+  // ---- helpers ----
+
+  /** Finds a project and checks `action` on it. */
+  private async projectFor(ctx: CallContext, key: ProjectKey, action: Action): Promise<ProjectRow> {
+    const byId = !key.isName && /^[0-9]+$/.test(key.nameOrId);
+    if (byId && !Number.isSafeInteger(Number(key.nameOrId))) throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
+    const q = this.deps.db.selectFrom('projects').selectAll();
+    const p = await (byId ? q.where('id', '=', Number(key.nameOrId)) : q.where('name', '=', key.nameOrId)).executeTakeFirst();
+    if (!p) throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
+    this.deps.authorizer.check(ctx.actor, action, { name: p.name, public: p.public === 1 });
+    return p;
+  }
+
+  private async repositoryFor(
+    ctx: CallContext,
+    key: ProjectKey,
+    repo: string,
+    action: Action,
+  ): Promise<{ project: ProjectRow; repository: RepositoryRow; fullName: RepoName }> {
+    const project = await this.projectFor(ctx, key, action);
+    let fullName: RepoName;
+    try {
+      fullName = parseRepoName(`${project.name}/${repo}`);
+    } catch {
+      throw fail('BAD_REQUEST', `invalid repository name "${repo}"`);
+    }
+    const repository = await this.deps.db.selectFrom('repositories').selectAll().where('name', '=', fullName).executeTakeFirst();
+    if (!repository) throw fail('NOT_FOUND', `repository ${fullName} not found`);
+    return { project, repository, fullName };
+  }
+
+  private async artifactFor(repository: RepositoryRow, reference: string): Promise<ArtifactRow> {
+    let ref;
+    try {
+      ref = parseReference(reference);
+    } catch {
+      throw fail('BAD_REQUEST', `invalid reference "${reference}": use a tag or a digest`);
+    }
+    const a =
+      ref.kind === 'digest'
+        ? await this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id).where('digest', '=', ref.digest).executeTakeFirst()
+        : await this.deps.db
+            .selectFrom('tags')
+            .innerJoin('artifacts', 'artifacts.id', 'tags.artifact_id')
+            .selectAll('artifacts')
+            .where('tags.repository_id', '=', repository.id)
+            .where('tags.name', '=', ref.tag)
+            .executeTakeFirst();
+    if (!a) throw fail('NOT_FOUND', `artifact ${repository.name}:${reference} not found`);
+    return a;
+  }
+
+  private async projectViews(rows: ProjectRow[]): Promise<ProjectView[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((p) => p.id);
+    const counts = await this.deps.db
+      .selectFrom('repositories')
+      .select(['project_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('project_id', 'in', ids)
+      .groupBy('project_id')
+      .execute();
+    const countOf = new Map(counts.map((c) => [c.project_id, Number(c.n)]));
+    const ownerIds = rows.map((p) => p.owner_id).filter((x): x is number => x !== null);
+    const owners = ownerIds.length ? await this.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ownerIds).execute() : [];
+    const ownerOf = new Map(owners.map((u) => [u.id, u.username]));
+    return rows.map((p) => {
+      const others = stringRecord(parseJsonObject(p.metadata)) ?? {};
+      const metadata: ProjectMetadata = { ...others, public: p.public === 1 ? 'true' : 'false' };
+      return {
+        project_id: p.id,
+        name: p.name,
+        owner_id: p.owner_id ?? 0,
+        owner_name: p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? ''),
+        registry_id: null,
+        creation_time: iso(p.creation_time),
+        update_time: iso(p.update_time),
+        deleted: false,
+        togglable: true,
+        current_user_role_id: 0,
+        current_user_role_ids: null,
+        repo_count: countOf.get(p.id) ?? 0,
+        metadata,
+        cve_allowlist: { id: 0, project_id: p.id, items: [], creation_time: zeroTime, update_time: zeroTime },
+        storage_limit: p.storage_limit,
+      };
+    });
+  }
+
+  private async repositoryViews(rows: RepositoryRow[]): Promise<RepositoryView[]> {
+    if (rows.length === 0) return [];
+    const counts = await this.deps.db
+      .selectFrom('artifacts')
+      .select(['repository_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where(
+        'repository_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .groupBy('repository_id')
+      .execute();
+    const countOf = new Map(counts.map((c) => [c.repository_id, Number(c.n)]));
+    return rows.map((r) => ({
+      id: r.id,
+      project_id: r.project_id,
+      name: r.name,
+      description: '',
+      artifact_count: countOf.get(r.id) ?? 0,
+      pull_count: r.pull_count,
+      creation_time: iso(r.creation_time),
+      update_time: iso(r.update_time),
+    }));
+  }
+
+  private async artifactView(
+    ctx: CallContext,
+    project: ProjectRow,
+    repository: RepositoryRow,
+    fullName: RepoName,
+    a: ArtifactRow,
+    tags: TagRow[],
+    opts: ArtifactOptions,
+  ): Promise<ArtifactView> {
+    const type = artifactKind(a.media_type, a.config_media_type, a.artifact_type);
+    const refs = await this.deps.db.selectFrom('artifact_references').selectAll().where('artifact_id', '=', a.id).orderBy('id').execute();
+    const references: ReferenceView[] = [];
+    if (isIndexMediaType(a.media_type)) {
+      const children = refs.filter((r) => r.kind === 'manifest');
+      const digests = children.map((r) => r.child_digest);
+      const rows = digests.length
+        ? await this.deps.db.selectFrom('artifacts').select(['id', 'digest']).where('repository_id', '=', repository.id).where('digest', 'in', digests).execute()
+        : [];
+      const idOf = new Map(rows.map((r) => [r.digest, r.id]));
+      for (const r of children) {
+        references.push({
+          parent_id: a.id,
+          child_id: idOf.get(r.child_digest) ?? 0,
+          child_digest: r.child_digest,
+          platform: parseJsonObject(r.platform),
+          annotations: stringRecord(parseJsonObject(r.annotations)),
+          urls: [],
+        });
+      }
+    }
+    let extra: Record<string, unknown> = {};
+    if (type === 'IMAGE' && a.config_media_type !== null) {
+      const config = refs.find((r) => r.kind === 'blob' && r.media_type === a.config_media_type);
+      if (config) extra = await this.imageExtraAttrs(ctx, fullName, config.child_digest);
+    }
+    return {
+      id: a.id,
+      type,
+      media_type: a.config_media_type ?? a.media_type,
+      manifest_media_type: a.media_type,
+      artifact_type: a.artifact_type ?? a.config_media_type ?? a.media_type,
+      project_id: project.id,
+      repository_id: repository.id,
+      repository_name: repository.name,
+      digest: a.digest,
+      size: a.size,
+      icon: '',
+      push_time: iso(a.push_time),
+      pull_time: iso(a.pull_time),
+      extra_attrs: extra,
+      annotations: stringRecord(parseJsonObject(a.annotations)),
+      references,
+      tags: opts.withTag ? tags.map(tagView) : null,
+      labels: [],
+      addition_links: {},
+    };
+  }
+
+  /** Harbor's image extra_attrs (architecture, os, author, created, config) from the config blob. */
+  private async imageExtraAttrs(ctx: CallContext, repo: RepoName, digest: string): Promise<Record<string, unknown>> {
+    const limit = 1024 * 1024;
+    try {
+      const { info, stream } = await this.deps.registry.readBlob(ctx, repo, parseDigest(digest));
+      if (info.size > limit) {
+        stream.destroy();
+        return {};
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+      const config = parseJsonObject(Buffer.concat(chunks).toString('utf8'));
+      if (!config) return {};
+      const out: Record<string, unknown> = {};
+      for (const k of ['architecture', 'os', 'author', 'created', 'variant', 'os.version'] as const) {
+        if (config[k] !== undefined) out[k] = config[k];
+      }
+      if (config.config !== undefined) out.config = config.config;
+      return out;
+    } catch {
+      // The config blob is optional detail: a missing or unreadable blob leaves extra_attrs empty.
+      return {};
+    }
+  }
+}
+
+function groupTags(tags: TagRow[]): Map<number, TagRow[]> {
+  const out = new Map<number, TagRow[]>();
+  const sorted = [...tags].sort((x, y) => y.push_time - x.push_time || y.id - x.id);
+  for (const t of sorted) {
+    const list = out.get(t.artifact_id);
+    if (list) list.push(t);
+    else out.set(t.artifact_id, [t]);
+  }
+  return out;
+}
+
+function tagView(t: TagRow): TagView {
+  return {
+    id: t.id,
+    repository_id: t.repository_id,
+    artifact_id: t.artifact_id,
+    name: t.name,
+    push_time: iso(t.push_time),
+    pull_time: iso(t.pull_time),
+    immutable: false,
+  };
 }

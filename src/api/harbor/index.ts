@@ -1,7 +1,64 @@
-// PLACEHOLDER: being written by the Harbor API helper.
+/**
+ * The /api/v2.0 plugin: Harbor's REST API for projects, repositories, artifacts, tags, system
+ * info and gc, plus the webhook routes (./webhooks.ts). Thin adapters over the services; one error
+ * table (./errors.ts); one paging helper (./paging.ts).
+ *
+ * Authentication: HTTP Basic, resolved on every request. Wrong credentials are a 401 on any
+ * route (as Harbor); a request that changes something needs credentials (401 otherwise, with
+ * `WWW-Authenticate: Basic realm="wharf"`); what an authenticated caller may do is the
+ * authorizer's decision, asked by the services (403 when refused).
+ */
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
-/** The /api/v2.0 plugin (placeholder). */
-export function harborApi(_deps: AppDeps) {
-  return async (_app: FastifyInstance): Promise<void> => {};
+import { fail } from '../../domain/index.ts';
+import { resolveActor } from '../credentials.ts';
+import { harborErrorHandler, harborNotFound } from './errors.ts';
+import { projectRoutes } from './projects.ts';
+import { repositoryRoutes } from './repositories.ts';
+import { artifactRoutes } from './artifacts.ts';
+import { systemRoutes } from './system.ts';
+import { webhookRoutes } from './webhooks.ts';
+
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Parses a JSON body; an empty body is `undefined`; bad JSON is a 400 in Harbor's format. */
+function parseJsonBody(body: string): unknown {
+  if (body.trim() === '') return undefined;
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    throw fail('BAD_REQUEST', `invalid JSON body: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The /api/v2.0 plugin, registered by buildApp at prefix /api/v2.0. */
+export function harborApi(deps: AppDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.setErrorHandler(harborErrorHandler);
+    app.setNotFoundHandler(harborNotFound);
+
+    // Harbor clients send JSON, not always with a JSON content type: parse every body as JSON.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+      try {
+        done(null, parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')));
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)), undefined);
+      }
+    });
+
+    app.addHook('onRequest', resolveActor(deps.authenticator));
+    app.addHook('onRequest', async (req) => {
+      if (req.badCredentials) throw fail('UNAUTHORIZED', 'invalid username or password');
+      if (!readMethods.has(req.method) && req.actor.username === '') {
+        throw fail('UNAUTHORIZED', `authentication required to ${req.method} ${req.url.split('?')[0] ?? ''}`);
+      }
+    });
+
+    await app.register(projectRoutes(deps));
+    await app.register(repositoryRoutes(deps));
+    await app.register(artifactRoutes(deps));
+    await app.register(systemRoutes(deps));
+    await app.register(webhookRoutes(deps));
+  };
 }

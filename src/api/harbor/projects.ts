@@ -1,0 +1,60 @@
+/**
+ * Harbor's project endpoints:
+ *   GET    /projects                         list (name fuzzy, public, q=name=~x,public=true, paging)
+ *   HEAD   /projects?project_name=x          200 when it exists, else 404
+ *   POST   /projects                         create (admin) -> 201, Location: /api/v2.0/projects/<id>
+ *   GET    /projects/{project_name_or_id}    one project (X-Is-Resource-Name: true forces a name)
+ *   PUT    /projects/{project_name_or_id}    update metadata.public, storage_limit -> 200
+ *   DELETE /projects/{project_name_or_id}    delete an empty project -> 200 (412 while it has repositories)
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../../app.ts';
+import type { ProjectRequest } from '../../projects/index.ts';
+import { fail } from '../../domain/index.ts';
+import { callContext, projectKey } from './context.ts';
+import { parseBoolParam, parsePaging, parseQ, setPageHeaders } from './paging.ts';
+
+type Query = Record<string, unknown>;
+type ProjectParams = { project_name_or_id: string };
+
+/** Routes for /projects. */
+export function projectRoutes(deps: AppDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get<{ Querystring: Query }>('/projects', { exposeHeadRoute: false }, async (req, reply) => {
+      const page = parsePaging(req.query);
+      const q = parseQ(req.query.q, ['name', 'public']);
+      const name = typeof req.query.name === 'string' && req.query.name !== '' ? { value: req.query.name, fuzzy: true } : q.get('name');
+      const pub = q.get('public');
+      const isPublic = req.query.public !== undefined ? parseBoolParam(req.query.public, 'public', false) : pub ? parseBoolParam(pub.value, 'q: public', false) : undefined;
+      const result = await deps.projects.listProjects(callContext(req), { name, public: isPublic }, page);
+      setPageHeaders(req, reply, result.total, page);
+      return result.items;
+    });
+
+    app.head<{ Querystring: Query }>('/projects', async (req, reply) => {
+      const name = req.query.project_name;
+      if (typeof name !== 'string' || name === '') throw fail('BAD_REQUEST', 'project_name is required');
+      const exists = await deps.projects.projectExists(callContext(req), name);
+      return reply.code(exists ? 200 : 404).send();
+    });
+
+    app.post<{ Body: ProjectRequest }>('/projects', async (req, reply) => {
+      const id = await deps.projects.createProject(callContext(req), req.body);
+      return reply.code(201).header('location', `/api/v2.0/projects/${id}`).send();
+    });
+
+    app.get<{ Params: ProjectParams }>('/projects/:project_name_or_id', async (req) => {
+      return deps.projects.getProject(callContext(req), projectKey(req, req.params.project_name_or_id));
+    });
+
+    app.put<{ Params: ProjectParams; Body: ProjectRequest }>('/projects/:project_name_or_id', async (req, reply) => {
+      await deps.projects.updateProject(callContext(req), projectKey(req, req.params.project_name_or_id), req.body);
+      return reply.code(200).send();
+    });
+
+    app.delete<{ Params: ProjectParams }>('/projects/:project_name_or_id', async (req, reply) => {
+      await deps.projects.deleteProject(callContext(req), projectKey(req, req.params.project_name_or_id));
+      return reply.code(200).send();
+    });
+  };
+}

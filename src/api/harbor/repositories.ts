@@ -1,0 +1,36 @@
+/**
+ * Harbor's repository endpoints (repository names inside the project, a slash encoded twice:
+ * `library/a/b` is `/projects/library/repositories/a%252Fb`):
+ *   GET    /projects/{p}/repositories                       list (q=name=~x, paging)
+ *   GET    /projects/{p}/repositories/{repository_name}     one repository
+ *   DELETE /projects/{p}/repositories/{repository_name}     delete it with every artifact and tag -> 200
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../../app.ts';
+import { callContext, projectName, repositoryParam } from './context.ts';
+import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
+
+type Query = Record<string, unknown>;
+type RepoParams = { project_name: string; repository_name: string };
+
+/** Routes for /projects/{p}/repositories. */
+export function repositoryRoutes(deps: AppDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get<{ Params: { project_name: string }; Querystring: Query }>('/projects/:project_name/repositories', async (req, reply) => {
+      const page = parsePaging(req.query);
+      const q = parseQ(req.query.q, ['name']);
+      const result = await deps.projects.listRepositories(callContext(req), projectName(req.params.project_name), { name: q.get('name') }, page);
+      setPageHeaders(req, reply, result.total, page);
+      return result.items;
+    });
+
+    app.get<{ Params: RepoParams }>('/projects/:project_name/repositories/:repository_name', async (req) => {
+      return deps.projects.getRepository(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name));
+    });
+
+    app.delete<{ Params: RepoParams }>('/projects/:project_name/repositories/:repository_name', async (req, reply) => {
+      await deps.projects.deleteRepository(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name));
+      return reply.code(200).send();
+    });
+  };
+}
