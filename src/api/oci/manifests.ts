@@ -105,8 +105,9 @@ export function manifestRoutes(deps: AppDeps): OciRoutes {
     const wanted = queryOf(req).get('artifactType');
     const { index, filtered } = await registry.referrers(callContext(req), t.name, digest, wanted === null || wanted === '' ? null : wanted);
     if (filtered) reply.header('oci-filters-applied', 'artifactType');
-    const body = JSON.stringify(index);
-    deps.metrics.bytesOut.inc(Buffer.byteLength(body));
+    // A Buffer, so Fastify sends the media type exactly (it appends a charset to string bodies).
+    const body = Buffer.from(JSON.stringify(index));
+    deps.metrics.bytesOut.inc(body.length);
     return reply.code(200).header('content-type', ociIndex).send(body);
   };
 
