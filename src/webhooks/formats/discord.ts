@@ -1,0 +1,126 @@
+/**
+ * Discord webhook bodies: one embed per event (title, repository, tag, digest, operator, a link
+ * to the artifact, the time, a colour per event kind), within Discord's limits whatever the
+ * names and tag lists, and with mentions disabled so a tag named `@everyone` pings nobody.
+ */
+import type { WharfEvent } from '../../events/index.ts';
+import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
+import { goJson, summarize, truncate, type AnyEventType } from './common.ts';
+
+/** Discord's documented embed limits that this format respects. */
+export const discordLimits = {
+  title: 256,
+  description: 4096,
+  fields: 25,
+  fieldName: 256,
+  fieldValue: 1024,
+  footer: 2048,
+  /** Title + description + field names and values + footer, all together. */
+  total: 6000,
+} as const;
+
+/** Embed colour per event kind (RGB as an integer, as Discord wants it). */
+export const discordColours: Readonly<Record<AnyEventType, number>> = {
+  PUSH_ARTIFACT: 0x2ecc71,
+  PULL_ARTIFACT: 0x3498db,
+  DELETE_ARTIFACT: 0xe74c3c,
+  CREATE_TAG: 0x1abc9c,
+  DELETE_TAG: 0xe67e22,
+  CREATE_REPOSITORY: 0x9b59b6,
+  DELETE_REPOSITORY: 0x992d22,
+  CREATE_PROJECT: 0x9b59b6,
+  DELETE_PROJECT: 0x992d22,
+  QUOTA_EXCEED: 0xe74c3c,
+  QUOTA_WARNING: 0xf1c40f,
+  SCANNING_COMPLETED: 0x2ecc71,
+  SCANNING_FAILED: 0xe74c3c,
+  SCANNING_STOPPED: 0x95a5a6,
+  REPLICATION: 0x3498db,
+  TAG_RETENTION: 0x9b59b6,
+  WEBHOOK_TARGET_DISABLED: 0xe74c3c,
+};
+
+/** Every event type has a Discord rendering. */
+export function discordSupports(_eventType: AnyEventType): boolean {
+  return true;
+}
+
+interface EmbedField {
+  name: string;
+  value: string;
+  inline: boolean;
+}
+
+interface Embed {
+  title: string;
+  description?: string;
+  url?: string;
+  color: number;
+  fields: EmbedField[];
+  timestamp: string;
+  footer: { text: string };
+}
+
+/** The characters Discord counts toward an embed's 6000 total. */
+export function embedLength(e: Embed): number {
+  let n = e.title.length + (e.description?.length ?? 0) + e.footer.text.length;
+  for (const f of e.fields) n += f.name.length + f.value.length;
+  return n;
+}
+
+/** Cuts the longest text (description or a field value) until the embed fits the total limit. */
+function fitTotal(e: Embed): Embed {
+  let over = embedLength(e) - discordLimits.total;
+  while (over > 0) {
+    let longest: EmbedField | null = null;
+    for (const f of e.fields) if (longest === null || f.value.length > longest.value.length) longest = f;
+    const descLen = e.description?.length ?? 0;
+    if (e.description !== undefined && descLen >= (longest?.value.length ?? 0)) {
+      e.description = truncate(e.description, Math.max(1, descLen - over));
+    } else if (longest !== null && longest.value.length > 1) {
+      longest.value = truncate(longest.value, Math.max(1, longest.value.length - over));
+    } else {
+      e.title = truncate(e.title, Math.max(1, e.title.length - over));
+    }
+    const next = embedLength(e) - discordLimits.total;
+    if (next >= over) break; // nothing left to cut; cannot happen with the limits above
+    over = next;
+  }
+  return e;
+}
+
+function field(name: string, value: string, inline: boolean): EmbedField {
+  // Discord rejects empty values.
+  return { name: truncate(name, discordLimits.fieldName), value: truncate(value === '' ? '-' : value, discordLimits.fieldValue), inline };
+}
+
+/** The Discord body as an object (what `body` encodes). */
+export function discordMessage(event: WharfEvent, ctx: FormatContext): { username: string; allowed_mentions: { parse: string[] }; embeds: Embed[] } {
+  const s = summarize(event, ctx.externalUrl);
+  const subject = s.repository !== null ? `${s.repository}${s.tag !== null ? `:${s.tag}` : ''}` : (s.project ?? '');
+  const fields: EmbedField[] = [];
+  if (s.repository !== null) fields.push(field('Repository', s.repository, true));
+  if (s.tag !== null) fields.push(field('Tag', s.tag, true));
+  if (s.project !== null) fields.push(field('Project', s.project, true));
+  fields.push(field('Operator', event.operator === '' ? '(anonymous)' : event.operator, true));
+  if (s.digest !== null) fields.push(field('Digest', `\`${s.digest}\``, false));
+  if (s.image !== null) fields.push(field('Image', `\`${s.image}\``, false));
+  if (s.tags.length > 1) fields.push(field('All tags', s.tags.join(', '), false));
+
+  const embed: Embed = {
+    title: truncate(subject ? `${s.label}: ${subject}` : s.label, discordLimits.title),
+    description: s.detail !== null ? truncate(s.detail, discordLimits.description) : undefined,
+    url: s.link ?? undefined,
+    color: discordColours[event.type],
+    fields: fields.slice(0, discordLimits.fields),
+    timestamp: new Date(event.occurAt).toISOString(),
+    footer: { text: truncate(`Wharf · ${event.type} · ${event.id}`, discordLimits.footer) },
+  };
+  return { username: 'Wharf', allowed_mentions: { parse: [] }, embeds: [fitTotal(embed)] };
+}
+
+/** The Discord format: one embed, `Content-Type: application/json`. */
+export const formatDiscord: PayloadFormatter = (event, ctx): RenderedPayload => ({
+  body: goJson(discordMessage(event, ctx)),
+  headers: { 'Content-Type': 'application/json' },
+});
