@@ -3,6 +3,9 @@
  * pushes of images, indexes, artifacts with a subject, Docker schema 2; the refusals; GET/HEAD
  * byte-for-byte; tag and catalog paging; referrers; deletes; authorization; and the exact events
  * each action writes to the outbox.
+ *
+ * JSON bodies and event rows are cast (`as`) to the shapes the spec and src/events/catalog.ts
+ * promise; the assertions then check those shapes field by field.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -493,6 +496,59 @@ describe('deletes and events', () => {
     ]);
     const g = await req('GET', `/v2/${repo}/manifests/latest`);
     assert.equal(g.headers.get('docker-content-digest'), sha256(b));
+  });
+
+  test('tag without a push, tag delete and repository delete (through the Harbor API) record their events', async () => {
+    const repo = 'library/harbor-ops';
+    const api = `/api/v2.0/projects/library/repositories/harbor-ops`;
+    const amd = await imageManifest(repo, { arch: 'amd64' });
+    const arm = await imageManifest(repo, { arch: 'arm64' });
+    const amdDigest = await pushManifest(repo, sha256(amd), amd, ociManifest);
+    const armDigest = await pushManifest(repo, sha256(arm), arm, ociManifest);
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: ociIndex,
+        manifests: [
+          { mediaType: ociManifest, digest: amdDigest, size: amd.length, platform: { architecture: 'amd64', os: 'linux' } },
+          { mediaType: ociManifest, digest: armDigest, size: arm.length, platform: { architecture: 'arm64', os: 'linux' } },
+        ],
+      }),
+    );
+    const indexDigest = await pushManifest(repo, 'multi', index, ociIndex);
+    const loose = await imageManifest(repo);
+    const looseDigest = await pushManifest(repo, 'loose', loose, ociManifest);
+
+    let seq = await lastSeq();
+    const json = { 'content-type': 'application/json' };
+    const created = await req('POST', `${api}/artifacts/${indexDigest}/tags`, { body: JSON.stringify({ name: 'stable' }), headers: json });
+    assert.equal(created.status, 201, await created.text());
+    let ev = await eventsAfter(seq, repo);
+    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { tag: string }).tag, (e.artifact as { tags: string[] }).tags]), [['CREATE_TAG', 'stable', ['multi', 'stable']]]);
+    assert.equal((await req('GET', `/v2/${repo}/manifests/stable`)).headers.get('docker-content-digest'), indexDigest);
+    const clash = await req('POST', `${api}/artifacts/${looseDigest}/tags`, { body: JSON.stringify({ name: 'stable' }), headers: json });
+    assert.equal(clash.status, 409);
+
+    seq = await lastSeq();
+    assert.equal((await req('DELETE', `${api}/artifacts/${indexDigest}/tags/stable`)).status, 200);
+    ev = await eventsAfter(seq, repo);
+    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { tag: string }).tag, (e.artifact as { tags: string[] }).tags]), [['DELETE_TAG', 'stable', ['multi']]]);
+
+    seq = await lastSeq();
+    assert.equal((await req('DELETE', api)).status, 200);
+    ev = await eventsAfter(seq, repo);
+    // One DELETE_ARTIFACT per root artifact (the index's children go with it), then DELETE_REPOSITORY.
+    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { digest: string } | undefined)?.digest, (e.artifact as { tags: string[] } | undefined)?.tags]), [
+      ['DELETE_ARTIFACT', indexDigest, ['multi']],
+      ['DELETE_ARTIFACT', looseDigest, ['loose']],
+      ['DELETE_REPOSITORY', undefined, undefined],
+    ]);
+    await expectError(await req('GET', `/v2/${repo}/manifests/${amdDigest}`), 404, 'NAME_UNKNOWN');
+    const db = w.wharf.db.kysely;
+    assert.equal((await db.selectFrom('repositories').select('id').where('name', '=', repo).execute()).length, 0);
+    assert.equal((await db.selectFrom('artifacts').select('id').where('digest', 'in', [amdDigest, armDigest, indexDigest, looseDigest]).execute()).length, 0);
+    const catalog = (await (await req('GET', '/v2/_catalog')).json()) as { repositories: string[] };
+    assert.ok(!catalog.repositories.includes(repo));
   });
 
   test('concurrent PUTs of the same manifest all succeed and leave one artifact and one tag', async () => {
