@@ -41,7 +41,7 @@ async function pushBlob(repo: string, data: Buffer): Promise<string> {
   const r = await fetch(`${tw.url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: 'POST',
     headers: { authorization: adminAuth, 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
-    body: data,
+    body: new Uint8Array(data),
   });
   assert.equal(r.status, 201, `blob push to ${repo}: ${r.status} ${await r.text()}`);
   return digest;
@@ -52,7 +52,7 @@ async function putManifest(repo: string, ref: string, mediaType: string, body: o
   const r = await fetch(`${tw.url}/v2/${repo}/manifests/${ref}`, {
     method: 'PUT',
     headers: { authorization: adminAuth, 'content-type': mediaType },
-    body: bytes,
+    body: new Uint8Array(bytes),
   });
   assert.equal(r.status, 201, `manifest push to ${repo}:${ref}: ${r.status} ${await r.text()}`);
   return sha(bytes);
