@@ -43,7 +43,8 @@ interface Desc {
 
 async function req(method: string, path: string, opts: { body?: Buffer | string; headers?: Record<string, string>; anonymous?: boolean } = {}): Promise<Response> {
   const headers: Record<string, string> = { ...(opts.anonymous ? {} : { authorization: adminAuth }), ...opts.headers };
-  return fetch(w.url + path, { method, headers, body: opts.body });
+  const body = typeof opts.body === 'string' || opts.body === undefined ? opts.body : new Uint8Array(opts.body);
+  return fetch(w.url + path, { method, headers, body });
 }
 
 /** Pushes a blob with a monolithic upload (POST ?digest=) and returns its descriptor. */
@@ -87,12 +88,20 @@ async function expectError(r: Response, status: number, code: string, message?: 
   if (message) assert.match(e.message, message);
 }
 
-/** Events after `seq` about repository `repo` (or its project-level events when `all`), in order. */
-async function eventsAfter(seq: number, repo: string): Promise<Array<Record<string, unknown> & { type: string }>> {
-  const rows = await w.wharf.db.kysely.selectFrom('events').select(['seq', 'type', 'data', 'operator']).where('seq', '>', seq).orderBy('seq').execute();
-  return rows
-    .map((r) => JSON.parse(r.data) as Record<string, unknown> & { type: string; repository?: { name: string } })
-    .filter((e) => e.repository?.name === repo);
+/** An outbox event as src/events/catalog.ts shapes the artifact, tag and repository events. */
+interface Ev {
+  type: string;
+  operator: string;
+  project?: { name: string; public: boolean };
+  repository?: { name: string };
+  artifact?: { digest: string; mediaType: string; size: number; tag: string | null; tags: string[]; artifactType: string | null };
+  request?: { method: string };
+}
+
+/** Events after `seq` about repository `repo`, in order. */
+async function eventsAfter(seq: number, repo: string): Promise<Ev[]> {
+  const rows = await w.wharf.db.kysely.selectFrom('events').select(['seq', 'data']).where('seq', '>', seq).orderBy('seq').execute();
+  return rows.map((r) => JSON.parse(r.data) as Ev).filter((e) => e.repository?.name === repo);
 }
 
 async function lastSeq(): Promise<number> {
@@ -374,11 +383,11 @@ describe('tags and catalog', () => {
   });
 
   test('catalog pages and lists only what the caller may pull', async () => {
-    const now = Date.now();
-    await w.wharf.db.kysely
-      .insertInto('projects')
-      .values({ name: 'private', public: 0, owner_id: null, storage_limit: -1, metadata: '{}', creation_time: now, update_time: now })
-      .execute();
+    const created = await req('POST', '/api/v2.0/projects', {
+      body: JSON.stringify({ project_name: 'private', metadata: { public: 'false' } }),
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(created.status, 201, await created.text());
     const body = await imageManifest('private/secret');
     await pushManifest('private/secret', 'v1', body, ociManifest);
     await pushManifest('library/cat-a', 'v1', await imageManifest('library/cat-a'), ociManifest);
@@ -417,7 +426,8 @@ describe('deletes and events', () => {
     await pushManifest(repo, 'v1', body, ociManifest);
     let ev = await eventsAfter(seq, repo);
     assert.deepEqual(ev.map((e) => e.type), ['PUSH_ARTIFACT', 'CREATE_TAG']);
-    const push = ev[0] as { operator: string; project: { name: string; public: boolean }; repository: { name: string }; artifact: Record<string, unknown>; request?: { method: string } };
+    const push = ev[0];
+    assert.ok(push?.artifact && push.project);
     assert.equal(push.operator, 'admin');
     assert.deepEqual(push.project.name, 'library');
     assert.equal(push.project.public, true);
@@ -438,7 +448,7 @@ describe('deletes and events', () => {
     await pushManifest(repo, 'v2', body, ociManifest);
     await pushManifest(repo, digest, body, ociManifest);
     ev = await eventsAfter(seq, repo);
-    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { tag: string | null }).tag, (e.artifact as { tags: string[] }).tags]), [
+    assert.deepEqual(ev.map((e) => [e.type, e.artifact?.tag, e.artifact?.tags]), [
       ['PUSH_ARTIFACT', 'v2', ['v1', 'v2']],
       ['CREATE_TAG', 'v2', ['v1', 'v2']],
       ['PUSH_ARTIFACT', null, ['v1', 'v2']],
@@ -452,8 +462,8 @@ describe('deletes and events', () => {
     assert.equal(art0.pull_time, null);
     await (await req('GET', `/v2/${repo}/manifests/v1`)).arrayBuffer();
     ev = await eventsAfter(seq, repo);
-    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { tag: string | null }).tag]), [['PULL_ARTIFACT', 'v1']]);
-    assert.equal((ev[0]?.request as { method: string }).method, 'GET');
+    assert.deepEqual(ev.map((e) => [e.type, e.artifact?.tag]), [['PULL_ARTIFACT', 'v1']]);
+    assert.equal(ev[0]?.request?.method, 'GET');
     const pullsAfter = (await w.wharf.db.kysely.selectFrom('repositories').select('pull_count').where('name', '=', repo).executeTakeFirstOrThrow()).pull_count;
     assert.equal(pullsAfter, pullsBefore + 1);
     const art1 = await w.wharf.db.kysely.selectFrom('artifacts').select('pull_time').where('digest', '=', digest).executeTakeFirstOrThrow();
@@ -463,7 +473,7 @@ describe('deletes and events', () => {
     seq = await lastSeq();
     assert.equal((await req('DELETE', `/v2/${repo}/manifests/v2`)).status, 202);
     ev = await eventsAfter(seq, repo);
-    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { tag: string }).tag, (e.artifact as { tags: string[] }).tags]), [['DELETE_TAG', 'v2', ['v1']]]);
+    assert.deepEqual(ev.map((e) => [e.type, e.artifact?.tag, e.artifact?.tags]), [['DELETE_TAG', 'v2', ['v1']]]);
     await expectError(await req('GET', `/v2/${repo}/manifests/v2`), 404, 'MANIFEST_UNKNOWN');
     assert.equal((await req('GET', `/v2/${repo}/manifests/${digest}`)).status, 200);
     await expectError(await req('DELETE', `/v2/${repo}/manifests/v2`), 404, 'MANIFEST_UNKNOWN');
@@ -472,7 +482,7 @@ describe('deletes and events', () => {
     seq = await lastSeq();
     assert.equal((await req('DELETE', `/v2/${repo}/manifests/${digest}`)).status, 202);
     ev = await eventsAfter(seq, repo);
-    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { digest: string }).digest, (e.artifact as { tags: string[] }).tags]), [['DELETE_ARTIFACT', digest, ['v1']]]);
+    assert.deepEqual(ev.map((e) => [e.type, e.artifact?.digest, e.artifact?.tags]), [['DELETE_ARTIFACT', digest, ['v1']]]);
     await expectError(await req('GET', `/v2/${repo}/manifests/${digest}`), 404, 'MANIFEST_UNKNOWN');
     await expectError(await req('GET', `/v2/${repo}/manifests/v1`), 404, 'MANIFEST_UNKNOWN');
     assert.deepEqual(((await (await req('GET', `/v2/${repo}/tags/list`)).json()) as { tags: string[] }).tags, []);
@@ -490,7 +500,7 @@ describe('deletes and events', () => {
     const seq = await lastSeq();
     await pushManifest(repo, 'latest', b, ociManifest);
     const ev = await eventsAfter(seq, repo);
-    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { digest: string }).digest]), [
+    assert.deepEqual(ev.map((e) => [e.type, e.artifact?.digest]), [
       ['PUSH_ARTIFACT', sha256(b)],
       ['CREATE_TAG', sha256(b)],
     ]);
@@ -524,7 +534,7 @@ describe('deletes and events', () => {
     const created = await req('POST', `${api}/artifacts/${indexDigest}/tags`, { body: JSON.stringify({ name: 'stable' }), headers: json });
     assert.equal(created.status, 201, await created.text());
     let ev = await eventsAfter(seq, repo);
-    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { tag: string }).tag, (e.artifact as { tags: string[] }).tags]), [['CREATE_TAG', 'stable', ['multi', 'stable']]]);
+    assert.deepEqual(ev.map((e) => [e.type, e.artifact?.tag, e.artifact?.tags]), [['CREATE_TAG', 'stable', ['multi', 'stable']]]);
     assert.equal((await req('GET', `/v2/${repo}/manifests/stable`)).headers.get('docker-content-digest'), indexDigest);
     const clash = await req('POST', `${api}/artifacts/${looseDigest}/tags`, { body: JSON.stringify({ name: 'stable' }), headers: json });
     assert.equal(clash.status, 409);
@@ -532,13 +542,13 @@ describe('deletes and events', () => {
     seq = await lastSeq();
     assert.equal((await req('DELETE', `${api}/artifacts/${indexDigest}/tags/stable`)).status, 200);
     ev = await eventsAfter(seq, repo);
-    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { tag: string }).tag, (e.artifact as { tags: string[] }).tags]), [['DELETE_TAG', 'stable', ['multi']]]);
+    assert.deepEqual(ev.map((e) => [e.type, e.artifact?.tag, e.artifact?.tags]), [['DELETE_TAG', 'stable', ['multi']]]);
 
     seq = await lastSeq();
     assert.equal((await req('DELETE', api)).status, 200);
     ev = await eventsAfter(seq, repo);
     // One DELETE_ARTIFACT per root artifact (the index's children go with it), then DELETE_REPOSITORY.
-    assert.deepEqual(ev.map((e) => [e.type, (e.artifact as { digest: string } | undefined)?.digest, (e.artifact as { tags: string[] } | undefined)?.tags]), [
+    assert.deepEqual(ev.map((e) => [e.type, e.artifact?.digest, e.artifact?.tags]), [
       ['DELETE_ARTIFACT', indexDigest, ['multi']],
       ['DELETE_ARTIFACT', looseDigest, ['loose']],
       ['DELETE_REPOSITORY', undefined, undefined],
