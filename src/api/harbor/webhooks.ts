@@ -1,7 +1,228 @@
-// PLACEHOLDER: the webhook API helper replaces this file.
-import type { FastifyInstance } from 'fastify';
+/**
+ * Harbor's webhook API under /api/v2.0, and Wharf's extensions on the same model.
+ *
+ * Harbor (drop-in):
+ *   GET    /projects/{p}/webhook/policies                               list (q: name, enabled; sort; paging)
+ *   POST   /projects/{p}/webhook/policies                               create -> 201, Location: <path>/<id>, empty body
+ *   GET    /projects/{p}/webhook/policies/{id}                          one policy
+ *   PUT    /projects/{p}/webhook/policies/{id}                          full replace -> 200, empty body
+ *   DELETE /projects/{p}/webhook/policies/{id}                          -> 200 (its history goes too)
+ *   GET    /projects/{p}/webhook/policies/{id}/executions               Execution[] (paging headers)
+ *   GET    /projects/{p}/webhook/policies/{id}/executions/{e}/tasks     Task[] (paging headers)
+ *   GET    /projects/{p}/webhook/policies/{id}/executions/{e}/tasks/{t}/log   text/plain
+ *   GET    /projects/{p}/webhook/lasttrigger                            deprecated in Harbor, served
+ *   GET    /projects/{p}/webhook/jobs?policy_id=&status=                deprecated in Harbor, served
+ *   GET    /projects/{p}/webhook/events                                 supported types and formats
+ *   GET    /configurations, PUT /configurations                        notification_enable (admin)
+ * Wharf extensions:
+ *   POST   /projects/{p}/webhook/policies/{id}/executions/{e}/redeliver -> 201 with the execution
+ *   POST   /projects/{p}/webhook/policies/test                          test a target (or Harbor's legacy policy body)
+ *   /system/webhook/...                                                 the same tree for system-wide policies (admin)
+ *
+ * `{p}` is Harbor's project_name_or_id with `X-Is-Resource-Name`. Every decision (who may, does
+ * it belong where the path says) is the service's; this file only translates HTTP.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
-/** Harbor's webhook policy API and Wharf's webhook extensions under /api/v2.0 (placeholder). */
-export function webhookRoutes(_deps: AppDeps) {
-  return async (_app: FastifyInstance): Promise<void> => {};
+import { fail } from '../../domain/index.ts';
+import type { DeliveryPort, ListRequest, PolicyScope, SortKey, TargetSpec } from '../../webhooks/index.ts';
+import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
+import { callContext, projectKey } from './context.ts';
+
+type Query = Record<string, unknown>;
+type PolicyParams = { project_name_or_id?: string; policy_id: string };
+type ExecParams = PolicyParams & { execution_id: string };
+type TaskParams = ExecParams & { task_id: string };
+
+/** Harbor's `sort`: comma-separated fields, `-` for descending. */
+function parseSort(v: unknown): SortKey[] {
+  if (v === undefined || v === '') return [];
+  if (typeof v !== 'string') throw fail('BAD_REQUEST', 'sort must be given once');
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => (s.startsWith('-') ? { field: s.slice(1), desc: true } : { field: s.replace(/^\+/, ''), desc: false }));
+}
+
+function listRequest(query: Query, qKeys: readonly string[]): ListRequest {
+  const page = parsePaging(query);
+  return { ...page, filters: parseQ(query.q, qKeys), sort: parseSort(query.sort) };
+}
+
+function idParam(v: string | undefined, what: string): number {
+  if (v === undefined || !/^[0-9]{1,15}$/.test(v) || Number(v) < 1) throw fail('BAD_REQUEST', `invalid ${what} id "${v ?? ''}": expected a positive integer`);
+  return Number(v);
+}
+
+function pathOf(req: FastifyRequest): string {
+  return req.url.split('?')[0] ?? req.url;
+}
+
+/**
+ * The delivery engine, when the composition root gave one. AppDeps gains `engine` with the
+ * delivery work; until then (and in builds without workers) redeliver and test answer 503.
+ */
+function engineOf(deps: AppDeps): DeliveryPort {
+  const candidate: unknown = Reflect.get(deps, 'engine');
+  if (typeof candidate === 'object' && candidate !== null) {
+    const redeliver: unknown = Reflect.get(candidate, 'redeliver');
+    const sendTest: unknown = Reflect.get(candidate, 'sendTest');
+    if (typeof redeliver === 'function' && typeof sendTest === 'function') {
+      return {
+        redeliver: (id) => Promise.resolve(redeliver.call(candidate, id)),
+        sendTest: (t) => Promise.resolve(sendTest.call(candidate, t)),
+      };
+    }
+  }
+  throw fail('UNAVAILABLE', 'the webhook delivery engine is not running in this process');
+}
+
+/** Wharf's test result: what one attempt to the target gave. */
+interface TestResultView {
+  type: string;
+  address: string;
+  success: boolean;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
+function num(o: object, ...keys: string[]): number | null {
+  for (const k of keys) {
+    const v: unknown = Reflect.get(o, k);
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return null;
+}
+
+function str(o: object, ...keys: string[]): string | null {
+  for (const k of keys) {
+    const v: unknown = Reflect.get(o, k);
+    if (typeof v === 'string' && v !== '') return v;
+    if (v instanceof Error) return v.message;
+  }
+  return null;
+}
+
+/** Reads the engine's attempt result into the API's shape. */
+function testResult(t: TargetSpec, r: unknown): TestResultView {
+  const o = typeof r === 'object' && r !== null ? r : {};
+  const status = num(o, 'status_code', 'statusCode', 'response_status', 'responseStatus', 'status');
+  const error = str(o, 'error', 'errorMessage');
+  return {
+    type: t.type,
+    address: t.address,
+    success: error === null && status !== null && status >= 200 && status < 300,
+    status_code: status,
+    duration_ms: num(o, 'duration_ms', 'durationMs', 'duration') ?? 0,
+    error,
+  };
+}
+
+/** Registers one policy tree (project or system) under `base`. */
+function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: (req: FastifyRequest<{ Params: { project_name_or_id?: string } }>) => PolicyScope): void {
+  const svc = deps.webhooks;
+
+  app.get<{ Params: PolicyParams; Querystring: Query }>(`${base}/policies`, async (req, reply) => {
+    const list = listRequest(req.query, ['name', 'enabled']);
+    const page = await svc.listPolicies(callContext(req), scopeOf(req), list);
+    setPageHeaders(req, reply, page.total, list);
+    return page.items;
+  });
+
+  app.post<{ Params: PolicyParams; Body: unknown }>(`${base}/policies`, async (req, reply) => {
+    const id = await svc.createPolicy(callContext(req), scopeOf(req), req.body);
+    return reply.code(201).header('location', `${pathOf(req).replace(/\/+$/, '')}/${id}`).send();
+  });
+
+  // Wharf extension (and Harbor's legacy API through v2.2): send one test delivery.
+  app.post<{ Params: PolicyParams; Body: unknown }>(`${base}/policies/test`, async (req) => {
+    const { legacy, targets } = await svc.testTargets(callContext(req), scopeOf(req), req.body);
+    const engine = engineOf(deps);
+    const results: TestResultView[] = [];
+    for (const t of targets) results.push(testResult(t, await engine.sendTest(t)));
+    return legacy ? results : results[0];
+  });
+
+  app.get<{ Params: PolicyParams }>(`${base}/policies/:policy_id`, async (req) => {
+    return svc.getPolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'));
+  });
+
+  app.put<{ Params: PolicyParams; Body: unknown }>(`${base}/policies/:policy_id`, async (req, reply) => {
+    await svc.updatePolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), req.body);
+    return reply.code(200).send();
+  });
+
+  app.delete<{ Params: PolicyParams }>(`${base}/policies/:policy_id`, async (req, reply) => {
+    await svc.deletePolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'));
+    return reply.code(200).send();
+  });
+
+  app.get<{ Params: PolicyParams; Querystring: Query }>(`${base}/policies/:policy_id/executions`, async (req, reply) => {
+    const list = listRequest(req.query, ['status', 'event_type', 'trigger', 'vendor_type']);
+    const page = await svc.listExecutions(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), list);
+    setPageHeaders(req, reply, page.total, list);
+    return page.items;
+  });
+
+  app.get<{ Params: ExecParams; Querystring: Query }>(`${base}/policies/:policy_id/executions/:execution_id/tasks`, async (req, reply) => {
+    const list = listRequest(req.query, ['status']);
+    const page = await svc.listTasks(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), idParam(req.params.execution_id, 'execution'), list);
+    setPageHeaders(req, reply, page.total, list);
+    return page.items;
+  });
+
+  app.get<{ Params: TaskParams }>(`${base}/policies/:policy_id/executions/:execution_id/tasks/:task_id/log`, async (req, reply) => {
+    const text = await svc.taskLog(
+      callContext(req),
+      scopeOf(req),
+      idParam(req.params.policy_id, 'webhook policy'),
+      idParam(req.params.execution_id, 'execution'),
+      idParam(req.params.task_id, 'task'),
+    );
+    return reply.type('text/plain; charset=utf-8').send(text);
+  });
+
+  // Wharf extension: deliver an execution's payload again.
+  app.post<{ Params: ExecParams }>(`${base}/policies/:policy_id/executions/:execution_id/redeliver`, async (req, reply) => {
+    const scope = scopeOf(req);
+    const eid = await svc.authorizeRedeliver(callContext(req), scope, idParam(req.params.policy_id, 'webhook policy'), idParam(req.params.execution_id, 'execution'));
+    const result = await engineOf(deps).redeliver(eid);
+    const newId = typeof result === 'number' ? result : typeof result === 'object' && result !== null ? num(result, 'id', 'executionId', 'execution_id') : null;
+    return reply.code(201).send(await svc.executionById(newId ?? eid));
+  });
+
+  app.get<{ Params: PolicyParams }>(`${base}/events`, async (req) => svc.supportedEvents(callContext(req), scopeOf(req)));
+
+  app.get<{ Params: PolicyParams }>(`${base}/lasttrigger`, async (req) => svc.lastTrigger(callContext(req), scopeOf(req)));
+
+  app.get<{ Params: PolicyParams; Querystring: Query }>(`${base}/jobs`, async (req, reply) => {
+    const raw = req.query.policy_id;
+    if (typeof raw !== 'string' || raw === '') throw fail('BAD_REQUEST', 'policy_id is required');
+    const status = req.query.status;
+    const statuses = (Array.isArray(status) ? status : status === undefined ? [] : [status]).filter((s): s is string => typeof s === 'string' && s !== '');
+    const list = listRequest(req.query, []);
+    const page = await svc.listJobs(callContext(req), scopeOf(req), idParam(raw, 'webhook policy'), statuses, list);
+    setPageHeaders(req, reply, page.total, list);
+    return page.items;
+  });
+}
+
+async function sendConfigurations(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return reply.send(await deps.webhooks.getConfigurations(callContext(req)));
+}
+
+/** Harbor's webhook policy API and Wharf's webhook extensions under /api/v2.0. */
+export function webhookRoutes(deps: AppDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    policyTree(app, deps, '/projects/:project_name_or_id/webhook', (req) => ({ kind: 'project', ...projectKey(req, req.params.project_name_or_id ?? '') }));
+    policyTree(app, deps, '/system/webhook', () => ({ kind: 'system' }));
+
+    app.get('/configurations', async (req, reply) => sendConfigurations(deps, req, reply));
+    app.put<{ Body: unknown }>('/configurations', async (req, reply) => {
+      await deps.webhooks.updateConfigurations(callContext(req), req.body);
+      return reply.code(200).send();
+    });
+  };
 }
