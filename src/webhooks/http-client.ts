@@ -1,0 +1,270 @@
+/**
+ * The one outbound HTTP client of Wharf's webhooks (undici).
+ *
+ * - Keep-alive connection pools, one per origin, at most `connections` sockets each.
+ * - A per-request deadline covering connect, headers and body (`timeoutMs`).
+ * - Redirects are never followed: a 3xx is returned as it is, and the caller records a failure.
+ * - At most `responseBodyLimit` bytes of the response body are read; the rest is discarded by
+ *   destroying the stream (which also closes that connection).
+ * - The SSRF policy (./address-policy.ts) runs at connect time on the addresses actually dialled:
+ *   IP literals are checked before connecting, host names through a `lookup` that resolves every
+ *   address, refuses the connection if ANY of them is refused, and hands only vetted addresses
+ *   to the socket, so there is no window between check and connect (DNS rebinding).
+ * - `skipCertVerify` picks a second pool set with certificate verification off.
+ */
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Agent, buildConnector } from 'undici';
+import { AddressPolicy, describeRefusal, type Refusal } from './address-policy.ts';
+
+/** Resolves a host name to all its addresses (replaceable in tests, where only loopback exists). */
+export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
+
+/** The system resolver (getaddrinfo), every address. */
+export const systemResolver: Resolver = (hostname) =>
+  new Promise((resolve, reject) => {
+    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
+  });
+
+/** Options of {@link WebhookHttpClient}. */
+export interface HttpClientOptions {
+  policy: AddressPolicy;
+  /** Connections per origin. */
+  connections: number;
+  /** Bytes of a response body kept. */
+  responseBodyLimit: number;
+  /** Connect timeout, ms (the request deadline still applies). Default 5000. */
+  connectTimeoutMs?: number;
+  resolver?: Resolver;
+}
+
+/** One request to send. */
+export interface OutboundRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  skipCertVerify: boolean;
+  /** Aborts the request early (shutdown). */
+  signal?: AbortSignal;
+}
+
+/** Why a request got no response. */
+export type OutboundErrorKind = 'timeout' | 'blocked' | 'invalid_url' | 'network' | 'aborted';
+
+/** What happened. */
+export interface OutboundResult {
+  /** HTTP status, or null when no response arrived. */
+  status: number | null;
+  /** Response headers, lower-case names; null without a response. */
+  headers: Record<string, string> | null;
+  /** The first `responseBodyLimit` bytes of the response body; null without a response. */
+  body: Buffer | null;
+  /** True when the body was longer than what was kept. */
+  bodyTruncated: boolean;
+  durationMs: number;
+  /** Error text when no response arrived. */
+  error: string | null;
+  errorKind: OutboundErrorKind | null;
+}
+
+/** The error the guard raises when the SSRF policy refuses an address. */
+export class BlockedAddressError extends Error {
+  /** Stable code, so the refusal is recognised through undici's error wrapping. */
+  readonly code = 'WHARF_SSRF_BLOCKED';
+  constructor(
+    readonly host: string,
+    readonly refusal: Refusal,
+  ) {
+    super(describeRefusal(host, refusal));
+    this.name = 'BlockedAddressError';
+  }
+}
+
+function stripBrackets(h: string): string {
+  return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** Finds an error with `code` in an error's cause chain. */
+function findCode(err: unknown, code: string): unknown {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e instanceof Error; i++) {
+    if ((e as { code?: unknown }).code === code) return e; // reading an optional property of an Error
+    e = e.cause;
+  }
+  return undefined;
+}
+
+function errorText(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e instanceof Error; i++) {
+    const code = (e as { code?: unknown }).code; // optional property of Node/undici errors
+    const text = typeof code === 'string' && !e.message.includes(code) ? `${code}: ${e.message}` : e.message;
+    if (!parts.includes(text)) parts.push(text);
+    e = e.cause;
+  }
+  return parts.join(' <- ') || String(err);
+}
+
+function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/** The guarded outbound client. One per process; {@link close} at shutdown. */
+export class WebhookHttpClient {
+  private secure: Agent | null = null;
+  private insecure: Agent | null = null;
+  private readonly resolver: Resolver;
+
+  constructor(private readonly opts: HttpClientOptions) {
+    this.resolver = opts.resolver ?? systemResolver;
+  }
+
+  /** A `lookup` for net/tls.connect that resolves, vets every address and returns only vetted ones. */
+  private guardedLookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    this.resolver(hostname).then(
+      (all) => {
+        const family = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
+        const addrs = family === 0 ? all : all.filter((a) => a.family === family);
+        for (const a of all) {
+          const refusal = this.opts.policy.check(hostname, a.address);
+          if (refusal) {
+            callback(new BlockedAddressError(hostname, refusal), '');
+            return;
+          }
+        }
+        const first = addrs[0];
+        if (!first) {
+          const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+          err.code = 'ENOTFOUND';
+          callback(err, '');
+          return;
+        }
+        if (options.all) callback(null, addrs);
+        else callback(null, first.address, first.family);
+      },
+      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), ''),
+    );
+  };
+
+  private agent(insecure: boolean): Agent {
+    const existing = insecure ? this.insecure : this.secure;
+    if (existing) return existing;
+    const base = buildConnector({
+      timeout: this.opts.connectTimeoutMs ?? 5000,
+      rejectUnauthorized: !insecure,
+      lookup: this.guardedLookup,
+    });
+    const connect: buildConnector.connector = (options, cb) => {
+      const host = stripBrackets(options.hostname);
+      if (isIP(host) !== 0) {
+        // net.connect does not call lookup for IP literals: check them here.
+        const refusal = this.opts.policy.check(host, host);
+        if (refusal) {
+          cb(new BlockedAddressError(host, refusal), null);
+          return;
+        }
+      }
+      base(options, cb);
+    };
+    const agent = new Agent({ connections: this.opts.connections, connect, keepAliveTimeout: 4000, allowH2: false });
+    if (insecure) this.insecure = agent;
+    else this.secure = agent;
+    return agent;
+  }
+
+  /** Sends one POST. Never throws: every failure is described in the result. */
+  async send(req: OutboundRequest): Promise<OutboundResult> {
+    const started = performance.now();
+    const done = (r: Omit<OutboundResult, 'durationMs'>): OutboundResult => ({ ...r, durationMs: Math.round(performance.now() - started) });
+    const noResponse = (kind: OutboundErrorKind, error: string) =>
+      done({ status: null, headers: null, body: null, bodyTruncated: false, error, errorKind: kind });
+
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return noResponse('invalid_url', `invalid target URL: ${req.url}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return noResponse('invalid_url', `unsupported URL scheme ${url.protocol}`);
+    const headers = { ...req.headers };
+    if ((url.username || url.password) && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+      const user = decodeURIComponent(url.username);
+      const pass = decodeURIComponent(url.password);
+      headers['authorization'] = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    }
+
+    const deadline = AbortSignal.timeout(req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
+    const limit = this.opts.responseBodyLimit;
+    try {
+      const res = await this.agent(req.skipCertVerify).request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers,
+        body: req.body,
+        signal,
+        headersTimeout: req.timeoutMs + 1000,
+        bodyTimeout: req.timeoutMs + 1000,
+      });
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      let truncated = false;
+      try {
+        if (limit === 0) {
+          truncated = true;
+        } else {
+          for await (const chunk of res.body) {
+            const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array); // undici yields Buffers
+            const room = limit - kept;
+            if (buf.length >= room) {
+              chunks.push(buf.subarray(0, room));
+              kept += room;
+              truncated = buf.length > room;
+              break; // leaving the loop destroys the stream
+            }
+            chunks.push(buf);
+            kept += buf.length;
+          }
+          if (kept >= limit && !res.body.readableEnded) truncated = true;
+        }
+      } catch {
+        // The body failed midway (reset, deadline): the status and what arrived still count.
+        truncated = true;
+      } finally {
+        if (!res.body.destroyed && !res.body.readableEnded) res.body.destroy();
+      }
+      return done({
+        status: res.statusCode,
+        headers: flattenHeaders(res.headers),
+        body: Buffer.concat(chunks),
+        bodyTruncated: truncated,
+        error: null,
+        errorKind: null,
+      });
+    } catch (err) {
+      const blocked = findCode(err, 'WHARF_SSRF_BLOCKED');
+      if (blocked instanceof Error) return noResponse('blocked', blocked.message);
+      if (deadline.aborted || findCode(err, 'UND_ERR_HEADERS_TIMEOUT') || findCode(err, 'UND_ERR_BODY_TIMEOUT') || findCode(err, 'UND_ERR_CONNECT_TIMEOUT')) {
+        return noResponse('timeout', `timed out after ${req.timeoutMs} ms (${errorText(err)})`);
+      }
+      if (req.signal?.aborted) return noResponse('aborted', 'aborted: Wharf is shutting down');
+      return noResponse('network', errorText(err));
+    }
+  }
+
+  /** Closes every pooled connection. */
+  async close(): Promise<void> {
+    const agents = [this.secure, this.insecure].filter((a): a is Agent => a !== null);
+    this.secure = null;
+    this.insecure = null;
+    await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)));
+  }
+}
