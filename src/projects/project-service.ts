@@ -8,7 +8,7 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Database, ProjectRow, RepositoryRow, ArtifactRow, TagRow } from '../db/index.ts';
 import type { Outbox } from '../events/index.ts';
-import type { Authorizer, Action } from '../auth/index.ts';
+import { systemActor, type Authorizer, type Action } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { CallContext, Registry } from '../registry/types.ts';
 import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Digest, type RepoName } from '../domain/index.ts';
@@ -244,12 +244,14 @@ export class ProjectService {
       if (existing) return;
       const admin = await trx.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirst();
       const now = Date.now();
+      // ON CONFLICT: a second process starting at the same moment may have created it first.
       const row = await trx
         .insertInto('projects')
         .values({ name, public: isPublic ? 1 : 0, owner_id: admin?.id ?? null, storage_limit: -1, metadata: '{}', creation_time: now, update_time: now })
+        .onConflict((oc) => oc.column('name').doNothing())
         .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: 'wharf-system', project: projectRef(row) });
+        .executeTakeFirst();
+      if (row) await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: systemActor.username, project: projectRef(row) });
     });
   }
 
@@ -268,8 +270,6 @@ export class ProjectService {
     const isPublic = meta.isPublic ?? (req.public === undefined ? false : parseBoolString(req.public, 'public'));
     const limit = req.storage_limit === undefined || req.storage_limit === null ? -1 : parseStorageLimit(req.storage_limit);
     return this.deps.db.transaction().execute(async (trx) => {
-      const taken = await trx.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst();
-      if (taken) throw fail('CONFLICT', `the project named ${name} already exists`);
       const now = Date.now();
       const row = await trx
         .insertInto('projects')
@@ -282,8 +282,10 @@ export class ProjectService {
           creation_time: now,
           update_time: now,
         })
+        .onConflict((oc) => oc.column('name').doNothing())
         .returningAll()
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      if (!row) throw fail('CONFLICT', `the project named ${name} already exists`);
       await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(row) });
       return row.id;
     });

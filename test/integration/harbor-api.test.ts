@@ -397,6 +397,16 @@ describe('repositories, artifacts and tags (images pushed through /v2)', () => {
 
     const noTags = await json<ArtifactJson[]>(await api('/projects/library/repositories/alpine/artifacts?with_tag=false'));
     assert.equal(noTags[0]?.tags, null);
+
+    // Never pulled: Go's zero time, as Harbor shows it; a pull through /v2 sets pull_time and pull_count.
+    assert.equal(a.pull_time, '0001-01-01T00:00:00.000Z');
+    const pull = await fetch(`${tw.url}/v2/library/alpine/manifests/latest`, { headers: { accept: ociManifest } });
+    assert.equal(pull.status, 200);
+    await pull.arrayBuffer();
+    const pulled = await json<ArtifactJson>(await api('/projects/library/repositories/alpine/artifacts/latest'));
+    assert.ok(Date.parse(pulled.pull_time) > Date.parse('2000-01-01T00:00:00Z'), pulled.pull_time);
+    const repo = await json<{ pull_count: number }>(await api('/projects/library/repositories/alpine'));
+    assert.equal(repo.pull_count, 1);
   });
 
   test('get an artifact by tag and by digest', async () => {
@@ -507,5 +517,24 @@ describe('garbage collection', () => {
     const log = await api(`${location.replace('/api/v2.0', '')}/log`);
     assert.match(await log.text(), /Success/);
     await assertError(await api('/system/gc/999'), 404, 'NOT_FOUND');
+  });
+});
+
+describe('first start', () => {
+  test('library is created once: a restart on the same data keeps one project and one CREATE_PROJECT', async () => {
+    const first = await startWharf();
+    const dataDir = first.dataDir;
+    await first.close({ keepData: true });
+    const second = await startWharf({ dataDir });
+    try {
+      const db = second.wharf.db.kysely;
+      const projects = await db.selectFrom('projects').select('id').where('name', '=', 'library').execute();
+      assert.equal(projects.length, 1);
+      const events = await db.selectFrom('events').select(['data', 'operator']).where('type', '=', 'CREATE_PROJECT').execute();
+      assert.equal(events.filter((e) => (JSON.parse(e.data) as { project: { name: string } }).project.name === 'library').length, 1);
+      assert.equal(events[0]?.operator, 'wharf-system');
+    } finally {
+      await second.close();
+    }
   });
 });
