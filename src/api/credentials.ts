@@ -9,7 +9,8 @@ import { Authenticator } from '../auth/index.ts';
 export function resolveActor(authenticator: Authenticator) {
   return async (req: FastifyRequest): Promise<void> => {
     const basic = Authenticator.parseBasic(req.headers.authorization);
-    if (!basic) return;
+    // `skopeo --no-creds` and some clients send empty Basic credentials (`Og==`): that is anonymous.
+    if (!basic || (basic.username === '' && basic.password === '')) return;
     const actor = await authenticator.verify(basic.username, basic.password);
     if (actor) req.actor = actor;
     else req.badCredentials = true;
