@@ -35,7 +35,7 @@ export const harborErrors = {
   RANGE_INVALID: { status: 400, code: 'BAD_REQUEST' },
   UNSUPPORTED: { status: 400, code: 'BAD_REQUEST' },
   UNPROCESSABLE: { status: 422, code: 'UNPROCESSABLE_ENTITY' },
-  TOOMANYREQUESTS: { status: 429, code: 'TOO_MANY_REQUESTS' },
+  TOOMANYREQUESTS: { status: 429, code: 'TOO_MANY_REQUEST' },
   UNAVAILABLE: { status: 503, code: 'SERVICE_UNAVAILABLE' },
 } as const satisfies Record<ErrorCode, HarborErrorSpec>;
 
