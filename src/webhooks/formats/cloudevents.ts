@@ -9,7 +9,7 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import type { WharfEvent } from '../../events/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
 import { defaultEventData, type HarborEventData } from './default.ts';
-import { rfc3339Seconds, type AnyEventType } from './common.ts';
+import { goJson, rfc3339Seconds, type AnyEventType } from './common.ts';
 
 /** CloudEvents `type` per event type: Harbor's names, and `wharf.*` names for Wharf's additions. */
 export const cloudEventTypes: Readonly<Record<AnyEventType, string>> = {
@@ -77,6 +77,27 @@ export function encodeCeHeaderValue(v: string): string {
       ).join('');
 }
 
+/**
+ * The structured-mode body as Harbor's Go SDK writes it: `specversion, id, source, type,
+ * datacontenttype, time, data`, then the extensions; `time` in whole seconds (`…:46Z`); strings
+ * escaped as Go does. The attributes are the SDK event's, so the SDK validated them; only the
+ * layout differs from `HTTP.structured` (JavaScript key order, `.000Z` milliseconds), and both
+ * decode to the same event.
+ */
+export function harborStructuredBody(ce: CloudEvent<HarborEventData>, occurAt: number): string {
+  return goJson({
+    specversion: ce.specversion,
+    id: ce.id,
+    source: ce.source,
+    type: ce.type,
+    datacontenttype: ce.datacontenttype,
+    time: rfc3339Seconds(occurAt),
+    data: ce.data,
+    requestid: ce['requestid'],
+    operator: ce['operator'],
+  });
+}
+
 /** Harbor's CloudEvents format; binary mode when `ctx.target.options.cloudevents_mode === 'binary'`. */
 export const formatCloudEvents: PayloadFormatter = (event, ctx): RenderedPayload => {
   const ce = toCloudEvent(event, ctx);
@@ -86,10 +107,12 @@ export const formatCloudEvents: PayloadFormatter = (event, ctx): RenderedPayload
     for (const [name, value] of Object.entries(message.headers)) {
       const text = String(value);
       if (name === 'content-type') headers['Content-Type'] = text;
+      // The SDK prints milliseconds; keep the whole-second time of the structured mode.
+      else if (name === 'ce-time') headers[name] = rfc3339Seconds(event.occurAt);
       else headers[name] = encodeCeHeaderValue(text);
     }
-    return { body: String(message.body), headers };
+    return { body: goJson(ce.data), headers };
   }
-  const message = HTTP.structured(ce);
-  return { body: String(message.body), headers: { 'Content-Type': cloudEventsStructuredContentType } };
+  // HTTP.structured(ce) carries the same event; the body is laid out as Harbor's for parity.
+  return { body: harborStructuredBody(ce, event.occurAt), headers: { 'Content-Type': cloudEventsStructuredContentType } };
 };

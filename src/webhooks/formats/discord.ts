@@ -102,7 +102,7 @@ export function discordMessage(event: WharfEvent, ctx: FormatContext): { usernam
   if (s.repository !== null) fields.push(field('Repository', s.repository, true));
   if (s.tag !== null) fields.push(field('Tag', s.tag, true));
   if (s.project !== null) fields.push(field('Project', s.project, true));
-  fields.push(field('Operator', event.operator === '' ? '(anonymous)' : event.operator, true));
+  if (event.type !== 'WEBHOOK_TARGET_DISABLED') fields.push(field('Operator', event.operator === '' ? '(anonymous)' : event.operator, true));
   if (s.digest !== null) fields.push(field('Digest', `\`${s.digest}\``, false));
   if (s.image !== null) fields.push(field('Image', `\`${s.image}\``, false));
   if (s.tags.length > 1) fields.push(field('All tags', s.tags.join(', '), false));

@@ -52,9 +52,8 @@ type Block =
   | { type: 'section'; text?: TextObject; fields?: TextObject[] }
   | { type: 'context'; elements: TextObject[] };
 
-function field(name: string, value: string, code = false): TextObject {
-  const label = `*${name}*\n`;
-  return { type: 'mrkdwn', text: code ? fitEscaped(value, slackLimits.fieldText, `${label}\``, '`') : fitEscaped(value, slackLimits.fieldText, label) };
+function field(name: string, value: string): TextObject {
+  return { type: 'mrkdwn', text: fitEscaped(value, slackLimits.fieldText, `*${name}*\n`) };
 }
 
 /** The Slack message as an object (what `body` encodes). */
@@ -65,7 +64,7 @@ export function slackMessage(event: WharfEvent, ctx: FormatContext): { text: str
   if (s.project !== null) fields.push(field('Project', s.project));
   if (s.repository !== null) fields.push(field('Repository', s.repository));
   if (s.tag !== null) fields.push(field('Tag', s.tag));
-  fields.push(field('Operator', event.operator === '' ? '(anonymous)' : event.operator));
+  if (event.type !== 'WEBHOOK_TARGET_DISABLED') fields.push(field('Operator', event.operator === '' ? '(anonymous)' : event.operator));
   if (s.tags.length > 1) fields.push(field('All tags', s.tags.join(', ')));
 
   const lines: Block[] = [];
