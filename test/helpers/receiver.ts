@@ -170,7 +170,8 @@ export async function startReceiver(opts: { port?: number } = {}): Promise<Recei
           waiters.delete(check);
           const got = pick();
           const seen = requests.map((r) => `${r.method} ${r.url}`).slice(-20).join('\n  ');
-          reject(new Error(`receiver: waited ${timeoutMs} ms for ${n} request(s), got ${got.length} matching of ${requests.length}; last:\n  ${seen}`));
+          const what = typeof filter === 'string' ? ` on ${filter}` : filter ? ' (filtered)' : '';
+          reject(new Error(`receiver: waited ${timeoutMs} ms for ${n} request(s)${what}, got ${got.length} matching of ${requests.length}; last:\n  ${seen}`));
         }, timeoutMs);
         waiters.add(check);
         check();
