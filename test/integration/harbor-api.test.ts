@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { Authenticator } from '../../src/auth/index.ts';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
 
@@ -535,6 +536,29 @@ describe('first start', () => {
       assert.equal(events[0]?.operator, 'wharf-system');
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('failures', () => {
+  test('an unexpected error is a 500 UNKNOWN naming the request id; health turns unhealthy', async () => {
+    const broken = await startWharf();
+    try {
+      await broken.wharf.db.close();
+      const r = await fetch(`${broken.url}/api/v2.0/projects`, { headers: { authorization: adminAuth, 'x-request-id': 'req-harbor-500' } });
+      assert.equal(r.headers.get('x-request-id'), 'req-harbor-500');
+      const msg = await assertError(r, 500, 'UNKNOWN');
+      assert.match(msg, /req-harbor-500/);
+      const h = await fetch(`${broken.url}/api/v2.0/health`);
+      assert.equal(h.status, 200);
+      const health = (await h.json()) as { status: string; components: Array<{ name: string; status: string; error?: string }> };
+      assert.equal(health.status, 'unhealthy');
+      const db = health.components.find((c) => c.name === 'database');
+      assert.equal(db?.status, 'unhealthy');
+      assert.ok((db?.error ?? '').length > 0);
+    } finally {
+      // close() fails on the already closed database; remove the data folder ourselves then.
+      await broken.close().catch(() => rmSync(broken.dataDir, { recursive: true, force: true }));
     }
   });
 });
