@@ -19,6 +19,7 @@ import type { Actor, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { eventTypes, harborEventTypes, isEventType } from '../events/index.ts';
 import { fail } from '../domain/index.ts';
+import { validateSecret } from './signer.ts';
 import { httpPayloadFormats, isNotifyType, notifyTypes, payloadFormats, vendorTypeFor, type NotifyType } from './formats/index.ts';
 
 /** What the webhook service needs. */
@@ -92,6 +93,10 @@ const reservedHeaders = new Set([
   'webhook-signature',
   'x-hub-signature-256',
   'x-signature',
+  'user-agent',
+  'x-wharf-event-id',
+  'x-wharf-event-type',
+  'x-wharf-delivery',
 ]);
 
 /** Harbor's WebhookTargetObject plus Wharf's fields. Secrets never appear; `*_set` says one is stored. */
@@ -320,6 +325,7 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
   const authHeader = secretField(input, 'auth_header', keep ? previous.auth_header : '', index);
   const secret = secretField(input, 'secret', keep ? previous.secret : '', index);
   if (secret.length > 512) throw fail('BAD_REQUEST', `targets[${index}].secret is longer than 512 characters`);
+  validateSecret(secret);
   const headers = parseHeaders(input.headers, keep ? stringMap(previous.headers) : {}, index);
 
   let timeoutMs: number | null = null;

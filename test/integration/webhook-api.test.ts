@@ -254,6 +254,8 @@ describe('validation (Harbor\'s messages)', () => {
     ['timeout out of range (Wharf)', policy('v', { targets: [httpTarget({ timeout_ms: 0 })] }), /timeout_ms must be an integer/],
     ['filters not an array (Wharf)', policy('v', { repo_filters: 'library/*' }), /repo_filters must be an array/],
     ['empty filter pattern (Wharf)', policy('v', { tag_filters: [''] }), /tag_filters\[0\] must be a non-empty glob/],
+    ['malformed whsec_ secret (Wharf)', policy('v', { targets: [httpTarget({ secret: 'whsec_not base64!' })] }), /whsec_ must continue with base64/],
+    ['reserved Wharf header (Wharf)', policy('v', { targets: [httpTarget({ headers: { 'X-Wharf-Event-Id': 'x' } })] }), /X-Wharf-Event-Id is set by Wharf/],
     ['no name', policy(''), 'name is required'],
     ['targets before event types (Harbor\'s order)', policy('v', { event_types: [], targets: [] }), 'empty notification target with policy v'],
   ];
