@@ -11,7 +11,7 @@ import type { Outbox } from '../events/index.ts';
 import { systemActor, type Authorizer, type Action } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { CallContext, Registry } from '../registry/types.ts';
-import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Digest, type RepoName } from '../domain/index.ts';
+import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Reference, type RepoName } from '../domain/index.ts';
 import { projectRef } from '../registry/repositories.ts';
 import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
 
@@ -170,6 +170,7 @@ function parseJsonObject(text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
   try {
     const v: unknown = JSON.parse(text);
+    // A non-null, non-array object: its keys are strings, its values still unknown.
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -307,8 +308,8 @@ export class ProjectService {
   async getProject(ctx: CallContext, key: ProjectKey): Promise<ProjectView> {
     const p = await this.projectFor(ctx, key, 'pull');
     const [view] = await this.projectViews([p]);
-    // projectViews maps one row to one view.
-    return view as ProjectView;
+    if (!view) throw new Error('projectViews returned no view for one row');
+    return view;
   }
 
   /** True when a project of that name exists (HEAD /projects?project_name=). */
@@ -375,8 +376,8 @@ export class ProjectService {
   async getRepository(ctx: CallContext, key: ProjectKey, repo: string): Promise<RepositoryView> {
     const { repository } = await this.repositoryFor(ctx, key, repo, 'pull');
     const [view] = await this.repositoryViews([repository]);
-    // repositoryViews maps one row to one view.
-    return view as RepositoryView;
+    if (!view) throw new Error('repositoryViews returned no view for one row');
+    return view;
   }
 
   /** Deletes a repository with all its artifacts and tags (through the registry). */
@@ -439,8 +440,7 @@ export class ProjectService {
   async deleteArtifact(ctx: CallContext, key: ProjectKey, repo: string, reference: string): Promise<void> {
     const { repository, fullName } = await this.repositoryFor(ctx, key, repo, 'delete');
     const a = await this.artifactFor(repository, reference);
-    // artifacts.digest was validated by the registry when the manifest was stored.
-    await this.deps.registry.deleteManifest(ctx, fullName, { kind: 'digest', digest: a.digest as Digest });
+    await this.deps.registry.deleteManifest(ctx, fullName, { kind: 'digest', digest: parseDigest(a.digest) });
   }
 
   // ---- tags ----
@@ -515,7 +515,7 @@ export class ProjectService {
   }
 
   private async artifactFor(repository: RepositoryRow, reference: string): Promise<ArtifactRow> {
-    let ref;
+    let ref: Reference;
     try {
       ref = parseReference(reference);
     } catch {
