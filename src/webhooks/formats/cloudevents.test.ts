@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HTTP } from 'cloudevents';
+import { CloudEvent, HTTP } from 'cloudevents';
 import { cloudEventTypes, encodeCeHeaderValue, formatCloudEvents, toCloudEvent } from './cloudevents.ts';
 import { defaultEventData } from './default.ts';
 import { eventTypes, systemEventTypes, type WharfEvent } from '../../events/index.ts';
@@ -44,7 +44,7 @@ for (const [mode, ctx] of [['structured', structured], ['binary', binary]] as co
       assert.deepEqual(back.data, JSON.parse(JSON.stringify(defaultEventData(event, ctx))));
       assert.equal(back['operator'], event.operator);
       assert.equal(back['requestid'], event.request?.id ?? '');
-      assert.doesNotThrow(() => back.validate());
+      assert.doesNotThrow(() => new CloudEvent(back));
     });
   }
 }
@@ -64,7 +64,7 @@ test('CloudEvents: the SDK’s own structured serialization decodes to the same 
   const sdk = HTTP.structured(toCloudEvent(quotaExceed, structured));
   const theirs = HTTP.toEvent({ headers: sdk.headers, body: sdk.body });
   assert.ok(!Array.isArray(ours) && !Array.isArray(theirs));
-  assert.deepEqual({ ...ours.toJSON() }, { ...theirs.toJSON() });
+  assert.deepEqual({ ...ours }, { ...theirs });
 });
 
 test('CloudEvents: the id is the event id, so every render (retry, redelivery) carries the same one', () => {

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  formatterFor,
+  formatDefault,
+  formatCloudEvents,
+  formatDistribution,
+  formatMsr,
+  formatSlack,
+  formatDiscord,
+  httpPayloadFormats,
+  isPayloadFormatFor,
+  notifyTypes,
+  payloadFormats,
+  render,
+  supports,
+  vendorTypeFor,
+} from './index.ts';
+import { isDomainError } from '../../domain/index.ts';
+import { eventTypes, systemEventTypes } from '../../events/index.ts';
+import { ctxFor, samples } from '../../../test/fixtures/payloads/sample-events.ts';
+
+test('formats: formatterFor picks the formatter per notify type and payload format ("" is Default)', () => {
+  assert.equal(formatterFor('http', ''), formatDefault);
+  assert.equal(formatterFor('http', 'Default'), formatDefault);
+  assert.equal(formatterFor('http', 'CloudEvents'), formatCloudEvents);
+  assert.equal(formatterFor('http', 'Distribution'), formatDistribution);
+  assert.equal(formatterFor('http', 'MSR'), formatMsr);
+  assert.equal(formatterFor('slack', ''), formatSlack);
+  assert.equal(formatterFor('discord', ''), formatDiscord);
+  for (const [t, f] of [['http', 'default'], ['http', 'Custom'], ['teams', ''], ['', '']]) {
+    assert.throws(() => formatterFor(t ?? '', f ?? ''), (err: unknown) => isDomainError(err, 'BAD_REQUEST'), `${t}/${f}`);
+  }
+});
+
+test('formats: GET /webhook/events lists http formats only, as Harbor does; slack and discord take none', () => {
+  assert.deepEqual(notifyTypes, ['http', 'slack', 'discord']);
+  assert.deepEqual(JSON.parse(JSON.stringify(payloadFormats)), [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR'] }]);
+  assert.ok(isPayloadFormatFor('http', ''));
+  assert.ok(isPayloadFormatFor('http', 'MSR'));
+  assert.ok(!isPayloadFormatFor('http', 'Slack'));
+  assert.ok(isPayloadFormatFor('slack', ''));
+  assert.ok(!isPayloadFormatFor('slack', 'Default'));
+  assert.ok(!isPayloadFormatFor('discord', 'CloudEvents'));
+});
+
+test('formats: vendorTypeFor names the execution vendor type', () => {
+  assert.equal(vendorTypeFor('http'), 'WEBHOOK');
+  assert.equal(vendorTypeFor('slack'), 'SLACK');
+  assert.equal(vendorTypeFor('discord'), 'DISCORD');
+  assert.throws(() => vendorTypeFor('email'), (err: unknown) => isDomainError(err, 'BAD_REQUEST'));
+});
+
+test('formats: supports() is true exactly when the formatter renders the event (every format × every sample)', () => {
+  const targets: Array<[string, string]> = [...httpPayloadFormats.map((f): [string, string] => ['http', f]), ['slack', ''], ['discord', '']];
+  const covered = new Set<string>();
+  for (const [type, format] of targets) {
+    for (const [name, event] of Object.entries(samples)) {
+      covered.add(event.type);
+      const ctx = ctxFor(type, format);
+      if (supports(type, format, event.type)) {
+        const out = render(event, ctx);
+        assert.doesNotThrow(() => JSON.parse(out.body), `${type}/${format}/${name}`);
+        assert.ok(Object.keys(out.headers).some((h) => h.toLowerCase() === 'content-type'), `${type}/${format}/${name}`);
+      } else {
+        assert.throws(() => render(event, ctx), (err: unknown) => isDomainError(err, 'UNSUPPORTED'), `${type}/${format}/${name}`);
+      }
+    }
+  }
+  // The samples cover every event type of the catalog.
+  assert.deepEqual([...covered].sort(), [...eventTypes, ...systemEventTypes].sort());
+  assert.equal(supports('http', 'Nope', 'PUSH_ARTIFACT'), false);
+  assert.equal(supports('http', 'Default', 'WEBHOOK_TARGET_DISABLED'), true);
+});

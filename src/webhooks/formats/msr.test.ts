@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatMsr, msrSupports } from './msr.ts';
+import { isDomainError } from '../../domain/index.ts';
+import { ctxFor, golden, goldenCases, headersText, pushByTag, pushByDigestChild, deleteArtifact, deleteTag, scanCompleted, createRepository, quotaExceed, replication } from '../../../test/fixtures/payloads/sample-events.ts';
+import type { WharfEvent } from '../../events/index.ts';
+
+const ctx = ctxFor('http', 'MSR');
+const render = (e: WharfEvent): Record<string, unknown> => JSON.parse(formatMsr(e, ctx).body);
+
+test('MSR: every golden matches byte for byte (body and headers)', () => {
+  const cases = goldenCases['msr'] ?? [];
+  assert.ok(cases.length >= 10);
+  for (const c of cases) {
+    const out = formatMsr(c.event, c.ctx);
+    const g = golden(c);
+    assert.equal(out.body, g.body, c.stem);
+    assert.equal(headersText(out.headers), g.headers, c.stem);
+  }
+});
+
+// Field lists from MSR's "Content structure" documentation (seeds/002): the wrapper and each event's contents.
+test('MSR: the wrapper is {type, createdAt, contents, location} in that order', () => {
+  assert.deepEqual(Object.keys(render(pushByTag)), ['type', 'createdAt', 'contents', 'location']);
+});
+
+test('MSR: TAG_PUSH contents carry the documented fields, in the documented order', () => {
+  const p = render(pushByTag);
+  assert.equal(p['type'], 'TAG_PUSH');
+  assert.deepEqual(Object.keys(p['contents'] as object), ['namespace', 'repository', 'tag', 'digest', 'imageName', 'os', 'architecture', 'author', 'pushedAt']); // contents is an object
+  assert.deepEqual(p['contents'], {
+    namespace: 'library',
+    repository: 'alpine',
+    tag: '3.18',
+    digest: pushByTag.artifact.digest,
+    imageName: 'harbor.example.com/library/alpine:3.18',
+    os: '',
+    architecture: '',
+    author: 'admin',
+    pushedAt: '2023-04-03T06:04:53Z',
+  });
+  assert.equal(p['location'], '/repositories/library/alpine/tags/3.18');
+});
+
+test('MSR: a push by digest is MANIFEST_PUSH with a digest image name', () => {
+  const p = render(pushByDigestChild);
+  assert.equal(p['type'], 'MANIFEST_PUSH');
+  const c = p['contents'] as Record<string, unknown>; // contents is an object
+  assert.deepEqual(Object.keys(c), ['namespace', 'repository', 'digest', 'imageName', 'os', 'architecture', 'author', 'pushedAt']);
+  assert.equal(c['imageName'], `harbor.example.com/library/multi/app@${pushByDigestChild.artifact.digest}`);
+  assert.equal(c['pushedAt'], '2023-04-03T06:04:54.507Z');
+});
+
+test('MSR: artifact delete is MANIFEST_DELETE, tag delete is TAG_DELETE, both with deletedAt', () => {
+  const m = render(deleteArtifact);
+  assert.equal(m['type'], 'MANIFEST_DELETE');
+  assert.ok('deletedAt' in (m['contents'] as object)); // contents is an object
+  const t = render(deleteTag);
+  assert.equal(t['type'], 'TAG_DELETE');
+  assert.deepEqual(Object.keys(t['contents'] as object), ['namespace', 'repository', 'tag', 'digest', 'imageName', 'os', 'architecture', 'author', 'deletedAt']); // idem
+});
+
+test('MSR: SCAN_COMPLETED maps Harbor severities onto critical/major/minor', () => {
+  const p = render(scanCompleted);
+  assert.equal(p['type'], 'SCAN_COMPLETED');
+  const c = p['contents'] as Record<string, unknown>; // contents is an object
+  assert.deepEqual(Object.keys(c), ['namespace', 'repository', 'tag', 'imageName', 'scanSummary']);
+  assert.deepEqual(c['scanSummary'], {
+    namespace: 'harbor',
+    repository: 'alpine',
+    tag: '3.18',
+    critical: 1,
+    major: 2,
+    minor: 0,
+    last_scan_status: 6,
+    check_completed_at: '2023-04-03T06:12:55Z',
+  });
+});
+
+test('MSR: REPO_CREATED carries event, author and data', () => {
+  const p = render(createRepository);
+  assert.equal(p['type'], 'REPO_CREATED');
+  assert.deepEqual(Object.keys(p['contents'] as object), ['namespace', 'repository', 'event', 'author', 'data']); // contents is an object
+});
+
+test('MSR: events MSR has no name for are not supported and the formatter refuses them', () => {
+  for (const e of [quotaExceed, replication]) {
+    assert.ok(!msrSupports(e.type));
+    assert.throws(() => formatMsr(e, ctx), (err: unknown) => isDomainError(err, 'UNSUPPORTED'));
+  }
+  assert.ok(msrSupports('SCANNING_STOPPED'));
+});
