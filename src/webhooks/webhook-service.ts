@@ -20,6 +20,7 @@ import type { Config } from '../config/index.ts';
 import { eventTypes, harborEventTypes, isEventType } from '../events/index.ts';
 import { fail } from '../domain/index.ts';
 import { validateSecret } from './signer.ts';
+import { globToRegExp } from './glob.ts';
 import { httpPayloadFormats, isNotifyType, notifyTypes, payloadFormats, vendorTypeFor, type NotifyType } from './formats/index.ts';
 
 /** What the webhook service needs. */
@@ -296,6 +297,11 @@ function globList(v: unknown, field: string): string[] {
   return v.map((p, i) => {
     if (typeof p !== 'string' || p.trim() === '') throw fail('BAD_REQUEST', `${field}[${i}] must be a non-empty glob pattern`);
     if (p.length > 256) throw fail('BAD_REQUEST', `${field}[${i}] is longer than 256 characters`);
+    try {
+      globToRegExp(p.trim());
+    } catch {
+      throw fail('BAD_REQUEST', `${field}[${i}]: invalid glob pattern "${p}"`);
+    }
     return p.trim();
   });
 }

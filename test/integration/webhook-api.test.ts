@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
 import { startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { Authenticator } from '../../src/auth/index.ts';
+import { Outbox } from '../../src/events/index.ts';
 
 interface Answer {
   status: number;
@@ -428,5 +429,183 @@ describe('system-wide policies (Wharf)', () => {
     assert.equal(l.headers.get('x-total-count'), '1');
     assertError(await call('GET', `${lib}/policies/${id}`), 404, 'NOT_FOUND');
     assert.equal((await call('DELETE', `${sys}/policies/${id}`)).status, 200);
+  });
+});
+
+/** Records a PUSH_ARTIFACT event in the outbox, as the registry does; the dispatcher picks it up by polling. */
+async function appendPush(projectName: string, repo: string, tag: string): Promise<void> {
+  const p = await w.wharf.db.kysely.selectFrom('projects').selectAll().where('name', '=', projectName).executeTakeFirstOrThrow();
+  await new Outbox().append(w.wharf.db.kysely, {
+    type: 'PUSH_ARTIFACT',
+    operator: 'admin',
+    project: { id: p.id, name: p.name, public: p.public === 1 },
+    repository: { id: 1, name: `${projectName}/${repo}`, creationTime: Date.now() },
+    artifact: { digest: `sha256:${'a'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1234, tag, tags: [tag], artifactType: null },
+  });
+}
+
+/** Polls the executions of a policy until `done` holds for the list (or fails after 15 s). */
+async function waitExecutions(base: string, policyId: number, done: (list: Array<Record<string, unknown>>) => boolean): Promise<Array<Record<string, unknown>>> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const a = await call('GET', `${base}/policies/${policyId}/executions?page_size=100`);
+    assert.equal(a.status, 200, show(a));
+    const list = arr(a.json).map(obj);
+    if (done(list)) return list;
+    if (Date.now() > deadline) assert.fail(`executions never reached the expected state: ${a.text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('deliveries: executions, tasks, log, redelivery, test endpoint', () => {
+  const base = '/api/v2.0/projects/deliv/webhook';
+  before(async () => {
+    await createProject('deliv');
+  });
+
+  it('records a successful delivery as Harbor\'s execution and task, with a log of the attempt', async () => {
+    rx.respond('/ok', { statuses: [200], body: 'thanks' });
+    const id = await create(base, policy('deliver-ok', { targets: [httpTarget({ address: `${rx.url}/ok`, auth_header: 'Bearer LOGSECRET', headers: { 'X-Custom': 'HDRSECRET' } })] }));
+    await appendPush('deliv', 'app', 'v1');
+    const [got] = await rx.waitFor(1, 15_000, '/ok');
+    assert.ok(got);
+    assert.equal(got.headers.authorization, 'Bearer LOGSECRET');
+    assert.equal(got.headers['x-custom'], 'HDRSECRET');
+    const list = await waitExecutions(base, id, (l) => l.length === 1 && l[0]?.status === 'Success');
+    const e = list[0];
+    assert.ok(e);
+    assert.equal(e.vendor_type, 'WEBHOOK');
+    assert.equal(e.vendor_id, id);
+    assert.equal(e.trigger, 'EVENT');
+    assert.equal(e.status_message, '');
+    assert.deepEqual(e.metrics, { task_count: 1, success_task_count: 1 });
+    const extra = obj(e.extra_attrs);
+    assert.equal(extra.event_type, 'PUSH_ARTIFACT');
+    assert.equal(extra.payload, got.body.toString('utf8'), 'extra_attrs.payload is the exact body sent');
+    assert.match(String(e.start_time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.notEqual(e.end_time, '0001-01-01T00:00:00Z');
+
+    const ta = await call('GET', `${base}/policies/${id}/executions/${String(e.id)}/tasks`);
+    assert.equal(ta.status, 200, show(ta));
+    assert.equal(ta.headers.get('x-total-count'), '1');
+    const t = obj(arr(ta.json)[0]);
+    assert.deepEqual(Object.keys(t).sort(), ['creation_time', 'end_time', 'execution_id', 'extra_attrs', 'id', 'run_count', 'start_time', 'status', 'status_message', 'update_time']);
+    assert.equal(t.execution_id, e.id);
+    assert.equal(t.status, 'Success');
+    assert.equal(t.run_count, 1);
+
+    const log = await call('GET', `${base}/policies/${id}/executions/${String(e.id)}/tasks/${String(t.id)}/log`);
+    assert.equal(log.status, 200, show(log));
+    assert.match(log.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(log.text, /\[INFO\] attempt 1: POST http:\/\/127\.0\.0\.1:\d+\/ok/);
+    assert.match(log.text, /response 200 after \d+ ms/);
+    assert.match(log.text, /thanks/);
+    assert.match(log.text, /"type":"PUSH_ARTIFACT"/);
+    assert.doesNotMatch(log.text, /LOGSECRET|HDRSECRET/);
+
+    const lt = arr((await call('GET', `${base}/lasttrigger`)).json).map(obj);
+    const row = lt.find((r) => r.policy_name === 'deliver-ok');
+    assert.ok(row);
+    assert.notEqual(row.last_trigger_time, '0001-01-01T00:00:00Z');
+
+    // Ownership: the execution is not found under another policy, nor the task under another execution.
+    const other = await create(base, policy('deliver-other', { enabled: false }));
+    assertError(await call('GET', `${base}/policies/${other}/executions/${String(e.id)}/tasks`), 404, 'NOT_FOUND');
+    assertError(await call('GET', `${base}/policies/${id}/executions/${String(e.id)}/tasks/999999/log`), 404, 'NOT_FOUND');
+    assertError(await call('GET', `${lib}/policies/${id}/executions`), 404, 'NOT_FOUND');
+  });
+
+  it('logs every failed attempt with status, body excerpt and error; the execution ends in Error', async () => {
+    rx.respond('/fail', { statuses: [500], body: 'boom-from-receiver' });
+    const id = await create(base, policy('deliver-fail', { targets: [httpTarget({ address: `${rx.url}/fail` })] }));
+    await appendPush('deliv', 'app', 'v2');
+    const list = await waitExecutions(base, id, (l) => l.length === 1 && l[0]?.status === 'Error');
+    const e = list[0];
+    assert.ok(e);
+    assert.equal(obj(e.metrics).error_task_count, 1);
+    const t = obj(arr((await call('GET', `${base}/policies/${id}/executions/${String(e.id)}/tasks`)).json)[0]);
+    assert.equal(t.status, 'Error');
+    assert.equal(t.run_count, 3);
+    const log = await call('GET', `${base}/policies/${id}/executions/${String(e.id)}/tasks/${String(t.id)}/log`);
+    for (const n of [1, 2, 3]) assert.match(log.text, new RegExp(`\\[ERROR\\] attempt ${n}: response 500`));
+    assert.match(log.text, /boom-from-receiver/);
+    assert.match(log.text, /finished: Error/);
+    const errors = await call('GET', `${base}/policies/${id}/executions?q=${encodeURIComponent('status=Error')}`);
+    assert.equal(errors.headers.get('x-total-count'), '1');
+    const ok = await call('GET', `${base}/policies/${id}/executions?q=${encodeURIComponent('status=Success')}`);
+    assert.equal(ok.headers.get('x-total-count'), '0');
+  });
+
+  it('redelivers an execution (Wharf): 201 with the execution, the same payload sent again', async () => {
+    rx.respond('/redo', { statuses: [200] });
+    const id = await create(base, policy('deliver-redo', { targets: [httpTarget({ address: `${rx.url}/redo` })] }));
+    await appendPush('deliv', 'app', 'v3');
+    const [first] = await rx.waitFor(1, 15_000, '/redo');
+    assert.ok(first);
+    const [e] = await waitExecutions(base, id, (l) => l.length === 1 && l[0]?.status === 'Success');
+    assert.ok(e);
+    assertError(await call('POST', `${base}/policies/${id}/executions/${String(e.id)}/redeliver`, { auth: null }), 401, 'UNAUTHORIZED');
+    assertError(await call('POST', `${base}/policies/${id}/executions/${String(e.id)}/redeliver`, { auth: userAuth }), 403, 'FORBIDDEN');
+    assertError(await call('POST', `${base}/policies/${id}/executions/999999/redeliver`), 404, 'NOT_FOUND');
+    const r = await call('POST', `${base}/policies/${id}/executions/${String(e.id)}/redeliver`);
+    assert.equal(r.status, 201, show(r));
+    const re = obj(r.json);
+    assert.equal(re.vendor_id, id);
+    assert.equal(obj(re.extra_attrs).payload, obj(e.extra_attrs).payload);
+    const got = await rx.waitFor(2, 15_000, '/redo');
+    assert.equal(got[1]?.body.toString('utf8'), first.body.toString('utf8'));
+  });
+
+  it('sends nothing while notification_enable is off', async () => {
+    rx.respond('/off', { statuses: [200] });
+    const id = await create(base, policy('deliver-off', { targets: [httpTarget({ address: `${rx.url}/off` })] }));
+    assert.equal((await call('PUT', '/api/v2.0/configurations', { body: { notification_enable: false } })).status, 200);
+    try {
+      await appendPush('deliv', 'app', 'off');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(rx.on('/off').length, 0);
+      assert.equal((await call('GET', `${base}/policies/${id}/executions`)).headers.get('x-total-count'), '0');
+    } finally {
+      await call('PUT', '/api/v2.0/configurations', { body: { notification_enable: true } });
+    }
+  });
+
+  it('tests a target (Wharf): one real request, its status and duration', async () => {
+    rx.respond('/probe', { statuses: [204] });
+    const a = await call('POST', `${base}/policies/test`, { body: { type: 'http', address: `${rx.url}/probe`, auth_header: 'Bearer T' } });
+    assert.equal(a.status, 200, show(a));
+    const r = obj(a.json);
+    assert.equal(r.success, true);
+    assert.equal(r.status_code, 204);
+    assert.equal(typeof r.duration_ms, 'number');
+    assert.equal(r.error, null);
+    const [got] = await rx.waitFor(1, 5_000, '/probe');
+    assert.equal(got?.headers.authorization, 'Bearer T');
+    // Harbor's legacy body: a policy with targets; one result per target.
+    const legacy = await call('POST', `${sys}/policies/test`, { body: { name: 'legacy', targets: [{ type: 'http', address: `${rx.url}/probe` }, { type: 'http', address: `${rx.url}/fail` }] } });
+    assert.equal(legacy.status, 200, show(legacy));
+    assert.deepEqual(
+      arr(legacy.json).map((x) => [obj(x).success, obj(x).status_code]),
+      [
+        [true, 204],
+        [false, 500],
+      ],
+    );
+    assertError(await call('POST', `${base}/policies/test`, { body: { type: 'http', address: 'ftp://x' } }), 400, 'BAD_REQUEST', 'invalid scheme: ftp');
+    assertError(await call('POST', `${base}/policies/test`, { auth: null, body: { type: 'http', address: `${rx.url}/probe` } }), 401, 'UNAUTHORIZED');
+    assertError(await call('POST', `${sys}/policies/test`, { auth: userAuth, body: { type: 'http', address: `${rx.url}/probe` } }), 403, 'FORBIDDEN');
+  });
+
+  it('refuses to test a link-local / cloud metadata address', async () => {
+    const a = await call('POST', `${base}/policies/test`, { body: { type: 'http', address: 'http://169.254.169.254/latest/meta-data/' } });
+    assert.ok(a.status === 200 || a.status === 400, show(a));
+    if (a.status === 200) {
+      const r = obj(a.json);
+      assert.equal(r.success, false);
+      assert.equal(r.status_code, null);
+      assert.match(String(r.error), /SSRF policy.*(link-local|metadata)/i);
+    } else {
+      assertError(a, 400, 'BAD_REQUEST', /SSRF policy.*(link-local|metadata)/i);
+    }
   });
 });
