@@ -30,10 +30,17 @@ export interface TextFilter {
   fuzzy: boolean;
 }
 
-/** Which page of a list (1-based). */
+/** One sort key (Harbor's `sort=name,-creation_time`). */
+export interface SortKey {
+  field: string;
+  desc: boolean;
+}
+
+/** Which page of a list (1-based), and optionally its order (each list names the fields it sorts by). */
 export interface PageRequest {
   page: number;
   pageSize: number;
+  sort?: SortKey[];
 }
 
 /** One page of a list and the total number of matching items. */
@@ -194,6 +201,19 @@ function like(column: string, f: TextFilter) {
   return sql<SqlBool>`${sql.ref(column)} like ${pattern} escape '\\'`;
 }
 
+/**
+ * The order of a list: the requested keys (each mapped to a column by `columns`), else `fallback`;
+ * BAD_REQUEST for a field the list does not sort by.
+ */
+function orderOf<C extends string>(sort: SortKey[] | undefined, columns: Record<string, C>, fallback: Array<{ column: C; desc: boolean }>): Array<{ column: C; desc: boolean }> {
+  if (!sort || sort.length === 0) return fallback;
+  return sort.map((k) => {
+    const column = Object.hasOwn(columns, k.field) ? columns[k.field] : undefined;
+    if (column === undefined) throw fail('BAD_REQUEST', `sort: unsupported field "${k.field}"; this list sorts by ${Object.keys(columns).join(', ')}`);
+    return { column, desc: k.desc };
+  });
+}
+
 function slice<T>(all: T[], p: PageRequest): Page<T> {
   const start = (p.page - 1) * p.pageSize;
   return { items: all.slice(start, start + p.pageSize), total: all.length };
@@ -294,7 +314,10 @@ export class ProjectService {
 
   /** Lists the projects the caller may see (anonymous callers: public ones), sorted by name. */
   async listProjects(ctx: CallContext, filter: { name?: TextFilter; public?: boolean }, page: PageRequest): Promise<Page<ProjectView>> {
-    let q = this.deps.db.selectFrom('projects').selectAll().orderBy('name');
+    const order = orderOf(page.sort, { name: 'name', project_id: 'id', creation_time: 'creation_time', update_time: 'update_time' } as const, [{ column: 'name', desc: false }]);
+    let q = this.deps.db.selectFrom('projects').selectAll();
+    for (const o of order) q = q.orderBy(o.column, o.desc ? 'desc' : 'asc');
+    q = q.orderBy('id');
     if (filter.name) {
       q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
     }
@@ -363,9 +386,15 @@ export class ProjectService {
       q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
     }
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    const rows = await q
-      .selectAll()
-      .orderBy('name')
+    const order = orderOf(
+      page.sort,
+      { name: 'name', id: 'id', creation_time: 'creation_time', update_time: 'update_time', pull_count: 'pull_count' } as const,
+      [{ column: 'name', desc: false }],
+    );
+    let sorted = q.selectAll();
+    for (const o of order) sorted = sorted.orderBy(o.column, o.desc ? 'desc' : 'asc');
+    const rows = await sorted
+      .orderBy('id')
       .limit(page.pageSize)
       .offset((page.page - 1) * page.pageSize)
       .execute();
@@ -394,7 +423,11 @@ export class ProjectService {
     if (filter.base && !(filter.base.value === '*' && !filter.base.fuzzy)) throw fail('BAD_REQUEST', 'q: base accepts only base=*');
     let q = this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id);
     if (filter.digest) q = filter.digest.fuzzy ? q.where(like('digest', filter.digest)) : q.where('digest', '=', filter.digest.value);
-    const rows = await q.orderBy('push_time', 'desc').orderBy('id', 'desc').execute();
+    const order = orderOf(page.sort, { push_time: 'push_time', pull_time: 'pull_time', size: 'size', digest: 'digest', id: 'id' } as const, [
+      { column: 'push_time', desc: true },
+    ]);
+    for (const o of order) q = q.orderBy(o.column, o.desc ? 'desc' : 'asc');
+    const rows = await q.orderBy('id', 'desc').execute();
     const tags = await this.deps.db.selectFrom('tags').selectAll().where('repository_id', '=', repository.id).execute();
     const tagsOf = groupTags(tags);
     let children = new Set<string>();
@@ -452,9 +485,10 @@ export class ProjectService {
     let q = this.deps.db.selectFrom('tags').where('artifact_id', '=', a.id);
     if (filter.name) q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    const rows = await q
-      .selectAll()
-      .orderBy('push_time', 'desc')
+    const order = orderOf(page.sort, { name: 'name', push_time: 'push_time', pull_time: 'pull_time', id: 'id' } as const, [{ column: 'push_time', desc: true }]);
+    let sorted = q.selectAll();
+    for (const o of order) sorted = sorted.orderBy(o.column, o.desc ? 'desc' : 'asc');
+    const rows = await sorted
       .orderBy('id', 'desc')
       .limit(page.pageSize)
       .offset((page.page - 1) * page.pageSize)

@@ -256,6 +256,12 @@ describe('projects', () => {
     assert.ok(viaQ.every((p) => p.metadata.public === 'true'));
     assert.ok(viaQ.some((p) => p.name === 'library'));
 
+    const desc = await json<ProjectJson[]>(await api('/projects?q=name%3D~page-&sort=-name&page_size=2'));
+    assert.deepEqual(desc.map((p) => p.name), ['page-5', 'page-4']);
+    const newest = await json<ProjectJson[]>(await api('/projects?q=name%3D~page-&sort=-creation_time,-project_id&page_size=1'));
+    assert.deepEqual(newest.map((p) => p.name), ['page-5']);
+    await assertError(await api('/projects?sort=owner'), 400, 'BAD_REQUEST');
+
     await assertError(await api('/projects?page_size=101'), 400, 'BAD_REQUEST');
     await assertError(await api('/projects?page=0'), 400, 'BAD_REQUEST');
     await assertError(await api('/projects?q=owner%3Dadmin'), 400, 'BAD_REQUEST');
@@ -350,6 +356,9 @@ describe('repositories, artifacts and tags (images pushed through /v2)', () => {
     assert.equal(repos[1]?.artifact_count, 1);
     assert.equal(typeof repos[1]?.pull_count, 'number');
     assert.ok(!Number.isNaN(Date.parse(repos[1]?.creation_time ?? '')));
+    const desc = await json<Array<{ name: string }>>(await api('/projects/library/repositories?sort=-name'));
+    assert.deepEqual(desc.map((x) => x.name), ['library/multi', 'library/alpine', 'library/a/b']);
+    await assertError(await api('/projects/library/repositories?sort=size'), 400, 'BAD_REQUEST');
     const q = await json<Array<{ name: string }>>(await api('/projects/library/repositories?q=name%3D~alp'));
     assert.deepEqual(q.map((x) => x.name), ['library/alpine']);
     const anonSecret = await api('/projects/secret/repositories', { auth: null });
@@ -461,6 +470,10 @@ describe('repositories, artifacts and tags (images pushed through /v2)', () => {
     assert.match(list.headers.get('link') ?? '', /rel="next"$/);
     const page = await json<Array<{ name: string; artifact_id: number }>>(list);
     assert.equal(page.length, 1);
+    const byName = await json<Array<{ name: string }>>(await api(`${path}?sort=name`));
+    assert.deepEqual(byName.map((t) => t.name), ['latest', 'stable']);
+    const byNameDesc = await json<Array<{ name: string }>>(await api(`${path}?sort=-name`));
+    assert.deepEqual(byNameDesc.map((t) => t.name), ['stable', 'latest']);
     const filtered = await json<Array<{ name: string }>>(await api(`${path}?q=name%3Dstable`));
     assert.deepEqual(filtered.map((t) => t.name), ['stable']);
     const viaDigest = await json<ArtifactJson>(await api(`/projects/library/repositories/alpine/artifacts/stable`));

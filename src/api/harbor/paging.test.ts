@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDomainError } from '../../domain/index.ts';
-import { linkHeader, parsePaging, parseQ, parseBoolParam } from './paging.ts';
+import { linkHeader, parsePaging, parseQ, parseBoolParam, parseSort } from './paging.ts';
 
 test('paging defaults and limits', () => {
   assert.deepEqual(parsePaging({}), { page: 1, pageSize: 10 });
@@ -39,4 +39,16 @@ test('boolean parameters', () => {
   assert.equal(parseBoolParam(undefined, 'with_tag', true), true);
   assert.equal(parseBoolParam('false', 'with_tag', true), false);
   assert.throws(() => parseBoolParam('maybe', 'with_tag', true), (e) => isDomainError(e, 'BAD_REQUEST'));
+});
+
+test('sort: fields with an optional minus, comma-separated', () => {
+  assert.deepEqual(parseSort('name,-creation_time'), [
+    { field: 'name', desc: false },
+    { field: 'creation_time', desc: true },
+  ]);
+  assert.deepEqual(parseSort(undefined), []);
+  assert.deepEqual(parsePaging({ sort: '-name' }).sort, [{ field: 'name', desc: true }]);
+  assert.equal(parsePaging({}).sort, undefined);
+  assert.throws(() => parseSort('name;drop'), (e) => isDomainError(e, 'BAD_REQUEST'));
+  assert.throws(() => parseSort(['a', 'b']), (e) => isDomainError(e, 'BAD_REQUEST'));
 });

@@ -1,13 +1,13 @@
 /**
  * Paging and filtering shared by every /api/v2.0 list: Harbor's `page` (1-based, default 1),
- * `page_size` (default 10, at most 100), the `X-Total-Count` header, the `Link` header with
+ * `page_size` (default 10, at most 100), `sort` (`name,-creation_time`), the `X-Total-Count` header, the `Link` header with
  * rel="prev"/rel="next" built like Harbor's (the request path with page and page_size set, the
  * query keys sorted, values unescaped, links joined by " , "), and Harbor's `q` query language
  * reduced to the two forms Wharf supports: `k=v` (exact) and `k=~v` (fuzzy), comma-separated.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fail } from '../../domain/index.ts';
-import type { PageRequest, TextFilter } from '../../projects/index.ts';
+import type { PageRequest, SortKey, TextFilter } from '../../projects/index.ts';
 
 /** Default and largest page sizes. */
 export const defaultPageSize = 10;
@@ -22,12 +22,27 @@ function positiveInt(v: unknown, name: string, fallback: number, max: number): n
   return n;
 }
 
-/** Reads `page` and `page_size` from a query object; BAD_REQUEST when out of range. */
+/** Reads `page`, `page_size` and `sort` from a query object; BAD_REQUEST when out of range. */
 export function parsePaging(query: Record<string, unknown>): PageRequest {
+  const sort = parseSort(query.sort);
   return {
     page: positiveInt(query.page, 'page', 1, Number.MAX_SAFE_INTEGER),
     pageSize: positiveInt(query.page_size, 'page_size', defaultPageSize, maxPageSize),
+    ...(sort.length ? { sort } : {}),
   };
+}
+
+/** Parses Harbor's `sort` (`name`, `-creation_time`, `name,-update_time`); which fields are allowed is the list's call. */
+export function parseSort(v: unknown): SortKey[] {
+  if (v === undefined || v === '') return [];
+  if (typeof v !== 'string') throw fail('BAD_REQUEST', 'sort must be given once');
+  return v.split(',').map((part) => {
+    const t = part.trim();
+    const desc = t.startsWith('-');
+    const field = desc ? t.slice(1) : t;
+    if (!/^[a-z_]+$/.test(field)) throw fail('BAD_REQUEST', `sort: "${part}" is not a field name, optionally prefixed with "-"`);
+    return { field, desc };
+  });
 }
 
 /** Builds Harbor's `Link` header value, or '' when there is neither a previous nor a next page. */
