@@ -98,3 +98,8 @@ test('CloudEvents: binary header values are percent-encoded where the HTTP bindi
   assert.equal(out.headers['ce-operator'], 'Zo%C3%AB%0D%0AX-Injected:%201');
   for (const v of Object.values(out.headers)) assert.match(v, /^[\x20-\x7e]*$/);
 });
+
+test('CloudEvents: an event without an id is refused rather than given a random one', () => {
+  const e: WharfEvent = { ...pushByTag, id: '' };
+  assert.throws(() => formatCloudEvents(e, structured), (err: unknown) => err instanceof Error && /without an id/.test(err.message));
+});

@@ -7,6 +7,7 @@
  */
 import { CloudEvent, HTTP } from 'cloudevents';
 import type { WharfEvent } from '../../events/index.ts';
+import { fail } from '../../domain/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
 import { defaultEventData, type HarborEventData } from './default.ts';
 import { goJson, rfc3339Seconds, type AnyEventType } from './common.ts';
@@ -52,6 +53,8 @@ export function cloudEventSource(ctx: FormatContext): string {
 
 /** The SDK event for a Wharf event: id = the event id, so retries and redeliveries keep it. */
 export function toCloudEvent(event: WharfEvent, ctx: FormatContext): CloudEvent<HarborEventData> {
+  // The SDK would invent a random id for an empty one, and redeliveries would no longer match.
+  if (event.id === '') throw fail('UNPROCESSABLE', 'an event without an id cannot be rendered as a CloudEvent');
   return new CloudEvent<HarborEventData>({
     specversion: '1.0',
     id: event.id,

@@ -243,7 +243,7 @@ export function defaultEventData(event: WharfEvent, ctx: FormatContext): HarborE
       const a = event.artifact;
       const hasRef = a !== null && (a.digest !== '' || (a.tag ?? '') !== '');
       return {
-        resources: hasRef ? [{ digest: a.digest || undefined, tag: a.tag ?? undefined }] : undefined,
+        resources: hasRef ? [{ digest: a.digest || undefined, tag: a.tag || undefined }] : undefined,
         repository: event.repository ? repository(event.project, event.repository, false) : undefined,
         custom_attributes: { Details: event.details },
       };
