@@ -13,7 +13,7 @@ import type { Registry } from './registry/types.ts';
 import type { ProjectService } from './projects/index.ts';
 import type { Metrics } from './observability/index.ts';
 import type { BlobStore } from './storage/index.ts';
-import type { WebhookService } from './webhooks/index.ts';
+import type { WebhookService, WebhookEngine } from './webhooks/index.ts';
 import type { GcReport } from './registry/index.ts';
 import { healthRoutes } from './api/health.ts';
 import { ociApi } from './api/oci/index.ts';
@@ -31,6 +31,8 @@ export interface AppDeps {
   registry: Registry;
   projects: ProjectService;
   webhooks: WebhookService;
+  /** The webhook delivery engine: redeliver(executionId) and sendTest(target) for the webhook API. */
+  engine: WebhookEngine;
   /** Runs garbage collection now (the admin API's gc trigger). */
   gc: () => Promise<GcReport>;
   /** Extra plugins registered by the composition root (webhooks API and the like). */

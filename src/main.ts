@@ -14,7 +14,7 @@ import { Authenticator, Authorizer } from './auth/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService } from './projects/index.ts';
 import { Metrics } from './observability/index.ts';
-import { WebhookService } from './webhooks/index.ts';
+import { WebhookService, WebhookEngine } from './webhooks/index.ts';
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -23,6 +23,8 @@ export interface Wharf {
   app: FastifyInstance;
   db: Db;
   logger: Logger;
+  /** The webhook engine (dispatcher + delivery worker); started by listen(), stopped by close(). */
+  engine: WebhookEngine;
   /** The base URL once listening. */
   url(): string;
   listen(): Promise<string>;
@@ -50,27 +52,31 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger });
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
   const webhooks = new WebhookService({ db: db.kysely, outbox, authorizer, config });
+  const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics });
   await bootstrap(config, db, projects, logger);
 
   const gc = () => runGc({ db: db.kysely, blobs, config, logger });
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, registry, projects, webhooks, gc });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, registry, projects, webhooks, engine, gc });
   let address = '';
   return {
     config,
     app,
     db,
     logger,
+    engine,
     url: () => address,
     async listen() {
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();
       const port = typeof a === 'object' && a ? a.port : config.port;
       address = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      engine.start();
       return address;
     },
     gc,
     async close() {
       await app.close();
+      await engine.stop();
       await db.close();
     },
   };

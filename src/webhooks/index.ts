@@ -18,3 +18,10 @@ export {
   type TaskView,
 } from './webhook-service.ts';
 export type { FormatContext, RenderedPayload, PayloadFormatter } from './formats/types.ts';
+export { WebhookEngine, type WebhookEngineDeps, type Redelivery, type TargetSpecLike, type TestSendOptions } from './engine.ts';
+export { DeliveryWorker, redactUrl, type AttemptRecord, type AttemptTarget } from './delivery-worker.ts';
+export { WebhookHttpClient, type OutboundRequest, type OutboundResult } from './http-client.ts';
+export { AddressPolicy, type AddressPolicyConfig } from './address-policy.ts';
+export { buildHeaders, validateSecret, standardWebhooksKey, hubSignature, userAgent } from './signer.ts';
+export { classify, nextDelay, parseRetryAfter } from './retry.ts';
+export { globMatch, filterMatches } from './glob.ts';

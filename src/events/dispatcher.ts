@@ -1,0 +1,327 @@
+/**
+ * The dispatcher: turns pending outbox rows into webhook deliveries.
+ *
+ * For each event (oldest `seq` first, in batches), ONE transaction:
+ *   1. re-reads the row (another process may have dispatched it meanwhile);
+ *   2. if the system switch `notification_enable` (configurations table, JSON boolean, default
+ *      true) is off, or the event is an operational one (WEBHOOK_TARGET_DISABLED), only marks it
+ *      dispatched: Harbor drops events while notifications are off, it does not queue them;
+ *   3. otherwise finds the matching targets: enabled policy and target; the event's project's
+ *      policies plus system-wide ones (project_id NULL); `event_types` containing the type;
+ *      `repo_filters` globs against the full repository name and `tag_filters` globs against the
+ *      event's tag (see ../webhooks/glob.ts; an event without a repository or tag matches only
+ *      empty filters); a payload format that supports the event type;
+ *   4. renders each body once and inserts one execution (trigger EVENT, status Running) and one
+ *      task (Pending, due now) per target, then sets `dispatched_at`.
+ * The unique (event_seq, target_id) index on EVENT executions makes a re-run harmless, and since
+ * all of it is one transaction a crash leaves either everything or nothing.
+ *
+ * It wakes on `outbox.signal` ('appended') and also polls, because a signal may come before the
+ * appending transaction commits (or from another process, which sends none).
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
+import { eventFromRow, type Outbox } from './outbox.ts';
+import type { WharfEvent } from './catalog.ts';
+import { filterMatches } from '../webhooks/glob.ts';
+import { formatterFor, supports, vendorTypeFor } from '../webhooks/formats/index.ts';
+import type { FormatContext } from '../webhooks/formats/types.ts';
+import { firstDelay } from '../webhooks/retry.ts';
+
+/** What the dispatcher needs. */
+export interface DispatcherDeps {
+  db: Kysely<Database>;
+  outbox: Outbox;
+  /** Read at each dispatch (`external_url` may be set after construction). */
+  config: Config;
+  logger: Logger;
+  /** Called after deliveries were created (the worker's wake-up). */
+  onDeliveries?: () => void;
+  /** Called with the number of events still pending after each round (a gauge). */
+  onPending?: (n: number) => void;
+  /** Poll interval, ms (default 200). */
+  pollMs?: number;
+  /** Events per batch (default 100). */
+  batchSize?: number;
+}
+
+/** A matched (policy, target) pair. */
+interface Match {
+  policy: WebhookPolicyRow;
+  target: WebhookTargetRow;
+}
+
+function jsonArray(text: string): string[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function jsonObject(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {}; // checked just before
+  } catch {
+    return {};
+  }
+}
+
+/** The full repository name an event is about, or null. */
+export function eventRepository(event: WharfEvent): string | null {
+  return 'repository' in event && event.repository ? event.repository.name : null;
+}
+
+/** The tag an event is about (the tag the action used), or null. */
+export function eventTag(event: WharfEvent): string | null {
+  return 'artifact' in event && event.artifact ? event.artifact.tag : null;
+}
+
+/** True when a policy's filters let `event` through (event type, repository and tag globs). */
+export function policyMatches(policy: Pick<WebhookPolicyRow, 'event_types' | 'repo_filters' | 'tag_filters'>, event: WharfEvent): boolean {
+  if (!jsonArray(policy.event_types).includes(event.type)) return false;
+  if (!filterMatches(jsonArray(policy.repo_filters), eventRepository(event))) return false;
+  return filterMatches(jsonArray(policy.tag_filters), eventTag(event));
+}
+
+/** The system switch `notification_enable`: true unless stored as JSON false. */
+export async function notificationsEnabled(db: Kysely<Database> | Transaction<Database>): Promise<boolean> {
+  const row = await db.selectFrom('configurations').select('value').where('key', '=', 'notification_enable').executeTakeFirst();
+  if (!row) return true;
+  try {
+    const v: unknown = JSON.parse(row.value);
+    return !(v === false || v === 'false' || v === 0);
+  } catch {
+    return row.value.trim() !== 'false';
+  }
+}
+
+/** The format context of a (policy, target) pair. */
+export function formatContext(externalUrl: string, policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id'>, target: Pick<WebhookTargetRow, 'type' | 'payload_format' | 'options'>): FormatContext {
+  return {
+    externalUrl,
+    policy: { id: policy.id, name: policy.name, projectId: policy.project_id },
+    target: { type: target.type, payloadFormat: target.payload_format, options: jsonObject(target.options) },
+  };
+}
+
+/** Turns outbox rows into deliveries. */
+export class Dispatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private readonly wake = () => this.kick();
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  /** Starts listening and polling. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.deps.outbox.signal.on('appended', this.wake);
+    this.timer = setInterval(this.wake, this.deps.pollMs ?? 200);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Stops and waits for the round in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.deps.outbox.signal.off('appended', this.wake);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.runOnce();
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'webhook dispatcher round failed; retrying on the next poll');
+      } finally {
+        this.running = null;
+      }
+    })();
+  }
+
+  /** Dispatches every pending event (batch after batch). Returns how many events were handled. */
+  async runOnce(): Promise<number> {
+    const batchSize = this.deps.batchSize ?? 100;
+    let handled = 0;
+    let created = 0;
+    let afterSeq = 0;
+    for (;;) {
+      const rows = await this.deps.db
+        .selectFrom('events')
+        .selectAll()
+        .where('dispatched_at', 'is', null)
+        .where('seq', '>', afterSeq)
+        .orderBy('seq')
+        .limit(batchSize)
+        .execute();
+      for (const row of rows) {
+        afterSeq = row.seq;
+        try {
+          created += await this.dispatchOne(row);
+        } catch (err) {
+          // A broken row must not stop the outbox: log it and leave it pending for the next round.
+          this.deps.logger.error({ err, event_seq: row.seq, event_id: row.id }, 'could not dispatch event');
+        }
+        handled++;
+        if (this.stopped) break;
+      }
+      if (rows.length < batchSize || this.stopped) break;
+    }
+    if (created > 0) this.deps.onDeliveries?.();
+    if (this.deps.onPending) {
+      const r = await this.deps.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('dispatched_at', 'is', null).executeTakeFirst();
+      this.deps.onPending(Number(r?.n ?? 0));
+    }
+    return handled;
+  }
+
+  /** Dispatches one event in one transaction; returns the number of deliveries created. */
+  private async dispatchOne(row: EventRow): Promise<number> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      const fresh = await trx.selectFrom('events').select('dispatched_at').where('seq', '=', row.seq).executeTakeFirst();
+      if (!fresh || fresh.dispatched_at !== null) return 0;
+      const now = Date.now();
+      let created = 0;
+      if (row.type !== 'WEBHOOK_TARGET_DISABLED' && (await notificationsEnabled(trx))) {
+        const event = eventFromRow(row);
+        for (const m of await this.matches(trx, row, event)) {
+          if (await this.createDelivery(trx, row, event, m, now)) created++;
+        }
+      }
+      await trx.updateTable('events').set({ dispatched_at: now }).where('seq', '=', row.seq).execute();
+      return created;
+    });
+  }
+
+  private async matches(trx: Transaction<Database>, row: EventRow, event: WharfEvent): Promise<Match[]> {
+    const rows = await trx
+      .selectFrom('webhook_targets as t')
+      .innerJoin('webhook_policies as p', 'p.id', 't.policy_id')
+      .selectAll('t')
+      .select([
+        'p.project_id as p_project_id',
+        'p.name as p_name',
+        'p.description as p_description',
+        'p.enabled as p_enabled',
+        'p.event_types as p_event_types',
+        'p.repo_filters as p_repo_filters',
+        'p.tag_filters as p_tag_filters',
+        'p.creator as p_creator',
+        'p.creation_time as p_creation_time',
+        'p.update_time as p_update_time',
+      ])
+      .where('p.enabled', '=', 1)
+      .where('t.enabled', '=', 1)
+      .where((eb) => (row.project_id === null ? eb('p.project_id', 'is', null) : eb.or([eb('p.project_id', '=', row.project_id), eb('p.project_id', 'is', null)])))
+      .orderBy('p.id')
+      .orderBy('t.position')
+      .orderBy('t.id')
+      .execute();
+    const out: Match[] = [];
+    for (const r of rows) {
+      const policy: WebhookPolicyRow = {
+        id: r.policy_id,
+        project_id: r.p_project_id,
+        name: r.p_name,
+        description: r.p_description,
+        enabled: r.p_enabled,
+        event_types: r.p_event_types,
+        repo_filters: r.p_repo_filters,
+        tag_filters: r.p_tag_filters,
+        creator: r.p_creator,
+        creation_time: r.p_creation_time,
+        update_time: r.p_update_time,
+      };
+      if (!policyMatches(policy, event)) continue;
+      if (!supports(r.type, r.payload_format, event.type)) continue;
+      const target: WebhookTargetRow = {
+        id: r.id,
+        policy_id: r.policy_id,
+        position: r.position,
+        type: r.type,
+        address: r.address,
+        payload_format: r.payload_format,
+        options: r.options,
+        auth_header: r.auth_header,
+        skip_cert_verify: r.skip_cert_verify,
+        secret: r.secret,
+        headers: r.headers,
+        timeout_ms: r.timeout_ms,
+        enabled: r.enabled,
+        failing_since: r.failing_since,
+        disabled_reason: r.disabled_reason,
+      };
+      out.push({ policy, target });
+    }
+    return out;
+  }
+
+  private async createDelivery(trx: Transaction<Database>, row: EventRow, event: WharfEvent, m: Match, now: number): Promise<boolean> {
+    let payload = '';
+    let renderError: string | null = null;
+    let vendorType = 'WEBHOOK';
+    try {
+      vendorType = vendorTypeFor(m.target.type);
+      payload = formatterFor(m.target.type, m.target.payload_format)(event, formatContext(this.deps.config.external_url, m.policy, m.target)).body;
+    } catch (err) {
+      renderError = `could not render the payload: ${err instanceof Error ? err.message : String(err)}`;
+      this.deps.logger.error({ err, event_id: row.id, target_id: m.target.id }, 'webhook payload rendering failed');
+    }
+    const exec = await trx
+      .insertInto('webhook_executions')
+      .values({
+        policy_id: m.policy.id,
+        target_id: m.target.id,
+        event_seq: row.seq,
+        event_id: row.id,
+        event_type: row.type,
+        vendor_type: vendorType,
+        status: renderError ? 'Error' : 'Running',
+        status_message: renderError ?? '',
+        trigger: 'EVENT',
+        payload,
+        start_time: now,
+        end_time: renderError ? now : null,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!exec) return false; // already dispatched to this target (a re-run)
+    await trx
+      .insertInto('webhook_tasks')
+      .values({
+        execution_id: exec.id,
+        status: renderError ? 'Error' : 'Pending',
+        status_message: renderError ?? '',
+        run_count: 0,
+        next_attempt_at: renderError ? null : now + firstDelay(this.deps.config.webhooks.retry_schedule),
+        lease_until: null,
+        lease_owner: null,
+        creation_time: now,
+        start_time: null,
+        update_time: now,
+        end_time: renderError ? now : null,
+      })
+      .execute();
+    return renderError === null;
+  }
+}

@@ -1,0 +1,571 @@
+/**
+ * The delivery worker: attempts due webhook tasks over HTTP and records every attempt.
+ *
+ * Claiming. A task is due when `next_attempt_at <= now` and nobody holds a live lease on it. The
+ * worker leases a due task with one conditional UPDATE (lease_owner = this worker, lease_until =
+ * now + the target's timeout + a margin) that succeeds only if the task is still due and
+ * unleased, so several processes can share the work, and a worker that dies mid-attempt loses
+ * nothing: its lease expires and the task is claimed again (at-least-once).
+ *
+ * Isolation. At most `per_target_concurrency` attempts per target and `max_in_flight` in total
+ * run at once in a process. Targets at their limit are left out of the claim query, so a slow or
+ * dead endpoint keeps only its own slots busy and never delays the others; attempts run
+ * concurrently and the claim loop never waits for one.
+ *
+ * After an attempt, ONE transaction records the attempt (request headers with secrets redacted,
+ * body, response status, headers and the first `response_body_limit` bytes, duration, error),
+ * bumps the task's run_count, moves task and execution to Success / Error (final) or schedules
+ * the next attempt (see ./retry.ts), and keeps the target's health: `failing_since` starts at
+ * the first failure of a run and is cleared by any success; once failures have been continuous
+ * for `disable_after_seconds`, the target is disabled, a WEBHOOK_TARGET_DISABLED event goes to the
+ * outbox, and the target's unfinished tasks end as Stopped.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { Database, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from '../db/index.ts';
+import { eventFromRow, type Outbox } from '../events/outbox.ts';
+import type { ProjectRef } from '../events/catalog.ts';
+import { formatContext } from '../events/dispatcher.ts';
+import type { Metrics } from '../observability/index.ts';
+import { formatterFor } from './formats/index.ts';
+import type { WebhookHttpClient, OutboundResult } from './http-client.ts';
+import { classify, nextDelay, parseRetryAfter, type Verdict } from './retry.ts';
+import { buildHeaders, redactHeaders } from './signer.ts';
+
+/** Statuses after which a task or execution never changes again. */
+export const finalStatuses = ['Success', 'Error', 'Stopped'] as const;
+
+/** What the worker needs. */
+export interface DeliveryWorkerDeps {
+  db: Kysely<Database>;
+  outbox: Outbox;
+  config: Config;
+  logger: Logger;
+  client: WebhookHttpClient;
+  metrics?: Metrics;
+  /** Lease owner name (default: a random id per worker). */
+  workerId?: string;
+  /** Longest sleep between claim rounds when idle, ms (default 500). */
+  maxIdleMs?: number;
+  /** Interval of history pruning, ms (default 1 hour; the first run is 10 s after start). */
+  pruneEveryMs?: number;
+}
+
+/** One attempt as recorded (and as `sendTest` returns it). */
+export interface AttemptRecord {
+  url: string;
+  startedAt: number;
+  durationMs: number;
+  /** Request headers as sent, secret values replaced by `[REDACTED]`. */
+  requestHeaders: Record<string, string>;
+  requestBody: string;
+  responseStatus: number | null;
+  responseHeaders: Record<string, string> | null;
+  /** The first `response_body_limit` bytes of the response body, as UTF-8 text. */
+  responseBody: string | null;
+  error: string | null;
+  verdict: Verdict;
+}
+
+/** The parts of a target an attempt needs. */
+export type AttemptTarget = Pick<WebhookTargetRow, 'type' | 'address' | 'payload_format' | 'options' | 'auth_header' | 'skip_cert_verify' | 'secret' | 'headers' | 'timeout_ms'>;
+
+/** The address with credentials and sensitive query values hidden; chat webhook URLs (secret paths) keep only their origin. */
+export function redactUrl(address: string, type: string): string {
+  let u: URL;
+  try {
+    u = new URL(address);
+  } catch {
+    return address;
+  }
+  if (type === 'slack' || type === 'discord') return `${u.protocol}//${u.host}/[REDACTED]`;
+  if (u.password) u.password = 'REDACTED';
+  for (const k of [...u.searchParams.keys()]) {
+    if (/token|key|secret|sig|pass|auth|code/i.test(k)) u.searchParams.set(k, 'REDACTED');
+  }
+  return u.toString();
+}
+
+/** Runs one HTTP attempt of `body` to `target` (shared by the worker and one-off test sends). */
+export async function attemptOnce(
+  client: WebhookHttpClient,
+  config: Config,
+  input: { target: AttemptTarget; eventId: string; eventType: string; delivery: string; body: string; formatHeaders: Record<string, string>; signal?: AbortSignal },
+): Promise<{ record: AttemptRecord; result: OutboundResult | null; refused: boolean }> {
+  const startedAt = Date.now();
+  const url = redactUrl(input.target.address, input.target.type);
+  let built;
+  try {
+    built = buildHeaders({ target: input.target, eventId: input.eventId, eventType: input.eventType, delivery: input.delivery, body: input.body, formatHeaders: input.formatHeaders, now: new Date(startedAt) });
+  } catch (err) {
+    const error = `could not build the request: ${err instanceof Error ? err.message : String(err)}`;
+    const record: AttemptRecord = { url, startedAt, durationMs: 0, requestHeaders: redactHeaders(input.formatHeaders), requestBody: input.body, responseStatus: null, responseHeaders: null, responseBody: null, error, verdict: 'fail' };
+    return { record, result: null, refused: true };
+  }
+  const result = await client.send({
+    url: input.target.address,
+    headers: built.headers,
+    body: input.body,
+    timeoutMs: input.target.timeout_ms ?? config.webhooks.timeout_ms,
+    skipCertVerify: input.target.skip_cert_verify === 1,
+    signal: input.signal,
+  });
+  const refused = result.errorKind === 'blocked' || result.errorKind === 'invalid_url';
+  const verdict = classify({ status: result.status, refused });
+  const record: AttemptRecord = {
+    url,
+    startedAt,
+    durationMs: result.durationMs,
+    requestHeaders: built.redacted,
+    requestBody: input.body,
+    responseStatus: result.status,
+    responseHeaders: result.headers,
+    responseBody: result.body ? result.body.toString('utf8') : null,
+    error: result.error,
+    verdict,
+  };
+  return { record, result, refused };
+}
+
+/** A short description of an attempt's outcome, for status messages. */
+function outcomeText(r: AttemptRecord): string {
+  if (r.responseStatus !== null) return `HTTP ${r.responseStatus}`;
+  return r.error ?? 'no response';
+}
+
+interface Claimed {
+  taskId: number;
+  targetId: number;
+}
+
+interface Loaded {
+  task: WebhookTaskRow;
+  exec: WebhookExecutionRow;
+  target: WebhookTargetRow;
+  policy: WebhookPolicyRow;
+}
+
+/** Attempts due tasks; see the module comment. */
+export class DeliveryWorker {
+  readonly workerId: string;
+  private readonly inFlight = new Map<number, { targetId: number; done: Promise<void>; abort: AbortController }>();
+  private readonly perTarget = new Map<number, number>();
+  private stopped = true;
+  private timer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private round: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly deps: DeliveryWorkerDeps) {
+    this.workerId = deps.workerId ?? `worker-${randomUUID()}`;
+  }
+
+  /** Starts claiming (and pruning history periodically). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const every = this.deps.pruneEveryMs ?? 3_600_000;
+    const prune = () => {
+      this.pruneHistory().catch((err: unknown) => this.deps.logger.error({ err }, 'webhook history pruning failed'));
+    };
+    this.pruneTimer = setTimeout(() => {
+      prune();
+      this.pruneTimer = setInterval(prune, every);
+      this.pruneTimer.unref();
+    }, Math.min(10_000, every));
+    this.pruneTimer.unref();
+    this.wake();
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for attempts in flight, then aborts the rest (their
+   * leases are released so the next start retries them at once).
+   */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.pruneTimer) clearTimeout(this.pruneTimer); // also clears an interval
+    this.timer = null;
+    await this.round;
+    const all = () => Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((r) => {
+      graceTimer = setTimeout(() => r('timeout'), graceMs);
+    });
+    const first = await Promise.race([all().then(() => 'done' as const), grace]);
+    clearTimeout(graceTimer);
+    if (first === 'timeout') {
+      for (const f of this.inFlight.values()) f.abort.abort();
+      await all();
+    }
+  }
+
+  /** Attempts in flight right now. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Asks for a claim round soon (new deliveries, a freed slot). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.round) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.round = (async () => {
+      let sleep = this.deps.maxIdleMs ?? 500;
+      try {
+        do {
+          this.again = false;
+          sleep = await this.claimRound();
+          if (sleep === 0) this.again = true;
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'webhook claim round failed');
+      } finally {
+        this.round = null;
+        if (!this.stopped) {
+          this.timer = setTimeout(() => this.wake(), sleep);
+          this.timer.unref();
+        }
+      }
+    })();
+  }
+
+  /** Claims and starts due tasks; returns how long to sleep before the next round, ms. */
+  private async claimRound(): Promise<number> {
+    const { db, config } = this.deps;
+    const maxIdle = this.deps.maxIdleMs ?? 500;
+    const perTargetLimit = config.webhooks.per_target_concurrency;
+    const free = config.webhooks.max_in_flight - this.inFlight.size;
+    const now = Date.now();
+    if (free > 0) {
+      const saturated = [...this.perTarget].filter(([, n]) => n >= perTargetLimit).map(([id]) => id);
+      let q = db
+        .selectFrom('webhook_tasks as t')
+        .innerJoin('webhook_executions as e', 'e.id', 't.execution_id')
+        .innerJoin('webhook_targets as g', 'g.id', 'e.target_id')
+        .select(['t.id as task_id', 'e.target_id as target_id', 'g.timeout_ms as timeout_ms'])
+        .where('t.next_attempt_at', '<=', now)
+        .where((eb) => eb.or([eb('t.lease_until', 'is', null), eb('t.lease_until', '<', now)]));
+      if (saturated.length > 0) q = q.where('e.target_id', 'not in', saturated);
+      const candidates = await q.orderBy('t.next_attempt_at').orderBy('t.id').limit(Math.min(free * 2, 512)).execute();
+      const chosen: Array<{ taskId: number; targetId: number; leaseUntil: number }> = [];
+      const counts = new Map(this.perTarget);
+      for (const c of candidates) {
+        if (chosen.length >= free) break;
+        const n = counts.get(c.target_id) ?? 0;
+        if (n >= perTargetLimit) continue;
+        counts.set(c.target_id, n + 1);
+        chosen.push({ taskId: c.task_id, targetId: c.target_id, leaseUntil: now + (c.timeout_ms ?? config.webhooks.timeout_ms) + 30_000 });
+      }
+      if (chosen.length > 0) {
+        const won = await db.transaction().execute(async (trx) => {
+          const mine: Claimed[] = [];
+          for (const c of chosen) {
+            const r = await trx
+              .updateTable('webhook_tasks')
+              .set({ lease_owner: this.workerId, lease_until: c.leaseUntil })
+              .where('id', '=', c.taskId)
+              .where('next_attempt_at', '<=', now)
+              .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+              .executeTakeFirst();
+            if (Number(r.numUpdatedRows) === 1) mine.push({ taskId: c.taskId, targetId: c.targetId });
+          }
+          return mine;
+        });
+        for (const c of won) this.launch(c);
+        // More may be due right away (the batch was capped, or targets freed up).
+        if (won.length === chosen.length && candidates.length >= Math.min(free * 2, 512)) return 0;
+      }
+    }
+    // Sleep until the next task falls due (bounded, so leases that expire and other processes' work are noticed).
+    const next = await db
+      .selectFrom('webhook_tasks')
+      .select((eb) => eb.fn.min('next_attempt_at').as('due'))
+      .where('next_attempt_at', 'is not', null)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .executeTakeFirst();
+    const due = next?.due === null || next?.due === undefined ? null : Number(next.due);
+    if (due === null) return maxIdle;
+    return Math.max(5, Math.min(maxIdle, due - Date.now()));
+  }
+
+  private launch(c: Claimed): void {
+    const abort = new AbortController();
+    this.perTarget.set(c.targetId, (this.perTarget.get(c.targetId) ?? 0) + 1);
+    const done = this.runTask(c, abort.signal)
+      .catch((err: unknown) => this.deps.logger.error({ err, task_id: c.taskId }, 'webhook attempt failed unexpectedly'))
+      .finally(() => {
+        this.inFlight.delete(c.taskId);
+        const n = (this.perTarget.get(c.targetId) ?? 1) - 1;
+        if (n <= 0) this.perTarget.delete(c.targetId);
+        else this.perTarget.set(c.targetId, n);
+        this.wake();
+      });
+    this.inFlight.set(c.taskId, { targetId: c.targetId, done, abort });
+  }
+
+  private async load(taskId: number): Promise<Loaded | null> {
+    const { db } = this.deps;
+    const task = await db.selectFrom('webhook_tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
+    if (!task) return null;
+    const exec = await db.selectFrom('webhook_executions').selectAll().where('id', '=', task.execution_id).executeTakeFirst();
+    if (!exec) return null;
+    const target = await db.selectFrom('webhook_targets').selectAll().where('id', '=', exec.target_id).executeTakeFirst();
+    const policy = await db.selectFrom('webhook_policies').selectAll().where('id', '=', exec.policy_id).executeTakeFirst();
+    if (!target || !policy) return null;
+    return { task, exec, target, policy };
+  }
+
+  /** Ends a task (and its execution) without an attempt, e.g. because its target was disabled. */
+  private async stopTask(l: Loaded, message: string): Promise<void> {
+    const now = Date.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('webhook_tasks')
+        .set({ status: 'Stopped', status_message: message, next_attempt_at: null, lease_owner: null, lease_until: null, update_time: now, end_time: now })
+        .where('id', '=', l.task.id)
+        .execute();
+      await trx.updateTable('webhook_executions').set({ status: 'Stopped', status_message: message, end_time: now }).where('id', '=', l.exec.id).execute();
+    });
+  }
+
+  /** The headers the payload format requires, re-derived from the event (bodies are stored, headers are not). */
+  private async formatHeaders(l: Loaded): Promise<Record<string, string>> {
+    const fallback = { 'content-type': 'application/json' };
+    const row = await this.deps.db.selectFrom('events').selectAll().where('seq', '=', l.exec.event_seq).where('id', '=', l.exec.event_id).executeTakeFirst();
+    if (!row) return fallback;
+    try {
+      const rendered = formatterFor(l.target.type, l.target.payload_format)(eventFromRow(row), formatContext(this.deps.config.external_url, l.policy, l.target));
+      // Use them only if they belong to the stored body (the target's format or options may have changed since).
+      return rendered.body === l.exec.payload ? rendered.headers : fallback;
+    } catch {
+      return fallback;
+    }
+  }
+
+  private async runTask(c: Claimed, signal: AbortSignal): Promise<void> {
+    const { db, config, logger } = this.deps;
+    const l = await this.load(c.taskId);
+    if (!l) return;
+    if ((finalStatuses as readonly string[]).includes(l.task.status)) {
+      await db.updateTable('webhook_tasks').set({ next_attempt_at: null, lease_owner: null, lease_until: null }).where('id', '=', l.task.id).execute();
+      return;
+    }
+    if (l.policy.enabled !== 1) return this.stopTask(l, 'stopped: the policy is disabled');
+    if (l.target.enabled !== 1) return this.stopTask(l, `stopped: the target is disabled${l.target.disabled_reason ? ` (${l.target.disabled_reason})` : ''}`);
+
+    const startedAt = Date.now();
+    await db
+      .updateTable('webhook_tasks')
+      .set((eb) => ({ status: 'Running', start_time: eb.fn.coalesce('start_time', eb.val(startedAt)), update_time: startedAt }))
+      .where('id', '=', l.task.id)
+      .where('lease_owner', '=', this.workerId)
+      .execute();
+
+    const { record } = await attemptOnce(this.deps.client, config, {
+      target: l.target,
+      eventId: l.exec.event_id,
+      eventType: l.exec.event_type,
+      delivery: String(l.exec.id),
+      body: l.exec.payload,
+      formatHeaders: await this.formatHeaders(l),
+      signal,
+    });
+    if (signal.aborted && record.responseStatus === null) {
+      // Shutdown cut the attempt short: not an attempt the receiver answered; retry on the next start.
+      await db
+        .updateTable('webhook_tasks')
+        .set({ status: l.task.run_count === 0 ? 'Pending' : 'Running', lease_owner: null, lease_until: null, update_time: Date.now() })
+        .where('id', '=', l.task.id)
+        .where('lease_owner', '=', this.workerId)
+        .execute();
+      return;
+    }
+    this.deps.metrics?.webhookDeliveries.inc({ type: l.target.type, outcome: record.verdict });
+    this.deps.metrics?.webhookLatency.observe(record.durationMs / 1000);
+    await this.finish(l, record);
+    if (record.verdict !== 'success') {
+      logger.debug({ task_id: l.task.id, target_id: l.target.id, status: record.responseStatus, error: record.error }, 'webhook attempt failed');
+    }
+  }
+
+  /** Records an attempt and moves the task, execution and target health on, in one transaction. */
+  private async finish(l: Loaded, record: AttemptRecord): Promise<void> {
+    const { db, config } = this.deps;
+    const schedule = config.webhooks.retry_schedule;
+    const now = Date.now();
+    const attempt = l.task.run_count + 1;
+    let verdict = record.verdict;
+    let delay: number | null = null;
+    if (verdict === 'retry') {
+      const retryAfterMs = record.responseHeaders ? parseRetryAfter(record.responseHeaders['retry-after'], now) : null;
+      delay = nextDelay({ attemptsMade: attempt, schedule, retryAfterMs });
+      if (delay === null) verdict = 'fail';
+    }
+    const outcome = outcomeText(record);
+    const of = `attempt ${attempt} of ${schedule.length}`;
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('webhook_attempts')
+        .values({
+          task_id: l.task.id,
+          attempt,
+          started_at: record.startedAt,
+          duration_ms: record.durationMs,
+          url: record.url,
+          request_headers: JSON.stringify(record.requestHeaders),
+          request_body: record.requestBody,
+          response_status: record.responseStatus,
+          response_headers: record.responseHeaders ? JSON.stringify(record.responseHeaders) : null,
+          response_body: record.responseBody,
+          error: record.error,
+        })
+        .execute();
+
+      let taskStatus: string;
+      let message: string;
+      let nextAt: number | null = null;
+      if (verdict === 'success') {
+        taskStatus = 'Success';
+        message = outcome;
+      } else if (delay !== null) {
+        taskStatus = 'Running';
+        nextAt = now + delay;
+        message = `${of} failed: ${outcome}; next attempt at ${new Date(nextAt).toISOString()}`;
+      } else {
+        taskStatus = 'Error';
+        message = record.verdict === 'retry' ? `${of} failed: ${outcome}; no attempts left` : `${of} failed: ${outcome} (not retried)`;
+      }
+
+      const disabled = await this.updateHealth(trx, l, verdict === 'success', outcome, now);
+      if (disabled && nextAt !== null) {
+        taskStatus = 'Stopped';
+        nextAt = null;
+        message = `${message.replace(/; next attempt at .*$/, '')}; stopped: ${disabled}`;
+      }
+      const final = nextAt === null;
+      await trx
+        .updateTable('webhook_tasks')
+        .set({
+          status: taskStatus,
+          status_message: message,
+          run_count: attempt,
+          next_attempt_at: nextAt,
+          lease_owner: null,
+          lease_until: null,
+          update_time: now,
+          end_time: final ? now : null,
+        })
+        .where('id', '=', l.task.id)
+        .execute();
+      await trx
+        .updateTable('webhook_executions')
+        .set({ status: final ? taskStatus : 'Running', status_message: message, end_time: final ? now : null })
+        .where('id', '=', l.exec.id)
+        .execute();
+    });
+  }
+
+  /**
+   * Keeps `failing_since`; disables the target when it has failed continuously for too long.
+   * Returns the disable reason when it disabled the target, else null.
+   */
+  private async updateHealth(trx: Transaction<Database>, l: Loaded, success: boolean, outcome: string, now: number): Promise<string | null> {
+    if (success) {
+      await trx.updateTable('webhook_targets').set({ failing_since: null }).where('id', '=', l.target.id).where('failing_since', 'is not', null).execute();
+      return null;
+    }
+    const t = await trx.selectFrom('webhook_targets').select(['failing_since', 'enabled']).where('id', '=', l.target.id).executeTakeFirst();
+    if (!t) return null;
+    const since = t.failing_since ?? now;
+    if (t.failing_since === null) await trx.updateTable('webhook_targets').set({ failing_since: now }).where('id', '=', l.target.id).execute();
+    const limitMs = this.deps.config.webhooks.disable_after_seconds * 1000;
+    if (t.enabled !== 1 || now - since < limitMs) return null;
+
+    const reason = `failing continuously since ${new Date(since).toISOString()} (more than ${this.deps.config.webhooks.disable_after_seconds} s); last error: ${outcome}`;
+    await trx.updateTable('webhook_targets').set({ enabled: 0, disabled_reason: reason }).where('id', '=', l.target.id).execute();
+    let project: ProjectRef | null = null;
+    if (l.policy.project_id !== null) {
+      const p = await trx.selectFrom('projects').select(['id', 'name', 'public']).where('id', '=', l.policy.project_id).executeTakeFirst();
+      if (p) project = { id: p.id, name: p.name, public: p.public === 1 };
+    }
+    await this.deps.outbox.append(trx, {
+      type: 'WEBHOOK_TARGET_DISABLED',
+      operator: '',
+      project,
+      policyId: l.policy.id,
+      targetId: l.target.id,
+      address: redactUrl(l.target.address, l.target.type),
+      reason,
+    });
+    // Every other unfinished delivery to this target ends now.
+    const stopMsg = `stopped: the target was disabled (${reason})`;
+    const execIds = trx.selectFrom('webhook_executions').select('id').where('target_id', '=', l.target.id);
+    await trx
+      .updateTable('webhook_tasks')
+      .set({ status: 'Stopped', status_message: stopMsg, next_attempt_at: null, update_time: now, end_time: now })
+      .where('execution_id', 'in', execIds)
+      .where('id', '!=', l.task.id)
+      .where('status', 'not in', [...finalStatuses])
+      .execute();
+    await trx
+      .updateTable('webhook_executions')
+      .set({ status: 'Stopped', status_message: stopMsg, end_time: now })
+      .where('target_id', '=', l.target.id)
+      .where('id', '!=', l.exec.id)
+      .where('status', 'not in', [...finalStatuses])
+      .execute();
+    this.deps.logger.warn({ target_id: l.target.id, policy_id: l.policy.id, reason }, 'webhook target disabled');
+    return 'the target was disabled after failing continuously';
+  }
+
+  /**
+   * Deletes finished delivery history (executions, their tasks and attempts) older than
+   * `history_max_age_days`, and beyond the newest `history_max_per_policy` executions of each
+   * policy. Unfinished deliveries are never pruned. Returns the number of executions deleted.
+   */
+  async pruneHistory(now = Date.now()): Promise<number> {
+    const { db, config } = this.deps;
+    const cutoff = now - config.webhooks.history_max_age_days * 86_400_000;
+    let deleted = 0;
+    const old = await db
+      .deleteFrom('webhook_executions')
+      .where('end_time', 'is not', null)
+      .where('start_time', '<', cutoff)
+      .executeTakeFirst();
+    deleted += Number(old.numDeletedRows);
+    const keep = config.webhooks.history_max_per_policy;
+    const crowded = await db
+      .selectFrom('webhook_executions')
+      .select(['policy_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('policy_id')
+      .having((eb) => eb.fn.countAll(), '>', keep)
+      .execute();
+    for (const p of crowded) {
+      const edge = await db
+        .selectFrom('webhook_executions')
+        .select('id')
+        .where('policy_id', '=', p.policy_id)
+        .orderBy('id', 'desc')
+        .offset(keep)
+        .limit(1)
+        .executeTakeFirst();
+      if (!edge) continue;
+      const r = await db
+        .deleteFrom('webhook_executions')
+        .where('policy_id', '=', p.policy_id)
+        .where('id', '<=', edge.id)
+        .where('end_time', 'is not', null)
+        .executeTakeFirst();
+      deleted += Number(r.numDeletedRows);
+    }
+    if (deleted > 0) this.deps.logger.info({ deleted }, 'pruned webhook delivery history');
+    return deleted;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The webhook engine: the dispatcher (outbox -> deliveries), the delivery worker (deliveries ->
+ * HTTP attempts) and the one guarded HTTP client they share, started and stopped together.
+ * It also serves the API's one-off operations: redeliver an execution, send a test event.
+ *
+ * Redelivery creates a NEW execution with trigger MANUAL for the same policy, target and event,
+ * with the identical body and event id (so `webhook-id` / `X-Wharf-Event-Id` do not change and a
+ * receiver that already processed it can drop the duplicate); the original execution and its
+ * attempts stay as they were. The new delivery follows the normal retry schedule.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { Database } from '../db/index.ts';
+import { fail } from '../domain/index.ts';
+import { Dispatcher } from '../events/dispatcher.ts';
+import { formatContext } from '../events/dispatcher.ts';
+import type { Outbox, WharfEvent } from '../events/index.ts';
+import type { Metrics } from '../observability/index.ts';
+import { AddressPolicy } from './address-policy.ts';
+import { attemptOnce, DeliveryWorker, type AttemptRecord, type AttemptTarget } from './delivery-worker.ts';
+import { formatterFor, vendorTypeFor } from './formats/index.ts';
+import { WebhookHttpClient, type Resolver } from './http-client.ts';
+
+/** What the engine needs. */
+export interface WebhookEngineDeps {
+  db: Kysely<Database>;
+  outbox: Outbox;
+  config: Config;
+  logger: Logger;
+  metrics?: Metrics;
+  /** DNS resolver override (tests); the system resolver otherwise. */
+  resolver?: Resolver;
+}
+
+/** The result of {@link WebhookEngine.redeliver}. */
+export interface Redelivery {
+  executionId: number;
+  taskId: number;
+}
+
+/** A target as the policy API validates it (camelCase; webhook-service's `TargetSpec`). */
+export interface TargetSpecLike {
+  type: string;
+  address: string;
+  payloadFormat: string;
+  authHeader: string;
+  skipCertVerify: boolean;
+  secret: string;
+  headers: Record<string, string>;
+  timeoutMs: number | null;
+  options: Record<string, unknown>;
+}
+
+/** Optional context of a test send: the policy the target belongs to, the project, the operator. */
+export interface TestSendOptions {
+  policy?: { id: number; name: string; projectId: number | null };
+  /** The project the sample event is about (defaults to `library`, id 1). */
+  project?: { id: number; name: string; public: boolean };
+  operator?: string;
+}
+
+/** A stored-row-shaped target from a TargetSpec-shaped one. */
+function toAttemptTarget(t: AttemptTarget | TargetSpecLike): AttemptTarget {
+  if (!('payloadFormat' in t)) return t;
+  return {
+    type: t.type,
+    address: t.address,
+    payload_format: t.payloadFormat,
+    options: JSON.stringify(t.options),
+    auth_header: t.authHeader,
+    skip_cert_verify: t.skipCertVerify ? 1 : 0,
+    secret: t.secret,
+    headers: JSON.stringify(t.headers),
+    timeout_ms: t.timeoutMs,
+  };
+}
+
+/** Owns the dispatcher, the worker and the HTTP client. */
+export class WebhookEngine {
+  readonly dispatcher: Dispatcher;
+  readonly worker: DeliveryWorker;
+  readonly client: WebhookHttpClient;
+  private started = false;
+
+  constructor(private readonly deps: WebhookEngineDeps) {
+    const w = deps.config.webhooks;
+    const invalid = AddressPolicy.invalidEntries(w.allow_list);
+    if (invalid.length > 0) deps.logger.warn({ entries: invalid }, 'ignoring webhooks.allow_list entries that are neither a host nor a CIDR range');
+    this.client = new WebhookHttpClient({
+      policy: new AddressPolicy({ allowPrivate: w.allow_private_targets, allowList: w.allow_list }),
+      connections: w.per_target_concurrency,
+      responseBodyLimit: w.response_body_limit,
+      resolver: deps.resolver,
+    });
+    this.worker = new DeliveryWorker({ db: deps.db, outbox: deps.outbox, config: deps.config, logger: deps.logger, client: this.client, metrics: deps.metrics });
+    this.dispatcher = new Dispatcher({
+      db: deps.db,
+      outbox: deps.outbox,
+      config: deps.config,
+      logger: deps.logger,
+      onDeliveries: () => this.worker.wake(),
+      onPending: deps.metrics ? (n) => deps.metrics?.outboxPending.set(n) : undefined,
+    });
+  }
+
+  /** Starts dispatching and delivering. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.dispatcher.start();
+    this.worker.start();
+  }
+
+  /** Stops claiming new work, waits up to `graceMs` for attempts in flight, closes connections. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.started) {
+      this.started = false;
+      await this.dispatcher.stop();
+      await this.worker.stop(graceMs);
+    }
+    await this.client.close();
+  }
+
+  /**
+   * Sends an execution again as a new MANUAL execution (same event id and body), due now.
+   * NOT_FOUND for an unknown execution; CONFLICT when its target or policy is disabled.
+   */
+  async redeliver(executionId: number): Promise<Redelivery> {
+    const { db } = this.deps;
+    const result = await db.transaction().execute(async (trx) => {
+      const exec = await trx.selectFrom('webhook_executions').selectAll().where('id', '=', executionId).executeTakeFirst();
+      if (!exec) throw fail('NOT_FOUND', `webhook execution ${executionId} not found`);
+      const target = await trx.selectFrom('webhook_targets').select(['enabled', 'disabled_reason']).where('id', '=', exec.target_id).executeTakeFirst();
+      const policy = await trx.selectFrom('webhook_policies').select('enabled').where('id', '=', exec.policy_id).executeTakeFirst();
+      if (!target || !policy) throw fail('NOT_FOUND', `the policy or target of webhook execution ${executionId} no longer exists`);
+      if (policy.enabled !== 1) throw fail('CONFLICT', 'the webhook policy is disabled; enable it before redelivering');
+      if (target.enabled !== 1) throw fail('CONFLICT', `the webhook target is disabled${target.disabled_reason ? ` (${target.disabled_reason})` : ''}; enable it before redelivering`);
+      const now = Date.now();
+      const created = await trx
+        .insertInto('webhook_executions')
+        .values({
+          policy_id: exec.policy_id,
+          target_id: exec.target_id,
+          event_seq: exec.event_seq,
+          event_id: exec.event_id,
+          event_type: exec.event_type,
+          vendor_type: exec.vendor_type,
+          status: 'Running',
+          status_message: `redelivery of execution ${exec.id}`,
+          trigger: 'MANUAL',
+          payload: exec.payload,
+          start_time: now,
+          end_time: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const task = await trx
+        .insertInto('webhook_tasks')
+        .values({
+          execution_id: created.id,
+          status: 'Pending',
+          status_message: '',
+          run_count: 0,
+          next_attempt_at: now,
+          lease_until: null,
+          lease_owner: null,
+          creation_time: now,
+          start_time: null,
+          update_time: now,
+          end_time: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { executionId: created.id, taskId: task.id };
+    });
+    this.worker.wake();
+    return result;
+  }
+
+  /**
+   * Sends one sample PUSH_ARTIFACT event to the target right now, through the same client, SSRF
+   * policy, headers and signing as real deliveries, and returns the attempt. Nothing is stored
+   * and nothing is retried; the target need not be saved yet.
+   */
+  async sendTest(spec: AttemptTarget | TargetSpecLike, opts: TestSendOptions = {}): Promise<AttemptRecord> {
+    const target = toAttemptTarget(spec);
+    const event = sampleEvent(opts.project ?? { id: 1, name: 'library', public: true }, opts.operator ?? '');
+    const policy = opts.policy ?? { id: 0, name: 'test', projectId: opts.project?.id ?? null };
+    vendorTypeFor(target.type); // BAD_REQUEST for an unknown notify type
+    const rendered = formatterFor(target.type, target.payload_format)(
+      event,
+      formatContext(this.deps.config.external_url, { id: policy.id, name: policy.name, project_id: policy.projectId }, target),
+    );
+    const { record } = await attemptOnce(this.client, this.deps.config, {
+      target,
+      eventId: event.id,
+      eventType: event.type,
+      delivery: 'test',
+      body: rendered.body,
+      formatHeaders: rendered.headers,
+    });
+    this.deps.metrics?.webhookDeliveries.inc({ type: target.type, outcome: `test-${record.verdict}` });
+    return record;
+  }
+}
+
+/** The sample event of a test send: a push of `<project>/wharf-webhook-test:latest`. */
+function sampleEvent(project: { id: number; name: string; public: boolean }, operator: string): WharfEvent {
+  const digest = 'sha256:' + '0'.repeat(64);
+  return {
+    type: 'PUSH_ARTIFACT',
+    id: randomUUID(),
+    occurAt: Date.now(),
+    operator,
+    project,
+    repository: { id: 0, name: `${project.name}/wharf-webhook-test`, creationTime: null },
+    artifact: { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 0, tag: 'latest', tags: ['latest'], artifactType: null },
+  };
+}
