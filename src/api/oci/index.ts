@@ -45,11 +45,7 @@ function sendError(reply: FastifyReply, code: ErrorCode, message: string, detail
 /** The /v2 Fastify plugin (registered at prefix /v2 by src/app.ts). */
 export function ociApi(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
-    // manifests.ts returns an OciRoutes table (routing.ts). A Fastify plugin is accepted too, so the
-    // tree keeps working while that file moves to the table shape; its routes then sit beside /*.
-    const manifestSide: OciRoutes | ((app: FastifyInstance) => Promise<void>) = manifestRoutes(deps);
-    const routes: OciRoutes = typeof manifestSide === 'function' ? blobRoutes(deps) : mergeRoutes(manifestSide, blobRoutes(deps));
-    if (typeof manifestSide === 'function') await app.register(manifestSide);
+    const routes: OciRoutes = mergeRoutes(manifestRoutes(deps), blobRoutes(deps));
 
     // Bodies are never parsed here: every content type (or none) passes through untouched.
     app.removeAllContentTypeParsers();
