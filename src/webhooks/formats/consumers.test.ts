@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDefault } from './default.ts';
+import { formatDistribution } from './distribution.ts';
+import { formatCloudEvents } from './cloudevents.ts';
 import { ctxFor, pushByTag, pushByDigestChild, scanCompleted } from '../../../test/fixtures/payloads/sample-events.ts';
 import type { RenderedPayload } from './types.ts';
 import type { WharfEvent } from '../../events/index.ts';
@@ -164,10 +166,11 @@ const consumers: Consumer[] = [
   },
 ];
 
-function violations(out: RenderedPayload, host: string): string[] {
+/** Every rule of these receivers that the rendered payload breaks. */
+function failures(receivers: Consumer[], out: RenderedPayload, host: string): string[] {
   const body: Json = JSON.parse(out.body);
   const failed: string[] = [];
-  for (const c of consumers) {
+  for (const c of receivers) {
     for (const check of c.checks) {
       let ok = false;
       try {
@@ -179,6 +182,11 @@ function violations(out: RenderedPayload, host: string): string[] {
     }
   }
   return failed;
+}
+
+/** Every Default-format consumer rule the rendered payload breaks. */
+function violations(out: RenderedPayload, host: string): string[] {
+  return failures(consumers, out, host);
 }
 
 const pushes: Array<[string, WharfEvent, string, string]> = [
@@ -216,3 +224,70 @@ test('consumers: Lagoon and Port read scan_overview keyed by report MIME type on
   assert.ok(isObject(overview) && Object.keys(overview).length > 0);
   assert.ok(Object.keys(overview).every((k) => k.startsWith('application/')));
 });
+
+/** Receivers of the distribution envelope (A2, B4, B7): what each reads from `events[]`. */
+const distributionConsumers: Consumer[] = [
+  {
+    name: 'Keel, /v1/webhooks/registry (B4)',
+    checks: [
+      { rule: 'events[] with action push', ok: (b) => list(get(b, 'events')).length === 1 && get(b, 'events.0.action') === 'push' },
+      { rule: 'target.tag non-empty on a push by tag', ok: (b) => isNonEmptyString(get(b, 'events.0.target.tag')) },
+      {
+        rule: 'image = request.host + "/" + target.repository is a pullable reference',
+        ok: (b, _h, _r, host) => `${String(get(b, 'events.0.request.host'))}/${String(get(b, 'events.0.target.repository'))}` === `${host}/library/alpine`,
+      },
+      { rule: 'target.digest carried', ok: (b) => isNonEmptyString(get(b, 'events.0.target.digest')) },
+      { rule: 'target.size decodes into an int', ok: (b) => isInt(get(b, 'events.0.target.size')) },
+    ],
+  },
+  {
+    name: 'GitLab Rails container_registry_event (A2)',
+    checks: [
+      { rule: 'Content-Type v1+json or JSON', ok: (_b, h) => ['application/vnd.docker.distribution.events.v1+json', 'application/json'].includes(mediaType(contentType(h))) },
+      { rule: 'events[].action ∈ push/delete/pull', ok: (b) => list(get(b, 'events')).every((e) => ['push', 'delete', 'pull'].includes(String(get(e, 'action')))) },
+      { rule: 'target.repository present', ok: (b) => isNonEmptyString(get(b, 'events.0.target.repository')) },
+      { rule: 'actor.name read for usage tracking', ok: (b) => typeof get(b, 'events.0.actor.name') === 'string' },
+    ],
+  },
+  {
+    name: 'ttl.sh hooks (B7)',
+    checks: [{ rule: 'body.events[].action, target.repository, target.tag', ok: (b) => ['action', 'target.repository', 'target.tag'].every((k) => isNonEmptyString(get(b, `events.0.${k}`))) }],
+  },
+];
+
+/** Receivers of CloudEvents (B3, B1): argocd-image-updater needs structured mode; Flux's CEL needs JSON. */
+const cloudEventsConsumers: Array<Consumer & { mode: 'structured' | 'binary' }> = [
+  {
+    name: 'Argo CD Image Updater, cloudevents handler (B3)',
+    mode: 'structured',
+    checks: [
+      { rule: 'Content-Type contains application/json or application/cloudevents+json', ok: (_b, h) => /application\/(cloudevents\+)?json/.test(contentType(h)) },
+      { rule: 'structured: body has specversion and type', ok: (b) => get(b, 'specversion') === '1.0' && isNonEmptyString(get(b, 'type')) },
+      { rule: 'body ≤ 1 MiB', ok: (_b, _h, raw) => bytes(raw) <= 1024 * 1024 },
+    ],
+  },
+  {
+    name: 'Flux generic receiver with CEL over a binary CloudEvent (B1, A3)',
+    mode: 'binary',
+    checks: [
+      { rule: 'media type exactly application/json, so req.* is the data', ok: (_b, h) => mediaType(contentType(h)) === 'application/json' },
+      { rule: 'req.resources[0].resource_url available to filters', ok: (b) => isNonEmptyString(get(b, 'resources.0.resource_url')) },
+      { rule: 'Ce-Type header present', ok: (_b, h) => Object.keys(h).some((k) => k.toLowerCase() === 'ce-type') },
+    ],
+  },
+];
+
+test('consumers: the Distribution envelope of a push by tag satisfies Keel, GitLab and ttl.sh', () => {
+  const out = formatDistribution(pushByTag, ctxFor('http', 'Distribution'));
+  assert.deepEqual(failures(distributionConsumers, out, 'harbor.example.com'), []);
+  // ...and a push by digest is (correctly) ignored by Keel: no tag.
+  const byDigest = formatDistribution(pushByDigestChild, ctxFor('http', 'Distribution'));
+  assert.ok(failures(distributionConsumers, byDigest, 'harbor.example.com').some((f) => f.includes('target.tag non-empty')));
+});
+
+for (const c of cloudEventsConsumers) {
+  test(`consumers: CloudEvents ${c.mode} mode satisfies ${c.name}`, () => {
+    const out = formatCloudEvents(pushByTag, ctxFor('http', 'CloudEvents', { cloudevents_mode: c.mode }));
+    assert.deepEqual(failures([c], out, 'harbor.example.com'), []);
+  });
+}
