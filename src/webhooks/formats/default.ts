@@ -228,8 +228,8 @@ export function defaultEventData(event: WharfEvent, ctx: FormatContext): HarborE
         resources: [
           {
             digest: a.digest || undefined,
-            tag: a.tag ?? undefined,
-            resource_url: imageReference(ctx.externalUrl, event.repository.name, a.tag ?? a.digest),
+            tag: a.tag || undefined,
+            resource_url: imageReference(ctx.externalUrl, event.repository.name, a.tag || a.digest),
             scan_overview: event.scanType === 'vulnerability' ? overview : undefined,
             sbom_overview: event.scanType === 'sbom' ? overview : undefined,
           },

@@ -87,6 +87,7 @@ test('Slack: user text is escaped so it cannot form links or mentions; the targe
 
 test('Slack: fitEscaped never splits an entity or a surrogate pair', () => {
   assert.equal(slackEscape('a<b>&c'), 'a&lt;b&gt;&amp;c');
+  assert.ok(fitEscaped('abc', 5, '*Prefix*', '!').length <= 5);
   for (let max = 1; max < 30; max++) {
     const out = fitEscaped('&&&&&😀😀😀', max);
     assert.ok(out.length <= max);

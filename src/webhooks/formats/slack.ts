@@ -37,6 +37,7 @@ export function slackEscape(s: string): string {
  */
 export function fitEscaped(raw: string, max: number, prefix = '', suffix = ''): string {
   const budget = max - prefix.length - suffix.length;
+  if (budget < 1) return truncate(`${prefix}${suffix}`, max);
   let n = raw.length;
   for (;;) {
     const text = slackEscape(truncate(raw, n));
