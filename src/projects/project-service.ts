@@ -85,6 +85,8 @@ export interface ProjectRequest {
   public?: unknown;
   metadata?: unknown;
   storage_limit?: unknown;
+  /** Harbor's proxy-cache upstream; Wharf has no proxy cache, so only null is accepted. */
+  registry_id?: unknown;
 }
 
 /** Harbor's Repository object. */
@@ -287,6 +289,9 @@ export class ProjectService {
     if (!isValidProjectName(name)) {
       throw fail('BAD_REQUEST', `invalid project name "${name}": use 1 to 255 lower-case letters and digits, separated by single '.', '_' or '-'`);
     }
+    if (req.registry_id !== undefined && req.registry_id !== null) {
+      throw fail('BAD_REQUEST', 'proxy cache projects (registry_id) are not supported by Wharf');
+    }
     const meta = parseMetadata(req.metadata);
     const isPublic = meta.isPublic ?? (req.public === undefined ? false : parseBoolString(req.public, 'public'));
     const limit = req.storage_limit === undefined || req.storage_limit === null ? -1 : parseStorageLimit(req.storage_limit);
@@ -399,6 +404,34 @@ export class ProjectService {
       .offset((page.page - 1) * page.pageSize)
       .execute();
     return { items: await this.repositoryViews(rows), total };
+  }
+
+  /** Repositories of every project the caller may pull from (Harbor's `GET /repositories`). */
+  async listAllRepositories(ctx: CallContext, filter: { name?: TextFilter }, page: PageRequest): Promise<Page<RepositoryView>> {
+    const order = orderOf(
+      page.sort,
+      { name: 'repositories.name', id: 'repositories.id', creation_time: 'repositories.creation_time', update_time: 'repositories.update_time', pull_count: 'repositories.pull_count' } as const,
+      [{ column: 'repositories.name', desc: false }],
+    );
+    let q = this.deps.db
+      .selectFrom('repositories')
+      .innerJoin('projects', 'projects.id', 'repositories.project_id')
+      .selectAll('repositories')
+      .select(['projects.name as project_name', 'projects.public as project_public']);
+    if (filter.name) {
+      q = filter.name.fuzzy ? q.where(like('repositories.name', filter.name)) : q.where('repositories.name', '=', filter.name.value);
+    }
+    for (const o of order) q = q.orderBy(o.column, o.desc ? 'desc' : 'asc');
+    const rows = (await q.orderBy('repositories.id').execute()).filter((r) =>
+      this.deps.authorizer.allows(ctx.actor, 'pull', { name: r.project_name, public: r.project_public === 1 }),
+    );
+    const p = slice(rows, page);
+    return {
+      items: await this.repositoryViews(
+        p.items.map((r) => ({ id: r.id, project_id: r.project_id, name: r.name, pull_count: r.pull_count, creation_time: r.creation_time, update_time: r.update_time })),
+      ),
+      total: p.total,
+    };
   }
 
   /** One repository; `repo` is the name inside the project (`a/b` in `library/a/b`). */

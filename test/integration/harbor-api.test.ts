@@ -41,7 +41,7 @@ async function pushBlob(repo: string, data: Buffer): Promise<string> {
   const digest = sha(data);
   const r = await fetch(`${tw.url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: 'POST',
-    headers: { authorization: adminAuth, 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+    headers: { authorization: adminAuth, 'content-type': 'application/octet-stream' },
     body: new Uint8Array(data),
   });
   assert.equal(r.status, 201, `blob push to ${repo}: ${r.status} ${await r.text()}`);
@@ -210,6 +210,7 @@ describe('projects', () => {
     await assertError(await api('/projects', { method: 'POST', body: JSON.stringify({ project_name: 'okname', metadata: { public: 'maybe' } }) }), 400, 'BAD_REQUEST');
     await assertError(await api('/projects', { method: 'POST', body: JSON.stringify({ project_name: 'okname', storage_limit: 0 }) }), 400, 'BAD_REQUEST');
     await assertError(await api('/projects', { method: 'POST', body: '[1,2]' }), 400, 'BAD_REQUEST');
+    await assertError(await api('/projects', { method: 'POST', body: JSON.stringify({ project_name: 'okname', registry_id: 1 }) }), 400, 'BAD_REQUEST');
     assert.equal((await api('/projects?project_name=okname', { method: 'HEAD' })).status, 404);
   });
 
@@ -361,6 +362,16 @@ describe('repositories, artifacts and tags (images pushed through /v2)', () => {
     await assertError(await api('/projects/library/repositories?sort=size'), 400, 'BAD_REQUEST');
     const q = await json<Array<{ name: string }>>(await api('/projects/library/repositories?q=name%3D~alp'));
     assert.deepEqual(q.map((x) => x.name), ['library/alpine']);
+    const everywhere = await api('/repositories?page_size=100');
+    assert.equal(everywhere.headers.get('x-total-count'), '4');
+    assert.deepEqual((await json<Array<{ name: string }>>(everywhere)).map((x) => x.name), ['library/a/b', 'library/alpine', 'library/multi', 'secret/app']);
+    const anonEverywhere = await api('/repositories?page_size=100', { auth: null });
+    assert.equal(anonEverywhere.headers.get('x-total-count'), '3');
+    assert.deepEqual((await json<Array<{ name: string }>>(anonEverywhere)).map((x) => x.name), ['library/a/b', 'library/alpine', 'library/multi'], 'the private project stays hidden');
+    const appOnly = await json<Array<{ name: string }>>(await api('/repositories?q=name%3D~app'));
+    assert.deepEqual(appOnly.map((x) => x.name), ['secret/app']);
+    assert.deepEqual(await json(await api('/repositories?q=name%3D~app', { auth: null })), []);
+
     const anonSecret = await api('/projects/secret/repositories', { auth: null });
     await assertError(anonSecret, 401, 'UNAUTHORIZED');
     await assertError(await api('/projects/secret/repositories', { auth: userAuth }), 403, 'FORBIDDEN');

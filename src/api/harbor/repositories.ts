@@ -1,6 +1,7 @@
 /**
  * Harbor's repository endpoints (repository names inside the project, a slash encoded twice:
  * `library/a/b` is `/projects/library/repositories/a%252Fb`):
+ *   GET    /repositories                                    every repository the caller may pull from
  *   GET    /projects/{p}/repositories                       list (q=name=~x, paging)
  *   GET    /projects/{p}/repositories/{repository_name}     one repository
  *   DELETE /projects/{p}/repositories/{repository_name}     delete it with every artifact and tag -> 200
@@ -20,6 +21,14 @@ export function repositoryRoutes(deps: AppDeps) {
       const page = parsePaging(req.query);
       const q = parseQ(req.query.q, ['name']);
       const result = await deps.projects.listRepositories(callContext(req), projectName(req.params.project_name), { name: q.get('name') }, page);
+      setPageHeaders(req, reply, result.total, page);
+      return result.items;
+    });
+
+    app.get<{ Querystring: Query }>('/repositories', async (req, reply) => {
+      const page = parsePaging(req.query);
+      const q = parseQ(req.query.q, ['name']);
+      const result = await deps.projects.listAllRepositories(callContext(req), { name: q.get('name') }, page);
       setPageHeaders(req, reply, result.total, page);
       return result.items;
     });
