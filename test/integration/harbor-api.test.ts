@@ -149,6 +149,12 @@ describe('system', () => {
     } finally {
       await tw.wharf.db.kysely.deleteFrom('configurations').where('key', '=', 'notification_enable').execute();
     }
+    // The same switch through Harbor's configurations API.
+    const put = await api('/configurations', { method: 'PUT', body: JSON.stringify({ notification_enable: false }) });
+    assert.equal(put.status, 200, await put.clone().text());
+    assert.equal((await json<Record<string, unknown>>(await api('/systeminfo'))).notification_enable, false);
+    assert.equal((await api('/configurations', { method: 'PUT', body: JSON.stringify({ notification_enable: true }) })).status, 200);
+    assert.equal((await json<Record<string, unknown>>(await api('/systeminfo'))).notification_enable, true);
   });
 
   test('health reports database and storage', async () => {
