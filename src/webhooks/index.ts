@@ -6,7 +6,6 @@ export {
   redacted,
   notificationEnableKey,
   type WebhookServiceDeps,
-  type DeliveryPort,
   type PolicyScope,
   type ListRequest,
   type ListPage,

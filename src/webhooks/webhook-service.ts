@@ -591,6 +591,11 @@ function taskView(t: WebhookTaskRow): TaskView {
 /** Header names whose values the log never shows, whatever the worker stored. */
 const sensitiveHeader = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|webhook-signature|x-hub-signature(-256)?|x-signature)$/i;
 
+/** Log line times: RFC 3339 with milliseconds (attempts a few ms apart stay in order). */
+function logTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
 function headerLines(text: string | null, redactNames: Set<string>): string[] {
   const h = stringMap(text);
   return Object.entries(h).map(([k, v]) => `    ${k}: ${sensitiveHeader.test(k) || redactNames.has(k.toLowerCase()) ? redacted : v}`);
@@ -611,14 +616,6 @@ function column<const M extends Record<string, string>>(map: M, key: string): M[
 
 function assertId(id: number, what: string): void {
   if (!Number.isSafeInteger(id) || id < 1) throw fail('BAD_REQUEST', `invalid ${what} id`);
-}
-
-/** What the API needs from the delivery engine (src/webhooks/engine.ts): a redelivery and a test send. */
-export interface DeliveryPort {
-  /** Delivers an execution's stored payload again; resolves with the (new or reset) execution or its id. */
-  redeliver(executionId: number): Promise<unknown>;
-  /** One attempt to a validated target through the same guarded client; resolves with the attempt. */
-  sendTest(target: TargetSpec): Promise<unknown>;
 }
 
 /** Webhook policies, delivery history and the global switch. */
@@ -951,26 +948,26 @@ export class WebhookService {
     const custom = new Set(Object.keys(stringMap(target?.headers ?? null)).map((k) => k.toLowerCase()));
     const kind = e.vendor_type === 'SLACK' ? 'slack' : e.vendor_type === 'DISCORD' ? 'discord' : 'webhook';
     const lines: string[] = [];
-    lines.push(`${rfc3339(task.creation_time)} [INFO] ${kind} task ${task.id} of execution ${e.id}: event ${e.event_type} (${e.event_id}), trigger ${e.trigger}`);
+    lines.push(`${logTime(task.creation_time)} [INFO] ${kind} task ${task.id} of execution ${e.id}: event ${e.event_type} (${e.event_id}), trigger ${e.trigger}`);
     for (const a of attempts) {
       const level = a.error === null && a.response_status !== null && a.response_status >= 200 && a.response_status < 300 ? 'INFO' : 'ERROR';
-      lines.push(`${rfc3339(a.started_at)} [INFO] attempt ${a.attempt}: POST ${a.url}`);
+      lines.push(`${logTime(a.started_at)} [INFO] attempt ${a.attempt}: POST ${a.url}`);
       lines.push('  request headers:', ...headerLines(a.request_headers, custom));
       lines.push('  request body:', indent(a.request_body));
       if (a.response_status !== null) {
-        lines.push(`${rfc3339(a.started_at + a.duration_ms)} [${level}] attempt ${a.attempt}: response ${a.response_status} after ${a.duration_ms} ms`);
+        lines.push(`${logTime(a.started_at + a.duration_ms)} [${level}] attempt ${a.attempt}: response ${a.response_status} after ${a.duration_ms} ms`);
         lines.push('  response headers:', ...headerLines(a.response_headers, new Set()));
         if (a.response_body !== null && a.response_body !== '') lines.push('  response body (excerpt):', indent(a.response_body));
       } else {
-        lines.push(`${rfc3339(a.started_at + a.duration_ms)} [ERROR] attempt ${a.attempt}: no response after ${a.duration_ms} ms`);
+        lines.push(`${logTime(a.started_at + a.duration_ms)} [ERROR] attempt ${a.attempt}: no response after ${a.duration_ms} ms`);
       }
-      if (a.error !== null) lines.push(`${rfc3339(a.started_at + a.duration_ms)} [ERROR] attempt ${a.attempt}: ${a.error}`);
+      if (a.error !== null) lines.push(`${logTime(a.started_at + a.duration_ms)} [ERROR] attempt ${a.attempt}: ${a.error}`);
     }
-    if (attempts.length === 0) lines.push(`${rfc3339(task.update_time)} [INFO] no attempt yet`);
+    if (attempts.length === 0) lines.push(`${logTime(task.update_time)} [INFO] no attempt yet`);
     if (task.end_time !== null) {
-      lines.push(`${rfc3339(task.end_time)} [${task.status === 'Success' ? 'INFO' : 'ERROR'}] ${kind} task finished: ${task.status}${task.status_message ? `: ${task.status_message}` : ''}`);
+      lines.push(`${logTime(task.end_time)} [${task.status === 'Success' ? 'INFO' : 'ERROR'}] ${kind} task finished: ${task.status}${task.status_message ? `: ${task.status_message}` : ''}`);
     } else if (task.next_attempt_at !== null) {
-      lines.push(`${rfc3339(task.update_time)} [INFO] status ${task.status}; next attempt due at ${rfc3339(task.next_attempt_at)}`);
+      lines.push(`${logTime(task.update_time)} [INFO] status ${task.status}; next attempt due at ${logTime(task.next_attempt_at)}`);
     }
     return lines.join('\n') + '\n';
   }
@@ -1027,17 +1024,22 @@ export class WebhookService {
    * Validates the targets of a test request: a single target object (Wharf), or Harbor's legacy
    * body, a policy with `targets`. Checks `manage` on the scope.
    */
-  async testTargets(ctx: WebhookCallContext, scope: PolicyScope, body: unknown): Promise<{ legacy: boolean; targets: TargetSpec[] }> {
-    await this.scopeFor(ctx, scope, 'manage');
+  async testTargets(
+    ctx: WebhookCallContext,
+    scope: PolicyScope,
+    body: unknown,
+  ): Promise<{ legacy: boolean; targets: TargetSpec[]; project: { id: number; name: string; public: boolean } | null }> {
+    const row = await this.scopeFor(ctx, scope, 'manage');
+    const project = row ? { id: row.id, name: row.name, public: row.public === 1 } : null;
     if (!isRecord(body)) throw fail('BAD_REQUEST', 'the body must be a JSON object: a target, or a policy with targets');
     if (Array.isArray(body.targets)) {
       const name = typeof body.name === 'string' ? body.name : '';
       if (body.targets.length === 0) throw fail('BAD_REQUEST', `empty notification target with policy ${name}`);
       if (body.targets.length > 20) throw fail('BAD_REQUEST', 'a policy has at most 20 targets');
-      return { legacy: true, targets: body.targets.map((t, i) => parseTarget(t, i, name, undefined)) };
+      return { legacy: true, targets: body.targets.map((t, i) => parseTarget(t, i, name, undefined)), project };
     }
     const target = parseTarget(body, 0, '', undefined);
-    return { legacy: false, targets: [target] };
+    return { legacy: false, targets: [target], project };
   }
 
   // ---- settings ----

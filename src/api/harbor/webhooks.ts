@@ -25,7 +25,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { fail } from '../../domain/index.ts';
-import type { DeliveryPort, ListRequest, PolicyScope, SortKey, TargetSpec } from '../../webhooks/index.ts';
+import type { AttemptRecord, ListRequest, PolicyScope, SortKey, TargetSpec } from '../../webhooks/index.ts';
 import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
 import { callContext, projectKey } from './context.ts';
 
@@ -59,25 +59,6 @@ function pathOf(req: FastifyRequest): string {
   return req.url.split('?')[0] ?? req.url;
 }
 
-/**
- * The delivery engine, when the composition root gave one. AppDeps gains `engine` with the
- * delivery work; until then (and in builds without workers) redeliver and test answer 503.
- */
-function engineOf(deps: AppDeps): DeliveryPort {
-  const candidate: unknown = Reflect.get(deps, 'engine');
-  if (typeof candidate === 'object' && candidate !== null) {
-    const redeliver: unknown = Reflect.get(candidate, 'redeliver');
-    const sendTest: unknown = Reflect.get(candidate, 'sendTest');
-    if (typeof redeliver === 'function' && typeof sendTest === 'function') {
-      return {
-        redeliver: (id) => Promise.resolve(redeliver.call(candidate, id)),
-        sendTest: (t) => Promise.resolve(sendTest.call(candidate, t)),
-      };
-    }
-  }
-  throw fail('UNAVAILABLE', 'the webhook delivery engine is not running in this process');
-}
-
 /** Wharf's test result: what one attempt to the target gave. */
 interface TestResultView {
   type: string;
@@ -88,35 +69,14 @@ interface TestResultView {
   error: string | null;
 }
 
-function num(o: object, ...keys: string[]): number | null {
-  for (const k of keys) {
-    const v: unknown = Reflect.get(o, k);
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return null;
-}
-
-function str(o: object, ...keys: string[]): string | null {
-  for (const k of keys) {
-    const v: unknown = Reflect.get(o, k);
-    if (typeof v === 'string' && v !== '') return v;
-    if (v instanceof Error) return v.message;
-  }
-  return null;
-}
-
-/** Reads the engine's attempt result into the API's shape. */
-function testResult(t: TargetSpec, r: unknown): TestResultView {
-  const o = typeof r === 'object' && r !== null ? r : {};
-  const status = num(o, 'status_code', 'statusCode', 'response_status', 'responseStatus', 'status');
-  const error = str(o, 'error', 'errorMessage');
+function testResult(t: TargetSpec, r: AttemptRecord): TestResultView {
   return {
     type: t.type,
     address: t.address,
-    success: error === null && status !== null && status >= 200 && status < 300,
-    status_code: status,
-    duration_ms: num(o, 'duration_ms', 'durationMs', 'duration') ?? 0,
-    error,
+    success: r.error === null && r.responseStatus !== null && r.responseStatus >= 200 && r.responseStatus < 300,
+    status_code: r.responseStatus,
+    duration_ms: r.durationMs,
+    error: r.error,
   };
 }
 
@@ -138,10 +98,10 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
 
   // Wharf extension (and Harbor's legacy API through v2.2): send one test delivery.
   app.post<{ Params: PolicyParams; Body: unknown }>(`${base}/policies/test`, async (req) => {
-    const { legacy, targets } = await svc.testTargets(callContext(req), scopeOf(req), req.body);
-    const engine = engineOf(deps);
+    const ctx = callContext(req);
+    const { legacy, targets, project } = await svc.testTargets(ctx, scopeOf(req), req.body);
     const results: TestResultView[] = [];
-    for (const t of targets) results.push(testResult(t, await engine.sendTest(t)));
+    for (const t of targets) results.push(testResult(t, await deps.engine.sendTest(t, { project: project ?? undefined, operator: ctx.actor.username })));
     return legacy ? results : results[0];
   });
 
@@ -188,9 +148,8 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
   app.post<{ Params: ExecParams }>(`${base}/policies/:policy_id/executions/:execution_id/redeliver`, async (req, reply) => {
     const scope = scopeOf(req);
     const eid = await svc.authorizeRedeliver(callContext(req), scope, idParam(req.params.policy_id, 'webhook policy'), idParam(req.params.execution_id, 'execution'));
-    const result = await engineOf(deps).redeliver(eid);
-    const newId = typeof result === 'number' ? result : typeof result === 'object' && result !== null ? num(result, 'id', 'executionId', 'execution_id') : null;
-    return reply.code(201).send(await svc.executionById(newId ?? eid));
+    const { executionId } = await deps.engine.redeliver(eid);
+    return reply.code(201).send(await svc.executionById(executionId));
   });
 
   app.get<{ Params: PolicyParams }>(`${base}/events`, async (req) => svc.supportedEvents(callContext(req), scopeOf(req)));
