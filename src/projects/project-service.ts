@@ -375,7 +375,16 @@ export class ProjectService {
       if (Number(repos.n) > 0) {
         throw fail('PRECONDITION_FAILED', `the project ${p.name} contains ${repos.n} repositories and cannot be deleted: delete its repositories first`);
       }
-      const gone = await trx.deleteFrom('projects').where('id', '=', p.id).executeTakeFirst();
+      let gone;
+      try {
+        gone = await trx.deleteFrom('projects').where('id', '=', p.id).executeTakeFirst();
+      } catch (err) {
+        // A push created a repository between the count and the delete: the foreign key refuses.
+        if (err instanceof Error && /FOREIGN KEY constraint failed/i.test(err.message)) {
+          throw fail('PRECONDITION_FAILED', `the project ${p.name} contains repositories and cannot be deleted: delete its repositories first`);
+        }
+        throw err;
+      }
       if (Number(gone.numDeletedRows) === 0) throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
       await this.deps.outbox.append(trx, { type: 'DELETE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(p) });
     });
