@@ -361,6 +361,29 @@ describe('write-only secrets (Wharf)', () => {
   });
 });
 
+describe('target health (Wharf, read-only)', () => {
+  it('shows a disabled target, keeps it disabled on a read-modify-write, re-enables on "enabled": true', async () => {
+    const id = await create(lib, policy('health-1'));
+    const since = Date.UTC(2026, 0, 2, 3, 4, 5);
+    // What the delivery worker records when it disables a target that kept failing.
+    await w.wharf.db.kysely.updateTable('webhook_targets').set({ enabled: 0, failing_since: since, disabled_reason: 'failing for 24h' }).where('policy_id', '=', id).execute();
+    const got = obj((await call('GET', `${lib}/policies/${id}`)).json);
+    const t = obj(arr(got.targets)[0]);
+    assert.equal(t.enabled, false);
+    assert.equal(t.failing_since, '2026-01-02T03:04:05Z');
+    assert.equal(t.disabled_reason, 'failing for 24h');
+    assert.equal((await call('PUT', `${lib}/policies/${id}`, { body: { ...got, description: 'x' } })).status, 200);
+    let row = await w.wharf.db.kysely.selectFrom('webhook_targets').selectAll().where('policy_id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(row.enabled, 0, 'echoing the read-only fields changes nothing');
+    const targets = arr(got.targets).map((x) => ({ ...obj(x), enabled: true }));
+    assert.equal((await call('PUT', `${lib}/policies/${id}`, { body: { ...got, targets } })).status, 200);
+    row = await w.wharf.db.kysely.selectFrom('webhook_targets').selectAll().where('policy_id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(row.enabled, 1);
+    assert.equal(row.failing_since, null);
+    assert.equal(row.disabled_reason, null);
+  });
+});
+
 describe('events, lasttrigger, configurations', () => {
   it('lists Harbor\'s event types, notify types and formats, with Wharf\'s appended', async () => {
     const a = await call('GET', `${lib}/events`);
@@ -530,6 +553,16 @@ describe('deliveries: executions, tasks, log, redelivery, test endpoint', () => 
     for (const n of [1, 2, 3]) assert.match(log.text, new RegExp(`\\[ERROR\\] attempt ${n}: response 500`));
     assert.match(log.text, /boom-from-receiver/);
     assert.match(log.text, /finished: Error/);
+    assertError(await call('GET', `${base}/policies/${id}/executions?sort=payload`), 400, 'BAD_REQUEST', /sort: unsupported field payload/);
+    // Harbor's deprecated job list shows the same delivery.
+    const jobs = await call('GET', `${base}/jobs?policy_id=${id}&status=Error`);
+    assert.equal(jobs.status, 200, show(jobs));
+    const job = obj(arr(jobs.json)[0]);
+    assert.equal(job.policy_id, id);
+    assert.equal(job.notify_type, 'http');
+    assert.equal(job.status, 'Error');
+    assert.equal(job.event_type, 'PUSH_ARTIFACT');
+    assertError(await call('GET', `${base}/jobs`), 400, 'BAD_REQUEST', 'policy_id is required');
     const errors = await call('GET', `${base}/policies/${id}/executions?q=${encodeURIComponent('status=Error')}`);
     assert.equal(errors.headers.get('x-total-count'), '1');
     const ok = await call('GET', `${base}/policies/${id}/executions?q=${encodeURIComponent('status=Success')}`);
