@@ -259,10 +259,10 @@ export function parseEndpoint(raw: string): string {
   const trimmed = raw.trim();
   const checked = trimmed.replace(/\/+$/, '');
   if (checked === '') throw fail('BAD_REQUEST', 'empty URL');
-  const i = checked.indexOf('://');
+  const i = trimmed.indexOf('://');
   let address = trimmed;
   if (i >= 0) {
-    const scheme = checked.slice(0, i);
+    const scheme = trimmed.slice(0, i);
     if (scheme !== 'http' && scheme !== 'https') throw fail('BAD_REQUEST', `invalid scheme: ${scheme}`);
   } else {
     address = `http://${trimmed}`;
