@@ -225,7 +225,10 @@ test('e2e: a tagged skopeo push delivers one PUSH_ARTIFACT in every format, and 
         const fields = (at(e, 'fields') ?? []) as Array<{ name: string; value: string }>;
         assert.ok(title.length <= 256 && desc.length <= 4096 && fields.length <= 25, 'Discord embed limits');
         for (const f of fields) assert.ok(f.name.length <= 256 && f.value.length <= 1024, 'Discord field limits');
-        total += title.length + desc.length + fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
+        const footer = at(e, 'footer');
+        const footerText = typeof footer === 'object' && footer !== null ? String(at(footer, 'text') ?? '') : '';
+        assert.ok(footerText.length <= 2048, 'Discord footer limit');
+        total += title.length + desc.length + footerText.length + fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
       }
       assert.ok(total <= 6000, 'Discord: ≤ 6000 characters across embeds');
     }
