@@ -27,6 +27,9 @@ import type { BlobInfo, CallContext, Registry, UploadState } from './types.ts';
 /** Upload ids the service hands out and accepts (UUIDs); anything else is unknown. */
 const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Running hashes kept in memory at most; beyond it the oldest is dropped and re-computed when needed. */
+const maxHashStates = 10_000;
+
 /** The running hash of an upload and how many bytes it has seen. */
 interface HashState {
   hash: Hash;
@@ -109,6 +112,11 @@ export class BlobService
     await this.deps.blobs.createUpload(id);
     const now = Date.now();
     await this.deps.db.insertInto('uploads').values({ id, repository_name: repo, size: 0, started_at: now, updated_at: now }).execute();
+    if (this.hashes.size >= maxHashStates) {
+      // Abandoned uploads would pile up: forget the oldest hash (that upload re-hashes on completion).
+      const oldest = this.hashes.keys().next();
+      if (!oldest.done) this.hashes.delete(oldest.value);
+    }
     this.hashes.set(id, { hash: createHash('sha256'), size: 0 });
     return { id, repository: repo, size: 0 };
   }
@@ -207,7 +215,8 @@ export class BlobService
   async uploadState(ctx: CallContext, repo: RepoName, id: string): Promise<UploadState> {
     await this.access(ctx, repo, 'push');
     await this.uploadRow(repo, id);
-    return { id, repository: repo, size: await this.storedSize(repo, id) };
+    // Behind any chunk still being written, so the size reported is where the next chunk must start.
+    return this.serialize(id, async () => ({ id, repository: repo, size: await this.storedSize(repo, id) }));
   }
 
   async completeUpload(ctx: CallContext, repo: RepoName, id: string, digest: Digest, data?: Readable): Promise<BlobInfo> {

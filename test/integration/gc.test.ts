@@ -21,7 +21,7 @@ describe('gc', () => {
 
   async function push(repo: string, data: Buffer): Promise<string> {
     const d = sha256(data);
-    const r = await req(`/v2/${repo}/blobs/uploads/?digest=${d}`, { method: 'POST', headers: admin, body: data });
+    const r = await req(`/v2/${repo}/blobs/uploads/?digest=${d}`, { method: 'POST', headers: admin, body: new Uint8Array(data) });
     assert.equal(r.status, 201);
     return d;
   }
