@@ -225,6 +225,10 @@ function rfc3339(ms: number | null): string {
   return ms === null ? zeroTime : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+function oneOf(list: readonly string[], s: string): boolean {
+  return list.includes(s);
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -322,7 +326,7 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
   if (!isNotifyType(type)) throw fail('BAD_REQUEST', `unsupported target type ${type} with policy ${policyName}`);
   let payloadFormat = optionalString(input.payload_format, `targets[${index}].payload_format`) ?? '';
   if (payloadFormat !== '' && type !== 'http') throw fail('BAD_REQUEST', `set payload format is not allowed for ${type}`);
-  if (payloadFormat !== '' && !(httpPayloadFormats as readonly string[]).includes(payloadFormat)) {
+  if (payloadFormat !== '' && !oneOf(httpPayloadFormats, payloadFormat)) {
     throw fail('BAD_REQUEST', `unsupported payload format type: ${payloadFormat}`);
   }
   if (payloadFormat === '' && type === 'http') payloadFormat = 'Default';
@@ -343,14 +347,14 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     timeoutMs = t;
   }
   const style = optionalString(input.signature_style, `targets[${index}].signature_style`) ?? 'standard';
-  if (!(signatureStyles as readonly string[]).includes(style)) {
+  if (!oneOf(signatureStyles, style)) {
     throw fail('BAD_REQUEST', `unsupported signature style: ${style} (use ${signatureStyles.join(' or ')})`);
   }
   const options: TargetSpec['options'] = { signature_style: style };
   const mode = optionalString(input.cloudevents_mode, `targets[${index}].cloudevents_mode`);
   if (mode !== undefined && mode !== '') {
     if (payloadFormat !== 'CloudEvents') throw fail('BAD_REQUEST', 'cloudevents_mode applies only to the CloudEvents payload format');
-    if (!(cloudEventsModes as readonly string[]).includes(mode)) {
+    if (!oneOf(cloudEventsModes, mode)) {
       throw fail('BAD_REQUEST', `unsupported cloudevents_mode: ${mode} (use ${cloudEventsModes.join(' or ')})`);
     }
   }
@@ -818,7 +822,7 @@ export class WebhookService {
 
   /** The supported types and formats (no permission needed: static facts). */
   static supported(): SupportedEventsView {
-    const extra = eventTypes.filter((t) => !(harborEventTypes as readonly string[]).includes(t));
+    const extra = eventTypes.filter((t) => !oneOf(harborEventTypes, t));
     return {
       event_type: [...harborEventTypes, ...extra],
       notify_type: [...notifyTypes],

@@ -50,7 +50,7 @@ function show(a: Answer): string {
 /** Asserts a Harbor error body with the exact message. */
 function assertError(a: Answer, status: number, code: string, message?: string | RegExp): void {
   assert.equal(a.status, status, show(a));
-  const body = a.json as { errors?: Array<{ code: string; message: string }> };
+  const body = a.json as { errors?: Array<{ code: string; message: string }> }; // shape asserted next
   assert.ok(Array.isArray(body.errors) && body.errors.length === 1, show(a));
   const e = body.errors[0];
   assert.ok(e);
