@@ -3,7 +3,7 @@
  * plugin. It never listens; main.ts does, and tests use an ephemeral port.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import type { Config } from './config/index.ts';
@@ -18,6 +18,8 @@ import type { GcReport } from './registry/index.ts';
 import { healthRoutes } from './api/health.ts';
 import { ociApi } from './api/oci/index.ts';
 import { harborApi } from './api/harbor/index.ts';
+import { ociErrorBody } from './api/oci/errors.ts';
+import { harborErrorBody } from './api/harbor/errors.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
 export interface AppDeps {
@@ -57,12 +59,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: false,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: deps.config.registry.max_manifest_bytes + 1,
     // Registry clients send paths with encoded characters; the router must see them raw.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
     return503OnClosing: false,
+    // Errors Fastify raises before any plugin runs (a malformed %-escape in the URL, say) still
+    // answer in the protocol's own error format.
+    frameworkErrors: (err, req, rawReply) => {
+      const message = `bad request: ${err.message}`;
+      // The hook's reply is typed against an unresolved route schema; it is an ordinary reply.
+      const reply = rawReply as unknown as FastifyReply;
+      reply.code(400).header('content-type', 'application/json; charset=utf-8');
+      if (req.url.startsWith('/v2')) void reply.send(ociErrorBody('NAME_INVALID', message));
+      else void reply.send(harborErrorBody('BAD_REQUEST', message));
+    },
   });
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('badCredentials', false);
