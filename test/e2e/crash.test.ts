@@ -147,6 +147,8 @@ test('e2e: kill -9 mid-burst loses no event', { skip, timeout: 240_000 }, async 
 
 test('e2e: isolation: a dead endpoint does not delay a healthy one', { skip, timeout: 120_000 }, async (t) => {
   requireSkopeo();
+  // Both endpoints on one receiver, i.e. one origin (two paths of one host, like two Slack
+  // webhooks): the harder case, where a connection pool per origin could queue one behind the other.
   const recv = await startReceiver();
   recv.respond('/dead', { never: true });
   const w = await startWharf();
