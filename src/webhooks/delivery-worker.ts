@@ -433,7 +433,7 @@ export class DeliveryWorker {
       let nextAt: number | null = null;
       if (verdict === 'success') {
         taskStatus = 'Success';
-        message = outcome;
+        message = ''; // as Harbor: no message on success (the attempt row has the status)
       } else if (delay !== null) {
         taskStatus = 'Running';
         nextAt = now + delay;

@@ -1,7 +1,10 @@
 /**
  * The one outbound HTTP client of Wharf's webhooks (undici).
  *
- * - Keep-alive connection pools, one per origin, at most `connections` sockets each.
+ * - Keep-alive connection pools, one per origin, at most `connections` sockets each. Requests
+ *   waiting for a socket inside undici would share one queue per origin (a dead path could hold
+ *   up a healthy one on the same host), so the engine sets `connections` to its global in-flight
+ *   cap and enforces per-target concurrency itself.
  * - A per-request deadline covering connect, headers and body (`timeoutMs`).
  * - Redirects are never followed: a 3xx is returned as it is, and the caller records a failure.
  * - At most `responseBodyLimit` bytes of the response body are read; the rest is discarded by

@@ -1,0 +1,487 @@
+/**
+ * The webhook engine end to end: a real Wharf (real SQLite, real dispatcher and worker) delivering
+ * to real node:http receivers on 127.0.0.1. Policies are inserted with SQL and events appended to
+ * the outbox directly, so these tests depend only on the engine.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { Outbox, type WharfEvent } from '../../src/events/index.ts';
+import { startWharf, type TestWharf } from '../helpers/wharf.ts';
+import { header, jsonBody, startReceiver, type Receiver } from '../helpers/receiver.ts';
+
+type Kdb = TestWharf['wharf']['db']['kysely'];
+
+const outbox = new Outbox();
+
+async function project(db: Kdb, name: string): Promise<{ id: number; name: string; public: boolean }> {
+  const now = Date.now();
+  const existing = await db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+  if (existing) return { id: existing.id, name, public: existing.public === 1 };
+  const r = await db
+    .insertInto('projects')
+    .values({ name, public: 0, owner_id: null, storage_limit: -1, metadata: '{}', creation_time: now, update_time: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: r.id, name, public: false };
+}
+
+interface PolicySpec {
+  projectId: number | null;
+  name: string;
+  eventTypes?: string[];
+  repoFilters?: string[];
+  tagFilters?: string[];
+}
+
+interface TargetSpec {
+  address: string;
+  type?: string;
+  payload_format?: string;
+  secret?: string;
+  options?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  auth_header?: string;
+  timeout_ms?: number | null;
+}
+
+async function policy(db: Kdb, p: PolicySpec, targets: TargetSpec[]): Promise<{ policyId: number; targetIds: number[] }> {
+  const now = Date.now();
+  const r = await db
+    .insertInto('webhook_policies')
+    .values({
+      project_id: p.projectId,
+      name: p.name,
+      description: '',
+      enabled: 1,
+      event_types: JSON.stringify(p.eventTypes ?? ['PUSH_ARTIFACT']),
+      repo_filters: JSON.stringify(p.repoFilters ?? []),
+      tag_filters: JSON.stringify(p.tagFilters ?? []),
+      creator: 'admin',
+      creation_time: now,
+      update_time: now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const targetIds: number[] = [];
+  for (const [i, t] of targets.entries()) {
+    const tr = await db
+      .insertInto('webhook_targets')
+      .values({
+        policy_id: r.id,
+        position: i,
+        type: t.type ?? 'http',
+        address: t.address,
+        payload_format: t.payload_format ?? ((t.type ?? 'http') === 'http' ? 'Default' : ''),
+        options: JSON.stringify(t.options ?? {}),
+        auth_header: t.auth_header ?? '',
+        skip_cert_verify: 0,
+        secret: t.secret ?? '',
+        headers: JSON.stringify(t.headers ?? {}),
+        timeout_ms: t.timeout_ms ?? null,
+        enabled: 1,
+        failing_since: null,
+        disabled_reason: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    targetIds.push(tr.id);
+  }
+  return { policyId: r.id, targetIds };
+}
+
+async function push(db: Kdb, proj: { id: number; name: string; public: boolean }, repo: string, tag: string | null, type: 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' = 'PUSH_ARTIFACT'): Promise<WharfEvent> {
+  return outbox.append(db, {
+    type,
+    operator: 'admin',
+    project: proj,
+    repository: { id: 1, name: `${proj.name}/${repo}`, creationTime: Date.now() },
+    artifact: { digest: `sha256:${'b'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 42, tag, tags: tag ? [tag] : [], artifactType: null },
+  });
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function executionsOf(db: Kdb, targetId: number) {
+  return db.selectFrom('webhook_executions').selectAll().where('target_id', '=', targetId).orderBy('id').execute();
+}
+
+async function taskOf(db: Kdb, executionId: number) {
+  return db.selectFrom('webhook_tasks').selectAll().where('execution_id', '=', executionId).executeTakeFirstOrThrow();
+}
+
+async function finalTask(db: Kdb, targetId: number, n = 1) {
+  return until(`final status of target ${targetId}`, async () => {
+    const ex = await executionsOf(db, targetId);
+    if (ex.length < n || ex.some((e) => e.end_time === null)) return null;
+    return Promise.all(ex.map(async (e) => ({ exec: e, task: await taskOf(db, e.id) })));
+  });
+}
+
+async function attemptsOf(db: Kdb, taskId: number) {
+  return db.selectFrom('webhook_attempts').selectAll().where('task_id', '=', taskId).orderBy('attempt').execute();
+}
+
+describe('webhook delivery engine', () => {
+  let w: TestWharf;
+  let rx: Receiver;
+  let db: Kdb;
+
+  before(async () => {
+    w = await startWharf({ overrides: { webhooks: { retry_schedule: [0, 0.2, 0.2, 1.5], timeout_ms: 2000 } } });
+    rx = await startReceiver();
+    db = w.wharf.db.kysely;
+  });
+
+  after(async () => {
+    await rx.close();
+    await w.close();
+  });
+
+  it('delivers every payload format, signed, with Wharf headers, and stores redacted attempts', async () => {
+    const proj = await project(db, 'formats');
+    const secret = 'whsec_' + Buffer.from('a-very-secret-key-for-tests').toString('base64');
+    const { targetIds } = await policy(db, { projectId: proj.id, name: 'all-formats' }, [
+      { address: `${rx.url}/f/default`, payload_format: 'Default', secret, options: { signature_style: 'github' }, auth_header: 'Bearer TOPSECRET', headers: { 'X-Custom': 'CUSTOMSECRET' } },
+      { address: `${rx.url}/f/cloudevents`, payload_format: 'CloudEvents' },
+      { address: `${rx.url}/f/distribution`, payload_format: 'Distribution' },
+      { address: `${rx.url}/f/msr`, payload_format: 'MSR' },
+      { address: `${rx.url}/f/slack`, type: 'slack' },
+      { address: `${rx.url}/f/discord`, type: 'discord' },
+    ]);
+    const event = await push(db, proj, 'app', 'v1');
+    await rx.waitFor(6, 15_000, (r) => r.path.startsWith('/f/'));
+    for (const p of ['default', 'cloudevents', 'distribution', 'msr', 'slack', 'discord']) {
+      const got = rx.on(`/f/${p}`);
+      assert.equal(got.length, 1, p);
+      const r = got[0];
+      assert.ok(r);
+      assert.equal(r.method, 'POST');
+      assert.ok(jsonBody(r), p);
+      assert.equal(header(r, 'x-wharf-event-id'), event.id, p);
+      assert.equal(header(r, 'x-wharf-event-type'), 'PUSH_ARTIFACT', p);
+      assert.match(header(r, 'user-agent') ?? '', /^Wharf-Webhook\//);
+    }
+    const def = rx.on('/f/default')[0];
+    assert.ok(def);
+    const defBody = jsonBody(def) as { type: string; event_data: { repository: { repo_full_name: string } } };
+    assert.equal(defBody.type, 'PUSH_ARTIFACT');
+    assert.equal(defBody.event_data.repository.repo_full_name, 'formats/app');
+    assert.match(header(rx.on('/f/cloudevents')[0] ?? def, 'content-type') ?? '', /cloudevents/);
+    // Signatures: Standard Webhooks (library) and GitHub/Flux style (by hand).
+    const hdrs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(def.headers)) if (typeof v === 'string') hdrs[k] = v;
+    assert.equal(hdrs['webhook-id'], event.id);
+    assert.doesNotThrow(() => new Webhook(secret).verify(def.body.toString('utf8'), hdrs));
+    const hex = createHmac('sha256', secret).update(def.body).digest('hex');
+    assert.equal(hdrs['x-hub-signature-256'], `sha256=${hex}`);
+    assert.equal(hdrs['x-signature'], `sha256=${hex}`);
+    assert.equal(hdrs['authorization'], 'Bearer TOPSECRET');
+    assert.equal(hdrs['x-custom'], 'CUSTOMSECRET');
+    assert.equal(hdrs['x-wharf-delivery'], String((await executionsOf(db, targetIds[0] ?? 0))[0]?.id));
+
+    const [d] = await finalTask(db, targetIds[0] ?? 0);
+    assert.ok(d);
+    assert.equal(d.exec.status, 'Success');
+    assert.equal(d.exec.trigger, 'EVENT');
+    assert.equal(d.exec.vendor_type, 'WEBHOOK');
+    assert.equal(d.exec.payload, def.body.toString('utf8'), 'the execution stores the exact body sent');
+    assert.equal(d.task.status, 'Success');
+    assert.equal(d.task.run_count, 1);
+    const [a] = await attemptsOf(db, d.task.id);
+    assert.ok(a);
+    assert.equal(a.response_status, 200);
+    assert.equal(a.request_body, def.body.toString('utf8'));
+    const stored = JSON.stringify(a);
+    for (const s of ['TOPSECRET', 'CUSTOMSECRET', hex, hdrs['webhook-signature'] ?? 'x']) assert.ok(!stored.includes(s), `attempt row leaks ${s}`);
+    const reqHeaders = JSON.parse(a.request_headers) as Record<string, string>;
+    assert.equal(reqHeaders['authorization'], '[REDACTED]');
+    assert.equal(reqHeaders['x-custom'], '[REDACTED]');
+    assert.equal(reqHeaders['webhook-signature'], '[REDACTED]');
+    assert.equal(reqHeaders['x-hub-signature-256'], '[REDACTED]');
+    assert.equal(reqHeaders['webhook-id'], event.id);
+    assert.equal(reqHeaders['x-wharf-event-id'], event.id);
+    const slackExec = (await executionsOf(db, targetIds[4] ?? 0))[0];
+    assert.equal(slackExec?.vendor_type, 'SLACK');
+  });
+
+  it('retries a receiver that fails twice, then succeeds: 3 attempts, same webhook-id', async () => {
+    const proj = await project(db, 'retries');
+    rx.respond('/retry', { statuses: [500, 503, 200] });
+    const { targetIds } = await policy(db, { projectId: proj.id, name: 'retry' }, [{ address: `${rx.url}/retry`, secret: 'plain-secret' }]);
+    const event = await push(db, proj, 'app', 'v1');
+    const got = await rx.waitFor(3, 15_000, '/retry');
+    const [d] = await finalTask(db, targetIds[0] ?? 0);
+    assert.ok(d);
+    assert.equal(d.task.status, 'Success');
+    assert.equal(d.task.run_count, 3);
+    assert.equal(d.exec.status, 'Success');
+    const attempts = await attemptsOf(db, d.task.id);
+    assert.deepEqual(attempts.map((a) => [a.attempt, a.response_status]), [[1, 500], [2, 503], [3, 200]]);
+    assert.deepEqual(got.map((r) => header(r, 'webhook-id')), [event.id, event.id, event.id]);
+    assert.equal(new Set(got.map((r) => r.body.toString())).size, 1, 'every retry sends the identical body');
+    const t = await db.selectFrom('webhook_targets').selectAll().where('id', '=', targetIds[0] ?? 0).executeTakeFirstOrThrow();
+    assert.equal(t.failing_since, null, 'a success clears failing_since');
+    assert.equal(rx.on('/retry').length, 3);
+  });
+
+  it('honours Retry-After on 429: the next attempt waits at least that long', async () => {
+    const proj = await project(db, 'throttle');
+    rx.respond('/throttle', { statuses: [429, 200], retryAfter: '1' });
+    const { targetIds } = await policy(db, { projectId: proj.id, name: 'throttle' }, [{ address: `${rx.url}/throttle` }]);
+    await push(db, proj, 'app', 'v1');
+    const [first, second] = await rx.waitFor(2, 15_000, '/throttle');
+    assert.ok(first && second);
+    assert.ok(second.receivedAt - first.receivedAt >= 1000, `waited only ${second.receivedAt - first.receivedAt} ms`);
+    const [d] = await finalTask(db, targetIds[0] ?? 0);
+    assert.equal(d?.task.status, 'Success');
+    assert.equal(d?.task.run_count, 2);
+  });
+
+  it('a receiver that never answers times out, is retried through the schedule, and ends in Error', async () => {
+    const proj = await project(db, 'silent');
+    rx.respond('/silent', { never: true });
+    const { targetIds } = await policy(db, { projectId: proj.id, name: 'silent' }, [{ address: `${rx.url}/silent`, timeout_ms: 300 }]);
+    await push(db, proj, 'app', 'v1');
+    const [d] = await finalTask(db, targetIds[0] ?? 0);
+    assert.ok(d);
+    assert.equal(d.task.status, 'Error');
+    assert.equal(d.exec.status, 'Error');
+    assert.equal(d.task.run_count, 4, 'the schedule has 4 steps');
+    assert.equal(d.task.next_attempt_at, null);
+    assert.match(d.task.status_message, /attempt 4 of 4 failed: timed out after 300 ms/);
+    const attempts = await attemptsOf(db, d.task.id);
+    assert.equal(attempts.length, 4);
+    for (const a of attempts) {
+      assert.equal(a.response_status, null);
+      assert.match(a.error ?? '', /timed out/);
+    }
+    assert.equal(rx.on('/silent').length, 4);
+  });
+
+  it('a 400 fails at once, without retries', async () => {
+    const proj = await project(db, 'bad');
+    rx.respond('/bad', { statuses: [400, 200], body: 'no such hook' });
+    const { targetIds } = await policy(db, { projectId: proj.id, name: 'bad' }, [{ address: `${rx.url}/bad` }]);
+    await push(db, proj, 'app', 'v1');
+    const [d] = await finalTask(db, targetIds[0] ?? 0);
+    assert.ok(d);
+    assert.equal(d.task.status, 'Error');
+    assert.equal(d.task.run_count, 1);
+    assert.equal(d.task.next_attempt_at, null);
+    assert.match(d.task.status_message, /HTTP 400 \(not retried\)/);
+    const [a] = await attemptsOf(db, d.task.id);
+    assert.equal(a?.response_body, 'no such hook');
+    assert.equal(rx.on('/bad').length, 1);
+  });
+
+  it('redelivers an execution as a new MANUAL execution with the same event id and body', async () => {
+    const proj = await project(db, 'redeliver');
+    const secret = 'redeliver-secret';
+    const { targetIds } = await policy(db, { projectId: proj.id, name: 'redeliver' }, [{ address: `${rx.url}/again`, secret }]);
+    const event = await push(db, proj, 'app', 'v1');
+    const [d] = await finalTask(db, targetIds[0] ?? 0);
+    assert.ok(d);
+    const r = await w.wharf.engine.redeliver(d.exec.id);
+    assert.notEqual(r.executionId, d.exec.id);
+    const got = await rx.waitFor(2, 15_000, '/again');
+    const [one, two] = got;
+    assert.ok(one && two);
+    assert.equal(header(two, 'webhook-id'), event.id);
+    assert.equal(header(two, 'x-wharf-event-id'), event.id);
+    assert.equal(header(two, 'x-wharf-delivery'), String(r.executionId));
+    assert.equal(two.body.toString(), one.body.toString());
+    const hdrs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(two.headers)) if (typeof v === 'string') hdrs[k] = v;
+    assert.doesNotThrow(() => new Webhook(new TextEncoder().encode(secret), { format: 'raw' }).verify(two.body, hdrs));
+    const all = await finalTask(db, targetIds[0] ?? 0, 2);
+    assert.deepEqual(all.map((x) => [x.exec.trigger, x.exec.status, x.exec.event_id]), [['EVENT', 'Success', event.id], ['MANUAL', 'Success', event.id]]);
+    await assert.rejects(w.wharf.engine.redeliver(987654), /not found/);
+  });
+
+  it('filters by event type, repository and tag globs; system-wide policies see every project', async () => {
+    const proj = await project(db, 'filt');
+    const { targetIds: [projTarget] } = await policy(db, { projectId: proj.id, name: 'filtered', repoFilters: ['filt/app-*'], tagFilters: ['v*'] }, [{ address: `${rx.url}/filtered` }]);
+    const { targetIds: [sysTarget] } = await policy(db, { projectId: null, name: 'system-filt', repoFilters: ['filt/**'] }, [{ address: `${rx.url}/system` }]);
+    const events = [
+      await push(db, proj, 'app-1', 'v1'), // both
+      await push(db, proj, 'app-1', 'latest'), // system only (tag)
+      await push(db, proj, 'other', 'v1'), // system only (repo)
+      await push(db, proj, 'app-2', null), // system only (no tag)
+      await push(db, proj, 'app-1', 'v2', 'PULL_ARTIFACT'), // nobody (event type)
+    ];
+    await until('all events dispatched', async () => {
+      const rows = await db.selectFrom('events').select('dispatched_at').where('id', 'in', events.map((e) => e.id)).execute();
+      return rows.length === events.length && rows.every((r) => r.dispatched_at !== null);
+    });
+    const sys = await executionsOf(db, sysTarget ?? 0);
+    assert.deepEqual(sys.map((e) => e.event_id), events.slice(0, 4).map((e) => e.id));
+    const scoped = await executionsOf(db, projTarget ?? 0);
+    assert.deepEqual(scoped.map((e) => e.event_id), [events[0]?.id]);
+    await rx.waitFor(4, 15_000, '/system');
+    await rx.waitFor(1, 15_000, '/filtered');
+    await db.updateTable('webhook_policies').set({ enabled: 0 }).where('name', '=', 'system-filt').execute();
+  });
+
+  it('drops events while notification_enable is false', async () => {
+    const proj = await project(db, 'switch');
+    const { targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'switch' }, [{ address: `${rx.url}/switch` }]);
+    await db.insertInto('configurations').values({ key: 'notification_enable', value: 'false' }).execute();
+    try {
+      const e = await push(db, proj, 'app', 'v1');
+      await until('dispatched', async () => (await db.selectFrom('events').select('dispatched_at').where('id', '=', e.id).executeTakeFirst())?.dispatched_at);
+      assert.equal((await executionsOf(db, t ?? 0)).length, 0);
+    } finally {
+      await db.deleteFrom('configurations').where('key', '=', 'notification_enable').execute();
+    }
+    await push(db, proj, 'app', 'v2');
+    await rx.waitFor(1, 15_000, '/switch');
+    assert.equal(rx.on('/switch').length, 1, 'only the event sent after the switch came back on');
+  });
+
+  it('picks up a task whose lease expired (a worker that died mid-attempt)', async () => {
+    const proj = await project(db, 'lease');
+    const { policyId, targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'lease' }, [{ address: `${rx.url}/lease` }]);
+    const now = Date.now();
+    const ex = await db
+      .insertInto('webhook_executions')
+      .values({ policy_id: policyId, target_id: t ?? 0, event_seq: 0, event_id: 'orphan-event', event_type: 'PUSH_ARTIFACT', vendor_type: 'WEBHOOK', status: 'Running', status_message: '', trigger: 'EVENT', payload: '{"orphan":true}', start_time: now, end_time: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('webhook_tasks')
+      .values({ execution_id: ex.id, status: 'Running', status_message: '', run_count: 0, next_attempt_at: now - 60_000, lease_until: now - 1, lease_owner: 'worker-that-died', creation_time: now, start_time: now, update_time: now, end_time: null })
+      .execute();
+    const [got] = await rx.waitFor(1, 15_000, '/lease');
+    assert.equal(got?.body.toString(), '{"orphan":true}');
+    assert.equal(header(got ?? rx.requests[0]!, 'x-wharf-event-id'), 'orphan-event'); // waitFor resolved with one request
+    const [d] = await finalTask(db, t ?? 0);
+    assert.equal(d?.task.status, 'Success');
+    assert.equal(d?.task.lease_owner, null);
+  });
+
+  it('a dead endpoint does not hold up a healthy one', async () => {
+    const proj = await project(db, 'iso');
+    rx.respond('/dead', { never: true });
+    const perTarget = w.wharf.config.webhooks.per_target_concurrency;
+    const { targetIds: [dead, healthy] } = await policy(db, { projectId: proj.id, name: 'iso' }, [
+      { address: `${rx.url}/dead`, timeout_ms: 20_000 },
+      { address: `${rx.url}/healthy` },
+    ]);
+    const n = 3 * perTarget;
+    for (let i = 0; i < n; i++) await push(db, proj, 'app', `v${i}`);
+    await rx.waitFor(n, 30_000, '/healthy');
+    // Every healthy delivery arrived while the dead endpoint still held its first attempts: it
+    // never got more than its own concurrency, and none of its attempts had finished.
+    assert.ok(rx.on('/dead').length <= perTarget, `dead endpoint got ${rx.on('/dead').length} concurrent requests`);
+    const deadAttempts = await db
+      .selectFrom('webhook_attempts as a')
+      .innerJoin('webhook_tasks as t', 't.id', 'a.task_id')
+      .innerJoin('webhook_executions as e', 'e.id', 't.execution_id')
+      .select('a.id')
+      .where('e.target_id', '=', dead ?? 0)
+      .execute();
+    assert.equal(deadAttempts.length, 0);
+    const ok = await finalTask(db, healthy ?? 0, n);
+    assert.ok(ok.every((x) => x.task.status === 'Success'));
+    // Stop the dead target so shutdown does not wait on it.
+    await db.updateTable('webhook_targets').set({ enabled: 0 }).where('id', '=', dead ?? 0).execute();
+  });
+});
+
+describe('auto-disable', () => {
+  let w: TestWharf;
+  let rx: Receiver;
+
+  before(async () => {
+    w = await startWharf({ overrides: { webhooks: { retry_schedule: [0, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3], disable_after_seconds: 1 } } });
+    rx = await startReceiver();
+  });
+
+  after(async () => {
+    await rx.close();
+    await w.close();
+  });
+
+  it('disables a target failing continuously, records WEBHOOK_TARGET_DISABLED and stops its deliveries', async () => {
+    const db = w.wharf.db.kysely;
+    const proj = await project(db, 'flaky');
+    rx.respond('/down', { statuses: [500] });
+    const { policyId, targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'down' }, [{ address: `${rx.url}/down` }]);
+    await push(db, proj, 'app', 'v1');
+    await push(db, proj, 'app', 'v2');
+    const target = await until('target disabled', async () => {
+      const row = await db.selectFrom('webhook_targets').selectAll().where('id', '=', t ?? 0).executeTakeFirst();
+      return row && row.enabled === 0 ? row : null;
+    });
+    assert.match(target.disabled_reason ?? '', /failing continuously since .*HTTP 500/);
+    assert.notEqual(target.failing_since, null);
+    const ev = await until('disable event', () =>
+      db.selectFrom('events').selectAll().where('type', '=', 'WEBHOOK_TARGET_DISABLED').executeTakeFirst(),
+    );
+    const data = JSON.parse(ev.data) as { targetId: number; policyId: number; project: { name: string } | null; reason: string };
+    assert.equal(data.targetId, t);
+    assert.equal(data.policyId, policyId);
+    assert.equal(data.project?.name, 'flaky');
+    assert.equal(ev.project_id, proj.id);
+    const all = await finalTask(db, t ?? 0, 2);
+    for (const x of all) {
+      assert.equal(x.task.status, 'Stopped', x.task.status_message);
+      assert.equal(x.exec.status, 'Stopped');
+      assert.equal(x.task.next_attempt_at, null);
+    }
+    const sent = rx.on('/down').length;
+    // The operational event itself is not delivered to project policies.
+    await until('disable event dispatched', async () => (await db.selectFrom('events').select('dispatched_at').where('id', '=', ev.id).executeTakeFirst())?.dispatched_at);
+    assert.equal((await db.selectFrom('webhook_executions').select('id').where('event_id', '=', ev.id).execute()).length, 0);
+    // Nothing more goes to the disabled target.
+    await push(db, proj, 'app', 'v3');
+    await until('v3 dispatched', async () => {
+      const rows = await db.selectFrom('events').select('dispatched_at').where('dispatched_at', 'is', null).execute();
+      return rows.length === 0;
+    });
+    assert.equal((await executionsOf(db, t ?? 0)).length, 2);
+    assert.equal(rx.on('/down').length, sent);
+  });
+});
+
+describe('SSRF policy in the engine', () => {
+  let w: TestWharf;
+  let rx: Receiver;
+
+  before(async () => {
+    w = await startWharf({ overrides: { webhooks: { allow_private_targets: false, retry_schedule: [0, 0.2] } } });
+    rx = await startReceiver();
+  });
+
+  after(async () => {
+    await rx.close();
+    await w.close();
+  });
+
+  it('refuses loopback targets when private targets are off: the delivery fails at once, nothing is sent', async () => {
+    const db = w.wharf.db.kysely;
+    const proj = await project(db, 'ssrf');
+    const { targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'ssrf' }, [{ address: `${rx.url}/private` }, { address: 'http://169.254.169.254/latest/meta-data/' }]);
+    await push(db, proj, 'app', 'v1');
+    const [d] = await finalTask(db, t ?? 0);
+    assert.ok(d);
+    assert.equal(d.task.status, 'Error');
+    assert.equal(d.task.run_count, 1);
+    assert.match(d.task.status_message, /blocked by the SSRF policy/);
+    assert.equal(rx.requests.length, 0);
+    const test = await w.wharf.engine.sendTest({ type: 'http', address: `${rx.url}/private`, payload_format: 'Default', options: '{}', auth_header: '', skip_cert_verify: 0, secret: '', headers: '{}', timeout_ms: null });
+    assert.equal(test.verdict, 'fail');
+    assert.match(test.error ?? '', /SSRF policy/);
+    assert.equal(rx.requests.length, 0);
+  });
+});
