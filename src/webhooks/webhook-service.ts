@@ -21,7 +21,7 @@ import { eventTypes, harborEventTypes, isEventType } from '../events/index.ts';
 import { fail } from '../domain/index.ts';
 import { validateSecret } from './signer.ts';
 import { globToRegExp } from './glob.ts';
-import { httpPayloadFormats, isNotifyType, notifyTypes, payloadFormats, vendorTypeFor, type NotifyType } from './formats/index.ts';
+import { distributionContentTypes, httpPayloadFormats, isNotifyType, notifyTypes, payloadFormats, vendorTypeFor, type NotifyType } from './formats/index.ts';
 
 /** What the webhook service needs. */
 export interface WebhookServiceDeps {
@@ -117,6 +117,7 @@ export interface TargetView {
   timeout_ms: number | null;
   signature_style: string;
   cloudevents_mode?: string;
+  distribution_content_type?: string;
   enabled: boolean;
   failing_since: string | null;
   disabled_reason: string | null;
@@ -215,7 +216,7 @@ export interface TargetSpec {
   secret: string;
   headers: Record<string, string>;
   timeoutMs: number | null;
-  options: { signature_style: string; cloudevents_mode?: string };
+  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string };
 }
 
 /** Harbor's "zero time", shown for a time not set yet. */
@@ -359,6 +360,14 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     }
   }
   if (payloadFormat === 'CloudEvents') options.cloudevents_mode = mode === undefined || mode === '' ? 'structured' : mode;
+  const dct = optionalString(input.distribution_content_type, `targets[${index}].distribution_content_type`);
+  if (dct !== undefined && dct !== '') {
+    if (payloadFormat !== 'Distribution') throw fail('BAD_REQUEST', 'distribution_content_type applies only to the Distribution payload format');
+    if (!oneOf(distributionContentTypes, dct)) {
+      throw fail('BAD_REQUEST', `unsupported distribution_content_type: ${dct} (use ${distributionContentTypes.join(', ')})`);
+    }
+  }
+  if (payloadFormat === 'Distribution') options.distribution_content_type = dct === undefined || dct === '' ? distributionContentTypes[0] : dct;
   const id = typeof input.id === 'number' && Number.isSafeInteger(input.id) ? input.id : null;
   return {
     id,
@@ -523,6 +532,9 @@ function targetView(t: WebhookTargetRow): TargetView {
     disabled_reason: t.disabled_reason,
   };
   if (t.payload_format === 'CloudEvents') view.cloudevents_mode = typeof opts.cloudevents_mode === 'string' ? opts.cloudevents_mode : 'structured';
+  if (t.payload_format === 'Distribution') {
+    view.distribution_content_type = typeof opts.distribution_content_type === 'string' ? opts.distribution_content_type : distributionContentTypes[0];
+  }
   return view;
 }
 

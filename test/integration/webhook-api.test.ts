@@ -250,6 +250,8 @@ describe('validation (Harbor\'s messages)', () => {
     ['format on discord (Wharf)', policy('v', { targets: [{ type: 'discord', address: 'https://discord.com/api/webhooks/1/x', payload_format: 'MSR' }] }), 'set payload format is not allowed for discord'],
     ['bad signature style (Wharf)', policy('v', { targets: [httpTarget({ signature_style: 'rot13' })] }), /unsupported signature style: rot13/],
     ['cloudevents_mode without CloudEvents (Wharf)', policy('v', { targets: [httpTarget({ cloudevents_mode: 'binary' })] }), /cloudevents_mode applies only to the CloudEvents/],
+    ['distribution_content_type on another format (Wharf)', policy('v', { targets: [httpTarget({ distribution_content_type: 'application/json' })] }), /distribution_content_type applies only to the Distribution/],
+    ['unknown distribution_content_type (Wharf)', policy('v', { targets: [httpTarget({ payload_format: 'Distribution', distribution_content_type: 'text/html' })] }), /unsupported distribution_content_type: text\/html/],
     ['reserved header (Wharf)', policy('v', { targets: [httpTarget({ headers: { 'Content-Length': '1' } })] }), /Content-Length is set by Wharf/],
     ['header with a line break (Wharf)', policy('v', { targets: [httpTarget({ headers: { 'X-A': 'a\r\nX-B: b' } })] }), /must be one line/],
     ['timeout out of range (Wharf)', policy('v', { targets: [httpTarget({ timeout_ms: 0 })] }), /timeout_ms must be an integer/],
@@ -283,7 +285,7 @@ describe('validation (Harbor\'s messages)', () => {
       ...policy('v-ok', { event_types: ['CREATE_TAG', 'DELETE_REPOSITORY', 'PUSH_ARTIFACT'] }),
       targets: [
         { type: 'http', address: '127.0.0.1:9/x' },
-        httpTarget({ payload_format: 'Distribution' }),
+        httpTarget({ payload_format: 'Distribution', distribution_content_type: 'application/json' }),
         httpTarget({ payload_format: 'MSR' }),
         { type: 'slack', address: 'https://hooks.slack.com/services/a' },
         { type: 'discord', address: 'https://discord.com/api/webhooks/1/a' },
@@ -296,6 +298,9 @@ describe('validation (Harbor\'s messages)', () => {
       targets.map((t) => t.payload_format),
       ['Default', 'Distribution', 'MSR', '', ''],
     );
+    assert.equal(targets[1]?.distribution_content_type, 'application/json');
+    const row = await w.wharf.db.kysely.selectFrom('webhook_targets').select('options').where('policy_id', '=', id).where('position', '=', 1).executeTakeFirstOrThrow();
+    assert.deepEqual(JSON.parse(row.options), { signature_style: 'standard', distribution_content_type: 'application/json' });
   });
 });
 
@@ -627,6 +632,21 @@ describe('deliveries: executions, tasks, log, redelivery, test endpoint', () => 
     assertError(await call('POST', `${base}/policies/test`, { body: { type: 'http', address: 'ftp://x' } }), 400, 'BAD_REQUEST', 'invalid scheme: ftp');
     assertError(await call('POST', `${base}/policies/test`, { auth: null, body: { type: 'http', address: `${rx.url}/probe` } }), 401, 'UNAUTHORIZED');
     assertError(await call('POST', `${sys}/policies/test`, { auth: userAuth, body: { type: 'http', address: `${rx.url}/probe` } }), 403, 'FORBIDDEN');
+  });
+
+  it('delivers with the stored format options and filters (Distribution as application/json, tag filter)', async () => {
+    rx.respond('/dist', { statuses: [200] });
+    await create(base, policy('deliver-dist', { tag_filters: ['dist-*'], targets: [httpTarget({ address: `${rx.url}/dist`, payload_format: 'Distribution', distribution_content_type: 'application/json' })] }));
+    await appendPush('deliv', 'app', 'other-tag');
+    await appendPush('deliv', 'app', 'dist-1');
+    const [got] = await rx.waitFor(1, 15_000, '/dist');
+    assert.ok(got);
+    assert.equal(got.headers['content-type'], 'application/json');
+    const envelope = obj(JSON.parse(got.body.toString('utf8')));
+    const ev = obj(arr(envelope.events)[0]);
+    assert.equal(obj(ev.target).tag, 'dist-1', 'the event filtered out by tag_filters was not sent');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(rx.on('/dist').length, 1);
   });
 
   it('refuses to test a link-local / cloud metadata address', async () => {
