@@ -592,6 +592,12 @@ describe('deliveries: executions, tasks, log, redelivery, test endpoint', () => 
     assert.equal(obj(re.extra_attrs).payload, obj(e.extra_attrs).payload);
     const got = await rx.waitFor(2, 15_000, '/redo');
     assert.equal(got[1]?.body.toString('utf8'), first.body.toString('utf8'));
+    assert.equal(re.trigger, 'MANUAL');
+    assert.notEqual(re.id, e.id, 'a redelivery is a new execution; the original stays');
+    // A disabled policy cannot be redelivered.
+    const current = obj((await call('GET', `${base}/policies/${id}`)).json);
+    assert.equal((await call('PUT', `${base}/policies/${id}`, { body: { ...current, enabled: false } })).status, 200);
+    assertError(await call('POST', `${base}/policies/${id}/executions/${String(e.id)}/redeliver`), 409, 'CONFLICT', /policy is disabled/);
   });
 
   it('sends nothing while notification_enable is off', async () => {
