@@ -21,6 +21,7 @@ import { eventTypes, harborEventTypes, isEventType } from '../events/index.ts';
 import { fail } from '../domain/index.ts';
 import { validateSecret } from './signer.ts';
 import { globToRegExp } from './glob.ts';
+import { isRecord, rfc3339Seconds } from './formats/common.ts';
 import { distributionContentTypes, httpPayloadFormats, isNotifyType, notifyTypes, payloadFormats, vendorTypeFor, type NotifyType } from './formats/index.ts';
 
 /** What the webhook service needs. */
@@ -223,15 +224,11 @@ export interface TargetSpec {
 const zeroTime = '0001-01-01T00:00:00Z';
 
 function rfc3339(ms: number | null): string {
-  return ms === null ? zeroTime : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return ms === null ? zeroTime : rfc3339Seconds(ms);
 }
 
 function oneOf(list: readonly string[], s: string): boolean {
   return list.includes(s);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function parseJson(text: string | null): unknown {
@@ -630,6 +627,15 @@ function column<const M extends Record<string, string>>(map: M, key: string): M[
   return undefined;
 }
 
+/** Harbor's `sort` keys checked against the columns a list may sort by (`fallback` when none is given). */
+function sortColumns<C extends string>(sort: SortKey[], fallback: SortKey, columns: readonly C[]): Array<{ column: C; desc: boolean }> {
+  return (sort.length ? sort : [fallback]).map((s) => {
+    const c = columns.find((x) => x === s.field);
+    if (c === undefined) throw fail('BAD_REQUEST', `sort: unsupported field ${s.field}; use ${columns.join(', ')}`);
+    return { column: c, desc: s.desc };
+  });
+}
+
 function assertId(id: number, what: string): void {
   if (!Number.isSafeInteger(id) || id < 1) throw fail('BAD_REQUEST', `invalid ${what} id`);
 }
@@ -698,11 +704,8 @@ export class WebhookService {
     }
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     let sq = q.selectAll();
-    const sorts = req.sort.length ? req.sort : [{ field: 'creation_time', desc: true }];
-    for (const s of sorts) {
-      const col = column({ id: 'id', name: 'name', creation_time: 'creation_time', update_time: 'update_time', enabled: 'enabled' } as const, s.field);
-      if (col === undefined) throw fail('BAD_REQUEST', `sort: unsupported field ${s.field}; use id, name, enabled, creation_time or update_time`);
-      sq = sq.orderBy(col, s.desc ? 'desc' : 'asc');
+    for (const s of sortColumns(req.sort, { field: 'creation_time', desc: true }, ['id', 'name', 'enabled', 'creation_time', 'update_time'] as const)) {
+      sq = sq.orderBy(s.column, s.desc ? 'desc' : 'asc');
     }
     const rows = await sq.orderBy('id', 'desc').limit(req.pageSize).offset((req.page - 1) * req.pageSize).execute();
     const targets = await this.targetsOf(this.deps.db, rows.map((r) => r.id));
@@ -890,10 +893,8 @@ export class WebhookService {
     }
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     let sq = q.selectAll();
-    for (const s of req.sort.length ? req.sort : [{ field: 'id', desc: true }]) {
-      const col = column({ id: 'id', start_time: 'start_time', end_time: 'end_time', status: 'status' } as const, s.field);
-      if (col === undefined) throw fail('BAD_REQUEST', `sort: unsupported field ${s.field}; use id, start_time, end_time or status`);
-      sq = sq.orderBy(col, s.desc ? 'desc' : 'asc');
+    for (const s of sortColumns(req.sort, { field: 'id', desc: true }, ['id', 'start_time', 'end_time', 'status'] as const)) {
+      sq = sq.orderBy(s.column, s.desc ? 'desc' : 'asc');
     }
     const rows = await sq.orderBy('id', 'desc').limit(req.pageSize).offset((req.page - 1) * req.pageSize).execute();
     const tasks = rows.length
@@ -938,10 +939,8 @@ export class WebhookService {
     }
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     let sq = q.selectAll();
-    for (const s of req.sort.length ? req.sort : [{ field: 'id', desc: false }]) {
-      const col = column({ id: 'id', creation_time: 'creation_time', start_time: 'start_time', end_time: 'end_time', update_time: 'update_time' } as const, s.field);
-      if (col === undefined) throw fail('BAD_REQUEST', `sort: unsupported field ${s.field}; use id, creation_time, start_time, update_time or end_time`);
-      sq = sq.orderBy(col, s.desc ? 'desc' : 'asc');
+    for (const s of sortColumns(req.sort, { field: 'id', desc: false }, ['id', 'creation_time', 'start_time', 'update_time', 'end_time'] as const)) {
+      sq = sq.orderBy(s.column, s.desc ? 'desc' : 'asc');
     }
     const rows = await sq.orderBy('id').limit(req.pageSize).offset((req.page - 1) * req.pageSize).execute();
     return { items: rows.map(taskView), total };
