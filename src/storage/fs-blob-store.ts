@@ -52,7 +52,10 @@ export class FsBlobStore implements BlobStore {
       await mkdir(this.blobsDir, { recursive: true });
       await mkdir(this.uploadsDir, { recursive: true });
       await mkdir(this.tmpDir, { recursive: true });
-    })();
+    })().catch((err: unknown) => {
+      this.ready = null; // try again on the next call
+      throw err;
+    });
     return this.ready;
   }
 

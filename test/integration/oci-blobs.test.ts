@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { connect } from 'node:net';
@@ -405,6 +405,30 @@ describe('/v2 blobs and uploads', () => {
     for (const r of ['a', 'b', 'c']) {
       const get = await req(`/v2/library/conc-${r}/blobs/${d}`);
       assert.deepEqual(Buffer.from(await get.arrayBuffer()), data);
+    }
+  });
+});
+
+describe('/v2 unexpected errors', () => {
+  it('answer 500 UNKNOWN naming the request id, and the server keeps serving', async () => {
+    const w = await startWharf();
+    try {
+      await ensureProject(w, 'library', true);
+      // A real storage fault: a file where the upload folder should be.
+      mkdirSync(w.wharf.config.storage.root, { recursive: true });
+      writeFileSync(join(w.wharf.config.storage.root, 'uploads'), 'not a folder');
+      const r = await fetch(`${w.url}/v2/library/broken/blobs/uploads/`, { method: 'POST', headers: { authorization: adminAuth, 'x-request-id': 'req-500-test' } });
+      assert.equal(r.status, 500);
+      assert.equal(r.headers.get('x-request-id'), 'req-500-test');
+      assert.equal(r.headers.get('docker-distribution-api-version'), 'registry/2.0');
+      const e = await errorOf(r);
+      assert.equal(e.code, 'UNKNOWN');
+      assert.match(e.message, /req-500-test/);
+      assert.doesNotMatch(JSON.stringify(e), /ENOTDIR|EEXIST|not a folder|storage/, 'no internals leak');
+      const ok = await fetch(`${w.url}/v2/`, { headers: { authorization: adminAuth } });
+      assert.equal(ok.status, 200);
+    } finally {
+      await w.close();
     }
   });
 });
