@@ -3,7 +3,7 @@
  *
  * Claiming. A task is due when `next_attempt_at <= now` and nobody holds a live lease on it. The
  * worker leases a due task with one conditional UPDATE (lease_owner = this worker, lease_until =
- * now + the target's timeout + a margin) that succeeds only if the task is still due and
+ * now + the target's timeout + 10 s) that succeeds only if the task is still due and
  * unleased, so several processes can share the work, and a worker that dies mid-attempt loses
  * nothing: its lease expires and the task is claimed again (at-least-once).
  *
@@ -33,6 +33,12 @@ import { formatterFor } from './formats/index.ts';
 import type { WebhookHttpClient, OutboundResult } from './http-client.ts';
 import { classify, nextDelay, parseRetryAfter, type Verdict } from './retry.ts';
 import { buildHeaders, redactHeaders } from './signer.ts';
+
+/**
+ * How long a lease outlives the attempt's own deadline: time to record the outcome. A worker that
+ * dies mid-attempt delays that delivery by at most timeout + this margin.
+ */
+export const leaseMarginMs = 10_000;
 
 /** Statuses after which a task or execution never changes again. */
 export const finalStatuses = ['Success', 'Error', 'Stopped'] as const;
@@ -261,7 +267,7 @@ export class DeliveryWorker {
         const n = counts.get(c.target_id) ?? 0;
         if (n >= perTargetLimit) continue;
         counts.set(c.target_id, n + 1);
-        chosen.push({ taskId: c.task_id, targetId: c.target_id, leaseUntil: now + (c.timeout_ms ?? config.webhooks.timeout_ms) + 30_000 });
+        chosen.push({ taskId: c.task_id, targetId: c.target_id, leaseUntil: now + (c.timeout_ms ?? config.webhooks.timeout_ms) + leaseMarginMs });
       }
       if (chosen.length > 0) {
         const won = await db.transaction().execute(async (trx) => {

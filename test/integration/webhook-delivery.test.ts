@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { Outbox, type WharfEvent } from '../../src/events/index.ts';
-import { startWharf, type TestWharf } from '../helpers/wharf.ts';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { openDatabase } from '../../src/db/index.ts';
+import { spawnWharf, startWharf, tempDataDir, type TestWharf } from '../helpers/wharf.ts';
 import { header, jsonBody, startReceiver, type Receiver } from '../helpers/receiver.ts';
 
 type Kdb = TestWharf['wharf']['db']['kysely'];
@@ -369,6 +372,57 @@ describe('webhook delivery engine', () => {
     assert.equal(d?.task.lease_owner, null);
   });
 
+  it('prunes finished history by age and by count per policy, never unfinished deliveries', async () => {
+    const proj = await project(db, 'prune');
+    const { policyId, targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'prune' }, [{ address: `${rx.url}/prune` }]);
+    const day = 86_400_000;
+    const now = Date.now();
+    const maxAge = w.wharf.config.webhooks.history_max_age_days;
+    let seq = 1_000_000; // fake event numbers: (event_seq, target) is unique for EVENT executions
+    const insert = async (start: number, final: boolean) => {
+      const ex = await db
+        .insertInto('webhook_executions')
+        .values({ policy_id: policyId, target_id: t ?? 0, event_seq: seq++, event_id: `prune-${start}-${String(final)}`, event_type: 'PUSH_ARTIFACT', vendor_type: 'WEBHOOK', status: final ? 'Success' : 'Running', status_message: '', trigger: 'EVENT', payload: '{}', start_time: start, end_time: final ? start : null })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      // Unfinished ones are not due (far future), so the worker leaves them alone during the test.
+      await db
+        .insertInto('webhook_tasks')
+        .values({ execution_id: ex.id, status: final ? 'Success' : 'Running', status_message: '', run_count: 1, next_attempt_at: final ? null : now + 365 * day, lease_until: null, lease_owner: null, creation_time: start, start_time: start, update_time: start, end_time: final ? start : null })
+        .execute();
+      return ex.id;
+    };
+    const oldDone = await insert(now - (maxAge + 1) * day, true);
+    const oldOpen = await insert(now - (maxAge + 1) * day, false);
+    const recent = await insert(now - day, true);
+    assert.ok((await w.wharf.engine.worker.pruneHistory(now)) >= 1);
+    const left = (await executionsOf(db, t ?? 0)).map((e) => e.id);
+    assert.ok(!left.includes(oldDone), 'an old finished execution is pruned');
+    assert.ok(left.includes(oldOpen), 'an unfinished one never is');
+    assert.ok(left.includes(recent));
+    assert.equal((await db.selectFrom('webhook_tasks').select('id').where('execution_id', '=', oldDone).execute()).length, 0, 'its task went with it');
+    // By count: a Wharf keeping 2 per policy.
+    const small = await startWharf({ overrides: { webhooks: { history_max_per_policy: 2 } } });
+    try {
+      const sdb = small.wharf.db.kysely;
+      const sp = await project(sdb, 'prune');
+      const { policyId: spId, targetIds: [st] } = await policy(sdb, { projectId: sp.id, name: 'prune' }, [{ address: `${rx.url}/prune` }]);
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const ex = await sdb
+          .insertInto('webhook_executions')
+          .values({ policy_id: spId, target_id: st ?? 0, event_seq: 1_000_000 + i, event_id: `c${i}`, event_type: 'PUSH_ARTIFACT', vendor_type: 'WEBHOOK', status: 'Success', status_message: '', trigger: 'EVENT', payload: '{}', start_time: now, end_time: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        ids.push(ex.id);
+      }
+      assert.equal(await small.wharf.engine.worker.pruneHistory(now), 3);
+      assert.deepEqual((await executionsOf(sdb, st ?? 0)).map((e) => e.id), ids.slice(3));
+    } finally {
+      await small.close();
+    }
+  });
+
   it('a dead endpoint does not hold up a healthy one', async () => {
     const proj = await project(db, 'iso');
     rx.respond('/dead', { never: true });
@@ -483,5 +537,44 @@ describe('SSRF policy in the engine', () => {
     assert.equal(test.verdict, 'fail');
     assert.match(test.error ?? '', /SSRF policy/);
     assert.equal(rx.requests.length, 0);
+  });
+});
+
+describe('crash safety', () => {
+  it('a delivery interrupted by kill -9 is attempted again after a restart (same event id)', async () => {
+    const dataDir = tempDataDir();
+    const rx = await startReceiver();
+    let child = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' } });
+    try {
+      const handle = await openDatabase(join(dataDir, 'wharf.db'));
+      try {
+        const db = handle.kysely;
+        const proj = await project(db, 'crash');
+        rx.respond('/crash', { never: true });
+        await policy(db, { projectId: proj.id, name: 'crash' }, [{ address: `${rx.url}/crash`, timeout_ms: 1000 }]);
+        const event = await push(db, proj, 'app', 'v1');
+        const [first] = await rx.waitFor(1, 15_000, '/crash');
+        await child.kill9(); // mid-attempt: the receiver has the request, Wharf recorded nothing yet
+        rx.respond('/crash', { statuses: [200] });
+        const task = await db.selectFrom('webhook_tasks').selectAll().executeTakeFirstOrThrow();
+        assert.equal(task.run_count, 0, 'the interrupted attempt was never recorded');
+        assert.notEqual(task.lease_owner, null);
+        child = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' } });
+        const got = await rx.waitFor(2, 30_000, '/crash');
+        assert.equal(header(got[1] ?? got[0]!, 'x-wharf-event-id'), event.id); // waitFor resolved with 2
+        assert.equal(header(first!, 'x-wharf-event-id'), event.id); // waitFor resolved with 1
+        const done = await until('task Success', async () => {
+          const t = await db.selectFrom('webhook_tasks').selectAll().where('id', '=', task.id).executeTakeFirst();
+          return t?.status === 'Success' ? t : null;
+        });
+        assert.equal(done.run_count, 1);
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await child.stop();
+      await rx.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
