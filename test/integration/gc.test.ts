@@ -1,7 +1,7 @@
 /**
  * Garbage collection against a real Wharf: blobs pushed and manifests PUT over /v2, ages set in
- * the real SQLite file (gc's grace period is a day), then `wharf.gc()` as the admin API and
- * `wharf gc` run it.
+ * the real SQLite file (gc's grace period is a day), then `wharf.gc()`, the function that the
+ * admin API's trigger and `wharf gc` both run.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -27,6 +27,7 @@ async function ensureProject(w: TestWharf, name: string, isPublic: boolean): Pro
 }
 
 async function errorOf(r: Response): Promise<OciErrorBody['errors'][number]> {
+  // The shape is asserted right below.
   const body = (await r.json()) as OciErrorBody;
   assert.ok(Array.isArray(body.errors) && body.errors.length === 1, `spec-shaped error body: ${JSON.stringify(body)}`);
   const e = body.errors[0];
@@ -129,6 +130,7 @@ describe('/v2 blobs and uploads', () => {
       [10_000, 19_999],
       [20_000, 29_999],
     ] as const) {
+      // Streamed body: see the casts' note in the chunked-body test above.
       const r = await req(loc, {
         method: 'PATCH',
         headers: { ...admin, 'content-type': 'application/octet-stream', 'content-range': `${s}-${e}` },
@@ -155,6 +157,7 @@ describe('/v2 blobs and uploads', () => {
     const b = randomBytes(123);
     const d = sha256(Buffer.concat([a, b]));
     const loc = await startUpload('library/streamed');
+    // Node's web-stream type and the DOM one differ only nominally; `duplex` is missing from RequestInit's type.
     const body = Readable.toWeb(Readable.from([a.subarray(0, 1000), a.subarray(1000)])) as ReadableStream;
     const r = await req(loc, { method: 'PATCH', headers: admin, body, duplex: 'half' } as RequestInit);
     assert.equal(r.status, 202);
@@ -367,6 +370,7 @@ describe('/v2 blobs and uploads', () => {
         for (let i = 0; i < chunkSize / piece.length; i++) yield piece;
       };
       const start = c * chunkSize;
+      // Streamed body: see the casts' note in the chunked-body test above.
       const r = await req(loc, {
         method: 'PATCH',
         headers: { ...admin, 'content-range': `${start}-${start + chunkSize - 1}`, 'content-length': String(chunkSize) },
@@ -381,6 +385,7 @@ describe('/v2 blobs and uploads', () => {
     const get = await req(`/v2/library/big/blobs/${d}`);
     assert.equal(get.headers.get('content-length'), String(chunks * chunkSize));
     const back = createHash('sha256');
+    // A fetch body is async-iterable in Node, which the DOM typing does not say.
     for await (const part of get.body as unknown as AsyncIterable<Uint8Array>) back.update(part);
     assert.equal('sha256:' + back.digest('hex'), d);
     const metrics = await (await req('/metrics')).text();

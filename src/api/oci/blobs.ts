@@ -25,6 +25,7 @@ import { callContext, type OciRoutes, type OciTarget } from './routing.ts';
 function queryParam(req: FastifyRequest, key: string): string | undefined {
   const q = req.query;
   if (typeof q !== 'object' || q === null || !(key in q)) return undefined;
+  // Fastify's query parser gives a plain object; `key in q` was checked just above.
   const v: unknown = (q as Record<string, unknown>)[key];
   if (Array.isArray(v)) return typeof v[0] === 'string' ? v[0] : undefined;
   return typeof v === 'string' ? v : undefined;

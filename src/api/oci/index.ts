@@ -21,6 +21,7 @@ export const wwwAuthenticate = 'Basic realm="wharf"';
 const methods: OciMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
 
 function isOciMethod(m: string): m is OciMethod {
+  // Widened to string[] only to ask includes() about an arbitrary string.
   return (methods as string[]).includes(m);
 }
 
