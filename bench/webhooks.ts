@@ -4,7 +4,8 @@
  * loopback receiver. Prints a table and writes bench/results/webhooks-<timestamp>.json.
  *
  *   1. push -> webhook latency: from a manifest PUT's response to the receiver holding the
- *      delivery for that digest, p50/p99 over N pushes offered at a steady rate (open loop);
+ *      delivery for that digest, p50/p99 over N pushes offered at a steady rate (open loop), at
+ *      the 1,000/s target and again at a low rate (50/s) the machine sustains without queueing;
  *   2. sustained deliveries per second: P policies on one event stream, E pushes;
  *   3. fan-out: one push to 1,000 policies, time until all 1,000 deliveries arrived;
  *   4. the CNCF registry's push -> notification latency, same pushes, same receiver.
@@ -13,7 +14,7 @@
  * Usage: npm run bench:webhooks [-- --quick]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -27,8 +28,8 @@ const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : ['latency', 'throughput', 'fanout', 'distribution']);
 const sizes = quick
-  ? { latencyPushes: 200, rate: 1000, thrPolicies: 20, thrPushes: 50, fanPolicies: 1000, fanPushes: 1 }
-  : { latencyPushes: 1000, rate: 1000, thrPolicies: 50, thrPushes: 200, fanPolicies: 1000, fanPushes: 3 };
+  ? { latencyPushes: 200, rate: 1000, lowRatePushes: 100, lowRate: 50, thrPolicies: 100, thrPushes: 30, fanPolicies: 1000, fanPushes: 1 }
+  : { latencyPushes: 1000, rate: 1000, lowRatePushes: 500, lowRate: 50, thrPolicies: 200, thrPushes: 100, fanPolicies: 1000, fanPushes: 3 };
 const warmup = 20;
 const drainMs = 30_000;
 
@@ -314,7 +315,7 @@ async function main(): Promise<void> {
     benchmark: 'webhooks',
     startedAt: startedAt.toISOString(),
     quick,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadAvgAtStart: loadavg() },
     sizes,
     targets: { p99LatencyMsAt1000PerSecond: 50, deliveriesPerSecond: 5000 },
   };
@@ -328,6 +329,14 @@ async function main(): Promise<void> {
       });
       return latencyRun(w.url, recv, '/wharf', 'library/lat', sizes.latencyPushes, sizes.rate, adminAuth);
     });
+    if (only.has('latency')) result.wharfLatencyLowRate = await withWharf(async (w) => {
+      await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
+        name: 'latency',
+        event_types: ['PUSH_ARTIFACT'],
+        targets: [{ type: 'http', address: `${recv.url}/wharf-low`, payload_format: 'Default' }],
+      });
+      return latencyRun(w.url, recv, '/wharf-low', 'library/lat', sizes.lowRatePushes, sizes.lowRate, adminAuth);
+    });
     console.error('2/4 Wharf sustained deliveries ...');
     if (only.has('throughput')) result.wharfThroughput = await withWharf((w) => throughputRun(w, recv, sizes.thrPolicies, sizes.thrPushes));
     console.error('3/4 Wharf fan-out ...');
@@ -337,6 +346,7 @@ async function main(): Promise<void> {
       const dist = await startDistribution(recv);
       try {
         result.distributionLatency = await latencyRun(dist.url, recv, '/distribution', 'library/lat', sizes.latencyPushes, sizes.rate);
+        result.distributionLatencyLowRate = await latencyRun(dist.url, recv, '/distribution', 'library/low', sizes.lowRatePushes, sizes.lowRate);
       } finally {
         dist.proc.kill('SIGTERM');
         rmSync(dist.dir, { recursive: true, force: true });
@@ -349,6 +359,8 @@ async function main(): Promise<void> {
   const ld = result.distributionLatency as LatencyResult | undefined;
   const thr = result.wharfThroughput as Awaited<ReturnType<typeof throughputRun>> | undefined;
   const fan = result.wharfFanout as Awaited<ReturnType<typeof fanoutRun>> | undefined;
+  const lwl = result.wharfLatencyLowRate as LatencyResult | undefined;
+  const ldl = result.distributionLatencyLowRate as LatencyResult | undefined;
   const f = (v: unknown): string => (v === undefined ? '-' : String(v));
   const rows: Array<[string, string, string, string]> = [
     ['measure', 'Wharf', 'CNCF registry 2.8', 'target'],
@@ -359,6 +371,9 @@ async function main(): Promise<void> {
     ['PUT response -> webhook p99 (ms)', f(lw?.deliveredP99Ms), f(ld?.deliveredP99Ms), '< 50'],
     ['PUT response -> webhook max (ms)', f(lw?.deliveredMaxMs), f(ld?.deliveredMaxMs), ''],
     ['deliveries missing', f(lw?.missing), f(ld?.missing), '0'],
+    [`at ${sizes.lowRate}/s: pushes achieved (per s)`, f(lwl?.achievedRate), f(ldl?.achievedRate), ''],
+    [`at ${sizes.lowRate}/s: PUT response -> webhook p50 / p99 (ms)`, `${f(lwl?.deliveredP50Ms)} / ${f(lwl?.deliveredP99Ms)}`, `${f(ldl?.deliveredP50Ms)} / ${f(ldl?.deliveredP99Ms)}`, ''],
+    [`at ${sizes.lowRate}/s: deliveries missing`, f(lwl?.missing), f(ldl?.missing), '0'],
     [
       `sustained deliveries/s (${f(thr?.policies)} policies x ${f(thr?.pushes)} pushes)`,
       `${f(thr?.deliveriesPerSecond)} (steady ${f(thr?.steadyDeliveriesPerSecond)}); missing ${f(thr?.missing)}`,
@@ -369,6 +384,7 @@ async function main(): Promise<void> {
   ];
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c as 0 | 1 | 2 | 3].length)));
   for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | '));
+  result.loadAvgAtEnd = loadavg();
   const outDir = join(import.meta.dirname, 'results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `webhooks-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
