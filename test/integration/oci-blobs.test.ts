@@ -116,6 +116,18 @@ describe('/v2 blobs and uploads', () => {
     assert.deepEqual(Buffer.from(await get.arrayBuffer()), data);
   });
 
+  it('accepts sha512 digests (verified by re-hashing the upload)', async () => {
+    const data = randomBytes(3000);
+    const d512 = 'sha512:' + createHash('sha512').update(data).digest('hex');
+    const loc = await startUpload('library/sha512');
+    await req(loc, { method: 'PATCH', headers: admin, body: data });
+    const put = await req(`${loc}?digest=${d512}`, { method: 'PUT', headers: admin });
+    assert.equal(put.status, 201);
+    const get = await req(`/v2/library/sha512/blobs/${d512}`);
+    assert.equal(get.headers.get('docker-content-digest'), d512);
+    assert.deepEqual(Buffer.from(await get.arrayBuffer()), data);
+  });
+
   it('chunked PATCH with Content-Range, upload status, and a bodiless PUT', async () => {
     const data = randomBytes(30_000);
     const d = sha256(data);
@@ -391,6 +403,8 @@ describe('/v2 blobs and uploads', () => {
     const metrics = await (await req('/metrics')).text();
     const m = /^wharf_bytes_received_total (\d+)/m.exec(metrics);
     assert.ok(m && Number(m[1]) >= chunks * chunkSize, 'bytes received are counted');
+    const n = /^wharf_blob_upload_duration_seconds_count (\d+)/m.exec(metrics);
+    assert.ok(n && Number(n[1]) > 0, 'upload durations are observed');
   });
 
   it('concurrent uploads of the same blob all succeed and store it once', async () => {
