@@ -16,8 +16,8 @@
  * Uploads whose row was last touched before the grace period are removed (row and bytes), and so
  * are upload files with no row whose last write is that old.
  *
- * Not swept: stored blob bytes with no `blobs` row at all (left by a crash between an upload's
- * commit and its rename, or between a manifest's bytes and its transaction). The store reports no
+ * Not swept: stored blob bytes with no `blobs` row at all (left by a crash between a manifest's
+ * bytes being stored and its transaction). The store reports no
  * age for blobs, so such bytes cannot be told apart from a manifest PUT in flight; they cost disk
  * only, and a re-push of the same digest adopts them.
  */
