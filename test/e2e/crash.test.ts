@@ -65,10 +65,11 @@ test('e2e: kill -9 mid-burst loses no event', { skip, timeout: 240_000 }, async 
     await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
       name: 'crash',
       event_types: ['PUSH_ARTIFACT'],
-      targets: [{ type: 'http', address: `${recv.url}/crash`, payload_format: 'Default' }],
+      // A short timeout keeps the lease of an attempt cut off by the kill short (lease = timeout + margin).
+      targets: [{ type: 'http', address: `${recv.url}/crash`, payload_format: 'Default', timeout_ms: 2000 }],
     });
 
-    // 20 pushes: 6 with skopeo, 14 over HTTP, 4 at a time; kill -9 after 6 have been acknowledged.
+    // 20 pushes: 6 with skopeo, 14 over HTTP, 4 at a time; kill -9 after 10 have been acknowledged.
     type Job = { name: string; run: () => Promise<string> };
     const skopeoJobs: Job[] = [];
     const httpJobs: Job[] = [];
@@ -111,7 +112,7 @@ test('e2e: kill -9 mid-burst loses no event', { skip, timeout: 240_000 }, async 
         } catch {
           failed.push(job.name);
         }
-        if (acked.size >= 6 && !killed) killed = wharf.kill9();
+        if (acked.size >= 10 && !killed) killed = wharf.kill9();
       }
     };
     await Promise.all(Array.from({ length: 4 }, worker));
