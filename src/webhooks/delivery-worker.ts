@@ -359,7 +359,7 @@ export class DeliveryWorker {
     const { db, config, logger } = this.deps;
     const l = await this.load(c.taskId);
     if (!l) return;
-    if ((finalStatuses as readonly string[]).includes(l.task.status)) {
+    if ((finalStatuses as readonly string[]).includes(l.task.status)) { // widening a tuple to test any string
       await db.updateTable('webhook_tasks').set({ next_attempt_at: null, lease_owner: null, lease_until: null }).where('id', '=', l.task.id).execute();
       return;
     }
