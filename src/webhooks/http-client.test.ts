@@ -1,6 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { AddressPolicy } from './address-policy.ts';
 import { WebhookHttpClient, type Resolver } from './http-client.ts';
@@ -192,5 +197,35 @@ test('URL userinfo becomes Basic auth; bad URLs and schemes are reported', async
     assert.match(refused.error ?? '', /ECONNREFUSED/);
   } finally {
     await c.close();
+  }
+});
+
+test('TLS: a self-signed certificate fails unless skip_cert_verify is set', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('secure'));
+    });
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
+    const a = tls.address();
+    const url = `https://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`;
+    const c = client();
+    try {
+      const strict = await c.send({ url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: false });
+      assert.equal(strict.status, null);
+      assert.equal(strict.errorKind, 'network');
+      assert.match(strict.error ?? '', /self[- ]signed|certificate/i);
+      const lax = await c.send({ url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: true });
+      assert.equal(lax.status, 200, String(lax.error));
+      assert.equal(lax.body?.toString(), 'secure');
+    } finally {
+      await c.close();
+      tls.closeAllConnections();
+      await new Promise((r) => tls.close(r));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
