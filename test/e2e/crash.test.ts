@@ -58,11 +58,11 @@ test('e2e: kill -9 mid-burst loses no event', { skip, timeout: 240_000 }, async 
   const port = await freePort();
   const recv = await startReceiver();
   // Slow answers keep deliveries in flight when the process dies.
-  recv.respond('/crash', { delayMs: 150 });
+  recv.respond('/crash', { delayMs: 400 });
   let w: SpawnedWharf | undefined = await spawnWharf({ dataDir, port, env: { WHARF_LOG_LEVEL: 'warn' } });
   const layouts: OciLayout[] = [];
   try {
-    await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
+    const policyId = await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
       name: 'crash',
       event_types: ['PUSH_ARTIFACT'],
       // A short timeout keeps the lease of an attempt cut off by the kill short (lease = timeout + margin).
@@ -138,6 +138,21 @@ test('e2e: kill -9 mid-burst loses no event', { skip, timeout: 240_000 }, async 
     const ids = recv.requests.filter((r) => pushDigest(r) !== null).map((r) => header(r, 'x-wharf-event-id') ?? header(r, 'webhook-id') ?? '');
     t.diagnostic(`held ${held.size} manifests; ${ids.length} deliveries, ${new Set(ids).size} distinct event ids (duplicates are allowed: at least once)`);
     assert.ok(ids.every((id) => id !== ''), 'every delivery carries its event id');
+
+    // Attempts cut off by the kill are taken up again once their lease expires: every execution
+    // ends Success (none stays Running forever).
+    const execPath = `/api/v2.0/projects/library/webhook/policies/${policyId}/executions?page_size=100`;
+    let statuses: string[] = [];
+    const done = Date.now() + 120_000;
+    for (;;) {
+      const ex = await api(w.url, 'GET', execPath, { auth: adminAuth });
+      assert.equal(ex.status, 200, explain('GET', execPath, ex));
+      statuses = (Array.isArray(ex.json) ? ex.json : []).map((e: { status?: string }) => String(e.status));
+      if (statuses.length >= want.size && statuses.every((st) => st === 'Success')) break;
+      if (Date.now() > done) assert.fail(`executions did not all end Success after the restart: ${JSON.stringify(statuses)}`);
+      await sleep(500);
+    }
+    t.diagnostic(`${statuses.length} executions, all Success; ${recv.requests.length} deliveries in all`);
   } finally {
     await recv.close();
     if (w && w.proc.exitCode === null && w.proc.signalCode === null) await w.stop();
