@@ -202,9 +202,15 @@ export class Dispatcher {
       const now = Date.now();
       let created = 0;
       if (row.type !== 'WEBHOOK_TARGET_DISABLED' && (await notificationsEnabled(trx))) {
-        const event = eventFromRow(row);
-        for (const m of await this.matches(trx, row, event)) {
-          if (await this.createDelivery(trx, row, event, m, now)) created++;
+        let event: WharfEvent | null = null;
+        try {
+          event = eventFromRow(row);
+        } catch (err) {
+          // Unreadable data can never be delivered; retrying it every poll would only fill the log.
+          this.deps.logger.error({ err, event_seq: row.seq, event_id: row.id }, 'outbox event data is not valid JSON; marking it dispatched without deliveries');
+        }
+        for (const m of event ? await this.matches(trx, row, event) : []) {
+          if (event && (await this.createDelivery(trx, row, event, m, now))) created++;
         }
       }
       await trx.updateTable('events').set({ dispatched_at: now }).where('seq', '=', row.seq).execute();

@@ -351,6 +351,17 @@ describe('webhook delivery engine', () => {
     assert.equal(rx.on('/switch').length, 1, 'only the event sent after the switch came back on');
   });
 
+  it('an outbox row with unreadable data is set aside and does not block the events after it', async () => {
+    const proj = await project(db, 'corrupt');
+    await policy(db, { projectId: proj.id, name: 'corrupt' }, [{ address: `${rx.url}/corrupt` }]);
+    await db.insertInto('events').values({ id: 'corrupt-event', type: 'PUSH_ARTIFACT', occur_at: Date.now(), operator: '', project_id: proj.id, data: '{not json', dispatched_at: null }).execute();
+    await push(db, proj, 'app', 'v1');
+    await rx.waitFor(1, 15_000, '/corrupt');
+    const row = await db.selectFrom('events').select('dispatched_at').where('id', '=', 'corrupt-event').executeTakeFirstOrThrow();
+    assert.notEqual(row.dispatched_at, null);
+    assert.equal((await db.selectFrom('webhook_executions').select('id').where('event_id', '=', 'corrupt-event').execute()).length, 0);
+  });
+
   it('picks up a task whose lease expired (a worker that died mid-attempt)', async () => {
     const proj = await project(db, 'lease');
     const { policyId, targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'lease' }, [{ address: `${rx.url}/lease` }]);
