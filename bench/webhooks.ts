@@ -58,11 +58,12 @@ function pushedDigests(r: ReceivedRequest): string[] {
   if (typeof body !== 'object' || body === null) return [];
   const out: string[] = [];
   if ('events' in body && Array.isArray(body.events)) {
+    // Parsed JSON in distribution's envelope; every field is read optionally.
     for (const e of body.events as Array<{ action?: string; target?: { digest?: string; mediaType?: string } }>) {
       if (e.action === 'push' && e.target?.digest && e.target.mediaType !== 'application/octet-stream') out.push(e.target.digest);
     }
   } else if ('type' in body && body.type === 'PUSH_ARTIFACT' && 'event_data' in body) {
-    const ed = body.event_data as { resources?: Array<{ digest?: string }> };
+    const ed = body.event_data as { resources?: Array<{ digest?: string }> }; // parsed Default JSON; fields read optionally
     for (const res of ed.resources ?? []) if (res.digest) out.push(res.digest);
   }
   return out;
@@ -297,6 +298,23 @@ async function startDistribution(recv: Receiver): Promise<{ url: string; proc: C
   return { url, proc, dir };
 }
 
+/** Everything one run measured (written as JSON). */
+interface BenchResults {
+  benchmark: 'webhooks';
+  startedAt: string;
+  quick: boolean;
+  machine: { cpus: number; cpuModel: string; node: string; loadAvgAtStart: number[] };
+  sizes: typeof sizes;
+  targets: { p99LatencyMsAt1000PerSecond: number; deliveriesPerSecond: number };
+  wharfLatency?: LatencyResult;
+  wharfLatencyLowRate?: LatencyResult;
+  wharfThroughput?: Awaited<ReturnType<typeof throughputRun>>;
+  wharfFanout?: Awaited<ReturnType<typeof fanoutRun>>;
+  distributionLatency?: LatencyResult;
+  distributionLatencyLowRate?: LatencyResult;
+  loadAvgAtEnd?: number[];
+}
+
 async function withWharf<T>(fn: (w: SpawnedWharf) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-wharf-'));
   const w = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' } });
@@ -311,7 +329,7 @@ async function withWharf<T>(fn: (w: SpawnedWharf) => Promise<T>): Promise<T> {
 async function main(): Promise<void> {
   const recv = await startReceiver();
   const startedAt = new Date();
-  const result: Record<string, unknown> = {
+  const result: BenchResults = {
     benchmark: 'webhooks',
     startedAt: startedAt.toISOString(),
     quick,
@@ -355,12 +373,8 @@ async function main(): Promise<void> {
   } finally {
     await recv.close();
   }
-  const lw = result.wharfLatency as LatencyResult | undefined;
-  const ld = result.distributionLatency as LatencyResult | undefined;
-  const thr = result.wharfThroughput as Awaited<ReturnType<typeof throughputRun>> | undefined;
-  const fan = result.wharfFanout as Awaited<ReturnType<typeof fanoutRun>> | undefined;
-  const lwl = result.wharfLatencyLowRate as LatencyResult | undefined;
-  const ldl = result.distributionLatencyLowRate as LatencyResult | undefined;
+  const { wharfLatency: lw, distributionLatency: ld, wharfThroughput: thr, wharfFanout: fan } = result;
+  const { wharfLatencyLowRate: lwl, distributionLatencyLowRate: ldl } = result;
   const f = (v: unknown): string => (v === undefined ? '-' : String(v));
   const rows: Array<[string, string, string, string]> = [
     ['measure', 'Wharf', 'CNCF registry 2.8', 'target'],

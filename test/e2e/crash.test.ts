@@ -21,6 +21,7 @@ function pushDigest(r: ReceivedRequest): string | null {
   try {
     const b = jsonBody(r);
     if (typeof b !== 'object' || b === null || !('type' in b) || b.type !== 'PUSH_ARTIFACT') return null;
+    // Parsed Default JSON; every level is read optionally.
     const ed = 'event_data' in b ? (b.event_data as { resources?: Array<{ digest?: string }> }) : {};
     return ed.resources?.[0]?.digest ?? null;
   } catch {
@@ -34,10 +35,11 @@ async function heldManifests(url: string): Promise<Map<string, string>> {
   const h = { authorization: adminAuth };
   const cat = await api(url, 'GET', '/v2/_catalog?n=1000', { auth: adminAuth });
   assert.equal(cat.status, 200, explain('GET', '/v2/_catalog', cat));
-  const repos = (cat.json as { repositories?: string[] }).repositories ?? [];
+  const repos = (cat.json as { repositories?: string[] }).repositories ?? []; // /v2/_catalog's shape (status checked)
   for (const repo of repos) {
     const tl = await api(url, 'GET', `/v2/${repo}/tags/list?n=1000`, { auth: adminAuth });
     assert.equal(tl.status, 200, explain('GET', `/v2/${repo}/tags/list`, tl));
+    // The tag list's shape (status checked); tags may be null for an empty repository.
     for (const tag of (tl.json as { tags?: string[] | null }).tags ?? []) {
       const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, {
         method: 'HEAD',

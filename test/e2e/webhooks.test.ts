@@ -74,7 +74,7 @@ function at(v: unknown, ...path: Array<string | number>): unknown {
   let cur = v;
   for (const k of path) {
     if (typeof cur !== 'object' || cur === null) throw new Error(`no ${path.join('.')} in ${JSON.stringify(v).slice(0, 400)}`);
-    cur = (cur as Record<string | number, unknown>)[k];
+    cur = (cur as Record<string | number, unknown>)[k]; // an object (checked above), read by key
   }
   return cur;
 }
@@ -235,6 +235,7 @@ test('e2e: a tagged skopeo push delivers one PUSH_ARTIFACT in every format, and 
       for (const e of embeds) {
         const title = String(at(e, 'title') ?? '');
         const desc = String(at(e, 'description') ?? '');
+        // Discord's embed field shape; a missing name/value would fail the length checks below.
         const fields = (at(e, 'fields') ?? []) as Array<{ name: string; value: string }>;
         assert.ok(title.length <= 256 && desc.length <= 4096 && fields.length <= 25, 'Discord embed limits');
         for (const f of fields) assert.ok(f.name.length <= 256 && f.value.length <= 1024, 'Discord field limits');
