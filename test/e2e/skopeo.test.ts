@@ -167,6 +167,32 @@ test('e2e: OCI artifact with a subject round trip, listed by the referrers API',
   );
 });
 
+test('e2e: skopeo copy between repositories mounts the layers instead of uploading them', { skip, timeout }, async () => {
+  const src = layout();
+  const img = await writeSingleLayerImage(src, 'm');
+  await push(src, 'm', 'e2e-mount-src');
+  const r = await skopeo([
+    '--debug',
+    'copy',
+    '--src-tls-verify=false',
+    '--dest-tls-verify=false',
+    '--src-creds',
+    adminCreds,
+    '--dest-creds',
+    adminCreds,
+    remote('e2e-mount-src', 'm'),
+    remote('e2e-mount-dst', 'm'),
+  ]);
+  assert.equal(r.code, 0, describeRun(r));
+  assert.equal(sha256(await rawManifest('e2e-mount-dst', 'm')), img.manifest.digest);
+  // containers/image tries POST /v2/<dst>/blobs/uploads/?mount=<digest>&from=<src> for blobs it has
+  // seen in the source repository, and logs "mount OK" when the registry answers 201.
+  const layerHex = img.layers[0]?.digest.replace('sha256:', '') ?? 'none';
+  assert.match(r.stderr, new RegExp(`mount=sha256%3A${layerHex}`), 'skopeo tried a cross-repository mount of the layer');
+  assert.match(r.stderr, /mount OK/, 'the mount succeeded');
+  assert.doesNotMatch(r.stderr, new RegExp(`PUT [^"]*/blobs/uploads/[^"]*digest=sha256%3A${layerHex}`), 'the layer was not uploaded again');
+});
+
 test('e2e: skopeo list-tags', { skip, timeout }, async () => {
   const src = layout();
   await writeSingleLayerImage(src, 'b');

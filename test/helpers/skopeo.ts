@@ -4,7 +4,7 @@
  * When skopeo is missing the e2e tests skip, unless WHARF_REQUIRE_E2E=1 (CI), where they fail.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminPassword } from './wharf.ts';
@@ -61,6 +61,7 @@ function isolated(): { dir: string; authFile: string } {
     const authFile = join(dir, 'auth.json');
     writeFileSync(authFile, '{"auths":{}}');
     isolation = { dir, authFile };
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
   return isolation;
 }
