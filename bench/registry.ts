@@ -12,7 +12,7 @@
  * - each server's resident memory: peak (VmHWM) and sampled VmRSS, and RSS before/after the
  *   sustained load.
  *
- *   npm run bench               # full run (about 5 minutes)
+ *   npm run bench               # full run (about 2 minutes)
  *   npm run bench -- --quick    # 30 MiB image, 2 rounds, 3 s of load
  *
  * Prints a table with the ratios Wharf / CNCF and writes bench/results/registry-<timestamp>.json.
