@@ -233,6 +233,63 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+/** Quotas: a blob counted once in a project's usage (layers, configs, manifest bytes). */
+export interface ProjectBlobsTable {
+  project_id: number;
+  digest: string;
+  size: number;
+  creation_time: number;
+}
+
+/** Quotas: a project's storage usage in bytes (the sum of its project_blobs sizes). */
+export interface QuotaUsageTable {
+  project_id: number;
+  used: number;
+  update_time: number;
+}
+
+/** The audit log (Harbor's audit_log): who did what to which resource, and whether it succeeded. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  /** The project the resource belongs to; null for system-wide entries (users, system robots, logins). */
+  project_id: number | null;
+  username: string;
+  /** Harbor's operation names: create, delete, pull, update, login, ... */
+  operation: string;
+  /** artifact, tag, repository, project, member, robot, webhook_policy, user, ... */
+  resource_type: string;
+  /** `project/repo:tag`, `project/repo@digest`, a project or user name, ... */
+  resource: string;
+  /** success | failure */
+  result: string;
+  op_time: number;
+  /** The outbox event the entry came from (de-duplicates re-reads); null for direct writes. */
+  event_id: string | null;
+}
+
+/** The audit writer's position in the outbox. */
+export interface AuditCursorTable {
+  name: string;
+  seq: number;
+}
+
+/** Earlier password hashes of a user, for refusing reused passwords (issue 4, users+tokens). */
+export interface PasswordHistoryTable {
+  id: Generated<number>;
+  user_id: number;
+  password_hash: string;
+  creation_time: number;
+}
+
+/** The token service's signing keys as JWKs (issue 4, users+tokens); the newest signs. */
+export interface TokenSigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  creation_time: number;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -251,6 +308,12 @@ export interface Database {
   webhook_executions: WebhookExecutionsTable;
   webhook_tasks: WebhookTasksTable;
   webhook_attempts: WebhookAttemptsTable;
+  project_blobs: ProjectBlobsTable;
+  quota_usage: QuotaUsageTable;
+  audit_log: AuditLogTable;
+  audit_cursor: AuditCursorTable;
+  password_history: PasswordHistoryTable;
+  token_signing_keys: TokenSigningKeysTable;
 }
 
 /** Row types, for repositories' signatures. */
@@ -269,3 +332,4 @@ export type WebhookExecutionRow = Selectable<WebhookExecutionsTable>;
 export type WebhookTaskRow = Selectable<WebhookTasksTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 export type ProjectUpdate = Updateable<ProjectsTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;
