@@ -80,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     req.badCredentials = false;
-    req.actor = { username: '', userId: null, sysadmin: false };
+    req.actor = { kind: 'anonymous', username: '', userId: null, sysadmin: false };
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -1,19 +1,23 @@
 /**
  * Checks HTTP Basic credentials against the users table (argon2id hashes). Successful checks are
  * cached for a minute keyed by a SHA-256 of the credentials, so a push of many layers does not pay
- * argon2's cost on every request; a password change or a disabled user is seen within that minute.
+ * argon2's cost on every request; a password change is seen within that minute. The cache keeps
+ * only who was verified: the Actor (roles, robot permissions, disabled, expiry) is loaded afresh on
+ * every request by `loadActor`, so those changes apply at once. Names starting `robot$` are robot
+ * accounts, checked against the robots table's secret hashes.
  */
 import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
 import type { Actor } from './actor.ts';
+import { loadActor, type Principal } from './principals.ts';
 
 const cacheMs = 60_000;
 
 /** Authenticates users by name and password. */
 export class Authenticator {
-  private readonly cache = new Map<string, { actor: Actor; until: number }>();
+  private readonly cache = new Map<string, { principal: Principal; until: number }>();
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -21,16 +25,32 @@ export class Authenticator {
   async verify(username: string, password: string): Promise<Actor | null> {
     const key = createHash('sha256').update(`${username}\0${password}`).digest('hex');
     const hit = this.cache.get(key);
-    if (hit && hit.until > Date.now()) return hit.actor;
+    if (hit && hit.until > Date.now()) return loadActor(this.db, hit.principal);
+    const principal = username.startsWith('robot$') ? await this.checkRobot(username, password) : await this.checkUser(username, password);
+    if (!principal) return null;
+    const actor = await loadActor(this.db, principal);
+    if (!actor) return null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { principal, until: Date.now() + cacheMs });
+    return actor;
+  }
+
+  /** A user's principal when the password matches (disabled users are refused by loadActor). */
+  private async checkUser(username: string, password: string): Promise<Principal | null> {
     const user = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     // Verify against a fixed hash when the user is unknown, so timing does not reveal existence.
     const hash = user?.password_hash ?? dummyHash;
     const ok = await argon2.verify(hash, password).catch(() => false);
     if (!user || !ok || user.disabled) return null;
-    const actor: Actor = { username: user.username, userId: user.id, sysadmin: user.sysadmin === 1 };
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { actor, until: Date.now() + cacheMs });
-    return actor;
+    return { kind: 'user', id: user.id };
+  }
+
+  /** A robot's principal when the secret matches its hash (disabled or expired robots are refused by loadActor). */
+  private async checkRobot(name: string, secret: string): Promise<Principal | null> {
+    const robot = await this.db.selectFrom('robots').select(['id', 'secret_hash']).where('name', '=', name).executeTakeFirst();
+    const ok = await argon2.verify(robot?.secret_hash ?? dummyHash, secret).catch(() => false);
+    if (!robot || !ok) return null;
+    return { kind: 'robot', id: robot.id };
   }
 
   /** Parses an `Authorization: Basic ...` header; null when absent or not Basic. */

@@ -2,3 +2,4 @@
 export * from './actor.ts';
 export * from './authorizer.ts';
 export * from './authenticator.ts';
+export * from './principals.ts';

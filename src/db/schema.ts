@@ -290,6 +290,40 @@ export interface TokenSigningKeysTable {
   creation_time: number;
 }
 
+/** A user's role in a project (Harbor's member; role_id 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest). */
+export interface ProjectMembersTable {
+  id: Generated<number>;
+  project_id: number;
+  user_id: number;
+  role_id: number;
+  creation_time: number;
+  update_time: number;
+}
+
+/** Robot accounts: `robot$<project>+<name>` (level project) or `robot$<name>` (level system). */
+export interface RobotsTable {
+  id: Generated<number>;
+  /** The full name, prefix included. */
+  name: string;
+  description: string;
+  /** argon2id hash of the secret; the secret itself is never stored. */
+  secret_hash: string;
+  /** 'project' | 'system' */
+  level: string;
+  /** The project of a project robot; null for system robots. */
+  project_id: number | null;
+  /** Days; -1 never expires. */
+  duration: number;
+  /** Unix seconds; -1 never. */
+  expires_at: number;
+  disabled: number;
+  /** Harbor's RobotPermission[] as JSON. */
+  permissions: string;
+  creator: string;
+  creation_time: number;
+  update_time: number;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -314,6 +348,8 @@ export interface Database {
   audit_cursor: AuditCursorTable;
   password_history: PasswordHistoryTable;
   token_signing_keys: TokenSigningKeysTable;
+  project_members: ProjectMembersTable;
+  robots: RobotsTable;
 }
 
 /** Row types, for repositories' signatures. */
@@ -333,3 +369,5 @@ export type WebhookTaskRow = Selectable<WebhookTasksTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 export type ProjectUpdate = Updateable<ProjectsTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
+export type ProjectMemberRow = Selectable<ProjectMembersTable>;
+export type RobotRow = Selectable<RobotsTable>;
