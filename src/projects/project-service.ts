@@ -540,7 +540,7 @@ export class ProjectService {
 
   /** Adds a tag to an artifact (through the registry); CONFLICT when the repository already has it. */
   async createTag(ctx: CallContext, key: ProjectKey, repo: string, reference: string, body: unknown): Promise<void> {
-    const { repository, fullName } = await this.repositoryFor(ctx, key, repo, 'push');
+    const { repository, fullName } = await this.repositoryFor(ctx, key, repo, 'create-tag');
     const name = body !== null && typeof body === 'object' && 'name' in body ? body.name : undefined;
     if (typeof name !== 'string' || name === '') throw fail('BAD_REQUEST', 'name is required');
     if (!isValidTag(name)) throw fail('BAD_REQUEST', `invalid tag name "${name}": tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
@@ -552,7 +552,7 @@ export class ProjectService {
 
   /** Removes a tag of the given artifact (through the registry); the artifact stays. */
   async deleteTag(ctx: CallContext, key: ProjectKey, repo: string, reference: string, tag: string): Promise<void> {
-    const { repository, fullName } = await this.repositoryFor(ctx, key, repo, 'delete');
+    const { repository, fullName } = await this.repositoryFor(ctx, key, repo, 'delete-tag');
     const a = await this.artifactFor(repository, reference);
     const row = await this.deps.db.selectFrom('tags').select('id').where('artifact_id', '=', a.id).where('name', '=', tag).executeTakeFirst();
     if (!row) throw fail('NOT_FOUND', `tag ${tag} not found on artifact ${a.digest}`);

@@ -56,7 +56,7 @@ export class BlobService
       if (isDomainError(err, 'NAME_UNKNOWN') && ctx.actor.username === '') this.deps.authorizer.check(ctx.actor, action);
       throw err;
     }
-    this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 });
+    this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 }, repo);
     return project;
   }
 
@@ -125,7 +125,7 @@ export class BlobService
     const project = await this.access(ctx, repo, 'push');
     if (from === null) return null;
     const source = await this.deps.db.selectFrom('projects').selectAll().where('name', '=', projectOf(from)).executeTakeFirst();
-    if (!source || !this.deps.authorizer.allows(ctx.actor, 'pull', { name: source.name, public: source.public === 1 })) return null;
+    if (!source || !this.deps.authorizer.allows(ctx.actor, 'pull', { name: source.name, public: source.public === 1 }, from)) return null;
     const info = await this.linkedBlob(from, digest);
     if (!info) return null;
     await this.deps.db.transaction().execute(async (trx) => {

@@ -52,7 +52,7 @@ export class ManifestService
   /** The project of `repo`, after checking that the caller may do `action` in it. */
   private async authorize(ctx: CallContext, repo: RepoName, action: Action): Promise<ProjectRow> {
     const project = await projectForRepo(this.deps.db, repo);
-    this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 });
+    this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 }, repo);
     return project;
   }
 
@@ -367,7 +367,7 @@ export class ManifestService
 
   /** Tags an existing artifact without a push (Harbor API); CONFLICT when the tag is on another artifact. */
   async createTag(ctx: CallContext, repo: RepoName, digest: Digest, tag: string): Promise<void> {
-    const project = await this.authorize(ctx, repo, 'push');
+    const project = await this.authorize(ctx, repo, 'create-tag');
     if (!isValidTag(tag)) throw fail('BAD_REQUEST', `invalid tag ${JSON.stringify(tag)}: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`, { tag });
     const repository = await this.repository(repo, 'NOT_FOUND');
     await this.transact(async (trx) => {
@@ -392,7 +392,7 @@ export class ManifestService
 
   /** Deletes a tag (Harbor API); the artifact stays. */
   async deleteTag(ctx: CallContext, repo: RepoName, tag: string): Promise<void> {
-    const project = await this.authorize(ctx, repo, 'delete');
+    const project = await this.authorize(ctx, repo, 'delete-tag');
     const repository = await this.repository(repo, 'NOT_FOUND');
     await this.removeTag(ctx, project, repository, tag, () => fail('NOT_FOUND', `tag ${tag} not found in ${repo}`, { name: repo, tag }));
   }

@@ -656,11 +656,13 @@ export class WebhookService {
     if (byId && !Number.isSafeInteger(Number(scope.nameOrId))) throw fail('NOT_FOUND', `project ${scope.nameOrId} not found`);
     const q = this.deps.db.selectFrom('projects').selectAll();
     const p = await (byId ? q.where('id', '=', Number(scope.nameOrId)) : q.where('name', '=', scope.nameOrId)).executeTakeFirst();
+    // Harbor: project admins change webhook policies, maintainers read them.
+    const fine = action === 'manage' ? 'manage-webhooks' : 'list-webhooks';
     if (!p) {
-      if (ctx.actor.username === '') this.deps.authorizer.check(ctx.actor, action, { name: scope.nameOrId, public: false });
+      if (ctx.actor.username === '') this.deps.authorizer.check(ctx.actor, fine, { name: scope.nameOrId, public: false });
       throw fail('NOT_FOUND', `project ${scope.nameOrId} not found`);
     }
-    this.deps.authorizer.check(ctx.actor, action, { name: p.name, public: p.public === 1 });
+    this.deps.authorizer.check(ctx.actor, fine, { name: p.name, public: p.public === 1 });
     return p;
   }
 

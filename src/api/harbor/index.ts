@@ -18,6 +18,8 @@ import { repositoryRoutes } from './repositories.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { systemRoutes } from './system.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { memberRoutes } from './members.ts';
+import { robotRoutes } from './robots.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -60,5 +62,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(artifactRoutes(deps));
     await app.register(systemRoutes(deps));
     await app.register(webhookRoutes(deps));
+    await app.register(memberRoutes(deps));
+    await app.register(robotRoutes(deps));
   };
 }

@@ -1,0 +1,144 @@
+/**
+ * Project members: users holding one of Harbor's roles in a project (Harbor's
+ * /projects/{p}/members). Only users are members here (Harbor's groups are not supported). Reading
+ * members needs `read-members`, changing them `manage-members` (project admin or system admin).
+ */
+import type { Kysely } from 'kysely';
+import { fail } from '../domain/index.ts';
+import type { Database, ProjectRow } from '../db/index.ts';
+import type { Actor } from './actor.ts';
+import { roleOfId } from './actor.ts';
+import type { Authorizer } from './authorizer.ts';
+
+/** Harbor's ProjectMemberEntity. */
+export interface MemberView {
+  id: number;
+  project_id: number;
+  entity_name: string;
+  role_name: string;
+  role_id: number;
+  entity_id: number;
+  entity_type: 'u';
+}
+
+/** Which project: by name or id, as Harbor's `{project_name_or_id}` with `X-Is-Resource-Name`. */
+export interface MemberProjectKey {
+  nameOrId: string;
+  isName: boolean;
+}
+
+/** What the member service needs. */
+export interface MemberServiceDeps {
+  db: Kysely<Database>;
+  authorizer: Authorizer;
+}
+
+function roleIdOf(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || roleOfId(v) === null) {
+    throw fail('BAD_REQUEST', 'role_id must be 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer) or 5 (limitedGuest)');
+  }
+  return v;
+}
+
+function obj(v: unknown, what: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_REQUEST', `${what} must be a JSON object`);
+  // A non-null, non-array object: its keys are read one by one with checks.
+  return v as Record<string, unknown>;
+}
+
+/** Adds, lists, changes and removes project members. */
+export class MemberService {
+  constructor(private readonly deps: MemberServiceDeps) {}
+
+  /** Lists members, optionally only those whose name contains `entityname`, paged. */
+  async list(actor: Actor, key: MemberProjectKey, entityname: string | undefined, page: { page: number; pageSize: number }): Promise<{ items: MemberView[]; total: number }> {
+    const p = await this.project(actor, key, 'read-members');
+    const all = await this.base().where('m.project_id', '=', p.id).orderBy('m.id').execute();
+    const rows = entityname ? all.filter((r) => r.username.includes(entityname)) : all;
+    const start = (page.page - 1) * page.pageSize;
+    return { items: rows.slice(start, start + page.pageSize).map(view), total: rows.length };
+  }
+
+  /** One member. */
+  async get(actor: Actor, key: MemberProjectKey, id: number): Promise<MemberView> {
+    const p = await this.project(actor, key, 'read-members');
+    return view(await this.member(p, id));
+  }
+
+  /** Adds a user (`member_user.username` or `.user_id`) with `role_id`; returns the member id. */
+  async add(actor: Actor, key: MemberProjectKey, body: unknown): Promise<number> {
+    const p = await this.project(actor, key, 'manage-members');
+    const b = obj(body, 'the body');
+    const roleId = roleIdOf(b.role_id);
+    if (b.member_group !== undefined && b.member_group !== null) throw fail('BAD_REQUEST', 'member_group is not supported by Wharf: add users with member_user');
+    const mu = obj(b.member_user, 'member_user');
+    let q = this.deps.db.selectFrom('users').select(['id', 'username']);
+    if (typeof mu.user_id === 'number' && mu.user_id > 0) q = q.where('id', '=', mu.user_id);
+    else if (typeof mu.username === 'string' && mu.username !== '') q = q.where('username', '=', mu.username);
+    else throw fail('BAD_REQUEST', 'member_user.username or member_user.user_id is required');
+    const user = await q.executeTakeFirst();
+    if (!user) throw fail('NOT_FOUND', `user ${String(mu.username ?? mu.user_id)} not found`);
+    const now = Date.now();
+    const row = await this.deps.db
+      .insertInto('project_members')
+      .values({ project_id: p.id, user_id: user.id, role_id: roleId, creation_time: now, update_time: now })
+      .onConflict((oc) => oc.columns(['project_id', 'user_id']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) throw fail('CONFLICT', `${user.username} is already a member of ${p.name}`);
+    return row.id;
+  }
+
+  /** Changes a member's role (`{"role_id": n}`). */
+  async update(actor: Actor, key: MemberProjectKey, id: number, body: unknown): Promise<void> {
+    const p = await this.project(actor, key, 'manage-members');
+    const roleId = roleIdOf(obj(body, 'the body').role_id);
+    await this.member(p, id);
+    await this.deps.db.updateTable('project_members').set({ role_id: roleId, update_time: Date.now() }).where('id', '=', id).execute();
+  }
+
+  /** Removes a member. */
+  async remove(actor: Actor, key: MemberProjectKey, id: number): Promise<void> {
+    const p = await this.project(actor, key, 'manage-members');
+    await this.member(p, id);
+    await this.deps.db.deleteFrom('project_members').where('id', '=', id).execute();
+  }
+
+  private base() {
+    return this.deps.db
+      .selectFrom('project_members as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(['m.id', 'm.project_id', 'm.role_id', 'u.id as user_id', 'u.username']);
+  }
+
+  private async member(p: ProjectRow, id: number) {
+    const row = Number.isSafeInteger(id) ? await this.base().where('m.project_id', '=', p.id).where('m.id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw fail('NOT_FOUND', `member ${id} not found in project ${p.name}`);
+    return row;
+  }
+
+  private async project(actor: Actor, key: MemberProjectKey, action: 'read-members' | 'manage-members'): Promise<ProjectRow> {
+    const byId = !key.isName && /^[0-9]+$/.test(key.nameOrId);
+    const q = this.deps.db.selectFrom('projects').selectAll();
+    const p = byId && Number.isSafeInteger(Number(key.nameOrId)) ? await q.where('id', '=', Number(key.nameOrId)).executeTakeFirst() : byId ? undefined : await q.where('name', '=', key.nameOrId).executeTakeFirst();
+    if (!p) {
+      // An anonymous caller is asked to log in before learning whether a project exists.
+      this.deps.authorizer.check(actor, action, { name: key.nameOrId, public: false });
+      throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
+    }
+    this.deps.authorizer.check(actor, action, { name: p.name, public: p.public === 1 });
+    return p;
+  }
+}
+
+function view(r: { id: number; project_id: number; role_id: number; user_id: number; username: string }): MemberView {
+  return {
+    id: r.id,
+    project_id: r.project_id,
+    entity_name: r.username,
+    role_name: roleOfId(r.role_id) ?? 'unknown',
+    role_id: r.role_id,
+    entity_id: r.user_id,
+    entity_type: 'u',
+  };
+}
