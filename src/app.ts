@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import type { Config } from './config/index.ts';
 import type { Database } from './db/index.ts';
-import type { Authenticator, Authorizer, Actor } from './auth/index.ts';
+import type { Authenticator, Authorizer, Actor, UserService, TokenService, LoginLimiter } from './auth/index.ts';
 import type { Registry } from './registry/types.ts';
 import type { ProjectService } from './projects/index.ts';
 import type { Metrics } from './observability/index.ts';
@@ -18,6 +18,7 @@ import type { GcReport } from './registry/index.ts';
 import { healthRoutes } from './api/health.ts';
 import { ociApi } from './api/oci/index.ts';
 import { harborApi } from './api/harbor/index.ts';
+import { tokenApi } from './api/token/index.ts';
 import { ociErrorBody } from './api/oci/errors.ts';
 import { harborErrorBody } from './api/harbor/errors.ts';
 
@@ -30,6 +31,12 @@ export interface AppDeps {
   blobs: BlobStore;
   authenticator: Authenticator;
   authorizer: Authorizer;
+  /** Users: admin management, password changes, the current user. */
+  users: UserService;
+  /** Issues and verifies the registry's bearer tokens. */
+  tokens: TokenService;
+  /** Failed-login limiting; its `loginFailures` emitter announces each failure. */
+  loginLimiter: LoginLimiter;
   registry: Registry;
   projects: ProjectService;
   webhooks: WebhookService;
@@ -90,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps));
   await app.register(ociApi(deps), { prefix: '/v2' });
   await app.register(harborApi(deps), { prefix: '/api/v2.0' });
+  await app.register(tokenApi(deps));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }

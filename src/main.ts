@@ -10,7 +10,7 @@ import { loadConfig, ConfigError, type Config } from './config/index.ts';
 import { openDatabase, type Db } from './db/index.ts';
 import { FsBlobStore } from './storage/fs-blob-store.ts';
 import { Outbox } from './events/index.ts';
-import { Authenticator, Authorizer } from './auth/index.ts';
+import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService } from './auth/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService } from './projects/index.ts';
 import { Metrics } from './observability/index.ts';
@@ -49,6 +49,13 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const outbox = new Outbox();
   const authorizer = new Authorizer();
   const authenticator = new Authenticator(db.kysely);
+  const users = new UserService({ db: db.kysely, authorizer, authenticator });
+  const tokens = new TokenService({ db: db.kysely, authorizer, ttlSeconds: config.auth.token_ttl_seconds });
+  const loginLimiter = new LoginLimiter({
+    maxPerUser: config.auth.login_max_failures_per_user,
+    maxPerAddress: config.auth.login_max_failures_per_address,
+    windowMs: config.auth.login_window_seconds * 1000,
+  });
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger });
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
   const webhooks = new WebhookService({ db: db.kysely, outbox, authorizer, config });
@@ -56,7 +63,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   await bootstrap(config, db, projects, logger);
 
   const gc = () => runGc({ db: db.kysely, blobs, config, logger });
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, registry, projects, webhooks, engine, gc });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, engine, gc });
   let address = '';
   return {
     config,

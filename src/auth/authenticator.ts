@@ -53,6 +53,11 @@ export class Authenticator {
     return { kind: 'robot', id: robot.id };
   }
 
+  /** Forgets cached checks of user `userId` (after a password change or deletion: the old password stops working at once). */
+  invalidateUser(userId: number): void {
+    for (const [key, entry] of this.cache) if (entry.principal.kind === 'user' && entry.principal.id === userId) this.cache.delete(key);
+  }
+
   /** Parses an `Authorization: Basic ...` header; null when absent or not Basic. */
   static parseBasic(header: string | undefined): { username: string; password: string } | null {
     if (!header || !/^basic /i.test(header)) return null;

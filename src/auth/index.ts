@@ -3,3 +3,6 @@ export * from './actor.ts';
 export * from './authorizer.ts';
 export * from './authenticator.ts';
 export * from './principals.ts';
+export * from './users.ts';
+export * from './tokens.ts';
+export * from './login-limiter.ts';

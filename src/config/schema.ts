@@ -91,6 +91,18 @@ export const configSchema = z
         history_max_age_days: 30,
         history_max_per_policy: 1000,
       }),
+    auth: z
+      .object({
+        /** Lifetime of the bearer tokens /service/token issues, in seconds. */
+        token_ttl_seconds: z.coerce.number().int().min(1).max(86_400).default(300),
+        /** Failed logins of one user name within the window before the name is locked. */
+        login_max_failures_per_user: z.coerce.number().int().positive().default(10),
+        /** Failed logins from one client address within the window before the address is locked. */
+        login_max_failures_per_address: z.coerce.number().int().positive().default(50),
+        /** The failed-login window and lock length, in seconds. */
+        login_window_seconds: z.coerce.number().int().positive().default(300),
+      })
+      .default({ token_ttl_seconds: 300, login_max_failures_per_user: 10, login_max_failures_per_address: 50, login_window_seconds: 300 }),
   })
   .strict();
 

@@ -76,7 +76,7 @@ describe('/v2 blobs and uploads', () => {
   it('GET /v2/ challenges anonymous callers and answers {} to users', async () => {
     const anon = await req('/v2/');
     await expectError(anon, 401, 'UNAUTHORIZED');
-    assert.equal(anon.headers.get('www-authenticate'), 'Basic realm="wharf"');
+    assert.equal(anon.headers.get('www-authenticate'), `Bearer realm="${w.url}/service/token",service="wharf"`);
     const ok = await req('/v2/', { headers: admin });
     assert.equal(ok.status, 200);
     assert.deepEqual(await ok.json(), {});
@@ -309,7 +309,7 @@ describe('/v2 blobs and uploads', () => {
     const data = Buffer.from('anon');
     const r = await req(`/v2/library/anon/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: data });
     await expectError(r, 401, 'UNAUTHORIZED');
-    assert.equal(r.headers.get('www-authenticate'), 'Basic realm="wharf"');
+    assert.equal(r.headers.get('www-authenticate'), `Bearer realm="${w.url}/service/token",service="wharf",scope="repository:library/anon:pull,push"`);
     await expectError(await req('/v2/library/anon/blobs/uploads/', { method: 'POST' }), 401, 'UNAUTHORIZED');
     const repo = await w.wharf.db.kysely.selectFrom('repositories').select('id').where('name', '=', 'library/anon').executeTakeFirst();
     assert.equal(repo, undefined);

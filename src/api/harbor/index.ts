@@ -18,6 +18,7 @@ import { repositoryRoutes } from './repositories.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { systemRoutes } from './system.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { userRoutes } from './users.ts';
 import { memberRoutes } from './members.ts';
 import { robotRoutes } from './robots.ts';
 
@@ -49,7 +50,7 @@ export function harborApi(deps: AppDeps) {
       }
     });
 
-    app.addHook('onRequest', resolveActor(deps.authenticator));
+    app.addHook('onRequest', resolveActor(deps, '/api/v2.0'));
     app.addHook('onRequest', async (req) => {
       if (req.badCredentials) throw fail('UNAUTHORIZED', 'invalid username or password');
       if (!readMethods.has(req.method) && req.actor.username === '') {
@@ -62,6 +63,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(artifactRoutes(deps));
     await app.register(systemRoutes(deps));
     await app.register(webhookRoutes(deps));
+    await app.register(userRoutes(deps));
     await app.register(memberRoutes(deps));
     await app.register(robotRoutes(deps));
   };

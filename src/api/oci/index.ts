@@ -8,14 +8,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { fail, isDomainError, type ErrorCode } from '../../domain/index.ts';
-import { resolveActor } from '../credentials.ts';
+import { registryChallenge, resolveActor } from '../credentials.ts';
 import { blobRoutes } from './blobs.ts';
 import { ociErrorBody, ociErrorTable, ociUnknownError } from './errors.ts';
 import { manifestRoutes } from './manifests.ts';
 import { parseOciPath } from './names.ts';
 import { mergeRoutes, type OciMethod, type OciRoutes } from './routing.ts';
 
-/** The challenge sent with every 401 (clients such as skopeo send credentials only after it). */
+/** A fallback 401 challenge; the plugin's onSend hook replaces it with the token flow's Bearer challenge (credentials.ts). */
 export const wwwAuthenticate = 'Basic realm="wharf"';
 
 const methods: OciMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
@@ -52,11 +52,17 @@ export function ociApi(deps: AppDeps) {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_req: FastifyRequest, _payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null));
 
-    const identify = resolveActor(deps.authenticator);
+    const identify = resolveActor(deps, '/v2');
     app.addHook('onRequest', async (req, reply) => {
       reply.header('docker-distribution-api-version', 'registry/2.0');
       await identify(req);
       if (req.badCredentials) throw fail('UNAUTHORIZED', 'invalid username or password');
+    });
+
+    // Every 401 carries the Bearer challenge of the token flow, with the scope the request needs.
+    app.addHook('onSend', async (req, reply, payload) => {
+      if (reply.statusCode === 401) reply.header('www-authenticate', registryChallenge(deps.config.external_url, req.method, req.url));
+      return payload;
     });
 
     app.setErrorHandler(async (err: FastifyError | Error, req, reply) => {
@@ -78,9 +84,9 @@ export function ociApi(deps: AppDeps) {
       return sendError(reply, 'NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0] ?? ''}`);
     });
 
-    // The API version check: 200 for an authenticated caller, else the 401 challenge.
+    // The API version check: 200 for an authenticated caller (a valid token, even an anonymous one), else the 401 challenge.
     app.get('/', async (req) => {
-      if (req.actor.username === '') throw fail('UNAUTHORIZED', 'authentication required');
+      if (req.actor.username === '' && !req.actor.tokenAccess) throw fail('UNAUTHORIZED', 'authentication required');
       return {};
     });
 

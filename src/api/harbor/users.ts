@@ -1,0 +1,78 @@
+/**
+ * Harbor's user endpoints (adapters over the UserService):
+ *   GET    /users                    list (system admin; q=username=~x,email=~y; paging)
+ *   POST   /users                    create (system admin) -> 201, Location: /api/v2.0/users/<id>
+ *   GET    /users/current            the logged-in user
+ *   GET    /users/search?username=x  id and name of matching users (any logged-in user)
+ *   GET    /users/{user_id}          one user (the user or the system admin)
+ *   PUT    /users/{user_id}          email, realname, comment; Wharf's `disabled` (system admin)
+ *   PUT    /users/{user_id}/password {old_password, new_password} (old required for one's own)
+ *   PUT    /users/{user_id}/sysadmin {sysadmin_flag}
+ *   DELETE /users/{user_id}          (system admin)
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../../app.ts';
+import { fail } from '../../domain/index.ts';
+import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
+
+type Query = Record<string, unknown>;
+type UserParams = { user_id: string };
+
+function userId(raw: string): number {
+  if (!/^[0-9]{1,15}$/.test(raw)) throw fail('BAD_REQUEST', `user id "${raw}" is not a positive integer`);
+  const n = Number(raw);
+  if (n < 1) throw fail('BAD_REQUEST', `user id "${raw}" is not a positive integer`);
+  return n;
+}
+
+/** Routes for /users. */
+export function userRoutes(deps: AppDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get<{ Querystring: Query }>('/users', async (req, reply) => {
+      const page = parsePaging(req.query);
+      const q = parseQ(req.query.q, ['username', 'email']);
+      const username = q.get('username');
+      const email = q.get('email');
+      const result = await deps.users.list(req.actor, { ...(username ? { username } : {}), ...(email ? { email } : {}) }, page);
+      setPageHeaders(req, reply, result.total, page);
+      return result.items;
+    });
+
+    app.post('/users', async (req, reply) => {
+      const id = await deps.users.create(req.actor, req.body);
+      return reply.code(201).header('location', `/api/v2.0/users/${id}`).send();
+    });
+
+    app.get('/users/current', async (req) => deps.users.current(req.actor));
+
+    app.get<{ Querystring: Query }>('/users/search', async (req, reply) => {
+      const page = parsePaging(req.query);
+      const name = typeof req.query.username === 'string' ? req.query.username : '';
+      const result = await deps.users.search(req.actor, name, page);
+      setPageHeaders(req, reply, result.total, page);
+      return result.items;
+    });
+
+    app.get<{ Params: UserParams }>('/users/:user_id', async (req) => deps.users.get(req.actor, userId(req.params.user_id)));
+
+    app.put<{ Params: UserParams }>('/users/:user_id', async (req, reply) => {
+      await deps.users.update(req.actor, userId(req.params.user_id), req.body);
+      return reply.code(200).send();
+    });
+
+    app.put<{ Params: UserParams }>('/users/:user_id/password', async (req, reply) => {
+      await deps.users.changePassword(req.actor, userId(req.params.user_id), req.body);
+      return reply.code(200).send();
+    });
+
+    app.put<{ Params: UserParams }>('/users/:user_id/sysadmin', async (req, reply) => {
+      await deps.users.setSysadmin(req.actor, userId(req.params.user_id), req.body);
+      return reply.code(200).send();
+    });
+
+    app.delete<{ Params: UserParams }>('/users/:user_id', async (req, reply) => {
+      await deps.users.delete(req.actor, userId(req.params.user_id));
+      return reply.code(200).send();
+    });
+  };
+}
