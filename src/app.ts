@@ -11,6 +11,8 @@ import type { Database } from './db/index.ts';
 import type { Authenticator, Authorizer, Actor, UserService, TokenService, LoginLimiter } from './auth/index.ts';
 import type { Registry } from './registry/types.ts';
 import type { ProjectService } from './projects/index.ts';
+import type { QuotaService } from './projects/quotas.ts';
+import type { AuditService } from './audit/index.ts';
 import type { Metrics } from './observability/index.ts';
 import type { BlobStore } from './storage/index.ts';
 import type { WebhookService, WebhookEngine } from './webhooks/index.ts';
@@ -44,6 +46,10 @@ export interface AppDeps {
   engine: WebhookEngine;
   /** Runs garbage collection now (the admin API's gc trigger). */
   gc: () => Promise<GcReport>;
+  /** Storage quotas (Harbor's /quotas). */
+  quotas: QuotaService;
+  /** The audit log (Harbor's /audit-logs, /projects/{p}/logs). */
+  audit: AuditService;
   /** Extra plugins registered by the composition root (webhooks API and the like). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }

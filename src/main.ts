@@ -13,6 +13,8 @@ import { Outbox } from './events/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService } from './auth/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService } from './projects/index.ts';
+import { QuotaService } from './projects/quotas.ts';
+import { AuditService, AuditWriter } from './audit/index.ts';
 import { Metrics } from './observability/index.ts';
 import { WebhookService, WebhookEngine } from './webhooks/index.ts';
 import { buildApp } from './app.ts';
@@ -25,6 +27,8 @@ export interface Wharf {
   logger: Logger;
   /** The webhook engine (dispatcher + delivery worker); started by listen(), stopped by close(). */
   engine: WebhookEngine;
+  /** Failed-login limiting; subscribe to `loginLimiter.loginFailures` ('failure') to see every failed login. */
+  loginLimiter: LoginLimiter;
   /** The base URL once listening. */
   url(): string;
   listen(): Promise<string>;
@@ -56,14 +60,22 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     maxPerAddress: config.auth.login_max_failures_per_address,
     windowMs: config.auth.login_window_seconds * 1000,
   });
-  const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger });
+  const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config });
+  const audit = new AuditService({ db: db.kysely, authorizer, config });
+  const auditWriter = new AuditWriter({ db: db.kysely, outbox, config, logger, audit });
+  const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
   const webhooks = new WebhookService({ db: db.kysely, outbox, authorizer, config });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics });
   await bootstrap(config, db, projects, logger);
 
-  const gc = () => runGc({ db: db.kysely, blobs, config, logger });
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, engine, gc });
+  // After gc, blobs it removed leave their projects' quota usage.
+  const gc = async () => {
+    const report = await runGc({ db: db.kysely, blobs, config, logger });
+    await quotas.reconcile();
+    return report;
+  };
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, engine, gc, quotas, audit });
   let address = '';
   return {
     config,
@@ -71,6 +83,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     db,
     logger,
     engine,
+    loginLimiter,
     url: () => address,
     async listen() {
       await app.listen({ host: config.host, port: config.port });
@@ -78,12 +91,14 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       const port = typeof a === 'object' && a ? a.port : config.port;
       address = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
       engine.start();
+      auditWriter.start();
       return address;
     },
     gc,
     async close() {
       await app.close();
       await engine.stop();
+      await auditWriter.stop();
       await db.close();
     },
   };

@@ -91,6 +91,20 @@ export const configSchema = z
         history_max_age_days: 30,
         history_max_per_policy: 1000,
       }),
+    quota: z
+      .object({
+        /** QUOTA_WARNING is sent when a push takes a project's usage to this percentage of its limit or above. */
+        warning_percent: z.coerce.number().int().min(1).max(100).default(85),
+      })
+      .default({ warning_percent: 85 }),
+    audit: z
+      .object({
+        /** Audit log entries older than this many days are pruned. */
+        retention_days: z.coerce.number().int().positive().default(90),
+        /** How often the audit writer reads new outbox events, in milliseconds (it also wakes on each append). */
+        poll_ms: z.coerce.number().int().positive().default(1000),
+      })
+      .default({ retention_days: 90, poll_ms: 1000 }),
     auth: z
       .object({
         /** Lifetime of the bearer tokens /service/token issues, in seconds. */

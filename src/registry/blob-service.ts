@@ -21,7 +21,8 @@ import type { ProjectRow } from '../db/index.ts';
 import { digestAlgorithm, fail, isDomainError, makeDigest, projectOf, type Digest, type RepoName } from '../domain/index.ts';
 import { StorageNotFoundError, type ByteRange } from '../storage/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
-import { findOrCreateRepository, findRepository, projectForRepo } from './repositories.ts';
+import { findOrCreateRepository, findRepository, projectForRepo, repositoryRef } from './repositories.ts';
+import type { QuotaSubject } from '../projects/quotas.ts';
 import type { BlobInfo, CallContext, Registry, UploadState } from './types.ts';
 
 /** Upload ids the service hands out and accepts (UUIDs); anything else is unknown. */
@@ -128,14 +129,18 @@ export class BlobService
     if (!source || !this.deps.authorizer.allows(ctx.actor, 'pull', { name: source.name, public: source.public === 1 }, from)) return null;
     const info = await this.linkedBlob(from, digest);
     if (!info) return null;
-    await this.deps.db.transaction().execute(async (trx) => {
-      const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
-      await trx
-        .insertInto('repository_blobs')
-        .values({ repository_id: repository.id, digest, creation_time: Date.now() })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ creation_time: Date.now() }))
-        .execute();
-    });
+    const link = () =>
+      this.deps.db.transaction().execute(async (trx) => {
+        const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
+        await trx
+          .insertInto('repository_blobs')
+          .values({ repository_id: repository.id, digest, creation_time: Date.now() })
+          .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ creation_time: Date.now() }))
+          .execute();
+        // Quota: a blob new to the project counts, in the transaction that links it.
+        await this.deps.quotas?.charge(trx, { ...quotaSubject(ctx, project, repo), repositoryRef: repositoryRef(repository) }, [{ digest, size: info.size }]);
+      });
+    await (this.deps.quotas ? this.deps.quotas.guard(link) : link());
     return info;
   }
 
@@ -200,13 +205,14 @@ export class BlobService
   }
 
   async appendUpload(ctx: CallContext, repo: RepoName, id: string, data: Readable, start?: number): Promise<UploadState> {
-    await this.access(ctx, repo, 'push');
+    const project = await this.access(ctx, repo, 'push');
     await this.uploadRow(repo, id);
     return this.serialize(id, async () => {
       const before = await this.storedSize(repo, id);
       if (start !== undefined && start !== before) {
         throw fail('RANGE_INVALID', `chunk starts at ${start} but the upload has ${before} bytes`, { name: repo, upload: id, size: before, start });
       }
+      await this.refuseEarly(ctx, project, repo, id, null, before, data);
       const size = await this.append(repo, id, data, before);
       return { id, repository: repo, size };
     });
@@ -224,23 +230,36 @@ export class BlobService
     const row = await this.uploadRow(repo, id);
     return this.serialize(id, async () => {
       let size = await this.storedSize(repo, id);
-      if (data) size = await this.append(repo, id, data, size);
+      if (data) {
+        await this.refuseEarly(ctx, project, repo, id, digest, size, data);
+        size = await this.append(repo, id, data, size);
+      }
       const actual = await this.digestOf(id, digestAlgorithm(digest), size);
       if (actual !== digest) {
         await this.discard(id);
         throw fail('DIGEST_INVALID', 'provided digest did not match uploaded content', { expected: digest, actual, name: repo });
       }
       const now = Date.now();
-      await this.deps.db.transaction().execute(async (trx) => {
-        await trx.insertInto('blobs').values({ digest, size, creation_time: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
-        const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
-        await trx
-          .insertInto('repository_blobs')
-          .values({ repository_id: repository.id, digest, creation_time: now })
-          .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ creation_time: now }))
-          .execute();
-        await trx.deleteFrom('uploads').where('id', '=', id).execute();
-      });
+      const link = () =>
+        this.deps.db.transaction().execute(async (trx) => {
+          await trx.insertInto('blobs').values({ digest, size, creation_time: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+          const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
+          await trx
+            .insertInto('repository_blobs')
+            .values({ repository_id: repository.id, digest, creation_time: now })
+            .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ creation_time: now }))
+            .execute();
+          await trx.deleteFrom('uploads').where('id', '=', id).execute();
+          // Quota: checked and counted in the transaction that links the blob; a refusal rolls it all back.
+          await this.deps.quotas?.charge(trx, { ...quotaSubject(ctx, project, repo), repositoryRef: repositoryRef(repository) }, [{ digest, size }]);
+        });
+      try {
+        await (this.deps.quotas ? this.deps.quotas.guard(link) : link());
+      } catch (err) {
+        // Refused by the quota: the bytes received are discarded, nothing became visible.
+        if (isDomainError(err, 'DENIED')) await this.discard(id);
+        throw err;
+      }
       this.hashes.delete(id);
       await this.deps.blobs.commitUpload(id, digest);
       this.deps.metrics.uploadDuration.observe((Date.now() - row.started_at) / 1000);
@@ -252,6 +271,25 @@ export class BlobService
     await this.access(ctx, repo, 'push');
     await this.uploadRow(repo, id);
     await this.serialize(id, () => this.discard(id));
+  }
+
+  /**
+   * Quota: refuses a chunk before writing it when its declared Content-Length plus the bytes
+   * already uploaded exceed what the project has left (the upload is discarded). `digest` is the
+   * blob's digest when known (a blob the project already counts is never refused).
+   */
+  private async refuseEarly(ctx: CallContext, project: ProjectRow, repo: RepoName, id: string, digest: Digest | null, before: number, data: Readable): Promise<void> {
+    const quotas = this.deps.quotas;
+    const declared = declaredLength(data);
+    if (!quotas || declared === null) return;
+    await quotas.guard(async () => {
+      try {
+        await quotas.precheck(quotaSubject(ctx, project, repo), [{ digest: digest ?? `upload:${id}`, size: before + declared }]);
+      } catch (err) {
+        if (isDomainError(err, 'DENIED')) await this.discard(id);
+        throw err;
+      }
+    });
   }
 
   /** Removes an upload's bytes, row and hash. */
@@ -272,6 +310,20 @@ export class BlobService
     for await (const chunk of await this.deps.blobs.readUpload(id)) hash.update(toBuffer(chunk));
     return makeDigest(alg, hash.digest('hex'));
   }
+}
+
+/** What a blob push is, for quota messages and events. */
+function quotaSubject(ctx: CallContext, project: ProjectRow, repo: RepoName): QuotaSubject {
+  return { ctx, project, repository: repo, repositoryRef: null, artifact: null };
+}
+
+/** The Content-Length of a request body stream (an http.IncomingMessage), or null when unknown. */
+function declaredLength(data: Readable): number | null {
+  if (!('headers' in data)) return null;
+  const headers: unknown = data.headers;
+  if (typeof headers !== 'object' || headers === null || !('content-length' in headers)) return null;
+  const v = headers['content-length'];
+  return typeof v === 'string' && /^[0-9]{1,15}$/.test(v) ? Number(v) : null;
 }
 
 function toBuffer(chunk: unknown): Buffer {

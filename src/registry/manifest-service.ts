@@ -94,13 +94,22 @@ export class ManifestService
     const blobSizes = await this.linkedBlobSizes(repoRow, parsed.blobs);
     const childSizes = await this.childArtifactSizes(repoRow, parsed.manifests);
 
+    // Quota: the manifest bytes and every blob it references count once per project; refused before the bytes are stored.
+    const quotaItems = [{ digest, size: body.length }, ...[...blobSizes].map(([d, size]) => ({ digest: d, size }))];
+    const quotaTag = ref.kind === 'tag' ? ref.tag : null;
+    const quotaArtifact: ArtifactRef = { digest, mediaType: parsed.mediaType, size: body.length, tag: quotaTag, tags: quotaTag ? [quotaTag] : [], artifactType: effectiveArtifactType(parsed) };
+    const quotaSubject = { ctx, project, repository: repo, repositoryRef: repoRow ? repositoryRef(repoRow) : null, artifact: quotaArtifact };
+    const quotas = this.deps.quotas;
+    if (quotas) await quotas.guard(() => quotas.precheck(quotaSubject, quotaItems));
+
     await this.deps.blobs.put(digest, body);
     this.deps.metrics.bytesIn.inc(body.length);
 
-    await this.transact(async (trx) => {
+    const record = () => this.transact(async (trx) => {
       const now = Date.now();
       await trx.insertInto('blobs').values({ digest, size: body.length, creation_time: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
       const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
+      await quotas?.charge(trx, { ...quotaSubject, repositoryRef: repositoryRef(repository) }, quotaItems);
       await trx.updateTable('repositories').set({ update_time: now }).where('id', '=', repository.id).execute();
       await trx
         .insertInto('repository_blobs')
@@ -123,6 +132,7 @@ export class ManifestService
       await this.deps.outbox.append(trx, { ...base, type: 'PUSH_ARTIFACT', artifact: artifactRef(artifact, tag, tags) });
       if (tagChanged) await this.deps.outbox.append(trx, { ...base, type: 'CREATE_TAG', artifact: artifactRef(artifact, tag, tags) });
     });
+    await (quotas ? quotas.guard(record) : record());
     return { digest, subject: parsed.subject?.digest ?? null };
   }
 
@@ -313,10 +323,13 @@ export class ManifestService
   /** Deletes an artifact row (its tags and references cascade), unlinks its manifest blob, records DELETE_ARTIFACT. */
   private async removeArtifact(trx: Trx, ctx: CallContext, project: ProjectRow, repository: RepositoryRow, artifact: ArtifactRow): Promise<void> {
     const tags = await tagsOf(trx, artifact.id);
+    const referenced = await trx.selectFrom('artifact_references').select('child_digest').where('artifact_id', '=', artifact.id).execute();
     await trx.deleteFrom('tags').where('artifact_id', '=', artifact.id).execute();
     await trx.deleteFrom('artifact_references').where('artifact_id', '=', artifact.id).execute();
     await trx.deleteFrom('artifacts').where('id', '=', artifact.id).execute();
     await trx.deleteFrom('repository_blobs').where('repository_id', '=', repository.id).where('digest', '=', artifact.digest).execute();
+    // Quota: blobs no artifact of the project references any more leave its usage.
+    await this.deps.quotas?.release(trx, project.id, [artifact.digest, ...referenced.map((r) => r.child_digest)]);
     await this.deps.outbox.append(trx, {
       type: 'DELETE_ARTIFACT',
       operator: ctx.actor.username,
@@ -425,8 +438,11 @@ export class ManifestService
         .where('artifact_id', 'in', (eb) => eb.selectFrom('artifacts').select('id').where('repository_id', '=', repository.id))
         .execute();
       await trx.deleteFrom('artifacts').where('repository_id', '=', repository.id).execute();
+      const linked = await trx.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repository.id).execute();
       await trx.deleteFrom('repository_blobs').where('repository_id', '=', repository.id).execute();
       await trx.deleteFrom('repositories').where('id', '=', repository.id).execute();
+      // Quota: what this repository linked and no other artifact of the project references leaves the usage.
+      await this.deps.quotas?.release(trx, project.id, linked.map((r) => r.digest));
       await this.deps.outbox.append(trx, { ...base, type: 'DELETE_REPOSITORY' });
     });
   }

@@ -11,6 +11,7 @@ import type { Outbox } from '../events/index.ts';
 import type { Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../observability/index.ts';
+import type { QuotaGuard } from '../projects/quotas.ts';
 import type { Digest, RepoName, Reference } from '../domain/index.ts';
 import type { CallContext, Registry } from './types.ts';
 import { BlobService } from './blob-service.ts';
@@ -25,6 +26,8 @@ export interface RegistryDeps {
   config: Config;
   metrics: Metrics;
   logger: Logger;
+  /** Storage quota accounting (src/projects/quotas.ts); absent means no quotas. */
+  quotas?: QuotaGuard;
 }
 
 /** Implements {@link Registry} by delegating to the blob and manifest services. */

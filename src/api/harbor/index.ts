@@ -18,6 +18,8 @@ import { repositoryRoutes } from './repositories.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { systemRoutes } from './system.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { quotaRoutes } from './quotas.ts';
+import { auditRoutes } from './audit.ts';
 import { userRoutes } from './users.ts';
 import { memberRoutes } from './members.ts';
 import { robotRoutes } from './robots.ts';
@@ -63,6 +65,8 @@ export function harborApi(deps: AppDeps) {
     await app.register(artifactRoutes(deps));
     await app.register(systemRoutes(deps));
     await app.register(webhookRoutes(deps));
+    await app.register(quotaRoutes(deps));
+    await app.register(auditRoutes(deps));
     await app.register(userRoutes(deps));
     await app.register(memberRoutes(deps));
     await app.register(robotRoutes(deps));

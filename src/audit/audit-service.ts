@@ -1,0 +1,200 @@
+/**
+ * The audit log: who did what to which resource, when, and whether it succeeded (Harbor's
+ * audit_log). Entries come from two places:
+ * - the {@link AuditWriter} (./audit-writer.ts), which reads the event outbox in order and turns
+ *   push, pull, delete, tag, repository, project and refused-push (QUOTA_EXCEED) events into
+ *   entries; so every registry change that commits is audited, even across a crash;
+ * - direct {@link recordAudit} calls, inside the transaction of the change, for what has no event:
+ *   member, robot, user and webhook policy changes, project updates, failed logins.
+ * Entries older than `audit.retention_days` are pruned.
+ */
+import { sql, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import type { AuditLogRow, Database } from '../db/index.ts';
+import type { Authorizer, Action } from '../auth/index.ts';
+import type { Config } from '../config/index.ts';
+import type { CallContext } from '../registry/types.ts';
+import { fail } from '../domain/index.ts';
+
+/** A Kysely handle or an open transaction on it. */
+export type AuditDb = Kysely<Database> | Transaction<Database>;
+
+/** Harbor's operation names (plus `login` for failed logins). */
+export type AuditOperation = 'create' | 'delete' | 'pull' | 'update' | 'login';
+
+/** One entry to record. */
+export interface AuditEntry {
+  /** The project the resource belongs to; null for system-wide resources (users, system robots, logins). */
+  projectId: number | null;
+  /** Who did it ('' for anonymous). */
+  username: string;
+  operation: AuditOperation;
+  /** artifact, tag, repository, project, member, robot, webhook_policy, user, ... */
+  resourceType: string;
+  /** `project/repo:tag`, `project/repo@sha256:...`, a project, robot or user name, ... */
+  resource: string;
+  /** Default success. */
+  result?: 'success' | 'failure';
+  /** ms since epoch; default now. */
+  opTime?: number;
+}
+
+/**
+ * Records one audit entry using `db`, which should be the transaction of the change it describes
+ * (so a rolled-back change leaves no entry). For a failed login pass the database handle itself.
+ */
+export async function recordAudit(db: AuditDb, entry: AuditEntry, eventId: string | null = null): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      project_id: entry.projectId,
+      username: entry.username,
+      operation: entry.operation,
+      resource_type: entry.resourceType,
+      resource: entry.resource,
+      result: entry.result ?? 'success',
+      op_time: entry.opTime ?? Date.now(),
+      event_id: eventId,
+    })
+    .onConflict((oc) => oc.column('event_id').doNothing())
+    .execute();
+}
+
+/** Harbor's AuditLog object, with Harbor 2.13's `operation_result`. */
+export interface AuditLogView {
+  id: number;
+  username: string;
+  resource: string;
+  resource_type: string;
+  operation: string;
+  operation_result: boolean;
+  op_time: string;
+}
+
+/** A text filter: exact or fuzzy (`k=~v`). */
+export interface AuditTextFilter {
+  value: string;
+  fuzzy: boolean;
+}
+
+/** Filters of an audit log query (Harbor's `q` keys). */
+export interface AuditQuery {
+  operation?: AuditTextFilter;
+  resource?: AuditTextFilter;
+  resource_type?: AuditTextFilter;
+  username?: AuditTextFilter;
+  /** op_time range, ms since epoch, inclusive; either end may be open. */
+  opTimeFrom?: number;
+  opTimeTo?: number;
+}
+
+/** Paging and order. */
+export interface AuditPage {
+  page: number;
+  pageSize: number;
+  sort?: Array<{ field: string; desc: boolean }>;
+}
+
+/** What the audit service needs. */
+export interface AuditDeps {
+  db: Kysely<Database>;
+  authorizer: Authorizer;
+  config: Config;
+}
+
+const sortColumns = {
+  op_time: 'op_time',
+  id: 'id',
+  username: 'username',
+  operation: 'operation',
+  resource: 'resource',
+  resource_type: 'resource_type',
+} as const;
+
+function like(column: string, f: AuditTextFilter) {
+  const pattern = '%' + f.value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  return sql<SqlBool>`${sql.ref(column)} like ${pattern} escape '\\'`;
+}
+
+function view(r: AuditLogRow): AuditLogView {
+  return {
+    id: r.id,
+    username: r.username,
+    resource: r.resource,
+    resource_type: r.resource_type,
+    operation: r.operation,
+    operation_result: r.result === 'success',
+    op_time: new Date(r.op_time).toISOString(),
+  };
+}
+
+/** Reads, records and prunes the audit log. */
+export class AuditService {
+  constructor(private readonly deps: AuditDeps) {}
+
+  /** Records one entry (see {@link recordAudit}). */
+  record(db: AuditDb, entry: AuditEntry): Promise<void> {
+    return recordAudit(db, entry);
+  }
+
+  /** Harbor's GET /audit-logs: every entry (system admin only). */
+  async listAll(ctx: CallContext, q: AuditQuery, page: AuditPage): Promise<{ items: AuditLogView[]; total: number }> {
+    this.deps.authorizer.check(ctx.actor, 'admin');
+    return this.query(null, q, page);
+  }
+
+  /** Harbor's GET /projects/{p}/logs: the project's entries (readers of the project's logs). */
+  async listProject(
+    ctx: CallContext,
+    key: { nameOrId: string; isName: boolean },
+    action: Action,
+    q: AuditQuery,
+    page: AuditPage,
+  ): Promise<{ items: AuditLogView[]; total: number }> {
+    const byId = !key.isName && /^[0-9]{1,15}$/.test(key.nameOrId);
+    const project = await this.deps.db
+      .selectFrom('projects')
+      .select(['id', 'name', 'public'])
+      .where(byId ? 'id' : 'name', '=', byId ? Number(key.nameOrId) : key.nameOrId)
+      .executeTakeFirst();
+    if (!project) {
+      // Anonymous callers learn nothing about private projects: ask them to log in first.
+      if (ctx.actor.username === '') this.deps.authorizer.check(ctx.actor, action);
+      throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
+    }
+    this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 });
+    return this.query(project.id, q, page);
+  }
+
+  private async query(projectId: number | null, q: AuditQuery, page: AuditPage): Promise<{ items: AuditLogView[]; total: number }> {
+    let base = this.deps.db.selectFrom('audit_log');
+    if (projectId !== null) base = base.where('project_id', '=', projectId);
+    for (const key of ['operation', 'resource', 'resource_type', 'username'] as const) {
+      const f = q[key];
+      if (!f) continue;
+      base = f.fuzzy ? base.where(like(key, f)) : base.where(key, '=', f.value);
+    }
+    if (q.opTimeFrom !== undefined) base = base.where('op_time', '>=', q.opTimeFrom);
+    if (q.opTimeTo !== undefined) base = base.where('op_time', '<=', q.opTimeTo);
+    const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const sort = page.sort && page.sort.length ? page.sort : [{ field: 'op_time', desc: true }];
+    let rows = base.selectAll();
+    for (const k of sort) {
+      const column = Object.hasOwn(sortColumns, k.field) ? sortColumns[k.field as keyof typeof sortColumns] : undefined;
+      if (column === undefined) throw fail('BAD_REQUEST', `sort: unsupported field "${k.field}"; audit logs sort by ${Object.keys(sortColumns).join(', ')}`);
+      rows = rows.orderBy(column, k.desc ? 'desc' : 'asc');
+    }
+    const items = await rows
+      .orderBy('id', 'desc')
+      .limit(page.pageSize)
+      .offset((page.page - 1) * page.pageSize)
+      .execute();
+    return { items: items.map(view), total };
+  }
+
+  /** Deletes entries older than `audit.retention_days`; returns how many. */
+  async prune(now = Date.now()): Promise<number> {
+    const cutoff = now - this.deps.config.audit.retention_days * 86_400_000;
+    const res = await this.deps.db.deleteFrom('audit_log').where('op_time', '<', cutoff).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The audit writer: a consumer of the event outbox that turns registry and project events into
+ * audit entries. It keeps its position (`audit_cursor`, name 'audit') and writes a batch of
+ * entries and the new position in ONE transaction, so a crash repeats at most a batch, and the
+ * unique `event_id` of each entry makes the repeat harmless (a second process sharing the
+ * database is equally harmless). SQLite commits write transactions one at a time, so outbox
+ * sequence numbers become visible in order and the cursor never skips an event.
+ *
+ * It wakes on `outbox.signal` and polls every `audit.poll_ms`; retention runs hourly.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { Database } from '../db/index.ts';
+import { assertNever } from '../domain/index.ts';
+import { eventFromRow, type Outbox, type WharfEvent } from '../events/index.ts';
+import { recordAudit, type AuditEntry, type AuditService } from './audit-service.ts';
+
+const cursorName = 'audit';
+const batchSize = 200;
+const pruneEveryMs = 3_600_000;
+
+/** The resource text of an artifact event: `project/repo:tag`, or `project/repo@digest` without a tag. */
+function artifactResource(repo: string, a: { digest: string; tag: string | null }): string {
+  return a.tag ? `${repo}:${a.tag}` : `${repo}@${a.digest}`;
+}
+
+/** The audit entry an event stands for, or null when it is not audited. */
+export function auditEntryFor(e: WharfEvent): AuditEntry | null {
+  const base = { username: e.operator, opTime: e.occurAt };
+  switch (e.type) {
+    case 'PUSH_ARTIFACT':
+      return { ...base, projectId: e.project.id, operation: 'create', resourceType: 'artifact', resource: artifactResource(e.repository.name, e.artifact) };
+    case 'PULL_ARTIFACT':
+      return { ...base, projectId: e.project.id, operation: 'pull', resourceType: 'artifact', resource: artifactResource(e.repository.name, e.artifact) };
+    case 'DELETE_ARTIFACT':
+      return { ...base, projectId: e.project.id, operation: 'delete', resourceType: 'artifact', resource: `${e.repository.name}@${e.artifact.digest}` };
+    case 'CREATE_TAG':
+    case 'DELETE_TAG':
+      return {
+        ...base,
+        projectId: e.project.id,
+        operation: e.type === 'CREATE_TAG' ? 'create' : 'delete',
+        resourceType: 'tag',
+        resource: `${e.repository.name}:${e.artifact.tag ?? ''}`,
+      };
+    case 'CREATE_REPOSITORY':
+    case 'DELETE_REPOSITORY':
+      return { ...base, projectId: e.project.id, operation: e.type === 'CREATE_REPOSITORY' ? 'create' : 'delete', resourceType: 'repository', resource: e.repository.name };
+    case 'CREATE_PROJECT':
+    case 'DELETE_PROJECT':
+      return { ...base, projectId: e.project.id, operation: e.type === 'CREATE_PROJECT' ? 'create' : 'delete', resourceType: 'project', resource: e.project.name };
+    case 'QUOTA_EXCEED':
+      // A push refused by the quota: audited as a failed create.
+      return {
+        ...base,
+        projectId: e.project.id,
+        operation: 'create',
+        resourceType: e.artifact ? 'artifact' : 'blob',
+        resource: e.artifact ? artifactResource(e.repository?.name ?? e.project.name, e.artifact) : (e.repository?.name ?? e.project.name),
+        result: 'failure',
+      };
+    case 'QUOTA_WARNING':
+    case 'SCANNING_COMPLETED':
+    case 'SCANNING_FAILED':
+    case 'SCANNING_STOPPED':
+    case 'REPLICATION':
+    case 'TAG_RETENTION':
+    case 'WEBHOOK_TARGET_DISABLED':
+      return null;
+    default:
+      return assertNever(e);
+  }
+}
+
+/** What the writer needs. */
+export interface AuditWriterDeps {
+  db: Kysely<Database>;
+  outbox: Outbox;
+  config: Config;
+  logger: Logger;
+  audit: AuditService;
+}
+
+/** Consumes the outbox into the audit log and prunes old entries. */
+export class AuditWriter {
+  private timer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private readonly wake = () => this.kick();
+
+  constructor(private readonly deps: AuditWriterDeps) {}
+
+  /** Starts listening, polling and the hourly retention. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.deps.outbox.signal.on('appended', this.wake);
+    this.timer = setInterval(this.wake, this.deps.config.audit.poll_ms);
+    this.timer.unref();
+    this.pruneTimer = setInterval(() => void this.prune(), pruneEveryMs);
+    this.pruneTimer.unref();
+    void this.prune();
+    this.kick();
+  }
+
+  /** Stops and waits for the round in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.deps.outbox.signal.off('appended', this.wake);
+    if (this.timer) clearInterval(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.timer = null;
+    this.pruneTimer = null;
+    await this.running;
+  }
+
+  private async prune(): Promise<void> {
+    try {
+      const n = await this.deps.audit.prune();
+      if (n > 0) this.deps.logger.info({ deleted: n }, 'audit log: pruned old entries');
+    } catch (err) {
+      this.deps.logger.error({ err }, 'audit log: pruning failed');
+    }
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          while ((await this.drainOnce()) === batchSize && !this.stopped) {
+            /* keep going while full batches come */
+          }
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'audit writer: round failed; retrying at the next poll');
+      } finally {
+        this.running = null;
+      }
+    })();
+  }
+
+  /** Consumes up to one batch of events; returns how many were read. Public for tests and `wharf gc`-like one-shot runs. */
+  async drainOnce(): Promise<number> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      const cursor = await trx.selectFrom('audit_cursor').select('seq').where('name', '=', cursorName).executeTakeFirst();
+      const after = cursor?.seq ?? 0;
+      const rows = await trx.selectFrom('events').selectAll().where('seq', '>', after).orderBy('seq').limit(batchSize).execute();
+      if (rows.length === 0) return 0;
+      for (const row of rows) {
+        let event: WharfEvent;
+        try {
+          event = eventFromRow(row);
+        } catch {
+          continue; // unreadable data: the dispatcher logs it; nothing to audit
+        }
+        const entry = auditEntryFor(event);
+        if (entry) await recordAudit(trx, entry, row.id);
+      }
+      const last = rows[rows.length - 1]?.seq ?? after;
+      await trx
+        .insertInto('audit_cursor')
+        .values({ name: cursorName, seq: last })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ seq: last }))
+        .execute();
+      return rows.length;
+    });
+  }
+}

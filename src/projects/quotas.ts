@@ -1,0 +1,407 @@
+/**
+ * Storage quotas, counted as Harbor counts them: every blob (layer, config, manifest bytes) once
+ * per project, however many repositories of the project link it. The limit is the project's
+ * `storage_limit` (bytes, -1 unlimited); the usage is `quota_usage.used`, the sum of the project's
+ * `project_blobs` rows, and both change only inside the registry's own transactions:
+ *
+ * - {@link QuotaService.charge} runs INSIDE the transaction that links a blob (upload completion,
+ *   mount) or records a manifest: it adds the blobs the project does not have yet, refuses with
+ *   {@link QuotaExceededError} (DENIED) when the new usage would pass the limit, and records
+ *   QUOTA_WARNING in the same transaction when the usage crosses `quota.warning_percent`.
+ *   SQLite runs one write transaction at a time, so two pushes racing for the last bytes are
+ *   checked one after the other: at most one wins.
+ * - {@link QuotaService.guard} wraps such a transaction: when it was refused, QUOTA_EXCEED is
+ *   recorded in a transaction of its own (the push's transaction rolled back) and the error goes on.
+ * - {@link QuotaService.release} runs inside the transaction that deletes artifacts: blobs no
+ *   artifact of the project references any more leave the usage.
+ * - {@link QuotaService.reconcile} (after gc) drops rows of blobs the project no longer links.
+ *
+ * Difference from Harbor: Harbor sends QUOTA_WARNING after EVERY successful push while the usage
+ * is above the threshold; Wharf sends it once, when a push takes the usage from below the
+ * threshold to at or above it (docs/quotas-audit.md).
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, ProjectRow } from '../db/index.ts';
+import type { Outbox, ProjectRef, RepositoryRef, ArtifactRef } from '../events/index.ts';
+import type { Authorizer } from '../auth/index.ts';
+import type { Config } from '../config/index.ts';
+import type { CallContext } from '../registry/types.ts';
+import { DomainError, fail } from '../domain/index.ts';
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+/** One blob a push adds to a project. */
+export interface QuotaItem {
+  digest: string;
+  size: number;
+}
+
+/** What a push is about, for the message and the quota events. */
+export interface QuotaSubject {
+  ctx: CallContext;
+  project: ProjectRow;
+  /** Full repository name. */
+  repository: string;
+  /** The repository as events show it; null when it does not exist (yet). */
+  repositoryRef: RepositoryRef | null;
+  /** The manifest being pushed; null for blob uploads and mounts. */
+  artifact: ArtifactRef | null;
+}
+
+/** A push refused because it would pass the project's storage limit (DENIED on /v2, 403). */
+export class QuotaExceededError extends DomainError {
+  constructor(
+    readonly subject: QuotaSubject,
+    readonly needed: number,
+    readonly used: number,
+    readonly limit: number,
+  ) {
+    super(
+      'DENIED',
+      `quota exceeded for project ${subject.project.name}: ${exceedDetails(needed, used, limit)} ` +
+        `(needed ${needed} bytes, used ${used} bytes, limit ${limit} bytes)`,
+      { project: subject.project.name, needed, used, limit },
+    );
+    this.name = 'QuotaExceededError';
+  }
+}
+
+/** The hooks the registry calls (src/registry/registry-service.ts `RegistryDeps.quotas`). */
+export interface QuotaGuard {
+  charge(trx: Transaction<Database>, subject: QuotaSubject, items: QuotaItem[]): Promise<void>;
+  precheck(subject: QuotaSubject, items: QuotaItem[]): Promise<void>;
+  guard<T>(fn: () => Promise<T>): Promise<T>;
+  release(trx: Transaction<Database>, projectId: number, digests: string[]): Promise<void>;
+}
+
+/** Harbor's Quota object. */
+export interface QuotaView {
+  id: number;
+  ref: { id: number; name: string; owner_name: string };
+  hard: { storage: number };
+  used: { storage: number };
+  creation_time: string;
+  update_time: string;
+}
+
+/** What the quota service needs. */
+export interface QuotaDeps {
+  db: Kysely<Database>;
+  outbox: Outbox;
+  authorizer: Authorizer;
+  config: Config;
+}
+
+/** Harbor's size text: `<n> B` under 1 KiB, else one decimal and a binary unit (`2.1 MiB`). */
+export function formatBytes(n: number): string {
+  const unit = 1024;
+  if (n < unit) return `${n} B`;
+  let div = unit;
+  let exp = 0;
+  for (let v = Math.floor(n / unit); v >= unit; v = Math.floor(v / unit)) {
+    div *= unit;
+    exp++;
+  }
+  return `${(n / div).toFixed(1)} ${'KMGTPE'[exp] ?? '?'}iB`;
+}
+
+/** Harbor's custom_attributes.Details of QUOTA_EXCEED. */
+export function exceedDetails(needed: number, used: number, limit: number): string {
+  return `adding ${formatBytes(needed)} of storage resource, which when updated to current usage of ${formatBytes(used)} will exceed the configured upper limit of ${formatBytes(limit)}.`;
+}
+
+/** Harbor's custom_attributes.Details of QUOTA_WARNING. */
+export function warningDetails(percent: number, used: number, limit: number): string {
+  return `quota usage reach ${percent}%: resource storage used ${formatBytes(used)} of ${formatBytes(limit)}`;
+}
+
+/** True when going from `before` to `after` bytes crosses `percent` of `limit` upwards. */
+export function crossesThreshold(before: number, after: number, limit: number, percent: number): boolean {
+  if (limit <= 0) return false;
+  const threshold = (limit * percent) / 100;
+  return before < threshold && after >= threshold;
+}
+
+function projectRefOf(p: ProjectRow): ProjectRef {
+  return { id: p.id, name: p.name, public: p.public === 1 };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Per-project storage quotas: accounting hooks for the registry and Harbor's /quotas API. */
+export class QuotaService implements QuotaGuard {
+  constructor(private readonly deps: QuotaDeps) {}
+
+  private get warningPercent(): number {
+    return this.deps.config.quota.warning_percent;
+  }
+
+  /** Bytes the project uses now. */
+  async usage(db: Q, projectId: number): Promise<number> {
+    const row = await db.selectFrom('quota_usage').select('used').where('project_id', '=', projectId).executeTakeFirst();
+    return row ? Number(row.used) : 0;
+  }
+
+  /** Which of `items` the project does not count yet (each digest once), and their total size. */
+  private async newItems(db: Q, projectId: number, items: QuotaItem[]): Promise<{ fresh: QuotaItem[]; needed: number }> {
+    const unique = new Map<string, QuotaItem>();
+    for (const i of items) if (!unique.has(i.digest)) unique.set(i.digest, i);
+    if (unique.size === 0) return { fresh: [], needed: 0 };
+    const have = new Set<string>();
+    const digests = [...unique.keys()];
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await db
+        .selectFrom('project_blobs')
+        .select('digest')
+        .where('project_id', '=', projectId)
+        .where('digest', 'in', digests.slice(i, i + 500))
+        .execute();
+      for (const r of rows) have.add(r.digest);
+    }
+    const fresh = [...unique.values()].filter((i) => !have.has(i.digest));
+    return { fresh, needed: fresh.reduce((s, i) => s + i.size, 0) };
+  }
+
+  /**
+   * Counts `items` against the project inside `trx` (the transaction that makes them visible).
+   * Throws {@link QuotaExceededError} when the limit would be passed (the caller's transaction
+   * rolls back); records QUOTA_WARNING in `trx` when the usage crosses the threshold.
+   */
+  async charge(trx: Transaction<Database>, subject: QuotaSubject, items: QuotaItem[]): Promise<void> {
+    const projectId = subject.project.id;
+    const { fresh, needed } = await this.newItems(trx, projectId, items);
+    if (fresh.length === 0) return;
+    // Read the limit inside the transaction: a PUT /quotas may have changed it since the push began.
+    const project = await trx.selectFrom('projects').select('storage_limit').where('id', '=', projectId).executeTakeFirst();
+    const limit = project ? Number(project.storage_limit) : -1;
+    const used = await this.usage(trx, projectId);
+    if (limit >= 0 && used + needed > limit) throw new QuotaExceededError(subject, needed, used, limit);
+    const now = Date.now();
+    for (let i = 0; i < fresh.length; i += 100) {
+      await trx
+        .insertInto('project_blobs')
+        .values(fresh.slice(i, i + 100).map((f) => ({ project_id: projectId, digest: f.digest, size: f.size, creation_time: now })))
+        .execute();
+    }
+    await trx
+      .insertInto('quota_usage')
+      .values({ project_id: projectId, used: used + needed, update_time: now })
+      .onConflict((oc) => oc.column('project_id').doUpdateSet({ used: used + needed, update_time: now }))
+      .execute();
+    if (crossesThreshold(used, used + needed, limit, this.warningPercent)) {
+      await this.deps.outbox.append(trx, {
+        type: 'QUOTA_WARNING',
+        operator: subject.ctx.actor.username,
+        request: subject.ctx.request,
+        project: projectRefOf(subject.project),
+        repository: subject.repositoryRef,
+        artifact: subject.artifact,
+        details: warningDetails(this.warningPercent, used + needed, limit),
+      });
+    }
+  }
+
+  /**
+   * A check without a transaction, to refuse before bytes are written (a manifest before it is
+   * stored, an upload whose Content-Length already exceeds what is left). `charge` decides for good.
+   */
+  async precheck(subject: QuotaSubject, items: QuotaItem[]): Promise<void> {
+    const limit = Number(subject.project.storage_limit);
+    if (limit < 0) return;
+    const { needed } = await this.newItems(this.deps.db, subject.project.id, items);
+    if (needed === 0) return;
+    const used = await this.usage(this.deps.db, subject.project.id);
+    if (used + needed > limit) throw new QuotaExceededError(subject, needed, used, limit);
+  }
+
+  /** Runs `fn`; when it fails with {@link QuotaExceededError}, records QUOTA_EXCEED (own transaction) and rethrows. */
+  async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof QuotaExceededError) await this.recordExceeded(err);
+      throw err;
+    }
+  }
+
+  /** Appends QUOTA_EXCEED for a refused push, committed on its own. */
+  async recordExceeded(err: QuotaExceededError): Promise<void> {
+    const s = err.subject;
+    await this.deps.db.transaction().execute(async (trx) => {
+      // The push's transaction rolled back: name the repository as it exists now (id 0 when it does not).
+      const repo = await trx.selectFrom('repositories').select(['id', 'name', 'creation_time']).where('name', '=', s.repository).executeTakeFirst();
+      await this.deps.outbox.append(trx, {
+        type: 'QUOTA_EXCEED',
+        operator: s.ctx.actor.username,
+        request: s.ctx.request,
+        project: projectRefOf(s.project),
+        repository: repo ? { id: repo.id, name: repo.name, creationTime: repo.creation_time } : { id: 0, name: s.repository, creationTime: null },
+        artifact: s.artifact,
+        details: exceedDetails(err.needed, err.used, err.limit),
+      });
+    });
+  }
+
+  /**
+   * Inside the transaction that deleted artifacts: every digest in `digests` that no artifact of
+   * the project still is or references leaves the project's usage.
+   */
+  async release(trx: Transaction<Database>, projectId: number, digests: string[]): Promise<void> {
+    const unique = [...new Set(digests)];
+    let freed = 0;
+    for (const d of unique) {
+      const stillUsed = await trx
+        .selectFrom('artifacts as a')
+        .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+        .select('a.id')
+        .where('r.project_id', '=', projectId)
+        .where((eb) =>
+          eb.or([
+            eb('a.digest', '=', d),
+            eb.exists(eb.selectFrom('artifact_references as ar').select('ar.id').whereRef('ar.artifact_id', '=', 'a.id').where('ar.child_digest', '=', d)),
+          ]),
+        )
+        .executeTakeFirst();
+      if (stillUsed) continue;
+      const row = await trx.selectFrom('project_blobs').select('size').where('project_id', '=', projectId).where('digest', '=', d).executeTakeFirst();
+      if (!row) continue;
+      await trx.deleteFrom('project_blobs').where('project_id', '=', projectId).where('digest', '=', d).execute();
+      freed += Number(row.size);
+    }
+    if (freed > 0) {
+      await trx
+        .updateTable('quota_usage')
+        .set((eb) => ({ used: eb('used', '-', freed), update_time: Date.now() }))
+        .where('project_id', '=', projectId)
+        .execute();
+    }
+  }
+
+  /**
+   * After gc: drops counted blobs that no repository of their project links any more (gc removed
+   * them, or a blob was unlinked), then recomputes every project's usage from project_blobs.
+   */
+  async reconcile(): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('project_blobs as pb')
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('repository_blobs as rb')
+                .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+                .select('rb.digest')
+                .whereRef('rb.digest', '=', 'pb.digest')
+                .whereRef('r.project_id', '=', 'pb.project_id'),
+            ),
+          ),
+        )
+        .execute();
+      const sums = await trx
+        .selectFrom('project_blobs')
+        .select(['project_id', (eb) => eb.fn.sum<number>('size').as('total')])
+        .groupBy('project_id')
+        .execute();
+      const now = Date.now();
+      await trx.updateTable('quota_usage').set({ used: 0, update_time: now }).execute();
+      for (const s of sums) {
+        await trx
+          .insertInto('quota_usage')
+          .values({ project_id: s.project_id, used: Number(s.total), update_time: now })
+          .onConflict((oc) => oc.column('project_id').doUpdateSet({ used: Number(s.total), update_time: now }))
+          .execute();
+      }
+    });
+  }
+
+  // ---- Harbor's /api/v2.0/quotas (system admin) ----
+
+  /** Quotas of every project (Harbor: `reference=project`, `reference_id`), with paging and sorting. */
+  async list(
+    ctx: CallContext,
+    filter: { reference?: string; referenceId?: string },
+    page: { page: number; pageSize: number; sort?: Array<{ field: string; desc: boolean }> },
+  ): Promise<{ items: QuotaView[]; total: number }> {
+    this.deps.authorizer.check(ctx.actor, 'admin');
+    if (filter.reference !== undefined && filter.reference !== 'project') {
+      return { items: [], total: 0 };
+    }
+    if (filter.referenceId !== undefined && !/^[0-9]{1,15}$/.test(filter.referenceId)) {
+      throw fail('BAD_REQUEST', 'reference_id must be a project id');
+    }
+    let views = await this.views(filter.referenceId !== undefined ? Number(filter.referenceId) : null);
+    const keys: Record<string, (v: QuotaView) => number | string> = {
+      id: (v) => v.id,
+      'hard.storage': (v) => v.hard.storage,
+      'used.storage': (v) => v.used.storage,
+      creation_time: (v) => v.creation_time,
+      update_time: (v) => v.update_time,
+    };
+    const sort = page.sort ?? [];
+    for (const k of sort) {
+      if (!Object.hasOwn(keys, k.field)) throw fail('BAD_REQUEST', `sort: unsupported field "${k.field}"; quotas sort by ${Object.keys(keys).join(', ')}`);
+    }
+    views = [...views].sort((a, b) => {
+      for (const k of sort) {
+        const get = keys[k.field];
+        if (!get) continue;
+        const x = get(a);
+        const y = get(b);
+        if (x !== y) return (x < y ? -1 : 1) * (k.desc ? -1 : 1);
+      }
+      return a.id - b.id;
+    });
+    const start = (page.page - 1) * page.pageSize;
+    return { items: views.slice(start, start + page.pageSize), total: views.length };
+  }
+
+  /** One quota (its id is the project id); NOT_FOUND otherwise. */
+  async get(ctx: CallContext, id: number): Promise<QuotaView> {
+    this.deps.authorizer.check(ctx.actor, 'admin');
+    const [view] = await this.views(id);
+    if (!view) throw fail('NOT_FOUND', `quota ${id} not found`);
+    return view;
+  }
+
+  /** Harbor's PUT /quotas/{id} `{"hard":{"storage":N}}`: N is -1 (unlimited) or a positive number of bytes. */
+  async update(ctx: CallContext, id: number, body: unknown): Promise<void> {
+    this.deps.authorizer.check(ctx.actor, 'admin');
+    const storage = hardStorage(body);
+    const res = await this.deps.db.updateTable('projects').set({ storage_limit: storage, update_time: Date.now() }).where('id', '=', id).executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) throw fail('NOT_FOUND', `quota ${id} not found`);
+  }
+
+  private async views(projectId: number | null): Promise<QuotaView[]> {
+    let q = this.deps.db
+      .selectFrom('projects as p')
+      .leftJoin('users as u', 'u.id', 'p.owner_id')
+      .leftJoin('quota_usage as qu', 'qu.project_id', 'p.id')
+      .select(['p.id', 'p.name', 'p.storage_limit', 'p.creation_time', 'p.update_time', 'u.username', 'qu.used', 'qu.update_time as used_time'])
+      .orderBy('p.id');
+    if (projectId !== null) q = q.where('p.id', '=', projectId);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      ref: { id: r.id, name: r.name, owner_name: r.username ?? '' },
+      hard: { storage: Number(r.storage_limit) },
+      used: { storage: r.used === null ? 0 : Number(r.used) },
+      creation_time: iso(r.creation_time),
+      update_time: iso(Math.max(r.update_time, r.used_time ?? 0)),
+    }));
+  }
+}
+
+/** Validates Harbor's QuotaUpdateReq and returns the storage limit. */
+function hardStorage(body: unknown): number {
+  if (body === null || typeof body !== 'object' || !('hard' in body)) throw fail('BAD_REQUEST', 'the body must be {"hard":{"storage":<bytes>}}');
+  const hard = body.hard;
+  if (hard === null || typeof hard !== 'object' || !('storage' in hard)) throw fail('BAD_REQUEST', 'hard.storage is required');
+  for (const k of Object.keys(hard)) if (k !== 'storage') throw fail('BAD_REQUEST', `hard.${k}: only the storage resource is supported`);
+  const v = hard.storage;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < -1 || v === 0) {
+    throw fail('BAD_REQUEST', 'hard.storage must be -1 (unlimited) or a positive number of bytes');
+  }
+  return v;
+}
