@@ -192,8 +192,9 @@ async function load(t: Target, method: 'GET' | 'HEAD', tool: 'autocannon' | 'und
     measured = await closedLoop(t.url, method, path);
   }
   const after = sampler.sample();
+  // Errors or refusals would make the figure meaningless (a 401 is cheaper than a manifest): stop.
   if (measured.non2xx > 0 || measured.errors > 0 || measured.requests === 0) {
-    console.error(`  ! ${t.name} ${method} (${tool}): ${measured.requests} requests, ${measured.non2xx} non-2xx, ${measured.errors} errors`);
+    throw new Error(`${t.name} ${method} (${tool}): ${measured.requests} requests, ${measured.non2xx} non-2xx, ${measured.errors} errors`);
   }
   return { ...measured, rssBeforeMiB: round(before / 1024, 1), rssAfterMiB: round(after / 1024, 1) };
 }
@@ -359,6 +360,7 @@ async function main(): Promise<void> {
       notes: [
         'Both servers on 127.0.0.1 on the same machine as skopeo and autocannon (which share its cores).',
         'Wharf: wharf serve, SQLite + filesystem blobs, log level warn, pushes with admin credentials, pulls anonymous from the public library project; every manifest GET records a pull event.',
+        'The manifest load sends no Authorization header (anonymous, public project), so it does not include the cost of verifying a Bearer token that skopeo would send.',
         'CNCF registry: docker-registry serve, filesystem storage, no auth, no notifications, access log off.',
         'Push: a distinct image per round (no blob already present). Pull: into a fresh oci: folder each time.',
         'Manifest GET by tag with autocannon; HEAD (and GET again) with a closed loop over undici: autocannon 8 stalls on HEAD responses that carry Content-Length.',
