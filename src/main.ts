@@ -29,6 +29,8 @@ export interface Wharf {
   engine: WebhookEngine;
   /** Failed-login limiting; subscribe to `loginLimiter.loginFailures` ('failure') to see every failed login. */
   loginLimiter: LoginLimiter;
+  /** Failed-login limiting; subscribe to `loginLimiter.loginFailures` ('failure') to see every failed login. */
+  loginLimiter: LoginLimiter;
   /** The base URL once listening. */
   url(): string;
   listen(): Promise<string>;
@@ -83,6 +85,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     db,
     logger,
     engine,
+    loginLimiter,
     loginLimiter,
     url: () => address,
     async listen() {
