@@ -53,6 +53,11 @@ export class Authenticator {
     return { kind: 'robot', id: robot.id };
   }
 
+  /** Forgets cached checks of robot `robotId` (after a secret refresh or deletion: the old secret stops working at once). */
+  invalidateRobot(robotId: number): void {
+    for (const [key, entry] of this.cache) if (entry.principal.kind === 'robot' && entry.principal.id === robotId) this.cache.delete(key);
+  }
+
   /** Forgets cached checks of user `userId` (after a password change or deletion: the old password stops working at once). */
   invalidateUser(userId: number): void {
     for (const [key, entry] of this.cache) if (entry.principal.kind === 'user' && entry.principal.id === userId) this.cache.delete(key);

@@ -80,6 +80,8 @@ export interface RobotFilter {
 export interface RobotServiceDeps {
   db: Kysely<Database>;
   authorizer: Authorizer;
+  /** Told when a robot's secret changes or the robot goes, so cached checks of the old secret end at once. */
+  authenticator?: Pick<Authenticator, 'invalidateRobot'>;
 }
 
 const namePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -254,6 +256,7 @@ export class RobotService {
     const b = body === undefined ? {} : obj(body, 'the body');
     const secret = secretOf(b.secret);
     await this.deps.db.updateTable('robots').set({ secret_hash: await Authenticator.hashPassword(secret), update_time: Date.now() }).where('id', '=', row.id).execute();
+    this.deps.authenticator?.invalidateRobot(row.id);
     return { secret };
   }
 
@@ -261,6 +264,7 @@ export class RobotService {
   async remove(actor: Actor, id: number): Promise<void> {
     await this.robot(actor, id, 'manage-robots');
     await this.deps.db.deleteFrom('robots').where('id', '=', id).execute();
+    this.deps.authenticator?.invalidateRobot(id);
   }
 
   private async row(id: number): Promise<RobotRow> {
