@@ -13,6 +13,7 @@ import type { Config } from '../config/index.ts';
 import type { CallContext, Registry } from '../registry/types.ts';
 import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Reference, type RepoName } from '../domain/index.ts';
 import { projectRef } from '../registry/repositories.ts';
+import { recordAudit } from '../audit/index.ts';
 import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
 
 /** What the project service needs. */
@@ -355,16 +356,19 @@ export class ProjectService {
     const isPublic = meta.isPublic ?? (req.public === undefined ? undefined : parseBoolString(req.public, 'public'));
     const limit = req.storage_limit === undefined || req.storage_limit === null ? undefined : parseStorageLimit(req.storage_limit);
     const others = { ...(stringRecord(parseJsonObject(p.metadata)) ?? {}), ...meta.others };
-    await this.deps.db
-      .updateTable('projects')
-      .set({
-        public: isPublic === undefined ? p.public : isPublic ? 1 : 0,
-        storage_limit: limit ?? p.storage_limit,
-        metadata: JSON.stringify(others),
-        update_time: Date.now(),
-      })
-      .where('id', '=', p.id)
-      .execute();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('projects')
+        .set({
+          public: isPublic === undefined ? p.public : isPublic ? 1 : 0,
+          storage_limit: limit ?? p.storage_limit,
+          metadata: JSON.stringify(others),
+          update_time: Date.now(),
+        })
+        .where('id', '=', p.id)
+        .execute();
+      await recordAudit(trx, { projectId: p.id, username: ctx.actor.username, operation: 'update', resourceType: 'project', resource: p.name });
+    });
   }
 
   /** Deletes an empty project; PRECONDITION_FAILED while it holds repositories. */

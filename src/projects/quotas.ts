@@ -27,6 +27,7 @@ import type { Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { CallContext } from '../registry/types.ts';
 import { DomainError, fail } from '../domain/index.ts';
+import { recordAudit } from '../audit/index.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
 
@@ -369,8 +370,12 @@ export class QuotaService implements QuotaGuard {
   async update(ctx: CallContext, id: number, body: unknown): Promise<void> {
     this.deps.authorizer.check(ctx.actor, 'admin');
     const storage = hardStorage(body);
-    const res = await this.deps.db.updateTable('projects').set({ storage_limit: storage, update_time: Date.now() }).where('id', '=', id).executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) throw fail('NOT_FOUND', `quota ${id} not found`);
+    await this.deps.db.transaction().execute(async (trx) => {
+      const project = await trx.selectFrom('projects').select('name').where('id', '=', id).executeTakeFirst();
+      if (!project) throw fail('NOT_FOUND', `quota ${id} not found`);
+      await trx.updateTable('projects').set({ storage_limit: storage, update_time: Date.now() }).where('id', '=', id).execute();
+      await recordAudit(trx, { projectId: id, username: ctx.actor.username, operation: 'update', resourceType: 'quota', resource: project.name });
+    });
   }
 
   private async views(projectId: number | null): Promise<QuotaView[]> {

@@ -21,6 +21,7 @@ import { eventTypes, harborEventTypes, isEventType } from '../events/index.ts';
 import { fail } from '../domain/index.ts';
 import { validateSecret } from './signer.ts';
 import { globToRegExp } from './glob.ts';
+import { recordAudit } from '../audit/index.ts';
 import { isRecord, rfc3339Seconds } from './formats/common.ts';
 import { distributionContentTypes, httpPayloadFormats, isNotifyType, notifyTypes, payloadFormats, vendorTypeFor, type NotifyType } from './formats/index.ts';
 
@@ -747,6 +748,7 @@ export class WebhookService {
         .returning('id')
         .executeTakeFirstOrThrow();
       await this.writeTargets(trx, row.id, spec.targets, []);
+      await recordAudit(trx, { projectId, username: ctx.actor.username, operation: 'create', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${spec.name}` });
       return row.id;
     });
   }
@@ -780,6 +782,7 @@ export class WebhookService {
         if (t.id !== null && isRecord(input) && input.enabled === true) reenable.add(t.id);
       });
       await this.writeTargets(trx, p.id, spec.targets, stored, reenable);
+      await recordAudit(trx, { projectId: p.project_id, username: ctx.actor.username, operation: 'update', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${spec.name}` });
     });
   }
 
@@ -789,6 +792,7 @@ export class WebhookService {
     await this.deps.db.transaction().execute(async (trx) => {
       const p = await this.policyIn(trx, project, policyId);
       await trx.deleteFrom('webhook_policies').where('id', '=', p.id).execute();
+      await recordAudit(trx, { projectId: p.project_id, username: ctx.actor.username, operation: 'delete', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${p.name}` });
     });
   }
 
