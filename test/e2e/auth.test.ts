@@ -1,0 +1,146 @@
+/**
+ * End-to-end: the real skopeo through Wharf's Docker token flow. skopeo meets the Bearer challenge
+ * on /v2, fetches a token from /service/token with the credentials it was given (or none), and
+ * retries with the token; the tests check the token endpoint was really used (Wharf's own request
+ * counter) and that what a user or robot may do follows the permission matrix. Every top-level
+ * test is named "e2e: …" and skips (or fails under WHARF_REQUIRE_E2E=1) without skopeo.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
+import { describeRun, requireSkopeo, skipWithoutSkopeo, skopeo, skopeoOk, adminCreds } from '../helpers/skopeo.ts';
+import { OciLayout, readLayoutIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
+import { api } from '../helpers/webhook-client.ts';
+
+const skip = skipWithoutSkopeo();
+const timeout = 180_000;
+let w: TestWharf | undefined;
+const layouts: OciLayout[] = [];
+const devPass = 'DevPassw0rd';
+const guestPass = 'GuestPassw0rd';
+
+before(async () => {
+  if (skip) return;
+  w = await startWharf();
+  const p = await api(w.url, 'POST', '/api/v2.0/projects', { auth: adminAuth, body: { project_name: 'team', metadata: { public: 'false' } } });
+  assert.equal(p.status, 201, p.text);
+  for (const [username, password, role] of [['dev', devPass, 2], ['guest', guestPass, 3]] as const) {
+    const u = await api(w.url, 'POST', '/api/v2.0/users', { auth: adminAuth, body: { username, password, email: `${username}@example.com` } });
+    assert.equal(u.status, 201, u.text);
+    const m = await api(w.url, 'POST', '/api/v2.0/projects/team/members', { auth: adminAuth, body: { role_id: role, member_user: { username } } });
+    assert.equal(m.status, 201, m.text);
+  }
+});
+after(async () => {
+  for (const l of layouts) l.remove();
+  await w?.close();
+});
+
+function wharf(): TestWharf {
+  requireSkopeo();
+  assert.ok(w, 'Wharf did not start');
+  return w;
+}
+
+function layout(): OciLayout {
+  const l = OciLayout.create();
+  layouts.push(l);
+  return l;
+}
+
+/** How many times /service/token answered with `status`, from Wharf's request counter. */
+async function tokenRequests(status: number): Promise<number> {
+  const text = await (await fetch(`${wharf().url}/metrics`)).text();
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('wharf_http_requests_total{') && line.includes('route="/service/token"') && line.includes(`status="${status}"`)) {
+      n += Number(line.split(' ').pop());
+    }
+  }
+  return n;
+}
+
+const remote = (repo: string, tag: string) => `docker://${wharf().host}/${repo}:${tag}`;
+
+async function pulledDigest(args: string[]): Promise<string> {
+  const out = layout();
+  await skopeoOk(['copy', '--quiet', '--src-tls-verify=false', ...args, out.ref('pulled')]);
+  const digest = readLayoutIndex(out.dir)[0]?.digest;
+  assert.ok(digest);
+  return digest;
+}
+
+test('e2e: skopeo --creds push and pull through the Bearer token flow', { skip, timeout }, async () => {
+  wharf();
+  const src = layout();
+  const img = await writeSingleLayerImage(src, 'v1');
+  const before = await tokenRequests(200);
+  await skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `dev:${devPass}`, src.ref('v1'), remote('team/app', 'v1')]);
+  const afterPush = await tokenRequests(200);
+  assert.ok(afterPush > before, `skopeo fetched a token for the push (${before} -> ${afterPush})`);
+  const digest = await pulledDigest(['--src-creds', `guest:${guestPass}`, remote('team/app', 'v1')]);
+  assert.equal(digest, img.manifest.digest);
+  assert.ok((await tokenRequests(200)) > afterPush, 'skopeo fetched a token for the pull');
+});
+
+test('e2e: a pull-only member cannot push; wrong credentials fail at the token endpoint', { skip, timeout }, async () => {
+  wharf();
+  const src = layout();
+  await writeSingleLayerImage(src, 'g1');
+  const r = await skopeo(['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `guest:${guestPass}`, src.ref('g1'), remote('team/guest-push', 'g1')]);
+  assert.notEqual(r.code, 0, describeRun(r));
+  assert.match(r.stderr, /denied|unauthorized|forbidden|403|401/i, describeRun(r));
+  const tags = await api(wharf().url, 'GET', '/v2/team/guest-push/tags/list', { auth: adminAuth });
+  assert.equal(tags.status, 404, 'nothing was pushed');
+
+  const before = await tokenRequests(401);
+  const bad = await skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', 'dev:WrongPassw0rd', remote('team/app', 'v1')]);
+  assert.notEqual(bad.code, 0, describeRun(bad));
+  assert.ok((await tokenRequests(401)) > before, 'the token endpoint refused the wrong password');
+});
+
+test('e2e: skopeo login, then copy with the stored credentials, then logout', { skip, timeout }, async () => {
+  const host = wharf().host;
+  await skopeoOk(['login', '--tls-verify=false', '-u', 'dev', '-p', devPass, host]);
+  try {
+    const src = layout();
+    const img = await writeSingleLayerImage(src, 'login');
+    await skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', src.ref('login'), remote('team/login', 'v1')]);
+    assert.equal(await pulledDigest([remote('team/login', 'v1')]), img.manifest.digest);
+  } finally {
+    await skopeoOk(['logout', host]);
+  }
+  const r = await skopeo(['inspect', '--raw', '--tls-verify=false', remote('team/login', 'v1')]);
+  assert.notEqual(r.code, 0, `after logout the private image is not readable:\n${describeRun(r)}`);
+  const badLogin = await skopeo(['login', '--tls-verify=false', '-u', 'dev', '-p', 'WrongPassw0rd', host]);
+  assert.notEqual(badLogin.code, 0, describeRun(badLogin));
+});
+
+test('e2e: anonymous pull of a public image through an anonymous token', { skip, timeout }, async () => {
+  wharf();
+  const src = layout();
+  const img = await writeSingleLayerImage(src, 'pub');
+  await skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', adminCreds, src.ref('pub'), remote('library/anon-pub', 'v1')]);
+  const before = await tokenRequests(200);
+  assert.equal(await pulledDigest(['--src-no-creds', remote('library/anon-pub', 'v1')]), img.manifest.digest);
+  assert.ok((await tokenRequests(200)) > before, 'the anonymous pull used a token');
+  const priv = await skopeo(['inspect', '--raw', '--tls-verify=false', '--no-creds', remote('team/app', 'v1')]);
+  assert.notEqual(priv.code, 0, `anonymous callers cannot read a private project:\n${describeRun(priv)}`);
+});
+
+test('e2e: a project robot limited to pull can pull but not push', { skip, timeout }, async () => {
+  const base = wharf().url;
+  const created = await api(base, 'POST', '/api/v2.0/robots', {
+    auth: adminAuth,
+    body: { name: 'puller', level: 'project', duration: -1, permissions: [{ kind: 'project', namespace: 'team', access: [{ resource: 'repository', action: 'pull' }] }] },
+  });
+  assert.equal(created.status, 201, created.text);
+  const robot = created.json as { name: string; secret: string };
+  const creds = `${robot.name}:${robot.secret}`;
+  const src = layout();
+  const img = await writeSingleLayerImage(src, 'robot');
+  await skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `dev:${devPass}`, src.ref('robot'), remote('team/robot', 'v1')]);
+  assert.equal(await pulledDigest(['--src-creds', creds, remote('team/robot', 'v1')]), img.manifest.digest);
+  const push = await skopeo(['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', creds, src.ref('robot'), remote('team/robot', 'v2')]);
+  assert.notEqual(push.code, 0, describeRun(push));
+});
