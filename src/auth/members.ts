@@ -2,6 +2,8 @@
  * Project members: users holding one of Harbor's roles in a project (Harbor's
  * /projects/{p}/members). Only users are members here (Harbor's groups are not supported). Reading
  * members needs `read-members`, changing them `manage-members` (project admin or system admin).
+ * Every change is recorded in the audit log (resource type `member`, resource `project/username`)
+ * in the change's transaction.
  */
 import type { Kysely } from 'kysely';
 import { fail } from '../domain/index.ts';
@@ -9,6 +11,7 @@ import type { Database, ProjectRow } from '../db/index.ts';
 import type { Actor } from './actor.ts';
 import { roleOfId } from './actor.ts';
 import type { Authorizer } from './authorizer.ts';
+import { recordAudit } from '../audit/index.ts';
 
 /** Harbor's ProjectMemberEntity. */
 export interface MemberView {
@@ -79,29 +82,38 @@ export class MemberService {
     const user = await q.executeTakeFirst();
     if (!user) throw fail('NOT_FOUND', `user ${String(mu.username ?? mu.user_id)} not found`);
     const now = Date.now();
-    const row = await this.deps.db
-      .insertInto('project_members')
-      .values({ project_id: p.id, user_id: user.id, role_id: roleId, creation_time: now, update_time: now })
-      .onConflict((oc) => oc.columns(['project_id', 'user_id']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!row) throw fail('CONFLICT', `${user.username} is already a member of ${p.name}`);
-    return row.id;
+    return this.deps.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('project_members')
+        .values({ project_id: p.id, user_id: user.id, role_id: roleId, creation_time: now, update_time: now })
+        .onConflict((oc) => oc.columns(['project_id', 'user_id']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!row) throw fail('CONFLICT', `${user.username} is already a member of ${p.name}`);
+      await recordAudit(trx, { projectId: p.id, username: actor.username, operation: 'create', resourceType: 'member', resource: `${p.name}/${user.username}` });
+      return row.id;
+    });
   }
 
   /** Changes a member's role (`{"role_id": n}`). */
   async update(actor: Actor, key: MemberProjectKey, id: number, body: unknown): Promise<void> {
     const p = await this.project(actor, key, 'manage-members');
     const roleId = roleIdOf(obj(body, 'the body').role_id);
-    await this.member(p, id);
-    await this.deps.db.updateTable('project_members').set({ role_id: roleId, update_time: Date.now() }).where('id', '=', id).execute();
+    const m = await this.member(p, id);
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('project_members').set({ role_id: roleId, update_time: Date.now() }).where('id', '=', id).execute();
+      await recordAudit(trx, { projectId: p.id, username: actor.username, operation: 'update', resourceType: 'member', resource: `${p.name}/${m.username}` });
+    });
   }
 
   /** Removes a member. */
   async remove(actor: Actor, key: MemberProjectKey, id: number): Promise<void> {
     const p = await this.project(actor, key, 'manage-members');
-    await this.member(p, id);
-    await this.deps.db.deleteFrom('project_members').where('id', '=', id).execute();
+    const m = await this.member(p, id);
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('project_members').where('id', '=', id).execute();
+      await recordAudit(trx, { projectId: p.id, username: actor.username, operation: 'delete', resourceType: 'member', resource: `${p.name}/${m.username}` });
+    });
   }
 
   private base() {

@@ -7,7 +7,8 @@
  *
  * Who may: a project robot is managed by that project's admins (`manage-robots`) and listed by
  * its members (`read-robots`); system robots by the system admin only. A robot may refresh its own
- * secret.
+ * secret. Every change is recorded in the audit log (resource type `robot`, resource the robot's
+ * name) in the change's transaction.
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -17,6 +18,7 @@ import type { Actor } from './actor.ts';
 import type { Authorizer } from './authorizer.ts';
 import { Authenticator } from './authenticator.ts';
 import { parseRobotPermissions, type RobotPermission } from './principals.ts';
+import { recordAudit } from '../audit/index.ts';
 
 /** The prefix of every robot name (Harbor's default `robot_name_prefix`). */
 export const robotPrefix = 'robot$';
@@ -168,26 +170,31 @@ export class RobotService {
     const secret = secretOf(b.secret);
     const { project, fullName } = await this.scope(actor, level, permissions, b.name);
     const now = Date.now();
-    const row = await this.deps.db
-      .insertInto('robots')
-      .values({
-        name: fullName,
-        description: typeof b.description === 'string' ? b.description : '',
-        secret_hash: await Authenticator.hashPassword(secret),
-        level,
-        project_id: project?.id ?? null,
-        duration,
-        expires_at: expiresAt(now, duration),
-        disabled: b.disable === true ? 1 : 0,
-        permissions: JSON.stringify(permissions),
-        creator: actor.username,
-        creation_time: now,
-        update_time: now,
-      })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) throw fail('CONFLICT', `a robot named ${fullName} already exists`);
+    const secretHash = await Authenticator.hashPassword(secret);
+    const row = await this.deps.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('robots')
+        .values({
+          name: fullName,
+          description: typeof b.description === 'string' ? b.description : '',
+          secret_hash: secretHash,
+          level,
+          project_id: project?.id ?? null,
+          duration,
+          expires_at: expiresAt(now, duration),
+          disabled: b.disable === true ? 1 : 0,
+          permissions: JSON.stringify(permissions),
+          creator: actor.username,
+          creation_time: now,
+          update_time: now,
+        })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!inserted) throw fail('CONFLICT', `a robot named ${fullName} already exists`);
+      await recordAudit(trx, { projectId: project?.id ?? null, username: actor.username, operation: 'create', resourceType: 'robot', resource: fullName });
+      return inserted;
+    });
     return { id: row.id, name: row.name, secret, creation_time: new Date(row.creation_time).toISOString(), expires_at: row.expires_at };
   }
 
@@ -235,18 +242,21 @@ export class RobotService {
       if (level === 'project' && project?.id !== row.project_id) throw fail('BAD_REQUEST', 'a project robot cannot move to another project');
       permissions = JSON.stringify(perms);
     }
-    await this.deps.db
-      .updateTable('robots')
-      .set({
-        description: typeof b.description === 'string' ? b.description : row.description,
-        disabled: typeof b.disable === 'boolean' ? (b.disable ? 1 : 0) : row.disabled,
-        duration,
-        expires_at: expiresAt(row.creation_time, duration),
-        permissions,
-        update_time: Date.now(),
-      })
-      .where('id', '=', id)
-      .execute();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('robots')
+        .set({
+          description: typeof b.description === 'string' ? b.description : row.description,
+          disabled: typeof b.disable === 'boolean' ? (b.disable ? 1 : 0) : row.disabled,
+          duration,
+          expires_at: expiresAt(row.creation_time, duration),
+          permissions,
+          update_time: Date.now(),
+        })
+        .where('id', '=', id)
+        .execute();
+      await recordAudit(trx, { projectId: row.project_id, username: actor.username, operation: 'update', resourceType: 'robot', resource: row.name });
+    });
   }
 
   /** Sets the given secret or a new random one; returns it (the only time it is shown). */
@@ -255,15 +265,22 @@ export class RobotService {
     const { row } = self ? { row: await this.row(id) } : await this.robot(actor, id, 'manage-robots');
     const b = body === undefined ? {} : obj(body, 'the body');
     const secret = secretOf(b.secret);
-    await this.deps.db.updateTable('robots').set({ secret_hash: await Authenticator.hashPassword(secret), update_time: Date.now() }).where('id', '=', row.id).execute();
+    const secretHash = await Authenticator.hashPassword(secret);
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('robots').set({ secret_hash: secretHash, update_time: Date.now() }).where('id', '=', row.id).execute();
+      await recordAudit(trx, { projectId: row.project_id, username: actor.username, operation: 'update', resourceType: 'robot', resource: row.name });
+    });
     this.deps.authenticator?.invalidateRobot(row.id);
     return { secret };
   }
 
   /** Deletes a robot. */
   async remove(actor: Actor, id: number): Promise<void> {
-    await this.robot(actor, id, 'manage-robots');
-    await this.deps.db.deleteFrom('robots').where('id', '=', id).execute();
+    const { row } = await this.robot(actor, id, 'manage-robots');
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('robots').where('id', '=', id).execute();
+      await recordAudit(trx, { projectId: row.project_id, username: actor.username, operation: 'delete', resourceType: 'robot', resource: row.name });
+    });
     this.deps.authenticator?.invalidateRobot(id);
   }
 

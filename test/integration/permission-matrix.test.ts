@@ -91,9 +91,9 @@ interface Res {
 async function call(method: string, path: string, opts: { auth?: string | undefined; body?: unknown; raw?: Buffer; type?: string } = {}): Promise<Res> {
   const headers: Record<string, string> = {};
   if (opts.auth) headers.authorization = opts.auth;
-  let body: string | Buffer | undefined;
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
   if (opts.raw) {
-    body = opts.raw;
+    body = new Uint8Array(opts.raw);
     headers['content-type'] = opts.type ?? 'application/octet-stream';
   } else if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
@@ -440,6 +440,9 @@ describe('robot accounts', () => {
     await adminOk(call('DELETE', `/api/v2.0/robots/${r.id}`, { auth: adminAuth }), 200, 'delete');
     assert.equal((await call('GET', '/v2/secondtry/base/manifests/v1', { auth: a })).status, 401);
     assert.equal((await call('GET', `/api/v2.0/robots/${r.id}`, { auth: adminAuth })).status, 404);
+    const audit = await w.wharf.db.kysely.selectFrom('audit_log').select(['operation', 'username']).where('resource_type', '=', 'robot').where('resource', '=', r.name).orderBy('id').execute();
+    assert.deepEqual(audit.map((e) => e.operation), ['create', 'update', 'update', 'delete']);
+    assert.ok(audit.every((e) => e.username === 'admin'));
   });
 
   it('bad robot requests get clear 400s; names are unique', async () => {
@@ -508,5 +511,9 @@ describe('members', () => {
     assert.match(loc, /^\/api\/v2\.0\/projects\/priv\/members\/\d+$/);
     await adminOk(call('DELETE', loc, { auth: adminAuth }), 200, 'remove outsider');
     assert.equal((await call('GET', '/v2/priv/base/manifests/v1', { auth: auth.get('outsider') })).status, 403);
+    const audit = await w.wharf.db.kysely.selectFrom('audit_log').select(['operation']).where('resource_type', '=', 'member').where('resource', '=', 'priv/outsider').orderBy('id').execute();
+    assert.deepEqual(audit.map((e) => e.operation), ['create', 'delete']);
+    const devAudit = await w.wharf.db.kysely.selectFrom('audit_log').select(['operation']).where('resource_type', '=', 'member').where('resource', '=', 'priv/u-dev').orderBy('id').execute();
+    assert.deepEqual(devAudit.map((e) => e.operation), ['create', 'update', 'update']);
   });
 });
