@@ -82,10 +82,17 @@ describe('users', () => {
     assert.equal(dup.status, 409);
     assert.equal(errorCode(dup), 'CONFLICT');
 
+    // A project member can be deleted; the membership goes with the user.
+    const member = await api(w.url, 'POST', '/api/v2.0/projects/library/members', { auth: adminAuth, body: { role_id: 2, member_user: { username: 'alice' } } });
+    assert.equal(member.status, 201, member.text);
     const del = await api(w.url, 'DELETE', `/api/v2.0/users/${id}`, { auth: adminAuth });
     assert.equal(del.status, 200);
     assert.equal((await api(w.url, 'GET', `/api/v2.0/users/${id}`, { auth: adminAuth })).status, 404);
     assert.equal((await api(w.url, 'GET', '/v2/', { auth: basic('alice', 'Alice1234') })).status, 401);
+    const members = await api(w.url, 'GET', '/api/v2.0/projects/library/members', { auth: adminAuth });
+    assert.equal(members.status, 200, members.text);
+    assert.ok(!members.text.includes('"alice"'), members.text);
+    assert.equal((await api(w.url, 'DELETE', '/api/v2.0/users/1', { auth: adminAuth })).status, 400);
   });
 
   it('only the system admin manages users; anonymous callers get 401', async () => {
