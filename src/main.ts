@@ -29,8 +29,6 @@ export interface Wharf {
   engine: WebhookEngine;
   /** Failed-login limiting; subscribe to `loginLimiter.loginFailures` ('failure') to see every failed login. */
   loginLimiter: LoginLimiter;
-  /** Failed-login limiting; subscribe to `loginLimiter.loginFailures` ('failure') to see every failed login. */
-  loginLimiter: LoginLimiter;
   /** The base URL once listening. */
   url(): string;
   listen(): Promise<string>;
@@ -66,6 +64,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const audit = new AuditService({ db: db.kysely, authorizer, config });
   const auditWriter = new AuditWriter({ db: db.kysely, outbox, config, logger, audit });
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
+  loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
   const webhooks = new WebhookService({ db: db.kysely, outbox, authorizer, config });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics });
@@ -85,7 +84,6 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     db,
     logger,
     engine,
-    loginLimiter,
     loginLimiter,
     url: () => address,
     async listen() {

@@ -136,6 +136,18 @@ export class AuditService {
     return recordAudit(db, entry);
   }
 
+  /**
+   * Records a failed login (from LoginLimiter.loginFailures): operation `login`, resource type
+   * `user`, the name tried as operator and resource, result failure. Never throws (logged instead).
+   */
+  async recordLoginFailure(f: { username: string; at: number }, onError: (err: unknown) => void): Promise<void> {
+    try {
+      await recordAudit(this.deps.db, { projectId: null, username: f.username, operation: 'login', resourceType: 'user', resource: f.username, result: 'failure', opTime: f.at });
+    } catch (err) {
+      onError(err);
+    }
+  }
+
   /** Harbor's GET /audit-logs: every entry (system admin only). */
   async listAll(ctx: CallContext, q: AuditQuery, page: AuditPage): Promise<{ items: AuditLogView[]; total: number }> {
     this.deps.authorizer.check(ctx.actor, 'admin');

@@ -99,7 +99,28 @@ describe('audit entries', () => {
     const delProject = await api(w.url, 'DELETE', '/api/v2.0/projects/audtmp', { auth: adminAuth });
     assert.equal(delProject.status, 200, explain('DELETE', 'project', delProject));
 
-    const all = await waitLogs('/api/v2.0/audit-logs?page_size=100', (l) => has(l, 'delete', 'project', 'audtmp'));
+    // Members, robots and failed logins (recorded by their services; the failure through the login limiter's hook).
+    const user = await api(w.url, 'POST', '/api/v2.0/users', {
+      auth: adminAuth,
+      body: { username: 'audalice', email: 'audalice@example.com', realname: 'Alice', password: 'Audit12345', comment: '' },
+    });
+    assert.equal(user.status, 201, explain('POST', 'users', user));
+    const member = await api(w.url, 'POST', '/api/v2.0/projects/aud/members', { auth: adminAuth, body: { role_id: 2, member_user: { username: 'audalice' } } });
+    assert.equal(member.status, 201, explain('POST', 'members', member));
+    const robot = await api(w.url, 'POST', '/api/v2.0/robots', {
+      auth: adminAuth,
+      body: { name: 'puller', level: 'project', duration: -1, permissions: [{ kind: 'project', namespace: 'aud', access: [{ resource: 'repository', action: 'pull' }] }] },
+    });
+    assert.equal(robot.status, 201, explain('POST', 'robots', robot));
+    const wrong = await api(w.url, 'GET', '/api/v2.0/users/current', { auth: 'Basic ' + Buffer.from('audalice:not-her-password').toString('base64') });
+    assert.equal(wrong.status, 401);
+
+    const all = await waitLogs('/api/v2.0/audit-logs?page_size=100', (l) => has(l, 'delete', 'project', 'audtmp') && l.some((e) => e.operation === 'login'));
+    const failedLogin = all.find((e) => e.operation === 'login');
+    assert.deepEqual(
+      failedLogin && { username: failedLogin.username, resource: failedLogin.resource, resource_type: failedLogin.resource_type, ok: failedLogin.operation_result },
+      { username: 'audalice', resource: 'audalice', resource_type: 'user', ok: false },
+    );
     const expected: Array<[string, string, string, boolean?]> = [
       ['create', 'project', 'aud'],
       ['create', 'repository', 'aud/app'],
@@ -114,6 +135,8 @@ describe('audit entries', () => {
       ['delete', 'artifact', `aud/app@${img.digest}`],
       ['create', 'blob', 'audtmp/big', false],
       ['delete', 'project', 'audtmp'],
+      ['create', 'member', 'aud/audalice'],
+      ['create', 'robot', 'robot$aud+puller'],
     ];
     for (const [op, type, res, ok] of expected) {
       assert.ok(has(all, op, type, res, ok ?? true), `missing ${op} ${type} ${res}: ${JSON.stringify(all, null, 1)}`);
@@ -160,7 +183,7 @@ describe('audit queries', () => {
     const project = await logs('/api/v2.0/projects/aud/logs?page_size=100');
     assert.equal(project.status, 200, project.text);
     assert.ok(project.items.length > 0);
-    assert.ok(project.items.every((e) => e.resource.startsWith('aud')), project.text);
+    assert.ok(project.items.every((e) => e.resource.startsWith('aud') || e.resource === 'robot$aud+puller'), project.text);
     assert.ok(!project.items.some((e) => e.resource.startsWith('audtmp') || e.resource === 'library'));
     const byId = await api(w.url, 'GET', '/api/v2.0/projects/aud', { auth: adminAuth });
     const id = (byId.json as { project_id: number }).project_id;
