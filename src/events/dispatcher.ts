@@ -12,7 +12,8 @@
  *      event's tag (see ../webhooks/glob.ts; an event without a repository or tag matches only
  *      empty filters); a payload format that supports the event type;
  *   4. renders each body once and inserts one execution (trigger EVENT, status Running) and one
- *      task (Pending, due now) per target, then sets `dispatched_at`.
+ *      task (Pending, due now) per target (all executions in one INSERT, all tasks in another:
+ *      ../db/webhook-delivery-store.ts), then sets `dispatched_at`.
  * The unique (event_seq, target_id) index on EVENT executions makes a re-run harmless, and since
  * all of it is one transaction a crash leaves either everything or nothing.
  *
@@ -23,6 +24,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
+import { webhookDeliveryStore, type NewEventExecution, type NewTask } from '../db/webhook-delivery-store.ts';
 import { eventFromRow, type Outbox } from './outbox.ts';
 import type { WharfEvent } from './catalog.ts';
 import { filterMatches } from '../webhooks/glob.ts';
@@ -209,9 +211,7 @@ export class Dispatcher {
           // Unreadable data can never be delivered; retrying it every poll would only fill the log.
           this.deps.logger.error({ err, event_seq: row.seq, event_id: row.id }, 'outbox event data is not valid JSON; marking it dispatched without deliveries');
         }
-        for (const m of event ? await this.matches(trx, row, event) : []) {
-          if (event && (await this.createDelivery(trx, row, event, m, now))) created++;
-        }
+        if (event) created = await this.createDeliveries(trx, row, event, await this.matches(trx, row, event), now);
       }
       await trx.updateTable('events').set({ dispatched_at: now }).where('seq', '=', row.seq).execute();
       return created;
@@ -281,20 +281,28 @@ export class Dispatcher {
     return out;
   }
 
-  private async createDelivery(trx: Transaction<Database>, row: EventRow, event: WharfEvent, m: Match, now: number): Promise<boolean> {
-    let payload = '';
-    let renderError: string | null = null;
-    let vendorType = 'WEBHOOK';
-    try {
-      vendorType = vendorTypeFor(m.target.type);
-      payload = formatterFor(m.target.type, m.target.payload_format)(event, formatContext(this.deps.config.external_url, m.policy, m.target)).body;
-    } catch (err) {
-      renderError = `could not render the payload: ${err instanceof Error ? err.message : String(err)}`;
-      this.deps.logger.error({ err, event_id: row.id, target_id: m.target.id }, 'webhook payload rendering failed');
-    }
-    const exec = await trx
-      .insertInto('webhook_executions')
-      .values({
+  /**
+   * Renders each matched target's body and inserts its execution and task, all executions in one
+   * statement and all tasks in another. Returns the number of deliveries created (a target that
+   * already has this event's execution, after a re-run, gets none).
+   */
+  private async createDeliveries(trx: Transaction<Database>, row: EventRow, event: WharfEvent, matches: readonly Match[], now: number): Promise<number> {
+    if (matches.length === 0) return 0;
+    const execs: NewEventExecution[] = [];
+    const failed = new Set<number>();
+    for (const m of matches) {
+      let payload = '';
+      let renderError: string | null = null;
+      let vendorType = 'WEBHOOK';
+      try {
+        vendorType = vendorTypeFor(m.target.type);
+        payload = formatterFor(m.target.type, m.target.payload_format)(event, formatContext(this.deps.config.external_url, m.policy, m.target)).body;
+      } catch (err) {
+        renderError = `could not render the payload: ${err instanceof Error ? err.message : String(err)}`;
+        this.deps.logger.error({ err, event_id: row.id, target_id: m.target.id }, 'webhook payload rendering failed');
+        failed.add(m.target.id);
+      }
+      execs.push({
         policy_id: m.policy.id,
         target_id: m.target.id,
         event_seq: row.seq,
@@ -303,31 +311,21 @@ export class Dispatcher {
         vendor_type: vendorType,
         status: renderError ? 'Error' : 'Running',
         status_message: renderError ?? '',
-        trigger: 'EVENT',
         payload,
         start_time: now,
         end_time: renderError ? now : null,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!exec) return false; // already dispatched to this target (a re-run)
-    await trx
-      .insertInto('webhook_tasks')
-      .values({
-        execution_id: exec.id,
-        status: renderError ? 'Error' : 'Pending',
-        status_message: renderError ?? '',
-        run_count: 0,
-        next_attempt_at: renderError ? null : now + firstDelay(this.deps.config.webhooks.retry_schedule),
-        lease_until: null,
-        lease_owner: null,
-        creation_time: now,
-        start_time: null,
-        update_time: now,
-        end_time: renderError ? now : null,
-      })
-      .execute();
-    return renderError === null;
+      });
+    }
+    const ids = await webhookDeliveryStore.insertEventExecutions(trx, execs);
+    const tasks: NewTask[] = [];
+    const firstAt = now + firstDelay(this.deps.config.webhooks.retry_schedule);
+    for (const e of execs) {
+      const id = ids.get(e.target_id);
+      if (id === undefined) continue; // already dispatched to this target (a re-run)
+      const error = failed.has(e.target_id);
+      tasks.push({ execution_id: id, status: error ? 'Error' : 'Pending', status_message: e.status_message, next_attempt_at: error ? null : firstAt, creation_time: now, end_time: error ? now : null });
+    }
+    await webhookDeliveryStore.insertTasks(trx, tasks);
+    return tasks.filter((t) => t.status === 'Pending').length;
   }
 }

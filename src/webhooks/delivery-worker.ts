@@ -2,29 +2,33 @@
  * The delivery worker: attempts due webhook tasks over HTTP and records every attempt.
  *
  * Claiming. A task is due when `next_attempt_at <= now` and nobody holds a live lease on it. The
- * worker leases a due task with one conditional UPDATE (lease_owner = this worker, lease_until =
- * now + the target's timeout + 10 s) that succeeds only if the task is still due and
- * unleased, so several processes can share the work, and a worker that dies mid-attempt loses
- * nothing: its lease expires and the task is claimed again (at-least-once).
+ * worker leases a batch of due tasks with one conditional UPDATE … RETURNING (lease_owner = this
+ * worker, lease_until = now + the target's timeout + 10 s) that takes only the tasks still due
+ * and unleased, so several processes can share the work, and a worker that dies mid-attempt
+ * loses nothing: its lease expires and the task is claimed again (at-least-once). One joined
+ * query then loads the batch's executions, targets, policies and events.
  *
  * Isolation. At most `per_target_concurrency` attempts per target and `max_in_flight` in total
  * run at once in a process. Targets at their limit are left out of the claim query, so a slow or
  * dead endpoint keeps only its own slots busy and never delays the others; attempts run
  * concurrently and the claim loop never waits for one.
  *
- * After an attempt, ONE transaction records the attempt (request headers with secrets redacted,
+ * After an attempt, a transaction records the attempt (request headers with secrets redacted,
  * body, response status, headers and the first `response_body_limit` bytes, duration, error),
  * bumps the task's run_count, moves task and execution to Success / Error (final) or schedules
  * the next attempt (see ./retry.ts), and keeps the target's health: `failing_since` starts at
  * the first failure of a run and is cleared by any success; once failures have been continuous
  * for `disable_after_seconds`, the target is disabled, a WEBHOOK_TARGET_DISABLED event goes to the
- * outbox, and the target's unfinished tasks end as Stopped.
+ * outbox, and the target's unfinished tasks end as Stopped. Attempts that finish close together
+ * share that transaction (group commit, ../db/webhook-delivery-store.ts); nothing is acknowledged
+ * before it commits, so a crash in between only means the attempt is made again.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import type { Database, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from '../db/index.ts';
+import type { Database, WebhookTargetRow } from '../db/index.ts';
+import { webhookDeliveryStore as store, type AttemptInsert, type ClaimedDelivery, type ExecutionOutcome, type TaskOutcome } from '../db/webhook-delivery-store.ts';
 import { eventFromRow, type Outbox } from '../events/outbox.ts';
 import type { ProjectRef } from '../events/catalog.ts';
 import { formatContext } from '../events/dispatcher.ts';
@@ -141,17 +145,19 @@ function outcomeText(r: AttemptRecord): string {
   return r.error ?? 'no response';
 }
 
-interface Claimed {
-  taskId: number;
-  targetId: number;
+/** A leased task with its execution, target, policy and event, loaded by the claim. */
+type Loaded = ClaimedDelivery;
+
+/** A finished attempt waiting for the next batch write. */
+interface PendingResult {
+  l: Loaded;
+  record: AttemptRecord;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
-interface Loaded {
-  task: WebhookTaskRow;
-  exec: WebhookExecutionRow;
-  target: WebhookTargetRow;
-  policy: WebhookPolicyRow;
-}
+/** Finished attempts recorded per transaction at most (a larger backlog takes several). */
+const resultBatchMax = 512;
 
 /** Attempts due tasks; see the module comment. */
 export class DeliveryWorker {
@@ -163,6 +169,9 @@ export class DeliveryWorker {
   private pruneTimer: NodeJS.Timeout | null = null;
   private round: Promise<void> | null = null;
   private again = false;
+  private roundScheduled = false;
+  private readonly pendingResults: PendingResult[] = [];
+  private flushing = false;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     this.workerId = deps.workerId ?? `worker-${randomUUID()}`;
@@ -213,15 +222,25 @@ export class DeliveryWorker {
     return this.inFlight.size;
   }
 
-  /** Asks for a claim round soon (new deliveries, a freed slot). */
+  /** Asks for a claim round soon (new deliveries, a freed slot); wake-ups in the same turn share one round. */
   wake(): void {
     if (this.stopped) return;
     if (this.round) {
       this.again = true;
       return;
     }
+    if (this.roundScheduled) return;
+    this.roundScheduled = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    setImmediate(() => {
+      this.roundScheduled = false;
+      this.startRound();
+    });
+  }
+
+  private startRound(): void {
+    if (this.stopped || this.round) return;
     this.round = (async () => {
       let sleep = this.deps.maxIdleMs ?? 500;
       try {
@@ -242,7 +261,11 @@ export class DeliveryWorker {
     })();
   }
 
-  /** Claims and starts due tasks; returns how long to sleep before the next round, ms. */
+  /**
+   * Claims and starts due tasks: one query for candidates, one UPDATE that leases the chosen ones,
+   * one joined query that loads them, one UPDATE that marks them Running. Returns how long to
+   * sleep before the next round, ms.
+   */
   private async claimRound(): Promise<number> {
     const { db, config } = this.deps;
     const maxIdle = this.deps.maxIdleMs ?? 500;
@@ -251,81 +274,58 @@ export class DeliveryWorker {
     const now = Date.now();
     if (free > 0) {
       const saturated = [...this.perTarget].filter(([, n]) => n >= perTargetLimit).map(([id]) => id);
-      let q = db
-        .selectFrom('webhook_tasks as t')
-        .innerJoin('webhook_executions as e', 'e.id', 't.execution_id')
-        .innerJoin('webhook_targets as g', 'g.id', 'e.target_id')
-        .select(['t.id as task_id', 'e.target_id as target_id', 'g.timeout_ms as timeout_ms'])
-        .where('t.next_attempt_at', '<=', now)
-        .where((eb) => eb.or([eb('t.lease_until', 'is', null), eb('t.lease_until', '<', now)]));
-      if (saturated.length > 0) q = q.where('e.target_id', 'not in', saturated);
-      const candidates = await q.orderBy('t.next_attempt_at').orderBy('t.id').limit(Math.min(free * 2, 512)).execute();
-      const chosen: Array<{ taskId: number; targetId: number; leaseUntil: number }> = [];
+      const limit = Math.min(free * 2, 512);
+      const candidates = await store.dueCandidates(db, now, saturated, limit);
+      const chosen: Array<{ taskId: number; leaseUntil: number }> = [];
       const counts = new Map(this.perTarget);
       for (const c of candidates) {
         if (chosen.length >= free) break;
         const n = counts.get(c.target_id) ?? 0;
         if (n >= perTargetLimit) continue;
         counts.set(c.target_id, n + 1);
-        chosen.push({ taskId: c.task_id, targetId: c.target_id, leaseUntil: now + (c.timeout_ms ?? config.webhooks.timeout_ms) + leaseMarginMs });
+        chosen.push({ taskId: c.task_id, leaseUntil: now + (c.timeout_ms ?? config.webhooks.timeout_ms) + leaseMarginMs });
       }
       if (chosen.length > 0) {
-        const won = await db.transaction().execute(async (trx) => {
-          const mine: Claimed[] = [];
-          for (const c of chosen) {
-            const r = await trx
-              .updateTable('webhook_tasks')
-              .set({ lease_owner: this.workerId, lease_until: c.leaseUntil })
-              .where('id', '=', c.taskId)
-              .where('next_attempt_at', '<=', now)
-              .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-              .executeTakeFirst();
-            if (Number(r.numUpdatedRows) === 1) mine.push({ taskId: c.taskId, targetId: c.targetId });
+        const won = await store.lease(db, this.workerId, now, chosen);
+        const runnable: Loaded[] = [];
+        for (const l of await store.loadClaimed(db, won)) {
+          if ((finalStatuses as readonly string[]).includes(l.task.status)) { // widening a tuple to test any string
+            await db.updateTable('webhook_tasks').set({ next_attempt_at: null, lease_owner: null, lease_until: null }).where('id', '=', l.task.id).execute();
+          } else if (l.policy.enabled !== 1) {
+            await this.stopTask(l, 'stopped: the policy is disabled');
+          } else if (l.target.enabled !== 1) {
+            await this.stopTask(l, `stopped: the target is disabled${l.target.disabled_reason ? ` (${l.target.disabled_reason})` : ''}`);
+          } else {
+            runnable.push(l);
           }
-          return mine;
-        });
-        for (const c of won) this.launch(c);
+        }
+        await store.markRunning(db, this.workerId, Date.now(), runnable.map((l) => l.task.id));
+        for (const l of runnable) this.launch(l);
         // More may be due right away (the batch was capped, or targets freed up).
-        if (won.length === chosen.length && candidates.length >= Math.min(free * 2, 512)) return 0;
+        if (won.length === chosen.length && candidates.length >= limit) return 0;
       }
     }
     // Sleep until the next task falls due (bounded, so leases that expire and other processes' work are noticed).
-    const next = await db
-      .selectFrom('webhook_tasks')
-      .select((eb) => eb.fn.min('next_attempt_at').as('due'))
-      .where('next_attempt_at', 'is not', null)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .executeTakeFirst();
-    const due = next?.due === null || next?.due === undefined ? null : Number(next.due);
+    const due = await store.nextDue(db, now);
     if (due === null) return maxIdle;
     return Math.max(5, Math.min(maxIdle, due - Date.now()));
   }
 
-  private launch(c: Claimed): void {
+  private launch(l: Loaded): void {
     const abort = new AbortController();
-    this.perTarget.set(c.targetId, (this.perTarget.get(c.targetId) ?? 0) + 1);
-    const done = this.runTask(c, abort.signal)
-      .catch((err: unknown) => this.deps.logger.error({ err, task_id: c.taskId }, 'webhook attempt failed unexpectedly'))
+    const taskId = l.task.id;
+    const targetId = l.target.id;
+    this.perTarget.set(targetId, (this.perTarget.get(targetId) ?? 0) + 1);
+    const done = this.runTask(l, abort.signal)
+      .catch((err: unknown) => this.deps.logger.error({ err, task_id: taskId }, 'webhook attempt failed unexpectedly'))
       .finally(() => {
-        this.inFlight.delete(c.taskId);
-        const n = (this.perTarget.get(c.targetId) ?? 1) - 1;
-        if (n <= 0) this.perTarget.delete(c.targetId);
-        else this.perTarget.set(c.targetId, n);
+        this.inFlight.delete(taskId);
+        const n = (this.perTarget.get(targetId) ?? 1) - 1;
+        if (n <= 0) this.perTarget.delete(targetId);
+        else this.perTarget.set(targetId, n);
         this.wake();
       });
-    this.inFlight.set(c.taskId, { targetId: c.targetId, done, abort });
-  }
-
-  private async load(taskId: number): Promise<Loaded | null> {
-    const { db } = this.deps;
-    const task = await db.selectFrom('webhook_tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
-    if (!task) return null;
-    const exec = await db.selectFrom('webhook_executions').selectAll().where('id', '=', task.execution_id).executeTakeFirst();
-    if (!exec) return null;
-    const target = await db.selectFrom('webhook_targets').selectAll().where('id', '=', exec.target_id).executeTakeFirst();
-    const policy = await db.selectFrom('webhook_policies').selectAll().where('id', '=', exec.policy_id).executeTakeFirst();
-    if (!target || !policy) return null;
-    return { task, exec, target, policy };
+    this.inFlight.set(taskId, { targetId, done, abort });
   }
 
   /** Ends a task (and its execution) without an attempt, e.g. because its target was disabled. */
@@ -342,12 +342,11 @@ export class DeliveryWorker {
   }
 
   /** The headers the payload format requires, re-derived from the event (bodies are stored, headers are not). */
-  private async formatHeaders(l: Loaded): Promise<Record<string, string>> {
+  private formatHeaders(l: Loaded): Record<string, string> {
     const fallback = { 'content-type': 'application/json' };
-    const row = await this.deps.db.selectFrom('events').selectAll().where('seq', '=', l.exec.event_seq).where('id', '=', l.exec.event_id).executeTakeFirst();
-    if (!row) return fallback;
+    if (!l.event) return fallback;
     try {
-      const rendered = formatterFor(l.target.type, l.target.payload_format)(eventFromRow(row), formatContext(this.deps.config.external_url, l.policy, l.target));
+      const rendered = formatterFor(l.target.type, l.target.payload_format)(eventFromRow(l.event), formatContext(this.deps.config.external_url, l.policy, l.target));
       // Use them only if they belong to the stored body (the target's format or options may have changed since).
       return rendered.body === l.exec.payload ? rendered.headers : fallback;
     } catch {
@@ -355,32 +354,15 @@ export class DeliveryWorker {
     }
   }
 
-  private async runTask(c: Claimed, signal: AbortSignal): Promise<void> {
+  private async runTask(l: Loaded, signal: AbortSignal): Promise<void> {
     const { db, config, logger } = this.deps;
-    const l = await this.load(c.taskId);
-    if (!l) return;
-    if ((finalStatuses as readonly string[]).includes(l.task.status)) { // widening a tuple to test any string
-      await db.updateTable('webhook_tasks').set({ next_attempt_at: null, lease_owner: null, lease_until: null }).where('id', '=', l.task.id).execute();
-      return;
-    }
-    if (l.policy.enabled !== 1) return this.stopTask(l, 'stopped: the policy is disabled');
-    if (l.target.enabled !== 1) return this.stopTask(l, `stopped: the target is disabled${l.target.disabled_reason ? ` (${l.target.disabled_reason})` : ''}`);
-
-    const startedAt = Date.now();
-    await db
-      .updateTable('webhook_tasks')
-      .set((eb) => ({ status: 'Running', start_time: eb.fn.coalesce('start_time', eb.val(startedAt)), update_time: startedAt }))
-      .where('id', '=', l.task.id)
-      .where('lease_owner', '=', this.workerId)
-      .execute();
-
     const { record } = await attemptOnce(this.deps.client, config, {
       target: l.target,
       eventId: l.exec.event_id,
       eventType: l.exec.event_type,
       delivery: String(l.exec.id),
       body: l.exec.payload,
-      formatHeaders: await this.formatHeaders(l),
+      formatHeaders: this.formatHeaders(l),
       signal,
     });
     if (signal.aborted && record.responseStatus === null) {
@@ -401,46 +383,108 @@ export class DeliveryWorker {
     }
   }
 
-  /** Records an attempt and moves the task, execution and target health on, in one transaction. */
-  private async finish(l: Loaded, record: AttemptRecord): Promise<void> {
-    const { db, config } = this.deps;
-    const schedule = config.webhooks.retry_schedule;
-    const now = Date.now();
-    const attempt = l.task.run_count + 1;
-    let verdict = record.verdict;
-    let delay: number | null = null;
-    if (verdict === 'retry') {
-      const retryAfterMs = record.responseHeaders ? parseRetryAfter(record.responseHeaders['retry-after'], now) : null;
-      delay = nextDelay({ attemptsMade: attempt, schedule, retryAfterMs });
-      if (delay === null) verdict = 'fail';
-    }
-    const outcome = outcomeText(record);
-    const of = `attempt ${attempt} of ${schedule.length}`;
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('webhook_attempts')
-        .values({
-          task_id: l.task.id,
-          attempt,
-          started_at: record.startedAt,
-          duration_ms: record.durationMs,
-          url: record.url,
-          request_headers: JSON.stringify(record.requestHeaders),
-          request_body: record.requestBody,
-          response_status: record.responseStatus,
-          response_headers: record.responseHeaders ? JSON.stringify(record.responseHeaders) : null,
-          response_body: record.responseBody,
-          error: record.error,
-        })
-        .execute();
+  /**
+   * Records an attempt and moves the task, execution and target health on. Attempts that finish
+   * close together are written together (group commit): the promise resolves once the batch
+   * holding this one has committed.
+   */
+  private finish(l: Loaded, record: AttemptRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pendingResults.push({ l, record, resolve, reject });
+      if (this.flushing) return;
+      this.flushing = true;
+      setImmediate(() => void this.flushResults());
+    });
+  }
 
+  /** Writes pending results, one transaction per batch; a failed batch is retried one result at a time. */
+  private async flushResults(): Promise<void> {
+    const { db, logger } = this.deps;
+    try {
+      while (this.pendingResults.length > 0) {
+        const batch = this.pendingResults.splice(0, resultBatchMax);
+        try {
+          await db.transaction().execute((trx) => this.recordBatch(trx, batch));
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          if (batch.length > 1) logger.warn({ err, results: batch.length }, 'recording a batch of webhook attempts failed; recording them one by one');
+          for (const p of batch) {
+            try {
+              if (batch.length > 1) await db.transaction().execute((trx) => this.recordBatch(trx, [p]));
+              else throw err;
+              p.resolve();
+            } catch (one) {
+              p.reject(one);
+            }
+          }
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /**
+   * Records finished attempts in `trx`, in order. Successes are written with one statement per
+   * table; a failed attempt (which may disable its target and stop its other deliveries) is
+   * written on its own, after everything before it, exactly as if each result had its own
+   * transaction.
+   */
+  private async recordBatch(trx: Transaction<Database>, batch: readonly PendingResult[]): Promise<void> {
+    const schedule = this.deps.config.webhooks.retry_schedule;
+    const now = Date.now();
+    let attempts: AttemptInsert[] = [];
+    let tasks: TaskOutcome[] = [];
+    let execs: ExecutionOutcome[] = [];
+    let answered = new Set<number>();
+    const writeSuccesses = async () => {
+      if (attempts.length === 0) return;
+      await store.insertAttempts(trx, attempts);
+      await store.clearFailing(trx, [...answered]);
+      await store.updateTasks(trx, tasks);
+      await store.updateExecutions(trx, execs);
+      attempts = [];
+      tasks = [];
+      execs = [];
+      answered = new Set();
+    };
+    for (const { l, record } of batch) {
+      const attempt = l.task.run_count + 1;
+      const row: AttemptInsert = {
+        task_id: l.task.id,
+        attempt,
+        started_at: record.startedAt,
+        duration_ms: record.durationMs,
+        url: record.url,
+        request_headers: JSON.stringify(record.requestHeaders),
+        request_body: record.requestBody,
+        response_status: record.responseStatus,
+        response_headers: record.responseHeaders ? JSON.stringify(record.responseHeaders) : null,
+        response_body: record.responseBody,
+        error: record.error,
+      };
+      if (record.verdict === 'success') {
+        // As Harbor: no message on success (the attempt row has the status).
+        attempts.push(row);
+        answered.add(l.target.id);
+        tasks.push({ id: l.task.id, status: 'Success', status_message: '', run_count: attempt, next_attempt_at: null, update_time: now, end_time: now });
+        execs.push({ id: l.exec.id, status: 'Success', status_message: '', end_time: now });
+        continue;
+      }
+      await writeSuccesses();
+      let verdict = record.verdict;
+      let delay: number | null = null;
+      if (verdict === 'retry') {
+        const retryAfterMs = record.responseHeaders ? parseRetryAfter(record.responseHeaders['retry-after'], now) : null;
+        delay = nextDelay({ attemptsMade: attempt, schedule, retryAfterMs });
+        if (delay === null) verdict = 'fail';
+      }
+      const outcome = outcomeText(record);
+      const of = `attempt ${attempt} of ${schedule.length}`;
       let taskStatus: string;
       let message: string;
       let nextAt: number | null = null;
-      if (verdict === 'success') {
-        taskStatus = 'Success';
-        message = ''; // as Harbor: no message on success (the attempt row has the status)
-      } else if (delay !== null) {
+      if (delay !== null) {
         taskStatus = 'Running';
         nextAt = now + delay;
         message = `${of} failed: ${outcome}; next attempt at ${new Date(nextAt).toISOString()}`;
@@ -448,36 +492,19 @@ export class DeliveryWorker {
         taskStatus = 'Error';
         message = record.verdict === 'retry' ? `${of} failed: ${outcome}; no attempts left` : `${of} failed: ${outcome} (not retried)`;
       }
-
-      const disabled = await this.updateHealth(trx, l, verdict === 'success', outcome, now);
+      await store.insertAttempts(trx, [row]);
+      const disabled = await this.updateHealth(trx, l, false, outcome, now);
       if (disabled && nextAt !== null) {
         taskStatus = 'Stopped';
         nextAt = null;
         message = `${message.replace(/; next attempt at .*$/, '')}; stopped: ${disabled}`;
       }
       const final = nextAt === null;
-      await trx
-        .updateTable('webhook_tasks')
-        .set({
-          status: taskStatus,
-          status_message: message,
-          run_count: attempt,
-          next_attempt_at: nextAt,
-          lease_owner: null,
-          lease_until: null,
-          update_time: now,
-          end_time: final ? now : null,
-        })
-        .where('id', '=', l.task.id)
-        .execute();
-      await trx
-        .updateTable('webhook_executions')
-        .set({ status: final ? taskStatus : 'Running', status_message: message, end_time: final ? now : null })
-        .where('id', '=', l.exec.id)
-        .execute();
-    });
+      await store.updateTasks(trx, [{ id: l.task.id, status: taskStatus, status_message: message, run_count: attempt, next_attempt_at: nextAt, update_time: now, end_time: final ? now : null }]);
+      await store.updateExecutions(trx, [{ id: l.exec.id, status: final ? taskStatus : 'Running', status_message: message, end_time: final ? now : null }]);
+    }
+    await writeSuccesses();
   }
-
   /**
    * Keeps `failing_since`; disables the target when it has failed continuously for too long.
    * Returns the disable reason when it disabled the target, else null.

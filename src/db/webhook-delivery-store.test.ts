@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openDatabase } from './connect.ts';
+import { webhookDeliveryStore as store, type NewEventExecution } from './webhook-delivery-store.ts';
+
+async function fixture() {
+  const db = await openDatabase(':memory:');
+  const k = db.kysely;
+  const policy = await k
+    .insertInto('webhook_policies')
+    .values({ project_id: null, name: 'p', description: '', enabled: 1, event_types: '["PUSH_ARTIFACT"]', repo_filters: '[]', tag_filters: '[]', creator: '', creation_time: 1, update_time: 1 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const targets: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const t = await k
+      .insertInto('webhook_targets')
+      .values({ policy_id: policy.id, position: i, type: 'http', address: `http://127.0.0.1:9/${i}`, payload_format: 'Default', options: '{}', auth_header: '', skip_cert_verify: 0, secret: '', headers: '{}', timeout_ms: i === 0 ? null : 2000, enabled: 1, failing_since: 5, disabled_reason: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    targets.push(t.id);
+  }
+  const event = await k
+    .insertInto('events')
+    .values({ id: 'ev-1', type: 'PUSH_ARTIFACT', occur_at: 1, operator: 'admin', project_id: null, data: '{}', dispatched_at: null })
+    .returning('seq')
+    .executeTakeFirstOrThrow();
+  const execs: NewEventExecution[] = targets.map((target_id) => ({
+    policy_id: policy.id,
+    target_id,
+    event_seq: event.seq,
+    event_id: 'ev-1',
+    event_type: 'PUSH_ARTIFACT',
+    vendor_type: 'WEBHOOK',
+    status: 'Running',
+    status_message: '',
+    payload: `body-${target_id}\u0000end`,
+    start_time: 10,
+    end_time: null,
+  }));
+  return { db, k, targets, execs, eventSeq: event.seq };
+}
+
+test('executions of an event are inserted once per target; a re-run creates none', async () => {
+  const { db, k, targets, execs } = await fixture();
+  try {
+    const ids = await store.insertEventExecutions(k, execs);
+    assert.deepEqual([...ids.keys()].sort(), [...targets].sort());
+    const again = await store.insertEventExecutions(k, execs);
+    assert.equal(again.size, 0, 'the unique (event, target) index skips existing executions');
+    const rows = await k.selectFrom('webhook_executions').select(['target_id', 'payload', 'trigger']).orderBy('id').execute();
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0]?.payload, `body-${targets[0]}\u0000end`, 'bodies are stored byte for byte');
+    assert.equal(rows[0]?.trigger, 'EVENT');
+  } finally {
+    await db.close();
+  }
+});
+
+test('a lease is granted once; loading returns task, execution, target, policy and event; outcomes release it', async () => {
+  const { db, k, targets, execs, eventSeq } = await fixture();
+  try {
+    const ids = await store.insertEventExecutions(k, execs);
+    const execIds = targets.map((t) => ids.get(t) ?? -1);
+    await store.insertTasks(
+      k,
+      execIds.map((execution_id) => ({ execution_id, status: 'Pending', status_message: '', next_attempt_at: 100, creation_time: 50, end_time: null })),
+    );
+    assert.deepEqual(await store.dueCandidates(k, 99, [], 10), [], 'nothing is due before next_attempt_at');
+    const due = await store.dueCandidates(k, 100, [], 10);
+    assert.deepEqual(due.map((d) => d.target_id), targets);
+    assert.deepEqual(due.map((d) => d.timeout_ms), [null, 2000]);
+    assert.deepEqual((await store.dueCandidates(k, 100, [targets[0] ?? -1], 10)).map((d) => d.target_id), [targets[1]], 'excluded targets are left out');
+
+    const requests = due.map((d) => ({ taskId: d.task_id, leaseUntil: 1000 }));
+    assert.deepEqual((await store.lease(k, 'w1', 100, requests)).sort(), due.map((d) => d.task_id).sort());
+    assert.deepEqual(await store.lease(k, 'w2', 200, requests), [], 'a live lease is never granted twice');
+    assert.deepEqual(await store.dueCandidates(k, 200, [], 10), []);
+    assert.equal((await store.lease(k, 'w2', 1001, requests.slice(0, 1))).length, 1, 'an expired lease can be taken over');
+    assert.equal(await store.nextDue(k, 1001), 100, 'the second task, whose lease expired at 1000, is due again');
+
+    const loaded = await store.loadClaimed(k, due.map((d) => d.task_id));
+    assert.equal(loaded.length, 2);
+    assert.equal(loaded[0]?.exec.payload, `body-${targets[0]}\u0000end`);
+    assert.equal(loaded[0]?.target.id, targets[0]);
+    assert.equal(loaded[0]?.policy.name, 'p');
+    assert.equal(loaded[0]?.event?.seq, eventSeq);
+    assert.equal(loaded[0]?.task.lease_owner, 'w2');
+
+    await store.markRunning(k, 'w2', 1002, due.map((d) => d.task_id));
+    const statuses = await k.selectFrom('webhook_tasks').select(['status', 'start_time']).orderBy('id').execute();
+    assert.deepEqual(statuses, [{ status: 'Running', start_time: 1002 }, { status: 'Pending', start_time: null }], 'only the owner\'s tasks start');
+
+    const first = loaded[0];
+    assert.ok(first);
+    await store.insertAttempts(k, [{ task_id: first.task.id, attempt: 1, started_at: 1002, duration_ms: 3, url: 'u', request_headers: '{}', request_body: 'b', response_status: 200, response_headers: '{}', response_body: 'ok\u0000', error: null }]);
+    await store.updateTasks(k, [{ id: first.task.id, status: 'Success', status_message: '', run_count: 1, next_attempt_at: null, update_time: 1005, end_time: 1005 }]);
+    await store.updateExecutions(k, [{ id: first.exec.id, status: 'Success', status_message: '', end_time: 1005 }]);
+    await store.clearFailing(k, [first.target.id]);
+    const task = await k.selectFrom('webhook_tasks').selectAll().where('id', '=', first.task.id).executeTakeFirstOrThrow();
+    assert.equal(task.status, 'Success');
+    assert.equal(task.lease_owner, null);
+    assert.equal(task.lease_until, null);
+    assert.equal(task.run_count, 1);
+    const attempt = await k.selectFrom('webhook_attempts').select('response_body').executeTakeFirstOrThrow();
+    assert.equal(attempt.response_body, 'ok\u0000');
+    const health = await k.selectFrom('webhook_targets').select(['id', 'failing_since']).orderBy('id').execute();
+    assert.deepEqual(health.map((h) => h.failing_since), [null, 5], 'only targets that answered are cleared');
+  } finally {
+    await db.close();
+  }
+});

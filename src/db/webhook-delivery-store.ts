@@ -1,0 +1,379 @@
+/**
+ * The webhook engine's hot-path SQL, written once as plain statements and run as compiled
+ * queries (no query building per call), each one covering a whole batch:
+ *
+ *   dispatch   one INSERT of every execution of an event, one INSERT of their tasks;
+ *   claim      one SELECT of due candidates, one conditional UPDATE … RETURNING that leases the
+ *              chosen ones, one joined SELECT that loads task, execution, target, policy and event
+ *              for all of them, one UPDATE that marks them Running;
+ *   record     per batch of finished attempts: one INSERT of the attempt rows, one UPDATE of the
+ *              tasks, one of the executions, one that clears `failing_since` of the targets that
+ *              answered.
+ *
+ * The lease condition (`next_attempt_at <= now` and no live lease) is checked by the UPDATE
+ * itself, so two processes never both win a task. Every statement takes an executor: the Kysely
+ * handle or an open transaction on it.
+ */
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { Database, EventRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
+
+/** A Kysely handle or a transaction (a `Transaction<Database>` is a `Kysely<Database>`). */
+type Executor = Kysely<Database>;
+
+/** Rows per multi-row statement (SQLite allows 32,766 bound values; the widest row has 12). */
+const chunkRows = 500;
+
+async function query<R>(db: Executor, sql: string, parameters: unknown[]): Promise<R[]> {
+  // CompiledQuery's row type is a phantom parameter: the rows are what `sql` selects.
+  const q: CompiledQuery<R> = CompiledQuery.raw(sql, parameters);
+  return (await db.executeQuery(q)).rows;
+}
+
+async function run(db: Executor, sql: string, parameters: unknown[]): Promise<number> {
+  const r = await db.executeQuery(CompiledQuery.raw(sql, parameters));
+  return Number(r.numAffectedRows ?? 0n);
+}
+
+/** `(?, ?, …), (?, ?, …)`: `rows` groups of `width` placeholders. */
+function valuesList(rows: number, width: number): string {
+  const one = `(${new Array<string>(width).fill('?').join(', ')})`;
+  return new Array<string>(rows).fill(one).join(', ');
+}
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += chunkRows) out.push(items.slice(i, i + chunkRows));
+  return out;
+}
+
+/** A due task the claim may take. */
+export interface DueCandidate {
+  task_id: number;
+  target_id: number;
+  /** The target's own timeout, ms (null: the configured default). */
+  timeout_ms: number | null;
+}
+
+/** A task to lease and the lease's expiry. */
+export interface LeaseRequest {
+  taskId: number;
+  leaseUntil: number;
+}
+
+/** A leased task with everything its attempt needs. */
+export interface ClaimedDelivery {
+  task: WebhookTaskRow;
+  exec: WebhookExecutionRow;
+  target: WebhookTargetRow;
+  policy: WebhookPolicyRow;
+  /** The outbox row of the execution's event (null if it is gone). */
+  event: EventRow | null;
+}
+
+/** One attempt row to insert. */
+export interface AttemptInsert {
+  task_id: number;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  url: string;
+  request_headers: string;
+  request_body: string;
+  response_status: number | null;
+  response_headers: string | null;
+  response_body: string | null;
+  error: string | null;
+}
+
+/** A task's state after an attempt (its lease is released). */
+export interface TaskOutcome {
+  id: number;
+  status: string;
+  status_message: string;
+  run_count: number;
+  next_attempt_at: number | null;
+  update_time: number;
+  end_time: number | null;
+}
+
+/** An execution's state after an attempt of its task. */
+export interface ExecutionOutcome {
+  id: number;
+  status: string;
+  status_message: string;
+  end_time: number | null;
+}
+
+/** A new delivery's execution (trigger EVENT), before insertion. */
+export interface NewEventExecution {
+  policy_id: number;
+  target_id: number;
+  event_seq: number;
+  event_id: string;
+  event_type: string;
+  vendor_type: string;
+  status: string;
+  status_message: string;
+  payload: string;
+  start_time: number;
+  end_time: number | null;
+}
+
+/** A new delivery's task, before insertion. */
+export interface NewTask {
+  execution_id: number;
+  status: string;
+  status_message: string;
+  next_attempt_at: number | null;
+  creation_time: number;
+  end_time: number | null;
+}
+
+const dueCandidatesSql = `
+SELECT t.id AS task_id, e.target_id AS target_id, g.timeout_ms AS timeout_ms
+FROM webhook_tasks AS t
+JOIN webhook_executions AS e ON e.id = t.execution_id
+JOIN webhook_targets AS g ON g.id = e.target_id
+WHERE t.next_attempt_at <= ? AND (t.lease_until IS NULL OR t.lease_until < ?)
+  AND e.target_id NOT IN (SELECT value FROM json_each(?))
+ORDER BY t.next_attempt_at, t.id
+LIMIT ?`;
+
+const nextDueSql = `
+SELECT min(next_attempt_at) AS due FROM webhook_tasks
+WHERE next_attempt_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)`;
+
+const taskCols = ['id', 'execution_id', 'status', 'status_message', 'run_count', 'next_attempt_at', 'lease_until', 'lease_owner', 'creation_time', 'start_time', 'update_time', 'end_time'] as const;
+const execCols = ['id', 'policy_id', 'target_id', 'event_seq', 'event_id', 'event_type', 'vendor_type', 'status', 'status_message', 'trigger', 'payload', 'start_time', 'end_time'] as const;
+const targetCols = ['id', 'policy_id', 'position', 'type', 'address', 'payload_format', 'options', 'auth_header', 'skip_cert_verify', 'secret', 'headers', 'timeout_ms', 'enabled', 'failing_since', 'disabled_reason'] as const;
+const policyCols = ['id', 'project_id', 'name', 'description', 'enabled', 'event_types', 'repo_filters', 'tag_filters', 'creator', 'creation_time', 'update_time'] as const;
+const eventCols = ['seq', 'id', 'type', 'occur_at', 'operator', 'project_id', 'data', 'dispatched_at'] as const;
+
+const select = (alias: string, cols: readonly string[]) => cols.map((c) => `${alias}."${c}" AS "${alias}_${c}"`).join(', ');
+
+const loadClaimedSql = `
+SELECT ${select('t', taskCols)}, ${select('e', execCols)}, ${select('g', targetCols)}, ${select('p', policyCols)}, ${select('v', eventCols)}
+FROM webhook_tasks AS t
+JOIN webhook_executions AS e ON e.id = t.execution_id
+JOIN webhook_targets AS g ON g.id = e.target_id
+JOIN webhook_policies AS p ON p.id = e.policy_id
+LEFT JOIN events AS v ON v.seq = e.event_seq AND v.id = e.event_id
+WHERE t.id IN (SELECT value FROM json_each(?))
+ORDER BY t.id`;
+
+/** The flat row of `loadClaimedSql`: every column prefixed with its table's alias. */
+type Prefixed<P extends string, R> = { [K in keyof R & string as `${P}_${K}`]: R[K] };
+type LoadedRow = Prefixed<'t', WebhookTaskRow> &
+  Prefixed<'e', WebhookExecutionRow> &
+  Prefixed<'g', WebhookTargetRow> &
+  Prefixed<'p', WebhookPolicyRow> &
+  Prefixed<'v', { [K in keyof EventRow]: EventRow[K] | null }>;
+
+function claimedFromRow(r: LoadedRow): ClaimedDelivery {
+  const task: WebhookTaskRow = {
+    id: r.t_id,
+    execution_id: r.t_execution_id,
+    status: r.t_status,
+    status_message: r.t_status_message,
+    run_count: r.t_run_count,
+    next_attempt_at: r.t_next_attempt_at,
+    lease_until: r.t_lease_until,
+    lease_owner: r.t_lease_owner,
+    creation_time: r.t_creation_time,
+    start_time: r.t_start_time,
+    update_time: r.t_update_time,
+    end_time: r.t_end_time,
+  };
+  const exec: WebhookExecutionRow = {
+    id: r.e_id,
+    policy_id: r.e_policy_id,
+    target_id: r.e_target_id,
+    event_seq: r.e_event_seq,
+    event_id: r.e_event_id,
+    event_type: r.e_event_type,
+    vendor_type: r.e_vendor_type,
+    status: r.e_status,
+    status_message: r.e_status_message,
+    trigger: r.e_trigger,
+    payload: r.e_payload,
+    start_time: r.e_start_time,
+    end_time: r.e_end_time,
+  };
+  const target: WebhookTargetRow = {
+    id: r.g_id,
+    policy_id: r.g_policy_id,
+    position: r.g_position,
+    type: r.g_type,
+    address: r.g_address,
+    payload_format: r.g_payload_format,
+    options: r.g_options,
+    auth_header: r.g_auth_header,
+    skip_cert_verify: r.g_skip_cert_verify,
+    secret: r.g_secret,
+    headers: r.g_headers,
+    timeout_ms: r.g_timeout_ms,
+    enabled: r.g_enabled,
+    failing_since: r.g_failing_since,
+    disabled_reason: r.g_disabled_reason,
+  };
+  const policy: WebhookPolicyRow = {
+    id: r.p_id,
+    project_id: r.p_project_id,
+    name: r.p_name,
+    description: r.p_description,
+    enabled: r.p_enabled,
+    event_types: r.p_event_types,
+    repo_filters: r.p_repo_filters,
+    tag_filters: r.p_tag_filters,
+    creator: r.p_creator,
+    creation_time: r.p_creation_time,
+    update_time: r.p_update_time,
+  };
+  const event: EventRow | null =
+    r.v_seq === null || r.v_id === null || r.v_type === null || r.v_occur_at === null || r.v_operator === null || r.v_data === null
+      ? null
+      : { seq: r.v_seq, id: r.v_id, type: r.v_type, occur_at: r.v_occur_at, operator: r.v_operator, project_id: r.v_project_id, data: r.v_data, dispatched_at: r.v_dispatched_at };
+  return { task, exec, target, policy, event };
+}
+
+/** Batched statements of the webhook dispatcher and delivery worker; see the module comment. */
+export const webhookDeliveryStore = {
+  /** Due, unleased tasks oldest first, leaving out the targets in `excludeTargets`. */
+  dueCandidates(db: Executor, now: number, excludeTargets: readonly number[], limit: number): Promise<DueCandidate[]> {
+    return query<DueCandidate>(db, dueCandidatesSql, [now, now, JSON.stringify(excludeTargets), limit]);
+  },
+
+  /**
+   * Leases the requested tasks to `owner` where they are still due and unleased at `now`; returns
+   * the ids it leased (a task another worker took in between is left out).
+   */
+  async lease(db: Executor, owner: string, now: number, requests: readonly LeaseRequest[]): Promise<number[]> {
+    const won: number[] = [];
+    for (const part of chunks(requests)) {
+      const sql = `UPDATE webhook_tasks SET lease_owner = ?, lease_until = v.column2
+FROM (VALUES ${valuesList(part.length, 2)}) AS v
+WHERE webhook_tasks.id = v.column1 AND webhook_tasks.next_attempt_at <= ?
+  AND (webhook_tasks.lease_until IS NULL OR webhook_tasks.lease_until < ?)
+RETURNING id`;
+      const params: unknown[] = [owner];
+      for (const r of part) params.push(r.taskId, r.leaseUntil);
+      params.push(now, now);
+      for (const r of await query<{ id: number }>(db, sql, params)) won.push(r.id);
+    }
+    return won;
+  },
+
+  /** Task, execution, target, policy and event of each task id (tasks whose rows are gone are left out). */
+  async loadClaimed(db: Executor, taskIds: readonly number[]): Promise<ClaimedDelivery[]> {
+    if (taskIds.length === 0) return [];
+    return (await query<LoadedRow>(db, loadClaimedSql, [JSON.stringify(taskIds)])).map(claimedFromRow);
+  },
+
+  /** Marks leased tasks Running as their attempts start (start_time keeps its first value). */
+  async markRunning(db: Executor, owner: string, now: number, taskIds: readonly number[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await run(
+      db,
+      `UPDATE webhook_tasks SET status = 'Running', start_time = coalesce(start_time, ?), update_time = ?
+WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`,
+      [now, now, JSON.stringify(taskIds), owner],
+    );
+  },
+
+  /** The earliest `next_attempt_at` among tasks not leased at `now`, or null. */
+  async nextDue(db: Executor, now: number): Promise<number | null> {
+    const [r] = await query<{ due: number | null }>(db, nextDueSql, [now]);
+    return r?.due === null || r?.due === undefined ? null : Number(r.due);
+  },
+
+  /** Inserts attempt rows. */
+  async insertAttempts(db: Executor, rows: readonly AttemptInsert[]): Promise<void> {
+    for (const part of chunks(rows)) {
+      const params: unknown[] = [];
+      for (const a of part) {
+        params.push(a.task_id, a.attempt, a.started_at, a.duration_ms, a.url, a.request_headers, a.request_body, a.response_status, a.response_headers, a.response_body, a.error);
+      }
+      await run(
+        db,
+        `INSERT INTO webhook_attempts (task_id, attempt, started_at, duration_ms, url, request_headers, request_body, response_status, response_headers, response_body, error)
+VALUES ${valuesList(part.length, 11)}`,
+        params,
+      );
+    }
+  },
+
+  /** Writes tasks' states after their attempts and releases their leases. */
+  async updateTasks(db: Executor, rows: readonly TaskOutcome[]): Promise<void> {
+    for (const part of chunks(rows)) {
+      const params: unknown[] = [];
+      for (const t of part) params.push(t.id, t.status, t.status_message, t.run_count, t.next_attempt_at, t.update_time, t.end_time);
+      await run(
+        db,
+        `UPDATE webhook_tasks SET status = v.column2, status_message = v.column3, run_count = v.column4, next_attempt_at = v.column5,
+  lease_owner = NULL, lease_until = NULL, update_time = v.column6, end_time = v.column7
+FROM (VALUES ${valuesList(part.length, 7)}) AS v
+WHERE webhook_tasks.id = v.column1`,
+        params,
+      );
+    }
+  },
+
+  /** Writes executions' states after their tasks' attempts. */
+  async updateExecutions(db: Executor, rows: readonly ExecutionOutcome[]): Promise<void> {
+    for (const part of chunks(rows)) {
+      const params: unknown[] = [];
+      for (const e of part) params.push(e.id, e.status, e.status_message, e.end_time);
+      await run(
+        db,
+        `UPDATE webhook_executions SET status = v.column2, status_message = v.column3, end_time = v.column4
+FROM (VALUES ${valuesList(part.length, 4)}) AS v
+WHERE webhook_executions.id = v.column1`,
+        params,
+      );
+    }
+  },
+
+  /** Clears `failing_since` of targets that answered successfully. */
+  async clearFailing(db: Executor, targetIds: readonly number[]): Promise<void> {
+    if (targetIds.length === 0) return;
+    await run(db, `UPDATE webhook_targets SET failing_since = NULL WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NOT NULL`, [JSON.stringify(targetIds)]);
+  },
+
+  /**
+   * Inserts EVENT executions, skipping any (event, target) that already has one (a re-run);
+   * returns the new execution id of each target that got one.
+   */
+  async insertEventExecutions(db: Executor, rows: readonly NewEventExecution[]): Promise<Map<number, number>> {
+    const ids = new Map<number, number>();
+    for (const part of chunks(rows)) {
+      const params: unknown[] = [];
+      for (const e of part) {
+        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.start_time, e.end_time);
+      }
+      const created = await query<{ id: number; target_id: number }>(
+        db,
+        `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, start_time, end_time)
+VALUES ${valuesList(part.length, 12)}
+ON CONFLICT DO NOTHING
+RETURNING id, target_id`,
+        params,
+      );
+      for (const r of created) ids.set(r.target_id, r.id);
+    }
+    return ids;
+  },
+
+  /** Inserts new tasks (run_count 0, no lease, not started). */
+  async insertTasks(db: Executor, rows: readonly NewTask[]): Promise<void> {
+    for (const part of chunks(rows)) {
+      const params: unknown[] = [];
+      for (const t of part) params.push(t.execution_id, t.status, t.status_message, t.next_attempt_at, t.creation_time, t.creation_time, t.end_time);
+      await run(
+        db,
+        `INSERT INTO webhook_tasks (execution_id, status, status_message, run_count, next_attempt_at, lease_until, lease_owner, creation_time, start_time, update_time, end_time)
+SELECT column1, column2, column3, 0, column4, NULL, NULL, column5, NULL, column6, column7 FROM (VALUES ${valuesList(part.length, 7)})`,
+        params,
+      );
+    }
+  },
+};
