@@ -102,3 +102,8 @@ function neededScope(method: string, url: string): string | null {
   const actions = method === 'GET' || method === 'HEAD' ? 'pull' : method === 'DELETE' ? 'delete' : 'pull,push';
   return `repository:${target.name}:${actions}`;
 }
+
+/** The 401 message for a request whose credentials were refused: says whether the token or the password failed. */
+export function badCredentialsMessage(req: FastifyRequest): string {
+  return /^bearer /i.test(req.headers.authorization ?? '') ? 'invalid, expired or revoked bearer token; get a new one from /service/token' : 'invalid username or password';
+}

@@ -78,6 +78,9 @@ export function parseScope(raw: string): Scope {
   return { type, name, actions };
 }
 
+/** Most scopes one token request may ask for. */
+export const maxScopes = 100;
+
 const repoActions: Record<string, Action> = { pull: 'pull', push: 'push', delete: 'delete' };
 
 /** Everything the token service needs. */
@@ -96,11 +99,13 @@ interface KeySet {
 /** Issues and verifies registry bearer tokens. */
 export class TokenService {
   private keys: Promise<KeySet> | undefined;
+  private loadedAt = 0;
 
   constructor(private readonly deps: TokenServiceDeps) {}
 
   /** The actions `actor` may do on each requested scope (unknown types and actions are dropped). */
   async grant(actor: Actor, scopes: readonly Scope[]): Promise<AccessEntry[]> {
+    if (scopes.length > maxScopes) throw fail('BAD_REQUEST', `too many scopes: at most ${maxScopes} per token`);
     const out: AccessEntry[] = [];
     for (const s of scopes) {
       if (s.type === 'registry') {
@@ -143,7 +148,8 @@ export class TokenService {
       .setExpirationTime(now + ttl)
       .setJti(randomUUID())
       .sign(keys.signing.key);
-    return { token, expiresIn: ttl, issuedAt: new Date(now * 1000).toISOString(), access };
+    // RFC 3339 without fractional seconds, as the token spec's examples.
+    return { token, expiresIn: ttl, issuedAt: new Date(now * 1000).toISOString().replace('.000Z', 'Z'), access };
   }
 
   /** Checks signature, issuer, audience, expiry and not-before; throws UNAUTHORIZED otherwise. */
@@ -155,7 +161,8 @@ export class TokenService {
       throw fail('UNAUTHORIZED', 'invalid bearer token');
     }
     let keys = await this.loadKeys();
-    if (kid !== undefined && !keys.verifying.has(kid)) keys = await this.loadKeys(true);
+    // An unknown kid may be a key another process just created: re-read, at most every 10 s.
+    if (kid !== undefined && !keys.verifying.has(kid) && Date.now() - this.loadedAt > 10_000) keys = await this.loadKeys(true);
     const key = kid === undefined ? undefined : keys.verifying.get(kid);
     if (!key) throw fail('UNAUTHORIZED', 'bearer token signed by an unknown key');
     let payload: JWTPayload;
@@ -170,6 +177,7 @@ export class TokenService {
 
   private loadKeys(reload = false): Promise<KeySet> {
     if (!this.keys || reload) {
+      this.loadedAt = Date.now();
       const p = this.readOrCreateKeys();
       // A failed load is retried on the next call instead of being cached forever.
       p.catch(() => {

@@ -81,6 +81,7 @@ describe('token auth', () => {
     const t = await getToken(w, ['repository:secret/app:pull,push'], adminAuth);
     assert.equal(t.token, t.access_token);
     assert.equal(t.expires_in, 300);
+    assert.match(t.issued_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.ok(Math.abs(Date.parse(t.issued_at) - Date.now()) < 10_000);
     const c = claims(t.token);
     assert.equal(c.sub, 'admin');
@@ -162,6 +163,7 @@ describe('token auth', () => {
     const r1 = await fetch(`${w.url}/v2/secret/app/blobs/uploads/`, { method: 'POST', headers: { authorization: `Bearer ${tampered}` } });
     assert.equal(r1.status, 401);
     assert.match(r1.headers.get('www-authenticate') ?? '', /^Bearer realm=/);
+    assert.match(((await r1.json()) as { errors: Array<{ message: string }> }).errors[0]?.message ?? '', /bearer token/);
     // Same claims and key id, signed by a key Wharf never made.
     const other = await generateKeyPair('ES256');
     const kid = decodeProtectedHeader(t.token).kid;
@@ -207,6 +209,9 @@ describe('token auth', () => {
     const scope = await fetch(`${w.url}/service/token?service=wharf&scope=nonsense`);
     assert.equal(scope.status, 400);
     assert.match(((await scope.json()) as { errors: Array<{ message: string }> }).errors[0]?.message ?? '', /invalid scope/);
+    const many = new URLSearchParams({ service: 'wharf' });
+    for (let i = 0; i < 101; i++) many.append('scope', `repository:library/r${i}:pull`);
+    assert.equal((await fetch(`${w.url}/service/token?${many.toString()}`)).status, 400);
   });
 
   it('POST /service/token with grant_type=password', async () => {

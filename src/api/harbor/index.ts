@@ -11,7 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { fail } from '../../domain/index.ts';
-import { resolveActor } from '../credentials.ts';
+import { badCredentialsMessage, resolveActor } from '../credentials.ts';
 import { harborErrorHandler, harborNotFound } from './errors.ts';
 import { projectRoutes } from './projects.ts';
 import { repositoryRoutes } from './repositories.ts';
@@ -54,7 +54,7 @@ export function harborApi(deps: AppDeps) {
 
     app.addHook('onRequest', resolveActor(deps, '/api/v2.0'));
     app.addHook('onRequest', async (req) => {
-      if (req.badCredentials) throw fail('UNAUTHORIZED', 'invalid username or password');
+      if (req.badCredentials) throw fail('UNAUTHORIZED', badCredentialsMessage(req));
       if (!readMethods.has(req.method) && req.actor.username === '') {
         throw fail('UNAUTHORIZED', `authentication required to ${req.method} ${req.url.split('?')[0] ?? ''}`);
       }

@@ -8,7 +8,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { fail, isDomainError, type ErrorCode } from '../../domain/index.ts';
-import { registryChallenge, resolveActor } from '../credentials.ts';
+import { badCredentialsMessage, registryChallenge, resolveActor } from '../credentials.ts';
 import { blobRoutes } from './blobs.ts';
 import { ociErrorBody, ociErrorTable, ociUnknownError } from './errors.ts';
 import { manifestRoutes } from './manifests.ts';
@@ -56,7 +56,7 @@ export function ociApi(deps: AppDeps) {
     app.addHook('onRequest', async (req, reply) => {
       reply.header('docker-distribution-api-version', 'registry/2.0');
       await identify(req);
-      if (req.badCredentials) throw fail('UNAUTHORIZED', 'invalid username or password');
+      if (req.badCredentials) throw fail('UNAUTHORIZED', badCredentialsMessage(req));
     });
 
     // Every 401 carries the Bearer challenge of the token flow, with the scope the request needs.
