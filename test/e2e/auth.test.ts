@@ -12,6 +12,8 @@ import { describeRun, requireSkopeo, skipWithoutSkopeo, skopeo, skopeoOk, adminC
 import { OciLayout, readLayoutIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { api } from '../helpers/webhook-client.ts';
 
+// Casts in this file (`x.json as T`) name the shape the API documents for a parsed JSON body; the
+// assertions that follow check the fields they use.
 const skip = skipWithoutSkopeo();
 const timeout = 180_000;
 let w: TestWharf | undefined;

@@ -9,6 +9,8 @@ import { SignJWT, generateKeyPair, decodeProtectedHeader } from 'jose';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
 import { api, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
 
+// Casts in this file (`x.json as T`) name the shape the API documents for a parsed JSON body; the
+// assertions that follow check the fields they use.
 const basic = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 const password = 'Passw0rdOne';
 

@@ -9,6 +9,8 @@ import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
 import { api, type ApiAnswer } from '../helpers/webhook-client.ts';
 import type { LoginFailure } from '../../src/auth/index.ts';
 
+// Casts in this file (`x.json as T`) name the shape the API documents for a parsed JSON body; the
+// assertions that follow check the fields they use.
 const basic = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 
 interface UserJson {
