@@ -517,3 +517,37 @@ describe('members', () => {
     assert.deepEqual(devAudit.map((e) => e.operation), ['create', 'update', 'update']);
   });
 });
+
+describe('bad input', () => {
+  it('member and robot endpoints answer bad input with 4xx in Harbor’s format, never 5xx', async () => {
+    const cases: Array<[string, string, unknown]> = [
+      ['POST', '/api/v2.0/robots', []],
+      ['POST', '/api/v2.0/robots', 'text'],
+      ['POST', '/api/v2.0/robots', { name: 'x', level: 'project', permissions: [{ kind: 'project', namespace: 'pub', access: 'all' }] }],
+      ['POST', '/api/v2.0/robots', { name: 'x', level: 'project', permissions: [{ kind: 'project', namespace: 'pub', access: [null] }] }],
+      ['POST', '/api/v2.0/robots', { name: 'x', level: 'project', secret: 12, permissions: [{ kind: 'project', namespace: 'pub', access: [{ resource: 'repository', action: 'pull' }] }] }],
+      ['POST', '/api/v2.0/robots', { name: 'x', level: 'project', permissions: [{ kind: 'project', namespace: 'pub', access: [{ resource: 'repository', action: 'pull' }] }, { kind: 'project', namespace: 'priv', access: [{ resource: 'repository', action: 'pull' }] }] }],
+      ['GET', '/api/v2.0/robots/abc', undefined],
+      ['GET', '/api/v2.0/robots/99999999999999999999', undefined],
+      ['PUT', '/api/v2.0/robots/1', { name: 'renamed' }],
+      ['PUT', '/api/v2.0/robots/1', { duration: 'long' }],
+      ['PATCH', '/api/v2.0/robots/1', ['x']],
+      ['GET', '/api/v2.0/robots?q=ProjectID=abc', undefined],
+      ['GET', '/api/v2.0/robots?page_size=1000', undefined],
+      ['POST', '/api/v2.0/projects/pub/members', null],
+      ['POST', '/api/v2.0/projects/pub/members', { role_id: '2', member_user: { username: 'outsider' } }],
+      ['POST', '/api/v2.0/projects/pub/members', { role_id: 2 }],
+      ['POST', '/api/v2.0/projects/pub/members', { role_id: 2, member_group: { group_name: 'devs' } }],
+      ['PUT', '/api/v2.0/projects/pub/members/1', { role_id: 0 }],
+      ['GET', '/api/v2.0/projects/pub/members/x', undefined],
+      ['GET', '/api/v2.0/projects/pub/members/123456', undefined],
+      ['GET', '/api/v2.0/projects/99999999999999999999/members', undefined],
+      ['GET', '/api/v2.0/projects/nowhere/members', undefined],
+    ];
+    for (const [method, path, body] of cases) {
+      const r = await call(method, path, { auth: adminAuth, body });
+      assert.ok(r.status >= 400 && r.status < 500, `${method} ${path} ${JSON.stringify(body)}: ${r.status} ${r.text}`);
+      assert.ok(errorCode(r), `${method} ${path}: Harbor error body expected, got ${r.text}`);
+    }
+  });
+});
