@@ -225,6 +225,27 @@ describe('quota accounting', () => {
     assert.equal((await usage(id)).used, 0);
   });
 
+  it('warns again only after the usage went back below the threshold', async () => {
+    const img = smallImage('qagain');
+    const total = img.layer.length + img.config.length + img.manifest.length;
+    const id = await quotaProject('qagain', total, '/again');
+    const warnings = () => rx.on('/again').filter((r) => (jsonBody(r) as QuotaPayload).type === 'QUOTA_WARNING').length;
+    await pushSmallImage(w.url, 'qagain/app', img, { tag: 'v1', auth: adminAuth });
+    await rx.waitFor(1, 10_000, '/again');
+    await pushSmallImage(w.url, 'qagain/other', img, { tag: 'v1', auth: adminAuth }); // same blobs: no new bytes, no warning
+    assert.equal((await usage(id)).used, total);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(warnings(), 1);
+    for (const repo of ['app', 'other']) {
+      const del = await api(w.url, 'DELETE', `/api/v2.0/projects/qagain/repositories/${repo}`, { auth: adminAuth });
+      assert.equal(del.status, 200);
+    }
+    assert.equal((await usage(id)).used, 0);
+    await pushSmallImage(w.url, 'qagain/app', img, { tag: 'v1', auth: adminAuth });
+    await rx.waitFor(2, 10_000, '/again');
+    assert.equal(warnings(), 2);
+  });
+
   it('gc lowers usage for uploaded blobs no manifest ever referenced', async () => {
     const g = await startWharf({ overrides: { registry: { upload_grace_seconds: 0 } } });
     try {
