@@ -360,6 +360,12 @@ describe('listings', () => {
     assert.deepEqual(await projectNames(adminAuth), ['library', 'priv', 'pub', 'secondtry']);
     assert.deepEqual(projectsOf(await catalog(adminAuth)), ['priv', 'pub', 'secondtry']);
   });
+
+  it('a robot sees the projects it may pull from', async () => {
+    assert.deepEqual(await projectNames(projectRobotAuth.get('priv')), ['library', 'priv', 'pub']);
+    assert.deepEqual(projectsOf(await catalog(projectRobotAuth.get('priv'))), ['priv', 'pub']);
+    assert.deepEqual(await projectNames(auth.get('systemRobot')), ['library', 'priv', 'pub', 'secondtry']);
+  });
 });
 
 describe('robot accounts', () => {
