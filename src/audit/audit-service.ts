@@ -101,14 +101,16 @@ export interface AuditDeps {
   config: Config;
 }
 
-const sortColumns = {
+type SortColumn = 'op_time' | 'id' | 'username' | 'operation' | 'resource' | 'resource_type';
+
+const sortColumns: Record<string, SortColumn> = {
   op_time: 'op_time',
   id: 'id',
   username: 'username',
   operation: 'operation',
   resource: 'resource',
   resource_type: 'resource_type',
-} as const;
+};
 
 function like(column: string, f: AuditTextFilter) {
   const pattern = '%' + f.value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
@@ -191,7 +193,7 @@ export class AuditService {
     const sort = page.sort && page.sort.length ? page.sort : [{ field: 'op_time', desc: true }];
     let rows = base.selectAll();
     for (const k of sort) {
-      const column = Object.hasOwn(sortColumns, k.field) ? sortColumns[k.field as keyof typeof sortColumns] : undefined;
+      const column = Object.hasOwn(sortColumns, k.field) ? sortColumns[k.field] : undefined;
       if (column === undefined) throw fail('BAD_REQUEST', `sort: unsupported field "${k.field}"; audit logs sort by ${Object.keys(sortColumns).join(', ')}`);
       rows = rows.orderBy(column, k.desc ? 'desc' : 'asc');
     }

@@ -16,6 +16,11 @@ import { join } from 'node:path';
 
 let w: TestWharf;
 
+/** A parsed JSON body typed as the test reads it. */
+function shape<T>(v: unknown): T {
+  return v as T; // test-only: the assertions that follow check every field they use
+}
+
 interface Log {
   id: number;
   username: string;
@@ -32,7 +37,7 @@ async function logs(path: string, auth = adminAuth): Promise<{ status: number; i
   const link = a.headers.link;
   return {
     status: a.status,
-    items: Array.isArray(a.json) ? (a.json as Log[]) : [],
+    items: Array.isArray(a.json) ? shape<Log[]>(a.json) : [],
     total: typeof total === 'string' ? total : undefined,
     link: typeof link === 'string' ? link : undefined,
     text: a.text,
@@ -186,7 +191,7 @@ describe('audit queries', () => {
     assert.ok(project.items.every((e) => e.resource.startsWith('aud') || e.resource === 'robot$aud+puller'), project.text);
     assert.ok(!project.items.some((e) => e.resource.startsWith('audtmp') || e.resource === 'library'));
     const byId = await api(w.url, 'GET', '/api/v2.0/projects/aud', { auth: adminAuth });
-    const id = (byId.json as { project_id: number }).project_id;
+    const id = shape<{ project_id: number }>(byId.json).project_id;
     assert.equal((await logs(`/api/v2.0/projects/${id}/logs?page_size=100`)).total, project.total);
   });
 
@@ -217,7 +222,7 @@ describe('audit retention', () => {
       let names: string[] = [];
       for (;;) {
         const a = await api(second.url, 'GET', '/api/v2.0/audit-logs?q=operation=login', { auth: adminAuth });
-        names = (a.json as Log[]).map((e) => e.username);
+        names = shape<Log[]>(a.json).map((e) => e.username);
         if (!names.includes('ghost') || Date.now() > until) break;
         await new Promise((r) => setTimeout(r, 100));
       }

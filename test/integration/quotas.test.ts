@@ -15,6 +15,11 @@ import { sha256 } from '../helpers/oci-layout.ts';
 let w: TestWharf;
 let rx: Receiver;
 
+/** A parsed JSON body typed as the test reads it. */
+function shape<T>(v: unknown): T {
+  return v as T; // test-only: the assertions that follow check every field they use
+}
+
 /** The outcome of one raw push step. */
 interface Answer {
   status: number;
@@ -52,7 +57,7 @@ async function pushBlobRaw(repo: string, data: Buffer): Promise<Answer> {
 async function usage(id: number): Promise<{ hard: number; used: number }> {
   const a = await api(w.url, 'GET', `/api/v2.0/quotas/${id}`, { auth: adminAuth });
   assert.equal(a.status, 200, explain('GET', `/api/v2.0/quotas/${id}`, a));
-  const q = a.json as { hard: { storage: number }; used: { storage: number } };
+  const q = shape<{ hard: { storage: number }; used: { storage: number } }>(a.json);
   return { hard: q.hard.storage, used: q.used.storage };
 }
 
@@ -94,7 +99,7 @@ describe('quota boundaries', () => {
     const over = bytes(1);
     const refused = await pushBlobRaw('qbound/app', over);
     assert.equal(refused.status, 403, refused.text);
-    const body = JSON.parse(refused.text) as { errors: Array<{ code: string; message: string }> };
+    const body = shape<{ errors: Array<{ code: string; message: string }> }>(JSON.parse(refused.text));
     assert.equal(body.errors[0]?.code, 'DENIED');
     assert.match(body.errors[0]?.message ?? '', /needed 1 bytes, used 1000 bytes, limit 1000 bytes/);
     assert.equal(await blobExists('qbound/app', sha256(over)), false, 'a refused blob must not be visible');
@@ -102,7 +107,7 @@ describe('quota boundaries', () => {
 
     const got = await rx.waitFor(2, 10_000, '/bound');
     await new Promise((r) => setTimeout(r, 500)); // any extra (wrong) warning would arrive by now
-    const events = rx.on('/bound').map((r) => jsonBody(r) as QuotaPayload);
+    const events = rx.on('/bound').map((r) => shape<QuotaPayload>(jsonBody(r)));
     assert.equal(got.length >= 2, true);
     const warnings = events.filter((e) => e.type === 'QUOTA_WARNING');
     const exceeds = events.filter((e) => e.type === 'QUOTA_EXCEED');
@@ -177,8 +182,8 @@ describe('quota boundaries', () => {
     assert.equal(r.statusCode, 403, text);
     assert.match(text, new RegExp(`needed ${img.manifest.length} bytes, used ${img.layer.length + img.config.length} bytes, limit ${limit} bytes`));
     assert.equal((await usage(id)).used, img.layer.length + img.config.length);
-    const got = await rx.waitFor(1, 10_000, (q) => q.path === '/man' && (jsonBody(q) as QuotaPayload).type === 'QUOTA_EXCEED');
-    const payload = jsonBody(got[0] ?? assert.fail('no event')) as { event_data: { resources?: Array<{ digest?: string; tag?: string }> } };
+    const got = await rx.waitFor(1, 10_000, (q) => q.path === '/man' && shape<QuotaPayload>(jsonBody(q)).type === 'QUOTA_EXCEED');
+    const payload = shape<{ event_data: { resources?: Array<{ digest?: string; tag?: string }> } }>(jsonBody(got[0] ?? assert.fail('no event')));
     assert.deepEqual(payload.event_data.resources, [{ digest: img.digest, tag: 'v1' }]);
     const get = await request(`${w.url}/v2/qman/app/manifests/v1`, { headers: { authorization: adminAuth } });
     await get.body.text();
@@ -229,7 +234,7 @@ describe('quota accounting', () => {
     const img = smallImage('qagain');
     const total = img.layer.length + img.config.length + img.manifest.length;
     const id = await quotaProject('qagain', total, '/again');
-    const warnings = () => rx.on('/again').filter((r) => (jsonBody(r) as QuotaPayload).type === 'QUOTA_WARNING').length;
+    const warnings = () => rx.on('/again').filter((r) => shape<QuotaPayload>(jsonBody(r)).type === 'QUOTA_WARNING').length;
     await pushSmallImage(w.url, 'qagain/app', img, { tag: 'v1', auth: adminAuth });
     await rx.waitFor(1, 10_000, '/again');
     await pushSmallImage(w.url, 'qagain/other', img, { tag: 'v1', auth: adminAuth }); // same blobs: no new bytes, no warning
@@ -260,12 +265,12 @@ describe('quota accounting', () => {
       await r.body.text();
       assert.equal(r.statusCode, 201);
       const quotas = await api(g.url, 'GET', '/api/v2.0/quotas?reference=project', { auth: adminAuth });
-      const mine = (quotas.json as Array<{ ref: { name: string }; used: { storage: number } }>).find((q) => q.ref.name === 'qgc');
+      const mine = shape<Array<{ ref: { name: string }; used: { storage: number } }>>(quotas.json).find((q) => q.ref.name === 'qgc');
       assert.equal(mine?.used.storage, 300);
       await new Promise((res) => setTimeout(res, 5));
       await g.wharf.gc();
       const after = await api(g.url, 'GET', '/api/v2.0/quotas?reference=project', { auth: adminAuth });
-      const again = (after.json as Array<{ ref: { name: string }; used: { storage: number } }>).find((q) => q.ref.name === 'qgc');
+      const again = shape<Array<{ ref: { name: string }; used: { storage: number } }>>(after.json).find((q) => q.ref.name === 'qgc');
       assert.equal(again?.used.storage, 0);
     } finally {
       await g.close();
@@ -280,14 +285,14 @@ describe('quota API', () => {
     const id = Number(String(a.headers.location).split('/').pop());
     const one = await api(w.url, 'GET', `/api/v2.0/quotas/${id}`, { auth: adminAuth });
     assert.equal(one.status, 200);
-    const q = one.json as { id: number; ref: { id: number; name: string; owner_name: string }; hard: { storage: number }; used: { storage: number }; creation_time: string };
+    const q = shape<{ id: number; ref: { id: number; name: string; owner_name: string }; hard: { storage: number }; used: { storage: number }; creation_time: string }>(one.json);
     assert.deepEqual({ id: q.id, ref: q.ref, hard: q.hard, used: q.used }, { id, ref: { id, name: 'qapi', owner_name: 'admin' }, hard: { storage: 5000 }, used: { storage: 0 } });
     assert.match(q.creation_time, /^\d{4}-\d{2}-\d{2}T/);
 
     const put = await api(w.url, 'PUT', `/api/v2.0/quotas/${id}`, { auth: adminAuth, body: { hard: { storage: 7000 } } });
     assert.equal(put.status, 200, explain('PUT', 'quota', put));
     const project = await api(w.url, 'GET', `/api/v2.0/projects/${id}`, { auth: adminAuth });
-    assert.equal((project.json as { storage_limit: number }).storage_limit, 7000);
+    assert.equal(shape<{ storage_limit: number }>(project.json).storage_limit, 7000);
     const pp = await api(w.url, 'PUT', `/api/v2.0/projects/${id}`, { auth: adminAuth, body: { storage_limit: -1 } });
     assert.equal(pp.status, 200);
     assert.equal((await usage(id)).hard, -1);
@@ -296,7 +301,7 @@ describe('quota API', () => {
     assert.equal(list.status, 200);
     assert.equal(list.headers['x-total-count'], '1');
     const paged = await api(w.url, 'GET', '/api/v2.0/quotas?page=1&page_size=1&sort=-used.storage', { auth: adminAuth });
-    assert.equal((paged.json as unknown[]).length, 1);
+    assert.equal(shape<unknown[]>(paged.json).length, 1);
     assert.match(String(paged.headers.link), /rel="next"/);
 
     for (const body of [{ hard: { storage: 0 } }, { hard: { storage: -2 } }, { hard: { storage: 'x' } }, { hard: { count: 1 } }, {}, []]) {
