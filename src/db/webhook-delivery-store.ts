@@ -4,8 +4,8 @@
  *
  *   dispatch   one INSERT of every execution of an event, one INSERT of their tasks;
  *   claim      one SELECT of due candidates, one conditional UPDATE … RETURNING that leases the
- *              chosen ones, one joined SELECT that loads task, execution, target, policy and event
- *              for all of them, one UPDATE that marks them Running;
+ *              chosen ones, one joined SELECT that loads task, execution, target and policy for
+ *              all of them, one UPDATE that marks them Running;
  *   record     per batch of finished attempts: one INSERT of the attempt rows, one UPDATE of the
  *              tasks, one of the executions, one that clears `failing_since` of the targets that
  *              answered.
@@ -46,6 +46,20 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
+/** An enabled target of an enabled policy that may receive an event (see `subscribedTargets`). */
+export interface SubscribedTarget {
+  policy_id: number;
+  project_id: number | null;
+  name: string;
+  event_types: string;
+  repo_filters: string;
+  tag_filters: string;
+  target_id: number;
+  type: string;
+  payload_format: string;
+  options: string;
+}
+
 /** A due task the claim may take. */
 export interface DueCandidate {
   task_id: number;
@@ -66,8 +80,6 @@ export interface ClaimedDelivery {
   exec: WebhookExecutionRow;
   target: WebhookTargetRow;
   policy: WebhookPolicyRow;
-  /** The outbox row of the execution's event (null if it is gone). */
-  event: EventRow | null;
 }
 
 /** One attempt row to insert. */
@@ -129,6 +141,17 @@ export interface NewTask {
   end_time: number | null;
 }
 
+const subscribedTargetsSql = `
+SELECT p.id AS policy_id, p.project_id AS project_id, p.name AS name, p.event_types AS event_types,
+  p.repo_filters AS repo_filters, p.tag_filters AS tag_filters,
+  t.id AS target_id, t.type AS type, t.payload_format AS payload_format, t.options AS options
+FROM webhook_targets AS t
+JOIN webhook_policies AS p ON p.id = t.policy_id
+WHERE p.enabled = 1 AND t.enabled = 1
+  AND (p.project_id IS NULL OR p.project_id = ?)
+  AND json_valid(p.event_types) AND EXISTS (SELECT 1 FROM json_each(p.event_types) AS j WHERE j.value = ?)
+ORDER BY p.id, t.position, t.id`;
+
 const dueCandidatesSql = `
 SELECT t.id AS task_id, e.target_id AS target_id, g.timeout_ms AS timeout_ms
 FROM webhook_tasks AS t
@@ -147,17 +170,15 @@ const taskCols = ['id', 'execution_id', 'status', 'status_message', 'run_count',
 const execCols = ['id', 'policy_id', 'target_id', 'event_seq', 'event_id', 'event_type', 'vendor_type', 'status', 'status_message', 'trigger', 'payload', 'start_time', 'end_time'] as const;
 const targetCols = ['id', 'policy_id', 'position', 'type', 'address', 'payload_format', 'options', 'auth_header', 'skip_cert_verify', 'secret', 'headers', 'timeout_ms', 'enabled', 'failing_since', 'disabled_reason'] as const;
 const policyCols = ['id', 'project_id', 'name', 'description', 'enabled', 'event_types', 'repo_filters', 'tag_filters', 'creator', 'creation_time', 'update_time'] as const;
-const eventCols = ['seq', 'id', 'type', 'occur_at', 'operator', 'project_id', 'data', 'dispatched_at'] as const;
 
 const select = (alias: string, cols: readonly string[]) => cols.map((c) => `${alias}."${c}" AS "${alias}_${c}"`).join(', ');
 
 const loadClaimedSql = `
-SELECT ${select('t', taskCols)}, ${select('e', execCols)}, ${select('g', targetCols)}, ${select('p', policyCols)}, ${select('v', eventCols)}
+SELECT ${select('t', taskCols)}, ${select('e', execCols)}, ${select('g', targetCols)}, ${select('p', policyCols)}
 FROM webhook_tasks AS t
 JOIN webhook_executions AS e ON e.id = t.execution_id
 JOIN webhook_targets AS g ON g.id = e.target_id
 JOIN webhook_policies AS p ON p.id = e.policy_id
-LEFT JOIN events AS v ON v.seq = e.event_seq AND v.id = e.event_id
 WHERE t.id IN (SELECT value FROM json_each(?))
 ORDER BY t.id`;
 
@@ -166,8 +187,7 @@ type Prefixed<P extends string, R> = { [K in keyof R & string as `${P}_${K}`]: R
 type LoadedRow = Prefixed<'t', WebhookTaskRow> &
   Prefixed<'e', WebhookExecutionRow> &
   Prefixed<'g', WebhookTargetRow> &
-  Prefixed<'p', WebhookPolicyRow> &
-  Prefixed<'v', { [K in keyof EventRow]: EventRow[K] | null }>;
+  Prefixed<'p', WebhookPolicyRow>;
 
 function claimedFromRow(r: LoadedRow): ClaimedDelivery {
   const task: WebhookTaskRow = {
@@ -229,15 +249,20 @@ function claimedFromRow(r: LoadedRow): ClaimedDelivery {
     creation_time: r.p_creation_time,
     update_time: r.p_update_time,
   };
-  const event: EventRow | null =
-    r.v_seq === null || r.v_id === null || r.v_type === null || r.v_occur_at === null || r.v_operator === null || r.v_data === null
-      ? null
-      : { seq: r.v_seq, id: r.v_id, type: r.v_type, occur_at: r.v_occur_at, operator: r.v_operator, project_id: r.v_project_id, data: r.v_data, dispatched_at: r.v_dispatched_at };
-  return { task, exec, target, policy, event };
+  return { task, exec, target, policy };
 }
 
 /** Batched statements of the webhook dispatcher and delivery worker; see the module comment. */
 export const webhookDeliveryStore = {
+  /**
+   * Enabled targets of enabled policies of `projectId` (or system-wide ones) whose `event_types`
+   * list `eventType`, in policy, position, id order. A coarse filter: the caller still applies the
+   * policy's filters (and may be stricter about malformed JSON).
+   */
+  subscribedTargets(db: Executor, projectId: number | null, eventType: string): Promise<SubscribedTarget[]> {
+    return query<SubscribedTarget>(db, subscribedTargetsSql, [projectId, eventType]);
+  },
+
   /** Due, unleased tasks oldest first, leaving out the targets in `excludeTargets`. */
   dueCandidates(db: Executor, now: number, excludeTargets: readonly number[], limit: number): Promise<DueCandidate[]> {
     return query<DueCandidate>(db, dueCandidatesSql, [now, now, JSON.stringify(excludeTargets), limit]);
@@ -263,10 +288,16 @@ RETURNING id`;
     return won;
   },
 
-  /** Task, execution, target, policy and event of each task id (tasks whose rows are gone are left out). */
+  /** Task, execution, target and policy of each task id (tasks whose rows are gone are left out). */
   async loadClaimed(db: Executor, taskIds: readonly number[]): Promise<ClaimedDelivery[]> {
     if (taskIds.length === 0) return [];
     return (await query<LoadedRow>(db, loadClaimedSql, [JSON.stringify(taskIds)])).map(claimedFromRow);
+  },
+
+  /** The outbox rows with these sequence numbers. */
+  async eventsBySeq(db: Executor, seqs: readonly number[]): Promise<EventRow[]> {
+    if (seqs.length === 0) return [];
+    return query<EventRow>(db, `SELECT * FROM events WHERE seq IN (SELECT value FROM json_each(?))`, [JSON.stringify(seqs)]);
   },
 
   /** Marks leased tasks Running as their attempts start (start_time keeps its first value). */

@@ -41,6 +41,11 @@ export interface DispatcherDeps {
   logger: Logger;
   /** Called after deliveries were created (the worker's wake-up). */
   onDeliveries?: () => void;
+  /**
+   * Called after an event's deliveries committed, with the format headers each body was rendered
+   * with (the worker reuses them instead of rendering the body again for its first attempt).
+   */
+  onRendered?: (rendered: readonly RenderedDelivery[]) => void;
   /** Called with the number of events still pending after each round (a gauge). */
   onPending?: (n: number) => void;
   /** Poll interval, ms (default 200). */
@@ -49,10 +54,19 @@ export interface DispatcherDeps {
   batchSize?: number;
 }
 
-/** A matched (policy, target) pair. */
+/** A delivery the dispatcher created, with what its body was rendered from and the format's headers. */
+export interface RenderedDelivery {
+  executionId: number;
+  externalUrl: string;
+  policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id'>;
+  target: Pick<WebhookTargetRow, 'type' | 'payload_format' | 'options'>;
+  headers: Record<string, string>;
+}
+
+/** A matched (policy, target) pair: the columns matching and rendering use. */
 interface Match {
-  policy: WebhookPolicyRow;
-  target: WebhookTargetRow;
+  policy: Pick<WebhookPolicyRow, 'id' | 'project_id' | 'name' | 'event_types' | 'repo_filters' | 'tag_filters'>;
+  target: Pick<WebhookTargetRow, 'id' | 'type' | 'payload_format' | 'options'>;
 }
 
 function jsonArray(text: string): string[] {
@@ -198,7 +212,8 @@ export class Dispatcher {
 
   /** Dispatches one event in one transaction; returns the number of deliveries created. */
   private async dispatchOne(row: EventRow): Promise<number> {
-    return this.deps.db.transaction().execute(async (trx) => {
+    const rendered: RenderedDelivery[] = [];
+    const created = await this.deps.db.transaction().execute(async (trx) => {
       const fresh = await trx.selectFrom('events').select('dispatched_at').where('seq', '=', row.seq).executeTakeFirst();
       if (!fresh || fresh.dispatched_at !== null) return 0;
       const now = Date.now();
@@ -211,72 +226,22 @@ export class Dispatcher {
           // Unreadable data can never be delivered; retrying it every poll would only fill the log.
           this.deps.logger.error({ err, event_seq: row.seq, event_id: row.id }, 'outbox event data is not valid JSON; marking it dispatched without deliveries');
         }
-        if (event) created = await this.createDeliveries(trx, row, event, await this.matches(trx, row, event), now);
+        if (event) created = await this.createDeliveries(trx, row, event, await this.matches(trx, row, event), now, rendered);
       }
       await trx.updateTable('events').set({ dispatched_at: now }).where('seq', '=', row.seq).execute();
       return created;
     });
+    if (rendered.length > 0) this.deps.onRendered?.(rendered);
+    return created;
   }
 
   private async matches(trx: Transaction<Database>, row: EventRow, event: WharfEvent): Promise<Match[]> {
-    const rows = await trx
-      .selectFrom('webhook_targets as t')
-      .innerJoin('webhook_policies as p', 'p.id', 't.policy_id')
-      .selectAll('t')
-      .select([
-        'p.project_id as p_project_id',
-        'p.name as p_name',
-        'p.description as p_description',
-        'p.enabled as p_enabled',
-        'p.event_types as p_event_types',
-        'p.repo_filters as p_repo_filters',
-        'p.tag_filters as p_tag_filters',
-        'p.creator as p_creator',
-        'p.creation_time as p_creation_time',
-        'p.update_time as p_update_time',
-      ])
-      .where('p.enabled', '=', 1)
-      .where('t.enabled', '=', 1)
-      .where((eb) => (row.project_id === null ? eb('p.project_id', 'is', null) : eb.or([eb('p.project_id', '=', row.project_id), eb('p.project_id', 'is', null)])))
-      .orderBy('p.id')
-      .orderBy('t.position')
-      .orderBy('t.id')
-      .execute();
     const out: Match[] = [];
-    for (const r of rows) {
-      const policy: WebhookPolicyRow = {
-        id: r.policy_id,
-        project_id: r.p_project_id,
-        name: r.p_name,
-        description: r.p_description,
-        enabled: r.p_enabled,
-        event_types: r.p_event_types,
-        repo_filters: r.p_repo_filters,
-        tag_filters: r.p_tag_filters,
-        creator: r.p_creator,
-        creation_time: r.p_creation_time,
-        update_time: r.p_update_time,
-      };
+    for (const r of await webhookDeliveryStore.subscribedTargets(trx, row.project_id, event.type)) {
+      const policy = { id: r.policy_id, project_id: r.project_id, name: r.name, event_types: r.event_types, repo_filters: r.repo_filters, tag_filters: r.tag_filters };
       if (!policyMatches(policy, event)) continue;
       if (!supports(r.type, r.payload_format, event.type)) continue;
-      const target: WebhookTargetRow = {
-        id: r.id,
-        policy_id: r.policy_id,
-        position: r.position,
-        type: r.type,
-        address: r.address,
-        payload_format: r.payload_format,
-        options: r.options,
-        auth_header: r.auth_header,
-        skip_cert_verify: r.skip_cert_verify,
-        secret: r.secret,
-        headers: r.headers,
-        timeout_ms: r.timeout_ms,
-        enabled: r.enabled,
-        failing_since: r.failing_since,
-        disabled_reason: r.disabled_reason,
-      };
-      out.push({ policy, target });
+      out.push({ policy, target: { id: r.target_id, type: r.type, payload_format: r.payload_format, options: r.options } });
     }
     return out;
   }
@@ -286,17 +251,21 @@ export class Dispatcher {
    * statement and all tasks in another. Returns the number of deliveries created (a target that
    * already has this event's execution, after a re-run, gets none).
    */
-  private async createDeliveries(trx: Transaction<Database>, row: EventRow, event: WharfEvent, matches: readonly Match[], now: number): Promise<number> {
+  private async createDeliveries(trx: Transaction<Database>, row: EventRow, event: WharfEvent, matches: readonly Match[], now: number, rendered: RenderedDelivery[]): Promise<number> {
     if (matches.length === 0) return 0;
     const execs: NewEventExecution[] = [];
     const failed = new Set<number>();
+    const headers = new Map<number, Record<string, string>>();
+    const externalUrl = this.deps.config.external_url;
     for (const m of matches) {
       let payload = '';
       let renderError: string | null = null;
       let vendorType = 'WEBHOOK';
       try {
         vendorType = vendorTypeFor(m.target.type);
-        payload = formatterFor(m.target.type, m.target.payload_format)(event, formatContext(this.deps.config.external_url, m.policy, m.target)).body;
+        const r = formatterFor(m.target.type, m.target.payload_format)(event, formatContext(externalUrl, m.policy, m.target));
+        payload = r.body;
+        headers.set(m.target.id, r.headers);
       } catch (err) {
         renderError = `could not render the payload: ${err instanceof Error ? err.message : String(err)}`;
         this.deps.logger.error({ err, event_id: row.id, target_id: m.target.id }, 'webhook payload rendering failed');
@@ -319,10 +288,13 @@ export class Dispatcher {
     const ids = await webhookDeliveryStore.insertEventExecutions(trx, execs);
     const tasks: NewTask[] = [];
     const firstAt = now + firstDelay(this.deps.config.webhooks.retry_schedule);
-    for (const e of execs) {
+    for (const [i, e] of execs.entries()) {
       const id = ids.get(e.target_id);
       if (id === undefined) continue; // already dispatched to this target (a re-run)
       const error = failed.has(e.target_id);
+      const h = headers.get(e.target_id);
+      const m = matches[i];
+      if (!error && h && m) rendered.push({ executionId: id, externalUrl, policy: m.policy, target: m.target, headers: h });
       tasks.push({ execution_id: id, status: error ? 'Error' : 'Pending', status_message: e.status_message, next_attempt_at: error ? null : firstAt, creation_time: now, end_time: error ? now : null });
     }
     await webhookDeliveryStore.insertTasks(trx, tasks);

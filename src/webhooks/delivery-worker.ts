@@ -27,11 +27,11 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import type { Database, WebhookTargetRow } from '../db/index.ts';
+import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
 import { webhookDeliveryStore as store, type AttemptInsert, type ClaimedDelivery, type ExecutionOutcome, type TaskOutcome } from '../db/webhook-delivery-store.ts';
 import { eventFromRow, type Outbox } from '../events/outbox.ts';
 import type { ProjectRef } from '../events/catalog.ts';
-import { formatContext } from '../events/dispatcher.ts';
+import { formatContext, type RenderedDelivery } from '../events/dispatcher.ts';
 import type { Metrics } from '../observability/index.ts';
 import { formatterFor } from './formats/index.ts';
 import type { WebhookHttpClient, OutboundResult } from './http-client.ts';
@@ -159,6 +159,14 @@ interface PendingResult {
 /** Finished attempts recorded per transaction at most (a larger backlog takes several). */
 const resultBatchMax = 512;
 
+/** Format headers remembered from dispatch, at most (oldest dropped first). */
+const headerCacheMax = 20_000;
+
+/** Everything a format's headers depend on besides the (immutable) event. */
+function renderKey(externalUrl: string, policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id'>, target: Pick<WebhookTargetRow, 'type' | 'payload_format' | 'options'>): string {
+  return JSON.stringify([externalUrl, policy.id, policy.name, policy.project_id, target.type, target.payload_format, target.options]);
+}
+
 /** Attempts due tasks; see the module comment. */
 export class DeliveryWorker {
   readonly workerId: string;
@@ -171,6 +179,8 @@ export class DeliveryWorker {
   private again = false;
   private roundScheduled = false;
   private readonly pendingResults: PendingResult[] = [];
+  /** Execution id -> the format headers its body was rendered with at dispatch, and from what. */
+  private readonly renderedHeaders = new Map<number, { key: string; headers: Record<string, string> }>();
   private flushing = false;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
@@ -222,6 +232,20 @@ export class DeliveryWorker {
     return this.inFlight.size;
   }
 
+  /**
+   * Remembers the format headers of freshly dispatched deliveries, so that their first attempt
+   * need not render the body again to find them (see formatHeaders).
+   */
+  rememberRendered(rendered: readonly RenderedDelivery[]): void {
+    for (const r of rendered) {
+      if (this.renderedHeaders.size >= headerCacheMax) {
+        const oldest = this.renderedHeaders.keys().next();
+        if (!oldest.done) this.renderedHeaders.delete(oldest.value);
+      }
+      this.renderedHeaders.set(r.executionId, { key: renderKey(r.externalUrl, r.policy, r.target), headers: r.headers });
+    }
+  }
+
   /** Asks for a claim round soon (new deliveries, a freed slot); wake-ups in the same turn share one round. */
   wake(): void {
     if (this.stopped) return;
@@ -262,9 +286,9 @@ export class DeliveryWorker {
   }
 
   /**
-   * Claims and starts due tasks: one query for candidates, one UPDATE that leases the chosen ones,
-   * one joined query that loads them, one UPDATE that marks them Running. Returns how long to
-   * sleep before the next round, ms.
+   * Claims and starts due tasks: one query for candidates, then one transaction with one UPDATE
+   * that leases the chosen ones, one joined query that loads them and one UPDATE that marks them
+   * Running. Returns how long to sleep before the next round, ms.
    */
   private async claimRound(): Promise<number> {
     const { db, config } = this.deps;
@@ -286,21 +310,25 @@ export class DeliveryWorker {
         chosen.push({ taskId: c.task_id, leaseUntil: now + (c.timeout_ms ?? config.webhooks.timeout_ms) + leaseMarginMs });
       }
       if (chosen.length > 0) {
-        const won = await store.lease(db, this.workerId, now, chosen);
-        const runnable: Loaded[] = [];
-        for (const l of await store.loadClaimed(db, won)) {
-          if ((finalStatuses as readonly string[]).includes(l.task.status)) { // widening a tuple to test any string
-            await db.updateTable('webhook_tasks').set({ next_attempt_at: null, lease_owner: null, lease_until: null }).where('id', '=', l.task.id).execute();
-          } else if (l.policy.enabled !== 1) {
-            await this.stopTask(l, 'stopped: the policy is disabled');
-          } else if (l.target.enabled !== 1) {
-            await this.stopTask(l, `stopped: the target is disabled${l.target.disabled_reason ? ` (${l.target.disabled_reason})` : ''}`);
-          } else {
-            runnable.push(l);
+        const { won, runnable } = await db.transaction().execute(async (trx) => {
+          const won = await store.lease(trx, this.workerId, now, chosen);
+          const runnable: Loaded[] = [];
+          for (const l of await store.loadClaimed(trx, won)) {
+            if ((finalStatuses as readonly string[]).includes(l.task.status)) { // widening a tuple to test any string
+              await trx.updateTable('webhook_tasks').set({ next_attempt_at: null, lease_owner: null, lease_until: null }).where('id', '=', l.task.id).execute();
+            } else if (l.policy.enabled !== 1) {
+              await this.stopTask(trx, l, 'stopped: the policy is disabled');
+            } else if (l.target.enabled !== 1) {
+              await this.stopTask(trx, l, `stopped: the target is disabled${l.target.disabled_reason ? ` (${l.target.disabled_reason})` : ''}`);
+            } else {
+              runnable.push(l);
+            }
           }
-        }
-        await store.markRunning(db, this.workerId, Date.now(), runnable.map((l) => l.task.id));
-        for (const l of runnable) this.launch(l);
+          await store.markRunning(trx, this.workerId, Date.now(), runnable.map((l) => l.task.id));
+          return { won, runnable };
+        });
+        const headers = await this.formatHeaders(runnable);
+        for (const [i, l] of runnable.entries()) this.launch(l, headers[i] ?? { 'content-type': 'application/json' });
         // More may be due right away (the batch was capped, or targets freed up).
         if (won.length === chosen.length && candidates.length >= limit) return 0;
       }
@@ -311,12 +339,12 @@ export class DeliveryWorker {
     return Math.max(5, Math.min(maxIdle, due - Date.now()));
   }
 
-  private launch(l: Loaded): void {
+  private launch(l: Loaded, formatHeaders: Record<string, string>): void {
     const abort = new AbortController();
     const taskId = l.task.id;
     const targetId = l.target.id;
     this.perTarget.set(targetId, (this.perTarget.get(targetId) ?? 0) + 1);
-    const done = this.runTask(l, abort.signal)
+    const done = this.runTask(l, formatHeaders, abort.signal)
       .catch((err: unknown) => this.deps.logger.error({ err, task_id: taskId }, 'webhook attempt failed unexpectedly'))
       .finally(() => {
         this.inFlight.delete(taskId);
@@ -329,24 +357,45 @@ export class DeliveryWorker {
   }
 
   /** Ends a task (and its execution) without an attempt, e.g. because its target was disabled. */
-  private async stopTask(l: Loaded, message: string): Promise<void> {
+  private async stopTask(trx: Transaction<Database>, l: Loaded, message: string): Promise<void> {
     const now = Date.now();
-    await this.deps.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('webhook_tasks')
-        .set({ status: 'Stopped', status_message: message, next_attempt_at: null, lease_owner: null, lease_until: null, update_time: now, end_time: now })
-        .where('id', '=', l.task.id)
-        .execute();
-      await trx.updateTable('webhook_executions').set({ status: 'Stopped', status_message: message, end_time: now }).where('id', '=', l.exec.id).execute();
-    });
+    await trx
+      .updateTable('webhook_tasks')
+      .set({ status: 'Stopped', status_message: message, next_attempt_at: null, lease_owner: null, lease_until: null, update_time: now, end_time: now })
+      .where('id', '=', l.task.id)
+      .execute();
+    await trx.updateTable('webhook_executions').set({ status: 'Stopped', status_message: message, end_time: now }).where('id', '=', l.exec.id).execute();
   }
 
-  /** The headers the payload format requires, re-derived from the event (bodies are stored, headers are not). */
-  private formatHeaders(l: Loaded): Record<string, string> {
+  /**
+   * The headers each delivery's payload format requires (bodies are stored, headers are not). They
+   * are those the body was rendered with: remembered from dispatch when the policy, target and
+   * external URL still are what the body was rendered from; otherwise re-derived from the event,
+   * and used only if rendering again gives the stored body (the target's format or options may
+   * have changed since), else just `content-type: application/json`.
+   */
+  private async formatHeaders(batch: readonly Loaded[]): Promise<Array<Record<string, string>>> {
+    const { config, db } = this.deps;
+    const out: Array<Record<string, string> | null> = [];
+    const missing: number[] = [];
+    for (const l of batch) {
+      const cached = this.renderedHeaders.get(l.exec.id);
+      if (cached) this.renderedHeaders.delete(l.exec.id); // the first attempt's; retries render again
+      const hit = cached !== undefined && cached.key === renderKey(config.external_url, l.policy, l.target);
+      out.push(hit ? cached.headers : null);
+      if (!hit) missing.push(l.exec.event_seq);
+    }
+    if (missing.length === 0) return out.map((h) => h ?? {});
+    const events = new Map<number, EventRow>();
+    for (const e of await store.eventsBySeq(db, [...new Set(missing)])) events.set(e.seq, e);
+    return batch.map((l, i) => out[i] ?? this.renderHeaders(l, events.get(l.exec.event_seq)));
+  }
+
+  private renderHeaders(l: Loaded, row: EventRow | undefined): Record<string, string> {
     const fallback = { 'content-type': 'application/json' };
-    if (!l.event) return fallback;
+    if (!row || row.id !== l.exec.event_id) return fallback;
     try {
-      const rendered = formatterFor(l.target.type, l.target.payload_format)(eventFromRow(l.event), formatContext(this.deps.config.external_url, l.policy, l.target));
+      const rendered = formatterFor(l.target.type, l.target.payload_format)(eventFromRow(row), formatContext(this.deps.config.external_url, l.policy, l.target));
       // Use them only if they belong to the stored body (the target's format or options may have changed since).
       return rendered.body === l.exec.payload ? rendered.headers : fallback;
     } catch {
@@ -354,7 +403,7 @@ export class DeliveryWorker {
     }
   }
 
-  private async runTask(l: Loaded, signal: AbortSignal): Promise<void> {
+  private async runTask(l: Loaded, formatHeaders: Record<string, string>, signal: AbortSignal): Promise<void> {
     const { db, config, logger } = this.deps;
     const { record } = await attemptOnce(this.deps.client, config, {
       target: l.target,
@@ -362,7 +411,7 @@ export class DeliveryWorker {
       eventType: l.exec.event_type,
       delivery: String(l.exec.id),
       body: l.exec.payload,
-      formatHeaders: this.formatHeaders(l),
+      formatHeaders,
       signal,
     });
     if (signal.aborted && record.responseStatus === null) {

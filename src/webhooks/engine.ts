@@ -103,6 +103,7 @@ export class WebhookEngine {
       config: deps.config,
       logger: deps.logger,
       onDeliveries: () => this.worker.wake(),
+      onRendered: (rendered) => this.worker.rememberRendered(rendered),
       onPending: deps.metrics ? (n) => deps.metrics?.outboxPending.set(n) : undefined,
     });
   }
