@@ -72,7 +72,7 @@ export interface QuotaGuard {
   charge(trx: Transaction<Database>, subject: QuotaSubject, items: QuotaItem[]): Promise<void>;
   precheck(subject: QuotaSubject, items: QuotaItem[]): Promise<void>;
   guard<T>(fn: () => Promise<T>): Promise<T>;
-  release(trx: Transaction<Database>, projectId: number, digests: string[]): Promise<void>;
+  release(trx: Transaction<Database>, projectId: number, digests: string[], opts?: { keepIfLinked?: boolean }): Promise<void>;
 }
 
 /** Harbor's Quota object. */
@@ -247,12 +247,23 @@ export class QuotaService implements QuotaGuard {
 
   /**
    * Inside the transaction that deleted artifacts: every digest in `digests` that no artifact of
-   * the project still is or references leaves the project's usage.
+   * the project still is or references leaves the project's usage. With `keepIfLinked` (a blob
+   * unlinked from one repository) a digest another repository of the project still links stays.
    */
-  async release(trx: Transaction<Database>, projectId: number, digests: string[]): Promise<void> {
+  async release(trx: Transaction<Database>, projectId: number, digests: string[], opts: { keepIfLinked?: boolean } = {}): Promise<void> {
     const unique = [...new Set(digests)];
     let freed = 0;
     for (const d of unique) {
+      if (opts.keepIfLinked) {
+        const linked = await trx
+          .selectFrom('repository_blobs as rb')
+          .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+          .select('rb.digest')
+          .where('r.project_id', '=', projectId)
+          .where('rb.digest', '=', d)
+          .executeTakeFirst();
+        if (linked) continue;
+      }
       const stillUsed = await trx
         .selectFrom('artifacts as a')
         .innerJoin('repositories as r', 'r.id', 'a.repository_id')

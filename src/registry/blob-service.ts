@@ -98,10 +98,15 @@ export class BlobService
   }
 
   async deleteBlob(ctx: CallContext, repo: RepoName, digest: Digest): Promise<void> {
-    await this.access(ctx, repo, 'delete');
+    const project = await this.access(ctx, repo, 'delete');
     const repository = await findRepository(this.deps.db, repo);
     const res = repository
-      ? await this.deps.db.deleteFrom('repository_blobs').where('repository_id', '=', repository.id).where('digest', '=', digest).executeTakeFirst()
+      ? await this.deps.db.transaction().execute(async (trx) => {
+          const r = await trx.deleteFrom('repository_blobs').where('repository_id', '=', repository.id).where('digest', '=', digest).executeTakeFirst();
+          // Quota: a blob no repository of the project links and no artifact references leaves the usage.
+          if (r.numDeletedRows > 0n) await this.deps.quotas?.release(trx, project.id, [digest], { keepIfLinked: true });
+          return r;
+        })
       : null;
     if (!res || res.numDeletedRows === 0n) throw fail('BLOB_UNKNOWN', 'blob unknown to registry', { digest, name: repo });
     // The bytes stay until gc finds no other link or artifact referring to them.

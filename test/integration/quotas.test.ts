@@ -230,6 +230,20 @@ describe('quota accounting', () => {
     assert.equal((await usage(id)).used, 0);
   });
 
+  it('deleting a blob lowers usage once no repository of the project links it', async () => {
+    const id = await quotaProject('qblob', -1, '/blob');
+    const data = bytes(250);
+    assert.equal((await pushBlobRaw('qblob/a', data)).status, 201);
+    assert.equal((await pushBlobRaw('qblob/b', data)).status, 201);
+    assert.equal((await usage(id)).used, 250);
+    for (const [repo, left] of [['a', 250], ['b', 0]] as const) {
+      const del = await request(`${w.url}/v2/qblob/${repo}/blobs/${sha256(data)}`, { method: 'DELETE', headers: { authorization: adminAuth } });
+      await del.body.text();
+      assert.equal(del.statusCode, 202);
+      assert.equal((await usage(id)).used, left);
+    }
+  });
+
   it('warns again only after the usage went back below the threshold', async () => {
     const img = smallImage('qagain');
     const total = img.layer.length + img.config.length + img.manifest.length;
