@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { openDatabase } from '../db/index.ts';
+import { Outbox } from '../events/index.ts';
+import { Authorizer } from '../auth/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { AuditService } from './audit-service.ts';
+import { AuditWriter, auditEntryFor } from './audit-writer.ts';
+
+const project = { id: 7, name: 'team', public: false };
+const repository = { id: 3, name: 'team/app', creationTime: 1 };
+const artifact = { digest: 'sha256:' + 'a'.repeat(64), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10, tag: 'v1', tags: ['v1'], artifactType: null };
+
+test('auditEntryFor maps events to Harbor operations and resources', () => {
+  const base = { id: 'e', occurAt: 5, operator: 'alice' };
+  assert.deepEqual(auditEntryFor({ ...base, type: 'PUSH_ARTIFACT', project, repository, artifact }), {
+    username: 'alice', opTime: 5, projectId: 7, operation: 'create', resourceType: 'artifact', resource: 'team/app:v1',
+  });
+  assert.equal(auditEntryFor({ ...base, type: 'PULL_ARTIFACT', project, repository, artifact: { ...artifact, tag: null } })?.resource, `team/app@${artifact.digest}`);
+  assert.equal(auditEntryFor({ ...base, type: 'DELETE_TAG', project, repository, artifact })?.resourceType, 'tag');
+  const refused = auditEntryFor({ ...base, type: 'QUOTA_EXCEED', project, repository, artifact: null, details: 'x' });
+  assert.deepEqual([refused?.operation, refused?.resourceType, refused?.resource, refused?.result], ['create', 'blob', 'team/app', 'failure']);
+  assert.equal(auditEntryFor({ ...base, type: 'QUOTA_WARNING', project, repository, artifact: null, details: 'x' }), null);
+});
+
+test('the writer consumes the outbox once; re-reading after a lost cursor adds nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-audit-'));
+  const db = await openDatabase(join(dir, 'wharf.db'));
+  try {
+    const config = loadConfig({ env: {}, file: null, overrides: { data_dir: dir } });
+    const outbox = new Outbox();
+    const audit = new AuditService({ db: db.kysely, authorizer: new Authorizer(), config });
+    const writer = new AuditWriter({ db: db.kysely, outbox, config, logger: pino({ level: 'silent' }), audit });
+    const now = Date.now();
+    await db.kysely.insertInto('projects').values({ id: 7, name: 'team', public: 0, owner_id: null, storage_limit: -1, metadata: '{}', creation_time: now, update_time: now }).execute();
+    for (let i = 0; i < 3; i++) await outbox.append(db.kysely, { type: 'PULL_ARTIFACT', operator: 'bob', project, repository, artifact });
+    await outbox.append(db.kysely, { type: 'QUOTA_WARNING', operator: 'bob', project, repository, artifact: null, details: 'x' });
+    assert.equal(await writer.drainOnce(), 4);
+    assert.equal(await writer.drainOnce(), 0);
+    const count = async () => Number((await db.kysely.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    assert.equal(await count(), 3);
+    // A crash between writing entries and the cursor is the same as losing the cursor: re-reading is harmless.
+    await db.kysely.deleteFrom('audit_cursor').execute();
+    assert.equal(await writer.drainOnce(), 4);
+    assert.equal(await count(), 3);
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
