@@ -74,12 +74,12 @@ export interface LeaseRequest {
   leaseUntil: number;
 }
 
-/** A leased task with everything its attempt needs. */
+/** A leased task with everything its attempt needs (the columns an attempt uses). */
 export interface ClaimedDelivery {
-  task: WebhookTaskRow;
-  exec: WebhookExecutionRow;
-  target: WebhookTargetRow;
-  policy: WebhookPolicyRow;
+  task: Pick<WebhookTaskRow, 'id' | 'status' | 'run_count'>;
+  exec: Pick<WebhookExecutionRow, 'id' | 'event_seq' | 'event_id' | 'event_type' | 'payload'>;
+  target: Pick<WebhookTargetRow, 'id' | 'type' | 'address' | 'payload_format' | 'options' | 'auth_header' | 'skip_cert_verify' | 'secret' | 'headers' | 'timeout_ms' | 'enabled' | 'disabled_reason'>;
+  policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id' | 'enabled'>;
 }
 
 /** One attempt row to insert. */
@@ -166,10 +166,10 @@ const nextDueSql = `
 SELECT min(next_attempt_at) AS due FROM webhook_tasks
 WHERE next_attempt_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)`;
 
-const taskCols = ['id', 'execution_id', 'status', 'status_message', 'run_count', 'next_attempt_at', 'lease_until', 'lease_owner', 'creation_time', 'start_time', 'update_time', 'end_time'] as const;
-const execCols = ['id', 'policy_id', 'target_id', 'event_seq', 'event_id', 'event_type', 'vendor_type', 'status', 'status_message', 'trigger', 'payload', 'start_time', 'end_time'] as const;
-const targetCols = ['id', 'policy_id', 'position', 'type', 'address', 'payload_format', 'options', 'auth_header', 'skip_cert_verify', 'secret', 'headers', 'timeout_ms', 'enabled', 'failing_since', 'disabled_reason'] as const;
-const policyCols = ['id', 'project_id', 'name', 'description', 'enabled', 'event_types', 'repo_filters', 'tag_filters', 'creator', 'creation_time', 'update_time'] as const;
+const taskCols = ['id', 'status', 'run_count'] as const;
+const execCols = ['id', 'event_seq', 'event_id', 'event_type', 'payload'] as const;
+const targetCols = ['id', 'type', 'address', 'payload_format', 'options', 'auth_header', 'skip_cert_verify', 'secret', 'headers', 'timeout_ms', 'enabled', 'disabled_reason'] as const;
+const policyCols = ['id', 'name', 'project_id', 'enabled'] as const;
 
 const select = (alias: string, cols: readonly string[]) => cols.map((c) => `${alias}."${c}" AS "${alias}_${c}"`).join(', ');
 
@@ -184,72 +184,31 @@ ORDER BY t.id`;
 
 /** The flat row of `loadClaimedSql`: every column prefixed with its table's alias. */
 type Prefixed<P extends string, R> = { [K in keyof R & string as `${P}_${K}`]: R[K] };
-type LoadedRow = Prefixed<'t', WebhookTaskRow> &
-  Prefixed<'e', WebhookExecutionRow> &
-  Prefixed<'g', WebhookTargetRow> &
-  Prefixed<'p', WebhookPolicyRow>;
+type LoadedRow = Prefixed<'t', ClaimedDelivery['task']> &
+  Prefixed<'e', ClaimedDelivery['exec']> &
+  Prefixed<'g', ClaimedDelivery['target']> &
+  Prefixed<'p', ClaimedDelivery['policy']>;
 
 function claimedFromRow(r: LoadedRow): ClaimedDelivery {
-  const task: WebhookTaskRow = {
-    id: r.t_id,
-    execution_id: r.t_execution_id,
-    status: r.t_status,
-    status_message: r.t_status_message,
-    run_count: r.t_run_count,
-    next_attempt_at: r.t_next_attempt_at,
-    lease_until: r.t_lease_until,
-    lease_owner: r.t_lease_owner,
-    creation_time: r.t_creation_time,
-    start_time: r.t_start_time,
-    update_time: r.t_update_time,
-    end_time: r.t_end_time,
+  return {
+    task: { id: r.t_id, status: r.t_status, run_count: r.t_run_count },
+    exec: { id: r.e_id, event_seq: r.e_event_seq, event_id: r.e_event_id, event_type: r.e_event_type, payload: r.e_payload },
+    target: {
+      id: r.g_id,
+      type: r.g_type,
+      address: r.g_address,
+      payload_format: r.g_payload_format,
+      options: r.g_options,
+      auth_header: r.g_auth_header,
+      skip_cert_verify: r.g_skip_cert_verify,
+      secret: r.g_secret,
+      headers: r.g_headers,
+      timeout_ms: r.g_timeout_ms,
+      enabled: r.g_enabled,
+      disabled_reason: r.g_disabled_reason,
+    },
+    policy: { id: r.p_id, name: r.p_name, project_id: r.p_project_id, enabled: r.p_enabled },
   };
-  const exec: WebhookExecutionRow = {
-    id: r.e_id,
-    policy_id: r.e_policy_id,
-    target_id: r.e_target_id,
-    event_seq: r.e_event_seq,
-    event_id: r.e_event_id,
-    event_type: r.e_event_type,
-    vendor_type: r.e_vendor_type,
-    status: r.e_status,
-    status_message: r.e_status_message,
-    trigger: r.e_trigger,
-    payload: r.e_payload,
-    start_time: r.e_start_time,
-    end_time: r.e_end_time,
-  };
-  const target: WebhookTargetRow = {
-    id: r.g_id,
-    policy_id: r.g_policy_id,
-    position: r.g_position,
-    type: r.g_type,
-    address: r.g_address,
-    payload_format: r.g_payload_format,
-    options: r.g_options,
-    auth_header: r.g_auth_header,
-    skip_cert_verify: r.g_skip_cert_verify,
-    secret: r.g_secret,
-    headers: r.g_headers,
-    timeout_ms: r.g_timeout_ms,
-    enabled: r.g_enabled,
-    failing_since: r.g_failing_since,
-    disabled_reason: r.g_disabled_reason,
-  };
-  const policy: WebhookPolicyRow = {
-    id: r.p_id,
-    project_id: r.p_project_id,
-    name: r.p_name,
-    description: r.p_description,
-    enabled: r.p_enabled,
-    event_types: r.p_event_types,
-    repo_filters: r.p_repo_filters,
-    tag_filters: r.p_tag_filters,
-    creator: r.p_creator,
-    creation_time: r.p_creation_time,
-    update_time: r.p_update_time,
-  };
-  return { task, exec, target, policy };
 }
 
 /** Batched statements of the webhook dispatcher and delivery worker; see the module comment. */

@@ -98,6 +98,20 @@ export function redactUrl(address: string, type: string): string {
   return u.toString();
 }
 
+/** Redacted URLs by type and address (redactUrl is pure; parsing a URL per attempt is not free). */
+const redactedUrls = new Map<string, string>();
+
+function redactUrlCached(address: string, type: string): string {
+  const key = `${type} ${address}`;
+  let url = redactedUrls.get(key);
+  if (url === undefined) {
+    url = redactUrl(address, type);
+    if (redactedUrls.size >= 1000) redactedUrls.clear();
+    redactedUrls.set(key, url);
+  }
+  return url;
+}
+
 /** Runs one HTTP attempt of `body` to `target` (shared by the worker and one-off test sends). */
 export async function attemptOnce(
   client: WebhookHttpClient,
@@ -105,7 +119,7 @@ export async function attemptOnce(
   input: { target: AttemptTarget; eventId: string; eventType: string; delivery: string; body: string; formatHeaders: Record<string, string>; signal?: AbortSignal },
 ): Promise<{ record: AttemptRecord; result: OutboundResult | null; refused: boolean }> {
   const startedAt = Date.now();
-  const url = redactUrl(input.target.address, input.target.type);
+  const url = redactUrlCached(input.target.address, input.target.type);
   let built;
   try {
     built = buildHeaders({ target: input.target, eventId: input.eventId, eventType: input.eventType, delivery: input.delivery, body: input.body, formatHeaders: input.formatHeaders, now: new Date(startedAt) });
