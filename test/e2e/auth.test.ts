@@ -2,13 +2,18 @@
  * End-to-end: the real skopeo through Wharf's Docker token flow. skopeo meets the Bearer challenge
  * on /v2, fetches a token from /service/token with the credentials it was given (or none), and
  * retries with the token; the tests check the token endpoint was really used (Wharf's own request
- * counter) and that what a user or robot may do follows the permission matrix. Every top-level
- * test is named "e2e: …" and skips (or fails under WHARF_REQUIRE_E2E=1) without skopeo.
+ * counter) and that what a user or robot may do follows the permission matrix. The docker CLI's
+ * (client-side) login is checked too. Every top-level test is named "e2e: …" and skips (or fails
+ * under WHARF_REQUIRE_E2E=1) without skopeo, or without the docker CLI for the docker test.
  */
 import { test, before, after } from 'node:test';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
-import { describeRun, requireSkopeo, skipWithoutSkopeo, skopeo, skopeoOk, adminCreds } from '../helpers/skopeo.ts';
+import { describeRun, e2eRequired, requireSkopeo, skipWithoutSkopeo, skopeo, skopeoOk, adminCreds } from '../helpers/skopeo.ts';
 import { OciLayout, readLayoutIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { api } from '../helpers/webhook-client.ts';
 
@@ -145,4 +150,46 @@ test('e2e: a project robot limited to pull can pull but not push', { skip, timeo
   assert.equal(await pulledDigest(['--src-creds', creds, remote('team/robot', 'v1')]), img.manifest.digest);
   const push = await skopeo(['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', creds, src.ref('robot'), remote('team/robot', 'v2')]);
   assert.notEqual(push.code, 0, describeRun(push));
+});
+
+/** True when the docker CLI runs (its login is client-side: no daemon needed). */
+function dockerCliAvailable(): boolean {
+  return spawnSync('docker', ['--version'], { encoding: 'utf8', timeout: 10_000 }).status === 0;
+}
+const dockerSkip = dockerCliAvailable() || e2eRequired() ? false : 'the docker CLI is not installed; set WHARF_REQUIRE_E2E=1 to fail instead';
+
+/** Runs the docker CLI asynchronously (Wharf runs in this process: a blocking spawn would stall it). */
+function docker(args: string[], input: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(input);
+  });
+}
+
+test('e2e: docker login follows the token flow; a wrong password is refused', { skip: dockerSkip || skip, timeout }, async () => {
+  assert.ok(dockerCliAvailable(), 'the docker CLI is required (WHARF_REQUIRE_E2E=1)');
+  const host = wharf().host;
+  const config = mkdtempSync(join(tmpdir(), 'wharf-docker-'));
+  try {
+    const before = await tokenRequests(200);
+    const ok = await docker(['--config', config, 'login', host, '-u', 'dev', '--password-stdin'], devPass);
+    assert.equal(ok.code, 0, ok.output);
+    assert.match(ok.output, /Login Succeeded/);
+    assert.ok((await tokenRequests(200)) > before, 'docker login fetched a token');
+    // Parsed docker config file; only `auths` is read.
+    const stored = JSON.parse(readFileSync(join(config, 'config.json'), 'utf8')) as { auths?: Record<string, unknown> };
+    assert.ok(stored.auths && host in stored.auths, `credentials stored for ${host}`);
+    const bad = await docker(['--config', config, 'login', host, '-u', 'dev', '--password-stdin'], 'WrongPassw0rd');
+    assert.notEqual(bad.code, 0, bad.output);
+    assert.match(bad.output, /unauthorized|invalid username or password/i);
+    const out = await docker(['--config', config, 'logout', host], '');
+    assert.equal(out.code, 0, out.output);
+  } finally {
+    rmSync(config, { recursive: true, force: true });
+  }
 });
