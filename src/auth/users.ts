@@ -6,7 +6,7 @@
  * of the last {@link passwordHistoryDepth} (kept in `password_history`).
  */
 import argon2 from 'argon2';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Database, UserRow } from '../db/index.ts';
 import { fail } from '../domain/index.ts';
 import type { Actor } from './actor.ts';
@@ -143,7 +143,7 @@ export class UserService {
     let q = this.deps.db.selectFrom('users');
     for (const [col, f] of [['username', filter.username] as const, ['email', filter.email] as const]) {
       if (!f) continue;
-      q = f.fuzzy ? q.where(col, 'like', `%${escapeLike(f.value)}%`) : q.where(col, '=', f.value);
+      q = f.fuzzy ? q.where(contains(col, f.value)) : q.where(col, '=', f.value);
     }
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const rows = await q
@@ -159,7 +159,7 @@ export class UserService {
   async search(actor: Actor, username: string, page: { page: number; pageSize: number }): Promise<{ total: number; items: Array<{ user_id: number; username: string }> }> {
     if (actor.kind !== 'user') throw actor.username === '' ? fail('UNAUTHORIZED', 'authentication required to search users') : fail('FORBIDDEN', 'only users may search users');
     if (username === '') throw fail('BAD_REQUEST', 'username is required');
-    const q = this.deps.db.selectFrom('users').where('username', 'like', `%${escapeLike(username)}%`);
+    const q = this.deps.db.selectFrom('users').where(contains('username', username));
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const rows = await q.select(['id', 'username']).orderBy('username').limit(page.pageSize).offset((page.page - 1) * page.pageSize).execute();
     return { total: Number(total.n), items: rows.map((r) => ({ user_id: r.id, username: r.username })) };
@@ -290,8 +290,10 @@ export class UserService {
   }
 }
 
-function escapeLike(s: string): string {
-  return s.replace(/[%_]/g, '');
+/** A case-insensitive substring match on `column`, with LIKE's wildcards escaped. */
+function contains(column: 'username' | 'email', value: string) {
+  const pattern = '%' + value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  return sql<SqlBool>`${sql.ref(column)} like ${pattern} escape '\\'`;
 }
 
 function view(r: UserRow): UserView {

@@ -114,6 +114,17 @@ describe('users', () => {
     assert.equal(bad.status, 400);
   });
 
+  it('fuzzy user filters treat % and _ literally', async () => {
+    await create(w, { username: 'under_score', password: 'Under1234' });
+    await create(w, { username: 'underxscore', password: 'Under1234' });
+    const list = await api(w.url, 'GET', '/api/v2.0/users?q=username%3D~under_', { auth: adminAuth });
+    assert.deepEqual((list.json as UserJson[]).map((u) => u.username), ['under_score']);
+    const search = await api(w.url, 'GET', '/api/v2.0/users/search?username=r_s', { auth: adminAuth });
+    assert.deepEqual((search.json as Array<{ username: string }>).map((u) => u.username), ['under_score']);
+    const pct = await api(w.url, 'GET', '/api/v2.0/users/search?username=%25', { auth: adminAuth });
+    assert.deepEqual(pct.json, []);
+  });
+
   it('/users/current answers who is logged in', async () => {
     await create(w, { username: 'carol', password: 'Carol1234', email: 'carol@example.com' });
     const me = await api(w.url, 'GET', '/api/v2.0/users/current', { auth: basic('carol', 'Carol1234') });
