@@ -259,3 +259,25 @@ describe('token expiry', () => {
     assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer realm="/);
   });
 });
+
+describe('token signing key', () => {
+  it('is kept in the database: a token stays valid across a restart; another data folder refuses it', async () => {
+    const first = await startWharf();
+    const dataDir = first.dataDir;
+    let token: string;
+    try {
+      token = (await getToken(first, ['repository:library/x:pull'], adminAuth)).token;
+    } finally {
+      await first.close({ keepData: true });
+    }
+    const again = await startWharf({ dataDir });
+    const other = await startWharf();
+    try {
+      assert.equal((await fetch(`${again.url}/v2/`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+      assert.equal((await fetch(`${other.url}/v2/`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
+    } finally {
+      await again.close();
+      await other.close();
+    }
+  });
+});
