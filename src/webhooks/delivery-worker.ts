@@ -6,7 +6,7 @@
  * worker, lease_until = now + the target's timeout + 10 s) that takes only the tasks still due
  * and unleased, so several processes can share the work, and a worker that dies mid-attempt
  * loses nothing: its lease expires and the task is claimed again (at-least-once). One joined
- * query then loads the batch's executions, targets, policies and events.
+ * query then loads the batch's executions, targets and policies.
  *
  * Isolation. At most `per_target_concurrency` attempts per target and `max_in_flight` in total
  * run at once in a process. Targets at their limit are left out of the claim query, so a slow or
@@ -159,7 +159,7 @@ function outcomeText(r: AttemptRecord): string {
   return r.error ?? 'no response';
 }
 
-/** A leased task with its execution, target, policy and event, loaded by the claim. */
+/** A leased task with its execution, target and policy, loaded by the claim. */
 type Loaded = ClaimedDelivery;
 
 /** A finished attempt waiting for the next batch write. */
