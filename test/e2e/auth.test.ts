@@ -6,29 +6,25 @@
  * (client-side) login is checked too. Every top-level test is named "e2e: …" and skips (or fails
  * under WHARF_REQUIRE_E2E=1) without skopeo, or without the docker CLI for the docker test.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
-import { describeRun, e2eRequired, requireSkopeo, skipWithoutSkopeo, skopeo, skopeoOk, adminCreds } from '../helpers/skopeo.ts';
-import { OciLayout, readLayoutIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
+import { adminAuth } from '../helpers/wharf.ts';
+import { useE2eWharf } from '../helpers/e2e.ts';
+import { describeRun, e2eRequired, skopeo, skopeoOk, adminCreds } from '../helpers/skopeo.ts';
+import { readLayoutIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { api } from '../helpers/webhook-client.ts';
 
 // Casts in this file (`x.json as T`) name the shape the API documents for a parsed JSON body; the
 // assertions that follow check the fields they use.
-const skip = skipWithoutSkopeo();
 const timeout = 180_000;
-let w: TestWharf | undefined;
-const layouts: OciLayout[] = [];
 const devPass = 'DevPassw0rd';
 const guestPass = 'GuestPassw0rd';
 
-before(async () => {
-  if (skip) return;
-  w = await startWharf();
+const { skip, wharf, layout } = useE2eWharf(async (w) => {
   const p = await api(w.url, 'POST', '/api/v2.0/projects', { auth: adminAuth, body: { project_name: 'team', metadata: { public: 'false' } } });
   assert.equal(p.status, 201, p.text);
   for (const [username, password, role] of [['dev', devPass, 2], ['guest', guestPass, 3]] as const) {
@@ -38,22 +34,6 @@ before(async () => {
     assert.equal(m.status, 201, m.text);
   }
 });
-after(async () => {
-  for (const l of layouts) l.remove();
-  await w?.close();
-});
-
-function wharf(): TestWharf {
-  requireSkopeo();
-  assert.ok(w, 'Wharf did not start');
-  return w;
-}
-
-function layout(): OciLayout {
-  const l = OciLayout.create();
-  layouts.push(l);
-  return l;
-}
 
 /** How many times /service/token answered with `status`, from Wharf's request counter. */
 async function tokenRequests(status: number): Promise<number> {

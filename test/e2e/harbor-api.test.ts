@@ -4,36 +4,15 @@
  * added through the API that skopeo then reads, and deletions through the API that skopeo sees.
  * Every top-level test is named "e2e: …".
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
-import { adminCreds, describeRun, requireSkopeo, skipWithoutSkopeo, skopeo, skopeoOk } from '../helpers/skopeo.ts';
-import { OciLayout, sha256, writePlatformIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
+import { adminAuth } from '../helpers/wharf.ts';
+import { useE2eWharf } from '../helpers/e2e.ts';
+import { adminCreds, describeRun, skopeo, skopeoOk } from '../helpers/skopeo.ts';
+import { sha256, writePlatformIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 
-const skip = skipWithoutSkopeo();
+const { skip, wharf, layout } = useE2eWharf();
 const timeout = 180_000;
-let w: TestWharf | undefined;
-const layouts: OciLayout[] = [];
-
-before(async () => {
-  if (!skip) w = await startWharf();
-});
-after(async () => {
-  for (const l of layouts) l.remove();
-  await w?.close();
-});
-
-function wharf(): TestWharf {
-  requireSkopeo();
-  assert.ok(w, 'Wharf did not start');
-  return w;
-}
-
-function layout(): OciLayout {
-  const l = OciLayout.create();
-  layouts.push(l);
-  return l;
-}
 
 const noTls = '--tls-verify=false';
 

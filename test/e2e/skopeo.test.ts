@@ -4,11 +4,12 @@
  * back into fresh layouts, and compared by manifest digest. Every top-level test is named "e2e: …"
  * (.ci/run checks that they ran and were not skipped).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
-import { adminCreds, describeRun, requireSkopeo, skipWithoutSkopeo, skopeo, skopeoOk } from '../helpers/skopeo.ts';
+import { adminAuth } from '../helpers/wharf.ts';
+import { useE2eWharf } from '../helpers/e2e.ts';
+import { adminCreds, describeRun, skopeo, skopeoOk } from '../helpers/skopeo.ts';
 import {
   OciLayout,
   readLayoutIndex,
@@ -20,30 +21,8 @@ import {
   writeSingleLayerImage,
 } from '../helpers/oci-layout.ts';
 
-const skip = skipWithoutSkopeo();
+const { skip, wharf, layout } = useE2eWharf();
 const timeout = 180_000;
-let w: TestWharf | undefined;
-const layouts: OciLayout[] = [];
-
-before(async () => {
-  if (!skip) w = await startWharf();
-});
-after(async () => {
-  for (const l of layouts) l.remove();
-  await w?.close();
-});
-
-function wharf(): TestWharf {
-  requireSkopeo();
-  assert.ok(w, 'Wharf did not start');
-  return w;
-}
-
-function layout(): OciLayout {
-  const l = OciLayout.create();
-  layouts.push(l);
-  return l;
-}
 
 const noTls = '--tls-verify=false';
 
