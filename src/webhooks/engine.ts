@@ -22,6 +22,7 @@ import { AddressPolicy } from './address-policy.ts';
 import { attemptOnce, DeliveryWorker, type AttemptRecord, type AttemptTarget } from './delivery-worker.ts';
 import { formatterFor, vendorTypeFor } from './formats/index.ts';
 import { WebhookHttpClient, type Resolver } from './http-client.ts';
+import { targetColumns, type TargetSpecLike } from './target-row.ts';
 
 /** What the engine needs. */
 export interface WebhookEngineDeps {
@@ -40,18 +41,8 @@ export interface Redelivery {
   taskId: number;
 }
 
-/** A target as the policy API validates it (camelCase; webhook-service's `TargetSpec`). */
-export interface TargetSpecLike {
-  type: string;
-  address: string;
-  payloadFormat: string;
-  authHeader: string;
-  skipCertVerify: boolean;
-  secret: string;
-  headers: Record<string, string>;
-  timeoutMs: number | null;
-  options: Record<string, unknown>;
-}
+/** A target as the policy API validates it (defined in target-row.ts, re-exported for index.ts). */
+export type { TargetSpecLike } from './target-row.ts';
 
 /** Optional context of a test send: the policy the target belongs to, the project, the operator. */
 export interface TestSendOptions {
@@ -63,18 +54,7 @@ export interface TestSendOptions {
 
 /** A stored-row-shaped target from a TargetSpec-shaped one. */
 function toAttemptTarget(t: AttemptTarget | TargetSpecLike): AttemptTarget {
-  if (!('payloadFormat' in t)) return t;
-  return {
-    type: t.type,
-    address: t.address,
-    payload_format: t.payloadFormat,
-    options: JSON.stringify(t.options),
-    auth_header: t.authHeader,
-    skip_cert_verify: t.skipCertVerify ? 1 : 0,
-    secret: t.secret,
-    headers: JSON.stringify(t.headers),
-    timeout_ms: t.timeoutMs,
-  };
+  return 'payloadFormat' in t ? targetColumns(t) : t;
 }
 
 /** Owns the dispatcher, the worker and the HTTP client. */

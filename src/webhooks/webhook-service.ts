@@ -20,6 +20,7 @@ import type { Config } from '../config/index.ts';
 import { eventTypes, harborEventTypes, isEventType } from '../events/index.ts';
 import { fail } from '../domain/index.ts';
 import { validateSecret } from './signer.ts';
+import { targetColumns } from './target-row.ts';
 import { globToRegExp } from './glob.ts';
 import { recordAudit } from '../audit/index.ts';
 import { isRecord, rfc3339Seconds } from './formats/common.ts';
@@ -809,18 +810,7 @@ export class WebhookService {
     const gone = stored.filter((s) => !kept.has(s.id)).map((s) => s.id);
     if (gone.length) await trx.deleteFrom('webhook_targets').where('id', 'in', gone).execute();
     for (const [position, t] of targets.entries()) {
-      const values = {
-        position,
-        type: t.type,
-        address: t.address,
-        payload_format: t.payloadFormat,
-        options: JSON.stringify(t.options),
-        auth_header: t.authHeader,
-        skip_cert_verify: t.skipCertVerify ? 1 : 0,
-        secret: t.secret,
-        headers: JSON.stringify(t.headers),
-        timeout_ms: t.timeoutMs,
-      };
+      const values = { position, ...targetColumns(t) };
       if (t.id !== null) {
         const health = reenable.has(t.id) ? { enabled: 1, failing_since: null, disabled_reason: null } : {};
         await trx.updateTable('webhook_targets').set({ ...values, ...health }).where('id', '=', t.id).execute();

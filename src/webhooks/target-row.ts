@@ -1,0 +1,36 @@
+/**
+ * The one mapping from a webhook target as the policy API validates it (camelCase) to the columns
+ * it is stored and attempted with (webhook_targets), shared by the policy service and test sends.
+ */
+import type { WebhookTargetRow } from '../db/index.ts';
+
+/** A target as the policy API validates it (camelCase; webhook-service's `TargetSpec`). */
+export interface TargetSpecLike {
+  type: string;
+  address: string;
+  payloadFormat: string;
+  authHeader: string;
+  skipCertVerify: boolean;
+  secret: string;
+  headers: Record<string, string>;
+  timeoutMs: number | null;
+  options: Record<string, unknown>;
+}
+
+/** The webhook_targets columns a target spec sets (everything but ids, position and health). */
+export type TargetColumns = Pick<WebhookTargetRow, 'type' | 'address' | 'payload_format' | 'options' | 'auth_header' | 'skip_cert_verify' | 'secret' | 'headers' | 'timeout_ms'>;
+
+/** The stored-row columns of a target spec (options and headers as JSON text, the flag as 0/1). */
+export function targetColumns(t: TargetSpecLike): TargetColumns {
+  return {
+    type: t.type,
+    address: t.address,
+    payload_format: t.payloadFormat,
+    options: JSON.stringify(t.options),
+    auth_header: t.authHeader,
+    skip_cert_verify: t.skipCertVerify ? 1 : 0,
+    secret: t.secret,
+    headers: JSON.stringify(t.headers),
+    timeout_ms: t.timeoutMs,
+  };
+}
