@@ -14,6 +14,7 @@ import type { Authorizer, Action } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { CallContext } from '../registry/types.ts';
 import { fail } from '../domain/index.ts';
+import type { TextFilter } from '../domain/listing.ts';
 
 /** A Kysely handle or an open transaction on it. */
 export type AuditDb = Kysely<Database> | Transaction<Database>;
@@ -70,11 +71,8 @@ export interface AuditLogView {
   op_time: string;
 }
 
-/** A text filter: exact or fuzzy (`k=~v`). */
-export interface AuditTextFilter {
-  value: string;
-  fuzzy: boolean;
-}
+/** A text filter: exact or fuzzy (`k=~v`); the shared `TextFilter` of src/domain/listing.ts. */
+export type AuditTextFilter = TextFilter;
 
 /** Filters of an audit log query (Harbor's `q` keys). */
 export interface AuditQuery {

@@ -12,6 +12,7 @@ import { systemActor, type Authorizer, type Action } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { CallContext, Registry } from '../registry/types.ts';
 import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Reference, type RepoName } from '../domain/index.ts';
+import type { Page, SortKey, TextFilter } from '../domain/listing.ts';
 import { projectRef } from '../registry/repositories.ts';
 import { recordAudit } from '../audit/index.ts';
 import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
@@ -25,29 +26,14 @@ export interface ProjectDeps {
   registry: Registry;
 }
 
-/** A text filter from Harbor's `q` (`k=v` exact, `k=~v` fuzzy). */
-export interface TextFilter {
-  value: string;
-  fuzzy: boolean;
-}
-
-/** One sort key (Harbor's `sort=name,-creation_time`). */
-export interface SortKey {
-  field: string;
-  desc: boolean;
-}
+/** The list shapes shared with other services (src/domain/listing.ts), re-exported for this module's users. */
+export type { TextFilter, SortKey, Page } from '../domain/listing.ts';
 
 /** Which page of a list (1-based), and optionally its order (each list names the fields it sorts by). */
 export interface PageRequest {
   page: number;
   pageSize: number;
   sort?: SortKey[];
-}
-
-/** One page of a list and the total number of matching items. */
-export interface Page<T> {
-  items: T[];
-  total: number;
 }
 
 /** How a project is named in a path: Harbor's `project_name_or_id` plus `X-Is-Resource-Name`. */

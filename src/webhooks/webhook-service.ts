@@ -19,6 +19,7 @@ import type { Actor, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { eventTypes, harborEventTypes, isEventType } from '../events/index.ts';
 import { fail } from '../domain/index.ts';
+import type { Page, SortKey, TextFilter } from '../domain/listing.ts';
 import { validateSecret } from './signer.ts';
 import { targetColumns } from './target-row.ts';
 import { globToRegExp } from './glob.ts';
@@ -42,17 +43,8 @@ export interface WebhookCallContext {
 /** Where policies live: one project (Harbor's `project_name_or_id` + `X-Is-Resource-Name`), or the whole system (Wharf). */
 export type PolicyScope = { kind: 'project'; nameOrId: string; isName: boolean } | { kind: 'system' };
 
-/** A text filter from Harbor's `q` (`k=v` exact, `k=~v` fuzzy). */
-export interface TextFilter {
-  value: string;
-  fuzzy: boolean;
-}
-
-/** One sort key of Harbor's `sort` (`-start_time`). */
-export interface SortKey {
-  field: string;
-  desc: boolean;
-}
+/** The list shapes shared with other services (src/domain/listing.ts), re-exported for this module's users. */
+export type { TextFilter, SortKey } from '../domain/listing.ts';
 
 /** A list request: page (1-based), filters from `q`, sort keys. */
 export interface ListRequest {
@@ -62,11 +54,8 @@ export interface ListRequest {
   sort: SortKey[];
 }
 
-/** One page and the total number of matching items. */
-export interface ListPage<T> {
-  items: T[];
-  total: number;
-}
+/** One page and the total number of matching items (the shared `Page`). */
+export type ListPage<T> = Page<T>;
 
 /** Signature header styles (Wharf). */
 export const signatureStyles = ['standard', 'github'] as const;
