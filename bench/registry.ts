@@ -225,7 +225,7 @@ async function main(): Promise<void> {
 
   const dataDir = tempDataDir('wharf-bench-');
   // warn: the peer runs with access logs off, so Wharf does not log every request either.
-  const w = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' } });
+  const w = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' }, compiled: true });
   const c = await startCncfRegistry();
   const targets: Target[] = [
     {

@@ -317,7 +317,7 @@ interface BenchResults {
 
 async function withWharf<T>(fn: (w: SpawnedWharf) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-wharf-'));
-  const w = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' } });
+  const w = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' }, compiled: true });
   try {
     return await fn(w);
   } finally {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/index.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
@@ -70,10 +70,25 @@ export interface SpawnedWharf {
   output(): string;
 }
 
-/** Starts `wharf serve` as a child process on `port` (0 picks one) with `dataDir`; resolves when it listens. */
-export async function spawnWharf(opts: { dataDir: string; port?: number; env?: Record<string, string> }): Promise<SpawnedWharf> {
+let built = false;
+/** Compiles src/ to dist/ (`npm run build`) once per process. */
+function buildOnce(): void {
+  if (built) return;
+  const tsc = join(import.meta.dirname, '../../node_modules/typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed (${r.status}):\n${r.stdout}${r.stderr}`);
+  built = true;
+}
+
+/**
+ * Starts `wharf serve` as a child process on `port` (0 picks one) with `dataDir`; resolves when it listens.
+ * `compiled`: build first and run `node dist/main.js` (what `npm start` runs) instead of tsx over src/.
+ */
+export async function spawnWharf(opts: { dataDir: string; port?: number; env?: Record<string, string>; compiled?: boolean }): Promise<SpawnedWharf> {
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  if (opts.compiled) buildOnce();
+  const args = opts.compiled ? ['dist/main.js', 'serve'] : ['--import', 'tsx', 'src/main.ts', 'serve'];
+  const proc = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
