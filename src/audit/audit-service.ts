@@ -8,13 +8,14 @@
  *   member, robot, user and webhook policy changes, project updates, failed logins.
  * Entries older than `audit.retention_days` are pruned.
  */
-import { sql, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AuditLogRow, Database } from '../db/index.ts';
 import type { Authorizer, Action } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { CallContext } from '../registry/types.ts';
 import { fail } from '../domain/index.ts';
 import type { TextFilter } from '../domain/listing.ts';
+import { likeContains } from '../db/like.ts';
 
 /** A Kysely handle or an open transaction on it. */
 export type AuditDb = Kysely<Database> | Transaction<Database>;
@@ -110,11 +111,6 @@ const sortColumns: Record<string, SortColumn> = {
   resource_type: 'resource_type',
 };
 
-function like(column: string, f: AuditTextFilter) {
-  const pattern = '%' + f.value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-  return sql<SqlBool>`${sql.ref(column)} like ${pattern} escape '\\'`;
-}
-
 function view(r: AuditLogRow): AuditLogView {
   return {
     id: r.id,
@@ -183,7 +179,7 @@ export class AuditService {
     for (const key of ['operation', 'resource', 'resource_type', 'username'] as const) {
       const f = q[key];
       if (!f) continue;
-      base = f.fuzzy ? base.where(like(key, f)) : base.where(key, '=', f.value);
+      base = f.fuzzy ? base.where(likeContains(key, f.value)) : base.where(key, '=', f.value);
     }
     if (q.opTimeFrom !== undefined) base = base.where('op_time', '>=', q.opTimeFrom);
     if (q.opTimeTo !== undefined) base = base.where('op_time', '<=', q.opTimeTo);

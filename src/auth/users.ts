@@ -6,9 +6,10 @@
  * of the last {@link passwordHistoryDepth} (kept in `password_history`).
  */
 import argon2 from 'argon2';
-import { sql, type Kysely, type SqlBool } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, UserRow } from '../db/index.ts';
 import { fail } from '../domain/index.ts';
+import { likeContains } from '../db/like.ts';
 import type { Actor } from './actor.ts';
 import { Authenticator } from './authenticator.ts';
 import type { Authorizer } from './authorizer.ts';
@@ -143,7 +144,7 @@ export class UserService {
     let q = this.deps.db.selectFrom('users');
     for (const [col, f] of [['username', filter.username] as const, ['email', filter.email] as const]) {
       if (!f) continue;
-      q = f.fuzzy ? q.where(contains(col, f.value)) : q.where(col, '=', f.value);
+      q = f.fuzzy ? q.where(likeContains(col, f.value)) : q.where(col, '=', f.value);
     }
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const rows = await q
@@ -159,7 +160,7 @@ export class UserService {
   async search(actor: Actor, username: string, page: { page: number; pageSize: number }): Promise<{ total: number; items: Array<{ user_id: number; username: string }> }> {
     if (actor.kind !== 'user') throw actor.username === '' ? fail('UNAUTHORIZED', 'authentication required to search users') : fail('FORBIDDEN', 'only users may search users');
     if (username === '') throw fail('BAD_REQUEST', 'username is required');
-    const q = this.deps.db.selectFrom('users').where(contains('username', username));
+    const q = this.deps.db.selectFrom('users').where(likeContains('username', username));
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const rows = await q.select(['id', 'username']).orderBy('username').limit(page.pageSize).offset((page.page - 1) * page.pageSize).execute();
     return { total: Number(total.n), items: rows.map((r) => ({ user_id: r.id, username: r.username })) };
@@ -288,12 +289,6 @@ export class UserService {
     if (!row) throw fail('NOT_FOUND', `user ${id} not found`);
     return row;
   }
-}
-
-/** A case-insensitive substring match on `column`, with LIKE's wildcards escaped. */
-function contains(column: 'username' | 'email', value: string) {
-  const pattern = '%' + value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-  return sql<SqlBool>`${sql.ref(column)} like ${pattern} escape '\\'`;
 }
 
 function view(r: UserRow): UserView {

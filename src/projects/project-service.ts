@@ -5,7 +5,7 @@
  * the same transaction; every change to registry content (deleting artifacts, tags, repositories,
  * creating tags) goes through the Registry, which records its own events.
  */
-import { sql, type Kysely, type SqlBool } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, ProjectRow, RepositoryRow, ArtifactRow, TagRow } from '../db/index.ts';
 import type { Outbox } from '../events/index.ts';
 import { systemActor, type Authorizer, type Action } from '../auth/index.ts';
@@ -13,6 +13,7 @@ import type { Config } from '../config/index.ts';
 import type { CallContext, Registry } from '../registry/types.ts';
 import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Reference, type RepoName } from '../domain/index.ts';
 import type { Page, SortKey, TextFilter } from '../domain/listing.ts';
+import { likeContains } from '../db/like.ts';
 import { projectRef } from '../registry/repositories.ts';
 import { recordAudit } from '../audit/index.ts';
 import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
@@ -184,12 +185,6 @@ function matches(value: string, f: TextFilter): boolean {
   return f.fuzzy ? value.toLowerCase().includes(f.value.toLowerCase()) : value === f.value;
 }
 
-/** A case-insensitive substring match on `column` (Harbor's fuzzy `k=~v`), with LIKE's wildcards escaped. */
-function like(column: string, f: TextFilter) {
-  const pattern = '%' + f.value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-  return sql<SqlBool>`${sql.ref(column)} like ${pattern} escape '\\'`;
-}
-
 /**
  * The order of a list: the requested keys (each mapped to a column by `columns`), else `fallback`;
  * BAD_REQUEST for a field the list does not sort by.
@@ -311,7 +306,7 @@ export class ProjectService {
     for (const o of order) q = q.orderBy(o.column, o.desc ? 'desc' : 'asc');
     q = q.orderBy('id');
     if (filter.name) {
-      q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
+      q = filter.name.fuzzy ? q.where(likeContains('name', filter.name.value)) : q.where('name', '=', filter.name.value);
     }
     if (filter.public !== undefined) q = q.where('public', '=', filter.public ? 1 : 0);
     const rows = (await q.execute()).filter((p) => this.deps.authorizer.allows(ctx.actor, 'pull', { name: p.name, public: p.public === 1 }));
@@ -387,7 +382,7 @@ export class ProjectService {
     const p = await this.projectFor(ctx, key, 'pull');
     let q = this.deps.db.selectFrom('repositories').where('project_id', '=', p.id);
     if (filter.name) {
-      q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
+      q = filter.name.fuzzy ? q.where(likeContains('name', filter.name.value)) : q.where('name', '=', filter.name.value);
     }
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     const order = orderOf(
@@ -418,7 +413,7 @@ export class ProjectService {
       .selectAll('repositories')
       .select(['projects.name as project_name', 'projects.public as project_public']);
     if (filter.name) {
-      q = filter.name.fuzzy ? q.where(like('repositories.name', filter.name)) : q.where('repositories.name', '=', filter.name.value);
+      q = filter.name.fuzzy ? q.where(likeContains('repositories.name', filter.name.value)) : q.where('repositories.name', '=', filter.name.value);
     }
     for (const o of order) q = q.orderBy(o.column, o.desc ? 'desc' : 'asc');
     const rows = (await q.orderBy('repositories.id').execute()).filter((r) =>
@@ -454,7 +449,7 @@ export class ProjectService {
     const { project, repository, fullName } = await this.repositoryFor(ctx, key, repo, 'pull');
     if (filter.base && !(filter.base.value === '*' && !filter.base.fuzzy)) throw fail('BAD_REQUEST', 'q: base accepts only base=*');
     let q = this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id);
-    if (filter.digest) q = filter.digest.fuzzy ? q.where(like('digest', filter.digest)) : q.where('digest', '=', filter.digest.value);
+    if (filter.digest) q = filter.digest.fuzzy ? q.where(likeContains('digest', filter.digest.value)) : q.where('digest', '=', filter.digest.value);
     const order = orderOf(page.sort, { push_time: 'push_time', pull_time: 'pull_time', size: 'size', digest: 'digest', id: 'id' } as const, [
       { column: 'push_time', desc: true },
     ]);
@@ -515,7 +510,7 @@ export class ProjectService {
     const { repository } = await this.repositoryFor(ctx, key, repo, 'pull');
     const a = await this.artifactFor(repository, reference);
     let q = this.deps.db.selectFrom('tags').where('artifact_id', '=', a.id);
-    if (filter.name) q = filter.name.fuzzy ? q.where(like('name', filter.name)) : q.where('name', '=', filter.name.value);
+    if (filter.name) q = filter.name.fuzzy ? q.where(likeContains('name', filter.name.value)) : q.where('name', '=', filter.name.value);
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     const order = orderOf(page.sort, { name: 'name', push_time: 'push_time', pull_time: 'pull_time', id: 'id' } as const, [{ column: 'push_time', desc: true }]);
     let sorted = q.selectAll();
