@@ -98,6 +98,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     gc,
     async close() {
       await app.close();
+      await registry.close();
       await engine.stop();
       await auditWriter.stop();
       await db.close();

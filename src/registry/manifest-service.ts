@@ -34,6 +34,7 @@ import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
 import { findOrCreateRepository, findRepository, projectForRepo, projectRef, repositoryRef } from './repositories.ts';
 import type { CallContext, ManifestContent, NamePage, Registry } from './types.ts';
+import { PullRecorder } from './pull-recorder.ts';
 
 type Trx = Transaction<Database>;
 
@@ -47,7 +48,15 @@ const maxAttempts = 5;
 export class ManifestService
   implements Pick<Registry, 'putManifest' | 'getManifest' | 'deleteManifest' | 'listTags' | 'createTag' | 'deleteTag' | 'deleteRepository' | 'catalog' | 'referrers'>
 {
-  constructor(private readonly deps: RegistryDeps) {}
+  /** Manifest bytes by digest: content-addressed, so a cached entry is always valid. */
+  private readonly manifestBytes = new ByteLru(32 * 1024 * 1024);
+
+  /** Records GETs in batches (one transaction per batch). */
+  readonly pulls: PullRecorder;
+
+  constructor(private readonly deps: RegistryDeps) {
+    this.pulls = new PullRecorder(deps.db, deps.outbox, deps.logger);
+  }
 
   /** The project of `repo`, after checking that the caller may do `action` in it. */
   private async authorize(ctx: CallContext, repo: RepoName, action: Action): Promise<ProjectRow> {
@@ -263,31 +272,16 @@ export class ManifestService
     const digest = artifact.digest as Digest;
     let body: Buffer;
     try {
-      body = await this.deps.blobs.readAll(digest);
+      const cached = this.manifestBytes.get(digest);
+      body = cached ?? (await this.deps.blobs.readAll(digest));
+      if (!cached) this.manifestBytes.set(digest, body);
     } catch (err) {
       if (!(err instanceof StorageNotFoundError)) throw err;
       this.deps.logger.error({ repo, digest }, 'manifest metadata exists but its bytes are missing from storage');
       throw manifestUnknown(repo, ref);
     }
-    if (pull) {
-      await this.transact(async (trx) => {
-        const now = Date.now();
-        await trx.updateTable('artifacts').set({ pull_time: now }).where('id', '=', artifact.id).execute();
-        if (ref.kind === 'tag') {
-          await trx.updateTable('tags').set({ pull_time: now }).where('repository_id', '=', repository.id).where('name', '=', ref.tag).execute();
-        }
-        await trx.updateTable('repositories').set((eb) => ({ pull_count: eb('pull_count', '+', 1) })).where('id', '=', repository.id).execute();
-        const tags = await tagsOf(trx, artifact.id);
-        await this.deps.outbox.append(trx, {
-          type: 'PULL_ARTIFACT',
-          operator: ctx.actor.username,
-          request: ctx.request,
-          project: projectRef(project),
-          repository: repositoryRef(repository),
-          artifact: artifactRef(artifact, ref.kind === 'tag' ? ref.tag : null, tags),
-        });
-      });
-    }
+    // Group commit (pull-recorder.ts): resolves once the pull and its PULL_ARTIFACT are committed.
+    if (pull) await this.pulls.record({ ctx, project, repository, artifact, tag: ref.kind === 'tag' ? ref.tag : null });
     return { digest, mediaType: artifact.media_type, body };
   }
 
@@ -496,6 +490,38 @@ export class ManifestService
       })
       .filter((m) => artifactType === null || m.artifactType === artifactType);
     return { index: { schemaVersion: 2, mediaType: ociIndex, manifests }, filtered: artifactType !== null };
+  }
+}
+
+/** A least-recently-used map of byte buffers, bounded by their total size. */
+class ByteLru {
+  private readonly entries = new Map<string, Buffer>();
+  private total = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): Buffer | undefined {
+    const v = this.entries.get(key);
+    if (v) {
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, value: Buffer): void {
+    if (value.length > this.maxBytes) return;
+    const prev = this.entries.get(key);
+    if (prev) {
+      this.entries.delete(key);
+      this.total -= prev.length;
+    }
+    this.entries.set(key, value);
+    this.total += value.length;
+    for (const [k, v] of this.entries) {
+      if (this.total <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.total -= v.length;
+    }
   }
 }
 

@@ -94,4 +94,8 @@ export class RegistryService implements Registry {
   referrers(ctx: CallContext, repo: RepoName, digest: Digest, artifactType: string | null) {
     return this.manifestSide.referrers(ctx, repo, digest, artifactType);
   }
+  /** Writes the manifest pulls still queued (group commit); call before the database closes. */
+  close(): Promise<void> {
+    return this.manifestSide.pulls.close();
+  }
 }

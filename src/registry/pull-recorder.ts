@@ -1,0 +1,178 @@
+/**
+ * Group commit of manifest pulls. Every GET of a manifest updates pull_time (artifact, tag), the
+ * repository's pull_count and appends PULL_ARTIFACT to the outbox. Instead of one transaction per
+ * GET, pulls are queued and written in ONE transaction per batch: a batch is flushed when the queue
+ * reaches `maxBatch` or `maxDelayMs` after its first pull, whichever comes first, with one flush in
+ * flight at a time. `record()` resolves only once its batch has committed, so a response that was
+ * sent always has its committed event (kill -9 loses nothing that was answered).
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
+import type { Outbox } from '../events/index.ts';
+import { projectRef, repositoryRef } from './repositories.ts';
+import type { CallContext } from './types.ts';
+
+type Trx = Transaction<Database>;
+
+/** One manifest GET to record. */
+export interface PullRecord {
+  ctx: CallContext;
+  project: ProjectRow;
+  repository: RepositoryRow;
+  artifact: ArtifactRow;
+  /** The tag the GET named, or null for a GET by digest. */
+  tag: string | null;
+}
+
+/** Tuning of the group commit. */
+export interface PullRecorderOptions {
+  /** Flush as soon as this many pulls are queued. */
+  maxBatch?: number;
+  /** Flush at the latest this long after the first queued pull. */
+  maxDelayMs?: number;
+}
+
+interface Pending {
+  record: PullRecord;
+  now: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** How often a batch is retried when the database is busy. */
+const maxAttempts = 5;
+
+/** Queues pull records and writes them in one transaction per batch (group commit). */
+export class PullRecorder {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private readonly maxBatch: number;
+  private readonly maxDelayMs: number;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly outbox: Outbox,
+    private readonly logger: Logger,
+    options: PullRecorderOptions = {},
+  ) {
+    this.maxBatch = Math.max(1, options.maxBatch ?? 64);
+    this.maxDelayMs = Math.max(0, options.maxDelayMs ?? 2);
+  }
+
+  /** Queues one pull; resolves when the transaction holding it has committed, rejects when it failed. */
+  record(record: PullRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ record, now: Date.now(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Writes everything queued so far (and waits for a flush in flight). */
+  async flush(): Promise<void> {
+    while (this.inFlight || this.queue.length > 0) {
+      if (this.inFlight) await this.inFlight;
+      else this.startFlush();
+    }
+  }
+
+  /** Flushes what is queued; for shutdown, before the database closes. */
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  private schedule(): void {
+    if (this.inFlight) return; // the flush in flight starts the next one when it ends
+    if (this.queue.length >= this.maxBatch) {
+      this.startFlush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        if (!this.inFlight && this.queue.length > 0) this.startFlush();
+      }, this.maxDelayMs);
+    }
+  }
+
+  private startFlush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.inFlight = this.write(batch).finally(() => {
+      this.inFlight = null;
+      // Pulls queued while this batch was written have waited already: flush them now.
+      if (this.queue.length > 0) this.startFlush();
+    });
+  }
+
+  /** Writes one batch and settles its waiters; never rejects. */
+  private async write(batch: Pending[]): Promise<void> {
+    if (batch.length === 0) return;
+    try {
+      await this.transact((trx) => this.writeBatch(trx, batch));
+    } catch (err) {
+      this.logger.error({ err, pulls: batch.length }, 'recording a batch of manifest pulls failed');
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (const p of batch) p.resolve();
+  }
+
+  private async writeBatch(trx: Trx, batch: Pending[]): Promise<void> {
+    // Per artifact and tag the newest pull time wins; per repository the pulls add up.
+    const artifactTimes = new Map<number, number>();
+    const tagTimes = new Map<string, { repositoryId: number; tag: string; now: number }>();
+    const repoCounts = new Map<number, number>();
+    for (const { record: r, now } of batch) {
+      artifactTimes.set(r.artifact.id, Math.max(artifactTimes.get(r.artifact.id) ?? 0, now));
+      if (r.tag !== null) {
+        const key = `${r.repository.id}\u0000${r.tag}`;
+        const prev = tagTimes.get(key);
+        if (!prev || prev.now < now) tagTimes.set(key, { repositoryId: r.repository.id, tag: r.tag, now });
+      }
+      repoCounts.set(r.repository.id, (repoCounts.get(r.repository.id) ?? 0) + 1);
+    }
+    for (const [id, now] of artifactTimes) await trx.updateTable('artifacts').set({ pull_time: now }).where('id', '=', id).execute();
+    for (const t of tagTimes.values()) {
+      await trx.updateTable('tags').set({ pull_time: t.now }).where('repository_id', '=', t.repositoryId).where('name', '=', t.tag).execute();
+    }
+    for (const [id, n] of repoCounts) {
+      await trx.updateTable('repositories').set((eb) => ({ pull_count: eb('pull_count', '+', n) })).where('id', '=', id).execute();
+    }
+    const tagLists = new Map<number, string[]>();
+    for (const { record: r, now } of batch) {
+      let tags = tagLists.get(r.artifact.id);
+      if (!tags) {
+        tags = (await trx.selectFrom('tags').select('name').where('artifact_id', '=', r.artifact.id).orderBy('name').execute()).map((t) => t.name);
+        tagLists.set(r.artifact.id, tags);
+      }
+      const a = r.artifact;
+      await this.outbox.append(trx, {
+        type: 'PULL_ARTIFACT',
+        operator: r.ctx.actor.username,
+        request: r.ctx.request,
+        occurAt: now,
+        project: projectRef(r.project),
+        repository: repositoryRef(r.repository),
+        artifact: { digest: a.digest, mediaType: a.media_type, size: a.size, tag: r.tag, tags, artifactType: a.artifact_type },
+      });
+    }
+  }
+
+  /** Runs `fn` in one transaction, retrying while the database is busy or locked. */
+  private async transact(fn: (trx: Trx) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.transaction().execute(fn);
+        return;
+      } catch (err) {
+        const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+        const busy = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+        if (attempt >= maxAttempts || !busy) throw err;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
+      }
+    }
+  }
+}
