@@ -14,6 +14,7 @@ import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { assertNever } from '../domain/index.ts';
 import { eventFromRow, type Outbox, type WharfEvent } from '../events/index.ts';
+import { OutboxLoop } from '../events/outbox-loop.ts';
 import { recordAudit, type AuditEntry, type AuditService } from './audit-service.ts';
 
 const cursorName = 'audit';
@@ -84,37 +85,37 @@ export interface AuditWriterDeps {
 
 /** Consumes the outbox into the audit log and prunes old entries. */
 export class AuditWriter {
-  private timer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
-  private readonly wake = () => this.kick();
+  private readonly loop: OutboxLoop;
 
-  constructor(private readonly deps: AuditWriterDeps) {}
+  constructor(private readonly deps: AuditWriterDeps) {
+    this.loop = new OutboxLoop({
+      outbox: deps.outbox,
+      pollMs: deps.config.audit.poll_ms,
+      logger: deps.logger,
+      failureMessage: 'audit writer: round failed; retrying at the next poll',
+      round: async () => {
+        while ((await this.drainOnce()) === batchSize && !this.loop.stopped) {
+          /* keep going while full batches come */
+        }
+      },
+    });
+  }
 
   /** Starts listening, polling and the hourly retention. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.deps.outbox.signal.on('appended', this.wake);
-    this.timer = setInterval(this.wake, this.deps.config.audit.poll_ms);
-    this.timer.unref();
+    if (!this.loop.stopped) return;
     this.pruneTimer = setInterval(() => void this.prune(), pruneEveryMs);
     this.pruneTimer.unref();
     void this.prune();
-    this.kick();
+    this.loop.start();
   }
 
   /** Stops and waits for the round in progress. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.deps.outbox.signal.off('appended', this.wake);
-    if (this.timer) clearInterval(this.timer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    this.timer = null;
     this.pruneTimer = null;
-    await this.running;
+    await this.loop.stop();
   }
 
   private async prune(): Promise<void> {
@@ -124,28 +125,6 @@ export class AuditWriter {
     } catch (err) {
       this.deps.logger.error({ err }, 'audit log: pruning failed');
     }
-  }
-
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while ((await this.drainOnce()) === batchSize && !this.stopped) {
-            /* keep going while full batches come */
-          }
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.deps.logger.error({ err }, 'audit writer: round failed; retrying at the next poll');
-      } finally {
-        this.running = null;
-      }
-    })();
   }
 
   /** Consumes up to one batch of events; returns how many were read. Public for tests and `wharf gc`-like one-shot runs. */

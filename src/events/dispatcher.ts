@@ -26,6 +26,7 @@ import type { Config } from '../config/index.ts';
 import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
 import { webhookDeliveryStore, type NewEventExecution, type NewTask } from '../db/webhook-delivery-store.ts';
 import { eventFromRow, type Outbox } from './outbox.ts';
+import { OutboxLoop } from './outbox-loop.ts';
 import type { WharfEvent } from './catalog.ts';
 import { filterMatches } from '../webhooks/glob.ts';
 import { formatterFor, supports, vendorTypeFor } from '../webhooks/formats/index.ts';
@@ -127,51 +128,33 @@ export function formatContext(externalUrl: string, policy: Pick<WebhookPolicyRow
 
 /** Turns outbox rows into deliveries. */
 export class Dispatcher {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
-  private readonly wake = () => this.kick();
+  private readonly loop: OutboxLoop;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.loop = new OutboxLoop({
+      outbox: deps.outbox,
+      pollMs: deps.pollMs ?? 200,
+      logger: deps.logger,
+      failureMessage: 'webhook dispatcher round failed; retrying on the next poll',
+      round: async () => {
+        await this.runOnce();
+      },
+    });
+  }
 
   /** Starts listening and polling. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.deps.outbox.signal.on('appended', this.wake);
-    this.timer = setInterval(this.wake, this.deps.pollMs ?? 200);
-    this.timer.unref();
-    this.kick();
+    this.loop.start();
   }
 
   /** Stops and waits for the round in progress. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.deps.outbox.signal.off('appended', this.wake);
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop.stop();
   }
 
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.runOnce();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.deps.logger.error({ err }, 'webhook dispatcher round failed; retrying on the next poll');
-      } finally {
-        this.running = null;
-      }
-    })();
+  /** True before `start()` and after `stop()`: a round in progress ends early. */
+  private get stopped(): boolean {
+    return this.loop.stopped;
   }
 
   /** Dispatches every pending event (batch after batch). Returns how many events were handled. */
