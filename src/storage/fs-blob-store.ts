@@ -19,7 +19,7 @@
  * All three folders live on one filesystem so renames stay atomic. Blobs are streamed, never
  * buffered whole (only put/readAll, used for manifests, take Buffers).
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -67,6 +67,17 @@ export class FsBlobStore implements BlobStore {
   private uploadPath(id: string): string {
     if (!uploadIdPattern.test(id)) throw new StorageNotFoundError(`upload ${JSON.stringify(id)}`);
     return join(this.uploadsDir, id);
+  }
+
+  /** Opens an upload's file (`r` or `r+`: never creates it); StorageNotFoundError when it is not there. */
+  private async openUpload(id: string, flags: 'r' | 'r+'): Promise<FileHandle> {
+    const path = this.uploadPath(id);
+    try {
+      return await open(path, flags);
+    } catch (err) {
+      if (isNotFound(err)) throw new StorageNotFoundError(`upload ${id}`);
+      throw err;
+    }
   }
 
   async stat(digest: Digest): Promise<{ size: number } | null> {
@@ -142,15 +153,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async appendUpload(id: string, data: Readable, onData?: (chunk: Buffer) => void): Promise<number> {
-    const path = this.uploadPath(id);
     // 'r+' never creates: appending to an upload that was deleted meanwhile fails instead of resurrecting it.
-    let fh;
-    try {
-      fh = await open(path, 'r+');
-    } catch (err) {
-      if (isNotFound(err)) throw new StorageNotFoundError(`upload ${id}`);
-      throw err;
-    }
+    const fh = await this.openUpload(id, 'r+');
     const { size } = await fh.stat();
     const tap = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -174,26 +178,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   async readUpload(id: string): Promise<Readable> {
-    const path = this.uploadPath(id);
-    let fh;
-    try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      if (isNotFound(err)) throw new StorageNotFoundError(`upload ${id}`);
-      throw err;
-    }
+    const fh = await this.openUpload(id, 'r');
     return fh.createReadStream();
   }
 
   async commitUpload(id: string, digest: Digest): Promise<void> {
     const path = this.uploadPath(id);
-    let fh;
-    try {
-      fh = await open(path, 'r+');
-    } catch (err) {
-      if (isNotFound(err)) throw new StorageNotFoundError(`upload ${id}`);
-      throw err;
-    }
+    const fh = await this.openUpload(id, 'r+');
     try {
       await fh.sync();
     } finally {
