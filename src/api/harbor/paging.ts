@@ -32,15 +32,18 @@ export function parsePaging(query: Record<string, unknown>): PageRequest {
   };
 }
 
-/** Parses Harbor's `sort` (`name`, `-creation_time`, `name,-update_time`); which fields are allowed is the list's call. */
-export function parseSort(v: unknown): SortKey[] {
+/**
+ * Parses Harbor's `sort` (`name`, `-creation_time`, `name,-update_time`); which fields are allowed is
+ * the list's call. `fieldPattern` is the syntax of a field name (quotas allow `used.storage`).
+ */
+export function parseSort(v: unknown, fieldPattern: RegExp = /^[a-z_]+$/): SortKey[] {
   if (v === undefined || v === '') return [];
   if (typeof v !== 'string') throw fail('BAD_REQUEST', 'sort must be given once');
   return v.split(',').map((part) => {
     const t = part.trim();
     const desc = t.startsWith('-');
     const field = desc ? t.slice(1) : t;
-    if (!/^[a-z_]+$/.test(field)) throw fail('BAD_REQUEST', `sort: "${part}" is not a field name, optionally prefixed with "-"`);
+    if (!fieldPattern.test(field)) throw fail('BAD_REQUEST', `sort: "${part}" is not a field name, optionally prefixed with "-"`);
     return { field, desc };
   });
 }

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { fail } from '../../domain/index.ts';
 import { callContext } from './context.ts';
-import { parsePaging, setPageHeaders } from './paging.ts';
+import { parsePaging, parseSort, setPageHeaders } from './paging.ts';
 
 type Query = Record<string, unknown>;
 
@@ -25,15 +25,7 @@ function optionalString(v: unknown, name: string): string | undefined {
 
 /** Parses `sort` for quotas: `hard.storage`, `-used.storage`, `id`, `creation_time`, `update_time`. */
 function quotaSort(v: unknown): Array<{ field: string; desc: boolean }> {
-  if (v === undefined || v === '') return [];
-  if (typeof v !== 'string') throw fail('BAD_REQUEST', 'sort must be given once');
-  return v.split(',').map((part) => {
-    const t = part.trim();
-    const desc = t.startsWith('-');
-    const field = desc ? t.slice(1) : t;
-    if (!/^[a-z_]+(\.[a-z_]+)?$/.test(field)) throw fail('BAD_REQUEST', `sort: "${part}" is not a field name, optionally prefixed with "-"`);
-    return { field, desc };
-  });
+  return parseSort(v, /^[a-z_]+(\.[a-z_]+)?$/);
 }
 
 /** Routes for /quotas. */
