@@ -27,6 +27,9 @@ import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, digestAlgorithms, parseDigest, type Digest } from '../domain/index.ts';
 import { StorageNotFoundError, type BlobStore, type ByteRange } from './blob-store.ts';
 
+/** Bytes per read when streaming a blob out. */
+const readChunkBytes = 1024 * 1024;
+
 /** Upload ids the driver accepts: no separators, no dots, so an id can never leave uploads/. */
 const uploadIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -98,8 +101,10 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) throw new StorageNotFoundError(`blob ${digest}`);
       throw err;
     }
-    // The stream owns the handle and closes it when done or destroyed.
-    return fh.createReadStream(range ? { start: range.start, end: range.end } : {});
+    // The stream owns the handle and closes it when done or destroyed. 1 MiB reads instead of
+    // Node's 64 KiB default: a layer pull makes 16x fewer read calls and socket writes.
+    const highWaterMark = readChunkBytes;
+    return fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark });
   }
 
   async readAll(digest: Digest): Promise<Buffer> {
