@@ -132,16 +132,19 @@ test('e2e: a project robot limited to pull can pull but not push', { skip, timeo
   assert.notEqual(push.code, 0, describeRun(push));
 });
 
-/** True when the docker CLI runs (its login is client-side: no daemon needed). */
-function dockerCliAvailable(): boolean {
-  return spawnSync('docker', ['--version'], { encoding: 'utf8', timeout: 10_000 }).status === 0;
+/** True when `cli --version` runs (docker's and podman's logins are client-side: no daemon needed). */
+function cliAvailable(cli: string): boolean {
+  return spawnSync(cli, ['--version'], { encoding: 'utf8', timeout: 10_000 }).status === 0;
 }
-const dockerSkip = dockerCliAvailable() || e2eRequired() ? false : 'the docker CLI is not installed; set WHARF_REQUIRE_E2E=1 to fail instead';
+const cliSkip = (cli: string) =>
+  cliAvailable(cli) || e2eRequired() ? false : `${cli} is not installed; set WHARF_REQUIRE_E2E=1 to fail instead`;
+const dockerSkip = cliSkip('docker');
+const podmanSkip = cliSkip('podman');
 
-/** Runs the docker CLI asynchronously (Wharf runs in this process: a blocking spawn would stall it). */
-function docker(args: string[], input: string): Promise<{ code: number | null; output: string }> {
+/** Runs a client CLI asynchronously (Wharf runs in this process: a blocking spawn would stall it). */
+function runCli(cli: string, args: string[], input: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() } });
+    const child = spawn(cli, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() } });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -150,9 +153,10 @@ function docker(args: string[], input: string): Promise<{ code: number | null; o
     child.stdin.end(input);
   });
 }
+const docker = (args: string[], input: string) => runCli('docker', args, input);
 
 test('e2e: docker login follows the token flow; a wrong password is refused', { skip: dockerSkip || skip, timeout }, async () => {
-  assert.ok(dockerCliAvailable(), 'the docker CLI is required (WHARF_REQUIRE_E2E=1)');
+  assert.ok(cliAvailable('docker'), 'the docker CLI is required (WHARF_REQUIRE_E2E=1)');
   const host = wharf().host;
   const config = mkdtempSync(join(tmpdir(), 'wharf-docker-'));
   try {
@@ -171,5 +175,30 @@ test('e2e: docker login follows the token flow; a wrong password is refused', { 
     assert.equal(out.code, 0, out.output);
   } finally {
     rmSync(config, { recursive: true, force: true });
+  }
+});
+
+test('e2e: podman login follows the token flow; a wrong password is refused', { skip: podmanSkip || skip, timeout }, async () => {
+  assert.ok(cliAvailable('podman'), 'podman is required (WHARF_REQUIRE_E2E=1)');
+  const host = wharf().host;
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-podman-'));
+  const authfile = join(dir, 'auth.json');
+  const login = (password: string) => runCli('podman', ['login', '--tls-verify=false', '--authfile', authfile, '-u', 'dev', '--password-stdin', host], password);
+  try {
+    const before = await tokenRequests(200);
+    const ok = await login(devPass);
+    assert.equal(ok.code, 0, ok.output);
+    assert.match(ok.output, /Login Succeeded/);
+    assert.ok((await tokenRequests(200)) > before, 'podman login fetched a token');
+    // Parsed containers auth file; only `auths` is read.
+    const stored = JSON.parse(readFileSync(authfile, 'utf8')) as { auths?: Record<string, unknown> };
+    assert.ok(stored.auths && host in stored.auths, `credentials stored for ${host}`);
+    const bad = await login('WrongPassw0rd');
+    assert.notEqual(bad.code, 0, bad.output);
+    assert.match(bad.output, /invalid username\/password|unauthorized/i);
+    const out = await runCli('podman', ['logout', '--authfile', authfile, host], '');
+    assert.equal(out.code, 0, out.output);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
