@@ -15,7 +15,7 @@
  * handle or an open transaction on it.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Database, EventRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
+import type { Database, EventRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
 
 /** A Kysely handle or a transaction (a `Transaction<Database>` is a `Kysely<Database>`). */
 type Executor = Kysely<Database>;
@@ -82,20 +82,8 @@ export interface ClaimedDelivery {
   policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id' | 'enabled'>;
 }
 
-/** One attempt row to insert. */
-export interface AttemptInsert {
-  task_id: number;
-  attempt: number;
-  started_at: number;
-  duration_ms: number;
-  url: string;
-  request_headers: string;
-  request_body: string;
-  response_status: number | null;
-  response_headers: string | null;
-  response_body: string | null;
-  error: string | null;
-}
+/** One attempt row to insert: every column of webhook_attempts but its generated id. */
+export type AttemptInsert = Omit<WebhookAttemptRow, 'id'>;
 
 /** A task's state after an attempt (its lease is released). */
 export interface TaskOutcome {
