@@ -104,20 +104,8 @@ export interface ExecutionOutcome {
   end_time: number | null;
 }
 
-/** A new delivery's execution (trigger EVENT), before insertion. */
-export interface NewEventExecution {
-  policy_id: number;
-  target_id: number;
-  event_seq: number;
-  event_id: string;
-  event_type: string;
-  vendor_type: string;
-  status: string;
-  status_message: string;
-  payload: string;
-  start_time: number;
-  end_time: number | null;
-}
+/** A new delivery's execution before insertion: every column but the generated id and the trigger (always EVENT). */
+export type NewEventExecution = Omit<WebhookExecutionRow, 'id' | 'trigger'>;
 
 /** A new delivery's task, before insertion. */
 export interface NewTask {
