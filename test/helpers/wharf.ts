@@ -83,12 +83,13 @@ function buildOnce(): void {
 /**
  * Starts `wharf serve` as a child process on `port` (0 picks one) with `dataDir`; resolves when it listens.
  * `compiled`: build first and run `node dist/main.js` (what `npm start` runs) instead of tsx over src/.
+ * `nodeArgs`: extra options for node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
  */
-export async function spawnWharf(opts: { dataDir: string; port?: number; env?: Record<string, string>; compiled?: boolean }): Promise<SpawnedWharf> {
+export async function spawnWharf(opts: { dataDir: string; port?: number; env?: Record<string, string>; compiled?: boolean; nodeArgs?: string[] }): Promise<SpawnedWharf> {
   const port = opts.port ?? (await freePort());
   if (opts.compiled) buildOnce();
   const args = opts.compiled ? ['dist/main.js', 'serve'] : ['--import', 'tsx', 'src/main.ts', 'serve'];
-  const proc = spawn(process.execPath, args, {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
