@@ -28,6 +28,7 @@ import {
   type RepoName,
 } from '../domain/index.ts';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
+import { GroupCommit } from '../db/group-commit.ts';
 import type { ArtifactRef } from '../events/index.ts';
 import { StorageNotFoundError } from '../storage/index.ts';
 import type { Action } from '../auth/index.ts';
@@ -41,9 +42,6 @@ type Trx = Transaction<Database>;
 /** Largest page the tag list and the catalog return, whatever `n` asks for (a Link header follows). */
 export const maxPageSize = 10_000;
 
-/** How often a transaction is retried after a unique-constraint race or a busy database. */
-const maxAttempts = 5;
-
 /** Implements the manifest half of {@link Registry}. */
 export class ManifestService
   implements Pick<Registry, 'putManifest' | 'getManifest' | 'deleteManifest' | 'listTags' | 'createTag' | 'deleteTag' | 'deleteRepository' | 'catalog' | 'referrers'>
@@ -54,8 +52,12 @@ export class ManifestService
   /** Records GETs in batches (one transaction per batch). */
   readonly pulls: PullRecorder;
 
+  /** Manifest, tag and repository writes, committed in groups. */
+  private readonly writes: GroupCommit<Database>;
+
   constructor(private readonly deps: RegistryDeps) {
     this.pulls = new PullRecorder(deps.db, deps.outbox, deps.logger);
+    this.writes = new GroupCommit(deps.db);
   }
 
   /** The project of `repo`, after checking that the caller may do `action` in it. */
@@ -72,16 +74,13 @@ export class ManifestService
     return row;
   }
 
-  /** Runs `fn` in one transaction, retrying when a concurrent writer won a unique-constraint race or held the lock. */
-  private async transact<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.deps.db.transaction().execute(fn);
-      } catch (err) {
-        if (attempt >= maxAttempts || !isRetryable(err)) throw err;
-        await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
-      }
-    }
+  /**
+   * Runs `fn` in a transaction shared with the other writes of the same event-loop turn (group
+   * commit, src/db/group-commit.ts), retried when a concurrent writer won a unique-constraint race
+   * or held the lock; resolves once committed.
+   */
+  private transact<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
+    return this.writes.run(fn);
   }
 
   /** PUT /v2/<name>/manifests/<reference>. */
@@ -569,8 +568,3 @@ function parseJsonObject(s: string): unknown {
   }
 }
 
-/** True for SQLite errors a retry can cure: a unique-constraint race with a concurrent push, or a busy/locked database. */
-function isRetryable(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
-}
