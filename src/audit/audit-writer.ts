@@ -1,12 +1,17 @@
 /**
  * The audit writer: a consumer of the event outbox that turns registry and project events into
  * audit entries. It keeps its position (`audit_cursor`, name 'audit') and writes a batch of
- * entries and the new position in ONE transaction, so a crash repeats at most a batch, and the
- * unique `event_id` of each entry makes the repeat harmless (a second process sharing the
- * database is equally harmless). SQLite commits write transactions one at a time, so outbox
- * sequence numbers become visible in order and the cursor never skips an event.
+ * entries (one multi-row INSERT) and the new position in ONE transaction, so a crash repeats at
+ * most a batch, and the unique `event_id` of each entry makes the repeat harmless (a second
+ * process sharing the database is equally harmless: the cursor only ever moves forward). SQLite
+ * commits write transactions one at a time, so outbox sequence numbers become visible in order
+ * and the cursor never skips an event.
  *
- * It wakes on `outbox.signal` and polls every `audit.poll_ms`; retention runs hourly.
+ * A round first reads the events after the stored position (one plain SELECT, no transaction)
+ * and opens a write transaction only when there are some, so an idle poll costs one small read.
+ *
+ * It wakes on `outbox.signal` (coalesced, see ../events/outbox-loop.ts) and polls every
+ * `audit.poll_ms`; retention runs hourly.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -15,11 +20,14 @@ import type { Database } from '../db/index.ts';
 import { assertNever } from '../domain/index.ts';
 import { eventFromRow, type Outbox, type WharfEvent } from '../events/index.ts';
 import { OutboxLoop } from '../events/outbox-loop.ts';
-import { recordAudit, type AuditEntry, type AuditService } from './audit-service.ts';
+import type { AuditEntry, AuditService } from './audit-service.ts';
+import { webhookDeliveryStore as store, type NewAuditEntry } from '../db/webhook-delivery-store.ts';
 
 const cursorName = 'audit';
 const batchSize = 200;
 const pruneEveryMs = 3_600_000;
+/** Rounds start at most this often under load (no audit reader needs it sooner; fewer, larger transactions). */
+const coalesceMs = 25;
 
 /** The resource text of an artifact event: `project/repo:tag`, or `project/repo@digest` without a tag. */
 function artifactResource(repo: string, a: { digest: string; tag: string | null }): string {
@@ -92,6 +100,7 @@ export class AuditWriter {
     this.loop = new OutboxLoop({
       outbox: deps.outbox,
       pollMs: deps.config.audit.poll_ms,
+      coalesceMs,
       logger: deps.logger,
       failureMessage: 'audit writer: round failed; retrying at the next poll',
       round: async () => {
@@ -129,28 +138,39 @@ export class AuditWriter {
 
   /** Consumes up to one batch of events; returns how many were read. Public for tests and `wharf gc`-like one-shot runs. */
   async drainOnce(): Promise<number> {
-    return this.deps.db.transaction().execute(async (trx) => {
-      const cursor = await trx.selectFrom('audit_cursor').select('seq').where('name', '=', cursorName).executeTakeFirst();
-      const after = cursor?.seq ?? 0;
-      const rows = await trx.selectFrom('events').selectAll().where('seq', '>', after).orderBy('seq').limit(batchSize).execute();
-      if (rows.length === 0) return 0;
-      for (const row of rows) {
-        let event: WharfEvent;
-        try {
-          event = eventFromRow(row);
-        } catch {
-          continue; // unreadable data: the dispatcher logs it; nothing to audit
-        }
-        const entry = auditEntryFor(event);
-        if (entry) await recordAudit(trx, entry, row.id);
+    const { db } = this.deps;
+    const rows = await store.eventsAfterCursor(db, cursorName, batchSize);
+    const last = rows[rows.length - 1];
+    if (!last) return 0;
+    const entries: NewAuditEntry[] = [];
+    for (const row of rows) {
+      let event: WharfEvent;
+      try {
+        event = eventFromRow(row);
+      } catch {
+        continue; // unreadable data: the dispatcher logs it; nothing to audit
       }
-      const last = rows[rows.length - 1]?.seq ?? after;
-      await trx
-        .insertInto('audit_cursor')
-        .values({ name: cursorName, seq: last })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ seq: last }))
-        .execute();
-      return rows.length;
+      const entry = auditEntryFor(event);
+      if (entry) entries.push(auditRow(entry, row.id));
+    }
+    await db.transaction().execute(async (trx) => {
+      await store.insertAuditEntries(trx, entries);
+      await store.advanceCursor(trx, cursorName, last.seq);
     });
+    return rows.length;
   }
+}
+
+/** The audit_log row of an entry written from the outbox event `eventId`. */
+function auditRow(entry: AuditEntry, eventId: string): NewAuditEntry {
+  return {
+    project_id: entry.projectId,
+    username: entry.username,
+    operation: entry.operation,
+    resource_type: entry.resourceType,
+    resource: entry.resource,
+    result: entry.result ?? 'success',
+    op_time: entry.opTime ?? Date.now(),
+    event_id: eventId,
+  };
 }

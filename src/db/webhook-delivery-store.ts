@@ -2,7 +2,12 @@
  * The webhook engine's hot-path SQL, written once as plain statements and run as compiled
  * queries (no query building per call), each one covering a whole batch:
  *
- *   dispatch   one INSERT of every execution of an event, one INSERT of their tasks;
+ *   dispatch   per batch of outbox events: one SELECT of pending rows, one conditional
+ *              UPDATE … RETURNING that claims them (sets `dispatched_at` where still null), one
+ *              SELECT of subscribed targets per (project, event type), one INSERT of every
+ *              execution of the batch, one INSERT of their tasks;
+ *   audit      per batch of outbox events: one SELECT of the events after the audit cursor
+ *              (outside any transaction), one INSERT of the entries, one UPSERT of the cursor;
  *   claim      one SELECT of due candidates, one conditional UPDATE … RETURNING that leases the
  *              chosen ones, one joined SELECT that loads task, execution, target and policy for
  *              all of them, one UPDATE that marks them Running;
@@ -15,7 +20,7 @@
  * handle or an open transaction on it.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Database, EventRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
+import type { AuditLogRow, Database, EventRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
 
 /** A Kysely handle or a transaction (a `Transaction<Database>` is a `Kysely<Database>`). */
 type Executor = Kysely<Database>;
@@ -116,6 +121,22 @@ export interface NewTask {
   creation_time: number;
   end_time: number | null;
 }
+
+/** An execution the dispatcher created: its id, event and target. */
+export interface CreatedExecution {
+  id: number;
+  event_seq: number;
+  target_id: number;
+}
+
+/** An audit entry written from an outbox event: every column of audit_log but its generated id. */
+export type NewAuditEntry = Omit<AuditLogRow, 'id'>;
+
+const pendingEventsSql = `SELECT * FROM events WHERE dispatched_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`;
+
+const claimEventsSql = `UPDATE events SET dispatched_at = ?
+WHERE seq IN (SELECT value FROM json_each(?)) AND dispatched_at IS NULL
+RETURNING seq`;
 
 const subscribedTargetsSql = `
 SELECT p.id AS policy_id, p.project_id AS project_id, p.name AS name, p.event_types AS event_types,
@@ -327,6 +348,78 @@ RETURNING id, target_id`,
       for (const r of created) ids.set(r.target_id, r.id);
     }
     return ids;
+  },
+
+  /** Up to `limit` outbox rows not yet dispatched with `seq > afterSeq`, oldest first. */
+  pendingEvents(db: Executor, afterSeq: number, limit: number): Promise<EventRow[]> {
+    return query<EventRow>(db, pendingEventsSql, [afterSeq, limit]);
+  },
+
+  /** How many outbox rows are not yet dispatched. */
+  async pendingEventCount(db: Executor): Promise<number> {
+    const [r] = await query<{ n: number }>(db, `SELECT count(*) AS n FROM events WHERE dispatched_at IS NULL`, []);
+    return Number(r?.n ?? 0);
+  },
+
+  /**
+   * Claims outbox rows for dispatch: sets `dispatched_at = now` on those of `seqs` still pending
+   * and returns the seqs this call claimed. A row another round or process claimed first is left
+   * out, so (inside the dispatching transaction) no event is dispatched twice.
+   */
+  async claimEvents(db: Executor, seqs: readonly number[], now: number): Promise<Set<number>> {
+    if (seqs.length === 0) return new Set();
+    const rows = await query<{ seq: number }>(db, claimEventsSql, [now, JSON.stringify(seqs)]);
+    return new Set(rows.map((r) => r.seq));
+  },
+
+  /**
+   * Inserts EVENT executions of several events, skipping any (event, target) that already has
+   * one (a re-run); returns the new executions' ids with their event and target.
+   */
+  async insertEventExecutionsBatch(db: Executor, rows: readonly NewEventExecution[]): Promise<CreatedExecution[]> {
+    const out: CreatedExecution[] = [];
+    for (const part of chunks(rows)) {
+      const params: unknown[] = [];
+      for (const e of part) {
+        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.start_time, e.end_time);
+      }
+      out.push(
+        ...(await query<CreatedExecution>(
+          db,
+          `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, start_time, end_time)
+VALUES ${valuesList(part.length, 12)}
+ON CONFLICT DO NOTHING
+RETURNING id, event_seq, target_id`,
+          params,
+        )),
+      );
+    }
+    return out;
+  },
+
+  /** Up to `limit` outbox rows (dispatched or not) after the position of the consumer `name` (all of them when it has none), oldest first. */
+  eventsAfterCursor(db: Executor, name: string, limit: number): Promise<EventRow[]> {
+    return query<EventRow>(db, `SELECT * FROM events WHERE seq > coalesce((SELECT seq FROM audit_cursor WHERE name = ?), 0) ORDER BY seq LIMIT ?`, [name, limit]);
+  },
+
+  /** Moves the position of the outbox consumer `name` forward to `seq` (never backward: a second process may be ahead). */
+  async advanceCursor(db: Executor, name: string, seq: number): Promise<void> {
+    await run(db, `INSERT INTO audit_cursor (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)`, [name, seq]);
+  },
+
+  /** Inserts audit entries made from outbox events, skipping any whose `event_id` already has one (a repeat). */
+  async insertAuditEntries(db: Executor, rows: readonly NewAuditEntry[]): Promise<void> {
+    for (const part of chunks(rows)) {
+      const params: unknown[] = [];
+      for (const a of part) params.push(a.project_id, a.username, a.operation, a.resource_type, a.resource, a.result, a.op_time, a.event_id);
+      await run(
+        db,
+        `INSERT INTO audit_log (project_id, username, operation, resource_type, resource, result, op_time, event_id)
+VALUES ${valuesList(part.length, 8)}
+ON CONFLICT (event_id) DO NOTHING`,
+        params,
+      );
+    }
   },
 
   /** Inserts new tasks (run_count 0, no lease, not started). */

@@ -1,30 +1,41 @@
 /**
  * The dispatcher: turns pending outbox rows into webhook deliveries.
  *
- * For each event (oldest `seq` first, in batches), ONE transaction:
- *   1. re-reads the row (another process may have dispatched it meanwhile);
+ * Each round reads pending events oldest `seq` first, in batches of `batchSize`, and handles each
+ * batch in ONE transaction:
+ *   1. claims the batch: `dispatched_at` is set on the rows still pending, and only the rows this
+ *      statement claimed are handled (another round or process may have taken some meanwhile,
+ *      so no event is ever dispatched twice);
  *   2. if the system switch `notification_enable` (configurations table, JSON boolean, default
- *      true) is off, or the event is an operational one (WEBHOOK_TARGET_DISABLED), only marks it
- *      dispatched: Harbor drops events while notifications are off, it does not queue them;
- *   3. otherwise finds the matching targets: enabled policy and target; the event's project's
- *      policies plus system-wide ones (project_id NULL); `event_types` containing the type;
- *      `repo_filters` globs against the full repository name and `tag_filters` globs against the
- *      event's tag (see ../webhooks/glob.ts; an event without a repository or tag matches only
- *      empty filters); a payload format that supports the event type;
- *   4. renders each body once and inserts one execution (trigger EVENT, status Running) and one
- *      task (Pending, due now) per target (all executions in one INSERT, all tasks in another:
- *      ../db/webhook-delivery-store.ts), then sets `dispatched_at`.
- * The unique (event_seq, target_id) index on EVENT executions makes a re-run harmless, and since
- * all of it is one transaction a crash leaves either everything or nothing.
+ *      true; read once per batch) is off, or for an operational event (WEBHOOK_TARGET_DISABLED),
+ *      that is all: Harbor drops events while notifications are off, it does not queue them; an
+ *      event whose data is not valid JSON is likewise only marked dispatched (and logged);
+ *   3. otherwise finds the matching targets (subscribed targets looked up once per (project,
+ *      event type) of the batch): enabled policy and target; the event's project's policies plus
+ *      system-wide ones (project_id NULL); `event_types` containing the type; `repo_filters` globs
+ *      against the full repository name and `tag_filters` globs against the event's tag (see
+ *      ../webhooks/glob.ts; an event without a repository or tag matches only empty filters); a
+ *      payload format that supports the event type;
+ *   4. renders each body once (a rendering error becomes an Error execution) and inserts one
+ *      execution (trigger EVENT, status Running) and one task (Pending, due now) per target: all
+ *      executions of the batch in one INSERT, all tasks in another (chunked; see
+ *      ../db/webhook-delivery-store.ts).
+ * The unique (event_seq, target_id) index on EVENT executions makes a re-run harmless, and since a
+ * batch is one transaction a crash leaves either all of it or none of it.
  *
- * It wakes on `outbox.signal` ('appended') and also polls, because a signal may come before the
- * appending transaction commits (or from another process, which sends none).
+ * If a batch's transaction fails, its events are dispatched one transaction each; an event whose
+ * own transaction fails is logged, stays pending and is retried alone (never in a batch) in later
+ * rounds, so one broken row holds nothing else back.
+ *
+ * It wakes on `outbox.signal` ('appended', coalesced: see ./outbox-loop.ts) and also polls,
+ * because a signal may come before the appending transaction commits (or from another process,
+ * which sends none). The pending gauge is counted at most once a second.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
-import { webhookDeliveryStore, type NewEventExecution, type NewTask } from '../db/webhook-delivery-store.ts';
+import { webhookDeliveryStore, type NewEventExecution, type NewTask, type SubscribedTarget } from '../db/webhook-delivery-store.ts';
 import { eventFromRow, type Outbox } from './outbox.ts';
 import { OutboxLoop } from './outbox-loop.ts';
 import type { WharfEvent } from './catalog.ts';
@@ -43,16 +54,20 @@ export interface DispatcherDeps {
   /** Called after deliveries were created (the worker's wake-up). */
   onDeliveries?: () => void;
   /**
-   * Called after an event's deliveries committed, with the format headers each body was rendered
+   * Called after a batch's deliveries committed, with the format headers each body was rendered
    * with (the worker reuses them instead of rendering the body again for its first attempt).
    */
   onRendered?: (rendered: readonly RenderedDelivery[]) => void;
-  /** Called with the number of events still pending after each round (a gauge). */
+  /** Called with the number of events still pending after a round, at most once per `pendingEveryMs` (a gauge). */
   onPending?: (n: number) => void;
   /** Poll interval, ms (default 200). */
   pollMs?: number;
-  /** Events per batch (default 100). */
+  /** Events per batch, i.e. per transaction (default 100). */
   batchSize?: number;
+  /** A wake-up within this many ms of the last round's start waits until then (default: OutboxLoop's). */
+  coalesceMs?: number;
+  /** The pending gauge is counted at most once per this many ms (default 1000). */
+  pendingEveryMs?: number;
 }
 
 /** A delivery the dispatcher created, with what its body was rendered from and the format's headers. */
@@ -126,14 +141,27 @@ export function formatContext(externalUrl: string, policy: Pick<WebhookPolicyRow
   };
 }
 
+/** What one dispatching transaction did. */
+interface BatchResult {
+  /** Events this transaction claimed (marked dispatched). */
+  claimed: number;
+  /** Deliveries (Pending tasks) it created. */
+  created: number;
+}
+
 /** Turns outbox rows into deliveries. */
 export class Dispatcher {
   private readonly loop: OutboxLoop;
+  /** Seqs of events whose own transaction failed: retried alone each round, never in a batch again. */
+  private readonly failing = new Set<number>();
+  /** When the pending gauge was last counted (ms, monotonic); -Infinity: never. */
+  private pendingCountedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.loop = new OutboxLoop({
       outbox: deps.outbox,
       pollMs: deps.pollMs ?? 200,
+      coalesceMs: deps.coalesceMs,
       logger: deps.logger,
       failureMessage: 'webhook dispatcher round failed; retrying on the next poll',
       round: async () => {
@@ -157,104 +185,136 @@ export class Dispatcher {
     return this.loop.stopped;
   }
 
-  /** Dispatches every pending event (batch after batch). Returns how many events were handled. */
+  /**
+   * Dispatches every pending event, batch after batch, one transaction per batch. Returns how
+   * many events this call dispatched (an event another round or process claimed first is not
+   * counted, and gets nothing from this call).
+   */
   async runOnce(): Promise<number> {
     const batchSize = this.deps.batchSize ?? 100;
-    let handled = 0;
+    let dispatched = 0;
     let created = 0;
     let afterSeq = 0;
     for (;;) {
-      const rows = await this.deps.db
-        .selectFrom('events')
-        .selectAll()
-        .where('dispatched_at', 'is', null)
-        .where('seq', '>', afterSeq)
-        .orderBy('seq')
-        .limit(batchSize)
-        .execute();
-      for (const row of rows) {
-        afterSeq = row.seq;
-        try {
-          created += await this.dispatchOne(row);
-        } catch (err) {
-          // A broken row must not stop the outbox: log it and leave it pending for the next round.
-          this.deps.logger.error({ err, event_seq: row.seq, event_id: row.id }, 'could not dispatch event');
-        }
-        handled++;
-        if (this.stopped) break;
-      }
+      const rows = await webhookDeliveryStore.pendingEvents(this.deps.db, afterSeq, batchSize);
+      const last = rows[rows.length - 1];
+      if (!last) break;
+      afterSeq = last.seq;
+      const r = await this.dispatchRows(rows);
+      dispatched += r.claimed;
+      created += r.created;
       if (rows.length < batchSize || this.stopped) break;
     }
     if (created > 0) this.deps.onDeliveries?.();
-    if (this.deps.onPending) {
-      const r = await this.deps.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('dispatched_at', 'is', null).executeTakeFirst();
-      this.deps.onPending(Number(r?.n ?? 0));
-    }
-    return handled;
+    await this.reportPending();
+    return dispatched;
   }
 
-  /** Dispatches one event in one transaction; returns the number of deliveries created. */
-  private async dispatchOne(row: EventRow): Promise<number> {
+  /**
+   * The pending gauge, counted at most once per `pendingEveryMs` (rounds run at every poll, so
+   * it is never staler than that plus a poll interval).
+   */
+  private async reportPending(): Promise<void> {
+    if (!this.deps.onPending) return;
+    const now = performance.now();
+    if (now - this.pendingCountedAt < (this.deps.pendingEveryMs ?? 1000)) return;
+    this.pendingCountedAt = now;
+    this.deps.onPending(await webhookDeliveryStore.pendingEventCount(this.deps.db));
+  }
+
+  /**
+   * Dispatches `rows` (pending when read) in one transaction; if that transaction fails, one
+   * transaction per event, so one broken row cannot hold the others back. A row whose own
+   * transaction fails is logged, stays pending and is retried alone in later rounds.
+   */
+  private async dispatchRows(rows: readonly EventRow[]): Promise<BatchResult> {
+    const total: BatchResult = { claimed: 0, created: 0 };
+    const add = (r: BatchResult) => {
+      total.claimed += r.claimed;
+      total.created += r.created;
+    };
+    const batch = rows.filter((r) => !this.failing.has(r.seq));
+    const alone = rows.filter((r) => this.failing.has(r.seq));
+    if (batch.length > 0) {
+      try {
+        add(await this.dispatchBatch(batch));
+      } catch (err) {
+        this.deps.logger.warn({ err, first_seq: batch[0]?.seq, events: batch.length }, 'dispatching a batch of events failed; dispatching them one by one');
+        alone.push(...batch);
+      }
+    }
+    for (const row of alone) {
+      if (this.stopped) break;
+      try {
+        add(await this.dispatchBatch([row]));
+        this.failing.delete(row.seq);
+      } catch (err) {
+        // A broken row must not stop the outbox: log it and leave it pending for the next round.
+        this.deps.logger.error({ err, event_seq: row.seq, event_id: row.id }, 'could not dispatch event');
+        this.failing.add(row.seq);
+      }
+    }
+    return total;
+  }
+
+  /**
+   * ONE transaction for `rows`: claims those still pending (marks them dispatched), then, unless
+   * notifications are off, renders and inserts the deliveries of the claimed ones that are not
+   * operational events. Calls `onRendered` after the commit.
+   */
+  private async dispatchBatch(rows: readonly EventRow[]): Promise<BatchResult> {
     const rendered: RenderedDelivery[] = [];
-    const created = await this.deps.db.transaction().execute(async (trx) => {
-      const fresh = await trx.selectFrom('events').select('dispatched_at').where('seq', '=', row.seq).executeTakeFirst();
-      if (!fresh || fresh.dispatched_at !== null) return 0;
+    const result = await this.deps.db.transaction().execute(async (trx): Promise<BatchResult> => {
       const now = Date.now();
-      let created = 0;
-      if (row.type !== 'WEBHOOK_TARGET_DISABLED' && (await notificationsEnabled(trx))) {
-        let event: WharfEvent | null = null;
+      const claimed = await webhookDeliveryStore.claimEvents(trx, rows.map((r) => r.seq), now);
+      if (claimed.size === 0) return { claimed: 0, created: 0 };
+      const deliverable = rows.filter((r) => claimed.has(r.seq) && r.type !== 'WEBHOOK_TARGET_DISABLED');
+      if (deliverable.length === 0 || !(await notificationsEnabled(trx))) return { claimed: claimed.size, created: 0 };
+      const subscribed = new Map<string, SubscribedTarget[]>();
+      const planned: Planned[] = [];
+      for (const row of deliverable) {
+        let event: WharfEvent;
         try {
           event = eventFromRow(row);
         } catch (err) {
           // Unreadable data can never be delivered; retrying it every poll would only fill the log.
           this.deps.logger.error({ err, event_seq: row.seq, event_id: row.id }, 'outbox event data is not valid JSON; marking it dispatched without deliveries');
+          continue;
         }
-        if (event) created = await this.createDeliveries(trx, row, event, await this.matches(trx, row, event), now, rendered);
+        const key = `${row.project_id ?? ''}\u0000${event.type}`;
+        let targets = subscribed.get(key);
+        if (!targets) {
+          targets = await webhookDeliveryStore.subscribedTargets(trx, row.project_id, event.type);
+          subscribed.set(key, targets);
+        }
+        for (const m of matchesOf(targets, event)) planned.push(this.render(row, event, m, now));
       }
-      await trx.updateTable('events').set({ dispatched_at: now }).where('seq', '=', row.seq).execute();
-      return created;
+      return { claimed: claimed.size, created: await this.insertDeliveries(trx, planned, now, rendered) };
     });
     if (rendered.length > 0) this.deps.onRendered?.(rendered);
-    return created;
+    return result;
   }
 
-  private async matches(trx: Transaction<Database>, row: EventRow, event: WharfEvent): Promise<Match[]> {
-    const out: Match[] = [];
-    for (const r of await webhookDeliveryStore.subscribedTargets(trx, row.project_id, event.type)) {
-      const policy = { id: r.policy_id, project_id: r.project_id, name: r.name, event_types: r.event_types, repo_filters: r.repo_filters, tag_filters: r.tag_filters };
-      if (!policyMatches(policy, event)) continue;
-      if (!supports(r.type, r.payload_format, event.type)) continue;
-      out.push({ policy, target: { id: r.target_id, type: r.type, payload_format: r.payload_format, options: r.options } });
-    }
-    return out;
-  }
-
-  /**
-   * Renders each matched target's body and inserts its execution and task, all executions in one
-   * statement and all tasks in another. Returns the number of deliveries created (a target that
-   * already has this event's execution, after a re-run, gets none).
-   */
-  private async createDeliveries(trx: Transaction<Database>, row: EventRow, event: WharfEvent, matches: readonly Match[], now: number, rendered: RenderedDelivery[]): Promise<number> {
-    if (matches.length === 0) return 0;
-    const execs: NewEventExecution[] = [];
-    const failed = new Set<number>();
-    const headers = new Map<number, Record<string, string>>();
+  /** Renders one (event, target) body: a Running execution, or an Error one when rendering throws. */
+  private render(row: EventRow, event: WharfEvent, m: Match, now: number): Planned {
     const externalUrl = this.deps.config.external_url;
-    for (const m of matches) {
-      let payload = '';
-      let renderError: string | null = null;
-      let vendorType = 'WEBHOOK';
-      try {
-        vendorType = vendorTypeFor(m.target.type);
-        const r = formatterFor(m.target.type, m.target.payload_format)(event, formatContext(externalUrl, m.policy, m.target));
-        payload = r.body;
-        headers.set(m.target.id, r.headers);
-      } catch (err) {
-        renderError = `could not render the payload: ${err instanceof Error ? err.message : String(err)}`;
-        this.deps.logger.error({ err, event_id: row.id, target_id: m.target.id }, 'webhook payload rendering failed');
-        failed.add(m.target.id);
-      }
-      execs.push({
+    let payload = '';
+    let renderError: string | null = null;
+    let vendorType = 'WEBHOOK';
+    let headers: Record<string, string> | null = null;
+    try {
+      vendorType = vendorTypeFor(m.target.type);
+      const r = formatterFor(m.target.type, m.target.payload_format)(event, formatContext(externalUrl, m.policy, m.target));
+      payload = r.body;
+      headers = r.headers;
+    } catch (err) {
+      renderError = `could not render the payload: ${err instanceof Error ? err.message : String(err)}`;
+      this.deps.logger.error({ err, event_id: row.id, target_id: m.target.id }, 'webhook payload rendering failed');
+    }
+    return {
+      match: m,
+      headers,
+      exec: {
         policy_id: m.policy.id,
         target_id: m.target.id,
         event_seq: row.seq,
@@ -266,21 +326,55 @@ export class Dispatcher {
         payload,
         start_time: now,
         end_time: renderError ? now : null,
-      });
-    }
-    const ids = await webhookDeliveryStore.insertEventExecutions(trx, execs);
-    const tasks: NewTask[] = [];
+      },
+    };
+  }
+
+  /**
+   * Inserts the executions of `planned` (one statement per chunk) and a task for each one
+   * created (an (event, target) that already has an execution, after a re-run, gets none).
+   * Returns the number of Pending tasks created.
+   */
+  private async insertDeliveries(trx: Transaction<Database>, planned: readonly Planned[], now: number, rendered: RenderedDelivery[]): Promise<number> {
+    if (planned.length === 0) return 0;
+    const created = await webhookDeliveryStore.insertEventExecutionsBatch(
+      trx,
+      planned.map((p) => p.exec),
+    );
+    const ids = new Map<string, number>();
+    for (const c of created) ids.set(`${c.event_seq}:${c.target_id}`, c.id);
+    const externalUrl = this.deps.config.external_url;
     const firstAt = now + firstDelay(this.deps.config.webhooks.retry_schedule);
-    for (const [i, e] of execs.entries()) {
-      const id = ids.get(e.target_id);
+    const tasks: NewTask[] = [];
+    let pending = 0;
+    for (const p of planned) {
+      const id = ids.get(`${p.exec.event_seq}:${p.exec.target_id}`);
       if (id === undefined) continue; // already dispatched to this target (a re-run)
-      const error = failed.has(e.target_id);
-      const h = headers.get(e.target_id);
-      const m = matches[i];
-      if (!error && h && m) rendered.push({ executionId: id, externalUrl, policy: m.policy, target: m.target, headers: h });
-      tasks.push({ execution_id: id, status: error ? 'Error' : 'Pending', status_message: e.status_message, next_attempt_at: error ? null : firstAt, creation_time: now, end_time: error ? now : null });
+      const error = p.headers === null;
+      if (p.headers) rendered.push({ executionId: id, externalUrl, policy: p.match.policy, target: p.match.target, headers: p.headers });
+      if (!error) pending++;
+      tasks.push({ execution_id: id, status: error ? 'Error' : 'Pending', status_message: p.exec.status_message, next_attempt_at: error ? null : firstAt, creation_time: now, end_time: error ? now : null });
     }
     await webhookDeliveryStore.insertTasks(trx, tasks);
-    return tasks.filter((t) => t.status === 'Pending').length;
+    return pending;
   }
+}
+
+/** One delivery to create: its execution row, the (policy, target) it is for, and the format headers (null: rendering failed). */
+interface Planned {
+  exec: NewEventExecution;
+  match: Match;
+  headers: Record<string, string> | null;
+}
+
+/** The (policy, target) pairs of `targets` whose filters and payload format accept `event`. */
+function matchesOf(targets: readonly SubscribedTarget[], event: WharfEvent): Match[] {
+  const out: Match[] = [];
+  for (const r of targets) {
+    const policy = { id: r.policy_id, project_id: r.project_id, name: r.name, event_types: r.event_types, repo_filters: r.repo_filters, tag_filters: r.tag_filters };
+    if (!policyMatches(policy, event)) continue;
+    if (!supports(r.type, r.payload_format, event.type)) continue;
+    out.push({ policy, target: { id: r.target_id, type: r.type, payload_format: r.payload_format, options: r.options } });
+  }
+  return out;
 }
