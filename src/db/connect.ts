@@ -7,6 +7,7 @@ import { cachingDatabase } from './statement-cache.ts';
 import * as m0001 from './migrations/0001-init.ts';
 import * as m0002 from './migrations/0002-members-robots.ts';
 import * as m0004 from './migrations/0004-users-login.ts';
+import * as m0005 from './migrations/0005-manifest-content.ts';
 import * as m0003 from './migrations/0003-quotas-audit.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0001-init': m0001,
   '0002-members-robots': m0002,
   '0004-users-login': m0004,
+  '0005-manifest-content': m0005,
   '0003-quotas-audit': m0003,
 };
 

@@ -58,7 +58,13 @@ export interface RepositoryBlobsTable {
   creation_time: number;
 }
 
-/** Manifests (Harbor's artifacts), stored byte-for-byte as blobs under their digest. */
+/** The exact bytes of a manifest by digest (migration 0005); older manifests live in the BlobStore. */
+export interface ManifestContentTable {
+  digest: string;
+  content: Buffer;
+}
+
+/** Manifests (Harbor's artifacts); their bytes are in `manifest_content` (or, if pushed before it, the BlobStore). */
 export interface ArtifactsTable {
   id: Generated<number>;
   repository_id: number;
@@ -330,6 +336,7 @@ export interface Database {
   projects: ProjectsTable;
   repositories: RepositoriesTable;
   blobs: BlobsTable;
+  manifest_content: ManifestContentTable;
   repository_blobs: RepositoryBlobsTable;
   artifacts: ArtifactsTable;
   artifact_references: ArtifactReferencesTable;

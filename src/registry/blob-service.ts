@@ -15,7 +15,7 @@
  *   within the grace period, so a push in flight (blobs done, manifest not yet PUT) is safe.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Action } from '../auth/index.ts';
 import type { ProjectRow } from '../db/index.ts';
 import { digestAlgorithm, fail, isDomainError, makeDigest, projectOf, type Digest, type RepoName } from '../domain/index.ts';
@@ -24,6 +24,7 @@ import type { RegistryDeps } from './registry-service.ts';
 import { findOrCreateRepository, findRepository, projectForRepo, repositoryRef } from './repositories.ts';
 import type { QuotaSubject } from '../projects/quotas.ts';
 import type { BlobInfo, CallContext, Registry, UploadState } from './types.ts';
+import { readManifestBytes } from './manifest-bytes.ts';
 
 /** Upload ids the service hands out and accepts (UUIDs); anything else is unknown. */
 const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -73,8 +74,10 @@ export class BlobService
       .executeTakeFirst();
     if (!row) return null;
     const stored = await this.deps.blobs.stat(digest);
-    if (!stored) return null;
-    return { digest, size: stored.size };
+    if (stored) return { digest, size: stored.size };
+    // A manifest's bytes live in the database (manifest-bytes.ts); a client may fetch them as a blob.
+    const manifest = await this.deps.db.selectFrom('manifest_content').select('digest').where('digest', '=', digest).executeTakeFirst();
+    return manifest ? { digest, size: row.size } : null;
   }
 
   async blobInfo(ctx: CallContext, repo: RepoName, digest: Digest): Promise<BlobInfo> {
@@ -92,8 +95,10 @@ export class BlobService
     try {
       return { info, stream: await this.deps.blobs.read(digest, range) };
     } catch (err) {
-      if (err instanceof StorageNotFoundError) throw fail('BLOB_UNKNOWN', 'blob unknown to registry', { digest, name: repo });
-      throw err;
+      if (!(err instanceof StorageNotFoundError)) throw err;
+      const manifest = await readManifestBytes(this.deps.db, this.deps.blobs, digest);
+      if (!manifest) throw fail('BLOB_UNKNOWN', 'blob unknown to registry', { digest, name: repo });
+      return { info, stream: Readable.from([range ? manifest.subarray(range.start, range.end + 1) : manifest]) };
     }
   }
 

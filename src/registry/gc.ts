@@ -16,10 +16,10 @@
  * Uploads whose row was last touched before the grace period are removed (row and bytes), and so
  * are upload files with no row whose last write is that old.
  *
- * Not swept: stored blob bytes with no `blobs` row at all (left by a crash between a manifest's
- * bytes being stored and its transaction). The store reports no
- * age for blobs, so such bytes cannot be told apart from a manifest PUT in flight; they cost disk
- * only, and a re-push of the same digest adopts them.
+ * Manifest bytes are rows of `manifest_content` (src/registry/manifest-bytes.ts) and go with their
+ * `blobs` row in the same transaction. Not swept: manifest files in the BlobStore with no `blobs`
+ * row, which only a Wharf older than migration 0005 could leave (a crash between storing a
+ * manifest's bytes and its transaction); they cost disk only and a re-push adopts them.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -83,16 +83,20 @@ export async function runGc(deps: GcDeps): Promise<GcReport> {
       )
       .execute();
     let links = 0;
+    let manifestBytes = 0;
     for (const r of rows) {
       const res = await trx.deleteFrom('repository_blobs').where('digest', '=', r.digest).executeTakeFirst();
       links += Number(res.numDeletedRows);
+      const content = await trx.selectFrom('manifest_content').select('digest').where('digest', '=', r.digest).executeTakeFirst();
+      if (content) manifestBytes += r.size;
+      // Deleting the blobs row also deletes the manifest_content row (ON DELETE CASCADE).
       await trx.deleteFrom('blobs').where('digest', '=', r.digest).execute();
     }
-    return { rows, links };
+    return { rows, links, manifestBytes };
   });
 
   let blobsDeleted = 0;
-  let bytesFreed = 0;
+  let bytesFreed = doomed.manifestBytes;
   for (const r of doomed.rows) {
     const back = await db.selectFrom('blobs').select('digest').where('digest', '=', r.digest).executeTakeFirst();
     if (back) continue; // re-pushed while gc ran: keep the bytes

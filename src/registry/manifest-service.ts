@@ -1,6 +1,6 @@
 /**
  * The manifest side of the registry: manifests, tags, referrers, the catalog and repository
- * deletion. Manifests are stored byte-for-byte as blobs under their digest; their metadata
+ * deletion. Manifests are stored byte-for-byte (src/registry/manifest-bytes.ts); their bytes, metadata
  * (Harbor's artifacts), what they reference, their tags and the events describing each change are
  * written in ONE transaction, so a committed change always has its event and a failed one never does.
  *
@@ -30,12 +30,12 @@ import {
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import type { ArtifactRef } from '../events/index.ts';
-import { StorageNotFoundError } from '../storage/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
 import { findOrCreateRepository, findRepository, projectForRepo, projectRef, repositoryRef } from './repositories.ts';
 import type { CallContext, ManifestContent, NamePage, Registry } from './types.ts';
 import { PullRecorder } from './pull-recorder.ts';
+import { readManifestBytes, storeManifestBytes } from './manifest-bytes.ts';
 
 type Trx = Transaction<Database>;
 
@@ -110,12 +110,12 @@ export class ManifestService
     const quotas = this.deps.quotas;
     if (quotas) await quotas.guard(() => quotas.precheck(quotaSubject, quotaItems));
 
-    await this.deps.blobs.put(digest, body);
     this.deps.metrics.bytesIn.inc(body.length);
 
     const record = () => this.transact(async (trx) => {
       const now = Date.now();
       await trx.insertInto('blobs').values({ digest, size: body.length, creation_time: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+      await storeManifestBytes(trx, digest, body);
       const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
       await quotas?.charge(trx, { ...quotaSubject, repositoryRef: repositoryRef(repository) }, quotaItems);
       await trx.updateTable('repositories').set({ update_time: now }).where('id', '=', repository.id).execute();
@@ -269,15 +269,15 @@ export class ManifestService
     if (!artifact) throw manifestUnknown(repo, ref);
     // The artifact's digest was validated when it was pushed.
     const digest = artifact.digest as Digest;
-    let body: Buffer;
-    try {
-      const cached = this.manifestBytes.get(digest);
-      body = cached ?? (await this.deps.blobs.readAll(digest));
-      if (!cached) this.manifestBytes.set(digest, body);
-    } catch (err) {
-      if (!(err instanceof StorageNotFoundError)) throw err;
-      this.deps.logger.error({ repo, digest }, 'manifest metadata exists but its bytes are missing from storage');
-      throw manifestUnknown(repo, ref);
+    let body = this.manifestBytes.get(digest);
+    if (!body) {
+      const stored = await readManifestBytes(this.deps.db, this.deps.blobs, digest);
+      if (!stored) {
+        this.deps.logger.error({ repo, digest }, 'manifest metadata exists but its bytes are missing from storage');
+        throw manifestUnknown(repo, ref);
+      }
+      body = stored;
+      this.manifestBytes.set(digest, body);
     }
     // Group commit (pull-recorder.ts): resolves once the pull and its PULL_ARTIFACT are committed.
     if (pull) await this.pulls.record({ ctx, project, repository, artifact, tag: ref.kind === 'tag' ? ref.tag : null });
