@@ -53,3 +53,252 @@ test('events without a repository match only empty repository filters', () => {
 test('corrupt JSON columns match nothing rather than everything', () => {
   assert.equal(policyMatches({ event_types: 'not json', repo_filters: '[]', tag_filters: '[]' }, push('library/a', 'v1')), false);
 });
+
+// ---- The dispatcher against a real SQLite file: batches, claims, broken rows. ----
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { sql } from 'kysely';
+import { pino } from 'pino';
+import { openDatabase, type Db } from '../db/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { Outbox } from './outbox.ts';
+import { Dispatcher, type RenderedDelivery } from './dispatcher.ts';
+
+const silent = pino({ level: 'silent' });
+
+interface Fixture {
+  dir: string;
+  file: string;
+  db: Db;
+  outbox: Outbox;
+  targets: number[];
+  close(): Promise<void>;
+}
+
+/** A database file with one enabled system-wide policy (PUSH_ARTIFACT, CREATE_TAG) and `targets` enabled targets. */
+async function fixture(targets = 2): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-dispatch-'));
+  const file = join(dir, 'wharf.db');
+  const db = await openDatabase(file);
+  const policy = await db.kysely
+    .insertInto('webhook_policies')
+    .values({ project_id: null, name: 'p', description: '', enabled: 1, event_types: '["PUSH_ARTIFACT","CREATE_TAG"]', repo_filters: '[]', tag_filters: '[]', creator: '', creation_time: 1, update_time: 1 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const ids: number[] = [];
+  for (let i = 0; i < targets; i++) {
+    const t = await db.kysely
+      .insertInto('webhook_targets')
+      .values({ policy_id: policy.id, position: i, type: 'http', address: `http://127.0.0.1:9/${i}`, payload_format: i % 2 ? 'CloudEvents' : 'Default', options: '{}', auth_header: '', skip_cert_verify: 0, secret: '', headers: '{}', timeout_ms: null, enabled: 1, failing_since: null, disabled_reason: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    ids.push(t.id);
+  }
+  return {
+    dir,
+    file,
+    db,
+    outbox: new Outbox(),
+    targets: ids,
+    close: async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function dispatcherOn(f: Fixture, extra: { batchSize?: number; coalesceMs?: number; pollMs?: number; onRendered?: (r: readonly RenderedDelivery[]) => void } = {}): Dispatcher {
+  const config = loadConfig({ env: {}, file: null, overrides: { data_dir: f.dir } });
+  return new Dispatcher({ db: f.db.kysely, outbox: f.outbox, config, logger: silent, ...extra });
+}
+
+async function appendPushes(f: Fixture, n: number, from = 0): Promise<void> {
+  await f.db.kysely.transaction().execute(async (trx) => {
+    for (let i = from; i < from + n; i++) {
+      await f.outbox.append(trx, { type: 'PUSH_ARTIFACT', operator: 'admin', project, repository: { id: 1, name: 'library/a', creationTime: null }, artifact: { digest: `sha256:${'c'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1, tag: `t${i}`, tags: [`t${i}`], artifactType: null } });
+    }
+  });
+}
+
+async function counts(f: Fixture): Promise<{ executions: number; tasks: number; pending: number; pairs: number }> {
+  const one = async (q: string) => Number((await sql<{ n: number }>`${sql.raw(q)}`.execute(f.db.kysely)).rows[0]?.n ?? -1);
+  return {
+    executions: await one(`SELECT count(*) AS n FROM webhook_executions`),
+    tasks: await one(`SELECT count(*) AS n FROM webhook_tasks WHERE status = 'Pending'`),
+    pending: await one(`SELECT count(*) AS n FROM events WHERE dispatched_at IS NULL`),
+    pairs: await one(`SELECT count(DISTINCT event_seq || ':' || target_id) AS n FROM webhook_executions`),
+  };
+}
+
+test('a batch of N events is dispatched in one transaction: N x targets executions and tasks, one onRendered call', async () => {
+  const f = await fixture(2);
+  try {
+    await appendPushes(f, 60);
+    const calls: number[] = [];
+    const d = dispatcherOn(f, { onRendered: (r) => calls.push(r.length) });
+    assert.equal(await d.runOnce(), 60);
+    assert.deepEqual(await counts(f), { executions: 120, tasks: 120, pending: 0, pairs: 120 });
+    assert.deepEqual(calls, [120], 'one transaction (one commit, one onRendered) for the whole batch');
+    assert.equal(await d.runOnce(), 0, 'a second round finds nothing');
+    assert.equal((await counts(f)).executions, 120);
+
+    // batchSize bounds a transaction: 45 events in batches of 20 are three transactions.
+    await appendPushes(f, 45, 100);
+    const small: number[] = [];
+    const d2 = dispatcherOn(f, { batchSize: 20, onRendered: (r) => small.push(r.length) });
+    assert.equal(await d2.runOnce(), 45);
+    assert.deepEqual(small, [40, 40, 10]);
+    assert.deepEqual(await counts(f), { executions: 210, tasks: 210, pending: 0, pairs: 210 });
+  } finally {
+    await f.close();
+  }
+});
+
+test('per-row rules hold inside a batch: operational events, unreadable data, notifications off', async () => {
+  const f = await fixture(1);
+  try {
+    await appendPushes(f, 1);
+    await f.db.kysely.insertInto('events').values({ id: 'bad-json', type: 'PUSH_ARTIFACT', occur_at: 1, operator: 'admin', project_id: null, data: '{not json', dispatched_at: null }).execute();
+    await f.outbox.append(f.db.kysely, { type: 'WEBHOOK_TARGET_DISABLED', operator: '', targetId: f.targets[0] ?? 0, policyId: 1, projectId: null, address: 'http://127.0.0.1:9/0', reason: 'x' } as never);
+    await appendPushes(f, 1, 1);
+    const d = dispatcherOn(f);
+    assert.equal(await d.runOnce(), 4, 'every row is marked dispatched');
+    const execs = await f.db.kysely.selectFrom('webhook_executions').select(['event_id', 'status']).execute();
+    assert.equal(execs.length, 2, 'only the two readable pushes get deliveries');
+    assert.ok(execs.every((e) => e.event_id !== 'bad-json' && e.status === 'Running'));
+
+    await f.db.kysely.insertInto('configurations').values({ key: 'notification_enable', value: 'false' }).execute();
+    await appendPushes(f, 3, 10);
+    assert.equal(await d.runOnce(), 3);
+    const c = await counts(f);
+    assert.equal(c.pending, 0, 'dropped while notifications are off, as Harbor does');
+    assert.equal(c.executions, 2);
+  } finally {
+    await f.close();
+  }
+});
+
+test('two dispatchers on the same database never dispatch an event twice', async () => {
+  const f = await fixture(2);
+  try {
+    await appendPushes(f, 300);
+    const rendered = [0, 0];
+    const a = dispatcherOn(f, { batchSize: 25, onRendered: (r) => (rendered[0] += r.length) });
+    const b = dispatcherOn(f, { batchSize: 25, onRendered: (r) => (rendered[1] += r.length) });
+    const [na, nb] = await Promise.all([a.runOnce(), b.runOnce()]);
+    assert.equal(na + nb, 300, `each event claimed by exactly one dispatcher (got ${na} + ${nb})`);
+    assert.equal((rendered[0] ?? 0) + (rendered[1] ?? 0), 600);
+    assert.deepEqual(await counts(f), { executions: 600, tasks: 600, pending: 0, pairs: 600 });
+  } finally {
+    await f.close();
+  }
+});
+
+/** Runs a Dispatcher over `file` in a worker thread (its own SQLite connection); resolves with how many events it dispatched. */
+function dispatchInWorker(file: string, dir: string, start: SharedArrayBuffer): Promise<number> {
+  const code = `
+const { workerData, parentPort } = require('node:worker_threads');
+(async () => {
+  (await import('tsx/esm/api')).register(); // the worker loads the TypeScript sources too
+  const { openDatabase } = await import(workerData.db);
+  const { loadConfig } = await import(workerData.config);
+  const { Outbox } = await import(workerData.outbox);
+  const { Dispatcher } = await import(workerData.dispatcher);
+  const { pino } = await import('pino');
+  const db = await openDatabase(workerData.file);
+  const config = loadConfig({ env: {}, file: null, overrides: { data_dir: workerData.dir } });
+  const d = new Dispatcher({ db: db.kysely, outbox: new Outbox(), config, logger: pino({ level: 'silent' }), batchSize: 10 });
+  const flag = new Int32Array(workerData.start);
+  Atomics.add(flag, 1, 1);
+  Atomics.wait(flag, 0, 0); // both workers start together
+  let n = 0;
+  for (let i = 0; i < 5; i++) n += await d.runOnce();
+  await db.close();
+  parentPort.postMessage(n);
+})().catch((err) => { throw err; });
+`;
+  const url = (p: string) => new URL(p, import.meta.url).href;
+  const w = new Worker(code, {
+    eval: true,
+    workerData: { file, dir, start, db: url('../db/index.ts'), config: url('../config/index.ts'), outbox: url('./outbox.ts'), dispatcher: url('./dispatcher.ts') },
+  });
+  return new Promise((resolve, reject) => {
+    w.once('message', (n: number) => resolve(n));
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`dispatcher worker exited (${code}) without an answer`)));
+  });
+}
+
+test('two processes (separate connections) dispatching concurrently produce no duplicates', async () => {
+  const f = await fixture(2);
+  try {
+    await appendPushes(f, 400);
+    const start = new SharedArrayBuffer(8);
+    const flag = new Int32Array(start);
+    let failed = false;
+    const both = Promise.all([dispatchInWorker(f.file, f.dir, start), dispatchInWorker(f.file, f.dir, start)]);
+    both.catch(() => (failed = true));
+    while (Atomics.load(flag, 1) < 2 && !failed) await new Promise((r) => setTimeout(r, 5));
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    const [na, nb] = await both;
+    assert.equal(na + nb, 400, `each event claimed by exactly one (got ${na} + ${nb})`);
+    assert.deepEqual(await counts(f), { executions: 800, tasks: 800, pending: 0, pairs: 800 });
+  } finally {
+    await f.close();
+  }
+});
+
+test('a row that breaks its batch does not block the others; it is retried alone until it goes through', async () => {
+  const f = await fixture(2);
+  try {
+    await appendPushes(f, 10);
+    const poison = 4;
+    // A real SQLite trigger that refuses the executions of one event, as a corrupt row or a bug would.
+    await sql.raw(`CREATE TRIGGER poison BEFORE INSERT ON webhook_executions WHEN NEW.event_seq = ${poison} BEGIN SELECT RAISE(ABORT, 'poisoned'); END`).execute(f.db.kysely);
+    const d = dispatcherOn(f);
+    assert.equal(await d.runOnce(), 9, 'all but the broken event are dispatched');
+    let c = await counts(f);
+    assert.deepEqual([c.pending, c.executions], [1, 18]);
+    const left = await f.db.kysely.selectFrom('events').select('seq').where('dispatched_at', 'is', null).execute();
+    assert.deepEqual(left.map((r) => r.seq), [poison], 'the broken row stays pending');
+
+    // Later events still go through in one batch while the broken one keeps failing alone.
+    const calls: number[] = [];
+    const d2 = dispatcherOn(f, { onRendered: (r) => calls.push(r.length) });
+    await d2.runOnce(); // learns which row is broken
+    await appendPushes(f, 5, 100);
+    calls.length = 0;
+    assert.equal(await d2.runOnce(), 5);
+    assert.deepEqual(calls, [10], 'the new events form one batch; the broken one no longer drags them to one-by-one');
+    c = await counts(f);
+    assert.deepEqual([c.pending, c.executions], [1, 28]);
+
+    await sql.raw(`DROP TRIGGER poison`).execute(f.db.kysely);
+    assert.equal(await d2.runOnce(), 1, 'once fixed, it is dispatched');
+    assert.deepEqual(await counts(f), { executions: 30, tasks: 30, pending: 0, pairs: 30 });
+  } finally {
+    await f.close();
+  }
+});
+
+test('an idle dispatcher reacts at once to the first event, even with a long coalescing window', async () => {
+  const f = await fixture(1);
+  try {
+    let at = 0;
+    const d = dispatcherOn(f, { coalesceMs: 1000, pollMs: 60_000, onRendered: () => (at = performance.now()) });
+    d.start();
+    await new Promise((r) => setTimeout(r, 1100)); // idle for longer than the window
+    const t0 = performance.now();
+    await appendPushes(f, 1);
+    for (let i = 0; i < 200 && at === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await d.stop();
+    assert.ok(at > 0, 'the event was dispatched');
+    assert.ok(at - t0 < 200, `dispatched ${Math.round(at - t0)} ms after the append (no coalescing delay when idle)`);
+  } finally {
+    await f.close();
+  }
+});

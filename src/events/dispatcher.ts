@@ -195,15 +195,18 @@ export class Dispatcher {
     let dispatched = 0;
     let created = 0;
     let afterSeq = 0;
+    // Called directly (not started), a round drains everything; in the loop, stop() ends it early.
+    const inLoop = !this.stopped;
+    const stopping = () => inLoop && this.stopped;
     for (;;) {
       const rows = await webhookDeliveryStore.pendingEvents(this.deps.db, afterSeq, batchSize);
       const last = rows[rows.length - 1];
       if (!last) break;
       afterSeq = last.seq;
-      const r = await this.dispatchRows(rows);
+      const r = await this.dispatchRows(rows, stopping);
       dispatched += r.claimed;
       created += r.created;
-      if (rows.length < batchSize || this.stopped) break;
+      if (rows.length < batchSize || stopping()) break;
     }
     if (created > 0) this.deps.onDeliveries?.();
     await this.reportPending();
@@ -227,7 +230,7 @@ export class Dispatcher {
    * transaction per event, so one broken row cannot hold the others back. A row whose own
    * transaction fails is logged, stays pending and is retried alone in later rounds.
    */
-  private async dispatchRows(rows: readonly EventRow[]): Promise<BatchResult> {
+  private async dispatchRows(rows: readonly EventRow[], stopping: () => boolean): Promise<BatchResult> {
     const total: BatchResult = { claimed: 0, created: 0 };
     const add = (r: BatchResult) => {
       total.claimed += r.claimed;
@@ -244,7 +247,7 @@ export class Dispatcher {
       }
     }
     for (const row of alone) {
-      if (this.stopped) break;
+      if (stopping()) break;
       try {
         add(await this.dispatchBatch([row]));
         this.failing.delete(row.seq);
