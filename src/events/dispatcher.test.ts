@@ -162,7 +162,7 @@ test('per-row rules hold inside a batch: operational events, unreadable data, no
   try {
     await appendPushes(f, 1);
     await f.db.kysely.insertInto('events').values({ id: 'bad-json', type: 'PUSH_ARTIFACT', occur_at: 1, operator: 'admin', project_id: null, data: '{not json', dispatched_at: null }).execute();
-    await f.outbox.append(f.db.kysely, { type: 'WEBHOOK_TARGET_DISABLED', operator: '', targetId: f.targets[0] ?? 0, policyId: 1, projectId: null, address: 'http://127.0.0.1:9/0', reason: 'x' } as never);
+    await f.outbox.append(f.db.kysely, { type: 'WEBHOOK_TARGET_DISABLED', operator: '', project, targetId: f.targets[0] ?? 0, policyId: 1, address: 'http://127.0.0.1:9/0', reason: 'x' });
     await appendPushes(f, 1, 1);
     const d = dispatcherOn(f);
     assert.equal(await d.runOnce(), 4, 'every row is marked dispatched');
@@ -185,12 +185,13 @@ test('two dispatchers on the same database never dispatch an event twice', async
   const f = await fixture(2);
   try {
     await appendPushes(f, 300);
-    const rendered = [0, 0];
-    const a = dispatcherOn(f, { batchSize: 25, onRendered: (r) => (rendered[0] += r.length) });
-    const b = dispatcherOn(f, { batchSize: 25, onRendered: (r) => (rendered[1] += r.length) });
+    let renderedA = 0;
+    let renderedB = 0;
+    const a = dispatcherOn(f, { batchSize: 25, onRendered: (r) => (renderedA += r.length) });
+    const b = dispatcherOn(f, { batchSize: 25, onRendered: (r) => (renderedB += r.length) });
     const [na, nb] = await Promise.all([a.runOnce(), b.runOnce()]);
     assert.equal(na + nb, 300, `each event claimed by exactly one dispatcher (got ${na} + ${nb})`);
-    assert.equal((rendered[0] ?? 0) + (rendered[1] ?? 0), 600);
+    assert.equal(renderedA + renderedB, 600);
     assert.deepEqual(await counts(f), { executions: 600, tasks: 600, pending: 0, pairs: 600 });
   } finally {
     await f.close();
