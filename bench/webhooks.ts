@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import SQLite from 'better-sqlite3';
 import { startReceiver, type Receiver, type ReceivedRequest } from '../test/helpers/receiver.ts';
 import { adminAuth, freePort, spawnWharf, type SpawnedWharf } from '../test/helpers/wharf.ts';
 import { api, createPolicy, pushBlob, putManifest, smallImage } from '../test/helpers/webhook-client.ts';
@@ -31,6 +32,7 @@ const sizes = quick
   ? { latencyPushes: 200, rate: 1000, lowRatePushes: 100, lowRate: 50, thrPolicies: 100, thrPushes: 30, fanPolicies: 1000, fanPushes: 1 }
   : { latencyPushes: 1000, rate: 1000, lowRatePushes: 500, lowRate: 50, thrPolicies: 200, thrPushes: 100, fanPolicies: 1000, fanPushes: 3 };
 const warmup = 20;
+const wharfEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('WHARF_') && e[1] !== undefined));
 const drainMs = 30_000;
 
 /** Percentile (nearest rank) of a sorted list. */
@@ -81,6 +83,10 @@ interface LatencyResult {
   deliveredMaxMs: number;
   received: number;
   missing: number;
+  /** Wall-clock window of the measured pushes (ms since the epoch). */
+  windowMs: [number, number];
+  /** Outbox events Wharf committed per second in that window (a tagged push is PUSH_ARTIFACT + CREATE_TAG). */
+  eventsPerSecond?: number;
 }
 
 /**
@@ -107,6 +113,7 @@ async function latencyRun(base: string, recv: Receiver, path: string, repo: stri
   }
   const putMs: number[] = [];
   const interval = 1000 / rate;
+  const wall0 = Date.now();
   const t0 = performance.now();
   let inFlight = 0;
   let lastDone = t0;
@@ -134,6 +141,7 @@ async function latencyRun(base: string, recv: Receiver, path: string, repo: stri
     );
   }
   await Promise.all(pending);
+  const wall1 = wall0 + (lastDone - t0);
   const achievedRate = n / ((lastDone - t0) / 1000);
   const deadline = Date.now() + drainMs;
   while (Date.now() < deadline && [...putDone.keys()].some((d) => !arrived.has(d))) await sleep(50);
@@ -158,7 +166,19 @@ async function latencyRun(base: string, recv: Receiver, path: string, repo: stri
     deliveredMaxMs: round(lat[lat.length - 1] ?? NaN, 2),
     received: lat.length,
     missing,
+    windowMs: [wall0, Math.ceil(wall1)],
   };
+}
+
+/** Outbox events committed per second during `r`'s window, read from Wharf's database file. */
+function eventsPerSecond(dataDir: string, r: LatencyResult): number {
+  const db = new SQLite(join(dataDir, 'wharf.db'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT count(*) AS n FROM events WHERE occur_at BETWEEN ? AND ?').get(r.windowMs[0], r.windowMs[1]) as { n: number }; // count(*) row
+    return round(row.n / ((r.windowMs[1] - r.windowMs[0]) / 1000));
+  } finally {
+    db.close();
+  }
 }
 
 /** Creates `count` PUSH_ARTIFACT Default policies on library, target `<recv>/<prefix>/<i>`, 8 at a time. */
@@ -305,6 +325,8 @@ interface BenchResults {
   quick: boolean;
   machine: { cpus: number; cpuModel: string; node: string; loadAvgAtStart: number[] };
   sizes: typeof sizes;
+  /** WHARF_* settings passed to Wharf from the environment. */
+  wharfEnv: Record<string, string>;
   targets: { p99LatencyMsAt1000PerSecond: number; deliveriesPerSecond: number };
   wharfLatency?: LatencyResult;
   wharfLatencyLowRate?: LatencyResult;
@@ -315,11 +337,12 @@ interface BenchResults {
   loadAvgAtEnd?: number[];
 }
 
-async function withWharf<T>(fn: (w: SpawnedWharf) => Promise<T>): Promise<T> {
+async function withWharf<T>(fn: (w: SpawnedWharf, dataDir: string) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-wharf-'));
-  const w = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' }, compiled: true });
+  // WHARF_* variables of this shell reach Wharf (to compare settings); the results record them.
+  const w = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn', ...wharfEnv }, compiled: true });
   try {
-    return await fn(w);
+    return await fn(w, dataDir);
   } finally {
     await w.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -335,17 +358,19 @@ async function main(): Promise<void> {
     quick,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadAvgAtStart: loadavg() },
     sizes,
+    wharfEnv,
     targets: { p99LatencyMsAt1000PerSecond: 50, deliveriesPerSecond: 5000 },
   };
   try {
     console.error('1/4 Wharf push -> webhook latency ...');
-    if (only.has('latency')) result.wharfLatency = await withWharf(async (w) => {
+    if (only.has('latency')) result.wharfLatency = await withWharf(async (w, dir) => {
       await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
         name: 'latency',
         event_types: ['PUSH_ARTIFACT'],
         targets: [{ type: 'http', address: `${recv.url}/wharf`, payload_format: 'Default' }],
       });
-      return latencyRun(w.url, recv, '/wharf', 'library/lat', sizes.latencyPushes, sizes.rate, adminAuth);
+      const r = await latencyRun(w.url, recv, '/wharf', 'library/lat', sizes.latencyPushes, sizes.rate, adminAuth);
+      return { ...r, eventsPerSecond: eventsPerSecond(dir, r) };
     });
     if (only.has('latency')) result.wharfLatencyLowRate = await withWharf(async (w) => {
       await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
@@ -380,6 +405,7 @@ async function main(): Promise<void> {
     ['measure', 'Wharf', 'CNCF registry 2.8', 'target'],
     ['pushes offered at (per s)', f(lw?.offeredRate), f(ld?.offeredRate), '1000'],
     ['pushes achieved (per s)', f(lw?.achievedRate), f(ld?.achievedRate), ''],
+    ['outbox events committed (per s)', f(lw?.eventsPerSecond), 'n/a', ''],
     ['manifest PUT p50 / p99 (ms)', `${f(lw?.putP50Ms)} / ${f(lw?.putP99Ms)}`, `${f(ld?.putP50Ms)} / ${f(ld?.putP99Ms)}`, ''],
     ['PUT response -> webhook p50 (ms)', f(lw?.deliveredP50Ms), f(ld?.deliveredP50Ms), ''],
     ['PUT response -> webhook p99 (ms)', f(lw?.deliveredP99Ms), f(ld?.deliveredP99Ms), '< 50'],
