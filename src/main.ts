@@ -48,7 +48,7 @@ export interface CreateOptions {
 export async function createWharf(config: Config, opts: CreateOptions = {}): Promise<Wharf> {
   const logger = opts.logger ?? pino({ level: config.log_level, base: { service: 'wharf' } });
   const metrics = new Metrics(opts.defaultMetrics ?? true);
-  const db = await openDatabase(config.database.path);
+  const db = await openDatabase(config.database.path, { checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger });
   const blobs = new FsBlobStore(config.storage.root);
   const outbox = new Outbox();
   const authorizer = new Authorizer();

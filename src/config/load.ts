@@ -89,7 +89,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     ...c,
     data_dir: dataDir,
     external_url: (c.external_url ?? `http://localhost:${c.port}`).replace(/\/+$/, ''),
-    database: { path: resolve(c.database.path ?? join(dataDir, 'wharf.db')) },
+    database: { ...c.database, path: resolve(c.database.path ?? join(dataDir, 'wharf.db')) },
     storage: { driver: c.storage.driver, root: resolve(c.storage.root ?? join(dataDir, 'storage')) },
   };
 }

@@ -38,8 +38,12 @@ export const configSchema = z
       .object({
         /** SQLite database file; default `<data_dir>/wharf.db`. */
         path: z.string().optional(),
+        /** Milliseconds between WAL checkpoints in the checkpoint worker thread; 0: no worker, SQLite checkpoints inside commits. */
+        checkpoint_interval_ms: z.coerce.number().int().min(0).max(60_000).default(500),
+        /** WAL size in MiB past which the worker truncates the WAL (briefly holding writers back). */
+        wal_limit_mb: z.coerce.number().int().positive().default(64),
       })
-      .default({}),
+      .default({ checkpoint_interval_ms: 500, wal_limit_mb: 64 }),
     storage: z
       .object({
         /** Blob storage driver. */
@@ -126,6 +130,6 @@ export type RawConfig = z.input<typeof configSchema>;
 /** Fully resolved configuration: every path absolute, every derived default filled in. */
 export type Config = Omit<z.output<typeof configSchema>, 'external_url' | 'database' | 'storage'> & {
   external_url: string;
-  database: { path: string };
+  database: { path: string; checkpoint_interval_ms: number; wal_limit_mb: number };
   storage: { driver: 'filesystem'; root: string };
 };

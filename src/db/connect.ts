@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import { cachingDatabase } from './statement-cache.ts';
+import { Checkpointer, type DbLogger } from './checkpointer.ts';
 import * as m0001 from './migrations/0001-init.ts';
 import * as m0002 from './migrations/0002-members-robots.ts';
 import * as m0004 from './migrations/0004-users-login.ts';
@@ -24,26 +25,99 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 /** An open database: the Kysely handle and a close function. */
 export interface Db {
   kysely: Kysely<Database>;
+  /** The WAL checkpoint worker; absent for `:memory:` or when turned off. */
+  checkpointer?: Checkpointer;
+  /** Stops the checkpointer, truncates the WAL and closes the connection. */
   close(): Promise<void>;
 }
+
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /**
+   * Milliseconds between two WAL checkpoints by the worker thread (default 500). 0 starts no
+   * worker and leaves checkpoints to SQLite, inside COMMITs on the main thread.
+   */
+  checkpointIntervalMs?: number;
+  /** WAL size past which the worker truncates it (default 64 MiB). */
+  walLimitBytes?: number;
+  /** WAL file size at which the worker thread starts (default 4 MiB, SQLite's usual checkpoint point; 0: at once). */
+  workerStartBytes?: number;
+  /** Where checkpoint problems are logged (default: the console). */
+  logger?: DbLogger;
+}
+
+const consoleLogger: DbLogger = {
+  warn: (obj, msg) => console.warn(msg, obj),
+  error: (obj, msg) => console.error(msg, obj),
+};
+
+/** SQLite's own default, restored when the checkpoint worker is not there. */
+const defaultAutocheckpointPages = 1000;
 
 /**
  * Opens (creating if needed) the SQLite database at `path` in WAL mode and runs pending migrations.
  * `synchronous=NORMAL` with WAL keeps every committed transaction across a process crash (kill -9);
  * only an OS crash may lose the last transactions.
+ *
+ * Checkpoints (copying the WAL into the database file) run in a worker thread with its own
+ * connection (checkpointer.ts), not inside COMMITs on the main thread. Because that worker briefly
+ * takes the writer lock to truncate a long WAL, transactions start with BEGIN IMMEDIATE: a deferred
+ * transaction that read first could not upgrade to a writer then (SQLITE_BUSY at once, no retry),
+ * whereas BEGIN IMMEDIATE waits in the busy handler.
  */
-export async function openDatabase(path: string): Promise<Db> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+export async function openDatabase(path: string, opts: OpenDatabaseOptions = {}): Promise<Db> {
+  const inMemory = path === ':memory:' || path === '';
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
+  const statements = cachingDatabase(sqlite);
+  const database: SqliteDatabase = {
+    close: () => statements.close(),
+    // Kysely's SqliteDriver begins every transaction with the text 'begin'.
+    prepare: (text: string) => statements.prepare(text === 'begin' ? 'begin immediate' : text),
+  };
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   const result = await new Migrator({ db: kysely, provider }).migrateToLatest();
   if (result.error) {
     await kysely.destroy();
     throw result.error instanceof Error ? result.error : new Error(String(result.error));
   }
-  return { kysely, close: () => kysely.destroy() };
+  const intervalMs = opts.checkpointIntervalMs ?? 500;
+  const logger = opts.logger ?? consoleLogger;
+  let closed = false;
+  let checkpointer: Checkpointer | undefined;
+  if (!inMemory && intervalMs > 0) {
+    sqlite.pragma('wal_autocheckpoint = 0');
+    checkpointer = Checkpointer.start({
+      path,
+      intervalMs,
+      walLimitBytes: opts.walLimitBytes ?? 64 * 1024 * 1024,
+      startBytes: opts.workerStartBytes ?? 4 * 1024 * 1024,
+      logger,
+      onFailure: () => {
+        if (!closed) sqlite.pragma(`wal_autocheckpoint = ${defaultAutocheckpointPages}`);
+      },
+    });
+  }
+  return {
+    kysely,
+    checkpointer,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await checkpointer?.stop();
+      if (!inMemory) {
+        try {
+          // Through Kysely so that it waits for a transaction still in flight.
+          await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(kysely);
+        } catch (err) {
+          logger.warn({ err, path }, 'final WAL checkpoint failed; the WAL is replayed on next open');
+        }
+      }
+      await kysely.destroy();
+    },
+  };
 }
