@@ -17,6 +17,7 @@ import { QuotaService } from './projects/quotas.ts';
 import { AuditService, AuditWriter } from './audit/index.ts';
 import { Metrics } from './observability/index.ts';
 import { WebhookService, WebhookEngine } from './webhooks/index.ts';
+import { DeliveryThread } from './webhooks/delivery-thread.ts';
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -25,8 +26,14 @@ export interface Wharf {
   app: FastifyInstance;
   db: Db;
   logger: Logger;
-  /** The webhook engine (dispatcher + delivery worker); started by listen(), stopped by close(). */
+  /**
+   * The webhook engine of the API (redeliver, test sends, history pruning). With
+   * `webhooks.delivery_thread` (the default) it is never started: the engine that dispatches and
+   * delivers, and the audit writer, run in `deliveryThread`. Otherwise listen() starts it here.
+   */
   engine: WebhookEngine;
+  /** The thread running the webhook engine and the audit writer; null when `webhooks.delivery_thread` is off. */
+  deliveryThread: DeliveryThread | null;
   /** Failed-login limiting; subscribe to `loginLimiter.loginFailures` ('failure') to see every failed login. */
   loginLimiter: LoginLimiter;
   /** The base URL once listening. */
@@ -62,12 +69,14 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   });
   const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config });
   const audit = new AuditService({ db: db.kysely, authorizer, config });
-  const auditWriter = new AuditWriter({ db: db.kysely, outbox, config, logger, audit });
+  // In the delivery thread by default (its own connection, Outbox, logger and metrics), else here.
+  const deliveryThread = config.webhooks.delivery_thread ? new DeliveryThread({ config, outbox, logger, metrics }) : null;
+  const auditWriter = deliveryThread ? null : new AuditWriter({ db: db.kysely, outbox, config, logger, audit });
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
   const webhooks = new WebhookService({ db: db.kysely, outbox, authorizer, config });
-  const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics });
+  const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
   await bootstrap(config, db, projects, logger);
 
   // After gc, blobs it removed leave their projects' quota usage.
@@ -84,6 +93,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     db,
     logger,
     engine,
+    deliveryThread,
     loginLimiter,
     url: () => address,
     async listen() {
@@ -91,16 +101,20 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       const a = app.server.address();
       const port = typeof a === 'object' && a ? a.port : config.port;
       address = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-      engine.start();
-      auditWriter.start();
+      if (deliveryThread) await deliveryThread.start();
+      else {
+        engine.start();
+        auditWriter?.start();
+      }
       return address;
     },
     gc,
     async close() {
       await app.close();
       await registry.close();
+      await deliveryThread?.stop();
       await engine.stop();
-      await auditWriter.stop();
+      await auditWriter?.stop();
       await db.close();
     },
   };

@@ -17,8 +17,9 @@ export function healthRoutes(deps: AppDeps) {
       }
     });
     app.get('/metrics', async (_req, reply) => {
-      reply.header('content-type', deps.metrics.registry.contentType);
-      return deps.metrics.registry.metrics();
+      const { contentType, body } = await deps.metrics.render();
+      reply.header('content-type', contentType);
+      return body;
     });
   };
 }

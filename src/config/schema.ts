@@ -82,6 +82,8 @@ export const configSchema = z
         history_max_age_days: z.coerce.number().int().positive().default(30),
         /** At most this many executions are kept per policy. */
         history_max_per_policy: z.coerce.number().int().positive().default(1000),
+        /** Run the dispatcher, the delivery worker and the audit writer in a worker thread (false: in the main thread). */
+        delivery_thread: bool.default(true),
       })
       .default({
         timeout_ms: 10_000,
@@ -94,6 +96,7 @@ export const configSchema = z
         allow_list: [],
         history_max_age_days: 30,
         history_max_per_policy: 1000,
+        delivery_thread: true,
       }),
     quota: z
       .object({

@@ -44,6 +44,14 @@ export interface OpenDatabaseOptions {
   workerStartBytes?: number;
   /** Where checkpoint problems are logged (default: the console). */
   logger?: DbLogger;
+  /** Run pending migrations (default true). False for a second connection opened after the first migrated. */
+  migrate?: boolean;
+  /**
+   * This connection owns checkpoints (default true). False for a second connection (another
+   * thread): no checkpoint worker, no checkpoint at close, and no automatic checkpoints on its
+   * commits when `checkpointIntervalMs` > 0 (the first connection's worker does them).
+   */
+  checkpoint?: boolean;
 }
 
 const consoleLogger: DbLogger = {
@@ -80,16 +88,18 @@ export async function openDatabase(path: string, opts: OpenDatabaseOptions = {})
     prepare: (text: string) => statements.prepare(text === 'begin' ? 'begin immediate' : text),
   };
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  const result = await new Migrator({ db: kysely, provider }).migrateToLatest();
-  if (result.error) {
+  const result = opts.migrate === false ? undefined : await new Migrator({ db: kysely, provider }).migrateToLatest();
+  if (result?.error) {
     await kysely.destroy();
     throw result.error instanceof Error ? result.error : new Error(String(result.error));
   }
   const intervalMs = opts.checkpointIntervalMs ?? 500;
+  const ownsCheckpoints = opts.checkpoint !== false;
+  if (!ownsCheckpoints && intervalMs > 0) sqlite.pragma('wal_autocheckpoint = 0');
   const logger = opts.logger ?? consoleLogger;
   let closed = false;
   let checkpointer: Checkpointer | undefined;
-  if (!inMemory && intervalMs > 0) {
+  if (!inMemory && intervalMs > 0 && ownsCheckpoints) {
     sqlite.pragma('wal_autocheckpoint = 0');
     checkpointer = Checkpointer.start({
       path,
@@ -109,7 +119,7 @@ export async function openDatabase(path: string, opts: OpenDatabaseOptions = {})
       if (closed) return;
       closed = true;
       await checkpointer?.stop();
-      if (!inMemory) {
+      if (!inMemory && ownsCheckpoints) {
         try {
           // Through Kysely so that it waits for a transaction still in flight.
           await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(kysely);

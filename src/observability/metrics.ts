@@ -1,5 +1,15 @@
-/** Prometheus metrics, one registry per Wharf instance (tests run several in one process). */
-import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+/**
+ * Prometheus metrics, one registry per Wharf instance (tests run several in one process). Another
+ * thread (the webhook delivery thread) has a Metrics of its own; the main thread adds it as a
+ * source and `render()` sums same-named series of both, so /metrics shows one set.
+ */
+import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+
+/** A registry's metrics as plain data (`registry.getMetricsAsJSON()`), which can cross threads. */
+export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/** Where extra metrics come from: null when the source has nothing to give right now. */
+export type MetricsSource = () => Promise<MetricsJson | null>;
 
 /** Wharf's metrics. */
 export class Metrics {
@@ -39,7 +49,25 @@ export class Metrics {
   });
   readonly outboxPending = new Gauge({ name: 'wharf_outbox_pending_events', help: 'Events not yet dispatched', registers: [this.registry] });
 
+  private readonly sources: MetricsSource[] = [];
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'wharf_' });
+  }
+
+  /** Adds `source`'s metrics to what {@link render} reports (same name and labels: summed). */
+  addSource(source: MetricsSource): void {
+    this.sources.push(source);
+  }
+
+  /** The exposition text of this registry plus every source, and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    const contentType = this.registry.contentType;
+    if (this.sources.length === 0) return { contentType, body: await this.registry.metrics() };
+    const extra = await Promise.all(this.sources.map((s) => s().catch(() => null)));
+    const all = [await this.registry.getMetricsAsJSON(), ...extra.filter((m): m is MetricsJson => m !== null)];
+    // Sum everything: a metric only one side has stays as it is ('omit' would drop e.g. process_start_time).
+    const summed = all.map((metrics) => metrics.map((m) => ({ ...m, aggregator: 'sum' as const })));
+    return { contentType, body: await AggregatorRegistry.aggregate(summed).metrics() };
   }
 }

@@ -7,6 +7,9 @@
  * with the identical body and event id (so `webhook-id` / `X-Wharf-Event-Id` do not change and a
  * receiver that already processed it can drop the duplicate); the original execution and its
  * attempts stay as they were. The new delivery follows the normal retry schedule.
+ *
+ * By default `wharf serve` runs a started engine in the delivery thread (./delivery-thread.ts) and
+ * keeps an engine that is never started in the main thread, for these API operations.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -33,6 +36,11 @@ export interface WebhookEngineDeps {
   metrics?: Metrics;
   /** DNS resolver override (tests); the system resolver otherwise. */
   resolver?: Resolver;
+  /**
+   * Called after `redeliver()` committed its new delivery. When the delivery worker runs elsewhere
+   * (the delivery thread, ./delivery-thread.ts), this wakes it; this engine's own worker is woken too.
+   */
+  onRedelivered?: () => void;
 }
 
 /** The result of {@link WebhookEngine.redeliver}. */
@@ -159,6 +167,7 @@ export class WebhookEngine {
       return { executionId: created.id, taskId: task.id };
     });
     this.worker.wake();
+    this.deps.onRedelivered?.();
     return result;
   }
 

@@ -1,0 +1,97 @@
+/**
+ * Worker-thread entry of the delivery thread (started by ./delivery-thread.ts; imported by nothing).
+ * It opens its own connection to the database file (no migrations: the main thread ran them; no
+ * checkpoints: the main connection's checkpointer does them), builds its own Outbox, pino logger
+ * (the configured level), Metrics (no process metrics: the main thread has them), WebhookEngine and
+ * AuditWriter, starts them and reports 'ready'. Messages: 'appended' makes its Outbox emit (its
+ * loops run), 'wake-worker' wakes the delivery worker, 'metrics' answers with its metrics as
+ * plain data, 'stop' stops everything, closes the connection and ends the thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import type { Config } from '../config/index.ts';
+import { openDatabase, type Db } from '../db/index.ts';
+import { Outbox } from '../events/index.ts';
+import { Authorizer } from '../auth/index.ts';
+import { AuditService, AuditWriter } from '../audit/index.ts';
+import { Metrics } from '../observability/index.ts';
+import { WebhookEngine } from './engine.ts';
+import type { DeliveryThreadData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.ts';
+
+/** The config the main thread passed, after a shape check of the parts this thread relies on first. */
+function readData(data: unknown): DeliveryThreadData {
+  if (typeof data !== 'object' || data === null || !('config' in data)) throw new Error('delivery thread: missing workerData.config');
+  const config: unknown = data.config;
+  if (typeof config !== 'object' || config === null || !('database' in config) || !('webhooks' in config) || !('audit' in config)) {
+    throw new Error('delivery thread: malformed workerData.config');
+  }
+  // The main thread sends its resolved Config (structured clone of plain data); checked above in outline.
+  return { config: config as Config };
+}
+
+const port = parentPort;
+if (!port) throw new Error('delivery-thread-worker.ts must run in a worker thread');
+const post = (m: FromDeliveryThread) => port.postMessage(m);
+
+let db: Db | undefined;
+try {
+  const { config } = readData(workerData);
+  const logger = pino({ level: config.log_level, base: { service: 'wharf', thread: 'delivery' } });
+  db = await openDatabase(config.database.path, { migrate: false, checkpoint: false, checkpointIntervalMs: config.database.checkpoint_interval_ms, logger });
+  const kysely = db.kysely;
+  const metrics = new Metrics(false);
+  const outbox = new Outbox();
+  const audit = new AuditService({ db: kysely, authorizer: new Authorizer(), config });
+  const auditWriter = new AuditWriter({ db: kysely, outbox, config, logger, audit });
+  const engine = new WebhookEngine({ db: kysely, outbox, config, logger, metrics });
+  const opened = db;
+  let stopping = false;
+
+  port.on('message', (m: ToDeliveryThread) => {
+    switch (m.kind) {
+      case 'appended':
+        config.external_url = m.externalUrl;
+        outbox.signal.emit('appended');
+        break;
+      case 'wake-worker':
+        config.external_url = m.externalUrl;
+        engine.worker.wake();
+        break;
+      case 'metrics':
+        void metrics.registry.getMetricsAsJSON().then(
+          (json) => post({ kind: 'metrics', id: m.id, metrics: json }),
+          (err: unknown) => logger.warn({ err }, 'delivery thread: could not collect metrics'),
+        );
+        break;
+      case 'crash':
+        setImmediate(() => {
+          throw new Error('delivery thread: crash requested');
+        });
+        break;
+      case 'stop':
+        if (stopping) break;
+        stopping = true;
+        void (async () => {
+          try {
+            await engine.stop(m.graceMs);
+            await auditWriter.stop();
+          } catch (err) {
+            logger.error({ err }, 'delivery thread: error while stopping');
+          }
+          await opened.close().catch((err: unknown) => logger.error({ err }, 'delivery thread: could not close the database'));
+          logger.flush();
+          port.close(); // nothing else keeps this thread alive: it exits
+        })();
+        break;
+    }
+  });
+
+  engine.start();
+  auditWriter.start();
+  post({ kind: 'ready' });
+} catch (err) {
+  const e = err instanceof Error ? err : new Error(String(err));
+  post({ kind: 'failed', message: e.message, stack: e.stack });
+  await db?.close().catch(() => undefined);
+  port.close();
+}
