@@ -40,7 +40,7 @@ export const configSchema = z
         path: z.string().optional(),
         /** Milliseconds between WAL checkpoints in the checkpoint worker thread; 0: no worker, SQLite checkpoints inside commits. */
         checkpoint_interval_ms: z.coerce.number().int().min(0).max(60_000).default(500),
-        /** WAL size in MiB past which the worker truncates the WAL (briefly holding writers back). */
+        /** WAL size in MiB past which the worker restarts the WAL (briefly holding writers back); truncated when writes pause. */
         wal_limit_mb: z.coerce.number().int().positive().default(64),
       })
       .default({ checkpoint_interval_ms: 500, wal_limit_mb: 64 }),

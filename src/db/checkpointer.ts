@@ -3,7 +3,7 @@
  * connection that crosses 1000 WAL pages: it copies pages into the database file and fsyncs it,
  * blocking Node's event loop. openDatabase() turns it off (`wal_autocheckpoint = 0`) and starts a
  * Checkpointer: a worker thread (checkpoint-worker.ts) with its own connection that checkpoints
- * periodically and truncates the WAL once it passes a limit. Checkpoints do not change what is
+ * periodically, restarts the WAL once it passes a limit and truncates it when writes pause. Checkpoints do not change what is
  * durable: a committed transaction is in the WAL, and the WAL is replayed on open after a crash.
  *
  * The worker starts only once the WAL file first reaches `startBytes` (openDatabase: 4 MiB, about
@@ -25,14 +25,16 @@ export interface CheckpointWorkerData {
   path: string;
   intervalMs: number;
   walLimitBytes: number;
-  /** How long a TRUNCATE checkpoint waits for the writer lock and for readers. */
+  /** A WAL file larger than this is truncated once a tick passes without writes. */
+  idleTruncateBytes: number;
+  /** How long a RESTART or TRUNCATE checkpoint waits for the writer lock and for readers. */
   busyTimeoutMs: number;
 }
 
 /** Messages from the worker thread to the main thread. */
 export type WorkerMessage =
   | { kind: 'ready' }
-  | { kind: 'truncate'; walBytes: number; done: boolean; ms: number }
+  | { kind: 'checkpoint'; mode: 'RESTART' | 'TRUNCATE'; done: boolean; ms: number }
   | { kind: 'error'; message: string; code: string | undefined; failures: number };
 
 /** Options of {@link Checkpointer.start}. */
@@ -41,11 +43,11 @@ export interface CheckpointerOptions {
   path: string;
   /** Time between two checkpoints, in milliseconds. */
   intervalMs: number;
-  /** WAL size past which the worker truncates it (taking the writer lock briefly). */
+  /** WAL size past which the worker restarts it (taking the writer lock briefly); when writes pause, a WAL file larger than this or 4 MiB is truncated. */
   walLimitBytes: number;
   /** WAL file size at which the worker starts (0: at once); until then a stat every interval. */
   startBytes?: number;
-  /** How long a truncating checkpoint may wait for the writer lock (default 200 ms). */
+  /** How long a RESTART or TRUNCATE checkpoint may wait for the writer lock (default 200 ms). */
   busyTimeoutMs?: number;
   logger: DbLogger;
   /** Called at most once when the worker fails to start or dies before stop(). */
@@ -54,10 +56,14 @@ export interface CheckpointerOptions {
 
 /** What the worker has done so far (tests, diagnostics). */
 export interface CheckpointerStats {
-  /** Truncating checkpoints that completed. */
+  /** RESTART checkpoints that completed (the WAL had passed its limit). */
+  restarts: number;
+  /** TRUNCATE checkpoints that completed (writes had paused and the WAL file was large). */
   truncates: number;
-  /** Truncating checkpoints that could not finish (writer lock or readers busy); retried. */
-  truncatesBusy: number;
+  /** RESTART or TRUNCATE checkpoints that could not finish (writer lock or readers busy); retried. */
+  busy: number;
+  /** Longest RESTART or TRUNCATE, in milliseconds (writers wait for it; includes the wait for the lock). */
+  maxLockedMs: number;
   /** Errors reported by the worker (each is logged). */
   errors: number;
 }
@@ -93,7 +99,7 @@ function spawnWorker(data: CheckpointWorkerData): Worker {
 /** The main thread's handle on the checkpoint worker. */
 export class Checkpointer {
   /** Counters of the worker's work, updated from its messages. */
-  readonly stats: CheckpointerStats = { truncates: 0, truncatesBusy: 0, errors: 0 };
+  readonly stats: CheckpointerStats = { restarts: 0, truncates: 0, busy: 0, maxLockedMs: 0, errors: 0 };
   private worker: Worker | undefined;
   private exited: Promise<void> = Promise.resolve();
   private watch: NodeJS.Timeout | undefined;
@@ -132,6 +138,7 @@ export class Checkpointer {
       path: this.opts.path,
       intervalMs: this.opts.intervalMs,
       walLimitBytes: this.opts.walLimitBytes,
+      idleTruncateBytes: Math.min(this.opts.walLimitBytes, 4 * 1024 * 1024),
       busyTimeoutMs: this.opts.busyTimeoutMs ?? 200,
     };
     let worker: Worker;
@@ -152,9 +159,11 @@ export class Checkpointer {
   }
 
   private onMessage(m: WorkerMessage): void {
-    if (m.kind === 'truncate') {
-      if (m.done) this.stats.truncates++;
-      else this.stats.truncatesBusy++;
+    if (m.kind === 'checkpoint') {
+      if (!m.done) this.stats.busy++;
+      else if (m.mode === 'RESTART') this.stats.restarts++;
+      else this.stats.truncates++;
+      this.stats.maxLockedMs = Math.max(this.stats.maxLockedMs, m.ms);
     } else if (m.kind === 'error') {
       this.stats.errors++;
       this.opts.logger.warn({ err: { message: m.message, code: m.code }, failures: m.failures, path: this.opts.path }, 'WAL checkpoint failed; retrying');

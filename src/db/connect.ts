@@ -27,7 +27,7 @@ export interface Db {
   kysely: Kysely<Database>;
   /** The WAL checkpoint worker; absent for `:memory:` or when turned off. */
   checkpointer?: Checkpointer;
-  /** Stops the checkpointer, truncates the WAL and closes the connection. */
+  /** Stops the checkpointer, truncates the WAL (a final checkpoint) and closes the connection. */
   close(): Promise<void>;
 }
 
@@ -38,7 +38,7 @@ export interface OpenDatabaseOptions {
    * worker and leaves checkpoints to SQLite, inside COMMITs on the main thread.
    */
   checkpointIntervalMs?: number;
-  /** WAL size past which the worker truncates it (default 64 MiB). */
+  /** WAL size past which the worker restarts it, holding writers back briefly (default 64 MiB). */
   walLimitBytes?: number;
   /** WAL file size at which the worker thread starts (default 4 MiB, SQLite's usual checkpoint point; 0: at once). */
   workerStartBytes?: number;
@@ -69,7 +69,7 @@ const defaultAutocheckpointPages = 1000;
  *
  * Checkpoints (copying the WAL into the database file) run in a worker thread with its own
  * connection (checkpointer.ts), not inside COMMITs on the main thread. Because that worker briefly
- * takes the writer lock to truncate a long WAL, transactions start with BEGIN IMMEDIATE: a deferred
+ * takes the writer lock to restart a long WAL, transactions start with BEGIN IMMEDIATE: a deferred
  * transaction that read first could not upgrade to a writer then (SQLITE_BUSY at once, no retry),
  * whereas BEGIN IMMEDIATE waits in the busy handler.
  */
