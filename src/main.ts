@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError, type Config } from './config/index.ts';
 import { openDatabase, type Db } from './db/index.ts';
+import { WriteLock } from './db/statement-cache.ts';
 import { FsBlobStore } from './storage/fs-blob-store.ts';
 import { Outbox } from './events/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService } from './auth/index.ts';
@@ -55,7 +56,9 @@ export interface CreateOptions {
 export async function createWharf(config: Config, opts: CreateOptions = {}): Promise<Wharf> {
   const logger = opts.logger ?? pino({ level: config.log_level, base: { service: 'wharf' } });
   const metrics = new Metrics(opts.defaultMetrics ?? true);
-  const db = await openDatabase(config.database.path, { checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger });
+  // The delivery thread's connection writes too: both take this lock around their transactions.
+  const writeLock = config.webhooks.delivery_thread ? new WriteLock() : undefined;
+  const db = await openDatabase(config.database.path, { checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock });
   const blobs = new FsBlobStore(config.storage.root);
   const outbox = new Outbox();
   const authorizer = new Authorizer();
@@ -70,7 +73,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config });
   const audit = new AuditService({ db: db.kysely, authorizer, config });
   // In the delivery thread by default (its own connection, Outbox, logger and metrics), else here.
-  const deliveryThread = config.webhooks.delivery_thread ? new DeliveryThread({ config, outbox, logger, metrics }) : null;
+  const deliveryThread = writeLock ? new DeliveryThread({ config, outbox, logger, metrics, writeLock }) : null;
   const auditWriter = deliveryThread ? null : new AuditWriter({ db: db.kysely, outbox, config, logger, audit });
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
-import { cachingDatabase } from './statement-cache.ts';
+import { cachingDatabase, type WriteLock } from './statement-cache.ts';
 import { Checkpointer, type DbLogger } from './checkpointer.ts';
 import * as m0001 from './migrations/0001-init.ts';
 import * as m0002 from './migrations/0002-members-robots.ts';
@@ -52,6 +52,8 @@ export interface OpenDatabaseOptions {
    * commits when `checkpointIntervalMs` > 0 (the first connection's worker does them).
    */
   checkpoint?: boolean;
+  /** Shared with the other connections of this process (other threads): BEGIN takes it, the transaction's end gives it back. */
+  writeLock?: WriteLock;
 }
 
 const consoleLogger: DbLogger = {
@@ -81,7 +83,7 @@ export async function openDatabase(path: string, opts: OpenDatabaseOptions = {})
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const statements = cachingDatabase(sqlite);
+  const statements = cachingDatabase(sqlite, { writeLock: opts.writeLock });
   const database: SqliteDatabase = {
     close: () => statements.close(),
     // Kysely's SqliteDriver begins every transaction with the text 'begin'.

@@ -5,36 +5,147 @@
  * (parameters are bound per call, so reuse is safe); SQLite re-prepares a statement by itself after
  * a schema change. A statement still iterating (a streamed query) is never handed out twice: a busy
  * one is replaced by a fresh, uncached statement. The cache is bounded (least recently used out).
+ *
+ * With a {@link WriteLock}, shared by the connections of one process (the main thread's and the
+ * delivery thread's), a transaction's BEGIN first takes that lock and its COMMIT or ROLLBACK gives it
+ * back. SQLite alone would make the second writer sleep in its busy handler in growing steps
+ * (1, 2, 5, 10, 15, 20, 25 ms ...) and retry, often missing the moments the lock is free; a
+ * waiter on the WriteLock is woken the moment it is released.
  */
 import type SQLite from 'better-sqlite3';
-import type { SqliteDatabase } from 'kysely';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 const defaultCapacity = 500;
 
-/** Wraps `db` so repeated SQL text reuses one prepared statement. */
-export function cachingDatabase(db: SQLite.Database, capacity = defaultCapacity): SqliteDatabase {
+/**
+ * A write lock shared between threads (a SharedArrayBuffer: pass `buffer` to another thread and
+ * build a WriteLock on it there). Held from a transaction's BEGIN to its end.
+ */
+export class WriteLock {
+  private readonly cell: Int32Array;
+
+  /** A new lock, or a handle on the lock whose `buffer` another thread passed. */
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(4)) {
+    this.cell = new Int32Array(buffer, 0, 1);
+  }
+
+  /**
+   * Takes the lock, waiting (blocking this thread, as SQLite's busy handler would) up to
+   * `timeoutMs`. Past that the holder is presumed gone (a thread that died inside a transaction)
+   * and the lock is taken anyway; SQLite's own lock still keeps writers apart. Returns false then.
+   */
+  acquire(timeoutMs: number): boolean {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (Atomics.compareExchange(this.cell, 0, 0, 1) === 0) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        Atomics.store(this.cell, 0, 1);
+        return false;
+      }
+      Atomics.wait(this.cell, 0, 1, left);
+    }
+  }
+
+  /** True while some thread holds the lock. */
+  get locked(): boolean {
+    return Atomics.load(this.cell, 0) === 1;
+  }
+
+  /** Gives the lock back and wakes one waiter. */
+  release(): void {
+    Atomics.store(this.cell, 0, 0);
+    Atomics.notify(this.cell, 0, 1);
+  }
+}
+
+/** Options of {@link cachingDatabase}. */
+export interface CachingOptions {
+  /** Most statements kept (default 500). */
+  capacity?: number;
+  /** Taken by every BEGIN, given back when the transaction ends. */
+  writeLock?: WriteLock;
+  /** How long a BEGIN waits for the write lock, ms (default 5000, like busy_timeout). */
+  lockTimeoutMs?: number;
+}
+
+/** Wraps `db` so repeated SQL text reuses one prepared statement (and BEGIN takes the write lock). */
+export function cachingDatabase(db: SQLite.Database, opts: CachingOptions | number = {}): SqliteDatabase {
+  const options = typeof opts === 'number' ? { capacity: opts } : opts;
+  const capacity = options.capacity ?? defaultCapacity;
   const cache = new Map<string, SQLite.Statement>();
+  const lock = options.writeLock;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+  let held = false;
+  const release = () => {
+    if (held && !db.inTransaction) {
+      held = false;
+      lock?.release();
+    }
+  };
+  /** BEGIN: take the lock first; give it back if BEGIN fails. */
+  const locking = (stmt: SqliteStatement): SqliteStatement => ({
+    reader: false,
+    all: (p) => stmt.all(p),
+    iterate: (p) => stmt.iterate(p),
+    run: (p) => {
+      if (!held && lock) {
+        lock.acquire(lockTimeoutMs);
+        held = true;
+      }
+      try {
+        return stmt.run(p);
+      } finally {
+        release();
+      }
+    },
+  });
+  /** COMMIT / ROLLBACK: give the lock back once no transaction is open (a failed COMMIT leaves it open). */
+  const unlocking = (stmt: SqliteStatement): SqliteStatement => ({
+    reader: false,
+    all: (p) => stmt.all(p),
+    iterate: (p) => stmt.iterate(p),
+    run: (p) => {
+      try {
+        return stmt.run(p);
+      } finally {
+        release();
+      }
+    },
+  });
+  const prepare = (sql: string): SqliteStatement => {
+    const hit = cache.get(sql);
+    if (hit) {
+      if (hit.busy) return db.prepare(sql);
+      // Move to the end: the Map's insertion order is the recency order.
+      cache.delete(sql);
+      cache.set(sql, hit);
+      return hit;
+    }
+    const stmt = db.prepare(sql);
+    cache.set(sql, stmt);
+    if (cache.size > capacity) {
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+    return stmt;
+  };
   return {
     close: () => {
       cache.clear();
       db.close();
+      // Closing ends an open transaction: its lock goes back too.
+      if (held) {
+        held = false;
+        lock?.release();
+      }
     },
     prepare: (sql: string) => {
-      const hit = cache.get(sql);
-      if (hit) {
-        if (hit.busy) return db.prepare(sql);
-        // Move to the end: the Map's insertion order is the recency order.
-        cache.delete(sql);
-        cache.set(sql, hit);
-        return hit;
-      }
-      const stmt = db.prepare(sql);
-      cache.set(sql, stmt);
-      if (cache.size > capacity) {
-        const oldest = cache.keys().next();
-        if (!oldest.done) cache.delete(oldest.value);
-      }
-      return stmt;
+      if (!lock) return prepare(sql);
+      const verb = sql.trimStart().slice(0, 8).toLowerCase();
+      if (verb.startsWith('begin')) return locking(prepare(sql));
+      if (verb.startsWith('commit') || verb.startsWith('end') || verb === 'rollback') return unlocking(prepare(sql));
+      return prepare(sql);
     },
   };
 }

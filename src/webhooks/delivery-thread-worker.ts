@@ -11,6 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { Config } from '../config/index.ts';
 import { openDatabase, type Db } from '../db/index.ts';
+import { WriteLock } from '../db/statement-cache.ts';
 import { Outbox } from '../events/index.ts';
 import { Authorizer } from '../auth/index.ts';
 import { AuditService, AuditWriter } from '../audit/index.ts';
@@ -25,8 +26,10 @@ function readData(data: unknown): DeliveryThreadData {
   if (typeof config !== 'object' || config === null || !('database' in config) || !('webhooks' in config) || !('audit' in config)) {
     throw new Error('delivery thread: malformed workerData.config');
   }
+  const writeLock: unknown = 'writeLock' in data ? data.writeLock : undefined;
+  if (writeLock !== undefined && !(writeLock instanceof SharedArrayBuffer)) throw new Error('delivery thread: malformed workerData.writeLock');
   // The main thread sends its resolved Config (structured clone of plain data); checked above in outline.
-  return { config: config as Config };
+  return { config: config as Config, writeLock };
 }
 
 const port = parentPort;
@@ -35,9 +38,15 @@ const post = (m: FromDeliveryThread) => port.postMessage(m);
 
 let db: Db | undefined;
 try {
-  const { config } = readData(workerData);
+  const { config, writeLock } = readData(workerData);
   const logger = pino({ level: config.log_level, base: { service: 'wharf', thread: 'delivery' } });
-  db = await openDatabase(config.database.path, { migrate: false, checkpoint: false, checkpointIntervalMs: config.database.checkpoint_interval_ms, logger });
+  db = await openDatabase(config.database.path, {
+    migrate: false,
+    checkpoint: false,
+    checkpointIntervalMs: config.database.checkpoint_interval_ms,
+    logger,
+    writeLock: writeLock ? new WriteLock(writeLock) : undefined,
+  });
   const kysely = db.kysely;
   const metrics = new Metrics(false);
   const outbox = new Outbox();

@@ -24,10 +24,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Outbox } from '../events/index.ts';
 import type { Metrics, MetricsJson } from '../observability/index.ts';
+import type { WriteLock } from '../db/statement-cache.ts';
 
 /** What the main thread passes to the thread at start. */
 export interface DeliveryThreadData {
   config: Config;
+  /** The buffer of the process's {@link WriteLock}, shared with the thread. */
+  writeLock: SharedArrayBuffer | undefined;
 }
 
 /** Messages from the main thread to the delivery thread. */
@@ -50,6 +53,8 @@ export interface DeliveryThreadOptions {
   logger: Logger;
   /** The main thread's metrics: the thread's are added as a source. */
   metrics?: Metrics;
+  /** The write lock of the main connection, for the thread's connection to share. */
+  writeLock?: WriteLock;
   /** How long stop() lets attempts in flight finish (default 5000 ms, the engine's). */
   graceMs?: number;
   /** First delay before restarting a thread that died (default 1000 ms; doubles up to 30 s while it keeps dying). */
@@ -201,7 +206,7 @@ export class DeliveryThread {
   private spawn(): Promise<void> {
     this.ready = false;
     // Plain data only: the config object is copied into the thread.
-    const worker = spawnWorker({ config: this.opts.config });
+    const worker = spawnWorker({ config: this.opts.config, writeLock: this.opts.writeLock?.buffer });
     this.worker = worker;
     this.startedAt = Date.now();
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
