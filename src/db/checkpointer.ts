@@ -3,13 +3,15 @@
  * connection that crosses 1000 WAL pages: it copies pages into the database file and fsyncs it,
  * blocking Node's event loop. openDatabase() turns it off (`wal_autocheckpoint = 0`) and starts a
  * Checkpointer: a worker thread (checkpoint-worker.ts) with its own connection that checkpoints
- * periodically, restarts the WAL once it passes a limit and truncates it when writes pause. Checkpoints do not change what is
- * durable: a committed transaction is in the WAL, and the WAL is replayed on open after a crash.
+ * periodically, restarts the WAL once it passes a limit and truncates it when writes pause.
+ * Checkpoints do not change what is durable: a committed transaction is in the WAL, and the WAL
+ * is replayed on open after a crash.
  *
  * The worker starts only once the WAL file first reaches `startBytes` (openDatabase: 4 MiB, about
  * where SQLite's own checkpoint would have run), so short-lived processes and tests that write
- * little never pay for a thread. If the worker cannot start or dies, `onFailure` is called once (openDatabase then gives the
- * checkpoints back to SQLite) and the error is logged. The worker never keeps the process alive.
+ * little never pay for a thread. If the worker cannot start or dies, `onFailure` is called once
+ * (openDatabase then gives the checkpoints back to SQLite) and the error is logged. The worker
+ * never keeps the process alive.
  */
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
