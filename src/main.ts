@@ -100,12 +100,18 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     loginLimiter,
     url: () => address,
     async listen() {
-      await app.listen({ host: config.host, port: config.port });
+      // The delivery thread first: once the server answers (/readyz), startup is complete.
+      await deliveryThread?.start();
+      try {
+        await app.listen({ host: config.host, port: config.port });
+      } catch (err) {
+        await deliveryThread?.stop();
+        throw err;
+      }
       const a = app.server.address();
       const port = typeof a === 'object' && a ? a.port : config.port;
       address = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-      if (deliveryThread) await deliveryThread.start();
-      else {
+      if (!deliveryThread) {
         engine.start();
         auditWriter?.start();
       }
