@@ -18,15 +18,26 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
 const defaultCapacity = 500;
 
 /**
- * A write lock shared between threads (a SharedArrayBuffer: pass `buffer` to another thread and
- * build a WriteLock on it there). Held from a transaction's BEGIN to its end.
+ * A write lock shared by two threads (party 0: the main thread, party 1: the delivery thread) over
+ * a SharedArrayBuffer: pass `buffer` to the other thread and build a WriteLock on it there with
+ * the other party number. Held from a transaction's BEGIN to its end. Fair between the two: a
+ * release while the other party waits hands the lock to it, so a thread that writes in a tight
+ * loop cannot take it back first, and a waiter waits for at most one of the other's transactions.
+ *
+ * Cells: [0] the state (0 free, 1 held, 2 + p reserved for party p), [1 + p] party p is waiting.
  */
 export class WriteLock {
-  private readonly cell: Int32Array;
+  private readonly cells: Int32Array;
+  private readonly party: 0 | 1;
 
-  /** A new lock, or a handle on the lock whose `buffer` another thread passed. */
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(4)) {
-    this.cell = new Int32Array(buffer, 0, 1);
+  /** A new lock (party 0), or a handle of party `party` on the lock whose `buffer` another thread passed. */
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(12), party: 0 | 1 = 0) {
+    this.cells = new Int32Array(buffer, 0, 3);
+    this.party = party;
+    // A new handle of this party replaces one that is gone (a thread that died or was terminated
+    // while waiting): clear its waiting flag and any reservation left for it.
+    Atomics.store(this.cells, 1 + party, 0);
+    if (Atomics.compareExchange(this.cells, 0, 2 + party, 0) === 2 + party) Atomics.notify(this.cells, 0);
   }
 
   /**
@@ -35,27 +46,38 @@ export class WriteLock {
    * and the lock is taken anyway; SQLite's own lock still keeps writers apart. Returns false then.
    */
   acquire(timeoutMs: number): boolean {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (Atomics.compareExchange(this.cell, 0, 0, 1) === 0) return true;
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        Atomics.store(this.cell, 0, 1);
-        return false;
+    const { cells } = this;
+    const mine = 2 + this.party;
+    if (Atomics.compareExchange(cells, 0, 0, 1) === 0) return true;
+    Atomics.store(cells, 1 + this.party, 1);
+    try {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        if (Atomics.compareExchange(cells, 0, 0, 1) === 0 || Atomics.compareExchange(cells, 0, mine, 1) === mine) return true;
+        const left = deadline - performance.now();
+        if (left <= 0) {
+          Atomics.store(cells, 0, 1);
+          return false;
+        }
+        const state = Atomics.load(cells, 0);
+        if (state === 0 || state === mine) continue;
+        Atomics.wait(cells, 0, state, left);
       }
-      Atomics.wait(this.cell, 0, 1, left);
+    } finally {
+      Atomics.store(cells, 1 + this.party, 0);
     }
   }
 
-  /** True while some thread holds the lock. */
+  /** True while the lock is held or reserved for a waiter. */
   get locked(): boolean {
-    return Atomics.load(this.cell, 0) === 1;
+    return Atomics.load(this.cells, 0) !== 0;
   }
 
-  /** Gives the lock back and wakes one waiter. */
+  /** Gives the lock back: to the other party when it waits, else free; wakes the waiters. */
   release(): void {
-    Atomics.store(this.cell, 0, 0);
-    Atomics.notify(this.cell, 0, 1);
+    const other = 1 - this.party;
+    Atomics.store(this.cells, 0, Atomics.load(this.cells, 1 + other) === 1 ? 2 + other : 0);
+    Atomics.notify(this.cells, 0);
   }
 }
 

@@ -45,7 +45,7 @@ try {
     checkpoint: false,
     checkpointIntervalMs: config.database.checkpoint_interval_ms,
     logger,
-    writeLock: writeLock ? new WriteLock(writeLock) : undefined,
+    writeLock: writeLock ? new WriteLock(writeLock, 1) : undefined,
   });
   const kysely = db.kysely;
   const metrics = new Metrics(false);
