@@ -71,9 +71,9 @@ export const configSchema = z
         /** A target failing continuously for this many seconds is disabled. */
         disable_after_seconds: z.coerce.number().int().positive().default(24 * 3600),
         /** Deliveries in flight at once for one target address. */
-        per_target_concurrency: z.coerce.number().int().positive().default(8),
+        per_target_concurrency: z.coerce.number().int().positive().default(64),
         /** Deliveries in flight at once in this process. */
-        max_in_flight: z.coerce.number().int().positive().default(256),
+        max_in_flight: z.coerce.number().int().positive().default(1024),
         /** Allow targets on private address ranges (10/8, 172.16/12, 192.168/16, fc00::/7, loopback). */
         allow_private_targets: bool.default(true),
         /** Hosts or CIDR ranges always allowed, even when private targets are refused (not link-local/metadata). */
@@ -82,21 +82,21 @@ export const configSchema = z
         history_max_age_days: z.coerce.number().int().positive().default(30),
         /** At most this many executions are kept per policy. */
         history_max_per_policy: z.coerce.number().int().positive().default(1000),
-        /** Run the dispatcher, the delivery worker and the audit writer in a worker thread (false: in the main thread). */
-        delivery_thread: bool.default(true),
+        /** Run the dispatcher, the delivery worker and the audit writer in a worker thread (default false: in the main thread). */
+        delivery_thread: bool.default(false),
       })
       .default({
         timeout_ms: 10_000,
         response_body_limit: 4096,
         retry_schedule: [0, 10, 60, 300, 1800, 7200, 21600, 43200],
         disable_after_seconds: 24 * 3600,
-        per_target_concurrency: 8,
-        max_in_flight: 256,
+        per_target_concurrency: 64,
+        max_in_flight: 1024,
         allow_private_targets: true,
         allow_list: [],
         history_max_age_days: 30,
         history_max_per_policy: 1000,
-        delivery_thread: true,
+        delivery_thread: false,
       }),
     quota: z
       .object({

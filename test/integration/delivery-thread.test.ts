@@ -1,5 +1,5 @@
 /**
- * The delivery thread (src/webhooks/delivery-thread.ts): with `webhooks.delivery_thread` on (the
+ * The delivery thread (src/webhooks/delivery-thread.ts): with `webhooks.delivery_thread` on (off by
  * default), webhook deliveries and audit entries are made by another thread, so they arrive while
  * the main thread's event loop is blocked; its metrics appear on the main /metrics; close() leaves
  * no thread behind (a process that starts and closes Wharf exits by itself).
@@ -105,7 +105,7 @@ describe('delivery thread', () => {
   let rx: ThreadReceiver;
   before(async () => {
     rx = await startThreadReceiver();
-    w = await startWharf({ overrides: { audit: { poll_ms: 200 } } });
+    w = await startWharf({ overrides: { webhooks: { delivery_thread: true }, audit: { poll_ms: 200 } } });
   });
   after(async () => {
     await w.close();
@@ -184,7 +184,7 @@ describe('lifecycle', () => {
       import { tmpdir } from 'node:os';
       import { join } from 'node:path';
       const dir = mkdtempSync(join(tmpdir(), 'wharf-thread-'));
-      const config = loadConfig({ env: {}, file: null, overrides: { host: '127.0.0.1', port: 0, data_dir: dir, admin_password: 'Harbor12345', log_level: 'silent' } });
+      const config = loadConfig({ env: {}, file: null, overrides: { host: '127.0.0.1', port: 0, data_dir: dir, admin_password: 'Harbor12345', log_level: 'silent', webhooks: { delivery_thread: true } } });
       const wharf = await createWharf(config, { defaultMetrics: false });
       await wharf.listen();
       if (typeof wharf.deliveryThread?.threadId !== 'number') throw new Error('no delivery thread');
@@ -204,7 +204,7 @@ describe('lifecycle', () => {
 
   it('a thread that dies is restarted and delivers again', async () => {
     const rx = await startThreadReceiver();
-    const w = await startWharf({ overrides: { audit: { poll_ms: 200 } } });
+    const w = await startWharf({ overrides: { webhooks: { delivery_thread: true }, audit: { poll_ms: 200 } } });
     try {
       const thread = w.wharf.deliveryThread;
       assert.ok(thread);
