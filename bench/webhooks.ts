@@ -5,7 +5,8 @@
  *
  *   1. push -> webhook latency: from a manifest PUT's response to the receiver holding the
  *      delivery for that digest, p50/p99 over N pushes offered at a steady rate (open loop), at
- *      the 1,000/s target and again at a low rate (50/s) the machine sustains without queueing;
+ *      1,000 pushes/s, at 500 pushes/s (1,000 outbox events/s: a tagged push is PUSH_ARTIFACT +
+ *      CREATE_TAG) and at a low rate (50/s) the machine sustains without queueing;
  *   2. sustained deliveries per second: P policies on one event stream, E pushes;
  *   3. fan-out: one push to 1,000 policies, time until all 1,000 deliveries arrived;
  *   4. the CNCF registry's push -> notification latency, same pushes, same receiver.
@@ -29,8 +30,8 @@ const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : ['latency', 'throughput', 'fanout', 'distribution']);
 const sizes = quick
-  ? { latencyPushes: 200, rate: 1000, lowRatePushes: 100, lowRate: 50, thrPolicies: 100, thrPushes: 30, fanPolicies: 1000, fanPushes: 1 }
-  : { latencyPushes: 1000, rate: 1000, lowRatePushes: 500, lowRate: 50, thrPolicies: 200, thrPushes: 100, fanPolicies: 1000, fanPushes: 3 };
+  ? { latencyPushes: 200, rate: 1000, midRatePushes: 200, midRate: 500, lowRatePushes: 100, lowRate: 50, thrPolicies: 100, thrPushes: 30, fanPolicies: 1000, fanPushes: 1 }
+  : { latencyPushes: 1000, rate: 1000, midRatePushes: 1000, midRate: 500, lowRatePushes: 500, lowRate: 50, thrPolicies: 200, thrPushes: 100, fanPolicies: 1000, fanPushes: 3 };
 /**
  * Pushes before each latency run, not measured: a registry in service is warm (JIT-compiled code,
  * prepared statements, page cache). With 20, Wharf's first second ran cold: ~680 pushes/s accepted
@@ -346,10 +347,13 @@ interface BenchResults {
   wharfEnv: Record<string, string>;
   targets: { p99LatencyMsAt1000PerSecond: number; deliveriesPerSecond: number };
   wharfLatency?: LatencyResult;
+  /** At 500 pushes/s: 1,000 outbox events/s (each tagged push is PUSH_ARTIFACT + CREATE_TAG). */
+  wharfLatencyMidRate?: LatencyResult;
   wharfLatencyLowRate?: LatencyResult;
   wharfThroughput?: Awaited<ReturnType<typeof throughputRun>>;
   wharfFanout?: Awaited<ReturnType<typeof fanoutRun>>;
   distributionLatency?: LatencyResult;
+  distributionLatencyMidRate?: LatencyResult;
   distributionLatencyLowRate?: LatencyResult;
   loadAvgAtEnd?: number[];
 }
@@ -389,6 +393,15 @@ async function main(): Promise<void> {
       const r = await latencyRun(w.url, recv, '/wharf', 'library/lat', sizes.latencyPushes, sizes.rate, adminAuth);
       return { ...r, eventsPerSecond: eventsPerSecond(dir, r) };
     });
+    if (only.has('latency')) result.wharfLatencyMidRate = await withWharf(async (w, dir) => {
+      await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
+        name: 'latency',
+        event_types: ['PUSH_ARTIFACT'],
+        targets: [{ type: 'http', address: `${recv.url}/wharf-mid`, payload_format: 'Default' }],
+      });
+      const r = await latencyRun(w.url, recv, '/wharf-mid', 'library/lat', sizes.midRatePushes, sizes.midRate, adminAuth);
+      return { ...r, eventsPerSecond: eventsPerSecond(dir, r) };
+    });
     if (only.has('latency')) result.wharfLatencyLowRate = await withWharf(async (w) => {
       await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
         name: 'latency',
@@ -406,6 +419,7 @@ async function main(): Promise<void> {
       const dist = await startDistribution(recv);
       try {
         result.distributionLatency = await latencyRun(dist.url, recv, '/distribution', 'library/lat', sizes.latencyPushes, sizes.rate);
+        result.distributionLatencyMidRate = await latencyRun(dist.url, recv, '/distribution', 'library/mid', sizes.midRatePushes, sizes.midRate);
         result.distributionLatencyLowRate = await latencyRun(dist.url, recv, '/distribution', 'library/low', sizes.lowRatePushes, sizes.lowRate);
       } finally {
         dist.proc.kill('SIGTERM');
@@ -416,7 +430,7 @@ async function main(): Promise<void> {
     await recv.close();
   }
   const { wharfLatency: lw, distributionLatency: ld, wharfThroughput: thr, wharfFanout: fan } = result;
-  const { wharfLatencyLowRate: lwl, distributionLatencyLowRate: ldl } = result;
+  const { wharfLatencyLowRate: lwl, distributionLatencyLowRate: ldl, wharfLatencyMidRate: lwm, distributionLatencyMidRate: ldm } = result;
   const f = (v: unknown): string => (v === undefined ? '-' : String(v));
   const rows: Array<[string, string, string, string]> = [
     ['measure', 'Wharf', 'CNCF registry 2.8', 'target'],
@@ -428,6 +442,10 @@ async function main(): Promise<void> {
     ['PUT response -> webhook p99 (ms)', f(lw?.deliveredP99Ms), f(ld?.deliveredP99Ms), '< 50'],
     ['PUT response -> webhook max (ms)', f(lw?.deliveredMaxMs), f(ld?.deliveredMaxMs), ''],
     ['deliveries missing', f(lw?.missing), f(ld?.missing), '0'],
+    [`at ${sizes.midRate}/s: pushes achieved (per s)`, f(lwm?.achievedRate), f(ldm?.achievedRate), ''],
+    [`at ${sizes.midRate}/s: outbox events committed (per s)`, f(lwm?.eventsPerSecond), 'n/a', ''],
+    [`at ${sizes.midRate}/s: PUT response -> webhook p50 / p99 (ms)`, `${f(lwm?.deliveredP50Ms)} / ${f(lwm?.deliveredP99Ms)}`, `${f(ldm?.deliveredP50Ms)} / ${f(ldm?.deliveredP99Ms)}`, ''],
+    [`at ${sizes.midRate}/s: deliveries missing`, f(lwm?.missing), f(ldm?.missing), '0'],
     [`at ${sizes.lowRate}/s: pushes achieved (per s)`, f(lwl?.achievedRate), f(ldl?.achievedRate), ''],
     [`at ${sizes.lowRate}/s: PUT response -> webhook p50 / p99 (ms)`, `${f(lwl?.deliveredP50Ms)} / ${f(lwl?.deliveredP99Ms)}`, `${f(ldl?.deliveredP50Ms)} / ${f(ldl?.deliveredP99Ms)}`, ''],
     [`at ${sizes.lowRate}/s: deliveries missing`, f(lwl?.missing), f(ldl?.missing), '0'],
