@@ -47,18 +47,23 @@ export interface AuditEntry {
 export async function recordAudit(db: AuditDb, entry: AuditEntry, eventId: string | null = null): Promise<void> {
   await db
     .insertInto('audit_log')
-    .values({
-      project_id: entry.projectId,
-      username: entry.username,
-      operation: entry.operation,
-      resource_type: entry.resourceType,
-      resource: entry.resource,
-      result: entry.result ?? 'success',
-      op_time: entry.opTime ?? Date.now(),
-      event_id: eventId,
-    })
+    .values(auditRow(entry, eventId))
     .onConflict((oc) => oc.column('event_id').doNothing())
     .execute();
+}
+
+/** The audit_log row of an entry (`eventId`: the outbox event it was written from, or null). */
+export function auditRow(entry: AuditEntry, eventId: string | null): Omit<AuditLogRow, 'id'> {
+  return {
+    project_id: entry.projectId,
+    username: entry.username,
+    operation: entry.operation,
+    resource_type: entry.resourceType,
+    resource: entry.resource,
+    result: entry.result ?? 'success',
+    op_time: entry.opTime ?? Date.now(),
+    event_id: eventId,
+  };
 }
 
 /** Harbor's AuditLog object, with Harbor 2.13's `operation_result`. */

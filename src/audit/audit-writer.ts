@@ -20,7 +20,7 @@ import type { Database } from '../db/index.ts';
 import { assertNever } from '../domain/index.ts';
 import { eventFromRow, type Outbox, type WharfEvent } from '../events/index.ts';
 import { OutboxLoop } from '../events/outbox-loop.ts';
-import type { AuditEntry, AuditService } from './audit-service.ts';
+import { auditRow, type AuditEntry, type AuditService } from './audit-service.ts';
 import { webhookDeliveryStore as store, type NewAuditEntry } from '../db/webhook-delivery-store.ts';
 
 const cursorName = 'audit';
@@ -159,18 +159,4 @@ export class AuditWriter {
     });
     return rows.length;
   }
-}
-
-/** The audit_log row of an entry written from the outbox event `eventId`. */
-function auditRow(entry: AuditEntry, eventId: string): NewAuditEntry {
-  return {
-    project_id: entry.projectId,
-    username: entry.username,
-    operation: entry.operation,
-    resource_type: entry.resourceType,
-    resource: entry.resource,
-    result: entry.result ?? 'success',
-    op_time: entry.opTime ?? Date.now(),
-    event_id: eventId,
-  };
 }

@@ -14,7 +14,8 @@
  * never keeps the process alive.
  */
 import { statSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../platform/module-worker.ts';
 
 /** Where the checkpointer reports problems; a pino Logger fits. */
 export interface DbLogger {
@@ -72,30 +73,9 @@ export interface CheckpointerStats {
 
 const stopTimeoutMs = 5000;
 
-/** The worker's entry: the .ts source under tsx, the compiled .js next to this module in dist/. */
-function workerEntry(): URL {
-  const runningTs = import.meta.url.endsWith('.ts');
-  return new URL(runningTs ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
-}
-
-/**
- * Starts the worker. Under tsx (a .ts module) a tiny bootstrap first tries the entry as is (Node
- * versions where tsx's `--import` hooks reach workers) and otherwise registers tsx in the worker:
- * on Node 20 tsx registers its loader in the main thread only, although execArgv is inherited.
- */
+/** Starts the worker (src/platform/module-worker.ts: the .ts entry under tsx, the .js one in dist/). */
 function spawnWorker(data: CheckpointWorkerData): Worker {
-  const entry = workerEntry();
-  // The worker inherits node's options, but --input-type (a host run with `-e`) refuses a file entry.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data, execArgv });
-  // Dynamic import only: eval code is a CommonJS script, or ESM when execArgv has --input-type=module.
-  const boot = `
-    import('node:worker_threads').then(({ workerData }) => import(workerData.entry).catch((err) => {
-      if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-      // A failed import stays cached under its URL: load the entry again under another one.
-      return import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.entry + '?tsx'); });
-    }));`;
-  return new Worker(boot, { eval: true, execArgv, workerData: { ...data, entry: entry.href, tsx: import.meta.resolve('tsx/esm/api') } });
+  return startModuleWorker(import.meta.url, 'checkpoint-worker', data);
 }
 
 /** The main thread's handle on the checkpoint worker. */

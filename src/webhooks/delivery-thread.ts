@@ -19,7 +19,8 @@
  * terminating it after a timeout. A thread that exits unexpectedly is logged and started again
  * after a delay that grows while it keeps dying. The thread never keeps the process alive.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../platform/module-worker.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Outbox } from '../events/index.ts';
@@ -71,28 +72,9 @@ const stopMarginMs = 5000;
 const healthyAfterMs = 60_000;
 const maxRestartDelayMs = 30_000;
 
-/** The worker's entry: the .ts source under tsx, the compiled .js next to this module in dist/. */
-function workerEntry(): URL {
-  const runningTs = import.meta.url.endsWith('.ts');
-  return new URL(runningTs ? './delivery-thread-worker.ts' : './delivery-thread-worker.js', import.meta.url);
-}
-
-/**
- * Starts the thread. Under tsx (a .ts module) a tiny bootstrap first imports the entry as is and,
- * where tsx's loader does not reach workers (Node 20 registers it in the main thread only, though
- * execArgv is inherited), registers tsx in the worker and imports it again.
- */
+/** Starts the worker (src/platform/module-worker.ts: the .ts entry under tsx, the .js one in dist/). */
 function spawnWorker(data: DeliveryThreadData): Worker {
-  const entry = workerEntry();
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data });
-  // Dynamic import only: eval code is a CommonJS script, or ESM when execArgv has --input-type=module.
-  const boot = `
-    import('node:worker_threads').then(({ workerData }) => import(workerData.entry).catch((err) => {
-      if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-      // A failed import stays cached under its URL: load the entry again under another one.
-      return import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.entry + '?tsx'); });
-    }));`;
-  return new Worker(boot, { eval: true, workerData: { ...data, entry: entry.href, tsx: import.meta.resolve('tsx/esm/api') } });
+  return startModuleWorker(import.meta.url, 'delivery-thread-worker', data);
 }
 
 /** The main thread's handle on the delivery thread. */
