@@ -20,7 +20,7 @@
  * is above the threshold; Wharf sends it once, when a push takes the usage from below the
  * threshold to at or above it (docs/quotas-audit.md).
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, ProjectRow } from '../db/index.ts';
 import type { Outbox, ProjectRef, RepositoryRef, ArtifactRef } from '../events/index.ts';
 import type { Authorizer } from '../auth/index.ts';
@@ -123,6 +123,16 @@ export function crossesThreshold(before: number, after: number, limit: number, p
   return before < threshold && after >= threshold;
 }
 
+/** Records `fresh` as counted in the project's usage (project_blobs rows, 100 per statement). */
+async function insertProjectBlobs(trx: Transaction<Database>, projectId: number, fresh: QuotaItem[], now: number): Promise<void> {
+  for (let i = 0; i < fresh.length; i += 100) {
+    await trx
+      .insertInto('project_blobs')
+      .values(fresh.slice(i, i + 100).map((f) => ({ project_id: projectId, digest: f.digest, size: f.size, creation_time: now })))
+      .execute();
+  }
+}
+
 function projectRefOf(p: ProjectRow): ProjectRef {
   return { id: p.id, name: p.name, public: p.public === 1 };
 }
@@ -177,15 +187,11 @@ export class QuotaService implements QuotaGuard {
     // Read the limit inside the transaction: a PUT /quotas may have changed it since the push began.
     const project = await trx.selectFrom('projects').select('storage_limit').where('id', '=', projectId).executeTakeFirst();
     const limit = project ? Number(project.storage_limit) : -1;
+    if (limit < 0) return this.count(trx, projectId, fresh, needed);
     const used = await this.usage(trx, projectId);
-    if (limit >= 0 && used + needed > limit) throw new QuotaExceededError(subject, needed, used, limit);
+    if (used + needed > limit) throw new QuotaExceededError(subject, needed, used, limit);
     const now = Date.now();
-    for (let i = 0; i < fresh.length; i += 100) {
-      await trx
-        .insertInto('project_blobs')
-        .values(fresh.slice(i, i + 100).map((f) => ({ project_id: projectId, digest: f.digest, size: f.size, creation_time: now })))
-        .execute();
-    }
+    await insertProjectBlobs(trx, projectId, fresh, now);
     await trx
       .insertInto('quota_usage')
       .values({ project_id: projectId, used: used + needed, update_time: now })
@@ -202,6 +208,17 @@ export class QuotaService implements QuotaGuard {
         details: warningDetails(this.warningPercent, used + needed, limit),
       });
     }
+  }
+
+  /** Counts `fresh` in an unlimited project: no usage read, the total is incremented in place. */
+  private async count(trx: Transaction<Database>, projectId: number, fresh: QuotaItem[], needed: number): Promise<void> {
+    const now = Date.now();
+    await insertProjectBlobs(trx, projectId, fresh, now);
+    await trx
+      .insertInto('quota_usage')
+      .values({ project_id: projectId, used: needed, update_time: now })
+      .onConflict((oc) => oc.column('project_id').doUpdateSet({ used: sql<number>`used + ${needed}`, update_time: now }))
+      .execute();
   }
 
   /**

@@ -129,14 +129,15 @@ export class ManifestService
         body.length +
         parsed.blobs.reduce((sum, b) => sum + (blobSizes.get(b.digest) ?? b.size), 0) +
         parsed.manifests.reduce((sum, m) => sum + (childSizes.get(m.digest) ?? m.size), 0);
-      const artifact = await this.upsertArtifact(trx, repository.id, digest, parsed, body.length, size, now);
+      const { artifact, created } = await this.upsertArtifact(trx, repository.id, digest, parsed, body.length, size, now);
 
       let tagChanged = false;
       if (ref.kind === 'tag') tagChanged = await this.setTag(trx, repository.id, artifact.id, ref.tag, now);
 
-      const tags = await tagsOf(trx, artifact.id);
-      const base = { operator: ctx.actor.username, request: ctx.request, project: projectRef(project), repository: repositoryRef(repository) };
       const tag = ref.kind === 'tag' ? ref.tag : null;
+      // A new artifact has no tag but the one this push set.
+      const tags = created ? (tag === null ? [] : [tag]) : await tagsOf(trx, artifact.id);
+      const base = { operator: ctx.actor.username, request: ctx.request, project: projectRef(project), repository: repositoryRef(repository) };
       await this.deps.outbox.append(trx, { ...base, type: 'PUSH_ARTIFACT', artifact: artifactRef(artifact, tag, tags) });
       if (tagChanged) await this.deps.outbox.append(trx, { ...base, type: 'CREATE_TAG', artifact: artifactRef(artifact, tag, tags) });
     });
@@ -196,12 +197,8 @@ export class ManifestService
   }
 
   /** Inserts the artifact with its references, or refreshes push_time when the digest is already there. */
-  private async upsertArtifact(trx: Trx, repositoryId: number, digest: Digest, m: ParsedManifest, manifestSize: number, size: number, now: number): Promise<ArtifactRow> {
-    const existing = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirst();
-    if (existing) {
-      await trx.updateTable('artifacts').set({ push_time: now }).where('id', '=', existing.id).execute();
-      return { ...existing, push_time: now };
-    }
+  private async upsertArtifact(trx: Trx, repositoryId: number, digest: Digest, m: ParsedManifest, manifestSize: number, size: number, now: number): Promise<{ artifact: ArtifactRow; created: boolean }> {
+    // Insert first: a new artifact (the common push) costs one statement, a re-push three.
     const artifact = await trx
       .insertInto('artifacts')
       .values({
@@ -217,8 +214,14 @@ export class ManifestService
         push_time: now,
         pull_time: null,
       })
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!artifact) {
+      const existing = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirstOrThrow();
+      await trx.updateTable('artifacts').set({ push_time: now }).where('id', '=', existing.id).execute();
+      return { artifact: { ...existing, push_time: now }, created: false };
+    }
     const refs = [
       ...m.blobs.map((b) => ({ kind: 'blob' as const, d: b })),
       ...m.manifests.map((c) => ({ kind: 'manifest' as const, d: c })),
@@ -232,16 +235,20 @@ export class ManifestService
       annotations: d.annotations ? JSON.stringify(d.annotations) : null,
     }));
     for (const chunk of chunks(refs, 100)) await trx.insertInto('artifact_references').values(chunk).execute();
-    return artifact;
+    return { artifact, created: true };
   }
 
   /** Points `tag` at the artifact; true when the tag was created or moved from another artifact. */
   private async setTag(trx: Trx, repositoryId: number, artifactId: number, tag: string, now: number): Promise<boolean> {
-    const existing = await trx.selectFrom('tags').selectAll().where('repository_id', '=', repositoryId).where('name', '=', tag).executeTakeFirst();
-    if (!existing) {
-      await trx.insertInto('tags').values({ repository_id: repositoryId, artifact_id: artifactId, name: tag, push_time: now, pull_time: null }).execute();
-      return true;
-    }
+    // Insert first: a new tag (the common push) costs one statement.
+    const created = await trx
+      .insertInto('tags')
+      .values({ repository_id: repositoryId, artifact_id: artifactId, name: tag, push_time: now, pull_time: null })
+      .onConflict((oc) => oc.columns(['repository_id', 'name']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (created) return true;
+    const existing = await trx.selectFrom('tags').selectAll().where('repository_id', '=', repositoryId).where('name', '=', tag).executeTakeFirstOrThrow();
     await trx.updateTable('tags').set({ artifact_id: artifactId, push_time: now }).where('id', '=', existing.id).execute();
     return existing.artifact_id !== artifactId;
   }
