@@ -10,6 +10,7 @@ import * as m0002 from './migrations/0002-members-robots.ts';
 import * as m0004 from './migrations/0004-users-login.ts';
 import * as m0005 from './migrations/0005-manifest-content.ts';
 import * as m0003 from './migrations/0003-quotas-audit.ts';
+import * as m0006 from './migrations/0006-execution-headers.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0004-users-login': m0004,
   '0005-manifest-content': m0005,
   '0003-quotas-audit': m0003,
+  '0006-execution-headers': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

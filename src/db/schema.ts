@@ -200,6 +200,8 @@ export interface WebhookExecutionsTable {
   trigger: string;
   /** The exact body sent. */
   payload: string;
+  /** The payload format's headers sent with that body (JSON object); null for rows written before migration 0006. */
+  headers: string | null;
   start_time: number;
   end_time: number | null;
 }

@@ -35,6 +35,7 @@ async function fixture() {
     status: 'Running',
     status_message: '',
     payload: `body-${target_id}\u0000end`,
+    headers: JSON.stringify({ 'content-type': `application/x-${target_id}` }),
     start_time: 10,
     end_time: null,
   }));
@@ -48,9 +49,10 @@ test('executions of an event are inserted once per target; a re-run creates none
     assert.deepEqual([...ids.keys()].sort(), [...targets].sort());
     const again = await store.insertEventExecutions(k, execs);
     assert.equal(again.size, 0, 'the unique (event, target) index skips existing executions');
-    const rows = await k.selectFrom('webhook_executions').select(['target_id', 'payload', 'trigger']).orderBy('id').execute();
+    const rows = await k.selectFrom('webhook_executions').select(['target_id', 'payload', 'headers', 'trigger']).orderBy('id').execute();
     assert.equal(rows.length, 2);
     assert.equal(rows[0]?.payload, `body-${targets[0]}\u0000end`, 'bodies are stored byte for byte');
+    assert.deepEqual(rows.map((r) => r.headers), targets.map((t) => `{"content-type":"application/x-${t}"}`), 'format headers are stored with their body');
     assert.equal(rows[0]?.trigger, 'EVENT');
   } finally {
     await db.close();
@@ -82,6 +84,7 @@ test('a lease is granted once; loading returns task, execution, target and polic
     const loaded = await store.loadClaimed(k, due.map((d) => d.task_id));
     assert.equal(loaded.length, 2);
     assert.equal(loaded[0]?.exec.payload, `body-${targets[0]}\u0000end`);
+    assert.equal(loaded[0]?.exec.headers, `{"content-type":"application/x-${targets[0]}"}`, 'the claim loads the stored format headers');
     assert.equal(loaded[0]?.target.id, targets[0]);
     assert.equal(loaded[0]?.policy.name, 'p');
     assert.deepEqual((await store.eventsBySeq(k, [eventSeq])).map((e) => e.id), ['ev-1']);
@@ -108,6 +111,28 @@ test('a lease is granted once; loading returns task, execution, target and polic
     assert.equal(attempt.response_body, 'ok\u0000');
     const health = await k.selectFrom('webhook_targets').select(['id', 'failing_since']).orderBy('id').execute();
     assert.deepEqual(health.map((h) => h.failing_since), [null, 5], 'only targets that answered are cleared');
+  } finally {
+    await db.close();
+  }
+});
+
+test('the batch INSERT stores the format headers of each execution; a row without them (written before 0006) loads with null', async () => {
+  const { db, k, targets, execs } = await fixture();
+  try {
+    const [a, b] = execs;
+    assert.ok(a && b);
+    const created = await store.insertEventExecutionsBatch(k, [a, { ...b, headers: null }]);
+    assert.equal(created.length, 2);
+    await store.insertTasks(k, created.map((c) => ({ execution_id: c.id, status: 'Pending', status_message: '', next_attempt_at: 1, creation_time: 1, end_time: null })));
+    const tasks = await k.selectFrom('webhook_tasks').select('id').orderBy('id').execute();
+    const loaded = await store.loadClaimed(k, tasks.map((t) => t.id));
+    assert.deepEqual(
+      loaded.map((l) => [l.target.id, l.exec.headers]),
+      [
+        [targets[0], `{"content-type":"application/x-${targets[0]}"}`],
+        [targets[1], null],
+      ],
+    );
   } finally {
     await db.close();
   }

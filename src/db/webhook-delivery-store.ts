@@ -5,7 +5,7 @@
  *   dispatch   per batch of outbox events: one SELECT of pending rows, one conditional
  *              UPDATE … RETURNING that claims them (sets `dispatched_at` where still null), one
  *              SELECT of subscribed targets per (project, event type), one INSERT of every
- *              execution of the batch, one INSERT of their tasks;
+ *              execution of the batch (body and format headers), one INSERT of their tasks;
  *   audit      per batch of outbox events: one SELECT of the events after the audit cursor
  *              (outside any transaction), one INSERT of the entries, one UPSERT of the cursor;
  *   claim      one SELECT of due candidates, one conditional UPDATE … RETURNING that leases the
@@ -25,7 +25,7 @@ import type { AuditLogRow, Database, EventRow, WebhookAttemptRow, WebhookExecuti
 /** A Kysely handle or a transaction (a `Transaction<Database>` is a `Kysely<Database>`). */
 type Executor = Kysely<Database>;
 
-/** Rows per multi-row statement (SQLite allows 32,766 bound values; the widest row has 12). */
+/** Rows per multi-row statement (SQLite allows 32,766 bound values; the widest row has 13). */
 const chunkRows = 500;
 
 async function query<R>(db: Executor, sql: string, parameters: unknown[]): Promise<R[]> {
@@ -82,7 +82,7 @@ export interface LeaseRequest {
 /** A leased task with everything its attempt needs (the columns an attempt uses). */
 export interface ClaimedDelivery {
   task: Pick<WebhookTaskRow, 'id' | 'status' | 'run_count'>;
-  exec: Pick<WebhookExecutionRow, 'id' | 'event_seq' | 'event_id' | 'event_type' | 'payload'>;
+  exec: Pick<WebhookExecutionRow, 'id' | 'event_seq' | 'event_id' | 'event_type' | 'payload' | 'headers'>;
   target: Pick<WebhookTargetRow, 'id' | 'type' | 'address' | 'payload_format' | 'options' | 'auth_header' | 'skip_cert_verify' | 'secret' | 'headers' | 'timeout_ms' | 'enabled' | 'disabled_reason'>;
   policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id' | 'enabled'>;
 }
@@ -109,7 +109,7 @@ export interface ExecutionOutcome {
   end_time: number | null;
 }
 
-/** A new delivery's execution before insertion: every column but the generated id and the trigger (always EVENT). */
+/** A new delivery's execution before insertion: every column but the generated id and the trigger (always EVENT); `headers` is the format headers' JSON. */
 export type NewEventExecution = Omit<WebhookExecutionRow, 'id' | 'trigger'>;
 
 /** A new delivery's task, before insertion. */
@@ -164,7 +164,7 @@ SELECT min(next_attempt_at) AS due FROM webhook_tasks
 WHERE next_attempt_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)`;
 
 const taskCols = ['id', 'status', 'run_count'] as const;
-const execCols = ['id', 'event_seq', 'event_id', 'event_type', 'payload'] as const;
+const execCols = ['id', 'event_seq', 'event_id', 'event_type', 'payload', 'headers'] as const;
 const targetCols = ['id', 'type', 'address', 'payload_format', 'options', 'auth_header', 'skip_cert_verify', 'secret', 'headers', 'timeout_ms', 'enabled', 'disabled_reason'] as const;
 const policyCols = ['id', 'name', 'project_id', 'enabled'] as const;
 
@@ -189,7 +189,7 @@ type LoadedRow = Prefixed<'t', ClaimedDelivery['task']> &
 function claimedFromRow(r: LoadedRow): ClaimedDelivery {
   return {
     task: { id: r.t_id, status: r.t_status, run_count: r.t_run_count },
-    exec: { id: r.e_id, event_seq: r.e_event_seq, event_id: r.e_event_id, event_type: r.e_event_type, payload: r.e_payload },
+    exec: { id: r.e_id, event_seq: r.e_event_seq, event_id: r.e_event_id, event_type: r.e_event_type, payload: r.e_payload, headers: r.e_headers },
     target: {
       id: r.g_id,
       type: r.g_type,
@@ -335,12 +335,12 @@ WHERE webhook_executions.id = v.column1`,
     for (const part of chunks(rows)) {
       const params: unknown[] = [];
       for (const e of part) {
-        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.start_time, e.end_time);
+        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.headers, e.start_time, e.end_time);
       }
       const created = await query<{ id: number; target_id: number }>(
         db,
-        `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, start_time, end_time)
-VALUES ${valuesList(part.length, 12)}
+        `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, headers, start_time, end_time)
+VALUES ${valuesList(part.length, 13)}
 ON CONFLICT DO NOTHING
 RETURNING id, target_id`,
         params,
@@ -381,13 +381,13 @@ RETURNING id, target_id`,
     for (const part of chunks(rows)) {
       const params: unknown[] = [];
       for (const e of part) {
-        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.start_time, e.end_time);
+        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.headers, e.start_time, e.end_time);
       }
       out.push(
         ...(await query<CreatedExecution>(
           db,
-          `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, start_time, end_time)
-VALUES ${valuesList(part.length, 12)}
+          `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, headers, start_time, end_time)
+VALUES ${valuesList(part.length, 13)}
 ON CONFLICT DO NOTHING
 RETURNING id, event_seq, target_id`,
           params,

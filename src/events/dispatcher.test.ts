@@ -65,7 +65,9 @@ import { pino } from 'pino';
 import { openDatabase, type Db } from '../db/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { Outbox } from './outbox.ts';
-import { Dispatcher, type RenderedDelivery } from './dispatcher.ts';
+import { Dispatcher, formatContext } from './dispatcher.ts';
+import { eventFromRow } from './outbox.ts';
+import { formatterFor } from '../webhooks/formats/index.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -110,7 +112,7 @@ async function fixture(targets = 2): Promise<Fixture> {
   };
 }
 
-function dispatcherOn(f: Fixture, extra: { batchSize?: number; coalesceMs?: number; pollMs?: number; onRendered?: (r: readonly RenderedDelivery[]) => void } = {}): Dispatcher {
+function dispatcherOn(f: Fixture, extra: { batchSize?: number; coalesceMs?: number; pollMs?: number; onCommitted?: (executions: number) => void } = {}): Dispatcher {
   const config = loadConfig({ env: {}, file: null, overrides: { data_dir: f.dir } });
   return new Dispatcher({ db: f.db.kysely, outbox: f.outbox, config, logger: silent, ...extra });
 }
@@ -133,25 +135,59 @@ async function counts(f: Fixture): Promise<{ executions: number; tasks: number; 
   };
 }
 
-test('a batch of N events is dispatched in one transaction: N x targets executions and tasks, one onRendered call', async () => {
+test('a batch of N events is dispatched in one transaction: N x targets executions and tasks, one onCommitted call', async () => {
   const f = await fixture(2);
   try {
     await appendPushes(f, 60);
     const calls: number[] = [];
-    const d = dispatcherOn(f, { onRendered: (r) => calls.push(r.length) });
+    const d = dispatcherOn(f, { onCommitted: (n) => calls.push(n) });
     assert.equal(await d.runOnce(), 60);
     assert.deepEqual(await counts(f), { executions: 120, tasks: 120, pending: 0, pairs: 120 });
-    assert.deepEqual(calls, [120], 'one transaction (one commit, one onRendered) for the whole batch');
+    assert.deepEqual(calls, [120], 'one transaction (one commit, one onCommitted) for the whole batch');
     assert.equal(await d.runOnce(), 0, 'a second round finds nothing');
     assert.equal((await counts(f)).executions, 120);
 
     // batchSize bounds a transaction: 45 events in batches of 20 are three transactions.
     await appendPushes(f, 45, 100);
     const small: number[] = [];
-    const d2 = dispatcherOn(f, { batchSize: 20, onRendered: (r) => small.push(r.length) });
+    const d2 = dispatcherOn(f, { batchSize: 20, onCommitted: (n) => small.push(n) });
     assert.equal(await d2.runOnce(), 45);
     assert.deepEqual(small, [40, 40, 10]);
     assert.deepEqual(await counts(f), { executions: 210, tasks: 210, pending: 0, pairs: 210 });
+  } finally {
+    await f.close();
+  }
+});
+
+test('each execution stores its body and the format headers it was rendered with (JSON), in the same INSERT', async () => {
+  const f = await fixture(3);
+  try {
+    // Target 0: Default; 1: CloudEvents structured (the default mode); 2: CloudEvents binary.
+    await f.db.kysely.updateTable('webhook_targets').set({ payload_format: 'CloudEvents', options: '{"cloudevents_mode":"binary"}' }).where('id', '=', f.targets[2] ?? -1).execute();
+    await appendPushes(f, 2);
+    const d = dispatcherOn(f);
+    assert.equal(await d.runOnce(), 2);
+    const rows = await f.db.kysely
+      .selectFrom('webhook_executions as e')
+      .innerJoin('webhook_targets as t', 't.id', 'e.target_id')
+      .innerJoin('webhook_policies as p', 'p.id', 'e.policy_id')
+      .innerJoin('events as ev', 'ev.seq', 'e.event_seq')
+      .select(['e.payload', 'e.headers', 'e.target_id', 't.type', 't.payload_format', 't.options', 'p.id as policy_id', 'p.name', 'p.project_id', 'ev.seq', 'ev.id', 'ev.type as event_type', 'ev.occur_at', 'ev.operator', 'ev.project_id as event_project', 'ev.data', 'ev.dispatched_at'])
+      .orderBy('e.id')
+      .execute();
+    assert.equal(rows.length, 6);
+    const config = loadConfig({ env: {}, file: null, overrides: { data_dir: f.dir } });
+    for (const r of rows) {
+      assert.ok(r.headers !== null, 'headers are stored');
+      const event = eventFromRow({ seq: r.seq, id: r.id, type: r.event_type, occur_at: r.occur_at, operator: r.operator, project_id: r.event_project, data: r.data, dispatched_at: r.dispatched_at });
+      const expected = formatterFor(r.type, r.payload_format)(event, formatContext(config.external_url, { id: r.policy_id, name: r.name, project_id: r.project_id }, r));
+      assert.equal(r.payload, expected.body);
+      assert.deepEqual(JSON.parse(r.headers), expected.headers, `headers of target ${r.target_id}`);
+    }
+    const byTarget = (i: number) => rows.filter((r) => r.target_id === f.targets[i]).map((r): Record<string, string> => JSON.parse(r.headers ?? 'null'));
+    assert.ok(byTarget(0).every((h) => h['Content-Type'] === 'application/json'));
+    assert.ok(byTarget(1).every((h) => h['Content-Type'] === 'application/cloudevents+json' && !Object.keys(h).some((k) => k.startsWith('ce-'))), 'structured mode: no ce-* headers');
+    assert.deepEqual(byTarget(2).map((h) => h['ce-id']), rows.filter((r) => r.target_id === f.targets[2]).map((r) => r.id), 'binary mode: the event id in ce-id');
   } finally {
     await f.close();
   }
@@ -187,8 +223,8 @@ test('two dispatchers on the same database never dispatch an event twice', async
     await appendPushes(f, 300);
     let renderedA = 0;
     let renderedB = 0;
-    const a = dispatcherOn(f, { batchSize: 25, onRendered: (r) => (renderedA += r.length) });
-    const b = dispatcherOn(f, { batchSize: 25, onRendered: (r) => (renderedB += r.length) });
+    const a = dispatcherOn(f, { batchSize: 25, onCommitted: (n) => (renderedA += n) });
+    const b = dispatcherOn(f, { batchSize: 25, onCommitted: (n) => (renderedB += n) });
     const [na, nb] = await Promise.all([a.runOnce(), b.runOnce()]);
     assert.equal(na + nb, 300, `each event claimed by exactly one dispatcher (got ${na} + ${nb})`);
     assert.equal(renderedA + renderedB, 600);
@@ -269,7 +305,7 @@ test('a row that breaks its batch does not block the others; it is retried alone
 
     // Later events still go through in one batch while the broken one keeps failing alone.
     const calls: number[] = [];
-    const d2 = dispatcherOn(f, { onRendered: (r) => calls.push(r.length) });
+    const d2 = dispatcherOn(f, { onCommitted: (n) => calls.push(n) });
     await d2.runOnce(); // learns which row is broken
     await appendPushes(f, 5, 100);
     calls.length = 0;
@@ -290,7 +326,7 @@ test('an idle dispatcher reacts at once to the first event, even with a long coa
   const f = await fixture(1);
   try {
     let at = 0;
-    const d = dispatcherOn(f, { coalesceMs: 1000, pollMs: 60_000, onRendered: () => (at = performance.now()) });
+    const d = dispatcherOn(f, { coalesceMs: 1000, pollMs: 60_000, onCommitted: () => (at = performance.now()) });
     d.start();
     await new Promise((r) => setTimeout(r, 1100)); // idle for longer than the window
     const t0 = performance.now();

@@ -17,7 +17,9 @@
  *      ../webhooks/glob.ts; an event without a repository or tag matches only empty filters); a
  *      payload format that supports the event type;
  *   4. renders each body once (a rendering error becomes an Error execution) and inserts one
- *      execution (trigger EVENT, status Running) and one task (Pending, due now) per target: all
+ *      execution (trigger EVENT, status Running) with the body AND the format's headers (JSON in
+ *      `headers`: every attempt and redelivery sends exactly that pair, whatever the target's
+ *      options become later) and one task (Pending, due now) per target: all
  *      executions of the batch in one INSERT, all tasks in another (chunked; see
  *      ../db/webhook-delivery-store.ts).
  * The unique (event_seq, target_id) index on EVENT executions makes a re-run harmless, and since a
@@ -53,11 +55,8 @@ export interface DispatcherDeps {
   logger: Logger;
   /** Called after deliveries were created (the worker's wake-up). */
   onDeliveries?: () => void;
-  /**
-   * Called after a batch's deliveries committed, with the format headers each body was rendered
-   * with (the worker reuses them instead of rendering the body again for its first attempt).
-   */
-  onRendered?: (rendered: readonly RenderedDelivery[]) => void;
+  /** Called after each dispatching transaction that created executions committed, with how many it created. */
+  onCommitted?: (executions: number) => void;
   /** Called with the number of events still pending after a round, at most once per `pendingEveryMs` (a gauge). */
   onPending?: (n: number) => void;
   /** Poll interval, ms (default 200). */
@@ -68,15 +67,6 @@ export interface DispatcherDeps {
   coalesceMs?: number;
   /** The pending gauge is counted at most once per this many ms (default 1000). */
   pendingEveryMs?: number;
-}
-
-/** A delivery the dispatcher created, with what its body was rendered from and the format's headers. */
-export interface RenderedDelivery {
-  executionId: number;
-  externalUrl: string;
-  policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id'>;
-  target: Pick<WebhookTargetRow, 'type' | 'payload_format' | 'options'>;
-  headers: Record<string, string>;
 }
 
 /** A matched (policy, target) pair: the columns matching and rendering use. */
@@ -263,10 +253,10 @@ export class Dispatcher {
   /**
    * ONE transaction for `rows`: claims those still pending (marks them dispatched), then, unless
    * notifications are off, renders and inserts the deliveries of the claimed ones that are not
-   * operational events. Calls `onRendered` after the commit.
+   * operational events. Calls `onCommitted` after the commit.
    */
   private async dispatchBatch(rows: readonly EventRow[]): Promise<BatchResult> {
-    const rendered: RenderedDelivery[] = [];
+    let executions = 0;
     const result = await this.deps.db.transaction().execute(async (trx): Promise<BatchResult> => {
       const now = Date.now();
       const claimed = await webhookDeliveryStore.claimEvents(trx, rows.map((r) => r.seq), now);
@@ -292,31 +282,31 @@ export class Dispatcher {
         }
         for (const m of matchesOf(targets, event)) planned.push(this.render(row, event, m, now));
       }
-      return { claimed: claimed.size, created: await this.insertDeliveries(trx, planned, now, rendered) };
+      const inserted = await this.insertDeliveries(trx, planned, now);
+      executions = inserted.executions;
+      return { claimed: claimed.size, created: inserted.pending };
     });
-    if (rendered.length > 0) this.deps.onRendered?.(rendered);
+    if (executions > 0) this.deps.onCommitted?.(executions);
     return result;
   }
 
-  /** Renders one (event, target) body: a Running execution, or an Error one when rendering throws. */
+  /** Renders one (event, target) body and its format headers: a Running execution, or an Error one when rendering throws. */
   private render(row: EventRow, event: WharfEvent, m: Match, now: number): Planned {
     const externalUrl = this.deps.config.external_url;
     let payload = '';
     let renderError: string | null = null;
     let vendorType = 'WEBHOOK';
-    let headers: Record<string, string> | null = null;
+    let headers: string | null = null;
     try {
       vendorType = vendorTypeFor(m.target.type);
       const r = formatterFor(m.target.type, m.target.payload_format)(event, formatContext(externalUrl, m.policy, m.target));
       payload = r.body;
-      headers = r.headers;
+      headers = JSON.stringify(r.headers);
     } catch (err) {
       renderError = `could not render the payload: ${err instanceof Error ? err.message : String(err)}`;
       this.deps.logger.error({ err, event_id: row.id, target_id: m.target.id }, 'webhook payload rendering failed');
     }
     return {
-      match: m,
-      headers,
       exec: {
         policy_id: m.policy.id,
         target_id: m.target.id,
@@ -327,6 +317,7 @@ export class Dispatcher {
         status: renderError ? 'Error' : 'Running',
         status_message: renderError ?? '',
         payload,
+        headers,
         start_time: now,
         end_time: renderError ? now : null,
       },
@@ -336,38 +327,34 @@ export class Dispatcher {
   /**
    * Inserts the executions of `planned` (one statement per chunk) and a task for each one
    * created (an (event, target) that already has an execution, after a re-run, gets none).
-   * Returns the number of Pending tasks created.
+   * Returns the number of executions and of Pending tasks created.
    */
-  private async insertDeliveries(trx: Transaction<Database>, planned: readonly Planned[], now: number, rendered: RenderedDelivery[]): Promise<number> {
-    if (planned.length === 0) return 0;
+  private async insertDeliveries(trx: Transaction<Database>, planned: readonly Planned[], now: number): Promise<{ executions: number; pending: number }> {
+    if (planned.length === 0) return { executions: 0, pending: 0 };
     const created = await webhookDeliveryStore.insertEventExecutionsBatch(
       trx,
       planned.map((p) => p.exec),
     );
     const ids = new Map<string, number>();
     for (const c of created) ids.set(`${c.event_seq}:${c.target_id}`, c.id);
-    const externalUrl = this.deps.config.external_url;
     const firstAt = now + firstDelay(this.deps.config.webhooks.retry_schedule);
     const tasks: NewTask[] = [];
     let pending = 0;
     for (const p of planned) {
       const id = ids.get(`${p.exec.event_seq}:${p.exec.target_id}`);
       if (id === undefined) continue; // already dispatched to this target (a re-run)
-      const error = p.headers === null;
-      if (p.headers) rendered.push({ executionId: id, externalUrl, policy: p.match.policy, target: p.match.target, headers: p.headers });
+      const error = p.exec.status === 'Error';
       if (!error) pending++;
       tasks.push({ execution_id: id, status: error ? 'Error' : 'Pending', status_message: p.exec.status_message, next_attempt_at: error ? null : firstAt, creation_time: now, end_time: error ? now : null });
     }
     await webhookDeliveryStore.insertTasks(trx, tasks);
-    return pending;
+    return { executions: created.length, pending };
   }
 }
 
-/** One delivery to create: its execution row, the (policy, target) it is for, and the format headers (null: rendering failed). */
+/** One delivery to create: its execution row (body and format headers; status Error when rendering failed). */
 interface Planned {
   exec: NewEventExecution;
-  match: Match;
-  headers: Record<string, string> | null;
 }
 
 /** The (policy, target) pairs of `targets` whose filters and payload format accept `event`. */

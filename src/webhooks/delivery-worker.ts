@@ -27,11 +27,11 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
+import type { Database, EventRow, WebhookTargetRow } from '../db/index.ts';
 import { webhookDeliveryStore as store, type AttemptInsert, type ClaimedDelivery, type ExecutionOutcome, type TaskOutcome } from '../db/webhook-delivery-store.ts';
 import { eventFromRow, type Outbox } from '../events/outbox.ts';
 import type { ProjectRef } from '../events/catalog.ts';
-import { formatContext, type RenderedDelivery } from '../events/dispatcher.ts';
+import { formatContext } from '../events/dispatcher.ts';
 import type { Metrics } from '../observability/index.ts';
 import { formatterFor } from './formats/index.ts';
 import type { WebhookHttpClient, OutboundResult } from './http-client.ts';
@@ -173,12 +173,25 @@ interface PendingResult {
 /** Finished attempts recorded per transaction at most (a larger backlog takes several). */
 const resultBatchMax = 512;
 
-/** Format headers remembered from dispatch, at most (oldest dropped first). */
-const headerCacheMax = 20_000;
-
-/** Everything a format's headers depend on besides the (immutable) event. */
-function renderKey(externalUrl: string, policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id'>, target: Pick<WebhookTargetRow, 'type' | 'payload_format' | 'options'>): string {
-  return JSON.stringify([externalUrl, policy.id, policy.name, policy.project_id, target.type, target.payload_format, target.options]);
+/**
+ * The format headers stored with an execution (a JSON object of strings), or null when there are
+ * none (a row written before they were stored) or they cannot be read.
+ */
+export function storedFormatHeaders(json: string | null): Record<string, string> | null {
+  if (json === null) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== 'string') return null;
+    out[k] = x;
+  }
+  return out;
 }
 
 /** Attempts due tasks; see the module comment. */
@@ -193,8 +206,6 @@ export class DeliveryWorker {
   private again = false;
   private roundScheduled = false;
   private readonly pendingResults: PendingResult[] = [];
-  /** Execution id -> the format headers its body was rendered with at dispatch, and from what. */
-  private readonly renderedHeaders = new Map<number, { key: string; headers: Record<string, string> }>();
   private flushing = false;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
@@ -244,20 +255,6 @@ export class DeliveryWorker {
   /** Attempts in flight right now. */
   get inFlightCount(): number {
     return this.inFlight.size;
-  }
-
-  /**
-   * Remembers the format headers of freshly dispatched deliveries, so that their first attempt
-   * need not render the body again to find them (see formatHeaders).
-   */
-  rememberRendered(rendered: readonly RenderedDelivery[]): void {
-    for (const r of rendered) {
-      if (this.renderedHeaders.size >= headerCacheMax) {
-        const oldest = this.renderedHeaders.keys().next();
-        if (!oldest.done) this.renderedHeaders.delete(oldest.value);
-      }
-      this.renderedHeaders.set(r.executionId, { key: renderKey(r.externalUrl, r.policy, r.target), headers: r.headers });
-    }
   }
 
   /**
@@ -386,22 +383,21 @@ export class DeliveryWorker {
   }
 
   /**
-   * The headers each delivery's payload format requires (bodies are stored, headers are not). They
-   * are those the body was rendered with: remembered from dispatch when the policy, target and
-   * external URL still are what the body was rendered from; otherwise re-derived from the event,
-   * and used only if rendering again gives the stored body (the target's format or options may
-   * have changed since), else just `content-type: application/json`.
+   * The headers each delivery's payload format requires: those stored with the execution, i.e. the
+   * ones its body was rendered with at dispatch (whatever the target's format options, the policy
+   * or the external URL became since). An execution written before headers were stored (NULL)
+   * gets them derived again from the event, used only if rendering again gives the stored body
+   * (the target's format or options may have changed since), else just
+   * `content-type: application/json`.
    */
   private async formatHeaders(batch: readonly Loaded[]): Promise<Array<Record<string, string>>> {
-    const { config, db } = this.deps;
+    const { db } = this.deps;
     const out: Array<Record<string, string> | null> = [];
     const missing: number[] = [];
     for (const l of batch) {
-      const cached = this.renderedHeaders.get(l.exec.id);
-      if (cached) this.renderedHeaders.delete(l.exec.id); // the first attempt's; retries render again
-      const hit = cached !== undefined && cached.key === renderKey(config.external_url, l.policy, l.target);
-      out.push(hit ? cached.headers : null);
-      if (!hit) missing.push(l.exec.event_seq);
+      const stored = storedFormatHeaders(l.exec.headers);
+      out.push(stored);
+      if (!stored) missing.push(l.exec.event_seq);
     }
     if (missing.length === 0) return out.map((h) => h ?? {});
     const events = new Map<number, EventRow>();

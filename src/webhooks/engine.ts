@@ -4,7 +4,7 @@
  * It also serves the API's one-off operations: redeliver an execution, send a test event.
  *
  * Redelivery creates a NEW execution with trigger MANUAL for the same policy, target and event,
- * with the identical body and event id (so `webhook-id` / `X-Wharf-Event-Id` do not change and a
+ * with the identical body, format headers and event id (so `webhook-id` / `X-Wharf-Event-Id` do not change and a
  * receiver that already processed it can drop the duplicate); the original execution and its
  * attempts stay as they were. The new delivery follows the normal retry schedule.
  *
@@ -91,7 +91,6 @@ export class WebhookEngine {
       config: deps.config,
       logger: deps.logger,
       onDeliveries: () => this.worker.wake(),
-      onRendered: (rendered) => this.worker.rememberRendered(rendered),
       onPending: deps.metrics ? (n) => deps.metrics?.outboxPending.set(n) : undefined,
     });
   }
@@ -115,7 +114,7 @@ export class WebhookEngine {
   }
 
   /**
-   * Sends an execution again as a new MANUAL execution (same event id and body), due now.
+   * Sends an execution again as a new MANUAL execution (same event id, body and format headers), due now.
    * NOT_FOUND for an unknown execution; CONFLICT when its target or policy is disabled.
    */
   async redeliver(executionId: number): Promise<Redelivery> {
@@ -142,6 +141,7 @@ export class WebhookEngine {
           status_message: `redelivery of execution ${exec.id}`,
           trigger: 'MANUAL',
           payload: exec.payload,
+          headers: exec.headers,
           start_time: now,
           end_time: null,
         })
