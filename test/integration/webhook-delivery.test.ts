@@ -11,8 +11,10 @@ import { Outbox, type WharfEvent } from '../../src/events/index.ts';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { openDatabase } from '../../src/db/index.ts';
-import { spawnWharf, startWharf, tempDataDir, type TestWharf } from '../helpers/wharf.ts';
-import { header, jsonBody, startReceiver, type Receiver } from '../helpers/receiver.ts';
+import { adminAuth, spawnWharf, startWharf, tempDataDir, type TestWharf } from '../helpers/wharf.ts';
+import { header, jsonBody, startReceiver, type Receiver, type ReceivedRequest } from '../helpers/receiver.ts';
+import { formatContext } from '../../src/events/dispatcher.ts';
+import { formatterFor } from '../../src/webhooks/formats/index.ts';
 
 type Kdb = TestWharf['wharf']['db']['kysely'];
 
@@ -548,6 +550,193 @@ describe('SSRF policy in the engine', () => {
     assert.equal(test.verdict, 'fail');
     assert.match(test.error ?? '', /SSRF policy/);
     assert.equal(rx.requests.length, 0);
+  });
+});
+
+/** Calls Wharf's Harbor API as admin. */
+async function api(w: TestWharf, method: string, path: string, body?: unknown): Promise<{ status: number; text: string; location: string }> {
+  const r = await fetch(w.url + path, {
+    method,
+    headers: body === undefined ? { authorization: adminAuth } : { authorization: adminAuth, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, text: await r.text(), location: r.headers.get('location') ?? '' };
+}
+
+/** The CloudEvents binary-mode headers of a request. */
+function ceHeaders(r: ReceivedRequest): string[] {
+  return Object.keys(r.headers).filter((k) => k.startsWith('ce-'));
+}
+
+/** Asserts a structured-mode CloudEvents request: its Content-Type, no ce-* header, the event in the body. */
+function assertStructured(r: ReceivedRequest | undefined, eventId: string, what: string): void {
+  assert.ok(r, what);
+  assert.equal(header(r, 'content-type'), 'application/cloudevents+json', `${what}: structured Content-Type`);
+  assert.deepEqual(ceHeaders(r), [], `${what}: no binary-mode ce-* headers`);
+  const body = jsonBody(r);
+  assert.ok(typeof body === 'object' && body !== null && 'specversion' in body && 'id' in body, `${what}: a structured body`);
+  assert.equal(body.id, eventId);
+}
+
+/** The Content-Type recorded in an attempt row's request headers (any case). */
+function recordedContentType(requestHeaders: string): string | undefined {
+  const h: unknown = JSON.parse(requestHeaders);
+  if (typeof h !== 'object' || h === null) return undefined;
+  const hit = Object.entries(h).find(([k]) => k.toLowerCase() === 'content-type');
+  return typeof hit?.[1] === 'string' ? hit[1] : undefined;
+}
+
+describe('format headers are stored with the execution', () => {
+  let w: TestWharf;
+  let rx: Receiver;
+  let db: Kdb;
+  const schedule = { retry_schedule: [0, 2, 2], timeout_ms: 2000 };
+
+  before(async () => {
+    w = await startWharf({ overrides: { webhooks: schedule } });
+    rx = await startReceiver();
+    db = w.wharf.db.kysely;
+  });
+
+  after(async () => {
+    await rx.close();
+    await w.close();
+  });
+
+  it('a retry and a redelivery after the target switched to binary mode (API) still send the structured body with structured headers', async () => {
+    const base = '/api/v2.0/projects/library/webhook';
+    rx.respond('/ce', { statuses: [500, 200] });
+    const spec = (mode?: string) => ({
+      name: 'ce-switch',
+      description: '',
+      enabled: true,
+      event_types: ['PUSH_ARTIFACT'],
+      targets: [{ type: 'http', address: `${rx.url}/ce`, skip_cert_verify: false, payload_format: 'CloudEvents', ...(mode ? { cloudevents_mode: mode } : {}) }],
+    });
+    const created = await api(w, 'POST', `${base}/policies`, spec());
+    assert.equal(created.status, 201, created.text);
+    const policyId = Number(/\/(\d+)$/.exec(created.location)?.[1]);
+    const before = await db.selectFrom('webhook_targets').select(['id', 'options']).where('policy_id', '=', policyId).executeTakeFirstOrThrow();
+    const lib = await project(db, 'library');
+    const event = await push(db, lib, 'app', 'v1');
+
+    const [first] = await rx.waitFor(1, 15_000, '/ce');
+    assertStructured(first, event.id, 'attempt 1');
+
+    const put = await api(w, 'PUT', `${base}/policies/${policyId}`, spec('binary'));
+    assert.equal(put.status, 200, put.text);
+    const t = await db.selectFrom('webhook_targets').selectAll().where('policy_id', '=', policyId).executeTakeFirstOrThrow();
+    assert.equal(t.id, before.id, 'the target is updated in place: the pending retry is still its delivery');
+    assert.match(t.options, /"cloudevents_mode":"binary"/);
+    assert.equal(rx.on('/ce').length, 1, 'the switch happened before the retry');
+
+    const second = (await rx.waitFor(2, 15_000, '/ce'))[1];
+    assertStructured(second, event.id, 'the retry after the switch');
+    assert.equal(second?.body.toString(), first?.body.toString(), 'the retry sends the identical body');
+    const [d] = await finalTask(db, t.id);
+    assert.ok(d);
+    assert.equal(d.task.status, 'Success');
+    assert.equal(d.task.run_count, 2);
+    const attempts = await attemptsOf(db, d.task.id);
+    assert.deepEqual(attempts.map((a) => recordedContentType(a.request_headers)), ['application/cloudevents+json', 'application/cloudevents+json'], 'the attempt log records the headers sent');
+
+    const re = await api(w, 'POST', `${base}/policies/${policyId}/executions/${d.exec.id}/redeliver`);
+    assert.equal(re.status, 201, re.text);
+    const third = (await rx.waitFor(3, 15_000, '/ce'))[2];
+    assertStructured(third, event.id, 'the redelivery after the switch');
+    assert.equal(third?.body.toString(), first?.body.toString(), 'the redelivery sends the identical body');
+    const copies = await executionsOf(db, t.id);
+    assert.deepEqual(copies.map((e) => e.trigger), ['EVENT', 'MANUAL']);
+    assert.equal(copies[1]?.headers, copies[0]?.headers, 'the redelivery copies the stored headers');
+
+    // The switch did take effect for new events: they are rendered in binary mode.
+    const next = await push(db, lib, 'app', 'v2');
+    const fourth = (await rx.waitFor(4, 15_000, '/ce'))[3];
+    assert.ok(fourth);
+    assert.equal(header(fourth, 'ce-id'), next.id);
+    assert.notEqual(header(fourth, 'content-type'), 'application/cloudevents+json');
+  });
+
+  it('an execution written before headers were stored (NULL) gets them rendered again, as before', async () => {
+    const proj = await project(db, 'old-rows');
+    rx.respond('/old', { statuses: [200] });
+    const { policyId, targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'old-rows' }, [{ address: `${rx.url}/old`, payload_format: 'CloudEvents', options: { cloudevents_mode: 'binary' } }]);
+    const target = await db.selectFrom('webhook_targets').selectAll().where('id', '=', t ?? 0).executeTakeFirstOrThrow();
+    const now = Date.now();
+    const event: WharfEvent = {
+      type: 'PUSH_ARTIFACT',
+      id: 'old-row-event',
+      occurAt: now,
+      operator: 'admin',
+      project: proj,
+      repository: { id: 1, name: `${proj.name}/app`, creationTime: now },
+      artifact: { digest: `sha256:${'d'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1, tag: 'v1', tags: ['v1'], artifactType: null },
+    };
+    // Already dispatched: the dispatcher leaves it alone; the rows below stand for ones written before migration 0006.
+    const ev = await db
+      .insertInto('events')
+      .values({ id: event.id, type: event.type, occur_at: now, operator: 'admin', project_id: proj.id, data: JSON.stringify(event), dispatched_at: now })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    const rendered = formatterFor('http', 'CloudEvents')(event, formatContext(w.wharf.config.external_url, { id: policyId, name: 'old-rows', project_id: proj.id }, target));
+    for (const payload of [rendered.body, '{"rendered":"differently"}']) {
+      const ex = await db
+        .insertInto('webhook_executions')
+        .values({ policy_id: policyId, target_id: target.id, event_seq: ev.seq, event_id: event.id, event_type: event.type, vendor_type: 'WEBHOOK', status: 'Running', status_message: '', trigger: 'MANUAL', payload, headers: null, start_time: now, end_time: null })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await db
+        .insertInto('webhook_tasks')
+        .values({ execution_id: ex.id, status: 'Pending', status_message: '', run_count: 0, next_attempt_at: now, lease_until: null, lease_owner: null, creation_time: now, start_time: null, update_time: now, end_time: null })
+        .execute();
+    }
+    const got = await rx.waitFor(2, 15_000, '/old');
+    const same = got.find((r) => r.body.toString() === rendered.body);
+    const other = got.find((r) => r.body.toString() !== rendered.body);
+    assert.ok(same && other);
+    assert.equal(header(same, 'ce-id'), event.id, 'rendering again gives the stored body: its headers are used');
+    assert.equal(header(same, 'content-type'), rendered.headers['Content-Type']);
+    assert.deepEqual(ceHeaders(other), [], 'rendering again gives another body: no format headers but Content-Type');
+    assert.equal(header(other, 'content-type'), 'application/json');
+  });
+
+  it('after a restart (another external_url, the target switched to binary meanwhile) a pending retry still sends the stored headers', async () => {
+    const dataDir = tempDataDir();
+    const rx2 = await startReceiver();
+    const opts = (externalUrl: string) => ({ dataDir, overrides: { external_url: externalUrl, webhooks: schedule } });
+    const w1 = await startWharf(opts('http://before.example'));
+    let w1open = true;
+    let w2: TestWharf | undefined;
+    try {
+      const db1 = w1.wharf.db.kysely;
+      rx2.respond('/r', { statuses: [500, 200] });
+      const proj = await project(db1, 'restart');
+      const { targetIds: [t] } = await policy(db1, { projectId: proj.id, name: 'restart' }, [{ address: `${rx2.url}/r`, payload_format: 'CloudEvents' }]);
+      const event = await push(db1, proj, 'app', 'v1');
+      const [first] = await rx2.waitFor(1, 15_000, '/r');
+      assertStructured(first, event.id, 'attempt 1');
+      await until('attempt 1 recorded', async () => {
+        const k = await db1.selectFrom('webhook_tasks as k').innerJoin('webhook_executions as e', 'e.id', 'k.execution_id').select('k.run_count').where('e.target_id', '=', t ?? 0).executeTakeFirst();
+        return k?.run_count === 1;
+      });
+      await db1.updateTable('webhook_targets').set({ options: '{"cloudevents_mode":"binary"}' }).where('id', '=', t ?? 0).execute();
+      await w1.close({ keepData: true });
+      w1open = false;
+      assert.equal(rx2.on('/r').length, 1, 'the retry is still pending at the restart');
+
+      w2 = await startWharf(opts('http://after.example'));
+      const second = (await rx2.waitFor(2, 15_000, '/r'))[1];
+      assertStructured(second, event.id, 'the retry after the restart');
+      assert.equal(second?.body.toString(), first?.body.toString(), 'the identical body');
+      assert.match(second?.body.toString() ?? '', /before\.example/, 'rendered before the restart, with the external_url of then');
+      const [d] = await finalTask(w2.wharf.db.kysely, t ?? 0);
+      assert.equal(d?.task.status, 'Success');
+    } finally {
+      if (w2) await w2.close();
+      else if (w1open) await w1.close();
+      else rmSync(dataDir, { recursive: true, force: true });
+      await rx2.close();
+    }
   });
 });
 
