@@ -45,10 +45,10 @@ async function fixture() {
 test('executions of an event are inserted once per target; a re-run creates none', async () => {
   const { db, k, targets, execs } = await fixture();
   try {
-    const ids = await store.insertEventExecutions(k, execs);
-    assert.deepEqual([...ids.keys()].sort(), [...targets].sort());
+    const created = await store.insertEventExecutions(k, execs);
+    assert.deepEqual(created.map((c) => c.target_id).sort(), [...targets].sort());
     const again = await store.insertEventExecutions(k, execs);
-    assert.equal(again.size, 0, 'the unique (event, target) index skips existing executions');
+    assert.equal(again.length, 0, 'the unique (event, target) index skips existing executions');
     const rows = await k.selectFrom('webhook_executions').select(['target_id', 'payload', 'headers', 'trigger']).orderBy('id').execute();
     assert.equal(rows.length, 2);
     assert.equal(rows[0]?.payload, `body-${targets[0]}\u0000end`, 'bodies are stored byte for byte');
@@ -62,7 +62,7 @@ test('executions of an event are inserted once per target; a re-run creates none
 test('a lease is granted once; loading returns task, execution, target and policy; outcomes release it', async () => {
   const { db, k, targets, execs, eventSeq } = await fixture();
   try {
-    const ids = await store.insertEventExecutions(k, execs);
+    const ids = new Map((await store.insertEventExecutions(k, execs)).map((c) => [c.target_id, c.id]));
     const execIds = targets.map((t) => ids.get(t) ?? -1);
     await store.insertTasks(
       k,
@@ -121,7 +121,7 @@ test('the batch INSERT stores the format headers of each execution; a row withou
   try {
     const [a, b] = execs;
     assert.ok(a && b);
-    const created = await store.insertEventExecutionsBatch(k, [a, { ...b, headers: null }]);
+    const created = await store.insertEventExecutions(k, [a, { ...b, headers: null }]);
     assert.equal(created.length, 2);
     await store.insertTasks(k, created.map((c) => ({ execution_id: c.id, status: 'Pending', status_message: '', next_attempt_at: 1, creation_time: 1, end_time: null })));
     const tasks = await k.selectFrom('webhook_tasks').select('id').orderBy('id').execute();

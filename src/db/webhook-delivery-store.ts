@@ -326,30 +326,6 @@ WHERE webhook_executions.id = v.column1`,
     await run(db, `UPDATE webhook_targets SET failing_since = NULL WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NOT NULL`, [JSON.stringify(targetIds)]);
   },
 
-  /**
-   * Inserts EVENT executions, skipping any (event, target) that already has one (a re-run);
-   * returns the new execution id of each target that got one.
-   */
-  async insertEventExecutions(db: Executor, rows: readonly NewEventExecution[]): Promise<Map<number, number>> {
-    const ids = new Map<number, number>();
-    for (const part of chunks(rows)) {
-      const params: unknown[] = [];
-      for (const e of part) {
-        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.headers, e.start_time, e.end_time);
-      }
-      const created = await query<{ id: number; target_id: number }>(
-        db,
-        `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, headers, start_time, end_time)
-VALUES ${valuesList(part.length, 13)}
-ON CONFLICT DO NOTHING
-RETURNING id, target_id`,
-        params,
-      );
-      for (const r of created) ids.set(r.target_id, r.id);
-    }
-    return ids;
-  },
-
   /** Up to `limit` outbox rows not yet dispatched with `seq > afterSeq`, oldest first. */
   pendingEvents(db: Executor, afterSeq: number, limit: number): Promise<EventRow[]> {
     return query<EventRow>(db, pendingEventsSql, [afterSeq, limit]);
@@ -376,7 +352,7 @@ RETURNING id, target_id`,
    * Inserts EVENT executions of several events, skipping any (event, target) that already has
    * one (a re-run); returns the new executions' ids with their event and target.
    */
-  async insertEventExecutionsBatch(db: Executor, rows: readonly NewEventExecution[]): Promise<CreatedExecution[]> {
+  async insertEventExecutions(db: Executor, rows: readonly NewEventExecution[]): Promise<CreatedExecution[]> {
     const out: CreatedExecution[] = [];
     for (const part of chunks(rows)) {
       const params: unknown[] = [];

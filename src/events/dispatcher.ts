@@ -331,7 +331,7 @@ export class Dispatcher {
    */
   private async insertDeliveries(trx: Transaction<Database>, planned: readonly Planned[], now: number): Promise<{ executions: number; pending: number }> {
     if (planned.length === 0) return { executions: 0, pending: 0 };
-    const created = await webhookDeliveryStore.insertEventExecutionsBatch(
+    const created = await webhookDeliveryStore.insertEventExecutions(
       trx,
       planned.map((p) => p.exec),
     );
