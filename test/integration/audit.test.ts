@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { openDatabase } from '../../src/db/index.ts';
-import { recordAudit } from '../../src/audit/index.ts';
+import { recordAudit, type AuditLogView } from '../../src/audit/index.ts';
 import { adminAuth, startWharf, tempDataDir, type TestWharf } from '../helpers/wharf.ts';
 import { api, createPolicy, explain, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
 import { sha256 } from '../helpers/oci-layout.ts';
@@ -21,15 +21,8 @@ function shape<T>(v: unknown): T {
   return v as T; // test-only: the assertions that follow check every field they use
 }
 
-interface Log {
-  id: number;
-  username: string;
-  resource: string;
-  resource_type: string;
-  operation: string;
-  operation_result: boolean;
-  op_time: string;
-}
+/** An audit entry as the API returns it. */
+type Log = AuditLogView;
 
 async function logs(path: string, auth = adminAuth): Promise<{ status: number; items: Log[]; total: string | undefined; link: string | undefined; text: string }> {
   const a = await api(w.url, 'GET', path, { auth });

@@ -74,6 +74,26 @@ async function pushManifest(repo: string, ref: string, body: Buffer, contentType
   return sha256(body);
 }
 
+/** Pushes an amd64 and an arm64 image by digest; returns them and the body of an OCI index listing both. */
+async function pushTwoPlatformImages(repo: string, opts: { armVariant?: string } = {}) {
+  const amd = await imageManifest(repo, { arch: 'amd64' });
+  const arm = await imageManifest(repo, { arch: 'arm64' });
+  const amdDigest = await pushManifest(repo, sha256(amd), amd, ociManifest);
+  const armDigest = await pushManifest(repo, sha256(arm), arm, ociManifest);
+  const armPlatform = { architecture: 'arm64', os: 'linux', ...(opts.armVariant ? { variant: opts.armVariant } : {}) };
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: ociIndex,
+      manifests: [
+        { mediaType: ociManifest, digest: amdDigest, size: amd.length, platform: { architecture: 'amd64', os: 'linux' } },
+        { mediaType: ociManifest, digest: armDigest, size: arm.length, platform: armPlatform },
+      ],
+    }),
+  );
+  return { amd, arm, amdDigest, armDigest, index };
+}
+
 async function errorOf(r: Response): Promise<{ code: string; message: string }> {
   const body = (await r.json()) as { errors: Array<{ code: string; message: string }> };
   const first = body.errors[0];
@@ -159,20 +179,7 @@ describe('push and pull', () => {
 
   test('index with two platform children; a child cannot be deleted while the index lists it', async () => {
     const repo = 'library/multi';
-    const amd = await imageManifest(repo, { arch: 'amd64' });
-    const arm = await imageManifest(repo, { arch: 'arm64' });
-    const amdDigest = await pushManifest(repo, sha256(amd), amd, ociManifest);
-    const armDigest = await pushManifest(repo, sha256(arm), arm, ociManifest);
-    const index = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: ociIndex,
-        manifests: [
-          { mediaType: ociManifest, digest: amdDigest, size: amd.length, platform: { architecture: 'amd64', os: 'linux' } },
-          { mediaType: ociManifest, digest: armDigest, size: arm.length, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
-        ],
-      }),
-    );
+    const { amd, arm, amdDigest, armDigest, index } = await pushTwoPlatformImages(repo, { armVariant: 'v8' });
     const indexDigest = await pushManifest(repo, 'latest', index, ociIndex);
     const g = await req('GET', `/v2/${repo}/manifests/latest`);
     assert.equal(g.headers.get('content-type'), ociIndex);
@@ -511,20 +518,7 @@ describe('deletes and events', () => {
   test('tag without a push, tag delete and repository delete (through the Harbor API) record their events', async () => {
     const repo = 'library/harbor-ops';
     const api = `/api/v2.0/projects/library/repositories/harbor-ops`;
-    const amd = await imageManifest(repo, { arch: 'amd64' });
-    const arm = await imageManifest(repo, { arch: 'arm64' });
-    const amdDigest = await pushManifest(repo, sha256(amd), amd, ociManifest);
-    const armDigest = await pushManifest(repo, sha256(arm), arm, ociManifest);
-    const index = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: ociIndex,
-        manifests: [
-          { mediaType: ociManifest, digest: amdDigest, size: amd.length, platform: { architecture: 'amd64', os: 'linux' } },
-          { mediaType: ociManifest, digest: armDigest, size: arm.length, platform: { architecture: 'arm64', os: 'linux' } },
-        ],
-      }),
-    );
+    const { amdDigest, armDigest, index } = await pushTwoPlatformImages(repo);
     const indexDigest = await pushManifest(repo, 'multi', index, ociIndex);
     const loose = await imageManifest(repo);
     const looseDigest = await pushManifest(repo, 'loose', loose, ociManifest);
