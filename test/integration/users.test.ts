@@ -8,22 +8,14 @@ import assert from 'node:assert/strict';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
 import { api, type ApiAnswer } from '../helpers/webhook-client.ts';
 import type { LoginFailure } from '../../src/auth/index.ts';
+import type { UserView } from '../../src/auth/users.ts';
 
 // Casts in this file (`x.json as T`) name the shape the API documents for a parsed JSON body; the
 // assertions that follow check the fields they use.
 const basic = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 
-interface UserJson {
-  user_id: number;
-  username: string;
-  email: string;
-  realname: string;
-  comment: string;
-  sysadmin_flag: boolean;
-  disabled: boolean;
-  creation_time: string;
-  update_time: string;
-}
+/** A user as the API returns it (Harbor's UserResp plus `disabled`). */
+type UserJson = UserView;
 
 function errorCode(a: ApiAnswer): string | undefined {
   return (a.json as { errors?: Array<{ code: string }> } | undefined)?.errors?.[0]?.code;
