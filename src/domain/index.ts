@@ -4,3 +4,4 @@ export * from './digest.ts';
 export * from './names.ts';
 export * from './media-types.ts';
 export * from './manifest.ts';
+export * from './glob.ts';

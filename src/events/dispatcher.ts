@@ -14,8 +14,8 @@
  *      event type) of the batch): enabled policy and target; the event's project's policies plus
  *      system-wide ones (project_id NULL); `event_types` containing the type; `repo_filters` globs
  *      against the full repository name and `tag_filters` globs against the event's tag (see
- *      ../webhooks/glob.ts; an event without a repository or tag matches only empty filters); a
- *      payload format that supports the event type;
+ *      ../domain/glob.ts, matched in linear time; an event without a repository or tag matches
+ *      only empty filters); a payload format that supports the event type;
  *   4. renders each body once (a rendering error becomes an Error execution) and inserts one
  *      execution (trigger EVENT, status Running) with the body AND the format's headers (JSON in
  *      `headers`: every attempt and redelivery sends exactly that pair, whatever the target's
@@ -41,7 +41,7 @@ import { webhookDeliveryStore, type NewEventExecution, type NewTask, type Subscr
 import { eventFromRow, type Outbox } from './outbox.ts';
 import { OutboxLoop } from './outbox-loop.ts';
 import type { WharfEvent } from './catalog.ts';
-import { filterMatches } from '../webhooks/glob.ts';
+import { filterMatches } from '../domain/index.ts';
 import { formatterFor, supports, vendorTypeFor } from '../webhooks/formats/index.ts';
 import type { FormatContext } from '../webhooks/formats/types.ts';
 import { firstDelay } from '../webhooks/retry.ts';

@@ -23,4 +23,3 @@ export { WebhookHttpClient, type OutboundRequest, type OutboundResult } from './
 export { AddressPolicy, type AddressPolicyConfig } from './address-policy.ts';
 export { buildHeaders, validateSecret, standardWebhooksKey, hubSignature, userAgent } from './signer.ts';
 export { classify, nextDelay, parseRetryAfter } from './retry.ts';
-export { globMatch, filterMatches } from './glob.ts';
