@@ -17,6 +17,7 @@ import { likeContains } from '../db/like.ts';
 import { projectRef } from '../registry/repositories.ts';
 import { recordAudit } from '../audit/index.ts';
 import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
+import { goBool, parseMetadataInput, readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
 
 /** What the project service needs. */
 export interface ProjectDeps {
@@ -44,8 +45,11 @@ export interface ProjectKey {
   isName: boolean;
 }
 
-/** Harbor's project metadata: string values, `public` always present. */
-export type ProjectMetadata = Record<string, string> & { public: 'true' | 'false' };
+/**
+ * Harbor's project metadata as Wharf shows it: `public` always, then the stored keys with valid
+ * values only (src/projects/project-metadata-spec.ts), whatever an older version stored.
+ */
+export type ProjectMetadata = StoredMetadata & { public: 'true' | 'false' };
 
 /** Harbor's Project object. `storage_limit` is a Wharf extension (Harbor keeps it on the quota). */
 export interface ProjectView {
@@ -203,14 +207,11 @@ function slice<T>(all: T[], p: PageRequest): Page<T> {
   return { items: all.slice(start, start + p.pageSize), total: all.length };
 }
 
-/** Values Go's strconv.ParseBool accepts (Harbor parses `metadata.public` with it). */
+/** `public` at the top level of a request (Harbor's deprecated boolean; Go's spellings accepted). */
 function parseBoolString(v: unknown, field: string): boolean {
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'string') {
-    if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
-    if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
-  }
-  throw fail('BAD_REQUEST', `${field} must be "true" or "false"`);
+  const b = goBool(v);
+  if (b === undefined) throw fail('BAD_REQUEST', `${field} must be "true" or "false"`);
+  return b;
 }
 
 function parseStorageLimit(v: unknown): number {
@@ -218,23 +219,6 @@ function parseStorageLimit(v: unknown): number {
     throw fail('BAD_REQUEST', 'storage_limit must be -1 (unlimited) or a positive number of bytes');
   }
   return v;
-}
-
-/** Validates `metadata`: an object of string values; returns `public` apart from the others. */
-function parseMetadata(v: unknown): { isPublic: boolean | undefined; others: Record<string, string> } {
-  if (v === undefined || v === null) return { isPublic: undefined, others: {} };
-  if (typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_REQUEST', 'metadata must be an object of string values');
-  let isPublic: boolean | undefined;
-  const others: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) {
-    if (k === 'public') {
-      isPublic = parseBoolString(val, 'metadata.public');
-      continue;
-    }
-    if (typeof val !== 'string') throw fail('BAD_REQUEST', `metadata.${k} must be a string`);
-    others[k] = val;
-  }
-  return { isPublic, others };
 }
 
 /** Projects, repositories, artifacts and tags as Harbor's API shows them. */
@@ -274,7 +258,7 @@ export class ProjectService {
     if (req.registry_id !== undefined && req.registry_id !== null) {
       throw fail('BAD_REQUEST', 'proxy cache projects (registry_id) are not supported by Wharf');
     }
-    const meta = parseMetadata(req.metadata);
+    const meta = parseMetadataInput(req.metadata, { create: true });
     const isPublic = meta.isPublic ?? (req.public === undefined ? false : parseBoolString(req.public, 'public'));
     const limit = req.storage_limit === undefined || req.storage_limit === null ? -1 : parseStorageLimit(req.storage_limit);
     return this.deps.db.transaction().execute(async (trx) => {
@@ -286,7 +270,7 @@ export class ProjectService {
           public: isPublic ? 1 : 0,
           owner_id: ctx.actor.userId,
           storage_limit: limit,
-          metadata: JSON.stringify(meta.others),
+          metadata: JSON.stringify(meta.values),
           creation_time: now,
           update_time: now,
         })
@@ -328,15 +312,16 @@ export class ProjectService {
     return (await this.deps.db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst()) !== undefined;
   }
 
-  /** Updates `metadata` (public and other string values) and `storage_limit`. */
+  /** Updates `metadata` (Harbor's keys, merged into the stored ones) and `storage_limit`. */
   async updateProject(ctx: CallContext, key: ProjectKey, req: ProjectRequest): Promise<void> {
     if (req === null || typeof req !== 'object') throw fail('BAD_REQUEST', 'the body must be a JSON object');
     const p = await this.projectFor(ctx, key, 'manage');
     if (req.project_name !== undefined && req.project_name !== p.name) throw fail('BAD_REQUEST', 'a project cannot be renamed');
-    const meta = parseMetadata(req.metadata);
+    const meta = parseMetadataInput(req.metadata, { create: false });
     const isPublic = meta.isPublic ?? (req.public === undefined ? undefined : parseBoolString(req.public, 'public'));
     const limit = req.storage_limit === undefined || req.storage_limit === null ? undefined : parseStorageLimit(req.storage_limit);
-    const others = { ...(stringRecord(parseJsonObject(p.metadata)) ?? {}), ...meta.others };
+    // Rewritten from the valid stored keys only: an update also drops what an older version stored.
+    const others: StoredMetadata = { ...readStoredMetadata(p.metadata), ...meta.values };
     await this.deps.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('projects')
@@ -610,8 +595,7 @@ export class ProjectService {
     const owners = ownerIds.length ? await this.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ownerIds).execute() : [];
     const ownerOf = new Map(owners.map((u) => [u.id, u.username]));
     return rows.map((p) => {
-      const others = stringRecord(parseJsonObject(p.metadata)) ?? {};
-      const metadata: ProjectMetadata = { ...others, public: p.public === 1 ? 'true' : 'false' };
+      const metadata: ProjectMetadata = { ...readStoredMetadata(p.metadata), public: p.public === 1 ? 'true' : 'false' };
       return {
         project_id: p.id,
         name: p.name,

@@ -4,7 +4,7 @@
  *   HEAD   /projects?project_name=x          200 when it exists, else 404
  *   POST   /projects                         create (admin) -> 201, Location: /api/v2.0/projects/<id>
  *   GET    /projects/{project_name_or_id}    one project (X-Is-Resource-Name: true forces a name)
- *   PUT    /projects/{project_name_or_id}    update metadata.public, storage_limit -> 200
+ *   PUT    /projects/{project_name_or_id}    update metadata (Harbor's keys only), storage_limit -> 200
  *   DELETE /projects/{project_name_or_id}    delete an empty project -> 200 (412 while it has repositories)
  */
 import type { FastifyInstance } from 'fastify';
