@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, decodeProtectedHeader, type JWK, type CryptoKey, type JWTPayload } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
-import { fail } from '../domain/index.ts';
+import { fail, isDomainError, parseRepoName } from '../domain/index.ts';
 import type { Actor } from './actor.ts';
 import type { Action, Authorizer } from './authorizer.ts';
 
@@ -61,13 +61,20 @@ export interface VerifiedToken {
   access: Map<string, Set<string>>;
 }
 
-/** Parses one scope string; throws BAD_REQUEST when malformed. */
+/**
+ * Parses one scope string; throws BAD_REQUEST when malformed. A `repository` scope's name must be
+ * a repository name /v2 accepts (`parseRepoName`, the same parser): `private/../p2/app`, upper
+ * case, escapes or a name without a project are malformed scopes, not names granted nothing.
+ */
 export function parseScope(raw: string): Scope {
   const first = raw.indexOf(':');
   const last = raw.lastIndexOf(':');
   if (first <= 0 || last === first) throw fail('BAD_REQUEST', `invalid scope "${raw}": expected type:name:actions`);
-  // A resource class (`repository(plugin)`) does not change what is granted.
-  const type = raw.slice(0, first).replace(/\(.*\)$/, '');
+  // A resource class (`repository(plugin)`) does not change what is granted. String search, not
+  // `/\(.*\)$/`, which backtracks quadratically on a scope of many `(`.
+  const head = raw.slice(0, first);
+  const open = head.indexOf('(');
+  const type = open >= 0 && head.endsWith(')') && !/[\n\r\u2028\u2029]/.test(head) ? head.slice(0, open) : head;
   const name = raw.slice(first + 1, last);
   const actions = raw
     .slice(last + 1)
@@ -75,6 +82,14 @@ export function parseScope(raw: string): Scope {
     .map((a) => a.trim())
     .filter(Boolean);
   if (name === '') throw fail('BAD_REQUEST', `invalid scope "${raw}": empty resource name`);
+  if (type === 'repository') {
+    try {
+      parseRepoName(name);
+    } catch (err) {
+      if (!isDomainError(err, 'NAME_INVALID')) throw err;
+      throw fail('BAD_REQUEST', `invalid scope "${raw}": ${err.message}`);
+    }
+  }
   return { type, name, actions };
 }
 

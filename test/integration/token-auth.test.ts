@@ -211,6 +211,17 @@ describe('token auth', () => {
     const scope = await fetch(`${w.url}/service/token?service=wharf&scope=nonsense`);
     assert.equal(scope.status, 400);
     assert.match(((await scope.json()) as { errors: Array<{ message: string }> }).errors[0]?.message ?? '', /invalid scope/);
+    // Repository names /v2 refuses are malformed scopes too, refused the same way.
+    for (const name of ['secret/../library/pub', 'private/../p2/app', 'Secret/app', 'secret/app/', 'secret//app', 'secret/%2e%2e/app', 'app']) {
+      const q = new URLSearchParams({ service: 'wharf', scope: `repository:${name}:pull` });
+      const r = await fetch(`${w.url}/service/token?${q.toString()}`, { headers: { authorization: adminAuth } });
+      assert.equal(r.status, 400, name);
+      const body = (await r.json()) as { errors: Array<{ code: string; message: string }> };
+      assert.equal(body.errors[0]?.code, 'BAD_REQUEST', name);
+      assert.match(body.errors[0]?.message ?? '', /invalid scope .*invalid repository name/, name);
+    }
+    const form = new URLSearchParams({ grant_type: 'password', username: 'devvy', password, service: 'wharf', scope: 'repository:secret/app:pull repository:private/../p2/app:pull' });
+    assert.equal((await fetch(`${w.url}/service/token`, { method: 'POST', body: form })).status, 400);
     const many = new URLSearchParams({ service: 'wharf' });
     for (let i = 0; i < 101; i++) many.append('scope', `repository:library/r${i}:pull`);
     assert.equal((await fetch(`${w.url}/service/token?${many.toString()}`)).status, 400);
