@@ -5,14 +5,17 @@
  * - `Basic user:password` (users and robots): checked by the Authenticator, after the failed-login
  *   limiter (a locked name or address is a 429 TOOMANYREQUESTS, correct password or not);
  * - `Bearer <jwt>` from /service/token: signature, issuer, audience, expiry checked; the caller is
- *   reloaded (`loadActor`) so a disabled user or robot is refused at once, and the token's
- *   `access` claim becomes `actor.tokenAccess`, which the Authorizer requires for /v2 actions.
+ *   reloaded (`loadActor`) so a disabled user or robot is refused at once. On /v2 the token's
+ *   `access` claim becomes `actor.tokenAccess`, which the Authorizer requires for repository
+ *   actions. On every other surface (/api/v2.0) the caller is a `token` actor (`tokenActor`): it
+ *   may read what anonymous callers may and do the repository actions of its access list that
+ *   its account may do, nothing else (docs/auth.md, "Registry tokens on the API").
  * Wrong credentials or a bad token set `req.badCredentials`; each surface answers it with a 401.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
-import { Authenticator, loadActor, tokenService, type Actor, type LoginLimiter, type TokenService } from '../auth/index.ts';
+import { Authenticator, loadActor, tokenActor, tokenService, type Actor, type LoginLimiter, type TokenService } from '../auth/index.ts';
 import { isDomainError } from '../domain/index.ts';
 import { parseOciPath } from './oci/names.ts';
 
@@ -40,8 +43,14 @@ export async function authenticateBasic(deps: CredentialDeps, username: string, 
   return actor;
 }
 
-/** Verifies a bearer token: the token's caller with `tokenAccess` set, or null when it is not valid. */
-export async function authenticateBearer(deps: CredentialDeps, token: string): Promise<Actor | null> {
+/** The surface whose bearer-token callers keep their account's identity (narrowed by `tokenAccess`). */
+const registrySurface = '/v2';
+
+/**
+ * Verifies a bearer token: null when it is not valid; on /v2 the token's account with
+ * `tokenAccess` set; on any other surface a `token` actor (see `tokenActor`).
+ */
+export async function authenticateBearer(deps: CredentialDeps, token: string, surface: string): Promise<Actor | null> {
   let verified;
   try {
     verified = await deps.tokens.verify(token);
@@ -51,7 +60,7 @@ export async function authenticateBearer(deps: CredentialDeps, token: string): P
   }
   const base = verified.principal === null ? anonymousActor() : await loadActor(deps.db, verified.principal);
   if (!base) return null;
-  return { ...base, tokenAccess: verified.access };
+  return surface === registrySurface ? { ...base, tokenAccess: verified.access } : tokenActor(base, verified.access);
 }
 
 function anonymousActor(): Actor {
@@ -63,7 +72,7 @@ export function resolveActor(deps: CredentialDeps, surface: string) {
   return async (req: FastifyRequest): Promise<void> => {
     const header = req.headers.authorization;
     if (header && /^bearer /i.test(header)) {
-      const actor = await authenticateBearer(deps, header.slice(7).trim());
+      const actor = await authenticateBearer(deps, header.slice(7).trim(), surface);
       if (actor) req.actor = actor;
       else req.badCredentials = true;
       return;

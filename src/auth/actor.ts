@@ -5,8 +5,12 @@
  * - `kind` says what the caller is; `roles` holds a user's Harbor role per PROJECT NAME; `robot`
  *   a robot account's id, its project (null for system robots) and Harbor-style permissions;
  *   `tokenAccess` the actions a bearer token grants per repository (the Authorizer also requires
- *   them for /v2 actions on that repository).
+ *   them for repository actions on that repository).
  * - Build full actors with `loadActor(db, principal)` (src/auth/principals.ts).
+ * - A bearer token on /api/v2.0 is a `token` actor (`tokenActor`): it holds no identity of its own
+ *   (no user id, no robot, not sysadmin), so no "is this the caller itself" check can match it;
+ *   its account is kept in `account` for the Authorizer, which grants it the token's repository
+ *   actions intersected with the account's rights, and public reads (docs/auth.md).
  */
 
 /** Harbor's project roles (role ids: projectAdmin=1, developer=2, guest=3, maintainer=4, limitedGuest=5). */
@@ -37,8 +41,11 @@ export interface RobotGrant {
   action: string;
 }
 
-/** What kind of caller an actor is. */
-export type ActorKind = 'anonymous' | 'user' | 'robot' | 'system';
+/**
+ * What kind of caller an actor is. `token` is a registry bearer token presented on /api/v2.0: it
+ * is neither a user nor a robot there (see {@link tokenActor}).
+ */
+export type ActorKind = 'anonymous' | 'user' | 'robot' | 'system' | 'token';
 
 /** An authenticated (or anonymous) caller. */
 export interface Actor {
@@ -51,8 +58,10 @@ export interface Actor {
   roles?: ReadonlyMap<string, ProjectRole>;
   /** Set for robot accounts. */
   robot?: { id: number; projectName: string | null; permissions: ReadonlyArray<RobotGrant> };
-  /** For bearer-token callers on /v2: repository name -> granted actions ('pull', 'push', 'delete', '*'). */
+  /** For bearer-token callers: repository name -> granted actions ('pull', 'push', 'delete', '*'). */
   tokenAccess?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** For `token` actors only: the account the token was issued to (its rights as loaded now). */
+  account?: Actor;
 }
 
 /** The anonymous caller. */
@@ -60,3 +69,13 @@ export const anonymous: Actor = Object.freeze({ kind: 'anonymous', username: '',
 
 /** The actor used for Wharf's own work (gc, first start). */
 export const systemActor: Actor = Object.freeze({ kind: 'system', username: 'wharf-system', userId: null, sysadmin: true });
+
+/**
+ * The actor of a registry bearer token on /api/v2.0: the account's name (for audit and events),
+ * the token's access list and the account itself, and nothing that identifies the account to a
+ * service (`userId` null, no `robot`, not `sysadmin`). What it may do is the Authorizer's
+ * `token` rule: public reads, and the repository actions of its access list that the account may do.
+ */
+export function tokenActor(account: Actor, access: ReadonlyMap<string, ReadonlySet<string>>): Actor {
+  return { kind: 'token', username: account.username, userId: null, sysadmin: false, tokenAccess: access, account };
+}

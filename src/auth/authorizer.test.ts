@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Authorizer, matrix, type Action } from './authorizer.ts';
-import { anonymous, systemActor, type Actor, type ProjectRole } from './actor.ts';
+import { anonymous, systemActor, tokenActor, type Actor, type ProjectRole } from './actor.ts';
 import { isDomainError } from '../domain/index.ts';
 import { parseRobotPermissions, robotExpired, robotGrants } from './principals.ts';
 
@@ -68,6 +68,54 @@ describe('Authorizer', () => {
     const admin: Actor = { kind: 'user', username: 'admin', userId: 1, sysadmin: true, tokenAccess: new Map([['priv/app', new Set(['*'])]]) };
     assert.ok(az.allows(admin, 'delete', priv, 'priv/app'));
     assert.ok(!az.allows(admin, 'pull', priv, 'priv/x'));
+  });
+
+  it('a bearer token on the API: public reads, and its repository actions intersected with its account; nothing else', () => {
+    const admin: Actor = { kind: 'user', username: 'admin', userId: 1, sysadmin: true };
+    const access = (actions: string[]) => new Map([['priv/app', new Set(actions)]]);
+    const all = Object.keys(matrix) as Action[];
+    // A scope-less token of the system admin: no action anywhere, except public reads.
+    const bare = tokenActor(admin, new Map());
+    for (const a of all) {
+      assert.equal(az.allows(bare, a, priv, 'priv/app'), false, a);
+      assert.equal(az.allows(bare, a, priv), false, a);
+      assert.equal(az.allows(bare, a), false, a);
+      assert.equal(az.allows(bare, a, pub), a === 'pull', a);
+    }
+    // Each token action allows exactly its repository actions on that repository, and only there.
+    const want: Record<string, Action[]> = { pull: ['pull'], push: ['push', 'create-tag'], delete: ['delete', 'delete-tag'], '*': ['pull', 'push', 'create-tag', 'delete', 'delete-tag'] };
+    for (const [granted, allowed] of Object.entries(want)) {
+      const t = tokenActor(admin, access([granted]));
+      for (const a of all) {
+        assert.equal(az.allows(t, a, priv, 'priv/app'), allowed.includes(a), `${granted}: ${a}`);
+        assert.equal(az.allows(t, a, priv, 'priv/other'), false, `${granted}: ${a} on another repository`);
+        assert.equal(az.allows(t, a, priv), false, `${granted}: ${a} without a repository`);
+        assert.equal(az.allows(t, a, { name: 'other', public: false }, 'priv/app'), false, `${granted}: ${a} in another project`);
+      }
+    }
+    // Never more than the account: a guest's push token does not tag; a robot needs tag:create.
+    assert.equal(az.allows(tokenActor(user('guest'), access(['*'])), 'create-tag', priv, 'priv/app'), false);
+    assert.equal(az.allows(tokenActor(user('guest'), access(['*'])), 'pull', priv, 'priv/app'), true);
+    assert.equal(az.allows(tokenActor(user('developer'), access(['push'])), 'create-tag', priv, 'priv/app'), true);
+    assert.equal(az.allows(tokenActor(robot([['priv', 'repository', 'push']]), access(['push'])), 'create-tag', priv, 'priv/app'), false);
+    assert.equal(az.allows(tokenActor(robot([['priv', 'tag', 'create']]), access(['push'])), 'create-tag', priv, 'priv/app'), true);
+    // It carries no identity a service could match, and its refusals say why.
+    const t = tokenActor(robot([['priv', 'robot', 'update']]), access(['*']));
+    assert.equal(t.userId, null);
+    assert.equal(t.robot, undefined);
+    assert.equal(t.sysadmin, false);
+    assert.equal(t.username, 'robot$r');
+    assert.throws(() => az.check(t, 'manage-robots', priv), (e) => isDomainError(e, 'DENIED') && /bearer token/.test(e.message));
+    assert.throws(() => az.check(tokenActor(anonymous, new Map()), 'push', priv, 'priv/app'), (e) => isDomainError(e, 'UNAUTHORIZED'));
+  });
+
+  it('a /v2 token caller needs the tag actions in its token too (push for create-tag, delete for delete-tag)', () => {
+    const dev: Actor = { ...user('maintainer'), tokenAccess: new Map([['priv/app', new Set(['pull'])]]) };
+    assert.ok(!az.allows(dev, 'create-tag', priv, 'priv/app'));
+    assert.ok(!az.allows(dev, 'delete-tag', priv, 'priv/app'));
+    const full: Actor = { ...dev, tokenAccess: new Map([['priv/app', new Set(['push', 'delete'])]]) };
+    assert.ok(az.allows(full, 'create-tag', priv, 'priv/app'));
+    assert.ok(az.allows(full, 'delete-tag', priv, 'priv/app'));
   });
 
   it('check throws UNAUTHORIZED for anonymous callers and DENIED for others', () => {

@@ -5,12 +5,18 @@
  * whole matrix is the `matrix` table below, and docs/access.md shows the same table.
  *
  * Rules, in order:
- * 1. The system admin (and Wharf's own system actor) may do everything.
- * 2. A bearer-token caller must hold the /v2 action in its token for that repository.
- * 3. Anyone (anonymous too) may pull from a public project.
- * 4. A user may do what their role in the project allows; a robot what its permissions grant in
+ * 1. A registry bearer token on /api/v2.0 (a `token` actor, see `tokenActor`) may pull from a
+ *    public project, as anyone may; beyond that only a repository action (pull, push, delete,
+ *    create-tag, delete-tag) on a named repository that its access list grants (see `tokenActionOf`)
+ *    AND that its account may do by the rules below. Everything else is refused: projects,
+ *    members, robots, webhooks, users, quotas, system settings, audit logs.
+ * 2. Any other bearer-token caller (/v2) must hold the repository action in its token for that
+ *    repository; actions without a repository (the catalog's listing) follow its account.
+ * 3. The system admin (and Wharf's own system actor) may do everything.
+ * 4. Anyone (anonymous too) may pull from a public project.
+ * 5. A user may do what their role in the project allows; a robot what its permissions grant in
  *    the project's namespace (or `*`).
- * 5. Nothing else: actions without a project (creating projects, system settings, the system-wide
+ * 6. Nothing else: actions without a project (creating projects, system settings, the system-wide
  *    audit log) are the system admin's.
  */
 import { fail } from '../domain/index.ts';
@@ -85,17 +91,30 @@ export const matrix: Readonly<Record<Action, Rule>> = Object.freeze({
   admin: rule([], []),
 });
 
-/** The /v2 actions a bearer token names (`pull`, `push`, `delete`). */
-const tokenActions: ReadonlySet<Action> = new Set<Action>(['pull', 'push', 'delete']);
+/**
+ * The token action (`pull`, `push`, `delete` of the token's access list) that a repository action
+ * needs; actions not listed are no repository actions and a token never grants them.
+ */
+export const tokenActionOf: Readonly<Partial<Record<Action, 'pull' | 'push' | 'delete'>>> = Object.freeze({
+  pull: 'pull',
+  push: 'push',
+  delete: 'delete',
+  'create-tag': 'push',
+  'delete-tag': 'delete',
+});
+
+function tokenGrants(access: ReadonlyMap<string, ReadonlySet<string>>, repository: string, action: Action): boolean {
+  const needed = tokenActionOf[action];
+  const granted = access.get(repository);
+  return needed !== undefined && granted !== undefined && (granted.has(needed) || granted.has('*'));
+}
 
 /** Decides actions; throws UNAUTHORIZED for anonymous callers and DENIED for authenticated ones. */
 export class Authorizer {
-  /** True when `actor` may do `action` (on `project`, and `repository` for /v2 token checks). */
+  /** True when `actor` may do `action` (on `project`; `repository` for repository actions, checked against a token). */
   allows(actor: Actor, action: Action, project?: ProjectAccess, repository?: string): boolean {
-    if (repository !== undefined && actor.tokenAccess && tokenActions.has(action)) {
-      const granted = actor.tokenAccess.get(repository);
-      if (!granted || !(granted.has(action) || granted.has('*'))) return false;
-    }
+    if (actor.kind === 'token') return this.tokenAllows(actor, action, project, repository);
+    if (repository !== undefined && actor.tokenAccess && tokenActionOf[action] !== undefined && !tokenGrants(actor.tokenAccess, repository, action)) return false;
     if (actor.sysadmin) return true;
     if (!project) return false;
     const r = matrix[action];
@@ -108,11 +127,28 @@ export class Authorizer {
     return role !== undefined && r.roles.has(role);
   }
 
+  /** Rule 1: a registry token on the API. Public reads, else token ∩ account for repository actions. */
+  private tokenAllows(actor: Actor, action: Action, project?: ProjectAccess, repository?: string): boolean {
+    if (project && project.public && matrix[action].publicRead) return true;
+    const { account, tokenAccess } = actor;
+    if (!project || repository === undefined || !account || account.kind === 'token' || !tokenAccess) return false;
+    // The repository must be the project's: a token for p2/x says nothing about project p1.
+    if (!repository.startsWith(`${project.name}/`)) return false;
+    if (!tokenGrants(tokenAccess, repository, action)) return false;
+    return this.allows(account, action, project, repository);
+  }
+
   /** Throws unless allowed. */
   check(actor: Actor, action: Action, project?: ProjectAccess, repository?: string): void {
     if (this.allows(actor, action, project, repository)) return;
     const what = project ? `${action} on project ${project.name}` : action;
     if (actor.username === '') throw fail('UNAUTHORIZED', `authentication required to ${what}`);
+    if (actor.kind === 'token') {
+      throw fail(
+        'DENIED',
+        `the bearer token of ${actor.username} does not allow ${what}: on /api/v2.0 a registry token grants only the repository actions in its access list; use HTTP Basic credentials for anything else`,
+      );
+    }
     throw fail('DENIED', `${actor.username} is not allowed to ${what}`);
   }
 

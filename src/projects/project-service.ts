@@ -531,14 +531,14 @@ export class ProjectService {
 
   // ---- helpers ----
 
-  /** Finds a project and checks `action` on it. */
-  private async projectFor(ctx: CallContext, key: ProjectKey, action: Action): Promise<ProjectRow> {
+  /** Finds a project and checks `action` on it (on repository `repo` inside it, when given: a registry token needs it). */
+  private async projectFor(ctx: CallContext, key: ProjectKey, action: Action, repo?: string): Promise<ProjectRow> {
     const byId = !key.isName && /^[0-9]+$/.test(key.nameOrId);
     if (byId && !Number.isSafeInteger(Number(key.nameOrId))) throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
     const q = this.deps.db.selectFrom('projects').selectAll();
     const p = await (byId ? q.where('id', '=', Number(key.nameOrId)) : q.where('name', '=', key.nameOrId)).executeTakeFirst();
     if (!p) throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
-    this.deps.authorizer.check(ctx.actor, action, { name: p.name, public: p.public === 1 });
+    this.deps.authorizer.check(ctx.actor, action, { name: p.name, public: p.public === 1 }, repo === undefined ? undefined : `${p.name}/${repo}`);
     return p;
   }
 
@@ -548,7 +548,7 @@ export class ProjectService {
     repo: string,
     action: Action,
   ): Promise<{ project: ProjectRow; repository: RepositoryRow; fullName: RepoName }> {
-    const project = await this.projectFor(ctx, key, action);
+    const project = await this.projectFor(ctx, key, action, repo);
     let fullName: RepoName;
     try {
       fullName = parseRepoName(`${project.name}/${repo}`);

@@ -182,11 +182,14 @@ describe('token auth', () => {
     assert.deepEqual((a.json as { errors: Array<{ code: string }> }).errors.map((e) => e.code), ['UNAUTHORIZED']);
   });
 
-  it('the API accepts bearer tokens', async () => {
-    const t = await getToken(w, [], basic('devvy', password));
-    const a = await api(w.url, 'GET', '/api/v2.0/users/current', { auth: `Bearer ${t.token}` });
-    assert.equal(a.status, 200, a.text);
-    assert.equal((a.json as { username: string }).username, 'devvy');
+  it('the API accepts bearer tokens for the repositories they name, nothing else', async () => {
+    const t = await getToken(w, ['repository:secret/app:pull'], basic('devvy', password));
+    const ok = await api(w.url, 'GET', '/api/v2.0/projects/secret/repositories/app/artifacts/v1', { auth: `Bearer ${t.token}` });
+    assert.equal(ok.status, 200, ok.text);
+    // Who the account is stays Basic's business (test/integration/api-registry-tokens.test.ts has the rest).
+    const me = await api(w.url, 'GET', '/api/v2.0/users/current', { auth: `Bearer ${t.token}` });
+    assert.equal(me.status, 403, me.text);
+    assert.deepEqual((me.json as { errors: Array<{ code: string }> }).errors.map((e) => e.code), ['FORBIDDEN']);
   });
 
   it('a disabled user’s token stops working at once', async () => {
