@@ -1,9 +1,11 @@
 /**
  * The user service: Harbor's users, managed by the system admin (create, list, get, update,
- * disable, delete), each user's own password change, and who is logged in. Passwords follow
- * Harbor's rule (8 to 128 characters with at least one upper-case letter, one lower-case letter
- * and one digit), are stored as argon2id hashes, and may not repeat the current password or one
- * of the last {@link passwordHistoryDepth} (kept in `password_history`).
+ * disable, delete), each user's own password change, and who is logged in. New user names follow
+ * src/auth/user-names.ts (NFKC, one script, no confusable of an existing user); names cannot be
+ * changed afterwards, and logins look names up exactly, so a lookalike never reaches another
+ * account. Passwords follow Harbor's rule (8 to 128 characters with at least one upper-case
+ * letter, one lower-case letter and one digit), are stored as argon2id hashes, and may not repeat
+ * the current password or one of the last {@link passwordHistoryDepth} (kept in `password_history`).
  */
 import argon2 from 'argon2';
 import type { Kysely } from 'kysely';
@@ -13,6 +15,7 @@ import { likeContains } from '../db/like.ts';
 import type { Actor } from './actor.ts';
 import { Authenticator } from './authenticator.ts';
 import type { Authorizer } from './authorizer.ts';
+import { checkUsername, confusableKeys } from './user-names.ts';
 
 /** How many earlier passwords (besides the current one) a new password may not repeat. */
 export const passwordHistoryDepth = 5;
@@ -77,15 +80,6 @@ export function checkPasswordRule(password: unknown): string {
   return password;
 }
 
-const badNameChars = /[\s,"~#$%:/\\]/;
-
-function checkUsername(v: unknown): string {
-  if (typeof v !== 'string' || v.trim() === '') throw fail('BAD_REQUEST', 'username is required');
-  if (v.length > 255) throw fail('BAD_REQUEST', 'username is too long: at most 255 characters');
-  if (badNameChars.test(v)) throw fail('BAD_REQUEST', 'username may not contain spaces or any of , " ~ # $ % : / \\');
-  return v;
-}
-
 function optionalText(v: unknown, name: string, max: number): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw fail('BAD_REQUEST', `${name} must be a string`);
@@ -114,7 +108,6 @@ export class UserService {
     this.deps.authorizer.check(actor, 'admin');
     const b = asObject(body);
     const username = checkUsername(b.username);
-    if (username.startsWith('robot$')) throw fail('BAD_REQUEST', 'user names may not start with "robot$" (the robot account prefix)');
     const password = checkPasswordRule(b.password);
     const email = checkEmail(b.email) ?? '';
     const realname = optionalText(b.realname, 'realname', 255) ?? '';
@@ -124,6 +117,8 @@ export class UserService {
     return db.transaction().execute(async (trx) => {
       const clash = await trx.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', ['username']), '=', username.toLowerCase())).executeTakeFirst();
       if (clash) throw fail('CONFLICT', `user name "${username}" is already taken`);
+      const lookalike = await this.confusableWith(trx, username);
+      if (lookalike !== undefined) throw fail('CONFLICT', `user name "${username}" can be confused with the existing user "${lookalike}"`);
       if (email !== '') {
         const mail = await trx.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst();
         if (mail) throw fail('CONFLICT', `email "${email}" is already in use`);
@@ -277,6 +272,17 @@ export class UserService {
     if (actor.userId === id) throw fail('BAD_REQUEST', 'you cannot delete your own account');
     await this.deps.db.deleteFrom('users').where('id', '=', id).execute();
     this.deps.authenticator.invalidateUser(id);
+  }
+
+  /**
+   * The existing user whose name shares a confusable key with `username` (src/auth/user-names.ts),
+   * if any. Every name is compared, in the creating transaction: creating users is an admin's
+   * occasional act, and a skeleton costs about a microsecond.
+   */
+  private async confusableWith(trx: Kysely<Database>, username: string): Promise<string | undefined> {
+    const keys = new Set(confusableKeys(username));
+    const rows = await trx.selectFrom('users').select('username').execute();
+    return rows.find((r) => confusableKeys(r.username).some((k) => keys.has(k)))?.username;
   }
 
   private selfOrAdmin(actor: Actor, id: number): void {
