@@ -22,7 +22,9 @@ import { ociApi } from './api/oci/index.ts';
 import { harborApi } from './api/harbor/index.ts';
 import { tokenApi } from './api/token/index.ts';
 import { ociErrorBody } from './api/oci/errors.ts';
-import { harborErrorBody } from './api/harbor/errors.ts';
+import { harborErrorBody, harborErrorHandler, harborNotFound } from './api/harbor/errors.ts';
+import { applyConnectionLimits, clientErrorHandler, serverOptions } from './api/connections.ts';
+import { isBlobUploadRequest } from './api/oci/blobs.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
 export interface AppDeps {
@@ -79,6 +81,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     // Errors Fastify raises before any plugin runs (a malformed %-escape in the URL, say) still
     // answer in the protocol's own error format.
+    // Header, keep-alive and socket timeouts (src/api/connections.ts; the `server` config section).
+    ...serverOptions(deps.config.server),
+    // Broken HTTP, oversized or late headers: a small JSON error in the surfaces' shape, then close.
+    clientErrorHandler: clientErrorHandler(deps.config.server, deps.logger as FastifyBaseLogger),
     frameworkErrors: (err, req, rawReply) => {
       const message = `bad request: ${err.message}`;
       // The hook's reply is typed against an unresolved route schema; it is an ordinary reply.
@@ -97,6 +103,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
+  applyConnectionLimits(app, deps.config.server, isBlobUploadRequest);
+  // Outside the surfaces that set their own (/v2, /api/v2.0, /service/token): Harbor's shape, the
+  // console's and every non-registry client's, for unknown paths and Fastify's own errors.
+  app.setErrorHandler(harborErrorHandler);
+  app.setNotFoundHandler(harborNotFound);
     deps.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
     deps.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });

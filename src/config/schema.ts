@@ -34,6 +34,26 @@ export const configSchema = z
     admin_password: z.string().min(8).optional(),
     /** pino log level. */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    server: z
+      .object({
+        /** Seconds a client has to send a request's line and headers (and a new connection its first byte). */
+        headers_timeout_seconds: z.coerce.number().int().min(1).max(3600).default(20),
+        /** A request body (or response) that moves no byte for this many seconds is dropped; uploads that progress have no total limit. */
+        stall_timeout_seconds: z.coerce.number().int().min(1).max(3600).default(30),
+        /** Seconds for the whole of a body Wharf reads into memory (manifests, API JSON); blob uploads are exempt. */
+        body_timeout_seconds: z.coerce.number().int().min(1).max(86_400).default(60),
+        /** Seconds an idle keep-alive connection stays open between requests. */
+        keep_alive_timeout_seconds: z.coerce.number().int().min(1).max(3600).default(65),
+      })
+      .default({ headers_timeout_seconds: 20, stall_timeout_seconds: 30, body_timeout_seconds: 60, keep_alive_timeout_seconds: 65 }),
+    metrics: z
+      .object({
+        /** /metrics requires a system admin's Basic credentials or `metrics.token`; false leaves it open. */
+        auth: bool.default(true),
+        /** A bearer token a scraper may send instead (`Authorization: Bearer <token>`), at least 16 characters. */
+        token: z.string().min(16).optional(),
+      })
+      .default({ auth: true }),
     database: z
       .object({
         /** SQLite database file; default `<data_dir>/wharf.db`. */

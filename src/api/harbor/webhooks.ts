@@ -93,7 +93,7 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
 
   app.post<{ Params: PolicyParams; Body: unknown }>(`${base}/policies`, async (req, reply) => {
     const id = await svc.createPolicy(callContext(req), scopeOf(req), req.body);
-    return reply.code(201).header('location', `${pathOf(req).replace(/\/+$/, '')}/${id}`).send();
+    return reply.code(201).header('location', `${pathOf(req).replace(/(?<!\/)\/+$/, '')}/${id}`).send();
   });
 
   // Wharf extension (and Harbor's legacy API through v2.2): send one test delivery.

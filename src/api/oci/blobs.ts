@@ -19,6 +19,7 @@ import { fail, parseDigest, parseRepoName, type Digest, type RepoName } from '..
 import type { AppDeps } from '../../app.ts';
 import type { ByteRange } from '../../storage/index.ts';
 import { hasBody } from './body.ts';
+import { pathOf } from './names.ts';
 import { callContext, type OciRoutes, type OciTarget } from './routing.ts';
 
 /** A query parameter as one string (the first when repeated), or undefined. */
@@ -29,6 +30,17 @@ function queryParam(req: FastifyRequest, key: string): string | undefined {
   const v: unknown = (q as Record<string, unknown>)[key];
   if (Array.isArray(v)) return typeof v[0] === 'string' ? v[0] : undefined;
   return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * True for the requests whose body streams to storage (POST, PATCH, PUT under
+ * /v2/<name>/blobs/uploads/): the server's total body limit does not apply to them, only the
+ * stall limit (src/api/connections.ts), so a large layer over a slow link is never cut for its length.
+ */
+export function isBlobUploadRequest(method: string, url: string): boolean {
+  if (method !== 'POST' && method !== 'PATCH' && method !== 'PUT') return false;
+  const path = pathOf(url);
+  return path.startsWith('/v2/') && /\/blobs\/uploads(?:\/[^/]*)?$/.test(path);
 }
 
 /** The `digest` query parameter, required. */

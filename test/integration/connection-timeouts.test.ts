@@ -1,0 +1,170 @@
+/**
+ * Issue 8, item 6: connections cannot be held open. Real sockets (node:net) against a real
+ * Wharf with small limits (src/api/connections.ts, the `server` config section): a slowloris
+ * header sender, an idle connection and an idle keep-alive connection are closed; an anonymous
+ * upload dribbling its body gets its 401 and the connection is closed; a stalled upload is cut;
+ * an upload that keeps making progress is not, however long it takes; a buffered body (API JSON)
+ * that does not arrive within the body limit is cut even while it trickles.
+ * The tests assert closed or not closed; the waits only bound how long they look.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
+
+/** A raw client connection: what it received, and whether the server closed it. */
+interface RawClient {
+  socket: Socket;
+  received(): string;
+  closed(): boolean;
+  /** Resolves true when the connection closes within `ms`, false otherwise. */
+  closesWithin(ms: number): Promise<boolean>;
+  /** Resolves once `text` has been received (or after `ms`). */
+  waitFor(text: string | RegExp, ms: number): Promise<boolean>;
+}
+
+async function open(port: number): Promise<RawClient> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let data = '';
+  let isClosed = false;
+  socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+  // A reset after the server closed is still a close.
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => {
+    isClosed = true;
+    resolve();
+  }));
+  return {
+    socket,
+    received: () => data,
+    closed: () => isClosed,
+    closesWithin: async (ms) => Promise.race([closed.then(() => true), sleep(ms).then(() => false)]),
+    waitFor: async (text, ms) => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline && !isClosed) {
+        if (typeof text === 'string' ? data.includes(text) : text.test(data)) return true;
+        await sleep(20);
+      }
+      return typeof text === 'string' ? data.includes(text) : text.test(data);
+    },
+  };
+}
+
+/** Writes a byte every `everyMs` until `count` bytes are sent or the socket closes; resolves the number sent. */
+async function dribble(c: RawClient, count: number, everyMs: number): Promise<number> {
+  let sent = 0;
+  while (sent < count && !c.closed()) {
+    c.socket.write('a');
+    sent++;
+    await sleep(everyMs);
+  }
+  return sent;
+}
+
+describe('connection timeouts', () => {
+  let w: TestWharf;
+  let port: number;
+  before(async () => {
+    w = await startWharf({
+      overrides: { server: { headers_timeout_seconds: 1, stall_timeout_seconds: 1, body_timeout_seconds: 2, keep_alive_timeout_seconds: 1 } },
+    });
+    port = Number(new URL(w.url).port);
+  });
+  after(async () => {
+    await w.close();
+  });
+
+  /** Starts an upload as admin; its path. */
+  async function startUpload(repo: string): Promise<string> {
+    const r = await fetch(`${w.url}/v2/library/${repo}/blobs/uploads/`, { method: 'POST', headers: { authorization: adminAuth } });
+    assert.equal(r.status, 202);
+    const loc = r.headers.get('location');
+    assert.ok(loc);
+    return loc;
+  }
+
+  it('closes a connection that sends its headers a line at a time (slowloris), with a 408', async () => {
+    const c = await open(port);
+    c.socket.write('GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const sender = (async () => {
+      for (let i = 0; i < 40 && !c.closed(); i++) {
+        c.socket.write(`X-Slow-${i}: y\r\n`);
+        await sleep(200);
+      }
+    })();
+    assert.equal(await c.closesWithin(8000), true, 'the server closed the slowloris connection');
+    await sender;
+    assert.match(c.received(), /^HTTP\/1\.1 408 /);
+    assert.match(c.received(), /"code":"REQUEST_TIMEOUT"/);
+  });
+
+  it('closes a connection that never sends a request', async () => {
+    const c = await open(port);
+    assert.equal(await c.closesWithin(8000), true);
+    assert.equal(c.received(), '');
+  });
+
+  it('closes an idle keep-alive connection after its answer', async () => {
+    const c = await open(port);
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    assert.ok(await c.waitFor('{"status":"ok"}', 5000));
+    assert.match(c.received(), /Keep-Alive: timeout=1/);
+    assert.equal(await c.closesWithin(8000), true);
+  });
+
+  it('answers an anonymous upload dribbling its body with 401 and closes the connection', async () => {
+    const c = await open(port);
+    c.socket.write('POST /v2/library/dribble/blobs/uploads/?digest=sha256:' + 'a'.repeat(64) + ' HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n');
+    // A byte every 300 ms: never stalled long enough for the stall limit, so only the early answer can end it.
+    const sender = dribble(c, 1000, 300);
+    assert.ok(await c.waitFor(/^HTTP\/1\.1 401 /, 5000), `a 401: ${c.received()}`);
+    assert.equal(await c.closesWithin(5000), true, 'the connection closed after the 401');
+    assert.match(c.received(), /connection: close/i);
+    assert.ok((await sender) < 1000);
+  });
+
+  it('does not cut an authenticated upload that keeps making progress past the stall and body limits', async () => {
+    const loc = await startUpload('slow-progress');
+    const c = await open(port);
+    const bytes = 12;
+    c.socket.write(`PATCH ${loc} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${adminAuth}\r\nContent-Length: ${bytes}\r\n\r\n`);
+    // 12 bytes at one per 300 ms: about 3.6 s, longer than both the 1 s stall and the 2 s body limit.
+    assert.equal(await dribble(c, bytes, 300), bytes, 'every byte was sent before any close');
+    assert.ok(await c.waitFor(/^HTTP\/1\.1 202 /, 5000), `a 202: ${c.received()}`);
+    assert.match(c.received(), /range: 0-11/i);
+    assert.equal(c.closed(), false);
+    c.socket.destroy();
+  });
+
+  it('cuts an authenticated upload whose body stalls, and keeps serving', async () => {
+    const loc = await startUpload('stalled');
+    const c = await open(port);
+    c.socket.write(`PATCH ${loc} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${adminAuth}\r\nContent-Length: 1000\r\n\r\n0123456789`);
+    assert.equal(await c.closesWithin(8000), true, 'the stalled upload was cut');
+    assert.doesNotMatch(c.received(), /^HTTP\/1\.1 2/);
+    const ok = await fetch(`${w.url}/healthz`);
+    assert.equal(ok.status, 200);
+  });
+
+  it('cuts a buffered API body that trickles past the body limit', async () => {
+    const c = await open(port);
+    const body = JSON.stringify({ project_name: 'trickle', metadata: { public: 'false' } });
+    c.socket.write(`POST /api/v2.0/projects HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${adminAuth}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    // One byte every 300 ms: progress enough for the stall limit, far too slow for the 2 s body limit.
+    const sender = (async () => {
+      for (const ch of body) {
+        if (c.closed()) break;
+        c.socket.write(ch);
+        await sleep(300);
+      }
+    })();
+    assert.equal(await c.closesWithin(8000), true, 'the trickling body was cut');
+    await sender;
+    assert.doesNotMatch(c.received(), /^HTTP\/1\.1 201 /);
+  });
+});
