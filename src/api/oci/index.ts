@@ -36,12 +36,37 @@ function codeForStatus(status: number): ErrorCode {
   return 'BAD_REQUEST';
 }
 
-/** Sends a spec-shaped error. */
-function sendError(reply: FastifyReply, code: ErrorCode, message: string, detail?: unknown): FastifyReply {
+/**
+ * Sends a spec-shaped error with the table's status, or `status` for an HTTP-level error that
+ * keeps its own (Fastify's 415 for a Content-Type it cannot parse, an unsupported coding).
+ */
+function sendError(reply: FastifyReply, code: ErrorCode, message: string, detail?: unknown, status?: number): FastifyReply {
   const entry = ociErrorTable[code];
   if (code === 'UNAUTHORIZED') reply.header('www-authenticate', wwwAuthenticate);
-  return reply.code(entry.status).type('application/json; charset=utf-8').send(ociErrorBody(entry.code, message, detail));
+  return reply.code(status ?? entry.status).type('application/json; charset=utf-8').send(ociErrorBody(entry.code, message, detail));
 }
+
+/** Codings Wharf stores bodies under: none, `identity`, and `chunked` framing (which Node removes). */
+const plainCodings = new Set(['', 'identity', 'chunked']);
+
+/**
+ * The first transfer or content coding of a request other than chunked framing and identity
+ * (`Transfer-Encoding: gzip, chunked`, `Content-Encoding: gzip`), or null. Wharf stores upload
+ * and manifest bodies byte for byte and decodes nothing, so such a body would be stored still
+ * encoded, under a digest that does not describe it.
+ */
+export function unsupportedCoding(headers: { 'transfer-encoding'?: string; 'content-encoding'?: string }): string | null {
+  for (const header of [headers['transfer-encoding'], headers['content-encoding']]) {
+    for (const coding of (header ?? '').split(',')) {
+      const c = coding.trim().toLowerCase();
+      if (!plainCodings.has(c)) return c;
+    }
+  }
+  return null;
+}
+
+/** Path kinds whose PUT, POST or PATCH body Wharf stores. */
+const storedBodies = new Set(['uploads', 'upload', 'manifest']);
 
 /** The /v2 Fastify plugin (registered at prefix /v2 by src/app.ts). */
 export function ociApi(deps: AppDeps) {
@@ -71,7 +96,8 @@ export function ociApi(deps: AppDeps) {
         return sendError(reply, err.code, err.message, err.detail);
       }
       const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
-      if (status >= 400 && status < 500) return sendError(reply, codeForStatus(status), err.message);
+      // Fastify's own errors keep their status (a garbage Content-Type is its 415, not 405).
+      if (status >= 400 && status < 500) return sendError(reply, codeForStatus(status), err.message, undefined, status);
       req.log.error({ err }, 'unexpected error in /v2');
       return reply
         .code(ociUnknownError.status)
@@ -111,6 +137,14 @@ export function ociApi(deps: AppDeps) {
         const method = req.method;
         const handler = isOciMethod(method) ? routes[target.kind]?.[method] : undefined;
         if (!handler) throw fail('UNSUPPORTED', `${method} is not supported on ${target.kind} paths`, { method, kind: target.kind });
+        if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE' && storedBodies.has(target.kind)) {
+          const coding = unsupportedCoding(req.headers);
+          if (coding !== null) {
+            // Refused before the handler runs, so nothing of the body is written (an open upload keeps its size).
+            reply.header('accept-encoding', 'identity');
+            return sendError(reply, 'UNSUPPORTED', `the ${coding} coding is not supported: send the body unencoded (Transfer-Encoding chunked or none, no Content-Encoding)`, { coding }, 415);
+          }
+        }
         return handler(req, reply, target);
       },
     });
