@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.ts';
+import { metricsGuard } from './metrics-auth.ts';
 
 /** Health and metrics routes. */
 export function healthRoutes(deps: AppDeps) {
@@ -16,7 +17,7 @@ export function healthRoutes(deps: AppDeps) {
         return { status: 'unavailable', error: (err as Error).message };
       }
     });
-    app.get('/metrics', async (_req, reply) => {
+    app.get('/metrics', { onRequest: metricsGuard(deps) }, async (_req, reply) => {
       const { contentType, body } = await deps.metrics.render();
       reply.header('content-type', contentType);
       return body;

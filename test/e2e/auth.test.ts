@@ -37,7 +37,7 @@ const { skip, wharf, layout } = useE2eWharf(async (w) => {
 
 /** How many times /service/token answered with `status`, from Wharf's request counter. */
 async function tokenRequests(status: number): Promise<number> {
-  const text = await (await fetch(`${wharf().url}/metrics`)).text();
+  const text = await (await fetch(`${wharf().url}/metrics`, { headers: { authorization: adminAuth } })).text();
   let n = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith('wharf_http_requests_total{') && line.includes('route="/service/token"') && line.includes(`status="${status}"`)) {

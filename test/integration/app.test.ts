@@ -1,6 +1,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWharf, type TestWharf } from '../helpers/wharf.ts';
+import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
 
 let tw: TestWharf;
 before(async () => {
@@ -14,7 +14,7 @@ test('/healthz, /readyz and /metrics answer', async () => {
   assert.deepEqual(await (await fetch(`${tw.url}/healthz`)).json(), { status: 'ok' });
   assert.deepEqual(await (await fetch(`${tw.url}/readyz`)).json(), { status: 'ready' });
   await fetch(`${tw.url}/v2/`);
-  const metrics = await (await fetch(`${tw.url}/metrics`)).text();
+  const metrics = await (await fetch(`${tw.url}/metrics`, { headers: { authorization: adminAuth } })).text();
   assert.match(metrics, /wharf_http_requests_total\{method="GET",route="\/v2\/?",status="401"\} 1/);
   assert.match(metrics, /wharf_blob_upload_duration_seconds_bucket/);
   assert.match(metrics, /wharf_bytes_received_total/);

@@ -127,7 +127,7 @@ describe('delivery thread', () => {
   });
 
   it('shows the thread’s webhook metrics on /metrics, once per metric', async () => {
-    const a = await api(w.url, 'GET', '/metrics');
+    const a = await api(w.url, 'GET', '/metrics', { auth: adminAuth });
     assert.equal(a.status, 200);
     assert.match(String(a.headers['content-type']), /text\/plain/);
     const m = /^wharf_webhook_attempts_total\{type="http",outcome="success"\} (\d+)$/m.exec(a.text);

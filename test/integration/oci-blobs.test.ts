@@ -400,7 +400,7 @@ describe('/v2 blobs and uploads', () => {
     // A fetch body is async-iterable in Node, which the DOM typing does not say.
     for await (const part of get.body as unknown as AsyncIterable<Uint8Array>) back.update(part);
     assert.equal('sha256:' + back.digest('hex'), d);
-    const metrics = await (await req('/metrics')).text();
+    const metrics = await (await req('/metrics', { headers: admin })).text();
     const m = /^wharf_bytes_received_total (\d+)/m.exec(metrics);
     assert.ok(m && Number(m[1]) >= chunks * chunkSize, 'bytes received are counted');
     const n = /^wharf_blob_upload_duration_seconds_count (\d+)/m.exec(metrics);
