@@ -49,10 +49,15 @@ export function parseAuditQ(q: unknown): AuditQuery {
       /* keep the value as given when it is not valid percent-encoding */
     }
     if (key === 'op_time') {
-      const m = /^\[(.*)~(.*)\]$/.exec(raw.trim());
-      if (!m) throw fail('BAD_REQUEST', 'q: op_time must be a range [from~to]');
-      const from = timeBound(m[1] ?? '', 'from');
-      const to = timeBound(m[2] ?? '', 'to');
+      // `[from~to]`, split at the last `~`, by string search: `/^\[(.*)~(.*)\]$/` backtracked
+      // quadratically on a value of many `~`.
+      const range = raw.trim();
+      const tilde = range.lastIndexOf('~');
+      if (!range.startsWith('[') || !range.endsWith(']') || tilde < 1 || tilde > range.length - 2 || /[\n\r\u2028\u2029]/.test(range)) {
+        throw fail('BAD_REQUEST', 'q: op_time must be a range [from~to]');
+      }
+      const from = timeBound(range.slice(1, tilde), 'from');
+      const to = timeBound(range.slice(tilde + 1, -1), 'to');
       if (from !== undefined) out.opTimeFrom = from;
       if (to !== undefined) out.opTimeTo = to;
       continue;
