@@ -92,6 +92,8 @@ export const configSchema = z
         disable_after_seconds: z.coerce.number().int().positive().default(24 * 3600),
         /** Deliveries in flight at once for one target address. */
         per_target_concurrency: z.coerce.number().int().positive().default(64),
+        /** Deliveries in flight at once for all targets of one project's policies (system-wide policies count as one project). */
+        per_project_concurrency: z.coerce.number().int().positive().default(256),
         /** Deliveries in flight at once in this process. */
         max_in_flight: z.coerce.number().int().positive().default(1024),
         /** Allow targets on private address ranges (10/8, 172.16/12, 192.168/16, fc00::/7, loopback). */
@@ -111,6 +113,7 @@ export const configSchema = z
         retry_schedule: [0, 10, 60, 300, 1800, 7200, 21600, 43200],
         disable_after_seconds: 24 * 3600,
         per_target_concurrency: 64,
+        per_project_concurrency: 256,
         max_in_flight: 1024,
         allow_private_targets: true,
         allow_list: [],

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { openDatabase } from './connect.ts';
 import { webhookDeliveryStore as store, type NewEventExecution } from './webhook-delivery-store.ts';
 
+/** Nothing at its cap. */
+const none = { targets: [], projects: [] };
+
 async function fixture() {
   const db = await openDatabase(':memory:');
   const k = db.kysely;
@@ -68,16 +71,18 @@ test('a lease is granted once; loading returns task, execution, target and polic
       k,
       execIds.map((execution_id) => ({ execution_id, status: 'Pending', status_message: '', next_attempt_at: 100, creation_time: 50, end_time: null })),
     );
-    assert.deepEqual(await store.dueCandidates(k, 99, [], 10), [], 'nothing is due before next_attempt_at');
-    const due = await store.dueCandidates(k, 100, [], 10);
+    assert.deepEqual(await store.dueCandidates(k, 99, none, 10), [], 'nothing is due before next_attempt_at');
+    const due = await store.dueCandidates(k, 100, none, 10);
     assert.deepEqual(due.map((d) => d.target_id), targets);
     assert.deepEqual(due.map((d) => d.timeout_ms), [null, 2000]);
-    assert.deepEqual((await store.dueCandidates(k, 100, [targets[0] ?? -1], 10)).map((d) => d.target_id), [targets[1]], 'excluded targets are left out');
+    assert.deepEqual(due.map((d) => d.project_key), [0, 0], 'a system-wide policy counts as project 0');
+    assert.deepEqual((await store.dueCandidates(k, 100, { targets: [targets[0] ?? -1], projects: [] }, 10)).map((d) => d.target_id), [targets[1]], 'excluded targets are left out');
+    assert.deepEqual(await store.dueCandidates(k, 100, { targets: [], projects: [0] }, 10), [], 'excluded projects are left out');
 
     const requests = due.map((d) => ({ taskId: d.task_id, leaseUntil: 1000 }));
     assert.deepEqual((await store.lease(k, 'w1', 100, requests)).sort(), due.map((d) => d.task_id).sort());
     assert.deepEqual(await store.lease(k, 'w2', 200, requests), [], 'a live lease is never granted twice');
-    assert.deepEqual(await store.dueCandidates(k, 200, [], 10), []);
+    assert.deepEqual(await store.dueCandidates(k, 200, none, 10), []);
     assert.equal((await store.lease(k, 'w2', 1001, requests.slice(0, 1))).length, 1, 'an expired lease can be taken over');
     assert.equal(await store.nextDue(k, 1001), 100, 'the second task, whose lease expired at 1000, is due again');
 
@@ -133,6 +138,44 @@ test('the batch INSERT stores the format headers of each execution; a row withou
         [targets[1], null],
       ],
     );
+  } finally {
+    await db.close();
+  }
+});
+
+test('the claim scan skips a capped project\'s backlog at the head of the queue and finds the work behind it', async () => {
+  const { db, k, execs } = await fixture();
+  try {
+    const project = await k
+      .insertInto('projects')
+      .values({ name: 'busy', public: 0, owner_id: null, storage_limit: -1, metadata: '{}', creation_time: 1, update_time: 1 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    // The fixture's policy is system-wide (project key 0); move it into `busy`, then add a system-wide one.
+    await k.updateTable('webhook_policies').set({ project_id: project.id }).execute();
+    const system = await k
+      .insertInto('webhook_policies')
+      .values({ project_id: null, name: 'sys', description: '', enabled: 1, event_types: '["PUSH_ARTIFACT"]', repo_filters: '[]', tag_filters: '[]', creator: '', creation_time: 1, update_time: 1 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const sysTarget = await k
+      .insertInto('webhook_targets')
+      .values({ policy_id: system.id, position: 0, type: 'http', address: 'http://127.0.0.1:9/sys', payload_format: 'Default', options: '{}', auth_header: '', skip_cert_verify: 0, secret: '', headers: '{}', timeout_ms: null, enabled: 1, failing_since: null, disabled_reason: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const [first] = execs;
+    assert.ok(first);
+    const created = await store.insertEventExecutions(k, [...execs, { ...first, policy_id: system.id, target_id: sysTarget.id }]);
+    const busyExecs = created.filter((c) => c.target_id !== sysTarget.id).map((c) => c.id);
+    const sysExec = created.find((c) => c.target_id === sysTarget.id)?.id ?? -1;
+    // Forty due tasks of `busy`, all older than the system-wide one.
+    const backlog = Array.from({ length: 40 }, (_, i) => ({ execution_id: busyExecs[i % busyExecs.length] ?? -1, status: 'Pending', status_message: '', next_attempt_at: 10 + i, creation_time: 1, end_time: null }));
+    await store.insertTasks(k, [...backlog, { execution_id: sysExec, status: 'Pending', status_message: '', next_attempt_at: 100, creation_time: 1, end_time: null }]);
+
+    const head = await store.dueCandidates(k, 100, none, 1);
+    assert.deepEqual(head.map((d) => d.project_key), [project.id], 'uncapped, the oldest task comes first');
+    const behind = await store.dueCandidates(k, 100, { targets: [], projects: [project.id] }, 1);
+    assert.deepEqual(behind.map((d) => [d.target_id, d.project_key]), [[sysTarget.id, 0]], 'with `busy` at its cap, its backlog is skipped');
   } finally {
     await db.close();
   }

@@ -65,10 +65,23 @@ export interface SubscribedTarget {
   options: string;
 }
 
+/**
+ * The key a delivery's project is counted under for per-project concurrency: the policy's project
+ * id, or 0 for a system-wide policy (project ids start at 1).
+ */
+export type ProjectKey = number;
+
+/** The project key of a policy's `project_id`. */
+export function projectKey(projectId: number | null): ProjectKey {
+  return projectId ?? 0;
+}
+
 /** A due task the claim may take. */
 export interface DueCandidate {
   task_id: number;
   target_id: number;
+  /** The policy's project (see {@link projectKey}). */
+  project_key: ProjectKey;
   /** The target's own timeout, ms (null: the configured default). */
   timeout_ms: number | null;
 }
@@ -149,13 +162,17 @@ WHERE p.enabled = 1 AND t.enabled = 1
   AND json_valid(p.event_types) AND EXISTS (SELECT 1 FROM json_each(p.event_types) AS j WHERE j.value = ?)
 ORDER BY p.id, t.position, t.id`;
 
+// Targets and projects at their concurrency cap are left out here, in the scan, so that their
+// backlog neither takes the batch's places nor hides the work of others behind it.
 const dueCandidatesSql = `
-SELECT t.id AS task_id, e.target_id AS target_id, g.timeout_ms AS timeout_ms
+SELECT t.id AS task_id, e.target_id AS target_id, coalesce(p.project_id, 0) AS project_key, g.timeout_ms AS timeout_ms
 FROM webhook_tasks AS t
 JOIN webhook_executions AS e ON e.id = t.execution_id
 JOIN webhook_targets AS g ON g.id = e.target_id
+JOIN webhook_policies AS p ON p.id = e.policy_id
 WHERE t.next_attempt_at <= ? AND (t.lease_until IS NULL OR t.lease_until < ?)
   AND e.target_id NOT IN (SELECT value FROM json_each(?))
+  AND coalesce(p.project_id, 0) NOT IN (SELECT value FROM json_each(?))
 ORDER BY t.next_attempt_at, t.id
 LIMIT ?`;
 
@@ -219,9 +236,12 @@ export const webhookDeliveryStore = {
     return query<SubscribedTarget>(db, subscribedTargetsSql, [projectId, eventType]);
   },
 
-  /** Due, unleased tasks oldest first, leaving out the targets in `excludeTargets`. */
-  dueCandidates(db: Executor, now: number, excludeTargets: readonly number[], limit: number): Promise<DueCandidate[]> {
-    return query<DueCandidate>(db, dueCandidatesSql, [now, now, JSON.stringify(excludeTargets), limit]);
+  /**
+   * Due, unleased tasks oldest first, leaving out the targets in `exclude.targets` and the projects
+   * (project keys) in `exclude.projects`: those at their concurrency cap.
+   */
+  dueCandidates(db: Executor, now: number, exclude: { targets: readonly number[]; projects: readonly ProjectKey[] }, limit: number): Promise<DueCandidate[]> {
+    return query<DueCandidate>(db, dueCandidatesSql, [now, now, JSON.stringify(exclude.targets), JSON.stringify(exclude.projects), limit]);
   },
 
   /**

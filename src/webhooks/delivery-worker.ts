@@ -8,10 +8,16 @@
  * loses nothing: its lease expires and the task is claimed again (at-least-once). One joined
  * query then loads the batch's executions, targets and policies.
  *
- * Isolation. At most `per_target_concurrency` attempts per target and `max_in_flight` in total
- * run at once in a process. Targets at their limit are left out of the claim query, so a slow or
- * dead endpoint keeps only its own slots busy and never delays the others; attempts run
- * concurrently and the claim loop never waits for one.
+ * Fairness. At most `per_target_concurrency` attempts per target, `per_project_concurrency` per
+ * project (all targets of the project's policies; system-wide policies count as one project) and
+ * `max_in_flight` in total run at once in a process. The worker counts its attempts in flight per
+ * target and per project in memory; targets and projects at their cap are left out of the claim
+ * query itself, so their backlog neither takes places in the claimed batch nor hides other work
+ * behind it, and the slots they cannot use stay free for others. A slow or dead endpoint therefore
+ * ties up at most its target's share, and a project with many of them at most its project's
+ * share, of `max_in_flight`; attempts run concurrently and the claim loop never waits for one. With
+ * due work left only behind caps, the loop sleeps until an attempt ends (which wakes it) instead
+ * of polling.
  *
  * After an attempt, a transaction records the attempt (request headers with secrets redacted,
  * body, response status, headers and the first `response_body_limit` bytes, duration, error),
@@ -28,7 +34,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database, EventRow, WebhookTargetRow } from '../db/index.ts';
-import { webhookDeliveryStore as store, type AttemptInsert, type ClaimedDelivery, type ExecutionOutcome, type TaskOutcome } from '../db/webhook-delivery-store.ts';
+import { projectKey, webhookDeliveryStore as store, type AttemptInsert, type ClaimedDelivery, type ExecutionOutcome, type ProjectKey, type TaskOutcome } from '../db/webhook-delivery-store.ts';
 import { eventFromRow, type Outbox } from '../events/outbox.ts';
 import type { ProjectRef } from '../events/catalog.ts';
 import { formatContext } from '../events/dispatcher.ts';
@@ -194,11 +200,27 @@ export function storedFormatHeaders(json: string | null): Record<string, string>
   return out;
 }
 
+/** The keys whose count has reached `cap`. */
+function atCap<K>(counts: ReadonlyMap<K, number>, cap: number): K[] {
+  const out: K[] = [];
+  for (const [k, n] of counts) if (n >= cap) out.push(k);
+  return out;
+}
+
+/** Adds `delta` to the count of `key`, dropping counts that reach zero. */
+function count<K>(counts: Map<K, number>, key: K, delta: number): void {
+  const n = (counts.get(key) ?? 0) + delta;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
+}
+
 /** Attempts due tasks; see the module comment. */
 export class DeliveryWorker {
   readonly workerId: string;
   private readonly inFlight = new Map<number, { targetId: number; done: Promise<void>; abort: AbortController }>();
+  /** Attempts in flight per target id, and per project key (only non-zero counts are kept). */
   private readonly perTarget = new Map<number, number>();
+  private readonly perProject = new Map<ProjectKey, number>();
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -309,19 +331,23 @@ export class DeliveryWorker {
     const { db, config } = this.deps;
     const maxIdle = this.deps.maxIdleMs ?? 500;
     const perTargetLimit = config.webhooks.per_target_concurrency;
+    const perProjectLimit = config.webhooks.per_project_concurrency;
     const free = config.webhooks.max_in_flight - this.inFlight.size;
     const now = Date.now();
     if (free > 0) {
-      const saturated = [...this.perTarget].filter(([, n]) => n >= perTargetLimit).map(([id]) => id);
+      const exclude = { targets: atCap(this.perTarget, perTargetLimit), projects: atCap(this.perProject, perProjectLimit) };
       const limit = Math.min(free * 2, 512);
-      const candidates = await store.dueCandidates(db, now, saturated, limit);
+      const candidates = await store.dueCandidates(db, now, exclude, limit);
       const chosen: Array<{ taskId: number; leaseUntil: number }> = [];
-      const counts = new Map(this.perTarget);
+      const targets = new Map(this.perTarget);
+      const projects = new Map(this.perProject);
       for (const c of candidates) {
         if (chosen.length >= free) break;
-        const n = counts.get(c.target_id) ?? 0;
-        if (n >= perTargetLimit) continue;
-        counts.set(c.target_id, n + 1);
+        const n = targets.get(c.target_id) ?? 0;
+        const m = projects.get(c.project_key) ?? 0;
+        if (n >= perTargetLimit || m >= perProjectLimit) continue;
+        targets.set(c.target_id, n + 1);
+        projects.set(c.project_key, m + 1);
         chosen.push({ taskId: c.task_id, leaseUntil: now + (c.timeout_ms ?? config.webhooks.timeout_ms) + leaseMarginMs });
       }
       if (chosen.length > 0) {
@@ -344,13 +370,17 @@ export class DeliveryWorker {
         });
         const headers = await this.formatHeaders(runnable);
         for (const [i, l] of runnable.entries()) this.launch(l, headers[i] ?? { 'content-type': 'application/json' });
-        // More may be due right away (the batch was capped, or targets freed up).
-        if (won.length === chosen.length && candidates.length >= limit) return 0;
       }
+      // More may be due right away: the scan was cut at `limit` (the next round leaves out whoever
+      // this one took to their cap).
+      if (candidates.length >= limit) return 0;
     }
     // Sleep until the next task falls due (bounded, so leases that expire and other processes' work are noticed).
     const due = await store.nextDue(db, now);
     if (due === null) return maxIdle;
+    // Work due already but not taken waits behind a cap (or the global limit): the end of an
+    // attempt frees a slot and wakes the loop, so there is nothing to poll for meanwhile.
+    if (due <= now) return maxIdle;
     return Math.max(5, Math.min(maxIdle, due - Date.now()));
   }
 
@@ -358,14 +388,15 @@ export class DeliveryWorker {
     const abort = new AbortController();
     const taskId = l.task.id;
     const targetId = l.target.id;
-    this.perTarget.set(targetId, (this.perTarget.get(targetId) ?? 0) + 1);
+    const project = projectKey(l.policy.project_id);
+    count(this.perTarget, targetId, 1);
+    count(this.perProject, project, 1);
     const done = this.runTask(l, formatHeaders, abort.signal)
       .catch((err: unknown) => this.deps.logger.error({ err, task_id: taskId }, 'webhook attempt failed unexpectedly'))
       .finally(() => {
         this.inFlight.delete(taskId);
-        const n = (this.perTarget.get(targetId) ?? 1) - 1;
-        if (n <= 0) this.perTarget.delete(targetId);
-        else this.perTarget.set(targetId, n);
+        count(this.perTarget, targetId, -1);
+        count(this.perProject, project, -1);
         this.wake();
       });
     this.inFlight.set(taskId, { targetId, done, abort });

@@ -78,7 +78,7 @@ export class WebhookEngine {
     if (invalid.length > 0) deps.logger.warn({ entries: invalid }, 'ignoring webhooks.allow_list entries that are neither a host nor a CIDR range');
     this.client = new WebhookHttpClient({
       policy: new AddressPolicy({ allowPrivate: w.allow_private_targets, allowList: w.allow_list }),
-      // The worker enforces per-target concurrency; the pool must never queue one target's request
+      // The worker enforces per-target and per-project concurrency; the pool must never queue one target's request
       // behind another's at the same origin, so its per-origin cap is the global one.
       connections: w.max_in_flight,
       responseBodyLimit: w.response_body_limit,

@@ -1,7 +1,7 @@
 /**
  * A real webhook receiver for tests and benchmarks: a node:http server on 127.0.0.1 that records
  * every request (method, url, headers, raw body, arrival time) and answers as each path is told to
- * (a status sequence, Retry-After, a delay, or never answering at all).
+ * (a status sequence, Retry-After, a delay, holding requests until released, or never answering).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -38,6 +38,8 @@ export interface ResponsePlan {
   delayMs?: number;
   /** Accept the request and never answer (the connection stays open until close()). */
   never?: boolean;
+  /** Accept the request and answer only when `release(path)` is called (then as the rest of the plan says). */
+  hold?: boolean;
   /** Response body; default `ok`. */
   body?: string;
 }
@@ -53,6 +55,10 @@ export interface Receiver {
   on(path: string): ReceivedRequest[];
   /** Sets how `path` answers from now on (the status sequence restarts). */
   respond(path: string, plan: ResponsePlan): void;
+  /** Answers the requests held on `path` (plan `hold`) and stops holding new ones; returns how many it answered. */
+  release(path: string): number;
+  /** Requests held right now, not yet answered. */
+  readonly heldCount: number;
   /** Resolves with the matching requests once at least `n` have arrived; rejects after `timeoutMs`. */
   waitFor(n: number, timeoutMs: number, filter?: RequestFilter): Promise<ReceivedRequest[]>;
   /** Called for every request once its body is complete (benchmarks use it for timing). */
@@ -89,6 +95,7 @@ export async function startReceiver(opts: { port?: number } = {}): Promise<Recei
   const listeners: Array<(r: ReceivedRequest) => void> = [];
   const waiters = new Set<() => void>();
   const sockets = new Set<Socket>();
+  const held = new Map<string, Array<{ res: ServerResponse; answer: () => void }>>();
   let seq = 0;
 
   const matches = (f: RequestFilter | undefined) => (r: ReceivedRequest) =>
@@ -106,7 +113,9 @@ export async function startReceiver(opts: { port?: number } = {}): Promise<Recei
       const statuses = plan.statuses && plan.statuses.length > 0 ? plan.statuses : [200];
       const index = entry ? Math.min(entry.served, statuses.length - 1) : 0;
       if (entry) entry.served++;
-      const status = plan.never ? null : (statuses[index] ?? 200);
+      const planned = statuses[index] ?? 200;
+      const holding = plan.hold === true && !plan.never;
+      const status = plan.never || holding ? null : planned;
       const rec: ReceivedRequest = {
         seq: seq++,
         method: req.method ?? '',
@@ -121,14 +130,21 @@ export async function startReceiver(opts: { port?: number } = {}): Promise<Recei
       requests.push(rec);
       for (const l of listeners) l(rec);
       for (const w of [...waiters]) w();
-      if (status === null) return; // never answer: the sender must time out
       const answer = () => {
         if (res.destroyed) return;
+        rec.status = planned;
         const headers: Record<string, string> = { 'content-type': 'text/plain' };
         if (plan.retryAfter !== undefined) headers['retry-after'] = plan.retryAfter;
-        res.writeHead(status, headers);
+        res.writeHead(planned, headers);
         res.end(plan.body ?? 'ok');
       };
+      if (holding) {
+        const list = held.get(path) ?? [];
+        list.push({ res, answer });
+        held.set(path, list);
+        return;
+      }
+      if (status === null) return; // never answer: the sender must time out
       if (plan.delayMs && plan.delayMs > 0) setTimeout(answer, plan.delayMs).unref();
       else answer();
     });
@@ -154,6 +170,20 @@ export async function startReceiver(opts: { port?: number } = {}): Promise<Recei
     on: (path) => requests.filter((r) => r.path === path),
     respond(path, plan) {
       plans.set(path, { plan, served: 0 });
+    },
+    release(path) {
+      const entry = plans.get(path);
+      if (entry) entry.plan = { ...entry.plan, hold: false };
+      const list = held.get(path) ?? [];
+      held.delete(path);
+      const open = list.filter((h) => !h.res.destroyed);
+      for (const h of open) h.answer();
+      return open.length;
+    },
+    get heldCount() {
+      let n = 0;
+      for (const list of held.values()) n += list.filter((h) => !h.res.destroyed).length;
+      return n;
     },
     waitFor(n, timeoutMs, filter) {
       const pick = () => requests.filter(matches(filter));

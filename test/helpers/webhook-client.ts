@@ -160,3 +160,23 @@ export async function pushSmallImage(
   await pushBlob(base, repo, img.config, opts.auth, opts.dispatcher);
   return putManifest(base, repo, opts.tag ?? img.digest, img.manifest, opts);
 }
+
+/** Pushes `count` small images that share their blobs to `repo` (the blobs once), tagged v0, v1, …. */
+export async function pushTaggedImages(base: string, repo: string, count: number, auth?: string): Promise<void> {
+  const first = smallImage(`${repo}-0`, repo);
+  await pushBlob(base, repo, first.layer, auth);
+  await pushBlob(base, repo, first.config, auth);
+  for (let i = 0; i < count; i++) await putManifest(base, repo, `v${i}`, smallImage(`${repo}-${i}`, repo).manifest, { auth });
+}
+
+/**
+ * Polls `f` every 50 ms until it returns something truthy, and returns that. It has no deadline of
+ * its own: the calling test's `timeout` fails it instead of a timed assertion.
+ */
+export async function eventually<T>(f: () => Promise<T | undefined | null | false>): Promise<T> {
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
