@@ -93,6 +93,7 @@ test('a lease is granted once; loading returns task, execution, target and polic
     assert.equal(loaded[0]?.target.id, targets[0]);
     assert.equal(loaded[0]?.policy.name, 'p');
     assert.deepEqual((await store.eventsBySeq(k, [eventSeq])).map((e) => e.id), ['ev-1']);
+    assert.deepEqual([...(await store.existingTasks(k, [...due.map((d) => d.task_id), 999_999]))].sort(), due.map((d) => d.task_id).sort(), 'a task that is gone is left out');
     assert.equal((await k.selectFrom('webhook_tasks').select('lease_owner').where('id', '=', due[0]?.task_id ?? -1).executeTakeFirstOrThrow()).lease_owner, 'w2');
     assert.equal(loaded[0]?.target.timeout_ms, null);
     assert.equal(loaded[1]?.target.timeout_ms, 2000);

@@ -270,6 +270,13 @@ RETURNING id`;
     return (await query<LoadedRow>(db, loadClaimedSql, [JSON.stringify(taskIds)])).map(claimedFromRow);
   },
 
+  /** Which of these tasks still exist (a policy's or target's deletion takes its tasks with it). */
+  async existingTasks(db: Executor, taskIds: readonly number[]): Promise<Set<number>> {
+    if (taskIds.length === 0) return new Set();
+    const rows = await query<{ id: number }>(db, `SELECT id FROM webhook_tasks WHERE id IN (SELECT value FROM json_each(?))`, [JSON.stringify(taskIds)]);
+    return new Set(rows.map((r) => r.id));
+  },
+
   /** The outbox rows with these sequence numbers. */
   async eventsBySeq(db: Executor, seqs: readonly number[]): Promise<EventRow[]> {
     if (seqs.length === 0) return [];

@@ -492,30 +492,51 @@ export class DeliveryWorker {
     });
   }
 
-  /** Writes pending results, one transaction per batch; a failed batch is retried one result at a time. */
+  /** Writes pending results, one transaction per batch (see `record`). */
   private async flushResults(): Promise<void> {
-    const { db, logger } = this.deps;
     try {
-      while (this.pendingResults.length > 0) {
-        const batch = this.pendingResults.splice(0, resultBatchMax);
-        try {
-          await db.transaction().execute((trx) => this.recordBatch(trx, batch));
-          for (const p of batch) p.resolve();
-        } catch (err) {
-          if (batch.length > 1) logger.warn({ err, results: batch.length }, 'recording a batch of webhook attempts failed; recording them one by one');
-          for (const p of batch) {
-            try {
-              if (batch.length > 1) await db.transaction().execute((trx) => this.recordBatch(trx, [p]));
-              else throw err;
-              p.resolve();
-            } catch (one) {
-              p.reject(one);
-            }
-          }
-        }
-      }
+      while (this.pendingResults.length > 0) await this.record(this.pendingResults.splice(0, resultBatchMax));
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /**
+   * Records a batch of results in one transaction. If that fails, results whose delivery no longer
+   * exists are dropped first: deleting a policy, or removing a target from one, deletes its
+   * deliveries with their history while attempts may still be in flight, and their results have
+   * nowhere to go (a foreign key refuses the attempt rows). The rest is recorded again, together
+   * if something was dropped, else one result at a time so that one bad result cannot sink the
+   * others. Only the failure path pays for the check.
+   */
+  private async record(batch: readonly PendingResult[]): Promise<void> {
+    const { db, logger } = this.deps;
+    try {
+      await db.transaction().execute((trx) => this.recordBatch(trx, batch));
+      for (const p of batch) p.resolve();
+      return;
+    } catch (err) {
+      let live: Set<number>;
+      try {
+        live = await store.existingTasks(db, batch.map((p) => p.l.task.id));
+      } catch {
+        live = new Set(batch.map((p) => p.l.task.id)); // cannot tell: treat all as live, so each is settled below
+      }
+      const rest = batch.filter((p) => live.has(p.l.task.id));
+      if (rest.length < batch.length) {
+        const gone = batch.filter((p) => !live.has(p.l.task.id));
+        logger.debug({ results: gone.length, policy_ids: [...new Set(gone.map((p) => p.l.policy.id))] }, 'dropped the results of webhook attempts whose delivery was deleted with its policy or target');
+        for (const p of gone) p.resolve();
+        if (rest.length > 0) await this.record(rest);
+        return;
+      }
+      const [only] = batch;
+      if (batch.length === 1 && only) {
+        only.reject(err);
+        return;
+      }
+      logger.warn({ err, results: batch.length }, 'recording a batch of webhook attempts failed; recording them one by one');
+      for (const p of batch) await this.record([p]);
     }
   }
 

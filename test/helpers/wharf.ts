@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config/index.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
 
@@ -32,15 +32,18 @@ export function tempDataDir(prefix = 'wharf-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Starts Wharf in this process on 127.0.0.1 with an ephemeral port. `overrides` are config keys. */
-export async function startWharf(opts: { dataDir?: string; overrides?: Record<string, unknown> } = {}): Promise<TestWharf> {
+/**
+ * Starts Wharf in this process on 127.0.0.1 with an ephemeral port. `overrides` are config keys;
+ * `logger` replaces the silent one (a test that reads the log passes its own).
+ */
+export async function startWharf(opts: { dataDir?: string; overrides?: Record<string, unknown>; logger?: Logger } = {}): Promise<TestWharf> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const config = loadConfig({
     env: {},
     file: null,
     overrides: { host: '127.0.0.1', port: 0, data_dir: dataDir, admin_password: adminPassword, log_level: 'silent', ...opts.overrides },
   });
-  const logger = pino({ level: process.env.WHARF_TEST_LOG ?? 'silent' });
+  const logger = opts.logger ?? pino({ level: process.env.WHARF_TEST_LOG ?? 'silent' });
   const wharf = await createWharf(config, { logger, defaultMetrics: false });
   const url = await wharf.listen();
   // external_url follows the real port unless a test set it.
