@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError, type Config } from './config/index.ts';
 import { openDatabase, type Db } from './db/index.ts';
@@ -16,7 +16,7 @@ import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService } from './projects/index.ts';
 import { QuotaService } from './projects/quotas.ts';
 import { AuditService, AuditWriter } from './audit/index.ts';
-import { Metrics } from './observability/index.ts';
+import { Metrics, createLogger, stdoutLog } from './observability/index.ts';
 import { WebhookService, WebhookEngine } from './webhooks/index.ts';
 import { DeliveryThread } from './webhooks/delivery-thread.ts';
 import { buildApp } from './app.ts';
@@ -54,8 +54,9 @@ export interface CreateOptions {
 
 /** Wires every part of Wharf from a configuration. */
 export async function createWharf(config: Config, opts: CreateOptions = {}): Promise<Wharf> {
-  const logger = opts.logger ?? pino({ level: config.log_level, base: { service: 'wharf' } });
+  const logger = opts.logger ?? createLogger(config.log_level);
   const metrics = new Metrics(opts.defaultMetrics ?? true);
+  if (!opts.logger) metrics.countLogDrops(() => stdoutLog().droppedLines);
   // The delivery thread's connection writes too: both take this lock around their transactions.
   const writeLock = config.webhooks.delivery_thread ? new WriteLock() : undefined;
   const db = await openDatabase(config.database.path, { checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock });

@@ -1,2 +1,3 @@
-/** Logs and metrics. */
+/** Logs, metrics and the disk's health. */
 export * from './metrics.ts';
+export * from './logger.ts';

@@ -48,11 +48,30 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly outboxPending = new Gauge({ name: 'wharf_outbox_pending_events', help: 'Events not yet dispatched', registers: [this.registry] });
+  /** Lines the log destination could not write (a full disk, a closed pipe); read from it when scraped. */
+  readonly logLinesDropped = new Counter({
+    name: 'wharf_log_lines_dropped_total',
+    help: 'Log lines dropped because they could not be written',
+    registers: [this.registry],
+    collect: () => {
+      const total = this.logDrops();
+      const seen = this.logDropsSeen;
+      if (total > seen) this.logLinesDropped.inc(total - seen);
+      this.logDropsSeen = Math.max(seen, total);
+    },
+  });
+  private logDrops: () => number = () => 0;
+  private logDropsSeen = 0;
 
   private readonly sources: MetricsSource[] = [];
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'wharf_' });
+  }
+
+  /** Reports `droppedLines()` (a running total, e.g. a LogDestination's) as `wharf_log_lines_dropped_total`. */
+  countLogDrops(droppedLines: () => number): void {
+    this.logDrops = droppedLines;
   }
 
   /** Adds `source`'s metrics to what {@link render} reports (same name and labels: summed). */

@@ -8,14 +8,13 @@
  * plain data, 'stop' stops everything, closes the connection and ends the thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
 import type { Config } from '../config/index.ts';
 import { openDatabase, type Db } from '../db/index.ts';
 import { WriteLock } from '../db/statement-cache.ts';
 import { Outbox } from '../events/index.ts';
 import { Authorizer } from '../auth/index.ts';
 import { AuditService, AuditWriter } from '../audit/index.ts';
-import { Metrics } from '../observability/index.ts';
+import { Metrics, createLogger, stdoutLog } from '../observability/index.ts';
 import { WebhookEngine } from './engine.ts';
 import type { DeliveryThreadData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.ts';
 
@@ -39,7 +38,8 @@ const post = (m: FromDeliveryThread) => port.postMessage(m);
 let db: Db | undefined;
 try {
   const { config, writeLock } = readData(workerData);
-  const logger = pino({ level: config.log_level, base: { service: 'wharf', thread: 'delivery' } });
+  // Lines it cannot write (a full disk) are dropped and counted, never fatal: observability/logger.ts.
+  const logger = createLogger(config.log_level, { base: { thread: 'delivery' } });
   db = await openDatabase(config.database.path, {
     migrate: false,
     checkpoint: false,
@@ -49,6 +49,7 @@ try {
   });
   const kysely = db.kysely;
   const metrics = new Metrics(false);
+  metrics.countLogDrops(() => stdoutLog().droppedLines);
   const outbox = new Outbox();
   const audit = new AuditService({ db: kysely, authorizer: new Authorizer(), config });
   const auditWriter = new AuditWriter({ db: kysely, outbox, config, logger, audit });
