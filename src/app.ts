@@ -13,7 +13,7 @@ import type { Registry } from './registry/types.ts';
 import type { ProjectService } from './projects/index.ts';
 import type { QuotaService } from './projects/quotas.ts';
 import type { AuditService } from './audit/index.ts';
-import type { Metrics } from './observability/index.ts';
+import type { DiskMonitor, Metrics } from './observability/index.ts';
 import type { BlobStore } from './storage/index.ts';
 import type { WebhookService, WebhookEngine } from './webhooks/index.ts';
 import type { GcReport } from './registry/index.ts';
@@ -52,6 +52,8 @@ export interface AppDeps {
   quotas: QuotaService;
   /** The audit log (Harbor's /audit-logs, /projects/{p}/logs). */
   audit: AuditService;
+  /** Whether writes can succeed (a full disk): /healthz and /readyz report it, error handlers answer 503. */
+  disk: DiskMonitor;
   /** Extra plugins registered by the composition root (webhooks API and the like). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }

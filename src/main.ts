@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError, type Config } from './config/index.ts';
@@ -16,7 +17,7 @@ import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService } from './projects/index.ts';
 import { QuotaService } from './projects/quotas.ts';
 import { AuditService, AuditWriter } from './audit/index.ts';
-import { Metrics, createLogger, stdoutLog } from './observability/index.ts';
+import { DiskMonitor, Metrics, createLogger, stdoutLog } from './observability/index.ts';
 import { WebhookService, WebhookEngine } from './webhooks/index.ts';
 import { DeliveryThread } from './webhooks/delivery-thread.ts';
 import { buildApp } from './app.ts';
@@ -57,10 +58,12 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const logger = opts.logger ?? createLogger(config.log_level);
   const metrics = new Metrics(opts.defaultMetrics ?? true);
   if (!opts.logger) metrics.countLogDrops(() => stdoutLog().droppedLines);
+  // Write failures (a full disk) make /readyz answer 503 until space comes back; see docs/security.md.
+  const disk = new DiskMonitor({ paths: [config.data_dir, config.storage.root, dirname(config.database.path)], logger });
   // The delivery thread's connection writes too: both take this lock around their transactions.
   const writeLock = config.webhooks.delivery_thread ? new WriteLock() : undefined;
   const db = await openDatabase(config.database.path, { checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock });
-  const blobs = new FsBlobStore(config.storage.root);
+  const blobs = disk.watchBlobs(new FsBlobStore(config.storage.root));
   const outbox = new Outbox();
   const authorizer = new Authorizer();
   const authenticator = new Authenticator(db.kysely);
@@ -89,7 +92,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     await quotas.reconcile();
     return report;
   };
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, engine, gc, quotas, audit });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, engine, gc, quotas, audit, disk });
   let address = '';
   return {
     config,
@@ -125,6 +128,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       await deliveryThread?.stop();
       await engine.stop();
       await auditWriter?.stop();
+      disk.close();
       await db.close();
     },
   };

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from './schema.ts';
 import { cachingDatabase, type WriteLock } from './statement-cache.ts';
 import { Checkpointer, type DbLogger } from './checkpointer.ts';
@@ -67,6 +67,29 @@ const consoleLogger: DbLogger = {
 const defaultAutocheckpointPages = 1000;
 
 /**
+ * Kysely's ROLLBACK after a failed statement. SQLite has already rolled the transaction back by
+ * itself after some errors (SQLITE_FULL: a full disk, SQLITE_IOERR, ...); ROLLBACK then fails with
+ * "cannot rollback - no transaction is active", and that error would replace the one that says
+ * what happened. It still runs (the write lock is given back when it does) but its error is
+ * ignored when no transaction is open.
+ */
+function quietRollback(sqlite: SQLite.Database, stmt: SqliteStatement): SqliteStatement {
+  return {
+    reader: stmt.reader,
+    all: (p) => stmt.all(p),
+    iterate: (p) => stmt.iterate(p),
+    run: (p) => {
+      try {
+        return stmt.run(p);
+      } catch (err) {
+        if (sqlite.inTransaction) throw err;
+        return { changes: 0, lastInsertRowid: 0 };
+      }
+    },
+  };
+}
+
+/**
  * Opens (creating if needed) the SQLite database at `path` in WAL mode and runs pending migrations.
  * `synchronous=NORMAL` with WAL keeps every committed transaction across a process crash (kill -9);
  * only an OS crash may lose the last transactions.
@@ -89,7 +112,7 @@ export async function openDatabase(path: string, opts: OpenDatabaseOptions = {})
   const database: SqliteDatabase = {
     close: () => statements.close(),
     // Kysely's SqliteDriver begins every transaction with the text 'begin'.
-    prepare: (text: string) => statements.prepare(text === 'begin' ? 'begin immediate' : text),
+    prepare: (text: string) => (text === 'rollback' ? quietRollback(sqlite, statements.prepare(text)) : statements.prepare(text === 'begin' ? 'begin immediate' : text)),
   };
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   const result = opts.migrate === false ? undefined : await new Migrator({ db: kysely, provider }).migrateToLatest();

@@ -19,7 +19,7 @@ import { Readable } from 'node:stream';
 import type { Action } from '../auth/index.ts';
 import type { ProjectRow } from '../db/index.ts';
 import { digestAlgorithm, fail, isDomainError, makeDigest, projectOf, type Digest, type RepoName } from '../domain/index.ts';
-import { StorageNotFoundError, type ByteRange } from '../storage/index.ts';
+import { StorageFullError, StorageNotFoundError, type ByteRange } from '../storage/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
 import { findOrCreateRepository, findRepository, projectForRepo, repositoryRef } from './repositories.ts';
 import type { QuotaSubject } from '../projects/quotas.ts';
@@ -120,9 +120,16 @@ export class BlobService
   async startUpload(ctx: CallContext, repo: RepoName): Promise<UploadState> {
     await this.access(ctx, repo, 'push');
     const id = randomUUID();
-    await this.deps.blobs.createUpload(id);
+    await this.deps.blobs.createUpload(id).catch((err: unknown) => {
+      throw err instanceof StorageFullError ? storageFull(repo, null, 0) : err;
+    });
     const now = Date.now();
-    await this.deps.db.insertInto('uploads').values({ id, repository_name: repo, size: 0, started_at: now, updated_at: now }).execute();
+    try {
+      await this.deps.db.insertInto('uploads').values({ id, repository_name: repo, size: 0, started_at: now, updated_at: now }).execute();
+    } catch (err) {
+      await this.deps.blobs.deleteUpload(id).catch(() => undefined); // e.g. SQLITE_FULL: no row, no file
+      throw err;
+    }
     if (this.hashes.size >= maxHashStates) {
       // Abandoned uploads would pile up: forget the oldest hash (that upload re-hashes on completion).
       const oldest = this.hashes.keys().next();
@@ -194,21 +201,31 @@ export class BlobService
     const state = this.hashes.get(id);
     const hashing = state && state.size === before ? state : null;
     if (!hashing) this.hashes.delete(id); // out of step: completion re-hashes the file
-    let size: number;
+    let size = before;
+    let failure: { err: unknown } | null = null;
     try {
       size = await this.deps.blobs.appendUpload(id, data, hashing ? (c) => hashing.hash.update(c) : undefined);
     } catch (err) {
       // Part of the chunk may be on disk and in the hash: forget the hash, keep the bytes.
       this.hashes.delete(id);
+      failure = { err };
+    }
+    const now = await this.deps.blobs.uploadSize(id).catch(() => null);
+    if (now !== null) {
+      if (now > before) this.deps.metrics.bytesIn.inc(now - before);
+      try {
+        await this.deps.db.updateTable('uploads').set({ size: now, updated_at: Date.now() }).where('id', '=', id).execute();
+      } catch (err) {
+        // The write's own failure says more (a full disk fails both); report that one.
+        if (!failure) throw err;
+      }
+    }
+    if (failure) {
+      const err = failure.err;
       if (err instanceof StorageNotFoundError) throw fail('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { name: repo, upload: id });
+      if (err instanceof StorageFullError) throw storageFull(repo, id, before);
       if (isAbort(err)) throw fail('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete', { name: repo, upload: id });
       throw err;
-    } finally {
-      const now = await this.deps.blobs.uploadSize(id).catch(() => null);
-      if (now !== null) {
-        if (now > before) this.deps.metrics.bytesIn.inc(now - before);
-        await this.deps.db.updateTable('uploads').set({ size: now, updated_at: Date.now() }).where('id', '=', id).execute();
-      }
     }
     if (hashing) hashing.size = size;
     return size;
@@ -271,7 +288,10 @@ export class BlobService
         throw err;
       }
       this.hashes.delete(id);
-      await this.deps.blobs.commitUpload(id, digest);
+      await this.deps.blobs.commitUpload(id, digest).catch((err: unknown) => {
+        // The rows are written; a push of the same blob again moves the bytes into place.
+        throw err instanceof StorageFullError ? storageFull(repo, null, 0) : err;
+      });
       this.deps.metrics.uploadDuration.observe((Date.now() - row.started_at) / 1000);
       return { digest, size };
     });
@@ -320,6 +340,19 @@ export class BlobService
     for await (const chunk of await this.deps.blobs.readUpload(id)) hash.update(toBuffer(chunk));
     return makeDigest(alg, hash.digest('hex'));
   }
+}
+
+/**
+ * The 503 for a write that found no space. The driver undid the write: an upload keeps the `size`
+ * it had before the chunk, so a client may send the chunk again once space is freed.
+ */
+function storageFull(repo: RepoName, upload: string | null, size: number) {
+  const tail = upload === null ? '' : `; the upload keeps its first ${size} bytes`;
+  return fail('UNAVAILABLE', `no space left on the registry storage: the write was undone${tail}; try again once space is freed`, {
+    reason: 'disk_full',
+    name: repo,
+    ...(upload === null ? {} : { upload, size }),
+  });
 }
 
 /** What a blob push is, for quota messages and events. */

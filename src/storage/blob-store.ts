@@ -14,6 +14,26 @@ export class StorageNotFoundError extends Error {
   }
 }
 
+/**
+ * Thrown by drivers when a write found no space (ENOSPC, or EDQUOT: over the disk quota). The
+ * driver has already removed what the failed write left behind (a temporary file, the part of a
+ * chunk that did fit). `code` repeats the system's code so that code checking errno codes sees it.
+ */
+export class StorageFullError extends Error {
+  readonly code: string;
+  constructor(what: string, cause: unknown) {
+    const code = typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string' ? cause.code : 'ENOSPC';
+    super(`no space left on the storage device: ${what}`, { cause });
+    this.name = 'StorageFullError';
+    this.code = code;
+  }
+}
+
+/** True for the system errors of a write that found no space: ENOSPC, EDQUOT. */
+export function isNoSpaceError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && (err.code === 'ENOSPC' || err.code === 'EDQUOT');
+}
+
 /** An inclusive byte range. */
 export interface ByteRange {
   start: number;

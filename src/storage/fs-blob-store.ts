@@ -18,14 +18,18 @@
  * never sees a partial blob; renaming onto an existing blob is harmless (same digest, same bytes).
  * All three folders live on one filesystem so renames stay atomic. Blobs are streamed, never
  * buffered whole (only put/readAll, used for manifests, take Buffers).
+ *
+ * A write that finds no space (ENOSPC, EDQUOT) throws StorageFullError after undoing itself: put()
+ * removes its temporary file, appendUpload() cuts the upload back to where the chunk started (the
+ * upload stays usable: the same chunk can be sent again once there is room).
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, finished, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, digestAlgorithms, parseDigest, type Digest } from '../domain/index.ts';
-import { StorageNotFoundError, type BlobStore, type ByteRange } from './blob-store.ts';
+import { StorageFullError, StorageNotFoundError, isNoSpaceError, type BlobStore, type ByteRange } from './blob-store.ts';
 
 /** Bytes per read when streaming a blob out. */
 const readChunkBytes = 1024 * 1024;
@@ -117,14 +121,19 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(digest: Digest, data: Buffer): Promise<void> {
-    await this.ensureDirs();
+    await this.ensureDirs().catch(noSpace('creating the storage folders'));
     const tmp = join(this.tmpDir, randomUUID());
-    const fh = await open(tmp, 'wx');
     try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await open(tmp, 'wx');
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw noSpaceError(`writing blob ${digest}`, err);
     }
     await this.moveIntoPlace(tmp, digest);
   }
@@ -152,8 +161,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    await this.ensureDirs();
-    const fh = await open(this.uploadPath(id), 'wx');
+    await this.ensureDirs().catch(noSpace('creating the storage folders'));
+    const fh = await open(this.uploadPath(id), 'wx').catch(noSpace(`creating upload ${id}`));
     await fh.close();
   }
 
@@ -169,7 +178,25 @@ export class FsBlobStore implements BlobStore {
     });
     // The write stream owns the handle and closes it at the end or on error.
     const out = fh.createWriteStream({ start: size });
-    await pipeline(data, tap, out);
+    // `data` is piped in by hand rather than through pipeline(), which would destroy it when the
+    // write fails: a request body's socket would go with it, and the 503 for a full disk could not
+    // be sent. A body that errors or closes early still fails the write.
+    const written = pipeline(tap, out);
+    data.pipe(tap);
+    const stopWatching = finished(data, { writable: false }, (err) => {
+      if (err) tap.destroy(err);
+    });
+    try {
+      await written;
+    } catch (err) {
+      data.unpipe(tap);
+      if (!isNoSpaceError(err)) throw err;
+      // Give back the space the part of the chunk that fitted took; the upload stays where it was.
+      await truncate(this.uploadPath(id), size).catch(() => undefined);
+      throw new StorageFullError(`appending to upload ${id}`, err);
+    } finally {
+      stopWatching();
+    }
     return this.uploadSize(id);
   }
 
@@ -192,6 +219,8 @@ export class FsBlobStore implements BlobStore {
     const fh = await this.openUpload(id, 'r+');
     try {
       await fh.sync();
+    } catch (err) {
+      throw noSpaceError(`syncing upload ${id}`, err);
     } finally {
       await fh.close();
     }
@@ -219,7 +248,7 @@ export class FsBlobStore implements BlobStore {
   private async moveIntoPlace(from: string, digest: Digest): Promise<void> {
     const target = this.blobPath(digest);
     const dir = join(target, '..');
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true }).catch(noSpace(`creating the folder of blob ${digest}`));
     try {
       await rename(from, target);
     } catch (err) {
@@ -228,6 +257,18 @@ export class FsBlobStore implements BlobStore {
     }
     await syncDir(dir);
   }
+}
+
+/** `err` as a StorageFullError when it is ENOSPC/EDQUOT, else unchanged. */
+function noSpaceError(what: string, err: unknown): unknown {
+  return isNoSpaceError(err) ? new StorageFullError(what, err) : err;
+}
+
+/** A rejection handler that rethrows through {@link noSpaceError}. */
+function noSpace(what: string): (err: unknown) => never {
+  return (err) => {
+    throw noSpaceError(what, err);
+  };
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError, type ErrorCode } from '../../domain/index.ts';
+import { unavailableFor } from '../../observability/index.ts';
 
 /** One row: the HTTP status and the code Harbor clients see. */
 export interface HarborErrorSpec {
@@ -72,10 +73,12 @@ function fastifyCode(status: number): string {
 }
 
 /** The plugin's error handler: domain errors by the table, Fastify's 4xx as they are, anything else 500. */
-export function harborErrorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function harborErrorHandler(rawErr: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // A full or failing disk (SQLITE_FULL, ENOSPC, EIO) is 503 SERVICE_UNAVAILABLE, not a 500.
+  const err = unavailableFor(rawErr) ?? rawErr;
   if (isDomainError(err)) {
     const spec: HarborErrorSpec = harborErrors[err.code];
-    if (spec.status >= 500) req.log.warn({ err }, 'service unavailable');
+    if (spec.status >= 500) req.log.warn({ err: rawErr }, 'service unavailable');
     return sendHarborError(reply, spec.status, spec.code, err.message);
   }
   const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;

@@ -90,7 +90,9 @@ export function ociApi(deps: AppDeps) {
       return payload;
     });
 
-    app.setErrorHandler(async (err: FastifyError | Error, req, reply) => {
+    app.setErrorHandler(async (rawErr: FastifyError | Error, req, reply) => {
+      // A full or failing disk (ENOSPC, SQLITE_FULL) is a 503 UNAVAILABLE, and /readyz says so.
+      const err = deps.disk.unavailable(rawErr) ?? rawErr;
       if (isDomainError(err)) {
         if (ociErrorTable[err.code].status >= 500) req.log.error({ err }, 'registry error');
         return sendError(reply, err.code, err.message, err.detail);
