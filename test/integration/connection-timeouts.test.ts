@@ -3,12 +3,14 @@
  * Wharf with small limits (src/api/connections.ts, the `server` config section): a slowloris
  * header sender, an idle connection and an idle keep-alive connection are closed; an anonymous
  * upload dribbling its body gets its 401 and the connection is closed; a stalled upload is cut;
- * an upload that keeps making progress is not, however long it takes; a buffered body (API JSON)
- * that does not arrive within the body limit is cut even while it trickles.
+ * an upload that keeps making progress is not, however long it takes; a client that stops reading
+ * a blob it pulls is dropped; a buffered body (API JSON) that does not arrive within the body limit
+ * is cut even while it trickles.
  * The tests assert closed or not closed; the waits only bound how long they look.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
@@ -149,6 +151,25 @@ describe('connection timeouts', () => {
     assert.doesNotMatch(c.received(), /^HTTP\/1\.1 2/);
     const ok = await fetch(`${w.url}/healthz`);
     assert.equal(ok.status, 200);
+  });
+
+  it('drops a client that stops reading a blob it is pulling', async () => {
+    // Larger than what the loopback socket buffers and Node's stream buffers hold together.
+    const blob = Buffer.alloc(48 * 1024 * 1024, 7);
+    const digest = 'sha256:' + createHash('sha256').update(blob).digest('hex');
+    const put = await fetch(`${w.url}/v2/library/big-pull/blobs/uploads/?digest=${digest}`, { method: 'POST', headers: { authorization: adminAuth }, body: blob });
+    assert.equal(put.status, 201);
+    const c = await open(port);
+    c.socket.write(`GET /v2/library/big-pull/blobs/${digest} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${adminAuth}\r\n\r\n`);
+    assert.ok(await c.waitFor(/^HTTP\/1\.1 200 /, 5000));
+    let bytes = 0;
+    c.socket.on('data', (d: Buffer) => (bytes += d.length));
+    // A paused socket reads nothing, not even the server's close: look again once reading resumes.
+    c.socket.pause();
+    await sleep(4000);
+    c.socket.resume();
+    assert.equal(await c.closesWithin(10_000), true, 'the stalled reader was dropped');
+    assert.ok(bytes < blob.length, `only part of the blob arrived (${bytes} of ${blob.length} bytes)`);
   });
 
   it('cuts a buffered API body that trickles past the body limit', async () => {
