@@ -11,6 +11,7 @@ test('defaults derive paths and external_url from other keys', () => {
   assert.equal(c.storage.root, '/tmp/wharf-x/storage');
   assert.equal(c.external_url, 'http://localhost:5123');
   assert.deepEqual(c.webhooks.retry_schedule, [0, 10, 60, 300, 1800, 7200, 21600, 43200]);
+  assert.equal(c.webhooks.allow_private_targets, false, 'private webhook targets: system admins and the allow-list only');
 });
 
 test('WHARF_* variables override the YAML file, nested keys use __', () => {
@@ -18,14 +19,14 @@ test('WHARF_* variables override the YAML file, nested keys use __', () => {
   const file = join(dir, 'wharf.yaml');
   writeFileSync(file, 'port: 6000\nexternal_url: https://a.example.com/\nwebhooks:\n  timeout_ms: 1000\n');
   const c = loadConfig({
-    env: { WHARF_PORT: '7000', WHARF_WEBHOOKS__RETRY_SCHEDULE: '0, 5, 30', WHARF_WEBHOOKS__ALLOW_PRIVATE_TARGETS: 'false' },
+    env: { WHARF_PORT: '7000', WHARF_WEBHOOKS__RETRY_SCHEDULE: '0, 5, 30', WHARF_WEBHOOKS__ALLOW_PRIVATE_TARGETS: 'true' },
     file,
   });
   assert.equal(c.port, 7000);
   assert.equal(c.external_url, 'https://a.example.com');
   assert.equal(c.webhooks.timeout_ms, 1000);
   assert.deepEqual(c.webhooks.retry_schedule, [0, 5, 30]);
-  assert.equal(c.webhooks.allow_private_targets, false);
+  assert.equal(c.webhooks.allow_private_targets, true);
 });
 
 test('every problem is reported at once, naming the key and its variable', () => {

@@ -96,9 +96,12 @@ export const configSchema = z
         per_project_concurrency: z.coerce.number().int().positive().default(256),
         /** Deliveries in flight at once in this process. */
         max_in_flight: z.coerce.number().int().positive().default(1024),
-        /** Allow targets on private address ranges (10/8, 172.16/12, 192.168/16, fc00::/7, loopback). */
-        allow_private_targets: bool.default(true),
-        /** Hosts or CIDR ranges always allowed, even when private targets are refused (not link-local/metadata). */
+        /**
+         * Allow every policy's targets on private address ranges (10/8, 172.16/12, 192.168/16,
+         * fc00::/7, loopback). Default false: only targets a system admin saved, or in `allow_list`.
+         */
+        allow_private_targets: bool.default(false),
+        /** Hosts or CIDR ranges any policy may target although private (never link-local/metadata). */
         allow_list: list.default([]),
         /** Delivery history older than this many days is pruned. */
         history_max_age_days: z.coerce.number().int().positive().default(30),
@@ -115,7 +118,7 @@ export const configSchema = z
         per_target_concurrency: 64,
         per_project_concurrency: 256,
         max_in_flight: 1024,
-        allow_private_targets: true,
+        allow_private_targets: false,
         allow_list: [],
         history_max_age_days: 30,
         history_max_per_policy: 1000,

@@ -43,6 +43,8 @@ import { formatterFor } from './formats/index.ts';
 import type { WebhookHttpClient, OutboundResult } from './http-client.ts';
 import { classify, nextDelay, parseRetryAfter, type Verdict } from './retry.ts';
 import { buildHeaders, redactHeaders } from './signer.ts';
+import { redactAddress, redactionMarker } from './redaction.ts';
+import { isAdminTrusted } from './target-row.ts';
 
 /**
  * How long a lease outlives the attempt's own deadline: time to record the outcome. A worker that
@@ -74,7 +76,7 @@ export interface AttemptRecord {
   url: string;
   startedAt: number;
   durationMs: number;
-  /** Request headers as sent, secret values replaced by `[REDACTED]`. */
+  /** Request headers as sent, secret values replaced by `<redacted>`. */
   requestHeaders: Record<string, string>;
   requestBody: string;
   responseStatus: number | null;
@@ -90,18 +92,13 @@ export type AttemptTarget = Pick<WebhookTargetRow, 'type' | 'address' | 'payload
 
 /** The address with credentials and sensitive query values hidden; chat webhook URLs (secret paths) keep only their origin. */
 export function redactUrl(address: string, type: string): string {
-  let u: URL;
+  if (type !== 'slack' && type !== 'discord') return redactAddress(address);
   try {
-    u = new URL(address);
+    const u = new URL(address);
+    return `${u.protocol}//${u.host}/${redactionMarker}`;
   } catch {
-    return address;
+    return redactAddress(address);
   }
-  if (type === 'slack' || type === 'discord') return `${u.protocol}//${u.host}/[REDACTED]`;
-  if (u.password) u.password = 'REDACTED';
-  for (const k of [...u.searchParams.keys()]) {
-    if (/token|key|secret|sig|pass|auth|code/i.test(k)) u.searchParams.set(k, 'REDACTED');
-  }
-  return u.toString();
 }
 
 /** Redacted URLs by type and address (redactUrl is pure; parsing a URL per attempt is not free). */
@@ -137,6 +134,8 @@ export async function attemptOnce(
   const result = await client.send({
     url: input.target.address,
     headers: built.headers,
+    redactedHeaders: built.redacted,
+    trusted: isAdminTrusted(input.target.options),
     body: input.body,
     timeoutMs: input.target.timeout_ms ?? config.webhooks.timeout_ms,
     skipCertVerify: input.target.skip_cert_verify === 1,

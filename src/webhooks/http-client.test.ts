@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
+import { createHash } from 'node:crypto';
 import { AddressPolicy } from './address-policy.ts';
-import { WebhookHttpClient, type Resolver } from './http-client.ts';
+import { sealedError, WebhookHttpClient, type Resolver } from './http-client.ts';
 
 let server: Server;
 let base = '';
@@ -22,7 +23,7 @@ before(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
-      switch (req.url) {
+      switch ((req.url ?? '').split('?')[0]) {
         case '/ok':
           res.writeHead(200, { 'content-type': 'text/plain', 'x-echo': req.headers['x-test'] ?? '' });
           res.end(`got ${body}`);
@@ -38,8 +39,14 @@ before(async () => {
         case '/never':
           break; // never answers
         case '/auth':
+          // A digest, not the value: the client scrubs the value itself from what it keeps.
           res.writeHead(200);
-          res.end(req.headers.authorization ?? '');
+          res.end(createHash('sha256').update(req.headers.authorization ?? '').digest('hex'));
+          break;
+        case '/echo':
+          // Echoes the request headers (body and a response header), as some receivers do.
+          res.writeHead(200, { 'content-type': 'application/json', 'x-echo-auth': req.headers.authorization ?? '' });
+          res.end(JSON.stringify({ headers: req.headers, url: req.url }));
           break;
         default:
           res.writeHead(404);
@@ -72,8 +79,9 @@ function client(opts: { allowPrivate?: boolean; allowList?: string[]; limit?: nu
   });
 }
 
-const send = (c: WebhookHttpClient, url: string, timeoutMs = 2000) =>
-  c.send({ url, headers: { 'content-type': 'application/json', 'x-test': 'yes' }, body: '{"a":1}', timeoutMs, skipCertVerify: false });
+/** Sends as a target a system admin saved (`trusted`, the default here) or as anyone else's. */
+const send = (c: WebhookHttpClient, url: string, timeoutMs = 2000, trusted = true) =>
+  c.send({ url, headers: { 'content-type': 'application/json', 'x-test': 'yes' }, body: '{"a":1}', timeoutMs, skipCertVerify: false, trusted });
 
 test('a loopback target answers: status, headers and body are returned', async () => {
   const c = client();
@@ -158,14 +166,20 @@ test('a host name that resolves to a metadata address is refused (the check runs
   }
 });
 
-test('private and loopback targets are refused when allow_private_targets is false', async () => {
+test('private and loopback targets are refused when allow_private_targets is false, unless the request is trusted', async () => {
   const c = client({ allowPrivate: false });
   try {
-    const r = await send(c, `${base}/ok`);
+    const r = await send(c, `${base}/ok`, 2000, false);
     assert.equal(r.errorKind, 'blocked');
     assert.match(r.error ?? '', /private or loopback/);
-    const byName = await send(c, `http://localhost:${port()}/ok`);
+    const byName = await send(c, `http://localhost:${port()}/ok`, 2000, false);
     assert.equal(byName.errorKind, 'blocked');
+    assert.doesNotMatch(byName.error ?? '', /127\.0\.0\.1|::1/, 'a name\'s private address is not disclosed');
+    const trusted = await send(c, `${base}/ok`);
+    assert.equal(trusted.status, 200, String(trusted.error));
+    assert.equal(trusted.body?.toString(), 'got {"a":1}');
+    // The trusted connection is not reused for an untrusted request to the same origin.
+    assert.equal((await send(c, `${base}/ok`, 2000, false)).errorKind, 'blocked');
   } finally {
     await c.close();
   }
@@ -176,10 +190,10 @@ test('the allow-list lets chosen private hosts and ranges through', async () => 
   const byHost = client({ allowPrivate: false, allowList: ['localhost'] });
   const other = client({ allowPrivate: false, allowList: ['10.0.0.0/8', 'example.internal'] });
   try {
-    assert.equal((await send(byCidr, `${base}/ok`)).status, 200);
-    const r = await send(byHost, `http://localhost:${port()}/ok`);
+    assert.equal((await send(byCidr, `${base}/ok`, 2000, false)).status, 200);
+    const r = await send(byHost, `http://localhost:${port()}/ok`, 2000, false);
     assert.notEqual(r.errorKind, 'blocked', String(r.error));
-    assert.equal((await send(other, `${base}/ok`)).errorKind, 'blocked');
+    assert.equal((await send(other, `${base}/ok`, 2000, false)).errorKind, 'blocked');
   } finally {
     await Promise.all([byCidr.close(), byHost.close(), other.close()]);
   }
@@ -189,7 +203,7 @@ test('URL userinfo becomes Basic auth; bad URLs and schemes are reported', async
   const c = client();
   try {
     const r = await send(c, `http://u:p%40ss@127.0.0.1:${port()}/auth`);
-    assert.equal(r.body?.toString(), `Basic ${Buffer.from('u:p@ss').toString('base64')}`);
+    assert.equal(r.body?.toString(), createHash('sha256').update(`Basic ${Buffer.from('u:p@ss').toString('base64')}`).digest('hex'));
     assert.equal((await send(c, 'not a url')).errorKind, 'invalid_url');
     assert.equal((await send(c, 'ftp://127.0.0.1/')).errorKind, 'invalid_url');
     const refused = await send(c, 'http://127.0.0.1:1/');
@@ -213,11 +227,11 @@ test('TLS: a self-signed certificate fails unless skip_cert_verify is set', asyn
     const url = `https://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`;
     const c = client();
     try {
-      const strict = await c.send({ url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: false });
+      const strict = await c.send({ url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: false, trusted: true });
       assert.equal(strict.status, null);
       assert.equal(strict.errorKind, 'network');
       assert.match(strict.error ?? '', /self[- ]signed|certificate/i);
-      const lax = await c.send({ url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: true });
+      const lax = await c.send({ url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: true, trusted: true });
       assert.equal(lax.status, 200, String(lax.error));
       assert.equal(lax.body?.toString(), 'secure');
     } finally {
@@ -227,5 +241,62 @@ test('TLS: a self-signed certificate fails unless skip_cert_verify is set', asyn
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('answers from a private address to an untrusted request are sealed: status only, one error text for every failure', async () => {
+  const c = client({ allowPrivate: false, allowList: ['127.0.0.0/8'] });
+  try {
+    const ok = await send(c, `${base}/ok`, 2000, false);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.headers, {});
+    assert.equal(ok.body?.length, 0, 'no response body');
+    const closed = await send(c, 'http://127.0.0.1:1/', 2000, false);
+    const silent = await send(c, `${base}/never`, 300, false);
+    assert.equal(closed.status, null);
+    assert.equal(closed.error, sealedError);
+    assert.equal(silent.error, sealedError, 'a timeout reads like a closed port');
+    // The same requests, trusted, tell the truth.
+    assert.match((await send(c, 'http://127.0.0.1:1/')).error ?? '', /ECONNREFUSED/);
+    assert.equal((await send(c, `${base}/ok`)).body?.toString(), 'got {"a":1}');
+  } finally {
+    await c.close();
+  }
+});
+
+test('secrets the request carried are scrubbed from the kept response headers and body', async () => {
+  const c = client({ limit: 100_000 });
+  try {
+    const headers = { 'content-type': 'application/json', authorization: 'Bearer s3cr3t-t0ken', 'x-api-key': 'k3y "quoted" value', 'x-team': 'platform' };
+    const redactedHeaders = { ...headers, authorization: '<redacted>', 'x-api-key': '<redacted>', 'x-team': '<redacted>' };
+    const r = await c.send({ url: `http://user:pa55word@127.0.0.1:${port()}/echo?token=qu3ry-t0ken&x=1`, headers, redactedHeaders, body: '{}', timeoutMs: 2000, skipCertVerify: false, trusted: true });
+    assert.equal(r.status, 200, String(r.error));
+    const text = r.body?.toString() ?? '';
+    for (const secret of ['s3cr3t-t0ken', 'k3y', 'platform', 'qu3ry-t0ken']) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    assert.match(text, /"authorization":"<redacted>"/);
+    assert.match(text, /token=<redacted>/);
+    assert.equal(r.headers?.['x-echo-auth'], '<redacted>');
+    assert.ok(text.includes('"content-type":"application/json"'), 'other headers are kept');
+    // Basic auth built from the URL's userinfo: neither the header nor the password survives.
+    const basic = await c.send({ url: `http://user:pa55word@127.0.0.1:${port()}/echo`, headers: {}, body: '{}', timeoutMs: 2000, skipCertVerify: false, trusted: true });
+    const b = basic.body?.toString() ?? '';
+    assert.ok(!b.includes(Buffer.from('user:pa55word').toString('base64')) && !b.includes('pa55word'), b);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a secret cut by the body limit leaves no prefix behind', async () => {
+  const c = client({ limit: 4096 });
+  try {
+    // The echoed JSON is cut inside the Authorization value (padded to cross the limit).
+    const token = 'T'.repeat(8) + 'Z'.repeat(8000);
+    const r = await c.send({ url: `${base}/echo`, headers: { authorization: token }, body: '{}', timeoutMs: 2000, skipCertVerify: false, trusted: true });
+    assert.equal(r.bodyTruncated, true);
+    const text = r.body?.toString() ?? '';
+    assert.ok(!text.includes('TTTTTTTT'), text.slice(-80));
+    assert.ok(text.endsWith('<redacted>'), text.slice(-80));
+  } finally {
+    await c.close();
   }
 });

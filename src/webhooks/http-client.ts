@@ -13,13 +13,24 @@
  *   IP literals are checked before connecting, host names through a `lookup` that resolves every
  *   address, refuses the connection if ANY of them is refused, and hands only vetted addresses
  *   to the socket, so there is no window between check and connect (DNS rebinding).
- * - `skipCertVerify` picks a second pool set with certificate verification off.
+ * - `skipCertVerify` picks a second pool set with certificate verification off; `trusted` (a
+ *   target a system admin saved) picks pools whose policy allows private addresses. Trusted and
+ *   untrusted requests never share a connection.
+ * - Answers from non-public addresses to untrusted requests are sealed: the status is kept, the
+ *   response headers and body are dropped and a failure without a response gets one uniform
+ *   message, so a caller who may not reach private networks learns nothing about them (which port
+ *   is open, what a service answers).
+ * - Secrets the request carried (the `Authorization` value, the other headers the caller marks
+ *   secret, the URL's userinfo and secret query values) are replaced by `<redacted>` in the kept
+ *   response headers and body (./redaction.ts), so an echoing receiver cannot put them into the
+ *   delivery history.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, buildConnector } from 'undici';
-import { AddressPolicy, describeRefusal, type Refusal } from './address-policy.ts';
+import { AddressPolicy, classifyAddress, describeRefusal, type Refusal } from './address-policy.ts';
+import { addressSecrets, headerSecrets, scrubSecrets } from './redaction.ts';
 
 /** Resolves a host name to all its addresses (replaceable in tests, where only loopback exists). */
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
@@ -51,7 +62,20 @@ export interface OutboundRequest {
   skipCertVerify: boolean;
   /** Aborts the request early (shutdown). */
   signal?: AbortSignal;
+  /**
+   * A system admin vouched for the target: private addresses are allowed whatever the
+   * configuration, and answers from them are returned in full. Default false.
+   */
+  trusted?: boolean;
+  /**
+   * `headers` with secret values replaced (signer's `redacted`): the values that differ are
+   * scrubbed from the response. Without it, only `Authorization` counts as secret.
+   */
+  redactedHeaders?: Record<string, string>;
 }
+
+/** The error text of an untrusted request to a private address that got no response. */
+export const sealedError = 'no response from a private address (details are shown only for targets saved by a system admin)';
 
 /** Why a request got no response. */
 export type OutboundErrorKind = 'timeout' | 'blocked' | 'invalid_url' | 'network' | 'aborted';
@@ -119,24 +143,60 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
   return out;
 }
 
+/** `headers` with `authorization` marked secret (its copy differs), everything else not. */
+function omitAuthorization(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = k.toLowerCase() === 'authorization' ? '' : v;
+  return out;
+}
+
+function scrubHeaders(headers: Record<string, string>, secrets: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = scrubSecrets(v, secrets);
+  return out;
+}
+
+/** The body with secrets replaced; the same Buffer when none occurs (a binary body is left alone). */
+function scrubBody(body: Buffer, secrets: readonly string[], truncated: boolean): Buffer {
+  if (body.length === 0 || secrets.length === 0) return body;
+  const text = body.toString('utf8');
+  const scrubbed = scrubSecrets(text, secrets, truncated);
+  return scrubbed === text ? body : Buffer.from(scrubbed, 'utf8');
+}
+
 /** The guarded outbound client. One per process; {@link close} at shutdown. */
 export class WebhookHttpClient {
-  private secure: Agent | null = null;
-  private insecure: Agent | null = null;
+  /** Pools by `${insecure}/${trusted}`. */
+  private readonly agents = new Map<string, Agent>();
   private readonly resolver: Resolver;
+  private readonly trustedPolicy: AddressPolicy;
+  /** Host names that resolved to a non-public address (their answers are sealed for untrusted requests). */
+  private readonly privateHosts = new Set<string>();
 
   constructor(private readonly opts: HttpClientOptions) {
     this.resolver = opts.resolver ?? systemResolver;
+    this.trustedPolicy = opts.policy.withPrivateAllowed();
+  }
+
+  /** True when `host` is a non-public IP literal or a name that resolved to a non-public address. */
+  private isPrivateDestination(host: string): boolean {
+    const bare = stripBrackets(host);
+    if (isIP(bare) !== 0) return classifyAddress(bare) !== 'public';
+    return this.privateHosts.has(bare.toLowerCase());
   }
 
   /** A `lookup` for net/tls.connect that resolves, vets every address and returns only vetted ones. */
-  private guardedLookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+  private guardedLookup = (policy: AddressPolicy) => (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     this.resolver(hostname).then(
       (all) => {
         const family = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
         const addrs = family === 0 ? all : all.filter((a) => a.family === family);
+        if (all.some((a) => classifyAddress(a.address) !== 'public')) {
+          if (this.privateHosts.size >= 10_000) this.privateHosts.clear();
+          this.privateHosts.add(hostname.toLowerCase());
+        }
         for (const a of all) {
-          const refusal = this.opts.policy.check(hostname, a.address);
+          const refusal = policy.check(hostname, a.address);
           if (refusal) {
             callback(new BlockedAddressError(hostname, refusal), '');
             return;
@@ -156,19 +216,21 @@ export class WebhookHttpClient {
     );
   };
 
-  private agent(insecure: boolean): Agent {
-    const existing = insecure ? this.insecure : this.secure;
+  private agent(insecure: boolean, trusted: boolean): Agent {
+    const key = `${insecure}/${trusted}`;
+    const existing = this.agents.get(key);
     if (existing) return existing;
+    const policy = trusted ? this.trustedPolicy : this.opts.policy;
     const base = buildConnector({
       timeout: this.opts.connectTimeoutMs ?? 5000,
       rejectUnauthorized: !insecure,
-      lookup: this.guardedLookup,
+      lookup: this.guardedLookup(policy),
     });
     const connect: buildConnector.connector = (options, cb) => {
       const host = stripBrackets(options.hostname);
       if (isIP(host) !== 0) {
         // net.connect does not call lookup for IP literals: check them here.
-        const refusal = this.opts.policy.check(host, host);
+        const refusal = policy.check(host, host);
         if (refusal) {
           cb(new BlockedAddressError(host, refusal), null);
           return;
@@ -177,8 +239,7 @@ export class WebhookHttpClient {
       base(options, cb);
     };
     const agent = new Agent({ connections: this.opts.connections, connect, keepAliveTimeout: 4000, allowH2: false });
-    if (insecure) this.insecure = agent;
-    else this.secure = agent;
+    this.agents.set(key, agent);
     return agent;
   }
 
@@ -197,17 +258,22 @@ export class WebhookHttpClient {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return noResponse('invalid_url', `unsupported URL scheme ${url.protocol}`);
     const headers = { ...req.headers };
+    const secrets = req.redactedHeaders ? headerSecrets(req.headers, req.redactedHeaders) : headerSecrets(req.headers, omitAuthorization(req.headers));
+    secrets.push(...addressSecrets(req.url));
     if ((url.username || url.password) && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
       const user = decodeURIComponent(url.username);
       const pass = decodeURIComponent(url.password);
       headers['authorization'] = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      secrets.push(...headerSecrets({ authorization: headers['authorization'] }, {}));
     }
+    const trusted = req.trusted === true;
+    const sealed = () => !trusted && this.isPrivateDestination(url.hostname);
 
     const deadline = AbortSignal.timeout(req.timeoutMs);
     const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
     const limit = this.opts.responseBodyLimit;
     try {
-      const res = await this.agent(req.skipCertVerify).request({
+      const res = await this.agent(req.skipCertVerify, trusted).request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: 'POST',
@@ -244,10 +310,11 @@ export class WebhookHttpClient {
       } finally {
         if (!res.body.destroyed && !res.body.readableEnded) res.body.destroy();
       }
+      if (sealed()) return done({ status: res.statusCode, headers: {}, body: Buffer.alloc(0), bodyTruncated: false, error: null, errorKind: null });
       return done({
         status: res.statusCode,
-        headers: flattenHeaders(res.headers),
-        body: Buffer.concat(chunks),
+        headers: scrubHeaders(flattenHeaders(res.headers), secrets),
+        body: scrubBody(Buffer.concat(chunks), secrets, truncated),
         bodyTruncated: truncated,
         error: null,
         errorKind: null,
@@ -255,6 +322,10 @@ export class WebhookHttpClient {
     } catch (err) {
       const blocked = findCode(err, 'WHARF_SSRF_BLOCKED');
       if (blocked instanceof Error) return noResponse('blocked', blocked.message);
+      if (req.signal?.aborted && !deadline.aborted) return noResponse('aborted', 'aborted: Wharf is shutting down');
+      const timedOut = deadline.aborted || findCode(err, 'UND_ERR_HEADERS_TIMEOUT') !== undefined || findCode(err, 'UND_ERR_BODY_TIMEOUT') !== undefined || findCode(err, 'UND_ERR_CONNECT_TIMEOUT') !== undefined;
+      // Refused, reset, closed or silent: all the same to a caller who may not see private networks.
+      if (sealed()) return noResponse(timedOut ? 'timeout' : 'network', sealedError);
       if (deadline.aborted || findCode(err, 'UND_ERR_HEADERS_TIMEOUT') || findCode(err, 'UND_ERR_BODY_TIMEOUT') || findCode(err, 'UND_ERR_CONNECT_TIMEOUT')) {
         return noResponse('timeout', `timed out after ${req.timeoutMs} ms (${errorText(err)})`);
       }
@@ -265,9 +336,8 @@ export class WebhookHttpClient {
 
   /** Closes every pooled connection. */
   async close(): Promise<void> {
-    const agents = [this.secure, this.insecure].filter((a): a is Agent => a !== null);
-    this.secure = null;
-    this.insecure = null;
+    const agents = [...this.agents.values()];
+    this.agents.clear();
     await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)));
   }
 }

@@ -20,6 +20,7 @@ export type { FormatContext, RenderedPayload, PayloadFormatter } from './formats
 export { WebhookEngine, type WebhookEngineDeps, type Redelivery, type TargetSpecLike, type TestSendOptions } from './engine.ts';
 export { DeliveryWorker, redactUrl, type AttemptRecord, type AttemptTarget } from './delivery-worker.ts';
 export { WebhookHttpClient, type OutboundRequest, type OutboundResult } from './http-client.ts';
-export { AddressPolicy, type AddressPolicyConfig } from './address-policy.ts';
+export { AddressPolicy, classifyAddress, embeddedIPv4, type AddressPolicyConfig, type AddressClass } from './address-policy.ts';
+export { redactionMarker, redactAddress, restoreAddress, scrubSecrets } from './redaction.ts';
 export { buildHeaders, validateSecret, standardWebhooksKey, hubSignature, userAgent } from './signer.ts';
 export { classify, nextDelay, parseRetryAfter } from './retry.ts';

@@ -28,6 +28,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { fail } from '../domain/index.ts';
+import { redactionMarker } from './redaction.ts';
 
 /** Wharf's version in the User-Agent. */
 export const wharfVersion = '0.1.0';
@@ -37,8 +38,8 @@ export const userAgent = `Wharf-Webhook/${wharfVersion}`;
 /** Headers whose value is always hidden in the stored history. */
 export const alwaysSecretHeaders = ['authorization', 'proxy-authorization', 'cookie', 'webhook-signature', 'x-hub-signature-256', 'x-hub-signature', 'x-signature'];
 
-/** The redaction marker written in place of a secret value. */
-export const redacted = '[REDACTED]';
+/** The redaction marker written in place of a secret value (the one marker, ./redaction.ts). */
+export const redacted = redactionMarker;
 
 /** The parts of a target the headers depend on. */
 export interface SigningTarget {

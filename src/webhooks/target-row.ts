@@ -34,3 +34,22 @@ export function targetColumns(t: TargetSpecLike): TargetColumns {
     timeout_ms: t.timeoutMs,
   };
 }
+
+/**
+ * The `options` key the policy service sets (never taken from a request) when a system admin
+ * saved the target with an address that is not provably public. Such a target may reach private
+ * and loopback addresses whatever `webhooks.allow_private_targets` says, its answers are recorded
+ * in full, and non-admins reading its history see no response details. An update that changes
+ * the address by someone else drops it.
+ */
+export const adminTrustedOption = 'admin_trusted';
+
+/** True when the stored `options` JSON says a system admin vouched for the target's address. */
+export function isAdminTrusted(optionsJson: string): boolean {
+  try {
+    const o: unknown = JSON.parse(optionsJson || '{}');
+    return typeof o === 'object' && o !== null && !Array.isArray(o) && (o as Record<string, unknown>)[adminTrustedOption] === true; // a JSON object
+  } catch {
+    return false;
+  }
+}

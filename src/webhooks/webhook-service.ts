@@ -7,11 +7,20 @@
  * Secrets are write-only: views never carry `auth_header`, `secret` or custom header values; they
  * say that one is set instead. An update that leaves a secret out, or sends the placeholder a read
  * gave, keeps the stored value, but only for a target whose address did not change, so editing a
- * policy cannot redirect a stored secret to a new receiver.
+ * policy cannot redirect a stored secret to a new receiver. Addresses are shown with their
+ * userinfo secret and secret query values replaced by the marker (./redaction.ts); an update that
+ * sends that redacted address back keeps the stored one.
+ *
+ * Target addresses are vetted when saved (./address-policy.ts): never-allowed addresses are a 400
+ * for everyone; private and loopback ones are a 403 for anyone but a system admin unless
+ * `webhooks.allow_private_targets` or `webhooks.allow_list` allows them. A system admin's target
+ * whose address is not provably public is marked admin-trusted (./target-row.ts); an unchanged
+ * address keeps that mark, a changed one is vetted again as its editor.
  *
  * Validation follows Harbor's handler (targets first, then event types) with its exact messages.
  * The service knows nothing of HTTP; it throws DomainError codes the API maps to statuses.
  */
+import { isIP } from 'node:net';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, ProjectRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from '../db/index.ts';
 import type { Outbox } from '../events/index.ts';
@@ -21,7 +30,10 @@ import { eventTypes, harborEventTypes, isEventType } from '../events/index.ts';
 import { fail, globLimits, globPatternProblem } from '../domain/index.ts';
 import type { Page, SortKey, TextFilter } from '../domain/listing.ts';
 import { validateSecret } from './signer.ts';
-import { targetColumns } from './target-row.ts';
+import { adminTrustedOption, isAdminTrusted, targetColumns } from './target-row.ts';
+import { AddressPolicy, classifyAddress } from './address-policy.ts';
+import { sealedError, systemResolver, type Resolver } from './http-client.ts';
+import { hasMarker, redactAddress, redactionMarker, restoreAddress } from './redaction.ts';
 import { recordAudit } from '../audit/index.ts';
 import { isRecord, rfc3339Seconds } from './formats/common.ts';
 import { distributionContentTypes, httpPayloadFormats, isNotifyType, notifyTypes, payloadFormats, vendorTypeFor, type NotifyType } from './formats/index.ts';
@@ -32,6 +44,8 @@ export interface WebhookServiceDeps {
   outbox: Outbox;
   authorizer: Authorizer;
   config: Config;
+  /** Resolves target host names when a policy is saved (tests); the system resolver otherwise. */
+  resolver?: Resolver;
 }
 
 /** Who calls (the service needs only the actor). */
@@ -60,8 +74,8 @@ export type ListPage<T> = Page<T>;
 export const signatureStyles = ['standard', 'github'] as const;
 /** CloudEvents content modes (Wharf). */
 export const cloudEventsModes = ['structured', 'binary'] as const;
-/** The placeholder views show instead of a custom header value, and that updates accept to keep it. */
-export const redacted = '<redacted>';
+/** The placeholder views show instead of a secret (the one redaction marker), and that updates accept to keep it. */
+export const redacted = redactionMarker;
 /** Longest per-target timeout accepted, ms. */
 export const maxTimeoutMs = 120_000;
 /** The configuration key of Harbor's global webhook switch. */
@@ -207,7 +221,7 @@ export interface TargetSpec {
   secret: string;
   headers: Record<string, string>;
   timeoutMs: number | null;
-  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string };
+  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; [adminTrustedOption]?: true };
 }
 
 /** Harbor's "zero time", shown for a time not set yet. */
@@ -308,7 +322,12 @@ type StoredTarget = Pick<WebhookTargetRow, 'id' | 'type' | 'address' | 'auth_hea
 export function parseTarget(input: unknown, index: number, policyName: string, previous: StoredTarget | undefined): TargetSpec {
   if (!isRecord(input)) throw fail('BAD_REQUEST', `targets[${index}] must be an object`);
   const rawAddress = optionalString(input.address, `targets[${index}].address`) ?? '';
-  const address = parseEndpoint(rawAddress);
+  let address = parseEndpoint(rawAddress);
+  const restored = previous === undefined ? null : restoreAddress(address, previous.address);
+  if (restored !== null) address = restored;
+  else if (hasMarker(address)) {
+    throw fail('BAD_REQUEST', `targets[${index}].address contains "${redacted}": send the full address (a redacted one is kept only for the target it was read from, unchanged)`);
+  }
   const type = optionalString(input.type, `targets[${index}].type`) ?? '';
   if (!isNotifyType(type)) throw fail('BAD_REQUEST', `unsupported target type ${type} with policy ${policyName}`);
   let payloadFormat = optionalString(input.payload_format, `targets[${index}].payload_format`) ?? '';
@@ -433,7 +452,7 @@ function matchTargets(inputs: unknown[], stored: StoredTarget[]): Array<StoredTa
       out[i] = hit;
     }
   });
-  const addr = (t: unknown): string => {
+  const parsed = (t: unknown): string => {
     if (!isRecord(t) || typeof t.address !== 'string') return '';
     try {
       return parseEndpoint(t.address);
@@ -441,23 +460,50 @@ function matchTargets(inputs: unknown[], stored: StoredTarget[]): Array<StoredTa
       return '';
     }
   };
+  // The address as stored: a redacted copy of a stored address counts as that address.
+  const addrFor = (t: unknown, s: StoredTarget): string => {
+    const a = parsed(t);
+    return restoreAddress(a, s.address) ?? a;
+  };
   inputs.forEach((t, i) => {
     if (out[i]) return;
     const s = stored[i];
-    if (s && !used.has(s.id) && s.address === addr(t)) {
+    if (s && !used.has(s.id) && s.address === addrFor(t, s)) {
       used.add(s.id);
       out[i] = s;
     }
   });
   inputs.forEach((t, i) => {
     if (out[i]) return;
-    const hit = stored.find((s) => !used.has(s.id) && s.address === addr(t));
+    const hit = stored.find((s) => !used.has(s.id) && s.address === addrFor(t, s));
     if (hit) {
       used.add(hit.id);
       out[i] = hit;
     }
   });
   return out;
+}
+
+/** The stored target `t` updates when its address did not change. */
+function unchangedTarget(t: TargetSpec, stored: readonly WebhookTargetRow[]): WebhookTargetRow | undefined {
+  if (t.id === null) return undefined;
+  const s = stored.find((x) => x.id === t.id);
+  return s !== undefined && s.address === t.address ? s : undefined;
+}
+
+/**
+ * Sets each target's admin-trusted mark: a non-admin's unchanged target keeps the stored mark;
+ * every other target takes what {@link WebhookService.vetAddresses} decided for its address.
+ * CONFLICT when an address was not vetted (the policy changed between the vetting and the write).
+ */
+function applyTrust(actor: Actor, targets: TargetSpec[], stored: readonly WebhookTargetRow[], vetted: ReadonlyMap<string, boolean>): void {
+  for (const t of targets) {
+    delete t.options[adminTrustedOption];
+    const same = actor.sysadmin ? undefined : unchangedTarget(t, stored);
+    const trusted = same !== undefined ? isAdminTrusted(same.options) : vetted.get(t.address);
+    if (trusted === undefined) throw fail('CONFLICT', 'the policy changed while it was being saved; read it again and retry');
+    if (trusted) t.options[adminTrustedOption] = true;
+  }
 }
 
 /** Validates a whole policy body, in Harbor's order: targets, then event types. */
@@ -504,7 +550,7 @@ function targetView(t: WebhookTargetRow): TargetView {
   const view: TargetView = {
     id: t.id,
     type: t.type,
-    address: t.address,
+    address: redactAddress(t.address),
     auth_header: '',
     skip_cert_verify: t.skip_cert_verify === 1,
     payload_format: t.payload_format,
@@ -590,6 +636,9 @@ function taskView(t: WebhookTaskRow): TaskView {
   };
 }
 
+/** What a non-admin reads in place of an admin-approved private target's answers. */
+const hiddenPrivate = 'hidden (a private target approved by a system admin; system admins see them)';
+
 /** Header names whose values the log never shows, whatever the worker stored. */
 const sensitiveHeader = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|webhook-signature|x-hub-signature(-256)?|x-signature)$/i;
 
@@ -632,6 +681,67 @@ function assertId(id: number, what: string): void {
 /** Webhook policies, delivery history and the global switch. */
 export class WebhookService {
   constructor(readonly deps: WebhookServiceDeps) {}
+
+  // ---- target addresses ----
+
+  /**
+   * Vets the addresses of targets being saved (or tested) by `actor`: returns, per address, whether
+   * it gets the admin-trusted mark. Throws BAD_REQUEST for a never-allowed address and FORBIDDEN for
+   * a private one the actor may not use (one message, whatever the port or the answer). An
+   * unchanged address of a stored target is not vetted again for a non-admin (it keeps its mark;
+   * delivery checks it anyway). With `forTest`, nothing throws: the test send reports the refusal.
+   */
+  private async vetAddresses(actor: Actor, targets: readonly TargetSpec[], stored: readonly WebhookTargetRow[], forTest = false): Promise<Map<string, boolean>> {
+    const out = new Map<string, boolean>();
+    const cfg = this.deps.config.webhooks;
+    const policy = new AddressPolicy({ allowPrivate: cfg.allow_private_targets, allowList: cfg.allow_list });
+    for (const [index, t] of targets.entries()) {
+      if (out.has(t.address)) continue;
+      if (!actor.sysadmin && unchangedTarget(t, stored) !== undefined) continue;
+      let host: string;
+      try {
+        host = new URL(t.address).hostname;
+      } catch {
+        continue; // parseEndpoint accepted it; the client reports what it makes of it
+      }
+      const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+      const ips = isIP(bare) !== 0 ? [bare] : await this.resolveQuietly(bare);
+      let provablyPublic = ips.length > 0;
+      for (const ip of ips) {
+        const c = classifyAddress(ip);
+        if (c === 'public') continue;
+        provablyPublic = false;
+        if (forTest) continue;
+        if (c !== 'private') {
+          throw fail('BAD_REQUEST', `targets[${index}].address: ${bare} is or resolves to a link-local, cloud metadata, multicast or reserved address, which is never allowed`);
+        }
+        if (!actor.sysadmin && policy.check(bare, ip) !== null) {
+          throw fail(
+            'FORBIDDEN',
+            `targets[${index}].address: private and loopback addresses are allowed only for targets saved by a system admin, or in the networks an administrator allowed (webhooks.allow_list)`,
+          );
+        }
+      }
+      out.set(t.address, actor.sysadmin && !provablyPublic);
+    }
+    return out;
+  }
+
+  /** The addresses `host` resolves to; none when it does not resolve within 3 s. */
+  private async resolveQuietly(host: string): Promise<string[]> {
+    const resolver = this.deps.resolver ?? systemResolver;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), 3000);
+      });
+      return (await Promise.race([resolver(host), timeout])).map((a) => a.address);
+    } catch {
+      return [];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   // ---- scope and permissions ----
 
@@ -715,6 +825,7 @@ export class WebhookService {
   async createPolicy(ctx: WebhookCallContext, scope: PolicyScope, body: unknown): Promise<number> {
     const project = await this.scopeFor(ctx, scope, 'manage');
     const spec = parsePolicy(body, []);
+    applyTrust(ctx.actor, spec.targets, [], await this.vetAddresses(ctx.actor, spec.targets, []));
     const projectId = project?.id ?? null;
     return this.deps.db.transaction().execute(async (trx) => {
       await this.assertNameFree(trx, projectId, spec.name, null);
@@ -744,10 +855,15 @@ export class WebhookService {
   /** Replaces a policy (Harbor's PUT: every field but id, project_id and times). Secrets carry over as described above. */
   async updatePolicy(ctx: WebhookCallContext, scope: PolicyScope, policyId: number, body: unknown): Promise<void> {
     const project = await this.scopeFor(ctx, scope, 'manage');
+    // Addresses are vetted (DNS included) before the write transaction, which must stay short.
+    const before = await this.policyIn(this.deps.db, project, policyId);
+    const storedBefore = (await this.targetsOf(this.deps.db, [before.id])).get(before.id) ?? [];
+    const vetted = await this.vetAddresses(ctx.actor, parsePolicy(body, storedBefore).targets, storedBefore);
     await this.deps.db.transaction().execute(async (trx) => {
       const p = await this.policyIn(trx, project, policyId);
       const stored = (await this.targetsOf(trx, [p.id])).get(p.id) ?? [];
       const spec = parsePolicy(body, stored);
+      applyTrust(ctx.actor, spec.targets, stored, vetted);
       await this.assertNameFree(trx, p.project_id, spec.name, p.id);
       await trx
         .updateTable('webhook_policies')
@@ -942,8 +1058,10 @@ export class WebhookService {
     const task = await this.deps.db.selectFrom('webhook_tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
     if (!task || task.execution_id !== e.id) throw fail('NOT_FOUND', `task ${taskId} not found`);
     const attempts = await this.deps.db.selectFrom('webhook_attempts').selectAll().where('task_id', '=', task.id).orderBy('attempt').orderBy('id').execute();
-    const target = await this.deps.db.selectFrom('webhook_targets').select('headers').where('id', '=', e.target_id).executeTakeFirst();
+    const target = await this.deps.db.selectFrom('webhook_targets').select(['headers', 'options']).where('id', '=', e.target_id).executeTakeFirst();
     const custom = new Set(Object.keys(stringMap(target?.headers ?? null)).map((k) => k.toLowerCase()));
+    // A target a system admin approved for a private address: only system admins see what it answered.
+    const hide = !ctx.actor.sysadmin && target !== undefined && isAdminTrusted(target.options);
     const kind = e.vendor_type === 'SLACK' ? 'slack' : e.vendor_type === 'DISCORD' ? 'discord' : 'webhook';
     const lines: string[] = [];
     lines.push(`${logTime(task.creation_time)} [INFO] ${kind} task ${task.id} of execution ${e.id}: event ${e.event_type} (${e.event_id}), trigger ${e.trigger}`);
@@ -954,16 +1072,19 @@ export class WebhookService {
       lines.push('  request body:', indent(a.request_body));
       if (a.response_status !== null) {
         lines.push(`${logTime(a.started_at + a.duration_ms)} [${level}] attempt ${a.attempt}: response ${a.response_status} after ${a.duration_ms} ms`);
-        lines.push('  response headers:', ...headerLines(a.response_headers, new Set()));
-        if (a.response_body !== null && a.response_body !== '') lines.push('  response body (excerpt):', indent(a.response_body));
+        if (hide) lines.push(`  response headers and body: ${hiddenPrivate}`);
+        else {
+          lines.push('  response headers:', ...headerLines(a.response_headers, new Set()));
+          if (a.response_body !== null && a.response_body !== '') lines.push('  response body (excerpt):', indent(a.response_body));
+        }
       } else {
         lines.push(`${logTime(a.started_at + a.duration_ms)} [ERROR] attempt ${a.attempt}: no response after ${a.duration_ms} ms`);
       }
-      if (a.error !== null) lines.push(`${logTime(a.started_at + a.duration_ms)} [ERROR] attempt ${a.attempt}: ${a.error}`);
+      if (a.error !== null) lines.push(`${logTime(a.started_at + a.duration_ms)} [ERROR] attempt ${a.attempt}: ${hide && a.response_status === null && !a.error.startsWith('blocked by the SSRF policy') ? sealedError : a.error}`);
     }
     if (attempts.length === 0) lines.push(`${logTime(task.update_time)} [INFO] no attempt yet`);
     if (task.end_time !== null) {
-      lines.push(`${logTime(task.end_time)} [${task.status === 'Success' ? 'INFO' : 'ERROR'}] ${kind} task finished: ${task.status}${task.status_message ? `: ${task.status_message}` : ''}`);
+      lines.push(`${logTime(task.end_time)} [${task.status === 'Success' ? 'INFO' : 'ERROR'}] ${kind} task finished: ${task.status}${task.status_message && !hide ? `: ${task.status_message}` : ''}`);
     } else if (task.next_attempt_at !== null) {
       lines.push(`${logTime(task.update_time)} [INFO] status ${task.status}; next attempt due at ${logTime(task.next_attempt_at)}`);
     }
@@ -1034,9 +1155,12 @@ export class WebhookService {
       const name = typeof body.name === 'string' ? body.name : '';
       if (body.targets.length === 0) throw fail('BAD_REQUEST', `empty notification target with policy ${name}`);
       if (body.targets.length > 20) throw fail('BAD_REQUEST', 'a policy has at most 20 targets');
-      return { legacy: true, targets: body.targets.map((t, i) => parseTarget(t, i, name, undefined)), project };
+      const targets = body.targets.map((t, i) => parseTarget(t, i, name, undefined));
+      applyTrust(ctx.actor, targets, [], await this.vetAddresses(ctx.actor, targets, [], true));
+      return { legacy: true, targets, project };
     }
     const target = parseTarget(body, 0, '', undefined);
+    applyTrust(ctx.actor, [target], [], await this.vetAddresses(ctx.actor, [target], [], true));
     return { legacy: false, targets: [target], project };
   }
 

@@ -143,7 +143,8 @@ async function pushImage(repo: string, tag: string, authz: string | undefined, l
 }
 
 function webhookPolicy(name: string): Record<string, unknown> {
-  return { name, description: 'matrix', enabled: false, event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: 'http://127.0.0.1:9/hook', skip_cert_verify: false }] };
+  // Not a private address: project admins may not save those (docs/security.md); never delivered (disabled).
+  return { name, description: 'matrix', enabled: false, event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: 'http://hooks.example.com/hook', skip_cert_verify: false }] };
 }
 
 async function adminOk(r: Res | Promise<Res>, status: number, what: string): Promise<Res> {

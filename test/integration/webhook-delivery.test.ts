@@ -1,7 +1,8 @@
 /**
  * The webhook engine end to end: a real Wharf (real SQLite, real dispatcher and worker) delivering
  * to real node:http receivers on 127.0.0.1. Policies are inserted with SQL and events appended to
- * the outbox directly, so these tests depend only on the engine.
+ * the outbox directly, so these tests depend only on the engine. Targets are inserted as the API
+ * stores a system admin's loopback target (`options.admin_trusted`) unless a test says otherwise.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,6 +46,7 @@ interface TargetSpec {
   type?: string;
   payload_format?: string;
   secret?: string;
+  /** Merged over `{ admin_trusted: true }` (saved by a system admin: private addresses allowed). */
   options?: Record<string, unknown>;
   headers?: Record<string, string>;
   auth_header?: string;
@@ -79,7 +81,7 @@ async function policy(db: Kdb, p: PolicySpec, targets: TargetSpec[]): Promise<{ 
         type: t.type ?? 'http',
         address: t.address,
         payload_format: t.payload_format ?? ((t.type ?? 'http') === 'http' ? 'Default' : ''),
-        options: JSON.stringify(t.options ?? {}),
+        options: JSON.stringify({ admin_trusted: true, ...t.options }),
         auth_header: t.auth_header ?? '',
         skip_cert_verify: 0,
         secret: t.secret ?? '',
@@ -209,10 +211,10 @@ describe('webhook delivery engine', () => {
     const stored = JSON.stringify(a);
     for (const s of ['TOPSECRET', 'CUSTOMSECRET', hex, hdrs['webhook-signature'] ?? 'x']) assert.ok(!stored.includes(s), `attempt row leaks ${s}`);
     const reqHeaders = JSON.parse(a.request_headers) as Record<string, string>;
-    assert.equal(reqHeaders['authorization'], '[REDACTED]');
-    assert.equal(reqHeaders['x-custom'], '[REDACTED]');
-    assert.equal(reqHeaders['webhook-signature'], '[REDACTED]');
-    assert.equal(reqHeaders['x-hub-signature-256'], '[REDACTED]');
+    assert.equal(reqHeaders['authorization'], '<redacted>');
+    assert.equal(reqHeaders['x-custom'], '<redacted>');
+    assert.equal(reqHeaders['webhook-signature'], '<redacted>');
+    assert.equal(reqHeaders['x-hub-signature-256'], '<redacted>');
     assert.equal(reqHeaders['webhook-id'], event.id);
     assert.equal(reqHeaders['x-wharf-event-id'], event.id);
     const slackExec = (await executionsOf(db, targetIds[4] ?? 0))[0];
@@ -535,10 +537,10 @@ describe('SSRF policy in the engine', () => {
     await w.close();
   });
 
-  it('refuses loopback targets when private targets are off: the delivery fails at once, nothing is sent', async () => {
+  it('refuses loopback targets no system admin saved: the delivery fails at once, nothing is sent', async () => {
     const db = w.wharf.db.kysely;
     const proj = await project(db, 'ssrf');
-    const { targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'ssrf' }, [{ address: `${rx.url}/private` }, { address: 'http://169.254.169.254/latest/meta-data/' }]);
+    const { targetIds: [t] } = await policy(db, { projectId: proj.id, name: 'ssrf' }, [{ address: `${rx.url}/private`, options: { admin_trusted: false } }, { address: 'http://169.254.169.254/latest/meta-data/' }]);
     await push(db, proj, 'app', 'v1');
     const [d] = await finalTask(db, t ?? 0);
     assert.ok(d);
@@ -719,7 +721,7 @@ describe('format headers are stored with the execution', () => {
         const k = await db1.selectFrom('webhook_tasks as k').innerJoin('webhook_executions as e', 'e.id', 'k.execution_id').select('k.run_count').where('e.target_id', '=', t ?? 0).executeTakeFirst();
         return k?.run_count === 1;
       });
-      await db1.updateTable('webhook_targets').set({ options: '{"cloudevents_mode":"binary"}' }).where('id', '=', t ?? 0).execute();
+      await db1.updateTable('webhook_targets').set({ options: '{"cloudevents_mode":"binary","admin_trusted":true}' }).where('id', '=', t ?? 0).execute();
       await w1.close({ keepData: true });
       w1open = false;
       assert.equal(rx2.on('/r').length, 1, 'the retry is still pending at the restart');

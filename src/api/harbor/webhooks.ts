@@ -25,7 +25,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { fail } from '../../domain/index.ts';
-import type { AttemptRecord, ListRequest, PolicyScope, SortKey, TargetSpec } from '../../webhooks/index.ts';
+import { redactAddress, type AttemptRecord, type ListRequest, type PolicyScope, type SortKey, type TargetSpec } from '../../webhooks/index.ts';
 import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
 import { callContext, projectKey } from './context.ts';
 
@@ -59,7 +59,12 @@ function pathOf(req: FastifyRequest): string {
   return req.url.split('?')[0] ?? req.url;
 }
 
-/** Wharf's test result: what one attempt to the target gave. */
+/**
+ * Wharf's test result: what one attempt to the target gave (address redacted as in policy views).
+ * A non-admin's test of a private address is refused before connecting, or (allowed by the
+ * configuration) answered with the status only and one error text for every failure, so open and
+ * closed ports look alike.
+ */
 interface TestResultView {
   type: string;
   address: string;
@@ -72,7 +77,7 @@ interface TestResultView {
 function testResult(t: TargetSpec, r: AttemptRecord): TestResultView {
   return {
     type: t.type,
-    address: t.address,
+    address: redactAddress(t.address),
     success: r.error === null && r.responseStatus !== null && r.responseStatus >= 200 && r.responseStatus < 300,
     status_code: r.responseStatus,
     duration_ms: r.durationMs,
