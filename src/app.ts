@@ -81,12 +81,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Registry clients send paths with encoded characters; the router must see them raw.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
     return503OnClosing: false,
-    // Errors Fastify raises before any plugin runs (a malformed %-escape in the URL, say) still
-    // answer in the protocol's own error format.
     // Header, keep-alive and socket timeouts (src/api/connections.ts; the `server` config section).
     ...serverOptions(deps.config.server),
     // Broken HTTP, oversized or late headers: a small JSON error in the surfaces' shape, then close.
-    clientErrorHandler: clientErrorHandler(deps.config.server, deps.logger as FastifyBaseLogger),
+    clientErrorHandler: clientErrorHandler(deps.config.server, deps.logger),
+    // Errors Fastify raises before any plugin runs (a malformed %-escape in the URL, say) still
+    // answer in the protocol's own error format.
     frameworkErrors: (err, req, rawReply) => {
       const message = `bad request: ${err.message}`;
       // The hook's reply is typed against an unresolved route schema; it is an ordinary reply.
@@ -103,13 +103,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     req.badCredentials = false;
     req.actor = { kind: 'anonymous', username: '', userId: null, sysadmin: false };
   });
-  app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched';
   applyConnectionLimits(app, deps.config.server, isBlobUploadRequest);
   // Outside the surfaces that set their own (/v2, /api/v2.0, /service/token): Harbor's shape, the
   // console's and every non-registry client's, for unknown paths and Fastify's own errors.
   app.setErrorHandler(harborErrorHandler);
   app.setNotFoundHandler(harborNotFound);
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
     deps.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
