@@ -1,4 +1,4 @@
-/** /healthz (the process is up), /readyz (the database answers and writes succeed), /metrics (Prometheus). */
+/** /healthz (the process is up), /readyz (the database answers and writes succeed), /metrics (Prometheus; who may read it: metrics-auth.ts). */
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.ts';
