@@ -181,3 +181,32 @@ test('the claim scan skips a capped project\'s backlog at the head of the queue 
     await db.close();
   }
 });
+
+test('a scan resumed after a mark reads only tasks due after it or newer than it, once each, oldest first', async () => {
+  const { db, k, execs } = await fixture();
+  try {
+    const created = await store.insertEventExecutions(k, execs);
+    const exec = created[0]?.id ?? -1;
+    const task = (next_attempt_at: number) => ({ execution_id: exec, status: 'Pending', status_message: '', next_attempt_at, creation_time: 1, end_time: null });
+    // Seen by the earlier scan: due at 10..14.
+    await store.insertTasks(k, [10, 11, 12, 13, 14].map(task));
+    const mark = { at: 50, maxId: await store.maxTaskId(k) };
+    // After it: one due later than the mark (60), one committed later but due earlier (20), one due both later and newer (70).
+    await store.insertTasks(k, [60, 20, 70].map(task));
+    const all = await store.dueCandidates(k, 100, none, 100);
+    assert.equal(all.length, 8, 'a full scan reads everything due');
+    const resumed = await store.dueCandidates(k, 100, none, 100, mark);
+    const at = new Map(all.map((c) => [c.task_id, c]));
+    assert.deepEqual(
+      resumed.map((c) => c.task_id),
+      all.filter((c) => c.task_id > mark.maxId).map((c) => c.task_id),
+      'only the three tasks after the mark, in due order (20, 60, 70), each once',
+    );
+    assert.equal(resumed.length, 3);
+    assert.ok(resumed.every((c) => at.has(c.task_id)));
+    assert.deepEqual(await store.dueCandidates(k, 100, none, 100, { at: 100, maxId: await store.maxTaskId(k) }), [], 'nothing after a mark at the end');
+    assert.deepEqual((await store.dueCandidates(k, 65, none, 100, mark)).length, 2, 'not yet due: 70 waits');
+  } finally {
+    await db.close();
+  }
+});

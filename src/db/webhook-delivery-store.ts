@@ -8,7 +8,9 @@
  *              execution of the batch (body and format headers), one INSERT of their tasks;
  *   audit      per batch of outbox events: one SELECT of the events after the audit cursor
  *              (outside any transaction), one INSERT of the entries, one UPSERT of the cursor;
- *   claim      one SELECT of due candidates, one conditional UPDATE … RETURNING that leases the
+ *   claim      one SELECT of due candidates (leaving out targets and projects at their cap; while
+ *              some cap is reached, one SELECT of the largest task id, so that the next scan can
+ *              resume after what this one read), one conditional UPDATE … RETURNING that leases the
  *              chosen ones, one joined SELECT that loads task, execution, target and policy for
  *              all of them, one UPDATE that marks them Running;
  *   record     per batch of finished attempts: one INSERT of the attempt rows, one UPDATE of the
@@ -85,6 +87,28 @@ export interface DueCandidate {
   /** The target's own timeout, ms (null: the configured default). */
   timeout_ms: number | null;
 }
+
+/**
+ * Where a claim scan may resume: every due task with `next_attempt_at <= at` and `id <= maxId` was
+ * seen by an earlier scan (task ids only grow: AUTOINCREMENT, one writer at a time).
+ */
+export interface ScanMark {
+  at: number;
+  maxId: number;
+}
+
+/** The task columns and conditions of a claim scan: due at `now` and not leased. */
+const dueTask = `(lease_until IS NULL OR lease_until < ?)`;
+
+/** Targets and projects at their cap are left out. */
+const candidateJoins = `
+JOIN webhook_executions AS e ON e.id = t.execution_id
+JOIN webhook_targets AS g ON g.id = e.target_id
+JOIN webhook_policies AS p ON p.id = e.policy_id
+WHERE e.target_id NOT IN (SELECT value FROM json_each(?))
+  AND coalesce(p.project_id, 0) NOT IN (SELECT value FROM json_each(?))
+ORDER BY t.next_attempt_at, t.id
+LIMIT ?`;
 
 /** A task to lease and the lease's expiry. */
 export interface LeaseRequest {
@@ -163,18 +187,20 @@ WHERE p.enabled = 1 AND t.enabled = 1
 ORDER BY p.id, t.position, t.id`;
 
 // Targets and projects at their concurrency cap are left out here, in the scan, so that their
-// backlog neither takes the batch's places nor hides the work of others behind it.
+// backlog neither takes the batch's places nor hides the work of others behind it. The scan walks
+// the due index from its oldest entry; `dueCandidatesAfterSql` resumes after a ScanMark instead,
+// reading only what is due after `at` (the due index) or newer than `maxId` (the primary key; the
+// unary `+` keeps SQLite from picking the due index for that half), so that the backlog of a
+// capped project is not read again on every round.
 const dueCandidatesSql = `
 SELECT t.id AS task_id, e.target_id AS target_id, coalesce(p.project_id, 0) AS project_key, g.timeout_ms AS timeout_ms
-FROM webhook_tasks AS t
-JOIN webhook_executions AS e ON e.id = t.execution_id
-JOIN webhook_targets AS g ON g.id = e.target_id
-JOIN webhook_policies AS p ON p.id = e.policy_id
-WHERE t.next_attempt_at <= ? AND (t.lease_until IS NULL OR t.lease_until < ?)
-  AND e.target_id NOT IN (SELECT value FROM json_each(?))
-  AND coalesce(p.project_id, 0) NOT IN (SELECT value FROM json_each(?))
-ORDER BY t.next_attempt_at, t.id
-LIMIT ?`;
+FROM (SELECT id, execution_id, next_attempt_at FROM webhook_tasks WHERE next_attempt_at <= ? AND ${dueTask}) AS t${candidateJoins}`;
+
+const dueCandidatesAfterSql = `
+SELECT t.id AS task_id, e.target_id AS target_id, coalesce(p.project_id, 0) AS project_key, g.timeout_ms AS timeout_ms
+FROM (SELECT id, execution_id, next_attempt_at FROM webhook_tasks WHERE next_attempt_at > ? AND next_attempt_at <= ? AND ${dueTask}
+  UNION ALL
+  SELECT id, execution_id, next_attempt_at FROM webhook_tasks WHERE id > ? AND +next_attempt_at <= ? AND ${dueTask}) AS t${candidateJoins}`;
 
 const nextDueSql = `
 SELECT min(next_attempt_at) AS due FROM webhook_tasks
@@ -238,10 +264,25 @@ export const webhookDeliveryStore = {
 
   /**
    * Due, unleased tasks oldest first, leaving out the targets in `exclude.targets` and the projects
-   * (project keys) in `exclude.projects`: those at their concurrency cap.
+   * (project keys) in `exclude.projects`: those at their concurrency cap. With `after`, tasks an
+   * earlier scan saw (due by `after.at`, id up to `after.maxId`) are not read again.
    */
-  dueCandidates(db: Executor, now: number, exclude: { targets: readonly number[]; projects: readonly ProjectKey[] }, limit: number): Promise<DueCandidate[]> {
-    return query<DueCandidate>(db, dueCandidatesSql, [now, now, JSON.stringify(exclude.targets), JSON.stringify(exclude.projects), limit]);
+  dueCandidates(
+    db: Executor,
+    now: number,
+    exclude: { targets: readonly number[]; projects: readonly ProjectKey[] },
+    limit: number,
+    after: ScanMark | null = null,
+  ): Promise<DueCandidate[]> {
+    const rest = [JSON.stringify(exclude.targets), JSON.stringify(exclude.projects), limit];
+    if (after === null) return query<DueCandidate>(db, dueCandidatesSql, [now, now, ...rest]);
+    return query<DueCandidate>(db, dueCandidatesAfterSql, [after.at, now, now, after.maxId, after.at, now, ...rest]);
+  },
+
+  /** The largest task id so far (0 when there is none). */
+  async maxTaskId(db: Executor): Promise<number> {
+    const [r] = await query<{ id: number | null }>(db, `SELECT max(id) AS id FROM webhook_tasks`, []);
+    return Number(r?.id ?? 0);
   },
 
   /**

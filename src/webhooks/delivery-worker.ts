@@ -17,7 +17,9 @@
  * ties up at most its target's share, and a project with many of them at most its project's
  * share, of `max_in_flight`; attempts run concurrently and the claim loop never waits for one. With
  * due work left only behind caps, the loop sleeps until an attempt ends (which wakes it) instead
- * of polling.
+ * of polling. So that a capped project's backlog is not read again on every round, a scan that
+ * read all due work leaves a mark (its time and the largest task id then), and the next scan
+ * resumes after it while every group that was capped still is (see `scanMark`).
  *
  * After an attempt, a transaction records the attempt (request headers with secrets redacted,
  * body, response status, headers and the first `response_body_limit` bytes, duration, error),
@@ -34,7 +36,16 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database, EventRow, WebhookTargetRow } from '../db/index.ts';
-import { projectKey, webhookDeliveryStore as store, type AttemptInsert, type ClaimedDelivery, type ExecutionOutcome, type ProjectKey, type TaskOutcome } from '../db/webhook-delivery-store.ts';
+import {
+  projectKey,
+  webhookDeliveryStore as store,
+  type AttemptInsert,
+  type ClaimedDelivery,
+  type ExecutionOutcome,
+  type ProjectKey,
+  type ScanMark,
+  type TaskOutcome,
+} from '../db/webhook-delivery-store.ts';
 import { eventFromRow, type Outbox } from '../events/outbox.ts';
 import type { ProjectRef } from '../events/catalog.ts';
 import { formatContext } from '../events/dispatcher.ts';
@@ -206,6 +217,13 @@ function atCap<K>(counts: ReadonlyMap<K, number>, cap: number): K[] {
   return out;
 }
 
+/** True when every element of `a` is in `b`. */
+function subsetOf<K>(a: readonly K[], b: readonly K[]): boolean {
+  if (a.length > b.length) return false;
+  const set = new Set(b);
+  return a.every((x) => set.has(x));
+}
+
 /** Adds `delta` to the count of `key`, dropping counts that reach zero. */
 function count<K>(counts: Map<K, number>, key: K, delta: number): void {
   const n = (counts.get(key) ?? 0) + delta;
@@ -220,6 +238,13 @@ export class DeliveryWorker {
   /** Attempts in flight per target id, and per project key (only non-zero counts are kept). */
   private readonly perTarget = new Map<number, number>();
   private readonly perProject = new Map<ProjectKey, number>();
+  /**
+   * What the last complete claim scan left behind: every due task it saw and did not take belonged
+   * to these targets and projects, which were at their cap. While they all still are, the next
+   * scan resumes after the mark instead of reading their backlog again; `until` forces a full scan
+   * now and then (a task whose lease expired is due again behind the mark).
+   */
+  private scanMark: (ScanMark & { targets: readonly number[]; projects: readonly ProjectKey[]; until: number }) | null = null;
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -335,13 +360,22 @@ export class DeliveryWorker {
     const now = Date.now();
     if (free > 0) {
       const exclude = { targets: atCap(this.perTarget, perTargetLimit), projects: atCap(this.perProject, perProjectLimit) };
+      const capped = exclude.targets.length > 0 || exclude.projects.length > 0;
+      const mark = this.scanMark;
+      const resume = mark !== null && now < mark.until && subsetOf(mark.targets, exclude.targets) && subsetOf(mark.projects, exclude.projects) ? mark : null;
+      // Read before the scan, so that a task committed meanwhile has a larger id and is read next time.
+      const maxId = capped ? await store.maxTaskId(db) : 0;
       const limit = Math.min(free * 2, 512);
-      const candidates = await store.dueCandidates(db, now, exclude, limit);
+      const candidates = await store.dueCandidates(db, now, exclude, limit, resume);
       const chosen: Array<{ taskId: number; leaseUntil: number }> = [];
       const targets = new Map(this.perTarget);
       const projects = new Map(this.perProject);
+      let full = false;
       for (const c of candidates) {
-        if (chosen.length >= free) break;
+        if (chosen.length >= free) {
+          full = true;
+          break;
+        }
         const n = targets.get(c.target_id) ?? 0;
         const m = projects.get(c.project_key) ?? 0;
         if (n >= perTargetLimit || m >= perProjectLimit) continue;
@@ -350,7 +384,7 @@ export class DeliveryWorker {
         chosen.push({ taskId: c.task_id, leaseUntil: now + (c.timeout_ms ?? config.webhooks.timeout_ms) + leaseMarginMs });
       }
       if (chosen.length > 0) {
-        const { won, runnable } = await db.transaction().execute(async (trx) => {
+        const runnable = await db.transaction().execute(async (trx) => {
           const won = await store.lease(trx, this.workerId, now, chosen);
           const runnable: Loaded[] = [];
           for (const l of await store.loadClaimed(trx, won)) {
@@ -365,7 +399,7 @@ export class DeliveryWorker {
             }
           }
           await store.markRunning(trx, this.workerId, Date.now(), runnable.map((l) => l.task.id));
-          return { won, runnable };
+          return runnable;
         });
         const headers = await this.formatHeaders(runnable);
         for (const [i, l] of runnable.entries()) this.launch(l, headers[i] ?? { 'content-type': 'application/json' });
@@ -373,6 +407,12 @@ export class DeliveryWorker {
       // More may be due right away: the scan was cut at `limit` (the next round leaves out whoever
       // this one took to their cap).
       if (candidates.length >= limit) return 0;
+      // The scan read every due task (after the mark it resumed from, if any, whose tasks belong to
+      // groups still at their cap): what it did not take belongs to a target or project at its cap
+      // (excluded, or filled by this round), unless the global limit cut the loop short.
+      if (capped && !full) {
+        this.scanMark = { at: now, maxId, targets: atCap(targets, perTargetLimit), projects: atCap(projects, perProjectLimit), until: resume ? resume.until : now + maxIdle };
+      }
     }
     // Sleep until the next task falls due (bounded, so leases that expire and other processes' work are noticed).
     const due = await store.nextDue(db, now);
