@@ -29,6 +29,13 @@ import { readManifestBytes } from './manifest-bytes.ts';
 /** Upload ids the service hands out and accepts (UUIDs); anything else is unknown. */
 const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * How long the rest of a chunk is read (and discarded) after the disk filled, before the 503 is
+ * sent anyway. A client still sending when the answer comes and the connection closes gets a TCP
+ * reset, which can destroy the answer before it reads it (skopeo then reports a broken pipe).
+ */
+const drainAfterFullMs = 15_000;
+
 /** Running hashes kept in memory at most; beyond it the oldest is dropped and re-computed when needed. */
 const maxHashStates = 10_000;
 
@@ -223,7 +230,10 @@ export class BlobService
     if (failure) {
       const err = failure.err;
       if (err instanceof StorageNotFoundError) throw fail('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { name: repo, upload: id });
-      if (err instanceof StorageFullError) throw storageFull(repo, id, before);
+      if (err instanceof StorageFullError) {
+        await drain(data, drainAfterFullMs);
+        throw storageFull(repo, id, before);
+      }
       if (isAbort(err)) throw fail('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete', { name: repo, upload: id });
       throw err;
     }
@@ -371,6 +381,22 @@ function declaredLength(data: Readable): number | null {
 
 function toBuffer(chunk: unknown): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+}
+
+/** Reads and discards what is left of `data`, for at most `ms`. */
+async function drain(data: Readable, ms: number): Promise<void> {
+  if (data.readableEnded || data.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      // Swallow a late error (the client resetting after the answer), which no one else listens for now.
+      data.off('end', done).off('close', done).off('error', done).on('error', () => undefined);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    data.on('end', done).on('close', done).on('error', done);
+    data.resume();
+  });
 }
 
 /** True for the errors a request stream raises when the client goes away mid-body. */

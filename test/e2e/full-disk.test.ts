@@ -5,7 +5,8 @@
  * reads are served; with the disk so full that no log line fits, the process keeps serving and
  * counts the lines it drops; once space is freed it is ready again and the next push succeeds,
  * without a restart (the same process throughout).
- * Mounting needs root: skipped otherwise, unless WHARF_REQUIRE_E2E=1 (CI runs as root), then it fails.
+ * The same with skopeo as the client. Mounting needs root: skipped otherwise (and the skopeo test
+ * without skopeo), unless WHARF_REQUIRE_E2E=1 (CI runs as root), then they fail.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,9 +16,11 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, r
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { adminAuth, adminPassword, freePort } from '../helpers/wharf.ts';
+import { OciLayout, writeMultiLayerImage, writeSingleLayerImage } from '../helpers/oci-layout.ts';
+import { describeRun, e2eRequired, requireSkopeo, skipWithoutSkopeo, skopeo } from '../helpers/skopeo.ts';
 
 const isRoot = process.getuid?.() === 0;
-const skip = isRoot || process.env.WHARF_REQUIRE_E2E ? false : 'mounting a tmpfs needs root (set WHARF_REQUIRE_E2E=1 to fail instead of skipping)';
+const skip = isRoot || e2eRequired() ? false : 'mounting a tmpfs needs root (set WHARF_REQUIRE_E2E=1 to fail instead of skipping)';
 const repoRoot = join(import.meta.dirname, '../..');
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -278,5 +281,33 @@ test('e2e: with the log file on a full disk the process keeps serving, counts th
   assert.equal((await call(`${base}/v2/_catalog`, { headers: { ...admin, 'x-request-id': 'after-the-full-disk' } })).status, 200);
   await sleep(300);
   assert.match(readFileSync(logPath, 'utf8'), /"request_id":"after-the-full-disk"/, 'the log is written again');
+  assert.equal(proc.exitCode, null, 'no restart');
+});
+
+test('e2e: skopeo pushing a 200 MiB image to a full disk fails at once with 503; once space is freed skopeo pushes', { skip: skip || skipWithoutSkopeo(), timeout: 240_000 }, async (t) => {
+  requireSkopeo();
+  const { mnt, base, proc } = await wharfOnTmpfs(t);
+  const layout = OciLayout.create();
+  t.after(() => layout.remove());
+  await writeMultiLayerImage(layout, 'big', { totalMiB: 200, layers: 1 });
+  await writeSingleLayerImage(layout, 'small');
+  const dest = (tag: string) => `docker://${base.replace(/^http:\/\//, '')}/library/app:${tag}`;
+  const copy = (tag: string) => skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `admin:${adminPassword}`, layout.ref(tag), dest(tag)], { timeoutMs: 90_000 });
+
+  const filler = join(mnt, 'filler');
+  fill(filler, 8 * MiB);
+  const refused = await copy('big');
+  assert.equal(refused.timedOut, false, describeRun(refused));
+  assert.notEqual(refused.code, 0, describeRun(refused));
+  assert.match(refused.stderr, /503/, describeRun(refused));
+  assert.equal((await call(`${base}/readyz`)).status, 503);
+
+  rmSync(filler);
+  const again = await readyAgain(base);
+  assert.equal(again.status, 200, `ready again once space was freed: ${again.text}`);
+  const pushed = await copy('small');
+  assert.equal(pushed.code, 0, describeRun(pushed));
+  const manifest = await call(`${base}/v2/library/app/manifests/small`, { method: 'HEAD', headers: { ...admin, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  assert.equal(manifest.status, 200);
   assert.equal(proc.exitCode, null, 'no restart');
 });
