@@ -4,9 +4,10 @@
  *
  * - Always refused, whatever the configuration: link-local (169.254.0.0/16, fe80::/10) which holds
  *   the cloud metadata services, the other known metadata addresses (fd00:ec2::254 on AWS IPv6,
- *   100.100.100.200 on Alibaba Cloud), multicast, broadcast and the reserved 240/4 range.
- * - Private addresses: every non-global range (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10,
- *   0/8, fc00::/7, ::1, documentation and benchmarking ranges...). Refused by default
+ *   100.100.100.200 on Alibaba Cloud), multicast, broadcast and ipaddr.js's reserved ranges
+ *   (240/4, documentation and benchmarking ranges, 2001:db8::/32...).
+ * - Private addresses: every other non-global range (10/8, 172.16/12, 192.168/16, 127/8,
+ *   100.64/10, 0/8, fc00::/7, ::1, ::...). Refused by default
  *   (`webhooks.allow_private_targets: false`) unless `webhooks.allow_list` names the host or a
  *   range holding the address, or the request is trusted (a system admin saved the target; the
  *   caller builds a policy with `allowPrivate` for those).
