@@ -542,7 +542,21 @@ function parsePolicy(body: unknown, stored: StoredTarget[]): PolicySpec {
   };
 }
 
-function targetView(t: WebhookTargetRow): TargetView {
+/**
+ * A status message or disable reason as `viewer` may read it: for a target a system admin approved
+ * for a private address, non-admins get no error details (which port answered, how it failed).
+ */
+function shownMessage(message: string | null, hide: boolean): string | null {
+  if (!hide || message === null || message === '' || message.startsWith('redelivery of execution')) return message;
+  return `details ${hiddenPrivate}`;
+}
+
+/** True when `actor` may not read the delivery details of target `t` (see {@link shownMessage}). */
+function hidesDetails(actor: Actor, t: Pick<WebhookTargetRow, 'options'> | undefined): boolean {
+  return !actor.sysadmin && t !== undefined && isAdminTrusted(t.options);
+}
+
+function targetView(t: WebhookTargetRow, actor: Actor): TargetView {
   const options = parseJson(t.options);
   const opts = isRecord(options) ? options : {};
   const headers: Record<string, string> = {};
@@ -561,7 +575,7 @@ function targetView(t: WebhookTargetRow): TargetView {
     signature_style: typeof opts.signature_style === 'string' ? opts.signature_style : 'standard',
     enabled: t.enabled === 1,
     failing_since: t.failing_since === null ? null : rfc3339(t.failing_since),
-    disabled_reason: t.disabled_reason,
+    disabled_reason: shownMessage(t.disabled_reason, hidesDetails(actor, t)),
   };
   if (t.payload_format === 'CloudEvents') view.cloudevents_mode = typeof opts.cloudevents_mode === 'string' ? opts.cloudevents_mode : 'structured';
   if (t.payload_format === 'Distribution') {
@@ -570,13 +584,13 @@ function targetView(t: WebhookTargetRow): TargetView {
   return view;
 }
 
-function policyView(p: WebhookPolicyRow, targets: WebhookTargetRow[]): PolicyView {
+function policyView(p: WebhookPolicyRow, targets: WebhookTargetRow[], actor: Actor): PolicyView {
   return {
     id: p.id,
     name: p.name,
     description: p.description,
     project_id: p.project_id,
-    targets: targets.map(targetView),
+    targets: targets.map((t) => targetView(t, actor)),
     event_types: stringArray(p.event_types),
     creator: p.creator,
     creation_time: rfc3339(p.creation_time),
@@ -606,13 +620,13 @@ function metricsOf(tasks: Array<Pick<WebhookTaskRow, 'status'>>): MetricsView {
   return m;
 }
 
-function executionView(e: WebhookExecutionRow, tasks: WebhookTaskRow[]): ExecutionView {
+function executionView(e: WebhookExecutionRow, tasks: WebhookTaskRow[], hide = false): ExecutionView {
   return {
     id: e.id,
     vendor_type: e.vendor_type,
     vendor_id: e.policy_id,
     status: e.status,
-    status_message: e.status_message,
+    status_message: shownMessage(e.status_message, hide) ?? '',
     metrics: metricsOf(tasks),
     trigger: e.trigger,
     extra_attrs: { event_type: e.event_type, payload: e.payload, event_id: e.event_id, target_id: e.target_id },
@@ -621,12 +635,12 @@ function executionView(e: WebhookExecutionRow, tasks: WebhookTaskRow[]): Executi
   };
 }
 
-function taskView(t: WebhookTaskRow): TaskView {
+function taskView(t: WebhookTaskRow, hide = false): TaskView {
   return {
     id: t.id,
     execution_id: t.execution_id,
     status: t.status,
-    status_message: t.status_message,
+    status_message: shownMessage(t.status_message, hide) ?? '',
     run_count: t.run_count,
     extra_attrs: {},
     creation_time: rfc3339(t.creation_time),
@@ -810,7 +824,7 @@ export class WebhookService {
     }
     const rows = await sq.orderBy('id', 'desc').limit(req.pageSize).offset((req.page - 1) * req.pageSize).execute();
     const targets = await this.targetsOf(this.deps.db, rows.map((r) => r.id));
-    return { items: rows.map((r) => policyView(r, targets.get(r.id) ?? [])), total };
+    return { items: rows.map((r) => policyView(r, targets.get(r.id) ?? [], ctx.actor)), total };
   }
 
   /** One policy of the scope. */
@@ -818,7 +832,7 @@ export class WebhookService {
     const project = await this.scopeFor(ctx, scope, 'read-settings');
     const p = await this.policyIn(this.deps.db, project, policyId);
     const targets = await this.targetsOf(this.deps.db, [p.id]);
-    return policyView(p, targets.get(p.id) ?? []);
+    return policyView(p, targets.get(p.id) ?? [], ctx.actor);
   }
 
   /** Creates a policy in the scope; returns its id. CONFLICT when the name is taken there. */
@@ -1007,7 +1021,8 @@ export class WebhookService {
           )
           .execute()
       : [];
-    return { items: rows.map((e) => executionView(e, tasks.filter((t) => t.execution_id === e.id))), total };
+    const hidden = await this.hiddenTargets(ctx.actor, rows.map((e) => e.target_id));
+    return { items: rows.map((e) => executionView(e, tasks.filter((t) => t.execution_id === e.id), hidden.has(e.target_id))), total };
   }
 
   /** One execution of a policy (404 unless it belongs to the policy in the scope). */
@@ -1016,7 +1031,14 @@ export class WebhookService {
     const p = await this.policyIn(this.deps.db, project, policyId);
     const e = await this.executionIn(p, executionId);
     const tasks = await this.deps.db.selectFrom('webhook_tasks').selectAll().where('execution_id', '=', e.id).execute();
-    return executionView(e, tasks);
+    return executionView(e, tasks, (await this.hiddenTargets(ctx.actor, [e.target_id])).has(e.target_id));
+  }
+
+  /** The targets among `ids` whose delivery details `actor` may not read (see `shownMessage`). */
+  private async hiddenTargets(actor: Actor, ids: number[]): Promise<Set<number>> {
+    if (actor.sysadmin || ids.length === 0) return new Set();
+    const rows = await this.deps.db.selectFrom('webhook_targets').select(['id', 'options']).where('id', 'in', [...new Set(ids)]).execute();
+    return new Set(rows.filter((r) => isAdminTrusted(r.options)).map((r) => r.id));
   }
 
   private async executionIn(p: WebhookPolicyRow, executionId: number): Promise<WebhookExecutionRow> {
@@ -1042,7 +1064,8 @@ export class WebhookService {
       sq = sq.orderBy(s.column, s.desc ? 'desc' : 'asc');
     }
     const rows = await sq.orderBy('id').limit(req.pageSize).offset((req.page - 1) * req.pageSize).execute();
-    return { items: rows.map(taskView), total };
+    const hide = (await this.hiddenTargets(ctx.actor, [e.target_id])).has(e.target_id);
+    return { items: rows.map((t) => taskView(t, hide)), total };
   }
 
   /**
@@ -1061,7 +1084,7 @@ export class WebhookService {
     const target = await this.deps.db.selectFrom('webhook_targets').select(['headers', 'options']).where('id', '=', e.target_id).executeTakeFirst();
     const custom = new Set(Object.keys(stringMap(target?.headers ?? null)).map((k) => k.toLowerCase()));
     // A target a system admin approved for a private address: only system admins see what it answered.
-    const hide = !ctx.actor.sysadmin && target !== undefined && isAdminTrusted(target.options);
+    const hide = hidesDetails(ctx.actor, target);
     const kind = e.vendor_type === 'SLACK' ? 'slack' : e.vendor_type === 'DISCORD' ? 'discord' : 'webhook';
     const lines: string[] = [];
     lines.push(`${logTime(task.creation_time)} [INFO] ${kind} task ${task.id} of execution ${e.id}: event ${e.event_type} (${e.event_id}), trigger ${e.trigger}`);

@@ -245,6 +245,28 @@ describe('private and loopback targets (issue 8, item 8)', () => {
     }
   });
 
+  it("project members do not read how a system admin's private target failed", async () => {
+    const closed = await freePort();
+    const id = idOf(ok(await create(w, 'priv', adminAuth, policyBody('down', `http://127.0.0.1:${closed}/down`)), 201, 'admin creates'));
+    await push(w, 'priv', 'v2');
+    const done = await finished(w, 'priv', id);
+    assert.equal(done.status, 'Error');
+    const base = `${path}/${id}/executions`;
+    const asAdmin = await api(w.url, 'GET', base, { auth: adminAuth });
+    assert.match(asAdmin.text, /ECONNREFUSED/);
+    assert.match(await done.log(adminAuth), /ECONNREFUSED/);
+    for (const who of [padminAuth, maintAuth]) {
+      for (const answer of [await api(w.url, 'GET', base, { auth: who }), await api(w.url, 'GET', `${base}/${done.executionId}/tasks`, { auth: who })]) {
+        assert.equal(answer.status, 200);
+        assert.doesNotMatch(answer.text, /ECONNREFUSED|connect/, answer.text);
+        assert.match(answer.text, /details hidden/);
+      }
+      const log = await done.log(who);
+      assert.doesNotMatch(log, /ECONNREFUSED|connect /, log);
+      assert.match(log, /no response from a private address/);
+    }
+  });
+
   it('the test endpoint gives a project admin one answer for an open and a closed port', async () => {
     const closed = await freePort();
     const seen = echo.requests.length;
