@@ -54,3 +54,22 @@ test('scrubSecrets replaces raw, JSON-escaped and percent-encoded forms, and a c
   assert.equal(scrubSecrets('nothing here', ['TOPSECRET'], true), 'nothing here');
   assert.equal(scrubSecrets('longer-secret and secret', ['secret', 'longer-secret']), '<redacted> and <redacted>');
 });
+
+test('scrubSecrets merges overlapping occurrences into one marker', () => {
+  assert.equal(scrubSecrets('xx abcdefgh yy', ['abcdef', 'defgh']), 'xx <redacted> yy');
+  assert.equal(scrubSecrets('abcdabcd', ['abcd']), '<redacted>');
+  assert.equal(scrubSecrets('TOPS', ['TOPSECRET'], true), '<redacted>', 'a cut text that is all the beginning of a secret');
+});
+
+// A project admin sets 50 header values of thousands of characters and its receiver answers a
+// cut body that each of them nearly ends: the cut-tail search used to try every length of every
+// form (quadratic in the body, ~150 ms here); it is now one automaton pass per form.
+test('scrubSecrets on adversarial secrets and bodies: nothing wrongly kept or removed', () => {
+  const secrets = Array.from({ length: 50 }, (_, i) => `${'a'.repeat(4095)}${String.fromCharCode(98 + (i % 20))}`);
+  const body = `${'a'.repeat(4095)}z`;
+  assert.equal(scrubSecrets(body, secrets, false), body);
+  assert.equal(scrubSecrets(body.slice(0, 4095), secrets, true), '<redacted>');
+  const long = Array.from({ length: 50 }, (_, i) => 'a'.repeat(4000 + i));
+  assert.equal(scrubSecrets(`${'a'.repeat(3000)}c`, long, true), `${'a'.repeat(3000)}c`);
+  assert.equal(scrubSecrets(`c${'a'.repeat(3000)}`, long, true), 'c<redacted>');
+});

@@ -164,14 +164,45 @@ export function headerSecrets(headers: Record<string, string>, redacted: Record<
   return out;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Knuth-Morris-Pratt failure function of `p`: for each prefix, the length of its longest proper border. */
+function borders(p: string): Int32Array {
+  const f = new Int32Array(p.length);
+  for (let i = 1, k = 0; i < p.length; i++) {
+    while (k > 0 && p.charCodeAt(i) !== p.charCodeAt(k)) k = f[k - 1] ?? 0;
+    if (p.charCodeAt(i) === p.charCodeAt(k)) k++;
+    f[i] = k;
+  }
+  return f;
+}
+
+/**
+ * Scans `text` once with the automaton of `p`: records every occurrence as a [start, end) range,
+ * and returns the length of the longest prefix of `p` that the text ends with.
+ */
+function scan(text: string, p: string, ranges: Array<[number, number]>): number {
+  const f = borders(p);
+  let k = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    while (k > 0 && c !== p.charCodeAt(k)) k = f[k - 1] ?? 0;
+    if (c === p.charCodeAt(k)) k++;
+    if (k === p.length) {
+      ranges.push([i + 1 - p.length, i + 1]);
+      k = f[k - 1] ?? 0;
+    }
+  }
+  return k;
 }
 
 /**
  * Replaces every occurrence of each secret (and of its JSON-escaped and percent-encoded forms) in
- * `text` by the marker. When the text was cut (`truncated`), a tail that is the beginning of a
- * secret is replaced too. Secrets shorter than {@link minScrubLength} are ignored.
+ * `text` by the marker; overlapping occurrences become one marker. When the text was cut
+ * (`truncated`), a tail that is the beginning of a secret is replaced too. Secrets shorter than
+ * {@link minScrubLength} are ignored.
+ *
+ * Cost: one linear scan of `text` per form (at most three per secret), each form cut to the
+ * text's length first, so a receiver's body and a project admin's header values together cost
+ * O(forms × text), never their product with the secrets' lengths.
  */
 export function scrubSecrets(text: string, secrets: readonly string[], truncated = false): string {
   const forms = new Set<string>();
@@ -181,19 +212,35 @@ export function scrubSecrets(text: string, secrets: readonly string[], truncated
     forms.add(JSON.stringify(s).slice(1, -1));
     forms.add(encodeURIComponent(s));
   }
-  if (forms.size === 0) return text;
-  // Longest first, so a secret that contains another is replaced whole.
-  const list = [...forms].sort((a, b) => b.length - a.length);
-  let out = text.replace(new RegExp(list.map(escapeRegExp).join('|'), 'g'), redactionMarker);
-  if (truncated) {
-    for (const f of list) {
-      for (let n = Math.min(f.length - 1, out.length); n >= minScrubLength; n--) {
-        if (out.endsWith(f.slice(0, n))) {
-          out = out.slice(0, out.length - n) + redactionMarker;
-          break;
-        }
-      }
-    }
+  if (forms.size === 0 || text.length < minScrubLength) return text;
+  const ranges: Array<[number, number]> = [];
+  for (const form of forms) {
+    // A form longer than the text cannot occur whole; only its beginning can end a cut text.
+    const whole = form.length <= text.length;
+    const p = whole ? form : form.slice(0, text.length);
+    const tail = whole ? scan(text, p, ranges) : scanPrefixOnly(text, p);
+    if (truncated && tail >= minScrubLength && tail < form.length) ranges.push([text.length - tail, text.length]);
   }
-  return out;
+  if (ranges.length === 0) return text;
+  ranges.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let at = 0;
+  let end = -1;
+  for (const [s, e] of ranges) {
+    if (s > end) {
+      if (end >= 0) out += redactionMarker;
+      out += text.slice(at, s);
+      end = e;
+    } else if (e > end) end = e;
+    at = end;
+  }
+  return out + redactionMarker + text.slice(at);
+}
+
+/** Like {@link scan} for a pattern that cannot occur whole: only the longest prefix the text ends with. */
+function scanPrefixOnly(text: string, p: string): number {
+  // `p` is as long as the text: a full-length "occurrence" is the text ending with all of it.
+  const ignored: Array<[number, number]> = [];
+  const k = scan(text, p, ignored);
+  return ignored.length > 0 ? p.length : k;
 }
