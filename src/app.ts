@@ -15,7 +15,7 @@ import type { QuotaService } from './projects/quotas.ts';
 import type { AuditService } from './audit/index.ts';
 import type { DiskMonitor, Metrics } from './observability/index.ts';
 import type { BlobStore } from './storage/index.ts';
-import type { WebhookService, WebhookEngine } from './webhooks/index.ts';
+import type { WebhookServices } from './webhooks/index.ts';
 import type { GcReport } from './registry/index.ts';
 import { healthRoutes } from './api/health.ts';
 import { ociApi } from './api/oci/index.ts';
@@ -43,9 +43,8 @@ export interface AppDeps {
   loginLimiter: LoginLimiter;
   registry: Registry;
   projects: ProjectService;
-  webhooks: WebhookService;
-  /** The webhook delivery engine: redeliver(executionId) and sendTest(target) for the webhook API. */
-  engine: WebhookEngine;
+  /** Webhook policies, delivery history (redelivery included) and the global switch. */
+  webhooks: WebhookServices;
   /** Runs garbage collection now (the admin API's gc trigger). */
   gc: () => Promise<GcReport>;
   /** Storage quotas (Harbor's /quotas). */

@@ -18,7 +18,7 @@ import { ProjectService } from './projects/index.ts';
 import { QuotaService } from './projects/quotas.ts';
 import { AuditService, AuditWriter } from './audit/index.ts';
 import { DiskMonitor, Metrics, createLogger, stdoutLog } from './observability/index.ts';
-import { WebhookService, WebhookEngine } from './webhooks/index.ts';
+import { createWebhookServices, WebhookEngine } from './webhooks/index.ts';
 import { DeliveryThread } from './webhooks/delivery-thread.ts';
 import { buildApp } from './app.ts';
 
@@ -82,8 +82,8 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
-  const webhooks = new WebhookService({ db: db.kysely, outbox, authorizer, config });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
+  const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, engine });
   await bootstrap(config, db, projects, logger);
 
   // After gc, blobs it removed leave their projects' quota usage.
@@ -92,7 +92,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     await quotas.reconcile();
     return report;
   };
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, engine, gc, quotas, audit, disk });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, gc, quotas, audit, disk });
   let address = '';
   return {
     config,

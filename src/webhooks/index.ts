@@ -1,21 +1,11 @@
 /** Webhooks: policies, payload formats, signing, the guarded HTTP client and the delivery worker. */
-export {
-  WebhookService,
-  parseEndpoint,
-  parseTarget,
-  redacted,
-  notificationEnableKey,
-  type WebhookServiceDeps,
-  type PolicyScope,
-  type ListRequest,
-  type ListPage,
-  type SortKey,
-  type TargetSpec,
-  type PolicyView,
-  type TargetView,
-  type ExecutionView,
-  type TaskView,
-} from './webhook-service.ts';
+export { createWebhookServices, type WebhookServices, type WebhookServicesDeps } from './webhook-services.ts';
+export { PolicyService, type PolicyServiceDeps, type TestSender } from './policy-service.ts';
+export { HistoryService, type HistoryServiceDeps, type Redeliverer } from './history-service.ts';
+export { WebhookSettings, notificationsEnabled, notificationEnableKey, type ConfigItemView } from './settings.ts';
+export { parseEndpoint, parseTarget, redacted, type TargetSpec } from './policy-spec.ts';
+export type { PolicyScope, ListRequest, ListPage, SortKey, WebhookCallContext } from './policy-scope.ts';
+export type { PolicyView, TargetView, ExecutionView, TaskView, TestResultView } from './views.ts';
 export type { FormatContext, RenderedPayload, PayloadFormatter } from './formats/types.ts';
 export { WebhookEngine, type WebhookEngineDeps, type Redelivery, type TargetSpecLike, type TestSendOptions } from './engine.ts';
 export { DeliveryWorker, redactUrl, type AttemptRecord, type AttemptTarget } from './delivery-worker.ts';

@@ -20,12 +20,13 @@
  *   /system/webhook/...                                                 the same tree for system-wide policies (admin)
  *
  * `{p}` is Harbor's project_name_or_id with `X-Is-Resource-Name`. Every decision (who may, does
- * it belong where the path says) is the service's; this file only translates HTTP.
+ * it belong where the path says) is the services'; this file only translates HTTP, one service
+ * call per route.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { fail } from '../../domain/index.ts';
-import { redactAddress, type AttemptRecord, type ListRequest, type PolicyScope, type SortKey, type TargetSpec } from '../../webhooks/index.ts';
+import type { ListRequest, PolicyScope, SortKey } from '../../webhooks/index.ts';
 import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
 import { callContext, projectKey } from './context.ts';
 
@@ -59,87 +60,57 @@ function pathOf(req: FastifyRequest): string {
   return req.url.split('?')[0] ?? req.url;
 }
 
-/**
- * Wharf's test result: what one attempt to the target gave (address redacted as in policy views).
- * A non-admin's test of a private address is refused before connecting, or (allowed by the
- * configuration) answered with the status only and one error text for every failure, so open and
- * closed ports look alike.
- */
-interface TestResultView {
-  type: string;
-  address: string;
-  success: boolean;
-  status_code: number | null;
-  duration_ms: number;
-  error: string | null;
-}
-
-function testResult(t: TargetSpec, r: AttemptRecord): TestResultView {
-  return {
-    type: t.type,
-    address: redactAddress(t.address),
-    success: r.error === null && r.responseStatus !== null && r.responseStatus >= 200 && r.responseStatus < 300,
-    status_code: r.responseStatus,
-    duration_ms: r.durationMs,
-    error: r.error,
-  };
-}
-
 /** Registers one policy tree (project or system) under `base`. */
 function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: (req: FastifyRequest<{ Params: { project_name_or_id?: string } }>) => PolicyScope): void {
-  const svc = deps.webhooks;
+  const { policies, history } = deps.webhooks;
 
   app.get<{ Params: PolicyParams; Querystring: Query }>(`${base}/policies`, async (req, reply) => {
     const list = listRequest(req.query, ['name', 'enabled']);
-    const page = await svc.listPolicies(callContext(req), scopeOf(req), list);
+    const page = await policies.listPolicies(callContext(req), scopeOf(req), list);
     setPageHeaders(req, reply, page.total, list);
     return page.items;
   });
 
   app.post<{ Params: PolicyParams; Body: unknown }>(`${base}/policies`, async (req, reply) => {
-    const id = await svc.createPolicy(callContext(req), scopeOf(req), req.body);
+    const id = await policies.createPolicy(callContext(req), scopeOf(req), req.body);
     return reply.code(201).header('location', `${pathOf(req).replace(/(?<!\/)\/+$/, '')}/${id}`).send();
   });
 
   // Wharf extension (and Harbor's legacy API through v2.2): send one test delivery.
   app.post<{ Params: PolicyParams; Body: unknown }>(`${base}/policies/test`, async (req) => {
-    const ctx = callContext(req);
-    const { legacy, targets, project } = await svc.testTargets(ctx, scopeOf(req), req.body);
-    const results: TestResultView[] = [];
-    for (const t of targets) results.push(testResult(t, await deps.engine.sendTest(t, { project: project ?? undefined, operator: ctx.actor.username })));
-    return legacy ? results : results[0];
+    return policies.testTargets(callContext(req), scopeOf(req), req.body);
   });
 
   app.get<{ Params: PolicyParams }>(`${base}/policies/:policy_id`, async (req) => {
-    return svc.getPolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'));
+    return policies.getPolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'));
   });
 
   app.put<{ Params: PolicyParams; Body: unknown }>(`${base}/policies/:policy_id`, async (req, reply) => {
-    await svc.updatePolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), req.body);
+    await policies.updatePolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), req.body);
     return reply.code(200).send();
   });
 
   app.delete<{ Params: PolicyParams }>(`${base}/policies/:policy_id`, async (req, reply) => {
-    await svc.deletePolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'));
+    await policies.deletePolicy(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'));
     return reply.code(200).send();
   });
 
   app.get<{ Params: PolicyParams; Querystring: Query }>(`${base}/policies/:policy_id/executions`, async (req, reply) => {
     const list = listRequest(req.query, ['status', 'event_type', 'trigger', 'vendor_type']);
-    const page = await svc.listExecutions(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), list);
+    const page = await history.listExecutions(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), list);
     setPageHeaders(req, reply, page.total, list);
     return page.items;
   });
 
   app.get<{ Params: ExecParams; Querystring: Query }>(`${base}/policies/:policy_id/executions/:execution_id/tasks`, async (req, reply) => {
     const list = listRequest(req.query, ['status']);
-    const page = await svc.listTasks(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), idParam(req.params.execution_id, 'execution'), list);
+    const page = await history.listTasks(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), idParam(req.params.execution_id, 'execution'), list);
     setPageHeaders(req, reply, page.total, list);
     return page.items;
   });
 
   app.get<{ Params: TaskParams }>(`${base}/policies/:policy_id/executions/:execution_id/tasks/:task_id/log`, async (req, reply) => {
-    const text = await svc.taskLog(
+    const text = await history.taskLog(
       callContext(req),
       scopeOf(req),
       idParam(req.params.policy_id, 'webhook policy'),
@@ -151,15 +122,13 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
 
   // Wharf extension: deliver an execution's payload again.
   app.post<{ Params: ExecParams }>(`${base}/policies/:policy_id/executions/:execution_id/redeliver`, async (req, reply) => {
-    const scope = scopeOf(req);
-    const eid = await svc.authorizeRedeliver(callContext(req), scope, idParam(req.params.policy_id, 'webhook policy'), idParam(req.params.execution_id, 'execution'));
-    const { executionId } = await deps.engine.redeliver(eid);
-    return reply.code(201).send(await svc.executionById(executionId));
+    const execution = await history.redeliver(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), idParam(req.params.execution_id, 'execution'));
+    return reply.code(201).send(execution);
   });
 
-  app.get<{ Params: PolicyParams }>(`${base}/events`, async (req) => svc.supportedEvents(callContext(req), scopeOf(req)));
+  app.get<{ Params: PolicyParams }>(`${base}/events`, async (req) => policies.supportedEvents(callContext(req), scopeOf(req)));
 
-  app.get<{ Params: PolicyParams }>(`${base}/lasttrigger`, async (req) => svc.lastTrigger(callContext(req), scopeOf(req)));
+  app.get<{ Params: PolicyParams }>(`${base}/lasttrigger`, async (req) => history.lastTrigger(callContext(req), scopeOf(req)));
 
   app.get<{ Params: PolicyParams; Querystring: Query }>(`${base}/jobs`, async (req, reply) => {
     const raw = req.query.policy_id;
@@ -167,14 +136,14 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
     const status = req.query.status;
     const statuses = (Array.isArray(status) ? status : status === undefined ? [] : [status]).filter((s): s is string => typeof s === 'string' && s !== '');
     const list = listRequest(req.query, []);
-    const page = await svc.listJobs(callContext(req), scopeOf(req), idParam(raw, 'webhook policy'), statuses, list);
+    const page = await history.listJobs(callContext(req), scopeOf(req), idParam(raw, 'webhook policy'), statuses, list);
     setPageHeaders(req, reply, page.total, list);
     return page.items;
   });
 }
 
 async function sendConfigurations(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  return reply.send(await deps.webhooks.getConfigurations(callContext(req)));
+  return reply.send(await deps.webhooks.settings.getConfigurations(callContext(req)));
 }
 
 /** Harbor's webhook policy API and Wharf's webhook extensions under /api/v2.0. */
@@ -185,7 +154,7 @@ export function webhookRoutes(deps: AppDeps) {
 
     app.get('/configurations', async (req, reply) => sendConfigurations(deps, req, reply));
     app.put<{ Body: unknown }>('/configurations', async (req, reply) => {
-      await deps.webhooks.updateConfigurations(callContext(req), req.body);
+      await deps.webhooks.settings.updateConfigurations(callContext(req), req.body);
       return reply.code(200).send();
     });
   };
