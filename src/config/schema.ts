@@ -138,6 +138,22 @@ export const configSchema = z
         poll_ms: z.coerce.number().int().positive().default(1000),
       })
       .default({ retention_days: 90, poll_ms: 1000 }),
+    jobs: z
+      .object({
+        /** How often a process looks for due schedules and claimable tasks, in milliseconds (it also wakes on each new run). */
+        poll_ms: z.coerce.number().int().positive().default(1000),
+        /** A running task's lease, in seconds; renewed every third of it. A dead worker's task is claimed again once it expires. */
+        lease_seconds: z.coerce.number().int().min(1).max(3600).default(30),
+        /** Tasks of one kind of job running at once in one process (a kind may set its own). */
+        concurrency: z.coerce.number().int().positive().default(1),
+        /** Runs a task may have in all: a task whose worker died is run again until this, then ends Error. */
+        max_runs: z.coerce.number().int().min(1).max(10).default(2),
+        /** Finished executions older than this many days are deleted with their tasks and logs. */
+        history_max_age_days: z.coerce.number().int().positive().default(30),
+        /** At most this many finished executions are kept per kind of job. */
+        history_max_per_type: z.coerce.number().int().positive().default(50),
+      })
+      .default({ poll_ms: 1000, lease_seconds: 30, concurrency: 1, max_runs: 2, history_max_age_days: 30, history_max_per_type: 50 }),
     auth: z
       .object({
         /** Lifetime of the bearer tokens /service/token issues, in seconds. */

@@ -11,6 +11,7 @@ import * as m0004 from './migrations/0004-users-login.ts';
 import * as m0005 from './migrations/0005-manifest-content.ts';
 import * as m0003 from './migrations/0003-quotas-audit.ts';
 import * as m0006 from './migrations/0006-execution-headers.ts';
+import * as m0007 from './migrations/0007-jobs.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0005-manifest-content': m0005,
   '0003-quotas-audit': m0003,
   '0006-execution-headers': m0006,
+  '0007-jobs': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,3 +1,4 @@
 /** The database: Kysely types, migrations and the repositories that are the only SQL in Wharf. */
 export * from './schema.ts';
 export { openDatabase, type Db } from './connect.ts';
+export { JobStore, executionStatus, finalStatuses, parseJobAttrs, type JobStatus, type JobTrigger, type JobExecutionRow, type JobTaskRow, type TaskCounts, type NewExecution, type JobLogLine } from './job-store.ts';

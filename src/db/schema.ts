@@ -332,6 +332,93 @@ export interface RobotsTable {
   update_time: number;
 }
 
+/** Background work (src/jobs/): one row per run of a kind of job (Harbor's execution). */
+export interface JobExecutionsTable {
+  id: Generated<number>;
+  /** GARBAGE_COLLECTION, PURGE_AUDIT_LOG, ... */
+  vendor_type: string;
+  /** The policy or schedule the run belongs to; 0 for system-wide jobs. */
+  vendor_id: number;
+  /** Pending | Running | Success | Error | Stopped, derived from the tasks. */
+  status: string;
+  status_message: string;
+  /** MANUAL | SCHEDULE | EVENT */
+  trigger: string;
+  /** JSON object: the job's parameters and whatever the vendor keeps with the run. */
+  extra_attrs: string;
+  /** 1 once a stop was asked for. */
+  stop_requested: number;
+  start_time: number;
+  update_time: number;
+  end_time: number | null;
+}
+
+/** One unit of an execution's work, claimed by one worker at a time under a lease. */
+export interface JobTasksTable {
+  id: Generated<number>;
+  execution_id: number;
+  vendor_type: string;
+  /** Pending | Running | Success | Error | Stopped */
+  status: string;
+  status_message: string;
+  /** Times a worker claimed it; at most max_runs. */
+  run_count: number;
+  max_runs: number;
+  /** JSON object: parameters in, the handler's result out. */
+  extra_attrs: string;
+  stop_requested: number;
+  /** The worker (process) holding the lease while Running, and until when (ms). */
+  lease_owner: string | null;
+  lease_expires: number | null;
+  creation_time: number;
+  start_time: number | null;
+  update_time: number;
+  end_time: number | null;
+}
+
+/** A task's log, one line per row. */
+export interface JobTaskLogsTable {
+  id: Generated<number>;
+  task_id: number;
+  time: number;
+  /** INFO | WARNING | ERROR */
+  level: string;
+  message: string;
+}
+
+/** Persistent schedules: one per (vendor_type, vendor_id); a 6-field UTC cron. */
+export interface JobSchedulesTable {
+  id: Generated<number>;
+  vendor_type: string;
+  vendor_id: number;
+  /** Hourly | Daily | Weekly | Custom */
+  cron_type: string;
+  cron: string;
+  /** JSON object handed to each execution the schedule starts. */
+  params: string;
+  /** When it fires next (ms); firing moves it forward with a conditional UPDATE. */
+  next_run: number;
+  creation_time: number;
+  update_time: number;
+}
+
+/** Per vendor type: whether its queue is paused (no new claims). `all` pauses the scheduler. */
+export interface JobQueuesTable {
+  vendor_type: string;
+  paused: number;
+  update_time: number;
+}
+
+/** The processes that run jobs (Harbor's worker pools), with their heartbeats. */
+export interface JobWorkersTable {
+  id: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  start_time: number;
+  heartbeat_time: number;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -359,6 +446,12 @@ export interface Database {
   token_signing_keys: TokenSigningKeysTable;
   project_members: ProjectMembersTable;
   robots: RobotsTable;
+  job_executions: JobExecutionsTable;
+  job_tasks: JobTasksTable;
+  job_task_logs: JobTaskLogsTable;
+  job_schedules: JobSchedulesTable;
+  job_queues: JobQueuesTable;
+  job_workers: JobWorkersTable;
 }
 
 /** Row types, for repositories' signatures. */
