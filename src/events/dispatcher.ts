@@ -6,8 +6,8 @@
  *   1. claims the batch: `dispatched_at` is set on the rows still pending, and only the rows this
  *      statement claimed are handled (another round or process may have taken some meanwhile,
  *      so no event is ever dispatched twice);
- *   2. if the system switch `notification_enable` (configurations table, JSON boolean, default
- *      true; read once per batch) is off, or for an operational event (WEBHOOK_TARGET_DISABLED),
+ *   2. if the system switch `notification_enable` (../webhooks/settings.ts; read once per batch)
+ *      is off, or for an operational event (WEBHOOK_TARGET_DISABLED),
  *      that is all: Harbor drops events while notifications are off, it does not queue them; an
  *      event whose data is not valid JSON is likewise only marked dispatched (and logged);
  *   3. otherwise finds the matching targets (subscribed targets looked up once per (project,
@@ -45,6 +45,7 @@ import { filterMatches } from '../domain/index.ts';
 import { formatterFor, supports, vendorTypeFor } from '../webhooks/formats/index.ts';
 import type { FormatContext } from '../webhooks/formats/types.ts';
 import { firstDelay } from '../webhooks/retry.ts';
+import { notificationsEnabled } from '../webhooks/settings.ts';
 
 /** What the dispatcher needs. */
 export interface DispatcherDeps {
@@ -108,18 +109,6 @@ export function policyMatches(policy: Pick<WebhookPolicyRow, 'event_types' | 're
   if (!jsonArray(policy.event_types).includes(event.type)) return false;
   if (!filterMatches(jsonArray(policy.repo_filters), eventRepository(event))) return false;
   return filterMatches(jsonArray(policy.tag_filters), eventTag(event));
-}
-
-/** The system switch `notification_enable`: true unless stored as JSON false. */
-export async function notificationsEnabled(db: Kysely<Database> | Transaction<Database>): Promise<boolean> {
-  const row = await db.selectFrom('configurations').select('value').where('key', '=', 'notification_enable').executeTakeFirst();
-  if (!row) return true;
-  try {
-    const v: unknown = JSON.parse(row.value);
-    return !(v === false || v === 'false' || v === 0);
-  } catch {
-    return row.value.trim() !== 'false';
-  }
 }
 
 /** The format context of a (policy, target) pair. */

@@ -36,17 +36,6 @@ export interface GcRun {
   error: string | null;
 }
 
-async function notificationEnabled(deps: AppDeps): Promise<boolean> {
-  const row = await deps.db.selectFrom('configurations').select('value').where('key', '=', 'notification_enable').executeTakeFirst();
-  if (!row) return true;
-  try {
-    const v: unknown = JSON.parse(row.value);
-    return typeof v === 'boolean' ? v : true;
-  } catch {
-    return true;
-  }
-}
-
 function reportOf(r: GcReport): NonNullable<GcRun['report']> {
   return { blobs_deleted: r.blobsDeleted, bytes_freed: r.bytesFreed, uploads_deleted: r.uploadsDeleted };
 }
@@ -76,7 +65,7 @@ export function systemRoutes(deps: AppDeps) {
         has_ca_root: false,
         read_only: false,
         with_chartmuseum: false,
-        notification_enable: await notificationEnabled(deps),
+        notification_enable: await deps.webhooks.settings.notificationsEnabled(),
         registry_storage_provider_name: deps.config.storage.driver,
         current_time: new Date().toISOString(),
       };
