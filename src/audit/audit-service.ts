@@ -11,11 +11,10 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AuditLogRow, Database } from '../db/index.ts';
 import type { Authorizer, Action } from '../auth/index.ts';
-import type { Config } from '../config/index.ts';
 import type { CallContext } from '../registry/types.ts';
-import { fail } from '../domain/index.ts';
-import type { TextFilter } from '../domain/listing.ts';
-import { likeContains } from '../db/like.ts';
+import type { Config } from '../config/index.ts';
+import { fail, type ListQuery, type ListSpec } from '../domain/index.ts';
+import { listPage } from '../db/index.ts';
 
 /** A Kysely handle or an open transaction on it. */
 export type AuditDb = Kysely<Database> | Transaction<Database>;
@@ -77,26 +76,22 @@ export interface AuditLogView {
   op_time: string;
 }
 
-/** A text filter: exact or fuzzy (`k=~v`); the shared `TextFilter` of src/domain/listing.ts. */
-export type AuditTextFilter = TextFilter;
+/** An audit list request: Harbor's paging, `q` and `sort` over {@link auditListSpec}. */
+export type AuditQuery = ListQuery;
 
-/** Filters of an audit log query (Harbor's `q` keys). */
-export interface AuditQuery {
-  operation?: AuditTextFilter;
-  resource?: AuditTextFilter;
-  resource_type?: AuditTextFilter;
-  username?: AuditTextFilter;
-  /** op_time range, ms since epoch, inclusive; either end may be open. */
-  opTimeFrom?: number;
-  opTimeTo?: number;
-}
-
-/** Paging and order. */
-export interface AuditPage {
-  page: number;
-  pageSize: number;
-  sort?: Array<{ field: string; desc: boolean }>;
-}
+/**
+ * The fields `q` and `sort` take on the audit log: `op_time` as a range `[from~to]` (Harbor's
+ * `YYYY-MM-DD HH:mm:ss` in UTC, ISO 8601 or Unix seconds, either end open; a `to` without
+ * milliseconds covers its whole second).
+ */
+export const auditListSpec = {
+  id: { type: 'int', column: 'id' },
+  operation: { type: 'text', column: 'operation' },
+  resource: { type: 'text', column: 'resource' },
+  resource_type: { type: 'text', column: 'resource_type' },
+  username: { type: 'text', column: 'username' },
+  op_time: { type: 'time', column: 'op_time' },
+} as const satisfies ListSpec;
 
 /** What the audit service needs. */
 export interface AuditDeps {
@@ -104,17 +99,6 @@ export interface AuditDeps {
   authorizer: Authorizer;
   config: Config;
 }
-
-type SortColumn = 'op_time' | 'id' | 'username' | 'operation' | 'resource' | 'resource_type';
-
-const sortColumns: Record<string, SortColumn> = {
-  op_time: 'op_time',
-  id: 'id',
-  username: 'username',
-  operation: 'operation',
-  resource: 'resource',
-  resource_type: 'resource_type',
-};
 
 function view(r: AuditLogRow): AuditLogView {
   return {
@@ -150,9 +134,9 @@ export class AuditService {
   }
 
   /** Harbor's GET /audit-logs: every entry (system admin only). */
-  async listAll(ctx: CallContext, q: AuditQuery, page: AuditPage): Promise<{ items: AuditLogView[]; total: number }> {
+  async listAll(ctx: CallContext, list: AuditQuery): Promise<{ items: AuditLogView[]; total: number }> {
     this.deps.authorizer.check(ctx.actor, 'admin');
-    return this.query(null, q, page);
+    return this.query(null, list);
   }
 
   /** Harbor's GET /projects/{p}/logs: the project's entries (readers of the project's logs). */
@@ -160,8 +144,7 @@ export class AuditService {
     ctx: CallContext,
     key: { nameOrId: string; isName: boolean },
     action: Action,
-    q: AuditQuery,
-    page: AuditPage,
+    list: AuditQuery,
   ): Promise<{ items: AuditLogView[]; total: number }> {
     const byId = !key.isName && /^[0-9]{1,15}$/.test(key.nameOrId);
     const project = await this.deps.db
@@ -175,33 +158,14 @@ export class AuditService {
       throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
     }
     this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 });
-    return this.query(project.id, q, page);
+    return this.query(project.id, list);
   }
 
-  private async query(projectId: number | null, q: AuditQuery, page: AuditPage): Promise<{ items: AuditLogView[]; total: number }> {
-    let base = this.deps.db.selectFrom('audit_log');
+  private async query(projectId: number | null, list: AuditQuery): Promise<{ items: AuditLogView[]; total: number }> {
+    let base = this.deps.db.selectFrom('audit_log').selectAll();
     if (projectId !== null) base = base.where('project_id', '=', projectId);
-    for (const key of ['operation', 'resource', 'resource_type', 'username'] as const) {
-      const f = q[key];
-      if (!f) continue;
-      base = f.fuzzy ? base.where(likeContains(key, f.value)) : base.where(key, '=', f.value);
-    }
-    if (q.opTimeFrom !== undefined) base = base.where('op_time', '>=', q.opTimeFrom);
-    if (q.opTimeTo !== undefined) base = base.where('op_time', '<=', q.opTimeTo);
-    const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    const sort = page.sort && page.sort.length ? page.sort : [{ field: 'op_time', desc: true }];
-    let rows = base.selectAll();
-    for (const k of sort) {
-      const column = Object.hasOwn(sortColumns, k.field) ? sortColumns[k.field] : undefined;
-      if (column === undefined) throw fail('BAD_REQUEST', `sort: unsupported field "${k.field}"; audit logs sort by ${Object.keys(sortColumns).join(', ')}`);
-      rows = rows.orderBy(column, k.desc ? 'desc' : 'asc');
-    }
-    const items = await rows
-      .orderBy('id', 'desc')
-      .limit(page.pageSize)
-      .offset((page.page - 1) * page.pageSize)
-      .execute();
-    return { items: items.map(view), total };
+    const page = await listPage(base, list, auditListSpec, { fallback: [{ column: 'op_time', desc: true }], tieBreak: { column: 'id', desc: true } });
+    return { items: page.items.map(view), total: page.total };
   }
 
   /** Deletes entries older than `audit.retention_days`; returns how many. */

@@ -14,5 +14,5 @@
  * repository, project, blob, member, robot, user, webhook_policy. Push, pull, delete, tag,
  * repository and project create/delete are audited from the outbox already; do not record them.
  */
-export { AuditService, recordAudit, type AuditDb, type AuditEntry, type AuditOperation, type AuditLogView, type AuditQuery, type AuditPage, type AuditTextFilter, type AuditDeps } from './audit-service.ts';
+export { AuditService, recordAudit, type AuditDb, type AuditEntry, type AuditOperation, type AuditLogView, type AuditQuery, type AuditDeps, auditListSpec } from './audit-service.ts';
 export { AuditWriter, auditEntryFor, type AuditWriterDeps } from './audit-writer.ts';

@@ -6,8 +6,8 @@
  * in the change's transaction.
  */
 import type { Kysely } from 'kysely';
-import { fail } from '../domain/index.ts';
-import type { Database, ProjectRow } from '../db/index.ts';
+import { fail, type ListQuery, type ListSpec } from '../domain/index.ts';
+import { likeContains, listPage, type Database, type ProjectRow } from '../db/index.ts';
 import type { Actor } from './actor.ts';
 import { roleOfId } from './actor.ts';
 import type { Authorizer } from './authorizer.ts';
@@ -49,17 +49,25 @@ function obj(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** The fields `q` and `sort` take on the member list (Harbor documents none; these are the member's own). */
+export const memberListSpec = {
+  id: { type: 'int', column: 'm.id' },
+  entity_name: { type: 'text', column: 'u.username' },
+  entity_id: { type: 'int', column: 'u.id' },
+  role_id: { type: 'int', column: 'm.role_id' },
+} as const satisfies ListSpec;
+
 /** Adds, lists, changes and removes project members. */
 export class MemberService {
   constructor(private readonly deps: MemberServiceDeps) {}
 
-  /** Lists members, optionally only those whose name contains `entityname`, paged. */
-  async list(actor: Actor, key: MemberProjectKey, entityname: string | undefined, page: { page: number; pageSize: number }): Promise<{ items: MemberView[]; total: number }> {
+  /** Lists members, optionally only those whose name contains `entityname` (Harbor's parameter), paged (memberListSpec). */
+  async list(actor: Actor, key: MemberProjectKey, entityname: string | undefined, list: ListQuery): Promise<{ items: MemberView[]; total: number }> {
     const p = await this.project(actor, key, 'read-members');
-    const all = await this.base().where('m.project_id', '=', p.id).orderBy('m.id').execute();
-    const rows = entityname ? all.filter((r) => r.username.includes(entityname)) : all;
-    const start = (page.page - 1) * page.pageSize;
-    return { items: rows.slice(start, start + page.pageSize).map(view), total: rows.length };
+    let q = this.base().where('m.project_id', '=', p.id);
+    if (entityname) q = q.where(likeContains('u.username', entityname));
+    const page = await listPage(q, list, memberListSpec, { fallback: [{ column: 'm.id', desc: false }], tieBreak: { column: 'm.id', desc: false } });
+    return { items: page.items.map(view), total: page.total };
   }
 
   /** One member. */

@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { fail } from '../domain/index.ts';
-import type { Database, ProjectRow, RobotRow } from '../db/index.ts';
+import { fail, filterOf, type ListQuery, type ListSpec } from '../domain/index.ts';
+import { conditionSql, listPage, resolveList, type Database, type ProjectRow, type RobotRow } from '../db/index.ts';
 import type { Actor } from './actor.ts';
 import type { Authorizer } from './authorizer.ts';
 import { Authenticator } from './authenticator.ts';
@@ -71,12 +71,24 @@ export interface RobotCreated {
   expires_at: number;
 }
 
-/** Filters of the robot list (Harbor's `q=Level=project,ProjectID=1`). */
-export interface RobotFilter {
-  level?: string;
-  projectId?: number;
-  name?: string;
-}
+/**
+ * The fields `q` and `sort` take on the robot list: Harbor's `Level` and `ProjectID` (what
+ * Terraform and harbor-cli send) and the robot's own columns. An exact `name` matches with or
+ * without the `robot$` prefix (Harbor stores names without it).
+ */
+export const robotListSpec = {
+  id: { type: 'int', column: 'id' },
+  name: { type: 'text' },
+  Level: { type: 'text', column: 'level' },
+  level: { type: 'text', column: 'level' },
+  ProjectID: { type: 'int', column: 'project_id' },
+  project_id: { type: 'int', column: 'project_id' },
+  disable: { type: 'bool', column: 'disabled' },
+  duration: { type: 'int', column: 'duration' },
+  expires_at: { type: 'int', column: 'expires_at' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  update_time: { type: 'time', column: 'update_time' },
+} as const satisfies ListSpec;
 
 /** What the robot service needs. */
 export interface RobotServiceDeps {
@@ -199,24 +211,25 @@ export class RobotService {
   }
 
   /** Lists robots: the system admin sees all; others must name a project (ProjectID) they may read robots of. */
-  async list(actor: Actor, filter: RobotFilter, page: { page: number; pageSize: number }): Promise<{ items: RobotView[]; total: number }> {
-    let q = this.deps.db.selectFrom('robots').selectAll().orderBy('id');
-    if (filter.projectId !== undefined) {
-      const p = await this.deps.db.selectFrom('projects').selectAll().where('id', '=', filter.projectId).executeTakeFirst();
+  async list(actor: Actor, list: ListQuery): Promise<{ items: RobotView[]; total: number }> {
+    const { filters } = resolveList(list, robotListSpec);
+    const pid = filterOf(filters, 'ProjectID') ?? filterOf(filters, 'project_id');
+    let q = this.deps.db.selectFrom('robots').selectAll();
+    if (pid?.kind === 'exact' && typeof pid.value === 'number') {
+      const p = await this.deps.db.selectFrom('projects').selectAll().where('id', '=', pid.value).executeTakeFirst();
       if (!p) {
         this.deps.authorizer.check(actor, 'admin');
-        throw fail('NOT_FOUND', `project ${filter.projectId} not found`);
+        throw fail('NOT_FOUND', `project ${pid.value} not found`);
       }
       this.deps.authorizer.check(actor, 'read-robots', { name: p.name, public: p.public === 1 });
-      q = q.where('project_id', '=', p.id);
     } else {
       this.deps.authorizer.check(actor, 'admin');
     }
-    if (filter.level !== undefined) q = q.where('level', '=', filter.level);
-    let rows = await q.execute();
-    if (filter.name !== undefined) rows = rows.filter((r) => r.name.includes(filter.name ?? ''));
-    const start = (page.page - 1) * page.pageSize;
-    return { items: rows.slice(start, start + page.pageSize).map(view), total: rows.length };
+    const name = filterOf(filters, 'name');
+    if (name?.kind === 'exact') q = q.where('name', 'in', [String(name.value), robotPrefix + String(name.value)]);
+    else if (name) q = q.where(conditionSql('name', name));
+    const page = await listPage(q, list, robotListSpec, { fallback: [{ column: 'id', desc: false }], tieBreak: { column: 'id', desc: false } });
+    return { items: page.items.map(view), total: page.total };
   }
 
   /** One robot. */

@@ -10,12 +10,23 @@
 import argon2 from 'argon2';
 import type { Kysely } from 'kysely';
 import type { Database, UserRow } from '../db/index.ts';
-import { fail } from '../domain/index.ts';
-import { likeContains } from '../db/like.ts';
+import { fail, type ListQuery, type ListSpec } from '../domain/index.ts';
+import { likeContains, listPage } from '../db/index.ts';
 import type { Actor } from './actor.ts';
 import { Authenticator } from './authenticator.ts';
 import type { Authorizer } from './authorizer.ts';
 import { checkUsername, confusableKeys } from './user-names.ts';
+
+/** The fields `q` and `sort` take on the user list. */
+export const userListSpec = {
+  user_id: { type: 'int', column: 'id' },
+  username: { type: 'text', column: 'username' },
+  email: { type: 'text', column: 'email' },
+  realname: { type: 'text', column: 'realname' },
+  sysadmin_flag: { type: 'bool', column: 'sysadmin' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  update_time: { type: 'time', column: 'update_time' },
+} as const satisfies ListSpec;
 
 /** How many earlier passwords (besides the current one) a new password may not repeat. */
 export const passwordHistoryDepth = 5;
@@ -133,22 +144,11 @@ export class UserService {
     });
   }
 
-  /** Lists users (system admin), optionally filtered by user name or email (fuzzy or exact). */
-  async list(actor: Actor, filter: { username?: { value: string; fuzzy: boolean }; email?: { value: string; fuzzy: boolean } }, page: { page: number; pageSize: number }): Promise<UserPage> {
+  /** Lists users (system admin), with Harbor's `q` and `sort` over userListSpec (`q=username=~x,email=y`). */
+  async list(actor: Actor, list: ListQuery): Promise<UserPage> {
     this.deps.authorizer.check(actor, 'admin');
-    let q = this.deps.db.selectFrom('users');
-    for (const [col, f] of [['username', filter.username] as const, ['email', filter.email] as const]) {
-      if (!f) continue;
-      q = f.fuzzy ? q.where(likeContains(col, f.value)) : q.where(col, '=', f.value);
-    }
-    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('id')
-      .limit(page.pageSize)
-      .offset((page.page - 1) * page.pageSize)
-      .execute();
-    return { total: Number(total.n), items: rows.map(view) };
+    const page = await listPage(this.deps.db.selectFrom('users').selectAll(), list, userListSpec, { fallback: [{ column: 'id', desc: false }], tieBreak: { column: 'id', desc: false } });
+    return { total: page.total, items: page.items.map(view) };
   }
 
   /** Finds users by name (any logged-in user, as Harbor's /users/search): id and name only. */

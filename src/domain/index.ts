@@ -5,3 +5,4 @@ export * from './names.ts';
 export * from './media-types.ts';
 export * from './manifest.ts';
 export * from './glob.ts';
+export * from './listing.ts';

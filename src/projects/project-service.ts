@@ -12,8 +12,8 @@ import { systemActor, type Authorizer, type Action } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { CallContext, Registry } from '../registry/types.ts';
 import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Reference, type RepoName } from '../domain/index.ts';
-import type { Page, SortKey, TextFilter } from '../domain/listing.ts';
-import { likeContains } from '../db/like.ts';
+import { conditionMatches, conditionMatchesAny, filterOf, pageOf, type ListQuery, type ListSpec, type Page, type SortKey, type TextFilter, type TypedCondition } from '../domain/index.ts';
+import { filterSql, likeContains, listPage, orderBy, orderTerms, resolveList } from '../db/index.ts';
 import { projectRef } from '../registry/repositories.ts';
 import { recordAudit } from '../audit/index.ts';
 import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
@@ -29,7 +29,7 @@ export interface ProjectDeps {
 }
 
 /** The list shapes shared with other services (src/domain/listing.ts), re-exported for this module's users. */
-export type { TextFilter, SortKey, Page } from '../domain/listing.ts';
+export type { TextFilter, SortKey, Page } from '../domain/index.ts';
 
 /** Which page of a list (1-based), and optionally its order (each list names the fields it sorts by). */
 export interface PageRequest {
@@ -143,21 +143,81 @@ export interface ArtifactView {
   addition_links: Record<string, unknown>;
 }
 
-/** Filters for the artifact list (Harbor's `q` keys). */
-export interface ArtifactFilter {
-  digest?: TextFilter;
-  /** `nil`: untagged only; `*`: tagged only; otherwise a tag name (exact or fuzzy). */
-  tags?: TextFilter;
-  type?: TextFilter;
-  media_type?: TextFilter;
-  /** `*` lists index children too; by default untagged children of an index are hidden, as in Harbor. */
-  base?: TextFilter;
-}
-
 /** Options for artifact reads. */
 export interface ArtifactOptions {
   /** Include `tags` (Harbor's `with_tag`, default true). */
   withTag: boolean;
+}
+
+/** The fields `q` and `sort` take on the project list (`name` is also the `name` parameter, fuzzy). */
+export const projectListSpec = {
+  name: { type: 'text', column: 'name' },
+  project_id: { type: 'int', column: 'id' },
+  owner_id: { type: 'int', column: 'owner_id' },
+  public: { type: 'bool', column: 'public' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  update_time: { type: 'time', column: 'update_time' },
+} as const satisfies ListSpec;
+
+/** The fields of a project's repository list. */
+export const repositoryListSpec = {
+  name: { type: 'text', column: 'name' },
+  id: { type: 'int', column: 'id' },
+  project_id: { type: 'int', column: 'project_id' },
+  pull_count: { type: 'int', column: 'pull_count' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  update_time: { type: 'time', column: 'update_time' },
+} as const satisfies ListSpec;
+
+/** The fields of `GET /repositories` (the same, over a join with projects). */
+const allRepositoriesSpec = Object.fromEntries(
+  Object.entries(repositoryListSpec).map(([k, f]) => [k, { ...f, column: `repositories.${f.column}` }]),
+) satisfies ListSpec;
+
+/**
+ * The fields of the artifact list. `tags` (`nil`: untagged, `*`: tagged, else tag names), `type`
+ * (IMAGE, CHART, UNKNOWN, any case), `media_type` (the config's or the manifest's) and `base` (`*`
+ * lists index children too) are matched in memory.
+ */
+export const artifactListSpec = {
+  id: { type: 'int', column: 'id' },
+  digest: { type: 'text', column: 'digest' },
+  size: { type: 'int', column: 'size' },
+  push_time: { type: 'time', column: 'push_time' },
+  pull_time: { type: 'time', column: 'pull_time' },
+  manifest_media_type: { type: 'text', column: 'media_type' },
+  artifact_type: { type: 'text', column: 'artifact_type' },
+  repository_id: { type: 'int', column: 'repository_id' },
+  tags: { type: 'text' },
+  type: { type: 'text' },
+  media_type: { type: 'text' },
+  base: { type: 'text' },
+} as const satisfies ListSpec;
+
+/** The fields of an artifact's tag list. */
+export const tagListSpec = {
+  name: { type: 'text', column: 'name' },
+  id: { type: 'int', column: 'id' },
+  push_time: { type: 'time', column: 'push_time' },
+  pull_time: { type: 'time', column: 'pull_time' },
+  repository_id: { type: 'int', column: 'repository_id' },
+  artifact_id: { type: 'int', column: 'artifact_id' },
+} as const satisfies ListSpec;
+
+/** A text condition with its values upper-cased (artifact types compare in any case). */
+function upper(c: TypedCondition): TypedCondition {
+  const up = (v: string | number): string | number => (typeof v === 'string' ? v.toUpperCase() : v);
+  switch (c.kind) {
+    case 'exact':
+      return { kind: 'exact', value: up(c.value) };
+    case 'fuzzy':
+      return c;
+    case 'range':
+      return { kind: 'range', ...(c.min === undefined ? {} : { min: up(c.min) }), ...(c.max === undefined ? {} : { max: up(c.max) }) };
+    case 'or':
+    case 'and':
+      return { kind: c.kind, values: c.values.map(up) };
+  }
 }
 
 /** Harbor shows a never-pulled artifact or tag with Go's zero time. */
@@ -183,28 +243,6 @@ function stringRecord(o: Record<string, unknown> | null): Record<string, string>
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(o)) if (typeof v === 'string') out[k] = v;
   return out;
-}
-
-function matches(value: string, f: TextFilter): boolean {
-  return f.fuzzy ? value.toLowerCase().includes(f.value.toLowerCase()) : value === f.value;
-}
-
-/**
- * The order of a list: the requested keys (each mapped to a column by `columns`), else `fallback`;
- * BAD_REQUEST for a field the list does not sort by.
- */
-function orderOf<C extends string>(sort: SortKey[] | undefined, columns: Record<string, C>, fallback: Array<{ column: C; desc: boolean }>): Array<{ column: C; desc: boolean }> {
-  if (!sort || sort.length === 0) return fallback;
-  return sort.map((k) => {
-    const column = Object.hasOwn(columns, k.field) ? columns[k.field] : undefined;
-    if (column === undefined) throw fail('BAD_REQUEST', `sort: unsupported field "${k.field}"; this list sorts by ${Object.keys(columns).join(', ')}`);
-    return { column, desc: k.desc };
-  });
-}
-
-function slice<T>(all: T[], p: PageRequest): Page<T> {
-  const start = (p.page - 1) * p.pageSize;
-  return { items: all.slice(start, start + p.pageSize), total: all.length };
 }
 
 /** `public` at the top level of a request (Harbor's deprecated boolean; Go's spellings accepted). */
@@ -283,19 +321,23 @@ export class ProjectService {
     });
   }
 
-  /** Lists the projects the caller may see (anonymous callers: public ones), sorted by name. */
-  async listProjects(ctx: CallContext, filter: { name?: TextFilter; public?: boolean }, page: PageRequest): Promise<Page<ProjectView>> {
-    const order = orderOf(page.sort, { name: 'name', project_id: 'id', creation_time: 'creation_time', update_time: 'update_time' } as const, [{ column: 'name', desc: false }]);
+  /**
+   * Lists the projects the caller may see (anonymous callers: public ones), by name unless `sort`
+   * says otherwise. `filter` holds Harbor's `name` (fuzzy) and `public` parameters; `list.filters`
+   * the `q` terms (projectListSpec).
+   */
+  async listProjects(ctx: CallContext, filter: { name?: TextFilter; public?: boolean }, list: ListQuery): Promise<Page<ProjectView>> {
+    const r = resolveList(list, projectListSpec);
     let q = this.deps.db.selectFrom('projects').selectAll();
-    for (const o of order) q = q.orderBy(o.column, o.desc ? 'desc' : 'asc');
-    q = q.orderBy('id');
+    for (const w of filterSql(r.filters)) q = q.where(w);
     if (filter.name) {
       q = filter.name.fuzzy ? q.where(likeContains('name', filter.name.value)) : q.where('name', '=', filter.name.value);
     }
     if (filter.public !== undefined) q = q.where('public', '=', filter.public ? 1 : 0);
+    q = orderBy(q, orderTerms(r.sort, [{ column: 'name', desc: false }], { column: 'id', desc: false }));
     const rows = (await q.execute()).filter((p) => this.deps.authorizer.allows(ctx.actor, 'pull', { name: p.name, public: p.public === 1 }));
-    const pageRows = slice(rows, page);
-    return { items: await this.projectViews(pageRows.items), total: pageRows.total };
+    const page = pageOf(rows, list.page, list.pageSize);
+    return { items: await this.projectViews(page.items), total: page.total };
   }
 
   /** One project, by name or id (X-Is-Resource-Name semantics). */
@@ -362,52 +404,31 @@ export class ProjectService {
 
   // ---- repositories ----
 
-  /** Repositories of a project, sorted by name; `name` filters on the full name. */
-  async listRepositories(ctx: CallContext, key: ProjectKey, filter: { name?: TextFilter }, page: PageRequest): Promise<Page<RepositoryView>> {
+  /** Repositories of a project, by name unless `sort` says otherwise (repositoryListSpec; `name` is the full name). */
+  async listRepositories(ctx: CallContext, key: ProjectKey, list: ListQuery): Promise<Page<RepositoryView>> {
     const p = await this.projectFor(ctx, key, 'pull');
-    let q = this.deps.db.selectFrom('repositories').where('project_id', '=', p.id);
-    if (filter.name) {
-      q = filter.name.fuzzy ? q.where(likeContains('name', filter.name.value)) : q.where('name', '=', filter.name.value);
-    }
-    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    const order = orderOf(
-      page.sort,
-      { name: 'name', id: 'id', creation_time: 'creation_time', update_time: 'update_time', pull_count: 'pull_count' } as const,
-      [{ column: 'name', desc: false }],
-    );
-    let sorted = q.selectAll();
-    for (const o of order) sorted = sorted.orderBy(o.column, o.desc ? 'desc' : 'asc');
-    const rows = await sorted
-      .orderBy('id')
-      .limit(page.pageSize)
-      .offset((page.page - 1) * page.pageSize)
-      .execute();
-    return { items: await this.repositoryViews(rows), total };
+    const page = await listPage(this.deps.db.selectFrom('repositories').selectAll().where('project_id', '=', p.id), list, repositoryListSpec, {
+      fallback: [{ column: 'name', desc: false }],
+      tieBreak: { column: 'id', desc: false },
+    });
+    return { items: await this.repositoryViews(page.items), total: page.total };
   }
 
   /** Repositories of every project the caller may pull from (Harbor's `GET /repositories`). */
-  async listAllRepositories(ctx: CallContext, filter: { name?: TextFilter }, page: PageRequest): Promise<Page<RepositoryView>> {
-    const order = orderOf(
-      page.sort,
-      { name: 'repositories.name', id: 'repositories.id', creation_time: 'repositories.creation_time', update_time: 'repositories.update_time', pull_count: 'repositories.pull_count' } as const,
-      [{ column: 'repositories.name', desc: false }],
-    );
+  async listAllRepositories(ctx: CallContext, list: ListQuery): Promise<Page<RepositoryView>> {
+    const r = resolveList(list, allRepositoriesSpec);
     let q = this.deps.db
       .selectFrom('repositories')
       .innerJoin('projects', 'projects.id', 'repositories.project_id')
       .selectAll('repositories')
       .select(['projects.name as project_name', 'projects.public as project_public']);
-    if (filter.name) {
-      q = filter.name.fuzzy ? q.where(likeContains('repositories.name', filter.name.value)) : q.where('repositories.name', '=', filter.name.value);
-    }
-    for (const o of order) q = q.orderBy(o.column, o.desc ? 'desc' : 'asc');
-    const rows = (await q.orderBy('repositories.id').execute()).filter((r) =>
-      this.deps.authorizer.allows(ctx.actor, 'pull', { name: r.project_name, public: r.project_public === 1 }),
-    );
-    const p = slice(rows, page);
+    for (const w of filterSql(r.filters)) q = q.where(w);
+    q = orderBy(q, orderTerms(r.sort, [{ column: 'repositories.name', desc: false }], { column: 'repositories.id', desc: false }));
+    const rows = (await q.execute()).filter((row) => this.deps.authorizer.allows(ctx.actor, 'pull', { name: row.project_name, public: row.project_public === 1 }));
+    const p = pageOf(rows, list.page, list.pageSize);
     return {
       items: await this.repositoryViews(
-        p.items.map((r) => ({ id: r.id, project_id: r.project_id, name: r.name, pull_count: r.pull_count, creation_time: r.creation_time, update_time: r.update_time })),
+        p.items.map((row) => ({ id: row.id, project_id: row.project_id, name: row.name, pull_count: row.pull_count, creation_time: row.creation_time, update_time: row.update_time })),
       ),
       total: p.total,
     };
@@ -429,21 +450,22 @@ export class ProjectService {
 
   // ---- artifacts ----
 
-  /** Artifacts of a repository, newest push first. */
-  async listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, filter: ArtifactFilter, opts: ArtifactOptions, page: PageRequest): Promise<Page<ArtifactView>> {
+  /** Artifacts of a repository, newest push first unless `sort` says otherwise (artifactListSpec). */
+  async listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, list: ListQuery, opts: ArtifactOptions): Promise<Page<ArtifactView>> {
     const { project, repository, fullName } = await this.repositoryFor(ctx, key, repo, 'pull');
-    if (filter.base && !(filter.base.value === '*' && !filter.base.fuzzy)) throw fail('BAD_REQUEST', 'q: base accepts only base=*');
+    const r = resolveList(list, artifactListSpec);
+    const base = filterOf(r.filters, 'base');
+    if (base && !(base.kind === 'exact' && base.value === '*')) throw fail('BAD_REQUEST', 'q: base accepts only base=*');
+    const tagsF = filterOf(r.filters, 'tags');
+    const typeF = filterOf(r.filters, 'type');
+    const mediaF = filterOf(r.filters, 'media_type');
     let q = this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id);
-    if (filter.digest) q = filter.digest.fuzzy ? q.where(likeContains('digest', filter.digest.value)) : q.where('digest', '=', filter.digest.value);
-    const order = orderOf(page.sort, { push_time: 'push_time', pull_time: 'pull_time', size: 'size', digest: 'digest', id: 'id' } as const, [
-      { column: 'push_time', desc: true },
-    ]);
-    for (const o of order) q = q.orderBy(o.column, o.desc ? 'desc' : 'asc');
-    const rows = await q.orderBy('id', 'desc').execute();
+    for (const w of filterSql(r.filters)) q = q.where(w);
+    const rows = await orderBy(q, orderTerms(r.sort, [{ column: 'push_time', desc: true }], { column: 'id', desc: true })).execute();
     const tags = await this.deps.db.selectFrom('tags').selectAll().where('repository_id', '=', repository.id).execute();
     const tagsOf = groupTags(tags);
     let children = new Set<string>();
-    if (!filter.base) {
+    if (!base) {
       const refs = await this.deps.db
         .selectFrom('artifact_references')
         .innerJoin('artifacts', 'artifacts.id', 'artifact_references.artifact_id')
@@ -451,24 +473,23 @@ export class ProjectService {
         .where('artifacts.repository_id', '=', repository.id)
         .where('artifact_references.kind', '=', 'manifest')
         .execute();
-      children = new Set(refs.map((r) => r.child_digest));
+      children = new Set(refs.map((ref) => ref.child_digest));
     }
     const kept = rows.filter((a) => {
       const t = tagsOf.get(a.id) ?? [];
-      if (!filter.base && children.has(a.digest) && t.length === 0) return false;
-      if (filter.tags) {
-        const f = filter.tags;
-        if (!f.fuzzy && f.value === 'nil') {
+      if (!base && children.has(a.digest) && t.length === 0) return false;
+      if (tagsF) {
+        if (tagsF.kind === 'exact' && tagsF.value === 'nil') {
           if (t.length > 0) return false;
-        } else if (!f.fuzzy && f.value === '*') {
+        } else if (tagsF.kind === 'exact' && tagsF.value === '*') {
           if (t.length === 0) return false;
-        } else if (!t.some((tag) => matches(tag.name, f))) return false;
+        } else if (!conditionMatchesAny(t.map((tag) => tag.name), tagsF)) return false;
       }
-      if (filter.type && !matches(artifactKind(a.media_type, a.config_media_type, a.artifact_type), { ...filter.type, value: filter.type.value.toUpperCase() })) return false;
-      if (filter.media_type && !matches(a.config_media_type ?? a.media_type, filter.media_type) && !matches(a.media_type, filter.media_type)) return false;
+      if (typeF && !conditionMatches(artifactKind(a.media_type, a.config_media_type, a.artifact_type), upper(typeF))) return false;
+      if (mediaF && !conditionMatchesAny(a.config_media_type === null ? [a.media_type] : [a.config_media_type, a.media_type], mediaF)) return false;
       return true;
     });
-    const p = slice(kept, page);
+    const p = pageOf(kept, list.page, list.pageSize);
     const items = await Promise.all(p.items.map((a) => this.artifactView(ctx, project, repository, fullName, a, tagsOf.get(a.id) ?? [], opts)));
     return { items, total: p.total };
   }
@@ -490,22 +511,15 @@ export class ProjectService {
 
   // ---- tags ----
 
-  /** Tags of one artifact, newest push first; `name` filters. */
-  async listTags(ctx: CallContext, key: ProjectKey, repo: string, reference: string, filter: { name?: TextFilter }, page: PageRequest): Promise<Page<TagView>> {
+  /** Tags of one artifact, newest push first unless `sort` says otherwise (tagListSpec). */
+  async listTags(ctx: CallContext, key: ProjectKey, repo: string, reference: string, list: ListQuery): Promise<Page<TagView>> {
     const { repository } = await this.repositoryFor(ctx, key, repo, 'pull');
     const a = await this.artifactFor(repository, reference);
-    let q = this.deps.db.selectFrom('tags').where('artifact_id', '=', a.id);
-    if (filter.name) q = filter.name.fuzzy ? q.where(likeContains('name', filter.name.value)) : q.where('name', '=', filter.name.value);
-    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    const order = orderOf(page.sort, { name: 'name', push_time: 'push_time', pull_time: 'pull_time', id: 'id' } as const, [{ column: 'push_time', desc: true }]);
-    let sorted = q.selectAll();
-    for (const o of order) sorted = sorted.orderBy(o.column, o.desc ? 'desc' : 'asc');
-    const rows = await sorted
-      .orderBy('id', 'desc')
-      .limit(page.pageSize)
-      .offset((page.page - 1) * page.pageSize)
-      .execute();
-    return { items: rows.map(tagView), total };
+    const page = await listPage(this.deps.db.selectFrom('tags').selectAll().where('artifact_id', '=', a.id), list, tagListSpec, {
+      fallback: [{ column: 'push_time', desc: true }],
+      tieBreak: { column: 'id', desc: true },
+    });
+    return { items: page.items.map(tagView), total: page.total };
   }
 
   /** Adds a tag to an artifact (through the registry); CONFLICT when the repository already has it. */

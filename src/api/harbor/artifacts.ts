@@ -1,17 +1,17 @@
 /**
  * Harbor's artifact and tag endpoints under /projects/{p}/repositories/{r} (`{reference}` is a tag
  * or a digest):
- *   GET    .../artifacts                           list (q=digest,tags,type,media_type,base; with_tag; paging)
+ *   GET    .../artifacts                           list (with_tag; Harbor's q, sort and paging)
  *   GET    .../artifacts/{reference}               one artifact
  *   DELETE .../artifacts/{reference}               delete the manifest and its tags -> 200
- *   GET    .../artifacts/{reference}/tags          the artifact's tags (q=name=~x, paging)
+ *   GET    .../artifacts/{reference}/tags          the artifact's tags (q, sort, paging)
  *   POST   .../artifacts/{reference}/tags          add a tag {"name":"v2"} -> 201 (409 when it exists)
  *   DELETE .../artifacts/{reference}/tags/{tag}    remove a tag -> 200
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { callContext, projectName, repositoryParam } from './context.ts';
-import { parseBoolParam, parsePaging, parseQ, setPageHeaders } from './paging.ts';
+import { listQuery, parseBoolParam, setPageHeaders } from './paging.ts';
 
 type Query = Record<string, unknown>;
 type RepoParams = { project_name: string; repository_name: string };
@@ -23,18 +23,10 @@ const base = '/projects/:project_name/repositories/:repository_name/artifacts';
 export function artifactRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Params: RepoParams; Querystring: Query }>(base, async (req, reply) => {
-      const page = parsePaging(req.query);
-      const q = parseQ(req.query.q, ['digest', 'tags', 'type', 'media_type', 'base']);
+      const list = listQuery(req.query);
       const withTag = parseBoolParam(req.query.with_tag, 'with_tag', true);
-      const result = await deps.projects.listArtifacts(
-        callContext(req),
-        projectName(req.params.project_name),
-        repositoryParam(req.params.repository_name),
-        { digest: q.get('digest'), tags: q.get('tags'), type: q.get('type'), media_type: q.get('media_type'), base: q.get('base') },
-        { withTag },
-        page,
-      );
-      setPageHeaders(req, reply, result.total, page);
+      const result = await deps.projects.listArtifacts(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), list, { withTag });
+      setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 
@@ -51,17 +43,9 @@ export function artifactRoutes(deps: AppDeps) {
     });
 
     app.get<{ Params: RefParams; Querystring: Query }>(`${base}/:reference/tags`, async (req, reply) => {
-      const page = parsePaging(req.query);
-      const q = parseQ(req.query.q, ['name']);
-      const result = await deps.projects.listTags(
-        callContext(req),
-        projectName(req.params.project_name),
-        repositoryParam(req.params.repository_name),
-        req.params.reference,
-        { name: q.get('name') },
-        page,
-      );
-      setPageHeaders(req, reply, result.total, page);
+      const list = listQuery(req.query);
+      const result = await deps.projects.listTags(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.params.reference, list);
+      setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 

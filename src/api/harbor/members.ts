@@ -1,6 +1,6 @@
 /**
  * Harbor's project member endpoints (users only):
- *   GET    /projects/{project_name_or_id}/members            list (entityname, page, page_size)
+ *   GET    /projects/{project_name_or_id}/members            list (entityname; Harbor's q, sort and paging)
  *   POST   /projects/{project_name_or_id}/members            {role_id, member_user:{username}} -> 201, Location
  *   GET    /projects/{project_name_or_id}/members/{mid}      one member
  *   PUT    /projects/{project_name_or_id}/members/{mid}      {role_id} -> 200
@@ -11,7 +11,7 @@ import type { AppDeps } from '../../app.ts';
 import { MemberService } from '../../auth/members.ts';
 import { fail } from '../../domain/index.ts';
 import { callContext, projectKey } from './context.ts';
-import { parsePaging, setPageHeaders } from './paging.ts';
+import { listQuery, queryParam, setPageHeaders } from './paging.ts';
 
 type Params = { project_name_or_id: string };
 type MemberParams = Params & { mid: string };
@@ -26,10 +26,10 @@ export function memberRoutes(deps: AppDeps) {
   const members = new MemberService({ db: deps.db, authorizer: deps.authorizer });
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Params: Params; Querystring: Record<string, unknown> }>('/projects/:project_name_or_id/members', async (req, reply) => {
-      const page = parsePaging(req.query);
-      const name = typeof req.query.entityname === 'string' && req.query.entityname !== '' ? req.query.entityname : undefined;
-      const result = await members.list(callContext(req).actor, projectKey(req, req.params.project_name_or_id), name, page);
-      setPageHeaders(req, reply, result.total, page);
+      const list = listQuery(req.query);
+      const name = queryParam(req.query.entityname) || undefined;
+      const result = await members.list(callContext(req).actor, projectKey(req, req.params.project_name_or_id), name, list);
+      setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 

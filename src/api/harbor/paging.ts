@@ -1,51 +1,66 @@
 /**
- * Paging and filtering shared by every /api/v2.0 list: Harbor's `page` (1-based, default 1),
- * `page_size` (default 10, at most 100), `sort` (`name,-creation_time`), the `X-Total-Count` header, the `Link` header with
- * rel="prev"/rel="next" built like Harbor's (the request path with page and page_size set, the
- * query keys sorted, values unescaped, links joined by " , "), and Harbor's `q` query language
- * reduced to the two forms Wharf supports: `k=v` (exact) and `k=~v` (fuzzy), comma-separated.
+ * Paging and filtering shared by every /api/v2.0 list, read from the request as Harbor reads it:
+ * `page` (1-based, default 1), `page_size` (default 10, at most 100), `q` and `sort` (parsed by
+ * src/domain/listing.ts), and the answer's `X-Total-Count` and `Link` headers (rel="prev" /
+ * rel="next", built like Harbor's: the request path with page and page_size set, the query keys
+ * sorted, values unescaped, links joined by " , ").
+ *
+ * Like Harbor's generated binder, a parameter sent twice counts with its last value, and a page
+ * or page_size that is not an integer, or a page_size over 100, is a 422 with Harbor's message.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { fail } from '../../domain/index.ts';
-import type { PageRequest, SortKey, TextFilter } from '../../projects/index.ts';
+import { fail, parseQuery, parseSortKeys, type ListQuery, type SortKey, type TextFilter } from '../../domain/index.ts';
 
-/** Default and largest page sizes. */
+/** Default page size. */
 export const defaultPageSize = 10;
 /** Largest accepted `page_size`. */
 export const maxPageSize = 100;
+/** Pages past this one are empty in any database Wharf serves; larger numbers are read as it. */
+const maxPage = 2 ** 40;
 
-function positiveInt(v: unknown, name: string, fallback: number, max: number): number {
-  if (v === undefined || v === '') return fallback;
-  if (typeof v !== 'string' || !/^[0-9]+$/.test(v)) throw fail('BAD_REQUEST', `${name} must be a positive integer`);
-  const n = Number(v);
-  if (n < 1 || n > max) throw fail('BAD_REQUEST', `${name} must be between 1 and ${max}`);
-  return n;
+/** Which page of a list, and optionally its order. */
+export interface PageRequest {
+  page: number;
+  pageSize: number;
+  sort?: SortKey[];
 }
 
-/** Reads `page`, `page_size` and `sort` from a query object; BAD_REQUEST when out of range. */
-export function parsePaging(query: Record<string, unknown>): PageRequest {
-  const sort = parseSort(query.sort);
-  return {
-    page: positiveInt(query.page, 'page', 1, Number.MAX_SAFE_INTEGER),
-    pageSize: positiveInt(query.page_size, 'page_size', defaultPageSize, maxPageSize),
-    ...(sort.length ? { sort } : {}),
-  };
+/** A query parameter's value: the last one when it was sent several times; undefined when absent. */
+export function queryParam(v: unknown): string | undefined {
+  const last: unknown = Array.isArray(v) ? v[v.length - 1] : v;
+  return typeof last === 'string' ? last : undefined;
+}
+
+/** Go's strconv.ParseInt over int64: an optional sign and decimal digits. */
+function isInt64Text(s: string): boolean {
+  const digits = s.startsWith('-') || s.startsWith('+') ? s.slice(1) : s;
+  return digits.length > 0 && digits.length <= 18 && [...digits].every((c) => c >= '0' && c <= '9');
+}
+
+function int64Param(v: unknown, name: string, fallback: number): number {
+  const s = queryParam(v);
+  if (s === undefined || s === '') return fallback;
+  if (!isInt64Text(s)) throw fail('UNPROCESSABLE', `validation failure list:\n${name} in query must be of type int64: "${s.slice(0, 64)}"`);
+  return Number(s);
 }
 
 /**
- * Parses Harbor's `sort` (`name`, `-creation_time`, `name,-update_time`); which fields are allowed is
- * the list's call. `fieldPattern` is the syntax of a field name (quotas allow `used.storage`).
+ * Reads `page`, `page_size` and `sort`. A page below 1 is the first (Harbor sets no offset); a
+ * page_size of 0 or less, which Harbor reads as "everything", is the largest page here, and the
+ * `Link` header points to the rest.
  */
-export function parseSort(v: unknown, fieldPattern: RegExp = /^[a-z_]+$/): SortKey[] {
-  if (v === undefined || v === '') return [];
-  if (typeof v !== 'string') throw fail('BAD_REQUEST', 'sort must be given once');
-  return v.split(',').map((part) => {
-    const t = part.trim();
-    const desc = t.startsWith('-');
-    const field = desc ? t.slice(1) : t;
-    if (!fieldPattern.test(field)) throw fail('BAD_REQUEST', `sort: "${part}" is not a field name, optionally prefixed with "-"`);
-    return { field, desc };
-  });
+export function parsePaging(query: Record<string, unknown>): PageRequest {
+  const page = Math.min(maxPage, Math.max(1, int64Param(query.page, 'page', 1)));
+  const size = int64Param(query.page_size, 'page_size', defaultPageSize);
+  if (size > maxPageSize) throw fail('UNPROCESSABLE', `validation failure list:\npage_size in query should be less than or equal to ${maxPageSize}`);
+  const sort = parseSortKeys(queryParam(query.sort) ?? '');
+  return { page, pageSize: size < 1 ? maxPageSize : size, ...(sort.length ? { sort } : {}) };
+}
+
+/** Reads a whole list request: paging, `sort` and `q` (every key; each list keeps those it knows). */
+export function listQuery(query: Record<string, unknown>): ListQuery {
+  const p = parsePaging(query);
+  return { page: p.page, pageSize: p.pageSize, sort: p.sort ?? [], filters: parseQuery(queryParam(query.q) ?? '') };
 }
 
 /** Builds Harbor's `Link` header value, or '' when there is neither a previous nor a next page. */
@@ -75,43 +90,25 @@ export function setPageHeaders(req: FastifyRequest, reply: FastifyReply, total: 
 }
 
 /**
- * Parses Harbor's `q` (`name=~alp,public=true`) into filters keyed by name. Only keys in `allowed`
- * are accepted; Harbor's range (`[a~b]`) and list (`{a b}`, `(a b)`) forms are refused with a
- * clear message. Each value is URL-unescaped once more, as Harbor does.
+ * The exact and fuzzy terms of `q` for the keys in `allowed`, for lists whose service takes
+ * TextFilters (the webhook lists); other keys are ignored, and a range or list form on an allowed
+ * key is a 400 there.
  */
 export function parseQ(q: unknown, allowed: readonly string[]): Map<string, TextFilter> {
   const out = new Map<string, TextFilter>();
-  if (q === undefined || q === '') return out;
-  if (typeof q !== 'string') throw fail('BAD_REQUEST', 'q must be given once');
-  for (const part of q.split(',')) {
-    if (part.trim() === '') continue;
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw fail('BAD_REQUEST', `q: "${part}" is not key=value or key=~value`);
-    const key = part.slice(0, eq).trim();
-    let raw = part.slice(eq + 1);
-    const fuzzy = raw.startsWith('~');
-    if (fuzzy) raw = raw.slice(1);
-    let value = raw;
-    try {
-      value = decodeURIComponent(raw);
-    } catch {
-      /* keep the value as given when it is not valid percent-encoding */
-    }
-    if (!allowed.includes(key)) {
-      throw fail('BAD_REQUEST', `q: unsupported key "${key}"; this list accepts ${allowed.length ? allowed.join(', ') : 'no keys'}`);
-    }
-    if (/^[[{(]/.test(value) && /[\]})]$/.test(value)) {
-      throw fail('BAD_REQUEST', `q: range and list values are not supported by Wharf; use ${key}=value or ${key}=~value`);
-    }
-    out.set(key, { value, fuzzy });
+  for (const [key, c] of parseQuery(queryParam(q) ?? '')) {
+    if (!allowed.includes(key)) continue;
+    if (c.kind !== 'exact' && c.kind !== 'fuzzy') throw fail('BAD_REQUEST', `q: ${key} takes ${key}=value or ${key}=~value on this list`);
+    out.set(key, { value: c.value, fuzzy: c.kind === 'fuzzy' });
   }
   return out;
 }
 
 /** Reads a boolean query parameter ("true"/"false"); BAD_REQUEST otherwise. */
 export function parseBoolParam(v: unknown, name: string, fallback: boolean): boolean {
-  if (v === undefined || v === '') return fallback;
-  if (v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
+  const s = queryParam(v);
+  if (s === undefined || s === '') return fallback;
+  if (s === 'true' || s === '1') return true;
+  if (s === 'false' || s === '0') return false;
   throw fail('BAD_REQUEST', `${name} must be true or false`);
 }

@@ -1,6 +1,6 @@
 /**
  * Harbor's project endpoints:
- *   GET    /projects                         list (name fuzzy, public, q=name=~x,public=true, paging)
+ *   GET    /projects                         list (name fuzzy, public; Harbor's q, sort and paging)
  *   HEAD   /projects?project_name=x          200 when it exists, else 404
  *   POST   /projects                         create (admin) -> 201, Location: /api/v2.0/projects/<id>
  *   GET    /projects/{project_name_or_id}    one project (X-Is-Resource-Name: true forces a name)
@@ -12,7 +12,7 @@ import type { AppDeps } from '../../app.ts';
 import type { ProjectRequest } from '../../projects/index.ts';
 import { fail } from '../../domain/index.ts';
 import { callContext, projectKey } from './context.ts';
-import { parseBoolParam, parsePaging, parseQ, setPageHeaders } from './paging.ts';
+import { listQuery, parseBoolParam, queryParam, setPageHeaders } from './paging.ts';
 
 type Query = Record<string, unknown>;
 type ProjectParams = { project_name_or_id: string };
@@ -21,13 +21,11 @@ type ProjectParams = { project_name_or_id: string };
 export function projectRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: Query }>('/projects', { exposeHeadRoute: false }, async (req, reply) => {
-      const page = parsePaging(req.query);
-      const q = parseQ(req.query.q, ['name', 'public']);
-      const name = typeof req.query.name === 'string' && req.query.name !== '' ? { value: req.query.name, fuzzy: true } : q.get('name');
-      const pub = q.get('public');
-      const isPublic = req.query.public !== undefined ? parseBoolParam(req.query.public, 'public', false) : pub ? parseBoolParam(pub.value, 'q: public', false) : undefined;
-      const result = await deps.projects.listProjects(callContext(req), { name, public: isPublic }, page);
-      setPageHeaders(req, reply, result.total, page);
+      const list = listQuery(req.query);
+      const name = queryParam(req.query.name);
+      const isPublic = req.query.public !== undefined ? parseBoolParam(req.query.public, 'public', false) : undefined;
+      const result = await deps.projects.listProjects(callContext(req), { ...(name ? { name: { value: name, fuzzy: true } } : {}), public: isPublic }, list);
+      setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 

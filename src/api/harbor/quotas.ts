@@ -1,14 +1,14 @@
 /**
  * Harbor's quota endpoints (system admin):
- *   GET /quotas?reference=project&reference_id=<id>&sort=&page=&page_size=   list, X-Total-Count, Link
+ *   GET /quotas?reference=project&reference_id=<id>&sort=&page=&page_size=   list (Harbor's sort and paging)
  *   GET /quotas/{id}                                                        one quota (id = project id)
  *   PUT /quotas/{id}  {"hard":{"storage":N}}                                N bytes, -1 unlimited
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
-import { fail } from '../../domain/index.ts';
+import { fail, resolveSort, type ListSpec } from '../../domain/index.ts';
 import { callContext } from './context.ts';
-import { parsePaging, parseSort, setPageHeaders } from './paging.ts';
+import { listQuery, queryParam, setPageHeaders } from './paging.ts';
 
 type Query = Record<string, unknown>;
 
@@ -17,28 +17,25 @@ function quotaId(raw: string): number {
   return Number(raw);
 }
 
-function optionalString(v: unknown, name: string): string | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw fail('BAD_REQUEST', `${name} must be given once`);
-  return v;
-}
-
-/** Parses `sort` for quotas: `hard.storage`, `-used.storage`, `id`, `creation_time`, `update_time`. */
-function quotaSort(v: unknown): Array<{ field: string; desc: boolean }> {
-  return parseSort(v, /^[a-z_]+(\.[a-z_]+)?$/);
-}
+/** The fields quotas sort by (Harbor's dotted `hard.storage`, `used.storage`); the service sorts them in memory. */
+const quotaListSpec = {
+  id: { type: 'int', column: 'id' },
+  'hard.storage': { type: 'int', column: 'hard.storage' },
+  'used.storage': { type: 'int', column: 'used.storage' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  update_time: { type: 'time', column: 'update_time' },
+} as const satisfies ListSpec;
 
 /** Routes for /quotas. */
 export function quotaRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: Query }>('/quotas', async (req, reply) => {
-      // Harbor sorts quotas by dotted fields (`-used.storage`), which the shared sort parser does not take.
-      const page = { ...parsePaging({ ...req.query, sort: undefined }), sort: quotaSort(req.query.sort) };
-      const result = await deps.quotas.list(
-        callContext(req),
-        { reference: optionalString(req.query.reference, 'reference'), referenceId: optionalString(req.query.reference_id, 'reference_id') },
-        page,
-      );
+      const list = listQuery(req.query);
+      // Unknown sort fields are dropped here, as on every list.
+      const page = { page: list.page, pageSize: list.pageSize, sort: resolveSort(list.sort, quotaListSpec).map((k) => ({ field: k.key, desc: k.desc })) };
+      const reference = queryParam(req.query.reference) || undefined;
+      const referenceId = queryParam(req.query.reference_id) || undefined;
+      const result = await deps.quotas.list(callContext(req), { reference, referenceId }, page);
       setPageHeaders(req, reply, result.total, page);
       return result.items;
     });

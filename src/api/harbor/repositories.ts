@@ -1,15 +1,15 @@
 /**
  * Harbor's repository endpoints (repository names inside the project, a slash encoded twice:
  * `library/a/b` is `/projects/library/repositories/a%252Fb`):
- *   GET    /repositories                                    every repository the caller may pull from
- *   GET    /projects/{p}/repositories                       list (q=name=~x, paging)
+ *   GET    /repositories                                    every repository the caller may pull from (q, sort, paging)
+ *   GET    /projects/{p}/repositories                       list (q, sort, paging)
  *   GET    /projects/{p}/repositories/{repository_name}     one repository
  *   DELETE /projects/{p}/repositories/{repository_name}     delete it with every artifact and tag -> 200
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { callContext, projectName, repositoryParam } from './context.ts';
-import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
+import { listQuery, setPageHeaders } from './paging.ts';
 
 type Query = Record<string, unknown>;
 type RepoParams = { project_name: string; repository_name: string };
@@ -18,18 +18,16 @@ type RepoParams = { project_name: string; repository_name: string };
 export function repositoryRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Params: { project_name: string }; Querystring: Query }>('/projects/:project_name/repositories', async (req, reply) => {
-      const page = parsePaging(req.query);
-      const q = parseQ(req.query.q, ['name']);
-      const result = await deps.projects.listRepositories(callContext(req), projectName(req.params.project_name), { name: q.get('name') }, page);
-      setPageHeaders(req, reply, result.total, page);
+      const list = listQuery(req.query);
+      const result = await deps.projects.listRepositories(callContext(req), projectName(req.params.project_name), list);
+      setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 
     app.get<{ Querystring: Query }>('/repositories', async (req, reply) => {
-      const page = parsePaging(req.query);
-      const q = parseQ(req.query.q, ['name']);
-      const result = await deps.projects.listAllRepositories(callContext(req), { name: q.get('name') }, page);
-      setPageHeaders(req, reply, result.total, page);
+      const list = listQuery(req.query);
+      const result = await deps.projects.listAllRepositories(callContext(req), list);
+      setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 

@@ -1,6 +1,6 @@
 /**
  * Harbor's robot account endpoints:
- *   GET    /robots               list (q=Level=project,ProjectID=1, name; page, page_size)
+ *   GET    /robots               list (q=Level=project,ProjectID=1; Harbor's q, sort and paging)
  *   POST   /robots               RobotCreate -> 201 RobotCreated (the secret, shown once), Location
  *   GET    /robots/{robot_id}    Robot (no secret)
  *   PUT    /robots/{robot_id}    Robot: description, disable, duration, permissions -> 200
@@ -9,10 +9,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
-import { RobotService, type RobotFilter } from '../../auth/robots.ts';
+import { RobotService } from '../../auth/robots.ts';
 import { fail } from '../../domain/index.ts';
 import { callContext } from './context.ts';
-import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
+import { listQuery, setPageHeaders } from './paging.ts';
 
 type Params = { robot_id: string };
 
@@ -26,20 +26,9 @@ export function robotRoutes(deps: AppDeps) {
   const robots = new RobotService({ db: deps.db, authorizer: deps.authorizer, authenticator: deps.authenticator });
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: Record<string, unknown> }>('/robots', async (req, reply) => {
-      const page = parsePaging(req.query);
-      const q = parseQ(req.query.q, ['Level', 'ProjectID', 'name']);
-      const filter: RobotFilter = {};
-      const level = q.get('Level')?.value;
-      if (level !== undefined) filter.level = level;
-      const pid = q.get('ProjectID')?.value;
-      if (pid !== undefined) {
-        if (!/^[0-9]{1,15}$/.test(pid)) throw fail('BAD_REQUEST', 'q: ProjectID must be a project id');
-        filter.projectId = Number(pid);
-      }
-      const name = q.get('name')?.value;
-      if (name !== undefined) filter.name = name;
-      const result = await robots.list(callContext(req).actor, filter, page);
-      setPageHeaders(req, reply, result.total, page);
+      const list = listQuery(req.query);
+      const result = await robots.list(callContext(req).actor, list);
+      setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 

@@ -1,6 +1,6 @@
 /**
  * Harbor's user endpoints (adapters over the UserService):
- *   GET    /users                    list (system admin; q=username=~x,email=~y; paging)
+ *   GET    /users                    list (system admin; Harbor's q, sort and paging: q=username=~x,email=~y)
  *   POST   /users                    create (system admin) -> 201, Location: /api/v2.0/users/<id>
  *   GET    /users/current            the logged-in user
  *   GET    /users/search?username=x  id and name of matching users (any logged-in user)
@@ -13,7 +13,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { fail } from '../../domain/index.ts';
-import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
+import { listQuery, parsePaging, queryParam, setPageHeaders } from './paging.ts';
 
 type Query = Record<string, unknown>;
 type UserParams = { user_id: string };
@@ -29,12 +29,9 @@ function userId(raw: string): number {
 export function userRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: Query }>('/users', async (req, reply) => {
-      const page = parsePaging(req.query);
-      const q = parseQ(req.query.q, ['username', 'email']);
-      const username = q.get('username');
-      const email = q.get('email');
-      const result = await deps.users.list(req.actor, { ...(username ? { username } : {}), ...(email ? { email } : {}) }, page);
-      setPageHeaders(req, reply, result.total, page);
+      const list = listQuery(req.query);
+      const result = await deps.users.list(req.actor, list);
+      setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 
@@ -47,7 +44,7 @@ export function userRoutes(deps: AppDeps) {
 
     app.get<{ Querystring: Query }>('/users/search', async (req, reply) => {
       const page = parsePaging(req.query);
-      const name = typeof req.query.username === 'string' ? req.query.username : '';
+      const name = queryParam(req.query.username) ?? '';
       const result = await deps.users.search(req.actor, name, page);
       setPageHeaders(req, reply, result.total, page);
       return result.items;
