@@ -8,18 +8,15 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError, type Config } from './config/index.ts';
-import { openDatabase, type Db } from './db/index.ts';
-import { WriteLock } from './db/statement-cache.ts';
-import { FsBlobStore } from './storage/fs-blob-store.ts';
+import { openDatabase, WriteLock, type Db } from './db/index.ts';
+import { FsBlobStore } from './storage/index.ts';
 import { Outbox } from './events/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService } from './auth/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
-import { ProjectService } from './projects/index.ts';
-import { QuotaService } from './projects/quotas.ts';
+import { ProjectService, QuotaService } from './projects/index.ts';
 import { AuditService, AuditWriter } from './audit/index.ts';
 import { DiskMonitor, Metrics, createLogger, stdoutLog } from './observability/index.ts';
-import { createWebhookServices, WebhookEngine } from './webhooks/index.ts';
-import { DeliveryThread } from './webhooks/delivery-thread.ts';
+import { createWebhookServices, DeliveryThread, WebhookEngine } from './webhooks/index.ts';
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -74,16 +71,16 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     maxPerAddress: config.auth.login_max_failures_per_address,
     windowMs: config.auth.login_window_seconds * 1000,
   });
-  const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config });
   const audit = new AuditService({ db: db.kysely, authorizer, config });
+  const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config, audit });
   // In the delivery thread by default (its own connection, Outbox, logger and metrics), else here.
   const deliveryThread = writeLock ? new DeliveryThread({ config, outbox, logger, metrics, writeLock }) : null;
   const auditWriter = deliveryThread ? null : new AuditWriter({ db: db.kysely, outbox, config, logger, audit });
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
-  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry });
+  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
-  const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, engine });
+  const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
   await bootstrap(config, db, projects, logger);
 
   // After gc, blobs it removed leave their projects' quota usage.

@@ -1,7 +1,7 @@
 /** /healthz (the process is up), /readyz (the database answers and writes succeed), /metrics (Prometheus; who may read it: metrics-auth.ts). */
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './deps.ts';
 import { metricsGuard } from './metrics-auth.ts';
 
 /** Health and metrics routes. */

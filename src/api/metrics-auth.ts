@@ -8,7 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './deps.ts';
 import { Authenticator } from '../auth/index.ts';
 import { authenticateBasic } from './credentials.ts';
 import { sendHarborError } from './harbor/errors.ts';

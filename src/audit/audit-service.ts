@@ -10,8 +10,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { AuditLogRow, Database } from '../db/index.ts';
-import type { Authorizer, Action } from '../auth/index.ts';
-import type { CallContext } from '../registry/types.ts';
+import type { Authorizer, Action, AuditTrail, CallContext } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { fail, type ListQuery, type ListSpec } from '../domain/index.ts';
 import { listPage } from '../db/index.ts';
@@ -113,7 +112,7 @@ function view(r: AuditLogRow): AuditLogView {
 }
 
 /** Reads, records and prunes the audit log. */
-export class AuditService {
+export class AuditService implements AuditTrail {
   constructor(private readonly deps: AuditDeps) {}
 
   /** Records one entry (see {@link recordAudit}). */

@@ -18,10 +18,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { assertNever } from '../domain/index.ts';
-import { eventFromRow, type Outbox, type WharfEvent } from '../events/index.ts';
-import { OutboxLoop } from '../events/outbox-loop.ts';
+import { eventFromRow, OutboxLoop, type Outbox, type WharfEvent } from '../events/index.ts';
 import { auditRow, type AuditEntry, type AuditService } from './audit-service.ts';
-import { webhookDeliveryStore as store, type NewAuditEntry } from '../db/webhook-delivery-store.ts';
+import { webhookDeliveryStore as store, type NewAuditEntry } from '../db/index.ts';
 
 const cursorName = 'audit';
 const batchSize = 200;

@@ -13,6 +13,8 @@
  *   actions intersected with the account's rights, and public reads (docs/auth.md).
  */
 
+import type { RequestInfo } from '../events/index.ts';
+
 /** Harbor's project roles (role ids: projectAdmin=1, developer=2, guest=3, maintainer=4, limitedGuest=5). */
 export type ProjectRole = 'projectAdmin' | 'maintainer' | 'developer' | 'guest' | 'limitedGuest';
 
@@ -62,6 +64,12 @@ export interface Actor {
   tokenAccess?: ReadonlyMap<string, ReadonlySet<string>>;
   /** For `token` actors only: the account the token was issued to (its rights as loaded now). */
   account?: Actor;
+}
+
+/** Context every service call carries: who, and the request it came from (for events and logs). */
+export interface CallContext {
+  actor: Actor;
+  request?: RequestInfo;
 }
 
 /** The anonymous caller. */

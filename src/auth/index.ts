@@ -6,3 +6,6 @@ export * from './principals.ts';
 export * from './users.ts';
 export * from './tokens.ts';
 export * from './login-limiter.ts';
+export * from './audit-trail.ts';
+export * from './members.ts';
+export * from './robots.ts';

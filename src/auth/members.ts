@@ -11,7 +11,7 @@ import { likeContains, listPage, type Database, type ProjectRow } from '../db/in
 import type { Actor } from './actor.ts';
 import { roleOfId } from './actor.ts';
 import type { Authorizer } from './authorizer.ts';
-import { recordAudit } from '../audit/index.ts';
+import type { AuditTrail } from './audit-trail.ts';
 
 /** Harbor's ProjectMemberEntity. */
 export interface MemberView {
@@ -34,6 +34,8 @@ export interface MemberProjectKey {
 export interface MemberServiceDeps {
   db: Kysely<Database>;
   authorizer: Authorizer;
+  /** Records every member change (the audit log). */
+  audit: AuditTrail;
 }
 
 function roleIdOf(v: unknown): number {
@@ -98,7 +100,7 @@ export class MemberService {
         .returning('id')
         .executeTakeFirst();
       if (!row) throw fail('CONFLICT', `${user.username} is already a member of ${p.name}`);
-      await recordAudit(trx, { projectId: p.id, username: actor.username, operation: 'create', resourceType: 'member', resource: `${p.name}/${user.username}` });
+      await this.deps.audit.record(trx, { projectId: p.id, username: actor.username, operation: 'create', resourceType: 'member', resource: `${p.name}/${user.username}` });
       return row.id;
     });
   }
@@ -110,7 +112,7 @@ export class MemberService {
     const m = await this.member(p, id);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('project_members').set({ role_id: roleId, update_time: Date.now() }).where('id', '=', id).execute();
-      await recordAudit(trx, { projectId: p.id, username: actor.username, operation: 'update', resourceType: 'member', resource: `${p.name}/${m.username}` });
+      await this.deps.audit.record(trx, { projectId: p.id, username: actor.username, operation: 'update', resourceType: 'member', resource: `${p.name}/${m.username}` });
     });
   }
 
@@ -120,7 +122,7 @@ export class MemberService {
     const m = await this.member(p, id);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('project_members').where('id', '=', id).execute();
-      await recordAudit(trx, { projectId: p.id, username: actor.username, operation: 'delete', resourceType: 'member', resource: `${p.name}/${m.username}` });
+      await this.deps.audit.record(trx, { projectId: p.id, username: actor.username, operation: 'delete', resourceType: 'member', resource: `${p.name}/${m.username}` });
     });
   }
 

@@ -18,7 +18,7 @@ import type { Actor } from './actor.ts';
 import type { Authorizer } from './authorizer.ts';
 import { Authenticator } from './authenticator.ts';
 import { parseRobotPermissions, type RobotPermission } from './principals.ts';
-import { recordAudit } from '../audit/index.ts';
+import type { AuditTrail } from './audit-trail.ts';
 
 /** The prefix of every robot name (Harbor's default `robot_name_prefix`). */
 export const robotPrefix = 'robot$';
@@ -94,6 +94,8 @@ export const robotListSpec = {
 export interface RobotServiceDeps {
   db: Kysely<Database>;
   authorizer: Authorizer;
+  /** Records every robot change (the audit log). */
+  audit: AuditTrail;
   /** Told when a robot's secret changes or the robot goes, so cached checks of the old secret end at once. */
   authenticator?: Pick<Authenticator, 'invalidateRobot'>;
 }
@@ -204,7 +206,7 @@ export class RobotService {
         .returningAll()
         .executeTakeFirst();
       if (!inserted) throw fail('CONFLICT', `a robot named ${fullName} already exists`);
-      await recordAudit(trx, { projectId: project?.id ?? null, username: actor.username, operation: 'create', resourceType: 'robot', resource: fullName });
+      await this.deps.audit.record(trx, { projectId: project?.id ?? null, username: actor.username, operation: 'create', resourceType: 'robot', resource: fullName });
       return inserted;
     });
     return { id: row.id, name: row.name, secret, creation_time: new Date(row.creation_time).toISOString(), expires_at: row.expires_at };
@@ -268,7 +270,7 @@ export class RobotService {
         })
         .where('id', '=', id)
         .execute();
-      await recordAudit(trx, { projectId: row.project_id, username: actor.username, operation: 'update', resourceType: 'robot', resource: row.name });
+      await this.deps.audit.record(trx, { projectId: row.project_id, username: actor.username, operation: 'update', resourceType: 'robot', resource: row.name });
     });
   }
 
@@ -281,7 +283,7 @@ export class RobotService {
     const secretHash = await Authenticator.hashPassword(secret);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('robots').set({ secret_hash: secretHash, update_time: Date.now() }).where('id', '=', row.id).execute();
-      await recordAudit(trx, { projectId: row.project_id, username: actor.username, operation: 'update', resourceType: 'robot', resource: row.name });
+      await this.deps.audit.record(trx, { projectId: row.project_id, username: actor.username, operation: 'update', resourceType: 'robot', resource: row.name });
     });
     this.deps.authenticator?.invalidateRobot(row.id);
     return { secret };
@@ -292,7 +294,7 @@ export class RobotService {
     const { row } = await this.robot(actor, id, 'manage-robots');
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('robots').where('id', '=', id).execute();
-      await recordAudit(trx, { projectId: row.project_id, username: actor.username, operation: 'delete', resourceType: 'robot', resource: row.name });
+      await this.deps.audit.record(trx, { projectId: row.project_id, username: actor.username, operation: 'delete', resourceType: 'robot', resource: row.name });
     });
     this.deps.authenticator?.invalidateRobot(id);
   }

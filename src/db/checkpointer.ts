@@ -15,7 +15,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import { startModuleWorker } from '../platform/module-worker.ts';
+import { startModuleWorker } from '../platform/index.ts';
 
 /** Where the checkpointer reports problems; a pino Logger fits. */
 export interface DbLogger {

@@ -8,14 +8,13 @@
 import type { Kysely } from 'kysely';
 import type { Database, ProjectRow, RepositoryRow, ArtifactRow, TagRow } from '../db/index.ts';
 import type { Outbox } from '../events/index.ts';
-import { systemActor, type Authorizer, type Action } from '../auth/index.ts';
+import { systemActor, type AuditTrail, type Authorizer, type Action } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
-import type { CallContext, Registry } from '../registry/types.ts';
+import type { CallContext, Registry } from '../registry/index.ts';
 import { fail, isValidProjectName, isValidTag, parseDigest, parseReference, parseRepoName, type Reference, type RepoName } from '../domain/index.ts';
 import { conditionMatches, conditionMatchesAny, filterOf, pageOf, type ListQuery, type ListSpec, type Page, type SortKey, type TextFilter, type TypedCondition } from '../domain/index.ts';
 import { filterSql, likeContains, listPage, orderBy, orderTerms, resolveList } from '../db/index.ts';
-import { projectRef } from '../registry/repositories.ts';
-import { recordAudit } from '../audit/index.ts';
+import { projectRef } from '../registry/index.ts';
 import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
 import { goBool, parseMetadataInput, readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
 
@@ -26,6 +25,8 @@ export interface ProjectDeps {
   authorizer: Authorizer;
   config: Config;
   registry: Registry;
+  /** Records project setting changes (the audit log). */
+  audit: AuditTrail;
 }
 
 /** The list shapes shared with other services (src/domain/listing.ts), re-exported for this module's users. */
@@ -375,7 +376,7 @@ export class ProjectService {
         })
         .where('id', '=', p.id)
         .execute();
-      await recordAudit(trx, { projectId: p.id, username: ctx.actor.username, operation: 'update', resourceType: 'project', resource: p.name });
+      await this.deps.audit.record(trx, { projectId: p.id, username: ctx.actor.username, operation: 'update', resourceType: 'project', resource: p.name });
     });
   }
 

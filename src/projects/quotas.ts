@@ -22,32 +22,13 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, ProjectRow } from '../db/index.ts';
-import type { Outbox, ProjectRef, RepositoryRef, ArtifactRef } from '../events/index.ts';
-import type { Authorizer } from '../auth/index.ts';
+import type { Outbox, ProjectRef } from '../events/index.ts';
+import type { AuditTrail, Authorizer, CallContext } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
-import type { CallContext } from '../registry/types.ts';
+import type { QuotaGuard, QuotaItem, QuotaSubject } from '../registry/index.ts';
 import { DomainError, fail } from '../domain/index.ts';
-import { recordAudit } from '../audit/index.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
-
-/** One blob a push adds to a project. */
-export interface QuotaItem {
-  digest: string;
-  size: number;
-}
-
-/** What a push is about, for the message and the quota events. */
-export interface QuotaSubject {
-  ctx: CallContext;
-  project: ProjectRow;
-  /** Full repository name. */
-  repository: string;
-  /** The repository as events show it; null when it does not exist (yet). */
-  repositoryRef: RepositoryRef | null;
-  /** The manifest being pushed; null for blob uploads and mounts. */
-  artifact: ArtifactRef | null;
-}
 
 /** A push refused because it would pass the project's storage limit (DENIED on /v2, 403). */
 export class QuotaExceededError extends DomainError {
@@ -67,14 +48,6 @@ export class QuotaExceededError extends DomainError {
   }
 }
 
-/** The hooks the registry calls (src/registry/registry-service.ts `RegistryDeps.quotas`). */
-export interface QuotaGuard {
-  charge(trx: Transaction<Database>, subject: QuotaSubject, items: QuotaItem[]): Promise<void>;
-  precheck(subject: QuotaSubject, items: QuotaItem[]): Promise<void>;
-  guard<T>(fn: () => Promise<T>): Promise<T>;
-  release(trx: Transaction<Database>, projectId: number, digests: string[], opts?: { keepIfLinked?: boolean }): Promise<void>;
-}
-
 /** Harbor's Quota object. */
 export interface QuotaView {
   id: number;
@@ -91,6 +64,8 @@ export interface QuotaDeps {
   outbox: Outbox;
   authorizer: Authorizer;
   config: Config;
+  /** Records quota changes (the audit log). */
+  audit: AuditTrail;
 }
 
 /** Harbor's size text: `<n> B` under 1 KiB, else one decimal and a binary unit (`2.1 MiB`). */
@@ -402,7 +377,7 @@ export class QuotaService implements QuotaGuard {
       const project = await trx.selectFrom('projects').select('name').where('id', '=', id).executeTakeFirst();
       if (!project) throw fail('NOT_FOUND', `quota ${id} not found`);
       await trx.updateTable('projects').set({ storage_limit: storage, update_time: Date.now() }).where('id', '=', id).execute();
-      await recordAudit(trx, { projectId: id, username: ctx.actor.username, operation: 'update', resourceType: 'quota', resource: project.name });
+      await this.deps.audit.record(trx, { projectId: id, username: ctx.actor.username, operation: 'update', resourceType: 'quota', resource: project.name });
     });
   }
 

@@ -22,7 +22,7 @@ import { digestAlgorithm, fail, isDomainError, makeDigest, projectOf, type Diges
 import { StorageFullError, StorageNotFoundError, type ByteRange } from '../storage/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
 import { findOrCreateRepository, findRepository, projectForRepo, repositoryRef } from './repositories.ts';
-import type { QuotaSubject } from '../projects/quotas.ts';
+import type { QuotaSubject } from './quota-guard.ts';
 import type { BlobInfo, CallContext, Registry, UploadState } from './types.ts';
 import { readManifestBytes } from './manifest-bytes.ts';
 

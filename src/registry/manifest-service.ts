@@ -28,7 +28,7 @@ import {
   type RepoName,
 } from '../domain/index.ts';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
-import { GroupCommit } from '../db/group-commit.ts';
+import { GroupCommit } from '../db/index.ts';
 import type { ArtifactRef } from '../events/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';

@@ -11,7 +11,7 @@ import type { Outbox } from '../events/index.ts';
 import type { Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import type { QuotaGuard } from '../projects/quotas.ts';
+import type { QuotaGuard } from './quota-guard.ts';
 import type { Digest, RepoName, Reference } from '../domain/index.ts';
 import type { CallContext, Registry } from './types.ts';
 import { BlobService } from './blob-service.ts';

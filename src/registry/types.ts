@@ -4,16 +4,12 @@
  * transactions as the changes (see src/events/outbox.ts).
  */
 import type { Readable } from 'node:stream';
-import type { Actor } from '../auth/actor.ts';
-import type { RequestInfo } from '../events/index.ts';
+import type { CallContext } from '../auth/index.ts';
 import type { ByteRange } from '../storage/index.ts';
 import type { Digest, RepoName, Reference } from '../domain/index.ts';
 
-/** Context every call carries: who, and the request it came from (for events and logs). */
-export interface CallContext {
-  actor: Actor;
-  request?: RequestInfo;
-}
+/** Context every call carries (declared by auth, next to the Actor). */
+export type { CallContext } from '../auth/index.ts';
 
 /** A blob's metadata. */
 export interface BlobInfo {

@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/index.ts';
 import { openDatabase, type Db } from '../db/index.ts';
-import { WriteLock } from '../db/statement-cache.ts';
+import { WriteLock } from '../db/index.ts';
 import { Outbox } from '../events/index.ts';
 import { Authorizer } from '../auth/index.ts';
 import { AuditService, AuditWriter } from '../audit/index.ts';

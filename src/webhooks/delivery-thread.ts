@@ -20,12 +20,12 @@
  * after a delay that grows while it keeps dying. The thread never keeps the process alive.
  */
 import type { Worker } from 'node:worker_threads';
-import { startModuleWorker } from '../platform/module-worker.ts';
+import { startModuleWorker } from '../platform/index.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Outbox } from '../events/index.ts';
 import type { Metrics, MetricsJson } from '../observability/index.ts';
-import type { WriteLock } from '../db/statement-cache.ts';
+import type { WriteLock } from '../db/index.ts';
 
 /** What the main thread passes to the thread at start. */
 export interface DeliveryThreadData {

@@ -45,10 +45,9 @@ import {
   type ProjectKey,
   type ScanMark,
   type TaskOutcome,
-} from '../db/webhook-delivery-store.ts';
-import { eventFromRow, type Outbox } from '../events/outbox.ts';
-import type { ProjectRef } from '../events/catalog.ts';
-import { formatContext } from '../events/dispatcher.ts';
+} from '../db/index.ts';
+import { eventFromRow, type Outbox, type ProjectRef } from '../events/index.ts';
+import { formatContext } from './dispatcher.ts';
 import type { Metrics } from '../observability/index.ts';
 import { formatterFor } from './formats/index.ts';
 import type { WebhookHttpClient, OutboundResult } from './http-client.ts';

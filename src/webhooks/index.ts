@@ -14,3 +14,4 @@ export { AddressPolicy, classifyAddress, embeddedIPv4, type AddressPolicyConfig,
 export { redactionMarker, redactAddress, restoreAddress, scrubSecrets } from './redaction.ts';
 export { buildHeaders, validateSecret, standardWebhooksKey, hubSignature, userAgent } from './signer.ts';
 export { classify, nextDelay, parseRetryAfter } from './retry.ts';
+export { DeliveryThread, type DeliveryThreadOptions } from './delivery-thread.ts';

@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database, ProjectRow, WebhookPolicyRow } from '../db/index.ts';
 import type { Actor, Authorizer } from '../auth/index.ts';
 import { fail } from '../domain/index.ts';
-import type { Page, SortKey, TextFilter } from '../domain/listing.ts';
+import type { Page, SortKey, TextFilter } from '../domain/index.ts';
 
 /** Who calls (the services need only the actor). */
 export interface WebhookCallContext {
@@ -18,7 +18,7 @@ export interface WebhookCallContext {
 export type PolicyScope = { kind: 'project'; nameOrId: string; isName: boolean } | { kind: 'system' };
 
 /** The list shapes shared with other services (src/domain/listing.ts), re-exported for this module's users. */
-export type { TextFilter, SortKey } from '../domain/listing.ts';
+export type { TextFilter, SortKey } from '../domain/index.ts';
 
 /** A list request: page (1-based), filters from `q`, sort keys. */
 export interface ListRequest {

@@ -9,10 +9,9 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, WebhookTargetRow } from '../db/index.ts';
-import type { Authorizer } from '../auth/index.ts';
+import type { AuditTrail, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { fail } from '../domain/index.ts';
-import { recordAudit } from '../audit/index.ts';
 import type { Resolver } from './http-client.ts';
 import { targetColumns, type TargetSpecLike } from './target-row.ts';
 import { applyTrust, parsePolicy, parseTestBody, targetsToReenable, type PolicySpec, type TargetSpec } from './policy-spec.ts';
@@ -34,6 +33,8 @@ export interface PolicyServiceDeps {
   db: Kysely<Database>;
   authorizer: Authorizer;
   config: Config;
+  /** Records policy changes (the audit log). */
+  audit: AuditTrail;
   sender: TestSender;
   /** Resolves target host names when a policy is saved (tests); the system resolver otherwise. */
   resolver?: Resolver;
@@ -122,7 +123,7 @@ export class PolicyService {
         .returning('id')
         .executeTakeFirstOrThrow();
       await this.writeTargets(trx, row.id, spec.targets, []);
-      await recordAudit(trx, { projectId, username: ctx.actor.username, operation: 'create', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${spec.name}` });
+      await this.deps.audit.record(trx, { projectId, username: ctx.actor.username, operation: 'create', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${spec.name}` });
       return row.id;
     });
   }
@@ -150,7 +151,7 @@ export class PolicyService {
         .where('id', '=', p.id)
         .execute();
       await this.writeTargets(trx, p.id, spec.targets, stored, targetsToReenable(body, spec.targets));
-      await recordAudit(trx, { projectId: p.project_id, username: ctx.actor.username, operation: 'update', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${spec.name}` });
+      await this.deps.audit.record(trx, { projectId: p.project_id, username: ctx.actor.username, operation: 'update', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${spec.name}` });
     });
   }
 
@@ -160,7 +161,7 @@ export class PolicyService {
     await this.deps.db.transaction().execute(async (trx) => {
       const p = await policyIn(trx, project, policyId);
       await trx.deleteFrom('webhook_policies').where('id', '=', p.id).execute();
-      await recordAudit(trx, { projectId: p.project_id, username: ctx.actor.username, operation: 'delete', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${p.name}` });
+      await this.deps.audit.record(trx, { projectId: p.project_id, username: ctx.actor.username, operation: 'delete', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${p.name}` });
     });
   }
 

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
-import type { Authorizer } from '../auth/index.ts';
+import type { AuditTrail, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Resolver } from './http-client.ts';
 import { PolicyService, type TestSender } from './policy-service.ts';
@@ -24,6 +24,8 @@ export interface WebhookServicesDeps {
   db: Kysely<Database>;
   authorizer: Authorizer;
   config: Config;
+  /** Records policy changes (the audit log). */
+  audit: AuditTrail;
   /** Sends test deliveries and redeliveries (the webhook engine). */
   engine: TestSender & Redeliverer;
   /** Resolves target host names when a policy is saved (tests); the system resolver otherwise. */
@@ -32,9 +34,9 @@ export interface WebhookServicesDeps {
 
 /** Builds the webhook API's services over one database and engine. */
 export function createWebhookServices(deps: WebhookServicesDeps): WebhookServices {
-  const { db, authorizer, config, engine, resolver } = deps;
+  const { db, authorizer, config, audit, engine, resolver } = deps;
   return {
-    policies: new PolicyService({ db, authorizer, config, sender: engine, resolver }),
+    policies: new PolicyService({ db, authorizer, config, audit, sender: engine, resolver }),
     history: new HistoryService({ db, authorizer, redeliverer: engine }),
     settings: new WebhookSettings({ db, authorizer }),
   };

@@ -14,7 +14,7 @@ import { rmSync } from 'node:fs';
 import { openDatabase } from '../../src/db/index.ts';
 import { adminAuth, spawnWharf, startWharf, tempDataDir, type TestWharf } from '../helpers/wharf.ts';
 import { header, jsonBody, startReceiver, type Receiver, type ReceivedRequest } from '../helpers/receiver.ts';
-import { formatContext } from '../../src/events/dispatcher.ts';
+import { formatContext } from '../../src/webhooks/dispatcher.ts';
 import { formatterFor } from '../../src/webhooks/formats/index.ts';
 
 type Kdb = TestWharf['wharf']['db']['kysely'];

@@ -9,7 +9,7 @@
  *   DELETE .../artifacts/{reference}/tags/{tag}    remove a tag -> 200
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { callContext, projectName, repositoryParam } from './context.ts';
 import { listQuery, parseBoolParam, setPageHeaders } from './paging.ts';
 

@@ -6,7 +6,7 @@
  * auditListSpec (src/audit/audit-service.ts); answers carry X-Total-Count and Link.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { callContext, projectKey } from './context.ts';
 import { listQuery, setPageHeaders } from './paging.ts';
 

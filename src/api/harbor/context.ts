@@ -1,7 +1,7 @@
 /** Helpers shared by the /api/v2.0 routes: the call context of a request and path decoding. */
 import type { FastifyRequest } from 'fastify';
 import { fail } from '../../domain/index.ts';
-import type { CallContext } from '../../registry/types.ts';
+import type { CallContext } from '../../registry/index.ts';
 import type { ProjectKey } from '../../projects/index.ts';
 
 /** The service call context of a request: its actor and what events record about it. */

@@ -9,7 +9,7 @@
  * authorizer's decision, asked by the services (403 when refused).
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { fail } from '../../domain/index.ts';
 import { badCredentialsMessage, resolveActor } from '../credentials.ts';
 import { harborErrorHandler, harborNotFound } from './errors.ts';

@@ -7,8 +7,8 @@
  *   DELETE /projects/{project_name_or_id}/members/{mid}      -> 200
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
-import { MemberService } from '../../auth/members.ts';
+import type { AppDeps } from '../deps.ts';
+import { MemberService } from '../../auth/index.ts';
 import { fail } from '../../domain/index.ts';
 import { callContext, projectKey } from './context.ts';
 import { listQuery, queryParam, setPageHeaders } from './paging.ts';
@@ -23,7 +23,7 @@ function memberId(raw: string): number {
 
 /** Routes for /projects/{p}/members. */
 export function memberRoutes(deps: AppDeps) {
-  const members = new MemberService({ db: deps.db, authorizer: deps.authorizer });
+  const members = new MemberService({ db: deps.db, authorizer: deps.authorizer, audit: deps.audit });
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Params: Params; Querystring: Record<string, unknown> }>('/projects/:project_name_or_id/members', async (req, reply) => {
       const list = listQuery(req.query);

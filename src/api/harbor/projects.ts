@@ -8,7 +8,7 @@
  *   DELETE /projects/{project_name_or_id}    delete an empty project -> 200 (412 while it has repositories)
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import type { ProjectRequest } from '../../projects/index.ts';
 import { fail } from '../../domain/index.ts';
 import { callContext, projectKey } from './context.ts';

@@ -5,7 +5,7 @@
  *   PUT /quotas/{id}  {"hard":{"storage":N}}                                N bytes, -1 unlimited
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { fail, resolveSort, type ListSpec } from '../../domain/index.ts';
 import { callContext } from './context.ts';
 import { listQuery, queryParam, setPageHeaders } from './paging.ts';

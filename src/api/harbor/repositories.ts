@@ -7,7 +7,7 @@
  *   DELETE /projects/{p}/repositories/{repository_name}     delete it with every artifact and tag -> 200
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { callContext, projectName, repositoryParam } from './context.ts';
 import { listQuery, setPageHeaders } from './paging.ts';
 

@@ -8,8 +8,8 @@
  *   DELETE /robots/{robot_id}    -> 200
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
-import { RobotService } from '../../auth/robots.ts';
+import type { AppDeps } from '../deps.ts';
+import { RobotService } from '../../auth/index.ts';
 import { fail } from '../../domain/index.ts';
 import { callContext } from './context.ts';
 import { listQuery, setPageHeaders } from './paging.ts';
@@ -23,7 +23,7 @@ function robotId(raw: string): number {
 
 /** Routes for /robots. */
 export function robotRoutes(deps: AppDeps) {
-  const robots = new RobotService({ db: deps.db, authorizer: deps.authorizer, authenticator: deps.authenticator });
+  const robots = new RobotService({ db: deps.db, authorizer: deps.authorizer, audit: deps.audit, authenticator: deps.authenticator });
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: Record<string, unknown> }>('/robots', async (req, reply) => {
       const list = listQuery(req.query);

@@ -12,7 +12,7 @@
  */
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import type { GcReport } from '../../registry/index.ts';
 import { fail, makeDigest } from '../../domain/index.ts';
 import pkg from '../../../package.json' with { type: 'json' };

@@ -11,7 +11,7 @@
  *   DELETE /users/{user_id}          (system admin)
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { fail } from '../../domain/index.ts';
 import { listQuery, parsePaging, queryParam, setPageHeaders } from './paging.ts';
 

@@ -24,7 +24,7 @@
  * call per route.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { fail } from '../../domain/index.ts';
 import type { ListRequest, PolicyScope, SortKey } from '../../webhooks/index.ts';
 import { parsePaging, parseQ, setPageHeaders } from './paging.ts';

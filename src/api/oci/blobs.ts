@@ -16,7 +16,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fail, parseDigest, parseRepoName, type Digest, type RepoName } from '../../domain/index.ts';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import type { ByteRange } from '../../storage/index.ts';
 import { hasBody } from './body.ts';
 import { pathOf } from './names.ts';

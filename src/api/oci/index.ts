@@ -6,7 +6,7 @@
  * (`{"errors":[{"code","message","detail"}]}`) through the one table in errors.ts.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { fail, isDomainError, type ErrorCode } from '../../domain/index.ts';
 import { badCredentialsMessage, registryChallenge, resolveActor } from '../credentials.ts';
 import { blobRoutes } from './blobs.ts';

@@ -15,7 +15,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fail, ociIndex, parseDigest, parseReference, type Digest, type RepoName } from '../../domain/index.ts';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import type { NamePage } from '../../registry/index.ts';
 import { readBody } from './body.ts';
 import { callContext, type OciRoutes, type OciTarget } from './routing.ts';

@@ -16,7 +16,7 @@
  * caller is. Errors use the registry's `{"errors":[{"code","message"}]}` format.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { Authenticator, parseScope, tokenService, type Actor, type Scope } from '../../auth/index.ts';
 import { fail, isDomainError } from '../../domain/index.ts';
 import { authenticateBasic } from '../credentials.ts';

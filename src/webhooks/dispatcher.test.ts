@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventRepository, eventTag, policyMatches } from './dispatcher.ts';
-import type { WharfEvent } from './catalog.ts';
+import type { WharfEvent } from '../events/index.ts';
 
 const project = { id: 1, name: 'library', public: true };
 const push = (repo: string, tag: string | null): WharfEvent => ({
@@ -64,10 +64,9 @@ import { sql } from 'kysely';
 import { pino } from 'pino';
 import { openDatabase, type Db } from '../db/index.ts';
 import { loadConfig } from '../config/index.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox, eventFromRow } from '../events/index.ts';
 import { Dispatcher, formatContext } from './dispatcher.ts';
-import { eventFromRow } from './outbox.ts';
-import { formatterFor } from '../webhooks/formats/index.ts';
+import { formatterFor } from './formats/index.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -260,7 +259,7 @@ const { workerData, parentPort } = require('node:worker_threads');
   const url = (p: string) => new URL(p, import.meta.url).href;
   const w = new Worker(code, {
     eval: true,
-    workerData: { file, dir, start, db: url('../db/index.ts'), config: url('../config/index.ts'), outbox: url('./outbox.ts'), dispatcher: url('./dispatcher.ts') },
+    workerData: { file, dir, start, db: url('../db/index.ts'), config: url('../config/index.ts'), outbox: url('../events/index.ts'), dispatcher: url('./dispatcher.ts') },
   });
   return new Promise((resolve, reject) => {
     w.once('message', (n: number) => resolve(n));

@@ -6,7 +6,7 @@
  *   1. claims the batch: `dispatched_at` is set on the rows still pending, and only the rows this
  *      statement claimed are handled (another round or process may have taken some meanwhile,
  *      so no event is ever dispatched twice);
- *   2. if the system switch `notification_enable` (../webhooks/settings.ts; read once per batch)
+ *   2. if the system switch `notification_enable` (./settings.ts; read once per batch)
  *      is off, or for an operational event (WEBHOOK_TARGET_DISABLED),
  *      that is all: Harbor drops events while notifications are off, it does not queue them; an
  *      event whose data is not valid JSON is likewise only marked dispatched (and logged);
@@ -29,7 +29,7 @@
  * own transaction fails is logged, stays pending and is retried alone (never in a batch) in later
  * rounds, so one broken row holds nothing else back.
  *
- * It wakes on `outbox.signal` ('appended', coalesced: see ./outbox-loop.ts) and also polls,
+ * It wakes on `outbox.signal` ('appended', coalesced: see ../events/outbox-loop.ts) and also polls,
  * because a signal may come before the appending transaction commits (or from another process,
  * which sends none). The pending gauge is counted at most once a second.
  */
@@ -37,15 +37,13 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
-import { webhookDeliveryStore, type NewEventExecution, type NewTask, type SubscribedTarget } from '../db/webhook-delivery-store.ts';
-import { eventFromRow, type Outbox } from './outbox.ts';
-import { OutboxLoop } from './outbox-loop.ts';
-import type { WharfEvent } from './catalog.ts';
+import { webhookDeliveryStore, type NewEventExecution, type NewTask, type SubscribedTarget } from '../db/index.ts';
+import { eventFromRow, OutboxLoop, type Outbox, type WharfEvent } from '../events/index.ts';
 import { filterMatches } from '../domain/index.ts';
-import { formatterFor, supports, vendorTypeFor } from '../webhooks/formats/index.ts';
-import type { FormatContext } from '../webhooks/formats/types.ts';
-import { firstDelay } from '../webhooks/retry.ts';
-import { notificationsEnabled } from '../webhooks/settings.ts';
+import { formatterFor, supports, vendorTypeFor } from './formats/index.ts';
+import type { FormatContext } from './formats/types.ts';
+import { firstDelay } from './retry.ts';
+import { notificationsEnabled } from './settings.ts';
 
 /** What the dispatcher needs. */
 export interface DispatcherDeps {

@@ -1,0 +1,58 @@
+/**
+ * The HTTP layer's dependency contract: what buildApp() (src/app.ts) hands every API plugin.
+ * Services only, no drivers; main.ts builds them.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config/index.ts';
+import type { Database } from '../db/index.ts';
+import type { Authenticator, Authorizer, Actor, UserService, TokenService, LoginLimiter } from '../auth/index.ts';
+import type { Registry } from '../registry/index.ts';
+import type { ProjectService } from '../projects/index.ts';
+import type { QuotaService } from '../projects/index.ts';
+import type { AuditService } from '../audit/index.ts';
+import type { DiskMonitor, Metrics } from '../observability/index.ts';
+import type { BlobStore } from '../storage/index.ts';
+import type { WebhookServices } from '../webhooks/index.ts';
+import type { GcReport } from '../registry/index.ts';
+
+/** Everything the HTTP layer needs: services only, no drivers. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  db: Kysely<Database>;
+  blobs: BlobStore;
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  /** Users: admin management, password changes, the current user. */
+  users: UserService;
+  /** Issues and verifies the registry's bearer tokens. */
+  tokens: TokenService;
+  /** Failed-login limiting; its `loginFailures` emitter announces each failure. */
+  loginLimiter: LoginLimiter;
+  registry: Registry;
+  projects: ProjectService;
+  /** Webhook policies, delivery history (redelivery included) and the global switch. */
+  webhooks: WebhookServices;
+  /** Runs garbage collection now (the admin API's gc trigger). */
+  gc: () => Promise<GcReport>;
+  /** Storage quotas (Harbor's /quotas). */
+  quotas: QuotaService;
+  /** The audit log (Harbor's /audit-logs, /projects/{p}/logs). */
+  audit: AuditService;
+  /** Whether writes can succeed (a full disk): /healthz and /readyz report it, error handlers answer 503. */
+  disk: DiskMonitor;
+  /** Extra plugins registered by the composition root (webhooks API and the like). */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller (anonymous when no valid credentials were given). */
+    actor: Actor;
+    /** True when credentials were sent but were wrong. */
+    badCredentials: boolean;
+  }
+}

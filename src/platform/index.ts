@@ -1,0 +1,2 @@
+/** Node runtime helpers. */
+export { startModuleWorker } from './module-worker.ts';
