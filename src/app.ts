@@ -10,6 +10,23 @@ import { healthRoutes, ociApi, harborApi, tokenApi, ociErrorBody, harborErrorBod
 
 export type { AppDeps } from './api/index.ts';
 
+/** The Harbor API's prefix; its routes answer with or without one trailing slash. */
+const harborPrefix = '/api/v2.0/';
+
+/**
+ * Drops one trailing slash from an /api/v2.0 path (`/api/v2.0/quotas/?page=2` is
+ * `/api/v2.0/quotas?page=2`), as Harbor's router does: Terraform pages `/quotas/`. Fastify's
+ * `ignoreTrailingSlash` is router-wide, and /v2 must stay strict (`/v2/<name>/tags/list/` is not
+ * a registry route), so the rewrite is scoped here, before routing.
+ */
+export function harborTrailingSlash(url: string): string {
+  if (!url.startsWith(harborPrefix)) return url;
+  const q = url.indexOf('?');
+  const end = q < 0 ? url.length : q;
+  if (end <= harborPrefix.length || url[end - 1] !== '/') return url;
+  return url.slice(0, end - 1) + url.slice(end);
+}
+
 /** Builds the Fastify app. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -23,6 +40,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.registry.max_manifest_bytes + 1,
     // Registry clients send paths with encoded characters; the router must see them raw.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
+    rewriteUrl: (req) => harborTrailingSlash(req.url ?? '/'),
     return503OnClosing: false,
     // Header, keep-alive and socket timeouts (src/api/connections.ts; the `server` config section).
     ...serverOptions(deps.config.server),

@@ -10,6 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
+import { routesOf } from '../helpers/routes.ts';
 import { api, explain, pushSmallImage, smallImage, type ApiAnswer } from '../helpers/webhook-client.ts';
 import type { Dispatcher } from 'undici';
 
@@ -18,35 +19,6 @@ import type { Dispatcher } from 'undici';
 const basic = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 const password = 'Passw0rdOne';
 const manifestAccept = 'application/vnd.oci.image.manifest.v1+json';
-
-/** One route of the app: its method and its path pattern as Fastify prints it. */
-interface RouteEntry {
-  method: string;
-  path: string;
-}
-
-/**
- * Reads every route (method and full path) out of `printRoutes({ commonPrefix: false })`, a tree
- * drawn with `├── `/`└── ` connectors, four columns per level, `(GET, HEAD)` after a node that has
- * handlers. A node's path is its ancestors' segments followed by its own.
- */
-function routesOf(tree: string): RouteEntry[] {
-  const out: RouteEntry[] = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^((?:[│ ] {3})*)[├└]── (.*)$/.exec(line);
-    if (!m) continue;
-    const depth = (m[1] ?? '').length / 4;
-    const text = m[2] ?? '';
-    const withMethods = /^(.*) \(([A-Z, ]+)\)$/.exec(text);
-    const segment = withMethods ? (withMethods[1] ?? '') : text;
-    stack.length = depth;
-    stack.push(segment);
-    if (!withMethods) continue;
-    for (const method of (withMethods[2] ?? '').split(', ')) out.push({ method, path: stack.join('') });
-  }
-  return out;
-}
 
 async function tokenFor(w: TestWharf, scopes: string[], auth?: string): Promise<string> {
   const q = new URLSearchParams({ service: 'wharf' });
