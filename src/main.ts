@@ -11,12 +11,14 @@ import { loadConfig, ConfigError, type Config } from './config/index.ts';
 import { openDatabase, WriteLock, type Db } from './db/index.ts';
 import { FsBlobStore } from './storage/index.ts';
 import { Outbox } from './events/index.ts';
-import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService } from './auth/index.ts';
+import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, systemActor } from './auth/index.ts';
+import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService, QuotaService } from './projects/index.ts';
 import { AuditService, AuditWriter } from './audit/index.ts';
 import { DiskMonitor, Metrics, createLogger, stdoutLog } from './observability/index.ts';
 import { createWebhookServices, DeliveryThread, WebhookEngine } from './webhooks/index.ts';
+import { JobService } from './jobs/index.ts';
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -83,13 +85,26 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
   await bootstrap(config, db, projects, logger);
 
+  // Background work runs as jobs; each kind registers its handler here (jobs/ imports no feature).
+  const jobs = new JobService({ db: db.kysely, logger, config: config.jobs });
   // After gc, blobs it removed leave their projects' quota usage.
-  const gc = async () => {
-    const report = await runGc({ db: db.kysely, blobs, config, logger });
-    await quotas.reconcile();
-    return report;
+  const deleteArtifact = (repo: string, digest: string) => registry.deleteManifest({ actor: systemActor }, parseRepoName(repo), { kind: 'digest', digest: parseDigest(digest) });
+  jobs.register({
+    vendorType: 'GARBAGE_COLLECTION',
+    async run(ctx) {
+      const p = ctx.params;
+      const report = await runGc({ db: db.kysely, blobs, config, logger, deleteArtifact }, { dryRun: p.dry_run === true, deleteUntagged: p.delete_untagged === true, signal: ctx.signal, log: (line) => ctx.log(line) });
+      if (!report.dryRun) await quotas.reconcile();
+      return { ...report };
+    },
+  });
+  // `wharf gc` and tests: a GARBAGE_COLLECTION execution run in this process, recorded like any other.
+  const gc = async (): Promise<GcReport> => {
+    const out = await jobs.runHere('GARBAGE_COLLECTION', 'MANUAL', {});
+    if (out.status !== 'Success') throw new Error(`garbage collection ${out.executionId} ended ${out.status}: ${out.message}`);
+    return out.value as GcReport; // what the GARBAGE_COLLECTION handler above returns on Success
   };
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, gc, quotas, audit, disk });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk });
   let address = '';
   return {
     config,
@@ -116,11 +131,13 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
         engine.start();
         auditWriter?.start();
       }
+      await jobs.start();
       return address;
     },
     gc,
     async close() {
       await app.close();
+      await jobs.stop();
       await registry.close();
       await deliveryThread?.stop();
       await engine.stop();

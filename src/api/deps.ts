@@ -15,7 +15,7 @@ import type { AuditService } from '../audit/index.ts';
 import type { DiskMonitor, Metrics } from '../observability/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { WebhookServices } from '../webhooks/index.ts';
-import type { GcReport } from '../registry/index.ts';
+import type { JobService } from '../jobs/index.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
 export interface AppDeps {
@@ -36,8 +36,8 @@ export interface AppDeps {
   projects: ProjectService;
   /** Webhook policies, delivery history (redelivery included) and the global switch. */
   webhooks: WebhookServices;
-  /** Runs garbage collection now (the admin API's gc trigger). */
-  gc: () => Promise<GcReport>;
+  /** The job framework: GC and audit purge runs, schedules, /jobservice. */
+  jobs: JobService;
   /** Storage quotas (Harbor's /quotas). */
   quotas: QuotaService;
   /** The audit log (Harbor's /audit-logs, /projects/{p}/logs). */

@@ -166,6 +166,18 @@ export class JobStore {
     return undefined;
   }
 
+  /** Claims one given Pending task (a run in the calling process, e.g. `wharf gc`); undefined when another worker has it. */
+  async claimTask(taskId: number, owner: string, now: number, leaseMs: number): Promise<JobTaskRow | undefined> {
+    const res = await this.db
+      .updateTable('job_tasks')
+      .set((eb) => ({ status: 'Running', lease_owner: owner, lease_expires: now + leaseMs, run_count: eb('run_count', '+', 1), start_time: now, update_time: now }))
+      .where('id', '=', taskId)
+      .where('status', '=', 'Pending')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return undefined;
+    return this.db.selectFrom('job_tasks').selectAll().where('id', '=', taskId).executeTakeFirstOrThrow();
+  }
+
   /** Extends `owner`'s lease on a Running task; false when it no longer holds it. Also returns whether a stop was asked. */
   async renew(taskId: number, owner: string, now: number, leaseMs: number): Promise<{ held: boolean; stopRequested: boolean }> {
     const res = await this.db
@@ -207,9 +219,11 @@ export class JobStore {
     const status = counts.task_count === 0 ? undefined : executionStatus(counts);
     if (!status) return;
     const final = finalStatuses.includes(status);
+    // A failed or stopped execution says why: the message of its first task that ended so.
+    const why = final && status !== 'Success' ? await db.selectFrom('job_tasks').select('status_message').where('execution_id', '=', executionId).where('status', '=', status).orderBy('id').executeTakeFirst() : undefined;
     await db
       .updateTable('job_executions')
-      .set({ status, update_time: now, end_time: final ? now : null })
+      .set({ status, status_message: why?.status_message ?? '', update_time: now, end_time: final ? now : null })
       .where('id', '=', executionId)
       .where('status', '!=', status)
       .execute();

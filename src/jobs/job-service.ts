@@ -93,6 +93,14 @@ export interface ExecutionView extends JobExecutionRow {
   metrics: TaskCounts;
 }
 
+/** How a run in this process ended: its status, message and what the handler returned. */
+export interface Outcome {
+  /** Running when it was interrupted (shutdown, lost lease): another run will finish it. */
+  status: JobStatus;
+  message: string;
+  value: unknown;
+}
+
 interface Running {
   task: JobTaskRow;
   controller: AbortController;
@@ -251,17 +259,33 @@ export class JobService {
     return { vendorType: h.vendorType, vendorId, trigger, extraAttrs: { parameters: params }, tasks: [params], maxRuns: h.maxRuns ?? this.deps.config.max_runs };
   }
 
-  private launch(h: JobHandler, task: JobTaskRow): void {
+  private launch(h: JobHandler, task: JobTaskRow): Promise<Outcome> {
     const controller = new AbortController();
     const entry: Running = { task, controller, done: Promise.resolve() };
     this.running.set(task.id, entry);
-    entry.done = this.execute(h, entry).finally(() => {
+    const outcome = this.execute(h, entry).finally(() => {
       this.running.delete(task.id);
       this.wake();
     });
+    entry.done = outcome.then(() => undefined);
+    return outcome;
   }
 
-  private async execute(h: JobHandler, r: Running): Promise<void> {
+  /**
+   * Runs one execution of a registered kind in this process, now, whether or not start() was
+   * called (the `wharf gc` command), and returns how it ended with the handler's own return value.
+   */
+  async runHere(vendorType: string, trigger: JobTrigger, params: Record<string, unknown>): Promise<Outcome & { executionId: number }> {
+    const h = this.handlers.get(vendorType);
+    if (!h) throw fail('BAD_REQUEST', `unknown job type ${vendorType}`);
+    const executionId = await this.store.createExecution(this.newExecution(h, trigger, params, 0), this.now());
+    const [pending] = await this.store.tasks(executionId);
+    const task = pending ? await this.store.claimTask(pending.id, this.workerId, this.now(), this.leaseMs) : undefined;
+    if (!task) throw new Error(`the task of execution ${executionId} was claimed by another process`);
+    return { executionId, ...(await this.launch(h, task)) };
+  }
+
+  private async execute(h: JobHandler, r: Running): Promise<Outcome> {
     const { task, controller } = r;
     const log = async (message: string, level: 'INFO' | 'WARNING' | 'ERROR' = 'INFO') => {
       await this.store.appendLog(task.id, level, message, this.now());
@@ -286,6 +310,7 @@ export class JobService {
     let status: JobStatus = 'Success';
     let message = '';
     let result: Record<string, unknown> | undefined;
+    let value: unknown;
     try {
       if (task.stop_requested === 1) {
         r.reason = 'stop';
@@ -301,6 +326,7 @@ export class JobService {
         signal: controller.signal,
         log,
       });
+      value = out;
       result = out ?? undefined;
       if (r.reason === 'stop') {
         status = 'Stopped';
@@ -321,17 +347,18 @@ export class JobService {
       // Not ours to record: the task is reclaimed once the lease expires (shutdown), or already is (lost).
       this.deps.logger.warn({ task_id: task.id, reason: r.reason }, 'jobs: a task was interrupted; it will be claimed again');
       if (r.reason === 'shutdown') await log('interrupted by a shutdown; the task runs again once its lease expires', 'WARNING').catch(() => undefined);
-      return;
+      return { status: 'Running', message: `interrupted (${r.reason})`, value: undefined };
     }
     try {
       if (status === 'Stopped') await log('stopped by request');
       else if (status === 'Error') await log(`failed: ${message}`, 'ERROR');
-      else await log('finished');
+      else await log('finished: Success');
       await this.store.finish(task.id, this.workerId, status, message, result, this.now());
       await this.pruneType(task.vendor_type);
     } catch (err) {
       this.deps.logger.error({ err, task_id: task.id }, 'jobs: could not record the end of a task');
     }
+    return { status, message, value };
   }
 
   /** Deletes old history of every registered type. */

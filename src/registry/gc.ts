@@ -20,6 +20,14 @@
  * `blobs` row in the same transaction. Not swept: manifest files in the BlobStore with no `blobs`
  * row, which only a Wharf older than migration 0005 could leave (a crash between storing a
  * manifest's bytes and its transaction); they cost disk only and a re-push adopts them.
+ *
+ * Options (Harbor's GC parameters): `deleteUntagged` first deletes artifacts that have no tag and
+ * are no index's child, through the registry (so DELETE_ARTIFACT events and quotas follow), then
+ * collects; `dryRun` deletes nothing and reports what a real run would free (without what deleting
+ * untagged artifacts would free in addition). `signal` stops the run between two steps (a stop
+ * request): before the blob rows' transaction, between two artifacts or two uploads; never between
+ * deleting blob rows and their bytes, so that a stopped run leaves no file without a row. `log`
+ * receives a line per step for the task's log.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -35,8 +43,22 @@ export interface GcReport {
   uploadsDeleted: number;
   /** Links (repository_blobs rows) removed along with the blobs. */
   linksDeleted: number;
+  /** Untagged artifacts deleted (or, in a dry run, that would be). */
+  artifactsDeleted: number;
+  /** True when nothing was deleted: the counts say what a real run would have freed. */
+  dryRun: boolean;
   /** How long the run took, in milliseconds. */
   durationMs: number;
+}
+
+/** Harbor's GC parameters and the job framework's hooks. */
+export interface GcOptions {
+  dryRun?: boolean;
+  deleteUntagged?: boolean;
+  /** Stops the run between two steps. */
+  signal?: AbortSignal;
+  /** A line for the run's log. */
+  log?: (line: string) => Promise<void>;
 }
 
 /** What gc needs. */
@@ -47,14 +69,60 @@ export interface GcDeps {
   logger: Logger;
   /** The current time in ms (tests move it forward); default Date.now. */
   now?: () => number;
+  /** Deletes one artifact as the registry does (for `deleteUntagged`); without it untagged artifacts stay. */
+  deleteArtifact?: (repository: string, digest: string) => Promise<void>;
 }
 
 /** Runs one garbage collection pass and reports what it freed. */
-export async function runGc(deps: GcDeps): Promise<GcReport> {
+export async function runGc(deps: GcDeps, opts: GcOptions = {}): Promise<GcReport> {
   const started = Date.now();
   const now = (deps.now ?? Date.now)();
   const cutoff = now - deps.config.registry.upload_grace_seconds * 1000;
   const { db, blobs, logger } = deps;
+  const dryRun = opts.dryRun === true;
+  const log = opts.log ?? (async () => {});
+  const checkpoint = () => opts.signal?.throwIfAborted();
+  await log(`garbage collection starts (dry_run=${dryRun}, delete_untagged=${opts.deleteUntagged === true}, grace ${deps.config.registry.upload_grace_seconds}s)`);
+
+  let artifactsDeleted = 0;
+  if (opts.deleteUntagged) {
+    const untagged = await db
+      .selectFrom('artifacts as a')
+      .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+      .select(['r.name as repository', 'a.digest'])
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id'))))
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('artifact_references as ar')
+              .innerJoin('artifacts as p', 'p.id', 'ar.artifact_id')
+              .select('ar.id')
+              .whereRef('ar.child_digest', '=', 'a.digest')
+              .whereRef('p.repository_id', '=', 'a.repository_id')
+              .where('ar.kind', '=', 'manifest'),
+          ),
+        ),
+      )
+      .orderBy('a.id')
+      .execute();
+    for (const u of untagged) {
+      checkpoint();
+      if (dryRun) {
+        await log(`would delete untagged artifact ${u.repository}@${u.digest}`);
+        artifactsDeleted++;
+        continue;
+      }
+      if (!deps.deleteArtifact) break;
+      try {
+        await deps.deleteArtifact(u.repository, u.digest);
+        artifactsDeleted++;
+        await log(`deleted untagged artifact ${u.repository}@${u.digest}`);
+      } catch (err) {
+        await log(`could not delete untagged artifact ${u.repository}@${u.digest}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+  checkpoint();
 
   const doomed = await db.transaction().execute(async (trx) => {
     const rows = await trx
@@ -85,6 +153,11 @@ export async function runGc(deps: GcDeps): Promise<GcReport> {
     let links = 0;
     let manifestBytes = 0;
     for (const r of rows) {
+      if (dryRun) {
+        const res = await trx.selectFrom('repository_blobs').select((eb) => eb.fn.countAll<number>().as('n')).where('digest', '=', r.digest).executeTakeFirstOrThrow();
+        links += Number(res.n);
+        continue;
+      }
       const res = await trx.deleteFrom('repository_blobs').where('digest', '=', r.digest).executeTakeFirst();
       links += Number(res.numDeletedRows);
       const content = await trx.selectFrom('manifest_content').select('digest').where('digest', '=', r.digest).executeTakeFirst();
@@ -98,6 +171,11 @@ export async function runGc(deps: GcDeps): Promise<GcReport> {
   let blobsDeleted = 0;
   let bytesFreed = doomed.manifestBytes;
   for (const r of doomed.rows) {
+    if (dryRun) {
+      blobsDeleted++;
+      bytesFreed += r.size;
+      continue;
+    }
     const back = await db.selectFrom('blobs').select('digest').where('digest', '=', r.digest).executeTakeFirst();
     if (back) continue; // re-pushed while gc ran: keep the bytes
     let digest;
@@ -113,9 +191,17 @@ export async function runGc(deps: GcDeps): Promise<GcReport> {
     bytesFreed += stored?.size ?? 0;
   }
 
+  checkpoint();
+  await log(`${dryRun ? 'would delete' : 'deleted'} ${blobsDeleted} blobs (${bytesFreed} bytes, ${doomed.links} repository links)`);
   let uploadsDeleted = 0;
   const stale = await db.selectFrom('uploads').select(['id', 'size']).where('updated_at', '<', cutoff).execute();
   for (const u of stale) {
+    checkpoint();
+    if (dryRun) {
+      uploadsDeleted++;
+      bytesFreed += await blobs.uploadSize(u.id).catch(() => 0);
+      continue;
+    }
     const size = await blobs.uploadSize(u.id).catch(() => 0);
     await blobs.deleteUpload(u.id);
     await db.deleteFrom('uploads').where('id', '=', u.id).where('updated_at', '<', cutoff).execute();
@@ -126,13 +212,15 @@ export async function runGc(deps: GcDeps): Promise<GcReport> {
     if (file.modified.getTime() >= cutoff) continue;
     const row = await db.selectFrom('uploads').select('id').where('id', '=', file.id).executeTakeFirst();
     if (row) continue;
+    checkpoint();
     const size = await blobs.uploadSize(file.id).catch(() => 0);
-    await blobs.deleteUpload(file.id);
+    if (!dryRun) await blobs.deleteUpload(file.id);
     uploadsDeleted++;
     bytesFreed += size;
   }
 
-  const report: GcReport = { blobsDeleted, bytesFreed, uploadsDeleted, linksDeleted: doomed.links, durationMs: Date.now() - started };
+  const report: GcReport = { blobsDeleted, bytesFreed, uploadsDeleted, linksDeleted: doomed.links, artifactsDeleted, dryRun, durationMs: Date.now() - started };
+  await log(`${dryRun ? 'would delete' : 'deleted'} ${uploadsDeleted} abandoned uploads; ${bytesFreed} bytes ${dryRun ? 'would be' : ''} freed in all`.replace('  ', ' '));
   logger.info(report, 'garbage collection finished');
   return report;
 }
