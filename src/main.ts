@@ -98,6 +98,15 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       return { ...report };
     },
   });
+  jobs.register({
+    vendorType: 'PURGE_AUDIT_LOG',
+    async run(ctx) {
+      const p = ctx.params;
+      const hours = typeof p.audit_retention_hour === 'number' ? p.audit_retention_hour : config.audit.retention_days * 24;
+      const eventTypes = typeof p.include_event_types === 'string' ? p.include_event_types.split(',') : null;
+      return audit.purge({ retentionHours: hours, eventTypes, dryRun: p.dry_run === true, signal: ctx.signal, log: (line) => ctx.log(line) });
+    },
+  });
   // `wharf gc` and tests: a GARBAGE_COLLECTION execution run in this process, recorded like any other.
   const gc = async (): Promise<GcReport> => {
     const out = await jobs.runHere('GARBAGE_COLLECTION', 'MANUAL', {});

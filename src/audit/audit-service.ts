@@ -8,7 +8,7 @@
  *   member, robot, user and webhook policy changes, project updates, failed logins.
  * Entries older than `audit.retention_days` are pruned.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AuditLogRow, Database } from '../db/index.ts';
 import type { Authorizer, Action, AuditTrail, CallContext } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
@@ -169,8 +169,52 @@ export class AuditService implements AuditTrail {
 
   /** Deletes entries older than `audit.retention_days`; returns how many. */
   async prune(now = Date.now()): Promise<number> {
-    const cutoff = now - this.deps.config.audit.retention_days * 86_400_000;
-    const res = await this.deps.db.deleteFrom('audit_log').where('op_time', '<', cutoff).executeTakeFirst();
-    return Number(res.numDeletedRows);
+    return (await this.purge({ retentionHours: this.deps.config.audit.retention_days * 24, eventTypes: null, dryRun: false }, now)).deleted;
   }
+
+  /**
+   * Harbor's audit log purge (the PURGE_AUDIT_LOG job): deletes entries older than
+   * `retentionHours` whose event type is in `eventTypes` (null: every entry). An event type is
+   * Harbor's `<operation>_<resource_type>` (`create_artifact`, `pull_artifact`, `login_user`...)
+   * or a bare operation (`create`, `pull`: Harbor before 2.13). Deletes in batches of 1000,
+   * checking `signal` between two; a dry run only counts.
+   */
+  async purge(opts: AuditPurgeOptions, now = Date.now()): Promise<{ deleted: number; dryRun: boolean }> {
+    const cutoff = now - opts.retentionHours * 3_600_000;
+    const types = opts.eventTypes?.map((t) => t.trim().toLowerCase()).filter(Boolean) ?? null;
+    const log = opts.log ?? (async () => {});
+    await log(`purging audit log entries older than ${new Date(cutoff).toISOString()} (${opts.retentionHours} hours)${types ? ` of types ${types.join(', ')}` : ''}${opts.dryRun ? ', dry run' : ''}`);
+    const matching = () => {
+      let q = this.deps.db.selectFrom('audit_log').select('id').where('op_time', '<', cutoff);
+      // `||` concatenates on SQLite and PostgreSQL alike.
+      if (types) q = q.where((eb) => eb.or([eb('operation', 'in', types), eb(sql<string>`operation || '_' || resource_type`, 'in', types)]));
+      return q;
+    };
+    if (types?.length === 0) return { deleted: 0, dryRun: opts.dryRun };
+    if (opts.dryRun) {
+      const n = await this.deps.db.selectFrom(matching().as('m')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      await log(`would delete ${Number(n.n)} entries`);
+      return { deleted: Number(n.n), dryRun: true };
+    }
+    let deleted = 0;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const ids = (await matching().orderBy('id').limit(1000).execute()).map((r) => r.id);
+      if (ids.length === 0) break;
+      const res = await this.deps.db.deleteFrom('audit_log').where('id', 'in', ids).executeTakeFirst();
+      deleted += Number(res.numDeletedRows);
+    }
+    await log(`deleted ${deleted} entries`);
+    return { deleted, dryRun: false };
+  }
+}
+
+/** What {@link AuditService.purge} deletes. */
+export interface AuditPurgeOptions {
+  retentionHours: number;
+  /** Harbor's `include_event_types`, split; null: every type. */
+  eventTypes: string[] | null;
+  dryRun: boolean;
+  signal?: AbortSignal;
+  log?: (line: string) => Promise<void>;
 }
