@@ -17,12 +17,16 @@
  *              tasks, one of the executions, one that clears `failing_since` of the targets that
  *              answered.
  *
+ * It is the one place that writes the webhook tables (webhook_*) outside the policy API: besides
+ * the batches above, the delivery worker's one-row writes (a stopped or released task, a failing
+ * or disabled target and the deliveries it stops), the engine's redelivery and history pruning.
+ *
  * The lease condition (`next_attempt_at <= now` and no live lease) is checked by the UPDATE
  * itself, so two processes never both win a task. Every statement takes an executor: the Kysely
  * handle or an open transaction on it.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { AuditLogRow, Database, EventRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
+import type { AuditLogRow, Database, EventRow, ProjectRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
 
 /** A Kysely handle or a transaction (a `Transaction<Database>` is a `Kysely<Database>`). */
 type Executor = Kysely<Database>;
@@ -144,6 +148,13 @@ export interface ExecutionOutcome {
   status: string;
   status_message: string;
   end_time: number | null;
+}
+
+/** An execution to redeliver, with the state of its target and policy (null: deleted). */
+export interface RedeliverySource {
+  execution: WebhookExecutionRow;
+  target: Pick<WebhookTargetRow, 'enabled' | 'disabled_reason'> | null;
+  policy: Pick<WebhookPolicyRow, 'enabled'> | null;
 }
 
 /** A new delivery's execution before insertion: every column but the generated id and the trigger (always EVENT); `headers` is the format headers' JSON. */
@@ -478,5 +489,140 @@ SELECT column1, column2, column3, 0, column4, NULL, NULL, column5, NULL, column6
         params,
       );
     }
+  },
+
+  // ---- one-row writes of the worker and the engine, target health, history pruning ----
+
+  /** Releases a claimed task that was already final (another process finished it meanwhile). */
+  async releaseFinished(db: Executor, taskId: number): Promise<void> {
+    await run(db, `UPDATE webhook_tasks SET next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?`, [taskId]);
+  },
+
+  /**
+   * Gives back a task whose attempt was cut short (shutdown): `status` is Pending when it never
+   * ran, else Running, and it is due again at once. Only while `owner` still holds the lease.
+   */
+  async releaseLease(db: Executor, taskId: number, owner: string, status: string, now: number): Promise<void> {
+    await run(db, `UPDATE webhook_tasks SET status = ?, lease_owner = NULL, lease_until = NULL, update_time = ? WHERE id = ? AND lease_owner = ?`, [status, now, taskId, owner]);
+  },
+
+  /** Ends a task and its execution as Stopped without an attempt (its policy or target is disabled). */
+  async stopDelivery(db: Executor, taskId: number, executionId: number, message: string, now: number): Promise<void> {
+    await run(
+      db,
+      `UPDATE webhook_tasks SET status = 'Stopped', status_message = ?, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, update_time = ?, end_time = ? WHERE id = ?`,
+      [message, now, now, taskId],
+    );
+    await run(db, `UPDATE webhook_executions SET status = 'Stopped', status_message = ?, end_time = ? WHERE id = ?`, [message, now, executionId]);
+  },
+
+  /** A target's health: since when it has been failing (null: it is not) and whether it is enabled. */
+  async targetHealth(db: Executor, targetId: number): Promise<Pick<WebhookTargetRow, 'failing_since' | 'enabled'> | undefined> {
+    const [r] = await query<Pick<WebhookTargetRow, 'failing_since' | 'enabled'>>(db, `SELECT failing_since, enabled FROM webhook_targets WHERE id = ?`, [targetId]);
+    return r;
+  },
+
+  /** Notes when a target started failing. */
+  async markFailing(db: Executor, targetId: number, since: number): Promise<void> {
+    await run(db, `UPDATE webhook_targets SET failing_since = ? WHERE id = ?`, [since, targetId]);
+  },
+
+  /** Disables a target, with the reason. */
+  async disableTarget(db: Executor, targetId: number, reason: string): Promise<void> {
+    await run(db, `UPDATE webhook_targets SET enabled = 0, disabled_reason = ? WHERE id = ?`, [reason, targetId]);
+  },
+
+  /** A project's id, name and visibility (read only: the event a disabled target raises names it). */
+  async projectOf(db: Executor, projectId: number): Promise<Pick<ProjectRow, 'id' | 'name' | 'public'> | undefined> {
+    const [r] = await query<Pick<ProjectRow, 'id' | 'name' | 'public'>>(db, `SELECT id, name, public FROM projects WHERE id = ?`, [projectId]);
+    return r;
+  },
+
+  /**
+   * Ends every unfinished delivery to a target but one (`except`) as Stopped: its tasks and their
+   * executions. Unfinished: not Success, Error or Stopped (the final statuses).
+   */
+  async stopTargetDeliveries(db: Executor, targetId: number, except: { taskId: number; executionId: number }, message: string, now: number): Promise<void> {
+    await run(
+      db,
+      `UPDATE webhook_tasks SET status = 'Stopped', status_message = ?, next_attempt_at = NULL, update_time = ?, end_time = ?
+WHERE execution_id IN (SELECT id FROM webhook_executions WHERE target_id = ?) AND id != ? AND status NOT IN ('Success', 'Error', 'Stopped')`,
+      [message, now, now, targetId, except.taskId],
+    );
+    await run(
+      db,
+      `UPDATE webhook_executions SET status = 'Stopped', status_message = ?, end_time = ?
+WHERE target_id = ? AND id != ? AND status NOT IN ('Success', 'Error', 'Stopped')`,
+      [message, now, targetId, except.executionId],
+    );
+  },
+
+  /**
+   * An execution with the state of its target and policy (null when the row is gone), for a
+   * redelivery; undefined when the execution does not exist.
+   */
+  async redeliverySource(db: Executor, executionId: number): Promise<RedeliverySource | undefined> {
+    const [r] = await query<WebhookExecutionRow & { g_id: number | null; g_enabled: number | null; g_disabled_reason: string | null; p_id: number | null; p_enabled: number | null }>(
+      db,
+      `SELECT e.*, g.id AS g_id, g.enabled AS g_enabled, g.disabled_reason AS g_disabled_reason, p.id AS p_id, p.enabled AS p_enabled
+FROM webhook_executions AS e
+LEFT JOIN webhook_targets AS g ON g.id = e.target_id
+LEFT JOIN webhook_policies AS p ON p.id = e.policy_id
+WHERE e.id = ?`,
+      [executionId],
+    );
+    if (r === undefined) return undefined;
+    const { g_id, g_enabled, g_disabled_reason, p_id, p_enabled, ...execution } = r;
+    return {
+      execution,
+      target: g_id === null ? null : { enabled: g_enabled ?? 0, disabled_reason: g_disabled_reason },
+      policy: p_id === null ? null : { enabled: p_enabled ?? 0 },
+    };
+  },
+
+  /**
+   * Inserts a MANUAL execution that sends `source` again (same policy, target, event, body and
+   * format headers), Running with `message`, and its task, Pending and due at `now`.
+   */
+  async insertRedelivery(db: Executor, source: WebhookExecutionRow, message: string, now: number): Promise<{ executionId: number; taskId: number }> {
+    const [e] = await query<{ id: number }>(
+      db,
+      `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, headers, start_time, end_time)
+VALUES (?, ?, ?, ?, ?, ?, 'Running', ?, 'MANUAL', ?, ?, ?, NULL)
+RETURNING id`,
+      [source.policy_id, source.target_id, source.event_seq, source.event_id, source.event_type, source.vendor_type, message, source.payload, source.headers, now],
+    );
+    if (e === undefined) throw new Error('INSERT … RETURNING gave no row');
+    const [t] = await query<{ id: number }>(
+      db,
+      `INSERT INTO webhook_tasks (execution_id, status, status_message, run_count, next_attempt_at, lease_until, lease_owner, creation_time, start_time, update_time, end_time)
+VALUES (?, 'Pending', '', 0, ?, NULL, NULL, ?, NULL, ?, NULL)
+RETURNING id`,
+      [e.id, now, now, now],
+    );
+    if (t === undefined) throw new Error('INSERT … RETURNING gave no row');
+    return { executionId: e.id, taskId: t.id };
+  },
+
+  /** Deletes finished executions (with their tasks and attempts) started before `cutoff`; returns how many. */
+  deleteFinishedBefore(db: Executor, cutoff: number): Promise<number> {
+    return run(db, `DELETE FROM webhook_executions WHERE end_time IS NOT NULL AND start_time < ?`, [cutoff]);
+  },
+
+  /** The policies with more than `keep` executions. */
+  async crowdedPolicies(db: Executor, keep: number): Promise<number[]> {
+    const rows = await query<{ policy_id: number }>(db, `SELECT policy_id FROM webhook_executions GROUP BY policy_id HAVING count(*) > ?`, [keep]);
+    return rows.map((r) => r.policy_id);
+  },
+
+  /** The id of a policy's newest execution after the newest `keep` (null when it has no more). */
+  async executionAfterNewest(db: Executor, policyId: number, keep: number): Promise<number | null> {
+    const [r] = await query<{ id: number }>(db, `SELECT id FROM webhook_executions WHERE policy_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`, [policyId, keep]);
+    return r?.id ?? null;
+  },
+
+  /** Deletes a policy's finished executions with ids up to `maxId`; returns how many. */
+  deleteFinishedUpTo(db: Executor, policyId: number, maxId: number): Promise<number> {
+    return run(db, `DELETE FROM webhook_executions WHERE policy_id = ? AND id <= ? AND end_time IS NOT NULL`, [policyId, maxId]);
   },
 };

@@ -21,21 +21,22 @@
  * read all due work leaves a mark (its time and the largest task id then), and the next scan
  * resumes after it while every group that was capped still is (see `scanMark`).
  *
- * After an attempt, a transaction records the attempt (request headers with secrets redacted,
- * body, response status, headers and the first `response_body_limit` bytes, duration, error),
- * bumps the task's run_count, moves task and execution to Success / Error (final) or schedules
- * the next attempt (see ./retry.ts), and keeps the target's health: `failing_since` starts at
- * the first failure of a run and is cleared by any success; once failures have been continuous
- * for `disable_after_seconds`, the target is disabled, a WEBHOOK_TARGET_DISABLED event goes to the
- * outbox, and the target's unfinished tasks end as Stopped. Attempts that finish close together
- * share that transaction (group commit, ../db/webhook-delivery-store.ts); nothing is acknowledged
- * before it commits, so a crash in between only means the attempt is made again.
+ * An attempt (./delivery-attempt.ts) is decided, then recorded. `decideOutcome`
+ * (./delivery-outcome.ts, pure) says what it means: Success, another attempt at a time (see
+ * ./retry.ts) or Error. A transaction then records the attempt (request headers with secrets
+ * redacted, body, response status, headers and the first `response_body_limit` bytes, duration,
+ * error), bumps the task's run_count and writes the decided status to task and execution; a
+ * success clears the target's `failing_since`, a failure goes to ./auto-disable.ts, which may
+ * disable the target (a delivery that would have been retried then ends Stopped). Attempts that
+ * finish close together share that transaction (group commit); nothing is acknowledged before it
+ * commits, so a crash in between only means the attempt is made again. Every statement is in
+ * ../db/webhook-delivery-store.ts. History is pruned by ./history-pruning.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import type { Database, EventRow, WebhookTargetRow } from '../db/index.ts';
+import type { Database, EventRow } from '../db/index.ts';
 import {
   projectKey,
   webhookDeliveryStore as store,
@@ -46,24 +47,21 @@ import {
   type ScanMark,
   type TaskOutcome,
 } from '../db/index.ts';
-import { eventFromRow, type Outbox, type ProjectRef } from '../events/index.ts';
+import { eventFromRow, type Outbox } from '../events/index.ts';
 import { formatContext } from './dispatcher.ts';
 import type { Metrics } from '../observability/index.ts';
 import { formatterFor } from './formats/index.ts';
-import type { WebhookHttpClient, OutboundResult } from './http-client.ts';
-import { classify, nextDelay, parseRetryAfter, type Verdict } from './retry.ts';
-import { buildHeaders, redactHeaders } from './signer.ts';
-import { redactAddress, redactionMarker } from './redaction.ts';
-import { isAdminTrusted } from './target-row.ts';
+import type { WebhookHttpClient } from './http-client.ts';
+import { attemptOnce, type AttemptRecord } from './delivery-attempt.ts';
+import { decideOutcome, isFinal, outcomeText, stoppedByDisable } from './delivery-outcome.ts';
+import { recordFailure } from './auto-disable.ts';
+import { pruneHistory } from './history-pruning.ts';
 
 /**
  * How long a lease outlives the attempt's own deadline: time to record the outcome. A worker that
  * dies mid-attempt delays that delivery by at most timeout + this margin.
  */
 export const leaseMarginMs = 10_000;
-
-/** Statuses after which a task or execution never changes again. */
-export const finalStatuses = ['Success', 'Error', 'Stopped'] as const;
 
 /** What the worker needs. */
 export interface DeliveryWorkerDeps {
@@ -79,99 +77,6 @@ export interface DeliveryWorkerDeps {
   maxIdleMs?: number;
   /** Interval of history pruning, ms (default 1 hour; the first run is 10 s after start). */
   pruneEveryMs?: number;
-}
-
-/** One attempt as recorded (and as `sendTest` returns it). */
-export interface AttemptRecord {
-  url: string;
-  startedAt: number;
-  durationMs: number;
-  /** Request headers as sent, secret values replaced by `<redacted>`. */
-  requestHeaders: Record<string, string>;
-  requestBody: string;
-  responseStatus: number | null;
-  responseHeaders: Record<string, string> | null;
-  /** The first `response_body_limit` bytes of the response body, as UTF-8 text. */
-  responseBody: string | null;
-  error: string | null;
-  verdict: Verdict;
-}
-
-/** The parts of a target an attempt needs. */
-export type AttemptTarget = Pick<WebhookTargetRow, 'type' | 'address' | 'payload_format' | 'options' | 'auth_header' | 'skip_cert_verify' | 'secret' | 'headers' | 'timeout_ms'>;
-
-/** The address with credentials and sensitive query values hidden; chat webhook URLs (secret paths) keep only their origin. */
-export function redactUrl(address: string, type: string): string {
-  if (type !== 'slack' && type !== 'discord') return redactAddress(address);
-  try {
-    const u = new URL(address);
-    return `${u.protocol}//${u.host}/${redactionMarker}`;
-  } catch {
-    return redactAddress(address);
-  }
-}
-
-/** Redacted URLs by type and address (redactUrl is pure; parsing a URL per attempt is not free). */
-const redactedUrls = new Map<string, string>();
-
-function redactUrlCached(address: string, type: string): string {
-  const key = `${type} ${address}`;
-  let url = redactedUrls.get(key);
-  if (url === undefined) {
-    url = redactUrl(address, type);
-    if (redactedUrls.size >= 1000) redactedUrls.clear();
-    redactedUrls.set(key, url);
-  }
-  return url;
-}
-
-/** Runs one HTTP attempt of `body` to `target` (shared by the worker and one-off test sends). */
-export async function attemptOnce(
-  client: WebhookHttpClient,
-  config: Config,
-  input: { target: AttemptTarget; eventId: string; eventType: string; delivery: string; body: string; formatHeaders: Record<string, string>; signal?: AbortSignal },
-): Promise<{ record: AttemptRecord; result: OutboundResult | null; refused: boolean }> {
-  const startedAt = Date.now();
-  const url = redactUrlCached(input.target.address, input.target.type);
-  let built;
-  try {
-    built = buildHeaders({ target: input.target, eventId: input.eventId, eventType: input.eventType, delivery: input.delivery, body: input.body, formatHeaders: input.formatHeaders, now: new Date(startedAt) });
-  } catch (err) {
-    const error = `could not build the request: ${err instanceof Error ? err.message : String(err)}`;
-    const record: AttemptRecord = { url, startedAt, durationMs: 0, requestHeaders: redactHeaders(input.formatHeaders), requestBody: input.body, responseStatus: null, responseHeaders: null, responseBody: null, error, verdict: 'fail' };
-    return { record, result: null, refused: true };
-  }
-  const result = await client.send({
-    url: input.target.address,
-    headers: built.headers,
-    redactedHeaders: built.redacted,
-    trusted: isAdminTrusted(input.target.options),
-    body: input.body,
-    timeoutMs: input.target.timeout_ms ?? config.webhooks.timeout_ms,
-    skipCertVerify: input.target.skip_cert_verify === 1,
-    signal: input.signal,
-  });
-  const refused = result.errorKind === 'blocked' || result.errorKind === 'invalid_url';
-  const verdict = classify({ status: result.status, refused });
-  const record: AttemptRecord = {
-    url,
-    startedAt,
-    durationMs: result.durationMs,
-    requestHeaders: built.redacted,
-    requestBody: input.body,
-    responseStatus: result.status,
-    responseHeaders: result.headers,
-    responseBody: result.body ? result.body.toString('utf8') : null,
-    error: result.error,
-    verdict,
-  };
-  return { record, result, refused };
-}
-
-/** A short description of an attempt's outcome, for status messages. */
-function outcomeText(r: AttemptRecord): string {
-  if (r.responseStatus !== null) return `HTTP ${r.responseStatus}`;
-  return r.error ?? 'no response';
 }
 
 /** A leased task with its execution, target and policy, loaded by the claim. */
@@ -387,12 +292,12 @@ export class DeliveryWorker {
           const won = await store.lease(trx, this.workerId, now, chosen);
           const runnable: Loaded[] = [];
           for (const l of await store.loadClaimed(trx, won)) {
-            if ((finalStatuses as readonly string[]).includes(l.task.status)) { // widening a tuple to test any string
-              await trx.updateTable('webhook_tasks').set({ next_attempt_at: null, lease_owner: null, lease_until: null }).where('id', '=', l.task.id).execute();
+            if (isFinal(l.task.status)) {
+              await store.releaseFinished(trx, l.task.id);
             } else if (l.policy.enabled !== 1) {
-              await this.stopTask(trx, l, 'stopped: the policy is disabled');
+              await store.stopDelivery(trx, l.task.id, l.exec.id, 'stopped: the policy is disabled', Date.now());
             } else if (l.target.enabled !== 1) {
-              await this.stopTask(trx, l, `stopped: the target is disabled${l.target.disabled_reason ? ` (${l.target.disabled_reason})` : ''}`);
+              await store.stopDelivery(trx, l.task.id, l.exec.id, `stopped: the target is disabled${l.target.disabled_reason ? ` (${l.target.disabled_reason})` : ''}`, Date.now());
             } else {
               runnable.push(l);
             }
@@ -438,17 +343,6 @@ export class DeliveryWorker {
         this.wake();
       });
     this.inFlight.set(taskId, { targetId, done, abort });
-  }
-
-  /** Ends a task (and its execution) without an attempt, e.g. because its target was disabled. */
-  private async stopTask(trx: Transaction<Database>, l: Loaded, message: string): Promise<void> {
-    const now = Date.now();
-    await trx
-      .updateTable('webhook_tasks')
-      .set({ status: 'Stopped', status_message: message, next_attempt_at: null, lease_owner: null, lease_until: null, update_time: now, end_time: now })
-      .where('id', '=', l.task.id)
-      .execute();
-    await trx.updateTable('webhook_executions').set({ status: 'Stopped', status_message: message, end_time: now }).where('id', '=', l.exec.id).execute();
   }
 
   /**
@@ -499,12 +393,7 @@ export class DeliveryWorker {
     });
     if (signal.aborted && record.responseStatus === null) {
       // Shutdown cut the attempt short: not an attempt the receiver answered; retry on the next start.
-      await db
-        .updateTable('webhook_tasks')
-        .set({ status: l.task.run_count === 0 ? 'Pending' : 'Running', lease_owner: null, lease_until: null, update_time: Date.now() })
-        .where('id', '=', l.task.id)
-        .where('lease_owner', '=', this.workerId)
-        .execute();
+      await store.releaseLease(db, l.task.id, this.workerId, l.task.run_count === 0 ? 'Pending' : 'Running', Date.now());
       return;
     }
     this.deps.metrics?.webhookDeliveries.inc({ type: l.target.type, outcome: record.verdict });
@@ -617,99 +506,23 @@ export class DeliveryWorker {
         response_body: record.responseBody,
         error: record.error,
       };
-      if (record.verdict === 'success') {
-        // As Harbor: no message on success (the attempt row has the status).
+      const decided = decideOutcome(attempt, record, schedule, now);
+      if (decided.status === 'Success') {
         attempts.push(row);
         answered.add(l.target.id);
-        tasks.push({ id: l.task.id, status: 'Success', status_message: '', run_count: attempt, next_attempt_at: null, update_time: now, end_time: now });
-        execs.push({ id: l.exec.id, status: 'Success', status_message: '', end_time: now });
+        tasks.push({ id: l.task.id, status: decided.status, status_message: decided.message, run_count: attempt, next_attempt_at: null, update_time: now, end_time: now });
+        execs.push({ id: l.exec.id, status: decided.status, status_message: decided.message, end_time: now });
         continue;
       }
       await writeSuccesses();
-      let verdict = record.verdict;
-      let delay: number | null = null;
-      if (verdict === 'retry') {
-        const retryAfterMs = record.responseHeaders ? parseRetryAfter(record.responseHeaders['retry-after'], now) : null;
-        delay = nextDelay({ attemptsMade: attempt, schedule, retryAfterMs });
-        if (delay === null) verdict = 'fail';
-      }
-      const outcome = outcomeText(record);
-      const of = `attempt ${attempt} of ${schedule.length}`;
-      let taskStatus: string;
-      let message: string;
-      let nextAt: number | null = null;
-      if (delay !== null) {
-        taskStatus = 'Running';
-        nextAt = now + delay;
-        message = `${of} failed: ${outcome}; next attempt at ${new Date(nextAt).toISOString()}`;
-      } else {
-        taskStatus = 'Error';
-        message = record.verdict === 'retry' ? `${of} failed: ${outcome}; no attempts left` : `${of} failed: ${outcome} (not retried)`;
-      }
       await store.insertAttempts(trx, [row]);
-      const disabled = await this.updateHealth(trx, l, false, outcome, now);
-      if (disabled && nextAt !== null) {
-        taskStatus = 'Stopped';
-        nextAt = null;
-        message = `${message.replace(/; next attempt at .*$/, '')}; stopped: ${disabled}`;
-      }
-      const final = nextAt === null;
-      await store.updateTasks(trx, [{ id: l.task.id, status: taskStatus, status_message: message, run_count: attempt, next_attempt_at: nextAt, update_time: now, end_time: final ? now : null }]);
-      await store.updateExecutions(trx, [{ id: l.exec.id, status: final ? taskStatus : 'Running', status_message: message, end_time: final ? now : null }]);
+      const disabled = await recordFailure(this.deps, trx, l, outcomeText(record), now);
+      const outcome = disabled === null ? decided : stoppedByDisable(decided, disabled);
+      const end = outcome.nextAttemptAt === null ? now : null;
+      await store.updateTasks(trx, [{ id: l.task.id, status: outcome.status, status_message: outcome.message, run_count: attempt, next_attempt_at: outcome.nextAttemptAt, update_time: now, end_time: end }]);
+      await store.updateExecutions(trx, [{ id: l.exec.id, status: outcome.status, status_message: outcome.message, end_time: end }]);
     }
     await writeSuccesses();
-  }
-  /**
-   * Keeps `failing_since`; disables the target when it has failed continuously for too long.
-   * Returns the disable reason when it disabled the target, else null.
-   */
-  private async updateHealth(trx: Transaction<Database>, l: Loaded, success: boolean, outcome: string, now: number): Promise<string | null> {
-    if (success) {
-      await trx.updateTable('webhook_targets').set({ failing_since: null }).where('id', '=', l.target.id).where('failing_since', 'is not', null).execute();
-      return null;
-    }
-    const t = await trx.selectFrom('webhook_targets').select(['failing_since', 'enabled']).where('id', '=', l.target.id).executeTakeFirst();
-    if (!t) return null;
-    const since = t.failing_since ?? now;
-    if (t.failing_since === null) await trx.updateTable('webhook_targets').set({ failing_since: now }).where('id', '=', l.target.id).execute();
-    const limitMs = this.deps.config.webhooks.disable_after_seconds * 1000;
-    if (t.enabled !== 1 || now - since < limitMs) return null;
-
-    const reason = `failing continuously since ${new Date(since).toISOString()} (more than ${this.deps.config.webhooks.disable_after_seconds} s); last error: ${outcome}`;
-    await trx.updateTable('webhook_targets').set({ enabled: 0, disabled_reason: reason }).where('id', '=', l.target.id).execute();
-    let project: ProjectRef | null = null;
-    if (l.policy.project_id !== null) {
-      const p = await trx.selectFrom('projects').select(['id', 'name', 'public']).where('id', '=', l.policy.project_id).executeTakeFirst();
-      if (p) project = { id: p.id, name: p.name, public: p.public === 1 };
-    }
-    await this.deps.outbox.append(trx, {
-      type: 'WEBHOOK_TARGET_DISABLED',
-      operator: '',
-      project,
-      policyId: l.policy.id,
-      targetId: l.target.id,
-      address: redactUrl(l.target.address, l.target.type),
-      reason,
-    });
-    // Every other unfinished delivery to this target ends now.
-    const stopMsg = `stopped: the target was disabled (${reason})`;
-    const execIds = trx.selectFrom('webhook_executions').select('id').where('target_id', '=', l.target.id);
-    await trx
-      .updateTable('webhook_tasks')
-      .set({ status: 'Stopped', status_message: stopMsg, next_attempt_at: null, update_time: now, end_time: now })
-      .where('execution_id', 'in', execIds)
-      .where('id', '!=', l.task.id)
-      .where('status', 'not in', [...finalStatuses])
-      .execute();
-    await trx
-      .updateTable('webhook_executions')
-      .set({ status: 'Stopped', status_message: stopMsg, end_time: now })
-      .where('target_id', '=', l.target.id)
-      .where('id', '!=', l.exec.id)
-      .where('status', 'not in', [...finalStatuses])
-      .execute();
-    this.deps.logger.warn({ target_id: l.target.id, policy_id: l.policy.id, reason }, 'webhook target disabled');
-    return 'the target was disabled after failing continuously';
   }
 
   /**
@@ -717,42 +530,7 @@ export class DeliveryWorker {
    * `history_max_age_days`, and beyond the newest `history_max_per_policy` executions of each
    * policy. Unfinished deliveries are never pruned. Returns the number of executions deleted.
    */
-  async pruneHistory(now = Date.now()): Promise<number> {
-    const { db, config } = this.deps;
-    const cutoff = now - config.webhooks.history_max_age_days * 86_400_000;
-    let deleted = 0;
-    const old = await db
-      .deleteFrom('webhook_executions')
-      .where('end_time', 'is not', null)
-      .where('start_time', '<', cutoff)
-      .executeTakeFirst();
-    deleted += Number(old.numDeletedRows);
-    const keep = config.webhooks.history_max_per_policy;
-    const crowded = await db
-      .selectFrom('webhook_executions')
-      .select(['policy_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('policy_id')
-      .having((eb) => eb.fn.countAll(), '>', keep)
-      .execute();
-    for (const p of crowded) {
-      const edge = await db
-        .selectFrom('webhook_executions')
-        .select('id')
-        .where('policy_id', '=', p.policy_id)
-        .orderBy('id', 'desc')
-        .offset(keep)
-        .limit(1)
-        .executeTakeFirst();
-      if (!edge) continue;
-      const r = await db
-        .deleteFrom('webhook_executions')
-        .where('policy_id', '=', p.policy_id)
-        .where('id', '<=', edge.id)
-        .where('end_time', 'is not', null)
-        .executeTakeFirst();
-      deleted += Number(r.numDeletedRows);
-    }
-    if (deleted > 0) this.deps.logger.info({ deleted }, 'pruned webhook delivery history');
-    return deleted;
+  pruneHistory(now = Date.now()): Promise<number> {
+    return pruneHistory(this.deps.db, this.deps.config.webhooks, this.deps.logger, now);
   }
 }

@@ -15,13 +15,14 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import type { Database } from '../db/index.ts';
+import { webhookDeliveryStore as store, type Database } from '../db/index.ts';
 import { fail } from '../domain/index.ts';
 import { Dispatcher, formatContext } from './dispatcher.ts';
 import type { Outbox, WharfEvent } from '../events/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import { AddressPolicy } from './address-policy.ts';
-import { attemptOnce, DeliveryWorker, type AttemptRecord, type AttemptTarget } from './delivery-worker.ts';
+import { DeliveryWorker } from './delivery-worker.ts';
+import { attemptOnce, type AttemptRecord, type AttemptTarget } from './delivery-attempt.ts';
 import { formatterFor, vendorTypeFor } from './formats/index.ts';
 import { WebhookHttpClient, type Resolver } from './http-client.ts';
 import { targetColumns, type TargetSpecLike } from './target-row.ts';
@@ -119,51 +120,13 @@ export class WebhookEngine {
   async redeliver(executionId: number): Promise<Redelivery> {
     const { db } = this.deps;
     const result = await db.transaction().execute(async (trx) => {
-      const exec = await trx.selectFrom('webhook_executions').selectAll().where('id', '=', executionId).executeTakeFirst();
-      if (!exec) throw fail('NOT_FOUND', `webhook execution ${executionId} not found`);
-      const target = await trx.selectFrom('webhook_targets').select(['enabled', 'disabled_reason']).where('id', '=', exec.target_id).executeTakeFirst();
-      const policy = await trx.selectFrom('webhook_policies').select('enabled').where('id', '=', exec.policy_id).executeTakeFirst();
+      const source = await store.redeliverySource(trx, executionId);
+      if (!source) throw fail('NOT_FOUND', `webhook execution ${executionId} not found`);
+      const { execution: exec, target, policy } = source;
       if (!target || !policy) throw fail('NOT_FOUND', `the policy or target of webhook execution ${executionId} no longer exists`);
       if (policy.enabled !== 1) throw fail('CONFLICT', 'the webhook policy is disabled; enable it before redelivering');
       if (target.enabled !== 1) throw fail('CONFLICT', `the webhook target is disabled${target.disabled_reason ? ` (${target.disabled_reason})` : ''}; enable it before redelivering`);
-      const now = Date.now();
-      const created = await trx
-        .insertInto('webhook_executions')
-        .values({
-          policy_id: exec.policy_id,
-          target_id: exec.target_id,
-          event_seq: exec.event_seq,
-          event_id: exec.event_id,
-          event_type: exec.event_type,
-          vendor_type: exec.vendor_type,
-          status: 'Running',
-          status_message: `redelivery of execution ${exec.id}`,
-          trigger: 'MANUAL',
-          payload: exec.payload,
-          headers: exec.headers,
-          start_time: now,
-          end_time: null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const task = await trx
-        .insertInto('webhook_tasks')
-        .values({
-          execution_id: created.id,
-          status: 'Pending',
-          status_message: '',
-          run_count: 0,
-          next_attempt_at: now,
-          lease_until: null,
-          lease_owner: null,
-          creation_time: now,
-          start_time: null,
-          update_time: now,
-          end_time: null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return { executionId: created.id, taskId: task.id };
+      return store.insertRedelivery(trx, exec, `redelivery of execution ${exec.id}`, Date.now());
     });
     this.worker.wake();
     this.deps.onRedelivered?.();

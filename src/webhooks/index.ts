@@ -8,7 +8,8 @@ export type { PolicyScope, ListRequest, ListPage, SortKey, WebhookCallContext } 
 export type { PolicyView, TargetView, ExecutionView, TaskView, TestResultView } from './views.ts';
 export type { FormatContext, RenderedPayload, PayloadFormatter } from './formats/types.ts';
 export { WebhookEngine, type WebhookEngineDeps, type Redelivery, type TargetSpecLike, type TestSendOptions } from './engine.ts';
-export { DeliveryWorker, redactUrl, type AttemptRecord, type AttemptTarget } from './delivery-worker.ts';
+export { DeliveryWorker } from './delivery-worker.ts';
+export { redactUrl, type AttemptRecord, type AttemptTarget } from './delivery-attempt.ts';
 export { WebhookHttpClient, type OutboundRequest, type OutboundResult } from './http-client.ts';
 export { AddressPolicy, classifyAddress, embeddedIPv4, type AddressPolicyConfig, type AddressClass } from './address-policy.ts';
 export { redactionMarker, redactAddress, restoreAddress, scrubSecrets } from './redaction.ts';

@@ -18,7 +18,7 @@ import { applyTrust, parsePolicy, parseTestBody, targetsToReenable, type PolicyS
 import { vetAddresses } from './target-vetting.ts';
 import { policyIn, resolveScope, sortColumns, type ListPage, type ListRequest, type PolicyScope, type WebhookCallContext } from './policy-scope.ts';
 import { policyView, supportedEventsView, testResultView, type PolicyView, type SupportedEventsView, type TestResultView } from './views.ts';
-import type { AttemptRecord } from './delivery-worker.ts';
+import type { AttemptRecord } from './delivery-attempt.ts';
 
 /**
  * Sends one sample event to a target now and reports the attempt (the webhook engine). The policy

@@ -19,7 +19,7 @@ import { distributionContentTypes, notifyTypes, payloadFormats, vendorTypeFor } 
 import { redacted, type TargetSpec } from './policy-spec.ts';
 import { column } from './policy-scope.ts';
 import { parseJsonText, stringArray, stringMap } from './stored-json.ts';
-import type { AttemptRecord } from './delivery-worker.ts';
+import type { AttemptRecord } from './delivery-attempt.ts';
 
 /** Harbor's WebhookTargetObject plus Wharf's fields. Secrets never appear; `*_set` says one is stored. */
 export interface TargetView {
