@@ -1,4 +1,9 @@
 /** Harbor's project model: projects, repositories, artifacts and tags as Harbor's API shows them. */
-export * from './project-service.ts';
+export { ProjectService, type ProjectDeps } from './project-service.ts';
+export type { ProjectKey } from './project-lookup.ts';
+export type { ProjectRequest } from './project-spec.ts';
+export type { ArtifactOptions, ArtifactView, PlatformView, ProjectMetadata, ProjectView, ReferenceView, RepositoryView, TagView } from './project-views.ts';
+export { projectListSpec } from './project-admin.ts';
+export { artifactListSpec, repositoryListSpec, tagListSpec } from './content-reads.ts';
 export { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
 export { QuotaService, QuotaExceededError, formatBytes, type QuotaDeps, type QuotaView } from './quotas.ts';

@@ -1,0 +1,182 @@
+/**
+ * Projects themselves: create (the system admin), list, read, change (metadata, storage limit)
+ * and delete (empty projects only). Creating and deleting record CREATE_PROJECT / DELETE_PROJECT
+ * in the outbox inside the same transaction; a change is audited in the same way.
+ */
+import type { Kysely } from 'kysely';
+import type { Database, ProjectRow } from '../db/index.ts';
+import type { Outbox } from '../events/index.ts';
+import { systemActor, type AuditTrail, type Authorizer } from '../auth/index.ts';
+import type { CallContext } from '../registry/index.ts';
+import { projectRef } from '../registry/index.ts';
+import { fail, pageOf, type ListQuery, type ListSpec, type Page, type TextFilter } from '../domain/index.ts';
+import { filterSql, likeContains, orderBy, orderTerms, resolveList } from '../db/index.ts';
+import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
+import { parseNewProject, parseProjectChange } from './project-spec.ts';
+import { projectView, type ProjectView } from './project-views.ts';
+import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
+
+/** What project administration needs. */
+export interface ProjectAdminDeps {
+  db: Kysely<Database>;
+  outbox: Outbox;
+  authorizer: Authorizer;
+  /** Records project setting changes (the audit log). */
+  audit: AuditTrail;
+  lookup: ProjectLookup;
+}
+
+/** The fields `q` and `sort` take on the project list (`name` is also the `name` parameter, fuzzy). */
+export const projectListSpec = {
+  name: { type: 'text', column: 'name' },
+  project_id: { type: 'int', column: 'id' },
+  owner_id: { type: 'int', column: 'owner_id' },
+  public: { type: 'bool', column: 'public' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  update_time: { type: 'time', column: 'update_time' },
+} as const satisfies ListSpec;
+
+/** Creates, lists, reads, changes and deletes projects. */
+export class ProjectAdmin {
+  constructor(private readonly deps: ProjectAdminDeps) {}
+
+  /** Creates the project when missing (first start creates the public `library`). Idempotent. */
+  async ensureProject(name: string, isPublic: boolean): Promise<void> {
+    const db = this.deps.db;
+    await db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst();
+      if (existing) return;
+      const admin = await trx.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirst();
+      const now = Date.now();
+      // ON CONFLICT: a second process starting at the same moment may have created it first.
+      const row = await trx
+        .insertInto('projects')
+        .values({ name, public: isPublic ? 1 : 0, owner_id: admin?.id ?? null, storage_limit: -1, metadata: '{}', creation_time: now, update_time: now })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (row) await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: systemActor.username, project: projectRef(row) });
+    });
+  }
+
+  /** Creates a project (admin only); CONFLICT when the name is taken. Returns the new project's id. */
+  async createProject(ctx: CallContext, body: unknown): Promise<number> {
+    this.deps.authorizer.check(ctx.actor, 'admin');
+    const p = parseNewProject(body);
+    return this.deps.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      const row = await trx
+        .insertInto('projects')
+        .values({
+          name: p.name,
+          public: p.isPublic ? 1 : 0,
+          owner_id: ctx.actor.userId,
+          storage_limit: p.storageLimit,
+          metadata: JSON.stringify(p.metadata),
+          creation_time: now,
+          update_time: now,
+        })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw fail('CONFLICT', `the project named ${p.name} already exists`);
+      await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(row) });
+      return row.id;
+    });
+  }
+
+  /**
+   * Lists the projects the caller may see (anonymous callers: public ones), by name unless `sort`
+   * says otherwise. `filter` holds Harbor's `name` (fuzzy) and `public` parameters; `list.filters`
+   * the `q` terms (projectListSpec).
+   */
+  async listProjects(ctx: CallContext, filter: { name?: TextFilter; public?: boolean }, list: ListQuery): Promise<Page<ProjectView>> {
+    const r = resolveList(list, projectListSpec);
+    let q = this.deps.db.selectFrom('projects').selectAll();
+    for (const w of filterSql(r.filters)) q = q.where(w);
+    if (filter.name) {
+      q = filter.name.fuzzy ? q.where(likeContains('name', filter.name.value)) : q.where('name', '=', filter.name.value);
+    }
+    if (filter.public !== undefined) q = q.where('public', '=', filter.public ? 1 : 0);
+    q = orderBy(q, orderTerms(r.sort, [{ column: 'name', desc: false }], { column: 'id', desc: false }));
+    const rows = (await q.execute()).filter((p) => this.deps.authorizer.allows(ctx.actor, 'pull', { name: p.name, public: p.public === 1 }));
+    const page = pageOf(rows, list.page, list.pageSize);
+    return { items: await this.projectViews(page.items), total: page.total };
+  }
+
+  /** One project, by name or id (X-Is-Resource-Name semantics). */
+  async getProject(ctx: CallContext, key: ProjectKey): Promise<ProjectView> {
+    const p = await this.deps.lookup.project(ctx, key, 'pull');
+    const [view] = await this.projectViews([p]);
+    if (!view) throw new Error('projectViews returned no view for one row');
+    return view;
+  }
+
+  /** True when a project of that name exists (HEAD /projects?project_name=). */
+  async projectExists(_ctx: CallContext, name: string): Promise<boolean> {
+    if (name === '') throw fail('BAD_REQUEST', 'project_name is required');
+    return (await this.deps.db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst()) !== undefined;
+  }
+
+  /** Updates `metadata` (Harbor's keys, merged into the stored ones) and `storage_limit`. */
+  async updateProject(ctx: CallContext, key: ProjectKey, body: unknown): Promise<void> {
+    if (body === null || typeof body !== 'object') throw fail('BAD_REQUEST', 'the body must be a JSON object');
+    const p = await this.deps.lookup.project(ctx, key, 'manage');
+    const change = parseProjectChange(body, p.name);
+    // Rewritten from the valid stored keys only: an update also drops what an older version stored.
+    const others: StoredMetadata = { ...readStoredMetadata(p.metadata), ...change.metadata };
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('projects')
+        .set({
+          public: change.isPublic === undefined ? p.public : change.isPublic ? 1 : 0,
+          storage_limit: change.storageLimit ?? p.storage_limit,
+          metadata: JSON.stringify(others),
+          update_time: Date.now(),
+        })
+        .where('id', '=', p.id)
+        .execute();
+      await this.deps.audit.record(trx, { projectId: p.id, username: ctx.actor.username, operation: 'update', resourceType: 'project', resource: p.name });
+    });
+  }
+
+  /** Deletes an empty project; PRECONDITION_FAILED while it holds repositories. */
+  async deleteProject(ctx: CallContext, key: ProjectKey): Promise<void> {
+    const p = await this.deps.lookup.project(ctx, key, 'manage');
+    await this.deps.db.transaction().execute(async (trx) => {
+      const repos = await trx.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', p.id).executeTakeFirstOrThrow();
+      if (Number(repos.n) > 0) {
+        throw fail('PRECONDITION_FAILED', `the project ${p.name} contains ${repos.n} repositories and cannot be deleted: delete its repositories first`);
+      }
+      let gone;
+      try {
+        gone = await trx.deleteFrom('projects').where('id', '=', p.id).executeTakeFirst();
+      } catch (err) {
+        // A push created a repository between the count and the delete: the foreign key refuses.
+        if (err instanceof Error && /FOREIGN KEY constraint failed/i.test(err.message)) {
+          throw fail('PRECONDITION_FAILED', `the project ${p.name} contains repositories and cannot be deleted: delete its repositories first`);
+        }
+        throw err;
+      }
+      if (Number(gone.numDeletedRows) === 0) throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
+      await this.deps.outbox.append(trx, { type: 'DELETE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(p) });
+    });
+  }
+
+  /** Views of project rows: one query for repository counts, one for owner names. */
+  private async projectViews(rows: ProjectRow[]): Promise<ProjectView[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((p) => p.id);
+    const counts = await this.deps.db
+      .selectFrom('repositories')
+      .select(['project_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('project_id', 'in', ids)
+      .groupBy('project_id')
+      .execute();
+    const countOf = new Map(counts.map((c) => [c.project_id, Number(c.n)]));
+    const ownerIds = rows.map((p) => p.owner_id).filter((x): x is number => x !== null);
+    const owners = ownerIds.length ? await this.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ownerIds).execute() : [];
+    const ownerOf = new Map(owners.map((u) => [u.id, u.username]));
+    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? '')));
+  }
+}

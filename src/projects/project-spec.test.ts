@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isDomainError } from '../domain/index.ts';
+import { parseNewProject, parseProjectChange } from './project-spec.ts';
+
+test('a create: defaults, the deprecated public flag, metadata public winning', () => {
+  assert.deepEqual(parseNewProject({ project_name: 'team-a' }), { name: 'team-a', isPublic: false, storageLimit: -1, metadata: {} });
+  assert.equal(parseNewProject({ project_name: 'p', public: 'true' }).isPublic, true);
+  assert.equal(parseNewProject({ project_name: 'p', public: 'true', metadata: { public: 'false' } }).isPublic, false);
+  assert.equal(parseNewProject({ project_name: 'p', storage_limit: 1024 }).storageLimit, 1024);
+});
+
+test('a create: Harbor-style refusals', () => {
+  for (const [body, message] of [
+    [null, /JSON object/],
+    [{}, /project_name is required/],
+    [{ project_name: 'Team' }, /invalid project name "Team"/],
+    [{ project_name: 'a--b' }, /invalid project name/],
+    [{ project_name: 'p', registry_id: 3 }, /proxy cache/],
+    [{ project_name: 'p', storage_limit: 0 }, /storage_limit/],
+    [{ project_name: 'p', public: 'maybe' }, /public must be/],
+  ] as const) {
+    assert.throws(() => parseNewProject(body), (e) => isDomainError(e, 'BAD_REQUEST') && message.test(e.message), JSON.stringify(body));
+  }
+});
+
+test('an update: only what was sent; no rename', () => {
+  assert.deepEqual(parseProjectChange({}, 'p'), { metadata: {} });
+  assert.deepEqual(parseProjectChange({ project_name: 'p', storage_limit: -1, metadata: { public: 'true' } }, 'p'), { isPublic: true, storageLimit: -1, metadata: {} });
+  assert.throws(() => parseProjectChange({ project_name: 'q' }, 'p'), (e) => isDomainError(e, 'BAD_REQUEST') && /renamed/.test(e.message));
+});

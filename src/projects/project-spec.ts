@@ -1,0 +1,81 @@
+/**
+ * Harbor's ProjectReq, parsed at the edge into typed input: the project name rule, the deprecated
+ * top-level `public`, `storage_limit`, `registry_id` (no proxy cache) and `metadata` (its keys and
+ * values in src/projects/project-metadata-spec.ts), with Harbor's messages. Pure.
+ */
+import { fail, isValidProjectName } from '../domain/index.ts';
+import { goBool, parseMetadataInput, type StoredMetadata } from './project-metadata-spec.ts';
+
+/** Harbor's ProjectReq (POST) and the updatable subset of it (PUT). */
+export interface ProjectRequest {
+  project_name?: unknown;
+  /** Deprecated in Harbor in favour of metadata.public, still accepted. */
+  public?: unknown;
+  metadata?: unknown;
+  storage_limit?: unknown;
+  /** Harbor's proxy-cache upstream; Wharf has no proxy cache, so only null is accepted. */
+  registry_id?: unknown;
+}
+
+/** A parsed POST /projects. */
+export interface NewProject {
+  name: string;
+  isPublic: boolean;
+  /** Bytes; -1 unlimited. */
+  storageLimit: number;
+  metadata: StoredMetadata;
+}
+
+/** A parsed PUT /projects/{p}: only what was sent. */
+export interface ProjectChange {
+  isPublic?: boolean;
+  storageLimit?: number;
+  /** Keys to merge into the stored metadata. */
+  metadata: StoredMetadata;
+}
+
+/** `public` at the top level of a request (Harbor's deprecated boolean; Go's spellings accepted). */
+function parseBoolString(v: unknown, field: string): boolean {
+  const b = goBool(v);
+  if (b === undefined) throw fail('BAD_REQUEST', `${field} must be "true" or "false"`);
+  return b;
+}
+
+function parseStorageLimit(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < -1 || v === 0) {
+    throw fail('BAD_REQUEST', 'storage_limit must be -1 (unlimited) or a positive number of bytes');
+  }
+  return v;
+}
+
+function requestObject(req: unknown): ProjectRequest {
+  if (req === null || typeof req !== 'object') throw fail('BAD_REQUEST', 'the body must be a JSON object');
+  return req;
+}
+
+/** Parses Harbor's ProjectReq of a create. */
+export function parseNewProject(body: unknown): NewProject {
+  const req = requestObject(body);
+  const name = req.project_name;
+  if (typeof name !== 'string' || name === '') throw fail('BAD_REQUEST', 'project_name is required');
+  if (!isValidProjectName(name)) {
+    throw fail('BAD_REQUEST', `invalid project name "${name}": use 1 to 255 lower-case letters and digits, separated by single '.', '_' or '-'`);
+  }
+  if (req.registry_id !== undefined && req.registry_id !== null) {
+    throw fail('BAD_REQUEST', 'proxy cache projects (registry_id) are not supported by Wharf');
+  }
+  const meta = parseMetadataInput(req.metadata, { create: true });
+  const isPublic = meta.isPublic ?? (req.public === undefined ? false : parseBoolString(req.public, 'public'));
+  const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? -1 : parseStorageLimit(req.storage_limit);
+  return { name, isPublic, storageLimit, metadata: meta.values };
+}
+
+/** Parses Harbor's ProjectReq of an update of the project named `currentName` (a project cannot be renamed). */
+export function parseProjectChange(body: unknown, currentName: string): ProjectChange {
+  const req = requestObject(body);
+  if (req.project_name !== undefined && req.project_name !== currentName) throw fail('BAD_REQUEST', 'a project cannot be renamed');
+  const meta = parseMetadataInput(req.metadata, { create: false });
+  const isPublic = meta.isPublic ?? (req.public === undefined ? undefined : parseBoolString(req.public, 'public'));
+  const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? undefined : parseStorageLimit(req.storage_limit);
+  return { ...(isPublic === undefined ? {} : { isPublic }), ...(storageLimit === undefined ? {} : { storageLimit }), metadata: meta.values };
+}

@@ -1,0 +1,253 @@
+/**
+ * Harbor's Project, Repository, Artifact and Tag objects and the pure functions that shape
+ * database rows into them (the /api/v2.0 adapter serialises these objects as they are). Counts,
+ * owners, references and image attributes are looked up by the callers and passed in.
+ */
+import type { ProjectRow, RepositoryRow, ArtifactRow, TagRow, ArtifactReferenceRow } from '../db/index.ts';
+import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
+import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
+
+/**
+ * Harbor's project metadata as Wharf shows it: `public` always, then the stored keys with valid
+ * values only (src/projects/project-metadata-spec.ts), whatever an older version stored.
+ */
+export type ProjectMetadata = StoredMetadata & { public: 'true' | 'false' };
+
+/** Harbor's Project object. `storage_limit` is a Wharf extension (Harbor keeps it on the quota). */
+export interface ProjectView {
+  project_id: number;
+  name: string;
+  owner_id: number;
+  owner_name: string;
+  registry_id: null;
+  creation_time: string;
+  update_time: string;
+  deleted: boolean;
+  togglable: boolean;
+  current_user_role_id: number;
+  current_user_role_ids: number[] | null;
+  repo_count: number;
+  metadata: ProjectMetadata;
+  cve_allowlist: { id: number; project_id: number; items: unknown[]; creation_time: string; update_time: string };
+  storage_limit: number;
+}
+
+/** Harbor's Repository object. */
+export interface RepositoryView {
+  id: number;
+  project_id: number;
+  /** Full name, `library/alpine`. */
+  name: string;
+  description: string;
+  artifact_count: number;
+  pull_count: number;
+  creation_time: string;
+  update_time: string;
+}
+
+/** Harbor's Tag object. */
+export interface TagView {
+  id: number;
+  repository_id: number;
+  artifact_id: number;
+  name: string;
+  push_time: string;
+  pull_time: string;
+  immutable: boolean;
+}
+
+/** Harbor's Platform object for index children. */
+export type PlatformView = Record<string, unknown>;
+
+/** Harbor's Reference object: a child manifest of an index. */
+export interface ReferenceView {
+  parent_id: number;
+  /** The child's artifact id in the same repository; 0 when the child is not stored there. */
+  child_id: number;
+  child_digest: string;
+  platform: PlatformView | null;
+  annotations: Record<string, string> | null;
+  urls: string[];
+}
+
+/** Harbor's Artifact object. */
+export interface ArtifactView {
+  id: number;
+  type: ArtifactKind;
+  /** The config media type (the manifest's for an index), as Harbor reports it. */
+  media_type: string;
+  manifest_media_type: string;
+  artifact_type: string;
+  project_id: number;
+  repository_id: number;
+  repository_name: string;
+  digest: string;
+  size: number;
+  icon: string;
+  push_time: string;
+  pull_time: string;
+  extra_attrs: Record<string, unknown>;
+  annotations: Record<string, string> | null;
+  references: ReferenceView[];
+  tags: TagView[] | null;
+  labels: unknown[];
+  addition_links: Record<string, unknown>;
+}
+
+/** Options for artifact reads. */
+export interface ArtifactOptions {
+  /** Include `tags` (Harbor's `with_tag`, default true). */
+  withTag: boolean;
+}
+
+/** Harbor shows a never-pulled artifact or tag with Go's zero time. */
+const zeroTime = '0001-01-01T00:00:00.000Z';
+
+export function iso(ms: number | null): string {
+  return ms === null ? zeroTime : new Date(ms).toISOString();
+}
+
+export function parseJsonObject(text: string | null): Record<string, unknown> | null {
+  if (text === null) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    // A non-null, non-array object: its keys are strings, its values still unknown.
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function stringRecord(o: Record<string, unknown> | null): Record<string, string> | null {
+  if (o === null) return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** A project as Harbor shows it, given its repository count and owner's name. */
+export function projectView(p: ProjectRow, repoCount: number, ownerName: string): ProjectView {
+  const metadata: ProjectMetadata = { ...readStoredMetadata(p.metadata), public: p.public === 1 ? 'true' : 'false' };
+  return {
+    project_id: p.id,
+    name: p.name,
+    owner_id: p.owner_id ?? 0,
+    owner_name: ownerName,
+    registry_id: null,
+    creation_time: iso(p.creation_time),
+    update_time: iso(p.update_time),
+    deleted: false,
+    togglable: true,
+    current_user_role_id: 0,
+    current_user_role_ids: null,
+    repo_count: repoCount,
+    metadata,
+    cve_allowlist: { id: 0, project_id: p.id, items: [], creation_time: zeroTime, update_time: zeroTime },
+    storage_limit: p.storage_limit,
+  };
+}
+
+/** The repository columns a view needs. */
+export type RepositoryViewRow = Pick<RepositoryRow, 'id' | 'project_id' | 'name' | 'pull_count' | 'creation_time' | 'update_time'>;
+
+/** A repository as Harbor shows it, given its artifact count. */
+export function repositoryView(r: RepositoryViewRow, artifactCount: number): RepositoryView {
+  return {
+    id: r.id,
+    project_id: r.project_id,
+    name: r.name,
+    description: '',
+    artifact_count: artifactCount,
+    pull_count: r.pull_count,
+    creation_time: iso(r.creation_time),
+    update_time: iso(r.update_time),
+  };
+}
+
+/** What an artifact view is made of besides its row: where it lives, its tags, the ids of its index children, its image attributes. */
+export interface ArtifactParts {
+  projectId: number;
+  repository: Pick<RepositoryRow, 'id' | 'name'>;
+  tags: TagRow[];
+  /** The artifact's reference rows (children of an index, blobs). */
+  refs: ArtifactReferenceRow[];
+  /** Artifact ids of index children stored in the same repository, by digest. */
+  childIds: ReadonlyMap<string, number>;
+  /** Harbor's extra_attrs (from the image config; empty when none). */
+  extra: Record<string, unknown>;
+}
+
+/** An artifact as Harbor shows it. */
+export function artifactView(a: ArtifactRow, parts: ArtifactParts, opts: ArtifactOptions): ArtifactView {
+  const references: ReferenceView[] = [];
+  if (isIndexMediaType(a.media_type)) {
+    for (const r of parts.refs) {
+      if (r.kind !== 'manifest') continue;
+      references.push({
+        parent_id: a.id,
+        child_id: parts.childIds.get(r.child_digest) ?? 0,
+        child_digest: r.child_digest,
+        platform: parseJsonObject(r.platform),
+        annotations: stringRecord(parseJsonObject(r.annotations)),
+        urls: [],
+      });
+    }
+  }
+  return {
+    id: a.id,
+    type: artifactKind(a.media_type, a.config_media_type, a.artifact_type),
+    media_type: a.config_media_type ?? a.media_type,
+    manifest_media_type: a.media_type,
+    artifact_type: a.artifact_type ?? a.config_media_type ?? a.media_type,
+    project_id: parts.projectId,
+    repository_id: parts.repository.id,
+    repository_name: parts.repository.name,
+    digest: a.digest,
+    size: a.size,
+    icon: '',
+    push_time: iso(a.push_time),
+    pull_time: iso(a.pull_time),
+    extra_attrs: parts.extra,
+    annotations: stringRecord(parseJsonObject(a.annotations)),
+    references,
+    tags: opts.withTag ? parts.tags.map(tagView) : null,
+    labels: [],
+    addition_links: {},
+  };
+}
+
+/** Harbor's image extra_attrs (architecture, os, author, created, config) from a parsed image config. */
+export function imageExtraAttrs(config: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ['architecture', 'os', 'author', 'created', 'variant', 'os.version'] as const) {
+    if (config[k] !== undefined) out[k] = config[k];
+  }
+  if (config.config !== undefined) out.config = config.config;
+  return out;
+}
+
+/** Tags by artifact id, newest push first. */
+export function groupTags(tags: TagRow[]): Map<number, TagRow[]> {
+  const out = new Map<number, TagRow[]>();
+  const sorted = [...tags].sort((x, y) => y.push_time - x.push_time || y.id - x.id);
+  for (const t of sorted) {
+    const list = out.get(t.artifact_id);
+    if (list) list.push(t);
+    else out.set(t.artifact_id, [t]);
+  }
+  return out;
+}
+
+
+/** Harbor's Tag object of a row. */
+export function tagView(t: TagRow): TagView {
+  return {
+    id: t.id,
+    repository_id: t.repository_id,
+    artifact_id: t.artifact_id,
+    name: t.name,
+    push_time: iso(t.push_time),
+    pull_time: iso(t.pull_time),
+    immutable: false,
+  };
+}
