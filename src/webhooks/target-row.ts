@@ -4,7 +4,7 @@
  */
 import type { WebhookTargetRow } from '../db/index.ts';
 
-/** A target as the policy API validates it (camelCase; webhook-service's `TargetSpec`). */
+/** A target as the policy API validates it (camelCase; ./policy-spec.ts `TargetSpec` extends it). */
 export interface TargetSpecLike {
   type: string;
   address: string;
