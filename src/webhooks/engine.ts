@@ -8,8 +8,9 @@
  * receiver that already processed it can drop the duplicate); the original execution and its
  * attempts stay as they were. The new delivery follows the normal retry schedule.
  *
- * By default `wharf serve` runs a started engine in the delivery thread (./delivery-thread.ts) and
- * keeps an engine that is never started in the main thread, for these API operations.
+ * `wharf serve` starts the engine on the main thread by default; with `webhooks.delivery_thread:
+ * true` a started engine runs in the delivery thread (./delivery-thread.ts) and the main thread
+ * keeps one that is never started, for these API operations.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
