@@ -14,7 +14,7 @@ const db = await openDatabase(path, { checkpointIntervalMs: 0 });
 const jobs = new JobService({
   db: db.kysely,
   logger: pino({ level: 'warn' }, pino.destination(2)),
-  config: { poll_ms: 100, lease_seconds: 1, concurrency: 1, max_runs: Number(maxRuns ?? 2), history_max_age_days: 30, history_max_per_type: 50 },
+  config: { poll_ms: 100, lease_seconds: 1, concurrency: 1, max_runs: Number(maxRuns ?? 2), history_max_age_days: 30, history_max_per_type: 1000 },
 });
 jobs.register({
   vendorType: 'SLOW_JOB',

@@ -1,7 +1,8 @@
 /**
  * The job framework on real SQLite files: claims and leases (two workers on one file), reclaim
  * after a lost lease, per-type concurrency, stop -> Stopped, history pruning, schedules firing
- * once per tick with two schedulers, and a kill -9 of a child process in the middle of a task.
+ * once per tick (two services on one connection, and two child processes on one file), and kill -9
+ * of a child process in the middle of a task, manual or scheduled.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -301,6 +302,68 @@ test('kill -9 during a running task: after a restart no task stays Running and t
   const next = await jobs.submit('SLOW_JOB', 'MANUAL', {});
   await until('the next run to complete', async () => (await jobs.execution(next))?.status === 'Success');
   assert.equal((await jobs.store.activeTasks()).length, 0, 'no task Running');
+  two.child.kill('SIGTERM');
+  await two.exited;
+});
+
+test('two processes on one file: each due schedule tick fires once', { timeout: 60_000 }, async (t) => {
+  const dir = tempDataDir('wharf-jobs-ticks-');
+  const path = join(dir, 'wharf.db');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = await openDatabase(path, { checkpointIntervalMs: 0 });
+  t.after(() => db.close());
+  // Written two hours in the past: every schedule's next run (the following hour) is already due.
+  const past = new JobService({ db: db.kysely, logger: silent, config, now: () => Date.now() - 2 * 3_600_000 });
+  past.register({ vendorType: 'SLOW_JOB', run: async () => {} });
+  const n = 200;
+  for (let id = 1; id <= n; id++) await past.setSchedule('SLOW_JOB', 'Hourly', undefined, { n: id }, id);
+  // Paused until both children run, so that they race for the same ticks.
+  await past.queueAction('all', 'pause');
+  const children = [startChild(path, 'fast', 2), startChild(path, 'fast', 2)];
+  t.after(() => children.forEach((c) => void c.child.kill('SIGKILL')));
+  await until('both children to be ready', async () => children.every((c) => c.lines.includes('ready')));
+  await past.queueAction('all', 'resume');
+  const executions = () => db.kysely.selectFrom('job_executions').select(['vendor_id', 'status', 'trigger']).execute();
+  await until('every schedule to fire', async () => (await executions()).length >= n);
+  // Both children keep polling; let each make several more passes over the (no longer due) schedules.
+  const beats = async () => (await db.kysely.selectFrom('job_workers').select('heartbeat_time').execute()).map((w) => w.heartbeat_time);
+  const before = await beats();
+  await until('both children to poll again', async () => {
+    const now = await beats();
+    return now.length === 2 && now.every((b) => b > Math.max(...before) + 500);
+  });
+  const rows = await executions();
+  assert.equal(rows.length, n, 'one execution per tick');
+  assert.deepEqual(new Set(rows.map((r) => r.vendor_id)).size, n);
+  assert.ok(rows.every((r) => r.trigger === 'SCHEDULE'));
+  const next = await db.kysely.selectFrom('job_schedules').select('next_run').execute();
+  assert.ok(next.every((s) => s.next_run > Date.now()), 'every schedule moved to its next hour');
+  for (const c of children) c.child.kill('SIGTERM');
+  await Promise.all(children.map((c) => c.exited));
+});
+
+test('kill -9 during a scheduled run: after a restart the run completes and the tick is not repeated', { timeout: 60_000 }, async (t) => {
+  const dir = tempDataDir('wharf-jobs-schedkill-');
+  const path = join(dir, 'wharf.db');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = await openDatabase(path, { checkpointIntervalMs: 0 });
+  t.after(() => db.close());
+  const past = new JobService({ db: db.kysely, logger: silent, config, now: () => Date.now() - 2 * 3_600_000 });
+  past.register({ vendorType: 'SLOW_JOB', run: async () => {} });
+  await past.setSchedule('SLOW_JOB', 'Hourly', undefined, {});
+  const one = startChild(path, 'slow', 2);
+  t.after(() => void one.child.kill('SIGKILL'));
+  await until('the scheduled run to start', async () => one.lines.some((l) => l.startsWith('running')));
+  one.child.kill('SIGKILL');
+  await one.exited;
+  const two = startChild(path, 'fast', 2);
+  t.after(() => void two.child.kill('SIGKILL'));
+  const executions = () => db.kysely.selectFrom('job_executions').selectAll().execute();
+  await until('the run to complete', async () => (await executions())[0]?.status === 'Success');
+  const rows = await executions();
+  assert.equal(rows.length, 1, 'the tick fired once, before the kill');
+  assert.equal(rows[0]?.trigger, 'SCHEDULE');
+  assert.equal((await db.kysely.selectFrom('job_tasks').select('status').where('status', '=', 'Running').execute()).length, 0);
   two.child.kill('SIGTERM');
   await two.exited;
 });
