@@ -10,14 +10,14 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError, type Config } from './config/index.ts';
 import { openDatabase, WriteLock, type Db } from './db/index.ts';
 import { FsBlobStore } from './storage/index.ts';
-import { Outbox } from './events/index.ts';
+import { ConsumerRunner, Outbox } from './events/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, systemActor } from './auth/index.ts';
 import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService, QuotaService } from './projects/index.ts';
-import { AuditService, AuditWriter } from './audit/index.ts';
+import { AuditPruner, AuditService, auditWriter } from './audit/index.ts';
 import { DiskMonitor, Metrics, createLogger, stdoutLog } from './observability/index.ts';
-import { createWebhookServices, DeliveryThread, WebhookEngine } from './webhooks/index.ts';
+import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
 import { JobService } from './jobs/index.ts';
 import { buildApp } from './app.ts';
 
@@ -28,12 +28,13 @@ export interface Wharf {
   db: Db;
   logger: Logger;
   /**
-   * The webhook engine of the API (redeliver, test sends, history pruning). With
-   * `webhooks.delivery_thread` (the default) it is never started: the engine that dispatches and
-   * delivers, and the audit writer, run in `deliveryThread`. Otherwise listen() starts it here.
+   * The webhook engine: the delivery worker, and the API's redeliveries and test sends. By default
+   * listen() starts it here with the outbox consumers (the webhook dispatcher, whose commits wake
+   * its worker, and the audit writer). With `webhooks.delivery_thread: true` it is never started:
+   * the consumers and a started engine run in `deliveryThread` instead.
    */
   engine: WebhookEngine;
-  /** The thread running the webhook engine and the audit writer; null when `webhooks.delivery_thread` is off. */
+  /** The thread running the outbox consumers and the delivery worker; null when `webhooks.delivery_thread` is off (the default). */
   deliveryThread: DeliveryThread | null;
   /** Failed-login limiting; subscribe to `loginLimiter.loginFailures` ('failure') to see every failed login. */
   loginLimiter: LoginLimiter;
@@ -75,14 +76,20 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   });
   const audit = new AuditService({ db: db.kysely, authorizer, config });
   const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config, audit });
-  // In the delivery thread by default (its own connection, Outbox, logger and metrics), else here.
+  // With webhooks.delivery_thread, consumers and delivery run in a thread (its own connection, Outbox, logger, metrics).
   const deliveryThread = writeLock ? new DeliveryThread({ config, outbox, logger, metrics, writeLock }) : null;
-  const auditWriter = deliveryThread ? null : new AuditWriter({ db: db.kysely, outbox, config, logger, audit });
+  // The outbox's consumers (src/events/consumers.ts); the delivery thread runs its own instead.
+  const consumers = new ConsumerRunner({ db: db.kysely, outbox, logger });
+  const auditPruner = deliveryThread ? null : new AuditPruner({ audit, logger });
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
   const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
+  if (!deliveryThread) {
+    consumers.register(webhookDispatcher({ db: db.kysely, config, logger, onDeliveries: () => engine.worker.wake(), onPending: (n) => metrics.outboxPending.set(n) }));
+    consumers.register(auditWriter(config));
+  }
   await bootstrap(config, db, projects, logger);
 
   // Background work runs as jobs; each kind registers its handler here (jobs/ imports no feature).
@@ -138,7 +145,8 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       address = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
       if (!deliveryThread) {
         engine.start();
-        auditWriter?.start();
+        consumers.start();
+        auditPruner?.start();
       }
       await jobs.start();
       return address;
@@ -149,8 +157,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       await jobs.stop();
       await registry.close();
       await deliveryThread?.stop();
+      await consumers.stop();
+      auditPruner?.stop();
       await engine.stop();
-      await auditWriter?.stop();
       disk.close();
       await db.close();
     },

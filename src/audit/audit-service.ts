@@ -1,15 +1,16 @@
 /**
  * The audit log: who did what to which resource, when, and whether it succeeded (Harbor's
  * audit_log). Entries come from two places:
- * - the {@link AuditWriter} (./audit-writer.ts), which reads the event outbox in order and turns
- *   push, pull, delete, tag, repository, project and refused-push (QUOTA_EXCEED) events into
- *   entries; so every registry change that commits is audited, even across a crash;
- * - direct {@link recordAudit} calls, inside the transaction of the change, for what has no event:
- *   member, robot, user and webhook policy changes, project updates, failed logins.
+ * - the audit writer (./audit-writer.ts), an outbox consumer that turns push, pull, delete, tag,
+ *   repository, project and refused-push (QUOTA_EXCEED) events into entries; so every registry
+ *   change that commits is audited, even across a crash;
+ * - {@link AuditService.record} (the AuditTrail port auth declares, which other services use too)
+ *   and {@link recordAudit}, inside the transaction of the change, for what has no event: member,
+ *   robot, user and webhook policy changes, project and quota updates, failed logins.
  * Entries older than `audit.retention_days` are pruned.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { AuditLogRow, Database } from '../db/index.ts';
+import { auditStore, type AuditLogRow, type Database } from '../db/index.ts';
 import type { Authorizer, Action, AuditTrail, CallContext } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { fail, type ListQuery, type ListSpec } from '../domain/index.ts';
@@ -43,11 +44,7 @@ export interface AuditEntry {
  * (so a rolled-back change leaves no entry). For a failed login pass the database handle itself.
  */
 export async function recordAudit(db: AuditDb, entry: AuditEntry, eventId: string | null = null): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values(auditRow(entry, eventId))
-    .onConflict((oc) => oc.column('event_id').doNothing())
-    .execute();
+  await auditStore.insertEntries(db, [auditRow(entry, eventId)]);
 }
 
 /** The audit_log row of an entry (`eventId`: the outbox event it was written from, or null). */

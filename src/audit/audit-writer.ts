@@ -1,32 +1,24 @@
 /**
- * The audit writer: a consumer of the event outbox that turns registry and project events into
- * audit entries. It keeps its position (`audit_cursor`, name 'audit') and writes a batch of
- * entries (one multi-row INSERT) and the new position in ONE transaction, so a crash repeats at
- * most a batch, and the unique `event_id` of each entry makes the repeat harmless (a second
- * process sharing the database is equally harmless: the cursor only ever moves forward). SQLite
- * commits write transactions one at a time, so outbox sequence numbers become visible in order
- * and the cursor never skips an event.
- *
- * A round first reads the events after the stored position (one plain SELECT, no transaction)
- * and opens a write transaction only when there are some, so an idle poll costs one small read.
- *
- * It wakes on `outbox.signal` (coalesced, see ../events/outbox-loop.ts) and polls every
- * `audit.poll_ms`; retention runs hourly.
+ * The audit writer: the outbox consumer 'audit' (../events/consumers.ts) that turns registry and
+ * project events into audit entries: one multi-row INSERT per batch (../db/audit-store.ts), in the
+ * transaction that moves its cursor, so every committed change is audited once, even across a
+ * crash; the unique `event_id` of each entry keeps even a repeat harmless. Rounds start at most
+ * every 25 ms under load (no reader needs it sooner; fewer, larger transactions) and it polls every
+ * `audit.poll_ms`. {@link AuditPruner} deletes entries past `audit.retention_days` hourly.
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import type { Database } from '../db/index.ts';
+import { auditStore, type NewAuditEntry } from '../db/index.ts';
 import { assertNever } from '../domain/index.ts';
-import { eventFromRow, OutboxLoop, type Outbox, type WharfEvent } from '../events/index.ts';
+import type { Consumer, WharfEvent } from '../events/index.ts';
 import { auditRow, type AuditEntry, type AuditService } from './audit-service.ts';
-import { webhookDeliveryStore as store, type NewAuditEntry } from '../db/index.ts';
 
-const cursorName = 'audit';
-const batchSize = 200;
+/** The writer's consumer name: the key of its cursor in `outbox_cursors` (do not rename). */
+export const auditWriterName = 'audit';
 const pruneEveryMs = 3_600_000;
-/** Rounds start at most this often under load (no audit reader needs it sooner; fewer, larger transactions). */
-const coalesceMs = 25;
+
+/** The event types that make audit entries (those {@link auditEntryFor} maps). */
+export const auditedEventTypes = ['PUSH_ARTIFACT', 'PULL_ARTIFACT', 'DELETE_ARTIFACT', 'CREATE_TAG', 'DELETE_TAG', 'CREATE_REPOSITORY', 'DELETE_REPOSITORY', 'CREATE_PROJECT', 'DELETE_PROJECT', 'QUOTA_EXCEED'] as const satisfies readonly WharfEvent['type'][];
 
 /** The resource text of an artifact event: `project/repo:tag`, or `project/repo@digest` without a tag. */
 function artifactResource(repo: string, a: { digest: string; tag: string | null }): string {
@@ -81,49 +73,41 @@ export function auditEntryFor(e: WharfEvent): AuditEntry | null {
   }
 }
 
-/** What the writer needs. */
-export interface AuditWriterDeps {
-  db: Kysely<Database>;
-  outbox: Outbox;
-  config: Config;
-  logger: Logger;
-  audit: AuditService;
+/** The audit writer as an outbox consumer; register it with `consumers.register(auditWriter(config))`. */
+export function auditWriter(config: Config): Consumer {
+  return {
+    name: auditWriterName,
+    types: auditedEventTypes,
+    batchSize: 200,
+    pollMs: config.audit.poll_ms,
+    coalesceMs: 25,
+    async handle(batch, trx) {
+      const entries: NewAuditEntry[] = [];
+      for (const { row, event } of batch) {
+        const entry = event ? auditEntryFor(event) : null; // unreadable data: the dispatcher logs it
+        if (entry) entries.push(auditRow(entry, row.id));
+      }
+      await auditStore.insertEntries(trx, entries);
+    },
+  };
 }
 
-/** Consumes the outbox into the audit log and prunes old entries. */
-export class AuditWriter {
-  private pruneTimer: NodeJS.Timeout | null = null;
-  private readonly loop: OutboxLoop;
+/** Deletes audit entries older than `audit.retention_days`, at start and hourly. */
+export class AuditPruner {
+  private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly deps: AuditWriterDeps) {
-    this.loop = new OutboxLoop({
-      outbox: deps.outbox,
-      pollMs: deps.config.audit.poll_ms,
-      coalesceMs,
-      logger: deps.logger,
-      failureMessage: 'audit writer: round failed; retrying at the next poll',
-      round: async () => {
-        while ((await this.drainOnce()) === batchSize && !this.loop.stopped) {
-          /* keep going while full batches come */
-        }
-      },
-    });
-  }
+  constructor(private readonly deps: { audit: Pick<AuditService, 'prune'>; logger: Logger }) {}
 
-  /** Starts listening, polling and the hourly retention. */
   start(): void {
-    if (!this.loop.stopped) return;
-    this.pruneTimer = setInterval(() => void this.prune(), pruneEveryMs);
-    this.pruneTimer.unref();
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.prune(), pruneEveryMs);
+    this.timer.unref();
     void this.prune();
-    this.loop.start();
   }
 
-  /** Stops and waits for the round in progress. */
-  async stop(): Promise<void> {
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
-    this.pruneTimer = null;
-    await this.loop.stop();
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   private async prune(): Promise<void> {
@@ -133,29 +117,5 @@ export class AuditWriter {
     } catch (err) {
       this.deps.logger.error({ err }, 'audit log: pruning failed');
     }
-  }
-
-  /** Consumes up to one batch of events; returns how many were read. Public for tests and `wharf gc`-like one-shot runs. */
-  async drainOnce(): Promise<number> {
-    const { db } = this.deps;
-    const rows = await store.eventsAfterCursor(db, cursorName, batchSize);
-    const last = rows[rows.length - 1];
-    if (!last) return 0;
-    const entries: NewAuditEntry[] = [];
-    for (const row of rows) {
-      let event: WharfEvent;
-      try {
-        event = eventFromRow(row);
-      } catch {
-        continue; // unreadable data: the dispatcher logs it; nothing to audit
-      }
-      const entry = auditEntryFor(event);
-      if (entry) entries.push(auditRow(entry, row.id));
-    }
-    await db.transaction().execute(async (trx) => {
-      await store.insertAuditEntries(trx, entries);
-      await store.advanceCursor(trx, cursorName, last.seq);
-    });
-    return rows.length;
   }
 }

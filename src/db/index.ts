@@ -2,8 +2,10 @@
 export * from './schema.ts';
 export { openDatabase, type Db } from './connect.ts';
 export { JobStore, executionStatus, finalStatuses, parseJobAttrs, type JobStatus, type JobTrigger, type JobExecutionRow, type JobTaskRow, type TaskCounts, type NewExecution, type JobLogLine } from './job-store.ts';
-export { listPage, conditionSql, filterSql, orderTerms, orderBy, resolveList, type ListOrder, type OrderTerm, type ResolvedList } from './listing.ts';
 export { likeContains } from './like.ts';
+export { listPage, conditionSql, filterSql, orderTerms, orderBy, resolveList, type ListOrder, type OrderTerm, type ResolvedList } from './listing.ts';
 export { WriteLock } from './statement-cache.ts';
 export { GroupCommit, isRetryableSqliteError, type GroupCommitOptions } from './group-commit.ts';
 export * from './webhook-delivery-store.ts';
+export * from './outbox-store.ts';
+export * from './audit-store.ts';

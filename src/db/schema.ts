@@ -275,10 +275,18 @@ export interface AuditLogTable {
   event_id: string | null;
 }
 
-/** The audit writer's position in the outbox. */
-export interface AuditCursorTable {
+/** An outbox consumer's position: the last event seq it handled (src/events/consumers.ts). */
+export interface OutboxCursorTable {
   name: string;
   seq: number;
+}
+
+/** An event a consumer could not handle, retried alone until it goes through (src/events/consumers.ts). */
+export interface OutboxParkedTable {
+  consumer: string;
+  seq: number;
+  error: string;
+  parked_at: number;
 }
 
 /** Earlier password hashes of a user, for refusing reused passwords (issue 4, users+tokens). */
@@ -441,7 +449,8 @@ export interface Database {
   project_blobs: ProjectBlobsTable;
   quota_usage: QuotaUsageTable;
   audit_log: AuditLogTable;
-  audit_cursor: AuditCursorTable;
+  outbox_cursors: OutboxCursorTable;
+  outbox_parked: OutboxParkedTable;
   password_history: PasswordHistoryTable;
   token_signing_keys: TokenSigningKeysTable;
   project_members: ProjectMembersTable;

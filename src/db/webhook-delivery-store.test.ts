@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase } from './connect.ts';
 import { webhookDeliveryStore as store, type NewEventExecution } from './webhook-delivery-store.ts';
+import { outboxStore } from './outbox-store.ts';
 
 /** Nothing at its cap. */
 const none = { targets: [], projects: [] };
@@ -92,7 +93,7 @@ test('a lease is granted once; loading returns task, execution, target and polic
     assert.equal(loaded[0]?.exec.headers, `{"content-type":"application/x-${targets[0]}"}`, 'the claim loads the stored format headers');
     assert.equal(loaded[0]?.target.id, targets[0]);
     assert.equal(loaded[0]?.policy.name, 'p');
-    assert.deepEqual((await store.eventsBySeq(k, [eventSeq])).map((e) => e.id), ['ev-1']);
+    assert.deepEqual((await outboxStore.eventsBySeq(k, [eventSeq])).map((e) => e.id), ['ev-1']);
     assert.deepEqual([...(await store.existingTasks(k, [...due.map((d) => d.task_id), 999_999]))].sort(), due.map((d) => d.task_id).sort(), 'a task that is gone is left out');
     assert.equal((await k.selectFrom('webhook_tasks').select('lease_owner').where('id', '=', due[0]?.task_id ?? -1).executeTakeFirstOrThrow()).lease_owner, 'w2');
     assert.equal(loaded[0]?.target.timeout_ms, null);

@@ -2,12 +2,9 @@
  * The webhook engine's hot-path SQL, written once as plain statements and run as compiled
  * queries (no query building per call), each one covering a whole batch:
  *
- *   dispatch   per batch of outbox events: one SELECT of pending rows, one conditional
- *              UPDATE … RETURNING that claims them (sets `dispatched_at` where still null), one
- *              SELECT of subscribed targets per (project, event type), one INSERT of every
- *              execution of the batch (body and format headers), one INSERT of their tasks;
- *   audit      per batch of outbox events: one SELECT of the events after the audit cursor
- *              (outside any transaction), one INSERT of the entries, one UPSERT of the cursor;
+ *   dispatch   per batch of outbox events (read and marked by ./outbox-store.ts): one SELECT of
+ *              subscribed targets per (project, event type), one INSERT of every execution of
+ *              the batch (body and format headers), one INSERT of their tasks;
  *   claim      one SELECT of due candidates (leaving out targets and projects at their cap; while
  *              some cap is reached, one SELECT of the largest task id, so that the next scan can
  *              resume after what this one read), one conditional UPDATE … RETURNING that leases the
@@ -25,37 +22,8 @@
  * itself, so two processes never both win a task. Every statement takes an executor: the Kysely
  * handle or an open transaction on it.
  */
-import { CompiledQuery, type Kysely } from 'kysely';
-import type { AuditLogRow, Database, EventRow, ProjectRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
-
-/** A Kysely handle or a transaction (a `Transaction<Database>` is a `Kysely<Database>`). */
-type Executor = Kysely<Database>;
-
-/** Rows per multi-row statement (SQLite allows 32,766 bound values; the widest row has 13). */
-const chunkRows = 500;
-
-async function query<R>(db: Executor, sql: string, parameters: unknown[]): Promise<R[]> {
-  // CompiledQuery's row type is a phantom parameter: the rows are what `sql` selects.
-  const q: CompiledQuery<R> = CompiledQuery.raw(sql, parameters);
-  return (await db.executeQuery(q)).rows;
-}
-
-async function run(db: Executor, sql: string, parameters: unknown[]): Promise<number> {
-  const r = await db.executeQuery(CompiledQuery.raw(sql, parameters));
-  return Number(r.numAffectedRows ?? 0n);
-}
-
-/** `(?, ?, …), (?, ?, …)`: `rows` groups of `width` placeholders. */
-function valuesList(rows: number, width: number): string {
-  const one = `(${new Array<string>(width).fill('?').join(', ')})`;
-  return new Array<string>(rows).fill(one).join(', ');
-}
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += chunkRows) out.push(items.slice(i, i + chunkRows));
-  return out;
-}
+import type { ProjectRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
+import { chunks, query, run, valuesList, type Executor } from './sql.ts';
 
 /** An enabled target of an enabled policy that may receive an event (see `subscribedTargets`). */
 export interface SubscribedTarget {
@@ -176,15 +144,6 @@ export interface CreatedExecution {
   event_seq: number;
   target_id: number;
 }
-
-/** An audit entry written from an outbox event: every column of audit_log but its generated id. */
-export type NewAuditEntry = Omit<AuditLogRow, 'id'>;
-
-const pendingEventsSql = `SELECT * FROM events WHERE dispatched_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`;
-
-const claimEventsSql = `UPDATE events SET dispatched_at = ?
-WHERE seq IN (SELECT value FROM json_each(?)) AND dispatched_at IS NULL
-RETURNING seq`;
 
 const subscribedTargetsSql = `
 SELECT p.id AS policy_id, p.project_id AS project_id, p.name AS name, p.event_types AS event_types,
@@ -329,12 +288,6 @@ RETURNING id`;
     return new Set(rows.map((r) => r.id));
   },
 
-  /** The outbox rows with these sequence numbers. */
-  async eventsBySeq(db: Executor, seqs: readonly number[]): Promise<EventRow[]> {
-    if (seqs.length === 0) return [];
-    return query<EventRow>(db, `SELECT * FROM events WHERE seq IN (SELECT value FROM json_each(?))`, [JSON.stringify(seqs)]);
-  },
-
   /** Marks leased tasks Running as their attempts start (start_time keeps its first value). */
   async markRunning(db: Executor, owner: string, now: number, taskIds: readonly number[]): Promise<void> {
     if (taskIds.length === 0) return;
@@ -405,28 +358,6 @@ WHERE webhook_executions.id = v.column1`,
     await run(db, `UPDATE webhook_targets SET failing_since = NULL WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NOT NULL`, [JSON.stringify(targetIds)]);
   },
 
-  /** Up to `limit` outbox rows not yet dispatched with `seq > afterSeq`, oldest first. */
-  pendingEvents(db: Executor, afterSeq: number, limit: number): Promise<EventRow[]> {
-    return query<EventRow>(db, pendingEventsSql, [afterSeq, limit]);
-  },
-
-  /** How many outbox rows are not yet dispatched. */
-  async pendingEventCount(db: Executor): Promise<number> {
-    const [r] = await query<{ n: number }>(db, `SELECT count(*) AS n FROM events WHERE dispatched_at IS NULL`, []);
-    return Number(r?.n ?? 0);
-  },
-
-  /**
-   * Claims outbox rows for dispatch: sets `dispatched_at = now` on those of `seqs` still pending
-   * and returns the seqs this call claimed. A row another round or process claimed first is left
-   * out, so (inside the dispatching transaction) no event is dispatched twice.
-   */
-  async claimEvents(db: Executor, seqs: readonly number[], now: number): Promise<Set<number>> {
-    if (seqs.length === 0) return new Set();
-    const rows = await query<{ seq: number }>(db, claimEventsSql, [now, JSON.stringify(seqs)]);
-    return new Set(rows.map((r) => r.seq));
-  },
-
   /**
    * Inserts EVENT executions of several events, skipping any (event, target) that already has
    * one (a re-run); returns the new executions' ids with their event and target.
@@ -450,31 +381,6 @@ RETURNING id, event_seq, target_id`,
       );
     }
     return out;
-  },
-
-  /** Up to `limit` outbox rows (dispatched or not) after the position of the consumer `name` (all of them when it has none), oldest first. */
-  eventsAfterCursor(db: Executor, name: string, limit: number): Promise<EventRow[]> {
-    return query<EventRow>(db, `SELECT * FROM events WHERE seq > coalesce((SELECT seq FROM audit_cursor WHERE name = ?), 0) ORDER BY seq LIMIT ?`, [name, limit]);
-  },
-
-  /** Moves the position of the outbox consumer `name` forward to `seq` (never backward: a second process may be ahead). */
-  async advanceCursor(db: Executor, name: string, seq: number): Promise<void> {
-    await run(db, `INSERT INTO audit_cursor (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)`, [name, seq]);
-  },
-
-  /** Inserts audit entries made from outbox events, skipping any whose `event_id` already has one (a repeat). */
-  async insertAuditEntries(db: Executor, rows: readonly NewAuditEntry[]): Promise<void> {
-    for (const part of chunks(rows)) {
-      const params: unknown[] = [];
-      for (const a of part) params.push(a.project_id, a.username, a.operation, a.resource_type, a.resource, a.result, a.op_time, a.event_id);
-      await run(
-        db,
-        `INSERT INTO audit_log (project_id, username, operation, resource_type, resource, result, op_time, event_id)
-VALUES ${valuesList(part.length, 8)}
-ON CONFLICT (event_id) DO NOTHING`,
-        params,
-      );
-    }
   },
 
   /** Inserts new tasks (run_count 0, no lease, not started). */

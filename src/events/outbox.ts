@@ -1,7 +1,7 @@
 /**
  * The outbox: events are rows written in the same transaction as the change they describe, so a
- * committed change always has its event and a rolled-back one never does. The dispatcher
- * (src/events/dispatcher.ts) turns pending rows into webhook deliveries.
+ * committed change always has its event and a rolled-back one never does. Consumers
+ * (./consumers.ts: the webhook dispatcher, the audit writer) read the rows after their cursors.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';

@@ -2,8 +2,9 @@
  * Worker-thread entry of the delivery thread (started by ./delivery-thread.ts; imported by nothing).
  * It opens its own connection to the database file (no migrations: the main thread ran them; no
  * checkpoints: the main connection's checkpointer does them), builds its own Outbox, pino logger
- * (the configured level), Metrics (no process metrics: the main thread has them), WebhookEngine and
- * AuditWriter, starts them and reports 'ready'. Messages: 'appended' makes its Outbox emit (its
+ * (the configured level), Metrics (no process metrics: the main thread has them), WebhookEngine,
+ * the outbox consumers (the webhook dispatcher and the audit writer, as main.ts registers them)
+ * and the audit pruner, starts them and reports 'ready'. Messages: 'appended' makes its Outbox emit (its
  * loops run), 'wake-worker' wakes the delivery worker, 'metrics' answers with its metrics as
  * plain data, 'stop' stops everything, closes the connection and ends the thread.
  */
@@ -11,11 +12,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/index.ts';
 import { openDatabase, type Db } from '../db/index.ts';
 import { WriteLock } from '../db/index.ts';
-import { Outbox } from '../events/index.ts';
+import { ConsumerRunner, Outbox } from '../events/index.ts';
 import { Authorizer } from '../auth/index.ts';
-import { AuditService, AuditWriter } from '../audit/index.ts';
+import { AuditPruner, AuditService, auditWriter } from '../audit/index.ts';
 import { Metrics, createLogger, stdoutLog } from '../observability/index.ts';
 import { WebhookEngine } from './engine.ts';
+import { webhookDispatcher } from './dispatcher.ts';
 import type { DeliveryThreadData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.ts';
 
 /** The config the main thread passed, after a shape check of the parts this thread relies on first. */
@@ -52,8 +54,11 @@ try {
   metrics.countLogDrops(() => stdoutLog().droppedLines);
   const outbox = new Outbox();
   const audit = new AuditService({ db: kysely, authorizer: new Authorizer(), config });
-  const auditWriter = new AuditWriter({ db: kysely, outbox, config, logger, audit });
+  const auditPruner = new AuditPruner({ audit, logger });
   const engine = new WebhookEngine({ db: kysely, outbox, config, logger, metrics });
+  const consumers = new ConsumerRunner({ db: kysely, outbox, logger });
+  consumers.register(webhookDispatcher({ db: kysely, config, logger, onDeliveries: () => engine.worker.wake(), onPending: (n) => metrics.outboxPending.set(n) }));
+  consumers.register(auditWriter(config));
   const opened = db;
   let stopping = false;
 
@@ -83,8 +88,9 @@ try {
         stopping = true;
         void (async () => {
           try {
+            await consumers.stop();
+            auditPruner.stop();
             await engine.stop(m.graceMs);
-            await auditWriter.stop();
           } catch (err) {
             logger.error({ err }, 'delivery thread: error while stopping');
           }
@@ -97,7 +103,8 @@ try {
   });
 
   engine.start();
-  auditWriter.start();
+  consumers.start();
+  auditPruner.start();
   post({ kind: 'ready' });
 } catch (err) {
   const e = err instanceof Error ? err : new Error(String(err));

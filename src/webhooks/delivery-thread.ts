@@ -1,10 +1,10 @@
 /**
- * The delivery thread: the webhook engine (dispatcher + delivery worker) and the audit writer run
- * in a `worker_threads` Worker (./delivery-thread-worker.ts), so that HTTP traffic on the main
+ * The delivery thread: the outbox consumers (webhook dispatcher, audit writer) and the delivery
+ * worker run in a `worker_threads` Worker (./delivery-thread-worker.ts), so that HTTP traffic on the main
  * thread (manifest PUTs by the hundred per second) never holds up deliveries, and deliveries never
  * hold up requests. The thread opens its own SQLite connection to the same file (WAL: readers and
  * one writer at a time; every write transaction starts with BEGIN IMMEDIATE and waits in the busy
- * handler), and builds its own Outbox, logger, Metrics, WebhookEngine and AuditWriter from the
+ * handler), and builds its own Outbox, logger, Metrics, WebhookEngine and consumers from the
  * plain config object. Nothing but plain data crosses the thread boundary.
  *
  * Wake-ups: the main thread's `outbox.signal` 'appended' becomes one message per event-loop turn at

@@ -38,6 +38,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database, EventRow } from '../db/index.ts';
 import {
+  outboxStore,
   projectKey,
   webhookDeliveryStore as store,
   type AttemptInsert,
@@ -364,7 +365,7 @@ export class DeliveryWorker {
     }
     if (missing.length === 0) return out.map((h) => h ?? {});
     const events = new Map<number, EventRow>();
-    for (const e of await store.eventsBySeq(db, [...new Set(missing)])) events.set(e.seq, e);
+    for (const e of await outboxStore.eventsBySeq(db, [...new Set(missing)])) events.set(e.seq, e);
     return batch.map((l, i) => out[i] ?? this.renderHeaders(l, events.get(l.exec.event_seq)));
   }
 

@@ -64,8 +64,8 @@ import { sql } from 'kysely';
 import { pino } from 'pino';
 import { openDatabase, type Db } from '../db/index.ts';
 import { loadConfig } from '../config/index.ts';
-import { Outbox, eventFromRow } from '../events/index.ts';
-import { Dispatcher, formatContext } from './dispatcher.ts';
+import { ConsumerRunner, Outbox, eventFromRow } from '../events/index.ts';
+import { dispatcherName, formatContext, webhookDispatcher } from './dispatcher.ts';
 import { formatterFor } from './formats/index.ts';
 
 const silent = pino({ level: 'silent' });
@@ -111,9 +111,18 @@ async function fixture(targets = 2): Promise<Fixture> {
   };
 }
 
-function dispatcherOn(f: Fixture, extra: { batchSize?: number; coalesceMs?: number; pollMs?: number; onCommitted?: (executions: number) => void } = {}): Dispatcher {
+/** A consumer runner with the dispatcher registered, as main.ts does: runOnce() drains it (returns how many events it handled). */
+interface TestDispatcher {
+  runOnce(): Promise<number>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+function dispatcherOn(f: Fixture, extra: { batchSize?: number; coalesceMs?: number; pollMs?: number; onCommitted?: (executions: number) => void } = {}): TestDispatcher {
   const config = loadConfig({ env: {}, file: null, overrides: { data_dir: f.dir } });
-  return new Dispatcher({ db: f.db.kysely, outbox: f.outbox, config, logger: silent, ...extra });
+  const runner = new ConsumerRunner({ db: f.db.kysely, outbox: f.outbox, logger: silent });
+  runner.register(webhookDispatcher({ db: f.db.kysely, config, logger: silent, ...extra }));
+  return { runOnce: () => runner.drain(dispatcherName), start: () => runner.start(), stop: () => runner.stop() };
 }
 
 async function appendPushes(f: Fixture, n: number, from = 0): Promise<void> {
@@ -233,7 +242,7 @@ test('two dispatchers on the same database never dispatch an event twice', async
   }
 });
 
-/** Runs a Dispatcher over `file` in a worker thread (its own SQLite connection); resolves with how many events it dispatched. */
+/** Runs the dispatcher over `file` in a worker thread (its own SQLite connection); resolves with how many events it dispatched. */
 function dispatchInWorker(file: string, dir: string, start: SharedArrayBuffer): Promise<number> {
   const code = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -241,17 +250,19 @@ const { workerData, parentPort } = require('node:worker_threads');
   (await import('tsx/esm/api')).register(); // the worker loads the TypeScript sources too
   const { openDatabase } = await import(workerData.db);
   const { loadConfig } = await import(workerData.config);
-  const { Outbox } = await import(workerData.outbox);
-  const { Dispatcher } = await import(workerData.dispatcher);
+  const { ConsumerRunner, Outbox } = await import(workerData.outbox);
+  const { webhookDispatcher } = await import(workerData.dispatcher);
   const { pino } = await import('pino');
   const db = await openDatabase(workerData.file);
   const config = loadConfig({ env: {}, file: null, overrides: { data_dir: workerData.dir } });
-  const d = new Dispatcher({ db: db.kysely, outbox: new Outbox(), config, logger: pino({ level: 'silent' }), batchSize: 10 });
+  const logger = pino({ level: 'silent' });
+  const d = new ConsumerRunner({ db: db.kysely, outbox: new Outbox(), logger });
+  d.register(webhookDispatcher({ db: db.kysely, config, logger, batchSize: 10 }));
   const flag = new Int32Array(workerData.start);
   Atomics.add(flag, 1, 1);
   Atomics.wait(flag, 0, 0); // both workers start together
   let n = 0;
-  for (let i = 0; i < 5; i++) n += await d.runOnce();
+  for (let i = 0; i < 5; i++) n += await d.drain('webhooks');
   await db.close();
   parentPort.postMessage(n);
 })().catch((err) => { throw err; });

@@ -1,7 +1,8 @@
 /**
- * The webhook engine: the dispatcher (outbox -> deliveries), the delivery worker (deliveries ->
- * HTTP attempts) and the one guarded HTTP client they share, started and stopped together.
- * It also serves the API's one-off operations: redeliver an execution, send a test event.
+ * The webhook engine: the delivery worker (deliveries -> HTTP attempts) and the guarded HTTP
+ * client it uses, started and stopped together. The dispatcher (outbox -> deliveries) is an outbox
+ * consumer (./dispatcher.ts) registered next to it, whose commits wake `worker`. The engine also
+ * serves the API's one-off operations: redeliver an execution, send a test event.
  *
  * Redelivery creates a NEW execution with trigger MANUAL for the same policy, target and event,
  * with the identical body, format headers and event id (so `webhook-id` / `X-Wharf-Event-Id` do not change and a
@@ -18,7 +19,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { webhookDeliveryStore as store, type Database } from '../db/index.ts';
 import { fail } from '../domain/index.ts';
-import { Dispatcher, formatContext } from './dispatcher.ts';
+import { formatContext } from './dispatcher.ts';
 import type { Outbox, WharfEvent } from '../events/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import { AddressPolicy } from './address-policy.ts';
@@ -66,9 +67,8 @@ function toAttemptTarget(t: AttemptTarget | TargetSpecLike): AttemptTarget {
   return 'payloadFormat' in t ? targetColumns(t) : t;
 }
 
-/** Owns the dispatcher, the worker and the HTTP client. */
+/** Owns the delivery worker and the HTTP client. */
 export class WebhookEngine {
-  readonly dispatcher: Dispatcher;
   readonly worker: DeliveryWorker;
   readonly client: WebhookHttpClient;
   private started = false;
@@ -86,21 +86,12 @@ export class WebhookEngine {
       resolver: deps.resolver,
     });
     this.worker = new DeliveryWorker({ db: deps.db, outbox: deps.outbox, config: deps.config, logger: deps.logger, client: this.client, metrics: deps.metrics });
-    this.dispatcher = new Dispatcher({
-      db: deps.db,
-      outbox: deps.outbox,
-      config: deps.config,
-      logger: deps.logger,
-      onDeliveries: () => this.worker.wake(),
-      onPending: deps.metrics ? (n) => deps.metrics?.outboxPending.set(n) : undefined,
-    });
   }
 
-  /** Starts dispatching and delivering. */
+  /** Starts delivering. */
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.dispatcher.start();
     this.worker.start();
   }
 
@@ -108,7 +99,6 @@ export class WebhookEngine {
   async stop(graceMs = 5000): Promise<void> {
     if (this.started) {
       this.started = false;
-      await this.dispatcher.stop();
       await this.worker.stop(graceMs);
     }
     await this.client.close();

@@ -16,3 +16,4 @@ export { redactionMarker, redactAddress, restoreAddress, scrubSecrets } from './
 export { buildHeaders, validateSecret, standardWebhooksKey, hubSignature, userAgent } from './signer.ts';
 export { classify, nextDelay, parseRetryAfter } from './retry.ts';
 export { DeliveryThread, type DeliveryThreadOptions } from './delivery-thread.ts';
+export { webhookDispatcher, dispatcherName, policyMatches, formatContext, type DispatcherDeps } from './dispatcher.ts';

@@ -1,0 +1,87 @@
+/**
+ * The outbox's SQL (the `events` table and the consumers' `outbox_cursors` and `outbox_parked`),
+ * for the consumer runner (src/events/consumers.ts) and the webhook dispatcher's claim. The outbox
+ * writer itself (src/events/outbox.ts) inserts with Kysely inside the caller's transaction.
+ */
+import type { EventRow } from './schema.ts';
+import { query, run, type Executor } from './sql.ts';
+
+/** A parked event of a consumer: its row and why it failed. */
+export interface ParkedEvent {
+  row: EventRow;
+  error: string;
+}
+
+export const outboxStore = {
+  /** Up to `limit` outbox rows with `seq > afterSeq`, oldest first. */
+  eventsAfter(db: Executor, afterSeq: number, limit: number): Promise<EventRow[]> {
+    return query<EventRow>(db, `SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, [afterSeq, limit]);
+  },
+
+  /** The outbox rows with these sequence numbers. */
+  async eventsBySeq(db: Executor, seqs: readonly number[]): Promise<EventRow[]> {
+    if (seqs.length === 0) return [];
+    return query<EventRow>(db, `SELECT * FROM events WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq`, [JSON.stringify(seqs)]);
+  },
+
+  /**
+   * The position of consumer `name`, creating it when missing: at 0 (every event), or with
+   * `fromLatest` after the newest event (a consumer added to a running system starts there).
+   */
+  async ensureCursor(db: Executor, name: string, fromLatest: boolean): Promise<number> {
+    await run(db, `INSERT INTO outbox_cursors (name, seq) SELECT ?, CASE WHEN ? THEN coalesce((SELECT max(seq) FROM events), 0) ELSE 0 END ON CONFLICT (name) DO NOTHING`, [name, fromLatest ? 1 : 0]);
+    return this.cursor(db, name);
+  },
+
+  /** The position of consumer `name` (0 when it has none). */
+  async cursor(db: Executor, name: string): Promise<number> {
+    const [r] = await query<{ seq: number }>(db, `SELECT seq FROM outbox_cursors WHERE name = ?`, [name]);
+    return Number(r?.seq ?? 0);
+  },
+
+  /**
+   * Moves consumer `name` from `from` to `to` if it is still at `from` (compare and set); false
+   * when another runner moved it first. Inside the consumer's transaction, this is what makes a
+   * batch handled once: the transaction that loses the race changes nothing and rolls back.
+   */
+  async advanceCursor(db: Executor, name: string, from: number, to: number): Promise<boolean> {
+    return (await run(db, `UPDATE outbox_cursors SET seq = ? WHERE name = ? AND seq = ?`, [to, name, from])) === 1;
+  },
+
+  /** Parks event `seq` for consumer `name` (it failed alone); a second park of the same event keeps the first. */
+  async park(db: Executor, name: string, seq: number, error: string, now: number): Promise<void> {
+    await run(db, `INSERT INTO outbox_parked (consumer, seq, error, parked_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, [name, seq, error, now]);
+  },
+
+  /** Removes a parked event once handled; false when it was no longer parked (another runner handled it). */
+  async unpark(db: Executor, name: string, seq: number): Promise<boolean> {
+    return (await run(db, `DELETE FROM outbox_parked WHERE consumer = ? AND seq = ?`, [name, seq])) === 1;
+  },
+
+  /** The parked events of consumer `name`, oldest first. */
+  async parked(db: Executor, name: string): Promise<ParkedEvent[]> {
+    const rows = await query<EventRow & { park_error: string }>(
+      db,
+      `SELECT e.*, p.error AS park_error FROM outbox_parked AS p JOIN events AS e ON e.seq = p.seq WHERE p.consumer = ? ORDER BY p.seq`,
+      [name],
+    );
+    return rows.map(({ park_error, ...row }) => ({ row, error: park_error }));
+  },
+
+  /** How many outbox rows the webhook dispatcher has not marked dispatched. */
+  async undispatchedCount(db: Executor): Promise<number> {
+    const [r] = await query<{ n: number }>(db, `SELECT count(*) AS n FROM events WHERE dispatched_at IS NULL`, []);
+    return Number(r?.n ?? 0);
+  },
+
+  /**
+   * The webhook dispatcher's mark: sets `dispatched_at = now` on those of `seqs` still unmarked and
+   * returns the seqs this call marked (an event marked before, e.g. before an upgrade to cursors,
+   * is left out and gets no second dispatch).
+   */
+  async markDispatched(db: Executor, seqs: readonly number[], now: number): Promise<Set<number>> {
+    if (seqs.length === 0) return new Set();
+    const rows = await query<{ seq: number }>(db, `UPDATE events SET dispatched_at = ? WHERE seq IN (SELECT value FROM json_each(?)) AND dispatched_at IS NULL RETURNING seq`, [now, JSON.stringify(seqs)]);
+    return new Set(rows.map((r) => r.seq));
+  },
+};

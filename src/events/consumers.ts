@@ -1,0 +1,297 @@
+/**
+ * Outbox consumers: everything that reacts to events (the webhook dispatcher, the audit writer,
+ * later scan-on-push and event-based replication) is a consumer registered with a runner:
+ *
+ *     consumers.register({ name: 'scan-on-push', types: ['PUSH_ARTIFACT'], async handle(batch, trx) { … } });
+ *
+ * Each consumer has a durable cursor (`outbox_cursors`, keyed by its name: the last seq it
+ * handled) and its own wake-up loop (../events/outbox-loop.ts: outbox appends, coalesced, and a
+ * poll, since an append's signal may come before its commit, or from another process). A round
+ * reads the events after the cursor, oldest first, in batches of `batchSize` (one plain SELECT
+ * outside any transaction, so an idle poll costs one small read), and for each batch runs ONE
+ * transaction that
+ *   1. moves the cursor from where the round read it to the batch's last seq, only if it is still
+ *      there (compare and set): a runner that lost the race (another process, a second runner)
+ *      changes nothing, rolls back and reads the cursor again;
+ *   2. calls `handle(batch, trx)` with the batch's events of the consumer's `types` (none: no
+ *      call), which writes its effects with `trx`.
+ * The cursor and the effects commit together: a crash (kill -9) before the commit leaves neither,
+ * and the batch is read again; after it, both. So no event is skipped and none is applied twice.
+ * SQLite commits one write transaction at a time, so outbox seqs become visible in order and a
+ * cursor never passes an event that commits later.
+ *
+ * A batch whose transaction fails is retried one event per transaction. An event whose own
+ * transaction fails is PARKED (`outbox_parked`, in the transaction that moves the cursor past it)
+ * and logged, so one broken event holds nothing else back; parked events are retried alone at the
+ * start of each round (the list is read again at most every `parkedReloadMs`) until their
+ * transaction, which also deletes the parked row, commits. A parked event is thus handled after
+ * later ones: consumers must not rely on order across a failure.
+ *
+ * `handle` may return a function, called after the commit (wake-ups, counters).
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import { outboxStore, type Database, type EventRow } from '../db/index.ts';
+import type { WharfEvent } from './catalog.ts';
+import { eventFromRow, type Outbox } from './outbox.ts';
+import { OutboxLoop } from './outbox-loop.ts';
+
+/** One event of a batch: its row and the decoded event (null when its data is not valid JSON). */
+export interface OutboxRecord {
+  seq: number;
+  row: EventRow;
+  event: WharfEvent | null;
+}
+
+/** A consumer of the outbox. */
+export interface Consumer {
+  /** Unique and durable: the key of its cursor. A new name starts from the first event (or the latest: `fromLatest`). */
+  name: string;
+  /** The event types it handles ('all': every event); the cursor moves over the others without a call. */
+  types: readonly WharfEvent['type'][] | 'all';
+  /** Applies a batch inside `trx`, the transaction that moves the cursor past it; may return an after-commit callback. */
+  handle(batch: readonly OutboxRecord[], trx: Transaction<Database>): Promise<void | (() => void)>;
+  /** Events read per batch, i.e. per transaction (default 100). */
+  batchSize?: number;
+  /** Poll interval, ms (default: the runner's). */
+  pollMs?: number;
+  /** Minimum time between two rounds' starts, ms (default: OutboxLoop's). */
+  coalesceMs?: number;
+  /** A cursor created for this consumer starts after the newest event instead of before the first. */
+  fromLatest?: boolean;
+  /** Called after every round (gauges). */
+  afterRound?: () => void | Promise<void>;
+}
+
+/** What the runner needs. */
+export interface ConsumerRunnerDeps {
+  db: Kysely<Database>;
+  /** Its appends wake the consumers. */
+  outbox: Outbox;
+  logger: Logger;
+  /** Default poll interval, ms (default 200). */
+  pollMs?: number;
+  /** How often the parked list is read again, ms (default 1000). */
+  parkedReloadMs?: number;
+}
+
+/** Thrown inside a consumer's transaction when its cursor (or parked row) was taken by another runner. */
+class CursorMoved extends Error {}
+
+interface State {
+  consumer: Consumer;
+  loop: OutboxLoop;
+  /** The cursor as this runner last saw it; null: not read yet. */
+  cursor: number | null;
+  parked: Map<number, EventRow>;
+  parkedReadAt: number;
+}
+
+function record(row: EventRow): OutboxRecord {
+  let event: WharfEvent | null = null;
+  try {
+    event = eventFromRow(row);
+  } catch {
+    event = null;
+  }
+  return { seq: row.seq, row, event };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs registered consumers, each with its own cursor and loop; see the module comment. */
+export class ConsumerRunner {
+  private readonly states = new Map<string, State>();
+  private started = false;
+
+  constructor(private readonly deps: ConsumerRunnerDeps) {}
+
+  /** Adds a consumer (started with the others, or at once if the runner already runs). */
+  register(consumer: Consumer): void {
+    if (this.states.has(consumer.name)) throw new Error(`outbox consumer "${consumer.name}" is registered twice`);
+    const state: State = {
+      consumer,
+      cursor: null,
+      parked: new Map(),
+      parkedReadAt: Number.NEGATIVE_INFINITY,
+      loop: new OutboxLoop({
+        outbox: this.deps.outbox,
+        pollMs: consumer.pollMs ?? this.deps.pollMs ?? 200,
+        coalesceMs: consumer.coalesceMs,
+        logger: this.deps.logger,
+        failureMessage: `outbox consumer ${consumer.name}: round failed; retrying at the next wake-up`,
+        round: async () => {
+          await this.round(state, () => state.loop.stopped);
+        },
+      }),
+    };
+    this.states.set(consumer.name, state);
+    if (this.started) state.loop.start();
+  }
+
+  /** The registered consumers' names. */
+  get names(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /** Starts every consumer's loop. */
+  start(): void {
+    this.started = true;
+    for (const s of this.states.values()) s.loop.start();
+  }
+
+  /** Stops the loops and waits for the rounds in progress. */
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all([...this.states.values()].map((s) => s.loop.stop()));
+  }
+
+  /**
+   * Runs one full round of consumer `name` now (parked events, then batches until caught up) and
+   * returns how many events of its types this call handled (tests, one-shot runs).
+   */
+  async drain(name: string): Promise<number> {
+    const state = this.states.get(name);
+    if (!state) throw new Error(`no outbox consumer "${name}"`);
+    return this.round(state, () => false);
+  }
+
+  private async round(state: State, stopping: () => boolean): Promise<number> {
+    const { db } = this.deps;
+    const c = state.consumer;
+    const batchSize = c.batchSize ?? 100;
+    if (state.cursor === null) state.cursor = await outboxStore.ensureCursor(db, c.name, c.fromLatest ?? false);
+    let handled = await this.retryParked(state);
+    while (!stopping()) {
+      const rows = await outboxStore.eventsAfter(db, state.cursor, batchSize);
+      if (rows.length === 0) break;
+      const r = await this.applyRows(state, rows, stopping);
+      handled += r.handled;
+      if (!r.complete) continue; // the cursor moved under us or a batch was cut short: read again from it
+      if (rows.length < batchSize) break;
+    }
+    await c.afterRound?.();
+    return handled;
+  }
+
+  /** The records of `rows` this consumer wants. */
+  private wanted(c: Consumer, rows: readonly EventRow[]): OutboxRecord[] {
+    const types = c.types;
+    return (types === 'all' ? rows : rows.filter((r) => types.includes(r.type as WharfEvent['type']))).map(record);
+  }
+
+  /**
+   * ONE transaction: moves the cursor from `from` to `to` (CursorMoved when it is elsewhere) and
+   * hands the wanted records of `rows` to the consumer. Returns how many it handed.
+   */
+  private async commit(state: State, from: number, to: number, rows: readonly EventRow[]): Promise<number> {
+    const c = state.consumer;
+    const batch = this.wanted(c, rows);
+    let after: (() => void) | undefined;
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (!(await outboxStore.advanceCursor(trx, c.name, from, to))) throw new CursorMoved();
+      if (batch.length === 0) return;
+      const done = await c.handle(batch, trx);
+      if (typeof done === 'function') after = done;
+    });
+    state.cursor = to;
+    if (after) after();
+    return batch.length;
+  }
+
+  /** The cursor moved elsewhere (another runner): read it again. */
+  private async reread(state: State): Promise<void> {
+    state.cursor = await outboxStore.cursor(this.deps.db, state.consumer.name);
+  }
+
+  /**
+   * Applies `rows` (the events right after the cursor) in one transaction, or one transaction per
+   * event when that fails, parking an event whose own transaction fails. `complete` is false when
+   * the cursor moved elsewhere or the rows were not all done (the caller reads again).
+   */
+  private async applyRows(state: State, rows: readonly EventRow[], stopping: () => boolean): Promise<{ handled: number; complete: boolean }> {
+    const c = state.consumer;
+    const last = rows[rows.length - 1];
+    if (!last || state.cursor === null) return { handled: 0, complete: true };
+    try {
+      return { handled: await this.commit(state, state.cursor, last.seq, rows), complete: true };
+    } catch (err) {
+      if (err instanceof CursorMoved) {
+        await this.reread(state);
+        return { handled: 0, complete: false };
+      }
+      if (rows.length === 1) return this.parkOrKeep(state, rows[0], err);
+      this.deps.logger.warn({ err, consumer: c.name, first_seq: rows[0]?.seq, events: rows.length }, 'outbox consumer: a batch failed; handling its events one by one');
+    }
+    let handled = 0;
+    for (const row of rows) {
+      const from = state.cursor;
+      if (stopping() || from === null) return { handled, complete: false };
+      try {
+        handled += await this.commit(state, from, row.seq, [row]);
+      } catch (err) {
+        if (err instanceof CursorMoved) {
+          await this.reread(state);
+          return { handled, complete: false };
+        }
+        const r = await this.parkOrKeep(state, row, err);
+        if (!r.complete) return { handled, complete: false };
+      }
+    }
+    return { handled, complete: true };
+  }
+
+  /** Parks `row` (its own transaction failed with `err`) and moves the cursor past it, in one transaction; throws when that fails too. */
+  private async parkOrKeep(state: State, row: EventRow | undefined, err: unknown): Promise<{ handled: number; complete: boolean }> {
+    const c = state.consumer;
+    const from = state.cursor;
+    if (!row || from === null) return { handled: 0, complete: false };
+    this.deps.logger.error({ err, consumer: c.name, event_seq: row.seq, event_id: row.id }, 'outbox consumer: an event failed; parked, retried alone in later rounds');
+    try {
+      await this.deps.db.transaction().execute(async (trx) => {
+        if (!(await outboxStore.advanceCursor(trx, c.name, from, row.seq))) throw new CursorMoved();
+        await outboxStore.park(trx, c.name, row.seq, message(err), Date.now());
+      });
+      state.cursor = row.seq;
+      state.parked.set(row.seq, row);
+      return { handled: 0, complete: true };
+    } catch (e) {
+      if (!(e instanceof CursorMoved)) throw e; // not parked: the round ends; the event is read again from the cursor
+      await this.reread(state);
+      return { handled: 0, complete: false };
+    }
+  }
+
+  /** Retries each parked event alone; one whose transaction commits leaves the parked list. */
+  private async retryParked(state: State): Promise<number> {
+    const { db, logger } = this.deps;
+    const c = state.consumer;
+    if (performance.now() - state.parkedReadAt >= (this.deps.parkedReloadMs ?? 1000)) {
+      state.parkedReadAt = performance.now();
+      state.parked = new Map((await outboxStore.parked(db, c.name)).map((p) => [p.row.seq, p.row]));
+    }
+    let handled = 0;
+    for (const [seq, row] of [...state.parked]) {
+      const batch = this.wanted(c, [row]);
+      let after: (() => void) | undefined;
+      try {
+        await db.transaction().execute(async (trx) => {
+          if (!(await outboxStore.unpark(trx, c.name, seq))) throw new CursorMoved();
+          if (batch.length === 0) return;
+          const done = await c.handle(batch, trx);
+          if (typeof done === 'function') after = done;
+        });
+        state.parked.delete(seq);
+        handled += batch.length;
+        if (after) after();
+        logger.info({ consumer: c.name, event_seq: seq }, 'outbox consumer: a parked event went through');
+      } catch (err) {
+        if (err instanceof CursorMoved) state.parked.delete(seq); // another runner handled it
+        else logger.warn({ err, consumer: c.name, event_seq: seq }, 'outbox consumer: a parked event failed again');
+      }
+    }
+    return handled;
+  }
+}

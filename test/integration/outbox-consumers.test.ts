@@ -1,0 +1,175 @@
+/**
+ * The outbox consumer runner (src/events/consumers.ts) over real SQLite: no event skipped and none
+ * applied twice, across kill -9 of the consuming process and between two runners sharing a database;
+ * types, after-commit callbacks and where a new consumer starts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql, type Kysely } from 'kysely';
+import { pino } from 'pino';
+import { openDatabase, type Database, type Db } from '../../src/db/index.ts';
+import { ConsumerRunner, Outbox, type NewEvent } from '../../src/events/index.ts';
+
+const silent = pino({ level: 'silent' });
+const project = { id: 1, name: 'library', public: true };
+const repository = { id: 1, name: 'library/app', creationTime: null };
+
+function event(type: 'PUSH_ARTIFACT' | 'PULL_ARTIFACT', i: number): NewEvent {
+  const artifact = { digest: `sha256:${'a'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1, tag: `t${i}`, tags: [`t${i}`], artifactType: null };
+  return { type, operator: 'admin', project, repository, artifact };
+}
+
+async function appendEvents(db: Kysely<Database>, outbox: Outbox, from: number, n: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (let i = from; i < from + n; i++) await outbox.append(trx, event(i % 3 === 0 ? 'PULL_ARTIFACT' : 'PUSH_ARTIFACT', i));
+  });
+}
+
+async function scalar(db: Kysely<Database>, q: string): Promise<number> {
+  return Number((await sql<{ n: number }>`${sql.raw(q)}`.execute(db)).rows[0]?.n ?? -1);
+}
+
+async function withDb(fn: (db: Db, dir: string, file: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-consumers-'));
+  const db = await openDatabase(join(dir, 'wharf.db'));
+  try {
+    await sql`CREATE TABLE consumed (seq INTEGER NOT NULL, pid INTEGER NOT NULL)`.execute(db.kysely);
+    await fn(db, dir, join(dir, 'wharf.db'));
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every PUSH_ARTIFACT seq once, nothing else: [missing, twice or more, not wanted]. */
+async function exactlyOnce(db: Kysely<Database>): Promise<{ missing: number; repeated: number; unwanted: number }> {
+  return {
+    missing: await scalar(db, `SELECT count(*) AS n FROM events WHERE type = 'PUSH_ARTIFACT' AND seq NOT IN (SELECT seq FROM consumed)`),
+    repeated: await scalar(db, `SELECT count(*) AS n FROM (SELECT seq FROM consumed GROUP BY seq HAVING count(*) > 1)`),
+    unwanted: await scalar(db, `SELECT count(*) AS n FROM consumed WHERE seq NOT IN (SELECT seq FROM events WHERE type = 'PUSH_ARTIFACT')`),
+  };
+}
+
+function startChild(file: string, log: string, delayMs: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('../helpers/consumer-child.ts', import.meta.url).pathname, file, log, String(delayMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve(child);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`consumer child exited (${code}) before it was ready`)));
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function killHard(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+test('kill -9 while consuming: after restarts every event is handled exactly once', async () => {
+  await withDb(async (db, dir, file) => {
+    const outbox = new Outbox();
+    const log = join(dir, 'batches.log');
+    writeFileSync(log, '');
+    await appendEvents(db.kysely, outbox, 0, 240);
+    let appended = 240;
+    let interrupted = 0;
+    for (let round = 0; round < 4; round++) {
+      // More events arrive between restarts (appended by another process: no wake-up, the poll finds them).
+      await appendEvents(db.kysely, outbox, appended, 30);
+      appended += 30;
+      const before = await scalar(db.kysely, `SELECT count(*) AS n FROM consumed`);
+      const child = await startChild(file, log, 25);
+      await until(`progress in round ${round}`, async () => (await scalar(db.kysely, `SELECT count(*) AS n FROM consumed`)) >= before + 20, 60_000);
+      await new Promise((r) => setTimeout(r, 7 * round)); // vary where in a batch the kill lands
+      await killHard(child);
+      const lines = readFileSync(log, 'utf8').trim().split('\n');
+      if (lines[lines.length - 1]?.startsWith('begin')) interrupted++;
+      writeFileSync(log, '');
+      const now = await exactlyOnce(db.kysely);
+      assert.equal(now.repeated, 0, `round ${round}: no event applied twice`);
+      assert.equal(now.unwanted, 0);
+    }
+    assert.ok(interrupted >= 1, `at least one kill landed inside a batch's transaction (${interrupted} of 4)`);
+    const child = await startChild(file, log, 0);
+    try {
+      const pushes = await scalar(db.kysely, `SELECT count(*) AS n FROM events WHERE type = 'PUSH_ARTIFACT'`);
+      await until('all consumed', async () => (await scalar(db.kysely, `SELECT count(DISTINCT seq) AS n FROM consumed`)) >= pushes);
+    } finally {
+      await killHard(child);
+    }
+    assert.deepEqual(await exactlyOnce(db.kysely), { missing: 0, repeated: 0, unwanted: 0 });
+    assert.equal(await scalar(db.kysely, `SELECT seq AS n FROM outbox_cursors WHERE name = 'kill-test'`), await scalar(db.kysely, `SELECT max(seq) AS n FROM events WHERE type = 'PUSH_ARTIFACT'`));
+    assert.equal(await scalar(db.kysely, `SELECT count(*) AS n FROM outbox_parked`), 0);
+  });
+});
+
+test('two runners on one database apply each event once, without idempotent effects', async () => {
+  await withDb(async (db) => {
+    const outbox = new Outbox();
+    await appendEvents(db.kysely, outbox, 0, 300);
+    const runners = [0, 1].map((i) => {
+      const r = new ConsumerRunner({ db: db.kysely, outbox, logger: silent });
+      r.register({
+        name: 'pair',
+        types: ['PUSH_ARTIFACT'],
+        batchSize: 9,
+        async handle(batch, trx) {
+          for (const e of batch) await sql`INSERT INTO consumed (seq, pid) VALUES (${e.seq}, ${i})`.execute(trx);
+        },
+      });
+      return r;
+    });
+    const [a, b] = await Promise.all(runners.map((r) => r.drain('pair')));
+    assert.equal((a ?? 0) + (b ?? 0), 200, `each PUSH handled by exactly one runner (${a} + ${b})`);
+    assert.deepEqual(await exactlyOnce(db.kysely), { missing: 0, repeated: 0, unwanted: 0 });
+  });
+});
+
+test('types, after-commit callbacks, a rolled-back batch, and where a new consumer starts', async () => {
+  await withDb(async (db) => {
+    const outbox = new Outbox();
+    await appendEvents(db.kysely, outbox, 0, 9); // 6 pushes, 3 pulls
+    const runner = new ConsumerRunner({ db: db.kysely, outbox, logger: silent, parkedReloadMs: 0 });
+    const seen: string[] = [];
+    let committed = 0;
+    let fail = true;
+    runner.register({
+      name: 'pulls',
+      types: ['PULL_ARTIFACT'],
+      async handle(batch, trx) {
+        for (const e of batch) await sql`INSERT INTO consumed (seq, pid) VALUES (${e.seq}, 0)`.execute(trx);
+        if (fail) throw new Error('not yet');
+        for (const e of batch) seen.push(e.event?.type ?? 'unreadable');
+        return () => (committed += batch.length);
+      },
+    });
+    runner.register({ name: 'late', types: 'all', fromLatest: true, handle: async (batch) => void seen.push(...batch.map(() => 'late')) });
+    assert.equal(await runner.drain('pulls'), 0, 'every event failed: all parked');
+    assert.equal(await scalar(db.kysely, `SELECT count(*) AS n FROM consumed`), 0, 'a failed transaction leaves no effect');
+    assert.equal(await scalar(db.kysely, `SELECT count(*) AS n FROM outbox_parked WHERE consumer = 'pulls'`), 3);
+    fail = false;
+    assert.equal(await runner.drain('pulls'), 3, 'parked events go through alone once they can');
+    assert.deepEqual([seen, committed], [['PULL_ARTIFACT', 'PULL_ARTIFACT', 'PULL_ARTIFACT'], 3]);
+    assert.equal(await runner.drain('late'), 0, 'a consumer created with fromLatest skips the history');
+    await appendEvents(db.kysely, outbox, 10, 2); // two pushes
+    assert.equal(await runner.drain('late'), 2);
+    assert.equal(await runner.drain('pulls'), 0, 'no new pull');
+    assert.equal(await scalar(db.kysely, `SELECT count(*) AS n FROM outbox_parked`), 0);
+  });
+});
