@@ -80,6 +80,8 @@ class CursorMoved extends Error {}
 
 interface State {
   consumer: Consumer;
+  /** The wanted event types; null: all. */
+  types: ReadonlySet<string> | null;
   loop: OutboxLoop;
   /** The cursor as this runner last saw it; null: not read yet. */
   cursor: number | null;
@@ -113,6 +115,7 @@ export class ConsumerRunner {
     if (this.states.has(consumer.name)) throw new Error(`outbox consumer "${consumer.name}" is registered twice`);
     const state: State = {
       consumer,
+      types: consumer.types === 'all' ? null : new Set<string>(consumer.types),
       cursor: null,
       parked: new Map(),
       parkedReadAt: Number.NEGATIVE_INFINITY,
@@ -176,10 +179,10 @@ export class ConsumerRunner {
     return handled;
   }
 
-  /** The records of `rows` this consumer wants. */
-  private wanted(c: Consumer, rows: readonly EventRow[]): OutboxRecord[] {
-    const types = c.types;
-    return (types === 'all' ? rows : rows.filter((r) => types.includes(r.type as WharfEvent['type']))).map(record);
+  /** The records of `rows` the consumer wants. */
+  private wanted(state: State, rows: readonly EventRow[]): OutboxRecord[] {
+    const types = state.types;
+    return (types === null ? rows : rows.filter((r) => types.has(r.type))).map(record);
   }
 
   /**
@@ -188,7 +191,7 @@ export class ConsumerRunner {
    */
   private async commit(state: State, from: number, to: number, rows: readonly EventRow[]): Promise<number> {
     const c = state.consumer;
-    const batch = this.wanted(c, rows);
+    const batch = this.wanted(state, rows);
     let after: (() => void) | undefined;
     await this.deps.db.transaction().execute(async (trx) => {
       if (!(await outboxStore.advanceCursor(trx, c.name, from, to))) throw new CursorMoved();
@@ -274,7 +277,7 @@ export class ConsumerRunner {
     }
     let handled = 0;
     for (const [seq, row] of [...state.parked]) {
-      const batch = this.wanted(c, [row]);
+      const batch = this.wanted(state, [row]);
       let after: (() => void) | undefined;
       try {
         await db.transaction().execute(async (trx) => {
