@@ -191,6 +191,22 @@ export class JobStore {
     return { held: Number(res.numUpdatedRows) === 1, stopRequested: row?.stop_requested === 1 };
   }
 
+  /**
+   * Gives `owner`'s Running task back (a graceful shutdown): Pending again, the interrupted run
+   * not counted, so the next start or another process runs it at once. False when the lease was
+   * lost meanwhile.
+   */
+  async release(taskId: number, owner: string, now: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('job_tasks')
+      .set((eb) => ({ status: 'Pending', lease_owner: null, lease_expires: null, run_count: eb('run_count', '-', 1), update_time: now }))
+      .where('id', '=', taskId)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'Running')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
   /** Ends `owner`'s Running task with a final status; false when the lease was lost meanwhile. */
   async finish(taskId: number, owner: string, status: JobStatus, message: string, result: Record<string, unknown> | undefined, now: number): Promise<boolean> {
     const res = await this.db.transaction().execute(async (trx) => {

@@ -9,6 +9,7 @@
  *   renewing; once the lease has expired any process (this one restarted, or another sharing the
  *   database) claims the task again, up to the handler's `maxRuns`, after which it ends Error with
  *   the reason in its log. A worker that finds its lease gone aborts its run and records nothing.
+ *   A graceful stop (close()) aborts this process's runs and gives their tasks back as Pending.
  * - At most `concurrency` tasks of one vendor type run at once in one process; a paused queue
  *   claims nothing.
  * - A stop request flags the execution's tasks: Pending ones end Stopped at once; a Running one
@@ -95,7 +96,7 @@ export interface ExecutionView extends JobExecutionRow {
 
 /** How a run in this process ended: its status, message and what the handler returned. */
 export interface Outcome {
-  /** Running when it was interrupted (shutdown, lost lease): another run will finish it. */
+  /** Pending (shutdown) or Running (lost lease) when it was interrupted: another run will finish it. */
   status: JobStatus;
   message: string;
   value: unknown;
@@ -167,7 +168,7 @@ export class JobService {
     this.wake();
   }
 
-  /** Stops claiming, aborts this process's running tasks (they are reclaimed later) and waits for them. */
+  /** Stops claiming, aborts this process's running tasks (given back as Pending) and waits for them. */
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
@@ -344,10 +345,16 @@ export class JobService {
       clearInterval(renewal);
     }
     if (r.reason === 'lease' || r.reason === 'shutdown') {
-      // Not ours to record: the task is reclaimed once the lease expires (shutdown), or already is (lost).
+      // A lost lease is not ours to record (another worker has the task); a shutdown gives it back.
       this.deps.logger.warn({ task_id: task.id, reason: r.reason }, 'jobs: a task was interrupted; it will be claimed again');
-      if (r.reason === 'shutdown') await log('interrupted by a shutdown; the task runs again once its lease expires', 'WARNING').catch(() => undefined);
-      return { status: 'Running', message: `interrupted (${r.reason})`, value: undefined };
+      if (r.reason === 'shutdown') {
+        try {
+          if (await this.store.release(task.id, this.workerId, this.now())) await log('interrupted by a shutdown; the task is Pending again and runs at the next start', 'WARNING');
+        } catch (err) {
+          this.deps.logger.warn({ err, task_id: task.id }, 'jobs: could not give a task back; it is claimed again once its lease expires');
+        }
+      }
+      return { status: r.reason === 'shutdown' ? 'Pending' : 'Running', message: `interrupted (${r.reason})`, value: undefined };
     }
     try {
       if (status === 'Stopped') await log('stopped by request');

@@ -198,6 +198,29 @@ test('a lost lease is reclaimed and run again; past max_runs the task ends Error
   await once.idle();
 });
 
+test('a graceful stop gives a running task back as Pending; the next start runs it at once', async (t) => {
+  const [a] = await twoWorkers(t);
+  const first = new JobService({ db: a.kysely, logger: silent, config: { ...config, lease_seconds: 3600 } });
+  const g = gate('GRACEFUL');
+  first.register(g.handler);
+  const id = await first.submit('GRACEFUL', 'MANUAL', {});
+  await first.start();
+  await until('it runs', async () => g.state.active === 1);
+  await first.stop();
+  const [task] = await first.tasks(id);
+  assert.equal(task?.status, 'Pending');
+  assert.equal(task?.run_count, 0, 'the interrupted run is not counted');
+  assert.equal(task?.lease_owner, null);
+  const second = new JobService({ db: a.kysely, logger: silent, config: { ...config, lease_seconds: 3600 } });
+  let runs = 0;
+  second.register({ vendorType: 'GRACEFUL', run: async (ctx) => void (runs = ctx.runCount) });
+  await second.runOnce();
+  await second.idle();
+  assert.equal(runs, 1);
+  assert.equal((await second.execution(id))?.status, 'Success');
+  assert.match(await second.logText(id), /interrupted by a shutdown; the task is Pending again/);
+});
+
 test('history is pruned by count and by age, final executions only', async (t) => {
   const [a] = await twoWorkers(t);
   let clock = Date.parse('2026-01-01T00:00:00Z');
