@@ -6,16 +6,37 @@
  * For a target a system admin approved for a private address, non-admins read no error details
  * and no response (./views.ts `shownMessage`, ./task-log.ts). The service knows nothing of HTTP.
  */
-import { sql, type Kysely } from 'kysely';
-import type { Database, WebhookExecutionRow, WebhookPolicyRow } from '../db/index.ts';
+import type { Kysely } from 'kysely';
+import { listPage, type Database, type WebhookExecutionRow, type WebhookPolicyRow } from '../db/index.ts';
 import type { Actor, Authorizer } from '../auth/index.ts';
-import { fail } from '../domain/index.ts';
+import { fail, type ListSpec } from '../domain/index.ts';
 import { isAdminTrusted } from './target-row.ts';
-import { assertId, column, policyIn, resolveScope, sortColumns, type ListPage, type ListRequest, type PolicyScope, type WebhookCallContext } from './policy-scope.ts';
+import { assertId, policyIn, resolveScope, type ListPage, type ListRequest, type PolicyScope, type WebhookCallContext } from './policy-scope.ts';
 import { executionView, hidesDetails, rfc3339, taskView, webhookJobView, type ExecutionView, type LastTriggerView, type TaskView, type WebhookJobView } from './views.ts';
 import { renderTaskLog } from './task-log.ts';
 import { stringArray } from './stored-json.ts';
 
+
+/** The fields `q` and `sort` take on a policy's executions. */
+export const executionListSpec = {
+  id: { type: 'int', column: 'id' },
+  status: { type: 'text', column: 'status' },
+  event_type: { type: 'text', column: 'event_type' },
+  trigger: { type: 'text', column: 'trigger' },
+  vendor_type: { type: 'text', column: 'vendor_type' },
+  start_time: { type: 'time', column: 'start_time' },
+  end_time: { type: 'time', column: 'end_time' },
+} as const satisfies ListSpec;
+
+/** The fields `q` and `sort` take on an execution's tasks. */
+export const taskListSpec = {
+  id: { type: 'int', column: 'id' },
+  status: { type: 'text', column: 'status' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  start_time: { type: 'time', column: 'start_time' },
+  update_time: { type: 'time', column: 'update_time' },
+  end_time: { type: 'time', column: 'end_time' },
+} as const satisfies ListSpec;
 /**
  * Sends an execution again as a new MANUAL execution and returns its id (the webhook engine).
  * The history service owns this port; main wires the engine to it.
@@ -71,22 +92,16 @@ export class HistoryService {
 
   // ---- executions, tasks, log ----
 
-  /** Executions of a policy; `q` keys: status, event_type, trigger, vendor_type; sort: id, start_time, end_time, status. */
+  /** Executions of a policy, newest first unless `sort` says otherwise (executionListSpec). */
   async listExecutions(ctx: WebhookCallContext, scope: PolicyScope, policyId: number, req: ListRequest): Promise<ListPage<ExecutionView>> {
     const project = await resolveScope(this.deps, ctx, scope, 'read-settings');
     const p = await policyIn(this.deps.db, project, policyId);
-    let q = this.deps.db.selectFrom('webhook_executions').where('policy_id', '=', p.id);
-    for (const [key, f] of req.filters) {
-      const col = column({ status: 'status', event_type: 'event_type', trigger: 'trigger', vendor_type: 'vendor_type' } as const, key);
-      if (col === undefined) throw fail('BAD_REQUEST', `q: unsupported key "${key}"; use status, event_type, trigger or vendor_type`);
-      q = f.fuzzy ? q.where(sql<boolean>`instr(lower(${sql.ref(col)}), ${f.value.toLowerCase()}) > 0`) : q.where(col, '=', f.value);
-    }
-    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    let sq = q.selectAll();
-    for (const s of sortColumns(req.sort, { field: 'id', desc: true }, ['id', 'start_time', 'end_time', 'status'] as const)) {
-      sq = sq.orderBy(s.column, s.desc ? 'desc' : 'asc');
-    }
-    const rows = await sq.orderBy('id', 'desc').limit(req.pageSize).offset((req.page - 1) * req.pageSize).execute();
+    const page = await listPage(this.deps.db.selectFrom('webhook_executions').selectAll().where('policy_id', '=', p.id), req, executionListSpec, {
+      fallback: [{ column: 'id', desc: true }],
+      tieBreak: { column: 'id', desc: true },
+    });
+    const rows = page.items;
+    const total = page.total;
     const tasks = rows.length
       ? await this.deps.db
           .selectFrom('webhook_tasks')
@@ -117,24 +132,17 @@ export class HistoryService {
     return e;
   }
 
-  /** Tasks of an execution (one per delivery in Wharf, as in Harbor); `q` key: status; sort: id, creation_time, start_time, end_time. */
+  /** Tasks of an execution (one per delivery in Wharf, as in Harbor), oldest first unless `sort` says otherwise (taskListSpec). */
   async listTasks(ctx: WebhookCallContext, scope: PolicyScope, policyId: number, executionId: number, req: ListRequest): Promise<ListPage<TaskView>> {
     const project = await resolveScope(this.deps, ctx, scope, 'read-settings');
     const p = await policyIn(this.deps.db, project, policyId);
     const e = await this.executionIn(p, executionId);
-    let q = this.deps.db.selectFrom('webhook_tasks').where('execution_id', '=', e.id);
-    for (const [key, f] of req.filters) {
-      if (key !== 'status') throw fail('BAD_REQUEST', `q: unsupported key "${key}"; use status`);
-      q = f.fuzzy ? q.where(sql<boolean>`instr(lower(status), ${f.value.toLowerCase()}) > 0`) : q.where('status', '=', f.value);
-    }
-    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    let sq = q.selectAll();
-    for (const s of sortColumns(req.sort, { field: 'id', desc: false }, ['id', 'creation_time', 'start_time', 'update_time', 'end_time'] as const)) {
-      sq = sq.orderBy(s.column, s.desc ? 'desc' : 'asc');
-    }
-    const rows = await sq.orderBy('id').limit(req.pageSize).offset((req.page - 1) * req.pageSize).execute();
+    const page = await listPage(this.deps.db.selectFrom('webhook_tasks').selectAll().where('execution_id', '=', e.id), req, taskListSpec, {
+      fallback: [{ column: 'id', desc: false }],
+      tieBreak: { column: 'id', desc: false },
+    });
     const hide = (await this.hiddenTargets(ctx.actor, [e.target_id])).has(e.target_id);
-    return { items: rows.map((t) => taskView(t, hide)), total };
+    return { items: page.items.map((t) => taskView(t, hide)), total: page.total };
   }
 
   /** The task's log as text (./task-log.ts). */

@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database, ProjectRow, WebhookPolicyRow } from '../db/index.ts';
 import type { Actor, Authorizer } from '../auth/index.ts';
 import { fail } from '../domain/index.ts';
-import type { Page, SortKey, TextFilter } from '../domain/index.ts';
+import type { ListQuery, Page } from '../domain/index.ts';
 
 /** Who calls (the services need only the actor). */
 export interface WebhookCallContext {
@@ -20,13 +20,8 @@ export type PolicyScope = { kind: 'project'; nameOrId: string; isName: boolean }
 /** The list shapes shared with other services (src/domain/listing.ts), re-exported for this module's users. */
 export type { TextFilter, SortKey } from '../domain/index.ts';
 
-/** A list request: page (1-based), filters from `q`, sort keys. */
-export interface ListRequest {
-  page: number;
-  pageSize: number;
-  filters: Map<string, TextFilter>;
-  sort: SortKey[];
-}
+/** A list request: page (1-based), Harbor's `q` and `sort` (src/domain/listing.ts), applied by each list's ListSpec. */
+export type ListRequest = ListQuery;
 
 /** One page and the total number of matching items (the shared `Page`). */
 export type ListPage<T> = Page<T>;
@@ -68,19 +63,10 @@ export async function policyIn(db: Kysely<Database>, project: ProjectRow | null,
   return p;
 }
 
-/** The value of `map` at `key` when it is the map's own key (a whitelist lookup for sort fields and filters). */
+/** The value of `map` at `key` when it is the map's own key (a whitelist lookup). */
 export function column<const M extends Record<string, string>>(map: M, key: string): M[keyof M] | undefined {
   for (const [k, v] of Object.entries(map)) if (k === key) return v as M[keyof M]; // Object.entries loses the value type
   return undefined;
-}
-
-/** Harbor's `sort` keys checked against the columns a list may sort by (`fallback` when none is given). */
-export function sortColumns<C extends string>(sort: SortKey[], fallback: SortKey, columns: readonly C[]): Array<{ column: C; desc: boolean }> {
-  return (sort.length ? sort : [fallback]).map((s) => {
-    const c = columns.find((x) => x === s.field);
-    if (c === undefined) throw fail('BAD_REQUEST', `sort: unsupported field ${s.field}; use ${columns.join(', ')}`);
-    return { column: c, desc: s.desc };
-  });
 }
 
 /** BAD_REQUEST unless `id` is a positive safe integer. */

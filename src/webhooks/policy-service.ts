@@ -7,18 +7,29 @@
  * audit entry in its own transaction. The service knows nothing of HTTP; it throws DomainError
  * codes the API maps to statuses.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database, WebhookTargetRow } from '../db/index.ts';
+import type { Kysely, Transaction } from 'kysely';
+import { listPage, type Database, type WebhookTargetRow } from '../db/index.ts';
 import type { AuditTrail, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
-import { fail } from '../domain/index.ts';
+import { fail, type ListSpec } from '../domain/index.ts';
 import type { Resolver } from './http-client.ts';
 import { targetColumns, type TargetSpecLike } from './target-row.ts';
 import { applyTrust, parsePolicy, parseTestBody, targetsToReenable, type PolicySpec, type TargetSpec } from './policy-spec.ts';
 import { vetAddresses } from './target-vetting.ts';
-import { policyIn, resolveScope, sortColumns, type ListPage, type ListRequest, type PolicyScope, type WebhookCallContext } from './policy-scope.ts';
+import { policyIn, resolveScope, type ListPage, type ListRequest, type PolicyScope, type WebhookCallContext } from './policy-scope.ts';
 import { policyView, supportedEventsView, testResultView, type PolicyView, type SupportedEventsView, type TestResultView } from './views.ts';
 import type { AttemptRecord } from './delivery-attempt.ts';
+
+/** The fields `q` and `sort` take on the policy list. */
+export const policyListSpec = {
+  id: { type: 'int', column: 'id' },
+  name: { type: 'text', column: 'name' },
+  enabled: { type: 'bool', column: 'enabled' },
+  creator: { type: 'text', column: 'creator' },
+  description: { type: 'text', column: 'description' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  update_time: { type: 'time', column: 'update_time' },
+} as const satisfies ListSpec;
 
 /**
  * Sends one sample event to a target now and reports the attempt (the webhook engine). The policy
@@ -68,30 +79,14 @@ export class PolicyService {
     return out;
   }
 
-  /** Policies of the scope; `q` keys: name (exact or fuzzy), enabled; sort: id, name, creation_time, update_time. */
+  /** Policies of the scope, newest first unless `sort` says otherwise (policyListSpec). */
   async listPolicies(ctx: WebhookCallContext, scope: PolicyScope, req: ListRequest): Promise<ListPage<PolicyView>> {
     const project = await resolveScope(this.deps, ctx, scope, 'read-settings');
-    let q = this.deps.db.selectFrom('webhook_policies');
+    let q = this.deps.db.selectFrom('webhook_policies').selectAll();
     q = project ? q.where('project_id', '=', project.id) : q.where('project_id', 'is', null);
-    const name = req.filters.get('name');
-    if (name) {
-      q = name.fuzzy
-        ? q.where(sql<boolean>`instr(lower(name), ${name.value.toLowerCase()}) > 0`)
-        : q.where('name', '=', name.value);
-    }
-    const enabled = req.filters.get('enabled');
-    if (enabled) {
-      if (enabled.value !== 'true' && enabled.value !== 'false') throw fail('BAD_REQUEST', 'q: enabled must be true or false');
-      q = q.where('enabled', '=', enabled.value === 'true' ? 1 : 0);
-    }
-    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    let sq = q.selectAll();
-    for (const s of sortColumns(req.sort, { field: 'creation_time', desc: true }, ['id', 'name', 'enabled', 'creation_time', 'update_time'] as const)) {
-      sq = sq.orderBy(s.column, s.desc ? 'desc' : 'asc');
-    }
-    const rows = await sq.orderBy('id', 'desc').limit(req.pageSize).offset((req.page - 1) * req.pageSize).execute();
-    const targets = await this.targetsOf(this.deps.db, rows.map((r) => r.id));
-    return { items: rows.map((r) => policyView(r, targets.get(r.id) ?? [], ctx.actor)), total };
+    const page = await listPage(q, req, policyListSpec, { fallback: [{ column: 'creation_time', desc: true }], tieBreak: { column: 'id', desc: true } });
+    const targets = await this.targetsOf(this.deps.db, page.items.map((r) => r.id));
+    return { items: page.items.map((r) => policyView(r, targets.get(r.id) ?? [], ctx.actor)), total: page.total };
   }
 
   /** One policy of the scope. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDomainError } from '../../domain/index.ts';
-import { linkHeader, listQuery, parseBoolParam, parsePaging, parseQ, queryParam } from './paging.ts';
+import { linkHeader, listQuery, parseBoolParam, parsePaging, queryParam } from './paging.ts';
 
 test('paging: Harbor defaults, 422 with Harbor messages, lenient below 1', () => {
   assert.deepEqual(parsePaging({}), { page: 1, pageSize: 10 });
@@ -40,15 +40,6 @@ test('Link header: prev and next with sorted keys and unescaped values', () => {
   assert.equal(linkHeader('/api/v2.0/projects?page=2&page_size=5', 7, { page: 2, pageSize: 5 }), '</api/v2.0/projects?page=1&page_size=5>; rel="prev"');
   // Past the end: no prev either (Harbor's rule).
   assert.equal(linkHeader('/x?page=9', 7, { page: 9, pageSize: 5 }), '');
-});
-
-test('parseQ (TextFilter lists): exact and fuzzy, unknown keys ignored, other forms refused', () => {
-  const q = parseQ('name=~alp,enabled=true,owner=x', ['name', 'enabled']);
-  assert.deepEqual(q.get('name'), { value: 'alp', fuzzy: true });
-  assert.deepEqual(q.get('enabled'), { value: 'true', fuzzy: false });
-  assert.equal(q.has('owner'), false);
-  assert.equal(parseQ(undefined, ['name']).size, 0);
-  assert.throws(() => parseQ('name={a b}', ['name']), (e) => isDomainError(e, 'BAD_REQUEST'));
 });
 
 test('boolean parameters', () => {

@@ -9,7 +9,7 @@
  * or page_size that is not an integer, or a page_size over 100, is a 422 with Harbor's message.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { fail, parseQuery, parseSortKeys, type ListQuery, type SortKey, type TextFilter } from '../../domain/index.ts';
+import { fail, parseQuery, parseSortKeys, type ListQuery, type SortKey } from '../../domain/index.ts';
 
 /** Default page size. */
 export const defaultPageSize = 10;
@@ -87,21 +87,6 @@ export function setPageHeaders(req: FastifyRequest, reply: FastifyReply, total: 
   reply.header('x-total-count', String(total));
   const link = linkHeader(req.url, total, p);
   if (link) reply.header('link', link);
-}
-
-/**
- * The exact and fuzzy terms of `q` for the keys in `allowed`, for lists whose service takes
- * TextFilters (the webhook lists); other keys are ignored, and a range or list form on an allowed
- * key is a 400 there.
- */
-export function parseQ(q: unknown, allowed: readonly string[]): Map<string, TextFilter> {
-  const out = new Map<string, TextFilter>();
-  for (const [key, c] of parseQuery(queryParam(q) ?? '')) {
-    if (!allowed.includes(key)) continue;
-    if (c.kind !== 'exact' && c.kind !== 'fuzzy') throw fail('BAD_REQUEST', `q: ${key} takes ${key}=value or ${key}=~value on this list`);
-    out.set(key, { value: c.value, fuzzy: c.kind === 'fuzzy' });
-  }
-  return out;
 }
 
 /** Reads a boolean query parameter ("true"/"false"); BAD_REQUEST otherwise. */

@@ -26,30 +26,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { fail } from '../../domain/index.ts';
-import type { ListRequest, PolicyScope, SortKey } from '../../webhooks/index.ts';
-import { parsePaging, parseQ, setPageHeaders } from './paging.ts';
+import type { PolicyScope } from '../../webhooks/index.ts';
+import { listQuery, setPageHeaders } from './paging.ts';
 import { callContext, projectKey } from './context.ts';
 
 type Query = Record<string, unknown>;
 type PolicyParams = { project_name_or_id?: string; policy_id: string };
 type ExecParams = PolicyParams & { execution_id: string };
 type TaskParams = ExecParams & { task_id: string };
-
-/** Harbor's `sort`: comma-separated fields, `-` for descending. */
-function parseSort(v: unknown): SortKey[] {
-  if (v === undefined || v === '') return [];
-  if (typeof v !== 'string') throw fail('BAD_REQUEST', 'sort must be given once');
-  return v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => (s.startsWith('-') ? { field: s.slice(1), desc: true } : { field: s.replace(/^\+/, ''), desc: false }));
-}
-
-function listRequest(query: Query, qKeys: readonly string[]): ListRequest {
-  const page = parsePaging(query);
-  return { ...page, filters: parseQ(query.q, qKeys), sort: parseSort(query.sort) };
-}
 
 function idParam(v: string | undefined, what: string): number {
   if (v === undefined || !/^[0-9]{1,15}$/.test(v) || Number(v) < 1) throw fail('BAD_REQUEST', `invalid ${what} id "${v ?? ''}": expected a positive integer`);
@@ -65,7 +49,7 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
   const { policies, history } = deps.webhooks;
 
   app.get<{ Params: PolicyParams; Querystring: Query }>(`${base}/policies`, async (req, reply) => {
-    const list = listRequest(req.query, ['name', 'enabled']);
+    const list = listQuery(req.query);
     const page = await policies.listPolicies(callContext(req), scopeOf(req), list);
     setPageHeaders(req, reply, page.total, list);
     return page.items;
@@ -96,14 +80,14 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
   });
 
   app.get<{ Params: PolicyParams; Querystring: Query }>(`${base}/policies/:policy_id/executions`, async (req, reply) => {
-    const list = listRequest(req.query, ['status', 'event_type', 'trigger', 'vendor_type']);
+    const list = listQuery(req.query);
     const page = await history.listExecutions(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), list);
     setPageHeaders(req, reply, page.total, list);
     return page.items;
   });
 
   app.get<{ Params: ExecParams; Querystring: Query }>(`${base}/policies/:policy_id/executions/:execution_id/tasks`, async (req, reply) => {
-    const list = listRequest(req.query, ['status']);
+    const list = listQuery(req.query);
     const page = await history.listTasks(callContext(req), scopeOf(req), idParam(req.params.policy_id, 'webhook policy'), idParam(req.params.execution_id, 'execution'), list);
     setPageHeaders(req, reply, page.total, list);
     return page.items;
@@ -135,7 +119,7 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
     if (typeof raw !== 'string' || raw === '') throw fail('BAD_REQUEST', 'policy_id is required');
     const status = req.query.status;
     const statuses = (Array.isArray(status) ? status : status === undefined ? [] : [status]).filter((s): s is string => typeof s === 'string' && s !== '');
-    const list = listRequest(req.query, []);
+    const list = listQuery(req.query);
     const page = await history.listJobs(callContext(req), scopeOf(req), idParam(raw, 'webhook policy'), statuses, list);
     setPageHeaders(req, reply, page.total, list);
     return page.items;
