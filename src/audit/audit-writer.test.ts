@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { openDatabase } from '../db/index.ts';
-import { ConsumerRunner, Outbox } from '../events/index.ts';
+import { ConsumerRunner, Outbox, eventTypes, systemEventTypes, type WharfEvent } from '../events/index.ts';
 import { loadConfig } from '../config/index.ts';
-import { auditEntryFor, auditWriter } from './audit-writer.ts';
+import { auditEntryFor, auditWriter, auditedEventTypes } from './audit-writer.ts';
 
 const project = { id: 7, name: 'team', public: false };
 const repository = { id: 3, name: 'team/app', creationTime: 1 };
@@ -23,6 +23,15 @@ test('auditEntryFor maps events to Harbor operations and resources', () => {
   const refused = auditEntryFor({ ...base, type: 'QUOTA_EXCEED', project, repository, artifact: null, details: 'x' });
   assert.deepEqual([refused?.operation, refused?.resourceType, refused?.resource, refused?.result], ['create', 'blob', 'team/app', 'failure']);
   assert.equal(auditEntryFor({ ...base, type: 'QUOTA_WARNING', project, repository, artifact: null, details: 'x' }), null);
+});
+
+test('the writer takes exactly the event types auditEntryFor maps', () => {
+  const audited: readonly string[] = auditedEventTypes;
+  for (const type of [...eventTypes, ...systemEventTypes]) {
+    // One object with every field an event of any type carries, so each case of the switch can read its own.
+    const e = { id: 'e', occurAt: 1, operator: 'a', type, project, repository, artifact, details: 'x', target: { id: 1, type: 'http', address: 'x' }, policy: { id: 1, name: 'p' }, reason: 'r' } as unknown as WharfEvent; // a test fixture covering every shape
+    assert.equal(audited.includes(type), auditEntryFor(e) !== null, type);
+  }
 });
 
 test('the writer consumes the outbox once; re-reading after a lost cursor adds nothing', async () => {
