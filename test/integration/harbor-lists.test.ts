@@ -5,8 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
+import { pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
 
 let tw: TestWharf;
 
@@ -26,44 +26,16 @@ async function list(path: string, field = 'name'): Promise<{ status: number; val
 }
 
 const q = (s: string) => encodeURIComponent(s);
-const sha = (b: Buffer | string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
-
-async function pushBlob(repo: string, data: Buffer): Promise<string> {
-  const digest = sha(data);
-  const r = await fetch(`${tw.url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
-    method: 'POST',
-    headers: { authorization: adminAuth, 'content-type': 'application/octet-stream' },
-    body: new Uint8Array(data),
-  });
-  assert.equal(r.status, 201);
-  return digest;
-}
-
-/** Pushes a small image under `tags` (the first by PUT, the others through the API). */
-async function pushImage(repo: string, tags: string[]): Promise<string> {
-  const layer = randomBytes(256);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await pushBlob(repo, config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await pushBlob(repo, layer), size: layer.length }],
-    }),
-  );
+/** Pushes a small image under `tags` (the first by PUT, the others through the API); `seed` makes it unique. */
+async function pushImage(repo: string, tags: string[], seed: string): Promise<string> {
   const [first, ...rest] = tags;
-  const r = await fetch(`${tw.url}/v2/${repo}/manifests/${first ?? 'latest'}`, {
-    method: 'PUT',
-    headers: { authorization: adminAuth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
-    body: new Uint8Array(manifest),
-  });
-  assert.equal(r.status, 201);
+  const digest = await pushSmallImage(tw.url, repo, smallImage(seed), { tag: first ?? 'latest', auth: adminAuth });
   const [project, ...name] = repo.split('/');
   for (const t of rest) {
     const c = await api(`/projects/${project}/repositories/${encodeURIComponent(name.join('/'))}/artifacts/${first}/tags`, { method: 'POST', body: JSON.stringify({ name: t }) });
     assert.equal(c.status, 201);
   }
-  return sha(manifest);
+  return digest;
 }
 
 const ids: Record<string, number> = {};
@@ -75,10 +47,10 @@ before(async () => {
     assert.equal(r.status, 201);
     ids[name] = Number(r.headers.get('location')?.split('/').pop());
   }
-  await pushImage('lst-a/app', ['v1', 'latest']);
-  await pushImage('lst-a/app', ['v2']);
-  await pushImage('lst-a/app', ['v3', 'stable']);
-  await pushImage('lst-a/web', ['v1']);
+  await pushImage('lst-a/app', ['v1', 'latest'], 'app-1');
+  await pushImage('lst-a/app', ['v2'], 'app-2');
+  await pushImage('lst-a/app', ['v3', 'stable'], 'app-3');
+  await pushImage('lst-a/web', ['v1'], 'web-1');
   for (const u of ['lu-one', 'lu-two', 'lu-three']) {
     const r = await api('/users', { method: 'POST', body: JSON.stringify({ username: u, email: `${u}@example.com`, realname: u, password: 'Passw0rdX' }) });
     assert.equal(r.status, 201, await r.text());
