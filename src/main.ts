@@ -15,7 +15,7 @@ import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, sys
 import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService, QuotaService } from './projects/index.ts';
-import { AuditPruner, AuditService, auditWriter } from './audit/index.ts';
+import { AuditService, auditWriter, auditRetentionScheduleId } from './audit/index.ts';
 import { DiskMonitor, Metrics, createLogger, stdoutLog } from './observability/index.ts';
 import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
 import { JobService } from './jobs/index.ts';
@@ -80,7 +80,6 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const deliveryThread = writeLock ? new DeliveryThread({ config, outbox, logger, metrics, writeLock }) : null;
   // The outbox's consumers (src/events/consumers.ts); the delivery thread runs its own instead.
   const consumers = new ConsumerRunner({ db: db.kysely, outbox, logger });
-  const auditPruner = deliveryThread ? null : new AuditPruner({ audit, logger });
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit });
@@ -146,8 +145,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       if (!deliveryThread) {
         engine.start();
         consumers.start();
-        auditPruner?.start();
       }
+      // audit.retention_days: a purge at each start, then hourly (its own schedule, beside Harbor's).
+      await jobs.setSchedule('PURGE_AUDIT_LOG', 'Hourly', undefined, {}, auditRetentionScheduleId, Date.now());
       await jobs.start();
       return address;
     },
@@ -158,7 +158,6 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       await registry.close();
       await deliveryThread?.stop();
       await consumers.stop();
-      auditPruner?.stop();
       await engine.stop();
       disk.close();
       await db.close();

@@ -206,6 +206,13 @@ export class AuditService implements AuditTrail {
   }
 }
 
+/**
+ * The vendor id of the PURGE_AUDIT_LOG schedule that applies `audit.retention_days` (hourly, set
+ * by main.ts at each start). Harbor's own purge schedule (`/system/purgeaudit/schedule`) is vendor
+ * id 0; both run, each with its parameters.
+ */
+export const auditRetentionScheduleId = 1;
+
 /** What {@link AuditService.purge} deletes. */
 export interface AuditPurgeOptions {
   retentionHours: number;

@@ -4,18 +4,17 @@
  * transaction that moves its cursor, so every committed change is audited once, even across a
  * crash; the unique `event_id` of each entry keeps even a repeat harmless. Rounds start at most
  * every 25 ms under load (no reader needs it sooner; fewer, larger transactions) and it polls every
- * `audit.poll_ms`. {@link AuditPruner} deletes entries past `audit.retention_days` hourly.
+ * `audit.poll_ms`. Entries past `audit.retention_days` are deleted by a PURGE_AUDIT_LOG job
+ * (AuditService.purge) that main.ts schedules hourly.
  */
-import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { auditStore, type NewAuditEntry } from '../db/index.ts';
 import { assertNever } from '../domain/index.ts';
 import type { Consumer, WharfEvent } from '../events/index.ts';
-import { auditRow, type AuditEntry, type AuditService } from './audit-service.ts';
+import { auditRow, type AuditEntry } from './audit-service.ts';
 
 /** The writer's consumer name: the key of its cursor in `outbox_cursors` (do not rename). */
 export const auditWriterName = 'audit';
-const pruneEveryMs = 3_600_000;
 
 /** The event types that make audit entries (those {@link auditEntryFor} maps). */
 export const auditedEventTypes = ['PUSH_ARTIFACT', 'PULL_ARTIFACT', 'DELETE_ARTIFACT', 'CREATE_TAG', 'DELETE_TAG', 'CREATE_REPOSITORY', 'DELETE_REPOSITORY', 'CREATE_PROJECT', 'DELETE_PROJECT', 'QUOTA_EXCEED'] as const satisfies readonly WharfEvent['type'][];
@@ -90,32 +89,4 @@ export function auditWriter(config: Config): Consumer {
       await auditStore.insertEntries(trx, entries);
     },
   };
-}
-
-/** Deletes audit entries older than `audit.retention_days`, at start and hourly. */
-export class AuditPruner {
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(private readonly deps: { audit: Pick<AuditService, 'prune'>; logger: Logger }) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.prune(), pruneEveryMs);
-    this.timer.unref();
-    void this.prune();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  private async prune(): Promise<void> {
-    try {
-      const n = await this.deps.audit.prune();
-      if (n > 0) this.deps.logger.info({ deleted: n }, 'audit log: pruned old entries');
-    } catch (err) {
-      this.deps.logger.error({ err }, 'audit log: pruning failed');
-    }
-  }
 }

@@ -8,5 +8,5 @@
  * transaction of the change; main.ts wires AuditService in. Push, pull, delete, tag, repository
  * and project create/delete are audited from the outbox already; do not record them.
  */
-export { AuditService, recordAudit, type AuditDb, type AuditEntry, type AuditOperation, type AuditLogView, type AuditQuery, type AuditDeps, auditListSpec } from './audit-service.ts';
-export { auditWriter, auditWriterName, auditedEventTypes, auditEntryFor, AuditPruner } from './audit-writer.ts';
+export { AuditService, auditRetentionScheduleId, recordAudit, type AuditDb, type AuditEntry, type AuditOperation, type AuditLogView, type AuditQuery, type AuditDeps, auditListSpec } from './audit-service.ts';
+export { auditWriter, auditWriterName, auditedEventTypes, auditEntryFor } from './audit-writer.ts';

@@ -445,12 +445,15 @@ export class JobService {
     return t ? this.stopExecution(t.execution_id) : false;
   }
 
-  /** Sets (Hourly/Daily/Weekly/Custom) the schedule of a kind of job; validates the cron. */
-  async setSchedule(vendorType: string, type: CronType, cron: string | undefined, params: Record<string, unknown>, vendorId = 0): Promise<ScheduleView> {
+  /**
+   * Sets (Hourly/Daily/Weekly/Custom) the schedule of a kind of job; validates the cron. The first
+   * run is the cron's next firing, or `firstRun` (ms; `Date.now()`: at the next pass).
+   */
+  async setSchedule(vendorType: string, type: CronType, cron: string | undefined, params: Record<string, unknown>, vendorId = 0, firstRun?: number): Promise<ScheduleView> {
     if (!this.handlers.has(vendorType)) throw fail('BAD_REQUEST', `unknown job type ${vendorType}`);
     const c = type === 'Custom' ? (cron ?? '') : presetCrons[type];
     validateCron(c);
-    await this.store.putSchedule({ vendorType, vendorId, cronType: type, cron: c, params, nextRun: nextRun(c, this.now()) }, this.now());
+    await this.store.putSchedule({ vendorType, vendorId, cronType: type, cron: c, params, nextRun: firstRun ?? nextRun(c, this.now()) }, this.now());
     const s = await this.schedule(vendorType, vendorId);
     if (!s) throw new Error('the schedule just written is not there');
     return s;

@@ -3,8 +3,8 @@
  * It opens its own connection to the database file (no migrations: the main thread ran them; no
  * checkpoints: the main connection's checkpointer does them), builds its own Outbox, pino logger
  * (the configured level), Metrics (no process metrics: the main thread has them), WebhookEngine,
- * the outbox consumers (the webhook dispatcher and the audit writer, as main.ts registers them)
- * and the audit pruner, starts them and reports 'ready'. Messages: 'appended' makes its Outbox emit (its
+ * the outbox consumers (the webhook dispatcher and the audit writer, as main.ts registers them),
+ * starts them and reports 'ready'. Messages: 'appended' makes its Outbox emit (its
  * loops run), 'wake-worker' wakes the delivery worker, 'metrics' answers with its metrics as
  * plain data, 'stop' stops everything, closes the connection and ends the thread.
  */
@@ -13,8 +13,7 @@ import type { Config } from '../config/index.ts';
 import { openDatabase, type Db } from '../db/index.ts';
 import { WriteLock } from '../db/index.ts';
 import { ConsumerRunner, Outbox } from '../events/index.ts';
-import { Authorizer } from '../auth/index.ts';
-import { AuditPruner, AuditService, auditWriter } from '../audit/index.ts';
+import { auditWriter } from '../audit/index.ts';
 import { Metrics, createLogger, stdoutLog } from '../observability/index.ts';
 import { WebhookEngine } from './engine.ts';
 import { webhookDispatcher } from './dispatcher.ts';
@@ -53,8 +52,6 @@ try {
   const metrics = new Metrics(false);
   metrics.countLogDrops(() => stdoutLog().droppedLines);
   const outbox = new Outbox();
-  const audit = new AuditService({ db: kysely, authorizer: new Authorizer(), config });
-  const auditPruner = new AuditPruner({ audit, logger });
   const engine = new WebhookEngine({ db: kysely, outbox, config, logger, metrics });
   const consumers = new ConsumerRunner({ db: kysely, outbox, logger });
   consumers.register(webhookDispatcher({ db: kysely, config, logger, onDeliveries: () => engine.worker.wake(), onPending: (n) => metrics.outboxPending.set(n) }));
@@ -89,7 +86,6 @@ try {
         void (async () => {
           try {
             await consumers.stop();
-            auditPruner.stop();
             await engine.stop(m.graceMs);
           } catch (err) {
             logger.error({ err }, 'delivery thread: error while stopping');
@@ -104,7 +100,6 @@ try {
 
   engine.start();
   consumers.start();
-  auditPruner.start();
   post({ kind: 'ready' });
 } catch (err) {
   const e = err instanceof Error ? err : new Error(String(err));

@@ -208,7 +208,7 @@ describe('audit queries', () => {
 });
 
 describe('audit retention', () => {
-  it('prunes entries older than audit.retention_days when the writer starts', async () => {
+  it('prunes entries older than audit.retention_days at start (the hourly retention purge job)', async () => {
     const dataDir = tempDataDir();
     const first = await startWharf({ dataDir });
     await first.close({ keepData: true });

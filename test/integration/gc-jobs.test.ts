@@ -68,8 +68,11 @@ test('GC schedules: Harbor types and crons, validation, /schedules, paused', { t
 
   const list = await api(w.url, 'GET', '/api/v2.0/schedules', { auth: adminAuth });
   assert.equal(list.status, 200);
-  assert.equal(list.headers['x-total-count'], '1');
-  const [row] = list.json as Array<{ vendor_type: string; vendor_id: number; cron: string }>; // Harbor's ScheduleTask[]
+  // Harbor's ScheduleTask[]: GC's, and the hourly audit retention purge (vendor id 1).
+  const rows = list.json as Array<{ vendor_type: string; vendor_id: number; cron: string }>;
+  assert.equal(list.headers['x-total-count'], '2');
+  assert.deepEqual(rows.find((r) => r.vendor_type === 'PURGE_AUDIT_LOG') && { ...rows.find((r) => r.vendor_type === 'PURGE_AUDIT_LOG'), id: undefined, update_time: undefined }, { id: undefined, vendor_type: 'PURGE_AUDIT_LOG', vendor_id: 1, cron: '0 0 * * * *', update_time: undefined });
+  const row = rows.find((r) => r.vendor_type === 'GARBAGE_COLLECTION');
   assert.deepEqual({ ...row, id: undefined, update_time: undefined }, { id: undefined, vendor_type: 'GARBAGE_COLLECTION', vendor_id: 0, cron: '0 15 3 * * *', update_time: undefined });
   assert.deepEqual((await api(w.url, 'GET', '/api/v2.0/schedules/all/paused', { auth: adminAuth })).json, { paused: false });
   const notAll = await api(w.url, 'GET', '/api/v2.0/schedules/GARBAGE_COLLECTION/paused', { auth: adminAuth });
@@ -78,7 +81,7 @@ test('GC schedules: Harbor types and crons, validation, /schedules, paused', { t
 
   assert.equal((await api(w.url, 'POST', '/api/v2.0/system/gc/schedule', { auth: adminAuth, body: { schedule: { type: 'None' } } })).status, 201);
   assert.deepEqual(await get(), {});
-  assert.equal((await api(w.url, 'GET', '/api/v2.0/schedules', { auth: adminAuth })).headers['x-total-count'], '0');
+  assert.equal((await api(w.url, 'GET', '/api/v2.0/schedules', { auth: adminAuth })).headers['x-total-count'], '1', 'the retention schedule remains');
 });
 
 test('GC dry_run deletes nothing; delete_untagged removes untagged artifacts; history and logs survive a restart', { timeout: 120_000 }, async (t) => {
