@@ -220,7 +220,7 @@ export async function runGc(deps: GcDeps, opts: GcOptions = {}): Promise<GcRepor
   }
 
   const report: GcReport = { blobsDeleted, bytesFreed, uploadsDeleted, linksDeleted: doomed.links, artifactsDeleted, dryRun, durationMs: Date.now() - started };
-  await log(`${dryRun ? 'would delete' : 'deleted'} ${uploadsDeleted} abandoned uploads; ${bytesFreed} bytes ${dryRun ? 'would be' : ''} freed in all`.replace('  ', ' '));
+  await log(`${dryRun ? 'would delete' : 'deleted'} ${uploadsDeleted} abandoned uploads; ${bytesFreed} bytes ${dryRun ? 'would be freed' : 'freed'} in all`);
   logger.info(report, 'garbage collection finished');
   return report;
 }
