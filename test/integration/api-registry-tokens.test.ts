@@ -96,6 +96,9 @@ describe('registry tokens on /api/v2.0', () => {
       user_id: String(ids.owner),
       id: String(ids.quota),
       gc_id: '1',
+      job_type: 'GARBAGE_COLLECTION',
+      job_id: '1',
+      pool_id: '1',
     };
     return values[first];
   }
