@@ -152,6 +152,20 @@ test('jobservice: pools, workers, queues pause/resume; stop a running GC over HT
   assert.equal((await api(w.url, 'PUT', '/api/v2.0/jobservice/queues/GARBAGE_COLLECTION', { auth: adminAuth, body: { action: 'resume' } })).status, 200);
   assert.equal((await finished(w.url, id)).job_status, 'Success');
 
+  // While paused: a job stopped through /jobservice/jobs/{task id}, and a queue's stop.
+  await api(w.url, 'PUT', '/api/v2.0/jobservice/queues/all', { auth: adminAuth, body: { action: 'pause' } });
+  assert.deepEqual((await api(w.url, 'GET', '/api/v2.0/schedules/all/paused', { auth: adminAuth })).json, { paused: true });
+  const first = await startGc(w.url);
+  const taskOf = async (execution: number) => (await w.wharf.db.kysely.selectFrom('job_tasks').select('id').where('execution_id', '=', execution).executeTakeFirstOrThrow()).id;
+  assert.equal((await api(w.url, 'PUT', `/api/v2.0/jobservice/jobs/${await taskOf(first)}`, { auth: adminAuth, body: { action: 'stop' } })).status, 200);
+  assert.equal((await gcRun(w.url, first)).job_status, 'Stopped');
+  assert.match((await api(w.url, 'GET', `/api/v2.0/jobservice/jobs/${await taskOf(first)}/log`, { auth: adminAuth })).text, /stopped before it started/);
+  const second = await startGc(w.url);
+  assert.equal((await api(w.url, 'PUT', '/api/v2.0/jobservice/queues/GARBAGE_COLLECTION', { auth: adminAuth, body: { action: 'stop' } })).status, 200);
+  assert.equal((await gcRun(w.url, second)).job_status, 'Stopped');
+  assert.equal((await api(w.url, 'PUT', '/api/v2.0/jobservice/jobs/999999', { auth: adminAuth, body: { action: 'stop' } })).status, 404);
+  await api(w.url, 'PUT', '/api/v2.0/jobservice/queues/all', { auth: adminAuth, body: { action: 'resume' } });
+
   // A long run (many orphan rows), stopped through PUT /system/gc/{id}: it ends Stopped.
   await seedOrphans(w.dataDir, 20_000);
   const long = await startGc(w.url);
