@@ -14,8 +14,9 @@
  * Blob uploads stream and have no total limit: a 5 GiB layer over a slow link goes through as
  * long as bytes keep coming. While Wharf itself works (between the end of the body and the first
  * byte of the response) no timer runs. An answer sent before the request body has fully arrived
- * (a 401 to an anonymous upload, any early error) carries `Connection: close`, and Node closes
- * the socket once that answer is written, so a client dribbling a body cannot hold it open.
+ * (a 401 to an anonymous upload, any early error) carries `Connection: close`; the connection
+ * then reads and drops the rest of the body for at most {@link lingerMs} (lingering close, so the
+ * client can read the answer) and is closed, so a client dribbling a body cannot hold it open.
  */
 import { STATUS_CODES, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
@@ -96,11 +97,36 @@ export function applyConnectionLimits(app: FastifyInstance, limits: ServerLimits
 
   app.addHook('onSend', async (req, reply, payload) => {
     // Answering before the body arrived (a 401, any early error): do not read the rest.
-    if (announcesBody(req) && !req.raw.complete) reply.header('connection', 'close');
+    if (announcesBody(req) && !req.raw.complete) {
+      reply.header('connection', 'close');
+      lingerBeforeClose(req.raw.socket, Math.min(lingerMs, stallMs));
+    }
     // A client that stops reading the answer is dropped after the stall limit.
     req.raw.socket.setTimeout(stallMs);
     return payload;
   });
+}
+
+/** How long the connection of an early answer keeps reading (and dropping) the rest of the body before it is closed. */
+export const lingerMs = 2000;
+
+/**
+ * Lingering close for an answer sent before its request body arrived. Node ends a
+ * `Connection: close` answer with `socket.destroySoon()`: a FIN, then the socket is closed the
+ * moment the answer is written. A client still sending then meets a TCP reset, which fails its
+ * writes and can destroy the answer before it reads it (a client that writes its whole body before
+ * reading never sees its 401). This socket's `destroySoon` instead sends the FIN, lets Node's
+ * parser keep reading and dropping the body, and closes when the client closes its side or after
+ * `ms` — what web servers call a lingering close. The stall limit still applies meanwhile.
+ */
+function lingerBeforeClose(socket: Socket, ms: number): void {
+  socket.destroySoon = function lingeringClose(this: Socket): void {
+    if (this.writable) this.end();
+    const timer = setTimeout(() => this.destroy(), ms);
+    timer.unref();
+    this.once('end', () => this.destroy());
+    this.once('close', () => clearTimeout(timer));
+  };
 }
 
 /** The code and status for a connection-level error Node's parser raised. */

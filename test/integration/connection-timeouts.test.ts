@@ -130,6 +130,26 @@ describe('connection timeouts', () => {
     assert.ok((await sender) < 1000);
   });
 
+  // A client that writes its whole body before it reads (as simple clients do) must still read the
+  // early answer. Closing the socket at once, with the body still arriving, makes the kernel answer
+  // the rest with a reset: the client's writes fail (EPIPE/ECONNRESET) and the 401 it has not read
+  // yet is lost. Wharf half-closes and reads the rest away for a moment first (lingering close).
+  it('lets a client that writes its whole body before reading get the early 401', async () => {
+    const body = Buffer.alloc(16 * 1024 * 1024, 0x61);
+    const c = await open(port);
+    c.socket.pause(); // read nothing until the body is written
+    const written = await new Promise<boolean>((resolve) => {
+      c.socket.once('error', () => resolve(false));
+      c.socket.write(`POST /v2/library/linger/blobs/uploads/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\n\r\n`);
+      c.socket.write(body, (err) => resolve(!err));
+    });
+    c.socket.resume();
+    assert.equal(written, true, 'the whole body was written (no reset while the client was still sending)');
+    assert.ok(await c.waitFor(/^HTTP\/1\.1 401 /, 5000), `got the 401: ${c.received().slice(0, 80)}`);
+    assert.match(c.received(), /connection: close/i);
+    assert.equal(await c.closesWithin(8000), true, 'the connection is closed after the answer');
+  });
+
   it('does not cut an authenticated upload that keeps making progress past the stall and body limits', async () => {
     const loc = await startUpload('slow-progress');
     const c = await open(port);
