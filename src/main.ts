@@ -59,10 +59,10 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const metrics = new Metrics(opts.defaultMetrics ?? true);
   if (!opts.logger) metrics.countLogDrops(() => stdoutLog().droppedLines);
   // Write failures (a full disk) make /readyz answer 503 until space comes back; see docs/security.md.
-  const disk = new DiskMonitor({ paths: [config.data_dir, config.storage.root, dirname(config.database.path)], logger });
+  const disk = new DiskMonitor({ paths: [config.data_dir, config.storage.root, ...(config.database.url ? [] : [dirname(config.database.path)])], logger });
   // The delivery thread's connection writes too: both take this lock around their transactions.
   const writeLock = config.webhooks.delivery_thread ? new WriteLock() : undefined;
-  const db = await openDatabase(config.database.path, { checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock });
+  const db = await openDatabase(config.database.url ?? config.database.path, { poolSize: config.database.pool_size, checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock });
   const blobs = disk.watchBlobs(new FsBlobStore(config.storage.root));
   const outbox = new Outbox();
   const authorizer = new Authorizer();
@@ -93,6 +93,10 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
 
   // Background work runs as jobs; each kind registers its handler here (jobs/ imports no feature).
   const jobs = new JobService({ db: db.kysely, logger, config: config.jobs });
+  // PostgreSQL: work another instance committed wakes this one's loops at once (they poll too).
+  db.notifications?.on('wharf_outbox', () => outbox.signal.emit('appended'));
+  db.notifications?.on('wharf_deliveries', () => (deliveryThread ? deliveryThread.wakeWorker() : engine.worker.wake()));
+  db.notifications?.on('wharf_jobs', () => jobs.wake());
   // After gc, blobs it removed leave their projects' quota usage.
   const deleteArtifact = (repo: string, digest: string) => registry.deleteManifest({ actor: systemActor }, parseRepoName(repo), { kind: 'digest', digest: parseDigest(digest) });
   jobs.register({

@@ -58,20 +58,56 @@ export const configSchema = z
       .object({
         /** SQLite database file; default `<data_dir>/wharf.db`. */
         path: z.string().optional(),
+        /** A PostgreSQL database (`postgres://user:password@host:port/name`) instead of the SQLite file: several instances share it. */
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\/\S+$/i, 'must be a postgres:// URL (postgres://user:password@host:5432/database)')
+          .optional(),
+        /** PostgreSQL: most connections each instance opens (its pool). */
+        pool_size: z.coerce.number().int().min(2).max(500).default(10),
         /** Milliseconds between WAL checkpoints in the checkpoint worker thread; 0: no worker, SQLite checkpoints inside commits. */
         checkpoint_interval_ms: z.coerce.number().int().min(0).max(60_000).default(500),
         /** WAL size in MiB past which the worker restarts the WAL (briefly holding writers back); truncated when writes pause. */
         wal_limit_mb: z.coerce.number().int().positive().default(64),
       })
-      .default({ checkpoint_interval_ms: 500, wal_limit_mb: 64 }),
+      .default({ pool_size: 10, checkpoint_interval_ms: 500, wal_limit_mb: 64 }),
     storage: z
       .object({
-        /** Blob storage driver. */
-        driver: z.enum(['filesystem']).default('filesystem'),
+        /** Blob storage driver: `filesystem` (under `root`) or `s3` (a bucket of an S3-compatible server, `storage.s3`). */
+        driver: z.enum(['filesystem', 's3']).default('filesystem'),
         /** Root folder of the filesystem driver; default `<data_dir>/storage`. */
         root: z.string().optional(),
+        /** The S3 driver's bucket and how to reach it (docs/storage-s3.md). */
+        s3: z
+          .object({
+            /** The server's URL (`http://127.0.0.1:7480`); absent: AWS S3 in `region`. */
+            endpoint: z.string().url().optional(),
+            region: z.string().min(1).default('us-east-1'),
+            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name: 3 to 63 lower-case letters, digits, dots and dashes'),
+            /** Static credentials; both or neither (then the SDK's chain: AWS_* variables, profile, instance role). */
+            access_key: z.string().min(1).optional(),
+            secret_key: z.string().min(1).optional(),
+            /** `http://host/bucket/key` instead of `http://bucket.host/key` (most self-hosted servers). */
+            force_path_style: bool.default(false),
+            /** Prepended to every key, so that several registries can share a bucket. */
+            prefix: z.string().regex(/^[A-Za-z0-9!_.*'()\/-]*$/, 'may hold letters, digits, slashes and !_.*\'()- only').default(''),
+          })
+          .superRefine((s, ctx) => {
+            if ((s.access_key === undefined) !== (s.secret_key === undefined)) {
+              ctx.addIssue({ code: 'custom', path: [s.access_key === undefined ? 'access_key' : 'secret_key'], message: 'access_key and secret_key go together: set both or neither' });
+            }
+          })
+          .optional(),
+        /** Blob GETs answer 307 to a presigned URL of the object (s3 driver only); HEADs and manifests are served as before. */
+        redirect: bool.default(false),
+        /** Seconds a redirect's presigned URL stays valid. */
+        redirect_expiry_seconds: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(1200),
       })
-      .default({ driver: 'filesystem' }),
+      .superRefine((s, ctx) => {
+        if (s.driver === 's3' && !s.s3) ctx.addIssue({ code: 'custom', path: ['s3', 'bucket'], message: 'required when storage.driver is s3' });
+        if (s.redirect && s.driver !== 's3') ctx.addIssue({ code: 'custom', path: ['redirect'], message: 'redirects need storage.driver s3' });
+      })
+      .default({ driver: 'filesystem', redirect: false, redirect_expiry_seconds: 1200 }),
     registry: z
       .object({
         /** Largest manifest accepted, in bytes. */
@@ -175,6 +211,9 @@ export type RawConfig = z.input<typeof configSchema>;
 /** Fully resolved configuration: every path absolute, every derived default filled in. */
 export type Config = Omit<z.output<typeof configSchema>, 'external_url' | 'database' | 'storage'> & {
   external_url: string;
-  database: { path: string; checkpoint_interval_ms: number; wal_limit_mb: number };
-  storage: { driver: 'filesystem'; root: string };
+  database: { path: string; url?: string; pool_size: number; checkpoint_interval_ms: number; wal_limit_mb: number };
+  storage: StorageConfig;
 };
+
+/** The resolved `storage` section: the filesystem driver's root always resolved, `s3` when set. */
+export type StorageConfig = Omit<z.output<typeof configSchema>['storage'], 'root'> & { root: string };

@@ -14,7 +14,7 @@ export const auditStore = {
       await run(
         db,
         `INSERT INTO audit_log (project_id, username, operation, resource_type, resource, result, op_time, event_id)
-VALUES ${valuesList(part.length, 8)}
+VALUES ${valuesList(db, part.length, ['integer', 'text', 'text', 'text', 'text', 'text', 'bigint', 'text'])}
 ON CONFLICT (event_id) DO NOTHING`,
         params,
       );

@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from './schema.ts';
 import { cachingDatabase, type WriteLock } from './statement-cache.ts';
 import { Checkpointer, type DbLogger } from './checkpointer.ts';
+import type { Dialect } from './dialect.ts';
+import { Notifications } from './notifications.ts';
 import * as m0001 from './migrations/0001-init.ts';
 import * as m0002 from './migrations/0002-members-robots.ts';
 import * as m0004 from './migrations/0004-users-login.ts';
@@ -31,6 +34,10 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 /** An open database: the Kysely handle and a close function. */
 export interface Db {
   kysely: Kysely<Database>;
+  /** Which database this is. */
+  dialect: Dialect;
+  /** PostgreSQL only: notifications between the processes that share the database (LISTEN/NOTIFY). */
+  notifications?: Notifications;
   /** The WAL checkpoint worker; absent for `:memory:` or when turned off. */
   checkpointer?: Checkpointer;
   /** Stops the checkpointer, truncates the WAL (a final checkpoint) and closes the connection. */
@@ -60,6 +67,15 @@ export interface OpenDatabaseOptions {
   checkpoint?: boolean;
   /** Shared with the other connections of this process (other threads): BEGIN takes it, the transaction's end gives it back. */
   writeLock?: WriteLock;
+  /** PostgreSQL: most connections in this process's pool (default 10). */
+  poolSize?: number;
+  /** PostgreSQL: listen for other processes' notifications (default true; a second connection of one process passes false). */
+  listen?: boolean;
+}
+
+/** True when `target` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a SQLite file. */
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
 }
 
 const consoleLogger: DbLogger = {
@@ -105,6 +121,7 @@ function quietRollback(sqlite: SQLite.Database, stmt: SqliteStatement): SqliteSt
  * whereas BEGIN IMMEDIATE waits in the busy handler.
  */
 export async function openDatabase(path: string, opts: OpenDatabaseOptions = {}): Promise<Db> {
+  if (isPostgresUrl(path)) return openPostgres(path, opts);
   const inMemory = path === ':memory:' || path === '';
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
@@ -145,6 +162,7 @@ export async function openDatabase(path: string, opts: OpenDatabaseOptions = {})
   }
   return {
     kysely,
+    dialect: 'sqlite',
     checkpointer,
     async close() {
       if (closed) return;
@@ -158,6 +176,52 @@ export async function openDatabase(path: string, opts: OpenDatabaseOptions = {})
           logger.warn({ err, path }, 'final WAL checkpoint failed; the WAL is replayed on next open');
         }
       }
+      await kysely.destroy();
+    },
+  };
+}
+
+/**
+ * PostgreSQL's column types as JavaScript values: bigint (int8: times in ms, counts, sums of sizes)
+ * and numeric (what sum() of a bigint gives) as numbers, like SQLite's integers; everything Wharf
+ * stores fits in a double exactly.
+ */
+const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === 20 || oid === 1700) return (v: string) => (v === null ? null : Number(v));
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * Opens a PostgreSQL database through a pool of `pg` connections and runs pending migrations
+ * (Kysely's migrator holds an advisory lock meanwhile, so several processes starting together
+ * migrate once). A dedicated connection LISTENs for the notifications other processes send.
+ */
+async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db> {
+  const logger = opts.logger ?? consoleLogger;
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, types: pgTypes, application_name: 'wharf' });
+  // An idle client that loses its server (a restart) emits 'error' on the pool: logged, and the pool makes a new one.
+  pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL: an idle connection failed; it is replaced'));
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    const result = opts.migrate === false ? undefined : await new Migrator({ db: kysely, provider }).migrateToLatest();
+    if (result?.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  } catch (err) {
+    await kysely.destroy();
+    throw err;
+  }
+  const notifications = opts.listen === false ? undefined : new Notifications(url, logger);
+  await notifications?.start();
+  let closed = false;
+  return {
+    kysely,
+    dialect: 'postgres',
+    notifications,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await notifications?.stop();
       await kysely.destroy();
     },
   };

@@ -25,7 +25,7 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** Tries per transaction before its retryable error is returned (default 5). */
   maxAttempts?: number;
-  /** Errors worth another try (default: SQLite unique-constraint races and busy/locked). */
+  /** Errors worth another try (default: unique-constraint races, SQLite's busy/locked, PostgreSQL's serialization failures). */
   isRetryable?: (err: unknown) => boolean;
 }
 
@@ -44,6 +44,15 @@ export function isRetryableSqliteError(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
 
+/**
+ * True for the errors of either database a retry can cure: SQLite's above, PostgreSQL's unique
+ * violation (23505), serialization failure (40001) and deadlock (40P01).
+ */
+export function isRetryableDbError(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  return code === '23505' || code === '40001' || code === '40P01' || isRetryableSqliteError(err);
+}
+
 /** Runs queued write transactions in shared SQLite transactions (see the file comment). */
 export class GroupCommit<DB> {
   private queue: Array<Entry<DB>> = [];
@@ -59,7 +68,7 @@ export class GroupCommit<DB> {
   ) {
     this.maxBatch = Math.max(1, options.maxBatch ?? 64);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-    this.isRetryable = options.isRetryable ?? isRetryableSqliteError;
+    this.isRetryable = options.isRetryable ?? isRetryableDbError;
   }
 
   /** Runs `fn` inside a shared transaction; resolves with its result once that transaction committed. */

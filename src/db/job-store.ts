@@ -8,6 +8,7 @@
  * lease owner still holds it), a schedule tick (`next_run` still the value read).
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import { notify } from './notifications.ts';
 import type { Database, JobExecutionsTable, JobTasksTable } from './schema.ts';
 
 /** Harbor's statuses of executions and tasks. */
@@ -98,6 +99,8 @@ export class JobStore {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
+      // Other processes' job workers wake at this transaction's commit (PostgreSQL; nothing on SQLite).
+      if (e.tasks.length > 0) await notify(trx, 'wharf_jobs');
       for (const attrs of e.tasks) {
         await trx
           .insertInto('job_tasks')

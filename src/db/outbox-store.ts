@@ -5,6 +5,7 @@
  */
 import type { EventRow } from './schema.ts';
 import { query, run, type Executor } from './sql.ts';
+import { intListSql } from './dialect.ts';
 
 /** A parked event of a consumer: its row and why it failed. */
 export interface ParkedEvent {
@@ -21,7 +22,7 @@ export const outboxStore = {
   /** The outbox rows with these sequence numbers. */
   async eventsBySeq(db: Executor, seqs: readonly number[]): Promise<EventRow[]> {
     if (seqs.length === 0) return [];
-    return query<EventRow>(db, `SELECT * FROM events WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq`, [JSON.stringify(seqs)]);
+    return query<EventRow>(db, `SELECT * FROM events WHERE seq IN (${intListSql(db)}) ORDER BY seq`, [JSON.stringify(seqs)]);
   },
 
   /**
@@ -81,7 +82,7 @@ export const outboxStore = {
    */
   async markDispatched(db: Executor, seqs: readonly number[], now: number): Promise<Set<number>> {
     if (seqs.length === 0) return new Set();
-    const rows = await query<{ seq: number }>(db, `UPDATE events SET dispatched_at = ? WHERE seq IN (SELECT value FROM json_each(?)) AND dispatched_at IS NULL RETURNING seq`, [now, JSON.stringify(seqs)]);
+    const rows = await query<{ seq: number }>(db, `UPDATE events SET dispatched_at = ? WHERE seq IN (${intListSql(db)}) AND dispatched_at IS NULL RETURNING seq`, [now, JSON.stringify(seqs)]);
     return new Set(rows.map((r) => r.seq));
   },
 };

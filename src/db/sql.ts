@@ -4,6 +4,7 @@
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { isPostgres, numberedPlaceholders } from './dialect.ts';
 
 /** A Kysely handle or a transaction (a `Transaction<Database>` is a `Kysely<Database>`). */
 export type Executor = Kysely<Database>;
@@ -11,24 +12,45 @@ export type Executor = Kysely<Database>;
 /** Rows per multi-row statement (SQLite allows 32,766 bound values; the widest row has 13). */
 export const chunkRows = 500;
 
-/** The rows `sql` selects. */
+const numbered = new Map<string, string>();
+
+/** `sql` as the database's dialect writes it: `?` placeholders become `$n` on PostgreSQL (cached per text). */
+function dialectText(db: Executor, sql: string): string {
+  if (!isPostgres(db)) return sql;
+  let text = numbered.get(sql);
+  if (text === undefined) {
+    text = numberedPlaceholders(sql);
+    if (numbered.size > 2000) numbered.clear();
+    numbered.set(sql, text);
+  }
+  return text;
+}
+
+/** The rows `sql` selects (`?` placeholders, bound in order). */
 export async function query<R>(db: Executor, sql: string, parameters: unknown[]): Promise<R[]> {
   // CompiledQuery's row type is a phantom parameter: the rows are what `sql` selects.
-  const q: CompiledQuery<R> = CompiledQuery.raw(sql, parameters);
+  const q: CompiledQuery<R> = CompiledQuery.raw(dialectText(db, sql), parameters);
   return (await db.executeQuery(q)).rows;
 }
 
 /** Runs `sql`; returns the number of rows it changed. */
 export async function run(db: Executor, sql: string, parameters: unknown[]): Promise<number> {
-  const r = await db.executeQuery(CompiledQuery.raw(sql, parameters));
+  const r = await db.executeQuery(CompiledQuery.raw(dialectText(db, sql), parameters));
   return Number(r.numAffectedRows ?? 0n);
 }
 
-/** `(?, ?, …), (?, ?, …)`: `rows` groups of `width` placeholders. */
-export function valuesList(rows: number, width: number): string {
-  const one = `(${new Array<string>(width).fill('?').join(', ')})`;
+/**
+ * `(?, ?, …), (?, ?, …)`: `rows` groups of one placeholder per entry of `types`. On PostgreSQL each
+ * placeholder carries its SQL type (`?::bigint`), which a VALUES list cannot infer from its use.
+ */
+export function valuesList(db: Executor, rows: number, types: readonly SqlType[]): string {
+  const pg = isPostgres(db);
+  const one = `(${types.map((t) => (pg ? `?::${t}` : '?')).join(', ')})`;
   return new Array<string>(rows).fill(one).join(', ');
 }
+
+/** The column types a VALUES list names (PostgreSQL's names; SQLite ignores them). */
+export type SqlType = 'bigint' | 'integer' | 'text' | 'bytea';
 
 /** `items` in runs of at most {@link chunkRows}. */
 export function chunks<T>(items: readonly T[]): T[][] {

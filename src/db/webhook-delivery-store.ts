@@ -24,6 +24,8 @@
  */
 import type { ProjectRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
 import { chunks, query, run, valuesList, type Executor } from './sql.ts';
+import { dialectOf, type Dialect } from './dialect.ts';
+import { notify } from './notifications.ts';
 
 /** An enabled target of an enabled policy that may receive an event (see `subscribedTargets`). */
 export interface SubscribedTarget {
@@ -72,13 +74,19 @@ export interface ScanMark {
 /** The task columns and conditions of a claim scan: due at `now` and not leased. */
 const dueTask = `(lease_until IS NULL OR lease_until < ?)`;
 
+/** `IN (…)` lists of integers passed as one JSON parameter, in each dialect. */
+const idsSql: Record<Dialect, string> = {
+  sqlite: 'SELECT value FROM json_each(?)',
+  postgres: 'SELECT value::bigint FROM json_array_elements_text(?::json)',
+};
+
 /** Targets and projects at their cap are left out. */
-const candidateJoins = `
+const candidateJoins = (d: Dialect) => `
 JOIN webhook_executions AS e ON e.id = t.execution_id
 JOIN webhook_targets AS g ON g.id = e.target_id
 JOIN webhook_policies AS p ON p.id = e.policy_id
-WHERE e.target_id NOT IN (SELECT value FROM json_each(?))
-  AND coalesce(p.project_id, 0) NOT IN (SELECT value FROM json_each(?))
+WHERE e.target_id NOT IN (${idsSql[d]})
+  AND coalesce(p.project_id, 0) NOT IN (${idsSql[d]})
 ORDER BY t.next_attempt_at, t.id
 LIMIT ?`;
 
@@ -145,7 +153,9 @@ export interface CreatedExecution {
   target_id: number;
 }
 
-const subscribedTargetsSql = `
+// `event_types` is a JSON array of strings that the policy API validated; on PostgreSQL the coarse
+// test is a search for the quoted type (the caller applies the exact filter).
+const subscribedTargetsSql = (d: Dialect) => `
 SELECT p.id AS policy_id, p.project_id AS project_id, p.name AS name, p.event_types AS event_types,
   p.repo_filters AS repo_filters, p.tag_filters AS tag_filters,
   t.id AS target_id, t.type AS type, t.payload_format AS payload_format, t.options AS options
@@ -153,7 +163,7 @@ FROM webhook_targets AS t
 JOIN webhook_policies AS p ON p.id = t.policy_id
 WHERE p.enabled = 1 AND t.enabled = 1
   AND (p.project_id IS NULL OR p.project_id = ?)
-  AND json_valid(p.event_types) AND EXISTS (SELECT 1 FROM json_each(p.event_types) AS j WHERE j.value = ?)
+  AND ${d === 'sqlite' ? 'json_valid(p.event_types) AND EXISTS (SELECT 1 FROM json_each(p.event_types) AS j WHERE j.value = ?)' : `strpos(p.event_types, '"' || ? || '"') > 0`}
 ORDER BY p.id, t.position, t.id`;
 
 // Targets and projects at their concurrency cap are left out here, in the scan, so that their
@@ -162,15 +172,15 @@ ORDER BY p.id, t.position, t.id`;
 // reading only what is due after `at` (the due index) or newer than `maxId` (the primary key; the
 // unary `+` keeps SQLite from picking the due index for that half), so that the backlog of a
 // capped project is not read again on every round.
-const dueCandidatesSql = `
+const dueCandidatesSql = (d: Dialect) => `
 SELECT t.id AS task_id, e.target_id AS target_id, coalesce(p.project_id, 0) AS project_key, g.timeout_ms AS timeout_ms
-FROM (SELECT id, execution_id, next_attempt_at FROM webhook_tasks WHERE next_attempt_at <= ? AND ${dueTask}) AS t${candidateJoins}`;
+FROM (SELECT id, execution_id, next_attempt_at FROM webhook_tasks WHERE next_attempt_at <= ? AND ${dueTask}) AS t${candidateJoins(d)}`;
 
-const dueCandidatesAfterSql = `
+const dueCandidatesAfterSql = (d: Dialect) => `
 SELECT t.id AS task_id, e.target_id AS target_id, coalesce(p.project_id, 0) AS project_key, g.timeout_ms AS timeout_ms
 FROM (SELECT id, execution_id, next_attempt_at FROM webhook_tasks WHERE next_attempt_at > ? AND next_attempt_at <= ? AND ${dueTask}
   UNION ALL
-  SELECT id, execution_id, next_attempt_at FROM webhook_tasks WHERE id > ? AND +next_attempt_at <= ? AND ${dueTask}) AS t${candidateJoins}`;
+  SELECT id, execution_id, next_attempt_at FROM webhook_tasks WHERE id > ? AND +next_attempt_at <= ? AND ${dueTask}) AS t${candidateJoins(d)}`;
 
 const nextDueSql = `
 SELECT min(next_attempt_at) AS due FROM webhook_tasks
@@ -183,14 +193,23 @@ const policyCols = ['id', 'name', 'project_id', 'enabled'] as const;
 
 const select = (alias: string, cols: readonly string[]) => cols.map((c) => `${alias}."${c}" AS "${alias}_${c}"`).join(', ');
 
-const loadClaimedSql = `
+const loadClaimedSql = (d: Dialect) => `
 SELECT ${select('t', taskCols)}, ${select('e', execCols)}, ${select('g', targetCols)}, ${select('p', policyCols)}
 FROM webhook_tasks AS t
 JOIN webhook_executions AS e ON e.id = t.execution_id
 JOIN webhook_targets AS g ON g.id = e.target_id
 JOIN webhook_policies AS p ON p.id = e.policy_id
-WHERE t.id IN (SELECT value FROM json_each(?))
+WHERE t.id IN (${idsSql[d]})
 ORDER BY t.id`;
+
+/** Every statement above, built once for each dialect. */
+const sqlOf = Object.fromEntries(
+  (['sqlite', 'postgres'] as const).map((d) => [
+    d,
+    { subscribedTargets: subscribedTargetsSql(d), dueCandidates: dueCandidatesSql(d), dueCandidatesAfter: dueCandidatesAfterSql(d), loadClaimed: loadClaimedSql(d), ids: idsSql[d] },
+  ]),
+) as Record<Dialect, { subscribedTargets: string; dueCandidates: string; dueCandidatesAfter: string; loadClaimed: string; ids: string }>;
+const forms = (db: Executor) => sqlOf[dialectOf(db)];
 
 /** The flat row of `loadClaimedSql`: every column prefixed with its table's alias. */
 type Prefixed<P extends string, R> = { [K in keyof R & string as `${P}_${K}`]: R[K] };
@@ -229,7 +248,7 @@ export const webhookDeliveryStore = {
    * policy's filters (and may be stricter about malformed JSON).
    */
   subscribedTargets(db: Executor, projectId: number | null, eventType: string): Promise<SubscribedTarget[]> {
-    return query<SubscribedTarget>(db, subscribedTargetsSql, [projectId, eventType]);
+    return query<SubscribedTarget>(db, forms(db).subscribedTargets, [projectId, eventType]);
   },
 
   /**
@@ -245,8 +264,8 @@ export const webhookDeliveryStore = {
     after: ScanMark | null = null,
   ): Promise<DueCandidate[]> {
     const rest = [JSON.stringify(exclude.targets), JSON.stringify(exclude.projects), limit];
-    if (after === null) return query<DueCandidate>(db, dueCandidatesSql, [now, now, ...rest]);
-    return query<DueCandidate>(db, dueCandidatesAfterSql, [after.at, now, now, after.maxId, after.at, now, ...rest]);
+    if (after === null) return query<DueCandidate>(db, forms(db).dueCandidates, [now, now, ...rest]);
+    return query<DueCandidate>(db, forms(db).dueCandidatesAfter, [after.at, now, now, after.maxId, after.at, now, ...rest]);
   },
 
   /** The largest task id so far (0 when there is none). */
@@ -263,7 +282,7 @@ export const webhookDeliveryStore = {
     const won: number[] = [];
     for (const part of chunks(requests)) {
       const sql = `UPDATE webhook_tasks SET lease_owner = ?, lease_until = v.column2
-FROM (VALUES ${valuesList(part.length, 2)}) AS v
+FROM (VALUES ${valuesList(db, part.length, ['bigint', 'bigint'])}) AS v
 WHERE webhook_tasks.id = v.column1 AND webhook_tasks.next_attempt_at <= ?
   AND (webhook_tasks.lease_until IS NULL OR webhook_tasks.lease_until < ?)
 RETURNING id`;
@@ -278,13 +297,13 @@ RETURNING id`;
   /** Task, execution, target and policy of each task id (tasks whose rows are gone are left out). */
   async loadClaimed(db: Executor, taskIds: readonly number[]): Promise<ClaimedDelivery[]> {
     if (taskIds.length === 0) return [];
-    return (await query<LoadedRow>(db, loadClaimedSql, [JSON.stringify(taskIds)])).map(claimedFromRow);
+    return (await query<LoadedRow>(db, forms(db).loadClaimed, [JSON.stringify(taskIds)])).map(claimedFromRow);
   },
 
   /** Which of these tasks still exist (a policy's or target's deletion takes its tasks with it). */
   async existingTasks(db: Executor, taskIds: readonly number[]): Promise<Set<number>> {
     if (taskIds.length === 0) return new Set();
-    const rows = await query<{ id: number }>(db, `SELECT id FROM webhook_tasks WHERE id IN (SELECT value FROM json_each(?))`, [JSON.stringify(taskIds)]);
+    const rows = await query<{ id: number }>(db, `SELECT id FROM webhook_tasks WHERE id IN (${forms(db).ids})`, [JSON.stringify(taskIds)]);
     return new Set(rows.map((r) => r.id));
   },
 
@@ -294,7 +313,7 @@ RETURNING id`;
     await run(
       db,
       `UPDATE webhook_tasks SET status = 'Running', start_time = coalesce(start_time, ?), update_time = ?
-WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`,
+WHERE id IN (${forms(db).ids}) AND lease_owner = ?`,
       [now, now, JSON.stringify(taskIds), owner],
     );
   },
@@ -315,7 +334,7 @@ WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`,
       await run(
         db,
         `INSERT INTO webhook_attempts (task_id, attempt, started_at, duration_ms, url, request_headers, request_body, response_status, response_headers, response_body, error)
-VALUES ${valuesList(part.length, 11)}`,
+VALUES ${valuesList(db, part.length, ['bigint', 'bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'bigint', 'text', 'text', 'text'])}`,
         params,
       );
     }
@@ -330,7 +349,7 @@ VALUES ${valuesList(part.length, 11)}`,
         db,
         `UPDATE webhook_tasks SET status = v.column2, status_message = v.column3, run_count = v.column4, next_attempt_at = v.column5,
   lease_owner = NULL, lease_until = NULL, update_time = v.column6, end_time = v.column7
-FROM (VALUES ${valuesList(part.length, 7)}) AS v
+FROM (VALUES ${valuesList(db, part.length, ['bigint', 'text', 'text', 'bigint', 'bigint', 'bigint', 'bigint'])}) AS v
 WHERE webhook_tasks.id = v.column1`,
         params,
       );
@@ -345,7 +364,7 @@ WHERE webhook_tasks.id = v.column1`,
       await run(
         db,
         `UPDATE webhook_executions SET status = v.column2, status_message = v.column3, end_time = v.column4
-FROM (VALUES ${valuesList(part.length, 4)}) AS v
+FROM (VALUES ${valuesList(db, part.length, ['bigint', 'text', 'text', 'bigint'])}) AS v
 WHERE webhook_executions.id = v.column1`,
         params,
       );
@@ -355,7 +374,7 @@ WHERE webhook_executions.id = v.column1`,
   /** Clears `failing_since` of targets that answered successfully. */
   async clearFailing(db: Executor, targetIds: readonly number[]): Promise<void> {
     if (targetIds.length === 0) return;
-    await run(db, `UPDATE webhook_targets SET failing_since = NULL WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NOT NULL`, [JSON.stringify(targetIds)]);
+    await run(db, `UPDATE webhook_targets SET failing_since = NULL WHERE id IN (${forms(db).ids}) AND failing_since IS NOT NULL`, [JSON.stringify(targetIds)]);
   },
 
   /**
@@ -373,7 +392,7 @@ WHERE webhook_executions.id = v.column1`,
         ...(await query<CreatedExecution>(
           db,
           `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, headers, start_time, end_time)
-VALUES ${valuesList(part.length, 13)}
+VALUES ${valuesList(db, part.length, ['bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'])}
 ON CONFLICT DO NOTHING
 RETURNING id, event_seq, target_id`,
           params,
@@ -383,15 +402,16 @@ RETURNING id, event_seq, target_id`,
     return out;
   },
 
-  /** Inserts new tasks (run_count 0, no lease, not started). */
+  /** Inserts new tasks (run_count 0, no lease, not started); other processes' delivery workers wake at the commit. */
   async insertTasks(db: Executor, rows: readonly NewTask[]): Promise<void> {
+    if (rows.some((t) => t.next_attempt_at !== null)) await notify(db, 'wharf_deliveries');
     for (const part of chunks(rows)) {
       const params: unknown[] = [];
       for (const t of part) params.push(t.execution_id, t.status, t.status_message, t.next_attempt_at, t.creation_time, t.creation_time, t.end_time);
       await run(
         db,
         `INSERT INTO webhook_tasks (execution_id, status, status_message, run_count, next_attempt_at, lease_until, lease_owner, creation_time, start_time, update_time, end_time)
-SELECT column1, column2, column3, 0, column4, NULL, NULL, column5, NULL, column6, column7 FROM (VALUES ${valuesList(part.length, 7)})`,
+SELECT column1, column2, column3, 0, column4, NULL, NULL, column5, NULL, column6, column7 FROM (VALUES ${valuesList(db, part.length, ['bigint', 'text', 'text', 'bigint', 'bigint', 'bigint', 'bigint'])}) AS v`,
         params,
       );
     }
@@ -507,6 +527,7 @@ RETURNING id`,
       [e.id, now, now, now],
     );
     if (t === undefined) throw new Error('INSERT … RETURNING gave no row');
+    await notify(db, 'wharf_deliveries');
     return { executionId: e.id, taskId: t.id };
   },
 

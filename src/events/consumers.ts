@@ -18,7 +18,10 @@
  * The cursor and the effects commit together: a crash (kill -9) before the commit leaves neither,
  * and the batch is read again; after it, both. So no event is skipped and none is applied twice.
  * SQLite commits one write transaction at a time, so outbox seqs become visible in order and a
- * cursor never passes an event that commits later.
+ * cursor never passes an event that commits later; on PostgreSQL the outbox writer's advisory lock
+ * (./outbox.ts) gives the same order. Several processes may run the same consumer: the cursor's
+ * UPDATE is the transaction's first statement, so a second runner waits on that row until the
+ * first commits, then finds the cursor moved and reads again (no batch is handled twice).
  *
  * A batch whose transaction fails is retried one event per transaction. An event whose own
  * transaction fails is PARKED (`outbox_parked`, in the transaction that moves the cursor past it)

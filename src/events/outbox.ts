@@ -5,12 +5,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, EventRow } from '../db/index.ts';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { isPostgres, type Database, type EventRow } from '../db/index.ts';
 import type { NewEvent, WharfEvent } from './catalog.ts';
 
 /** A Kysely handle or an open transaction on it. */
 export type DbOrTrx = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The advisory lock (PostgreSQL) that orders outbox writers: taken before an event's row is
+ * inserted and held until its transaction ends, so sequence numbers become visible in the order
+ * they were drawn and a consumer's cursor never passes an event that commits later. SQLite has one
+ * writer at a time and needs none.
+ */
+export const outboxLockKey = 0x77686172;
 
 /** Writes events to the outbox and tells the dispatcher that there is work. */
 export class Outbox {
@@ -24,6 +32,12 @@ export class Outbox {
   async append(trx: DbOrTrx, event: NewEvent): Promise<WharfEvent> {
     const full = { ...event, id: randomUUID(), occurAt: event.occurAt ?? Date.now() } as WharfEvent;
     const projectId = 'project' in full && full.project ? full.project.id : null;
+    if (isPostgres(trx)) {
+      // The lock must be held until the row's transaction commits: outside one, make one.
+      if (!trx.isTransaction) return trx.transaction().execute((t) => this.append(t, event));
+      // pg_notify is sent at COMMIT (once per transaction) to every instance: their consumers wake.
+      await sql`SELECT pg_advisory_xact_lock(${outboxLockKey}), pg_notify('wharf_outbox', '')`.execute(trx);
+    }
     await trx
       .insertInto('events')
       .values({

@@ -192,7 +192,7 @@ export class QuotaService implements QuotaGuard {
     await trx
       .insertInto('quota_usage')
       .values({ project_id: projectId, used: needed, update_time: now })
-      .onConflict((oc) => oc.column('project_id').doUpdateSet({ used: sql<number>`used + ${needed}`, update_time: now }))
+      .onConflict((oc) => oc.column('project_id').doUpdateSet({ used: sql<number>`quota_usage.used + ${needed}`, update_time: now }))
       .execute();
   }
 

@@ -41,7 +41,7 @@ try {
   const { config, writeLock } = readData(workerData);
   // Lines it cannot write (a full disk) are dropped and counted, never fatal: observability/logger.ts.
   const logger = createLogger(config.log_level, { base: { thread: 'delivery' } });
-  db = await openDatabase(config.database.path, {
+  db = await openDatabase(config.database.url ?? config.database.path, {
     migrate: false,
     checkpoint: false,
     checkpointIntervalMs: config.database.checkpoint_interval_ms,
@@ -55,6 +55,9 @@ try {
   const engine = new WebhookEngine({ db: kysely, outbox, config, logger, metrics });
   const consumers = new ConsumerRunner({ db: kysely, outbox, logger });
   consumers.register(webhookDispatcher({ db: kysely, config, logger, onDeliveries: () => engine.worker.wake(), onPending: (n) => metrics.outboxPending.set(n) }));
+  // PostgreSQL: events and deliveries another instance committed wake this thread's loops at once.
+  db.notifications?.on('wharf_outbox', () => outbox.signal.emit('appended'));
+  db.notifications?.on('wharf_deliveries', () => engine.worker.wake());
   consumers.register(auditWriter(config));
   const opened = db;
   let stopping = false;

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config/index.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
+import { databaseOverrides, dropDatabaseOf } from './db.ts';
 
 /** The admin password every test instance uses. */
 export const adminPassword = 'Harbor12345';
@@ -41,7 +42,8 @@ export async function startWharf(opts: { dataDir?: string; overrides?: Record<st
   const config = loadConfig({
     env: {},
     file: null,
-    overrides: { host: '127.0.0.1', port: 0, data_dir: dataDir, admin_password: adminPassword, log_level: 'silent', ...opts.overrides },
+    // In the PostgreSQL pass of `npm test`, the folder's own database (test/helpers/db.ts).
+    overrides: { host: '127.0.0.1', port: 0, data_dir: dataDir, admin_password: adminPassword, log_level: 'silent', ...(await databaseOverrides(dataDir)), ...opts.overrides },
   });
   const logger = opts.logger ?? pino({ level: process.env.WHARF_TEST_LOG ?? 'silent' });
   const wharf = await createWharf(config, { logger, defaultMetrics: false });
@@ -55,7 +57,10 @@ export async function startWharf(opts: { dataDir?: string; overrides?: Record<st
     dataDir,
     async close(o = {}) {
       await wharf.close();
-      if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+      if (!o.keepData) {
+        rmSync(dataDir, { recursive: true, force: true });
+        await dropDatabaseOf(dataDir);
+      }
     },
   };
 }
@@ -92,6 +97,7 @@ export async function spawnWharf(opts: { dataDir: string; port?: number; env?: R
   const port = opts.port ?? (await freePort());
   if (opts.compiled) buildOnce();
   const args = opts.compiled ? ['dist/main.js', 'serve'] : ['--import', 'tsx', 'src/main.ts', 'serve'];
+  const db = (await databaseOverrides(opts.dataDir)).database;
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -102,6 +108,7 @@ export async function spawnWharf(opts: { dataDir: string; port?: number; env?: R
       WHARF_ADMIN_PASSWORD: adminPassword,
       WHARF_EXTERNAL_URL: `http://127.0.0.1:${port}`,
       WHARF_LOG_LEVEL: 'info',
+      ...(db ? { WHARF_DATABASE__URL: db.url } : {}),
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,9 +1,10 @@
 /** The initial schema: registry metadata, Harbor's project model, the event outbox and webhooks. */
 import { sql, type Kysely } from 'kysely';
+import { autoId } from '../dialect.ts';
 
 /** Creates every table of src/db/schema.ts. */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const id = (c: import('kysely').ColumnDefinitionBuilder) => c.primaryKey().autoIncrement();
+  const id = autoId(db);
   await db.schema
     .createTable('users')
     .addColumn('id', 'integer', id)

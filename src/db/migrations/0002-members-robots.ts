@@ -1,11 +1,12 @@
 /** Project members (users with a Harbor role in a project) and robot accounts. */
 import type { Kysely } from 'kysely';
+import { autoId } from '../dialect.ts';
 
 /** Creates project_members and robots. */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('project_members')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('project_id', 'integer', (c) => c.notNull().references('projects.id').onDelete('cascade'))
     .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('role_id', 'integer', (c) => c.notNull())
@@ -16,7 +17,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('project_members_user').on('project_members').column('user_id').execute();
   await db.schema
     .createTable('robots')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('name', 'text', (c) => c.notNull().unique())
     .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('secret_hash', 'text', (c) => c.notNull())

@@ -1,5 +1,6 @@
 /** Storage quotas (per-project blob accounting and usage) and the audit log. */
 import type { Kysely } from 'kysely';
+import { autoId } from '../dialect.ts';
 
 /** Creates project_blobs, quota_usage, audit_log and audit_cursor. */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -22,7 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema
     .createTable('audit_log')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('project_id', 'integer')
     .addColumn('username', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('operation', 'text', (c) => c.notNull())

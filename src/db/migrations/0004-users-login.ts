@@ -1,11 +1,12 @@
 /** Users and login (issue 4): password history for reuse checks and the token signing keys. */
 import { sql, type Kysely } from 'kysely';
+import { autoId } from '../dialect.ts';
 
 /** Creates `password_history` and `token_signing_keys`. */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('password_history')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('password_hash', 'text', (c) => c.notNull())
     .addColumn('creation_time', 'bigint', (c) => c.notNull())

@@ -6,13 +6,14 @@
  * read from there.
  */
 import type { Kysely } from 'kysely';
+import { bytesType } from '../dialect.ts';
 
 /** Creates `manifest_content`. */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('manifest_content')
     .addColumn('digest', 'text', (c) => c.primaryKey().references('blobs.digest').onDelete('cascade'))
-    .addColumn('content', 'blob', (c) => c.notNull())
+    .addColumn('content', bytesType(db), (c) => c.notNull())
     .execute();
 }
 

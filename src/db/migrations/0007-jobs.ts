@@ -4,12 +4,13 @@
  * Plain types and no SQLite-only syntax, so that the same migration runs on PostgreSQL.
  */
 import type { Kysely } from 'kysely';
+import { autoId } from '../dialect.ts';
 
 /** Creates job_executions, job_tasks, job_task_logs, job_schedules and job_queues. */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('job_executions')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('vendor_type', 'text', (c) => c.notNull())
     .addColumn('vendor_id', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('status', 'text', (c) => c.notNull())
@@ -24,7 +25,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('job_executions_vendor').on('job_executions').columns(['vendor_type', 'id']).execute();
   await db.schema
     .createTable('job_tasks')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('execution_id', 'integer', (c) => c.notNull().references('job_executions.id').onDelete('cascade'))
     .addColumn('vendor_type', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
@@ -44,7 +45,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('job_tasks_execution').on('job_tasks').columns(['execution_id']).execute();
   await db.schema
     .createTable('job_task_logs')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('task_id', 'integer', (c) => c.notNull().references('job_tasks.id').onDelete('cascade'))
     .addColumn('time', 'bigint', (c) => c.notNull())
     .addColumn('level', 'text', (c) => c.notNull())
@@ -53,7 +54,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('job_task_logs_task').on('job_task_logs').columns(['task_id', 'id']).execute();
   await db.schema
     .createTable('job_schedules')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('vendor_type', 'text', (c) => c.notNull())
     .addColumn('vendor_id', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('cron_type', 'text', (c) => c.notNull())

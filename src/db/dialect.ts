@@ -1,0 +1,60 @@
+/**
+ * The two SQL dialects Wharf runs on: SQLite (the embedded default) and PostgreSQL (several
+ * instances sharing one database). Queries built with Kysely compile for either; the stores' plain
+ * SQL is written with `?` placeholders and, where the dialects differ, in a form for each
+ * (`forDialect`). A Kysely handle or transaction tells its dialect by its adapter.
+ */
+import { PostgresAdapter, type ColumnDefinitionBuilder, type Kysely } from 'kysely';
+
+/** The SQL dialect of a database. */
+export type Dialect = 'sqlite' | 'postgres';
+
+const known = new WeakMap<object, Dialect>();
+
+/** The dialect of a Kysely handle or of a transaction on it. */
+export function dialectOf(db: Kysely<any>): Dialect {
+  const adapter = db.getExecutor().adapter;
+  let d = known.get(adapter);
+  if (d === undefined) {
+    d = adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+    known.set(adapter, d);
+  }
+  return d;
+}
+
+/** True when `db` is a PostgreSQL database. */
+export function isPostgres(db: Kysely<any>): boolean {
+  return dialectOf(db) === 'postgres';
+}
+
+/** Picks the form of a statement written for each dialect. */
+export function forDialect<T>(db: Kysely<any>, forms: Record<Dialect, T>): T {
+  return forms[dialectOf(db)];
+}
+
+/**
+ * A generated integer primary key: AUTOINCREMENT on SQLite (ids never reused), an identity column
+ * on PostgreSQL (a sequence: ids never reused either). Migrations use it for every `id` column.
+ */
+export function autoId(db: Kysely<any>): (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
+  return isPostgres(db) ? (c) => c.primaryKey().generatedByDefaultAsIdentity() : (c) => c.primaryKey().autoIncrement();
+}
+
+/** The column type of raw bytes: `blob` on SQLite, `bytea` on PostgreSQL. */
+export function bytesType(db: Kysely<any>): 'blob' | 'bytea' {
+  return isPostgres(db) ? 'bytea' : 'blob';
+}
+
+/**
+ * The SQL of a list of integers passed as ONE parameter, a JSON array (`JSON.stringify(ids)`), for
+ * `x IN (…)`: SQLite's json_each, PostgreSQL's json_array_elements_text cast to bigint.
+ */
+export function intListSql(db: Kysely<any>): string {
+  return isPostgres(db) ? 'SELECT value::bigint FROM json_array_elements_text(?::json)' : 'SELECT value FROM json_each(?)';
+}
+
+/** `?` placeholders in SQL text → PostgreSQL's `$1, $2, …` (none of Wharf's SQL has `?` in a literal). */
+export function numberedPlaceholders(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}

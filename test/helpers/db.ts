@@ -1,0 +1,99 @@
+/**
+ * The database a test runs on. `npm test` runs every test twice (scripts/run-tests.mjs): once on
+ * SQLite, once with `WHARF_TEST_DATABASE=postgres` on the real PostgreSQL server that
+ * scripts/dev-services.sh starts (its admin URL in `WHARF_TEST_PG_ADMIN_URL`). In that pass each test
+ * instance gets a database of its own, named after its data folder, so a restarted instance (same
+ * folder) finds its data again, like a SQLite file in that folder.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { openDatabase, type Db, type OpenDatabaseOptions } from '../../src/db/index.ts';
+
+/** True in the PostgreSQL pass. */
+export const onPostgres = process.env.WHARF_TEST_DATABASE === 'postgres';
+
+/** The admin URL of the test PostgreSQL server (a superuser's, to create databases). */
+function adminUrl(): string {
+  const url = process.env.WHARF_TEST_PG_ADMIN_URL;
+  if (!url) throw new Error('WHARF_TEST_DATABASE=postgres needs WHARF_TEST_PG_ADMIN_URL (scripts/run-tests.mjs sets both; see docs/testing.md)');
+  return url;
+}
+
+/** The URL of database `name` on the test server. */
+function urlOf(name: string): string {
+  const u = new URL(adminUrl());
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: adminUrl() });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The database name of a data folder (or any key): stable, at most 63 characters. */
+export function databaseName(key: string): string {
+  return 'wharf_t_' + createHash('sha256').update(key).digest('hex').slice(0, 24);
+}
+
+/** Creates database `name` if it does not exist; returns its URL. */
+export async function ensureDatabase(name: string): Promise<string> {
+  await admin(async (c) => {
+    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      try {
+        await c.query(`CREATE DATABASE "${name}"`);
+      } catch (err) {
+        // Two instances of one test starting at once: the other one created it.
+        if ((err as { code?: string }).code !== '42P04' && (err as { code?: string }).code !== '23505') throw err;
+      }
+    }
+  });
+  return urlOf(name);
+}
+
+/** Drops database `name` (its connections are ended first). */
+export async function dropDatabase(name: string): Promise<void> {
+  await admin(async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+}
+
+/**
+ * The `database` config of a test instance whose data folder is `dataDir`: nothing on SQLite (the
+ * file in the folder), `{ url }` of the folder's own database in the PostgreSQL pass.
+ */
+export async function databaseOverrides(dataDir: string): Promise<{ database?: { url: string } }> {
+  if (!onPostgres) return {};
+  return { database: { url: await ensureDatabase(databaseName(dataDir)) } };
+}
+
+/** Removes the PostgreSQL database of a data folder (nothing on SQLite: the folder holds the file). */
+export async function dropDatabaseOf(dataDir: string): Promise<void> {
+  if (onPostgres) await dropDatabase(databaseName(dataDir));
+}
+
+let counter = 0;
+
+/**
+ * A fresh, migrated database for a test: SQLite in memory (or at `sqlitePath`), or a new
+ * PostgreSQL database in that pass. `close()` drops the PostgreSQL one.
+ */
+export async function openTestDatabase(opts: OpenDatabaseOptions & { sqlitePath?: string } = {}): Promise<Db> {
+  if (!onPostgres) return openDatabase(opts.sqlitePath ?? ':memory:', opts);
+  const name = databaseName(`${process.pid}:${++counter}:${Date.now()}:${Math.random()}`);
+  const url = await ensureDatabase(name);
+  const db = await openDatabase(url, opts);
+  return {
+    ...db,
+    async close() {
+      await db.close();
+      await dropDatabase(name);
+    },
+  };
+}
