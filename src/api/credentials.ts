@@ -32,14 +32,14 @@ export interface CredentialDeps {
  * credentials (recorded as a failure). Throws TOOMANYREQUESTS while the name or address is locked.
  */
 export async function authenticateBasic(deps: CredentialDeps, username: string, password: string, address: string, surface: string): Promise<Actor | null> {
-  deps.loginLimiter.check(username, address, surface);
+  const seen = await deps.loginLimiter.check(username, address, surface);
   // The Authenticator returns the full Actor (roles, robot permissions) as the database has it now.
   const actor = await deps.authenticator.verify(username, password);
   if (!actor) {
-    deps.loginLimiter.recordFailure(username, address, surface);
+    await deps.loginLimiter.recordFailure(username, address, surface);
     return null;
   }
-  deps.loginLimiter.recordSuccess(username);
+  await deps.loginLimiter.recordSuccess(username, seen);
   return actor;
 }
 

@@ -7,34 +7,34 @@ function limiter(now: { t: number }) {
   return new LoginLimiter({ maxPerUser: 2, maxPerAddress: 3, windowMs: 1000, now: () => now.t });
 }
 
-test('a name is locked after maxPerUser failures until the window passes', () => {
+test('a name is locked after maxPerUser failures until the window passes', async () => {
   const now = { t: 0 };
   const l = limiter(now);
-  l.check('bob', 'a1', 's');
-  l.recordFailure('bob', 'a1', 's');
-  l.check('bob', 'a2', 's');
-  l.recordFailure('BOB', 'a2', 's');
-  assert.throws(() => l.check('bob', 'a3', 's'), (e) => isDomainError(e, 'TOOMANYREQUESTS'));
-  l.check('alice', 'a3', 's');
+  await l.check('bob', 'a1', 's');
+  await l.recordFailure('bob', 'a1', 's');
+  await l.check('bob', 'a2', 's');
+  await l.recordFailure('BOB', 'a2', 's');
+  await assert.rejects(l.check('bob', 'a3', 's'), (e) => isDomainError(e, 'TOOMANYREQUESTS'));
+  await l.check('alice', 'a3', 's');
   now.t = 999;
-  assert.throws(() => l.check('bob', 'a3', 's'));
+  await assert.rejects(l.check('bob', 'a3', 's'));
   now.t = 1001;
-  l.check('bob', 'a3', 's');
+  await l.check('bob', 'a3', 's');
 });
 
-test('an address is locked after maxPerAddress failures across names; success clears only the name', () => {
+test('an address is locked after maxPerAddress failures across names; success clears only the name', async () => {
   const now = { t: 0 };
   const l = limiter(now);
-  l.recordFailure('x', 'addr', 's');
-  l.recordSuccess('x');
-  l.recordFailure('x', 'addr', 's');
-  l.check('x', 'other', 's');
-  l.recordFailure('y', 'addr', 's');
-  assert.throws(() => l.check('z', 'addr', 's'), (e) => isDomainError(e, 'TOOMANYREQUESTS'));
-  l.check('z', 'elsewhere', 's');
+  await l.recordFailure('x', 'addr', 's');
+  await l.recordSuccess('x');
+  await l.recordFailure('x', 'addr', 's');
+  await l.check('x', 'other', 's');
+  await l.recordFailure('y', 'addr', 's');
+  await assert.rejects(l.check('z', 'addr', 's'), (e) => isDomainError(e, 'TOOMANYREQUESTS'));
+  await l.check('z', 'elsewhere', 's');
 });
 
-test('every failure and refusal is announced; a throwing listener does not break the limiter', () => {
+test('every failure and refusal is announced; a throwing listener does not break the limiter', async () => {
   const now = { t: 5 };
   const l = limiter(now);
   const seen: LoginFailure[] = [];
@@ -42,9 +42,9 @@ test('every failure and refusal is announced; a throwing listener does not break
   l.loginFailures.on('failure', () => {
     throw new Error('listener bug');
   });
-  l.recordFailure('bob', 'a', '/v2');
-  l.recordFailure('bob', 'a', '/v2');
-  assert.throws(() => l.check('bob', 'a', '/api/v2.0'));
+  await l.recordFailure('bob', 'a', '/v2');
+  await l.recordFailure('bob', 'a', '/v2');
+  await assert.rejects(l.check('bob', 'a', '/api/v2.0'));
   assert.deepEqual(
     seen.map((f) => [f.username, f.address, f.surface, f.reason, f.at]),
     [

@@ -11,3 +11,4 @@ export { GroupCommit, isRetryableSqliteError, isRetryableDbError, type GroupComm
 export * from './webhook-delivery-store.ts';
 export * from './outbox-store.ts';
 export * from './audit-store.ts';
+export * from './login-store.ts';

@@ -306,6 +306,14 @@ export interface TokenSigningKeysTable {
   creation_time: number;
 }
 
+/** One failed login per scope (issue 10): `user` (a lower-cased name) or `address` (a client address). */
+export interface LoginFailuresTable {
+  id: Generated<number>;
+  scope: 'user' | 'address';
+  key: string;
+  time: number;
+}
+
 /** A user's role in a project (Harbor's member; role_id 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest). */
 export interface ProjectMembersTable {
   id: Generated<number>;
@@ -453,6 +461,7 @@ export interface Database {
   outbox_parked: OutboxParkedTable;
   password_history: PasswordHistoryTable;
   token_signing_keys: TokenSigningKeysTable;
+  login_failures: LoginFailuresTable;
   project_members: ProjectMembersTable;
   robots: RobotsTable;
   job_executions: JobExecutionsTable;
