@@ -11,7 +11,7 @@ import { loadConfig, ConfigError, type Config } from './config/index.ts';
 import { openDatabase, WriteLock, type Db } from './db/index.ts';
 import { FsBlobStore } from './storage/index.ts';
 import { ConsumerRunner, Outbox } from './events/index.ts';
-import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, systemActor } from './auth/index.ts';
+import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, databaseLoginStore, systemActor } from './auth/index.ts';
 import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService, QuotaService } from './projects/index.ts';
@@ -73,6 +73,8 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     maxPerUser: config.auth.login_max_failures_per_user,
     maxPerAddress: config.auth.login_max_failures_per_address,
     windowMs: config.auth.login_window_seconds * 1000,
+    // In the database: failures on one instance count on every instance sharing it.
+    store: databaseLoginStore(db.kysely),
   });
   const audit = new AuditService({ db: db.kysely, authorizer, config });
   const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config, audit });
@@ -176,7 +178,7 @@ async function bootstrap(config: Config, db: Db, projects: ProjectService, logge
     const generated = config.admin_password === undefined;
     const password = config.admin_password ?? randomBytes(12).toString('base64url');
     const now = Date.now();
-    await db.kysely
+    const res = await db.kysely
       .insertInto('users')
       .values({
         username: 'admin',
@@ -189,9 +191,12 @@ async function bootstrap(config: Config, db: Db, projects: ProjectService, logge
         creation_time: now,
         update_time: now,
       })
-      .execute();
-    if (generated) logger.warn({ username: 'admin', password }, 'created the system admin with a generated password; it is shown only this once');
-    else logger.info({ username: 'admin' }, 'created the system admin with WHARF_ADMIN_PASSWORD');
+      // Several instances starting together on one database: the first one creates it.
+      .onConflict((oc) => oc.column('username').doNothing())
+      .executeTakeFirst();
+    const created = Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+    if (created && generated) logger.warn({ username: 'admin', password }, 'created the system admin with a generated password; it is shown only this once');
+    else if (created) logger.info({ username: 'admin' }, 'created the system admin with WHARF_ADMIN_PASSWORD');
   }
   await projects.ensureProject('library', true);
 }

@@ -5,7 +5,8 @@
  *
  * Keys: an ES256 key pair is generated on first use and kept in `token_signing_keys` (so tokens
  * survive a restart and every process sharing the database accepts them); the oldest key signs,
- * any stored key verifies (by `kid`).
+ * any stored key verifies (by `kid`). Creation is insert-if-absent in one serialized transaction,
+ * so instances starting together on one database all sign with the same key.
  *
  * Claims: `iss` = {@link tokenIssuer}, `sub` = the user or robot name ('' for anonymous),
  * `aud` = the service (`wharf`), `exp`/`nbf`/`iat`, a random `jti`, the `access` list
@@ -14,8 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, decodeProtectedHeader, type JWK, type CryptoKey, type JWTPayload } from 'jose';
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/index.ts';
+import { sql, type Kysely } from 'kysely';
+import { isPostgres, type Database } from '../db/index.ts';
 import { fail, isDomainError, parseRepoName } from '../domain/index.ts';
 import type { Actor } from './actor.ts';
 import type { Action, Authorizer } from './authorizer.ts';
@@ -25,6 +26,8 @@ export const tokenService = 'wharf';
 /** The JWT issuer. */
 export const tokenIssuer = 'wharf-token-issuer';
 const alg = 'ES256';
+/** The advisory lock (PostgreSQL) under which the first signing key is created. */
+const signingKeyLockKey = 0x77686b79;
 
 /** One requested resource scope: `repository:library/alpine:pull,push`. */
 export interface Scope {
@@ -205,22 +208,27 @@ export class TokenService {
 
   private async readOrCreateKeys(): Promise<KeySet> {
     const db = this.deps.db;
-    let rows = await db.selectFrom('token_signing_keys').selectAll().orderBy('creation_time').orderBy('kid').execute();
+    const readRows = (d: Kysely<Database>) => d.selectFrom('token_signing_keys').selectAll().orderBy('creation_time').orderBy('kid').execute();
+    let rows = await readRows(db);
     if (rows.length === 0) {
       const pair = await generateKeyPair(alg, { extractable: true });
-      const kid = randomUUID();
-      await db
-        .insertInto('token_signing_keys')
-        .values({
-          kid,
-          alg,
-          private_jwk: JSON.stringify(await exportJWK(pair.privateKey)),
-          public_jwk: JSON.stringify(await exportJWK(pair.publicKey)),
-          creation_time: Date.now(),
-        })
-        .execute();
-      // Another process may have raced us: re-read and let the oldest key sign everywhere.
-      rows = await db.selectFrom('token_signing_keys').selectAll().orderBy('creation_time').orderBy('kid').execute();
+      const row = {
+        kid: randomUUID(),
+        alg,
+        private_jwk: JSON.stringify(await exportJWK(pair.privateKey)),
+        public_jwk: JSON.stringify(await exportJWK(pair.publicKey)),
+        creation_time: Date.now(),
+      };
+      // Insert only if there is still no key, in one transaction that processes starting together
+      // take in turn (SQLite: BEGIN IMMEDIATE, one writer; PostgreSQL: an advisory lock): exactly
+      // one key is created, and every process signs with it.
+      rows = await db.transaction().execute(async (trx) => {
+        if (isPostgres(trx)) await sql`SELECT pg_advisory_xact_lock(${signingKeyLockKey})`.execute(trx);
+        const now = await readRows(trx);
+        if (now.length > 0) return now;
+        await trx.insertInto('token_signing_keys').values(row).execute();
+        return readRows(trx);
+      });
     }
     const verifying = new Map<string, CryptoKey>();
     for (const r of rows) verifying.set(r.kid, await importKey(r.public_jwk, r.alg));

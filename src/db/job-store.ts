@@ -368,20 +368,13 @@ export class JobStore {
 
   /** Creates or replaces the schedule of (vendorType, vendorId). */
   async putSchedule(s: { vendorType: string; vendorId: number; cronType: string; cron: string; params: Record<string, unknown>; nextRun: number }, now: number): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const res = await trx
-        .updateTable('job_schedules')
-        .set({ cron_type: s.cronType, cron: s.cron, params: JSON.stringify(s.params), next_run: s.nextRun, update_time: now })
-        .where('vendor_type', '=', s.vendorType)
-        .where('vendor_id', '=', s.vendorId)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        await trx
-          .insertInto('job_schedules')
-          .values({ vendor_type: s.vendorType, vendor_id: s.vendorId, cron_type: s.cronType, cron: s.cron, params: JSON.stringify(s.params), next_run: s.nextRun, creation_time: now, update_time: now })
-          .execute();
-      }
-    });
+    // One upsert: instances starting together on one database may set the same schedule at once.
+    const set = { cron_type: s.cronType, cron: s.cron, params: JSON.stringify(s.params), next_run: s.nextRun, update_time: now };
+    await this.db
+      .insertInto('job_schedules')
+      .values({ ...set, vendor_type: s.vendorType, vendor_id: s.vendorId, creation_time: now })
+      .onConflict((oc) => oc.columns(['vendor_type', 'vendor_id']).doUpdateSet(set))
+      .execute();
   }
 
   /** Removes the schedule of (vendorType, vendorId). */
