@@ -24,7 +24,7 @@
  */
 import type { ProjectRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
 import { chunks, query, run, valuesList, type Executor } from './sql.ts';
-import { dialectOf, type Dialect } from './dialect.ts';
+import { dialectOf, isPostgres, type Dialect } from './dialect.ts';
 import { notify } from './notifications.ts';
 
 /** An enabled target of an enabled policy that may receive an event (see `subscribedTargets`). */
@@ -326,10 +326,12 @@ WHERE id IN (${forms(db).ids}) AND lease_owner = ?`,
 
   /** Inserts attempt rows. */
   async insertAttempts(db: Executor, rows: readonly AttemptInsert[]): Promise<void> {
+    // A receiver's answer may hold NUL characters, which PostgreSQL's text refuses: U+FFFD there.
+    const text = isPostgres(db) ? (s: string | null) => s?.replace(/\0/g, '\uFFFD') ?? null : (s: string | null) => s;
     for (const part of chunks(rows)) {
       const params: unknown[] = [];
       for (const a of part) {
-        params.push(a.task_id, a.attempt, a.started_at, a.duration_ms, a.url, a.request_headers, a.request_body, a.response_status, a.response_headers, a.response_body, a.error);
+        params.push(a.task_id, a.attempt, a.started_at, a.duration_ms, a.url, a.request_headers, a.request_body, a.response_status, a.response_headers, text(a.response_body), text(a.error));
       }
       await run(
         db,
