@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { openDatabase } from '../db/index.ts';
+import { openTestDatabase } from '../../test/helpers/db.ts';
 import { ConsumerRunner, Outbox, eventTypes, systemEventTypes, type WharfEvent } from '../events/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { auditEntryFor, auditWriter, auditedEventTypes } from './audit-writer.ts';
@@ -36,7 +36,7 @@ test('the writer takes exactly the event types auditEntryFor maps', () => {
 
 test('the writer consumes the outbox once; re-reading after a lost cursor adds nothing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-audit-'));
-  const db = await openDatabase(join(dir, 'wharf.db'));
+  const db = await openTestDatabase({ sqlitePath: join(dir, 'wharf.db') });
   try {
     const config = loadConfig({ env: {}, file: null, overrides: { data_dir: dir } });
     const outbox = new Outbox();

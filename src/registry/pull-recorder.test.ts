@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { openDatabase } from '../db/connect.ts';
+import { openTestDatabase } from '../../test/helpers/db.ts';
 import { Outbox } from '../events/index.ts';
 import { anonymous } from '../auth/actor.ts';
 import { PullRecorder } from './pull-recorder.ts';
 
 async function fixture() {
-  const db = await openDatabase(':memory:');
+  const db = await openTestDatabase();
   const k = db.kysely;
   const project = await k
     .insertInto('projects')

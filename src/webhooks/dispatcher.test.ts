@@ -63,6 +63,7 @@ import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { openDatabase, type Db } from '../db/index.ts';
+import { databaseTargetOf, dropDatabaseOf, onPostgres } from '../../test/helpers/db.ts';
 import { loadConfig } from '../config/index.ts';
 import { ConsumerRunner, Outbox, eventFromRow } from '../events/index.ts';
 import { dispatcherName, formatContext, webhookDispatcher } from './dispatcher.ts';
@@ -79,10 +80,13 @@ interface Fixture {
   close(): Promise<void>;
 }
 
-/** A database file with one enabled system-wide policy (PUSH_ARTIFACT, CREATE_TAG) and `targets` enabled targets. */
+/**
+ * A database file (a PostgreSQL database in that pass; `file` is then its URL) with one enabled
+ * system-wide policy (PUSH_ARTIFACT, CREATE_TAG) and `targets` enabled targets.
+ */
 async function fixture(targets = 2): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-dispatch-'));
-  const file = join(dir, 'wharf.db');
+  const file = await databaseTargetOf(dir);
   const db = await openDatabase(file);
   const policy = await db.kysely
     .insertInto('webhook_policies')
@@ -107,6 +111,7 @@ async function fixture(targets = 2): Promise<Fixture> {
     close: async () => {
       await db.close();
       rmSync(dir, { recursive: true, force: true });
+      await dropDatabaseOf(dir);
     },
   };
 }
@@ -242,7 +247,7 @@ test('two dispatchers on the same database never dispatch an event twice', async
   }
 });
 
-/** Runs the dispatcher over `file` in a worker thread (its own SQLite connection); resolves with how many events it dispatched. */
+/** Runs the dispatcher over `file` in a worker thread (its own database connection); resolves with how many events it dispatched. */
 function dispatchInWorker(file: string, dir: string, start: SharedArrayBuffer): Promise<number> {
   const code = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -253,7 +258,7 @@ const { workerData, parentPort } = require('node:worker_threads');
   const { ConsumerRunner, Outbox } = await import(workerData.outbox);
   const { webhookDispatcher } = await import(workerData.dispatcher);
   const { pino } = await import('pino');
-  const db = await openDatabase(workerData.file);
+  const db = await openDatabase(workerData.file, { listen: false });
   const config = loadConfig({ env: {}, file: null, overrides: { data_dir: workerData.dir } });
   const logger = pino({ level: 'silent' });
   const d = new ConsumerRunner({ db: db.kysely, outbox: new Outbox(), logger });
@@ -304,8 +309,13 @@ test('a row that breaks its batch does not block the others; it is retried alone
   try {
     await appendPushes(f, 10);
     const poison = 4;
-    // A real SQLite trigger that refuses the executions of one event, as a corrupt row or a bug would.
-    await sql.raw(`CREATE TRIGGER poison BEFORE INSERT ON webhook_executions WHEN NEW.event_seq = ${poison} BEGIN SELECT RAISE(ABORT, 'poisoned'); END`).execute(f.db.kysely);
+    // A real trigger that refuses the executions of one event, as a corrupt row or a bug would.
+    if (onPostgres) {
+      await sql.raw(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.event_seq = ${poison} THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$`).execute(f.db.kysely);
+      await sql.raw(`CREATE TRIGGER poison BEFORE INSERT ON webhook_executions FOR EACH ROW EXECUTE FUNCTION poison()`).execute(f.db.kysely);
+    } else {
+      await sql.raw(`CREATE TRIGGER poison BEFORE INSERT ON webhook_executions WHEN NEW.event_seq = ${poison} BEGIN SELECT RAISE(ABORT, 'poisoned'); END`).execute(f.db.kysely);
+    }
     const d = dispatcherOn(f);
     assert.equal(await d.runOnce(), 9, 'all but the broken event are dispatched');
     let c = await counts(f);
@@ -324,7 +334,7 @@ test('a row that breaks its batch does not block the others; it is retried alone
     c = await counts(f);
     assert.deepEqual([c.pending, c.executions], [1, 28]);
 
-    await sql.raw(`DROP TRIGGER poison`).execute(f.db.kysely);
+    await sql.raw(onPostgres ? `DROP TRIGGER poison ON webhook_executions` : `DROP TRIGGER poison`).execute(f.db.kysely);
     assert.equal(await d2.runOnce(), 1, 'once fixed, it is dispatched');
     assert.deepEqual(await counts(f), { executions: 30, tasks: 30, pending: 0, pairs: 30 });
   } finally {

@@ -1,6 +1,6 @@
 /**
  * A process consuming the outbox with a slow handler, for the kill -9 test
- * (test/integration/outbox-consumers.test.ts): node --import tsx consumer-child.ts <db file> <log file> <delay ms>.
+ * (test/integration/outbox-consumers.test.ts): node --import tsx consumer-child.ts <db file or postgres:// URL> <log file> <delay ms>.
  *
  * Its consumer 'kill-test' takes PUSH_ARTIFACT events in batches of 7 and, inside the batch's
  * transaction, inserts one `consumed` row per event (no unique key: a second application would

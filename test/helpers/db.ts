@@ -6,6 +6,7 @@
  * folder) finds its data again, like a SQLite file in that folder.
  */
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type Db, type OpenDatabaseOptions } from '../../src/db/index.ts';
 
@@ -76,6 +77,24 @@ export async function databaseOverrides(dataDir: string): Promise<{ database?: {
 /** Removes the PostgreSQL database of a data folder (nothing on SQLite: the folder holds the file). */
 export async function dropDatabaseOf(dataDir: string): Promise<void> {
   if (onPostgres) await dropDatabase(databaseName(dataDir));
+}
+
+/**
+ * Where a test instance whose data folder is `dataDir` keeps its database: the SQLite file in the
+ * folder, or the URL of the folder's PostgreSQL database in that pass (created if needed). For
+ * child processes that open it themselves.
+ */
+export async function databaseTargetOf(dataDir: string): Promise<string> {
+  return onPostgres ? ensureDatabase(databaseName(dataDir)) : join(dataDir, 'wharf.db');
+}
+
+/**
+ * Opens the database of a test instance's data folder (see {@link databaseTargetOf}) beside the
+ * instance, or while it is stopped, to seed or inspect rows. On PostgreSQL it listens for no
+ * notifications unless `opts.listen` says so.
+ */
+export async function openDataDirDatabase(dataDir: string, opts: OpenDatabaseOptions = {}): Promise<Db> {
+  return openDatabase(await databaseTargetOf(dataDir), onPostgres ? { listen: false, ...opts } : opts);
 }
 
 let counter = 0;

@@ -1,6 +1,7 @@
 /**
- * A process running the job framework alone on a database file, for the kill -9 test:
- *   node --import tsx test/helpers/jobs-child.ts <db path> <slow|fast> <max runs>
+ * A process running the job framework alone on a database (a SQLite file or a postgres:// URL),
+ * for the kill -9 test:
+ *   node --import tsx test/helpers/jobs-child.ts <db path or URL> <slow|fast> <max runs>
  * It registers SLOW_JOB, whose run logs "working", prints `running <task id>` on stdout and then
  * takes 60 s (slow) or finishes at once (fast). Lease 1 s, poll 100 ms.
  */

@@ -35,15 +35,16 @@ export function tempDataDir(prefix = 'wharf-test-'): string {
 
 /**
  * Starts Wharf in this process on 127.0.0.1 with an ephemeral port. `overrides` are config keys;
- * `logger` replaces the silent one (a test that reads the log passes its own).
+ * `logger` replaces the silent one (a test that reads the log passes its own). `sqlite` keeps the
+ * SQLite file of the folder in the PostgreSQL pass too (a test of what an older release left there).
  */
-export async function startWharf(opts: { dataDir?: string; overrides?: Record<string, unknown>; logger?: Logger } = {}): Promise<TestWharf> {
+export async function startWharf(opts: { dataDir?: string; overrides?: Record<string, unknown>; logger?: Logger; sqlite?: boolean } = {}): Promise<TestWharf> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const config = loadConfig({
     env: {},
     file: null,
     // In the PostgreSQL pass of `npm test`, the folder's own database (test/helpers/db.ts).
-    overrides: { host: '127.0.0.1', port: 0, data_dir: dataDir, admin_password: adminPassword, log_level: 'silent', ...(await databaseOverrides(dataDir)), ...opts.overrides },
+    overrides: { host: '127.0.0.1', port: 0, data_dir: dataDir, admin_password: adminPassword, log_level: 'silent', ...(opts.sqlite ? {} : await databaseOverrides(dataDir)), ...opts.overrides },
   });
   const logger = opts.logger ?? pino({ level: process.env.WHARF_TEST_LOG ?? 'silent' });
   const wharf = await createWharf(config, { logger, defaultMetrics: false });

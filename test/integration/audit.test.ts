@@ -7,12 +7,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { openDatabase } from '../../src/db/index.ts';
+import { openDataDirDatabase } from '../helpers/db.ts';
 import { recordAudit, type AuditLogView } from '../../src/audit/index.ts';
 import { adminAuth, startWharf, tempDataDir, type TestWharf } from '../helpers/wharf.ts';
 import { api, createPolicy, explain, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
 import { sha256 } from '../helpers/oci-layout.ts';
-import { join } from 'node:path';
 
 let w: TestWharf;
 
@@ -212,7 +211,7 @@ describe('audit retention', () => {
     const dataDir = tempDataDir();
     const first = await startWharf({ dataDir });
     await first.close({ keepData: true });
-    const db = await openDatabase(join(dataDir, 'wharf.db'));
+    const db = await openDataDirDatabase(dataDir);
     const old = Date.now() - 3 * 86_400_000;
     await recordAudit(db.kysely, { projectId: null, username: 'ghost', operation: 'login', resourceType: 'user', resource: 'ghost', result: 'failure', opTime: old });
     await recordAudit(db.kysely, { projectId: null, username: 'recent', operation: 'login', resourceType: 'user', resource: 'recent', result: 'failure' });

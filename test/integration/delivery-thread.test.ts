@@ -5,8 +5,8 @@
  * no thread behind (a process that starts and closes Wharf exits by itself).
  *
  * The receiver runs in a worker thread of its own (a server on this thread could not answer while
- * the test blocks it), and the database is watched with a separate synchronous SQLite connection
- * from inside the blocking loop.
+ * the test blocks it), and the database is watched from inside the blocking loop with a separate
+ * synchronous SQLite connection, or on PostgreSQL by a polling worker thread (watchProgress).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +14,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { api, createPolicy, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
+import { databaseOverrides, onPostgres } from '../helpers/db.ts';
 
 /** An HTTP receiver on 127.0.0.1 in a worker thread: answers 200 and counts the requests. */
 interface ThreadReceiver {
@@ -53,13 +55,76 @@ async function startThreadReceiver(): Promise<ThreadReceiver> {
   };
 }
 
-/** Rows the delivery pipeline wrote for `repo`, read on a separate connection. */
-function progress(sqlite: SQLite.Database, repo: string): { delivered: number; audited: number } {
-  const delivered = sqlite
-    .prepare("select count(*) as n from webhook_executions where status = 'Success' and payload like ?")
-    .get(`%${repo}%`) as { n: number }; // count(*) always returns one row with n
-  const audited = sqlite.prepare("select count(*) as n from audit_log where resource like ? and operation = 'create'").get(`library/${repo}:%`) as { n: number }; // as above
-  return { delivered: delivered.n, audited: audited.n };
+/** What the delivery pipeline wrote for one repository, readable while this thread's event loop is blocked. */
+interface Progress {
+  read(): { delivered: number; audited: number };
+  close(): void;
+}
+
+const deliveredSql = "select count(*) as n from webhook_executions where status = 'Success' and payload like ?";
+const auditedSql = "select count(*) as n from audit_log where resource like ? and operation = 'create'";
+
+/**
+ * Rows the delivery pipeline wrote for `repo`, read on a separate connection: a synchronous SQLite
+ * connection, or (PostgreSQL, whose client is asynchronous) a worker thread polling the database
+ * and publishing the counts in shared memory.
+ */
+async function watchProgress(w: TestWharf, repo: string): Promise<Progress> {
+  if (!onPostgres) {
+    const sqlite = new SQLite(join(w.dataDir, 'wharf.db'), { readonly: true });
+    return {
+      read() {
+        const delivered = sqlite.prepare(deliveredSql).get(`%${repo}%`) as { n: number }; // count(*) always returns one row with n
+        const audited = sqlite.prepare(auditedSql).get(`library/${repo}:%`) as { n: number }; // as above
+        return { delivered: delivered.n, audited: audited.n };
+      },
+      close: () => sqlite.close(),
+    };
+  }
+  const url = (await databaseOverrides(w.dataDir)).database?.url;
+  assert.ok(url);
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const code = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const pg = require(workerData.pg);
+    const counts = workerData.counts;
+    const client = new pg.Client({ connectionString: workerData.url });
+    let stop = false;
+    parentPort.on('message', () => { stop = true; });
+    (async () => {
+      await client.connect();
+      parentPort.postMessage('ready');
+      while (!stop) {
+        const d = await client.query(workerData.delivered, [workerData.like]);
+        const a = await client.query(workerData.audited, [workerData.resource]);
+        Atomics.store(counts, 0, Number(d.rows[0].n));
+        Atomics.store(counts, 1, Number(a.rows[0].n));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await client.end();
+      parentPort.close();
+    })();`;
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: {
+      pg: createRequire(import.meta.url).resolve('pg'),
+      url,
+      counts,
+      delivered: deliveredSql.replace('?', '$1'),
+      audited: auditedSql.replace('?', '$1'),
+      like: `%${repo}%`,
+      resource: `library/${repo}:%`,
+    },
+  });
+  worker.unref(); // a test that fails before close() leaves no thread keeping the process alive
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return {
+    read: () => ({ delivered: Atomics.load(counts, 0), audited: Atomics.load(counts, 1) }),
+    close: () => worker.postMessage('stop'),
+  };
 }
 
 /**
@@ -83,21 +148,21 @@ async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 }
 
-async function pushWhileBlocked(w: TestWharf, rx: ThreadReceiver, repo: string, maxBlockMs: number): Promise<{ took: number | null; sqlite: SQLite.Database }> {
+async function pushWhileBlocked(w: TestWharf, rx: ThreadReceiver, repo: string, maxBlockMs: number): Promise<{ took: number | null; progress: Progress }> {
   await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
     name: `p-${repo}`,
     event_types: ['PUSH_ARTIFACT'],
     repo_filters: [`library/${repo}`],
     targets: [{ type: 'http', address: `${rx.url}/hook` }],
   });
-  const sqlite = new SQLite(join(w.dataDir, 'wharf.db'), { readonly: true });
+  const progress = await watchProgress(w, repo);
   await pushSmallImage(w.url, `library/${repo}`, smallImage(repo), { tag: 'v1', auth: adminAuth });
   await turns(3);
   const took = blockUntil(() => {
-    const p = progress(sqlite, repo);
+    const p = progress.read();
     return p.delivered >= 1 && p.audited >= 1;
   }, maxBlockMs);
-  return { took, sqlite };
+  return { took, progress };
 }
 
 describe('delivery thread', () => {
@@ -120,8 +185,8 @@ describe('delivery thread', () => {
 
   it('delivers a webhook and writes the audit entry while the main event loop is blocked', async () => {
     const before = await rx.count();
-    const { took, sqlite } = await pushWhileBlocked(w, rx, 'blocked-main', 10_000);
-    sqlite.close();
+    const { took, progress } = await pushWhileBlocked(w, rx, 'blocked-main', 10_000);
+    progress.close();
     assert.notEqual(took, null, 'the delivery and the audit entry arrived while the main thread was blocked');
     assert.ok((await rx.count()) > before, 'the receiver got the webhook');
   });
@@ -160,14 +225,14 @@ describe('delivery thread off (webhooks.delivery_thread: false)', () => {
     const w = await startWharf({ overrides: { webhooks: { delivery_thread: false }, audit: { poll_ms: 200 } } });
     try {
       assert.equal(w.wharf.deliveryThread, null);
-      const { took, sqlite } = await pushWhileBlocked(w, rx, 'main-only', 1500);
+      const { took, progress } = await pushWhileBlocked(w, rx, 'main-only', 1500);
       assert.equal(took, null, 'nothing is delivered while the main thread is blocked');
       const deadline = Date.now() + 10_000;
-      while (progress(sqlite, 'main-only').delivered < 1 || progress(sqlite, 'main-only').audited < 1) {
+      while (progress.read().delivered < 1 || progress.read().audited < 1) {
         assert.ok(Date.now() < deadline, 'delivered once the main thread is free');
         await new Promise((res) => setTimeout(res, 20));
       }
-      sqlite.close();
+      progress.close();
     } finally {
       await w.close();
       await rx.close();
@@ -216,8 +281,8 @@ describe('lifecycle', () => {
         await new Promise((res) => setTimeout(res, 50));
       }
       assert.equal(thread.restarts, 1);
-      const { took, sqlite } = await pushWhileBlocked(w, rx, 'after-restart', 10_000);
-      sqlite.close();
+      const { took, progress } = await pushWhileBlocked(w, rx, 'after-restart', 10_000);
+      progress.close();
       assert.notEqual(took, null, 'the restarted thread delivers');
     } finally {
       await w.close();

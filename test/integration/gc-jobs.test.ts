@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { openDatabase } from '../../src/db/index.ts';
+import { dropDatabaseOf, openDataDirDatabase } from '../helpers/db.ts';
 import { adminAuth, spawnWharf, startWharf, tempDataDir } from '../helpers/wharf.ts';
 import { api, explain, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
 
@@ -122,7 +121,7 @@ test('GC dry_run deletes nothing; delete_untagged removes untagged artifacts; hi
 
 /** Orphan blob rows whose files are gone: GC deletes them one by one, which takes a few seconds. */
 async function seedOrphans(dataDir: string, n: number): Promise<void> {
-  const db = await openDatabase(join(dataDir, 'wharf.db'), { checkpointIntervalMs: 0 });
+  const db = await openDataDirDatabase(dataDir, { checkpointIntervalMs: 0 });
   try {
     for (let start = 0; start < n; start += 1000) {
       const rows = [];
@@ -183,13 +182,16 @@ test('jobservice: pools, workers, queues pause/resume; stop a running GC over HT
 
 test('kill -9 during a GC run: after a restart no task is Running and the next run completes', { timeout: 180_000 }, async (t) => {
   const dataDir = tempDataDir('wharf-gc-kill-');
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  t.after(async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    await dropDatabaseOf(dataDir);
+  });
   const env = { WHARF_JOBS__LEASE_SECONDS: '1', WHARF_JOBS__POLL_MS: '100' };
   let child = await spawnWharf({ dataDir, env });
   t.after(() => void child.proc.kill('SIGKILL'));
   await seedOrphans(dataDir, 40_000);
   const id = await startGc(child.url);
-  const db = await openDatabase(join(dataDir, 'wharf.db'), { checkpointIntervalMs: 0, migrate: false, checkpoint: false });
+  const db = await openDataDirDatabase(dataDir, { checkpointIntervalMs: 0, migrate: false, checkpoint: false });
   t.after(() => db.close());
   const task = async () => db.kysely.selectFrom('job_tasks').selectAll().where('execution_id', '=', id).executeTakeFirstOrThrow();
   while ((await task()).status !== 'Running') await sleep(10);

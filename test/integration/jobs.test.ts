@@ -1,5 +1,6 @@
 /**
- * The job framework on real SQLite files: claims and leases (two workers on one file), reclaim
+ * The job framework on real SQLite files (or, in the PostgreSQL pass, a database per test): claims
+ * and leases (two workers on one file), reclaim
  * after a lost lease, per-type concurrency, stop -> Stopped, history pruning, schedules firing
  * once per tick (two services on one connection, and two child processes on one file), and kill -9
  * of a child process in the middle of a task, manual or scheduled.
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { openDatabase, type Db } from '../../src/db/index.ts';
+import { databaseTargetOf, dropDatabaseOf, onPostgres } from '../helpers/db.ts';
 import { JobService, type JobHandler, type JobsConfig } from '../../src/jobs/index.ts';
 
 const silent = pino({ level: 'silent' });
@@ -26,13 +28,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * commit. Separate processes on one file are the kill -9 test's child processes.
  */
 async function twoWorkers(t: { after(fn: () => Promise<void>): void }): Promise<[Db, Db]> {
-  const dir = tempDataDir('wharf-jobs-');
-  const a = await openDatabase(join(dir, 'wharf.db'), { checkpointIntervalMs: 0 });
+  // PostgreSQL has no such limit: two pools, as two processes would have.
+  const { db: a, second } = await openFresh(t, 'wharf-jobs-', onPostgres);
+  return [a, second ?? a];
+}
+
+/**
+ * A fresh database in a new data folder: the folder's SQLite file, or its PostgreSQL database in
+ * that pass (test/helpers/db.ts); `target` is what a child process opens; `second`, asked for, a
+ * second handle on it. Closed and removed after the test.
+ */
+async function openFresh(t: { after(fn: () => Promise<void>): void }, prefix: string, twice = false): Promise<{ db: Db; second?: Db; target: string }> {
+  const dir = tempDataDir(prefix);
+  const target = await databaseTargetOf(dir);
+  const db = await openDatabase(target, { checkpointIntervalMs: 0 });
+  const second = twice ? await openDatabase(target, { checkpointIntervalMs: 0, listen: false }) : undefined;
   t.after(async () => {
-    await a.close();
+    await second?.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
+    await dropDatabaseOf(dir);
   });
-  return [a, a];
+  return { db, second, target };
 }
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
@@ -297,11 +314,7 @@ function startChild(path: string, mode: 'slow' | 'fast', maxRuns: number): { chi
 }
 
 test('kill -9 during a running task: after a restart no task stays Running and the next run completes', { timeout: 60_000 }, async (t) => {
-  const dir = tempDataDir('wharf-jobs-kill-');
-  const path = join(dir, 'wharf.db');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const db = await openDatabase(path, { checkpointIntervalMs: 0 });
-  t.after(() => db.close());
+  const { db, target: path } = await openFresh(t, 'wharf-jobs-kill-');
   const jobs = new JobService({ db: db.kysely, logger: silent, config });
   jobs.register({ vendorType: 'SLOW_JOB', run: async () => {} }); // registered to submit; this process never claims
   const first = await jobs.submit('SLOW_JOB', 'MANUAL', {});
@@ -330,11 +343,7 @@ test('kill -9 during a running task: after a restart no task stays Running and t
 });
 
 test('two processes on one file: each due schedule tick fires once', { timeout: 60_000 }, async (t) => {
-  const dir = tempDataDir('wharf-jobs-ticks-');
-  const path = join(dir, 'wharf.db');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const db = await openDatabase(path, { checkpointIntervalMs: 0 });
-  t.after(() => db.close());
+  const { db, target: path } = await openFresh(t, 'wharf-jobs-ticks-');
   // Written two hours in the past: every schedule's next run (the following hour) is already due.
   const past = new JobService({ db: db.kysely, logger: silent, config, now: () => Date.now() - 2 * 3_600_000 });
   past.register({ vendorType: 'SLOW_JOB', run: async () => {} });
@@ -366,11 +375,7 @@ test('two processes on one file: each due schedule tick fires once', { timeout: 
 });
 
 test('kill -9 during a scheduled run: after a restart the run completes and the tick is not repeated', { timeout: 60_000 }, async (t) => {
-  const dir = tempDataDir('wharf-jobs-schedkill-');
-  const path = join(dir, 'wharf.db');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const db = await openDatabase(path, { checkpointIntervalMs: 0 });
-  t.after(() => db.close());
+  const { db, target: path } = await openFresh(t, 'wharf-jobs-schedkill-');
   const past = new JobService({ db: db.kysely, logger: silent, config, now: () => Date.now() - 2 * 3_600_000 });
   past.register({ vendorType: 'SLOW_JOB', run: async () => {} });
   await past.setSchedule('SLOW_JOB', 'Hourly', undefined, {});

@@ -1,5 +1,6 @@
 /**
- * The outbox consumer runner (src/events/consumers.ts) over real SQLite: no event skipped and none
+ * The outbox consumer runner (src/events/consumers.ts) over real SQLite (a PostgreSQL database in
+ * that pass of the tests): no event skipped and none
  * applied twice, across kill -9 of the consuming process and between two runners sharing a database;
  * types, after-commit callbacks and where a new consumer starts.
  */
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
 import { openDatabase, type Database, type Db } from '../../src/db/index.ts';
+import { databaseTargetOf, dropDatabaseOf } from '../helpers/db.ts';
 import { ConsumerRunner, Outbox, type NewEvent } from '../../src/events/index.ts';
 
 const silent = pino({ level: 'silent' });
@@ -33,15 +35,18 @@ async function scalar(db: Kysely<Database>, q: string): Promise<number> {
   return Number((await sql<{ n: number }>`${sql.raw(q)}`.execute(db)).rows[0]?.n ?? -1);
 }
 
+/** A fresh database: `file` (the SQLite file, or the PostgreSQL URL) is what a child process opens. */
 async function withDb(fn: (db: Db, dir: string, file: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-consumers-'));
-  const db = await openDatabase(join(dir, 'wharf.db'));
+  const file = await databaseTargetOf(dir);
+  const db = await openDatabase(file);
   try {
     await sql`CREATE TABLE consumed (seq INTEGER NOT NULL, pid INTEGER NOT NULL)`.execute(db.kysely);
-    await fn(db, dir, join(dir, 'wharf.db'));
+    await fn(db, dir, file);
   } finally {
     await db.close();
     rmSync(dir, { recursive: true, force: true });
+    await dropDatabaseOf(dir);
   }
 }
 
@@ -49,7 +54,7 @@ async function withDb(fn: (db: Db, dir: string, file: string) => Promise<void>):
 async function exactlyOnce(db: Kysely<Database>): Promise<{ missing: number; repeated: number; unwanted: number }> {
   return {
     missing: await scalar(db, `SELECT count(*) AS n FROM events WHERE type = 'PUSH_ARTIFACT' AND seq NOT IN (SELECT seq FROM consumed)`),
-    repeated: await scalar(db, `SELECT count(*) AS n FROM (SELECT seq FROM consumed GROUP BY seq HAVING count(*) > 1)`),
+    repeated: await scalar(db, `SELECT count(*) AS n FROM (SELECT seq FROM consumed GROUP BY seq HAVING count(*) > 1) AS r`),
     unwanted: await scalar(db, `SELECT count(*) AS n FROM consumed WHERE seq NOT IN (SELECT seq FROM events WHERE type = 'PUSH_ARTIFACT')`),
   };
 }

@@ -93,8 +93,9 @@ before(async () => {
   rx = await startReceiver();
   await writePreviousRelease(`${rx.url}/hook`);
   // A target saved before private targets needed a system admin: the administrator allow-lists
-  // its network (docs/security.md, "Existing installations").
-  w = await startWharf({ dataDir, overrides: { webhooks: { allow_list: ['127.0.0.0/8'] } } });
+  // its network (docs/security.md, "Existing installations"). The previous release had SQLite only:
+  // this test keeps its file in the PostgreSQL pass too.
+  w = await startWharf({ dataDir, sqlite: true, overrides: { webhooks: { allow_list: ['127.0.0.0/8'] } } });
 });
 after(async () => {
   await w?.close();

@@ -11,7 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import { Outbox, type WharfEvent } from '../../src/events/index.ts';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { openDatabase } from '../../src/db/index.ts';
+import { dropDatabaseOf, openDataDirDatabase } from '../helpers/db.ts';
 import { adminAuth, spawnWharf, startWharf, tempDataDir, type TestWharf } from '../helpers/wharf.ts';
 import { header, jsonBody, startReceiver, type Receiver, type ReceivedRequest } from '../helpers/receiver.ts';
 import { formatContext } from '../../src/webhooks/dispatcher.ts';
@@ -736,7 +736,10 @@ describe('format headers are stored with the execution', () => {
     } finally {
       if (w2) await w2.close();
       else if (w1open) await w1.close();
-      else rmSync(dataDir, { recursive: true, force: true });
+      else {
+        rmSync(dataDir, { recursive: true, force: true });
+        await dropDatabaseOf(dataDir);
+      }
       await rx2.close();
     }
   });
@@ -748,7 +751,7 @@ describe('crash safety', () => {
     const rx = await startReceiver();
     let child = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn' } });
     try {
-      const handle = await openDatabase(join(dataDir, 'wharf.db'));
+      const handle = await openDataDirDatabase(dataDir);
       try {
         const db = handle.kysely;
         const proj = await project(db, 'crash');
@@ -777,6 +780,7 @@ describe('crash safety', () => {
       await child.stop();
       await rx.close();
       rmSync(dataDir, { recursive: true, force: true });
+      await dropDatabaseOf(dataDir);
     }
   });
 });
