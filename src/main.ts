@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError, type Config } from './config/index.ts';
 import { openDatabase, WriteLock, type Db } from './db/index.ts';
-import { FsBlobStore } from './storage/index.ts';
+import { createBlobStore } from './storage/index.ts';
 import { ConsumerRunner, Outbox } from './events/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, databaseLoginStore, systemActor } from './auth/index.ts';
 import { parseDigest, parseRepoName } from './domain/index.ts';
@@ -59,11 +59,11 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const metrics = new Metrics(opts.defaultMetrics ?? true);
   if (!opts.logger) metrics.countLogDrops(() => stdoutLog().droppedLines);
   // Write failures (a full disk) make /readyz answer 503 until space comes back; see docs/security.md.
-  const disk = new DiskMonitor({ paths: [config.data_dir, config.storage.root, ...(config.database.url ? [] : [dirname(config.database.path)])], logger });
+  const disk = new DiskMonitor({ paths: [config.data_dir, ...(config.storage.driver === 'filesystem' ? [config.storage.root] : []), ...(config.database.url ? [] : [dirname(config.database.path)])], logger });
   // The delivery thread's connection writes too: both take this lock around their transactions.
   const writeLock = config.webhooks.delivery_thread ? new WriteLock() : undefined;
   const db = await openDatabase(config.database.url ?? config.database.path, { poolSize: config.database.pool_size, checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock });
-  const blobs = disk.watchBlobs(new FsBlobStore(config.storage.root));
+  const blobs = disk.watchBlobs(createBlobStore(config.storage));
   const outbox = new Outbox();
   const authorizer = new Authorizer();
   const authenticator = new Authenticator(db.kysely);

@@ -62,3 +62,30 @@ test('docs/config.md documents every key of the schema', () => {
   }
   for (const key of keys) assert.ok(doc.includes(`\`${key}\``), `docs/config.md lacks ${key}`);
 });
+
+test('storage.s3 comes from WHARF_STORAGE__S3__* variables; its mistakes are named', () => {
+  const c = loadConfig({
+    env: { WHARF_STORAGE__DRIVER: 's3', WHARF_STORAGE__S3__ENDPOINT: 'http://127.0.0.1:7480', WHARF_STORAGE__S3__BUCKET: 'wharf', WHARF_STORAGE__S3__FORCE_PATH_STYLE: 'true', WHARF_STORAGE__REDIRECT: '1' },
+    file: null,
+  });
+  assert.equal(c.storage.driver, 's3');
+  assert.deepEqual(c.storage.s3, { endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', bucket: 'wharf', force_path_style: true, prefix: '' });
+  assert.equal(c.storage.redirect, true);
+  assert.equal(c.storage.redirect_expiry_seconds, 1200);
+  assert.equal(loadConfig({ env: {}, file: null }).storage.redirect, false, 'redirects are off by default');
+
+  const problems = (env: NodeJS.ProcessEnv): string => {
+    try {
+      loadConfig({ env, file: null });
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.problems.join('\n');
+    }
+    return assert.fail('expected a ConfigError');
+  };
+  assert.match(problems({ WHARF_STORAGE__DRIVER: 's3' }), /storage\.s3\.bucket \(WHARF_STORAGE__S3__BUCKET\): required when storage\.driver is s3/);
+  assert.match(problems({ WHARF_STORAGE__DRIVER: 's3', WHARF_STORAGE__S3__BUCKET: 'wharf', WHARF_STORAGE__S3__ACCESS_KEY: 'k' }), /storage\.s3\.secret_key \(WHARF_STORAGE__S3__SECRET_KEY\): access_key and secret_key go together/);
+  assert.match(problems({ WHARF_STORAGE__DRIVER: 's3', WHARF_STORAGE__S3__BUCKET: 'No_Such' }), /storage\.s3\.bucket .*must be a bucket name/);
+  assert.match(problems({ WHARF_STORAGE__REDIRECT: 'true' }), /storage\.redirect \(WHARF_STORAGE__REDIRECT\): redirects need storage\.driver s3/);
+  assert.match(problems({ WHARF_STORAGE__DRIVER: 'gcs' }), /storage\.driver \(WHARF_STORAGE__DRIVER\)/);
+});

@@ -90,6 +90,6 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     data_dir: dataDir,
     external_url: (c.external_url ?? `http://localhost:${c.port}`).replace(/\/+$/, ''),
     database: { ...c.database, path: resolve(c.database.path ?? join(dataDir, 'wharf.db')) },
-    storage: { driver: c.storage.driver, root: resolve(c.storage.root ?? join(dataDir, 'storage')) },
+    storage: { ...c.storage, root: resolve(c.storage.root ?? join(dataDir, 'storage')) },
   };
 }

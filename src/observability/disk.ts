@@ -195,10 +195,17 @@ export class DiskMonitor {
 
 /** A BlobStore that reports its writes' outcomes to a {@link DiskMonitor}. */
 class WatchedBlobStore implements BlobStore {
+  // The driver's optional methods pass through as they are (present only when the driver has them).
+  readonly redirectUrl?: BlobStore['redirectUrl'];
+  readonly cleanupIncomplete?: BlobStore['cleanupIncomplete'];
+
   constructor(
     private readonly inner: BlobStore,
     private readonly disk: DiskMonitor,
-  ) {}
+  ) {
+    if (inner.redirectUrl) this.redirectUrl = inner.redirectUrl.bind(inner);
+    if (inner.cleanupIncomplete) this.cleanupIncomplete = inner.cleanupIncomplete.bind(inner);
+  }
 
   /** Runs a write: a failure is noted; a success ends the state when `proves()` says bytes were written. */
   private async write<T>(op: () => Promise<T>, proves: () => boolean = () => true): Promise<T> {

@@ -72,4 +72,15 @@ export interface BlobStore {
   deleteUpload(id: string): Promise<void>;
   /** Every upload with its last modification time (for garbage collection). */
   listUploads(): AsyncIterable<{ id: string; modified: Date }>;
+
+  /**
+   * Optional: a URL from which a client may fetch the blob directly for a while (a presigned S3
+   * GET), or null to serve it through the registry. Drivers without redirects leave it out.
+   */
+  redirectUrl?(digest: Digest): Promise<string | null>;
+  /**
+   * Optional: removes what an interrupted write left outside uploads and blobs (S3's incomplete
+   * multipart uploads) started before `olderThan`; with `dryRun` only counts. Returns how many.
+   */
+  cleanupIncomplete?(olderThan: Date, opts?: { dryRun?: boolean }): Promise<number>;
 }
