@@ -47,7 +47,7 @@ interface HashState {
 
 /** Implements the blob and upload operations of {@link Registry}. */
 export class BlobService
-  implements Pick<Registry, 'blobInfo' | 'readBlob' | 'deleteBlob' | 'startUpload' | 'mountBlob' | 'appendUpload' | 'uploadState' | 'completeUpload' | 'cancelUpload'>
+  implements Pick<Registry, 'blobInfo' | 'blobRedirect' | 'readBlob' | 'deleteBlob' | 'startUpload' | 'mountBlob' | 'appendUpload' | 'uploadState' | 'completeUpload' | 'cancelUpload'>
 {
   private readonly hashes = new Map<string, HashState>();
   /** Per-upload queue: chunks of one upload are applied one at a time. */
@@ -92,6 +92,20 @@ export class BlobService
     const info = await this.linkedBlob(repo, digest);
     if (!info) throw fail('BLOB_UNKNOWN', 'blob unknown to registry', { digest, name: repo });
     return info;
+  }
+
+  /**
+   * Where a client may fetch the blob from the storage directly (`storage.redirect`: a presigned
+   * URL), after the same checks as a read; null to serve it here (redirects off, or the bytes are
+   * a manifest's, which live in the database).
+   */
+  async blobRedirect(ctx: CallContext, repo: RepoName, digest: Digest): Promise<{ info: BlobInfo; url: string } | null> {
+    const blobs = this.deps.blobs;
+    if (!blobs.redirectUrl) return null;
+    const info = await this.blobInfo(ctx, repo, digest);
+    if (!(await blobs.stat(digest))) return null;
+    const url = await blobs.redirectUrl(digest);
+    return url === null ? null : { info, url };
   }
 
   async readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange): Promise<{ info: BlobInfo; stream: Readable }> {

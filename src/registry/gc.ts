@@ -14,7 +14,8 @@
  * renames its bytes into place after, so it repairs whatever this removes).
  *
  * Uploads whose row was last touched before the grace period are removed (row and bytes), and so
- * are upload files with no row whose last write is that old.
+ * are upload files with no row whose last write is that old, and writes a driver left incomplete
+ * that long (S3's multipart uploads: `BlobStore.cleanupIncomplete`).
  *
  * Manifest bytes are rows of `manifest_content` (src/registry/manifest-bytes.ts) and go with their
  * `blobs` row in the same transaction. Not swept: manifest files in the BlobStore with no `blobs`
@@ -217,6 +218,12 @@ export async function runGc(deps: GcDeps, opts: GcOptions = {}): Promise<GcRepor
     if (!dryRun) await blobs.deleteUpload(file.id);
     uploadsDeleted++;
     bytesFreed += size;
+  }
+  // What interrupted writes left in the storage itself (S3: incomplete multipart uploads).
+  if (blobs.cleanupIncomplete) {
+    checkpoint();
+    const n = await blobs.cleanupIncomplete(new Date(cutoff), { dryRun });
+    if (n > 0) await log(`${dryRun ? 'would abort' : 'aborted'} ${n} incomplete multipart uploads older than the grace period`);
   }
 
   const report: GcReport = { blobsDeleted, bytesFreed, uploadsDeleted, linksDeleted: doomed.links, artifactsDeleted, dryRun, durationMs: Date.now() - started };

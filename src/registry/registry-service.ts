@@ -43,6 +43,9 @@ export class RegistryService implements Registry {
   blobInfo(ctx: CallContext, repo: RepoName, digest: Digest) {
     return this.blobSide.blobInfo(ctx, repo, digest);
   }
+  blobRedirect(ctx: CallContext, repo: RepoName, digest: Digest) {
+    return this.blobSide.blobRedirect(ctx, repo, digest);
+  }
   readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange) {
     return this.blobSide.readBlob(ctx, repo, digest, range);
   }

@@ -42,6 +42,8 @@ export interface NamePage {
 /** The registry's operations. */
 export interface Registry {
   blobInfo(ctx: CallContext, repo: RepoName, digest: Digest): Promise<BlobInfo>;
+  /** A URL to fetch the blob from the storage directly (`storage.redirect`), or null to serve it through `readBlob`. */
+  blobRedirect?(ctx: CallContext, repo: RepoName, digest: Digest): Promise<{ info: BlobInfo; url: string } | null>;
   readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange): Promise<{ info: BlobInfo; stream: Readable }>;
   deleteBlob(ctx: CallContext, repo: RepoName, digest: Digest): Promise<void>;
 

@@ -2,7 +2,7 @@
  * Blob and upload routes under /v2 (thin: parse the request, call the registry service, shape the
  * response). The flows, as the OCI Distribution spec describes them:
  *
- *   HEAD/GET   /v2/<name>/blobs/<digest>              200 (GET: 206 with Range), 404 BLOB_UNKNOWN
+ *   HEAD/GET   /v2/<name>/blobs/<digest>              200 (GET: 206 with Range; 307 to storage with storage.redirect), 404 BLOB_UNKNOWN
  *   DELETE     /v2/<name>/blobs/<digest>              202
  *   POST       /v2/<name>/blobs/uploads/              202 Location .../uploads/<id>, Range 0-0
  *   POST       /v2/<name>/blobs/uploads/?digest=<d>   201 monolithic (the body is the blob)
@@ -135,6 +135,9 @@ export function blobRoutes(deps: AppDeps): OciRoutes {
   const getBlob = async (req: FastifyRequest, reply: FastifyReply, t: OciTarget) => {
     const ctx = callContext(req);
     const digest = parseDigest(t.arg);
+    // storage.redirect: the client fetches the bytes from the storage (a presigned URL), as distribution's `redirect` does.
+    const redirect = await registry.blobRedirect?.(ctx, t.name, digest);
+    if (redirect) return reply.code(307).header('location', redirect.url).header('docker-content-digest', redirect.info.digest).header('content-length', '0').send();
     const info = await registry.blobInfo(ctx, t.name, digest);
     let range: ByteRange | null;
     try {
