@@ -12,3 +12,4 @@ export * from './webhook-delivery-store.ts';
 export * from './outbox-store.ts';
 export * from './audit-store.ts';
 export * from './login-store.ts';
+export * from './registry-store.ts';

@@ -21,6 +21,7 @@ import {
   makeDigest,
   ociIndex,
   parseManifest,
+  projectOf,
   type Descriptor,
   type Digest,
   type ParsedManifest,
@@ -28,11 +29,11 @@ import {
   type RepoName,
 } from '../domain/index.ts';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
-import { GroupCommit } from '../db/index.ts';
+import { GroupCommit, registryStore } from '../db/index.ts';
 import type { ArtifactRef } from '../events/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
-import { findOrCreateRepository, findRepository, projectForRepo, projectRef, repositoryRef } from './repositories.ts';
+import { findOrCreateRepository, findRepository, projectForRepo, projectRef, projectUnknown, repositoryRef } from './repositories.ts';
 import type { CallContext, ManifestContent, NamePage, Registry } from './types.ts';
 import { PullRecorder } from './pull-recorder.ts';
 import { readManifestBytes, storeManifestBytes } from './manifest-bytes.ts';
@@ -253,26 +254,15 @@ export class ManifestService
     return existing.artifact_id !== artifactId;
   }
 
-  /** The artifact a reference names in the repository, or null. */
-  private async findArtifact(repositoryId: number, ref: Reference): Promise<ArtifactRow | null> {
-    if (ref.kind === 'digest') {
-      return (await this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', ref.digest).executeTakeFirst()) ?? null;
-    }
-    const row = await this.deps.db
-      .selectFrom('tags')
-      .innerJoin('artifacts', 'artifacts.id', 'tags.artifact_id')
-      .selectAll('artifacts')
-      .where('tags.repository_id', '=', repositoryId)
-      .where('tags.name', '=', ref.tag)
-      .executeTakeFirst();
-    return row ?? null;
-  }
-
   /** GET (pull = true) or HEAD (pull = false) /v2/<name>/manifests/<reference>. */
   async getManifest(ctx: CallContext, repo: RepoName, ref: Reference, pull: boolean): Promise<ManifestContent> {
-    const project = await this.authorize(ctx, repo, 'pull');
-    const repository = await this.repository(repo, 'NAME_UNKNOWN');
-    const artifact = await this.findArtifact(repository.id, ref);
+    // One statement for the project, the repository and the artifact (src/db/registry-store.ts),
+    // checked in the order the separate lookups were: project, permission, repository, artifact.
+    const target = await registryStore.manifestTarget(this.deps.db, projectOf(repo), repo, ref.kind === 'tag' ? ref.tag : ref.digest, ref.kind === 'digest');
+    if (!target) throw projectUnknown(repo);
+    const { project, repository, artifact } = target;
+    this.deps.authorizer.check(ctx.actor, 'pull', { name: project.name, public: project.public === 1 }, repo);
+    if (!repository) throw fail('NAME_UNKNOWN', `repository ${repo} not found`, { name: repo });
     if (!artifact) throw manifestUnknown(repo, ref);
     // The artifact's digest was validated when it was pushed.
     const digest = artifact.digest as Digest;

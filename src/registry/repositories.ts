@@ -15,14 +15,17 @@ type Q = Kysely<Database> | Transaction<Database>;
 export async function projectForRepo(db: Q, name: RepoName): Promise<ProjectRow> {
   const projectName = projectOf(name);
   const project = await db.selectFrom('projects').selectAll().where('name', '=', projectName).executeTakeFirst();
-  if (!project) {
-    throw fail(
-      'NAME_UNKNOWN',
-      `project ${projectName} not found: create it first (POST /api/v2.0/projects with {"project_name":"${projectName}"})`,
-      { name, project: projectName },
-    );
-  }
+  if (!project) throw projectUnknown(name);
   return project;
+}
+
+/** NAME_UNKNOWN for a repository whose project does not exist, naming the project. */
+export function projectUnknown(name: RepoName): Error {
+  const projectName = projectOf(name);
+  return fail('NAME_UNKNOWN', `project ${projectName} not found: create it first (POST /api/v2.0/projects with {"project_name":"${projectName}"})`, {
+    name,
+    project: projectName,
+  });
 }
 
 /** The repository row, or null. */
