@@ -9,7 +9,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
-import type { Outbox } from '../events/index.ts';
+import type { NewEvent, Outbox } from '../events/index.ts';
 import { projectRef, repositoryRef } from './repositories.ts';
 import type { CallContext } from './types.ts';
 
@@ -46,7 +46,7 @@ const maxAttempts = 5;
 /** Queues pull records and writes them in one transaction per batch (group commit). */
 export class PullRecorder {
   private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { cancel(): void } | null = null;
   private inFlight: Promise<void> | null = null;
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
@@ -58,7 +58,7 @@ export class PullRecorder {
     options: PullRecorderOptions = {},
   ) {
     this.maxBatch = Math.max(1, options.maxBatch ?? 64);
-    this.maxDelayMs = Math.max(0, options.maxDelayMs ?? 2);
+    this.maxDelayMs = Math.max(0, options.maxDelayMs ?? 0);
   }
 
   /** Queues one pull; resolves when the transaction holding it has committed, rejects when it failed. */
@@ -87,16 +87,24 @@ export class PullRecorder {
     if (this.queue.length >= this.maxBatch) {
       this.startFlush();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => {
+      const fire = () => {
         this.timer = null;
         if (!this.inFlight && this.queue.length > 0) this.startFlush();
-      }, this.maxDelayMs);
+      };
+      // 0: at the end of this event-loop turn, once the requests read in it are queued.
+      if (this.maxDelayMs === 0) {
+        const immediate = setImmediate(fire);
+        this.timer = { cancel: () => clearImmediate(immediate) };
+      } else {
+        const timeout = setTimeout(fire, this.maxDelayMs);
+        this.timer = { cancel: () => clearTimeout(timeout) };
+      }
     }
   }
 
   private startFlush(): void {
     if (this.timer) {
-      clearTimeout(this.timer);
+      this.timer.cancel();
       this.timer = null;
     }
     const batch = this.queue.splice(0, this.maxBatch);
@@ -142,6 +150,7 @@ export class PullRecorder {
       await trx.updateTable('repositories').set((eb) => ({ pull_count: eb('pull_count', '+', n) })).where('id', '=', id).execute();
     }
     const tagLists = new Map<number, string[]>();
+    const events: NewEvent[] = [];
     for (const { record: r, now } of batch) {
       let tags = tagLists.get(r.artifact.id);
       if (!tags) {
@@ -149,7 +158,7 @@ export class PullRecorder {
         tagLists.set(r.artifact.id, tags);
       }
       const a = r.artifact;
-      await this.outbox.append(trx, {
+      events.push({
         type: 'PULL_ARTIFACT',
         operator: r.ctx.actor.username,
         request: r.ctx.request,
@@ -159,6 +168,8 @@ export class PullRecorder {
         artifact: { digest: a.digest, mediaType: a.media_type, size: a.size, tag: r.tag, tags, artifactType: a.artifact_type },
       });
     }
+    // One multi-row INSERT for the batch's events, in the batch's order.
+    await this.outbox.appendMany(trx, events);
   }
 
   /** Runs `fn` in one transaction, retrying while the database is busy or locked. */
