@@ -8,7 +8,8 @@
  * - manifest GET and HEAD by tag under concurrency (10 s, 50 connections), anonymously from the
  *   public `library` project; Wharf records a pull event for every GET, which is the real cost of a
  *   pull. GET with autocannon; HEAD, and GET again for a like-for-like comparison, with a closed
- *   loop over undici, because autocannon cannot parse HEAD responses that carry Content-Length,
+ *   loop over keep-alive sockets (autocannon cannot parse HEAD responses that carry Content-Length;
+ *   undici closes the connection after every HEAD),
  * - each server's resident memory: peak (VmHWM) and sampled VmRSS, and RSS before/after the
  *   sustained load.
  *
@@ -23,7 +24,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon, { type Result as LoadResult } from 'autocannon';
-import { Pool } from 'undici';
+import { keepAliveLoop } from './keepalive-loop.ts';
 import { spawnWharf, tempDataDir } from '../test/helpers/wharf.ts';
 import { adminCreds, skopeoAvailable, skopeoOk } from '../test/helpers/skopeo.ts';
 import { OciLayout, readLayoutIndex, writeMultiLayerImage, type BuiltImage } from '../test/helpers/oci-layout.ts';
@@ -66,6 +67,8 @@ function memKiB(pid: number): { rss: number; hwm: number } | null {
 /** Samples a process's VmRSS every 100 ms; remembers the highest value seen. */
 class RssSampler {
   peakRssKiB = 0;
+  /** The highest VmRSS since the last {@link resetWindow}. */
+  windowPeakKiB = 0;
   private readonly timer: NodeJS.Timeout;
   constructor(readonly pid: number) {
     this.timer = setInterval(() => this.sample(), 100);
@@ -75,7 +78,12 @@ class RssSampler {
   sample(): number {
     const m = memKiB(this.pid);
     if (m && m.rss > this.peakRssKiB) this.peakRssKiB = m.rss;
+    if (m && m.rss > this.windowPeakKiB) this.windowPeakKiB = m.rss;
     return m?.rss ?? NaN;
+  }
+  resetWindow(): void {
+    this.windowPeakKiB = 0;
+    this.sample();
   }
   stop(): void {
     clearInterval(this.timer);
@@ -130,46 +138,19 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * A closed loop over undici: `connections` workers each send the next request as soon as the last
- * one answered, for `seconds`. Used for HEAD, because autocannon 8's parser waits for a body after
- * a HEAD response that carries Content-Length (as a manifest HEAD must) and so stalls.
+ * A closed loop over keep-alive sockets (bench/keepalive-loop.ts): `connections` workers each send
+ * the next request as soon as the last one answered, for `seconds`. Used for HEAD, because
+ * autocannon 8's parser waits for a body after a HEAD response that carries Content-Length (as a
+ * manifest HEAD must) and stalls, and undici closes the connection after every HEAD (so an undici
+ * loop measures a TCP connect per HEAD); and for GET again, like for like.
  */
 async function closedLoop(url: string, method: 'GET' | 'HEAD', path: string): Promise<Omit<LoadSummary, 'rssBeforeMiB' | 'rssAfterMiB'>> {
-  const pool = new Pool(url, { connections: settings.connections, pipelining: 1 });
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  const end = performance.now() + settings.loadSeconds * 1000;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      try {
-        const res = await pool.request({ method, path, headers: { accept: manifestAccept } });
-        await res.body.dump();
-        if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
-      } catch {
-        errors++;
-      }
-      latencies.push(performance.now() - t);
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: settings.connections }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  return {
-    requestsPerSecond: round(latencies.length / elapsed, 0),
-    latencyP50Ms: round(percentile(latencies, 50), 1),
-    latencyP99Ms: round(percentile(latencies, 99), 1),
-    requests: latencies.length,
-    non2xx,
-    errors,
-  };
+  const r = await keepAliveLoop({ url, method, path, headers: { accept: manifestAccept }, connections: settings.connections, seconds: settings.loadSeconds });
+  return { requestsPerSecond: r.requestsPerSecond, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms, requests: r.requests, non2xx: r.non2xx, errors: r.errors };
 }
 
 /** Sustained load on `path` with `tool`, with the server's RSS just before and just after. */
-async function load(t: Target, method: 'GET' | 'HEAD', tool: 'autocannon' | 'undici', path: string, sampler: RssSampler): Promise<LoadSummary> {
+async function load(t: Target, method: 'GET' | 'HEAD', tool: 'autocannon' | 'loop', path: string, sampler: RssSampler): Promise<LoadSummary> {
   const before = sampler.sample();
   let measured: Omit<LoadSummary, 'rssBeforeMiB' | 'rssAfterMiB'>;
   if (tool === 'autocannon') {
@@ -271,18 +252,22 @@ async function main(): Promise<void> {
       }
     }
 
-    const loads: Record<string, { get: LoadSummary; getUndici: LoadSummary; head: LoadSummary }> = {};
+    const loads: Record<string, { get: LoadSummary; getLoop: LoadSummary; head: LoadSummary }> = {};
+    /** The highest VmRSS sampled from the start of the manifest load to its end. */
+    const loadPeakRss: Record<string, number> = {};
     for (const t of targets) {
       const sampler = samplers.get(t.name);
       if (!sampler) throw new Error('no sampler');
       const path = '/v2/library/bench0/manifests/img0';
+      sampler.resetWindow();
       const get = await load(t, 'GET', 'autocannon', path, sampler);
       log(`GET  ${t.name} (autocannon): ${get.requestsPerSecond} req/s, p99 ${get.latencyP99Ms} ms, RSS ${get.rssBeforeMiB} -> ${get.rssAfterMiB} MiB`);
-      const getUndici = await load(t, 'GET', 'undici', path, sampler);
-      log(`GET  ${t.name} (undici loop): ${getUndici.requestsPerSecond} req/s, p99 ${getUndici.latencyP99Ms} ms, RSS ${getUndici.rssBeforeMiB} -> ${getUndici.rssAfterMiB} MiB`);
-      const head = await load(t, 'HEAD', 'undici', path, sampler);
-      log(`HEAD ${t.name} (undici loop): ${head.requestsPerSecond} req/s, p99 ${head.latencyP99Ms} ms, RSS ${head.rssBeforeMiB} -> ${head.rssAfterMiB} MiB`);
-      loads[t.name] = { get, getUndici, head };
+      const getLoop = await load(t, 'GET', 'loop', path, sampler);
+      log(`GET  ${t.name} (keep-alive loop): ${getLoop.requestsPerSecond} req/s, p99 ${getLoop.latencyP99Ms} ms, RSS ${getLoop.rssBeforeMiB} -> ${getLoop.rssAfterMiB} MiB`);
+      const head = await load(t, 'HEAD', 'loop', path, sampler);
+      log(`HEAD ${t.name} (keep-alive loop): ${head.requestsPerSecond} req/s, p99 ${head.latencyP99Ms} ms, RSS ${head.rssBeforeMiB} -> ${head.rssAfterMiB} MiB`);
+      loads[t.name] = { get, getLoop, head };
+      loadPeakRss[t.name] = round(sampler.windowPeakKiB / 1024, 1);
     }
     // RSS a few seconds after the load: flat (or falling back) if nothing leaks per request.
     await new Promise((r) => setTimeout(r, 3000));
@@ -301,12 +286,13 @@ async function main(): Promise<void> {
             pushMiBps: round(imageBytes / 1048576 / median(push), 1),
             pullMiBps: round(imageBytes / 1048576 / median(pull), 1),
             manifestGet: loads[t.name]?.get,
-            manifestGetUndici: loads[t.name]?.getUndici,
+            manifestGetLoop: loads[t.name]?.getLoop,
             manifestHead: loads[t.name]?.head,
             memory: {
               idleRssMiB: idleRss[t.name],
               peakHwmMiB: round((m?.hwm ?? NaN) / 1024, 1),
               peakSampledRssMiB: round((samplers.get(t.name)?.peakRssKiB ?? NaN) / 1024, 1),
+              peakRssUnderLoadMiB: loadPeakRss[t.name],
               rssBeforeLoadMiB: loads[t.name]?.get.rssBeforeMiB,
               rssAfterLoadMiB: loads[t.name]?.head.rssAfterMiB,
               rssSettledMiB: settled[t.name],
@@ -323,11 +309,12 @@ async function main(): Promise<void> {
       [`pull ${settings.imageMiB} MiB, median s (lower is better)`, W.pullSeconds.median, C.pullSeconds.median, ''],
       ['manifest GET req/s, autocannon (higher is better)', W.manifestGet?.requestsPerSecond, C.manifestGet?.requestsPerSecond, ''],
       ['manifest GET p99 ms, autocannon', W.manifestGet?.latencyP99Ms, C.manifestGet?.latencyP99Ms, ''],
-      ['manifest GET req/s, undici loop (higher is better)', W.manifestGetUndici?.requestsPerSecond, C.manifestGetUndici?.requestsPerSecond, ''],
-      ['manifest GET p99 ms, undici loop', W.manifestGetUndici?.latencyP99Ms, C.manifestGetUndici?.latencyP99Ms, ''],
-      ['manifest HEAD req/s, undici loop (higher is better)', W.manifestHead?.requestsPerSecond, C.manifestHead?.requestsPerSecond, ''],
-      ['manifest HEAD p99 ms, undici loop', W.manifestHead?.latencyP99Ms, C.manifestHead?.latencyP99Ms, ''],
+      ['manifest GET req/s, keep-alive loop (higher is better)', W.manifestGetLoop?.requestsPerSecond, C.manifestGetLoop?.requestsPerSecond, ''],
+      ['manifest GET p99 ms, keep-alive loop', W.manifestGetLoop?.latencyP99Ms, C.manifestGetLoop?.latencyP99Ms, ''],
+      ['manifest HEAD req/s, keep-alive loop (higher is better)', W.manifestHead?.requestsPerSecond, C.manifestHead?.requestsPerSecond, ''],
+      ['manifest HEAD p99 ms, keep-alive loop', W.manifestHead?.latencyP99Ms, C.manifestHead?.latencyP99Ms, ''],
       ['peak RSS MiB (VmHWM)', W.memory.peakHwmMiB, C.memory.peakHwmMiB, ''],
+      ['peak RSS MiB under the manifest load (sampled)', W.memory.peakRssUnderLoadMiB, C.memory.peakRssUnderLoadMiB, ''],
       ['RSS before load MiB', W.memory.rssBeforeLoadMiB, C.memory.rssBeforeLoadMiB, ''],
       ['RSS after load MiB', W.memory.rssAfterLoadMiB, C.memory.rssAfterLoadMiB, ''],
       ['RSS 3 s after load MiB', W.memory.rssSettledMiB, C.memory.rssSettledMiB, ''],
@@ -363,7 +350,8 @@ async function main(): Promise<void> {
         'The manifest load sends no Authorization header (anonymous, public project), so it does not include the cost of verifying a Bearer token that skopeo would send.',
         'CNCF registry: docker-registry serve, filesystem storage, no auth, no notifications, access log off.',
         'Push: a distinct image per round (no blob already present). Pull: into a fresh oci: folder each time.',
-        'Manifest GET by tag with autocannon; HEAD (and GET again) with a closed loop over undici: autocannon 8 stalls on HEAD responses that carry Content-Length.',
+        'Manifest GET by tag with autocannon; HEAD (and GET again) with a closed loop over keep-alive sockets (bench/keepalive-loop.ts): autocannon 8 stalls on HEAD responses that carry Content-Length, and undici closes the connection after every HEAD.',
+        'The load generator (autocannon or the loop) runs in the benchmark process, on the same 2 cores as the server under test.',
       ],
       results,
       ratios,
