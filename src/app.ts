@@ -42,6 +42,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
     rewriteUrl: (req) => harborTrailingSlash(req.url ?? '/'),
     return503OnClosing: false,
+    // Behind load balancers (docs/deployment.md): req.ip is the client they forwarded, not theirs.
+    trustProxy: deps.config.server.trust_proxy.length > 0 ? deps.config.server.trust_proxy : false,
     // Header, keep-alive and socket timeouts (src/api/connections.ts; the `server` config section).
     ...serverOptions(deps.config.server),
     // Broken HTTP, oversized or late headers: a small JSON error in the surfaces' shape, then close.

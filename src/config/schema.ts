@@ -44,8 +44,13 @@ export const configSchema = z
         body_timeout_seconds: z.coerce.number().int().min(1).max(86_400).default(60),
         /** Seconds an idle keep-alive connection stays open between requests. */
         keep_alive_timeout_seconds: z.coerce.number().int().min(1).max(3600).default(65),
+        /**
+         * Addresses or CIDR ranges of reverse proxies (load balancers) whose X-Forwarded-For is
+         * believed: the client address (failed-login limits, audit) is then the one they forwarded.
+         */
+        trust_proxy: list.default([]),
       })
-      .default({ headers_timeout_seconds: 20, stall_timeout_seconds: 30, body_timeout_seconds: 60, keep_alive_timeout_seconds: 65 }),
+      .default({ headers_timeout_seconds: 20, stall_timeout_seconds: 30, body_timeout_seconds: 60, keep_alive_timeout_seconds: 65, trust_proxy: [] }),
     metrics: z
       .object({
         /** /metrics requires a system admin's Basic credentials or `metrics.token`; false leaves it open. */
