@@ -1,9 +1,10 @@
 /**
  * Checks HTTP Basic credentials against the users table (argon2id hashes). Successful checks are
  * cached for a minute keyed by a SHA-256 of the credentials, so a push of many layers does not pay
- * argon2's cost on every request; a password change is seen within that minute. The cache keeps
- * only who was verified: the Actor (roles, robot permissions, disabled, expiry) is loaded afresh on
- * every request by `loadActor`, so those changes apply at once. Names starting `robot$` are robot
+ * argon2's cost on every request. The cache keeps only who was verified and the hash that matched:
+ * the Actor (roles, robot permissions, disabled, expiry) is loaded afresh on every request by
+ * `loadActor`, which also refuses a cached check whose stored hash has changed since, so a
+ * password change or secret refresh applies at once on every instance sharing the database. Names starting `robot$` are robot
  * accounts, checked against the robots table's secret hashes.
  */
 import { createHash } from 'node:crypto';
@@ -17,7 +18,7 @@ const cacheMs = 60_000;
 
 /** Authenticates users by name and password. */
 export class Authenticator {
-  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  private readonly cache = new Map<string, { principal: Principal; hash: string; until: number }>();
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -25,32 +26,37 @@ export class Authenticator {
   async verify(username: string, password: string): Promise<Actor | null> {
     const key = createHash('sha256').update(`${username}\0${password}`).digest('hex');
     const hit = this.cache.get(key);
-    if (hit && hit.until > Date.now()) return loadActor(this.db, hit.principal);
-    const principal = username.startsWith('robot$') ? await this.checkRobot(username, password) : await this.checkUser(username, password);
-    if (!principal) return null;
-    const actor = await loadActor(this.db, principal);
+    if (hit && hit.until > Date.now()) {
+      const actor = await loadActor(this.db, hit.principal, hit.hash);
+      if (actor) return actor;
+      // Changed (or disabled) since: check the credentials in full.
+      this.cache.delete(key);
+    }
+    const checked = username.startsWith('robot$') ? await this.checkRobot(username, password) : await this.checkUser(username, password);
+    if (!checked) return null;
+    const actor = await loadActor(this.db, checked.principal);
     if (!actor) return null;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { principal, until: Date.now() + cacheMs });
+    this.cache.set(key, { ...checked, until: Date.now() + cacheMs });
     return actor;
   }
 
   /** A user's principal when the password matches (disabled users are refused by loadActor). */
-  private async checkUser(username: string, password: string): Promise<Principal | null> {
+  private async checkUser(username: string, password: string): Promise<{ principal: Principal; hash: string } | null> {
     const user = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     // Verify against a fixed hash when the user is unknown, so timing does not reveal existence.
     const hash = user?.password_hash ?? dummyHash;
     const ok = await argon2.verify(hash, password).catch(() => false);
     if (!user || !ok || user.disabled) return null;
-    return { kind: 'user', id: user.id };
+    return { principal: { kind: 'user', id: user.id }, hash: user.password_hash };
   }
 
   /** A robot's principal when the secret matches its hash (disabled or expired robots are refused by loadActor). */
-  private async checkRobot(name: string, secret: string): Promise<Principal | null> {
+  private async checkRobot(name: string, secret: string): Promise<{ principal: Principal; hash: string } | null> {
     const robot = await this.db.selectFrom('robots').select(['id', 'secret_hash']).where('name', '=', name).executeTakeFirst();
     const ok = await argon2.verify(robot?.secret_hash ?? dummyHash, secret).catch(() => false);
     if (!robot || !ok) return null;
-    return { kind: 'robot', id: robot.id };
+    return { principal: { kind: 'robot', id: robot.id }, hash: robot.secret_hash };
   }
 
   /** Forgets cached checks of robot `robotId` (after a secret refresh or deletion: the old secret stops working at once). */

@@ -1,5 +1,6 @@
 /**
  * Several instances on one database (issue 10), below HTTP: the failed-login limiter's counters,
+ * cached credential checks that a password change elsewhere ends,
  * the token signing key created once by instances starting together, and a due schedule firing
  * once with two job services. On SQLite the "instances" share one connection (two connections in
  * one thread cannot both write); in the PostgreSQL pass each has its own pool on one database,
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { openDatabase, type Db } from '../../src/db/index.ts';
-import { Authorizer, LoginLimiter, TokenService, databaseLoginStore, type Actor } from '../../src/auth/index.ts';
+import { Authenticator, Authorizer, LoginLimiter, TokenService, databaseLoginStore, type Actor } from '../../src/auth/index.ts';
 import { isDomainError } from '../../src/domain/index.ts';
 import { JobService, type JobsConfig } from '../../src/jobs/index.ts';
 import { databaseName, dropDatabase, ensureDatabase, onPostgres } from '../helpers/db.ts';
@@ -154,4 +155,17 @@ test('a due schedule fires once across two job services on one database', async 
   const schedules = await a.kysely.selectFrom('job_schedules').select('next_run').where('vendor_type', '=', 'CLUSTER_TICK').execute();
   assert.equal(schedules.length, 1);
   assert.ok((schedules[0]?.next_run ?? 0) > Date.now(), 'the schedule moved to its next hour');
+});
+
+test('a password changed through one instance ends the other instance cached check at once', async (t) => {
+  const [a, b] = await sharedDatabase(t);
+  const now = Date.now();
+  const hash = await Authenticator.hashPassword('OldPassw0rd');
+  await a.kysely.insertInto('users').values({ username: 'paula', password_hash: hash, email: '', realname: '', comment: '', sysadmin: 0, disabled: 0, creation_time: now, update_time: now }).execute();
+  const onA = new Authenticator(a.kysely);
+  assert.equal((await onA.verify('paula', 'OldPassw0rd'))?.username, 'paula');
+  // Cached on A now. B changes the password (as its UserService would, without telling A).
+  await b.kysely.updateTable('users').set({ password_hash: await Authenticator.hashPassword('NewPassw0rd') }).where('username', '=', 'paula').execute();
+  assert.equal(await onA.verify('paula', 'OldPassw0rd'), null, 'the old password stops working on A');
+  assert.equal((await onA.verify('paula', 'NewPassw0rd'))?.username, 'paula');
 });
