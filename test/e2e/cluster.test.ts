@@ -3,6 +3,7 @@
  * bucket of scripts/dev-services.sh when `WHARF_TEST_S3_*` are set (a fresh prefix per run), else
  * one filesystem root both use. Real skopeo, a real webhook receiver, kill -9.
  * - skopeo pushes through A and pulls through B: equal digests;
+ * - a chunked blob upload moves between the instances (no sticky sessions needed);
  * - a token issued by A's /service/token is accepted by B (and the other way round);
  * - failed logins on A lock the name on B;
  * - each push (through either) reaches each webhook target exactly once;
@@ -13,7 +14,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { adminAuth, spawnWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
@@ -180,6 +181,36 @@ test('e2e: cluster: skopeo pushes through A and pulls through B with equal diges
     src.remove();
     out.remove();
   }
+});
+
+test('e2e: cluster: a chunked blob upload moves between A and B', { skip, timeout: 60_000 }, async () => {
+  const c = theCluster();
+  const data = randomBytes(3 * 1024 * 1024 + 17);
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  const parts = [data.subarray(0, 1024 * 1024), data.subarray(1024 * 1024, 2 * 1024 * 1024), data.subarray(2 * 1024 * 1024)];
+  const started = await fetch(`${c.a.url}/v2/library/chunks/blobs/uploads/`, { method: 'POST', headers: { authorization: adminAuth } });
+  assert.equal(started.status, 202);
+  let location = started.headers.get('location') ?? '';
+  let offset = 0;
+  for (const [i, part] of parts.entries()) {
+    const via = i % 2 ? c.b : c.a;
+    const url = new URL(location, via.url);
+    const r = await fetch(`${via.url}${url.pathname}${url.search}`, {
+      method: 'PATCH',
+      headers: { authorization: adminAuth, 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + part.length - 1}` },
+      body: part,
+    });
+    assert.equal(r.status, 202, `PATCH ${i} through ${via.url}: ${await r.text()}`);
+    offset += part.length;
+    location = r.headers.get('location') ?? location;
+  }
+  const end = new URL(location, c.b.url);
+  end.searchParams.set('digest', digest);
+  const put = await fetch(`${c.b.url}${end.pathname}${end.search}`, { method: 'PUT', headers: { authorization: adminAuth } });
+  assert.equal(put.status, 201, await put.text());
+  const got = await fetch(`${c.a.url}/v2/library/chunks/blobs/${digest}`, { headers: { authorization: adminAuth } });
+  assert.equal(got.status, 200);
+  assert.ok(Buffer.from(await got.arrayBuffer()).equals(data), 'the blob read through A is the one uploaded through both');
 });
 
 test('e2e: cluster: a token issued by A is accepted by B, and one issued by B by A', { skip, timeout: 60_000 }, async () => {
