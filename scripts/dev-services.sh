@@ -92,7 +92,8 @@ fi
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# A zombie (exited, not yet reaped: some containers' init never reaps) counts as gone.
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
 pidfile_pid() { [ -s "$1" ] && tr -dc '0-9' <"$1" || true; }
 tail_log() {
   if [ -f "$1" ]; then
@@ -125,7 +126,13 @@ EOF
 
 pg_running() { [ -f "$PGDATA/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
 ceph_daemons=(mon.a osd.0 client.rgw.wharf)
-daemon_pid() { pidfile_pid "$CEPH/run/$1.pid"; }
+# The pid in the daemon's pid file, if that process is still this folder's daemon (not a reused pid).
+daemon_pid() {
+  local pid
+  pid=$(pidfile_pid "$CEPH/run/$1.pid")
+  [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$CONF" && echo "$pid"
+  return 0
+}
 daemon_running() { pid_alive "$(daemon_pid "$1")"; }
 # Any HTTP answer on the S3 port (bash's /dev/tcp: no curl needed).
 s3_answers() {
@@ -180,7 +187,7 @@ EOF
 stop_pg() {
   if pg_running; then
     log "stopping postgres"
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w -t "$WAIT" stop >&2 || log "warning: postgres did not stop"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m "$( ((clean)) && echo immediate || echo fast)" -w -t "$WAIT" stop >&2 || log "warning: postgres did not stop"
   fi
 }
 
@@ -325,6 +332,14 @@ stop_daemon() {
   local name=$1 pid
   pid=$(daemon_pid "$name")
   pid_alive "$pid" || return 0
+  if ((clean)); then
+    # Its data is about to be removed: no orderly shutdown needed.
+    log "killing $name (pid $pid)"
+    kill -KILL "$pid" 2>/dev/null || true
+    local n=0
+    while pid_alive "$pid" && ((n++ < 100)); do sleep 0.1; done
+    return 0
+  fi
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 60))
@@ -356,6 +371,7 @@ load_state() {
 case $cmd in
   start)
     PG_BIN=$(find_pg_bin) || die "PostgreSQL's server binaries are missing (Debian: apt-get install postgresql)"
+    [ -x "$PG_BIN/initdb" ] || die "no initdb in $PG_BIN (set WHARF_PG_BIN to the folder of PostgreSQL's server binaries)"
     for b in ceph ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph-authtool node; do
       command -v "$b" >/dev/null || die "$b is missing (Debian: apt-get install --no-install-recommends radosgw ceph-mon ceph-osd ceph-common)"
     done

@@ -2,17 +2,34 @@
 // Runs every *.test.ts below the given folders or files (default: src and test) with Node's test
 // runner and tsx's loader. Node 20's runner does not discover .ts files by itself, hence this list.
 //
-//   node scripts/run-tests.mjs [folder|file ...] [--test-* options passed to node]
+//   node scripts/run-tests.mjs [folder|file ...] [--services] [--test-* options passed to node]
 //
 // Test harness variables: WHARF_TEST_CONCURRENCY (files run at once, default 2),
 // WHARF_TEST_REPORTER (e.g. `tap`, which .ci/run uses so its greps do not depend on a TTY),
 // WHARF_REQUIRE_E2E=1 (the e2e tests fail instead of skipping when skopeo is missing).
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+//
+// Services mode (--services or WHARF_TEST_SERVICES=1): starts a private PostgreSQL and S3 server
+// (Ceph radosgw) with scripts/dev-services.sh in a temporary folder, hands them to the tests as
+// WHARF_TEST_PG_ADMIN_URL and WHARF_TEST_S3_{ENDPOINT,REGION,BUCKET,ACCESS_KEY,SECRET_KEY}, and runs
+// the test files twice: pass `sqlite` (as without services) and pass `postgres` (with
+// WHARF_TEST_DATABASE=postgres). Each pass starts with the line `# run-tests: pass NAME` and ends
+// with `# run-tests: end of pass NAME: ...`; the exit status is non-zero when either pass fails.
+// WHARF_TEST_PASSES=sqlite or =postgres runs one pass only. When the services cannot start, only
+// the sqlite pass runs, after a warning; with WHARF_REQUIRE_E2E=1 that is a failure instead.
+// The services are stopped and their folder removed at the end, on failure and on signals.
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
 const nodeOptions = args.filter((a) => a.startsWith('--test-'));
+const unknown = args.filter((a) => a.startsWith('--') && !a.startsWith('--test-') && a !== '--services');
+if (unknown.length) {
+  console.error(`run-tests: unknown option ${unknown.join(' ')}`);
+  process.exit(2);
+}
 const given = args.filter((a) => !a.startsWith('--'));
 const roots = given.length ? given : ['src', 'test'];
 const files = [];
@@ -37,25 +54,163 @@ if (files.length === 0) {
 }
 const concurrency = process.env.WHARF_TEST_CONCURRENCY ?? '2';
 const reporter = process.env.WHARF_TEST_REPORTER;
-const res = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    `--test-concurrency=${concurrency}`,
-    ...(reporter ? [`--test-reporter=${reporter}`, '--test-reporter-destination=stdout'] : []),
-    ...nodeOptions,
-    ...files,
-  ],
-  { stdio: 'inherit' },
-);
-if (res.error) {
-  console.error('run-tests: could not start node:', res.error.message);
-  process.exit(1);
+const runnerArgs = [
+  '--import',
+  'tsx',
+  '--test',
+  `--test-concurrency=${concurrency}`,
+  ...(reporter ? [`--test-reporter=${reporter}`, '--test-reporter-destination=stdout'] : []),
+  ...nodeOptions,
+  ...files,
+];
+
+const servicesMode = process.env.WHARF_TEST_SERVICES === '1' || args.includes('--services');
+
+if (!servicesMode) {
+  // Without services: one run, exactly as before.
+  const res = spawnSync(process.execPath, runnerArgs, { stdio: 'inherit' });
+  if (res.error) {
+    console.error('run-tests: could not start node:', res.error.message);
+    process.exit(1);
+  }
+  if (res.signal) {
+    console.error(`run-tests: the test runner was killed by ${res.signal}`);
+    process.exit(1);
+  }
+  process.exit(res.status ?? 1);
 }
-if (res.signal) {
-  console.error(`run-tests: the test runner was killed by ${res.signal}`);
-  process.exit(1);
+
+// --- services mode -------------------------------------------------------------------------------
+const PASSES = ['sqlite', 'postgres'];
+const wanted = (process.env.WHARF_TEST_PASSES ?? PASSES.join(','))
+  .split(/[\s,]+/)
+  .filter(Boolean);
+const badPass = wanted.find((p) => !PASSES.includes(p));
+if (badPass || wanted.length === 0) {
+  console.error(`run-tests: WHARF_TEST_PASSES must name sqlite and/or postgres, not "${process.env.WHARF_TEST_PASSES}"`);
+  process.exit(2);
 }
-process.exit(res.status ?? 1);
+const requireServices = process.env.WHARF_REQUIRE_E2E === '1';
+const script = join(dirname(fileURLToPath(import.meta.url)), 'dev-services.sh');
+
+let child = null; // the process running now (dev-services.sh start or a test pass)
+let servicesDir = null;
+let stopped = false;
+let interrupted = null;
+
+const stopServices = () => {
+  if (!servicesDir || stopped) return;
+  stopped = true;
+  const r = spawnSync('bash', [script, 'stop', '--dir', servicesDir, '--clean'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 180_000,
+  });
+  if (r.status !== 0) {
+    console.error(`run-tests: warning: could not stop the services in ${servicesDir}; stop them with: bash ${script} stop --dir ${servicesDir} --clean`);
+  }
+};
+process.on('exit', stopServices); // last resort (uncaught errors); normally already stopped
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = sig;
+    console.error(`run-tests: ${sig}: stopping`);
+    if (child && child.exitCode === null) child.kill(sig);
+  });
+}
+
+// Runs a command; resolves { status, signal, stdout } (stdout only when captured).
+const run = (cmd, cmdArgs, opts, capture = false) =>
+  new Promise((resolve) => {
+    let stdout = '';
+    child = spawn(cmd, cmdArgs, { ...opts, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
+    if (capture) child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', (err) => resolve({ status: null, signal: null, error: err, stdout }));
+    child.on('close', (status, signal) => resolve({ status, signal, stdout }));
+  }).finally(() => {
+    child = null;
+  });
+
+const finish = (code) => {
+  stopServices();
+  process.exit(code);
+};
+
+// Start the services in a private folder.
+const serviceEnv = {};
+let servicesUp = false;
+{
+  servicesDir = mkdtempSync(join(tmpdir(), 'wharf-services-'));
+  // As root, PostgreSQL runs as the postgres user, which must be able to enter the folder.
+  chmodSync(servicesDir, 0o755);
+  console.error(`run-tests: starting PostgreSQL and S3 (radosgw) in ${servicesDir}`);
+  const timer = setTimeout(() => child?.kill('SIGTERM'), 300_000);
+  const r = await run('bash', [script, 'start', '--dir', servicesDir], {}, true);
+  clearTimeout(timer);
+  if (interrupted) finish(1);
+  const exports = {};
+  for (const line of r.stdout.split('\n')) {
+    const m = /^export (WHARF_[A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) exports[m[1]] = m[2];
+  }
+  const map = {
+    WHARF_TEST_PG_ADMIN_URL: 'WHARF_TEST_PG_ADMIN_URL',
+    WHARF_TEST_S3_ENDPOINT: 'WHARF_STORAGE__S3__ENDPOINT',
+    WHARF_TEST_S3_REGION: 'WHARF_STORAGE__S3__REGION',
+    WHARF_TEST_S3_BUCKET: 'WHARF_STORAGE__S3__BUCKET',
+    WHARF_TEST_S3_ACCESS_KEY: 'WHARF_STORAGE__S3__ACCESS_KEY',
+    WHARF_TEST_S3_SECRET_KEY: 'WHARF_STORAGE__S3__SECRET_KEY',
+  };
+  const missing = Object.values(map).filter((k) => !exports[k]);
+  if (r.status === 0 && missing.length === 0) {
+    for (const [to, from] of Object.entries(map)) serviceEnv[to] = exports[from];
+    servicesUp = true;
+  } else {
+    const why = r.error
+      ? r.error.message
+      : r.signal
+        ? `killed by ${r.signal} (300 s limit)`
+        : r.status !== 0
+          ? `exit status ${r.status}`
+          : `missing ${missing.join(', ')} in its output`;
+    stopServices();
+    try {
+      rmSync(servicesDir, { recursive: true, force: true });
+    } catch {}
+    if (requireServices) {
+      console.error(`run-tests: error: the PostgreSQL and S3 services did not start (${why}) and WHARF_REQUIRE_E2E=1`);
+      process.exit(1);
+    }
+    console.error(
+      `run-tests: WARNING: the PostgreSQL and S3 services did not start (${why}); ` +
+        'running only the sqlite pass, without PostgreSQL and S3 tests (see scripts/dev-services.sh)',
+    );
+  }
+}
+
+const passes = servicesUp ? wanted : ['sqlite'];
+const results = [];
+for (const pass of passes) {
+  const env = { ...process.env, ...serviceEnv };
+  delete env.WHARF_TEST_SERVICES;
+  if (pass === 'postgres') env.WHARF_TEST_DATABASE = 'postgres';
+  else delete env.WHARF_TEST_DATABASE;
+  console.log(`# run-tests: pass ${pass}`);
+  const t0 = Date.now();
+  const r = await run(process.execPath, runnerArgs, { env });
+  const secs = Math.round((Date.now() - t0) / 1000);
+  let status;
+  if (r.error) {
+    console.error('run-tests: could not start node:', r.error.message);
+    status = 1;
+  } else if (r.signal) {
+    console.error(`run-tests: the test runner was killed by ${r.signal}`);
+    status = 1;
+  } else status = r.status ?? 1;
+  console.log(`# run-tests: end of pass ${pass}: ${status === 0 ? 'ok' : `failed (status ${status})`} in ${secs} s`);
+  results.push({ pass, status });
+  if (interrupted) break;
+}
+const failed = results.filter((r) => r.status !== 0);
+if (failed.length) console.error(`run-tests: failed pass(es): ${failed.map((r) => r.pass).join(', ')}`);
+finish(interrupted ? 1 : (failed[0]?.status ?? 0));
