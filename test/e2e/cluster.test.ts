@@ -154,8 +154,9 @@ function pushDigest(r: ReceivedRequest): string | null {
   }
 }
 
-test('e2e: cluster: instances started together share one admin, one library and one signing key', { skip, timeout: 60_000 }, async () => {
+test('e2e: cluster: instances started together share one admin, one library and one signing key', { skip, timeout: 60_000 }, async (t) => {
   const c = theCluster();
+  t.diagnostic(`storage: ${onS3 ? `S3 at ${process.env.WHARF_TEST_S3_ENDPOINT}` : 'one filesystem root'}`);
   await withPg(c.dbUrl, async (db) => {
     assert.equal((await db.query(`SELECT 1 FROM users WHERE username = 'admin'`)).rowCount, 1);
     assert.equal((await db.query(`SELECT 1 FROM projects WHERE name = 'library'`)).rowCount, 1);
