@@ -152,8 +152,9 @@ export class ProjectAdmin {
       try {
         gone = await trx.deleteFrom('projects').where('id', '=', p.id).executeTakeFirst();
       } catch (err) {
-        // A push created a repository between the count and the delete: the foreign key refuses.
-        if (err instanceof Error && /FOREIGN KEY constraint failed/i.test(err.message)) {
+        // A push created a repository between the count and the delete: the foreign key refuses
+        // (SQLite's message; PostgreSQL's foreign_key_violation, 23503).
+        if (err instanceof Error && (/FOREIGN KEY constraint failed/i.test(err.message) || ('code' in err && err.code === '23503'))) {
           throw fail('PRECONDITION_FAILED', `the project ${p.name} contains repositories and cannot be deleted: delete its repositories first`);
         }
         throw err;
