@@ -44,11 +44,19 @@ export async function findOrCreateRepository(
   const existing = await findRepository(trx, name);
   if (existing) return existing;
   const now = Date.now();
+  // Two pushes may create it at once: on PostgreSQL (READ COMMITTED; SQLite serializes writers)
+  // the later insert waits for the earlier one's commit, inserts nothing and finds its row.
   const row = await trx
     .insertInto('repositories')
     .values({ project_id: project.id, name, pull_count: 0, creation_time: now, update_time: now })
+    .onConflict((oc) => oc.column('name').doNothing())
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!row) {
+    const other = await findRepository(trx, name);
+    if (other) return other;
+    throw new Error(`repository ${name}: created and deleted concurrently; try again`);
+  }
   await outbox.append(trx, {
     type: 'CREATE_REPOSITORY',
     operator: ctx.actor.username,

@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { openDatabase } from '../../src/db/connect.ts';
+import { dropDatabaseOf, openDataDirDatabase } from '../helpers/db.ts';
 import { adminAuth, spawnWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
 import { pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
 
@@ -17,6 +16,7 @@ test('e2e: every answered manifest GET keeps its PULL_ARTIFACT event across kill
   t.after(async () => {
     if (server && server.proc.exitCode === null && server.proc.signalCode === null) await server.kill9();
     rmSync(dataDir, { recursive: true, force: true });
+    await dropDatabaseOf(dataDir);
   });
   server = await spawnWharf({ dataDir });
   const s = server;
@@ -45,7 +45,7 @@ test('e2e: every answered manifest GET keeps its PULL_ARTIFACT event across kill
   await Promise.all(workers);
   assert.ok(answeredAtKill > 20, `only ${answeredAtKill} GETs were answered before the kill`);
 
-  const db = await openDatabase(join(dataDir, 'wharf.db'));
+  const db = await openDataDirDatabase(dataDir);
   try {
     const events = await db.kysely.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'PULL_ARTIFACT').executeTakeFirstOrThrow();
     const repo = await db.kysely.selectFrom('repositories').select('pull_count').where('name', '=', 'library/pulls').executeTakeFirstOrThrow();
