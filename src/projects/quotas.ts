@@ -98,14 +98,37 @@ export function crossesThreshold(before: number, after: number, limit: number, p
   return before < threshold && after >= threshold;
 }
 
-/** Records `fresh` as counted in the project's usage (project_blobs rows, 100 per statement). */
-async function insertProjectBlobs(trx: Transaction<Database>, projectId: number, fresh: QuotaItem[], now: number): Promise<void> {
+/**
+ * Records `fresh` as counted in the project's usage (project_blobs rows, 100 per statement);
+ * returns the total size of the rows it inserted. A row a concurrent transaction inserted meanwhile
+ * (PostgreSQL, READ COMMITTED: the insert waits for its commit) is skipped, so it counts once.
+ */
+async function insertProjectBlobs(trx: Transaction<Database>, projectId: number, fresh: QuotaItem[], now: number): Promise<number> {
+  let inserted = 0;
   for (let i = 0; i < fresh.length; i += 100) {
-    await trx
+    const rows = await trx
       .insertInto('project_blobs')
       .values(fresh.slice(i, i + 100).map((f) => ({ project_id: projectId, digest: f.digest, size: f.size, creation_time: now })))
+      .onConflict((oc) => oc.columns(['project_id', 'digest']).doNothing())
+      .returning('size')
       .execute();
+    for (const r of rows) inserted += Number(r.size);
   }
+  return inserted;
+}
+
+/**
+ * Adds `needed` to the project's usage in place (the row stays locked until the transaction ends,
+ * so concurrent charges of one project apply one after the other); returns the new usage.
+ */
+async function addUsage(trx: Transaction<Database>, projectId: number, needed: number, now: number): Promise<number> {
+  const row = await trx
+    .insertInto('quota_usage')
+    .values({ project_id: projectId, used: needed, update_time: now })
+    .onConflict((oc) => oc.column('project_id').doUpdateSet({ used: sql<number>`quota_usage.used + ${needed}`, update_time: now }))
+    .returning('used')
+    .executeTakeFirstOrThrow();
+  return Number(row.used);
 }
 
 function projectRefOf(p: ProjectRow): ProjectRef {
@@ -162,17 +185,18 @@ export class QuotaService implements QuotaGuard {
     // Read the limit inside the transaction: a PUT /quotas may have changed it since the push began.
     const project = await trx.selectFrom('projects').select('storage_limit').where('id', '=', projectId).executeTakeFirst();
     const limit = project ? Number(project.storage_limit) : -1;
-    if (limit < 0) return this.count(trx, projectId, fresh, needed);
-    const used = await this.usage(trx, projectId);
-    if (used + needed > limit) throw new QuotaExceededError(subject, needed, used, limit);
+    if (limit < 0) return this.count(trx, projectId, fresh);
+    const used0 = await this.usage(trx, projectId);
+    if (used0 + needed > limit) throw new QuotaExceededError(subject, needed, used0, limit);
+    // Counted and checked again in place: a concurrent push of the same project (PostgreSQL; SQLite
+    // has one writer) may have counted some of `fresh` or raised the usage since the reads above.
     const now = Date.now();
-    await insertProjectBlobs(trx, projectId, fresh, now);
-    await trx
-      .insertInto('quota_usage')
-      .values({ project_id: projectId, used: used + needed, update_time: now })
-      .onConflict((oc) => oc.column('project_id').doUpdateSet({ used: used + needed, update_time: now }))
-      .execute();
-    if (crossesThreshold(used, used + needed, limit, this.warningPercent)) {
+    const added = await insertProjectBlobs(trx, projectId, fresh, now);
+    if (added === 0) return;
+    const after = await addUsage(trx, projectId, added, now);
+    const used = after - added;
+    if (after > limit) throw new QuotaExceededError(subject, added, used, limit);
+    if (crossesThreshold(used, after, limit, this.warningPercent)) {
       await this.deps.outbox.append(trx, {
         type: 'QUOTA_WARNING',
         operator: subject.ctx.actor.username,
@@ -180,20 +204,16 @@ export class QuotaService implements QuotaGuard {
         project: projectRefOf(subject.project),
         repository: subject.repositoryRef,
         artifact: subject.artifact,
-        details: warningDetails(this.warningPercent, used + needed, limit),
+        details: warningDetails(this.warningPercent, after, limit),
       });
     }
   }
 
   /** Counts `fresh` in an unlimited project: no usage read, the total is incremented in place. */
-  private async count(trx: Transaction<Database>, projectId: number, fresh: QuotaItem[], needed: number): Promise<void> {
+  private async count(trx: Transaction<Database>, projectId: number, fresh: QuotaItem[]): Promise<void> {
     const now = Date.now();
-    await insertProjectBlobs(trx, projectId, fresh, now);
-    await trx
-      .insertInto('quota_usage')
-      .values({ project_id: projectId, used: needed, update_time: now })
-      .onConflict((oc) => oc.column('project_id').doUpdateSet({ used: sql<number>`quota_usage.used + ${needed}`, update_time: now }))
-      .execute();
+    const added = await insertProjectBlobs(trx, projectId, fresh, now);
+    if (added > 0) await addUsage(trx, projectId, added, now);
   }
 
   /**
@@ -269,10 +289,9 @@ export class QuotaService implements QuotaGuard {
         )
         .executeTakeFirst();
       if (stillUsed) continue;
-      const row = await trx.selectFrom('project_blobs').select('size').where('project_id', '=', projectId).where('digest', '=', d).executeTakeFirst();
-      if (!row) continue;
-      await trx.deleteFrom('project_blobs').where('project_id', '=', projectId).where('digest', '=', d).execute();
-      freed += Number(row.size);
+      // Freed by whoever deletes the row: a concurrent release of it (PostgreSQL) deletes nothing here.
+      const row = await trx.deleteFrom('project_blobs').where('project_id', '=', projectId).where('digest', '=', d).returning('size').executeTakeFirst();
+      if (row) freed += Number(row.size);
     }
     if (freed > 0) {
       await trx
