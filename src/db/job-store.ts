@@ -76,12 +76,16 @@ type Db = Kysely<Database> | Transaction<Database>;
 export class JobStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Inserts an execution with its tasks (Pending); returns the execution id. */
-  async createExecution(e: NewExecution, now: number): Promise<number> {
-    return this.db.transaction().execute((trx) => this.insertExecution(trx, e, now));
+  /**
+   * Inserts an execution with its tasks (Pending); returns the execution id. With `claimFor` the
+   * tasks are inserted already claimed by that worker (Running, its lease, run 1), so no other
+   * worker (another process, or this one's loop woken by the insert) can take them first.
+   */
+  async createExecution(e: NewExecution, now: number, claimFor?: { owner: string; leaseMs: number }): Promise<number> {
+    return this.db.transaction().execute((trx) => this.insertExecution(trx, e, now, claimFor));
   }
 
-  private async insertExecution(trx: Db, e: NewExecution, now: number): Promise<number> {
+  private async insertExecution(trx: Db, e: NewExecution, now: number, claimFor?: { owner: string; leaseMs: number }): Promise<number> {
     {
       const row = await trx
         .insertInto('job_executions')
@@ -100,16 +104,16 @@ export class JobStore {
         .returning('id')
         .executeTakeFirstOrThrow();
       // Other processes' job workers wake at this transaction's commit (PostgreSQL; nothing on SQLite).
-      if (e.tasks.length > 0) await notify(trx, 'wharf_jobs');
+      if (e.tasks.length > 0 && !claimFor) await notify(trx, 'wharf_jobs');
+      const claimed = claimFor ? { status: 'Running', run_count: 1, lease_owner: claimFor.owner, lease_expires: now + claimFor.leaseMs, start_time: now } : { status: 'Pending', run_count: 0 };
       for (const attrs of e.tasks) {
         await trx
           .insertInto('job_tasks')
           .values({
             execution_id: row.id,
             vendor_type: e.vendorType,
-            status: 'Pending',
+            ...claimed,
             status_message: '',
-            run_count: 0,
             max_runs: e.maxRuns,
             extra_attrs: JSON.stringify(attrs),
             stop_requested: 0,

@@ -279,10 +279,11 @@ export class JobService {
   async runHere(vendorType: string, trigger: JobTrigger, params: Record<string, unknown>): Promise<Outcome & { executionId: number }> {
     const h = this.handlers.get(vendorType);
     if (!h) throw fail('BAD_REQUEST', `unknown job type ${vendorType}`);
-    const executionId = await this.store.createExecution(this.newExecution(h, trigger, params, 0), this.now());
-    const [pending] = await this.store.tasks(executionId);
-    const task = pending ? await this.store.claimTask(pending.id, this.workerId, this.now(), this.leaseMs) : undefined;
-    if (!task) throw new Error(`the task of execution ${executionId} was claimed by another process`);
+    // Created claimed by this worker: another worker (this process's loop, another instance) woken
+    // by the new execution cannot take its task between the insert and the claim.
+    const executionId = await this.store.createExecution(this.newExecution(h, trigger, params, 0), this.now(), { owner: this.workerId, leaseMs: this.leaseMs });
+    const [task] = await this.store.tasks(executionId);
+    if (!task) throw new Error(`the execution ${executionId} has no task`);
     return { executionId, ...(await this.launch(h, task)) };
   }
 
