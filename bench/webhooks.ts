@@ -17,6 +17,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
@@ -78,7 +79,7 @@ function pushedDigests(r: ReceivedRequest): string[] {
 }
 
 /** Latency result of one registry. */
-interface LatencyResult {
+export interface LatencyResult {
   pushes: number;
   offeredRate: number;
   achievedRate: number;
@@ -99,7 +100,7 @@ interface LatencyResult {
  * Offers `n` manifest PUTs (by tag) at `rate`/s, open loop with at most 256 in flight, and
  * measures, per digest, the time from the PUT's response to the first delivery carrying it.
  */
-async function latencyRun(base: string, recv: Receiver, path: string, repo: string, n: number, rate: number, auth?: string): Promise<LatencyResult> {
+export async function latencyRun(base: string, recv: Receiver, path: string, repo: string, n: number, rate: number, auth?: string): Promise<LatencyResult> {
   const pool = new Pool(base, { connections: 32, pipelining: 1 });
   const seedBase = `${repo}-${Date.now()}`;
   const shared = smallImage('shared', `${seedBase}-blobs`);
@@ -467,4 +468,5 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${file}`);
 }
 
-await main();
+// Run only as a script: bench/cluster.ts imports latencyRun from here.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
