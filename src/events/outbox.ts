@@ -35,21 +35,26 @@ export class Outbox {
     if (isPostgres(trx)) {
       // The lock must be held until the row's transaction commits: outside one, make one.
       if (!trx.isTransaction) return trx.transaction().execute((t) => this.append(t, event));
-      // pg_notify is sent at COMMIT (once per transaction) to every instance: their consumers wake.
-      await sql`SELECT pg_advisory_xact_lock(${outboxLockKey}), pg_notify('wharf_outbox', '')`.execute(trx);
+      // One round trip, as the lock is held from here to COMMIT across the cluster: the lock
+      // (taken before the row draws its seq), pg_notify (sent at COMMIT, once per transaction, to
+      // every instance: their consumers wake) and the row.
+      await sql`INSERT INTO events (id, type, occur_at, operator, project_id, data, dispatched_at)
+        SELECT ${full.id}::text, ${full.type}::text, ${full.occurAt}::bigint, ${full.operator}::text, ${projectId}::integer, ${JSON.stringify(full)}::text, NULL
+        FROM (SELECT pg_advisory_xact_lock(${outboxLockKey}), pg_notify('wharf_outbox', '')) AS l`.execute(trx);
+    } else {
+      await trx
+        .insertInto('events')
+        .values({
+          id: full.id,
+          type: full.type,
+          occur_at: full.occurAt,
+          operator: full.operator,
+          project_id: projectId,
+          data: JSON.stringify(full),
+          dispatched_at: null,
+        })
+        .execute();
     }
-    await trx
-      .insertInto('events')
-      .values({
-        id: full.id,
-        type: full.type,
-        occur_at: full.occurAt,
-        operator: full.operator,
-        project_id: projectId,
-        data: JSON.stringify(full),
-        dispatched_at: null,
-      })
-      .execute();
     setImmediate(() => this.signal.emit('appended'));
     return full;
   }
