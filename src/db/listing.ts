@@ -69,10 +69,14 @@ export function orderTerms(sort: readonly ResolvedSort[], fallback: readonly Ord
   return out;
 }
 
-/** Adds ORDER BY terms to a query. */
+/**
+ * Adds ORDER BY terms to a query. NULLs (a never-pulled artifact's pull_time, a running
+ * execution's end_time) come first ascending and last descending, as SQLite orders them by itself;
+ * PostgreSQL's default is the opposite, hence explicit.
+ */
 export function orderBy<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>, terms: readonly OrderTerm[]): SelectQueryBuilder<DB, TB, O> {
   let q = qb;
-  for (const t of terms) q = q.orderBy(sql.ref(t.column), t.desc ? 'desc' : 'asc');
+  for (const t of terms) q = q.orderBy(sql.ref(t.column), (ob) => (t.desc ? ob.desc().nullsLast() : ob.asc().nullsFirst()));
   return q;
 }
 
