@@ -12,6 +12,7 @@ import type { Kysely } from 'kysely';
 import type { Database, UserRow } from '../db/index.ts';
 import { fail, type ListQuery, type ListSpec } from '../domain/index.ts';
 import { likeContains, listPage } from '../db/index.ts';
+import { isUniqueViolation } from '../db/dialect.ts';
 import type { Actor } from './actor.ts';
 import { Authenticator } from './authenticator.ts';
 import type { Authorizer } from './authorizer.ts';
@@ -135,12 +136,18 @@ export class UserService {
         if (mail) throw fail('CONFLICT', `email "${email}" is already in use`);
       }
       const now = Date.now();
-      const row = await trx
-        .insertInto('users')
-        .values({ username, password_hash: hash, email, realname, comment, sysadmin: 0, disabled: 0, creation_time: now, update_time: now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
+      try {
+        const row = await trx
+          .insertInto('users')
+          .values({ username, password_hash: hash, email, realname, comment, sysadmin: 0, disabled: 0, creation_time: now, update_time: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        return row.id;
+      } catch (err) {
+        // A concurrent create of the same name committed after the check above (PostgreSQL).
+        if (isUniqueViolation(err)) throw fail('CONFLICT', `user name "${username}" is already taken`);
+        throw err;
+      }
     });
   }
 

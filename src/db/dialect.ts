@@ -58,3 +58,13 @@ export function numberedPlaceholders(text: string): string {
   let n = 0;
   return text.replace(/\?/g, () => `$${++n}`);
 }
+
+/**
+ * True for a unique-constraint violation on either database: SQLite's SQLITE_CONSTRAINT_UNIQUE or
+ * _PRIMARYKEY, PostgreSQL's 23505. On PostgreSQL (READ COMMITTED) a read-then-insert can lose such a
+ * race to a concurrent transaction; SQLite, with one writer, only sees it for a real duplicate.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
