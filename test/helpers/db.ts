@@ -6,6 +6,7 @@
  * folder) finds its data again, like a SQLite file in that folder.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type Db, type OpenDatabaseOptions } from '../../src/db/index.ts';
@@ -42,13 +43,57 @@ export function databaseName(key: string): string {
   return 'wharf_t_' + createHash('sha256').update(key).digest('hex').slice(0, 24);
 }
 
-/** Creates database `name` if it does not exist; returns its URL. */
+/**
+ * The name of the template database that holds the current schema: named after a hash of the
+ * migrations (src/db/migrations, src/db/connect.ts), so a changed schema gets a template of its own.
+ */
+const templateName = (() => {
+  const h = createHash('sha256');
+  const dir = join(import.meta.dirname, '../../src/db/migrations');
+  for (const f of readdirSync(dir).sort()) if (!f.endsWith('.test.ts')) h.update(f).update(readFileSync(join(dir, f)));
+  h.update(readFileSync(join(import.meta.dirname, '../../src/db/connect.ts')));
+  return 'wharf_tpl_' + h.digest('hex').slice(0, 24);
+})();
+
+let template: Promise<string> | undefined;
+
+/**
+ * Creates the migrated template database once (per server and schema): built under a temporary
+ * name, then renamed, so that test processes starting together never copy a half-built one. Copying
+ * it (CREATE DATABASE … TEMPLATE) is as fast as creating an empty database, and the copy needs no
+ * migrations: about 1.5 s less per test instance than migrating each new database.
+ */
+function ensureTemplate(): Promise<string> {
+  template ??= (async () => {
+    const exists = await admin(async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [templateName])).rowCount);
+    if (exists) return templateName;
+    const building = databaseName(`template:${process.pid}:${Date.now()}:${Math.random()}`);
+    await admin((c) => c.query(`CREATE DATABASE "${building}"`));
+    const db = await openDatabase(urlOf(building), { listen: false });
+    await db.close();
+    await admin(async (c) => {
+      try {
+        await c.query(`ALTER DATABASE "${building}" RENAME TO "${templateName}"`);
+      } catch (err) {
+        // Another process finished its template first (duplicate_database): ours goes.
+        if ((err as { code?: string }).code !== '42P04') throw err;
+        await c.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+      }
+    });
+    return templateName;
+  })();
+  template.catch(() => (template = undefined));
+  return template;
+}
+
+/** Creates database `name` (migrated: a copy of the template) if it does not exist; returns its URL. */
 export async function ensureDatabase(name: string): Promise<string> {
+  const tpl = await ensureTemplate();
   await admin(async (c) => {
     const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
       try {
-        await c.query(`CREATE DATABASE "${name}"`);
+        await c.query(`CREATE DATABASE "${name}" TEMPLATE "${tpl}"`);
       } catch (err) {
         // Two instances of one test starting at once: the other one created it.
         if ((err as { code?: string }).code !== '42P04' && (err as { code?: string }).code !== '23505') throw err;
