@@ -17,6 +17,7 @@ import * as m0006 from './migrations/0006-execution-headers.ts';
 import * as m0007 from './migrations/0007-jobs.ts';
 import * as m0008 from './migrations/0008-outbox-consumers.ts';
 import * as m0009 from './migrations/0009-login-failures.ts';
+import * as m0010 from './migrations/0010-events-no-dispatch-mark.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '0007-jobs': m0007,
   '0008-outbox-consumers': m0008,
   '0009-login-failures': m0009,
+  '0010-events-no-dispatch-mark': m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

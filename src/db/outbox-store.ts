@@ -69,20 +69,16 @@ export const outboxStore = {
     return rows.map(({ park_error, ...row }) => ({ row, error: park_error }));
   },
 
-  /** How many outbox rows the webhook dispatcher has not marked dispatched. */
-  async undispatchedCount(db: Executor): Promise<number> {
-    const [r] = await query<{ n: number }>(db, `SELECT count(*) AS n FROM events WHERE dispatched_at IS NULL`, []);
-    return Number(r?.n ?? 0);
-  },
-
   /**
-   * The webhook dispatcher's mark: sets `dispatched_at = now` on those of `seqs` still unmarked and
-   * returns the seqs this call marked (an event marked before, e.g. before an upgrade to cursors,
-   * is left out and gets no second dispatch).
+   * How many events consumer `name` has still to handle: those after its cursor plus its parked
+   * ones (a range count on the primary key; the webhook dispatcher's pending gauge).
    */
-  async markDispatched(db: Executor, seqs: readonly number[], now: number): Promise<Set<number>> {
-    if (seqs.length === 0) return new Set();
-    const rows = await query<{ seq: number }>(db, `UPDATE events SET dispatched_at = ? WHERE seq IN (${intListSql(db)}) AND dispatched_at IS NULL RETURNING seq`, [now, JSON.stringify(seqs)]);
-    return new Set(rows.map((r) => r.seq));
+  async pendingCount(db: Executor, name: string): Promise<number> {
+    const [r] = await query<{ n: number }>(
+      db,
+      `SELECT (SELECT count(*) FROM events WHERE seq > coalesce((SELECT seq FROM outbox_cursors WHERE name = ?), 0)) + (SELECT count(*) FROM outbox_parked WHERE consumer = ?) AS n`,
+      [name, name],
+    );
+    return Number(r?.n ?? 0);
   },
 };

@@ -2,13 +2,14 @@
  * The webhook dispatcher: the outbox consumer 'webhooks' (../events/consumers.ts) that turns
  * events into webhook deliveries. It takes every event type; the runner hands it batches (of
  * `batchSize`) in the transaction that moves its cursor, and for each batch it
- *   1. marks the events dispatched (`dispatched_at`, ../db/outbox-store.ts) and goes on with the
- *      ones this statement marked: an event dispatched before the cursor existed (an upgrade) is
- *      left alone;
+ *   1. leaves out the events marked dispatched (`dispatched_at`): only events written before the
+ *      cursor existed (an upgrade) carry the mark; the dispatcher itself no longer writes it (an
+ *      UPDATE of every event, i.e. of every manifest GET's PULL_ARTIFACT: the cursor and the
+ *      unique index below already make each dispatch happen once);
  *   2. if the system switch `notification_enable` (./settings.ts; read once per batch) is off, or
  *      for an operational event (WEBHOOK_TARGET_DISABLED), that is all: Harbor drops events while
  *      notifications are off, it does not queue them; an event whose data is not valid JSON is
- *      likewise only marked dispatched (and logged);
+ *      likewise passed over (and logged);
  *   3. otherwise finds the matching targets (subscribed targets looked up once per (project,
  *      event type) of the batch): enabled policy and target; the event's project's policies plus
  *      system-wide ones (project_id NULL); `event_types` containing the type; `repo_filters` globs
@@ -25,7 +26,7 @@
  * EVENT executions keeps even a repeat harmless. A batch that fails is retried event by event, and
  * an event that fails alone is parked and retried alone (the runner's rules), so one broken row
  * holds nothing else back. After a commit it wakes the delivery worker; after a round it reports
- * the pending gauge, counted at most once a second.
+ * the pending gauge (events after its cursor plus its parked ones), counted at most once a second.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
@@ -146,26 +147,26 @@ export function webhookDispatcher(deps: DispatcherDeps): Consumer {
       const now = performance.now();
       if (now - pendingCountedAt < (deps.pendingEveryMs ?? 1000)) return;
       pendingCountedAt = now;
-      deps.onPending(await outboxStore.undispatchedCount(deps.db));
+      deps.onPending(await outboxStore.pendingCount(deps.db, dispatcherName));
     },
   };
 }
 
 /**
- * Inside the consumer's transaction: marks `batch` dispatched, then, unless notifications are off,
- * renders and inserts the deliveries of the marked events that are not operational events.
+ * Inside the consumer's transaction: unless notifications are off, renders and inserts the
+ * deliveries of the events of `batch` that are neither marked dispatched (before an upgrade) nor
+ * operational events.
  */
 async function dispatchBatch(deps: DispatcherDeps, batch: readonly OutboxRecord[], trx: Transaction<Database>): Promise<BatchResult> {
   const now = Date.now();
-  const marked = await outboxStore.markDispatched(trx, batch.map((r) => r.seq), now);
-  const deliverable = batch.filter((r) => marked.has(r.seq) && r.row.type !== 'WEBHOOK_TARGET_DISABLED');
+  const deliverable = batch.filter((r) => r.row.dispatched_at === null && r.row.type !== 'WEBHOOK_TARGET_DISABLED');
   if (deliverable.length === 0 || !(await notificationsEnabled(trx))) return { executions: 0, created: 0 };
   const subscribed = new Map<string, SubscribedTarget[]>();
   const planned: Planned[] = [];
   for (const { row, event } of deliverable) {
     if (!event) {
       // Unreadable data can never be delivered; retrying it would only fill the log.
-      deps.logger.error({ event_seq: row.seq, event_id: row.id }, 'outbox event data is not valid JSON; marking it dispatched without deliveries');
+      deps.logger.error({ event_seq: row.seq, event_id: row.id }, 'outbox event data is not valid JSON; passing it over without deliveries');
       continue;
     }
     const key = `${row.project_id ?? ''}\u0000${event.type}`;
