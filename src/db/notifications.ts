@@ -24,6 +24,9 @@ export async function notify(db: Executor, channel: Channel): Promise<void> {
   await sql`SELECT pg_notify(${channel}, '')`.execute(db);
 }
 
+/** The channels every process listens on from the start. */
+const listenedAtConnect: readonly Channel[] = ['wharf_outbox', 'wharf_deliveries', 'wharf_jobs'];
+
 /** The listening connection of one process. */
 export class Notifications {
   private client: pg.Client | null = null;
@@ -42,7 +45,9 @@ export class Notifications {
     if (!set) {
       set = new Set();
       this.handlers.set(channel, set);
-      void this.client?.query(`LISTEN ${channel}`).catch(() => undefined);
+      // connect() listens on every channel of `Channel` already; a query here, while another runs
+      // on the client, is what pg deprecates (pg@9 refuses it).
+      if (!listenedAtConnect.includes(channel)) void this.client?.query(`LISTEN ${channel}`).catch(() => undefined);
     }
     set.add(handler);
     return () => set.delete(handler);
@@ -66,7 +71,7 @@ export class Notifications {
     client.on('end', () => this.reconnectSoon(client));
     try {
       await client.connect();
-      for (const ch of ['wharf_outbox', 'wharf_deliveries', 'wharf_jobs', ...this.handlers.keys()]) await client.query(`LISTEN ${ch}`);
+      for (const ch of new Set([...listenedAtConnect, ...this.handlers.keys()])) await client.query(`LISTEN ${ch}`);
       this.client = client;
       // Work may have been written while nobody listened: wake everyone once.
       for (const set of this.handlers.values()) for (const h of set) h();
