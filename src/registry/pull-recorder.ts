@@ -172,7 +172,11 @@ export class PullRecorder {
     await this.outbox.appendMany(trx, events);
   }
 
-  /** Runs `fn` in one transaction, retrying while the database is busy or locked. */
+  /**
+   * Runs `fn` in one transaction, retrying while the database is busy or locked (SQLite), or when
+   * PostgreSQL ended it as a deadlock victim (40P01: another instance's batch updated the same
+   * repositories and artifacts in another order) or a serialization failure (40001).
+   */
   private async transact(fn: (trx: Trx) => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -180,7 +184,7 @@ export class PullRecorder {
         return;
       } catch (err) {
         const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-        const busy = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+        const busy = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === '40P01' || code === '40001';
         if (attempt >= maxAttempts || !busy) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
       }
