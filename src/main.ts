@@ -63,7 +63,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   // The delivery thread's connection writes too: both take this lock around their transactions.
   const writeLock = config.webhooks.delivery_thread ? new WriteLock() : undefined;
   const db = await openDatabase(config.database.url ?? config.database.path, { poolSize: config.database.pool_size, checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock });
-  const blobs = disk.watchBlobs(createBlobStore(config.storage));
+  const blobs = disk.watchBlobs(await createBlobStore(config.storage));
   const outbox = new Outbox();
   const authorizer = new Authorizer();
   const authenticator = new Authenticator(db.kysely);

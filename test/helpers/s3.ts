@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/index.ts';
+import { S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/s3-blob-store.ts';
 
 /** Where the test S3 server is. */
 export interface S3TestServer {
