@@ -18,7 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { adminAuth, spawnWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
-import { databaseName, dropDatabase, dropDatabaseOf, ensureDatabase } from '../helpers/db.ts';
+import { databaseName, dropDatabase, dropDatabaseOf } from '../helpers/db.ts';
 import { jsonBody, startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver.ts';
 import { OciLayout, readLayoutIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { adminCreds, e2eRequired, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
@@ -72,8 +72,10 @@ async function startInstance(): Promise<SpawnedWharf> {
 
 before(async () => {
   if (skip || !pgAdminUrl) return;
-  const dbUrl = await ensureDatabase(dbName);
+  // An empty database (not ensureDatabase's migrated copy): the two instances migrate it together.
+  await withPg(pgAdminUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
   cleanups.push(() => dropDatabase(dbName));
+  const dbUrl = Object.assign(new URL(pgAdminUrl), { pathname: `/${dbName}` }).toString();
   const storage: Record<string, string> = {};
   if (onS3) {
     const e = (k: (typeof s3Keys)[number]) => process.env[`WHARF_TEST_S3_${k}`] ?? '';
@@ -154,10 +156,12 @@ function pushDigest(r: ReceivedRequest): string | null {
   }
 }
 
-test('e2e: cluster: instances started together share one admin, one library and one signing key', { skip, timeout: 60_000 }, async (t) => {
+test('e2e: cluster: instances started together on an empty database migrate once and share one admin, library and signing key', { skip, timeout: 60_000 }, async (t) => {
   const c = theCluster();
   t.diagnostic(`storage: ${onS3 ? `S3 at ${process.env.WHARF_TEST_S3_ENDPOINT}` : 'one filesystem root'}`);
   await withPg(c.dbUrl, async (db) => {
+    const migrations = await db.query<{ name: string }>('SELECT name FROM kysely_migration');
+    assert.equal(new Set(migrations.rows.map((r) => r.name)).size, migrations.rowCount, 'each migration ran once');
     assert.equal((await db.query(`SELECT 1 FROM users WHERE username = 'admin'`)).rowCount, 1);
     assert.equal((await db.query(`SELECT 1 FROM projects WHERE name = 'library'`)).rowCount, 1);
   });
