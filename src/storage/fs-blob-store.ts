@@ -34,6 +34,13 @@ import { StorageFullError, StorageNotFoundError, isNoSpaceError, type BlobStore,
 /** Bytes per read when streaming a blob out. */
 const readChunkBytes = 1024 * 1024;
 
+/**
+ * Bytes an upload may buffer ahead of the disk: the socket keeps being read while a write is in
+ * flight, and chunks that pile up go out in one writev (Node's 16 KiB default stops reading the
+ * socket after every chunk until its write has finished).
+ */
+const writeBufferBytes = 1024 * 1024;
+
 /** Upload ids the driver accepts: no separators, no dots, so an id can never leave uploads/. */
 const uploadIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -171,13 +178,14 @@ export class FsBlobStore implements BlobStore {
     const fh = await this.openUpload(id, 'r+');
     const { size } = await fh.stat();
     const tap = new Transform({
+      highWaterMark: writeBufferBytes,
       transform(chunk: Buffer, _enc, done) {
         onData?.(chunk);
         done(null, chunk);
       },
     });
     // The write stream owns the handle and closes it at the end or on error.
-    const out = fh.createWriteStream({ start: size });
+    const out = fh.createWriteStream({ start: size, highWaterMark: writeBufferBytes });
     // `data` is piped in by hand rather than through pipeline(), which would destroy it when the
     // write fails: a request body's socket would go with it, and the 503 for a full disk could not
     // be sent. A body that errors or closes early still fails the write.
