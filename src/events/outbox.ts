@@ -3,11 +3,11 @@
  * committed change always has its event and a rolled-back one never does. Consumers
  * (./consumers.ts: the webhook dispatcher, the audit writer) read the rows after their cursors.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { isPostgres, type Database, type EventRow } from '../db/index.ts';
 import type { NewEvent, WharfEvent } from './catalog.ts';
+import { eventId } from './event-id.ts';
 
 /** A Kysely handle or an open transaction on it. */
 export type DbOrTrx = Kysely<Database> | Transaction<Database>;
@@ -30,7 +30,7 @@ export class Outbox {
    * Returns the event with its id and time.
    */
   async append(trx: DbOrTrx, event: NewEvent): Promise<WharfEvent> {
-    const full = { ...event, id: randomUUID(), occurAt: event.occurAt ?? Date.now() } as WharfEvent;
+    const full = { ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() } as WharfEvent;
     const projectId = 'project' in full && full.project ? full.project.id : null;
     if (isPostgres(trx)) {
       // The lock must be held until the row's transaction commits: outside one, make one.
@@ -69,7 +69,7 @@ export class Outbox {
     if (isPostgres(trx)) await sql`SELECT pg_advisory_xact_lock(${outboxLockKey}), pg_notify('wharf_outbox', '')`.execute(trx);
     for (let i = 0; i < events.length; i += 100) {
       const rows = events.slice(i, i + 100).map((event) => {
-        const full = { ...event, id: randomUUID(), occurAt: event.occurAt ?? Date.now() } as WharfEvent;
+        const full = { ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() } as WharfEvent;
         return {
           id: full.id,
           type: full.type,
