@@ -8,7 +8,7 @@
  * codes the API maps to statuses.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { listPage, type Database, type WebhookTargetRow } from '../db/index.ts';
+import { isUniqueViolation, listPage, type Database, type WebhookTargetRow } from '../db/index.ts';
 import type { AuditTrail, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { fail, type ListSpec } from '../domain/index.ts';
@@ -116,7 +116,8 @@ export class PolicyService {
           update_time: now,
         })
         .returning('id')
-        .executeTakeFirstOrThrow();
+        .executeTakeFirstOrThrow()
+        .catch((err: unknown) => nameTaken(err, spec.name));
       await this.writeTargets(trx, row.id, spec.targets, []);
       await this.deps.audit.record(trx, { projectId, username: ctx.actor.username, operation: 'create', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${spec.name}` });
       return row.id;
@@ -144,7 +145,8 @@ export class PolicyService {
           update_time: Date.now(),
         })
         .where('id', '=', p.id)
-        .execute();
+        .execute()
+        .catch((err: unknown) => nameTaken(err, spec.name));
       await this.writeTargets(trx, p.id, spec.targets, stored, targetsToReenable(body, spec.targets));
       await this.deps.audit.record(trx, { projectId: p.project_id, username: ctx.actor.username, operation: 'update', resourceType: 'webhook_policy', resource: `${project?.name ?? 'system'}/${spec.name}` });
     });
@@ -160,6 +162,7 @@ export class PolicyService {
     });
   }
 
+  /** Refuses a name taken; the unique index decides when a concurrent transaction took it after the check (PostgreSQL). */
   private async assertNameFree(trx: Transaction<Database>, projectId: number | null, name: string, exceptId: number | null): Promise<void> {
     let q = trx.selectFrom('webhook_policies').select('id').where('name', '=', name);
     q = projectId === null ? q.where('project_id', 'is', null) : q.where('project_id', '=', projectId);
@@ -207,4 +210,10 @@ export class PolicyService {
     const [first] = results;
     return legacy || first === undefined ? results : first;
   }
+}
+
+/** A policy write that lost a race for its name (unique violation): CONFLICT, like assertNameFree. */
+function nameTaken(err: unknown, name: string): never {
+  if (isUniqueViolation(err)) throw fail('CONFLICT', `notification policy named ${name} already exists`);
+  throw err;
 }
