@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type PostgresPool, type PostgresPoolClient, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from './schema.ts';
 import { cachingDatabase, type WriteLock } from './statement-cache.ts';
 import { Checkpointer, type DbLogger } from './checkpointer.ts';
 import type { Dialect } from './dialect.ts';
+import { preparedName } from './sql.ts';
 import { Notifications } from './notifications.ts';
 import * as m0001 from './migrations/0001-init.ts';
 import * as m0002 from './migrations/0002-members-robots.ts';
@@ -198,6 +199,44 @@ const pgTypes: pg.CustomTypesConfig = {
 };
 
 /**
+ * `pool` as Kysely's driver sees it, with the stores' statement texts (sql.ts's `preparedName`)
+ * sent as named statements: node-postgres prepares a named statement once per connection and
+ * then only binds and executes it, so PostgreSQL parses and plans it once per connection. Every
+ * other text (Kysely-built queries) is sent unnamed, as before. A named statement's cached plan
+ * fails with 0A000 ("cached plan must not change result type") once another process's migration
+ * changed a table it reads with `*`: the connection that saw it is then closed instead of going
+ * back to the pool, and the next one prepares afresh.
+ */
+function preparingPool(pool: pg.Pool): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    let stale = false;
+    // A cursor (Kysely's streaming) or an unnamed text goes through as it came.
+    const query = ((text: unknown, values?: unknown[]) => {
+      const name = typeof text === 'string' ? preparedName(text) : undefined;
+      if (name === undefined) return client.query(text as string, values);
+      return client.query({ name, text: text as string, values }).catch((err: unknown) => {
+        if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '0A000') stale = true;
+        throw err;
+      });
+    }) as unknown as PostgresPoolClient['query'];
+    return { query, release: () => client.release(stale || undefined) };
+  };
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let w = wrapped.get(client);
+      if (!w) {
+        w = wrap(client);
+        wrapped.set(client, w);
+      }
+      return w;
+    },
+    end: () => pool.end(),
+  };
+}
+
+/**
  * Opens a PostgreSQL database through a pool of `pg` connections and runs pending migrations
  * (Kysely's migrator holds an advisory lock meanwhile, so several processes starting together
  * migrate once). A dedicated connection LISTENs for the notifications other processes send.
@@ -207,7 +246,7 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db>
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, types: pgTypes, application_name: 'wharf' });
   // An idle client that loses its server (a restart) emits 'error' on the pool: logged, and the pool makes a new one.
   pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL: an idle connection failed; it is replaced'));
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   try {
     const result = opts.migrate === false ? undefined : await new Migrator({ db: kysely, provider }).migrateToLatest();
     if (result?.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));

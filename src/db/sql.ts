@@ -2,6 +2,7 @@
  * Helpers of the stores that run plain SQL as compiled queries (no query building per call):
  * run a statement, read its rows, and build multi-row VALUES lists in chunks SQLite accepts.
  */
+import { createHash } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { isPostgres, numberedPlaceholders } from './dialect.ts';
@@ -14,6 +15,22 @@ export const chunkRows = 500;
 
 const numbered = new Map<string, string>();
 
+/**
+ * PostgreSQL: the stores' statement texts (after numbering) that are sent as named, server-side
+ * prepared statements (connect.ts): parsed and planned once per connection instead of per call.
+ * Only texts of at most {@link maxPreparedParameters} parameters (multi-row VALUES lists of
+ * varying length stay unnamed) and at most {@link maxPreparedTexts} of them, so the statements a
+ * connection keeps are few and bounded. Kysely-built texts are never named.
+ */
+const preparedNames = new Map<string, string>();
+const maxPreparedTexts = 256;
+const maxPreparedParameters = 32;
+
+/** The prepared statement's name for `text` (PostgreSQL), or undefined when it is sent unnamed. */
+export function preparedName(text: string): string | undefined {
+  return preparedNames.get(text);
+}
+
 /** `sql` as the database's dialect writes it: `?` placeholders become `$n` on PostgreSQL (cached per text). */
 function dialectText(db: Executor, sql: string): string {
   if (!isPostgres(db)) return sql;
@@ -22,6 +39,10 @@ function dialectText(db: Executor, sql: string): string {
     text = numberedPlaceholders(sql);
     if (numbered.size > 2000) numbered.clear();
     numbered.set(sql, text);
+    const parameters = sql.match(/\?/g)?.length ?? 0;
+    if (parameters <= maxPreparedParameters && preparedNames.size < maxPreparedTexts && !preparedNames.has(text)) {
+      preparedNames.set(text, 'w' + createHash('sha1').update(text).digest('hex').slice(0, 16));
+    }
   }
   return text;
 }
