@@ -120,7 +120,19 @@ export class GroupCommit<DB> {
     const trx = await this.db.startTransaction().execute();
     const outcomes: Outcome[] = [];
     try {
-      for (const e of group) {
+      const only = group.length === 1 ? group[0] : undefined;
+      if (only) {
+        // Alone in its group: no savepoint (two round trips fewer on PostgreSQL). When it throws,
+        // the whole transaction is rolled back, which undoes exactly what a savepoint would.
+        try {
+          outcomes.push({ ok: true, value: await only.fn(trx) });
+        } catch (err) {
+          outcomes.push({ ok: false, err });
+          await trx.rollback().execute();
+          return outcomes;
+        }
+      }
+      for (const e of only ? [] : group) {
         await sql`savepoint g`.execute(trx);
         try {
           outcomes.push({ ok: true, value: await e.fn(trx) });

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { isPostgres, type Database, type EventRow } from '../db/index.ts';
+import { run } from '../db/sql.ts';
 import type { NewEvent, WharfEvent } from './catalog.ts';
 import { eventId } from './event-id.ts';
 
@@ -61,12 +62,12 @@ export class Outbox {
 
   /**
    * Records several events in `trx` (a transaction) with one multi-row INSERT per 100 events and
-   * one wake-up: what {@link append} does for each, in order, for batches (group-committed pulls).
+   * one wake-up: what {@link append} does for each, in order, for batches (group-committed pulls,
+   * a push's events). On PostgreSQL each INSERT also takes the outbox lock, as append() does.
    */
   async appendMany(trx: Transaction<Database>, events: readonly NewEvent[]): Promise<void> {
     if (events.length === 0) return;
-    // The same lock as append(), once per transaction (held until it commits).
-    if (isPostgres(trx)) await sql`SELECT pg_advisory_xact_lock(${outboxLockKey}), pg_notify('wharf_outbox', '')`.execute(trx);
+    const pg = isPostgres(trx);
     for (let i = 0; i < events.length; i += 100) {
       const rows = events.slice(i, i + 100).map((event) => {
         const full = { ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() } as WharfEvent;
@@ -80,7 +81,22 @@ export class Outbox {
           dispatched_at: null,
         };
       });
-      await trx.insertInto('events').values(rows).execute();
+      if (pg) {
+        // As append(): the lock (the same, held until COMMIT), pg_notify and the rows in one
+        // statement; the lock is taken before any row draws its seq, and rows draw in order `n`.
+        const values = rows.map(() => '(?::integer, ?::text, ?::text, ?::bigint, ?::text, ?::integer, ?::text)').join(', ');
+        await run(
+          trx,
+          `INSERT INTO events (id, type, occur_at, operator, project_id, data, dispatched_at)
+          SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data, NULL
+          FROM (SELECT pg_advisory_xact_lock(?), pg_notify('wharf_outbox', '')) AS l,
+            (VALUES ${values}) AS v(n, id, type, occur_at, operator, project_id, data)
+          ORDER BY v.n`,
+          [outboxLockKey, ...rows.flatMap((r, n) => [n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data])],
+        );
+      } else {
+        await trx.insertInto('events').values(rows).execute();
+      }
     }
     setImmediate(() => this.signal.emit('appended'));
   }

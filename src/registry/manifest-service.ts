@@ -30,7 +30,7 @@ import {
 } from '../domain/index.ts';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
 import { GroupCommit, registryStore } from '../db/index.ts';
-import type { ArtifactRef } from '../events/index.ts';
+import type { ArtifactRef, NewEvent } from '../events/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
 import { findOrCreateRepository, findRepository, projectForRepo, projectRef, projectUnknown, repositoryRef } from './repositories.ts';
@@ -139,8 +139,10 @@ export class ManifestService
       // A new artifact has no tag but the one this push set.
       const tags = created ? (tag === null ? [] : [tag]) : await tagsOf(trx, artifact.id);
       const base = { operator: ctx.actor.username, request: ctx.request, project: projectRef(project), repository: repositoryRef(repository) };
-      await this.deps.outbox.append(trx, { ...base, type: 'PUSH_ARTIFACT', artifact: artifactRef(artifact, tag, tags) });
-      if (tagChanged) await this.deps.outbox.append(trx, { ...base, type: 'CREATE_TAG', artifact: artifactRef(artifact, tag, tags) });
+      // One INSERT for both events (on PostgreSQL one round trip with the outbox lock).
+      const events: NewEvent[] = [{ ...base, type: 'PUSH_ARTIFACT', artifact: artifactRef(artifact, tag, tags) }];
+      if (tagChanged) events.push({ ...base, type: 'CREATE_TAG', artifact: artifactRef(artifact, tag, tags) });
+      await this.deps.outbox.appendMany(trx, events);
     });
     await (quotas ? quotas.guard(record) : record());
     return { digest, subject: parsed.subject?.digest ?? null };

@@ -142,12 +142,16 @@ export class PullRecorder {
       }
       repoCounts.set(r.repository.id, (repoCounts.get(r.repository.id) ?? 0) + 1);
     }
-    for (const [id, now] of artifactTimes) await trx.updateTable('artifacts').set({ pull_time: now }).where('id', '=', id).execute();
-    for (const t of tagTimes.values()) {
-      await trx.updateTable('tags').set({ pull_time: t.now }).where('repository_id', '=', t.repositoryId).where('name', '=', t.tag).execute();
-    }
-    for (const [id, n] of repoCounts) {
+    // Row locks in one order (PostgreSQL): repositories, artifacts, tags, each by key, as a push
+    // takes them (its repository, then its artifact, then its tag), and the outbox lock last
+    // (appendMany), so batches of two instances and pushes wait for each other without deadlocks.
+    for (const [id, n] of [...repoCounts].sort((x, y) => x[0] - y[0])) {
       await trx.updateTable('repositories').set((eb) => ({ pull_count: eb('pull_count', '+', n) })).where('id', '=', id).execute();
+    }
+    for (const [id, now] of [...artifactTimes].sort((x, y) => x[0] - y[0])) await trx.updateTable('artifacts').set({ pull_time: now }).where('id', '=', id).execute();
+    const tagRows = [...tagTimes.values()].sort((x, y) => x.repositoryId - y.repositoryId || (x.tag < y.tag ? -1 : x.tag > y.tag ? 1 : 0));
+    for (const t of tagRows) {
+      await trx.updateTable('tags').set({ pull_time: t.now }).where('repository_id', '=', t.repositoryId).where('name', '=', t.tag).execute();
     }
     const tagLists = new Map<number, string[]>();
     const events: NewEvent[] = [];
