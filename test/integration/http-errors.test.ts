@@ -129,6 +129,20 @@ describe('HTTP-level errors in the surface formats', () => {
     assert.equal(rawJson(text).errors[0]?.code, 'BAD_REQUEST');
     assert.equal(closed, true);
   });
+
+  it('refuses NUL characters in /api/v2.0 bodies and URLs with a 400 (PostgreSQL cannot store them); nothing is created', async () => {
+    const body = await api(w.url, 'POST', '/api/v2.0/projects', { auth: adminAuth, body: { project_name: 'nulled', metadata: { public: 'false', description: 'a\u0000b' } } });
+    assert.equal(body.status, 400, body.text);
+    const err = (body.json as ErrorBody).errors[0];
+    assert.equal(err?.code, 'BAD_REQUEST');
+    assert.match(err?.message ?? '', /NUL/);
+    const key = await api(w.url, 'POST', '/api/v2.0/projects', { auth: adminAuth, body: { project_name: 'nulled', metadata: { 'x\u0000': 'y' } } });
+    assert.equal(key.status, 400, key.text);
+    const query = await api(w.url, 'GET', '/api/v2.0/projects?q=name%3D~a%00b', { auth: adminAuth });
+    assert.equal(query.status, 400, query.text);
+    assert.match((query.json as ErrorBody).errors[0]?.message ?? '', /NUL/);
+    assert.equal((await api(w.url, 'GET', '/api/v2.0/projects/nulled', { auth: adminAuth })).status, 404);
+  });
 });
 
 describe('/metrics access', () => {

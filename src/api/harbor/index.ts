@@ -26,14 +26,28 @@ import { robotRoutes } from './robots.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Parses a JSON body; an empty body is `undefined`; bad JSON is a 400 in Harbor's format. */
+/** True when a string anywhere in `v` (keys included) holds a NUL character. */
+function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\0');
+  if (Array.isArray(v)) return v.some(holdsNul);
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\0') || holdsNul(x));
+  return false;
+}
+
+/**
+ * Parses a JSON body; an empty body is `undefined`; bad JSON is a 400 in Harbor's format. Text
+ * with a NUL character (`\u0000`) is refused too: no field means one, and PostgreSQL cannot store it.
+ */
 function parseJsonBody(body: string): unknown {
   if (body.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(body);
+    value = JSON.parse(body);
   } catch (err) {
     throw fail('BAD_REQUEST', `invalid JSON body: ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (holdsNul(value)) throw fail('BAD_REQUEST', 'invalid JSON body: text must not contain NUL characters (\\u0000)');
+  return value;
 }
 
 /** The /api/v2.0 plugin, registered by buildApp at prefix /api/v2.0. */
@@ -55,6 +69,8 @@ export function harborApi(deps: AppDeps) {
     app.addHook('onRequest', resolveActor(deps, '/api/v2.0'));
     app.addHook('onRequest', async (req) => {
       if (req.badCredentials) throw fail('UNAUTHORIZED', badCredentialsMessage(req));
+      // A NUL in the path or query (%00) names nothing and PostgreSQL cannot compare text with one.
+      if (/%00/i.test(req.url)) throw fail('BAD_REQUEST', 'the URL must not contain NUL characters (%00)');
       if (!readMethods.has(req.method) && req.actor.username === '') {
         throw fail('UNAUTHORIZED', `authentication required to ${req.method} ${req.url.split('?')[0] ?? ''}`);
       }
