@@ -33,6 +33,10 @@ test('storageFailureOf: no space, I/O errors, through causes; other errors are n
   assert.deepEqual(storageFailureOf(new SQLite.SqliteError('database or disk is full', 'SQLITE_FULL')), { kind: 'full', code: 'SQLITE_FULL' });
   assert.deepEqual(storageFailureOf(new SQLite.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE')), { kind: 'failing', code: 'SQLITE_IOERR_WRITE' });
   assert.equal(storageFailureOf(new SQLite.SqliteError('constraint', 'SQLITE_CONSTRAINT_UNIQUE')), null);
+  // PostgreSQL's errors carry a SQLSTATE in `code` (pg's DatabaseError): 53100 disk_full, 58030 io_error.
+  assert.deepEqual(storageFailureOf(Object.assign(new Error('could not extend file: No space left on device'), { code: '53100' })), { kind: 'full', code: '53100' });
+  assert.deepEqual(storageFailureOf(Object.assign(new Error('could not write block'), { code: '58030' })), { kind: 'failing', code: '58030' });
+  assert.equal(storageFailureOf(Object.assign(new Error('duplicate key'), { code: '23505' })), null);
   assert.equal(storageFailureOf(new Error('boom')), null);
   assert.equal(storageFailureOf('ENOSPC'), null);
   const mapped = unavailableFor(new SQLite.SqliteError('database or disk is full', 'SQLITE_FULL'));

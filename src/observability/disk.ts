@@ -1,8 +1,8 @@
 /**
  * The health of the disk the registry writes to: whether writes can succeed right now.
  *
- * A write that fails for lack of space (ENOSPC, EDQUOT, SQLite's SQLITE_FULL) or with an I/O
- * error (EIO, EROFS, SQLITE_IOERR) puts the monitor in the `full` or `failing` state. /readyz then
+ * A write that fails for lack of space (ENOSPC, EDQUOT, SQLite's SQLITE_FULL, PostgreSQL's 53100) or
+ * with an I/O error (EIO, EROFS, SQLITE_IOERR, PostgreSQL's 58030) puts the monitor in the `full` or `failing` state. /readyz then
  * answers 503 and /healthz names the state; the request itself answers 503 UNAVAILABLE. The
  * state ends by itself, without a restart, when
  * - a later blob write succeeds (a smaller push, a chunk sent again), or
@@ -36,8 +36,9 @@ export interface DiskStatus {
   message?: string;
 }
 
-const noSpaceCodes = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
-const ioErrorCodes = new Set(['EIO', 'EROFS']);
+// PostgreSQL's SQLSTATEs: 53100 disk_full, 58030 io_error (the database server's disk).
+const noSpaceCodes = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+const ioErrorCodes = new Set(['EIO', 'EROFS', '58030']);
 
 /** The storage failure in `err` or its causes, or null when it is not one. */
 export function storageFailureOf(err: unknown): StorageFailure | null {
