@@ -4,7 +4,7 @@
  * SQL is written with `?` placeholders and, where the dialects differ, in a form for each
  * (`forDialect`). A Kysely handle or transaction tells its dialect by its adapter.
  */
-import { PostgresAdapter, type ColumnDefinitionBuilder, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type ColumnDefinitionBuilder, type Kysely, type RawBuilder } from 'kysely';
 
 /** The SQL dialect of a database. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -38,6 +38,15 @@ export function forDialect<T>(db: Kysely<any>, forms: Record<Dialect, T>): T {
  */
 export function autoId(db: Kysely<any>): (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
   return isPostgres(db) ? (c) => c.primaryKey().generatedByDefaultAsIdentity() : (c) => c.primaryKey().autoIncrement();
+}
+
+/**
+ * The type of a name column that lists are sorted and paged by (tags, repositories, projects,
+ * users): text compared byte by byte, as SQLite's BINARY collation does and as the OCI tag list's
+ * `last` paging expects, whatever collation the PostgreSQL database was created with.
+ */
+export function sortedText(db: Kysely<any>): 'text' | RawBuilder<unknown> {
+  return isPostgres(db) ? sql`text collate "C"` : 'text';
 }
 
 /** The column type of raw bytes: `blob` on SQLite, `bytea` on PostgreSQL. */

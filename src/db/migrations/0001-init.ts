@@ -1,6 +1,6 @@
 /** The initial schema: registry metadata, Harbor's project model, the event outbox and webhooks. */
 import { sql, type Kysely } from 'kysely';
-import { autoId } from '../dialect.ts';
+import { autoId, sortedText } from '../dialect.ts';
 
 /** Creates every table of src/db/schema.ts. */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -8,7 +8,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('users')
     .addColumn('id', 'integer', id)
-    .addColumn('username', 'text', (c) => c.notNull().unique())
+    .addColumn('username', sortedText(db), (c) => c.notNull().unique())
     .addColumn('password_hash', 'text', (c) => c.notNull())
     .addColumn('email', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('realname', 'text', (c) => c.notNull().defaultTo(''))
@@ -21,7 +21,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('projects')
     .addColumn('id', 'integer', id)
-    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('name', sortedText(db), (c) => c.notNull().unique())
     .addColumn('public', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('owner_id', 'integer')
     .addColumn('storage_limit', 'bigint', (c) => c.notNull().defaultTo(-1))
@@ -33,7 +33,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('repositories')
     .addColumn('id', 'integer', id)
     .addColumn('project_id', 'integer', (c) => c.notNull().references('projects.id'))
-    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('name', sortedText(db), (c) => c.notNull().unique())
     .addColumn('pull_count', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('creation_time', 'bigint', (c) => c.notNull())
     .addColumn('update_time', 'bigint', (c) => c.notNull())
@@ -89,7 +89,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'integer', id)
     .addColumn('repository_id', 'integer', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
     .addColumn('artifact_id', 'integer', (c) => c.notNull().references('artifacts.id').onDelete('cascade'))
-    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('name', sortedText(db), (c) => c.notNull())
     .addColumn('push_time', 'bigint', (c) => c.notNull())
     .addColumn('pull_time', 'bigint')
     .addUniqueConstraint('tags_repo_name', ['repository_id', 'name'])
