@@ -23,9 +23,11 @@ async function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
   // Deferred: a missing parent is only noticed at COMMIT, which lets a test make a whole group fail.
   raw.exec('create table children (id integer primary key, parent_id integer not null references parents(id) deferrable initially deferred)');
   let commits = 0;
+  const texts: string[] = [];
   const db = new Kysely<TestDb>({
     dialect: new SqliteDialect({ database: raw }),
     log: (e) => {
+      texts.push(e.query.sql);
       if (e.query.sql === 'commit') commits++;
     },
   });
@@ -36,7 +38,7 @@ async function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
     rmSync(dir, { recursive: true, force: true });
   });
   const visible = (id: number) => other.prepare('select count(*) as n from parents where id = ?').get(id) as { n: number }; // the row shape of count(*)
-  return { db, commits: () => commits, visible };
+  return { db, commits: () => commits, visible, texts };
 }
 
 test('writes queued in the same turn share one COMMIT, and each resolves only after it', async (t) => {
@@ -76,6 +78,22 @@ test('a failing write is rolled back alone; its neighbours commit', async (t) =>
   assert.ok(second?.status === 'rejected' && second.reason instanceof Error && second.reason.message === 'refused after writing');
   const ids = (await db.selectFrom('parents').select('id').orderBy('id').execute()).map((r) => r.id);
   assert.deepEqual(ids, [1, 3]);
+});
+
+test('a write alone in its group runs without a savepoint; when it fails nothing of it stays', async (t) => {
+  const { db, texts } = await setup(t);
+  const gc = new GroupCommit(db);
+  await assert.rejects(
+    gc.run(async (trx) => {
+      await trx.insertInto('parents').values({ id: 7 }).execute();
+      throw new Error('refused after writing');
+    }),
+    /refused after writing/,
+  );
+  await gc.run((trx) => trx.insertInto('parents').values({ id: 8 }).execute());
+  const ids = (await db.selectFrom('parents').select('id').orderBy('id').execute()).map((r) => r.id);
+  assert.deepEqual(ids, [8]);
+  assert.ok(!texts.some((q) => /savepoint/i.test(q)), 'no savepoint for a lone write');
 });
 
 test('a retryable error runs the write again in a later group; other errors are returned at once', async (t) => {
