@@ -4,8 +4,8 @@
  * writer itself (src/events/outbox.ts) inserts with Kysely inside the caller's transaction.
  */
 import type { EventRow } from './schema.ts';
-import { query, run, type Executor } from './sql.ts';
-import { intListSql } from './dialect.ts';
+import { chunks, query, run, valuesList, type Executor } from './sql.ts';
+import { intListSql, isPostgres } from './dialect.ts';
 
 /** A parked event of a consumer: its row and why it failed. */
 export interface ParkedEvent {
@@ -13,7 +13,42 @@ export interface ParkedEvent {
   error: string;
 }
 
+/** An outbox row to insert: every column of `events` but its seq (drawn on insert) and `dispatched_at` (left NULL). */
+export type OutboxInsert = Pick<EventRow, 'id' | 'type' | 'occur_at' | 'operator' | 'project_id' | 'data'>;
+
 export const outboxStore = {
+  /**
+   * Inserts outbox rows in order, in `db` (the transaction of the change they describe). On
+   * PostgreSQL the same statement first takes the advisory lock `lockKey` (held until the
+   * transaction ends: seqs commit in the order they are drawn) and sends pg_notify('wharf_outbox'),
+   * delivered to every instance at COMMIT: one round trip while the cluster-wide lock is held.
+   * `db` must be a transaction there (a lock outside one would end with the statement).
+   */
+  async insertEvents(db: Executor, rows: readonly OutboxInsert[], lockKey: number): Promise<void> {
+    const pg = isPostgres(db);
+    for (const part of chunks(rows)) {
+      const params: unknown[] = [];
+      if (pg) {
+        params.push(lockKey);
+        part.forEach((r, n) => params.push(n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data));
+        // The lock is taken before any row draws its seq; rows draw in the order `n`.
+        await run(
+          db,
+          `INSERT INTO events (id, type, occur_at, operator, project_id, data)
+SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data
+FROM (SELECT pg_advisory_xact_lock(?), pg_notify('wharf_outbox', '')) AS l,
+  (VALUES ${valuesList(db, part.length, ['integer', 'text', 'text', 'bigint', 'text', 'integer', 'text'])}) AS v(n, id, type, occur_at, operator, project_id, data)
+ORDER BY v.n`,
+          params,
+        );
+      } else {
+        for (const r of part) params.push(r.id, r.type, r.occur_at, r.operator, r.project_id, r.data);
+        await run(db, `INSERT INTO events (id, type, occur_at, operator, project_id, data) VALUES ${valuesList(db, part.length, ['text', 'text', 'bigint', 'text', 'integer', 'text'])}`, params);
+      }
+    }
+  },
+
+
   /** Up to `limit` outbox rows with `seq > afterSeq`, oldest first. */
   eventsAfter(db: Executor, afterSeq: number, limit: number): Promise<EventRow[]> {
     return query<EventRow>(db, `SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, [afterSeq, limit]);

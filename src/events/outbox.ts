@@ -4,9 +4,8 @@
  * (./consumers.ts: the webhook dispatcher, the audit writer) read the rows after their cursors.
  */
 import { EventEmitter } from 'node:events';
-import { sql, type Kysely, type Transaction } from 'kysely';
-import { isPostgres, type Database, type EventRow } from '../db/index.ts';
-import { run } from '../db/sql.ts';
+import type { Kysely, Transaction } from 'kysely';
+import { isPostgres, outboxStore, type Database, type EventRow } from '../db/index.ts';
 import type { NewEvent, WharfEvent } from './catalog.ts';
 import { eventId } from './event-id.ts';
 
@@ -31,74 +30,33 @@ export class Outbox {
    * Returns the event with its id and time.
    */
   async append(trx: DbOrTrx, event: NewEvent): Promise<WharfEvent> {
-    const full = { ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() } as WharfEvent;
-    const projectId = 'project' in full && full.project ? full.project.id : null;
-    if (isPostgres(trx)) {
-      // The lock must be held until the row's transaction commits: outside one, make one.
-      if (!trx.isTransaction) return trx.transaction().execute((t) => this.append(t, event));
-      // One round trip, as the lock is held from here to COMMIT across the cluster: the lock
-      // (taken before the row draws its seq), pg_notify (sent at COMMIT, once per transaction, to
-      // every instance: their consumers wake) and the row.
-      await sql`INSERT INTO events (id, type, occur_at, operator, project_id, data, dispatched_at)
-        SELECT ${full.id}::text, ${full.type}::text, ${full.occurAt}::bigint, ${full.operator}::text, ${projectId}::integer, ${JSON.stringify(full)}::text, NULL
-        FROM (SELECT pg_advisory_xact_lock(${outboxLockKey}), pg_notify('wharf_outbox', '')) AS l`.execute(trx);
-    } else {
-      await trx
-        .insertInto('events')
-        .values({
-          id: full.id,
-          type: full.type,
-          occur_at: full.occurAt,
-          operator: full.operator,
-          project_id: projectId,
-          data: JSON.stringify(full),
-          dispatched_at: null,
-        })
-        .execute();
-    }
-    setImmediate(() => this.signal.emit('appended'));
+    // PostgreSQL's ordering lock must be held until the row's transaction commits: outside one, make one.
+    if (isPostgres(trx) && !trx.isTransaction) return trx.transaction().execute((t) => this.append(t, event));
+    const [full] = await this.write(trx, [event]);
+    if (!full) throw new Error('outbox: no event written');
     return full;
   }
 
   /**
-   * Records several events in `trx` (a transaction) with one multi-row INSERT per 100 events and
-   * one wake-up: what {@link append} does for each, in order, for batches (group-committed pulls,
-   * a push's events). On PostgreSQL each INSERT also takes the outbox lock, as append() does.
+   * Records several events in `trx` (a transaction), in order, with one multi-row INSERT per chunk
+   * and one wake-up: what {@link append} does for each, for batches (group-committed pulls, a
+   * push's events).
    */
   async appendMany(trx: Transaction<Database>, events: readonly NewEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const pg = isPostgres(trx);
-    for (let i = 0; i < events.length; i += 100) {
-      const rows = events.slice(i, i + 100).map((event) => {
-        const full = { ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() } as WharfEvent;
-        return {
-          id: full.id,
-          type: full.type,
-          occur_at: full.occurAt,
-          operator: full.operator,
-          project_id: 'project' in full && full.project ? full.project.id : null,
-          data: JSON.stringify(full),
-          dispatched_at: null,
-        };
-      });
-      if (pg) {
-        // As append(): the lock (the same, held until COMMIT), pg_notify and the rows in one
-        // statement; the lock is taken before any row draws its seq, and rows draw in order `n`.
-        const values = rows.map(() => '(?::integer, ?::text, ?::text, ?::bigint, ?::text, ?::integer, ?::text)').join(', ');
-        await run(
-          trx,
-          `INSERT INTO events (id, type, occur_at, operator, project_id, data, dispatched_at)
-          SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data, NULL
-          FROM (SELECT pg_advisory_xact_lock(?), pg_notify('wharf_outbox', '')) AS l,
-            (VALUES ${values}) AS v(n, id, type, occur_at, operator, project_id, data)
-          ORDER BY v.n`,
-          [outboxLockKey, ...rows.flatMap((r, n) => [n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data])],
-        );
-      } else {
-        await trx.insertInto('events').values(rows).execute();
-      }
-    }
+    await this.write(trx, events);
+  }
+
+  /** Inserts the rows (db/outbox-store.ts: on PostgreSQL with the ordering lock and pg_notify) and signals this process's consumers. */
+  private async write(trx: DbOrTrx, events: readonly NewEvent[]): Promise<WharfEvent[]> {
+    if (events.length === 0) return [];
+    const full = events.map((event) => ({ ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() }) as WharfEvent);
+    await outboxStore.insertEvents(
+      trx,
+      full.map((e) => ({ id: e.id, type: e.type, occur_at: e.occurAt, operator: e.operator, project_id: 'project' in e && e.project ? e.project.id : null, data: JSON.stringify(e) })),
+      outboxLockKey,
+    );
     setImmediate(() => this.signal.emit('appended'));
+    return full;
   }
 }
 
