@@ -31,6 +31,7 @@ import { databaseName, dropDatabase, ensureDatabase } from '../test/helpers/db.t
 import { startReceiver, type Receiver } from '../test/helpers/receiver.ts';
 import { createPolicy, pushSmallImage, smallImage } from '../test/helpers/webhook-client.ts';
 import { latencyRun, type LatencyResult } from './webhooks.ts';
+import { manifestAccept } from './keepalive-loop.ts';
 
 const quick = process.argv.includes('--quick');
 const settings = quick ? { loadSeconds: 3, connections: 40, pushes: 600, rate: 200 } : { loadSeconds: 10, connections: 80, pushes: 2000, rate: 200 };
@@ -39,12 +40,6 @@ const wharfEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is
 /** The WHARF_* settings passed to the instances: all but the database and the storage, which the benchmark sets. */
 const tuning = Object.fromEntries(Object.entries(wharfEnv).filter(([k]) => !/^WHARF_(DATABASE__URL|DATABASE__PATH|DATA_DIR|STORAGE__)/.test(k)));
 
-const manifestAccept = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
 const getPath = '/v2/library/bench/manifests/img';
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

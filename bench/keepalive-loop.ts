@@ -12,6 +12,14 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
+/** The Accept header of a manifest GET or HEAD: every manifest type Wharf and the CNCF registry serve. */
+export const manifestAccept = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
 export interface KeepAliveResult {
   requestsPerSecond: number;
   latencyP50Ms: number;
@@ -23,7 +31,8 @@ export interface KeepAliveResult {
   connects: number;
 }
 
-function percentile(sorted: number[], p: number): number {
+/** Percentile `p` (0..100) of sorted `xs`. */
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }

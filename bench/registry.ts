@@ -24,7 +24,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon, { type Result as LoadResult } from 'autocannon';
-import { keepAliveLoop } from './keepalive-loop.ts';
+import { keepAliveLoop, manifestAccept } from './keepalive-loop.ts';
 import { spawnWharf, tempDataDir } from '../test/helpers/wharf.ts';
 import { adminCreds, skopeoAvailable, skopeoOk } from '../test/helpers/skopeo.ts';
 import { OciLayout, readLayoutIndex, writeMultiLayerImage, type BuiltImage } from '../test/helpers/oci-layout.ts';
@@ -35,12 +35,6 @@ const settings = quick
   ? { imageMiB: 30, layers: 3, rounds: 2, loadSeconds: 3, connections: 20 }
   : { imageMiB: 200, layers: 3, rounds: 5, loadSeconds: 10, connections: 50 };
 
-const manifestAccept = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
 
 /** A server under test: how to reach it, its process, and how skopeo authenticates to it. */
 interface Target {
@@ -131,11 +125,6 @@ interface LoadSummary {
   rssAfterMiB: number;
 }
 
-/** Percentile `p` (0..100) of sorted `xs`. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 /**
  * A closed loop over keep-alive sockets (bench/keepalive-loop.ts): `connections` workers each send

@@ -19,7 +19,7 @@ import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { adminAuth, spawnWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
 import { databaseName, dropDatabase, dropDatabaseOf } from '../helpers/db.ts';
-import { jsonBody, startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver.ts';
+import { jsonBody, pushDigest, startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver.ts';
 import { OciLayout, readLayoutIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { adminCreds, e2eRequired, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
 import { api, createPolicy, explain, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
@@ -143,18 +143,6 @@ async function createProject(w: SpawnedWharf, name: string, isPublic = true): Pr
   assert.equal(r.status, 201, explain('POST', '/api/v2.0/projects', r));
 }
 
-/** The PUSH_ARTIFACT digest of a Default delivery (null for anything else). */
-function pushDigest(r: ReceivedRequest): string | null {
-  try {
-    const b = jsonBody(r);
-    if (typeof b !== 'object' || b === null || !('type' in b) || b.type !== 'PUSH_ARTIFACT') return null;
-    // Parsed Default JSON; every level is read optionally.
-    const ed = 'event_data' in b ? (b.event_data as { resources?: Array<{ digest?: string }> }) : {};
-    return ed.resources?.[0]?.digest ?? null;
-  } catch {
-    return null;
-  }
-}
 
 test('e2e: cluster: instances started together on an empty database migrate once and share one admin, library and signing key', { skip, timeout: 60_000 }, async (t) => {
   const c = theCluster();

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { adminAuth, freePort, spawnWharf, startWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
-import { header, jsonBody, startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
+import { header, pushDigest, startReceiver } from '../helpers/receiver.ts';
 import { OciLayout, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
 import { api, createPolicy, explain, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
@@ -16,18 +16,6 @@ import { api, createPolicy, explain, pushSmallImage, smallImage } from '../helpe
 const skip = skipWithoutSkopeo();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** PUSH_ARTIFACT digests in a Default delivery (none for other types or non-JSON bodies). */
-function pushDigest(r: ReceivedRequest): string | null {
-  try {
-    const b = jsonBody(r);
-    if (typeof b !== 'object' || b === null || !('type' in b) || b.type !== 'PUSH_ARTIFACT') return null;
-    // Parsed Default JSON; every level is read optionally.
-    const ed = 'event_data' in b ? (b.event_data as { resources?: Array<{ digest?: string }> }) : {};
-    return ed.resources?.[0]?.digest ?? null;
-  } catch {
-    return null;
-  }
-}
 
 /** Every manifest the registry holds, by tag: `/v2/_catalog`, then tags, then HEAD for the digest. */
 async function heldManifests(url: string): Promise<Map<string, string>> {

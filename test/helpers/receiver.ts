@@ -82,6 +82,19 @@ export function jsonBody(r: ReceivedRequest): unknown {
   }
 }
 
+/** The digest of the PUSH_ARTIFACT event a Default-format delivery carries (null for anything else, or a body that is not JSON). */
+export function pushDigest(r: ReceivedRequest): string | null {
+  try {
+    const b = jsonBody(r);
+    if (typeof b !== 'object' || b === null || !('type' in b) || b.type !== 'PUSH_ARTIFACT') return null;
+    // Parsed Default JSON; every level is read optionally.
+    const ed = 'event_data' in b ? (b.event_data as { resources?: Array<{ digest?: string }> }) : {};
+    return ed.resources?.[0]?.digest ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** A single header value (first one when repeated); undefined when absent. */
 export function header(r: ReceivedRequest, name: string): string | undefined {
   const v = r.headers[name.toLowerCase()];
