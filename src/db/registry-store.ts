@@ -2,9 +2,14 @@
  * The registry's hot read: what a manifest GET or HEAD needs (the project, the repository and the
  * artifact a tag or digest names) in ONE compiled statement instead of three built queries. Every
  * GET and HEAD runs it, so it reads the database as it is now: no cache to invalidate.
+ *
+ * Also the manifest PUT's fixed writes (issue 10): the repository touched and read in one UPDATE,
+ * the manifest's blob, bytes and repository link in one statement on PostgreSQL, and the quota
+ * charge's reads (limit, usage, counted digests) in one SELECT.
  */
 import type { ArtifactRow, ProjectRow, RepositoryRow } from './schema.ts';
-import { query, type Executor } from './sql.ts';
+import { query, run, type Executor } from './sql.ts';
+import { isPostgres } from './dialect.ts';
 
 /** The rows a manifest request names; null where the row does not exist (an absent project means none of them). */
 export interface ManifestTarget {
@@ -66,7 +71,81 @@ interface TargetRow {
   a_pull_time: number | null;
 }
 
+/** A manifest's blob row, its bytes and its link to a repository (see {@link registryStore.storeManifest}). */
+export interface ManifestRows {
+  digest: string;
+  content: Buffer;
+  repositoryId: number;
+  now: number;
+}
+
+/** What a quota charge reads before counting (see {@link registryStore.quotaState}). */
+export interface QuotaState {
+  /** The project's storage_limit (-1 unlimited; -1 when the project is gone). */
+  limit: number;
+  /** quota_usage.used (0 without a row). */
+  used: number;
+  /** Which of the asked digests the project already counts. */
+  counted: Set<string>;
+}
+
+const insertBlob = 'INSERT INTO blobs (digest, size, creation_time) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING';
+const insertManifestContent = 'INSERT INTO manifest_content (digest, content) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING';
+const insertRepositoryBlob = 'INSERT INTO repository_blobs (repository_id, digest, creation_time) VALUES (?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING';
+
+/**
+ * PostgreSQL: the three inserts as data-modifying CTEs of one statement. The foreign keys of
+ * manifest_content and repository_blobs on blobs are checked at the end of the statement, when
+ * the blob row of the first CTE is there; a conflict in any of them skips only that row.
+ */
+const insertManifestRowsPg = `WITH b AS (${insertBlob}), m AS (${insertManifestContent})
+${insertRepositoryBlob}`;
+
 export const registryStore = {
+  /**
+   * Sets the repository's update_time and returns its row (one UPDATE … RETURNING: the read and
+   * the write of a push, and the row lock, at once); null when no repository has that name.
+   */
+  async touchRepository(db: Executor, name: string, now: number): Promise<RepositoryRow | null> {
+    const rows = await query<RepositoryRow>(db, 'UPDATE repositories SET update_time = ? WHERE name = ? RETURNING id, project_id, name, pull_count, creation_time, update_time', [now, name]);
+    return rows[0] ?? null;
+  },
+
+  /**
+   * Inside a push's transaction: the manifest's blob row, its bytes (`manifest_content`) and its
+   * link to the repository, each skipped when already there; one statement on PostgreSQL, three
+   * on SQLite (where a statement is a function call, not a round trip).
+   */
+  async storeManifest(db: Executor, m: ManifestRows): Promise<void> {
+    if (isPostgres(db)) {
+      await run(db, insertManifestRowsPg, [m.digest, m.content.length, m.now, m.digest, m.content, m.repositoryId, m.digest, m.now]);
+      return;
+    }
+    await run(db, insertBlob, [m.digest, m.content.length, m.now]);
+    await run(db, insertManifestContent, [m.digest, m.content]);
+    await run(db, insertRepositoryBlob, [m.repositoryId, m.digest, m.now]);
+  },
+
+  /**
+   * The project's storage limit, its usage and which of `digests` (at most 500) it already counts,
+   * in one statement of one snapshot; the limit is -1 when the project does not exist.
+   */
+  async quotaState(db: Executor, projectId: number, digests: readonly string[]): Promise<QuotaState> {
+    const list = digests.length > 0 ? digests.map(() => '?').join(', ') : 'NULL';
+    const rows = await query<{ lim: number | string; used: number | string | null; digest: string | null }>(
+      db,
+      `SELECT p.storage_limit AS lim, q.used AS used, pb.digest AS digest
+FROM projects AS p
+LEFT JOIN quota_usage AS q ON q.project_id = p.id
+LEFT JOIN project_blobs AS pb ON pb.project_id = p.id AND pb.digest IN (${list})
+WHERE p.id = ?`,
+      [...digests, projectId],
+    );
+    const first = rows[0];
+    const counted = new Set<string>();
+    for (const r of rows) if (r.digest !== null) counted.add(r.digest);
+    return { limit: first ? Number(first.lim) : -1, used: first?.used == null ? 0 : Number(first.used), counted };
+  },
   /**
    * Project `projectName`, repository `repoName` and the artifact `reference` names in it (a tag,
    * or a digest when `byDigestRef`); null when the project does not exist.

@@ -21,7 +21,7 @@
  * threshold to at or above it (docs/quotas-audit.md).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database, ProjectRow } from '../db/index.ts';
+import { registryStore, type Database, type ProjectRow } from '../db/index.ts';
 import type { Outbox, ProjectRef } from '../events/index.ts';
 import type { AuditTrail, Authorizer, CallContext } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
@@ -180,13 +180,27 @@ export class QuotaService implements QuotaGuard {
    */
   async charge(trx: Transaction<Database>, subject: QuotaSubject, items: QuotaItem[]): Promise<void> {
     const projectId = subject.project.id;
-    const { fresh, needed } = await this.newItems(trx, projectId, items);
+    const unique = new Map<string, QuotaItem>();
+    for (const i of items) if (!unique.has(i.digest)) unique.set(i.digest, i);
+    if (unique.size === 0) return;
+    // The limit, the usage and the digests already counted, read inside the transaction in one
+    // statement per 500 digests (a PUT /quotas may have changed the limit since the push began).
+    const digests = [...unique.keys()];
+    const counted = new Set<string>();
+    let limit = -1;
+    let used0 = 0;
+    for (let i = 0; i < digests.length; i += 500) {
+      const state = await registryStore.quotaState(trx, projectId, digests.slice(i, i + 500));
+      if (i === 0) {
+        limit = state.limit;
+        used0 = state.used;
+      }
+      for (const d of state.counted) counted.add(d);
+    }
+    const fresh = [...unique.values()].filter((i) => !counted.has(i.digest));
     if (fresh.length === 0) return;
-    // Read the limit inside the transaction: a PUT /quotas may have changed it since the push began.
-    const project = await trx.selectFrom('projects').select('storage_limit').where('id', '=', projectId).executeTakeFirst();
-    const limit = project ? Number(project.storage_limit) : -1;
     if (limit < 0) return this.count(trx, projectId, fresh);
-    const used0 = await this.usage(trx, projectId);
+    const needed = fresh.reduce((s, i) => s + i.size, 0);
     if (used0 + needed > limit) throw new QuotaExceededError(subject, needed, used0, limit);
     // Counted and checked again in place: a concurrent push of the same project (PostgreSQL; SQLite
     // has one writer) may have counted some of `fresh` or raised the usage since the reads above.

@@ -1,19 +1,15 @@
 /**
  * Where manifest bytes live: the `manifest_content` table (migration 0005), written in the
- * transaction that records the artifact, so a committed artifact always has its bytes and a
- * rolled-back push leaves none. Manifests pushed by a Wharf before that migration are files in the
- * BlobStore and are read from there. Both the manifest routes and the blob routes (a manifest may
- * be fetched as a blob by its digest) read through here.
+ * transaction that records the artifact (`registryStore.storeManifest`, src/db/registry-store.ts),
+ * so a committed artifact always has its bytes and a rolled-back push leaves none. Manifests
+ * pushed by a Wharf before that migration are files in the BlobStore and are read from there.
+ * Both the manifest routes and the blob routes (a manifest may be fetched as a blob by its digest)
+ * read through here.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
 import type { Digest } from '../domain/index.ts';
 import { StorageNotFoundError, type BlobStore } from '../storage/index.ts';
-
-/** Stores `body` as the bytes of manifest `digest` (a no-op when they are already stored). */
-export async function storeManifestBytes(trx: Transaction<Database>, digest: Digest, body: Buffer): Promise<void> {
-  await trx.insertInto('manifest_content').values({ digest, content: body }).onConflict((oc) => oc.column('digest').doNothing()).execute();
-}
 
 /** The bytes of manifest `digest` from the database, else from the BlobStore; null when neither has them. */
 export async function readManifestBytes(db: Kysely<Database>, blobs: BlobStore, digest: Digest): Promise<Buffer | null> {

@@ -33,10 +33,10 @@ import { GroupCommit, registryStore } from '../db/index.ts';
 import type { ArtifactRef, NewEvent } from '../events/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
-import { findOrCreateRepository, findRepository, projectForRepo, projectRef, projectUnknown, repositoryRef } from './repositories.ts';
+import { findRepository, touchOrCreateRepository, projectForRepo, projectRef, projectUnknown, repositoryRef } from './repositories.ts';
 import type { CallContext, ManifestContent, NamePage, Registry } from './types.ts';
 import { PullRecorder } from './pull-recorder.ts';
-import { readManifestBytes, storeManifestBytes } from './manifest-bytes.ts';
+import { readManifestBytes } from './manifest-bytes.ts';
 
 type Trx = Transaction<Database>;
 
@@ -115,16 +115,12 @@ export class ManifestService
 
     const record = () => this.transact(async (trx) => {
       const now = Date.now();
-      await trx.insertInto('blobs').values({ digest, size: body.length, creation_time: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
-      await storeManifestBytes(trx, digest, body);
-      const repository = await findOrCreateRepository(trx, this.deps.outbox, ctx, project, repo);
+      // The repository first (lock order: repositories, artifacts, tags, the outbox last), read,
+      // touched and locked in one statement; then the manifest's blob, bytes and repository link
+      // (one statement on PostgreSQL, src/db/registry-store.ts).
+      const repository = await touchOrCreateRepository(trx, this.deps.outbox, ctx, project, repo, now);
+      await registryStore.storeManifest(trx, { digest, content: body, repositoryId: repository.id, now });
       await quotas?.charge(trx, { ...quotaSubject, repositoryRef: repositoryRef(repository) }, quotaItems);
-      await trx.updateTable('repositories').set({ update_time: now }).where('id', '=', repository.id).execute();
-      await trx
-        .insertInto('repository_blobs')
-        .values({ repository_id: repository.id, digest, creation_time: now })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-        .execute();
 
       const size =
         body.length +

@@ -5,7 +5,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { fail, projectOf, type RepoName } from '../domain/index.ts';
-import type { Database, ProjectRow, RepositoryRow } from '../db/index.ts';
+import { registryStore, type Database, type ProjectRow, type RepositoryRow } from '../db/index.ts';
 import type { Outbox, ProjectRef, RepositoryRef } from '../events/index.ts';
 import type { CallContext } from './types.ts';
 
@@ -54,6 +54,44 @@ export async function findOrCreateRepository(
     .executeTakeFirst();
   if (!row) {
     const other = await findRepository(trx, name);
+    if (other) return other;
+    throw new Error(`repository ${name}: created and deleted concurrently; try again`);
+  }
+  await outbox.append(trx, {
+    type: 'CREATE_REPOSITORY',
+    operator: ctx.actor.username,
+    request: ctx.request,
+    project: projectRef(project),
+    repository: repositoryRef(row),
+  });
+  return row;
+}
+
+/**
+ * A push's repository inside `trx`: sets its update_time to `now` and returns it (one statement
+ * that reads, writes and locks the row), or creates it with CREATE_REPOSITORY when new. The row is
+ * read inside the transaction, never taken from a read before it: a repository deleted meanwhile
+ * is created again, as {@link findOrCreateRepository} does.
+ */
+export async function touchOrCreateRepository(
+  trx: Transaction<Database>,
+  outbox: Outbox,
+  ctx: CallContext,
+  project: ProjectRow,
+  name: RepoName,
+  now: number,
+): Promise<RepositoryRow> {
+  const existing = await registryStore.touchRepository(trx, name, now);
+  if (existing) return existing;
+  // As in findOrCreateRepository: a concurrent creator's row is found (and touched) after its commit.
+  const row = await trx
+    .insertInto('repositories')
+    .values({ project_id: project.id, name, pull_count: 0, creation_time: now, update_time: now })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) {
+    const other = await registryStore.touchRepository(trx, name, now);
     if (other) return other;
     throw new Error(`repository ${name}: created and deleted concurrently; try again`);
   }
