@@ -24,7 +24,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon, { type Result as LoadResult } from 'autocannon';
-import { keepAliveLoop, manifestAccept } from './keepalive-loop.ts';
+import { keepAliveLoop, manifestAccept, type KeepAliveResult } from './keepalive-loop.ts';
 import { spawnWharf, tempDataDir } from '../test/helpers/wharf.ts';
 import { adminCreds, skopeoAvailable, skopeoOk } from '../test/helpers/skopeo.ts';
 import { OciLayout, readLayoutIndex, writeMultiLayerImage, type BuiltImage } from '../test/helpers/oci-layout.ts';
@@ -113,14 +113,8 @@ async function pull(t: Target, repo: string, tag: string, expect: string): Promi
   }
 }
 
-/** Summary of one autocannon run. */
-interface LoadSummary {
-  requestsPerSecond: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  requests: number;
-  non2xx: number;
-  errors: number;
+/** Summary of one load run (autocannon or the keep-alive loop), with the server's RSS around it. */
+interface LoadSummary extends Omit<KeepAliveResult, 'connects'> {
   rssBeforeMiB: number;
   rssAfterMiB: number;
 }

@@ -41,30 +41,7 @@ export async function findOrCreateRepository(
   project: ProjectRow,
   name: RepoName,
 ): Promise<RepositoryRow> {
-  const existing = await findRepository(trx, name);
-  if (existing) return existing;
-  const now = Date.now();
-  // Two pushes may create it at once: on PostgreSQL (READ COMMITTED; SQLite serializes writers)
-  // the later insert waits for the earlier one's commit, inserts nothing and finds its row.
-  const row = await trx
-    .insertInto('repositories')
-    .values({ project_id: project.id, name, pull_count: 0, creation_time: now, update_time: now })
-    .onConflict((oc) => oc.column('name').doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  if (!row) {
-    const other = await findRepository(trx, name);
-    if (other) return other;
-    throw new Error(`repository ${name}: created and deleted concurrently; try again`);
-  }
-  await outbox.append(trx, {
-    type: 'CREATE_REPOSITORY',
-    operator: ctx.actor.username,
-    request: ctx.request,
-    project: projectRef(project),
-    repository: repositoryRef(row),
-  });
-  return row;
+  return (await findRepository(trx, name)) ?? createRepository(trx, outbox, ctx, project, name, Date.now(), () => findRepository(trx, name));
 }
 
 /**
@@ -81,9 +58,24 @@ export async function touchOrCreateRepository(
   name: RepoName,
   now: number,
 ): Promise<RepositoryRow> {
-  const existing = await registryStore.touchRepository(trx, name, now);
-  if (existing) return existing;
-  // As in findOrCreateRepository: a concurrent creator's row is found (and touched) after its commit.
+  const touch = () => registryStore.touchRepository(trx, name, now);
+  return (await touch()) ?? createRepository(trx, outbox, ctx, project, name, now, touch);
+}
+
+/**
+ * Creates repository `name` with its CREATE_REPOSITORY event. Two pushes may create it at once: on
+ * PostgreSQL (READ COMMITTED; SQLite serializes writers) the later insert waits for the earlier
+ * one's commit, inserts nothing and returns the other's row through `findOther`.
+ */
+async function createRepository(
+  trx: Transaction<Database>,
+  outbox: Outbox,
+  ctx: CallContext,
+  project: ProjectRow,
+  name: RepoName,
+  now: number,
+  findOther: () => Promise<RepositoryRow | null>,
+): Promise<RepositoryRow> {
   const row = await trx
     .insertInto('repositories')
     .values({ project_id: project.id, name, pull_count: 0, creation_time: now, update_time: now })
@@ -91,7 +83,7 @@ export async function touchOrCreateRepository(
     .returningAll()
     .executeTakeFirst();
   if (!row) {
-    const other = await registryStore.touchRepository(trx, name, now);
+    const other = await findOther();
     if (other) return other;
     throw new Error(`repository ${name}: created and deleted concurrently; try again`);
   }
