@@ -20,6 +20,7 @@ import pg from 'pg';
 import { adminAuth, spawnWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
 import { databaseName, dropDatabase, dropDatabaseOf } from '../helpers/db.ts';
 import { jsonBody, pushDigest, startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver.ts';
+import { burstWithKill, type BurstOutcome } from '../helpers/e2e.ts';
 import { OciLayout, readLayoutIndex, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { adminCreds, e2eRequired, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
 import { api, createPolicy, explain, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
@@ -343,33 +344,14 @@ test('e2e: cluster: kill -9 of an instance mid-burst: the other delivers every s
         jobs.push({ name: `burst/http:h${i}`, via, run: () => pushSmallImage(via.url, 'burst/http', smallImage(`burst-${i}-${Date.now()}`), { tag: `h${i}`, auth: adminAuth }) });
       }
     }
-    const acked = new Map<string, string>();
-    const failed: string[] = [];
-    let next = 0;
-    let killed: Promise<void> | undefined;
-    let killedAt = 0;
-    const worker = async () => {
-      for (;;) {
-        const job = jobs[next++];
-        if (!job) return;
-        try {
-          acked.set(job.name, await job.run());
-        } catch {
-          failed.push(job.name);
-        }
-        if (acked.size >= 8 && !killed) {
-          killedAt = Date.now();
-          killed = victim.kill9();
-        }
-      }
-    };
+    let burst: BurstOutcome;
     try {
-      await Promise.all(Array.from({ length: 4 }, worker));
+      burst = await burstWithKill(jobs, { workers: 4, killAfter: 8, kill: () => victim.kill9() });
     } finally {
       for (const l of layouts) l.remove();
     }
+    const { acked, failed, killed, killedAt } = burst;
     assert.ok(killed, 'the kill happened');
-    await killed;
     await release();
     const deliveredBeforeKill = new Set(c.recv.on('/burst').filter((r) => r.receivedAt <= killedAt).map(pushDigest));
     t.diagnostic(`acknowledged ${acked.size}, failed by the kill ${failed.length}; ${deliveredBeforeKill.size} delivered before the kill`);

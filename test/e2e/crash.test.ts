@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { adminAuth, freePort, spawnWharf, startWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
 import { header, pushDigest, startReceiver } from '../helpers/receiver.ts';
+import { burstWithKill } from '../helpers/e2e.ts';
 import { OciLayout, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
 import { api, createPolicy, explain, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
@@ -88,26 +89,9 @@ test('e2e: kill -9 mid-burst loses no event', { skip, timeout: 240_000 }, async 
       if (s) jobs.push(s);
       jobs.push(...httpJobs.splice(0, skopeoJobs.length > 0 ? 2 : 3));
     }
-    const acked = new Map<string, string>();
-    const failed: string[] = [];
-    let next = 0;
-    let killed: Promise<void> | undefined;
     const wharf: SpawnedWharf = w;
-    const worker = async () => {
-      for (;;) {
-        const job = jobs[next++];
-        if (!job) return;
-        try {
-          acked.set(job.name, await job.run());
-        } catch {
-          failed.push(job.name);
-        }
-        if (acked.size >= 10 && !killed) killed = wharf.kill9();
-      }
-    };
-    await Promise.all(Array.from({ length: 4 }, worker));
+    const { acked, failed, killed } = await burstWithKill(jobs, { workers: 4, killAfter: 10, kill: () => wharf.kill9() });
     assert.ok(killed, 'the kill happened');
-    await killed;
     t.diagnostic(`acknowledged before/around the kill: ${acked.size}; failed by the kill: ${failed.length}; deliveries before restart: ${recv.requests.length}`);
     assert.ok(failed.length > 0 || acked.size < jobs.length, 'the kill interrupted the burst');
 

@@ -51,3 +51,48 @@ export function useE2eWharf(setup?: (w: TestWharf) => Promise<void>): E2eWharf {
     },
   };
 }
+
+/** A push of a burst: its name and the push itself, resolving to the manifest digest the registry acknowledged. */
+export interface BurstJob {
+  name: string;
+  run: () => Promise<string>;
+}
+
+/** What {@link burstWithKill} saw: the pushes acknowledged (name → digest), those that failed, and when the kill began. */
+export interface BurstOutcome {
+  acked: Map<string, string>;
+  failed: string[];
+  killed: boolean;
+  killedAt: number;
+}
+
+/**
+ * Runs `jobs` with `workers` pushes in flight and calls `kill` (a kill -9) once `killAfter` of them
+ * were acknowledged, while the others are still going; resolves when every job ended and the kill
+ * finished.
+ */
+export async function burstWithKill(jobs: readonly BurstJob[], opts: { workers: number; killAfter: number; kill: () => Promise<void> }): Promise<BurstOutcome> {
+  const acked = new Map<string, string>();
+  const failed: string[] = [];
+  let next = 0;
+  let killed: Promise<void> | undefined;
+  let killedAt = 0;
+  const worker = async () => {
+    for (;;) {
+      const job = jobs[next++];
+      if (!job) return;
+      try {
+        acked.set(job.name, await job.run());
+      } catch {
+        failed.push(job.name);
+      }
+      if (acked.size >= opts.killAfter && !killed) {
+        killedAt = Date.now();
+        killed = opts.kill();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.workers }, worker));
+  await killed;
+  return { acked, failed, killed: killed !== undefined, killedAt };
+}
