@@ -18,6 +18,7 @@
  * group commits) and should not wait for anything but the database.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { isTransientConflict, isUniqueViolation } from './dialect.ts';
 
 /** Tuning of a {@link GroupCommit}. */
 export interface GroupCommitOptions {
@@ -41,7 +42,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 /** True for the SQLite errors a retry can cure: a unique-constraint race or a busy/locked database. */
 export function isRetryableSqliteError(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+  return code.startsWith('SQLITE_') && (isUniqueViolation(err) || isTransientConflict(err));
 }
 
 /**
@@ -49,8 +50,7 @@ export function isRetryableSqliteError(err: unknown): boolean {
  * violation (23505), serialization failure (40001) and deadlock (40P01).
  */
 export function isRetryableDbError(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-  return code === '23505' || code === '40001' || code === '40P01' || isRetryableSqliteError(err);
+  return isUniqueViolation(err) || isTransientConflict(err);
 }
 
 /** Runs queued write transactions in shared SQLite transactions (see the file comment). */

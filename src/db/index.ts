@@ -1,7 +1,7 @@
 /** The database: Kysely types, migrations and the repositories that are the only SQL in Wharf. */
 export * from './schema.ts';
 export { openDatabase, isPostgresUrl, type Db, type OpenDatabaseOptions } from './connect.ts';
-export { dialectOf, isPostgres, forDialect, autoId, bytesType, intListSql, isUniqueViolation, type Dialect } from './dialect.ts';
+export { dialectOf, isPostgres, autoId, bytesType, intListSql, isUniqueViolation, isTransientConflict, type Dialect } from './dialect.ts';
 export { notify, Notifications, type Channel } from './notifications.ts';
 export { JobStore, executionStatus, finalStatuses, parseJobAttrs, type JobStatus, type JobTrigger, type JobExecutionRow, type JobTaskRow, type TaskCounts, type NewExecution, type JobLogLine } from './job-store.ts';
 export { likeContains } from './like.ts';

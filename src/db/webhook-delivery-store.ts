@@ -24,7 +24,7 @@
  */
 import type { ProjectRow, WebhookAttemptRow, WebhookExecutionRow, WebhookPolicyRow, WebhookTargetRow, WebhookTaskRow } from './schema.ts';
 import { chunks, query, run, valuesList, type Executor } from './sql.ts';
-import { dialectOf, isPostgres, type Dialect } from './dialect.ts';
+import { dialectOf, intListForms, isPostgres, type Dialect } from './dialect.ts';
 import { notify } from './notifications.ts';
 
 /** An enabled target of an enabled policy that may receive an event (see `subscribedTargets`). */
@@ -74,19 +74,13 @@ export interface ScanMark {
 /** The task columns and conditions of a claim scan: due at `now` and not leased. */
 const dueTask = `(lease_until IS NULL OR lease_until < ?)`;
 
-/** `IN (…)` lists of integers passed as one JSON parameter, in each dialect. */
-const idsSql: Record<Dialect, string> = {
-  sqlite: 'SELECT value FROM json_each(?)',
-  postgres: 'SELECT value::bigint FROM json_array_elements_text(?::json)',
-};
-
 /** Targets and projects at their cap are left out. */
 const candidateJoins = (d: Dialect) => `
 JOIN webhook_executions AS e ON e.id = t.execution_id
 JOIN webhook_targets AS g ON g.id = e.target_id
 JOIN webhook_policies AS p ON p.id = e.policy_id
-WHERE e.target_id NOT IN (${idsSql[d]})
-  AND coalesce(p.project_id, 0) NOT IN (${idsSql[d]})
+WHERE e.target_id NOT IN (${intListForms[d]})
+  AND coalesce(p.project_id, 0) NOT IN (${intListForms[d]})
 ORDER BY t.next_attempt_at, t.id
 LIMIT ?`;
 
@@ -199,14 +193,14 @@ FROM webhook_tasks AS t
 JOIN webhook_executions AS e ON e.id = t.execution_id
 JOIN webhook_targets AS g ON g.id = e.target_id
 JOIN webhook_policies AS p ON p.id = e.policy_id
-WHERE t.id IN (${idsSql[d]})
+WHERE t.id IN (${intListForms[d]})
 ORDER BY t.id`;
 
 /** Every statement above, built once for each dialect. */
 const sqlOf = Object.fromEntries(
   (['sqlite', 'postgres'] as const).map((d) => [
     d,
-    { subscribedTargets: subscribedTargetsSql(d), dueCandidates: dueCandidatesSql(d), dueCandidatesAfter: dueCandidatesAfterSql(d), loadClaimed: loadClaimedSql(d), ids: idsSql[d] },
+    { subscribedTargets: subscribedTargetsSql(d), dueCandidates: dueCandidatesSql(d), dueCandidatesAfter: dueCandidatesAfterSql(d), loadClaimed: loadClaimedSql(d), ids: intListForms[d] },
   ]),
 ) as Record<Dialect, { subscribedTargets: string; dueCandidates: string; dueCandidatesAfter: string; loadClaimed: string; ids: string }>;
 const forms = (db: Executor) => sqlOf[dialectOf(db)];

@@ -8,7 +8,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
+import { isTransientConflict, type ArtifactRow, type Database, type ProjectRow, type RepositoryRow } from '../db/index.ts';
 import type { NewEvent, Outbox } from '../events/index.ts';
 import { projectRef, repositoryRef } from './repositories.ts';
 import type { CallContext } from './types.ts';
@@ -187,9 +187,7 @@ export class PullRecorder {
         await this.db.transaction().execute(fn);
         return;
       } catch (err) {
-        const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-        const busy = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === '40P01' || code === '40001';
-        if (attempt >= maxAttempts || !busy) throw err;
+        if (attempt >= maxAttempts || !isTransientConflict(err)) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
       }
     }
