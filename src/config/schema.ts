@@ -207,6 +207,44 @@ export const configSchema = z
         login_window_seconds: z.coerce.number().int().positive().default(300),
       })
       .default({ token_ttl_seconds: 300, login_max_failures_per_user: 10, login_max_failures_per_address: 50, login_window_seconds: 300 }),
+    /** Vulnerability scanning and SBOMs (docs/scanning.md). */
+    scanning: z
+      .object({
+        /** Serve the built-in scanner (Harbor's Pluggable Scanner API) under /scanner/api/v1 and register it as `Wharf` on first start. */
+        builtin: bool.default(true),
+        /** Scans (IMAGE_SCAN and SBOM tasks) running at once in one process. */
+        concurrency: z.coerce.number().int().positive().default(2),
+        /** Artifacts a scan-all run submits per batch; the next batch waits until its tasks are done. */
+        scan_all_batch: z.coerce.number().int().positive().default(50),
+        /** Lifetime of the pull credential a scan hands the adapter, in seconds. */
+        credential_ttl_seconds: z.coerce.number().int().min(60).max(86_400).default(1800),
+        /** Per request to an adapter, in seconds. */
+        adapter_timeout_seconds: z.coerce.number().int().positive().default(10),
+        /** A report still not ready after this many seconds of polling ends the scan Error. */
+        report_timeout_seconds: z.coerce.number().int().positive().default(1800),
+        /** The base URL adapters pull from (`registry.url` of a scan request); default: the server's own listening address. */
+        registry_url: z.string().url().optional(),
+        /** The built-in scanner's vulnerability database (OSV records, kept in Wharf's database). */
+        vulndb: z
+          .object({
+            /** Where `wharf vulndb update` and the schedule fetch `<ecosystem>/all.zip` from. */
+            source: z.string().url().default('https://osv-vulnerabilities.storage.googleapis.com'),
+            /** OSV ecosystems fetched by an update. */
+            ecosystems: z.array(z.string().min(1)).default(['Debian', 'Ubuntu', 'Alpine', 'Rocky Linux', 'AlmaLinux', 'npm', 'PyPI', 'Go', 'Maven']),
+            /** When the update runs: None, Hourly, Daily, Weekly or a 6-field cron (seconds first). */
+            update_schedule: z.string().default('Daily'),
+          })
+          .default({ source: 'https://osv-vulnerabilities.storage.googleapis.com', ecosystems: ['Debian', 'Ubuntu', 'Alpine', 'Rocky Linux', 'AlmaLinux', 'npm', 'PyPI', 'Go', 'Maven'], update_schedule: 'Daily' }),
+      })
+      .default({
+        builtin: true,
+        concurrency: 2,
+        scan_all_batch: 50,
+        credential_ttl_seconds: 1800,
+        adapter_timeout_seconds: 10,
+        report_timeout_seconds: 1800,
+        vulndb: { source: 'https://osv-vulnerabilities.storage.googleapis.com', ecosystems: ['Debian', 'Ubuntu', 'Alpine', 'Rocky Linux', 'AlmaLinux', 'npm', 'PyPI', 'Go', 'Maven'], update_schedule: 'Daily' },
+      }),
   })
   .strict();
 

@@ -1,0 +1,102 @@
+/**
+ * Harbor's Pluggable Scanner API v1.1/v1.2 (../shared/reference/scanner-adapter-openapi-v1.2.yaml):
+ * the media types and bodies both sides speak. Wharf's adapter client (Wharf -> any adapter) and
+ * Wharf's built-in scanner (an adapter) share these types.
+ */
+
+export const METADATA_MIME = 'application/vnd.scanner.adapter.metadata+json; version=1.0';
+export const METADATA_MIME_1_1 = 'application/vnd.scanner.adapter.metadata+json; version=1.1';
+export const SCAN_REQUEST_MIME = 'application/vnd.scanner.adapter.scan.request+json; version=1.0';
+export const SCAN_RESPONSE_MIME = 'application/vnd.scanner.adapter.scan.response+json; version=1.0';
+export const ERROR_MIME = 'application/vnd.scanner.adapter.error+json; version=1.0';
+/** The two vulnerability report types (one schema). */
+export const VULN_REPORT_MIME_1_1 = 'application/vnd.security.vulnerability.report; version=1.1';
+export const VULN_REPORT_MIME_HARBOR = 'application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0';
+export const SBOM_REPORT_MIME = 'application/vnd.security.sbom.report+json; version=1.0';
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+/** `sbom_media_type` values (v1.2). */
+export const SPDX_JSON = 'application/spdx+json';
+export const CYCLONEDX_JSON = 'application/vnd.cyclonedx+json';
+/** Metadata property naming the form of `registry.authorization` the adapter wants (`Basic` default, or `Bearer`). */
+export const REGISTRY_AUTH_TYPE_PROPERTY = 'harbor.scanner-adapter/registry-authorization-type';
+export const DB_UPDATED_AT_PROPERTY = 'harbor.scanner-adapter/vulnerability-database-updated-at';
+
+export interface Scanner {
+  name: string;
+  vendor: string;
+  version: string;
+}
+
+export interface ScannerCapability {
+  /** `vulnerability` (also when absent) or `sbom`. */
+  type?: 'vulnerability' | 'sbom';
+  consumes_mime_types: string[];
+  produces_mime_types: string[];
+  additional_attributes?: Record<string, unknown>;
+}
+
+export interface ScannerAdapterMetadata {
+  scanner: Scanner;
+  capabilities: ScannerCapability[];
+  properties?: Record<string, string>;
+}
+
+export interface ScanRequest {
+  registry: { url: string; authorization: string; insecure?: boolean };
+  artifact: { repository: string; digest: string; tag?: string; mime_type: string; size?: number };
+  enabled_capabilities?: Array<{ type: 'vulnerability' | 'sbom'; produces_mime_types: string[]; parameters?: { sbom_media_types?: string[] } | null }>;
+}
+
+export interface ScanResponse {
+  id: string;
+}
+
+/** Harbor's severity words. `None` is accepted from adapters; `Negligible` is stored as `None`. */
+export type Severity = 'Unknown' | 'None' | 'Negligible' | 'Low' | 'Medium' | 'High' | 'Critical';
+
+export interface CvssDetails {
+  score_v3?: number | null;
+  score_v2?: number | null;
+  vector_v3?: string;
+  vector_v2?: string;
+}
+
+export interface VulnerabilityItem {
+  /** A CVE id where the advisory has one (Harbor's allowlists are CVE-centric). */
+  id: string;
+  package: string;
+  version: string;
+  /** "" when there is no fix. */
+  fix_version: string;
+  severity: Severity;
+  description: string;
+  links: string[];
+  preferred_cvss?: CvssDetails;
+  cwe_ids?: string[];
+  /** Wharf's built-in scanner puts the original advisory id (`osv_id`), its aliases and the package's purl here. */
+  vendor_attributes?: Record<string, unknown>;
+  /** Optional: `fixed`, `affected`, ... */
+  status?: string;
+}
+
+export interface VulnerabilityReport {
+  generated_at: string;
+  artifact?: { repository: string; digest: string; tag?: string; mime_type: string };
+  scanner: Scanner;
+  severity: Severity;
+  vulnerabilities: VulnerabilityItem[];
+}
+
+export interface SbomReport {
+  generated_at: string;
+  artifact?: { repository: string; digest: string; tag?: string; mime_type: string };
+  scanner: Scanner;
+  vendor_attributes?: Record<string, unknown>;
+  media_type: string;
+  sbom: Record<string, unknown>;
+}
+
+export interface ErrorResponse {
+  error: { message: string };
+}
