@@ -34,6 +34,8 @@ export const generalCodes = [
   /** A chunk that does not start where the upload ends (HTTP 416 on /v2). */
   'RANGE_INVALID',
   'UNAVAILABLE',
+  /** A project policy refuses the pull (prevent_vul: Harbor's 412 PROJECTPOLICYVIOLATION). */
+  'POLICY_VIOLATION',
 ] as const;
 /** A general, non-OCI error code. */
 export type GeneralCode = (typeof generalCodes)[number];

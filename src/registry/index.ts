@@ -1,6 +1,7 @@
 /** The OCI registry: blobs, uploads, manifests, tags, referrers, catalog, garbage collection. */
 export * from './types.ts';
 export * from './quota-guard.ts';
+export * from './pull-gate.ts';
 export { projectRef } from './repositories.ts';
 export { RegistryService, type RegistryDeps } from './registry-service.ts';
 export { runGc, type GcReport, type GcDeps } from './gc.ts';

@@ -37,6 +37,7 @@ import { findRepository, touchOrCreateRepository, projectForRepo, projectRef, pr
 import type { CallContext, ManifestContent, NamePage, Registry } from './types.ts';
 import { PullRecorder } from './pull-recorder.ts';
 import { readManifestBytes } from './manifest-bytes.ts';
+import { gateApplies } from './pull-gate.ts';
 
 type Trx = Transaction<Database>;
 
@@ -262,6 +263,7 @@ export class ManifestService
     this.deps.authorizer.check(ctx.actor, 'pull', { name: project.name, public: project.public === 1 }, repo);
     if (!repository) throw fail('NAME_UNKNOWN', `repository ${repo} not found`, { name: repo });
     if (!artifact) throw manifestUnknown(repo, ref);
+    if (this.deps.pullGate && gateApplies(project.metadata)) await this.deps.pullGate.check({ ctx, project, repository: repo, artifact });
     // The artifact's digest was validated when it was pushed.
     const digest = artifact.digest as Digest;
     let body = this.manifestBytes.get(digest);

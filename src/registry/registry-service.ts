@@ -12,6 +12,7 @@ import type { Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import type { QuotaGuard } from './quota-guard.ts';
+import type { PullGate } from './pull-gate.ts';
 import type { Digest, RepoName, Reference } from '../domain/index.ts';
 import type { CallContext, Registry } from './types.ts';
 import { BlobService } from './blob-service.ts';
@@ -28,6 +29,8 @@ export interface RegistryDeps {
   logger: Logger;
   /** Storage quota accounting (src/projects/quotas.ts); absent means no quotas. */
   quotas?: QuotaGuard;
+  /** The check before a manifest is served from a project with a pull policy (src/registry/pull-gate.ts); absent means none. */
+  pullGate?: PullGate;
 }
 
 /** Implements {@link Registry} by delegating to the blob and manifest services. */

@@ -38,6 +38,7 @@ export const harborErrors = {
   UNPROCESSABLE: { status: 422, code: 'UNPROCESSABLE_ENTITY' },
   TOOMANYREQUESTS: { status: 429, code: 'TOO_MANY_REQUEST' },
   UNAVAILABLE: { status: 503, code: 'SERVICE_UNAVAILABLE' },
+  POLICY_VIOLATION: { status: 412, code: 'PROJECTPOLICYVIOLATION' },
 } as const satisfies Record<ErrorCode, HarborErrorSpec>;
 
 /** The `WWW-Authenticate` challenge sent with every 401. */

@@ -39,6 +39,7 @@ export const ociErrorTable: Record<ErrorCode, OciErrorEntry> = {
   UNPROCESSABLE: { status: 422, code: 'UNPROCESSABLE', meaning: 'the request is well-formed but cannot be processed' },
   RANGE_INVALID: { status: 416, code: 'BLOB_UPLOAD_INVALID', meaning: 'a chunk does not start where the upload ends, or a read range is not satisfiable' },
   UNAVAILABLE: { status: 503, code: 'UNAVAILABLE', meaning: 'a dependency (database, storage) is unavailable, e.g. a write found the disk full' },
+  POLICY_VIOLATION: { status: 412, code: 'PROJECTPOLICYVIOLATION', meaning: "the project's policy refuses the pull (prevent_vul), as Harbor answers" },
 };
 
 /** The entry for unknown errors (500; the body carries the request id). */
