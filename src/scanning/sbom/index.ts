@@ -1,0 +1,20 @@
+/**
+ * SBOM documents of an image's inventory: CycloneDX 1.5/1.6 JSON (through the CycloneDX
+ * library) and SPDX 2.3 JSON (the format Harbor stores as its SBOM accessory).
+ */
+export { cycloneDxDocument, cycloneDxBom, validateCycloneDx, cdxProperty } from './cyclonedx.ts';
+export type { CycloneDxOptions, CycloneDxSpecVersion, CycloneDxIssue } from './cyclonedx.ts';
+export { spdxDocument, SPDX_ID_PATTERN } from './spdx.ts';
+export type {
+  SpdxDocument,
+  SpdxOptions,
+  SpdxPackage,
+  SpdxRelationship,
+  SpdxExternalRef,
+  SpdxExtractedLicensingInfo,
+  SpdxCreationInfo,
+} from './spdx.ts';
+export { resolveLicense, licenseRefId } from './licenses.ts';
+export type { ResolvedLicense } from './licenses.ts';
+export { SPDX_MEDIA_TYPE, CYCLONEDX_MEDIA_TYPE, wharfScannerTool } from './types.ts';
+export type { SbomSubject, SbomTool } from './types.ts';
