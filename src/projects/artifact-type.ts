@@ -4,7 +4,10 @@
  */
 
 /** The artifact types Wharf reports. */
-export type ArtifactKind = 'IMAGE' | 'CHART' | 'UNKNOWN';
+export type ArtifactKind = 'IMAGE' | 'CHART' | 'SBOM' | 'UNKNOWN';
+
+/** The config (or artifactType) of Harbor's SBOM accessory. */
+export const harborSbomMediaType = 'application/vnd.goharbor.harbor.sbom.v1';
 
 const imageConfigTypes = new Set([
   'application/vnd.docker.container.image.v1+json',
@@ -34,8 +37,25 @@ export function isIndexMediaType(mediaType: string): boolean {
  */
 export function artifactKind(mediaType: string, configMediaType: string | null, artifactType: string | null): ArtifactKind {
   if (configMediaType === chartConfigType || artifactType === chartConfigType) return 'CHART';
+  if (configMediaType === harborSbomMediaType || artifactType === harborSbomMediaType) return 'SBOM';
   if (artifactType !== null && !imageConfigTypes.has(artifactType)) return 'UNKNOWN';
   if (configMediaType !== null && imageConfigTypes.has(configMediaType)) return 'IMAGE';
   if (indexTypes.has(mediaType) || schema1Types.has(mediaType)) return 'IMAGE';
   return 'UNKNOWN';
+}
+
+/** Harbor's accessory types of manifests that name a subject. */
+export type AccessoryType = 'sbom.harbor' | 'signature.cosign' | 'signature.notation' | 'subject.accessory';
+
+/**
+ * The accessory type of a manifest with a `subject`, as Harbor records it: Harbor's SBOM by its
+ * config or artifactType, cosign and notation signatures by theirs, anything else a plain subject
+ * accessory (SBOMs and attestations users attach with oras, for example).
+ */
+export function accessoryType(configMediaType: string | null, artifactType: string | null): AccessoryType {
+  const t = artifactType ?? configMediaType ?? '';
+  if (t === harborSbomMediaType || configMediaType === harborSbomMediaType) return 'sbom.harbor';
+  if (t === 'application/vnd.dev.cosign.artifact.sig.v1+json' || configMediaType === 'application/vnd.dev.cosign.simplesigning.v1+json') return 'signature.cosign';
+  if (t === 'application/vnd.cncf.notary.signature') return 'signature.notation';
+  return 'subject.accessory';
 }

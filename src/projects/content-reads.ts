@@ -4,6 +4,7 @@
  * (src/domain/listing.ts) over the fields declared here. Reads only: changes go through the
  * registry (./content-changes.ts).
  */
+import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { ArtifactRow, Database, RepositoryRow, TagRow } from '../db/index.ts';
 import type { Authorizer } from '../auth/index.ts';
@@ -12,6 +13,7 @@ import { conditionMatches, conditionMatchesAny, fail, filterOf, pageOf, parseDig
 import { filterSql, listPage, orderBy, orderTerms, resolveList } from '../db/index.ts';
 import { artifactKind, isIndexMediaType } from './artifact-type.ts';
 import {
+  additionLinks,
   artifactView,
   groupTags,
   imageExtraAttrs,
@@ -25,6 +27,7 @@ import {
   type TagView,
 } from './project-views.ts';
 import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
+import { defaultAcceptVulnerabilities, type ScanReads, type ScanTarget } from './scan-reads.ts';
 
 /** What the content reads need. */
 export interface ContentReadsDeps {
@@ -33,6 +36,8 @@ export interface ContentReadsDeps {
   /** Reads image config blobs for `extra_attrs`. */
   registry: Pick<Registry, 'readBlob'>;
   lookup: ProjectLookup;
+  /** Scan overviews and the vulnerabilities addition (src/projects/scan-reads.ts); absent: none shown. */
+  scanReads?: ScanReads;
 }
 
 /** The fields of a project's repository list. */
@@ -94,6 +99,12 @@ function upper(c: TypedCondition): TypedCondition {
     case 'and':
       return { kind: c.kind, values: c.values.map(up) };
   }
+}
+
+/** An artifact addition: JSON (an object or array) or a stream of the stored document. */
+export interface ArtifactAddition {
+  contentType: string;
+  body: Record<string, unknown> | unknown[] | Readable;
 }
 
 /** Repositories, artifacts and tags as Harbor's API lists and shows them. */
@@ -166,6 +177,8 @@ export class ContentReads {
     const kept = rows.filter((a) => {
       const t = tagsOf.get(a.id) ?? [];
       if (!base && children.has(a.digest) && t.length === 0) return false;
+      // Accessories (manifests with a subject: SBOMs, signatures) are listed under their subject, as Harbor does.
+      if (a.subject_digest !== null && t.length === 0) return false;
       if (tagsF) {
         if (tagsF.kind === 'exact' && tagsF.value === 'nil') {
           if (t.length > 0) return false;
@@ -178,7 +191,11 @@ export class ContentReads {
       return true;
     });
     const p = pageOf(kept, list.page, list.pageSize);
-    const items = await Promise.all(p.items.map((a) => this.artifactView(ctx, project.id, repository, fullName, a, tagsOf.get(a.id) ?? [], opts)));
+    const accessories = await this.accessoriesOf(repository.id, p.items.map((a) => a.digest));
+    const items = await Promise.all(
+      p.items.map((a) => this.artifactView(ctx, project.id, project.name, repository, fullName, a, tagsOf.get(a.id) ?? [], opts, accessories.get(a.digest) ?? [])),
+    );
+    await this.addScanOverviews(items, project.id, opts);
     return { items, total: p.total };
   }
 
@@ -187,7 +204,85 @@ export class ContentReads {
     const { project, repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
     const a = await this.deps.lookup.artifact(repository, reference);
     const tags = await this.deps.db.selectFrom('tags').selectAll().where('artifact_id', '=', a.id).orderBy('push_time', 'desc').orderBy('id', 'desc').execute();
-    return this.artifactView(ctx, project.id, repository, fullName, a, tags, opts);
+    const accessories = await this.accessoriesOf(repository.id, [a.digest]);
+    const view = await this.artifactView(ctx, project.id, project.name, repository, fullName, a, tags, opts, accessories.get(a.digest) ?? []);
+    await this.addScanOverviews([view], project.id, opts);
+    return view;
+  }
+
+  /**
+   * One of an artifact's additions (Harbor's `…/additions/{addition}`): `vulnerabilities` (the stored
+   * report, `{}` when there is none), `sbom` (the raw document of an SBOM accessory: its one layer),
+   * `build_history` (an image config's `history`).
+   */
+  async artifactAddition(ctx: CallContext, key: ProjectKey, repo: string, reference: string, addition: string, accept: readonly string[]): Promise<ArtifactAddition> {
+    const { project, repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
+    const a = await this.deps.lookup.artifact(repository, reference);
+    const refs = await this.deps.db.selectFrom('artifact_references').selectAll().where('artifact_id', '=', a.id).orderBy('id').execute();
+    switch (addition) {
+      case 'vulnerabilities': {
+        if (!this.deps.scanReads) return { contentType: 'application/json', body: {} };
+        const children = isIndexMediaType(a.media_type) ? refs.filter((r) => r.kind === 'manifest').map((r) => r.child_digest) : [];
+        return { contentType: 'application/json', body: await this.deps.scanReads.vulnerabilities({ digest: a.digest, children, projectId: project.id }, accept) };
+      }
+      case 'sbom': {
+        const layers = refs.filter((r) => r.kind === 'blob' && r.media_type !== a.config_media_type);
+        const layer = layers[0];
+        if (artifactKind(a.media_type, a.config_media_type, a.artifact_type) !== 'SBOM' || layers.length !== 1 || !layer) throw fail('NOT_FOUND', 'The sbom is not found');
+        const { stream } = await this.deps.registry.readBlob(ctx, fullName, parseDigest(layer.child_digest));
+        return { contentType: 'application/vnd.goharbor.harbor.sbom.v1', body: stream };
+      }
+      case 'build_history': {
+        const config = a.config_media_type === null ? undefined : refs.find((r) => r.kind === 'blob' && r.media_type === a.config_media_type);
+        if (artifactKind(a.media_type, a.config_media_type, a.artifact_type) !== 'IMAGE' || !config) throw fail('NOT_FOUND', `addition build_history of ${a.digest} not found`);
+        const parsed = await this.readJsonBlob(ctx, fullName, config.child_digest);
+        return { contentType: 'application/json', body: Array.isArray(parsed?.history) ? parsed.history : [] };
+      }
+      default:
+        throw fail('NOT_FOUND', `addition ${addition} of ${a.digest} not found`);
+    }
+  }
+
+  /** Accessories (manifests naming a subject) of the given digests in one repository, newest first. */
+  private async accessoriesOf(repositoryId: number, digests: string[]): Promise<Map<string, ArtifactRow[]>> {
+    const out = new Map<string, ArtifactRow[]>();
+    if (digests.length === 0) return out;
+    const rows = await this.deps.db
+      .selectFrom('artifacts')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('subject_digest', 'in', digests)
+      .orderBy('push_time', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    for (const r of rows) {
+      if (r.subject_digest === null) continue;
+      const list = out.get(r.subject_digest) ?? [];
+      list.push(r);
+      out.set(r.subject_digest, list);
+    }
+    return out;
+  }
+
+  /** Fills `scan_overview` and `sbom_overview` from the scan port, one call each for all views. */
+  private async addScanOverviews(views: ArtifactView[], projectId: number, opts: ArtifactOptions): Promise<void> {
+    const reads = this.deps.scanReads;
+    if (!reads || views.length === 0 || (!opts.withScanOverview && !opts.withSbomOverview)) return;
+    const targets: ScanTarget[] = views.map((v) => ({ digest: v.digest, children: v.references.map((r) => r.child_digest), projectId }));
+    if (opts.withScanOverview) {
+      const m = await reads.scanOverviews(targets, opts.acceptVulnerabilities ?? defaultAcceptVulnerabilities);
+      for (const v of views) {
+        const o = m.get(v.digest);
+        if (o) v.scan_overview = o;
+      }
+    }
+    if (opts.withSbomOverview) {
+      const m = await reads.sbomOverviews(targets);
+      for (const v of views) {
+        const o = m.get(v.digest);
+        if (o) v.sbom_overview = o;
+      }
+    }
   }
 
   /** Tags of one artifact, newest push first unless `sort` says otherwise (tagListSpec). */
@@ -222,11 +317,13 @@ export class ContentReads {
   private async artifactView(
     ctx: CallContext,
     projectId: number,
+    projectName: string,
     repository: RepositoryRow,
     fullName: RepoName,
     a: ArtifactRow,
     tags: TagRow[],
     opts: ArtifactOptions,
+    accessories: ArtifactRow[],
   ): Promise<ArtifactView> {
     const refs = await this.deps.db.selectFrom('artifact_references').selectAll().where('artifact_id', '=', a.id).orderBy('id').execute();
     let childIds = new Map<string, number>();
@@ -242,25 +339,32 @@ export class ContentReads {
       const config = refs.find((r) => r.kind === 'blob' && r.media_type === a.config_media_type);
       if (config) extra = await this.imageConfig(ctx, fullName, config.child_digest);
     }
-    return artifactView(a, { projectId, repository, tags, refs, childIds, extra }, opts);
+    const sbom = accessories.find((x) => artifactKind(x.media_type, x.config_media_type, x.artifact_type) === 'SBOM');
+    const links = additionLinks(a, projectName, repository.name, sbom?.digest ?? null);
+    return artifactView(a, { projectId, repository, tags, refs, childIds, extra, accessories, additionLinks: links }, opts);
   }
 
   /** Harbor's image extra_attrs from the config blob (at most 1 MiB); empty when it cannot be read. */
   private async imageConfig(ctx: CallContext, repo: RepoName, digest: string): Promise<Record<string, unknown>> {
+    const config = await this.readJsonBlob(ctx, repo, digest);
+    return config ? imageExtraAttrs(config) : {};
+  }
+
+  /** A JSON object blob of at most 1 MiB; null when it is larger, missing or not an object. */
+  private async readJsonBlob(ctx: CallContext, repo: RepoName, digest: string): Promise<Record<string, unknown> | null> {
     const limit = 1024 * 1024;
     try {
       const { info, stream } = await this.deps.registry.readBlob(ctx, repo, parseDigest(digest));
       if (info.size > limit) {
         stream.destroy();
-        return {};
+        return null;
       }
       const chunks: Buffer[] = [];
       for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-      const config = parseJsonObject(Buffer.concat(chunks).toString('utf8'));
-      return config ? imageExtraAttrs(config) : {};
+      return parseJsonObject(Buffer.concat(chunks).toString('utf8'));
     } catch {
       // The config blob is optional detail: a missing or unreadable blob leaves extra_attrs empty.
-      return {};
+      return null;
     }
   }
 }

@@ -2,8 +2,10 @@
 export { ProjectService, type ProjectDeps } from './project-service.ts';
 export type { ProjectKey } from './project-lookup.ts';
 export type { ProjectRequest } from './project-spec.ts';
-export type { ArtifactOptions, ArtifactView, PlatformView, ProjectMetadata, ProjectView, ReferenceView, RepositoryView, TagView } from './project-views.ts';
+export type { ArtifactAddition } from './content-reads.ts';
+export { parseAcceptVulnerabilities, defaultAcceptVulnerabilities, type ScanReads, type ScanTarget } from './scan-reads.ts';
+export type { AccessoryView, ArtifactOptions, ArtifactView, PlatformView, ProjectMetadata, ProjectView, ReferenceView, RepositoryView, TagView } from './project-views.ts';
 export { projectListSpec } from './project-admin.ts';
 export { artifactListSpec, repositoryListSpec, tagListSpec } from './content-reads.ts';
-export { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
+export { accessoryType, artifactKind, harborSbomMediaType, isIndexMediaType, type AccessoryType, type ArtifactKind } from './artifact-type.ts';
 export { QuotaService, QuotaExceededError, formatBytes, type QuotaDeps, type QuotaView } from './quotas.ts';

@@ -16,7 +16,8 @@ import type { Config } from '../config/index.ts';
 import type { CallContext, Registry } from '../registry/index.ts';
 import type { ListQuery, Page, TextFilter } from '../domain/index.ts';
 import { ProjectAdmin } from './project-admin.ts';
-import { ContentReads } from './content-reads.ts';
+import { ContentReads, type ArtifactAddition } from './content-reads.ts';
+import type { ScanReads } from './scan-reads.ts';
 import { ContentChanges } from './content-changes.ts';
 import { ProjectLookup, type ProjectKey } from './project-lookup.ts';
 import type { ArtifactOptions, ArtifactView, ProjectView, RepositoryView, TagView } from './project-views.ts';
@@ -30,6 +31,8 @@ export interface ProjectDeps {
   registry: Registry;
   /** Records project setting changes (the audit log). */
   audit: AuditTrail;
+  /** What artifact reads show about scans (implemented by scanning); absent: no overviews. */
+  scanReads?: ScanReads;
 }
 
 /** Projects, repositories, artifacts and tags as Harbor's API shows them. */
@@ -41,7 +44,7 @@ export class ProjectService {
   constructor(deps: ProjectDeps) {
     const lookup = new ProjectLookup(deps.db, deps.authorizer);
     this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup });
-    this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup });
+    this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup, ...(deps.scanReads ? { scanReads: deps.scanReads } : {}) });
     this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup });
   }
 
@@ -108,6 +111,11 @@ export class ProjectService {
   /** One artifact by tag or digest. */
   getArtifact(ctx: CallContext, key: ProjectKey, repo: string, reference: string, opts: ArtifactOptions): Promise<ArtifactView> {
     return this.reads.getArtifact(ctx, key, repo, reference, opts);
+  }
+
+  /** One addition of an artifact (`vulnerabilities`, `sbom`, `build_history`). */
+  artifactAddition(ctx: CallContext, key: ProjectKey, repo: string, reference: string, addition: string, accept: readonly string[]): Promise<ArtifactAddition> {
+    return this.reads.artifactAddition(ctx, key, repo, reference, addition, accept);
   }
 
   /** Deletes an artifact (and its tags). */

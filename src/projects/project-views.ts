@@ -4,7 +4,7 @@
  * owners, references and image attributes are looked up by the callers and passed in.
  */
 import type { ProjectRow, RepositoryRow, ArtifactRow, TagRow, ArtifactReferenceRow } from '../db/index.ts';
-import { artifactKind, isIndexMediaType, type ArtifactKind } from './artifact-type.ts';
+import { accessoryType, artifactKind, isIndexMediaType, type AccessoryType, type ArtifactKind } from './artifact-type.ts';
 import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
 
 /**
@@ -92,12 +92,40 @@ export interface ArtifactView {
   tags: TagView[] | null;
   labels: unknown[];
   addition_links: Record<string, unknown>;
+  /** Manifests whose subject is this artifact (SBOMs, signatures) with `with_accessory`; else null. */
+  accessories: AccessoryView[] | null;
+  /** With `with_scan_overview`, when the artifact (or an index's child) has a report: keyed by report media type. */
+  scan_overview?: Record<string, unknown>;
+  /** With `with_sbom_overview`, when an SBOM was generated (or is being generated). */
+  sbom_overview?: Record<string, unknown>;
+}
+
+/** Harbor's Accessory object: a manifest whose `subject` is an artifact. */
+export interface AccessoryView {
+  id: number;
+  artifact_id: number;
+  subject_artifact_id: number;
+  subject_artifact_digest: string;
+  subject_artifact_repo: string;
+  size: number;
+  digest: string;
+  type: AccessoryType;
+  icon: string;
+  creation_time: string;
 }
 
 /** Options for artifact reads. */
 export interface ArtifactOptions {
   /** Include `tags` (Harbor's `with_tag`, default true). */
   withTag: boolean;
+  /** Include `accessories` (Harbor's `with_accessory`, default false). */
+  withAccessory?: boolean;
+  /** Include `scan_overview` (Harbor's `with_scan_overview`, default false). */
+  withScanOverview?: boolean;
+  /** Include `sbom_overview` (Harbor's `with_sbom_overview`, default false). */
+  withSbomOverview?: boolean;
+  /** X-Accept-Vulnerabilities, parsed (src/projects/scan-reads.ts); default 1.1 then 1.0. */
+  acceptVulnerabilities?: readonly string[];
 }
 
 /** Harbor shows a never-pulled artifact or tag with Go's zero time. */
@@ -175,6 +203,10 @@ export interface ArtifactParts {
   childIds: ReadonlyMap<string, number>;
   /** Harbor's extra_attrs (from the image config; empty when none). */
   extra: Record<string, unknown>;
+  /** Manifests in the repository whose subject is this artifact. */
+  accessories?: ArtifactRow[];
+  /** Harbor's addition_links ({@link additionLinks}). */
+  additionLinks?: Record<string, unknown>;
 }
 
 /** An artifact as Harbor shows it. */
@@ -212,8 +244,42 @@ export function artifactView(a: ArtifactRow, parts: ArtifactParts, opts: Artifac
     references,
     tags: opts.withTag ? parts.tags.map(tagView) : null,
     labels: [],
-    addition_links: {},
+    addition_links: parts.additionLinks ?? {},
+    accessories: opts.withAccessory ? (parts.accessories ?? []).map((x) => accessoryView(x, a, parts.repository.name)) : null,
   };
+}
+
+/** An accessory row as Harbor shows it under its subject. */
+export function accessoryView(x: ArtifactRow, subject: ArtifactRow, repositoryName: string): AccessoryView {
+  return {
+    id: x.id,
+    artifact_id: x.id,
+    subject_artifact_id: subject.id,
+    subject_artifact_digest: subject.digest,
+    subject_artifact_repo: repositoryName,
+    size: x.size,
+    digest: x.digest,
+    type: accessoryType(x.config_media_type, x.artifact_type),
+    icon: '',
+    creation_time: iso(x.push_time),
+  };
+}
+
+/**
+ * Harbor's `addition_links` of an artifact: `build_history` for images with a config,
+ * `vulnerabilities` for images and indexes (what a scanner can report on), and `sboms`, pointing at
+ * the SBOM accessory's digest (`…/artifacts//additions/sbom` before there is one).
+ */
+export function additionLinks(a: ArtifactRow, projectName: string, repositoryName: string, sbomDigest: string | null): Record<string, unknown> {
+  const kind = artifactKind(a.media_type, a.config_media_type, a.artifact_type);
+  if (kind !== 'IMAGE') return {};
+  const inProject = repositoryName.startsWith(`${projectName}/`) ? repositoryName.slice(projectName.length + 1) : repositoryName;
+  const base = `/api/v2.0/projects/${projectName}/repositories/${inProject.replaceAll('/', '%252F')}/artifacts`;
+  const links: Record<string, unknown> = {};
+  if (!isIndexMediaType(a.media_type)) links.build_history = { href: `${base}/${a.digest}/additions/build_history`, absolute: false };
+  links.vulnerabilities = { href: `${base}/${a.digest}/additions/vulnerabilities`, absolute: false };
+  links.sboms = { href: `${base}/${sbomDigest ?? ''}/additions/sbom`, absolute: false };
+  return links;
 }
 
 /** Harbor's image extra_attrs (architecture, os, author, created, config) from a parsed image config. */

@@ -2,16 +2,18 @@
  * Harbor's artifact and tag endpoints under /projects/{p}/repositories/{r} (`{reference}` is a tag
  * or a digest):
  *   GET    .../artifacts                           list (with_tag; Harbor's q, sort and paging)
- *   GET    .../artifacts/{reference}               one artifact
+ *   GET    .../artifacts/{reference}               one artifact (with_tag, with_accessory, with_scan_overview, with_sbom_overview)
+ *   GET    .../artifacts/{reference}/additions/{a} vulnerabilities (X-Accept-Vulnerabilities), sbom, build_history
  *   DELETE .../artifacts/{reference}               delete the manifest and its tags -> 200
  *   GET    .../artifacts/{reference}/tags          the artifact's tags (q, sort, paging)
  *   POST   .../artifacts/{reference}/tags          add a tag {"name":"v2"} -> 201 (409 when it exists)
  *   DELETE .../artifacts/{reference}/tags/{tag}    remove a tag -> 200
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { callContext, projectName, repositoryParam } from './context.ts';
 import { listQuery, parseBoolParam, setPageHeaders } from './paging.ts';
+import { parseAcceptVulnerabilities, type ArtifactOptions } from '../../projects/index.ts';
 
 type Query = Record<string, unknown>;
 type RepoParams = { project_name: string; repository_name: string };
@@ -19,22 +21,45 @@ type RefParams = RepoParams & { reference: string };
 
 const base = '/projects/:project_name/repositories/:repository_name/artifacts';
 
+function headerText(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** Harbor's artifact read flags and X-Accept-Vulnerabilities. */
+function artifactOptions(req: FastifyRequest<{ Querystring: Query }>): ArtifactOptions {
+  return {
+    withTag: parseBoolParam(req.query.with_tag, 'with_tag', true),
+    withAccessory: parseBoolParam(req.query.with_accessory, 'with_accessory', false),
+    withScanOverview: parseBoolParam(req.query.with_scan_overview, 'with_scan_overview', false),
+    withSbomOverview: parseBoolParam(req.query.with_sbom_overview, 'with_sbom_overview', false),
+    acceptVulnerabilities: parseAcceptVulnerabilities(headerText(req.headers['x-accept-vulnerabilities'])),
+  };
+}
+
 /** Routes for artifacts and tags. */
 export function artifactRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Params: RepoParams; Querystring: Query }>(base, async (req, reply) => {
       const list = listQuery(req.query);
-      const withTag = parseBoolParam(req.query.with_tag, 'with_tag', true);
-      const result = await deps.projects.listArtifacts(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), list, { withTag });
+      const result = await deps.projects.listArtifacts(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), list, artifactOptions(req));
       setPageHeaders(req, reply, result.total, list);
       return result.items;
     });
 
     app.get<{ Params: RefParams; Querystring: Query }>(`${base}/:reference`, async (req) => {
-      const withTag = parseBoolParam(req.query.with_tag, 'with_tag', true);
-      return deps.projects.getArtifact(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.params.reference, {
-        withTag,
-      });
+      return deps.projects.getArtifact(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.params.reference, artifactOptions(req));
+    });
+
+    app.get<{ Params: RefParams & { addition: string } }>(`${base}/:reference/additions/:addition`, async (req, reply) => {
+      const out = await deps.projects.artifactAddition(
+        callContext(req),
+        projectName(req.params.project_name),
+        repositoryParam(req.params.repository_name),
+        req.params.reference,
+        req.params.addition,
+        parseAcceptVulnerabilities(headerText(req.headers['x-accept-vulnerabilities'])),
+      );
+      return reply.type(out.contentType).send(out.body);
     });
 
     app.delete<{ Params: RefParams }>(`${base}/:reference`, async (req, reply) => {
