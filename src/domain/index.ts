@@ -6,3 +6,4 @@ export * from './media-types.ts';
 export * from './manifest.ts';
 export * from './glob.ts';
 export * from './listing.ts';
+export * from './artifact-type.ts';

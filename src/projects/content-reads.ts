@@ -11,7 +11,7 @@ import type { Authorizer } from '../auth/index.ts';
 import type { CallContext, Registry } from '../registry/index.ts';
 import { conditionMatches, conditionMatchesAny, fail, filterOf, pageOf, parseDigest, type ListQuery, type ListSpec, type Page, type RepoName, type TypedCondition } from '../domain/index.ts';
 import { filterSql, listPage, orderBy, orderTerms, resolveList } from '../db/index.ts';
-import { artifactKind, isIndexMediaType } from './artifact-type.ts';
+import { artifactKind, isIndexMediaType } from '../domain/index.ts';
 import {
   additionLinks,
   artifactView,

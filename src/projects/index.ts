@@ -7,5 +7,4 @@ export { parseAcceptVulnerabilities, defaultAcceptVulnerabilities, type ScanRead
 export type { AccessoryView, ArtifactOptions, ArtifactView, PlatformView, ProjectMetadata, ProjectView, ReferenceView, RepositoryView, TagView } from './project-views.ts';
 export { projectListSpec } from './project-admin.ts';
 export { artifactListSpec, repositoryListSpec, tagListSpec } from './content-reads.ts';
-export { accessoryType, artifactKind, harborSbomMediaType, isIndexMediaType, type AccessoryType, type ArtifactKind } from './artifact-type.ts';
 export { QuotaService, QuotaExceededError, formatBytes, type QuotaDeps, type QuotaView } from './quotas.ts';

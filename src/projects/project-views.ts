@@ -4,7 +4,7 @@
  * owners, references and image attributes are looked up by the callers and passed in.
  */
 import type { ProjectRow, RepositoryRow, ArtifactRow, TagRow, ArtifactReferenceRow } from '../db/index.ts';
-import { accessoryType, artifactKind, isIndexMediaType, type AccessoryType, type ArtifactKind } from './artifact-type.ts';
+import { accessoryType, artifactKind, isIndexMediaType, type AccessoryType, type ArtifactKind } from '../domain/index.ts';
 import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
 
 /**

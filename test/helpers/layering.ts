@@ -52,6 +52,17 @@ export const allowedEdges: readonly AllowedEdge[] = [
   { from: 'registry', to: 'auth', reason: authReason },
   { from: 'projects', to: 'auth', reason: authReason },
   { from: 'webhooks', to: 'auth', reason: authReason },
+  { from: 'scanning', to: 'auth', reason: authReason },
+  {
+    from: 'scanning',
+    to: 'registry',
+    reason: 'scanning implements the registry’s PullGate port (prevent_vul) and pushes SBOM accessories through `Registry`, so that the registry records their events and quota',
+  },
+  {
+    from: 'scanning',
+    to: 'projects',
+    reason: 'scanning implements the projects’ ScanReads port (scan_overview, sbom_overview, the vulnerabilities addition)',
+  },
   {
     from: 'projects',
     to: 'registry',

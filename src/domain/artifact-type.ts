@@ -26,11 +26,6 @@ const schema1Types = new Set([
 
 const chartConfigType = 'application/vnd.cncf.helm.config.v1+json';
 
-/** True for manifest list / image index media types. */
-export function isIndexMediaType(mediaType: string): boolean {
-  return indexTypes.has(mediaType);
-}
-
 /**
  * Classifies an artifact. An explicit OCI `artifactType` that is not an image config wins over the
  * manifest's shape (a signature or SBOM pushed as an OCI manifest is not an IMAGE).

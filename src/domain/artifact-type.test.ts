@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessoryType, artifactKind, isIndexMediaType } from './artifact-type.ts';
+import { accessoryType, artifactKind } from './artifact-type.ts';
+import { isIndexMediaType } from './media-types.ts';
 
 const ociManifest = 'application/vnd.oci.image.manifest.v1+json';
 const dockerManifest = 'application/vnd.docker.distribution.manifest.v2+json';
