@@ -7,6 +7,8 @@
 export const METADATA_MIME = 'application/vnd.scanner.adapter.metadata+json; version=1.0';
 export const METADATA_MIME_1_1 = 'application/vnd.scanner.adapter.metadata+json; version=1.1';
 export const SCAN_REQUEST_MIME = 'application/vnd.scanner.adapter.scan.request+json; version=1.0';
+/** v1.2 also names a 1.1 request type (the same schema). */
+export const SCAN_REQUEST_MIME_1_1 = 'application/vnd.scanner.adapter.scan.request+json; version=1.1';
 export const SCAN_RESPONSE_MIME = 'application/vnd.scanner.adapter.scan.response+json; version=1.0';
 export const ERROR_MIME = 'application/vnd.scanner.adapter.error+json; version=1.0';
 /** The two vulnerability report types (one schema). */
@@ -21,6 +23,16 @@ export const CYCLONEDX_JSON = 'application/vnd.cyclonedx+json';
 /** Metadata property naming the form of `registry.authorization` the adapter wants (`Basic` default, or `Bearer`). */
 export const REGISTRY_AUTH_TYPE_PROPERTY = 'harbor.scanner-adapter/registry-authorization-type';
 export const DB_UPDATED_AT_PROPERTY = 'harbor.scanner-adapter/vulnerability-database-updated-at';
+export const SCANNER_TYPE_PROPERTY = 'harbor.scanner-adapter/scanner-type';
+/** The header of a 302 "not ready yet" report answer: seconds until the next poll. */
+export const REFRESH_AFTER_HEADER = 'refresh-after';
+
+/** The report types Harbor can store (its metadata validation wants every capability to produce one). */
+export const KNOWN_REPORT_MIMES: readonly string[] = [VULN_REPORT_MIME_HARBOR, VULN_REPORT_MIME_1_1, SBOM_REPORT_MIME];
+/** The vulnerability report types: one schema, two names. */
+export const VULN_REPORT_MIMES: readonly string[] = [VULN_REPORT_MIME_1_1, VULN_REPORT_MIME_HARBOR];
+/** The SBOM formats an SBOM report may carry (`sbom_media_type`). */
+export const SBOM_MEDIA_TYPES: readonly string[] = [SPDX_JSON, CYCLONEDX_JSON];
 
 export interface Scanner {
   name: string;
@@ -54,6 +66,58 @@ export interface ScanResponse {
 
 /** Harbor's severity words. `None` is accepted from adapters; `Negligible` is stored as `None`. */
 export type Severity = 'Unknown' | 'None' | 'Negligible' | 'Low' | 'Medium' | 'High' | 'Critical';
+
+/** Harbor's order of severities: None and Unknown 0, Negligible 1, Low 2, Medium 3, High 4, Critical 5. */
+export function severityCode(s: Severity): number {
+  switch (s) {
+    case 'None':
+    case 'Unknown':
+      return 0;
+    case 'Negligible':
+      return 1;
+    case 'Low':
+      return 2;
+    case 'Medium':
+      return 3;
+    case 'High':
+      return 4;
+    case 'Critical':
+      return 5;
+  }
+}
+
+/** A report's overall severity: the highest of its items' (the first of equals), `None` when there are none. */
+export function maxSeverity(items: ReadonlyArray<{ severity: Severity }>): Severity {
+  let best: Severity = 'None';
+  let code = -1;
+  for (const i of items) {
+    const c = severityCode(i.severity);
+    if (c > code) {
+      best = i.severity;
+      code = c;
+    }
+  }
+  return best;
+}
+
+/**
+ * Two media types are the same when their type/subtype match case-insensitively and their
+ * parameters match after trimming (`a;version=1.0` is `a; version=1.0`). Linear in the lengths.
+ */
+export function sameMediaType(a: string, b: string): boolean {
+  return normalizeMediaType(a) === normalizeMediaType(b);
+}
+
+/** `type/subtype; k=v; …` with the type and parameter names lowercased and spaces dropped around `;` and `=`. */
+export function normalizeMediaType(mt: string): string {
+  const parts = mt.split(';').map((p) => p.trim());
+  const head = (parts.shift() ?? '').toLowerCase();
+  const params = parts.filter((p) => p !== '').map((p) => {
+    const eq = p.indexOf('=');
+    return eq < 0 ? p.toLowerCase() : `${p.slice(0, eq).trim().toLowerCase()}=${p.slice(eq + 1).trim()}`;
+  });
+  return [head, ...params].join('; ');
+}
 
 export interface CvssDetails {
   score_v3?: number | null;
