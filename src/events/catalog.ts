@@ -135,8 +135,25 @@ export interface ScanEvent extends Base {
   repository: RepositoryRef;
   artifact: ArtifactRef;
   scanType: 'vulnerability' | 'sbom';
-  /** Harbor's scan_overview / sbom_overview object, keyed by report media type. */
+  /**
+   * `vulnerability`: Harbor's scan_overview, keyed by report media type, each value a
+   * NativeReportSummary (report_id, scan_status, severity, duration, summary, start_time, end_time,
+   * scanner, complete_percent). `sbom`: Harbor's sbom_overview map itself (duration, end_time,
+   * sbom_digest, sbom_repository, scan_status, scanner, start_time; or report_id and scan_status).
+   */
   overview: Record<string, unknown>;
+  /** Why the scan failed or was stopped, as the task log says it (MSR `error`; chat messages). */
+  error?: string;
+  /** Wharf extension: the platform of an index child, `os/architecture[/variant]` (`linux/arm64/v8`). */
+  platform?: string;
+  /** Wharf extension: the digest of the index this manifest was scanned as part of. */
+  parentDigest?: string;
+  /**
+   * Findings bucketed by CVSS base score as MSR counts them (critical >= 7.0, major 4.0-<7.0,
+   * minor >0-<4.0), when the scanner reported scores; without it MSR's counts come from the
+   * severity words (Critical+High, Medium, Low).
+   */
+  cvssCounts?: { critical: number; major: number; minor: number };
 }
 
 /** REPLICATION: one task's status change (Harbor's shape; see the reference §2.6). */

@@ -4,7 +4,21 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import { cloudEventTypes, encodeCeHeaderValue, formatCloudEvents, toCloudEvent } from './cloudevents.ts';
 import { defaultEventData } from './default.ts';
 import { eventTypes, systemEventTypes, type WharfEvent } from '../../events/index.ts';
-import { ctxFor, golden, goldenCases, headersText, pullAnonymous, pushByTag, samples, quotaExceed } from '../../../test/fixtures/payloads/sample-events.ts';
+import {
+  ctxFor,
+  golden,
+  goldenCases,
+  headersText,
+  pullAnonymous,
+  pushByTag,
+  samples,
+  quotaExceed,
+  scanCompleted,
+  scanCompletedSbom,
+  scanFailed,
+  scanStoppedVuln,
+} from '../../../test/fixtures/payloads/sample-events.ts';
+import { formatDefault } from './default.ts';
 
 const structured = ctxFor('http', 'CloudEvents');
 const binary = ctxFor('http', 'CloudEvents', { cloudevents_mode: 'binary' });
@@ -102,4 +116,22 @@ test('CloudEvents: binary header values are percent-encoded where the HTTP bindi
 test('CloudEvents: an event without an id is refused rather than given a random one', () => {
   const e: WharfEvent = { ...pushByTag, id: '' };
   assert.throws(() => formatCloudEvents(e, structured), (err: unknown) => err instanceof Error && /without an id/.test(err.message));
+});
+
+test('CloudEvents: scan events are harbor.scan.* and their data is the Default event_data byte for byte', () => {
+  const expected: Array<[WharfEvent, string]> = [
+    [scanCompleted, 'harbor.scan.completed'],
+    [scanCompletedSbom, 'harbor.scan.completed'],
+    [scanFailed, 'harbor.scan.failed'],
+    [scanStoppedVuln, 'harbor.scan.stopped'],
+  ];
+  for (const [e, type] of expected) {
+    const body = formatCloudEvents(e, structured).body;
+    const defaultBody = formatDefault(e, ctxFor('http', 'Default')).body;
+    const data = defaultBody.slice(defaultBody.indexOf('"event_data":') + '"event_data":'.length, -1);
+    assert.ok(body.includes(`"type":"${type}","datacontenttype":"application/json","time":"`), body);
+    assert.ok(body.includes(`"data":${data},"requestid":"","operator":"${e.operator}"}`), body);
+  }
+  // Harbor §3 with the §2.4 example: whole-second time from occur_at.
+  assert.ok(formatCloudEvents(scanCompleted, structured).body.startsWith('{"specversion":"1.0","id":"2d9f7e1a-5c6f-4031-8e4d-1f8a7b6c5d43","source":"/projects/2/webhook/policies/15","type":"harbor.scan.completed","datacontenttype":"application/json","time":"2023-04-03T06:12:55Z","data":{"resources":[{"digest":"sha256:954b'));
 });

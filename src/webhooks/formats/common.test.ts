@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { externalHost, goJson, imageReference, inStructOrder, repoShortName, rfc3339Nano, rfc3339Seconds, truncate, urlOrigin } from './common.ts';
+import { externalHost, goJson, imageReference, inStructOrder, repoShortName, rfc3339Nano, rfc3339Seconds, scanDetail, scanFacts, truncate, urlOrigin } from './common.ts';
+import { scanCompleted, scanCompletedIndexChild, scanCompletedSbom, scanFailed, scanStopped } from '../../../test/fixtures/payloads/sample-events.ts';
 
 test('common: goJson escapes like Go encoding/json and keeps insertion order', () => {
   assert.equal(goJson({ b: '<a href="x">&</a>', a: 1, u: undefined }), '{"b":"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e","a":1}');
@@ -38,4 +39,40 @@ test('common: truncate never exceeds the limit nor splits a surrogate pair', () 
   assert.equal(truncate('abcdef', 4), 'abc…');
   assert.equal(truncate('ab😀cd', 4), 'ab…');
   assert.equal(truncate('abc', 0), '');
+});
+
+test('common: scanFacts reads counts, totals, scanner and Wharf fields; missing severities count 0', () => {
+  assert.deepEqual(scanFacts(scanCompleted), {
+    scanType: 'vulnerability',
+    status: 'Success',
+    severity: 'High',
+    counts: { Critical: 0, High: 1, Medium: 2, Low: 0, Unknown: 0 },
+    total: 3,
+    fixable: 2,
+    scanner: 'Trivy v0.37.2',
+    sbomDigest: null,
+    error: null,
+    platform: null,
+    parentDigest: null,
+  });
+  const child = scanFacts(scanCompletedIndexChild);
+  assert.equal(child.platform, 'linux/arm64/v8');
+  assert.equal(child.parentDigest, scanCompletedIndexChild.parentDigest);
+  assert.deepEqual(child.counts, { Critical: 2, High: 0, Medium: 5, Low: 3, Unknown: 1 });
+  const failed = scanFacts(scanFailed);
+  assert.equal(failed.status, 'Error');
+  assert.equal(failed.counts, null);
+  assert.equal(failed.severity, null);
+  assert.equal(scanFacts(scanCompletedSbom).sbomDigest, 'sha256:aaaa3f1b9c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7');
+  // No report at all: the status comes from the event type.
+  assert.equal(scanFacts({ ...scanStopped, overview: {} }).status, 'Stopped');
+});
+
+test('common: scanDetail says the counts, the SBOM, or the failure and its reason', () => {
+  assert.equal(scanDetail(scanFacts(scanCompleted)), 'Critical 0 · High 1 · Medium 2 · Low 0 · Unknown 0 (3 total, 2 fixable)');
+  assert.equal(scanDetail(scanFacts(scanFailed)), 'Vulnerability scan failed: scanner adapter: GET /api/v1/scan/a2573415/report: 500 Internal Server Error: database is locked');
+  assert.equal(scanDetail(scanFacts({ ...scanFailed, error: undefined })), 'Vulnerability scan failed');
+  assert.equal(scanDetail(scanFacts(scanStopped)), 'SBOM generation stopped');
+  assert.equal(scanDetail(scanFacts(scanCompletedSbom)), 'SBOM generated: sha256:aaaa3f1b9c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7');
+  assert.equal(scanDetail(scanFacts({ ...scanCompleted, overview: { m: { scan_status: 'Success', severity: 'Low', summary: null } } })), 'Vulnerability scan completed (severity Low)');
 });

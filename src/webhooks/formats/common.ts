@@ -4,7 +4,7 @@
  * timestamp layouts those programs print, repository-name splitting, the URLs that go into
  * payloads, and safe truncation for chat targets. Everything here is pure.
  */
-import type { EventType, SystemEventType, WharfEvent } from '../../events/index.ts';
+import type { EventType, ScanEvent, SystemEventType, WharfEvent } from '../../events/index.ts';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -184,13 +184,113 @@ export interface EventSummary {
   image: string | null;
   /** A web link, when there is something to look at. */
   link: string | null;
-  /** One line of extra detail (quota text, scan status, replication status, ...). */
+  /** One line of extra detail (quota text, scan results, replication status, ...). */
   detail: string | null;
+  /** The results of a scan event; null for other events. */
+  scan: ScanFacts | null;
+}
+
+/** The severities chat messages count, highest first (Harbor's words). */
+export const scanSeverities = ['Critical', 'High', 'Medium', 'Low', 'Unknown'] as const;
+/** One of {@link scanSeverities}. */
+export type ScanSeverity = (typeof scanSeverities)[number];
+
+/** What a scan event says, read from its Harbor overview and Wharf's fields. */
+export interface ScanFacts {
+  scanType: 'vulnerability' | 'sbom';
+  /** The report's `scan_status` (`Success`, `Error`, `Stopped`), else the event type's. */
+  status: string;
+  /** The report's highest severity (`High`, `None`), or null when it has none. */
+  severity: string | null;
+  /** Findings per severity, when the report has a summary (a completed vulnerability scan). */
+  counts: Readonly<Record<ScanSeverity, number>> | null;
+  total: number | null;
+  fixable: number | null;
+  /** `Trivy v0.37.2` */
+  scanner: string | null;
+  /** The SBOM accessory's digest (completed SBOM scans). */
+  sbomDigest: string | null;
+  error: string | null;
+  platform: string | null;
+  parentDigest: string | null;
+}
+
+const statusOfType: Readonly<Record<ScanEvent['type'], string>> = {
+  SCANNING_COMPLETED: 'Success',
+  SCANNING_FAILED: 'Error',
+  SCANNING_STOPPED: 'Stopped',
+};
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * The report a scan event's overview holds: for an SBOM scan the overview itself, for a
+ * vulnerability scan the value under the first report MIME type (in sorted order; when a
+ * scanner produced both MIME types they summarise the same findings).
+ */
+export function scanReport(event: ScanEvent): Record<string, unknown> | null {
+  if (event.scanType === 'sbom') return Object.keys(event.overview).length > 0 ? event.overview : null;
+  for (const k of Object.keys(event.overview).sort()) {
+    const r = event.overview[k];
+    if (isRecord(r)) return r;
+  }
+  return null;
+}
+
+/** The facts of a scan event that chat messages and MSR show. */
+export function scanFacts(event: ScanEvent): ScanFacts {
+  const r = scanReport(event) ?? {};
+  const outer = r['summary'];
+  const bySeverity = isRecord(outer) && isRecord(outer['summary']) ? outer['summary'] : null;
+  let counts: Record<ScanSeverity, number> | null = null;
+  if (bySeverity !== null) {
+    counts = { Critical: 0, High: 0, Medium: 0, Low: 0, Unknown: 0 };
+    for (const sev of scanSeverities) counts[sev] = num(bySeverity[sev]) ?? 0;
+  }
+  const sc = r['scanner'];
+  const scanner = isRecord(sc) && str(sc['name']) !== null ? [str(sc['name']), str(sc['version'])].filter((x) => x !== null).join(' ') : null;
+  return {
+    scanType: event.scanType,
+    status: str(r['scan_status']) ?? statusOfType[event.type],
+    severity: str(r['severity']),
+    counts,
+    total: isRecord(outer) ? num(outer['total']) : null,
+    fixable: isRecord(outer) ? num(outer['fixable']) : null,
+    scanner,
+    sbomDigest: event.scanType === 'sbom' ? str(r['sbom_digest']) : null,
+    error: str(event.error),
+    platform: str(event.platform),
+    parentDigest: str(event.parentDigest),
+  };
+}
+
+/**
+ * One line about a scan's results: the counts per severity (`Critical 1 · High 0 · …`), the
+ * SBOM's digest, or the failure and its reason.
+ */
+export function scanDetail(f: ScanFacts): string {
+  const what = f.scanType === 'sbom' ? 'SBOM generation' : 'Vulnerability scan';
+  if (f.status !== 'Success') {
+    const verb = f.status === 'Stopped' ? 'stopped' : f.status === 'Error' ? 'failed' : `ended with status ${f.status}`;
+    return `${what} ${verb}${f.error !== null ? `: ${f.error}` : ''}`;
+  }
+  if (f.scanType === 'sbom') return f.sbomDigest !== null ? `SBOM generated: ${f.sbomDigest}` : 'SBOM generated';
+  if (f.counts === null) return f.severity !== null ? `Vulnerability scan completed (severity ${f.severity})` : 'Vulnerability scan completed';
+  const counts = f.counts;
+  const line = scanSeverities.map((sev) => `${sev} ${counts[sev]}`).join(' · ');
+  const totals = f.total !== null ? ` (${f.total} total${f.fixable !== null ? `, ${f.fixable} fixable` : ''})` : '';
+  return `${line}${totals}`;
 }
 
 /** The facts of an event that chat formats show, whatever its type. */
 export function summarize(event: WharfEvent, externalUrl: string): EventSummary {
-  const base = { label: eventLabels[event.type], tags: [] as string[], detail: null };
+  const base = { label: eventLabels[event.type], tags: [] as string[], detail: null, scan: null };
   switch (event.type) {
     case 'PUSH_ARTIFACT':
     case 'PULL_ARTIFACT':
@@ -202,13 +302,11 @@ export function summarize(event: WharfEvent, externalUrl: string): EventSummary 
     case 'SCANNING_STOPPED': {
       const a = event.artifact;
       const tag = a.tag ?? (event.type === 'DELETE_ARTIFACT' ? (a.tags[0] ?? null) : null);
-      let detail: string | null = null;
-      if (event.type === 'SCANNING_COMPLETED' || event.type === 'SCANNING_FAILED' || event.type === 'SCANNING_STOPPED') {
-        detail = `${event.scanType} scan${scanSeverityText(event.overview)}`;
-      }
+      const scan = event.type === 'SCANNING_COMPLETED' || event.type === 'SCANNING_FAILED' || event.type === 'SCANNING_STOPPED' ? scanFacts(event) : null;
       return {
         ...base,
-        detail,
+        detail: scan !== null ? scanDetail(scan) : null,
+        scan,
         project: event.project.name,
         repository: event.repository.name,
         tag,
@@ -291,16 +389,6 @@ export function summarize(event: WharfEvent, externalUrl: string): EventSummary 
 /** Exhaustiveness guard for switches over the event union. */
 export function assertNeverEvent(x: never): never {
   throw new Error(`unexpected event: ${JSON.stringify(x)}`);
-}
-
-/** The highest severity a Harbor scan overview reports, as ` (severity High)`, or ''. */
-function scanSeverityText(overview: Record<string, unknown>): string {
-  for (const report of Object.values(overview)) {
-    if (isRecord(report) && typeof report['severity'] === 'string' && report['severity'] !== '') {
-      return ` (severity ${report['severity']})`;
-    }
-  }
-  return '';
 }
 
 /**

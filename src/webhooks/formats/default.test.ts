@@ -1,7 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDefault, defaultPayload } from './default.ts';
-import { ctxFor, golden, goldenCases, headersText, pushByTag, pullByDigest, deleteArtifact, quotaExceed, replication, retention } from '../../../test/fixtures/payloads/sample-events.ts';
+import {
+  ctxFor,
+  golden,
+  goldenCases,
+  headersText,
+  pushByTag,
+  pullByDigest,
+  deleteArtifact,
+  quotaExceed,
+  replication,
+  retention,
+  scanCompleted,
+  scanCompletedSbom,
+  scanCompletedIndexChild,
+  scanFailed,
+  scanStoppedVuln,
+} from '../../../test/fixtures/payloads/sample-events.ts';
 import type { WharfEvent } from '../../events/index.ts';
 
 const ctx = ctxFor('http', 'Default');
@@ -103,4 +119,49 @@ test('Default: repository.name drops only the first segment of a nested reposito
 
 test('Default: Content-Type is exactly application/json', () => {
   assert.deepEqual(formatDefault(pushByTag, ctx).headers, { 'Content-Type': 'application/json' });
+});
+
+// Harbor §2.4, compacted by hand from the reference's examples (independent of the code under test).
+test('Default: SCANNING_COMPLETED (vulnerability) is Harbor §2.4 exactly', () => {
+  assert.equal(
+    formatDefault(scanCompleted, ctx).body,
+    '{"type":"SCANNING_COMPLETED","occur_at":1680502375,"operator":"admin","event_data":{"resources":[{"digest":"sha256:954b378c375d852eb3c63ab88978f640b4348b01c1b3456a024a81536dafbbf4","tag":"3.18","resource_url":"harbor.example.com/harbor/alpine:3.18","scan_overview":{"application/vnd.security.vulnerability.report; version=1.1":{"report_id":"af0546c1-67dc-4e9d-927e-372900ead0df","scan_status":"Success","severity":"High","duration":8,"summary":{"total":3,"fixable":2,"summary":{"High":1,"Medium":2}},"start_time":"2023-04-03T06:12:47Z","end_time":"2023-04-03T06:12:55Z","scanner":{"name":"Trivy","vendor":"Aqua Security","version":"v0.37.2"},"complete_percent":100}}}],"repository":{"name":"alpine","namespace":"harbor","repo_full_name":"harbor/alpine","repo_type":"private"},"scan":{"scan_type":"vulnerability"}}}',
+  );
+});
+
+test('Default: SCANNING_FAILED and SCANNING_STOPPED are Harbor §2.4 exactly (no tag, @digest, summary null, scan_type)', () => {
+  const local = { ...ctx, externalUrl: 'http://localhost' };
+  const failed =
+    '{"type":"SCANNING_FAILED","occur_at":1680505885,"operator":"auto","event_data":{"resources":[{"digest":"sha256:dabea2944dcc2b86482b4f0b0fb62da80e0673e900c46c0e03b45919881a5d84","resource_url":"localhost/harbor/alpine@sha256:dabea2944dcc2b86482b4f0b0fb62da80e0673e900c46c0e03b45919881a5d84","scan_overview":{"application/vnd.security.vulnerability.report; version=1.1":{"report_id":"a2573415-c727-4723-bc92-376c1d978637","scan_status":"Error","severity":"","duration":10,"summary":null,"start_time":"2023-04-03T07:11:15Z","end_time":"2023-04-03T07:11:25Z","complete_percent":0}}}],"repository":{"name":"alpine","namespace":"harbor","repo_full_name":"harbor/alpine","repo_type":"private"},"scan":{"scan_type":"vulnerability"}}}';
+  assert.equal(formatDefault({ ...scanFailed, operator: 'auto' }, local).body, failed);
+  // The failure reason is Wharf's (MSR, chat); Harbor's Default body has no place for it.
+  assert.ok(scanFailed.error !== undefined && !formatDefault(scanFailed, local).body.includes('database is locked'));
+  const stopped = failed.replace('"SCANNING_FAILED"', '"SCANNING_STOPPED"').replace('"scan_status":"Error"', '"scan_status":"Stopped"');
+  assert.equal(formatDefault({ ...scanStoppedVuln, operator: 'auto' }, local).body, stopped);
+});
+
+test('Default: SCANNING_COMPLETED (sbom) carries only sbom_overview, its keys sorted as Go prints a map', () => {
+  assert.equal(
+    formatDefault(scanCompletedSbom, ctx).body,
+    '{"type":"SCANNING_COMPLETED","occur_at":1718000000,"operator":"admin","event_data":{"resources":[{"digest":"sha256:954b378c375d852eb3c63ab88978f640b4348b01c1b3456a024a81536dafbbf4","tag":"3.18","resource_url":"harbor.example.com/library/alpine:3.18","sbom_overview":{"duration":3,"end_time":"2024-06-10T06:13:20.123456Z","sbom_digest":"sha256:aaaa3f1b9c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7","sbom_repository":"library/alpine","scan_status":"Success","scanner":{"name":"Trivy","vendor":"Aqua Security","version":"v0.50.1"},"start_time":"2024-06-10T06:13:17.000000Z"}}],"repository":{"name":"alpine","namespace":"library","repo_full_name":"library/alpine","repo_type":"private"},"scan":{"scan_type":"sbom"}}}',
+  );
+});
+
+test('Default: a report given out of order comes out in NativeReportSummary order; index children add platform and parent_digest last', () => {
+  const body = formatDefault(scanCompletedIndexChild, ctx).body;
+  assert.ok(
+    body.includes(
+      '"scan_overview":{"application/vnd.security.vulnerability.report; version=1.1":{"report_id":"c8d9e0f1-2a3b-4c5d-8e6f-708192a3b4c5","scan_status":"Success","severity":"Critical","duration":1,"summary":{"total":11,"fixable":9,"summary":{"Critical":2,"High":0,"Low":3,"Medium":5,"Unknown":1}},"start_time":"2024-06-10T06:15:01Z","end_time":"2024-06-10T06:15:02.5Z","scanner":{"name":"Wharf","vendor":"Wharf","version":"0.1.0"},"complete_percent":100}},"platform":"linux/arm64/v8","parent_digest":"sha256:954b378c375d852eb3c63ab88978f640b4348b01c1b3456a024a81536dafbbf4"}]',
+    ),
+    body,
+  );
+  // Untagged: no tag member, resource_url by digest.
+  assert.match(body, /"resources":\[\{"digest":"sha256:1b2c[0-9a-f]+","resource_url":"harbor\.example\.com\/library\/alpine@sha256:1b2c/);
+  const plain: WharfEvent = { ...scanCompletedIndexChild, platform: undefined, parentDigest: undefined };
+  assert.doesNotMatch(formatDefault(plain, ctx).body, /platform|parent_digest/);
+});
+
+test('Default: an empty overview is left out (omitempty), the scan type stays', () => {
+  const e: WharfEvent = { ...scanCompleted, overview: {} };
+  assert.match(formatDefault(e, ctx).body, /"resource_url":"harbor\.example\.com\/harbor\/alpine:3\.18"\}\],.*"scan":\{"scan_type":"vulnerability"\}\}\}$/);
 });

@@ -28,6 +28,10 @@ export interface HarborResource {
   resource_url?: string;
   scan_overview?: Record<string, unknown>;
   sbom_overview?: Record<string, unknown>;
+  /** Wharf extension (scan events of an index child): `os/architecture[/variant]`. */
+  platform?: string;
+  /** Wharf extension (scan events of an index child): the index's digest. */
+  parent_digest?: string;
 }
 
 /** `event_data.repository`. */
@@ -106,6 +110,59 @@ function artifactResource(ctx: FormatContext, repo: RepositoryRef, artifact: Art
     tag: ref,
     resource_url: imageReference(ctx.externalUrl, repo.name, ref),
   };
+}
+
+/** Harbor's `vuln.NativeReportSummary` (one value of `scan_overview`), in struct order. */
+const reportSummaryFields: readonly GoField[] = [
+  ['report_id', false],
+  ['scan_status', false],
+  ['severity', false],
+  ['duration', false],
+  ['summary', false],
+  ['start_time', false],
+  ['end_time', false],
+  ['scanner', true],
+  ['complete_percent', false],
+];
+/** Harbor's `vuln.VulnerabilitySummary`; its `summary` is a Go map (keys sorted). */
+const vulnerabilitySummaryFields: readonly GoField[] = [
+  ['total', false],
+  ['fixable', false],
+  ['summary', false],
+];
+/** Harbor's `v1.Scanner`. */
+const scannerFields: readonly GoField[] = [
+  ['name', false],
+  ['vendor', false],
+  ['version', false],
+];
+
+/** One NativeReportSummary with Harbor's field order re-applied at every level. */
+function reportSummary(r: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...r };
+  const summary = r['summary'];
+  if (isRecord(summary)) {
+    const inner = summary['summary'];
+    out['summary'] = inStructOrder({ ...summary, summary: isRecord(inner) ? sortedMap(inner) : inner }, vulnerabilitySummaryFields);
+  }
+  if (isRecord(r['scanner'])) out['scanner'] = inStructOrder(r['scanner'], scannerFields);
+  return inStructOrder(out, reportSummaryFields);
+}
+
+/**
+ * `scan_overview` (a Go map of MIME type -> NativeReportSummary) or `sbom_overview` (a Go
+ * map): keys sorted, as Go prints maps; undefined when empty (omitempty).
+ */
+function scanOverview(event: Extract<WharfEvent, { type: 'SCANNING_COMPLETED' | 'SCANNING_FAILED' | 'SCANNING_STOPPED' }>): Record<string, unknown> | undefined {
+  if (Object.keys(event.overview).length === 0) return undefined;
+  const sorted = sortedMap(event.overview);
+  if (event.scanType === 'sbom') {
+    const scanner = sorted['scanner'];
+    return isRecord(scanner) ? { ...sorted, scanner: inStructOrder(scanner, scannerFields) } : sorted;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [mime, report] of Object.entries(sorted)) out[mime] = isRecord(report) ? reportSummary(report) : report;
+  return out;
 }
 
 const replicationFields: readonly GoField[] = [
@@ -223,7 +280,7 @@ export function defaultEventData(event: WharfEvent, ctx: FormatContext): HarborE
     case 'SCANNING_FAILED':
     case 'SCANNING_STOPPED': {
       const a = event.artifact;
-      const overview = Object.keys(event.overview).length > 0 ? sortedMap(event.overview) : undefined;
+      const overview = scanOverview(event);
       return {
         resources: [
           {
@@ -232,6 +289,8 @@ export function defaultEventData(event: WharfEvent, ctx: FormatContext): HarborE
             resource_url: imageReference(ctx.externalUrl, event.repository.name, a.tag || a.digest),
             scan_overview: event.scanType === 'vulnerability' ? overview : undefined,
             sbom_overview: event.scanType === 'sbom' ? overview : undefined,
+            platform: event.platform || undefined,
+            parent_digest: event.parentDigest || undefined,
           },
         ],
         repository: repository(event.project, event.repository, false),

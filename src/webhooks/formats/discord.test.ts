@@ -1,8 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { discordColours, discordLimits, formatDiscord } from './discord.ts';
+import { discordColours, discordLimits, discordSeverityColours, formatDiscord } from './discord.ts';
 import type { WharfEvent } from '../../events/index.ts';
-import { ctxFor, golden, goldenCases, headersText, pushByTag, deleteArtifact, quotaExceed, samples, targetDisabled } from '../../../test/fixtures/payloads/sample-events.ts';
+import {
+  ctxFor,
+  golden,
+  goldenCases,
+  headersText,
+  pushByTag,
+  deleteArtifact,
+  quotaExceed,
+  samples,
+  scanCompleted,
+  scanCompletedIndexChild,
+  scanCompletedSbom,
+  scanFailed,
+  scanStopped,
+  targetDisabled,
+} from '../../../test/fixtures/payloads/sample-events.ts';
 
 const ctx = ctxFor('discord', '');
 
@@ -47,7 +62,8 @@ test('Discord: every sample renders one valid embed with title, fields, link, ti
     const out = formatDiscord(ev, ctx);
     assert.deepEqual(out.headers, { 'Content-Type': 'application/json' }, name);
     const e = assertWithinLimits(out.body);
-    assert.equal(e.color, discordColours[ev.type]);
+    // Completed vulnerability scans with findings are coloured by the worst one (tested below).
+    if (ev !== scanCompleted && ev !== scanCompletedIndexChild) assert.equal(e.color, discordColours[ev.type], name);
   }
   const push = assertWithinLimits(formatDiscord(pushByTag, ctx).body);
   assert.equal(push.url, `https://harbor.example.com/harbor/projects/2/repositories/alpine/artifacts-tab/artifacts/${pushByTag.artifact.digest}`);
@@ -77,4 +93,44 @@ test('Discord: mentions are disabled and the disabled target’s secret URL stay
   const body = formatDiscord(targetDisabled, ctx).body;
   assert.ok(!body.includes('SECRET'));
   assert.ok(body.includes('https://hooks.slack.com'));
+});
+
+test('Discord: a vulnerability scan shows scan type, status and one inline field per severity, coloured by the worst finding', () => {
+  const e = assertWithinLimits(formatDiscord(scanCompletedIndexChild, ctx).body);
+  assert.deepEqual(
+    e.fields.map((f) => `${f.name}=${f.value}${f.inline ? '' : ' (block)'}`),
+    [
+      'Repository=library/alpine',
+      'Project=library',
+      'Operator=ci-bot',
+      'Scan type=vulnerability',
+      'Status=Success',
+      'Critical=2',
+      'High=0',
+      'Medium=5',
+      'Low=3',
+      'Unknown=1',
+      'Scanner=Wharf 0.1.0',
+      'Platform=linux/arm64/v8',
+      `Digest=\`${scanCompletedIndexChild.artifact.digest}\` (block)`,
+      `Image=\`harbor.example.com/library/alpine@${scanCompletedIndexChild.artifact.digest}\` (block)`,
+      `Index=\`${scanCompletedIndexChild.parentDigest ?? ''}\` (block)`,
+    ],
+  );
+  assert.equal(e.description, 'Critical 2 · High 0 · Medium 5 · Low 3 · Unknown 1 (11 total, 9 fixable)');
+  assert.equal(e.color, discordSeverityColours.Critical);
+  assert.equal(assertWithinLimits(formatDiscord(scanCompleted, ctx).body).color, discordSeverityColours.High);
+  const clean = { ...scanCompleted, overview: { m: { scan_status: 'Success', severity: 'None', summary: { total: 0, fixable: 0, summary: {} } } } };
+  assert.equal(assertWithinLimits(formatDiscord(clean, ctx).body).color, discordColours.SCANNING_COMPLETED);
+});
+
+test('Discord: failures and stops say why; an SBOM names its digest and has no counts', () => {
+  const failed = assertWithinLimits(formatDiscord(scanFailed, ctx).body);
+  assert.equal(failed.description, 'Vulnerability scan failed: scanner adapter: GET /api/v1/scan/a2573415/report: 500 Internal Server Error: database is locked');
+  assert.equal(failed.color, discordColours.SCANNING_FAILED);
+  assert.deepEqual(failed.fields.filter((f) => ['Status', 'Critical'].includes(f.name)).map((f) => f.value), ['Error']);
+  assert.equal(assertWithinLimits(formatDiscord(scanStopped, ctx).body).description, 'SBOM generation stopped');
+  const sbom = assertWithinLimits(formatDiscord(scanCompletedSbom, ctx).body);
+  assert.equal(sbom.description, 'SBOM generated: sha256:aaaa3f1b9c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7');
+  assert.ok(!sbom.fields.some((f) => f.name === 'Critical'));
 });

@@ -2,10 +2,12 @@
  * Discord webhook bodies: one embed per event (title, repository, tag, digest, operator, a link
  * to the artifact, the time, a colour per event kind), within Discord's limits whatever the
  * names and tag lists, and with mentions disabled so a tag named `@everyone` pings nobody.
+ * Scan events add the scan type, status, a field per severity count and the scanner, and a
+ * completed vulnerability scan is coloured by its worst finding.
  */
 import type { WharfEvent } from '../../events/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
-import { goJson, summarize, truncate, type AnyEventType } from './common.ts';
+import { goJson, scanSeverities, summarize, truncate, type AnyEventType, type ScanFacts } from './common.ts';
 
 /** Discord's documented embed limits that this format respects. */
 export const discordLimits = {
@@ -39,6 +41,22 @@ export const discordColours: Readonly<Record<AnyEventType, number>> = {
   TAG_RETENTION: 0x9b59b6,
   WEBHOOK_TARGET_DISABLED: 0xe74c3c,
 };
+
+/** Embed colour of a completed vulnerability scan by the worst finding (none: the event's colour). */
+export const discordSeverityColours: Readonly<Record<'Critical' | 'High' | 'Medium' | 'Low', number>> = {
+  Critical: 0x992d22,
+  High: 0xe74c3c,
+  Medium: 0xe67e22,
+  Low: 0xf1c40f,
+};
+
+function scanColour(f: ScanFacts, fallback: number): number {
+  if (f.status !== 'Success' || f.scanType !== 'vulnerability') return fallback;
+  for (const sev of ['Critical', 'High', 'Medium', 'Low'] as const) {
+    if (f.counts !== null ? f.counts[sev] > 0 : f.severity === sev) return discordSeverityColours[sev];
+  }
+  return fallback;
+}
 
 /** Every event type has a Discord rendering. */
 export function discordSupports(_eventType: AnyEventType): boolean {
@@ -103,15 +121,25 @@ export function discordMessage(event: WharfEvent, ctx: FormatContext): { usernam
   if (s.tag !== null) fields.push(field('Tag', s.tag, true));
   if (s.project !== null) fields.push(field('Project', s.project, true));
   if (event.type !== 'WEBHOOK_TARGET_DISABLED') fields.push(field('Operator', event.operator === '' ? '(anonymous)' : event.operator, true));
+  // Scan results sit with the other inline facts, before the long digest lines.
+  if (s.scan !== null) {
+    const f = s.scan;
+    fields.push(field('Scan type', f.scanType, true));
+    fields.push(field('Status', f.status, true));
+    if (f.counts !== null) for (const sev of scanSeverities) fields.push(field(sev, String(f.counts[sev]), true));
+    if (f.scanner !== null) fields.push(field('Scanner', f.scanner, true));
+    if (f.platform !== null) fields.push(field('Platform', f.platform, true));
+  }
   if (s.digest !== null) fields.push(field('Digest', `\`${s.digest}\``, false));
   if (s.image !== null) fields.push(field('Image', `\`${s.image}\``, false));
   if (s.tags.length > 1) fields.push(field('All tags', s.tags.join(', '), false));
 
+  if (s.scan !== null && s.scan.parentDigest !== null) fields.push(field('Index', `\`${s.scan.parentDigest}\``, false));
   const embed: Embed = {
     title: truncate(subject ? `${s.label}: ${subject}` : s.label, discordLimits.title),
     description: s.detail !== null ? truncate(s.detail, discordLimits.description) : undefined,
     url: s.link ?? undefined,
-    color: discordColours[event.type],
+    color: s.scan !== null ? scanColour(s.scan, discordColours[event.type]) : discordColours[event.type],
     fields: fields.slice(0, discordLimits.fields),
     timestamp: new Date(event.occurAt).toISOString(),
     footer: { text: truncate(`Wharf · ${event.type} · ${event.id}`, discordLimits.footer) },

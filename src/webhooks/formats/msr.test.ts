@@ -1,8 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMsr, msrSupports } from './msr.ts';
+import { formatMsr, msrScanCounts, msrSupports } from './msr.ts';
 import { isDomainError } from '../../domain/index.ts';
-import { ctxFor, golden, goldenCases, headersText, pushByTag, pushByDigestChild, deleteArtifact, deleteTag, scanCompleted, createRepository, quotaExceed, replication } from '../../../test/fixtures/payloads/sample-events.ts';
+import {
+  ctxFor,
+  golden,
+  goldenCases,
+  headersText,
+  pushByTag,
+  pushByDigestChild,
+  deleteArtifact,
+  deleteTag,
+  scanCompleted,
+  scanCompletedIndexChild,
+  scanCompletedSbom,
+  scanFailed,
+  scanStopped,
+  scanStoppedVuln,
+  createRepository,
+  quotaExceed,
+  replication,
+} from '../../../test/fixtures/payloads/sample-events.ts';
 import type { WharfEvent } from '../../events/index.ts';
 
 const ctx = ctxFor('http', 'MSR');
@@ -89,4 +107,53 @@ test('MSR: events MSR has no name for are not supported and the formatter refuse
     assert.throws(() => formatMsr(e, ctx), (err: unknown) => isDomainError(err, 'UNSUPPORTED'));
   }
   assert.ok(msrSupports('SCANNING_STOPPED'));
+});
+
+// The shapes of harbor-scanning.md §5.1 (MSR seed 002), written out by hand.
+test('MSR: SCAN_COMPLETED is MSR’s envelope and scanSummary exactly', () => {
+  assert.equal(
+    formatMsr(scanCompleted, ctx).body,
+    '{"type":"SCAN_COMPLETED","createdAt":"2023-04-03T06:12:55Z","contents":{"namespace":"harbor","repository":"alpine","tag":"3.18","imageName":"harbor.example.com/harbor/alpine:3.18","scanSummary":{"namespace":"harbor","repository":"alpine","tag":"3.18","critical":1,"major":2,"minor":0,"last_scan_status":6,"check_completed_at":"2023-04-03T06:12:55Z"}},"location":"/repositories/harbor/alpine/tags/3.18"}',
+  );
+});
+
+test('MSR: buckets come from CVSS counts when the event has them, else Critical+High, Medium, Low', () => {
+  assert.deepEqual(msrScanCounts(scanCompletedIndexChild), { critical: 2, major: 5, minor: 3 });
+  // Words only: Critical 2 + High 0 -> critical, Medium 5 -> major, Low 3 -> minor; Unknown 1 in none.
+  assert.deepEqual(msrScanCounts({ ...scanCompletedIndexChild, cvssCounts: undefined }), { critical: 2, major: 5, minor: 3 });
+  assert.deepEqual(msrScanCounts({ ...scanCompletedIndexChild, cvssCounts: { critical: 1, major: 6, minor: 3 } }), { critical: 1, major: 6, minor: 3 });
+  assert.deepEqual(msrScanCounts(scanFailed), { critical: 0, major: 0, minor: 0 });
+  const c = render(scanCompletedIndexChild)['contents'] as Record<string, unknown>; // contents is an object
+  assert.equal(c['tag'], '');
+  assert.equal(c['imageName'], `harbor.example.com/library/alpine@${scanCompletedIndexChild.artifact.digest}`);
+});
+
+test('MSR: SCAN_FAILED names the image by digest and carries the error; a stop is a SCAN_FAILED too', () => {
+  assert.equal(
+    formatMsr(scanFailed, ctx).body,
+    '{"type":"SCAN_FAILED","createdAt":"2023-04-03T07:11:25Z","contents":{"namespace":"harbor","repository":"alpine","tag":"","imageName":"harbor.example.com/harbor/alpine@sha256:dabea2944dcc2b86482b4f0b0fb62da80e0673e900c46c0e03b45919881a5d84","error":"scanner adapter: GET /api/v1/scan/a2573415/report: 500 Internal Server Error: database is locked"},"location":"/repositories/harbor/alpine/manifests/sha256:dabea2944dcc2b86482b4f0b0fb62da80e0673e900c46c0e03b45919881a5d84"}',
+  );
+  const stopped = render(scanStoppedVuln);
+  assert.equal(stopped['type'], 'SCAN_FAILED');
+  assert.equal((stopped['contents'] as Record<string, unknown>)['error'], 'stopped by admin'); // contents is an object
+  // Tagged: the tag is named, the image still by digest; without a reason, a fixed text.
+  const sbomStopped = render(scanStopped)['contents'] as Record<string, unknown>; // contents is an object
+  assert.deepEqual(sbomStopped, {
+    namespace: 'library',
+    repository: 'alpine',
+    tag: '3.18',
+    imageName: 'harbor.example.com/library/alpine@sha256:954b378c375d852eb3c63ab88978f640b4348b01c1b3456a024a81536dafbbf4',
+    error: 'sbom scan stopped',
+  });
+  assert.equal((render({ ...scanFailed, error: undefined })['contents'] as Record<string, unknown>)['error'], 'vulnerability scan failed'); // idem
+});
+
+test('MSR: an SBOM SCAN_COMPLETED has no scanSummary (no counts) and says scanType sbom', () => {
+  assert.deepEqual(render(scanCompletedSbom)['contents'], {
+    namespace: 'library',
+    repository: 'alpine',
+    tag: '3.18',
+    imageName: 'harbor.example.com/library/alpine:3.18',
+    scanType: 'sbom',
+  });
 });

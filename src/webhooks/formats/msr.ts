@@ -5,10 +5,10 @@
  * Events MSR has no name for (quota, replication, retention, projects, operational) are not
  * supported; `supports()` tells the dispatcher.
  */
-import type { WharfEvent } from '../../events/index.ts';
+import type { ScanEvent, WharfEvent } from '../../events/index.ts';
 import { fail } from '../../domain/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
-import { goJson, imageReference, isRecord, repoShortName, rfc3339Nano, type AnyEventType } from './common.ts';
+import { goJson, imageReference, repoShortName, rfc3339Nano, scanFacts, scanReport, type AnyEventType } from './common.ts';
 
 /** MSR's event type names that Wharf sends. */
 export type MsrType =
@@ -41,23 +41,19 @@ export function msrSupports(eventType: AnyEventType): boolean {
   return supported.has(eventType);
 }
 
-/** MSR's scan status enum value for a completed check. */
-const SCAN_STATUS_COMPLETED = 6;
+/** MSR's `last_scan_status` values (0 Failed, 1 Unscanned, 2 Scanning, 3 Pending, 4 Scanned, 5 Checking, 6 Completed). */
+export const msrScanStatus = { failed: 0, unscanned: 1, scanning: 2, pending: 3, scanned: 4, checking: 5, completed: 6 } as const;
 
-/** MSR counts: critical = CVSS >= 7 (Harbor Critical + High), major = 4..7 (Medium), minor = below 4 (Low). */
-function scanCounts(overview: Record<string, unknown>): { critical: number; major: number; minor: number; completedAt: string | null } {
-  for (const report of Object.values(overview)) {
-    if (!isRecord(report)) continue;
-    const outer = report['summary'];
-    const bySeverity = isRecord(outer) && isRecord(outer['summary']) ? outer['summary'] : {};
-    const n = (k: string): number => {
-      const v = bySeverity[k];
-      return typeof v === 'number' ? v : 0;
-    };
-    const end = report['end_time'];
-    return { critical: n('Critical') + n('High'), major: n('Medium'), minor: n('Low'), completedAt: typeof end === 'string' ? end : null };
-  }
-  return { critical: 0, major: 0, minor: 0, completedAt: null };
+/**
+ * MSR's three buckets: by CVSS base score when the event has them (critical >= 7.0, major
+ * 4.0-<7.0, minor >0-<4.0); otherwise from Harbor's severity words, Critical and High ->
+ * critical (CVSS >= 7.0 is what both mean), Medium -> major, Low -> minor. Unknown findings have
+ * no score and are in no bucket.
+ */
+export function msrScanCounts(event: ScanEvent): { critical: number; major: number; minor: number } {
+  if (event.cvssCounts !== undefined) return { ...event.cvssCounts };
+  const c = scanFacts(event).counts;
+  return c === null ? { critical: 0, major: 0, minor: 0 } : { critical: c.Critical + c.High, major: c.Medium, minor: c.Low };
 }
 
 interface MsrPayload {
@@ -125,9 +121,14 @@ export function msrPayload(event: WharfEvent, ctx: FormatContext): MsrPayload {
       const tag = event.artifact.tag ?? '';
       const ref = tag || event.artifact.digest;
       const location = tag ? `/repositories/${ns}/${repo}/tags/${tag}` : `/repositories/${ns}/${repo}/manifests/${event.artifact.digest}`;
-      const imageName = imageReference(ctx.externalUrl, event.repository.name, ref);
       if (event.type === 'SCANNING_COMPLETED') {
-        const counts = scanCounts(event.overview);
+        const imageName = imageReference(ctx.externalUrl, event.repository.name, ref);
+        if (event.scanType === 'sbom') {
+          // MSR has no SBOM scans: no scanSummary (there are no counts), and Wharf says what ran.
+          return { type: 'SCAN_COMPLETED', createdAt, contents: { namespace: ns, repository: repo, tag, imageName, scanType: 'sbom' }, location };
+        }
+        const counts = msrScanCounts(event);
+        const end = scanReport(event)?.['end_time'];
         return {
           type: 'SCAN_COMPLETED',
           createdAt,
@@ -136,24 +137,22 @@ export function msrPayload(event: WharfEvent, ctx: FormatContext): MsrPayload {
             repository: repo,
             tag,
             imageName,
-            // MSR scans are vulnerability scans; an SBOM scan has no counts to report.
-            scanSummary:
-              event.scanType === 'vulnerability'
-                ? {
-                    namespace: ns,
-                    repository: repo,
-                    tag,
-                    critical: counts.critical,
-                    major: counts.major,
-                    minor: counts.minor,
-                    last_scan_status: SCAN_STATUS_COMPLETED,
-                    check_completed_at: counts.completedAt ?? createdAt,
-                  }
-                : undefined,
+            scanSummary: {
+              namespace: ns,
+              repository: repo,
+              tag,
+              critical: counts.critical,
+              major: counts.major,
+              minor: counts.minor,
+              last_scan_status: msrScanStatus.completed,
+              check_completed_at: typeof end === 'string' && end !== '' ? end : createdAt,
+            },
           },
           location,
         };
       }
+      // MSR names the failed image by digest.
+      const stopped = event.type === 'SCANNING_STOPPED';
       return {
         type: 'SCAN_FAILED',
         createdAt,
@@ -161,8 +160,8 @@ export function msrPayload(event: WharfEvent, ctx: FormatContext): MsrPayload {
           namespace: ns,
           repository: repo,
           tag,
-          imageName,
-          error: event.type === 'SCANNING_STOPPED' ? `${event.scanType} scan stopped` : `${event.scanType} scan failed`,
+          imageName: imageReference(ctx.externalUrl, event.repository.name, event.artifact.digest),
+          error: event.error || `${event.scanType} scan ${stopped ? 'stopped' : 'failed'}`,
         },
         location,
       };

@@ -2,7 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fitEscaped, formatSlack, slackEscape, slackLimits } from './slack.ts';
 import { eventTypes, systemEventTypes, type WharfEvent } from '../../events/index.ts';
-import { ctxFor, golden, goldenCases, headersText, pushByTag, quotaExceed, samples, targetDisabled } from '../../../test/fixtures/payloads/sample-events.ts';
+import {
+  ctxFor,
+  golden,
+  goldenCases,
+  headersText,
+  pushByTag,
+  quotaExceed,
+  samples,
+  scanCompletedIndexChild,
+  scanCompletedSbom,
+  scanStoppedVuln,
+  targetDisabled,
+} from '../../../test/fixtures/payloads/sample-events.ts';
 
 const ctx = ctxFor('slack', '');
 
@@ -94,4 +106,23 @@ test('Slack: fitEscaped never splits an entity or a surrogate pair', () => {
     assert.doesNotMatch(out.replace(/&amp;/g, ''), /&/);
     assert.doesNotMatch(out, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
   }
+});
+
+test('Slack: a scan shows scan type, status, scanner and the counts by severity (Critical/High/Medium/Low/Unknown)', () => {
+  const msg = assertWithinLimits(formatSlack(scanCompletedIndexChild, ctx).body);
+  assert.deepEqual(
+    msg.blocks[1]?.fields?.map((f) => f.text),
+    ['*Project*\nlibrary', '*Repository*\nlibrary/alpine', '*Operator*\nci-bot', '*Scan type*\nvulnerability', '*Status*\nSuccess', '*Scanner*\nWharf 0.1.0', '*Platform*\nlinux/arm64/v8', `*Index*\n${scanCompletedIndexChild.parentDigest ?? ''}`],
+  );
+  assert.ok(msg.blocks[2]?.text?.text.startsWith('Critical 2 · High 0 · Medium 5 · Low 3 · Unknown 1 (11 total, 9 fixable)\n*Digest* `sha256:1b2c'));
+  assert.equal(msg.text, `Scanning finished: harbor.example.com/library/alpine@${scanCompletedIndexChild.artifact.digest}`);
+});
+
+test('Slack: a stopped scan gives its reason; an SBOM its digest', () => {
+  const stopped = assertWithinLimits(formatSlack(scanStoppedVuln, ctx).body);
+  assert.ok(stopped.blocks[2]?.text?.text.startsWith('Vulnerability scan stopped: stopped by admin\n'));
+  assert.ok(stopped.blocks[1]?.fields?.some((f) => f.text === '*Status*\nStopped'));
+  const sbom = assertWithinLimits(formatSlack(scanCompletedSbom, ctx).body);
+  assert.ok(sbom.blocks[2]?.text?.text.startsWith('SBOM generated: sha256:aaaa3f1b'));
+  assert.ok(sbom.blocks[1]?.fields?.some((f) => f.text === '*Scan type*\nsbom'));
 });

@@ -3,7 +3,9 @@
  * leaves raw newlines inside JSON strings; Wharf's is real JSON (built as objects and encoded),
  * carries the same facts (event type, time, operator, the Default `event_data`) laid out to be
  * read, and stays within Slack's limits whatever the names and tag lists: at most 50 blocks,
- * 3000 characters per section text, 10 fields of 2000 characters, 150 for a header.
+ * 3000 characters per section text, 10 fields of 2000 characters, 150 for a header. Scan
+ * events add the scan type, status and scanner as fields and the counts per severity
+ * (Critical/High/Medium/Low/Unknown) or the failure reason as their detail line.
  */
 import type { WharfEvent } from '../../events/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
@@ -67,6 +69,13 @@ export function slackMessage(event: WharfEvent, ctx: FormatContext): { text: str
   if (s.tag !== null) fields.push(field('Tag', s.tag));
   if (event.type !== 'WEBHOOK_TARGET_DISABLED') fields.push(field('Operator', event.operator === '' ? '(anonymous)' : event.operator));
   if (s.tags.length > 1) fields.push(field('All tags', s.tags.join(', ')));
+  if (s.scan !== null) {
+    fields.push(field('Scan type', s.scan.scanType));
+    fields.push(field('Status', s.scan.status));
+    if (s.scan.scanner !== null) fields.push(field('Scanner', s.scan.scanner));
+    if (s.scan.platform !== null) fields.push(field('Platform', s.scan.platform));
+    if (s.scan.parentDigest !== null) fields.push(field('Index', s.scan.parentDigest));
+  }
 
   const lines: Block[] = [];
   lines.push({ type: 'header', text: { type: 'plain_text', text: truncate(s.label, slackLimits.headerText) } });
