@@ -48,6 +48,8 @@ export interface Inventory {
   /** Layers read and their compressed bytes, for the log and the benchmarks. */
   layers: number;
   compressedBytes: number;
+  /** What was skipped and why (an analyzer that failed on a file, a file over the size cap, an unsupported database). */
+  warnings?: string[];
 }
 
 /** An image as the analyzer reads it. */
@@ -76,6 +78,12 @@ export interface FileEntry {
  */
 export interface FileAnalyzer<R = unknown> {
   name: string;
+  /**
+   * The exact paths this analyzer reads, when it has a fixed list. Optional: with it, a wanted
+   * path reached through a directory symlink (`var/lib/rpm -> ../../usr/lib/sysimage/rpm`) is
+   * found too. Links at a wanted path itself are followed either way.
+   */
+  paths?: readonly string[];
   wants(entry: FileEntry): boolean;
   read(entry: FileEntry, body: Readable): Promise<R | null>;
   collect(results: Map<string, R>, os: OsInfo | null): InstalledPackage[];

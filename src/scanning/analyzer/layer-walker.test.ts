@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { classifyEntry, sniffCompression, walkLayer, type LayerEntry } from './layer-walker.ts';
+import { readText } from './read-body.ts';
+import { tarOf } from '../../../test/helpers/image-layers.ts';
+
+const ZSTD_FIXTURE = readFileSync(new URL('../../../test/fixtures/scanning/alpine-layer.tar.zst', import.meta.url));
+
+function chunked(bytes: Buffer, size = 4096): Readable {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+  return Readable.from(chunks, { objectMode: false });
+}
+
+async function entriesOf(blob: Buffer, readPaths: string[] = []): Promise<{ entries: LayerEntry[]; texts: Record<string, string>; bytes: number; compression: string }> {
+  const entries: LayerEntry[] = [];
+  const texts: Record<string, string> = {};
+  const walked = await walkLayer(chunked(blob), async (entry, body) => {
+    entries.push(entry);
+    if (readPaths.includes(entry.path)) texts[entry.path] = await readText(Readable.from(body));
+  });
+  return { entries, texts, bytes: walked.compressedBytes, compression: walked.compression };
+}
+
+test('sniffCompression by magic bytes', () => {
+  assert.equal(sniffCompression(Buffer.from([0x1f, 0x8b, 8, 0])), 'gzip');
+  assert.equal(sniffCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), 'zstd');
+  assert.equal(sniffCompression(Buffer.from('etc/')), 'none');
+  assert.equal(sniffCompression(Buffer.alloc(0)), 'none');
+});
+
+test('classifyEntry: whiteouts, opaque markers, aufs metadata, links, paths normalized', () => {
+  const h = (name: string, type: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' = 'file', linkname = '') => classifyEntry({ name, type, size: 3, mode: 0o755, linkname });
+  assert.deepEqual(h('./usr/bin/x'), { path: 'usr/bin/x', type: 'file', size: 3, mode: 0o755 });
+  assert.deepEqual(h('/etc/', 'directory'), { path: 'etc', type: 'dir', size: 0, mode: 0o755 });
+  assert.deepEqual(h('etc/.wh.hosts'), { path: 'etc/hosts', type: 'whiteout', size: 0, mode: 0 });
+  assert.deepEqual(h('.wh.opt'), { path: 'opt', type: 'whiteout', size: 0, mode: 0 });
+  assert.deepEqual(h('./var/lib/.wh..wh..opq'), { path: 'var/lib', type: 'opaque', size: 0, mode: 0 });
+  assert.equal(h('.wh..wh.plnk/123.456'), null);
+  assert.equal(h('./'), null);
+  assert.deepEqual(h('etc/os-release', 'symlink', '../usr/lib/os-release'), { path: 'etc/os-release', type: 'symlink', size: 0, mode: 0o755, linkname: '../usr/lib/os-release' });
+  assert.deepEqual(h('bin/b', 'link', './bin/a'), { path: 'bin/b', type: 'hardlink', size: 0, mode: 0o755, linkname: 'bin/a' });
+  assert.equal(h('run/fifo', 'fifo')?.type, 'other');
+});
+
+test('plain, gzip and zstd layers give the same entries; bodies left unread are drained', async () => {
+  const items = [
+    { path: 'etc/', type: 'directory' as const },
+    { path: 'etc/alpine-release', content: '3.20.3\n' },
+    { path: 'etc/big', content: Buffer.alloc(300_000, 7) },
+    { path: `opt/${'long-directory-name/'.repeat(8)}file.txt`, content: 'pax' },
+  ];
+  const plain = await tarOf(items);
+  for (const [blob, compression] of [[plain, 'none'], [gzipSync(plain), 'gzip']] as const) {
+    const got = await entriesOf(blob, ['etc/alpine-release']);
+    assert.equal(got.compression, compression);
+    assert.equal(got.bytes, blob.length);
+    assert.deepEqual(got.entries.map((e) => `${e.type}:${e.path}:${e.size}`), [
+      'dir:etc:0',
+      'file:etc/alpine-release:7',
+      'file:etc/big:300000',
+      `file:opt/${'long-directory-name/'.repeat(8)}file.txt:3`,
+    ]);
+    assert.deepEqual(got.texts, { 'etc/alpine-release': '3.20.3\n' });
+  }
+  const zstd = await entriesOf(ZSTD_FIXTURE, ['etc/alpine-release']);
+  assert.equal(zstd.compression, 'zstd');
+  assert.equal(zstd.bytes, ZSTD_FIXTURE.length);
+  assert.deepEqual(zstd.texts, { 'etc/alpine-release': '3.20.3\n' });
+  assert.deepEqual(zstd.entries.map((e) => `${e.type}:${e.path}`), [
+    'dir:etc',
+    'file:etc/alpine-release',
+    'file:etc/os-release',
+    'dir:lib',
+    'dir:lib/apk',
+    'dir:lib/apk/db',
+    'file:lib/apk/db/installed',
+  ]);
+});
+
+test('a corrupt gzip stream, a truncated zstd stream and an abort reject', async () => {
+  const gz = gzipSync(await tarOf([{ path: 'a', content: randomBytes(100_000) }]));
+  const broken = Buffer.from(gz);
+  broken.fill(0, 40, 200);
+  await assert.rejects(entriesOf(broken));
+  await assert.rejects(entriesOf(ZSTD_FIXTURE.subarray(0, ZSTD_FIXTURE.length - 20)));
+  const controller = new AbortController();
+  const walking = walkLayer(chunked(gz, 512), async () => {
+    controller.abort();
+  }, controller.signal);
+  await assert.rejects(walking, { name: 'AbortError' });
+});

@@ -1,0 +1,207 @@
+/**
+ * Streams one image layer as tar entries: sniffs the compression by its magic bytes (gzip
+ * `1f 8b`, zstd `28 b5 2f fd`, else plain tar), decompresses on the fly and hands each entry to a
+ * visitor with its path normalized (`./` and `/` stripped) and whiteouts recognized. Bytes flow
+ * with back-pressure: a visitor that is slow to read a body slows the download; bodies the visitor
+ * leaves unread are drained here. Nothing of the layer is buffered beyond the streams' own windows.
+ */
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { Decompress } from 'fzstd';
+import tar from 'tar-stream';
+import { normalizePath } from './merged-tree.ts';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** What a tar entry means to the merged tree. */
+export type LayerEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'whiteout' | 'opaque' | 'other';
+
+export interface LayerEntry {
+  /** Normalized path; for `whiteout` the path it deletes, for `opaque` the directory it empties. */
+  path: string;
+  type: LayerEntryType;
+  size: number;
+  mode: number;
+  /** Symlinks: the target as written. Hard links: the target's normalized path. */
+  linkname?: string;
+}
+
+/** A tar entry's bytes (a streamx Readable, iterated; never destroy it, that ends the whole layer). */
+export type EntryBody = AsyncIterable<unknown>;
+
+/** Called once per entry, in tar order; `body` holds a regular file's bytes (read them or not). */
+export type LayerVisitor = (entry: LayerEntry, body: EntryBody) => Promise<void>;
+
+/** Which compression a layer's first bytes announce. */
+export function sniffCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  return 'none';
+}
+
+/** Reads at least `n` bytes (fewer at the end) and puts them back; returns them and the stream to go on with. */
+async function peek(stream: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < n) {
+    const chunk: unknown = stream.read();
+    if (chunk !== null) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      chunks.push(buf);
+      total += buf.length;
+      continue;
+    }
+    if (stream.readableEnded || stream.destroyed) break;
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        cleanup();
+        resolve();
+      };
+      const fail = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      const cleanup = (): void => {
+        stream.off('readable', done);
+        stream.off('end', done);
+        stream.off('close', done);
+        stream.off('error', fail);
+      };
+      stream.on('readable', done);
+      stream.on('end', done);
+      stream.on('close', done);
+      stream.on('error', fail);
+    });
+  }
+  const head = Buffer.concat(chunks);
+  if (stream.readableEnded || stream.destroyed) return { head, stream: Readable.from(head.length > 0 ? [head] : []) };
+  if (head.length > 0) stream.unshift(head);
+  return { head, stream };
+}
+
+/** A zstd decoder stream: node:zlib's when this Node has one (22.15+), else fzstd's. */
+function zstdDecoder(): Transform {
+  const native: unknown = Reflect.get(zlib, 'createZstdDecompress');
+  if (typeof native === 'function') {
+    const made: unknown = native.call(zlib);
+    if (made instanceof Transform) return made;
+  }
+  return new FzstdTransform();
+}
+
+class FzstdTransform extends Transform {
+  private readonly decoder = new Decompress((data) => {
+    // fzstd may hand out a view of its window or of the input; copy before it is reused.
+    if (data.length > 0) this.push(Buffer.from(data));
+  });
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.decoder.push(chunk);
+      callback();
+    } catch (err) {
+      callback(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.decoder.push(new Uint8Array(0), true);
+      callback();
+    } catch (err) {
+      callback(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}
+
+/** Counts the bytes that pass through it. */
+class ByteCounter extends Transform {
+  bytes = 0;
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+}
+
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+/** Classifies a tar header; null for entries the tree ignores (PAX/GNU headers tar-stream already applied). */
+export function classifyEntry(header: Pick<tar.Header, 'name' | 'size' | 'mode' | 'type' | 'linkname'>): LayerEntry | null {
+  const path = normalizePath(header.name);
+  if (path === '') return null;
+  const slash = path.lastIndexOf('/');
+  const dir = slash < 0 ? '' : path.slice(0, slash);
+  const base = path.slice(slash + 1);
+  const size = header.size ?? 0;
+  const mode = header.mode ?? 0;
+  if (base === OPAQUE) return { path: dir, type: 'opaque', size: 0, mode: 0 };
+  // aufs metadata (`.wh..wh.plnk/`, `.wh..wh.aufs`) is not part of the image's files.
+  if (path.split('/').some((part) => part.startsWith(`${WHITEOUT}${WHITEOUT}`))) return null;
+  if (base.startsWith(WHITEOUT)) {
+    const gone = base.slice(WHITEOUT.length);
+    return { path: dir === '' ? gone : `${dir}/${gone}`, type: 'whiteout', size: 0, mode: 0 };
+  }
+  switch (header.type) {
+    case 'file':
+    case 'contiguous-file':
+      return { path, type: 'file', size, mode };
+    case 'directory':
+      return { path, type: 'dir', size: 0, mode };
+    case 'symlink':
+      return { path, type: 'symlink', size: 0, mode, linkname: header.linkname ?? '' };
+    case 'link':
+      return { path, type: 'hardlink', size: 0, mode, linkname: normalizePath(header.linkname ?? '') };
+    default:
+      return { path, type: 'other', size: 0, mode };
+  }
+}
+
+/** Reads a stream to its end, discarding the bytes. */
+export async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const chunk of stream) void chunk;
+}
+
+/**
+ * Streams one layer blob through `visit`. Resolves with the compressed bytes read and the
+ * compression found; rejects on a corrupt stream, a visitor's error, or `signal`.
+ */
+export async function walkLayer(
+  blob: Readable,
+  visit: LayerVisitor,
+  signal?: AbortSignal,
+): Promise<{ compressedBytes: number; compression: Compression }> {
+  signal?.throwIfAborted();
+  const { head, stream } = await peek(blob, 4);
+  const compression = sniffCompression(head);
+  const counter = new ByteCounter();
+  const extract = tar.extract();
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [stream, counter];
+  if (compression === 'gzip') stages.push(zlib.createGunzip());
+  else if (compression === 'zstd') stages.push(zstdDecoder());
+  // tar-stream's extract is a streamx Writable, which node's pipeline drives like any Writable.
+  const piped = pipeline([...stages, extract as unknown as NodeJS.WritableStream], { signal });
+  let pipeError: unknown = null;
+  const pipedDone = piped.catch((err: unknown) => {
+    pipeError = err;
+    extract.destroy(err instanceof Error ? err : new Error(String(err)));
+  });
+  try {
+    for await (const tarEntry of extract) {
+      const entry = classifyEntry(tarEntry.header);
+      if (entry) await visit(entry, tarEntry);
+      await drain(tarEntry);
+      signal?.throwIfAborted();
+    }
+  } catch (err) {
+    // A failed pipeline ends the loop too; then its error is the cause. Otherwise the visitor's is.
+    const cause: unknown = pipeError ?? err;
+    stream.destroy();
+    await pipedDone;
+    throw cause;
+  }
+  await pipedDone;
+  if (pipeError) throw pipeError;
+  return { compressedBytes: counter.bytes, compression };
+}
