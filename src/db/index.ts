@@ -13,3 +13,4 @@ export * from './outbox-store.ts';
 export * from './audit-store.ts';
 export * from './login-store.ts';
 export * from './registry-store.ts';
+export * from './vuln-store.ts';
