@@ -314,6 +314,37 @@ export interface LoginFailuresTable {
   time: number;
 }
 
+/** An OSV advisory of the built-in scanner's vulnerability database (src/db/vuln-store.ts). */
+export interface VulndbAdvisoriesTable {
+  id: Generated<number>;
+  osv_id: string;
+  /** ms since the epoch of the record's `modified`. */
+  modified: number;
+  /** ms of the record's `withdrawn`, or null. */
+  withdrawn: number | null;
+  /** The compact record (JSON): summary, details, aliases, upstream, severity, references, cwe_ids. */
+  record: string;
+}
+
+/** One affected package of an advisory: its OSV ecosystem (`Debian:12`, `npm`) and name. */
+export interface VulndbAffectedTable {
+  id: Generated<number>;
+  advisory_id: number;
+  ecosystem: string;
+  name: string;
+  /** The affected entry (JSON): ranges, versions, per-package severities. */
+  entry: string;
+}
+
+/** The vulnerability database's one row (id 1): when and from where it was last updated. */
+export interface VulndbMetaTable {
+  id: number;
+  updated_at: number | null;
+  source: string | null;
+  advisories: number;
+  affected: number;
+}
+
 /** A user's role in a project (Harbor's member; role_id 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest). */
 export interface ProjectMembersTable {
   id: Generated<number>;
@@ -470,6 +501,9 @@ export interface Database {
   job_schedules: JobSchedulesTable;
   job_queues: JobQueuesTable;
   job_workers: JobWorkersTable;
+  vulndb_advisories: VulndbAdvisoriesTable;
+  vulndb_affected: VulndbAffectedTable;
+  vulndb_meta: VulndbMetaTable;
 }
 
 /** Row types, for repositories' signatures. */
