@@ -7,3 +7,4 @@ export { RegistryClient, RegistryPullError, parseChallenge, parseImageManifest, 
 export { checkScanRequest, isRepositoryName, CONSUMED_MIME_TYPES, type ParsedScanRequest, type ScanRequestCheck } from './scan-request.ts';
 export { ScanStore, ScanQueueFull, type ScanEntry, type ScanState, type ScanStoreOptions } from './scan-store.ts';
 export { chooseReportMime, scannerMetadata, vulnerabilityReport, sbomReport, wharfScanner, PRODUCED_REPORT_MIMES, ADVISORIES_PROPERTY, DB_SOURCE_PROPERTY, type ReportArtifact } from './reports.ts';
+export { startStandaloneScanner, type StandaloneScanner } from './standalone.ts';
