@@ -78,3 +78,19 @@ test('resolve gives up after 40 links: loops and over-long chains', () => {
   assert.equal(t.resolve('l39')?.path, 'f'); // 40 hops
   assert.equal(t.resolve('l40'), null); // 41 hops
 });
+
+test('an entry below a directory symlink lands in the link\'s target; a whiteout there too', () => {
+  const t = new MergedTree();
+  t.set('usr/lib/os-release', 0, { kind: 'file' });
+  t.set('lib', 0, { kind: 'symlink', target: 'usr/lib' });
+  const node = t.set('lib/apk/db/installed', 1, { kind: 'file', size: 5 });
+  assert.equal(t.get('usr/lib/apk/db/installed'), node);
+  assert.equal(t.get('lib')?.kind, 'symlink');
+  t.whiteout('lib/os-release', 2);
+  assert.equal(t.get('usr/lib/os-release'), undefined);
+  // A link to nothing is replaced by a directory.
+  t.set('dangling', 0, { kind: 'symlink', target: 'nowhere' });
+  t.set('dangling/file', 1, { kind: 'file' });
+  assert.equal(t.get('dangling')?.kind, 'dir');
+  assert.equal(t.get('dangling/file')?.kind, 'file');
+});

@@ -55,14 +55,26 @@ function pruneLower(dir: TreeNode, layer: number): void {
 export class MergedTree {
   readonly root: TreeNode = newDir(-1);
 
-  /** The directory at `parts`, created (and stamped with `layer`) where missing or not a directory. */
+  /**
+   * The directory at `parts`, created (and stamped with `layer`) where missing or not a directory.
+   * A symlink to a directory on the way is followed, as a runtime extracting the layer does
+   * (`lib/x` lands in `usr/lib/x` when `lib -> usr/lib`); a link to nothing is replaced.
+   */
   private ensureDir(parts: readonly string[], layer: number): TreeNode {
     let cur = this.root;
     cur.layer = Math.max(cur.layer, layer);
-    for (const name of parts) {
+    for (const [i, name] of parts.entries()) {
       // `children` is set on every dir node; `cur` is always a dir here.
       const children = cur.children ?? new Map<string, TreeNode>();
       let next = children.get(name);
+      if (next?.kind === 'symlink') {
+        const resolved = this.resolve(parts.slice(0, i + 1).join('/'));
+        if (resolved?.node.kind === 'dir') {
+          resolved.node.layer = Math.max(resolved.node.layer, layer);
+          cur = resolved.node;
+          continue;
+        }
+      }
       if (!next || next.kind !== 'dir') {
         next = newDir(layer);
         children.set(name, next);
@@ -101,7 +113,7 @@ export class MergedTree {
     const parts = splitPath(path);
     const name = parts.pop();
     if (name === undefined) return;
-    const parent = this.getNode(parts);
+    const parent = this.resolve(parts.join('/'))?.node;
     const child = parent?.children?.get(name);
     if (!parent?.children || !child) return;
     if (child.layer < layer) parent.children.delete(name);
