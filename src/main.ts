@@ -19,6 +19,7 @@ import { AuditService, auditWriter, auditRetentionScheduleId } from './audit/ind
 import { DiskMonitor, Metrics, createLogger, stdoutLog } from './observability/index.ts';
 import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
 import { JobService } from './jobs/index.ts';
+import { AdapterClient, CveAllowlists, ScannerRegistrations } from './scanning/index.ts';
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -38,6 +39,10 @@ export interface Wharf {
   deliveryThread: DeliveryThread | null;
   /** Failed-login limiting; subscribe to `loginLimiter.loginFailures` ('failure') to see every failed login. */
   loginLimiter: LoginLimiter;
+  /** Scanner registrations: the project scanner and the registration a scan uses (`resolveForProject`, `endpointOf`). */
+  scanners: ScannerRegistrations;
+  /** CVE allowlists: the system list and a project's effective list (`effectiveAllowlist`). */
+  cveAllowlists: CveAllowlists;
   /** The base URL once listening. */
   url(): string;
   listen(): Promise<string>;
@@ -91,7 +96,12 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     consumers.register(webhookDispatcher({ db: db.kysely, config, logger, onDeliveries: () => engine.worker.wake(), onPending: (n) => metrics.outboxPending.set(n) }));
     consumers.register(auditWriter(config));
   }
+  // Scanner registrations talk to adapters through one client; the built-in scanner is called at this server's own address once it listens.
+  const adapters = new AdapterClient({ timeoutSeconds: config.scanning.adapter_timeout_seconds, logger });
+  const scanners = new ScannerRegistrations({ db: db.kysely, authorizer, adapters, selfUrl: () => address, externalUrl: () => config.external_url });
+  const cveAllowlists = new CveAllowlists({ db: db.kysely, authorizer });
   await bootstrap(config, db, projects, logger);
+  if (config.scanning.builtin) await scanners.ensureBuiltin();
 
   // Background work runs as jobs; each kind registers its handler here (jobs/ imports no feature).
   const jobs = new JobService({ db: db.kysely, logger, config: config.jobs });
@@ -125,7 +135,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     if (out.status !== 'Success') throw new Error(`garbage collection ${out.executionId} ended ${out.status}: ${out.message}`);
     return out.value as GcReport; // what the GARBAGE_COLLECTION handler above returns on Success
   };
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists });
   let address = '';
   return {
     config,
@@ -135,6 +145,8 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     engine,
     deliveryThread,
     loginLimiter,
+    scanners,
+    cveAllowlists,
     url: () => address,
     async listen() {
       // The delivery thread first: once the server answers (/readyz), startup is complete.
@@ -165,6 +177,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       await deliveryThread?.stop();
       await consumers.stop();
       await engine.stop();
+      await adapters.close();
       disk.close();
       await db.close();
     },

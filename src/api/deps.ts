@@ -16,6 +16,7 @@ import type { DiskMonitor, Metrics } from '../observability/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { WebhookServices } from '../webhooks/index.ts';
 import type { JobService } from '../jobs/index.ts';
+import type { CveAllowlists, ScannerRegistrations } from '../scanning/index.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
 export interface AppDeps {
@@ -42,6 +43,10 @@ export interface AppDeps {
   quotas: QuotaService;
   /** The audit log (Harbor's /audit-logs, /projects/{p}/logs). */
   audit: AuditService;
+  /** Scanner registrations and the project scanner (Harbor's /scanners, /projects/{p}/scanner). */
+  scanners: ScannerRegistrations;
+  /** The system CVE allowlist (/system/CVEAllowlist). */
+  cveAllowlists: CveAllowlists;
   /** Whether writes can succeed (a full disk): /healthz and /readyz report it, error handlers answer 503. */
   disk: DiskMonitor;
   /** Extra plugins registered by the composition root (webhooks API and the like). */

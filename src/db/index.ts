@@ -14,3 +14,5 @@ export * from './audit-store.ts';
 export * from './login-store.ts';
 export * from './registry-store.ts';
 export * from './vuln-store.ts';
+export * from './scanner-store.ts';
+export * from './cve-allowlist-store.ts';

@@ -466,6 +466,56 @@ export interface JobWorkersTable {
   heartbeat_time: number;
 }
 
+/** A scanner registration (Harbor's /scanners; src/db/scanner-store.ts). Booleans are 0/1. */
+export interface ScannersTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  description: string;
+  /** The adapter's base URL (the built-in scanner's is shown from external_url, called at the server's own address). */
+  url: string;
+  /** '' | 'Basic' | 'Bearer' | 'APIKey' */
+  auth: string;
+  /** Write-only: sent to the adapter, never shown. */
+  access_credential: string;
+  skip_cert_verify: number;
+  use_internal_addr: number;
+  disabled: number;
+  /** At most one row has 1 (a partial unique index). */
+  is_default: number;
+  /** 1 for the built-in `Wharf` registration: no update, no delete. */
+  immutable: number;
+  /** From the last metadata fetch: the scanner's name, vendor, version; '' before the first. */
+  adapter: string;
+  vendor: string;
+  version: string;
+  /** 'healthy' | 'unhealthy' after a fetch; '' before the first. */
+  health: string;
+  /** Harbor's capabilities object as JSON (`{"support_vulnerability":true,...}`), null before the first fetch. */
+  capabilities: string | null;
+  creation_time: number;
+  update_time: number;
+}
+
+/** A project's pinned scanner registration (Harbor's hidden `projectScanner` metadata key). */
+export interface ProjectScannersTable {
+  project_id: number;
+  scanner_id: number;
+  update_time: number;
+}
+
+/** A CVE allowlist: the system's (`project_id` null) or a project's (src/db/cve-allowlist-store.ts). */
+export interface CveAllowlistsTable {
+  id: Generated<number>;
+  project_id: number | null;
+  /** Seconds since the epoch; null: never expires. */
+  expires_at: number | null;
+  /** JSON array of CVE ids. */
+  items: string;
+  creation_time: number;
+  update_time: number;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -501,6 +551,9 @@ export interface Database {
   job_schedules: JobSchedulesTable;
   job_queues: JobQueuesTable;
   job_workers: JobWorkersTable;
+  scanners: ScannersTable;
+  project_scanners: ProjectScannersTable;
+  cve_allowlists: CveAllowlistsTable;
   vulndb_advisories: VulndbAdvisoriesTable;
   vulndb_affected: VulndbAffectedTable;
   vulndb_meta: VulndbMetaTable;
@@ -525,3 +578,5 @@ export type ProjectUpdate = Updateable<ProjectsTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type ProjectMemberRow = Selectable<ProjectMembersTable>;
 export type RobotRow = Selectable<RobotsTable>;
+export type ScannerRow = Selectable<ScannersTable>;
+export type CveAllowlistRow = Selectable<CveAllowlistsTable>;

@@ -6,4 +6,5 @@ export * from './media-types.ts';
 export * from './manifest.ts';
 export * from './glob.ts';
 export * from './listing.ts';
+export * from './cve-allowlist.ts';
 export * from './artifact-type.ts';

@@ -10,7 +10,7 @@ import { systemActor, type AuditTrail, type Authorizer } from '../auth/index.ts'
 import type { CallContext } from '../registry/index.ts';
 import { projectRef } from '../registry/index.ts';
 import { fail, pageOf, type ListQuery, type ListSpec, type Page, type TextFilter } from '../domain/index.ts';
-import { filterSql, likeContains, orderBy, orderTerms, resolveList } from '../db/index.ts';
+import { filterSql, likeContains, orderBy, orderTerms, readProjectAllowlists, resolveList, writeAllowlist } from '../db/index.ts';
 import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
 import { parseNewProject, parseProjectChange } from './project-spec.ts';
 import { projectView, type ProjectView } from './project-views.ts';
@@ -80,6 +80,7 @@ export class ProjectAdmin {
         .returningAll()
         .executeTakeFirst();
       if (!row) throw fail('CONFLICT', `the project named ${p.name} already exists`);
+      if (p.allowlist) await writeAllowlist(trx, row.id, p.allowlist, now);
       await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(row) });
       return row.id;
     });
@@ -122,7 +123,7 @@ export class ProjectAdmin {
   async updateProject(ctx: CallContext, key: ProjectKey, body: unknown): Promise<void> {
     if (body === null || typeof body !== 'object') throw fail('BAD_REQUEST', 'the body must be a JSON object');
     const p = await this.deps.lookup.project(ctx, key, 'manage');
-    const change = parseProjectChange(body, p.name);
+    const change = parseProjectChange(body, p.name, p.id);
     // Rewritten from the valid stored keys only: an update also drops what an older version stored.
     const others: StoredMetadata = { ...readStoredMetadata(p.metadata), ...change.metadata };
     await this.deps.db.transaction().execute(async (trx) => {
@@ -136,6 +137,7 @@ export class ProjectAdmin {
         })
         .where('id', '=', p.id)
         .execute();
+      if (change.allowlist) await writeAllowlist(trx, p.id, change.allowlist, Date.now());
       await this.deps.audit.record(trx, { projectId: p.id, username: ctx.actor.username, operation: 'update', resourceType: 'project', resource: p.name });
     });
   }
@@ -175,9 +177,10 @@ export class ProjectAdmin {
       .groupBy('project_id')
       .execute();
     const countOf = new Map(counts.map((c) => [c.project_id, Number(c.n)]));
+    const allowlists = await readProjectAllowlists(this.deps.db, ids);
     const ownerIds = rows.map((p) => p.owner_id).filter((x): x is number => x !== null);
     const owners = ownerIds.length ? await this.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ownerIds).execute() : [];
     const ownerOf = new Map(owners.map((u) => [u.id, u.username]));
-    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? '')));
+    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? ''), allowlists.get(p.id) ?? null));
   }
 }

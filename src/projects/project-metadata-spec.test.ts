@@ -76,3 +76,8 @@ test('stored rows read back bounded: unknown keys and invalid values are left ou
   assert.deepEqual(readStoredMetadata('[1]'), {});
   assert.deepEqual(readStoredMetadata(null), {});
 });
+
+test('severity: negligible is stored as none, as Harbor stores it', () => {
+  assert.deepEqual(parseMetadataInput({ severity: 'Negligible' }, { create: true }).values, { severity: 'none' });
+  assert.deepEqual(readStoredMetadata('{"severity":"negligible"}'), { severity: 'none' });
+});

@@ -11,6 +11,7 @@
  *   `proxy_cache_local_on_not_found`, `proxy_referrer_api`): a JSON boolean or a string Go's
  *   strconv.ParseBool accepts (`1`, `t`, `TRUE`, ...), stored as `"true"` or `"false"`;
  * - `severity`: `none`, `low`, `medium`, `high`, `critical` (any case), stored in lower case;
+ *   `negligible` is stored as `none`, as Harbor stores it;
  * - `retention_id`: omitted or `""` (Harbor's rule on create; on update Harbor also accepts the
  *   project's current value, and Wharf binds no retention policy, so a project has none);
  * - proxy-cache keys (`proxy_speed_kb`, `max_upstream_conn`: int32 strings;
@@ -108,6 +109,7 @@ function normaliseStored(key: StoredMetadataKey, v: unknown): string | undefined
   if (key === 'severity') {
     if (typeof v !== 'string') return undefined;
     const s = v.toLowerCase();
+    if (s === 'negligible') return 'none';
     return (severities as readonly string[]).includes(s) ? s : undefined;
   }
   const b = goBool(v);

@@ -29,3 +29,11 @@ test('an update: only what was sent; no rename', () => {
   assert.deepEqual(parseProjectChange({ project_name: 'p', storage_limit: -1, metadata: { public: 'true' } }, 'p'), { isPublic: true, storageLimit: -1, metadata: {} });
   assert.throws(() => parseProjectChange({ project_name: 'q' }, 'p'), (e) => isDomainError(e, 'BAD_REQUEST') && /renamed/.test(e.message));
 });
+
+test('cve_allowlist: parsed on create (project_id 0) and on update (0 or the project’s id)', () => {
+  assert.deepEqual(parseNewProject({ project_name: 'p', cve_allowlist: { items: [{ cve_id: 'CVE-2023-4863' }], expires_at: 1767225600 } }).allowlist, { expiresAt: 1767225600, items: ['CVE-2023-4863'] });
+  assert.throws(() => parseNewProject({ project_name: 'p', cve_allowlist: { project_id: 3 } }), (e) => isDomainError(e, 'BAD_REQUEST') && e.message === "project_id in cve_allowlist must be 0 but it's 3");
+  assert.deepEqual(parseProjectChange({ cve_allowlist: { project_id: 7, items: [] } }, 'p', 7), { metadata: {}, allowlist: { expiresAt: null, items: [] } });
+  assert.throws(() => parseProjectChange({ cve_allowlist: { project_id: 8 } }, 'p', 7), (e) => isDomainError(e, 'BAD_REQUEST') && e.message === "project_id in cve_allowlist must be 7 but it's 8");
+  assert.equal(parseProjectChange({ cve_allowlist: null }, 'p', 7).allowlist, undefined);
+});

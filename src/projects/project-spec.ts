@@ -3,7 +3,7 @@
  * top-level `public`, `storage_limit`, `registry_id` (no proxy cache) and `metadata` (its keys and
  * values in src/projects/project-metadata-spec.ts), with Harbor's messages. Pure.
  */
-import { fail, isValidProjectName } from '../domain/index.ts';
+import { fail, isValidProjectName, parseCveAllowlist, type CveAllowlistInput } from '../domain/index.ts';
 import { goBool, parseMetadataInput, type StoredMetadata } from './project-metadata-spec.ts';
 
 /** Harbor's ProjectReq (POST) and the updatable subset of it (PUT). */
@@ -15,6 +15,8 @@ export interface ProjectRequest {
   storage_limit?: unknown;
   /** Harbor's proxy-cache upstream; Wharf has no proxy cache, so only null is accepted. */
   registry_id?: unknown;
+  /** Harbor's CVEAllowlist of the project (`project_id` 0 or the project's own id). */
+  cve_allowlist?: unknown;
 }
 
 /** A parsed POST /projects. */
@@ -24,6 +26,8 @@ export interface NewProject {
   /** Bytes; -1 unlimited. */
   storageLimit: number;
   metadata: StoredMetadata;
+  /** The project's CVE allowlist, when sent. */
+  allowlist?: CveAllowlistInput;
 }
 
 /** A parsed PUT /projects/{p}: only what was sent. */
@@ -32,6 +36,8 @@ export interface ProjectChange {
   storageLimit?: number;
   /** Keys to merge into the stored metadata. */
   metadata: StoredMetadata;
+  /** The new CVE allowlist (replaces the stored one), when sent. */
+  allowlist?: CveAllowlistInput;
 }
 
 /** `public` at the top level of a request (Harbor's deprecated boolean; Go's spellings accepted). */
@@ -67,15 +73,18 @@ export function parseNewProject(body: unknown): NewProject {
   const meta = parseMetadataInput(req.metadata, { create: true });
   const isPublic = meta.isPublic ?? (req.public === undefined ? false : parseBoolString(req.public, 'public'));
   const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? -1 : parseStorageLimit(req.storage_limit);
-  return { name, isPublic, storageLimit, metadata: meta.values };
+  // The project has no id yet: its list's project_id must be 0 (or absent).
+  const allowlist = req.cve_allowlist === undefined || req.cve_allowlist === null ? undefined : parseCveAllowlist(req.cve_allowlist, 0);
+  return { name, isPublic, storageLimit, metadata: meta.values, ...(allowlist ? { allowlist } : {}) };
 }
 
-/** Parses Harbor's ProjectReq of an update of the project named `currentName` (a project cannot be renamed). */
-export function parseProjectChange(body: unknown, currentName: string): ProjectChange {
+/** Parses Harbor's ProjectReq of an update of the project named `currentName`, id `currentId` (a project cannot be renamed). */
+export function parseProjectChange(body: unknown, currentName: string, currentId = 0): ProjectChange {
   const req = requestObject(body);
   if (req.project_name !== undefined && req.project_name !== currentName) throw fail('BAD_REQUEST', 'a project cannot be renamed');
   const meta = parseMetadataInput(req.metadata, { create: false });
   const isPublic = meta.isPublic ?? (req.public === undefined ? undefined : parseBoolString(req.public, 'public'));
   const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? undefined : parseStorageLimit(req.storage_limit);
-  return { ...(isPublic === undefined ? {} : { isPublic }), ...(storageLimit === undefined ? {} : { storageLimit }), metadata: meta.values };
+  const allowlist = req.cve_allowlist === undefined || req.cve_allowlist === null ? undefined : parseCveAllowlist(req.cve_allowlist, currentId);
+  return { ...(isPublic === undefined ? {} : { isPublic }), ...(storageLimit === undefined ? {} : { storageLimit }), metadata: meta.values, ...(allowlist ? { allowlist } : {}) };
 }

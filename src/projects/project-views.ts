@@ -6,6 +6,7 @@
 import type { ProjectRow, RepositoryRow, ArtifactRow, TagRow, ArtifactReferenceRow } from '../db/index.ts';
 import { accessoryType, artifactKind, isIndexMediaType, type AccessoryType, type ArtifactKind } from '../domain/index.ts';
 import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
+import { cveAllowlistView, type CveAllowlistView, type StoredCveAllowlist } from '../domain/index.ts';
 
 /**
  * Harbor's project metadata as Wharf shows it: `public` always, then the stored keys with valid
@@ -28,7 +29,8 @@ export interface ProjectView {
   current_user_role_ids: number[] | null;
   repo_count: number;
   metadata: ProjectMetadata;
-  cve_allowlist: { id: number; project_id: number; items: unknown[]; creation_time: string; update_time: string };
+  /** The project's own CVE allowlist (used by the pull gate when `reuse_sys_cve_allowlist` is false). */
+  cve_allowlist: CveAllowlistView;
   storage_limit: number;
 }
 
@@ -153,8 +155,8 @@ function stringRecord(o: Record<string, unknown> | null): Record<string, string>
   return out;
 }
 
-/** A project as Harbor shows it, given its repository count and owner's name. */
-export function projectView(p: ProjectRow, repoCount: number, ownerName: string): ProjectView {
+/** A project as Harbor shows it, given its repository count, owner's name and stored CVE allowlist. */
+export function projectView(p: ProjectRow, repoCount: number, ownerName: string, allowlist: StoredCveAllowlist | null = null): ProjectView {
   const metadata: ProjectMetadata = { ...readStoredMetadata(p.metadata), public: p.public === 1 ? 'true' : 'false' };
   return {
     project_id: p.id,
@@ -170,7 +172,7 @@ export function projectView(p: ProjectRow, repoCount: number, ownerName: string)
     current_user_role_ids: null,
     repo_count: repoCount,
     metadata,
-    cve_allowlist: { id: 0, project_id: p.id, items: [], creation_time: zeroTime, update_time: zeroTime },
+    cve_allowlist: cveAllowlistView(allowlist, p.id),
     storage_limit: p.storage_limit,
   };
 }

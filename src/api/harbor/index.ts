@@ -23,6 +23,7 @@ import { auditRoutes } from './audit.ts';
 import { userRoutes } from './users.ts';
 import { memberRoutes } from './members.ts';
 import { robotRoutes } from './robots.ts';
+import { scannerRoutes } from './scanners.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -86,5 +87,6 @@ export function harborApi(deps: AppDeps) {
     await app.register(userRoutes(deps));
     await app.register(memberRoutes(deps));
     await app.register(robotRoutes(deps));
+    await app.register(scannerRoutes(deps));
   };
 }
