@@ -41,7 +41,8 @@ export function tempDataDir(prefix = 'wharf-test-'): string {
 export async function startWharf(opts: { dataDir?: string; overrides?: Record<string, unknown>; logger?: Logger; sqlite?: boolean } = {}): Promise<TestWharf> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const config = loadConfig({
-    env: {},
+    // No test reaches the network: the vulnerability database is never updated on a schedule (overrides can still set one).
+    env: { WHARF_SCANNING__VULNDB__UPDATE_SCHEDULE: 'None' },
     file: null,
     // In the PostgreSQL pass of `npm test`, the folder's own database (test/helpers/db.ts).
     overrides: { host: '127.0.0.1', port: 0, data_dir: dataDir, admin_password: adminPassword, log_level: 'silent', ...(opts.sqlite ? {} : await databaseOverrides(dataDir)), ...opts.overrides },
@@ -109,6 +110,7 @@ export async function spawnWharf(opts: { dataDir: string; port?: number; env?: R
       WHARF_ADMIN_PASSWORD: adminPassword,
       WHARF_EXTERNAL_URL: `http://127.0.0.1:${port}`,
       WHARF_LOG_LEVEL: 'info',
+      WHARF_SCANNING__VULNDB__UPDATE_SCHEDULE: 'None',
       ...(db ? { WHARF_DATABASE__URL: db.url } : {}),
       ...opts.env,
     },

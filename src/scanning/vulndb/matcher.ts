@@ -5,7 +5,7 @@
  */
 import type { InstalledPackage } from '../analyzer/types.ts';
 import type { Severity, VulnerabilityItem } from '../adapter/protocol.ts';
-import { affects, compareVersions, fixedVersionFor, isValidVersion, type VersionScheme } from '../versions/index.ts';
+import { affects, fixedVersionFor, type VersionScheme } from '../versions/index.ts';
 import type { OsvKey } from './ecosystems.ts';
 import type { CompactAdvisory, CompactAffected } from './osv.ts';
 import { findingSeverity } from './severity.ts';
@@ -21,7 +21,8 @@ const cvePattern = /^CVE-\d{4}-\d{4,}$/;
  * cover it ('' when none names one). null when not affected.
  */
 export function coverage(scheme: VersionScheme | null, version: string, entry: CompactAffected): { fix: string } | null {
-  const listed = entry.versions.some((v) => v === version || (scheme !== null && isValidVersion(scheme, v) && isValidVersion(scheme, version) && compareVersions(scheme, v, version) === 0));
+  // versions[] lists the versions as the registry or distribution writes them: compared as strings.
+  const listed = entry.versions.includes(version);
   const ranged = scheme !== null && entry.ranges.some((r) => affects(scheme, version, r));
   if (!listed && !ranged) return null;
   return { fix: scheme !== null ? fixedVersionFor(scheme, version, entry.ranges) : '' };

@@ -42,8 +42,21 @@ export function severityFromWord(word: string): Severity | null {
   }
 }
 
+/** Scores already computed (a scan meets the same few vectors many times); emptied when it grows large. */
+const scoreCache = new Map<string, CvssScore | null>();
+
 /** The base score of a CVSS v2, v3.0, v3.1 or v4.0 vector, or null when it is not a complete vector. */
 export function scoreVector(vector: string): CvssScore | null {
+  let s = scoreCache.get(vector);
+  if (s === undefined) {
+    s = computeScore(vector);
+    if (scoreCache.size >= 10_000) scoreCache.clear();
+    scoreCache.set(vector, s);
+  }
+  return s;
+}
+
+function computeScore(vector: string): CvssScore | null {
   const v = vector.trim().replace(/^\((.*)\)$/, '$1');
   try {
     if (v.startsWith('CVSS:3.1/')) return scored(3, v, new cvssLib.Cvss3P1(v).calculateScores().base);

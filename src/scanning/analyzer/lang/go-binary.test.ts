@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { goBinaryAnalyzer, golangPurl, isCandidateExecutable, stdlibVersion } from './go-binary.ts';
+import { GO_MIN_SIZE, goBinaryAnalyzer, golangPurl, isCandidateExecutable, stdlibVersion } from './go-binary.ts';
 import { parseModInfo } from './go-buildinfo.ts';
 import { runAnalyzer } from './run-analyzer.ts';
 
@@ -30,7 +30,8 @@ function binary(goVersion: string, modinfo: string, at: number): Buffer {
   header[15] = 2;
   const mod = Buffer.concat([START, Buffer.from(modinfo), END]);
   const info = Buffer.concat([header, uvarint(goVersion.length), Buffer.from(goVersion), uvarint(mod.length), mod]);
-  const file = Buffer.alloc(at + info.length + 300, 0x90);
+  // At least GO_MIN_SIZE bytes, or the analyzer does not ask for it.
+  const file = Buffer.alloc(Math.max(at + info.length + 300, GO_MIN_SIZE), 0x90);
   Buffer.from([0x7f, 0x45, 0x4c, 0x46]).copy(file);
   magic.copy(file, 35); // not aligned: ignored
   const decoy = Buffer.from(header);
@@ -79,9 +80,16 @@ test('stdlib version, module lines, purls', () => {
   assert.equal(golangPurl('stdlib', '1.22.1'), 'pkg:golang/stdlib@1.22.1');
 });
 
-for (const chunkSize of [1, 7, 16, 333, 65536, 0]) {
-  test(`build info found across chunk boundaries (chunks of ${chunkSize || 'all'} bytes)`, async () => {
-    const file = binary('go1.22.1', MODINFO, 512 * 1024 + 48);
+// 65520 puts the header across a 64 KiB boundary, and the magic itself across 65530.
+const PLACES: Array<[number, number]> = [
+  ...[1, 7, 13, 14, 15, 16, 333, 65536, 0].map((c): [number, number] => [512 * 1024 + 48, c]),
+  [65520, 65530],
+  [65520, 65536],
+  [65520, 65527],
+];
+for (const [at, chunkSize] of PLACES) {
+  test(`build info at ${at} found across chunk boundaries (chunks of ${chunkSize || 'all'} bytes)`, async () => {
+    const file = binary('go1.22.1', MODINFO, at);
     const { packages } = await runAnalyzer(goBinaryAnalyzer(), [
       { path: 'app/server', source: file, mode: 0o755, ...(chunkSize > 0 ? { chunkSize } : {}) },
     ]);

@@ -172,8 +172,15 @@ export class GoBuildInfoScanner {
   }
 
   private scan(chunk: Buffer): boolean {
-    const buf = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
-    return this.search(buf, 0);
+    if (this.tail.length > 0) {
+      // Join the two only for a short chunk or a magic that starts in the tail; otherwise the
+      // chunk is searched in place and only its last bytes are copied.
+      const joint = Buffer.concat([this.tail, chunk.subarray(0, MAGIC.length - 1)]);
+      if (chunk.length < MAGIC.length || joint.includes(MAGIC)) return this.search(Buffer.concat([this.tail, chunk]), 0);
+      this.base += this.tail.length;
+      this.tail = Buffer.alloc(0);
+    }
+    return this.search(chunk, 0);
   }
 
   /** Searches `buf` (which starts at `this.base`) from `from`; `ended` when no more bytes will come. */
