@@ -16,10 +16,10 @@ import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
 import { ProjectService, QuotaService } from './projects/index.ts';
 import { AuditService, auditWriter, auditRetentionScheduleId } from './audit/index.ts';
-import { DiskMonitor, Metrics, createLogger, stdoutLog } from './observability/index.ts';
+import { DiskMonitor, LogDestination, Metrics, createLogger, stdoutLog } from './observability/index.ts';
 import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
 import { JobService } from './jobs/index.ts';
-import { AdapterClient, CveAllowlists, ScannerRegistrations } from './scanning/index.ts';
+import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbScheduleOf, vulndbUpdateJob, vulndbUpdateType } from './scanning/index.ts';
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -120,6 +120,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       return { ...report };
     },
   });
+  // The built-in scanner's vulnerability database; scanning.vulndb.update_schedule refreshes it (listen() sets the schedule).
+  const vulndb = new VulnDb({ db: db.kysely, logger });
+  jobs.register(vulndbUpdateJob(vulndb, () => config.scanning.vulndb));
   jobs.register({
     vendorType: 'PURGE_AUDIT_LOG',
     async run(ctx) {
@@ -166,6 +169,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       }
       // audit.retention_days: a purge at each start, then hourly (its own schedule, beside Harbor's).
       await jobs.setSchedule('PURGE_AUDIT_LOG', 'Hourly', undefined, {}, auditRetentionScheduleId, Date.now());
+      const vulndbSchedule = vulndbScheduleOf(config.scanning.vulndb.update_schedule);
+      if (vulndbSchedule) await jobs.setSchedule(vulndbUpdateType, vulndbSchedule.type, vulndbSchedule.cron, {});
+      else await jobs.removeSchedule(vulndbUpdateType);
       await jobs.start();
       return address;
     },
@@ -219,18 +225,46 @@ const usage = `usage: wharf <command>
 commands:
   serve   run the registry, its APIs and the webhook workers
   gc      delete unreferenced blobs and abandoned uploads, then exit
+  vulndb import PATH   import OSV records (a folder of .json files, or an OSV .zip) into the
+                       built-in scanner's vulnerability database, then exit
+  vulndb update        download scanning.vulndb.source/<ecosystem>/all.zip for each configured
+                       ecosystem and import it, then exit
   help    show this text
 
 Configuration comes from wharf.yaml (or WHARF_CONFIG) and WHARF_* variables; see docs/config.md.`;
 
-/** The command line: `wharf serve | gc | help`. */
+/**
+ * `wharf vulndb import PATH | update`: opens the database from the configuration (no server, no
+ * jobs), imports or updates the vulnerability database, prints the result as JSON.
+ */
+async function vulndbCommand(config: Config, args: string[]): Promise<number> {
+  const [sub, path] = args;
+  if (!((sub === 'import' && path && args.length === 2) || (sub === 'update' && args.length === 1))) {
+    console.error(`usage: wharf vulndb import PATH | wharf vulndb update\n\n${usage}`);
+    return 2;
+  }
+  // The log goes to stderr: stdout carries the result.
+  const logger = createLogger(config.log_level, { destination: new LogDestination(2) });
+  const db = await openDatabase(config.database.url ?? config.database.path, { poolSize: config.database.pool_size, checkpointIntervalMs: config.database.checkpoint_interval_ms, logger, listen: false });
+  try {
+    const vulndb = new VulnDb({ db: db.kysely, logger });
+    const { source, ecosystems } = config.scanning.vulndb;
+    const result = sub === 'import' && path ? await vulndb.importPath(path) : await vulndb.update({ source, ecosystems });
+    console.log(JSON.stringify({ ...result, ...(await vulndb.meta()) }, null, 2));
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+/** The command line: `wharf serve | gc | vulndb | help`. */
 export async function main(argv: string[]): Promise<number> {
   const cmd = argv[0] ?? 'serve';
   if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
     console.log(usage);
     return 0;
   }
-  if (cmd !== 'serve' && cmd !== 'gc') {
+  if (cmd !== 'serve' && cmd !== 'gc' && cmd !== 'vulndb') {
     console.error(`unknown command: ${cmd}\n\n${usage}`);
     return 2;
   }
@@ -244,6 +278,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  if (cmd === 'vulndb') return vulndbCommand(config, argv.slice(1));
   const wharf = await createWharf(config);
   if (cmd === 'gc') {
     const report = await wharf.gc();

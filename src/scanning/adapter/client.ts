@@ -324,6 +324,8 @@ export class AdapterClient {
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
         size += b.length;
         if (size > limit) {
+          // The no-op listener keeps the stream's abort error from being an uncaught exception.
+          res.body.on('error', () => {});
           res.body.destroy();
           throw new AdapterError('protocol', `${where}: the answer is larger than ${limit} bytes`, res.statusCode);
         }

@@ -259,6 +259,12 @@ function header(h: Record<string, string | string[] | undefined>, name: string):
   return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
 }
 
+/** Drops a response body unread. The no-op listener keeps the stream's abort error from being an uncaught exception. */
+function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
 async function readLimited(body: Readable, limit: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -267,7 +273,7 @@ async function readLimited(body: Readable, limit: number, what: string): Promise
     const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += b.length;
     if (size > limit) {
-      body.destroy();
+      discard(body);
       throw new RegistryPullError(`${what} is larger than ${limit} bytes`);
     }
     chunks.push(b);
@@ -316,7 +322,7 @@ class PullSession {
     const first = await this.follow(this.url(tail), accept, signal);
     if (first.status !== 401 || this.exchanged || /^bearer /i.test(this.authorization)) return first;
     const challenge = parseChallenge(header(first.headers, 'www-authenticate'));
-    first.body.destroy();
+    discard(first.body);
     if (!challenge || challenge.scheme.toLowerCase() !== 'bearer' || !challenge.params.realm) {
       throw new RegistryPullError(`GET ${this.shown(this.url(tail))}: the registry refused the credentials (401)`, 401);
     }
@@ -360,7 +366,7 @@ class PullSession {
       if (this.authorization !== '' && url.origin === this.base.origin) headers.authorization = this.authorization;
       const res = await this.send(url, headers, signal);
       if (![301, 302, 303, 307, 308].includes(res.status)) return res;
-      res.body.destroy();
+      discard(res.body);
       const loc = header(res.headers, 'location');
       if (loc === '' || hop >= maxRedirects) throw new RegistryPullError(`GET ${this.shown(start)}: too many or empty redirects`, res.status);
       url = new URL(loc, url);
@@ -385,7 +391,7 @@ class PullSession {
   async fetchWhole(tail: string, limit: number, accept: string): Promise<{ body: Buffer; contentType: string }> {
     const res = await this.get(tail, accept, undefined);
     if (res.status !== 200) {
-      res.body.destroy();
+      discard(res.body);
       throw new RegistryPullError(`GET ${this.shown(this.url(tail))}: the registry answered ${res.status}`, res.status);
     }
     const body = await readLimited(res.body, limit, `GET ${this.shown(this.url(tail))}`);
@@ -396,7 +402,7 @@ class PullSession {
   async openVerified(desc: BlobDescriptor, signal: AbortSignal | undefined): Promise<Readable> {
     const res = await this.get(`blobs/${desc.digest}`, '*/*', signal);
     if (res.status !== 200) {
-      res.body.destroy();
+      discard(res.body);
       throw new RegistryPullError(`GET ${this.shown(this.url(`blobs/${desc.digest}`))}: the registry answered ${res.status}`, res.status);
     }
     const verifier = new VerifyingStream(desc);

@@ -108,12 +108,13 @@ class Lru<K, V> {
   }
 }
 
-function errorBody(message: string): string {
-  return JSON.stringify({ error: { message } });
+/** JSON as bytes: Fastify sends a Buffer with the content type exactly as set (a string would get a charset and quoted parameters). */
+function jsonBytes(doc: unknown): Buffer {
+  return Buffer.from(JSON.stringify(doc), 'utf8');
 }
 
 function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).header('content-type', ERROR_MIME).send(errorBody(message));
+  return reply.code(status).header('content-type', ERROR_MIME).send(jsonBytes({ error: { message } }));
 }
 
 /** A JSON-safe, bounded rendering of client input for a message. */
@@ -241,7 +242,7 @@ export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance)
           const meta = await deps.vulndb.meta();
           const accept = req.headers.accept ?? '';
           const type = normalizeMediaType(accept.split(',')[0] ?? '') === normalizeMediaType(METADATA_MIME) ? METADATA_MIME : METADATA_MIME_1_1;
-          return reply.header('content-type', type).send(JSON.stringify(scannerMetadata(deps.version, meta)));
+          return reply.header('content-type', type).send(jsonBytes(scannerMetadata(deps.version, meta)));
         });
 
         app.post('/api/v1/scan', async (req: FastifyRequest<{ Body: unknown }>, reply) => {
@@ -264,7 +265,7 @@ export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance)
             throw err;
           }
           req.log.info({ scan_id: id, repository: check.request.artifact.repository, digest: check.request.artifact.digest }, 'scanner: scan accepted');
-          return reply.code(202).header('content-type', SCAN_RESPONSE_MIME).send(JSON.stringify({ id }));
+          return reply.code(202).header('content-type', SCAN_RESPONSE_MIME).send(jsonBytes({ id }));
         });
 
         app.get('/api/v1/scan/:id/report', async (req: FastifyRequest<{ Params: { id: string }; Querystring: Record<string, unknown> }>, reply) => {
@@ -290,7 +291,7 @@ export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance)
           const body = vuln
             ? vulnerabilityReport(scanner, artifact, r.vulnerabilities ?? [], r.generatedAt)
             : sbomReport(scanner, artifact, r.inventory, sbomType, engine.sbom(req2, r, sbomType), r.generatedAt);
-          return reply.code(200).header('content-type', mime).send(JSON.stringify(body));
+          return reply.code(200).header('content-type', mime).send(jsonBytes(body));
         });
       },
       { prefix: deps.prefix ?? '' },
