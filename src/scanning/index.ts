@@ -15,4 +15,5 @@ export type { LegacyScannerFilters, ScannerRegistrationView } from './registrati
 export type { MetadataSource } from './metadata-source.ts';
 export { CveAllowlists, type CveAllowlistsDeps } from './allowlists.ts';
 export { AdapterClient } from './adapter/index.ts';
+export { builtinScanner, startStandaloneScanner, type BuiltinScannerDeps, type StandaloneScanner } from './builtin/index.ts';
 export { VulnDb, vulndbUpdateJob, vulndbScheduleOf, vulndbUpdateType, type ImportResult, type VulnDbMeta } from './vulndb/index.ts';
