@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { strToU8, zipSync } from 'fflate';
-import { isJavaArchive, javaAnalyzer, manifestCoordinates, mavenPurl, parsePomProperties } from './java.ts';
+import { isJavaArchive, javaAnalyzer, manifestCoordinates, mavenPurl, parsePomProperties, readJavaArchive } from './java.ts';
 import { runAnalyzer } from './run-analyzer.ts';
 
 const JAVA = '/usr/share/java';
@@ -147,4 +147,21 @@ test('the real commons-io jar nested in a fat jar', async (t) => {
   const fat = zipSync({ 'BOOT-INF/lib/commons-io-2.11.0.jar': readFileSync(COMMONS_IO) }, { level: 0 });
   const { packages } = await runAnalyzer(javaAnalyzer(), [{ path: 'app.jar', source: fat }]);
   assert.deepEqual(packages.map((p) => p.purl), ['pkg:maven/commons-io/commons-io@2.11.0']);
+});
+
+test('one inflate budget for an archive and everything inside it', () => {
+  const innerPom = pom('org.yaml', 'snakeyaml', '1.33');
+  const inner = zipSync({ 'META-INF/maven/org.yaml/snakeyaml/pom.properties': innerPom });
+  const outerPom = pom('com.example', 'demo', '1.0');
+  const outer = zipSync({
+    'META-INF/maven/com.example/demo/pom.properties': outerPom,
+    'BOOT-INF/lib/snakeyaml-1.33.jar': inner,
+  });
+  const names = (left: number): string[] => readJavaArchive(outer, 'demo.jar', 0, { left }).map((c) => c.artifactId);
+  const all = outerPom.length + inner.length + innerPom.length;
+  assert.deepEqual(names(all), ['demo', 'snakeyaml']);
+  // One byte short: the nested jar is inflated but its pom.properties no longer fits.
+  assert.deepEqual(names(all - 1), ['demo']);
+  assert.deepEqual(names(outerPom.length + inner.length - 1), ['demo']);
+  assert.deepEqual(names(outerPom.length - 1), []);
 });

@@ -3,7 +3,8 @@
  * package; without one, `META-INF/MANIFEST.MF` does when it gives the group
  * (`Implementation-Vendor-Id`) and the version and the file is named `<artifact>-<version>.jar`.
  * Jars nested in `BOOT-INF/lib/`, `WEB-INF/lib/` (and an ear's modules) are read the same way.
- * An archive is buffered up to {@link JAVA_ARCHIVE_CAP}; only the few entries needed are inflated.
+ * An archive is buffered up to {@link JAVA_ARCHIVE_CAP}; only the entries needed are inflated, up to
+ * {@link JAVA_INFLATE_CAP} in all.
  */
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,8 +15,8 @@ import { readCapped } from './read-stream.ts';
 
 /** An archive larger than this is skipped. */
 export const JAVA_ARCHIVE_CAP = 64 * 1024 * 1024;
-/** The nested archives of one archive are inflated up to this many bytes in all. */
-export const JAVA_NESTED_CAP = 64 * 1024 * 1024;
+/** What one archive's reading inflates (metadata and nested archives, at every level) in all. */
+export const JAVA_INFLATE_CAP = 64 * 1024 * 1024;
 /** Jars in jars in jars: no deeper. */
 const MAX_NESTING = 2;
 /** pom.properties and MANIFEST.MF larger than this are ignored. */
@@ -93,18 +94,31 @@ export function manifestCoordinates(text: string, fileName: string): MavenCoordi
   return { groupId, artifactId: stem.slice(0, -suffix.length), version };
 }
 
-/** The Maven artifacts an archive (and the archives inside it) holds; an unreadable zip holds none. */
-export function readJavaArchive(data: Uint8Array, fileName: string, depth = 0): MavenCoordinates[] {
+/** Bytes left to inflate for one top-level archive, shared by the archives inside it. */
+interface InflateBudget {
+  left: number;
+}
+
+/**
+ * The Maven artifacts an archive (and the archives inside it) holds; an unreadable zip holds none.
+ * Entries are inflated only while the shared budget lasts, so a zip bomb costs at most the budget.
+ */
+export function readJavaArchive(
+  data: Uint8Array,
+  fileName: string,
+  depth = 0,
+  budget: InflateBudget = { left: JAVA_INFLATE_CAP },
+): MavenCoordinates[] {
   const isEar = /\.ear$/i.test(fileName);
-  let nestedBudget = JAVA_NESTED_CAP;
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(data, {
       filter: (f) => {
-        if (f.name === 'META-INF/MANIFEST.MF' || POM_PROPERTIES.test(f.name)) return f.originalSize <= MAX_METADATA_SIZE;
-        const nested = LIB_JAR.test(f.name) || (isEar && EAR_MODULE.test(f.name));
-        if (!nested || depth >= MAX_NESTING || f.originalSize > nestedBudget) return false;
-        nestedBudget -= f.originalSize;
+        const metadata = f.name === 'META-INF/MANIFEST.MF' || POM_PROPERTIES.test(f.name);
+        const nested = depth < MAX_NESTING && (LIB_JAR.test(f.name) || (isEar && EAR_MODULE.test(f.name)));
+        if (!(metadata && f.originalSize <= MAX_METADATA_SIZE) && !nested) return false;
+        if (f.originalSize > budget.left) return false;
+        budget.left -= f.originalSize;
         return true;
       },
     });
@@ -125,7 +139,7 @@ export function readJavaArchive(data: Uint8Array, fileName: string, depth = 0): 
   }
   for (const [name, bytes] of Object.entries(files)) {
     if (name === 'META-INF/MANIFEST.MF' || POM_PROPERTIES.test(name)) continue;
-    out.push(...readJavaArchive(bytes, posix.basename(name), depth + 1));
+    out.push(...readJavaArchive(bytes, posix.basename(name), depth + 1, budget));
   }
   return dedupe(out);
 }
