@@ -125,10 +125,6 @@ export class GoBuildInfoScanner {
   private candidateLength = 0;
   private need = 0;
 
-  get finished(): boolean {
-    return this.done;
-  }
-
   push(chunk: Buffer): boolean {
     if (this.done) return false;
     if (this.head !== null) {
