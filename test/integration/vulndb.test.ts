@@ -183,6 +183,7 @@ test('vulndb: records of the unscoped Debian ecosystem are never matched', async
 test('vulndb: a newer record replaces the stored one, an older one does not, a withdrawn one removes it', async () => {
   await withDb(async (v) => {
     await v.importPath(fixture);
+    // Fixture files are JSON objects (OSV records).
     const lodash = JSON.parse(readFileSync(join(fixture, 'npm/GHSA-35jh-r3h4-6jhm.json'), 'utf8')) as Record<string, unknown>;
     const minimist = JSON.parse(readFileSync(join(fixture, 'npm/GHSA-xvch-5gv4-984h.json'), 'utf8')) as Record<string, unknown>;
     const narrowed = (modified: string) => ({ ...lodash, modified, affected: [{ package: { ecosystem: 'npm', name: 'lodash' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '4.17.0' }, { fixed: '4.17.21' }] }] }] });
@@ -325,7 +326,7 @@ test('vulndb: `wharf vulndb import PATH` imports into the configured database wi
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', WHARF_DATA_DIR: dataDir, WHARF_LOG_LEVEL: 'warn', ...(onPostgres ? { WHARF_DATABASE__URL: target } : {}) },
     });
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    const out = JSON.parse(r.stdout) as Record<string, unknown>; // the command prints one JSON object
     assert.deepEqual([out.records, out.written, out.advisories, out.source], [12, 12, 11, fixture]);
     const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'vulndb', 'export'], { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8', env: { PATH: process.env.PATH ?? '', WHARF_DATA_DIR: dataDir } });
     assert.equal(bad.status, 2);
