@@ -99,6 +99,7 @@ describe('registry tokens on /api/v2.0', () => {
       job_type: 'GARBAGE_COLLECTION',
       job_id: '1',
       pool_id: '1',
+      registration_id: '00000000-0000-0000-0000-000000000000',
     };
     return values[first];
   }
@@ -127,6 +128,9 @@ describe('registry tokens on /api/v2.0', () => {
       'PUT /api/v2.0/users/:id': { email: 'changed@example.com' },
       'PUT /api/v2.0/users/:id/password': { old_password: password, new_password: 'Passw0rdNew1' },
       'PUT /api/v2.0/users/:id/sysadmin': { sysadmin_flag: true },
+      'PATCH /api/v2.0/scanners/:id': { is_default: true },
+      'PUT /api/v2.0/projects/:p/scanner': { uuid: '00000000-0000-0000-0000-000000000000' },
+      'PUT /api/v2.0/system/CVEAllowlist': { items: [{ cve_id: 'CVE-2023-4863' }] },
     };
     const short: Record<string, string> = { project_name_or_id: 'p', project_name: 'p', repository_name: 'r', reference: 'ref' };
     const key = `${method} ${path.replace(/:([a-z_]+)(?:\|:[a-z_]+)*/g, (_m, name: string) => `:${short[name] ?? 'id'}`)}`;
