@@ -191,6 +191,9 @@ class BuiltinScannerEngine {
       if (timeout.aborted) throw new Error(`the scan did not finish within ${Math.round(this.scanTimeoutMs / 1000)} s`);
       if (stop.aborted) throw new Error('the scan was stopped: the scanner is shutting down');
       throw err;
+    } finally {
+      // The finished scan stays in memory for its report polls; its registry credential need not.
+      req.registry.authorization = '';
     }
   }
 
