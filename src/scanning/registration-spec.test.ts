@@ -34,8 +34,9 @@ test('parseRegistration: an update with an empty credential keeps the stored one
 test('parseRegistration and ping settings: Harbor’s messages', () => {
   refused(() => parseRegistration({ url: 'http://a' }), 'missing registration name');
   refused(() => parseRegistration({ name: 'a' }), 'scanner registration validate: url is required');
-  refused(() => parseRegistration({ name: 'a', url: 'ftp://a' }), 'scanner registration validate: invalid URL ftp://a: use http:// or https:// and a host');
-  refused(() => parseRegistration({ name: 'a', url: 'not a url' }), 'scanner registration validate: invalid URL not a url: use http:// or https:// and a host');
+  refused(() => parseRegistration({ name: 'a', url: 'ftp://a' }), 'scanner registration validate: invalid URL ftp://a: use http:// or https://, a host, and no query or fragment');
+  refused(() => parseRegistration({ name: 'a', url: 'http://a/x?y=1' }), 'scanner registration validate: invalid URL http://a/x?y=1: use http:// or https://, a host, and no query or fragment');
+  refused(() => parseRegistration({ name: 'a', url: 'not a url' }), 'scanner registration validate: invalid URL not a url: use http:// or https://, a host, and no query or fragment');
   refused(() => parseRegistration({ name: 'a', url: 'http://a', auth: 'Digest', access_credential: 'x' }), 'auth type Digest is not supported');
   refused(() => parseRegistration({ name: 'a', url: 'http://a', auth: 'Basic' }), 'access_credential is required for auth type Basic');
   refused(() => parseRegistration({ name: 'a', url: 'http://a', disabled: 'yes' }), 'disabled must be true or false, not yes');

@@ -103,18 +103,19 @@ function flag(o: Record<string, unknown>, field: string): boolean {
   return v;
 }
 
-/** An adapter's base URL: http or https with a host; trailing slashes dropped. */
+/** An adapter's base URL: http or https with a host, no query or fragment; trailing slashes dropped. */
 export function parseAdapterUrl(raw: string): string {
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    throw fail('BAD_REQUEST', `scanner registration validate: invalid URL ${show(raw)}: use http:// or https:// and a host`);
+    throw fail('BAD_REQUEST', `scanner registration validate: invalid URL ${show(raw)}: use http:// or https://, a host, and no query or fragment`);
   }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '') {
-    throw fail('BAD_REQUEST', `scanner registration validate: invalid URL ${show(raw)}: use http:// or https:// and a host`);
+  // The API is under `<url>/api/v1`: a query or fragment would end up in the middle of every call.
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '' || u.search !== '' || u.hash !== '' || /[?#]/.test(raw)) {
+    throw fail('BAD_REQUEST', `scanner registration validate: invalid URL ${show(raw)}: use http:// or https://, a host, and no query or fragment`);
   }
-  return raw.replace(/\/+$/, '');
+  return raw.replace(/(?<!\/)\/+$/, '');
 }
 
 function nameOf(o: Record<string, unknown>): string {

@@ -315,7 +315,7 @@ export class ScannerRegistrations {
 
   /** How to reach a registration's adapter now: the built-in one at the server's own address. */
   endpointOf(r: ScannerRegistrationRecord): AdapterEndpoint {
-    if (isBuiltin(r)) return { url: `${this.deps.selfUrl().replace(/\/+$/, '')}/scanner`, auth: '', accessCredential: '', skipCertVerify: false };
+    if (isBuiltin(r)) return { url: `${this.deps.selfUrl().replace(/(?<!\/)\/+$/, '')}/scanner`, auth: '', accessCredential: '', skipCertVerify: false };
     return { url: r.url, auth: authOf(r.auth), accessCredential: r.access_credential, skipCertVerify: r.skip_cert_verify === 1 };
   }
 
@@ -374,7 +374,7 @@ export class ScannerRegistrations {
   // ---- helpers ----
 
   private builtinUrl(): string {
-    return `${this.deps.externalUrl().replace(/\/+$/, '')}/scanner`;
+    return `${this.deps.externalUrl().replace(/(?<!\/)\/+$/, '')}/scanner`;
   }
 
   private view(r: ScannerRow): ScannerRegistrationView {

@@ -176,7 +176,7 @@ describe('scanner registrations', () => {
 
   test('create: validation, the reserved names, a failing ping', async () => {
     await error(await api('/scanners', { method: 'POST', body: { url: adapter.url } }), 400, 'BAD_REQUEST', 'missing registration name');
-    await error(await api('/scanners', { method: 'POST', body: { name: 'a', url: 'ftp://x' } }), 400, 'BAD_REQUEST', 'scanner registration validate: invalid URL ftp://x: use http:// or https:// and a host');
+    await error(await api('/scanners', { method: 'POST', body: { name: 'a', url: 'ftp://x' } }), 400, 'BAD_REQUEST', 'scanner registration validate: invalid URL ftp://x: use http:// or https://, a host, and no query or fragment');
     await error(await api('/scanners', { method: 'POST', body: { name: 'a', url: adapter.url, auth: 'Digest', access_credential: 'k' } }), 400, 'BAD_REQUEST', 'auth type Digest is not supported');
     await error(await api('/scanners', { method: 'POST', body: { name: 'a', url: adapter.url, auth: 'APIKey' } }), 400, 'BAD_REQUEST', 'access_credential is required for auth type APIKey');
     await error(await api('/scanners', { method: 'POST', body: { name: 'Trivy', url: adapter.url, auth: 'APIKey', access_credential: 'key-1' } }), 400, 'BAD_REQUEST', 'name "Trivy" is reserved, please try a different name');
@@ -351,6 +351,30 @@ describe('scanner registrations', () => {
     const b = await scanners.byUuid(builtin.uuid);
     assert.ok(b);
     assert.deepEqual(scanners.endpointOf(b), { url: `${tw.url}/scanner`, auth: '', accessCredential: '', skipCertVerify: false });
+  });
+});
+
+describe('without the built-in scanner', () => {
+  test('no registration: the project scanner is empty, a scan is refused; the first registration becomes the default', async () => {
+    const w = await startWharf({ overrides: { scanning: { builtin: false } } });
+    const a = await startAdapter('k');
+    try {
+      const call = (path: string, init: RequestInit = {}) => fetch(`${w.url}/api/v2.0${path}`, { ...init, headers: { authorization: adminAuth, 'content-type': 'application/json', ...init.headers } });
+      assert.deepEqual(await ok<Reg[]>(await call('/scanners')), []);
+      const r = await call('/projects/library/scanner', { headers: { 'x-is-resource-name': 'true' } });
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), '', 'Harbor answers 200 with no body');
+      const id = (await ok<{ project_id: number }>(await call('/projects/library', { headers: { 'x-is-resource-name': 'true' } }))).project_id;
+      assert.equal(await w.wharf.scanners.resolveForProject(id), null);
+      await assert.rejects(w.wharf.scanners.requireForProject(id), (e: Error) => e.message === `no available scanner for project: ${id}`);
+      const created = await call('/scanners', { method: 'POST', body: JSON.stringify({ name: 'only', url: a.url, auth: 'APIKey', access_credential: 'k' }) });
+      assert.equal(created.status, 201, await created.text());
+      assert.deepEqual((await ok<Reg[]>(await call('/scanners'))).map((x) => [x.name, x.is_default]), [['only', true]]);
+      assert.equal((await w.wharf.scanners.requireForProject(id)).name, 'only');
+    } finally {
+      await w.close();
+      await a.close();
+    }
   });
 });
 
