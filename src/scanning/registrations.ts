@@ -109,6 +109,7 @@ export class ScannerRegistrations {
   private readonly now: () => number;
   private readonly cacheMs: number;
   private readonly cache = new Map<string, CachedMetadata>();
+  private readonly inflight = new Map<string, Promise<ScannerAdapterMetadata>>();
 
   constructor(private readonly deps: ScannerRegistrationsDeps) {
     this.now = deps.now ?? Date.now;
@@ -325,12 +326,22 @@ export class ScannerRegistrations {
    */
   async fetchMetadata(r: ScannerRegistrationRecord): Promise<ScannerAdapterMetadata> {
     const key = `${r.uuid}|${r.update_time}`;
-    const now = this.now();
     const hit = this.cache.get(key);
-    if (hit && now - hit.at < this.cacheMs) {
+    if (hit && this.now() - hit.at < this.cacheMs) {
       if (hit.md) return hit.md;
       throw new Error(hit.error);
     }
+    // Callers that miss at the same moment (a scan all starting) share one fetch.
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.fetchFresh(r, key).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetchFresh(r: ScannerRegistrationRecord, key: string): Promise<ScannerAdapterMetadata> {
+    const now = this.now();
     this.forget(r.uuid);
     if (this.cache.size >= maxCached) this.cache.clear();
     try {

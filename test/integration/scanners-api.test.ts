@@ -286,6 +286,16 @@ describe('scanner registrations', () => {
     await error(await api(`/scanners/${clair}`, { method: 'PUT', body: { name: 'c' } }), 400, 'BAD_REQUEST', 'scanner registration validate: url is required');
   });
 
+  test('metadata fetches that miss the cache at the same moment share one request', async () => {
+    await ok(await api(`/scanners/${clair}`, { method: 'PUT', body: { name: 'clair-c', url: other.url, auth: 'APIKey', description: 'renamed' } }));
+    const row = await tw.wharf.scanners.byUuid(clair);
+    assert.ok(row);
+    const before = other.keys.length;
+    const all = await Promise.all(Array.from({ length: 10 }, () => tw.wharf.scanners.fetchMetadata(row)));
+    assert.deepEqual(new Set(all.map((m) => m.scanner.name)), new Set(['Clair']));
+    assert.deepEqual(other.keys.slice(before), ['key-2']);
+  });
+
   test('default: PATCH moves it; the default cannot be disabled; a disabled one cannot be the default', async () => {
     await ok(await api(`/scanners/${trivy}`, { method: 'PATCH', body: { is_default: true } }));
     assert.deepEqual((await list()).filter((r) => r.is_default).map((r) => r.name), ['trivy-a']);
