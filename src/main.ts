@@ -20,6 +20,7 @@ import { DiskMonitor, LogDestination, Metrics, createLogger, stdoutLog } from '.
 import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
 import { JobService } from './jobs/index.ts';
 import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbScheduleOf, vulndbUpdateJob, vulndbUpdateType } from './scanning/index.ts';
+import { SecurityHub } from './scanning/index.ts';
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -138,7 +139,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     if (out.status !== 'Success') throw new Error(`garbage collection ${out.executionId} ended ${out.status}: ${out.message}`);
     return out.value as GcReport; // what the GARBAGE_COLLECTION handler above returns on Success
   };
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, security: new SecurityHub({ db: db.kysely, authorizer }) });
   let address = '';
   return {
     config,

@@ -16,3 +16,4 @@ export * from './registry-store.ts';
 export * from './vuln-store.ts';
 export * from './scanner-store.ts';
 export * from './cve-allowlist-store.ts';
+export * from './security-store.ts';

@@ -17,3 +17,4 @@ export { CveAllowlists, type CveAllowlistsDeps } from './allowlists.ts';
 export { AdapterClient } from './adapter/index.ts';
 export { builtinScanner, startStandaloneScanner, type BuiltinScannerDeps, type StandaloneScanner } from './builtin/index.ts';
 export { VulnDb, vulndbUpdateJob, vulndbScheduleOf, vulndbUpdateType, type ImportResult, type VulnDbMeta } from './vulndb/index.ts';
+export { SecurityHub, vulnerabilityFilters, type SecurityHubDeps, type SecuritySummaryView, type VulnerabilityItemView, type VulnerabilityListRequest } from './security-hub.ts';
