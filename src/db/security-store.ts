@@ -101,11 +101,9 @@ export interface ReportScope {
   mimeTypes: readonly [string, ...string[]];
 }
 
-/** The text values of a condition (`tag=v` is one; the service admits no other form, but every form is safe here). */
-function valuesOf(f: ResolvedFilter): string[] {
-  const c = f.condition;
-  const values = c.kind === 'exact' || c.kind === 'fuzzy' ? [c.value] : c.kind === 'range' ? [] : c.values;
-  return values.length ? values.map(String) : [''];
+/** The tag name of a `tag=v` filter; '' (no tag has that name) for any other form, which the service never passes. */
+function tagName(f: ResolvedFilter): string {
+  return f.condition.kind === 'exact' ? String(f.condition.value) : '';
 }
 
 /** The security hub's read-only queries. */
@@ -232,7 +230,7 @@ export class SecurityStore {
         'i.id as item_id',
       ]);
     for (const w of filterSql(filters)) q = q.where(w);
-    for (const f of filters) if (f.key === 'tag') q = q.where('a.id', 'in', this.db.selectFrom('tags').select('artifact_id').where('name', 'in', valuesOf(f)));
+    for (const f of filters) if (f.key === 'tag') q = q.where('a.id', 'in', this.db.selectFrom('tags').select('artifact_id').where('name', '=', tagName(f)));
     let total: number | undefined;
     if (capCount !== undefined) {
       const beyond = await q.clearSelect().select(sql<number>`1`.as('x')).limit(1).offset(capCount).executeTakeFirst();
