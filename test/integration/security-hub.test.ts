@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
 import { pushSmallImage, putManifest, smallImage } from '../helpers/webhook-client.ts';
 import { ScanReportStore, type ReportResult } from '../../src/db/index.ts';
+import type { VulnerabilityItemView } from '../../src/scanning/index.ts';
 
 const v11 = 'application/vnd.security.vulnerability.report; version=1.1';
 const v10 = 'application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0';
@@ -112,21 +113,8 @@ const d = { a: '', web: '', f: '', g: '', h: '', clean: '', db: '', none: '' };
 let teamId = 0;
 let registration = '';
 
-interface Item {
-  project_id: number;
-  repository_name: string;
-  digest: string;
-  tags?: string[];
-  cve_id: string;
-  severity: string;
-  status: string;
-  cvss_v3_score?: number;
-  package: string;
-  version: string;
-  fixed_version: string;
-  desc: string;
-  links: string[];
-}
+/** A row of the list as the API documents it. */
+type Item = VulnerabilityItemView;
 
 /** The list's rows as `repository:cve`. */
 const rows = (items: Item[]) => items.map((i) => `${i.repository_name}:${i.cve_id}`);
