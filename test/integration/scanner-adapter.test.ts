@@ -265,9 +265,9 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
       const release = proxy.holdBlobs();
       const id = await client.submit(ep, scanRequest(proxy.url, `Bearer ${token}`, image.digest));
       const first = await client.report(ep, id, VULN_REPORT_MIME_1_1);
-      assert.deepEqual(first, { state: 'pending', refreshAfterSeconds: 2 });
+      assert.deepEqual(first, { state: 'pending', refreshAfterSeconds: 1 });
       const second = await client.report(ep, id, VULN_REPORT_MIME_1_1);
-      assert.deepEqual(second, { state: 'pending', refreshAfterSeconds: 2 });
+      assert.deepEqual(second, { state: 'pending', refreshAfterSeconds: 1 });
       release();
       const { body, polls } = await pollReport(client, ep, id, VULN_REPORT_MIME_1_1);
       assert.ok(isVulnReport(body));

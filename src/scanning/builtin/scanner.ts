@@ -53,7 +53,7 @@ export interface BuiltinScannerDeps {
   version: string;
   /** Where the API is mounted: `/scanner` inside `wharf serve`, "" when served alone. */
   prefix?: string;
-  /** The Refresh-After of a 302 (seconds, 1–127); default 2. */
+  /** The Refresh-After of a 302 (seconds, 1–127); default 1: polling the local scanner is cheap, and most scans take about a second. */
   refreshAfterSeconds?: number;
   /** A scan still running after this long fails; default 30 minutes. */
   scanTimeoutMs?: number;
@@ -222,7 +222,7 @@ class BuiltinScannerEngine {
  * own body parsing, errors (the adapter error type) and 404s. Closing the app stops its scans.
  */
 export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance) => Promise<void> {
-  const refreshAfter = Math.min(127, Math.max(1, Math.round(deps.refreshAfterSeconds ?? 2)));
+  const refreshAfter = Math.min(127, Math.max(1, Math.round(deps.refreshAfterSeconds ?? 1)));
   const scanner = wharfScanner(deps.version);
   return async (root) => {
     const engine = new BuiltinScannerEngine(deps);
