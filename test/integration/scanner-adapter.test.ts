@@ -396,6 +396,14 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
       assert.doesNotMatch(out, new RegExp(token.slice(-20)));
     });
 
+    it('refuses a command line without a port', () => {
+      for (const args of [['scanner'], ['scanner', '--port'], ['scanner', '--port', 'x'], ['scanner', '--port', '1', '--bogus', 'y']]) {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', WHARF_DATA_DIR: t.dataDir } });
+        assert.equal(r.status, 2, args.join(' '));
+        assert.match(r.stderr, /^usage: wharf scanner --port N \[--host H\]/);
+      }
+    });
+
     it('stops on SIGTERM', async () => {
       assert.ok(proc);
       const exited = new Promise<number | null>((r) => proc?.once('exit', (code) => r(code)));
