@@ -247,11 +247,15 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
     assert.equal(doc.sbom.spdxVersion, 'SPDX-2.3');
     const listed = [...new Set(doc.sbom.packages.filter((p) => p.primaryPackagePurpose !== 'CONTAINER' && p.primaryPackagePurpose !== 'OPERATING-SYSTEM').map((p) => `${p.name} ${p.versionInfo}`))].sort();
     assert.deepEqual(listed, installedPackages());
+    // Written again at each poll, and the same document every time.
+    const again = await client.report(ep, id, SBOM_REPORT_MIME, SPDX_JSON);
+    assert.deepEqual(again, { state: 'ready', body: spdx.body });
     const cdx = await client.report(ep, id, SBOM_REPORT_MIME, CYCLONEDX_JSON);
     assert.equal(cdx.state, 'ready');
     const bom = (cdx.state === 'ready' ? cdx.body : null) as { media_type: string; sbom: { bomFormat: string; components: Array<{ name: string; version: string; purl?: string }> } }; // as above
     assert.equal(bom.media_type, CYCLONEDX_JSON);
     assert.equal(bom.sbom.bomFormat, 'CycloneDX');
+    assert.deepEqual(await client.report(ep, id, SBOM_REPORT_MIME, CYCLONEDX_JSON), cdx);
     const zlib = bom.sbom.components.find((c) => c.name === 'zlib1g');
     assert.match(zlib?.purl ?? '', /^pkg:deb\/debian\/zlib1g@1\.2\.13\.dfsg-1\?arch=[a-z0-9]+&distro=debian-12[0-9.]*&epoch=1$/);
     // The scan enabled only the sbom capability.

@@ -27,9 +27,9 @@ export interface ScanStoreOptions<Q, R> {
   concurrency: number;
   /** Runs one scan; its rejection's message becomes the scan's error. */
   run: (request: Q, signal: AbortSignal, id: string) => Promise<R>;
-  /** Finished scans kept (least recently polled forgotten first); default 1000. */
+  /** Finished scans kept (least recently polled forgotten first); default 256. */
   maxFinished?: number;
-  /** A finished scan is forgotten this long after it ended; default one hour. */
+  /** A finished scan is forgotten this long after it ended; default 30 minutes. */
   ttlMs?: number;
   /** Scans queued or running at once; one more is refused. Default 1000. */
   maxInFlight?: number;
@@ -55,8 +55,8 @@ export class ScanStore<Q, R> {
   private closed = false;
 
   constructor(private readonly opts: ScanStoreOptions<Q, R>) {
-    this.maxFinished = opts.maxFinished ?? 1000;
-    this.ttlMs = opts.ttlMs ?? 3_600_000;
+    this.maxFinished = opts.maxFinished ?? 256;
+    this.ttlMs = opts.ttlMs ?? 30 * 60_000;
     this.maxInFlight = opts.maxInFlight ?? 1000;
     this.now = opts.now ?? Date.now;
   }

@@ -14,7 +14,7 @@
  * A scan pulls the image from the registry the request names (registry-client.ts), streams its
  * layers through the analyzer once, matches the inventory against the vulnerability database,
  * and keeps the result in memory (scan-store.ts) for the report polls; SBOM documents are written
- * from the kept inventory when first asked for. A restart loses every scan in memory (see
+ * from the kept inventory at each poll (the same document every time). A restart loses every scan in memory (see
  * scan-store.ts). The API itself has no authentication (docs/scanning.md says how to fence it).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -57,7 +57,7 @@ export interface BuiltinScannerDeps {
   refreshAfterSeconds?: number;
   /** A scan still running after this long fails; default 30 minutes. */
   scanTimeoutMs?: number;
-  /** Finished scans kept for their reports, and for how long; defaults 1000 and one hour. */
+  /** Finished scans kept for their reports, and for how long; defaults 256 and 30 minutes (each keeps its inventory: about 0.3 KiB per package). */
   maxFinished?: number;
   finishedTtlMs?: number;
   /** Scans queued or running at once; one more is a 429. Default 1000. */
@@ -73,8 +73,6 @@ interface ScanResult {
   inventory: Inventory;
   /** null when the request did not enable the vulnerability capability. */
   vulnerabilities: VulnerabilityItem[] | null;
-  /** SBOM documents by media type, written on first request. */
-  sboms: Map<string, Record<string, unknown>>;
 }
 
 /** A cached analysis of one manifest digest, with the matches of one database state. */
@@ -186,7 +184,7 @@ class BuiltinScannerEngine {
         { scan_id: id, repository, digest, os: inventory.os ? `${inventory.os.family} ${inventory.os.version}` : null, packages: inventory.packages.length, vulnerabilities: vulnerabilities?.length ?? null, cached: cached !== undefined, ms: Date.now() - started },
         'scanner: scan finished',
       );
-      return { generatedAt: new Date().toISOString(), inventory, vulnerabilities, sboms: new Map() };
+      return { generatedAt: new Date().toISOString(), inventory, vulnerabilities };
     } catch (err) {
       if (timeout.aborted) throw new Error(`the scan did not finish within ${Math.round(this.scanTimeoutMs / 1000)} s`);
       if (stop.aborted) throw new Error('the scan was stopped: the scanner is shutting down');
@@ -197,18 +195,17 @@ class BuiltinScannerEngine {
     }
   }
 
-  /** The SBOM document of a finished scan in one format, written once. */
-  sbom(req: ParsedScanRequest, result: ScanResult, mediaType: string): Record<string, unknown> {
-    const have = result.sboms.get(mediaType);
-    if (have) return have;
+  /**
+   * The SBOM document of a finished scan in one format, written at each poll rather than kept:
+   * the scan's id is the document's UUID (SPDX namespace, CycloneDX serial number) and its end the
+   * creation time, so every poll gets the same document.
+   */
+  sbom(id: string, req: ParsedScanRequest, result: ScanResult, mediaType: string): Record<string, unknown> {
     const subject = { repository: req.artifact.repository, digest: req.artifact.digest, ...(req.artifact.tag ? { tag: req.artifact.tag } : {}) };
     const now = new Date(result.generatedAt);
-    const doc =
-      mediaType === CYCLONEDX_JSON
-        ? cycloneDxDocument(result.inventory, subject, { now, tool: this.tool })
-        : asRecord(spdxDocument(result.inventory, subject, { now, tool: this.tool, namespaceBase: req.registry.url.replace(/\/+$/, '') }));
-    result.sboms.set(mediaType, doc);
-    return doc;
+    return mediaType === CYCLONEDX_JSON
+      ? cycloneDxDocument(result.inventory, subject, { now, tool: this.tool, serialNumber: id })
+      : asRecord(spdxDocument(result.inventory, subject, { now, tool: this.tool, uuid: id, namespaceBase: req.registry.url.replace(/\/+$/, '') }));
   }
 
   async close(): Promise<void> {
@@ -293,7 +290,7 @@ export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance)
           const artifact: ReportArtifact = { ...req2.artifact };
           const body = vuln
             ? vulnerabilityReport(scanner, artifact, r.vulnerabilities ?? [], r.generatedAt)
-            : sbomReport(scanner, artifact, r.inventory, sbomType, engine.sbom(req2, r, sbomType), r.generatedAt);
+            : sbomReport(scanner, artifact, r.inventory, sbomType, engine.sbom(entry.id, req2, r, sbomType), r.generatedAt);
           return reply.code(200).header('content-type', mime).send(jsonBytes(body));
         });
       },
