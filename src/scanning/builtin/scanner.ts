@@ -57,7 +57,7 @@ export interface BuiltinScannerDeps {
   refreshAfterSeconds?: number;
   /** A scan still running after this long fails; default 30 minutes. */
   scanTimeoutMs?: number;
-  /** Finished scans kept for their reports, and for how long; defaults 256 and 30 minutes (each keeps its inventory: about 0.3 KiB per package). */
+  /** Finished scans kept for their reports, and for how long; defaults 256 and 30 minutes (each keeps its inventory: a few hundred bytes per package). */
   maxFinished?: number;
   finishedTtlMs?: number;
   /** Scans queued or running at once; one more is a 429. Default 1000. */
