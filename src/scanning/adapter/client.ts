@@ -348,7 +348,8 @@ export class AdapterClient {
 /** Parses JSON text; undefined when it is not JSON. */
 function jsonOf(text: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    const doc: unknown = JSON.parse(text);
+    return doc;
   } catch {
     return undefined;
   }
