@@ -21,6 +21,8 @@ import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher
 import { JobService } from './jobs/index.ts';
 import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbScheduleOf, vulndbUpdateJob, vulndbUpdateType } from './scanning/index.ts';
 import { SecurityHub } from './scanning/index.ts';
+import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
+import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -139,7 +141,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     if (out.status !== 'Success') throw new Error(`garbage collection ${out.executionId} ended ${out.status}: ${out.message}`);
     return out.value as GcReport; // what the GARBAGE_COLLECTION handler above returns on Success
   };
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, security: new SecurityHub({ db: db.kysely, authorizer }) });
+  // scanning.builtin: the built-in scanner's adapter API under /scanner/api/v1, outside the registry's and Harbor's auth (docs/scanning.md).
+  const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, plugins, security: new SecurityHub({ db: db.kysely, authorizer }) });
   let address = '';
   return {
     config,
@@ -226,6 +230,8 @@ const usage = `usage: wharf <command>
 commands:
   serve   run the registry, its APIs and the webhook workers
   gc      delete unreferenced blobs and abandoned uploads, then exit
+  scanner --port N [--host H]
+          serve only the built-in scanner (Harbor's Pluggable Scanner API at /api/v1) on its own port
   vulndb import PATH   import OSV records (a folder of .json files, or an OSV .zip) into the
                        built-in scanner's vulnerability database, then exit
   vulndb update        download scanning.vulndb.source/<ecosystem>/all.zip for each configured
@@ -258,14 +264,61 @@ async function vulndbCommand(config: Config, args: string[]): Promise<number> {
   }
 }
 
-/** The command line: `wharf serve | gc | vulndb | help`. */
+/**
+ * `wharf scanner --port N [--host H]`: the built-in scanner alone (no registry, no Harbor API),
+ * reading the vulnerability database from the configured database. Host defaults to `host`.
+ */
+async function scannerCommand(config: Config, args: string[]): Promise<number> {
+  let port: number | undefined;
+  let host = config.host;
+  let bad = args.length % 2 !== 0;
+  for (let i = 0; i + 1 < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1] ?? ''];
+    if (flag === '--port' && /^\d{1,5}$/.test(value) && Number(value) <= 65535) port = Number(value);
+    else if (flag === '--host' && value !== '') host = value;
+    else bad = true;
+  }
+  if (port === undefined || bad) {
+    console.error(`usage: wharf scanner --port N [--host H]\n\n${usage}`);
+    return 2;
+  }
+  const logger = createLogger(config.log_level);
+  const db = await openDatabase(config.database.url ?? config.database.path, { poolSize: config.database.pool_size, checkpointIntervalMs: config.database.checkpoint_interval_ms, logger, listen: false });
+  let scanner;
+  try {
+    scanner = await startStandaloneScanner({ host, port, deps: { vulndb: new VulnDb({ db: db.kysely, logger }), logger, concurrency: config.scanning.concurrency, version: pkg.version } });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  logger.info({ url: scanner.url, metadata: `${scanner.url}/api/v1/metadata` }, 'wharf scanner is serving');
+  const running = scanner;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'scanner shutting down: stopping scans in flight');
+    running.close().then(
+      () => db.close().then(() => process.exit(0)),
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return new Promise<number>(() => {});
+}
+
+/** The command line: `wharf serve | gc | vulndb | scanner | help`. */
 export async function main(argv: string[]): Promise<number> {
   const cmd = argv[0] ?? 'serve';
   if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
     console.log(usage);
     return 0;
   }
-  if (cmd !== 'serve' && cmd !== 'gc' && cmd !== 'vulndb') {
+  if (cmd !== 'serve' && cmd !== 'gc' && cmd !== 'vulndb' && cmd !== 'scanner') {
     console.error(`unknown command: ${cmd}\n\n${usage}`);
     return 2;
   }
@@ -280,6 +333,7 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   if (cmd === 'vulndb') return vulndbCommand(config, argv.slice(1));
+  if (cmd === 'scanner') return scannerCommand(config, argv.slice(1));
   const wharf = await createWharf(config);
   if (cmd === 'gc') {
     const report = await wharf.gc();
