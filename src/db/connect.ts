@@ -19,8 +19,9 @@ import * as m0007 from './migrations/0007-jobs.ts';
 import * as m0008 from './migrations/0008-outbox-consumers.ts';
 import * as m0009 from './migrations/0009-login-failures.ts';
 import * as m0010 from './migrations/0010-events-no-dispatch-mark.ts';
-import * as m0012 from './migrations/0012-scanners.ts';
 import * as m0011 from './migrations/0011-vulndb.ts';
+import * as m0012 from './migrations/0012-scanners.ts';
+import * as m0013 from './migrations/0013-scan-reports.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -34,8 +35,9 @@ const migrations: Record<string, Migration> = {
   '0008-outbox-consumers': m0008,
   '0009-login-failures': m0009,
   '0010-events-no-dispatch-mark': m0010,
-  '0012-scanners': m0012,
   '0011-vulndb': m0011,
+  '0012-scanners': m0012,
+  '0013-scan-reports': m0013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

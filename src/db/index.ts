@@ -13,6 +13,7 @@ export * from './outbox-store.ts';
 export * from './audit-store.ts';
 export * from './login-store.ts';
 export * from './registry-store.ts';
+export * from './scan-report-store.ts';
 export * from './vuln-store.ts';
 export * from './scanner-store.ts';
 export * from './cve-allowlist-store.ts';

@@ -345,6 +345,80 @@ export interface VulndbMetaTable {
   affected: number;
 }
 
+/** One scan of one manifest by one scanner registration for one report MIME type (src/db/scan-report-store.ts). */
+export interface ScanReportsTable {
+  id: Generated<number>;
+  uuid: string;
+  digest: string;
+  registration_uuid: string;
+  mime_type: string;
+  /** Pending | Running | Success | Error | Stopped */
+  status: string;
+  status_message: string;
+  start_time: number | null;
+  end_time: number | null;
+  /** The highest item severity ('None' when clean), '' until Success. */
+  severity: string;
+  total_cnt: number;
+  fixable_cnt: number;
+  critical_cnt: number;
+  high_cnt: number;
+  medium_cnt: number;
+  low_cnt: number;
+  none_cnt: number;
+  unknown_cnt: number;
+  /** JSON {name,vendor,version} of the scanner that produced it, or ''. */
+  scanner: string;
+  generated_at: string | null;
+  /** The adapter's scan request id: a reclaimed task polls it again instead of rescanning. */
+  adapter_request_id: string | null;
+  execution_id: number | null;
+  task_id: number | null;
+  creation_time: number;
+}
+
+/** One vulnerability of one report (items are stored per report). */
+export interface ScanReportItemsTable {
+  id: Generated<number>;
+  report_id: number;
+  cve_id: string;
+  package: string;
+  version: string;
+  fix_version: string;
+  severity: string;
+  status: string;
+  description: string;
+  /** JSON array. */
+  links: string;
+  /** JSON array. */
+  cwe_ids: string;
+  /** JSON object. */
+  preferred_cvss: string;
+  /** JSON object. */
+  vendor_attributes: string;
+}
+
+/** One SBOM of one manifest per (scanner registration, SBOM media type). */
+export interface SbomReportsTable {
+  id: Generated<number>;
+  uuid: string;
+  digest: string;
+  registration_uuid: string;
+  media_type: string;
+  status: string;
+  status_message: string;
+  start_time: number | null;
+  end_time: number | null;
+  /** The pushed accessory's digest and repository once Success. */
+  sbom_digest: string | null;
+  sbom_repository: string | null;
+  scanner: string;
+  adapter_request_id: string | null;
+  execution_id: number | null;
+  task_id: number | null;
+  creation_time: number;
+}
+
 /** A user's role in a project (Harbor's member; role_id 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest). */
 export interface ProjectMembersTable {
   id: Generated<number>;
@@ -554,6 +628,9 @@ export interface Database {
   scanners: ScannersTable;
   project_scanners: ProjectScannersTable;
   cve_allowlists: CveAllowlistsTable;
+  scan_reports: ScanReportsTable;
+  scan_report_items: ScanReportItemsTable;
+  sbom_reports: SbomReportsTable;
   vulndb_advisories: VulndbAdvisoriesTable;
   vulndb_affected: VulndbAffectedTable;
   vulndb_meta: VulndbMetaTable;

@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { JobStore, parseJobAttrs, type Database, type JobExecutionRow, type JobStatus, type JobTaskRow, type JobTrigger, type TaskCounts } from '../db/index.ts';
 import { fail } from '../domain/index.ts';
@@ -388,6 +388,22 @@ export class JobService {
     const id = await this.store.createExecution(this.newExecution(h, trigger, params, vendorId), this.now());
     this.wake();
     return id;
+  }
+
+  /**
+   * Creates an execution of a registered kind with one task per entry of `tasks` inside the
+   * caller's transaction (see JobStore.createExecutionIn); call {@link wake} after the commit.
+   */
+  async createExecutionIn(trx: Transaction<Database>, vendorType: string, trigger: JobTrigger, e: { tasks: Array<Record<string, unknown>>; extraAttrs?: Record<string, unknown>; vendorId?: number }): Promise<{ executionId: number; taskIds: number[] }> {
+    const h = this.handlers.get(vendorType);
+    if (!h) throw fail('BAD_REQUEST', `unknown job type ${vendorType}`);
+    return this.store.createExecutionIn(trx, { vendorType, vendorId: e.vendorId ?? 0, trigger, extraAttrs: e.extraAttrs ?? {}, tasks: e.tasks, maxRuns: h.maxRuns ?? this.deps.config.max_runs }, this.now());
+  }
+
+  /** One task's log as text, one line per entry. */
+  async taskLogText(taskId: number): Promise<string> {
+    const lines = (await this.store.log(taskId)).map((l) => `${new Date(l.time).toISOString()} [${l.level}] ${l.message}`);
+    return lines.length ? lines.join('\n') + '\n' : '';
   }
 
   /** Waits until an execution is final (polling the database, so it works whichever process runs it). */
