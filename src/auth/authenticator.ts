@@ -13,6 +13,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
 import type { Actor } from './actor.ts';
 import { loadActor, type Principal } from './principals.ts';
+import { scannerUsername } from './scanner-credential.ts';
+import type { TokenService } from './tokens.ts';
 
 const cacheMs = 60_000;
 
@@ -22,8 +24,23 @@ export class Authenticator {
 
   constructor(private readonly db: Kysely<Database>) {}
 
+  private scannerTokens: Pick<TokenService, 'verify'> | undefined;
+
+  /**
+   * Accepts scanner credentials: `wharf$scanner` with a scanner token (TokenService.issueScannerToken)
+   * as the password, for adapters that want Basic credentials (scanner-credential.ts).
+   */
+  acceptScannerTokens(tokens: Pick<TokenService, 'verify'>): void {
+    this.scannerTokens = tokens;
+  }
+
   /** Returns the actor for valid credentials, or null. Never says whether the user exists. */
   async verify(username: string, password: string): Promise<Actor | null> {
+    if (username === scannerUsername) {
+      if (!this.scannerTokens) return null;
+      const t = await this.scannerTokens.verify(password).catch(() => null);
+      return t?.principal?.kind === 'scanner' ? loadActor(this.db, t.principal) : null;
+    }
     const key = createHash('sha256').update(`${username}\0${password}`).digest('hex');
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) {

@@ -52,6 +52,12 @@ export type Action =
   | 'manage-robots'
   /** Read the project's audit log. */
   | 'read-logs'
+  /** Start a vulnerability scan or an SBOM generation of an artifact (Harbor's scan/sbom create). */
+  | 'scan'
+  /** Stop an artifact's scan or SBOM generation (Harbor's scan/sbom stop). */
+  | 'stop-scan'
+  /** Read an artifact's scan logs (Harbor's scan/sbom read). */
+  | 'read-scan'
   /** System-wide administration (create projects, users, configurations, gc, system policies). */
   | 'admin';
 
@@ -88,6 +94,9 @@ export const matrix: Readonly<Record<Action, Rule>> = Object.freeze({
   'read-robots': rule(['projectAdmin', 'maintainer', 'developer', 'guest'], ['robot:list', 'robot:read']),
   'manage-robots': rule(['projectAdmin'], ['robot:create', 'robot:update', 'robot:delete']),
   'read-logs': rule(['projectAdmin', 'maintainer', 'developer', 'guest'], ['log:list']),
+  scan: rule(['projectAdmin', 'maintainer', 'developer'], ['scan:create', 'sbom:create']),
+  'stop-scan': rule(['projectAdmin', 'maintainer', 'developer'], ['scan:stop', 'sbom:stop']),
+  'read-scan': rule(['projectAdmin', 'maintainer', 'developer', 'guest', 'limitedGuest'], ['scan:read', 'sbom:read']),
   admin: rule([], []),
 });
 

@@ -9,3 +9,4 @@ export * from './login-limiter.ts';
 export * from './audit-trail.ts';
 export * from './members.ts';
 export * from './robots.ts';
+export * from './scanner-credential.ts';

@@ -7,9 +7,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
 import { roleOfId, type Actor, type ProjectRole, type RobotGrant } from './actor.ts';
+import { scannerActor } from './scanner-credential.ts';
 
-/** Who was authenticated. */
-export type Principal = { kind: 'user'; id: number } | { kind: 'robot'; id: number };
+/** Who was authenticated: a user, a robot, or a scanner credential for one repository (scanner-credential.ts). */
+export type Principal = { kind: 'user'; id: number } | { kind: 'robot'; id: number } | { kind: 'scanner'; repository: string };
 
 /** A robot's stored permission list (Harbor's RobotPermission[]). */
 export interface RobotPermission {
@@ -64,6 +65,7 @@ export function robotExpired(expiresAt: number, now = Date.now()): boolean {
  * change made through another instance ends the cached check at once, at no extra query.
  */
 export async function loadActor(db: Kysely<Database>, principal: Principal, secretHash?: string): Promise<Actor | null> {
+  if (principal.kind === 'scanner') return scannerActor(principal.repository);
   if (principal.kind === 'user') {
     const user = await db.selectFrom('users').selectAll().where('id', '=', principal.id).executeTakeFirst();
     if (!user || user.disabled) return null;

@@ -19,6 +19,7 @@ import { sql, type Kysely } from 'kysely';
 import { isPostgres, type Database } from '../db/index.ts';
 import { fail, isDomainError, parseRepoName } from '../domain/index.ts';
 import type { Actor } from './actor.ts';
+import { isScannerActor, scannerPullAction, scannerUsername } from './scanner-credential.ts';
 import type { Action, Authorizer } from './authorizer.ts';
 
 /** The `service` (JWT audience) of Wharf's registry. */
@@ -43,8 +44,8 @@ export interface AccessEntry {
   actions: string[];
 }
 
-/** Who a token speaks for: a user or robot id, or null for an anonymous token. */
-export type TokenPrincipal = { kind: 'user' | 'robot'; id: number } | null;
+/** Who a token speaks for: a user or robot id, a scanner's repository (scanner-credential.ts), or null for an anonymous token. */
+export type TokenPrincipal = { kind: 'user' | 'robot'; id: number } | { kind: 'scanner'; repository: string } | null;
 
 /** A signed token and its facts, as /service/token answers. */
 export interface IssuedToken {
@@ -153,13 +154,27 @@ export class TokenService {
   /** Grants `scopes` to `actor` and signs the result. */
   async issue(actor: Actor, scopes: readonly Scope[]): Promise<IssuedToken> {
     const access = await this.grant(actor, scopes);
+    // A scanner credential exchanged for a token keeps its marker on the one repository it may pull.
+    if (isScannerActor(actor)) for (const e of access) if (e.actions.includes('pull') && actor.tokenAccess?.get(e.name)?.has(scannerPullAction)) e.actions.push(scannerPullAction);
+    return this.sign(actor.username, principalOf(actor), access, this.deps.ttlSeconds);
+  }
+
+  /**
+   * A scanner's credential (scanner-credential.ts): a token for {@link scannerUsername} that may
+   * pull exactly `repository`, marked `scanner-pull`, valid `ttlSeconds`.
+   */
+  async issueScannerToken(repository: string, ttlSeconds: number): Promise<IssuedToken> {
+    parseRepoName(repository);
+    return this.sign(scannerUsername, { kind: 'scanner', repository }, [{ type: 'repository', name: repository, actions: ['pull', scannerPullAction] }], ttlSeconds);
+  }
+
+  private async sign(subject: string, principal: TokenPrincipal, access: AccessEntry[], ttl: number): Promise<IssuedToken> {
     const keys = await this.loadKeys();
     const now = Math.floor(Date.now() / 1000);
-    const ttl = this.deps.ttlSeconds;
-    const token = await new SignJWT({ access, wharf_principal: principalOf(actor) })
+    const token = await new SignJWT({ access, wharf_principal: principal })
       .setProtectedHeader({ alg, kid: keys.signing.kid, typ: 'JWT' })
       .setIssuer(tokenIssuer)
-      .setSubject(actor.username)
+      .setSubject(subject)
       .setAudience(tokenService)
       .setIssuedAt(now)
       .setNotBefore(now)
@@ -247,6 +262,10 @@ async function importKey(jwkText: string, keyAlg: string): Promise<CryptoKey> {
 }
 
 function principalOf(actor: Actor): TokenPrincipal {
+  if (isScannerActor(actor)) {
+    const repository = [...(actor.tokenAccess?.keys() ?? [])][0];
+    return repository === undefined ? null : { kind: 'scanner', repository };
+  }
   if (actor.kind === 'robot' && actor.robot) return { kind: 'robot', id: actor.robot.id };
   if (actor.kind === 'user' && actor.userId !== null) return { kind: 'user', id: actor.userId };
   return null;
@@ -257,6 +276,8 @@ function readPrincipal(v: unknown): TokenPrincipal {
   const kind = 'kind' in v ? v.kind : undefined;
   const id = 'id' in v ? v.id : undefined;
   if ((kind === 'user' || kind === 'robot') && typeof id === 'number' && Number.isSafeInteger(id)) return { kind, id };
+  const repository = 'repository' in v ? v.repository : undefined;
+  if (kind === 'scanner' && typeof repository === 'string') return { kind, repository };
   throw fail('UNAUTHORIZED', 'invalid bearer token principal');
 }
 
