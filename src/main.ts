@@ -14,14 +14,15 @@ import { ConsumerRunner, Outbox } from './events/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, databaseLoginStore, systemActor } from './auth/index.ts';
 import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport } from './registry/index.ts';
-import { ProjectService, QuotaService } from './projects/index.ts';
+import { ProjectService, QuotaService, type ScanReads } from './projects/index.ts';
 import { AuditService, auditWriter, auditRetentionScheduleId } from './audit/index.ts';
 import { DiskMonitor, LogDestination, Metrics, createLogger, stdoutLog } from './observability/index.ts';
 import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
 import { JobService } from './jobs/index.ts';
 import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbScheduleOf, vulndbUpdateJob, vulndbUpdateType } from './scanning/index.ts';
-import { SecurityHub } from './scanning/index.ts';
 import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
+import { ScanAll, ScanService } from './scanning/index.ts';
+import { SecurityHub } from './scanning/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 
@@ -92,7 +93,13 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const consumers = new ConsumerRunner({ db: db.kysely, outbox, logger });
   const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
-  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit });
+  // Artifact reads show scan overviews from the scan service's stored reports (built below, once the job framework exists).
+  const scanReads: ScanReads = {
+    scanOverviews: (targets, accept) => scans.scanOverviews(targets, accept),
+    sbomOverviews: (targets) => scans.sbomOverviews(targets),
+    vulnerabilities: (target, accept) => scans.vulnerabilities(target, accept),
+  };
+  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit, scanReads });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
   const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
   if (!deliveryThread) {
@@ -135,6 +142,17 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       return audit.purge({ retentionHours: hours, eventTypes, dryRun: p.dry_run === true, signal: ctx.signal, log: (line) => ctx.log(line) });
     },
   });
+  // Scans (src/scanning/scan-service.ts): IMAGE_SCAN, SBOM, SCAN_ON_PUSH and SCAN_ALL jobs; adapters pull with a
+  // scanner token (Bearer, or Basic for the reserved user wharf$scanner) from scanning.registry_url or this server.
+  authenticator.acceptScannerTokens(tokens);
+  const scans = new ScanService({ db: db.kysely, outbox, jobs, authorizer, registrations: scanners, adapters, tokens, registry, config: config.scanning, registryUrl: () => config.scanning.registry_url ?? address, logger });
+  for (const h of scans.handlers()) jobs.register(h);
+  jobs.register(scans.scanOnPushHandler());
+  const scanAll = new ScanAll({ db: db.kysely, jobs, scans, authorizer, batchSize: config.scanning.scan_all_batch });
+  jobs.register(scanAll.handler());
+  // Outbox consumers: auto_scan / auto_sbom_generation on PUSH_ARTIFACT; reports of digests no longer stored go on DELETE_ARTIFACT.
+  consumers.register(scans.scanOnPushConsumer());
+  consumers.register(scans.cleanupConsumer());
   // `wharf gc` and tests: a GARBAGE_COLLECTION execution run in this process, recorded like any other.
   const gc = async (): Promise<GcReport> => {
     const out = await jobs.runHere('GARBAGE_COLLECTION', 'MANUAL', {});
@@ -143,7 +161,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   };
   // scanning.builtin: the built-in scanner's adapter API under /scanner/api/v1, outside the registry's and Harbor's auth (docs/scanning.md).
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, plugins, security: new SecurityHub({ db: db.kysely, authorizer }) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
   let address = '';
   return {
     config,
@@ -168,10 +186,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       const a = app.server.address();
       const port = typeof a === 'object' && a ? a.port : config.port;
       address = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-      if (!deliveryThread) {
-        engine.start();
-        consumers.start();
-      }
+      if (!deliveryThread) engine.start();
+      // With the delivery thread this runner holds only the scan consumers (the thread runs the webhook and audit ones).
+      consumers.start();
       // audit.retention_days: a purge at each start, then hourly (its own schedule, beside Harbor's).
       await jobs.setSchedule('PURGE_AUDIT_LOG', 'Hourly', undefined, {}, auditRetentionScheduleId, Date.now());
       const vulndbSchedule = vulndbScheduleOf(config.scanning.vulndb.update_schedule);

@@ -17,6 +17,7 @@ import type { BlobStore } from '../storage/index.ts';
 import type { WebhookServices } from '../webhooks/index.ts';
 import type { JobService } from '../jobs/index.ts';
 import type { CveAllowlists, ScannerRegistrations } from '../scanning/index.ts';
+import type { ScanAll, ScanService } from '../scanning/index.ts';
 import type { SecurityHub } from '../scanning/index.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
@@ -48,6 +49,8 @@ export interface AppDeps {
   scanners: ScannerRegistrations;
   /** The system CVE allowlist (/system/CVEAllowlist). */
   cveAllowlists: CveAllowlists;
+  /** Scans, their logs and scan all (src/scanning/scan-service.ts, scan-all.ts); absent: no scan routes. */
+  scans?: { service: ScanService; all: ScanAll };
   /** Harbor's security hub (/security/summary, /security/vul); absent: no /security routes. */
   security?: SecurityHub;
   /** Whether writes can succeed (a full disk): /healthz and /readyz report it, error handlers answer 503. */

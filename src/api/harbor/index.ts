@@ -24,6 +24,7 @@ import { userRoutes } from './users.ts';
 import { memberRoutes } from './members.ts';
 import { robotRoutes } from './robots.ts';
 import { scannerRoutes } from './scanners.ts';
+import { scanRoutes } from './scans.ts';
 import { securityRoutes } from './security.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -89,6 +90,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(memberRoutes(deps));
     await app.register(robotRoutes(deps));
     await app.register(scannerRoutes(deps));
+    await app.register(scanRoutes(deps));
     await app.register(securityRoutes(deps));
   };
 }
