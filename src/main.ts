@@ -47,6 +47,8 @@ export interface Wharf {
   scanners: ScannerRegistrations;
   /** CVE allowlists: the system list and a project's effective list (`effectiveAllowlist`). */
   cveAllowlists: CveAllowlists;
+  /** Scans and their reports (reads for the pull gate and tests: gateReport, overviews). */
+  scans: ScanService;
   /** The base URL once listening. */
   url(): string;
   listen(): Promise<string>;
@@ -173,6 +175,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     loginLimiter,
     scanners,
     cveAllowlists,
+    scans,
     url: () => address,
     async listen() {
       // The delivery thread first: once the server answers (/readyz), startup is complete.

@@ -283,6 +283,82 @@ describe('scans', { timeout: 600_000 }, () => {
     assert.equal(obj(obj(events[1]).overview).sbom_repository, 'library/app');
   });
 
+  test('an index: one task per platform child, one event each with platform and parent_digest, a merged overview', { timeout: 60_000 }, async () => {
+    adapter.mode = 'ready';
+    const amd = smallImage('idx-amd', 'idx-amd', { architecture: 'amd64', os: 'linux' });
+    const arm = smallImage('idx-arm', 'idx-arm', { architecture: 'arm64', os: 'linux' });
+    await pushSmallImage(tw.url, 'library/multi', amd, { auth: adminAuth });
+    await pushSmallImage(tw.url, 'library/multi', arm, { auth: adminAuth });
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: amd.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
+          { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: arm.digest, size: arm.manifest.length, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+        ],
+      }),
+    );
+    const res = await request(`${tw.url}/v2/library/multi/manifests/multi`, { method: 'PUT', headers: { authorization: adminAuth, 'content-type': 'application/vnd.oci.image.index.v1+json' }, body: index });
+    await res.body.text();
+    assert.equal(res.statusCode, 201);
+    const indexDigest = String(res.headers['docker-content-digest']);
+    assert.equal((await call(tw, 'POST', scanPath('library/multi', 'multi'))).status, 202);
+    const o = await waitStatus(tw, 'library/multi', 'multi', 'Success');
+    assert.deepEqual(o.summary, { total: 6, fixable: 2, summary: { High: 2, Medium: 2, None: 2 } });
+    assert.equal(o.severity, 'High');
+    assert.equal(o.complete_percent, 100);
+    const ids = Buffer.from(String(o.report_id), 'base64').toString().split('|');
+    assert.equal(ids.length, 2);
+    const events = await eventually(async () => {
+      const a = await scanEvents(tw, amd.digest);
+      const b = await scanEvents(tw, arm.digest);
+      return a.length && b.length ? [...a, ...b] : undefined;
+    });
+    assert.deepEqual(
+      events.map((e) => [e.type, e.platform, e.parentDigest, obj(e.artifact).tag]),
+      [
+        ['SCANNING_COMPLETED', 'linux/amd64', indexDigest, null],
+        ['SCANNING_COMPLETED', 'linux/arm64/v8', indexDigest, null],
+      ],
+    );
+    assert.equal((await scanEvents(tw, indexDigest)).length, 0, 'the index itself is not scanned');
+    const log = await call(tw, 'GET', `${scanPath('library/multi', 'multi')}/${String(o.report_id)}/log`);
+    assert.equal(log.status, 200);
+    assert.equal(log.text.match(/---------- Logs of report [0-9a-f-]{36} ----------/g)?.length, 2);
+    assert.ok(log.text.startsWith(`---------- Logs of report ${ids[0] ?? ''} ----------\n`));
+    const add = obj(obj((await call(tw, 'GET', '/projects/library/repositories/multi/artifacts/multi/additions/vulnerabilities')).json)[vuln11]);
+    const vulns = add.vulnerabilities as Array<Record<string, unknown>>; // the addition's list
+    assert.equal(vulns.length, 3);
+    assert.deepEqual(vulns[0]?.artifact_digests, [amd.digest, arm.digest]);
+  });
+
+  test('the gate reads the last successful report while a rescan runs; deleting the artifact drops its reports', { timeout: 60_000 }, async () => {
+    adapter.mode = 'ready';
+    const digest = await pushSmallImage(tw.url, 'library/gate', smallImage('gate-a'), { tag: 'g1', auth: adminAuth });
+    assert.equal(await tw.wharf.scans.gateReport(digest), null);
+    assert.equal((await call(tw, 'POST', scanPath('library/gate', 'g1'))).status, 202);
+    await waitStatus(tw, 'library/gate', 'g1', 'Success');
+    const judged = { status: 'Success', items: [{ id: 'CVE-2024-0727', severity: 'High' }, { id: 'CVE-2023-0001', severity: 'None' }, { id: 'CVE-2023-0002', severity: 'Medium' }] };
+    assert.deepEqual(await tw.wharf.scans.gateReport(digest), judged);
+    adapter.mode = 'hang';
+    assert.equal((await call(tw, 'POST', scanPath('library/gate', 'g1'))).status, 202);
+    await waitStatus(tw, 'library/gate', 'g1', 'Running');
+    assert.deepEqual(await tw.wharf.scans.gateReport(digest), judged);
+    // The addition keeps showing the last finished report too.
+    const add = obj((await call(tw, 'GET', '/projects/library/repositories/gate/artifacts/g1/additions/vulnerabilities')).json);
+    assert.equal((obj(add[vuln11]).vulnerabilities as unknown[]).length, 3);
+    assert.equal((await call(tw, 'POST', `${scanPath('library/gate', 'g1')}/stop`, { scan_type: 'vulnerability' })).status, 202);
+    await waitStatus(tw, 'library/gate', 'g1', 'Stopped');
+    assert.deepEqual(await tw.wharf.scans.gateReport(digest), judged);
+    adapter.mode = 'ready';
+    const res = await request(`${tw.url}${api}/projects/library/repositories/gate/artifacts/g1`, { method: 'DELETE', headers: { authorization: adminAuth } });
+    await res.body.text();
+    assert.equal(res.statusCode, 200);
+    await eventually(async () => (await tw.wharf.db.kysely.selectFrom('scan_reports').select('id').where('digest', '=', digest).execute()).length === 0);
+    assert.equal(await tw.wharf.scans.gateReport(digest), null);
+  });
+
   test('scan-on-push: auto_scan scans each push once; the SBOM accessory it pushes is not scanned', { timeout: 60_000 }, async () => {
     adapter.mode = 'ready';
     const created = await call(tw, 'POST', '/projects', { project_name: 'auto', metadata: { auto_scan: 'true', auto_sbom_generation: 'true' } });
