@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { systemActor } from '../auth/index.ts';
-import { harborSbomMediaType, parseDigest, parseRepoName, type Digest } from '../domain/index.ts';
+import { harborSbomMediaType, isDomainError, parseDigest, parseRepoName, type Digest } from '../domain/index.ts';
 import type { Registry } from '../registry/index.ts';
 import { OCI_MANIFEST } from './adapter/index.ts';
 
@@ -88,7 +88,7 @@ export async function deleteSbomAccessory(registry: SbomRegistry, repository: st
     await registry.deleteManifest({ actor: systemActor }, parseRepoName(repository), { kind: 'digest', digest: parseDigest(digest) });
     return true;
   } catch (err) {
-    if (err instanceof Error && 'code' in err && (err.code === 'MANIFEST_UNKNOWN' || err.code === 'NOT_FOUND' || err.code === 'NAME_UNKNOWN')) return false;
+    if (isDomainError(err, 'MANIFEST_UNKNOWN') || isDomainError(err, 'NOT_FOUND') || isDomainError(err, 'NAME_UNKNOWN')) return false;
     throw err;
   }
 }

@@ -120,6 +120,20 @@ describe('scans', { timeout: 600_000 }, () => {
     const denied = await request(`${tw.url}/v2/library/other/manifests/${other}`, { headers: { authorization: String(reg.authorization) } });
     await denied.body.text();
     assert.equal(denied.statusCode, 403);
+    // Exchanged at /service/token (what registry clients do on a Bearer challenge), it keeps its
+    // marker on its repository and is granted nothing on another.
+    const tok = await request(`${tw.url}/service/token?service=wharf&scope=repository:library/app:pull&scope=repository:library/other:pull`, { headers: { authorization: String(reg.authorization) } });
+    const issued = obj(JSON.parse(await tok.body.text()));
+    assert.equal(tok.statusCode, 200);
+    const claims = obj(JSON.parse(Buffer.from(String(issued.token).split('.')[1] ?? '', 'base64url').toString()));
+    assert.deepEqual(claims.access, [
+      { type: 'repository', name: 'library/app', actions: ['pull', 'scanner-pull'] },
+      { type: 'repository', name: 'library/other', actions: [] },
+    ]);
+    assert.equal(claims.sub, 'wharf$scanner');
+    const viaToken = await request(`${tw.url}/v2/library/app/manifests/${digest}`, { headers: { authorization: `Bearer ${String(issued.token)}`, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    await viaToken.body.text();
+    assert.equal(viaToken.statusCode, 200);
     // The addition: Harbor's normalisation and quirks.
     const add = await call(tw, 'GET', `/projects/library/repositories/app/artifacts/v1/additions/vulnerabilities`);
     assert.equal(add.status, 200);
