@@ -214,6 +214,10 @@ function parseTaskParams(p: Record<string, unknown>): TaskParams {
   };
 }
 
+function isOpen(r: { status: string }): boolean {
+  return r.status === 'Pending' || r.status === 'Running';
+}
+
 /** Thrown inside a task when the scan was stopped by request (not a shutdown or a lost lease). */
 class StoppedByRequest extends Error {}
 /** Thrown inside a task when it was interrupted by a shutdown or a lost lease: another run resumes it. */
@@ -273,6 +277,9 @@ export class ScanService implements ScanReads {
     if (targets.length === 0) throw unsupported;
     const mimes = p.scanType === 'sbom' ? [SBOM_REPORT_MIME] : VULN_REPORT_MIMES.filter((m) => cap.produces_mime_types.includes(m));
     if (mimes.length === 0) throw unsupported;
+    // Reports left open by a task that ended without finishing them (its worker died past its last run) end now, with their event.
+    const digests = targets.map((t) => t.rec.digest);
+    await this.reconcile(p.scanType === 'sbom' ? (await this.store.sbomReportsOf(digests)).filter(isOpen) : (await this.store.reportsOf(digests)).filter(isOpen));
     const now = this.now();
     const out = await this.deps.db.transaction().execute(async (trx) => {
       if (isPostgres(trx)) await sql`SELECT pg_advisory_xact_lock(${submitLockKey})`.execute(trx);
@@ -396,17 +403,22 @@ export class ScanService implements ScanReads {
    */
   async stopExecution(executionId: number): Promise<void> {
     await this.deps.jobs.stopExecution(executionId);
-    const tasks = new Map((await this.deps.jobs.tasks(executionId)).map((t) => [t.id, t]));
-    const stoppedBeforeStart = (taskId: number | null) => taskId !== null && tasks.get(taskId)?.status === 'Stopped';
-    const byTask = new Map<number, true>();
-    for (const r of [...(await this.store.openReportsOfExecution(executionId)), ...(await this.store.openSbomReportsOfExecution(executionId))]) {
-      if (r.task_id !== null && stoppedBeforeStart(r.task_id)) byTask.set(r.task_id, true);
-    }
-    for (const taskId of byTask.keys()) {
-      const t = tasks.get(taskId);
-      if (!t) continue;
+    await this.reconcile([...(await this.store.openReportsOfExecution(executionId)), ...(await this.store.openSbomReportsOfExecution(executionId))]);
+  }
+
+  /**
+   * Ends open reports whose task is final without having ended them: a task stopped before it
+   * started (Stopped), or one whose worker died after its last run (Error, with the task's
+   * reason). Each ends with its event, once (finish is conditional).
+   */
+  private async reconcile(open: ReadonlyArray<{ task_id: number | null }>): Promise<void> {
+    const taskIds = [...new Set(open.map((r) => r.task_id).filter((t): t is number => t !== null))];
+    for (const id of taskIds) {
+      const t = await this.deps.jobs.store.task(id);
+      if (!t || t.status === 'Pending' || t.status === 'Running') continue;
       const params = parseTaskParams(jsonObject(t.extra_attrs));
-      await this.finish(params, 'Stopped', 'stopped before it started', null);
+      if (t.status === 'Stopped') await this.finish(params, 'Stopped', 'stopped before it started', null);
+      else await this.finish(params, 'Error', t.status_message || `the scan task ended ${t.status} without a report`, null);
     }
   }
 

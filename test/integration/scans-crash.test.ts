@@ -73,3 +73,50 @@ test('a scan survives kill -9: the next process resumes polling the same request
     await dropDatabaseOf(dataDir);
   }
 });
+
+test('a scan whose worker died after its last run ends Error with one SCANNING_FAILED; a new scan is accepted', { timeout: 120_000 }, async () => {
+  const dataDir = tempDataDir();
+  const adapter = await startTestAdapter();
+  const env = { WHARF_JOBS__LEASE_SECONDS: '2', WHARF_JOBS__POLL_MS: '100', WHARF_JOBS__MAX_RUNS: '1' };
+  let w = await spawnWharf({ dataDir, env });
+  try {
+    const reg = await call(w.url, 'POST', '/scanners', { name: 'crash-adapter', url: adapter.url });
+    const uuid = String(reg.headers.location).split('/').pop();
+    assert.equal((await call(w.url, 'PUT', '/projects/library/scanner', { uuid })).status, 200);
+    adapter.mode = 'hang';
+    const digest = await pushSmallImage(w.url, 'library/app', smallImage('crash-b'), { tag: 'v1', auth: adminAuth });
+    assert.equal((await call(w.url, 'POST', '/projects/library/repositories/app/artifacts/v1/scan')).status, 202);
+    await eventually(async () => (await status(w.url)) === 'Running');
+    await w.kill9();
+    adapter.mode = 'ready';
+    w = await spawnWharf({ dataDir, env });
+    // The next process finds the task's lease expired with no run left: the task ends Error.
+    const db = await openDataDirDatabase(dataDir);
+    try {
+      await eventually(async () => (await db.kysely.selectFrom('job_tasks').select('status').where('vendor_type', '=', 'IMAGE_SCAN').execute()).some((t) => t.status === 'Error'));
+    } finally {
+      await db.close();
+    }
+    assert.equal(await status(w.url), 'Running', 'the report waits for the next scan request to be ended');
+    assert.equal((await call(w.url, 'POST', '/projects/library/repositories/app/artifacts/v1/scan')).status, 202);
+    await eventually(async () => (await status(w.url)) === 'Success');
+    await w.stop();
+    const db2 = await openDataDirDatabase(dataDir);
+    try {
+      const rows = await db2.kysely.selectFrom('events').select(['type', 'data']).where('type', 'like', 'SCANNING_%').orderBy('seq').execute();
+      const mine = rows.map((r) => JSON.parse(r.data) as { type: string; error?: string; artifact: { digest: string } }).filter((e) => e.artifact.digest === digest); // the outbox's event JSON
+      assert.deepEqual(
+        mine.map((e) => e.type),
+        ['SCANNING_FAILED', 'SCANNING_COMPLETED'],
+      );
+      assert.match(mine[0]?.error ?? '', /worker lost \(lease expired\), no retry left/);
+    } finally {
+      await db2.close();
+    }
+  } finally {
+    if (w.proc.exitCode === null) await w.kill9();
+    await adapter.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    await dropDatabaseOf(dataDir);
+  }
+});
