@@ -96,22 +96,6 @@ export class JobStore {
     return { executionId, taskIds: rows.map((r) => r.id) };
   }
 
-  /** Per-status task counts of every execution of (vendorType, vendorId). */
-  async countsByVendor(vendorType: string, vendorId: number): Promise<TaskCounts> {
-    const ids = await this.db.selectFrom('job_executions').select('id').where('vendor_type', '=', vendorType).where('vendor_id', '=', vendorId).execute();
-    const c: TaskCounts = { task_count: 0, pending_task_count: 0, running_task_count: 0, success_task_count: 0, error_task_count: 0, stopped_task_count: 0 };
-    for (const { id } of ids) {
-      const x = await this.counts(id);
-      c.task_count += x.task_count;
-      c.pending_task_count += x.pending_task_count;
-      c.running_task_count += x.running_task_count;
-      c.success_task_count += x.success_task_count;
-      c.error_task_count += x.error_task_count;
-      c.stopped_task_count += x.stopped_task_count;
-    }
-    return c;
-  }
-
   /** Ids of the executions of (vendorType, vendorId) that are not final. */
   async openExecutionsByVendor(vendorType: string, vendorId: number): Promise<number[]> {
     const rows = await this.db.selectFrom('job_executions').select('id').where('vendor_type', '=', vendorType).where('vendor_id', '=', vendorId).where('status', 'not in', finalStatuses).orderBy('id').execute();

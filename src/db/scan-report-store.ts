@@ -141,12 +141,12 @@ export class ScanReportStore {
   // ---- vulnerability reports --------------------------------------------------------------
 
   /** Inserts Pending reports (the placeholders of a new scan), after dropping older rows of their keys but the newest Success. */
-  async insertReports(trx: Db, rows: ReadonlyArray<{ uuid: string; digest: string; registration_uuid: string; mime_type: string; execution_id: number; task_id: number | null }>, now: number): Promise<void> {
+  async insertReports(trx: Db, rows: ReadonlyArray<{ uuid: string; digest: string; registration_uuid: string; mime_type: string; execution_id: number; task_id: number | null; scan_all_id?: number | null }>, now: number): Promise<void> {
     for (const r of rows) {
       await this.pruneKey(trx, r.digest, r.registration_uuid, r.mime_type);
       await trx
         .insertInto('scan_reports')
-        .values({ ...r, status: 'Pending', status_message: '', start_time: null, end_time: null, severity: '', total_cnt: 0, fixable_cnt: 0, critical_cnt: 0, high_cnt: 0, medium_cnt: 0, low_cnt: 0, none_cnt: 0, unknown_cnt: 0, scanner: '', generated_at: null, adapter_request_id: null, creation_time: now })
+        .values({ ...r, scan_all_id: r.scan_all_id ?? null, status: 'Pending', status_message: '', start_time: null, end_time: null, severity: '', total_cnt: 0, fixable_cnt: 0, critical_cnt: 0, high_cnt: 0, medium_cnt: 0, low_cnt: 0, none_cnt: 0, unknown_cnt: 0, scanner: '', generated_at: null, adapter_request_id: null, creation_time: now })
         .execute();
     }
   }
@@ -248,6 +248,22 @@ export class ScanReportStore {
     return db.selectFrom('scan_reports').selectAll().where('digest', 'in', digests).orderBy('id', 'desc').execute();
   }
 
+  /**
+   * Scan all's metrics: per status, the scans (tasks) it started, from their reports (the job
+   * history of IMAGE_SCAN is pruned, these rows are not while they are the newest of their key).
+   */
+  async scanAllCounts(scanAllId: number): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('scan_reports')
+      .select((eb) => ['status', eb.fn.count<number>('task_id').distinct().as('n')])
+      .where('scan_all_id', '=', scanAllId)
+      .groupBy('status')
+      .execute();
+    const out: Record<string, number> = {};
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+
   /** Reports of a task. */
   async reportsOfTask(taskId: number): Promise<ScanReportRow[]> {
     return this.db.selectFrom('scan_reports').selectAll().where('task_id', '=', taskId).orderBy('id').execute();
@@ -332,8 +348,15 @@ export class ScanReportStore {
     return this.db.selectFrom('sbom_reports').selectAll().where('execution_id', '=', executionId).where('status', 'in', open).orderBy('id').execute();
   }
 
-  /** True when `digest` is the accessory some SBOM report pushed. */
-  async isSbomAccessory(digest: string, db: Db = this.db): Promise<boolean> {
-    return (await db.selectFrom('sbom_reports').select('id').where('sbom_digest', '=', digest).limit(1).executeTakeFirst()) !== undefined;
+  /** True when the manifest `digest` in repository `repo` has a subject (an accessory: a signature, an SBOM). */
+  async isAccessory(repo: string, digest: string, db: Db = this.db): Promise<boolean> {
+    const row = await db
+      .selectFrom('artifacts as a')
+      .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+      .select('a.subject_digest')
+      .where('r.name', '=', repo)
+      .where('a.digest', '=', digest)
+      .executeTakeFirst();
+    return row !== undefined && row.subject_digest !== null;
   }
 }

@@ -374,6 +374,8 @@ export interface ScanReportsTable {
   adapter_request_id: string | null;
   execution_id: number | null;
   task_id: number | null;
+  /** The SCAN_ALL execution that started this scan, else null. */
+  scan_all_id: number | null;
   creation_time: number;
 }
 

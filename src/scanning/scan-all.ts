@@ -3,8 +3,10 @@
  * of `scanning.scan_all_batch` and submits a vulnerability scan of each (never an SBOM); the next
  * batch starts only when the scans of the previous one are final, and IMAGE_SCAN tasks run at most
  * `scanning.concurrency` at once per process, so the adapter is never sent more than that. Each
- * scan's execution carries the SCAN_ALL execution's id as its vendor id: the metrics count their
- * tasks, and a stop ends them at once (Pending tasks Stopped, Running ones signalled). The task's
+ * scan's execution carries the SCAN_ALL execution's id as its vendor id (a stop ends them at once)
+ * and its reports carry it as `scan_all_id` (the metrics count their scans by status: the job
+ * history is pruned, the reports are not); a stopped Pending task ends Stopped at once, a Running one
+ * is signalled. The task's
  * result is Harbor's `extra_attrs.summary` (`total_count`, `submit_count`, `conflict_count`,
  * `precondition_count`, `unsupport_count`, `unknow_count`). Scheduled runs have Harbor's operator
  * `harbor-jobservice`. A run reclaimed after a crash starts the walk again (running scans answer 409).
@@ -193,14 +195,17 @@ export class ScanAll {
     const { jobs } = this.deps;
     const e = (await jobs.executions(SCAN_ALL, 0, 1)).rows[0];
     if (!e) return { total: 0, completed: 0, metrics: {}, ongoing: false };
-    const c = await jobs.store.countsByVendor(IMAGE_SCAN, e.id);
-    const completed = c.success_task_count + c.error_task_count + c.stopped_task_count;
+    const c = await this.deps.scans.store.scanAllCounts(e.id);
+    const n = (k: string) => c[k] ?? 0;
+    const metrics = { Pending: n('Pending'), Running: n('Running'), Success: n('Success'), Error: n('Error'), Stopped: n('Stopped') };
+    const total = Object.values(metrics).reduce((a, b) => a + b, 0);
+    const completed = metrics.Success + metrics.Error + metrics.Stopped;
     const final = e.status === 'Success' || e.status === 'Error' || e.status === 'Stopped';
     return {
-      total: c.task_count,
+      total,
       completed,
-      metrics: { Pending: c.pending_task_count, Running: c.running_task_count, Success: c.success_task_count, Error: c.error_task_count, Stopped: c.stopped_task_count },
-      ongoing: !final || c.task_count !== completed,
+      metrics,
+      ongoing: !final || total !== completed,
       trigger: triggerNames[e.trigger] ?? e.trigger,
     };
   }

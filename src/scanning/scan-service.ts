@@ -339,7 +339,7 @@ export class ScanService implements ScanReads {
       } else {
         await this.store.insertReports(
           trx,
-          plan.reports.map((r) => ({ uuid: r.uuid, digest: plan.artifact.digest, registration_uuid: reg.uuid, mime_type: r.mime, execution_id: executionId, task_id: taskId })),
+          plan.reports.map((r) => ({ uuid: r.uuid, digest: plan.artifact.digest, registration_uuid: reg.uuid, mime_type: r.mime, execution_id: executionId, task_id: taskId, scan_all_id: p.vendorId ? p.vendorId : null })),
           now,
         );
       }
@@ -678,7 +678,8 @@ export class ScanService implements ScanReads {
           const meta = jsonObject(proj?.metadata ?? '{}');
           const types: ScanType[] = [...(meta.auto_scan === 'true' ? ['vulnerability' as const] : []), ...(meta.auto_sbom_generation === 'true' ? ['sbom' as const] : [])];
           if (types.length === 0) continue;
-          if (e.artifact.artifactType !== null && e.artifact.artifactType !== undefined && (await this.store.isSbomAccessory(e.artifact.digest, trx))) continue;
+          // Accessories (the SBOMs scans push among them) are never scanned: no task for them.
+          if (await this.store.isAccessory(e.repository.name, e.artifact.digest, trx)) continue;
           await this.deps.jobs.createExecutionIn(trx, SCAN_ON_PUSH, 'EVENT', {
             extraAttrs: { artifact: { digest: e.artifact.digest, repository: e.repository.name, tag: e.artifact.tag } },
             tasks: [{ repository: e.repository.name, digest: e.artifact.digest, tag: e.artifact.tag, operator: e.operator, scan_types: types }],

@@ -467,3 +467,27 @@ describe('scans across a restart', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('scan all in batches', { timeout: 120_000 }, () => {
+  test('batches of 2, a job history of 1: the metrics still count every scan; the summary counts the rest', async () => {
+    const tw = await startWharf({ overrides: { jobs: { poll_ms: 100, history_max_per_type: 1 }, scanning: { scan_all_batch: 2 } } });
+    const adapter = await startTestAdapter();
+    try {
+      await useAdapter(tw, adapter, 'library', 'batch-adapter');
+      for (let i = 0; i < 5; i++) await pushSmallImage(tw.url, 'library/batch', smallImage(`batch-${i}`), { tag: `t${i}`, auth: adminAuth });
+      assert.equal((await call(tw, 'POST', '/system/scanAll/schedule', { schedule: { type: 'Manual' } })).status, 201);
+      const m = await eventually(async () => {
+        const x = obj((await call(tw, 'GET', '/scans/all/metrics')).json);
+        return x.ongoing === false ? x : undefined;
+      });
+      assert.deepEqual(m, { total: 5, completed: 5, metrics: { Pending: 0, Running: 0, Success: 5, Error: 0, Stopped: 0 }, ongoing: false, trigger: 'Manual' });
+      // Each artifact scanned once, over three batches.
+      assert.equal(adapter.scans.length, 5);
+      const rows = await tw.wharf.db.kysely.selectFrom('job_tasks').select(['vendor_type', 'extra_attrs']).where('vendor_type', '=', 'SCAN_ALL').execute();
+      assert.deepEqual(obj(JSON.parse(rows[0]?.extra_attrs ?? '{}')).result, { summary: { total_count: 5, submit_count: 5, conflict_count: 0, precondition_count: 0, unsupport_count: 0, unknow_count: 0 } });
+    } finally {
+      await tw.close();
+      await adapter.close();
+    }
+  });
+});

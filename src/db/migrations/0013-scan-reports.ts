@@ -37,8 +37,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('adapter_request_id', 'text')
     .addColumn('execution_id', 'integer')
     .addColumn('task_id', 'integer')
+    /** The SCAN_ALL execution that started this scan (its metrics count these rows), else null. */
+    .addColumn('scan_all_id', 'integer')
     .addColumn('creation_time', 'bigint', (c) => c.notNull())
     .execute();
+  await db.schema.createIndex('scan_reports_scan_all').on('scan_reports').columns(['scan_all_id']).execute();
   await db.schema.createIndex('scan_reports_key').on('scan_reports').columns(['digest', 'registration_uuid', 'mime_type', 'id']).execute();
   await db.schema.createIndex('scan_reports_task').on('scan_reports').columns(['task_id']).execute();
   await db.schema
