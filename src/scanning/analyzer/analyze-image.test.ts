@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { analyzeImage, osPackageAnalyzers, readText, type FileAnalyzer } from './index.ts';
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
+import { analyzeImage, osPackageAnalyzers, readText, type FileAnalyzer, type ImageSource } from './index.ts';
+import { defaultParallelLayers } from './analyze-image.ts';
 import { gzipLayer, memoryImage, tarOf } from '../../../test/helpers/image-layers.ts';
 import { rpmdbSqlite } from '../../../test/helpers/rpm-header.ts';
 
@@ -236,4 +238,104 @@ test('an image with no release files and no packages: null OS, empty inventory',
   const layer = await tarOf([{ path: 'app', content: 'static binary', mode: 0o755 }]);
   const inv = await analyzeImage(memoryImage([layer]));
   assert.deepEqual(inv, { os: null, packages: [], layers: 1, compressedBytes: layer.length });
+});
+
+/** Three layers exercising every merge rule; the bottom one is the largest, so upper reads finish first. */
+async function threeLayerImage(): Promise<Buffer[]> {
+  const filler = Buffer.alloc(2 * 1024 * 1024);
+  for (let i = 0; i < filler.length; i++) filler[i] = (i * 7919) % 251;
+  return [
+    await gzipLayer([
+      { path: 'usr/lib/os-release', content: 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n' },
+      { path: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' },
+      { path: 'etc/debian_version', content: '12.5\n' },
+      { path: 'lib', type: 'symlink', linkname: 'usr/lib' },
+      { path: 'var/lib/dpkg/status.d/base-files', content: status('base-files') },
+      { path: 'var/lib/dpkg/status.d/tzdata', content: status('tzdata') },
+      { path: 'opt/filler.bin', content: filler },
+      { path: 'etc/apk/installed-real', content: APK_DB },
+      { path: 'srv/old/var/lib/dpkg/status', content: status('gone-by-opaque') },
+    ]),
+    await gzipLayer([
+      { path: 'var/lib/dpkg/status.d/.wh.tzdata', content: '' },
+      { path: 'srv/old/.wh..wh..opq', content: '' },
+      { path: 'lib/apk/db/installed', type: 'symlink', linkname: '/etc/apk/installed-real' },
+      { path: 'var/lib/dpkg/status.d/libc6', content: status('libc6') },
+      { path: 'var/lib/dpkg/status.d/hard', type: 'link', linkname: 'var/lib/dpkg/status.d/libc6' },
+    ]),
+    await gzipLayer([
+      { path: 'etc/debian_version', content: '12.6\n' },
+      { path: 'var/lib/dpkg/status.d/libc6', content: status('libc6-upper') },
+      { path: 'var/lib/dpkg/status.d/.wh.base-files', content: '' },
+    ]),
+  ];
+}
+
+test('reading 3 layers at once gives the same inventory as one after the other (whiteouts, opaque dirs, links)', async () => {
+  const layers = await threeLayerImage();
+  const one = memoryImage(layers);
+  const three = memoryImage(layers);
+  const serial = await analyzeImage(one, { parallelLayers: 1 });
+  const parallel = await analyzeImage(three, { parallelLayers: 3 });
+  assert.deepEqual(parallel, serial);
+  assert.deepEqual(serial.os, { family: 'debian', version: '12.6', name: 'Debian GNU/Linux 12 (bookworm)' });
+  assert.deepEqual(serial.packages.map((p) => `${p.name} ${p.path}`), [
+    // lib -> usr/lib, so the upper layer's apk link lands in usr/lib; its target is read in a second pass.
+    'busybox usr/lib/apk/db/installed',
+    'libcrypto3 usr/lib/apk/db/installed',
+    'musl usr/lib/apk/db/installed',
+    // The hard link's target was read already; the upper layer replaced it; base-files and tzdata are whited out.
+    'libc6-upper var/lib/dpkg/status.d/libc6',
+  ]);
+  assert.equal(serial.layers, 3);
+  assert.equal(serial.compressedBytes, layers.reduce((n, l) => n + l.length, 0));
+  // The link's target (written by the first layer) is read again, after the three streaming reads.
+  assert.deepEqual(three.opened, [...three.layers.map((l) => l.digest), three.layers[0]?.digest]);
+  assert.deepEqual(one.opened, three.opened);
+});
+
+/** An image whose blobs stream slowly (a chunk per timer tick), logging each open and close; layer `corrupt` is cut in half. */
+function loggingImage(layers: Buffer[], log: string[], corrupt?: number): ImageSource {
+  const base = memoryImage(layers);
+  return {
+    layers: base.layers,
+    async openBlob(digest) {
+      const n = base.layers.findIndex((l) => l.digest === digest);
+      const whole = layers[n] ?? Buffer.alloc(0);
+      const bytes = n === corrupt ? whole.subarray(0, whole.length >> 1) : whole;
+      log.push(`open ${n}`);
+      let at = 0;
+      return new Readable({
+        read() {
+          setTimeout(() => {
+            if (at >= bytes.length) this.push(null);
+            else this.push(bytes.subarray(at, (at += 16384)));
+          }, 1);
+        },
+        destroy(err, cb) {
+          log.push(`close ${n}`);
+          cb(err);
+        },
+      });
+    },
+  };
+}
+
+test('parallelLayers 3 keeps three layers open at once; 1 reads them one after the other', async () => {
+  const layers = await threeLayerImage();
+  const parallelLog: string[] = [];
+  await analyzeImage(loggingImage(layers, parallelLog), { parallelLayers: 3 });
+  assert.deepEqual(parallelLog.slice(0, 3), ['open 0', 'open 1', 'open 2']);
+  const serialLog: string[] = [];
+  await analyzeImage(loggingImage(layers, serialLog), { parallelLayers: 1 });
+  assert.deepEqual(serialLog, ['open 0', 'close 0', 'open 1', 'close 1', 'open 2', 'close 2', 'open 0', 'close 0']);
+  assert.equal(defaultParallelLayers(1), 1);
+  assert.equal(defaultParallelLayers(10), Math.min(availableParallelism(), 4));
+});
+
+test('a corrupt layer read alongside others fails the analysis and stops the other reads', async () => {
+  const layers = await threeLayerImage();
+  const log: string[] = [];
+  await assert.rejects(analyzeImage(loggingImage(layers, log, 1), { parallelLayers: 3 }), { code: 'Z_BUF_ERROR', message: 'unexpected end of file' });
+  assert.deepEqual([...log].sort(), ['close 0', 'close 1', 'close 2', 'open 0', 'open 1', 'open 2']);
 });

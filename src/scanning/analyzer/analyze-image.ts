@@ -1,15 +1,19 @@
 /**
- * analyzeImage: reads an image's layers once each, in manifest order, into a merged tree that
- * keeps only the analyzers' small results; then resolves links at wanted paths, detects the OS
- * and lets each analyzer turn its surviving results into packages.
+ * analyzeImage: reads an image's layers, several at once (each decompressed and tar-parsed on its
+ * own, so two gzip layers inflate on two libuv threads), each into a small record of its entries
+ * and the analyzers' results; the records are merged strictly in manifest order into a tree that
+ * keeps only those results, so whiteouts, opaque directories, links and upper files replacing
+ * lower ones come out as reading the layers one after the other would. Then it resolves links at
+ * wanted paths, detects the OS and lets each analyzer turn its surviving results into packages.
  *
  * A file reached through a link whose target no analyzer asked for while streaming (say
  * `lib/apk/db/installed -> ../../etc/apk/installed`) is read in a second, targeted pass over the
  * one layer that holds the target. That pass happens only for such links.
  */
+import { availableParallelism } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { FileAnalyzer, FileEntry, ImageSource, InstalledPackage, Inventory } from './types.ts';
-import { MergedTree } from './merged-tree.ts';
+import { MergedTree, type NodeKind } from './merged-tree.ts';
 import { walkLayer, type EntryBody, type LayerEntry } from './layer-walker.ts';
 import { DEFAULT_MAX_FILE_BYTES } from './read-body.ts';
 import { detectOs, osReleaseAnalyzer } from './os-release.ts';
@@ -21,6 +25,11 @@ export interface AnalyzeOptions {
   analyzers?: FileAnalyzer[];
   /** Files larger than this are not handed to analyzers (a warning says so). */
   maxFileBytes?: number;
+  /**
+   * Layers read at once (each inflates on its own libuv thread); default
+   * {@link defaultParallelLayers}. The result does not depend on it.
+   */
+  parallelLayers?: number;
 }
 
 /** Top-level folders the analyzer never records (pseudo file systems in a build's snapshot). */
@@ -105,20 +114,79 @@ interface LinkRead {
   targetPath: string;
 }
 
+/**
+ * One entry of a layer as the merged tree will take it: a whiteout, an opaque directory, or a
+ * node set at a path (with the analyzers' results for a regular file). Paths and small results
+ * only, never file bytes.
+ */
+type LayerOp =
+  | { op: 'whiteout'; path: string }
+  | { op: 'opaque'; path: string }
+  | { op: 'set'; path: string; kind: NodeKind; size?: number; mode: number; target?: string; results?: Map<number, unknown> };
+
+/** What reading one layer yields: its entries in tar order, its warnings and its compressed size. */
+interface LayerRecord {
+  ops: LayerOp[];
+  warnings: string[];
+  compressedBytes: number;
+}
+
+/** How many layers are read at once unless told: one per core, at most 4 and at most the layers. */
+export function defaultParallelLayers(layers: number): number {
+  return Math.max(1, Math.min(layers, availableParallelism(), 4));
+}
+
+/**
+ * Runs `task(0..count-1)` with at most `limit` running at once, started in index order. The first
+ * failure aborts `stop` (the others see it through their signal) and is thrown once all settled.
+ */
+async function inParallel(count: number, limit: number, stop: AbortController, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (failures.length === 0 && next < count) {
+      const i = next++;
+      try {
+        await task(i);
+      } catch (err) {
+        if (failures.push(err) === 1) stop.abort(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, worker));
+  if (failures.length > 0) throw failures[0];
+}
+
+/** Applies one layer's entries to the tree, in tar order, as if the layer were read right now. */
+function applyLayer(tree: MergedTree, record: LayerRecord, position: number): void {
+  for (const op of record.ops) {
+    if (op.op === 'whiteout') tree.whiteout(op.path, position);
+    else if (op.op === 'opaque') tree.opaque(op.path, position);
+    else if (op.op === 'set') {
+      const entry: { kind: NodeKind; size?: number; mode: number; target?: string } = { kind: op.kind, mode: op.mode };
+      if (op.size !== undefined) entry.size = op.size;
+      if (op.target !== undefined) entry.target = op.target;
+      const node = tree.set(op.path, position, entry);
+      if (op.results) node.results = op.results;
+    }
+  }
+}
+
 export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}): Promise<Inventory> {
-  const { signal } = opts;
   const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   // Index 0 is OS detection; its results feed detectOs, not collect.
   const analyzers: FileAnalyzer[] = [osReleaseAnalyzer, ...(opts.analyzers ?? defaultAnalyzers())];
   const tree = new MergedTree();
-  const warnings: string[] = [];
   const scanned = src.layers.map((layer, position) => ({ layer, position })).filter(({ layer }) => isScannableLayer(layer.mediaType));
-  let compressedBytes = 0;
+  const parallel = Math.max(1, Math.floor(opts.parallelLayers ?? defaultParallelLayers(scanned.length)));
+  // One layer's failure stops the others; the caller's signal stops all.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
 
-  const readersFor = (entry: FileEntry, only?: (index: number) => boolean) => {
+  const readersFor = (entry: FileEntry, warnings: string[]) => {
     const readers: Array<{ index: number; analyzer: FileAnalyzer; entry: FileEntry }> = [];
     analyzers.forEach((analyzer, index) => {
-      if ((only === undefined || only(index)) && analyzer.wants(entry)) readers.push({ index, analyzer, entry });
+      if (analyzer.wants(entry)) readers.push({ index, analyzer, entry });
     });
     if (readers.length > 0 && entry.size > maxFileBytes) {
       warnings.push(`${entry.path}: ${entry.size} bytes is over the ${maxFileBytes}-byte cap; not analyzed`);
@@ -127,40 +195,65 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
     return readers;
   };
 
-  for (const { layer, position } of scanned) {
+  /** Streams one layer into its record; the analyzers read the files they want on the way. */
+  const readLayer = async (digest: string): Promise<LayerRecord> => {
+    const ops: LayerOp[] = [];
+    const warnings: string[] = [];
     const visit = async (entry: LayerEntry, body: EntryBody): Promise<void> => {
       if (isSkippedPath(entry.path)) return;
       switch (entry.type) {
         case 'whiteout':
-          tree.whiteout(entry.path, position);
+          ops.push({ op: 'whiteout', path: entry.path });
           return;
         case 'opaque':
-          tree.opaque(entry.path, position);
+          ops.push({ op: 'opaque', path: entry.path });
           return;
         case 'dir':
-          tree.set(entry.path, position, { kind: 'dir', mode: entry.mode });
+          ops.push({ op: 'set', path: entry.path, kind: 'dir', mode: entry.mode });
           return;
         case 'symlink':
         case 'hardlink':
-          tree.set(entry.path, position, { kind: entry.type, mode: entry.mode, target: entry.linkname ?? '' });
+          ops.push({ op: 'set', path: entry.path, kind: entry.type, mode: entry.mode, target: entry.linkname ?? '' });
           return;
         case 'other':
-          tree.set(entry.path, position, { kind: 'file', mode: entry.mode });
+          ops.push({ op: 'set', path: entry.path, kind: 'file', mode: entry.mode });
           return;
         case 'file': {
-          const node = tree.set(entry.path, position, { kind: 'file', size: entry.size, mode: entry.mode });
-          const readers = readersFor({ path: entry.path, size: entry.size, mode: entry.mode });
+          const op: LayerOp & { op: 'set' } = { op: 'set', path: entry.path, kind: 'file', size: entry.size, mode: entry.mode };
+          ops.push(op);
+          const readers = readersFor({ path: entry.path, size: entry.size, mode: entry.mode }, warnings);
           if (readers.length === 0) return;
           const results = await readWith(readers, body, warnings, signal);
-          if (results.size > 0) node.results = results;
+          if (results.size > 0) op.results = results;
           return;
         }
       }
     };
-    const blob = await src.openBlob(layer.digest, signal);
+    const blob = await src.openBlob(digest, signal);
     const walked = await walkLayer(blob, visit, signal);
-    compressedBytes += walked.compressedBytes;
-  }
+    return { ops, warnings, compressedBytes: walked.compressedBytes };
+  };
+
+  // Layers are read `parallel` at a time, each into its own record, and merged strictly in
+  // manifest order as soon as every lower layer is merged (so records of upper layers wait, not
+  // the reads). Each layer's merge is exactly what reading it in order would have done.
+  const records: Array<LayerRecord | null | undefined> = new Array<undefined>(scanned.length);
+  const streamWarnings: string[][] = [];
+  let merged = 0;
+  let compressedBytes = 0;
+  await inParallel(scanned.length, parallel, stop, async (i) => {
+    const item = scanned[i];
+    if (!item) return;
+    records[i] = await readLayer(item.layer.digest);
+    for (let record = records[merged]; merged < scanned.length && record; record = records[merged]) {
+      applyLayer(tree, record, scanned[merged]?.position ?? merged);
+      streamWarnings.push(record.warnings);
+      compressedBytes += record.compressedBytes;
+      records[merged] = null;
+      merged++;
+    }
+  });
+  const warnings = streamWarnings.flat();
 
   // Links at wanted paths (and wanted paths under directory links) whose target no analyzer
   // read: plan a targeted read of the layer that wrote the target.
@@ -187,9 +280,15 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
     });
   }
   const linkResults = analyzers.map(() => new Map<string, unknown>());
-  for (const [position, reads] of plan) {
+  const planned2 = [...plan];
+  const linkWarnings = planned2.map((): string[] => []);
+  const linkReads = planned2.map(() => new Map<number, Map<string, unknown>>());
+  await inParallel(planned2.length, parallel, stop, async (k) => {
+    const [position, reads] = planned2[k] ?? [-1, []];
     const layer = src.layers[position];
-    if (!layer) continue;
+    const layerWarnings = linkWarnings[k] ?? [];
+    const found = linkReads[k] ?? new Map<number, Map<string, unknown>>();
+    if (!layer) return;
     const byTarget = new Map<string, LinkRead[]>();
     for (const read of reads) byTarget.set(read.targetPath, [...(byTarget.get(read.targetPath) ?? []), read]);
     const visit = async (entry: LayerEntry, body: EntryBody): Promise<void> => {
@@ -200,23 +299,29 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
         .map(({ index, linkPath }) => ({ index, linkPath, analyzer: analyzers[index] }))
         .filter((r): r is { index: number; linkPath: string; analyzer: FileAnalyzer } => r.analyzer !== undefined);
       if (entry.size > maxFileBytes) {
-        warnings.push(`${entry.path}: ${entry.size} bytes is over the ${maxFileBytes}-byte cap; not analyzed`);
+        layerWarnings.push(`${entry.path}: ${entry.size} bytes is over the ${maxFileBytes}-byte cap; not analyzed`);
         return;
       }
       const results = await readWith(
         readers.map(({ index, linkPath, analyzer }) => ({ index, analyzer, entry: { path: linkPath, size: entry.size, mode: entry.mode } })),
         body,
-        warnings,
+        layerWarnings,
         signal,
       );
       for (const { index, linkPath } of readers) {
         const result = results.get(index);
-        if (result !== undefined) linkResults[index]?.set(linkPath, result);
+        if (result === undefined) continue;
+        const byPath = found.get(index) ?? new Map<string, unknown>();
+        byPath.set(linkPath, result);
+        found.set(index, byPath);
       }
     };
     const blob = await src.openBlob(layer.digest, signal);
     await walkLayer(blob, visit, signal);
-  }
+  });
+  // In plan order, as reading the layers one after the other would have stored them.
+  for (const found of linkReads) for (const [index, byPath] of found) for (const [path, result] of byPath) linkResults[index]?.set(path, result);
+  warnings.push(...linkWarnings.flat());
 
   const perAnalyzer = analyzers.map(() => new Map<string, unknown>());
   for (const [path, node] of tree.walk()) {
