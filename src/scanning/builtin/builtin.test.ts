@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { CYCLONEDX_JSON, DOCKER_MANIFEST, OCI_MANIFEST, SBOM_REPORT_MIME, SPDX_JSON, VULN_REPORT_MIME_1_1, VULN_REPORT_MIME_HARBOR } from '../adapter/index.ts';
 import { checkScanRequest, isRepositoryName } from './scan-request.ts';
 import { ScanQueueFull, ScanStore } from './scan-store.ts';
+import { acceptsGzip, BoundedLru } from './scanner.ts';
 import { chooseReportMime, scannerMetadata, vulnerabilityReport, wharfScanner } from './reports.ts';
 import { parseChallenge, parseImageManifest, RegistryPullError } from './registry-client.ts';
 import { validateMetadata } from '../adapter/client.ts';
@@ -120,6 +121,50 @@ describe('ScanStore', () => {
     assert.equal(store.get('no-such-id'), undefined);
     await store.close();
   });
+  it('bounds the finished scans by bytes: 30 scans of 4 MiB in a row keep 32 MiB at most, the TTL frees the rest', async () => {
+    let now = 1000;
+    const MiB = 1024 * 1024;
+    const store = new ScanStore<number, Buffer>({ concurrency: 1, run: async (n) => Buffer.alloc(4 * MiB, n), sizeOf: (b) => b.length, now: () => now });
+    const ids: string[] = [];
+    for (let n = 0; n < 30; n++) {
+      ids.push(store.submit(n));
+      while (store.stats().running + store.stats().queued > 0) await new Promise((r) => setImmediate(r));
+      assert.ok(store.stats().finishedBytes <= 32 * MiB, `after scan ${n}: ${store.stats().finishedBytes}`);
+    }
+    assert.deepEqual(store.stats(), { queued: 0, running: 0, finished: 8, finishedBytes: 32 * MiB });
+    assert.equal(store.get(ids[21]!), undefined);
+    assert.equal(store.get(ids[22]!)?.result?.[0], 22);
+    now += 10 * 60_000; // the default TTL
+    assert.equal(store.get(ids[29]!), undefined);
+    store.submit(30);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(store.stats(), { queued: 0, running: 0, finished: 1, finishedBytes: 4 * MiB });
+    await store.close();
+  });
+  it('keeps the scan that just finished even when it alone is over the byte bound; counts failures by their message', async () => {
+    const store = new ScanStore<number, Buffer>({
+      concurrency: 1,
+      maxFinishedBytes: 100,
+      sizeOf: (b) => b.length,
+      run: async (n) => {
+        if (n === 0) throw new Error('no');
+        return Buffer.alloc(n);
+      },
+    });
+    const failed = store.submit(0);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([store.get(failed)?.error, store.stats().finishedBytes], ['no', 2]);
+    const big = store.submit(500);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(store.get(big)?.result?.length, 500);
+    assert.equal(store.get(failed), undefined);
+    assert.equal(store.stats().finishedBytes, 500);
+    const small = store.submit(50);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(store.get(big), undefined);
+    assert.deepEqual([store.get(small)?.result?.length, store.stats().finishedBytes], [50, 50]);
+    await store.close();
+  });
   it('refuses scans beyond the in-flight limit and after close; close stops running scans', async () => {
     const store = new ScanStore<number, number>({
       concurrency: 1,
@@ -133,6 +178,33 @@ describe('ScanStore', () => {
     assert.deepEqual([store.get(a)?.state, store.get(a)?.error], ['failed', 'stopped']);
     assert.deepEqual([store.get(b)?.state, store.get(b)?.error], ['failed', 'the scanner stopped before the scan started']);
     assert.throws(() => store.submit(4), ScanQueueFull);
+  });
+});
+
+describe('scanner memory bounds', () => {
+  it('BoundedLru drops the least recently used above the entry and byte bounds, and refuses an entry over the byte bound', () => {
+    const lru = new BoundedLru<string, Buffer>(3, 100, (b) => b.length);
+    lru.set('a', Buffer.alloc(40));
+    lru.set('b', Buffer.alloc(40));
+    assert.equal(lru.get('a')?.length, 40); // b is now the least recently used
+    lru.set('c', Buffer.alloc(40));
+    assert.deepEqual([lru.get('b'), lru.get('a')?.length, lru.get('c')?.length, lru.stats()], [undefined, 40, 40, { entries: 2, bytes: 80 }]);
+    lru.set('d', Buffer.alloc(101));
+    assert.deepEqual([lru.get('d'), lru.stats()], [undefined, { entries: 2, bytes: 80 }]);
+    lru.set('a', Buffer.alloc(10));
+    lru.set('e', Buffer.alloc(1));
+    lru.set('f', Buffer.alloc(1));
+    assert.deepEqual([lru.get('c'), lru.stats()], [undefined, { entries: 3, bytes: 12 }]);
+  });
+  it('reads Accept-Encoding for gzip', () => {
+    assert.equal(acceptsGzip(undefined), false);
+    assert.equal(acceptsGzip('gzip'), true); // Go's http.Transport
+    assert.equal(acceptsGzip('br, GZIP;q=0.5'), true);
+    assert.equal(acceptsGzip('*'), true);
+    assert.equal(acceptsGzip('identity'), false);
+    assert.equal(acceptsGzip('gzip;q=0, deflate'), false);
+    assert.equal(acceptsGzip('gzip; q=0.000'), false);
+    assert.equal(acceptsGzip(['deflate', 'x-gzip']), true);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The built-in scanner's scans, in memory: a queue that runs at most `concurrency` scans at once,
- * and the finished scans kept for their reports in a bounded LRU that also forgets a finished scan
- * `ttlMs` after it ended. Nothing is persisted: a restart loses queued, running and finished scans
+ * and the finished scans kept for their reports in an LRU bounded by count and by bytes (each
+ * result's size as `sizeOf` counts it) that also forgets a finished scan `ttlMs` after it ended.
+ * Nothing is persisted: a restart loses queued, running and finished scans
  * alike; a poll for one of them is then a 404, and the Wharf side fails (or retries) its task.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,6 +20,8 @@ export interface ScanEntry<Q, R> {
   error?: string;
   createdAt: number;
   finishedAt?: number;
+  /** What a finished scan holds, by `sizeOf` (its error's length when it failed). */
+  bytes?: number;
 }
 
 /** Options of a {@link ScanStore}. */
@@ -29,7 +32,14 @@ export interface ScanStoreOptions<Q, R> {
   run: (request: Q, signal: AbortSignal, id: string) => Promise<R>;
   /** Finished scans kept (least recently polled forgotten first); default 256. */
   maxFinished?: number;
-  /** A finished scan is forgotten this long after it ended; default 30 minutes. */
+  /**
+   * Bytes the finished scans may hold together, as `sizeOf` counts them; default 32 MiB. The least
+   * recently polled go first; the scan that just finished stays even when it alone is over.
+   */
+  maxFinishedBytes?: number;
+  /** The bytes one result holds (default 0: only the count bounds the results). */
+  sizeOf?: (result: R) => number;
+  /** A finished scan is forgotten this long after it ended; default 10 minutes (Wharf fetches reports right away). */
   ttlMs?: number;
   /** Scans queued or running at once; one more is refused. Default 1000. */
   maxInFlight?: number;
@@ -49,6 +59,8 @@ export class ScanStore<Q, R> {
   private readonly waiting: string[] = [];
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly maxFinished: number;
+  private readonly maxFinishedBytes: number;
+  private finishedBytes = 0;
   private readonly ttlMs: number;
   private readonly maxInFlight: number;
   private readonly now: () => number;
@@ -56,7 +68,8 @@ export class ScanStore<Q, R> {
 
   constructor(private readonly opts: ScanStoreOptions<Q, R>) {
     this.maxFinished = opts.maxFinished ?? 256;
-    this.ttlMs = opts.ttlMs ?? 30 * 60_000;
+    this.maxFinishedBytes = opts.maxFinishedBytes ?? 32 * 1024 * 1024;
+    this.ttlMs = opts.ttlMs ?? 10 * 60_000;
     this.maxInFlight = opts.maxInFlight ?? 1000;
     this.now = opts.now ?? Date.now;
   }
@@ -78,7 +91,7 @@ export class ScanStore<Q, R> {
     const e = this.entries.get(id);
     if (!e) return undefined;
     if (e.finishedAt !== undefined && this.now() - e.finishedAt >= this.ttlMs) {
-      this.entries.delete(id);
+      this.forget(e);
       return undefined;
     }
     this.entries.delete(id);
@@ -86,9 +99,9 @@ export class ScanStore<Q, R> {
     return e;
   }
 
-  /** Counts, for the log and tests. */
-  stats(): { queued: number; running: number; finished: number } {
-    return { queued: this.waiting.length, running: this.running.size, finished: this.entries.size - this.waiting.length - this.running.size };
+  /** Counts and the bytes finished scans hold, for the log and tests. */
+  stats(): { queued: number; running: number; finished: number; finishedBytes: number } {
+    return { queued: this.waiting.length, running: this.running.size, finished: this.entries.size - this.waiting.length - this.running.size, finishedBytes: this.finishedBytes };
   }
 
   /** Refuses new scans, stops the running ones (they fail with "stopped") and waits for them. */
@@ -125,29 +138,38 @@ export class ScanStore<Q, R> {
       if (err === undefined) {
         e.state = 'done';
         e.result = result;
+        e.bytes = result === undefined ? 0 : (this.opts.sizeOf?.(result) ?? 0);
       } else {
         e.state = 'failed';
         e.error = err instanceof Error ? err.message : String(err);
+        e.bytes = e.error.length;
       }
+      this.finishedBytes += e.bytes;
     }
-    this.sweep();
+    this.sweep(e);
     this.pump();
   }
 
-  /** Forgets expired finished scans, then the least recently used finished ones above the bound. */
-  private sweep(): void {
+  private forget(e: ScanEntry<Q, R>): void {
+    if (!this.entries.delete(e.id)) return;
+    this.finishedBytes -= e.bytes ?? 0;
+  }
+
+  /** Forgets expired finished scans, then the least recently used finished ones above the bounds (never `keep`). */
+  private sweep(keep?: ScanEntry<Q, R>): void {
     const now = this.now();
     let finished = 0;
     for (const e of this.entries.values()) {
       if (e.finishedAt === undefined) continue;
-      if (now - e.finishedAt >= this.ttlMs) this.entries.delete(e.id);
+      if (now - e.finishedAt >= this.ttlMs) this.forget(e);
       else finished++;
     }
-    if (finished <= this.maxFinished) return;
+    const over = (): boolean => finished > this.maxFinished || this.finishedBytes > this.maxFinishedBytes;
+    if (!over()) return;
     for (const e of this.entries.values()) {
-      if (finished <= this.maxFinished) break;
-      if (e.finishedAt === undefined) continue;
-      this.entries.delete(e.id);
+      if (!over()) break;
+      if (e.finishedAt === undefined || e === keep) continue;
+      this.forget(e);
       finished--;
     }
   }

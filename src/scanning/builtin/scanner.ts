@@ -13,10 +13,15 @@
  *
  * A scan pulls the image from the registry the request names (registry-client.ts), streams its
  * layers through the analyzer once, matches the inventory against the vulnerability database,
- * and keeps the result in memory (scan-store.ts) for the report polls; SBOM documents are written
- * from the kept inventory at each poll (the same document every time). A restart loses every scan in memory (see
- * scan-store.ts). The API itself has no authentication (docs/scanning.md says how to fence it).
+ * and writes its report bodies right away (the vulnerability report, and both SBOM formats when
+ * the sbom capability is on); only those bodies, gzip-compressed, stay in memory for the report
+ * polls (scan-store.ts, bounded by bytes and a TTL), never the inventory or findings objects. An
+ * analysis cache by manifest digest keeps the inventory and the last matches, compressed too and
+ * bounded by bytes. A restart loses every scan in memory (see scan-store.ts). The API itself has no
+ * authentication (docs/scanning.md says how to fence it).
  */
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -28,6 +33,7 @@ import {
   SCAN_RESPONSE_MIME,
   SPDX_JSON,
   normalizeMediaType,
+  type Scanner,
   type VulnerabilityItem,
 } from '../adapter/index.ts';
 import { analyzeImage, type Inventory } from '../analyzer/index.ts';
@@ -57,53 +63,118 @@ export interface BuiltinScannerDeps {
   refreshAfterSeconds?: number;
   /** A scan still running after this long fails; default 30 minutes. */
   scanTimeoutMs?: number;
-  /** Finished scans kept for their reports, and for how long; defaults 256 and 30 minutes (each keeps its inventory: a few hundred bytes per package). */
+  /**
+   * Finished scans kept for their report polls: at most this many (default 256), holding at most
+   * `maxFinishedBytes` together (default 32 MiB of gzip-compressed report bodies; a scan of a
+   * 1,120-package image with 5,314 findings keeps 0.3 MiB), each for `finishedTtlMs` after it
+   * ended (default 10 minutes: Wharf fetches the reports as soon as the scan is done).
+   */
   maxFinished?: number;
+  maxFinishedBytes?: number;
   finishedTtlMs?: number;
   /** Scans queued or running at once; one more is a 429. Default 1000. */
   maxInFlight?: number;
-  /** Inventories (and their matches) kept by manifest digest; default 64. */
+  /** Analyses (inventory and last matches, compressed) kept by manifest digest: at most this many, default 64 ... */
   cacheEntries?: number;
+  /** ... holding at most this many bytes together; default 32 MiB. */
+  cacheBytes?: number;
   registry?: RegistryClientOptions;
 }
 
-/** What a finished scan keeps. */
+/** What a finished scan keeps: its report bodies, gzip-compressed JSON, ready to send. */
 interface ScanResult {
-  generatedAt: string;
-  inventory: Inventory;
   /** null when the request did not enable the vulnerability capability. */
-  vulnerabilities: VulnerabilityItem[] | null;
+  vulnerability: Buffer | null;
+  /** The SBOM report body for each sbom_media_type (both formats when the capability is on). */
+  sboms: Map<string, Buffer>;
 }
 
-/** A cached analysis of one manifest digest, with the matches of one database state. */
+/** A cached analysis of one manifest digest, with the matches of one database state; gzip-compressed JSON. */
 interface CachedAnalysis {
-  inventory: Inventory;
-  matches: { dbState: string; items: VulnerabilityItem[] } | null;
+  inventory: Buffer;
+  matches: { dbState: string; items: Buffer } | null;
 }
 
 const scanRequestBodyLimit = 1024 * 1024;
 
-/** A small LRU map. */
-class Lru<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
+/** Bookkeeping bytes counted for each kept scan or cache entry beyond its buffers (ids, request, maps). */
+const ENTRY_OVERHEAD_BYTES = 1024;
+
+function resultBytes(r: ScanResult): number {
+  let n = ENTRY_OVERHEAD_BYTES + (r.vulnerability?.length ?? 0);
+  for (const body of r.sboms.values()) n += body.length;
+  return n;
+}
+
+function analysisBytes(a: CachedAnalysis): number {
+  return ENTRY_OVERHEAD_BYTES + a.inventory.length + (a.matches?.items.length ?? 0);
+}
+
+const gzip = promisify(zlib.gzip);
+const gunzip = promisify(zlib.gunzip);
+
+/** JSON, gzip-compressed (level 1: report JSON shrinks about tenfold at a few ms per MiB, off the event loop). */
+async function pack(value: unknown): Promise<Buffer> {
+  return gzip(Buffer.from(JSON.stringify(value), 'utf8'), { level: 1 });
+}
+
+/** The value {@link pack} wrote. */
+async function unpack(buf: Buffer): Promise<unknown> {
+  return JSON.parse((await gunzip(buf)).toString('utf8'));
+}
+
+/** An LRU map bounded by entry count and by the bytes `size` counts. */
+export class BoundedLru<K, V> {
+  private readonly map = new Map<K, { value: V; bytes: number }>();
+  private total = 0;
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+    private readonly size: (v: V) => number,
+  ) {}
   get(k: K): V | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined) {
+    const e = this.map.get(k);
+    if (e !== undefined) {
       this.map.delete(k);
-      this.map.set(k, v);
+      this.map.set(k, e);
     }
-    return v;
+    return e?.value;
   }
+  /** Stores `v` (an entry larger than the byte bound alone is not stored) and drops the least recently used above the bounds. */
   set(k: K, v: V): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    while (this.map.size > this.max) {
+    this.delete(k);
+    const bytes = this.size(v);
+    if (bytes > this.maxBytes) return;
+    this.map.set(k, { value: v, bytes });
+    this.total += bytes;
+    while (this.map.size > this.maxEntries || this.total > this.maxBytes) {
       const oldest = this.map.keys().next();
       if (oldest.done) break;
-      this.map.delete(oldest.value);
+      this.delete(oldest.value);
     }
   }
+  delete(k: K): void {
+    const e = this.map.get(k);
+    if (e === undefined) return;
+    this.map.delete(k);
+    this.total -= e.bytes;
+  }
+  /** Entries and bytes held. */
+  stats(): { entries: number; bytes: number } {
+    return { entries: this.map.size, bytes: this.total };
+  }
+}
+
+/** True when an Accept-Encoding header takes gzip (a `gzip` or `*` coding without q=0). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const part of value.split(',')) {
+    const [name = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (name !== 'gzip' && name !== 'x-gzip' && name !== '*') continue;
+    const q = params.find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
 }
 
 /** JSON as bytes: Fastify sends a Buffer with the content type exactly as set (a string would get a charset and quoted parameters). */
@@ -136,22 +207,29 @@ function asRecord(doc: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(doc));
 }
 
+/** The SBOM formats the scanner writes, in the order it writes them. */
+const SBOM_TYPES = [SPDX_JSON, CYCLONEDX_JSON] as const;
+
 /** The scanner's engine: scans, their results, the analysis cache. */
 class BuiltinScannerEngine {
   readonly store: ScanStore<ParsedScanRequest, ScanResult>;
   private readonly registry: RegistryClient;
-  private readonly cache: Lru<string, CachedAnalysis>;
+  readonly cache: BoundedLru<string, CachedAnalysis>;
   private readonly scanTimeoutMs: number;
   private readonly tool: SbomTool;
+  private readonly scanner: Scanner;
 
   constructor(private readonly deps: BuiltinScannerDeps) {
     this.registry = new RegistryClient({ logger: deps.logger, ...deps.registry });
-    this.cache = new Lru(deps.cacheEntries ?? 64);
+    this.cache = new BoundedLru(deps.cacheEntries ?? 64, deps.cacheBytes ?? 32 * 1024 * 1024, analysisBytes);
+    this.scanner = wharfScanner(deps.version);
     this.scanTimeoutMs = deps.scanTimeoutMs ?? 30 * 60_000;
     this.tool = { vendor: 'Wharf', name: 'wharf-scanner', version: deps.version };
     this.store = new ScanStore({
       concurrency: deps.concurrency,
       maxFinished: deps.maxFinished,
+      maxFinishedBytes: deps.maxFinishedBytes,
+      sizeOf: resultBytes,
       ttlMs: deps.finishedTtlMs,
       maxInFlight: deps.maxInFlight,
       run: (req, signal, id) => this.scan(req, signal, id),
@@ -169,22 +247,30 @@ class BuiltinScannerEngine {
       // Always pull and verify the manifest: it is the proof that the request's credential may read the image.
       const image = await this.registry.openImage(req.registry, repository, digest, { signal });
       const cached = this.cache.get(digest);
-      const inventory = cached?.inventory ?? (await analyzeImage(image.source, { signal }));
+      // Our own JSON, written by pack() from an Inventory.
+      const inventory = cached ? ((await unpack(cached.inventory)) as Inventory) : await analyzeImage(image.source, { signal });
       let matches = cached?.matches ?? null;
       let vulnerabilities: VulnerabilityItem[] | null = null;
       if (req.vulnerability) {
         const meta = await this.deps.vulndb.meta();
         const dbState = `${meta.updatedAt ?? ''}|${meta.advisories}`;
-        if (matches?.dbState !== dbState) matches = { dbState, items: await this.deps.vulndb.match(inventory) };
-        vulnerabilities = matches.items;
+        if (matches?.dbState === dbState) {
+          // Our own JSON, written by pack() from the matcher's items.
+          vulnerabilities = (await unpack(matches.items)) as VulnerabilityItem[];
+        } else {
+          vulnerabilities = await this.deps.vulndb.match(inventory);
+          matches = { dbState, items: await pack(vulnerabilities) };
+        }
       }
-      this.cache.set(digest, { inventory, matches });
+      this.cache.set(digest, { inventory: cached?.inventory ?? (await pack(inventory)), matches });
+      signal.throwIfAborted();
+      const result = await this.reports(id, req, inventory, vulnerabilities);
       signal.throwIfAborted();
       this.deps.logger.info(
         { scan_id: id, repository, digest, os: inventory.os ? `${inventory.os.family} ${inventory.os.version}` : null, packages: inventory.packages.length, vulnerabilities: vulnerabilities?.length ?? null, cached: cached !== undefined, ms: Date.now() - started },
         'scanner: scan finished',
       );
-      return { generatedAt: new Date().toISOString(), inventory, vulnerabilities };
+      return result;
     } catch (err) {
       if (timeout.aborted) throw new Error(`the scan did not finish within ${Math.round(this.scanTimeoutMs / 1000)} s`);
       if (stop.aborted) throw new Error('the scan was stopped: the scanner is shutting down');
@@ -196,16 +282,28 @@ class BuiltinScannerEngine {
   }
 
   /**
-   * The SBOM document of a finished scan in one format, written at each poll rather than kept:
-   * the scan's id is the document's UUID (SPDX namespace, CycloneDX serial number) and its end the
-   * creation time, so every poll gets the same document.
+   * A finished scan's report bodies, written once and kept compressed: the vulnerability report
+   * (the same body for both of its media types) and, when the sbom capability is on, the SBOM
+   * report in each format. The scan's id is the SBOM's UUID (SPDX namespace, CycloneDX serial
+   * number) and its end the creation time.
    */
-  sbom(id: string, req: ParsedScanRequest, result: ScanResult, mediaType: string): Record<string, unknown> {
-    const subject = { repository: req.artifact.repository, digest: req.artifact.digest, ...(req.artifact.tag ? { tag: req.artifact.tag } : {}) };
-    const now = new Date(result.generatedAt);
-    return mediaType === CYCLONEDX_JSON
-      ? cycloneDxDocument(result.inventory, subject, { now, tool: this.tool, serialNumber: id })
-      : asRecord(spdxDocument(result.inventory, subject, { now, tool: this.tool, uuid: id, namespaceBase: req.registry.url.replace(/\/+$/, '') }));
+  private async reports(id: string, req: ParsedScanRequest, inventory: Inventory, vulnerabilities: VulnerabilityItem[] | null): Promise<ScanResult> {
+    const generatedAt = new Date().toISOString();
+    const now = new Date(generatedAt);
+    const artifact: ReportArtifact = { ...req.artifact };
+    const vulnerability = req.vulnerability ? await pack(vulnerabilityReport(this.scanner, artifact, vulnerabilities ?? [], generatedAt)) : null;
+    const sboms = new Map<string, Buffer>();
+    if (req.sbom) {
+      const subject = { repository: req.artifact.repository, digest: req.artifact.digest, ...(req.artifact.tag ? { tag: req.artifact.tag } : {}) };
+      for (const mediaType of SBOM_TYPES) {
+        const doc =
+          mediaType === CYCLONEDX_JSON
+            ? cycloneDxDocument(inventory, subject, { now, tool: this.tool, serialNumber: id })
+            : asRecord(spdxDocument(inventory, subject, { now, tool: this.tool, uuid: id, namespaceBase: req.registry.url.replace(/\/+$/, '') }));
+        sboms.set(mediaType, await pack(sbomReport(this.scanner, artifact, inventory, mediaType, doc, generatedAt)));
+      }
+    }
+    return { vulnerability, sboms };
   }
 
   async close(): Promise<void> {
@@ -220,7 +318,6 @@ class BuiltinScannerEngine {
  */
 export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance) => Promise<void> {
   const refreshAfter = Math.min(127, Math.max(1, Math.round(deps.refreshAfterSeconds ?? 1)));
-  const scanner = wharfScanner(deps.version);
   return async (root) => {
     const engine = new BuiltinScannerEngine(deps);
     root.addHook('onClose', async () => engine.close());
@@ -286,12 +383,12 @@ export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance)
           if (vuln ? !req2.vulnerability : !req2.sbom) return sendError(reply, 400, `scan request ${quoted(entry.id)} did not enable the ${vuln ? 'vulnerability' : 'sbom'} capability`);
           if (entry.state === 'queued' || entry.state === 'running') return reply.code(302).header(REFRESH_AFTER_HEADER, String(refreshAfter)).send();
           if (entry.state === 'failed' || !entry.result) return sendError(reply, 500, entry.error ?? 'the scan failed');
-          const r = entry.result;
-          const artifact: ReportArtifact = { ...req2.artifact };
-          const body = vuln
-            ? vulnerabilityReport(scanner, artifact, r.vulnerabilities ?? [], r.generatedAt)
-            : sbomReport(scanner, artifact, r.inventory, sbomType, engine.sbom(entry.id, req2, r, sbomType), r.generatedAt);
-          return reply.code(200).header('content-type', mime).send(jsonBytes(body));
+          const packed = vuln ? entry.result.vulnerability : entry.result.sboms.get(sbomType);
+          if (!packed) return sendError(reply, 500, 'the scan kept no such report');
+          reply.header('vary', 'Accept, Accept-Encoding').code(200).header('content-type', mime);
+          // Harbor's Go client asks for gzip and inflates it itself; others get the JSON as is.
+          if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(packed);
+          return reply.send(await gunzip(packed));
         });
       },
       { prefix: deps.prefix ?? '' },
