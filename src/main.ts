@@ -13,7 +13,7 @@ import { createBlobStore } from './storage/index.ts';
 import { ConsumerRunner, Outbox } from './events/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, databaseLoginStore, systemActor } from './auth/index.ts';
 import { parseDigest, parseRepoName } from './domain/index.ts';
-import { RegistryService, runGc, type GcReport } from './registry/index.ts';
+import { RegistryService, runGc, type GcReport, type PullGate } from './registry/index.ts';
 import { ProjectService, QuotaService, type ScanReads } from './projects/index.ts';
 import { AuditService, auditWriter, auditRetentionScheduleId } from './audit/index.ts';
 import { DiskMonitor, LogDestination, Metrics, createLogger, stdoutLog } from './observability/index.ts';
@@ -22,7 +22,7 @@ import { JobService } from './jobs/index.ts';
 import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbScheduleOf, vulndbUpdateJob, vulndbUpdateType } from './scanning/index.ts';
 import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
 import { ScanAll, ScanService } from './scanning/index.ts';
-import { SecurityHub } from './scanning/index.ts';
+import { SecurityHub, VulnerabilityGate } from './scanning/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 
@@ -49,6 +49,8 @@ export interface Wharf {
   cveAllowlists: CveAllowlists;
   /** Scans and their reports (reads for the pull gate and tests: gateReport, overviews). */
   scans: ScanService;
+  /** The built-in scanner's vulnerability database (`wharf vulndb import` in code: `importPath`). */
+  vulndb: VulnDb;
   /** The base URL once listening. */
   url(): string;
   listen(): Promise<string>;
@@ -93,7 +95,13 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const deliveryThread = writeLock ? new DeliveryThread({ config, outbox, logger, metrics, writeLock }) : null;
   // The outbox's consumers (src/events/consumers.ts); the delivery thread runs its own instead.
   const consumers = new ConsumerRunner({ db: db.kysely, outbox, logger });
-  const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas });
+  // prevent_vul: manifests of projects with the setting are checked against their stored reports (the scans are built below).
+  const pullGate: PullGate = new VulnerabilityGate({
+    gateReport: (digest: string): ReturnType<ScanService['gateReport']> => scans.gateReport(digest),
+    effectiveAllowlist: (projectId: number, nowMs: number): Promise<Set<string>> => cveAllowlists.effectiveAllowlist(projectId, nowMs),
+    consumes: (projectId: number): Promise<Set<string>> => scanners.consumes(projectId),
+  });
+  const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas, pullGate });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
   // Artifact reads show scan overviews from the scan service's stored reports (built below, once the job framework exists).
   const scanReads: ScanReads = {
@@ -175,6 +183,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     loginLimiter,
     scanners,
     cveAllowlists,
+    vulndb,
     scans,
     url: () => address,
     async listen() {

@@ -48,6 +48,17 @@ export interface ArtifactRecord {
   project_metadata: string;
 }
 
+function createdByOf(annotations: string | null): string | undefined {
+  if (!annotations) return undefined;
+  try {
+    const a: unknown = JSON.parse(annotations);
+    const v = typeof a === 'object' && a !== null ? (a as Record<string, unknown>)['created-by'] : undefined; // a JSON object, checked
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The scan tables and the registry reads of the scan service. */
 export class ScanReportStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -126,16 +137,16 @@ export class ScanReportStore {
     return (await db.selectFrom('artifacts').select('id').where('digest', '=', digest).limit(1).executeTakeFirst()) !== undefined;
   }
 
-  /** Digests of manifests whose subject is `digest` in `repo` with the config type or artifactType `type`. */
-  async accessories(repositoryId: number, subject: string, type: string): Promise<string[]> {
+  /** Digests of manifests whose subject is `digest` in `repo` with the config type or artifactType `type`; `createdBy` keeps those whose `created-by` annotation is that. */
+  async accessories(repositoryId: number, subject: string, type: string, createdBy?: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('artifacts')
-      .select('digest')
+      .select(['digest', 'annotations'])
       .where('repository_id', '=', repositoryId)
       .where('subject_digest', '=', subject)
       .where((eb) => eb.or([eb('config_media_type', '=', type), eb('artifact_type', '=', type)]))
       .execute();
-    return rows.map((r) => r.digest);
+    return rows.filter((r) => createdBy === undefined || createdByOf(r.annotations) === createdBy).map((r) => r.digest);
   }
 
   // ---- vulnerability reports --------------------------------------------------------------

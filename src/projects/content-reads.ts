@@ -339,7 +339,9 @@ export class ContentReads {
       const config = refs.find((r) => r.kind === 'blob' && r.media_type === a.config_media_type);
       if (config) extra = await this.imageConfig(ctx, fullName, config.child_digest);
     }
-    const sbom = accessories.find((x) => artifactKind(x.media_type, x.config_media_type, x.artifact_type) === 'SBOM');
+    // Harbor's link names its SPDX SBOM; a CycloneDX one (Wharf's extension) is linked only when it is the only one.
+    const sboms = accessories.filter((x) => artifactKind(x.media_type, x.config_media_type, x.artifact_type) === 'SBOM');
+    const sbom = sboms.find((x) => !(x.annotations ?? '').includes('CycloneDX')) ?? sboms[0];
     const links = additionLinks(a, projectName, repository.name, sbom?.digest ?? null);
     return artifactView(a, { projectId, repository, tags, refs, childIds, extra, accessories, additionLinks: links }, opts);
   }

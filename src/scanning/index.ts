@@ -23,3 +23,5 @@ export { reportOverview, mergedOverview, mergeStatus, mergedReportId, splitRepor
 export { ingestVulnerabilityReport, ingestSbomReport, normalizeSeverity, type IngestedReport, type IngestedItem, type StoredSeverity } from './report-ingest.ts';
 export { sbomAccessory, pushSbomAccessory, sbomLayerMediaType, type SbomAccessory } from './sbom-accessory.ts';
 export { SecurityHub, vulnerabilityFilters, type SecurityHubDeps, type SecuritySummaryView, type VulnerabilityItemView, type VulnerabilityListRequest } from './security-hub.ts';
+export { VulnerabilityGate, type VulnerabilityGateDeps } from './pull-gate.ts';
+export { decideGate, severityCode as gateSeverityCode, type GateFacts, type GateDecision } from './gate.ts';

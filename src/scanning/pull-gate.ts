@@ -6,6 +6,7 @@
  * runs), and the effective CVE allowlist — and throws POLICY_VIOLATION with Harbor's message.
  */
 import type { GatedPull, PullGate } from '../registry/index.ts';
+import { isScannerPull } from '../auth/index.ts';
 import { accessoryType, artifactKind, fail, isIndexMediaType } from '../domain/index.ts';
 
 import { decideGate } from './gate.ts';
@@ -23,11 +24,6 @@ export interface VulnerabilityGateDeps {
 
 const signers = /cosign|notation/i;
 
-/** True when the caller's registry credential was minted for a scan of this repository. */
-export function isScannerPull(pull: GatedPull): boolean {
-  return pull.ctx.actor.tokenAccess?.get(pull.repository)?.has('scanner-pull') === true;
-}
-
 /** The prevent_vul gate. */
 export class VulnerabilityGate implements PullGate {
   constructor(private readonly deps: VulnerabilityGateDeps) {}
@@ -38,7 +34,7 @@ export class VulnerabilityGate implements PullGate {
     const ua = pull.ctx.request?.useragent ?? '';
     // Harbor lets a cosign or notation client that may push read what it signs.
     const signer = signers.test(ua.slice(0, 512)) && pull.ctx.actor.kind !== 'anonymous';
-    if (signature || isScannerPull(pull) || signer) return;
+    if (signature || isScannerPull(pull.ctx.actor, pull.repository) || signer) return;
     const meta = parseMetadata(pull.project.metadata);
     const isIndex = isIndexMediaType(a.media_type);
     const consumes = isIndex ? new Set<string>() : await this.deps.consumes(pull.project.id);

@@ -41,7 +41,7 @@ import {
   type ScannerProject,
   type ScannerRow,
 } from '../db/index.ts';
-import { capabilitiesOf, validateMetadata, type AdapterAuth, type AdapterEndpoint, type ScannerAdapterMetadata } from './adapter/index.ts';
+import { capabilitiesOf, DOCKER_MANIFEST, OCI_MANIFEST, validateMetadata, type AdapterAuth, type AdapterEndpoint, type ScannerAdapterMetadata } from './adapter/index.ts';
 import type { MetadataSource } from './metadata-source.ts';
 import {
   builtinScannerName,
@@ -302,6 +302,22 @@ export class ScannerRegistrations {
    * PRECONDITION_FAILED `no available scanner for project: <id>` when there is none and
    * `scanner <name> is deactivated` when the chosen one is disabled (a pinned one can be).
    */
+  /**
+   * The manifest media types the project's scanner consumes (the pull gate's "scannable"): from its
+   * cached metadata; none without a scanner; OCI and Docker v2 images when the metadata cannot be
+   * read, so an unreachable scanner never opens the gate.
+   */
+  async consumes(projectId: number): Promise<Set<string>> {
+    const r = await this.resolveForProject(projectId);
+    if (!r) return new Set();
+    try {
+      const md = await this.fetchMetadata(r);
+      return new Set(md.capabilities.flatMap((c) => c.consumes_mime_types));
+    } catch {
+      return new Set([OCI_MANIFEST, DOCKER_MANIFEST]);
+    }
+  }
+
   async requireForProject(projectId: number): Promise<ScannerRegistrationRecord> {
     const r = (await pinnedScanner(this.deps.db, projectId)) ?? (await defaultScanner(this.deps.db));
     if (!r) throw fail('PRECONDITION_FAILED', noScannerMessage(projectId));

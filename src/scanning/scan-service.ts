@@ -26,11 +26,12 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Authorizer, CallContext, TokenService } from '../auth/index.ts';
 import { isPostgres, ScanReportStore, type ArtifactRecord, type Database, type SbomReportRow, type ScanReportRow } from '../db/index.ts';
-import { artifactKind, fail, isDomainError, isIndexMediaType, parseReference } from '../domain/index.ts';
+import { artifactKind, fail, harborSbomMediaType, isDomainError, isIndexMediaType, parseReference } from '../domain/index.ts';
 import type { Consumer, NewEvent, Outbox, ScanEvent } from '../events/index.ts';
 import type { JobContext, JobService, JobTrigger } from '../jobs/index.ts';
 import type { ScanReads, ScanTarget } from '../projects/index.ts';
 import {
+  CYCLONEDX_JSON,
   REGISTRY_AUTH_TYPE_PROPERTY,
   SBOM_REPORT_MIME,
   SPDX_JSON,
@@ -52,6 +53,11 @@ export const SBOM_JOB = 'SBOM';
 export const SCAN_ON_PUSH = 'SCAN_ON_PUSH';
 /** The SBOM format Wharf asks adapters for and keeps (Harbor's). */
 export const sbomFormat = SPDX_JSON;
+
+/** Whether a scanner's SBOM capability lists CycloneDX among its `sbom_media_types`. */
+export function offersCycloneDx(md: ScannerAdapterMetadata): boolean {
+  return md.capabilities.some((c) => c.type === 'sbom' && Array.isArray(c.additional_attributes?.sbom_media_types) && c.additional_attributes.sbom_media_types.includes(CYCLONEDX_JSON));
+}
 
 /** A scan's kind (Harbor's `scan_type`). */
 export type ScanType = 'vulnerability' | 'sbom';
@@ -541,7 +547,7 @@ export class ScanService implements ScanReads {
         artifact: { repository: p.repository.name, digest: p.artifact.digest, tag: p.artifact.tag ?? '', mime_type: p.artifact.mediaType, size: p.artifact.size },
         enabled_capabilities:
           p.scan_type === 'sbom'
-            ? [{ type: 'sbom' as const, produces_mime_types: [SBOM_REPORT_MIME], parameters: { sbom_media_types: [sbomFormat] } }]
+            ? [{ type: 'sbom' as const, produces_mime_types: [SBOM_REPORT_MIME], parameters: { sbom_media_types: offersCycloneDx(md) ? [sbomFormat, CYCLONEDX_JSON] : [sbomFormat] } }]
             : [{ type: 'vulnerability' as const, produces_mime_types: p.reports.map((r) => r.mime), parameters: null }],
       };
       await ctx.log(`submitting ${p.repository.name}@${p.artifact.digest} to the adapter with a ${bearer ? 'Bearer' : 'Basic'} pull credential for ${p.repository.name} valid ${ttl} s`);
@@ -583,13 +589,42 @@ export class ScanService implements ScanReads {
       const first = p.reports[0];
       const body = first ? bodies.get(first.mime) : undefined;
       const sbom = ingestSbomReport(body);
-      if (p.previous_sbom_digest) {
-        const gone = await deleteSbomAccessory(this.deps.registry, p.repository.name, p.previous_sbom_digest);
-        await ctx.log(gone ? `deleted the previous SBOM accessory ${p.previous_sbom_digest}` : `the previous SBOM accessory ${p.previous_sbom_digest} was already gone`);
+      // Wharf's extension: a CycloneDX document beside Harbor's SPDX one, when the scanner offers it.
+      let cdx: ReturnType<typeof ingestSbomReport> | null = null;
+      if (offersCycloneDx(md)) {
+        try {
+          for (;;) {
+            await this.checkSignal(ctx);
+            const poll = await this.deps.adapters.report(endpoint, requestId, SBOM_REPORT_MIME, CYCLONEDX_JSON);
+            if (poll.state === 'ready') {
+              cdx = ingestSbomReport(poll.body);
+              break;
+            }
+            if (this.now() >= deadline) throw new Error(`the CycloneDX SBOM was not ready after ${this.deps.config.report_timeout_seconds} s`);
+            await this.wait(ctx, Math.min(poll.refreshAfterSeconds * 1000, this.deps.maxPollWaitMs ?? Infinity));
+          }
+        } catch (err) {
+          if (ctx.signal.aborted) throw err;
+          await ctx.log(`no CycloneDX SBOM from the adapter: ${err instanceof Error ? err.message : String(err)}`, 'WARNING');
+        }
       }
-      const accessory = sbomAccessory(sbom.sbom, sbom.mediaType || sbomFormat, { digest: p.artifact.digest, mediaType: p.artifact.mediaType, size: p.artifact.size }, this.now());
+      const subject = { digest: p.artifact.digest, mediaType: p.artifact.mediaType, size: p.artifact.size };
+      const accessory = sbomAccessory(sbom.sbom, sbom.mediaType || sbomFormat, subject, this.now());
       const digest = await pushSbomAccessory(this.deps.registry, p.repository.name, accessory);
       await ctx.log(`pushed the SBOM (${sbom.mediaType || sbomFormat}, ${accessory.layer.length} bytes) as accessory ${digest} of ${p.artifact.digest}`);
+      const kept = new Set<string>([digest]);
+      if (cdx) {
+        const extra = sbomAccessory(cdx.sbom, CYCLONEDX_JSON, subject, this.now());
+        kept.add(await pushSbomAccessory(this.deps.registry, p.repository.name, extra));
+        await ctx.log(`pushed the SBOM (${CYCLONEDX_JSON}, ${extra.layer.length} bytes) as accessory ${extra.digest} of ${p.artifact.digest}`);
+      }
+      // Regeneration: the SBOM accessories Wharf pushed before for this subject go (not SBOMs users attached).
+      const previous = new Set([...(p.previous_sbom_digest ? [p.previous_sbom_digest] : []), ...(await this.store.accessories(p.repository.id, p.artifact.digest, harborSbomMediaType, 'Wharf'))]);
+      for (const old of previous) {
+        if (kept.has(old)) continue;
+        const gone = await deleteSbomAccessory(this.deps.registry, p.repository.name, old);
+        await ctx.log(gone ? `deleted the previous SBOM accessory ${old}` : `the previous SBOM accessory ${old} was already gone`);
+      }
       await this.finish(p, 'Success', '', { sbomDigest: digest, scanner: JSON.stringify(sbom.scanner) });
       return 'Success';
     }
