@@ -8,3 +8,4 @@ export * from './glob.ts';
 export * from './listing.ts';
 export * from './cve-allowlist.ts';
 export * from './artifact-type.ts';
+export * from './json-values.ts';

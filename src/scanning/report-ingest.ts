@@ -6,6 +6,7 @@
  * an SBOM report becomes its document and scanner. A body that is not such a report throws an
  * Error whose message goes into the task log and the failed report.
  */
+import { isJsonObject } from '../domain/index.ts';
 
 /** The severities Wharf stores (Harbor's, with Negligible folded into None). */
 export type StoredSeverity = 'Unknown' | 'None' | 'Low' | 'Medium' | 'High' | 'Critical';
@@ -65,10 +66,6 @@ export interface IngestedSbom {
   sbom: Record<string, unknown>;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
@@ -103,7 +100,7 @@ export function maxSeverity(a: StoredSeverity, b: StoredSeverity): StoredSeverit
 }
 
 function scannerOf(v: unknown): ScannerInfo {
-  if (!isObject(v)) throw new Error('the report has no scanner object');
+  if (!isJsonObject(v)) throw new Error('the report has no scanner object');
   return { name: str(v.name), vendor: str(v.vendor), version: str(v.version) };
 }
 
@@ -114,22 +111,22 @@ function strings(v: unknown): string[] {
 /** A missing score_v3 from vendor_attributes.CVSS: nvd first, then any vendor's V3Score. */
 export function fallbackScoreV3(vendorAttributes: Record<string, unknown>): number | null {
   const cvss = vendorAttributes.CVSS;
-  if (!isObject(cvss)) return null;
+  if (!isJsonObject(cvss)) return null;
   const nvd = cvss.nvd;
-  if (isObject(nvd) && num(nvd.V3Score) !== null) return num(nvd.V3Score);
+  if (isJsonObject(nvd) && num(nvd.V3Score) !== null) return num(nvd.V3Score);
   for (const vendor of Object.keys(cvss).sort()) {
     const v = cvss[vendor];
-    if (isObject(v) && num(v.V3Score) !== null) return num(v.V3Score);
+    if (isJsonObject(v) && num(v.V3Score) !== null) return num(v.V3Score);
   }
   return null;
 }
 
 function item(v: unknown, i: number): IngestedItem {
-  if (!isObject(v)) throw new Error(`vulnerabilities[${i}] is not an object`);
+  if (!isJsonObject(v)) throw new Error(`vulnerabilities[${i}] is not an object`);
   const id = str(v.id);
   if (id === '') throw new Error(`vulnerabilities[${i}] has no id`);
-  const vendor = isObject(v.vendor_attributes) ? v.vendor_attributes : {};
-  const pc = isObject(v.preferred_cvss) ? v.preferred_cvss : {};
+  const vendor = isJsonObject(v.vendor_attributes) ? v.vendor_attributes : {};
+  const pc = isJsonObject(v.preferred_cvss) ? v.preferred_cvss : {};
   return {
     id,
     package: str(v.package),
@@ -158,7 +155,7 @@ export function countItems(items: readonly IngestedItem[]): SeverityCounts {
 
 /** Parses and normalises a vulnerability report (either vulnerability MIME type: one schema). */
 export function ingestVulnerabilityReport(body: unknown): IngestedReport {
-  if (!isObject(body)) throw new Error('the vulnerability report is not a JSON object');
+  if (!isJsonObject(body)) throw new Error('the vulnerability report is not a JSON object');
   const list = body.vulnerabilities ?? [];
   if (!Array.isArray(list)) throw new Error('the vulnerability report has no vulnerabilities array');
   const items = list.map(item);
@@ -171,7 +168,7 @@ export function ingestVulnerabilityReport(body: unknown): IngestedReport {
 
 /** Parses an SBOM report (v1.2): the `sbom` document must be an object. */
 export function ingestSbomReport(body: unknown): IngestedSbom {
-  if (!isObject(body)) throw new Error('the SBOM report is not a JSON object');
-  if (!isObject(body.sbom)) throw new Error('the SBOM report has no sbom object');
+  if (!isJsonObject(body)) throw new Error('the SBOM report is not a JSON object');
+  if (!isJsonObject(body.sbom)) throw new Error('the SBOM report has no sbom object');
   return { generatedAt: str(body.generated_at), scanner: scannerOf(body.scanner), mediaType: str(body.media_type), sbom: body.sbom };
 }

@@ -14,7 +14,7 @@
 import type { Kysely } from 'kysely';
 import type { Authorizer, CallContext } from '../auth/index.ts';
 import { defaultScanner, type Database } from '../db/index.ts';
-import { fail, isDomainError } from '../domain/index.ts';
+import { fail, isDomainError, isJsonObject } from '../domain/index.ts';
 import { cronTypes, type CronType, type JobContext, type JobService } from '../jobs/index.ts';
 import { IMAGE_SCAN, type ScanService } from './scan-service.ts';
 
@@ -44,10 +44,6 @@ export interface ScanAllSummary {
   unknow_count: number;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function iso(ms: number | null): string {
   return ms === null ? '' : new Date(ms).toISOString();
 }
@@ -56,9 +52,9 @@ const triggerNames: Record<string, string> = { MANUAL: 'Manual', SCHEDULE: 'Sche
 
 /** Parses `{"schedule":{"type","cron"}}`. */
 function parseSchedule(body: unknown): { type: CronType | 'Manual' | 'None'; cron?: string } {
-  const s = isObject(body) ? body.schedule : undefined;
-  const type = isObject(s) ? s.type : undefined;
-  const cron = isObject(s) && typeof s.cron === 'string' ? s.cron : undefined;
+  const s = isJsonObject(body) ? body.schedule : undefined;
+  const type = isJsonObject(s) ? s.type : undefined;
+  const cron = isJsonObject(s) && typeof s.cron === 'string' ? s.cron : undefined;
   if (type === 'Manual' || type === 'None') return { type, cron };
   if (type === 'Schedule') return { type: 'Custom', cron };
   const t = cronTypes.find((c) => c === type);

@@ -26,7 +26,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Authorizer, CallContext, TokenService } from '../auth/index.ts';
 import { isPostgres, ScanReportStore, type ArtifactRecord, type Database, type SbomReportRow, type ScanReportRow } from '../db/index.ts';
-import { artifactKind, fail, harborSbomMediaType, isDomainError, isIndexMediaType, parseReference } from '../domain/index.ts';
+import { artifactKind, fail, harborSbomMediaType, isDomainError, isIndexMediaType, isJsonObject, parseReference, storedObject, storedStringArray } from '../domain/index.ts';
 import type { Consumer, NewEvent, Outbox, ScanEvent } from '../events/index.ts';
 import type { JobContext, JobService, JobTrigger } from '../jobs/index.ts';
 import type { ScanReads, ScanTarget } from '../projects/index.ts';
@@ -123,17 +123,13 @@ const sbomConflict = 'a previous sbom generate process is running';
 const submitLockKey = 0x77687363;
 const inToto = 'application/vnd.in-toto+json';
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
 /** Harbor's `scan_type`: `sbom`, else (missing or invalid) `vulnerability`. */
 export function parseScanType(body: unknown): ScanType {
-  return isObject(body) && body.scan_type === 'sbom' ? 'sbom' : 'vulnerability';
+  return isJsonObject(body) && body.scan_type === 'sbom' ? 'sbom' : 'vulnerability';
 }
 
 /** `os/architecture[/variant]` of an index child's platform JSON; null without one. */
@@ -141,7 +137,7 @@ export function platformString(json: string | null): string | null {
   if (!json) return null;
   try {
     const p: unknown = JSON.parse(json);
-    if (!isObject(p) || typeof p.os !== 'string' || typeof p.architecture !== 'string') return null;
+    if (!isJsonObject(p) || typeof p.os !== 'string' || typeof p.architecture !== 'string') return null;
     return [p.os, p.architecture, ...(typeof p.variant === 'string' && p.variant ? [p.variant] : [])].join('/');
   } catch {
     return null;
@@ -156,7 +152,7 @@ function parseScanner(text: string): ScannerInfo | null {
   if (!text) return null;
   try {
     const v: unknown = JSON.parse(text);
-    return isObject(v) ? { name: String(v.name ?? ''), vendor: String(v.vendor ?? ''), version: String(v.version ?? '') } : null;
+    return isJsonObject(v) ? { name: String(v.name ?? ''), vendor: String(v.vendor ?? ''), version: String(v.version ?? '') } : null;
   } catch {
     return null;
   }
@@ -178,27 +174,9 @@ function sbomState(r: SbomReportRow): SbomState {
   return { uuid: r.uuid, status: r.status, startTime: r.start_time, endTime: r.end_time, sbomDigest: r.sbom_digest, sbomRepository: r.sbom_repository, scanner: parseScanner(r.scanner) };
 }
 
-function jsonArray(text: string): string[] {
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-function jsonObject(text: string): Record<string, unknown> {
-  try {
-    const v: unknown = JSON.parse(text);
-    return isObject(v) ? v : {};
-  } catch {
-    return {};
-  }
-}
-
 function parseTaskParams(p: Record<string, unknown>): TaskParams {
   const { project, repository, artifact, reports } = p;
-  if (!isObject(project) || !isObject(repository) || !isObject(artifact) || !Array.isArray(reports)) throw new Error('the scan task has no artifact to scan');
+  if (!isJsonObject(project) || !isJsonObject(repository) || !isJsonObject(artifact) || !Array.isArray(reports)) throw new Error('the scan task has no artifact to scan');
   return {
     scan_type: p.scan_type === 'sbom' ? 'sbom' : 'vulnerability',
     registration_uuid: String(p.registration_uuid ?? ''),
@@ -213,7 +191,7 @@ function parseTaskParams(p: Record<string, unknown>): TaskParams {
       artifactType: typeof artifact.artifactType === 'string' ? artifact.artifactType : null,
     },
     operator: String(p.operator ?? ''),
-    reports: reports.filter(isObject).map((r) => ({ uuid: String(r.uuid), mime: String(r.mime) })),
+    reports: reports.filter(isJsonObject).map((r) => ({ uuid: String(r.uuid), mime: String(r.mime) })),
     previous_sbom_digest: typeof p.previous_sbom_digest === 'string' ? p.previous_sbom_digest : null,
     platform: typeof p.platform === 'string' ? p.platform : null,
     parent_digest: typeof p.parent_digest === 'string' ? p.parent_digest : null,
@@ -383,7 +361,7 @@ export class ScanService implements ScanReads {
   /** POST …/scan/stop: the body `{"scan_type": …}` is required; 400 when there is no scan job. */
   async stop(ctx: CallContext, projectName: string, repo: string, reference: string, body: unknown): Promise<void> {
     const { rec } = await this.locate(ctx, projectName, repo, reference, 'stop-scan');
-    if (!isObject(body)) throw fail('BAD_REQUEST', 'the body {"scan_type": "vulnerability" | "sbom"} is required');
+    if (!isJsonObject(body)) throw fail('BAD_REQUEST', 'the body {"scan_type": "vulnerability" | "sbom"} is required');
     const scanType = parseScanType(body);
     const digests = await this.digestsOf(rec.digest);
     const executions = new Set<number>();
@@ -422,7 +400,7 @@ export class ScanService implements ScanReads {
     for (const id of taskIds) {
       const t = await this.deps.jobs.store.task(id);
       if (!t || t.status === 'Pending' || t.status === 'Running') continue;
-      const params = parseTaskParams(jsonObject(t.extra_attrs));
+      const params = parseTaskParams(storedObject(t.extra_attrs));
       if (t.status === 'Stopped') await this.finish(params, 'Stopped', 'stopped before it started', null);
       else await this.finish(params, 'Error', t.status_message || `the scan task ended ${t.status} without a report`, null);
     }
@@ -710,7 +688,7 @@ export class ScanService implements ScanReads {
           const e = r.event;
           if (!e || e.type !== 'PUSH_ARTIFACT') continue;
           const proj = await trx.selectFrom('projects').select('metadata').where('id', '=', e.project.id).executeTakeFirst();
-          const meta = jsonObject(proj?.metadata ?? '{}');
+          const meta = storedObject(proj?.metadata ?? '{}');
           const types: ScanType[] = [...(meta.auto_scan === 'true' ? ['vulnerability' as const] : []), ...(meta.auto_sbom_generation === 'true' ? ['sbom' as const] : [])];
           if (types.length === 0) continue;
           // Accessories (the SBOMs scans push among them) are never scanned: no task for them.
@@ -898,7 +876,7 @@ function itemRow(it: IngestedItem) {
 }
 
 function itemOfRow(r: { cve_id: string; package: string; version: string; fix_version: string; severity: string; status: string; description: string; links: string; cwe_ids: string; preferred_cvss: string; vendor_attributes: string }): IngestedItem {
-  const pc = jsonObject(r.preferred_cvss);
+  const pc = storedObject(r.preferred_cvss);
   const n = (v: unknown) => (typeof v === 'number' ? v : null);
   return {
     id: r.cve_id,
@@ -908,10 +886,10 @@ function itemOfRow(r: { cve_id: string; package: string; version: string; fix_ve
     severity: r.severity as StoredSeverity, // written by itemRow from StoredSeverity
     status: r.status,
     description: r.description,
-    links: jsonArray(r.links),
-    cwe_ids: jsonArray(r.cwe_ids),
+    links: storedStringArray(r.links),
+    cwe_ids: storedStringArray(r.cwe_ids),
     preferred_cvss: { score_v3: n(pc.score_v3), score_v2: n(pc.score_v2), vector_v3: String(pc.vector_v3 ?? ''), vector_v2: String(pc.vector_v2 ?? '') },
-    vendor_attributes: jsonObject(r.vendor_attributes),
+    vendor_attributes: storedObject(r.vendor_attributes),
   };
 }
 

@@ -34,7 +34,7 @@ import type { Config } from '../config/index.ts';
 import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
 import { outboxStore, webhookDeliveryStore, type NewEventExecution, type NewTask, type SubscribedTarget } from '../db/index.ts';
 import type { Consumer, OutboxRecord, WharfEvent } from '../events/index.ts';
-import { filterMatches } from '../domain/index.ts';
+import { filterMatches, storedObject, storedStringArray } from '../domain/index.ts';
 import { formatterFor, supports, vendorTypeFor } from './formats/index.ts';
 import type { FormatContext } from './formats/types.ts';
 import { firstDelay } from './retry.ts';
@@ -72,24 +72,6 @@ interface Match {
   target: Pick<WebhookTargetRow, 'id' | 'type' | 'payload_format' | 'options'>;
 }
 
-function jsonArray(text: string): string[] {
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-function jsonObject(text: string): Record<string, unknown> {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {}; // checked just before
-  } catch {
-    return {};
-  }
-}
-
 /** The full repository name an event is about, or null. */
 export function eventRepository(event: WharfEvent): string | null {
   return 'repository' in event && event.repository ? event.repository.name : null;
@@ -102,9 +84,9 @@ export function eventTag(event: WharfEvent): string | null {
 
 /** True when a policy's filters let `event` through (event type, repository and tag globs). */
 export function policyMatches(policy: Pick<WebhookPolicyRow, 'event_types' | 'repo_filters' | 'tag_filters'>, event: WharfEvent): boolean {
-  if (!jsonArray(policy.event_types).includes(event.type)) return false;
-  if (!filterMatches(jsonArray(policy.repo_filters), eventRepository(event))) return false;
-  return filterMatches(jsonArray(policy.tag_filters), eventTag(event));
+  if (!storedStringArray(policy.event_types).includes(event.type)) return false;
+  if (!filterMatches(storedStringArray(policy.repo_filters), eventRepository(event))) return false;
+  return filterMatches(storedStringArray(policy.tag_filters), eventTag(event));
 }
 
 /** The format context of a (policy, target) pair. */
@@ -112,7 +94,7 @@ export function formatContext(externalUrl: string, policy: Pick<WebhookPolicyRow
   return {
     externalUrl,
     policy: { id: policy.id, name: policy.name, projectId: policy.project_id },
-    target: { type: target.type, payloadFormat: target.payload_format, options: jsonObject(target.options) },
+    target: { type: target.type, payloadFormat: target.payload_format, options: storedObject(target.options) },
   };
 }
 

@@ -20,7 +20,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authorizer } from '../../auth/index.ts';
-import { fail } from '../../domain/index.ts';
+import { fail, isJsonObject } from '../../domain/index.ts';
 import { cronTypes, type CronType, type ExecutionView, type JobService, type ScheduleView } from '../../jobs/index.ts';
 import { callContext } from './context.ts';
 import { parsePaging, setPageHeaders } from './paging.ts';
@@ -44,10 +44,6 @@ interface SystemJob {
   report(result: Record<string, unknown>): Record<string, unknown>;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function boolParam(p: Record<string, unknown>, key: string): boolean | undefined {
   const v = p[key];
   if (v === undefined || v === null) return undefined;
@@ -61,7 +57,7 @@ const gcJob: SystemJob = {
   vendorType: 'GARBAGE_COLLECTION',
   noun: 'garbage collection',
   parameters(raw) {
-    const p = isObject(raw) ? raw : {};
+    const p = isJsonObject(raw) ? raw : {};
     const out: Params = { delete_untagged: boolParam(p, 'delete_untagged') ?? false, dry_run: boolParam(p, 'dry_run') ?? false };
     if (p.workers !== undefined) out.workers = p.workers;
     return out;
@@ -81,7 +77,7 @@ const purgeJob: SystemJob = {
   vendorType: 'PURGE_AUDIT_LOG',
   noun: 'audit log purge',
   parameters(raw) {
-    const p = isObject(raw) ? raw : {};
+    const p = isJsonObject(raw) ? raw : {};
     const out: Params = { dry_run: boolParam(p, 'dry_run') ?? false };
     const hours = p.audit_retention_hour;
     if (hours !== undefined) {
@@ -108,7 +104,7 @@ function scheduleObj(s: ScheduleView | undefined) {
 function parametersOf(e: ExecutionView): Params {
   try {
     const attrs: unknown = JSON.parse(e.extra_attrs);
-    return isObject(attrs) && isObject(attrs.parameters) ? attrs.parameters : {};
+    return isJsonObject(attrs) && isJsonObject(attrs.parameters) ? attrs.parameters : {};
   } catch {
     return {};
   }
@@ -127,7 +123,7 @@ function historyView(job: SystemJob, e: ExecutionView, schedule: ScheduleView | 
     creation_time: iso(e.start_time),
     update_time: iso(e.update_time),
     /** Wharf extension: what the run did, once it succeeded (GC: blobs and bytes freed). */
-    report: e.status === 'Success' && isObject(result) ? job.report(result) : null,
+    report: e.status === 'Success' && isJsonObject(result) ? job.report(result) : null,
     /** Wharf extension: why the run failed or stopped. */
     error: e.status_message || null,
   };
@@ -140,11 +136,11 @@ function parseId(raw: string, what: string): number {
 
 /** The `schedule` object of a schedule request. */
 function parseScheduleBody(body: unknown): { type: CronType | 'Manual' | 'None'; cron?: string; parameters: unknown } {
-  const schedule = isObject(body) ? body.schedule : undefined;
-  const type = isObject(schedule) ? schedule.type : undefined;
+  const schedule = isJsonObject(body) ? body.schedule : undefined;
+  const type = isJsonObject(schedule) ? schedule.type : undefined;
   if (type === undefined) throw fail('BAD_REQUEST', 'schedule.type is required, e.g. {"schedule":{"type":"Manual"}}');
-  const cron = isObject(schedule) && typeof schedule.cron === 'string' ? schedule.cron : undefined;
-  const parameters = isObject(body) ? body.parameters : undefined;
+  const cron = isJsonObject(schedule) && typeof schedule.cron === 'string' ? schedule.cron : undefined;
+  const parameters = isJsonObject(body) ? body.parameters : undefined;
   if (type === 'Manual' || type === 'None') return { type, cron, parameters };
   if (type === 'Schedule') return { type: 'Custom', cron, parameters };
   const t = cronTypes.find((c) => c === type);
@@ -169,7 +165,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
     if (!task) return null;
     try {
       const attrs: unknown = JSON.parse(task.extra_attrs);
-      return isObject(attrs) ? (attrs.result ?? null) : null;
+      return isJsonObject(attrs) ? (attrs.result ?? null) : null;
     } catch {
       return null;
     }
@@ -291,7 +287,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
 
     app.put<{ Params: { job_type: string }; Body: unknown }>('/jobservice/queues/:job_type', async (req, reply) => {
       admin(req);
-      const action = isObject(req.body) ? req.body.action : undefined;
+      const action = isJsonObject(req.body) ? req.body.action : undefined;
       if (action !== 'stop' && action !== 'pause' && action !== 'resume') throw fail('BAD_REQUEST', 'the action is not supported');
       const type = req.params.job_type;
       if (type !== 'all' && !jobs.vendorTypes().includes(type)) throw fail('NOT_FOUND', `job type ${type} not found`);
@@ -301,7 +297,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
 
     app.put<{ Params: { job_id: string }; Body: unknown }>('/jobservice/jobs/:job_id', async (req, reply) => {
       admin(req);
-      const action = isObject(req.body) ? req.body.action : undefined;
+      const action = isJsonObject(req.body) ? req.body.action : undefined;
       if (action !== 'stop') throw fail('BAD_REQUEST', 'the action is not supported');
       if (!(await jobs.stopTask(parseId(req.params.job_id, 'job')))) throw fail('NOT_FOUND', `job ${req.params.job_id} not found`);
       return reply.code(200).send();

@@ -15,7 +15,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { isDigest } from '../../domain/index.ts';
+import { isDigest, isJsonObject } from '../../domain/index.ts';
 import { DOCKER_MANIFEST, OCI_MANIFEST, sameMediaType } from '../adapter/index.ts';
 import type { ImageSource } from '../analyzer/types.ts';
 
@@ -108,12 +108,8 @@ export function parseChallenge(header: string): Challenge | null {
   return { scheme, params };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function descriptorOf(v: unknown, what: string): BlobDescriptor {
-  if (!isObject(v) || typeof v.digest !== 'string' || !isDigest(v.digest) || typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) {
+  if (!isJsonObject(v) || typeof v.digest !== 'string' || !isDigest(v.digest) || typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) {
     throw new RegistryPullError(`the manifest's ${what} is not a valid descriptor`);
   }
   return { mediaType: typeof v.mediaType === 'string' ? v.mediaType : '', digest: v.digest, size: v.size };
@@ -130,7 +126,7 @@ export function parseImageManifest(body: Buffer, contentType: string): { mediaTy
   } catch {
     throw new RegistryPullError('the manifest is not JSON');
   }
-  if (!isObject(doc)) throw new RegistryPullError('the manifest is not a JSON object');
+  if (!isJsonObject(doc)) throw new RegistryPullError('the manifest is not a JSON object');
   const mediaType = typeof doc.mediaType === 'string' && doc.mediaType !== '' ? doc.mediaType : contentType.split(';')[0]?.trim() ?? '';
   if (!sameMediaType(mediaType, OCI_MANIFEST) && !sameMediaType(mediaType, DOCKER_MANIFEST)) {
     throw new RegistryPullError(`unsupported manifest media type ${JSON.stringify(mediaType.slice(0, 200))}: the scanner reads OCI and Docker v2 image manifests`);
@@ -210,7 +206,7 @@ export class RegistryClient {
     } catch {
       throw new RegistryPullError('the image config is not JSON');
     }
-    if (!isObject(config)) throw new RegistryPullError('the image config is not a JSON object');
+    if (!isJsonObject(config)) throw new RegistryPullError('the image config is not a JSON object');
     const byDigest = new Map(manifest.layers.map((l) => [l.digest, l]));
     return {
       mediaType: manifest.mediaType,
@@ -353,7 +349,7 @@ class PullSession {
     } catch {
       throw new RegistryPullError(`GET ${this.shown(realm)}: the token answer is not JSON`);
     }
-    const token = isObject(doc) ? (typeof doc.token === 'string' && doc.token !== '' ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : '') : '';
+    const token = isJsonObject(doc) ? (typeof doc.token === 'string' && doc.token !== '' ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : '') : '';
     if (token === '' || /[\r\n\0]/.test(token)) throw new RegistryPullError(`GET ${this.shown(realm)}: the token answer has no token`);
     this.authorization = `Bearer ${token}`;
   }

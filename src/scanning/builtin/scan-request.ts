@@ -4,7 +4,7 @@
  * request the scanner has no capability for (an artifact type it does not consume, a capability
  * or report type or SBOM format it does not produce). Pure.
  */
-import { isDigest } from '../../domain/index.ts';
+import { isDigest, isJsonObject } from '../../domain/index.ts';
 import {
   DOCKER_MANIFEST,
   OCI_MANIFEST,
@@ -41,10 +41,6 @@ export function isRepositoryName(s: string): boolean {
   return s.length > 0 && s.length <= 255 && s.split('/').every((c) => repoComponent.test(c));
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 class Refusal {
   constructor(
     readonly status: 400 | 422 | 501,
@@ -67,10 +63,10 @@ function strings(v: unknown, path: string): string[] | undefined {
 }
 
 function parse(doc: unknown): ParsedScanRequest {
-  if (!isObject(doc)) throw new Refusal(400, 'the scan request must be a JSON object');
+  if (!isJsonObject(doc)) throw new Refusal(400, 'the scan request must be a JSON object');
   const registry = doc.registry;
   if (registry === undefined || registry === null) throw new Refusal(422, 'missing registry');
-  if (!isObject(registry)) throw new Refusal(400, 'registry must be an object');
+  if (!isJsonObject(registry)) throw new Refusal(400, 'registry must be an object');
   const url = str(registry, 'url', 'registry.url') ?? '';
   if (url === '') throw new Refusal(422, 'missing registry.url');
   let parsedUrl: URL;
@@ -89,7 +85,7 @@ function parse(doc: unknown): ParsedScanRequest {
 
   const artifact = doc.artifact;
   if (artifact === undefined || artifact === null) throw new Refusal(422, 'missing artifact');
-  if (!isObject(artifact)) throw new Refusal(400, 'artifact must be an object');
+  if (!isJsonObject(artifact)) throw new Refusal(400, 'artifact must be an object');
   const repository = str(artifact, 'repository', 'artifact.repository') ?? '';
   if (repository === '') throw new Refusal(422, 'missing artifact.repository');
   if (!isRepositoryName(repository)) throw new Refusal(422, 'invalid artifact.repository');
@@ -113,7 +109,7 @@ function parse(doc: unknown): ParsedScanRequest {
       vulnerability = sbom = false;
       caps.forEach((c, i) => {
         const path = `enabled_capabilities[${i}]`;
-        if (!isObject(c)) throw new Refusal(400, `${path} must be an object`);
+        if (!isJsonObject(c)) throw new Refusal(400, `${path} must be an object`);
         const type = str(c, 'type', `${path}.type`);
         if (type === undefined || type === '') throw new Refusal(422, `missing ${path}.type`);
         const produces = strings(c.produces_mime_types, `${path}.produces_mime_types`);
@@ -123,8 +119,8 @@ function parse(doc: unknown): ParsedScanRequest {
         } else if (type === 'sbom') {
           if (produces && produces.length > 0 && !produces.some((p) => sameMediaType(p, SBOM_REPORT_MIME))) throw new Refusal(501, `the sbom capability does not produce ${produces.join(', ').slice(0, 300)}`);
           const params = c.parameters;
-          if (params !== undefined && params !== null && !isObject(params)) throw new Refusal(400, `${path}.parameters must be an object`);
-          const formats = isObject(params) ? strings(params.sbom_media_types, `${path}.parameters.sbom_media_types`) : undefined;
+          if (params !== undefined && params !== null && !isJsonObject(params)) throw new Refusal(400, `${path}.parameters must be an object`);
+          const formats = isJsonObject(params) ? strings(params.sbom_media_types, `${path}.parameters.sbom_media_types`) : undefined;
           if (formats && formats.length > 0) {
             const unknown = formats.find((f) => !SBOM_MEDIA_TYPES.includes(f));
             if (unknown !== undefined) throw new Refusal(501, `unsupported sbom_media_type ${JSON.stringify(unknown.slice(0, 200))}`);

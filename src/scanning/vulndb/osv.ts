@@ -4,14 +4,10 @@
  * and one compact entry per affected package, with only what matching needs. Pure; every step is
  * linear in the record's size.
  */
+import type { OsvEvent } from '../versions/index.ts';
 
-/** One event of an OSV range. */
-export interface OsvEvent {
-  introduced?: string;
-  fixed?: string;
-  last_affected?: string;
-  limit?: string;
-}
+/** One event of an OSV range (the version order's type). */
+export type { OsvEvent };
 
 /** An OSV range the matcher evaluates (`SEMVER` or `ECOSYSTEM`; `GIT` ranges are dropped on import). */
 export interface OsvRange {
