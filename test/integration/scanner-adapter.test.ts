@@ -400,6 +400,40 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
       assert.doesNotMatch(out, new RegExp(token.slice(-20)));
     });
 
+    it('registered through /api/v2.0/scanners and pinned to the project, it scans what Harbor’s scan API asks', async () => {
+      const json = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
+        const r = await request(`${t.url}/api/v2.0${path}`, { method, headers: { authorization: adminAuth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+        const text = await r.body.text();
+        return { status: r.statusCode, location: String(r.headers.location ?? ''), json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+      };
+      const reg = await json('POST', '/scanners', { name: 'standalone', url: scannerEp.url });
+      assert.equal(reg.status, 201, JSON.stringify(reg.json));
+      const uuid = reg.location.split('/').pop();
+      assert.ok(uuid);
+      assert.equal((await json('PUT', `/projects/${project}/scanner`, { uuid })).status, 200);
+      const pinned = await json('GET', `/projects/${project}/scanner`);
+      assert.equal(pinned.json.name, 'standalone');
+      const other = await pushHostImage(t.url, 'v9', 'standalone');
+      const scan = await json('POST', `/projects/${project}/repositories/host-dpkg/artifacts/${other.digest}/scan`, { scan_type: 'vulnerability' });
+      assert.equal(scan.status, 202, JSON.stringify(scan.json));
+      const path = `/projects/${project}/repositories/host-dpkg/artifacts/${other.digest}`;
+      let overview: Record<string, unknown> | undefined;
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200)) {
+        const a = await json('GET', `${path}?with_scan_overview=true`);
+        const so = a.json.scan_overview as Record<string, Record<string, unknown>> | undefined; // Harbor's scan_overview, keyed by report type
+        overview = so?.[VULN_REPORT_MIME_1_1];
+        if (overview?.scan_status === 'Success' || overview?.scan_status === 'Error') break;
+      }
+      assert.equal(overview?.scan_status, 'Success', JSON.stringify(overview));
+      assert.equal(overview?.severity, 'Critical');
+      const add = await json('GET', `${path}/additions/vulnerabilities`);
+      const rep = add.json[VULN_REPORT_MIME_1_1] as VulnerabilityReport | undefined; // the addition's one report type
+      assert.ok(rep);
+      assert.deepEqual(findingsOf(rep), expected);
+      const events = await t.wharf.db.kysely.selectFrom('events').select(['type', 'data']).where('type', '=', 'SCANNING_COMPLETED').execute();
+      assert.equal(events.filter((e) => e.data.includes(other.digest)).length, 1, 'one SCANNING_COMPLETED for the scan');
+    });
+
     it('refuses a command line without a port', () => {
       for (const args of [['scanner'], ['scanner', '--port'], ['scanner', '--port', 'x'], ['scanner', '--port', '1', '--bogus', 'y']]) {
         const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', WHARF_DATA_DIR: t.dataDir } });
