@@ -60,6 +60,7 @@ export function auditEntryFor(e: WharfEvent): AuditEntry | null {
         result: 'failure',
       };
     case 'QUOTA_WARNING':
+    case 'ARTIFACT_LABELED':
     case 'SCANNING_COMPLETED':
     case 'SCANNING_FAILED':
     case 'SCANNING_STOPPED':

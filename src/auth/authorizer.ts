@@ -58,6 +58,12 @@ export type Action =
   | 'stop-scan'
   /** Read an artifact's scan logs (Harbor's scan/sbom read). */
   | 'read-scan'
+  /** List and read the project's labels (Harbor's label list/read). */
+  | 'read-labels'
+  /** Create, change, delete the project's labels (Harbor's label create/update/delete). */
+  | 'manage-labels'
+  /** Add a label to an artifact or remove one (Harbor's artifact-label create/delete). */
+  | 'label-artifact'
   /** System-wide administration (create projects, users, configurations, gc, system policies). */
   | 'admin';
 
@@ -97,6 +103,9 @@ export const matrix: Readonly<Record<Action, Rule>> = Object.freeze({
   scan: rule(['projectAdmin', 'maintainer', 'developer'], ['scan:create', 'sbom:create']),
   'stop-scan': rule(['projectAdmin', 'maintainer', 'developer'], ['scan:stop', 'sbom:stop']),
   'read-scan': rule(['projectAdmin', 'maintainer', 'developer', 'guest', 'limitedGuest'], ['scan:read', 'sbom:read']),
+  'read-labels': rule(['projectAdmin', 'maintainer', 'developer', 'guest'], ['label:list', 'label:read']),
+  'manage-labels': rule(['projectAdmin', 'maintainer'], ['label:create', 'label:update', 'label:delete']),
+  'label-artifact': rule(['projectAdmin', 'maintainer', 'developer'], ['artifact-label:create', 'artifact-label:delete']),
   admin: rule([], []),
 });
 

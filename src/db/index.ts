@@ -16,5 +16,6 @@ export * from './registry-store.ts';
 export * from './scan-report-store.ts';
 export * from './vuln-store.ts';
 export * from './scanner-store.ts';
+export * from './label-store.ts';
 export * from './cve-allowlist-store.ts';
 export * from './security-store.ts';

@@ -542,6 +542,26 @@ export interface JobWorkersTable {
   heartbeat_time: number;
 }
 
+/** A label (Harbor's /labels; src/db/label-store.ts): scope 'g' (project_id 0) or 'p'. Times in ms. */
+export interface LabelsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  color: string;
+  scope: string;
+  project_id: number;
+  creation_time: number;
+  update_time: number;
+}
+
+/** A label on an artifact (removed with either). */
+export interface ArtifactLabelsTable {
+  id: Generated<number>;
+  artifact_id: number;
+  label_id: number;
+  creation_time: number;
+}
+
 /** A scanner registration (Harbor's /scanners; src/db/scanner-store.ts). Booleans are 0/1. */
 export interface ScannersTable {
   id: Generated<number>;
@@ -633,6 +653,8 @@ export interface Database {
   scan_reports: ScanReportsTable;
   scan_report_items: ScanReportItemsTable;
   sbom_reports: SbomReportsTable;
+  labels: LabelsTable;
+  artifact_labels: ArtifactLabelsTable;
   vulndb_advisories: VulndbAdvisoriesTable;
   vulndb_affected: VulndbAffectedTable;
   vulndb_meta: VulndbMetaTable;
@@ -658,4 +680,5 @@ export type AuditLogRow = Selectable<AuditLogTable>;
 export type ProjectMemberRow = Selectable<ProjectMembersTable>;
 export type RobotRow = Selectable<RobotsTable>;
 export type ScannerRow = Selectable<ScannersTable>;
+export type LabelRow = Selectable<LabelsTable>;
 export type CveAllowlistRow = Selectable<CveAllowlistsTable>;

@@ -26,6 +26,7 @@ export const wharfEventTypes = [
   'DELETE_REPOSITORY',
   'CREATE_PROJECT',
   'DELETE_PROJECT',
+  'ARTIFACT_LABELED',
 ] as const;
 
 /** Every event type a webhook policy may subscribe to. */
@@ -106,6 +107,15 @@ export interface TagEvent extends Base {
   artifact: ArtifactRef;
 }
 
+/** ARTIFACT_LABELED (Harbor's internal topic, sendable in Wharf): a label was added to the artifact. */
+export interface LabelEvent extends Base {
+  type: 'ARTIFACT_LABELED';
+  project: ProjectRef;
+  repository: RepositoryRef;
+  artifact: ArtifactRef;
+  label: { id: number; name: string; scope: string };
+}
+
 /** CREATE_REPOSITORY, DELETE_REPOSITORY (Wharf additions). */
 export interface RepositoryEvent extends Base {
   type: 'CREATE_REPOSITORY' | 'DELETE_REPOSITORY';
@@ -184,6 +194,7 @@ export interface TargetDisabledEvent extends Base {
 export type WharfEvent =
   | ArtifactEvent
   | TagEvent
+  | LabelEvent
   | RepositoryEvent
   | ProjectEvent
   | QuotaEvent

@@ -10,7 +10,8 @@ import type { ArtifactRow, Database, RepositoryRow, TagRow } from '../db/index.t
 import type { Authorizer } from '../auth/index.ts';
 import type { CallContext, Registry } from '../registry/index.ts';
 import { conditionMatches, conditionMatchesAny, fail, filterOf, pageOf, parseDigest, type ListQuery, type ListSpec, type Page, type RepoName, type TypedCondition } from '../domain/index.ts';
-import { filterSql, listPage, orderBy, orderTerms, resolveList } from '../db/index.ts';
+import { artifactsWithLabels, filterSql, labelsOfArtifacts, listPage, orderBy, orderTerms, resolveList } from '../db/index.ts';
+import { labelView, parseLabelsCondition } from './labels.ts';
 import { artifactKind, isIndexMediaType } from '../domain/index.ts';
 import {
   additionLinks,
@@ -58,7 +59,8 @@ const allRepositoriesSpec = Object.fromEntries(
 /**
  * The fields of the artifact list. `tags` (`nil`: untagged, `*`: tagged, else tag names), `type`
  * (IMAGE, CHART, UNKNOWN, any case), `media_type` (the config's or the manifest's) and `base` (`*`
- * lists index children too) are matched in memory.
+ * lists index children too) are matched in memory; `labels=(1 2)` keeps the artifacts carrying
+ * every one of those label ids.
  */
 export const artifactListSpec = {
   id: { type: 'int', column: 'id' },
@@ -73,6 +75,7 @@ export const artifactListSpec = {
   type: { type: 'text' },
   media_type: { type: 'text' },
   base: { type: 'text' },
+  labels: { type: 'text' },
 } as const satisfies ListSpec;
 
 /** The fields of an artifact's tag list. */
@@ -158,6 +161,8 @@ export class ContentReads {
     const tagsF = filterOf(r.filters, 'tags');
     const typeF = filterOf(r.filters, 'type');
     const mediaF = filterOf(r.filters, 'media_type');
+    const labelsF = filterOf(r.filters, 'labels');
+    const labelled = labelsF ? await artifactsWithLabels(this.deps.db, repository.id, parseLabelsCondition(labelsF)) : null;
     let q = this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id);
     for (const w of filterSql(r.filters)) q = q.where(w);
     const rows = await orderBy(q, orderTerms(r.sort, [{ column: 'push_time', desc: true }], { column: 'id', desc: true })).execute();
@@ -179,6 +184,7 @@ export class ContentReads {
       if (!base && children.has(a.digest) && t.length === 0) return false;
       // Accessories (manifests with a subject: SBOMs, signatures) are listed under their subject, as Harbor does.
       if (a.subject_digest !== null && t.length === 0) return false;
+      if (labelled && !labelled.has(a.id)) return false;
       if (tagsF) {
         if (tagsF.kind === 'exact' && tagsF.value === 'nil') {
           if (t.length > 0) return false;
@@ -196,6 +202,7 @@ export class ContentReads {
       p.items.map((a) => this.artifactView(ctx, project.id, project.name, repository, fullName, a, tagsOf.get(a.id) ?? [], opts, accessories.get(a.digest) ?? [])),
     );
     await this.addScanOverviews(items, project.id, opts);
+    await this.addLabels(items, opts);
     return { items, total: p.total };
   }
 
@@ -207,6 +214,7 @@ export class ContentReads {
     const accessories = await this.accessoriesOf(repository.id, [a.digest]);
     const view = await this.artifactView(ctx, project.id, project.name, repository, fullName, a, tags, opts, accessories.get(a.digest) ?? []);
     await this.addScanOverviews([view], project.id, opts);
+    await this.addLabels([view], opts);
     return view;
   }
 
@@ -262,6 +270,13 @@ export class ContentReads {
       out.set(r.subject_digest, list);
     }
     return out;
+  }
+
+  /** Fills `labels` with `with_label`, one query for all views. */
+  private async addLabels(views: ArtifactView[], opts: ArtifactOptions): Promise<void> {
+    if (!opts.withLabel || views.length === 0) return;
+    const m = await labelsOfArtifacts(this.deps.db, views.map((v) => v.id));
+    for (const v of views) v.labels = (m.get(v.id) ?? []).map(labelView);
   }
 
   /** Fills `scan_overview` and `sbom_overview` from the scan port, one call each for all views. */

@@ -7,4 +7,5 @@ export { parseAcceptVulnerabilities, defaultAcceptVulnerabilities, type ScanRead
 export type { AccessoryView, ArtifactOptions, ArtifactView, PlatformView, ProjectMetadata, ProjectView, ReferenceView, RepositoryView, TagView } from './project-views.ts';
 export { projectListSpec } from './project-admin.ts';
 export { artifactListSpec, repositoryListSpec, tagListSpec } from './content-reads.ts';
+export { LabelService, labelView, parseLabelsCondition, type LabelFilter, type LabelServiceDeps, type LabelView } from './labels.ts';
 export { QuotaService, QuotaExceededError, formatBytes, type QuotaDeps, type QuotaView } from './quotas.ts';

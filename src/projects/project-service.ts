@@ -6,6 +6,7 @@
  *   project-admin.ts    projects: create, list, read, change, delete (events and audit in the change's transaction)
  *   content-reads.ts    repositories, artifacts and tags, listed with Harbor's list semantics
  *   content-changes.ts  deleting repositories and artifacts, adding and removing tags, through the registry
+ *   labels.ts           global and project labels, adding them to artifacts and removing them
  * This class only wires them and keeps one object for the routes.
  */
 import type { Kysely } from 'kysely';
@@ -20,6 +21,7 @@ import { ContentReads, type ArtifactAddition } from './content-reads.ts';
 import type { ScanReads } from './scan-reads.ts';
 import { ContentChanges } from './content-changes.ts';
 import { ProjectLookup, type ProjectKey } from './project-lookup.ts';
+import { LabelService } from './labels.ts';
 import type { ArtifactOptions, ArtifactView, ProjectView, RepositoryView, TagView } from './project-views.ts';
 
 /** What the project service needs. */
@@ -40,12 +42,15 @@ export class ProjectService {
   private readonly admin: ProjectAdmin;
   private readonly reads: ContentReads;
   private readonly changes: ContentChanges;
+  /** Labels and their links to artifacts (src/projects/labels.ts). */
+  readonly labels: LabelService;
 
   constructor(deps: ProjectDeps) {
     const lookup = new ProjectLookup(deps.db, deps.authorizer);
     this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup });
     this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup, ...(deps.scanReads ? { scanReads: deps.scanReads } : {}) });
     this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup });
+    this.labels = new LabelService({ db: deps.db, authorizer: deps.authorizer, outbox: deps.outbox });
   }
 
   /** Creates the project when missing (first start creates the public `library`). Idempotent. */

@@ -6,6 +6,7 @@
 import type { ProjectRow, RepositoryRow, ArtifactRow, TagRow, ArtifactReferenceRow } from '../db/index.ts';
 import { accessoryType, artifactKind, isIndexMediaType, type AccessoryType, type ArtifactKind } from '../domain/index.ts';
 import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
+import type { LabelView } from './labels.ts';
 import { cveAllowlistView, type CveAllowlistView, type StoredCveAllowlist } from '../domain/index.ts';
 
 /**
@@ -92,7 +93,8 @@ export interface ArtifactView {
   annotations: Record<string, string> | null;
   references: ReferenceView[];
   tags: TagView[] | null;
-  labels: unknown[];
+  /** Harbor's Label objects with `with_label`; else null. */
+  labels: LabelView[] | null;
   addition_links: Record<string, unknown>;
   /** Manifests whose subject is this artifact (SBOMs, signatures) with `with_accessory`; else null. */
   accessories: AccessoryView[] | null;
@@ -126,6 +128,8 @@ export interface ArtifactOptions {
   withScanOverview?: boolean;
   /** Include `sbom_overview` (Harbor's `with_sbom_overview`, default false). */
   withSbomOverview?: boolean;
+  /** Include `labels` (Harbor's `with_label`, default false). */
+  withLabel?: boolean;
   /** X-Accept-Vulnerabilities, parsed (src/projects/scan-reads.ts); default 1.1 then 1.0. */
   acceptVulnerabilities?: readonly string[];
 }
@@ -209,6 +213,8 @@ export interface ArtifactParts {
   accessories?: ArtifactRow[];
   /** Harbor's addition_links ({@link additionLinks}). */
   additionLinks?: Record<string, unknown>;
+  /** The artifact's labels (src/projects/labels.ts). */
+  labels?: LabelView[];
 }
 
 /** An artifact as Harbor shows it. */
@@ -245,7 +251,7 @@ export function artifactView(a: ArtifactRow, parts: ArtifactParts, opts: Artifac
     annotations: stringRecord(parseJsonObject(a.annotations)),
     references,
     tags: opts.withTag ? parts.tags.map(tagView) : null,
-    labels: [],
+    labels: opts.withLabel ? (parts.labels ?? []) : null,
     addition_links: parts.additionLinks ?? {},
     accessories: opts.withAccessory ? (parts.accessories ?? []).map((x) => accessoryView(x, a, parts.repository.name)) : null,
   };

@@ -81,7 +81,7 @@ describe('artifacts', () => {
     assert.deepEqual(tagsOf(await list(`${path}?q=${q('tags=(v1 latest)')}`)), ['latest+v1']);
     assert.deepEqual(tagsOf(await list(`${path}?q=${q('tags=(v1 stable)')}`)), []);
     assert.deepEqual(tagsOf(await list(`${path}?q=${q('tags=~tab')}`)), ['stable+v3']);
-    assert.deepEqual(tagsOf(await list(`${path}?q=${q('tags=v2,labels=7,nonsense=~x')}`)), ['v2']);
+    assert.deepEqual(tagsOf(await list(`${path}?q=${q('tags=v2,colour=7,nonsense=~x')}`)), ['v2']);
   });
 
   test('range on size and push_time, OR list on digest', async () => {

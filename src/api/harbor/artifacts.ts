@@ -1,8 +1,8 @@
 /**
  * Harbor's artifact and tag endpoints under /projects/{p}/repositories/{r} (`{reference}` is a tag
  * or a digest):
- *   GET    .../artifacts                           list (with_tag; Harbor's q, sort and paging)
- *   GET    .../artifacts/{reference}               one artifact (with_tag, with_accessory, with_scan_overview, with_sbom_overview)
+ *   GET    .../artifacts                           list (with_tag, with_label; Harbor's q, sort and paging)
+ *   GET    .../artifacts/{reference}               one artifact (with_tag, with_label, with_accessory, with_scan_overview, with_sbom_overview)
  *   GET    .../artifacts/{reference}/additions/{a} vulnerabilities (X-Accept-Vulnerabilities), sbom, build_history
  *   DELETE .../artifacts/{reference}               delete the manifest and its tags -> 200
  *   GET    .../artifacts/{reference}/tags          the artifact's tags (q, sort, paging)
@@ -32,6 +32,7 @@ function artifactOptions(req: FastifyRequest<{ Querystring: Query }>): ArtifactO
     withAccessory: parseBoolParam(req.query.with_accessory, 'with_accessory', false),
     withScanOverview: parseBoolParam(req.query.with_scan_overview, 'with_scan_overview', false),
     withSbomOverview: parseBoolParam(req.query.with_sbom_overview, 'with_sbom_overview', false),
+    withLabel: parseBoolParam(req.query.with_label, 'with_label', false),
     acceptVulnerabilities: parseAcceptVulnerabilities(headerText(req.headers['x-accept-vulnerabilities'])),
   };
 }

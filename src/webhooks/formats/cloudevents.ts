@@ -30,6 +30,7 @@ export const cloudEventTypes: Readonly<Record<AnyEventType, string>> = {
   DELETE_REPOSITORY: 'wharf.repository.deleted',
   CREATE_PROJECT: 'wharf.project.created',
   DELETE_PROJECT: 'wharf.project.deleted',
+  ARTIFACT_LABELED: 'wharf.artifact.labeled',
   WEBHOOK_TARGET_DISABLED: 'wharf.webhook.target.disabled',
 };
 

@@ -167,6 +167,7 @@ export const eventLabels: Readonly<Record<AnyEventType, string>> = {
   DELETE_REPOSITORY: 'Repository deleted',
   CREATE_PROJECT: 'Project created',
   DELETE_PROJECT: 'Project deleted',
+  ARTIFACT_LABELED: 'Artifact labeled',
   WEBHOOK_TARGET_DISABLED: 'Webhook target disabled',
 };
 
@@ -329,6 +330,20 @@ export function summarize(event: WharfEvent, externalUrl: string): EventSummary 
         link: projectWebUrl(externalUrl, event.project.id),
         detail: event.details,
       };
+    case 'ARTIFACT_LABELED': {
+      const a = event.artifact;
+      return {
+        ...base,
+        detail: `label ${event.label.name}`,
+        project: event.project.name,
+        repository: event.repository.name,
+        tag: a.tag,
+        tags: a.tags,
+        digest: a.digest,
+        image: imageReference(externalUrl, event.repository.name, a.tag ?? a.digest),
+        link: artifactWebUrl(externalUrl, event.project.id, event.repository.name, a.digest),
+      };
+    }
     case 'CREATE_REPOSITORY':
     case 'DELETE_REPOSITORY':
       return { ...base, project: event.project.name, repository: event.repository.name, tag: null, digest: null, image: null, link: null };

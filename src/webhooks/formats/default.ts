@@ -72,6 +72,8 @@ export interface HarborEventData {
   custom_attributes?: Record<string, string>;
   project?: WharfProjectData;
   webhook_target?: WharfWebhookTargetData;
+  /** ARTIFACT_LABELED (Wharf's addition): the label added. */
+  label?: { id: number; name: string; scope: string };
 }
 
 /** The whole Default body. */
@@ -311,6 +313,12 @@ export function defaultEventData(event: WharfEvent, ctx: FormatContext): HarborE
       return { replication: replicationData(event.replication) };
     case 'TAG_RETENTION':
       return { retention: retentionData(event.retention) };
+    case 'ARTIFACT_LABELED':
+      return {
+        resources: [artifactResource(ctx, event.repository, event.artifact, event.artifact.tag)],
+        repository: repository(event.project, event.repository, true),
+        label: event.label,
+      };
     case 'CREATE_REPOSITORY':
     case 'DELETE_REPOSITORY':
       return { repository: repository(event.project, event.repository, true) };

@@ -32,6 +32,7 @@ export const discordColours: Readonly<Record<AnyEventType, number>> = {
   DELETE_REPOSITORY: 0x992d22,
   CREATE_PROJECT: 0x9b59b6,
   DELETE_PROJECT: 0x992d22,
+  ARTIFACT_LABELED: 0x1abc9c,
   QUOTA_EXCEED: 0xe74c3c,
   QUOTA_WARNING: 0xf1c40f,
   SCANNING_COMPLETED: 0x2ecc71,
