@@ -59,6 +59,11 @@ export async function deleteLabel(db: Kysely<Database>, id: number): Promise<voi
   await db.deleteFrom('labels').where('id', '=', id).execute();
 }
 
+/** Deletes a project's labels (with their links), when the project goes. */
+export async function deleteProjectLabels(db: Kysely<Database>, projectId: number): Promise<void> {
+  await db.deleteFrom('labels').where('scope', '=', 'p').where('project_id', '=', projectId).execute();
+}
+
 /** Labels of one scope (`projectId` 0 for global ones), `name` fuzzy, by id unless `sort` says otherwise. */
 export async function listLabels(db: Kysely<Database>, scope: string, projectId: number, name: string | undefined, list: ListQuery): Promise<Page<LabelRow>> {
   let q = db.selectFrom('labels').selectAll().where('scope', '=', scope).where('project_id', '=', projectId);

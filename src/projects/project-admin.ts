@@ -10,7 +10,7 @@ import { systemActor, type AuditTrail, type Authorizer } from '../auth/index.ts'
 import type { CallContext } from '../registry/index.ts';
 import { projectRef } from '../registry/index.ts';
 import { fail, pageOf, type ListQuery, type ListSpec, type Page, type TextFilter } from '../domain/index.ts';
-import { filterSql, likeContains, orderBy, orderTerms, readProjectAllowlists, resolveList, writeAllowlist } from '../db/index.ts';
+import { deleteProjectLabels, filterSql, likeContains, orderBy, orderTerms, readProjectAllowlists, resolveList, writeAllowlist } from '../db/index.ts';
 import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
 import { parseNewProject, parseProjectChange } from './project-spec.ts';
 import { projectView, type ProjectView } from './project-views.ts';
@@ -162,6 +162,7 @@ export class ProjectAdmin {
         throw err;
       }
       if (Number(gone.numDeletedRows) === 0) throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
+      await deleteProjectLabels(trx, p.id);
       await this.deps.outbox.append(trx, { type: 'DELETE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(p) });
     });
   }

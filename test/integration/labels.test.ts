@@ -137,6 +137,17 @@ describe('label CRUD', () => {
     await ok('DELETE', `/labels/${byAdmin}`, 200, undefined, basic('l-maint'));
     await ok('DELETE', `/labels/${byMaint}`, 200, undefined, basic('l-padmin'));
   });
+
+  it('deleting a project deletes its labels', async () => {
+    const made = await ok('POST', '/projects', 201, { project_name: 'lab-gone' });
+    const id = Number(String(made.headers.location).split('/').pop());
+    const l = await createLabel({ name: 'short-lived', scope: 'p', project_id: id });
+    const kept = await createLabel({ name: 'short-lived', scope: 'p', project_id: projectId });
+    await ok('DELETE', '/projects/lab-gone', 200);
+    assert.equal(message(await ok('GET', `/labels/${l}`, 404)), `label ${l} not found`);
+    await ok('GET', `/labels/${kept}`, 200);
+    await ok('DELETE', `/labels/${kept}`, 200);
+  });
 });
 
 describe('labels on artifacts', () => {
