@@ -23,6 +23,7 @@ import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbSched
 import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
 import { ScanAll, ScanService } from './scanning/index.ts';
 import { SecurityHub, VulnerabilityGate } from './scanning/index.ts';
+import { ImmutabilityRules } from './lifecycle/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 
@@ -101,7 +102,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     effectiveAllowlist: (projectId: number, nowMs: number): Promise<Set<string>> => cveAllowlists.effectiveAllowlist(projectId, nowMs),
     consumes: (projectId: number): Promise<Set<string>> => scanners.consumes(projectId),
   });
-  const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas, pullGate });
+  // Tag immutability rules: the registry asks them (cached per project) on tag pushes and deletes.
+  const immutability = new ImmutabilityRules({ db: db.kysely, authorizer });
+  const registry = new RegistryService({ db: db.kysely, blobs, outbox, authorizer, config, metrics, logger, quotas, pullGate, immutability });
   loginLimiter.loginFailures.on('failure', (f) => void audit.recordLoginFailure(f, (err) => logger.warn({ err }, 'audit: could not record a failed login')));
   // Artifact reads show scan overviews from the scan service's stored reports (built below, once the job framework exists).
   const scanReads: ScanReads = {
@@ -109,7 +112,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     sbomOverviews: (targets) => scans.sbomOverviews(targets),
     vulnerabilities: (target, accept) => scans.vulnerabilities(target, accept),
   };
-  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit, scanReads });
+  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit, scanReads, immutability });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
   const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
   if (!deliveryThread) {
@@ -171,7 +174,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   };
   // scanning.builtin: the built-in scanner's adapter API under /scanner/api/v1, outside the registry's and Harbor's auth (docs/scanning.md).
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
   let address = '';
   return {
     config,

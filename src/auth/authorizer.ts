@@ -58,6 +58,10 @@ export type Action =
   | 'stop-scan'
   /** Read an artifact's scan logs (Harbor's scan/sbom read). */
   | 'read-scan'
+  /** List the project's tag immutability rules (Harbor's immutable-tag list). */
+  | 'list-immutable-rules'
+  /** Create, change, delete tag immutability rules (Harbor's immutable-tag create/update/delete). */
+  | 'manage-immutable-rules'
   /** List and read the project's labels (Harbor's label list/read). */
   | 'read-labels'
   /** Create, change, delete the project's labels (Harbor's label create/update/delete). */
@@ -103,6 +107,8 @@ export const matrix: Readonly<Record<Action, Rule>> = Object.freeze({
   scan: rule(['projectAdmin', 'maintainer', 'developer'], ['scan:create', 'sbom:create']),
   'stop-scan': rule(['projectAdmin', 'maintainer', 'developer'], ['scan:stop', 'sbom:stop']),
   'read-scan': rule(['projectAdmin', 'maintainer', 'developer', 'guest', 'limitedGuest'], ['scan:read', 'sbom:read']),
+  'list-immutable-rules': rule(['projectAdmin', 'maintainer'], ['immutable-tag:list']),
+  'manage-immutable-rules': rule(['projectAdmin', 'maintainer'], ['immutable-tag:create', 'immutable-tag:update', 'immutable-tag:delete']),
   'read-labels': rule(['projectAdmin', 'maintainer', 'developer', 'guest'], ['label:list', 'label:read']),
   'manage-labels': rule(['projectAdmin', 'maintainer'], ['label:create', 'label:update', 'label:delete']),
   'label-artifact': rule(['projectAdmin', 'maintainer', 'developer'], ['artifact-label:create', 'artifact-label:delete']),

@@ -22,6 +22,7 @@ import * as m0010 from './migrations/0010-events-no-dispatch-mark.ts';
 import * as m0011 from './migrations/0011-vulndb.ts';
 import * as m0012 from './migrations/0012-scanners.ts';
 import * as m0013 from './migrations/0013-scan-reports.ts';
+import * as m0014 from './migrations/0014-immutable-rules.ts';
 import * as m0015 from './migrations/0015-labels.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '0011-vulndb': m0011,
   '0012-scanners': m0012,
   '0013-scan-reports': m0013,
+  '0014-immutable-rules': m0014,
   '0015-labels': m0015,
 };
 

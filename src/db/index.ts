@@ -19,3 +19,4 @@ export * from './scanner-store.ts';
 export * from './label-store.ts';
 export * from './cve-allowlist-store.ts';
 export * from './security-store.ts';
+export * from './immutable-rule-store.ts';

@@ -612,6 +612,16 @@ export interface CveAllowlistsTable {
   update_time: number;
 }
 
+/** A tag immutability rule (Harbor's immutabletagrules; src/db/immutable-rule-store.ts). `tag_filter` is the rule's JSON without id and project_id. */
+export interface ImmutableRulesTable {
+  id: Generated<number>;
+  project_id: number;
+  tag_filter: string;
+  disabled: number;
+  creation_time: number;
+  update_time: number;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -658,6 +668,7 @@ export interface Database {
   vulndb_advisories: VulndbAdvisoriesTable;
   vulndb_affected: VulndbAffectedTable;
   vulndb_meta: VulndbMetaTable;
+  immutable_rules: ImmutableRulesTable;
 }
 
 /** Row types, for repositories' signatures. */
@@ -682,3 +693,4 @@ export type RobotRow = Selectable<RobotsTable>;
 export type ScannerRow = Selectable<ScannersTable>;
 export type LabelRow = Selectable<LabelsTable>;
 export type CveAllowlistRow = Selectable<CveAllowlistsTable>;
+export type ImmutableRuleRow = Selectable<ImmutableRulesTable>;

@@ -36,6 +36,8 @@ export const generalCodes = [
   'UNAVAILABLE',
   /** A project policy refuses the pull (prevent_vul: Harbor's 412 PROJECTPOLICYVIOLATION). */
   'POLICY_VIOLATION',
+  /** An immutable tag refuses a push over it, its delete or a move (Harbor's 412 PRECONDITION). */
+  'IMMUTABLE_TAG',
 ] as const;
 /** A general, non-OCI error code. */
 export type GeneralCode = (typeof generalCodes)[number];

@@ -5,7 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
-import type { CallContext, Registry } from '../registry/index.ts';
+import type { CallContext, ImmutabilityGuard, Registry } from '../registry/index.ts';
+import { immutableUpdateError, pathInProject } from '../registry/index.ts';
 import { fail, isValidTag, parseDigest } from '../domain/index.ts';
 import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
 
@@ -14,6 +15,8 @@ export interface ContentChangesDeps {
   db: Kysely<Database>;
   registry: Pick<Registry, 'deleteRepository' | 'deleteManifest' | 'createTag' | 'deleteTag'>;
   lookup: ProjectLookup;
+  /** Tag immutability (the registry's port): an existing immutable tag is a 412, not a 409; absent: none. */
+  immutability?: ImmutabilityGuard;
 }
 
 /** Deletes repositories and artifacts, adds and removes tags. */
@@ -35,13 +38,17 @@ export class ContentChanges {
 
   /** Adds a tag to an artifact (through the registry); CONFLICT when the repository already has it. */
   async createTag(ctx: CallContext, key: ProjectKey, repo: string, reference: string, body: unknown): Promise<void> {
-    const { repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'create-tag');
+    const { project, repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'create-tag');
     const name = body !== null && typeof body === 'object' && 'name' in body ? body.name : undefined;
     if (typeof name !== 'string' || name === '') throw fail('BAD_REQUEST', 'name is required');
     if (!isValidTag(name)) throw fail('BAD_REQUEST', `invalid tag name "${name}": tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
     const a = await this.deps.lookup.artifact(repository, reference);
     const existing = await this.deps.db.selectFrom('tags').select('id').where('repository_id', '=', repository.id).where('name', '=', name).executeTakeFirst();
-    if (existing) throw fail('CONFLICT', `the tag ${name} already exists in ${fullName}`);
+    if (existing) {
+      const immutable = this.deps.immutability ? await this.deps.immutability.immutableTags(project.id) : null;
+      if (immutable && immutable(pathInProject(fullName), name)) throw immutableUpdateError(name);
+      throw fail('CONFLICT', `the tag ${name} already exists in ${fullName}`);
+    }
     await this.deps.registry.createTag(ctx, fullName, parseDigest(a.digest), name);
   }
 

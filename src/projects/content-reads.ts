@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { ArtifactRow, Database, RepositoryRow, TagRow } from '../db/index.ts';
 import type { Authorizer } from '../auth/index.ts';
-import type { CallContext, Registry } from '../registry/index.ts';
+import type { CallContext, ImmutabilityGuard, Registry } from '../registry/index.ts';
+import { pathInProject } from '../registry/index.ts';
 import { conditionMatches, conditionMatchesAny, fail, filterOf, pageOf, parseDigest, type ListQuery, type ListSpec, type Page, type RepoName, type TypedCondition } from '../domain/index.ts';
 import { artifactsWithLabels, filterSql, labelsOfArtifacts, listPage, orderBy, orderTerms, resolveList } from '../db/index.ts';
 import { labelView, parseLabelsCondition } from './labels.ts';
@@ -39,6 +40,8 @@ export interface ContentReadsDeps {
   lookup: ProjectLookup;
   /** Scan overviews and the vulnerabilities addition (src/projects/scan-reads.ts); absent: none shown. */
   scanReads?: ScanReads;
+  /** Tag immutability (the registry's port, cached per project): `immutable` on tags; absent: never. */
+  immutability?: ImmutabilityGuard;
 }
 
 /** The fields of a project's repository list. */
@@ -302,13 +305,22 @@ export class ContentReads {
 
   /** Tags of one artifact, newest push first unless `sort` says otherwise (tagListSpec). */
   async listTags(ctx: CallContext, key: ProjectKey, repo: string, reference: string, list: ListQuery): Promise<Page<TagView>> {
-    const { repository } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
+    const { project, repository } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
     const a = await this.deps.lookup.artifact(repository, reference);
+    const immutable = await this.immutableTag(project.id, repository.name);
     const page = await listPage(this.deps.db.selectFrom('tags').selectAll().where('artifact_id', '=', a.id), list, tagListSpec, {
       fallback: [{ column: 'push_time', desc: true }],
       tieBreak: { column: 'id', desc: true },
     });
-    return { items: page.items.map(tagView), total: page.total };
+    return { items: page.items.map((t) => tagView(t, immutable?.(t.name) ?? false)), total: page.total };
+  }
+
+  /** The repository's immutable-tag test from the cached rules, or null when no tag of the project is immutable. */
+  private async immutableTag(projectId: number, repositoryName: string): Promise<((tag: string) => boolean) | null> {
+    const test = this.deps.immutability ? await this.deps.immutability.immutableTags(projectId) : null;
+    if (!test) return null;
+    const path = pathInProject(repositoryName);
+    return (tag) => test(path, tag);
   }
 
   /** Views of repository rows: one query for their artifact counts. */
@@ -358,7 +370,8 @@ export class ContentReads {
     const sboms = accessories.filter((x) => artifactKind(x.media_type, x.config_media_type, x.artifact_type) === 'SBOM');
     const sbom = sboms.find((x) => !(x.annotations ?? '').includes('CycloneDX')) ?? sboms[0];
     const links = additionLinks(a, projectName, repository.name, sbom?.digest ?? null);
-    return artifactView(a, { projectId, repository, tags, refs, childIds, extra, accessories, additionLinks: links }, opts);
+    const immutable = tags.length > 0 && opts.withTag ? await this.immutableTag(projectId, repository.name) : null;
+    return artifactView(a, { projectId, repository, tags, refs, childIds, extra, accessories, additionLinks: links, ...(immutable ? { immutableTag: immutable } : {}) }, opts);
   }
 
   /** Harbor's image extra_attrs from the config blob (at most 1 MiB); empty when it cannot be read. */

@@ -14,7 +14,7 @@ import type { Database } from '../db/index.ts';
 import type { Outbox } from '../events/index.ts';
 import type { AuditTrail, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
-import type { CallContext, Registry } from '../registry/index.ts';
+import type { CallContext, ImmutabilityGuard, Registry } from '../registry/index.ts';
 import type { ListQuery, Page, TextFilter } from '../domain/index.ts';
 import { ProjectAdmin } from './project-admin.ts';
 import { ContentReads, type ArtifactAddition } from './content-reads.ts';
@@ -35,6 +35,8 @@ export interface ProjectDeps {
   audit: AuditTrail;
   /** What artifact reads show about scans (implemented by scanning); absent: no overviews. */
   scanReads?: ScanReads;
+  /** Tag immutability (the registry's port): `immutable` on tags in listings; absent: never. */
+  immutability?: ImmutabilityGuard;
 }
 
 /** Projects, repositories, artifacts and tags as Harbor's API shows them. */
@@ -48,8 +50,8 @@ export class ProjectService {
   constructor(deps: ProjectDeps) {
     const lookup = new ProjectLookup(deps.db, deps.authorizer);
     this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup });
-    this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup, ...(deps.scanReads ? { scanReads: deps.scanReads } : {}) });
-    this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup });
+    this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup, ...(deps.scanReads ? { scanReads: deps.scanReads } : {}), ...(deps.immutability ? { immutability: deps.immutability } : {}) });
+    this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup, ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.labels = new LabelService({ db: deps.db, authorizer: deps.authorizer, outbox: deps.outbox });
   }
 

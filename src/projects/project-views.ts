@@ -213,6 +213,8 @@ export interface ArtifactParts {
   accessories?: ArtifactRow[];
   /** Harbor's addition_links ({@link additionLinks}). */
   additionLinks?: Record<string, unknown>;
+  /** True for a tag name the project's immutability rules protect; absent: none. */
+  immutableTag?: (tag: string) => boolean;
   /** The artifact's labels (src/projects/labels.ts). */
   labels?: LabelView[];
 }
@@ -250,7 +252,7 @@ export function artifactView(a: ArtifactRow, parts: ArtifactParts, opts: Artifac
     extra_attrs: parts.extra,
     annotations: stringRecord(parseJsonObject(a.annotations)),
     references,
-    tags: opts.withTag ? parts.tags.map(tagView) : null,
+    tags: opts.withTag ? parts.tags.map((t) => tagView(t, parts.immutableTag?.(t.name) ?? false)) : null,
     labels: opts.withLabel ? (parts.labels ?? []) : null,
     addition_links: parts.additionLinks ?? {},
     accessories: opts.withAccessory ? (parts.accessories ?? []).map((x) => accessoryView(x, a, parts.repository.name)) : null,
@@ -313,8 +315,8 @@ export function groupTags(tags: TagRow[]): Map<number, TagRow[]> {
 }
 
 
-/** Harbor's Tag object of a row. */
-export function tagView(t: TagRow): TagView {
+/** Harbor's Tag object of a row; `immutable` from the project's tag immutability rules. */
+export function tagView(t: TagRow, immutable = false): TagView {
   return {
     id: t.id,
     repository_id: t.repository_id,
@@ -322,6 +324,6 @@ export function tagView(t: TagRow): TagView {
     name: t.name,
     push_time: iso(t.push_time),
     pull_time: iso(t.pull_time),
-    immutable: false,
+    immutable,
   };
 }

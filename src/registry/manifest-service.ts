@@ -38,6 +38,7 @@ import type { CallContext, ManifestContent, NamePage, Registry } from './types.t
 import { PullRecorder } from './pull-recorder.ts';
 import { readManifestBytes } from './manifest-bytes.ts';
 import { gateApplies } from './pull-gate.ts';
+import { immutableDeleteError, immutablePushError, immutableUpdateError, pathInProject, type ImmutableTagTest } from './immutability-guard.ts';
 
 type Trx = Transaction<Database>;
 
@@ -113,6 +114,9 @@ export class ManifestService
     if (quotas) await quotas.guard(() => quotas.precheck(quotaSubject, quotaItems));
 
     this.deps.metrics.bytesIn.inc(body.length);
+    // Tag immutability: a cached answer (null for projects without rules); the tag is checked in the transaction.
+    const immutable = ref.kind === 'tag' ? await this.immutableTags(project) : null;
+    const refusePush = immutable && ref.kind === 'tag' && immutable(pathInProject(repo), ref.tag) ? () => immutablePushError(repo, ref.tag) : null;
 
     const record = () => this.transact(async (trx) => {
       const now = Date.now();
@@ -130,7 +134,7 @@ export class ManifestService
       const { artifact, created } = await this.upsertArtifact(trx, repository.id, digest, parsed, body.length, size, now);
 
       let tagChanged = false;
-      if (ref.kind === 'tag') tagChanged = await this.setTag(trx, repository.id, artifact.id, ref.tag, now);
+      if (ref.kind === 'tag') tagChanged = await this.setTag(trx, repository.id, artifact.id, ref.tag, now, refusePush);
 
       const tag = ref.kind === 'tag' ? ref.tag : null;
       // A new artifact has no tag but the one this push set.
@@ -238,8 +242,11 @@ export class ManifestService
     return { artifact, created: true };
   }
 
-  /** Points `tag` at the artifact; true when the tag was created or moved from another artifact. */
-  private async setTag(trx: Trx, repositoryId: number, artifactId: number, tag: string, now: number): Promise<boolean> {
+  /**
+   * Points `tag` at the artifact; true when the tag was created or moved from another artifact.
+   * `refuse` (an immutable tag) builds the error thrown when the tag exists already, same digest or not.
+   */
+  private async setTag(trx: Trx, repositoryId: number, artifactId: number, tag: string, now: number, refuse: (() => Error) | null): Promise<boolean> {
     // Insert first: a new tag (the common push) costs one statement.
     const created = await trx
       .insertInto('tags')
@@ -248,6 +255,7 @@ export class ManifestService
       .returning('id')
       .executeTakeFirst();
     if (created) return true;
+    if (refuse) throw refuse();
     const existing = await trx.selectFrom('tags').selectAll().where('repository_id', '=', repositoryId).where('name', '=', tag).executeTakeFirstOrThrow();
     await trx.updateTable('tags').set({ artifact_id: artifactId, push_time: now }).where('id', '=', existing.id).execute();
     return existing.artifact_id !== artifactId;
@@ -310,9 +318,17 @@ export class ManifestService
     });
   }
 
+  /** The project's immutable-tag test (RegistryDeps.immutability), or null when no tag of it is immutable. */
+  private async immutableTags(project: ProjectRow): Promise<ImmutableTagTest | null> {
+    return this.deps.immutability ? this.deps.immutability.immutableTags(project.id) : null;
+  }
+
   /** Deletes an artifact row (its tags and references cascade), unlinks its manifest blob, records DELETE_ARTIFACT. */
   private async removeArtifact(trx: Trx, ctx: CallContext, project: ProjectRow, repository: RepositoryRow, artifact: ArtifactRow): Promise<void> {
     const tags = await tagsOf(trx, artifact.id);
+    const immutable = tags.length > 0 ? await this.immutableTags(project) : null;
+    const held = immutable ? tags.find((t) => immutable(pathInProject(repository.name), t)) : undefined;
+    if (held !== undefined) throw immutableDeleteError(held);
     const referenced = await trx.selectFrom('artifact_references').select('child_digest').where('artifact_id', '=', artifact.id).execute();
     await trx.deleteFrom('tags').where('artifact_id', '=', artifact.id).execute();
     await trx.deleteFrom('artifact_references').where('artifact_id', '=', artifact.id).execute();
@@ -332,6 +348,7 @@ export class ManifestService
 
   /** Removes one tag (the artifact stays) and records DELETE_TAG; `unknown` builds the error for a missing tag. */
   private async removeTag(ctx: CallContext, project: ProjectRow, repository: RepositoryRow, tag: string, unknown: () => Error): Promise<void> {
+    const immutable = await this.immutableTags(project);
     await this.transact(async (trx) => {
       const row = await trx
         .selectFrom('tags')
@@ -342,6 +359,7 @@ export class ManifestService
         .where('tags.name', '=', tag)
         .executeTakeFirst();
       if (!row) throw unknown();
+      if (immutable && immutable(pathInProject(repository.name), tag)) throw immutableDeleteError(tag);
       await trx.deleteFrom('tags').where('id', '=', row.tag_id).execute();
       const tags = await tagsOf(trx, row.id);
       await this.deps.outbox.append(trx, {
@@ -373,10 +391,12 @@ export class ManifestService
     const project = await this.authorize(ctx, repo, 'create-tag');
     if (!isValidTag(tag)) throw fail('BAD_REQUEST', `invalid tag ${JSON.stringify(tag)}: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`, { tag });
     const repository = await this.repository(repo, 'NOT_FOUND');
+    const immutable = await this.immutableTags(project);
     await this.transact(async (trx) => {
       const artifact = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id).where('digest', '=', digest).executeTakeFirst();
       if (!artifact) throw fail('NOT_FOUND', `artifact ${digest} not found in ${repo}`, { name: repo, digest });
       const existing = await trx.selectFrom('tags').selectAll().where('repository_id', '=', repository.id).where('name', '=', tag).executeTakeFirst();
+      if (existing && existing.artifact_id !== artifact.id && immutable && immutable(pathInProject(repo), tag)) throw immutableUpdateError(tag);
       if (existing && existing.artifact_id !== artifact.id) {
         throw fail('CONFLICT', `tag ${tag} already exists in ${repo} on another artifact`, { name: repo, tag });
       }
@@ -404,7 +424,13 @@ export class ManifestService
   async deleteRepository(ctx: CallContext, repo: RepoName): Promise<void> {
     const project = await this.authorize(ctx, repo, 'delete');
     const repository = await this.repository(repo, 'NOT_FOUND');
+    const immutable = await this.immutableTags(project);
     await this.transact(async (trx) => {
+      if (immutable) {
+        const names = await trx.selectFrom('tags').select('name').where('repository_id', '=', repository.id).orderBy('name').execute();
+        const held = names.find((t) => immutable(pathInProject(repo), t.name));
+        if (held) throw immutableDeleteError(held.name);
+      }
       const artifacts = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id).orderBy('id').execute();
       const children = new Set(
         (

@@ -13,6 +13,7 @@ import type { Config } from '../config/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import type { QuotaGuard } from './quota-guard.ts';
 import type { PullGate } from './pull-gate.ts';
+import type { ImmutabilityGuard } from './immutability-guard.ts';
 import type { Digest, RepoName, Reference } from '../domain/index.ts';
 import type { CallContext, Registry } from './types.ts';
 import { BlobService } from './blob-service.ts';
@@ -31,6 +32,8 @@ export interface RegistryDeps {
   quotas?: QuotaGuard;
   /** The check before a manifest is served from a project with a pull policy (src/registry/pull-gate.ts); absent means none. */
   pullGate?: PullGate;
+  /** Which tags are immutable (src/registry/immutability-guard.ts); absent means none. */
+  immutability?: ImmutabilityGuard;
 }
 
 /** Implements {@link Registry} by delegating to the blob and manifest services. */

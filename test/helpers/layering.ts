@@ -53,6 +53,7 @@ export const allowedEdges: readonly AllowedEdge[] = [
   { from: 'projects', to: 'auth', reason: authReason },
   { from: 'webhooks', to: 'auth', reason: authReason },
   { from: 'scanning', to: 'auth', reason: authReason },
+  { from: 'lifecycle', to: 'auth', reason: authReason },
   {
     from: 'scanning',
     to: 'registry',
@@ -62,6 +63,11 @@ export const allowedEdges: readonly AllowedEdge[] = [
     from: 'scanning',
     to: 'projects',
     reason: 'scanning implements the projects’ ScanReads port (scan_overview, sbom_overview, the vulnerabilities addition)',
+  },
+  {
+    from: 'lifecycle',
+    to: 'registry',
+    reason: 'lifecycle implements the registry’s ImmutabilityGuard port (tag immutability rules the registry enforces on pushes and deletes)',
   },
   {
     from: 'projects',

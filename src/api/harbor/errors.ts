@@ -39,6 +39,7 @@ export const harborErrors = {
   TOOMANYREQUESTS: { status: 429, code: 'TOO_MANY_REQUEST' },
   UNAVAILABLE: { status: 503, code: 'SERVICE_UNAVAILABLE' },
   POLICY_VIOLATION: { status: 412, code: 'PROJECTPOLICYVIOLATION' },
+  IMMUTABLE_TAG: { status: 412, code: 'PRECONDITION' },
 } as const satisfies Record<ErrorCode, HarborErrorSpec>;
 
 /** The `WWW-Authenticate` challenge sent with every 401. */

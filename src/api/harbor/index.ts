@@ -26,6 +26,7 @@ import { robotRoutes } from './robots.ts';
 import { scannerRoutes } from './scanners.ts';
 import { scanRoutes } from './scans.ts';
 import { securityRoutes } from './security.ts';
+import { immutableRuleRoutes } from './immutable-rules.ts';
 import { labelRoutes } from './labels.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -93,6 +94,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(scannerRoutes(deps));
     await app.register(scanRoutes(deps));
     await app.register(securityRoutes(deps));
+    await app.register(immutableRuleRoutes(deps));
     await app.register(labelRoutes(deps));
   };
 }

@@ -40,6 +40,7 @@ export const ociErrorTable: Record<ErrorCode, OciErrorEntry> = {
   RANGE_INVALID: { status: 416, code: 'BLOB_UPLOAD_INVALID', meaning: 'a chunk does not start where the upload ends, or a read range is not satisfiable' },
   UNAVAILABLE: { status: 503, code: 'UNAVAILABLE', meaning: 'a dependency (database, storage) is unavailable, e.g. a write found the disk full' },
   POLICY_VIOLATION: { status: 412, code: 'PROJECTPOLICYVIOLATION', meaning: "the project's policy refuses the pull (prevent_vul), as Harbor answers" },
+  IMMUTABLE_TAG: { status: 412, code: 'PRECONDITION', meaning: 'the tag is immutable (a tag immutability rule): no push over it, no delete, as Harbor answers' },
 };
 
 /** The entry for unknown errors (500; the body carries the request id). */
