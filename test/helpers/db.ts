@@ -6,7 +6,8 @@
  * folder) finds its data again, like a SQLite file in that folder.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type Db, type OpenDatabaseOptions } from '../../src/db/index.ts';
@@ -160,4 +161,27 @@ export async function openTestDatabase(opts: OpenDatabaseOptions & { sqlitePath?
       await dropDatabase(name);
     },
   };
+}
+
+/** Two handles on one fresh database: two pools on PostgreSQL, one connection twice on SQLite. */
+export async function sharedDatabase(t: { after(fn: () => Promise<void>): void }): Promise<[Db, Db]> {
+  if (onPostgres) {
+    const name = databaseName(`shared:${process.pid}:${Date.now()}:${Math.random()}`);
+    const url = await ensureDatabase(name);
+    const a = await openDatabase(url, { poolSize: 4 });
+    const b = await openDatabase(url, { poolSize: 4, migrate: false });
+    t.after(async () => {
+      await b.close();
+      await a.close();
+      await dropDatabase(name);
+    });
+    return [a, b];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-shared-'));
+  const a = await openDatabase(join(dir, 'wharf.db'), { checkpointIntervalMs: 0 });
+  t.after(async () => {
+    await a.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return [a, a];
 }

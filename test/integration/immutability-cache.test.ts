@@ -6,35 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openDatabase, type Db } from '../../src/db/index.ts';
 import { Authorizer, systemActor } from '../../src/auth/index.ts';
 import { ImmutabilityRules, cacheTtlMs } from '../../src/lifecycle/index.ts';
-import { databaseName, dropDatabase, ensureDatabase, onPostgres } from '../helpers/db.ts';
-
-async function sharedDatabase(t: { after(fn: () => Promise<void>): void }): Promise<[Db, Db]> {
-  if (onPostgres) {
-    const name = databaseName(`immcache:${process.pid}:${Date.now()}:${Math.random()}`);
-    const url = await ensureDatabase(name);
-    const a = await openDatabase(url, { poolSize: 4 });
-    const b = await openDatabase(url, { poolSize: 4, migrate: false });
-    t.after(async () => {
-      await b.close();
-      await a.close();
-      await dropDatabase(name);
-    });
-    return [a, b];
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-immcache-'));
-  const a = await openDatabase(join(dir, 'wharf.db'), { checkpointIntervalMs: 0 });
-  t.after(async () => {
-    await a.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return [a, a];
-}
+import { sharedDatabase } from '../helpers/db.ts';
 
 test('a rule made on one instance reaches the other within the cache TTL', async (t) => {
   const [a, b] = await sharedDatabase(t);

@@ -8,38 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { openDatabase, type Db } from '../../src/db/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, databaseLoginStore, type Actor } from '../../src/auth/index.ts';
 import { isDomainError } from '../../src/domain/index.ts';
 import { JobService, type JobsConfig } from '../../src/jobs/index.ts';
-import { databaseName, dropDatabase, ensureDatabase, onPostgres } from '../helpers/db.ts';
-
-/** Two handles on one fresh database: two pools on PostgreSQL, one connection twice on SQLite. */
-async function sharedDatabase(t: { after(fn: () => Promise<void>): void }): Promise<[Db, Db]> {
-  if (onPostgres) {
-    const name = databaseName(`shared:${process.pid}:${Date.now()}:${Math.random()}`);
-    const url = await ensureDatabase(name);
-    const a = await openDatabase(url, { poolSize: 4 });
-    const b = await openDatabase(url, { poolSize: 4, migrate: false });
-    t.after(async () => {
-      await b.close();
-      await a.close();
-      await dropDatabase(name);
-    });
-    return [a, b];
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-shared-'));
-  const a = await openDatabase(join(dir, 'wharf.db'), { checkpointIntervalMs: 0 });
-  t.after(async () => {
-    await a.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return [a, a];
-}
+import type { Db } from '../../src/db/index.ts';
+import { sharedDatabase } from '../helpers/db.ts';
 
 const locked = (e: unknown) => isDomainError(e, 'TOOMANYREQUESTS');
 
