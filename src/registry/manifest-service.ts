@@ -297,6 +297,8 @@ export class ManifestService
       await this.removeTag(ctx, project, repository, ref.tag, () => manifestUnknown(repo, ref));
       return;
     }
+    // Read before the transaction: on SQLite a query outside it would wait for its one connection.
+    const immutable = await this.immutableTags(project);
     await this.transact(async (trx) => {
       const artifact = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id).where('digest', '=', ref.digest).executeTakeFirst();
       if (!artifact) throw manifestUnknown(repo, ref);
@@ -314,7 +316,7 @@ export class ManifestService
           index: parent.digest,
         });
       }
-      await this.removeArtifact(trx, ctx, project, repository, artifact);
+      await this.removeArtifact(trx, ctx, project, repository, artifact, immutable);
     });
   }
 
@@ -323,10 +325,12 @@ export class ManifestService
     return this.deps.immutability ? this.deps.immutability.immutableTags(project.id) : null;
   }
 
-  /** Deletes an artifact row (its tags and references cascade), unlinks its manifest blob, records DELETE_ARTIFACT. */
-  private async removeArtifact(trx: Trx, ctx: CallContext, project: ProjectRow, repository: RepositoryRow, artifact: ArtifactRow): Promise<void> {
+  /**
+   * Deletes an artifact row (its tags and references cascade), unlinks its manifest blob, records
+   * DELETE_ARTIFACT; refused when `immutable` (the project's test, read before the transaction) holds one of its tags.
+   */
+  private async removeArtifact(trx: Trx, ctx: CallContext, project: ProjectRow, repository: RepositoryRow, artifact: ArtifactRow, immutable: ImmutableTagTest | null): Promise<void> {
     const tags = await tagsOf(trx, artifact.id);
-    const immutable = tags.length > 0 ? await this.immutableTags(project) : null;
     const held = immutable ? tags.find((t) => immutable(pathInProject(repository.name), t)) : undefined;
     if (held !== undefined) throw immutableDeleteError(held);
     const referenced = await trx.selectFrom('artifact_references').select('child_digest').where('artifact_id', '=', artifact.id).execute();
