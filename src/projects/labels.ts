@@ -116,6 +116,14 @@ export class LabelService {
   }
 
   /** Checks the right to change a label: the system admin for global labels, `manage-labels` in its project otherwise. */
+  /**
+   * Label writes are never open to anonymous callers or registry tokens (a token is worth only its
+   * repository actions): they get 401/403 before the body or the label is looked at.
+   */
+  private refuseTokens(ctx: CallContext): void {
+    if (ctx.actor.kind === 'anonymous' || ctx.actor.kind === 'token') this.deps.authorizer.check(ctx.actor, 'admin');
+  }
+
   private async checkManage(ctx: CallContext, scope: string, projectId: number): Promise<void> {
     if (scope === 'g') this.deps.authorizer.check(ctx.actor, 'admin');
     else await this.project(ctx, projectId, 'manage-labels');
@@ -145,6 +153,7 @@ export class LabelService {
 
   /** `POST /labels`: returns the new id; CONFLICT `label <name> already exists`. */
   async create(ctx: CallContext, body: unknown): Promise<number> {
+    this.refuseTokens(ctx);
     const b = readBody(body);
     if (b.scope !== 'g' && b.scope !== 'p') throw fail('BAD_REQUEST', 'unsupported label scope');
     const name = checkName(b.name);
@@ -174,6 +183,7 @@ export class LabelService {
 
   /** `PUT /labels/{id}`: only name, description and color change. */
   async update(ctx: CallContext, id: number, body: unknown): Promise<void> {
+    this.refuseTokens(ctx);
     const row = await readLabel(this.deps.db, id);
     if (!row) throw fail('NOT_FOUND', `label ${id} not found`);
     await this.checkManage(ctx, row.scope, Number(row.project_id));
@@ -193,6 +203,7 @@ export class LabelService {
 
   /** `DELETE /labels/{id}`: removes it from every artifact, then deletes it. */
   async delete(ctx: CallContext, id: number): Promise<void> {
+    this.refuseTokens(ctx);
     const row = await readLabel(this.deps.db, id);
     if (!row) throw fail('NOT_FOUND', `label ${id} not found`);
     await this.checkManage(ctx, row.scope, Number(row.project_id));

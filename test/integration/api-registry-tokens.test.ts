@@ -100,6 +100,8 @@ describe('registry tokens on /api/v2.0', () => {
       job_id: '1',
       pool_id: '1',
       registration_id: '00000000-0000-0000-0000-000000000000',
+      label_id: '1',
+      immutable_rule_id: '1',
     };
     return values[first];
   }
