@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { api, createPolicy, eventually, explain, pushSmallImage, smallImage, type ApiAnswer } from '../helpers/webhook-client.ts';
 import { jsonBody, startReceiver, type Receiver } from '../helpers/receiver.ts';
+import type { LabelView } from '../../src/projects/index.ts';
 
 let w: TestWharf;
 let rx: Receiver;
@@ -21,16 +22,8 @@ let otherProjectId = 0;
 let digestA = '';
 let digestB = '';
 
-interface LabelBody {
-  id: number;
-  name: string;
-  description: string;
-  color: string;
-  scope: string;
-  project_id: number;
-  creation_time: string;
-  update_time: string;
-}
+/** Harbor's Label object, as the API answers it. */
+type LabelBody = LabelView;
 
 /** A parsed JSON body typed as the test reads it. */
 function shape<T>(v: unknown): T {
