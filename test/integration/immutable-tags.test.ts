@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
+import { error, ok } from '../helpers/answers.ts';
 
 let tw: TestWharf;
 const devAuth = 'Basic ' + Buffer.from('imm-dev:DevPass123').toString('base64');
@@ -21,18 +22,6 @@ const api = (path: string, init: { method?: string; body?: unknown; auth?: strin
   if (init.body !== undefined) headers.set('content-type', 'application/json');
   return fetch(`${tw.url}/api/v2.0${path}`, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
 };
-
-async function ok<T>(r: Response, status = 200): Promise<T> {
-  const text = await r.text();
-  assert.equal(r.status, status, text);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
-}
-
-async function error(r: Response, status: number, code: string, message: string): Promise<void> {
-  const text = await r.text();
-  assert.equal(r.status, status, text);
-  assert.deepEqual(JSON.parse(text), { errors: [{ code, message }] });
-}
 
 /** /v2 errors carry a detail too: code and message are what clients show. */
 async function v2Error(r: Response, status: number, code: string, message: string): Promise<void> {

@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startWharf, adminAuth, tempDataDir, type TestWharf } from '../helpers/wharf.ts';
 import { onPostgres } from '../helpers/db.ts';
+import { error, ok } from '../helpers/answers.ts';
 
 const dockerManifest = 'application/vnd.docker.distribution.manifest.v2+json';
 const vulnReport = 'application/vnd.security.vulnerability.report; version=1.1';
@@ -89,21 +90,6 @@ interface Reg {
   capabilities?: { support_vulnerability: boolean; support_sbom: boolean };
   create_time: string;
   update_time: string;
-}
-
-async function ok<T>(r: Response, status = 200): Promise<T> {
-  const text = await r.text();
-  assert.equal(r.status, status, text);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
-}
-
-async function error(r: Response, status: number, code: string, message: string | RegExp): Promise<void> {
-  const text = await r.text();
-  assert.equal(r.status, status, text);
-  const body = JSON.parse(text) as { errors: Array<{ code: string; message: string }> };
-  assert.equal(body.errors[0]?.code, code, text);
-  if (typeof message === 'string') assert.equal(body.errors[0]?.message, message);
-  else assert.match(body.errors[0]?.message ?? '', message);
 }
 
 async function create(body: Record<string, unknown>): Promise<string> {

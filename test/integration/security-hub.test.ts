@@ -14,6 +14,7 @@ import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
 import { pushSmallImage, putManifest, smallImage } from '../helpers/webhook-client.ts';
 import { ScanReportStore, type ReportResult } from '../../src/db/index.ts';
 import type { VulnerabilityItemView } from '../../src/scanning/index.ts';
+import { error, ok } from '../helpers/answers.ts';
 
 const v11 = 'application/vnd.security.vulnerability.report; version=1.1';
 const v10 = 'application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0';
@@ -29,21 +30,6 @@ const api = (path: string, init: { method?: string; body?: unknown; auth?: strin
   if (init.body !== undefined) headers.set('content-type', 'application/json');
   return fetch(`${tw.url}/api/v2.0${path}`, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
 };
-
-async function ok<T>(r: Response, status = 200): Promise<T> {
-  const text = await r.text();
-  assert.equal(r.status, status, text);
-  return (text === '' ? undefined : JSON.parse(text)) as T; // the caller names the shape it asserts on
-}
-
-async function error(r: Response, status: number, code: string, message: string | RegExp): Promise<void> {
-  const text = await r.text();
-  assert.equal(r.status, status, text);
-  const body = JSON.parse(text) as { errors: Array<{ code: string; message: string }> }; // Harbor's error body
-  assert.equal(body.errors[0]?.code, code, text);
-  if (typeof message === 'string') assert.equal(body.errors[0]?.message, message);
-  else assert.match(body.errors[0]?.message ?? '', message);
-}
 
 interface Finding {
   cve: string;
