@@ -302,19 +302,26 @@ export class JobStore {
    * execution. Stopping a final execution changes nothing.
    */
   async requestStop(executionId: number, now: number): Promise<number[] | undefined> {
+    // Locks in the order finish() takes them, a task row before its execution's row, and the task
+    // rows in id order: a stop racing a task's end (or another stop) on PostgreSQL waits instead
+    // of deadlocking.
     return this.db.transaction().execute(async (trx) => {
       const e = await trx.selectFrom('job_executions').select(['id', 'status']).where('id', '=', executionId).executeTakeFirst();
       if (!e) return undefined;
-      await trx.updateTable('job_executions').set({ stop_requested: 1, update_time: now }).where('id', '=', executionId).execute();
-      const pending = await trx.selectFrom('job_tasks').select('id').where('execution_id', '=', executionId).where('status', '=', 'Pending').execute();
-      for (const p of pending) {
-        await trx.updateTable('job_tasks').set({ status: 'Stopped', stop_requested: 1, end_time: now, update_time: now }).where('id', '=', p.id).where('status', '=', 'Pending').execute();
-        await trx.insertInto('job_task_logs').values({ task_id: p.id, time: now, level: 'INFO', message: 'stopped before it started' }).execute();
+      const open = await trx.selectFrom('job_tasks').select('id').where('execution_id', '=', executionId).where('status', 'in', ['Pending', 'Running']).orderBy('id').execute();
+      const running: number[] = [];
+      for (const { id } of open) {
+        const stopped = await trx.updateTable('job_tasks').set({ status: 'Stopped', stop_requested: 1, end_time: now, update_time: now }).where('id', '=', id).where('status', '=', 'Pending').executeTakeFirst();
+        if (Number(stopped.numUpdatedRows) === 1) {
+          await trx.insertInto('job_task_logs').values({ task_id: id, time: now, level: 'INFO', message: 'stopped before it started' }).execute();
+          continue;
+        }
+        const flagged = await trx.updateTable('job_tasks').set({ stop_requested: 1, update_time: now }).where('id', '=', id).where('status', '=', 'Running').executeTakeFirst();
+        if (Number(flagged.numUpdatedRows) === 1) running.push(id);
       }
-      const running = await trx.selectFrom('job_tasks').select('id').where('execution_id', '=', executionId).where('status', '=', 'Running').execute();
-      if (running.length > 0) await trx.updateTable('job_tasks').set({ stop_requested: 1, update_time: now }).where('execution_id', '=', executionId).where('status', '=', 'Running').execute();
+      await trx.updateTable('job_executions').set({ stop_requested: 1, update_time: now }).where('id', '=', executionId).execute();
       await this.refreshExecution(executionId, now, trx);
-      return running.map((r) => r.id);
+      return running;
     });
   }
 

@@ -86,6 +86,7 @@ export class ScanAll {
         const batch = await scans.store.artifactsAfter(after, this.deps.batchSize);
         if (batch.length === 0) break;
         for (const rec of batch) {
+          if (ctx.signal.aborted) throw new Error('scan all was interrupted');
           after = rec.id;
           summary.total_count++;
           try {
