@@ -23,7 +23,7 @@ import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbSched
 import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
 import { ScanAll, ScanService } from './scanning/index.ts';
 import { SecurityHub, VulnerabilityGate } from './scanning/index.ts';
-import { ImmutabilityRules } from './lifecycle/index.ts';
+import { ImmutabilityRules, RetentionService } from './lifecycle/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 
@@ -166,6 +166,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   // Outbox consumers: auto_scan / auto_sbom_generation on PUSH_ARTIFACT; reports of digests no longer stored go on DELETE_ARTIFACT.
   consumers.register(scans.scanOnPushConsumer());
   consumers.register(scans.cleanupConsumer());
+  // Tag retention (src/lifecycle/retention/): RETENTION runs (one task per repository) and their schedules.
+  const retention = new RetentionService({ db: db.kysely, jobs, outbox, authorizer, registry, immutability, hostname: () => new URL(config.external_url).host });
+  for (const h of retention.handlers()) jobs.register(h);
   // `wharf gc` and tests: a GARBAGE_COLLECTION execution run in this process, recorded like any other.
   const gc = async (): Promise<GcReport> => {
     const out = await jobs.runHere('GARBAGE_COLLECTION', 'MANUAL', {});
@@ -174,7 +177,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   };
   // scanning.builtin: the built-in scanner's adapter API under /scanner/api/v1, outside the registry's and Harbor's auth (docs/scanning.md).
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
   let address = '';
   return {
     config,

@@ -19,7 +19,7 @@ import type { JobService } from '../jobs/index.ts';
 import type { CveAllowlists, ScannerRegistrations } from '../scanning/index.ts';
 import type { ScanAll, ScanService } from '../scanning/index.ts';
 import type { SecurityHub } from '../scanning/index.ts';
-import type { ImmutabilityRules } from '../lifecycle/index.ts';
+import type { ImmutabilityRules, RetentionService } from '../lifecycle/index.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
 export interface AppDeps {
@@ -52,6 +52,8 @@ export interface AppDeps {
   cveAllowlists: CveAllowlists;
   /** Tag immutability rules (Harbor's /projects/{p}/immutabletagrules). */
   immutability: ImmutabilityRules;
+  /** Tag retention (Harbor's /retentions). */
+  retention: RetentionService;
   /** Scans, their logs and scan all (src/scanning/scan-service.ts, scan-all.ts); absent: no scan routes. */
   scans?: { service: ScanService; all: ScanAll };
   /** Harbor's security hub (/security/summary, /security/vul); absent: no /security routes. */

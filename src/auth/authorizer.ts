@@ -62,6 +62,12 @@ export type Action =
   | 'list-immutable-rules'
   /** Create, change, delete tag immutability rules (Harbor's immutable-tag create/update/delete). */
   | 'manage-immutable-rules'
+  /** Read the project's tag retention policy, runs and logs (Harbor's tag-retention read/list). */
+  | 'read-retention'
+  /** Create, change, delete the project's retention policy (Harbor's tag-retention create/update/delete). */
+  | 'manage-retention'
+  /** Start and stop retention runs (Harbor's tag-retention operate). */
+  | 'run-retention'
   /** List and read the project's labels (Harbor's label list/read). */
   | 'read-labels'
   /** Create, change, delete the project's labels (Harbor's label create/update/delete). */
@@ -109,6 +115,10 @@ export const matrix: Readonly<Record<Action, Rule>> = Object.freeze({
   'read-scan': rule(['projectAdmin', 'maintainer', 'developer', 'guest', 'limitedGuest'], ['scan:read', 'sbom:read']),
   'list-immutable-rules': rule(['projectAdmin', 'maintainer'], ['immutable-tag:list']),
   'manage-immutable-rules': rule(['projectAdmin', 'maintainer'], ['immutable-tag:create', 'immutable-tag:update', 'immutable-tag:delete']),
+  // Harbor also lets developers manage and run retention (reported as a way for a developer to delete everything); Wharf does not.
+  'read-retention': rule(['projectAdmin', 'maintainer', 'developer'], ['tag-retention:read', 'tag-retention:list']),
+  'manage-retention': rule(['projectAdmin', 'maintainer'], ['tag-retention:create', 'tag-retention:update', 'tag-retention:delete']),
+  'run-retention': rule(['projectAdmin', 'maintainer'], ['tag-retention:operate']),
   'read-labels': rule(['projectAdmin', 'maintainer', 'developer', 'guest'], ['label:list', 'label:read']),
   'manage-labels': rule(['projectAdmin', 'maintainer'], ['label:create', 'label:update', 'label:delete']),
   'label-artifact': rule(['projectAdmin', 'maintainer', 'developer'], ['artifact-label:create', 'artifact-label:delete']),

@@ -24,6 +24,7 @@ import * as m0012 from './migrations/0012-scanners.ts';
 import * as m0013 from './migrations/0013-scan-reports.ts';
 import * as m0014 from './migrations/0014-immutable-rules.ts';
 import * as m0015 from './migrations/0015-labels.ts';
+import * as m0016 from './migrations/0016-retention.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '0013-scan-reports': m0013,
   '0014-immutable-rules': m0014,
   '0015-labels': m0015,
+  '0016-retention': m0016,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

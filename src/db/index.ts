@@ -20,3 +20,4 @@ export * from './label-store.ts';
 export * from './cve-allowlist-store.ts';
 export * from './security-store.ts';
 export * from './immutable-rule-store.ts';
+export * from './retention-store.ts';

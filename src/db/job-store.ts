@@ -39,6 +39,8 @@ export interface NewExecution {
   extraAttrs?: Record<string, unknown>;
   /** One entry per task: its parameters. An execution with no task ends Success at once. */
   tasks: Array<Record<string, unknown>>;
+  /** The status message of an execution with no task (e.g. retention's `no resources for retention`). */
+  statusMessage?: string;
   /** Runs a task may have in all (a reclaimed task after a crash is run again until this). */
   maxRuns: number;
 }
@@ -110,7 +112,7 @@ export class JobStore {
           vendor_type: e.vendorType,
           vendor_id: e.vendorId ?? 0,
           status: e.tasks.length === 0 ? 'Success' : 'Running',
-          status_message: '',
+          status_message: e.tasks.length === 0 ? (e.statusMessage ?? '') : '',
           trigger: e.trigger,
           extra_attrs: JSON.stringify(e.extraAttrs ?? {}),
           stop_requested: 0,
@@ -346,15 +348,27 @@ export class JobStore {
   }
 
   /** One task. */
-  async task(id: number): Promise<JobTaskRow | undefined> {
-    return this.db.selectFrom('job_tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  async task(id: number, db: Db = this.db): Promise<JobTaskRow | undefined> {
+    return db.selectFrom('job_tasks').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   /** Executions of a vendor type, newest first, and their total. */
-  async listExecutions(vendorType: string, offset: number, limit: number): Promise<{ total: number; rows: JobExecutionRow[] }> {
-    const total = await this.db.selectFrom('job_executions').select((eb) => eb.fn.countAll<number>().as('n')).where('vendor_type', '=', vendorType).executeTakeFirstOrThrow();
-    const rows = await this.db.selectFrom('job_executions').selectAll().where('vendor_type', '=', vendorType).orderBy('id', 'desc').offset(offset).limit(limit).execute();
+  async listExecutions(vendorType: string, offset: number, limit: number, vendorId?: number): Promise<{ total: number; rows: JobExecutionRow[] }> {
+    let count = this.db.selectFrom('job_executions').select((eb) => eb.fn.countAll<number>().as('n')).where('vendor_type', '=', vendorType);
+    let list = this.db.selectFrom('job_executions').selectAll().where('vendor_type', '=', vendorType);
+    if (vendorId !== undefined) {
+      count = count.where('vendor_id', '=', vendorId);
+      list = list.where('vendor_id', '=', vendorId);
+    }
+    const total = await count.executeTakeFirstOrThrow();
+    const rows = await list.orderBy('id', 'desc').offset(offset).limit(limit).execute();
     return { total: Number(total.n), rows };
+  }
+
+  /** The ids of an execution's Pending and Running tasks; `db` may be the caller's transaction. */
+  async openTaskIds(executionId: number, db: Db = this.db): Promise<number[]> {
+    const rows = await db.selectFrom('job_tasks').select('id').where('execution_id', '=', executionId).where('status', 'in', ['Pending', 'Running']).orderBy('id').execute();
+    return rows.map((r) => r.id);
   }
 
   /** Running (or Pending) tasks of a vendor type, across processes. */

@@ -542,6 +542,35 @@ export interface JobWorkersTable {
   heartbeat_time: number;
 }
 
+/** A project's tag retention policy (src/db/retention-store.ts): Harbor's RetentionPolicy as JSON without id and scope. Times in ms. */
+export interface RetentionPoliciesTable {
+  id: Generated<number>;
+  project_id: number;
+  /** JSON: `{algorithm, rules, trigger, summary_event}` (src/lifecycle/retention/policy.ts). */
+  policy: string;
+  creation_time: number;
+  update_time: number;
+}
+
+/** What one repository task of a retention run did, written by the task when it ends. */
+export interface RetentionTaskResultsTable {
+  task_id: number;
+  execution_id: number;
+  /** The repository path without the project. */
+  repository: string;
+  total: number;
+  retained: number;
+  /** JSON list of the deleted (or, in a dry run, would-be deleted) artifacts: `[{digest, tags}]`. */
+  deleted: string;
+  finish_time: number;
+}
+
+/** A retention run whose summary event was sent (once per run). */
+export interface RetentionSummariesTable {
+  execution_id: number;
+  sent_time: number;
+}
+
 /** A label (Harbor's /labels; src/db/label-store.ts): scope 'g' (project_id 0) or 'p'. Times in ms. */
 export interface LabelsTable {
   id: Generated<number>;
@@ -665,6 +694,9 @@ export interface Database {
   sbom_reports: SbomReportsTable;
   labels: LabelsTable;
   artifact_labels: ArtifactLabelsTable;
+  retention_policies: RetentionPoliciesTable;
+  retention_task_results: RetentionTaskResultsTable;
+  retention_summaries: RetentionSummariesTable;
   vulndb_advisories: VulndbAdvisoriesTable;
   vulndb_affected: VulndbAffectedTable;
   vulndb_meta: VulndbMetaTable;

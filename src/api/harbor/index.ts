@@ -28,6 +28,7 @@ import { scanRoutes } from './scans.ts';
 import { securityRoutes } from './security.ts';
 import { immutableRuleRoutes } from './immutable-rules.ts';
 import { labelRoutes } from './labels.ts';
+import { retentionRoutes } from './retentions.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -96,5 +97,6 @@ export function harborApi(deps: AppDeps) {
     await app.register(securityRoutes(deps));
     await app.register(immutableRuleRoutes(deps));
     await app.register(labelRoutes(deps));
+    await app.register(retentionRoutes(deps));
   };
 }
