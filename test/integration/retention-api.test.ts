@@ -80,10 +80,7 @@ async function events(type: string, projectId: number): Promise<Json[]> {
 
 before(async () => {
   w = await startWharf({ overrides: { jobs: { poll_ms: 50 } } });
-  for (const [u, role] of [['r-dev', 2], ['r-guest', 3], ['r-maint', 4]] as const) {
-    await call('POST', '/users', 201, { username: u, email: `${u}@example.com`, realname: u, password });
-    void role;
-  }
+  for (const u of ['r-dev', 'r-guest', 'r-maint']) await call('POST', '/users', 201, { username: u, email: `${u}@example.com`, realname: u, password });
 });
 
 after(async () => {
