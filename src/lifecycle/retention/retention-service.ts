@@ -295,7 +295,9 @@ export class RetentionService {
     const id = ctx.params.policy_id;
     const policy = typeof id === 'number' ? await retentionPolicy(this.deps.db, id) : undefined;
     if (!policy) {
-      await ctx.log(`the retention policy ${String(id)} no longer exists: nothing to run`, 'WARNING');
+      // Its project was deleted (the policy went with it): the schedule goes too.
+      if (typeof id === 'number') await this.deps.jobs.removeSchedule(RETENTION_SCHEDULE, id);
+      await ctx.log(`the retention policy ${String(id)} no longer exists: its schedule is removed`, 'WARNING');
       return {};
     }
     const executionId = await this.launch(policy, 'SCHEDULE', false, retentionScheduleOperator);
@@ -350,7 +352,12 @@ export class RetentionService {
     }
     for (const line of retentionLogTable(rowsOut)) await ctx.log(line);
     for (const f of failures) await ctx.log(f, 'ERROR');
-    if (stopped) await ctx.log('stopped by request before every deletion was done', 'WARNING');
+    if (stopped) {
+      // A shutdown or a lost lease also aborts: then nothing is recorded and the next run of the task carries on.
+      const t = await this.deps.jobs.store.task(ctx.taskId);
+      if (t?.stop_requested !== 1) throw new Error('interrupted before every deletion was done; the task runs again');
+      await ctx.log('stopped by request before every deletion was done', 'WARNING');
+    }
     const total = candidates.length;
     const retained = total - deleted.length;
     await this.deps.db.transaction().execute(async (trx) => {
