@@ -25,6 +25,7 @@ import * as m0013 from './migrations/0013-scan-reports.ts';
 import * as m0014 from './migrations/0014-immutable-rules.ts';
 import * as m0015 from './migrations/0015-labels.ts';
 import * as m0016 from './migrations/0016-retention.ts';
+import * as m0017 from './migrations/0017-repository-description.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '0014-immutable-rules': m0014,
   '0015-labels': m0015,
   '0016-retention': m0016,
+  '0017-repository-description': m0017,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

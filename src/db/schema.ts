@@ -42,6 +42,8 @@ export interface RepositoriesTable {
   pull_count: number;
   creation_time: number;
   update_time: number;
+  /** Harbor's Repository.description (PUT /projects/{p}/repositories/{r}); '' until set. */
+  description: Generated<string>;
 }
 
 /** Content-addressed blobs known to the registry (their bytes live in the BlobStore). */
@@ -706,7 +708,8 @@ export interface Database {
 /** Row types, for repositories' signatures. */
 export type UserRow = Selectable<UsersTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
-export type RepositoryRow = Selectable<RepositoriesTable>;
+/** A repository row as the registry reads it; `description` is read by Harbor's repository views only (src/projects/content-reads.ts). */
+export type RepositoryRow = Omit<Selectable<RepositoriesTable>, 'description'>;
 export type ArtifactRow = Selectable<ArtifactsTable>;
 export type ArtifactReferenceRow = Selectable<ArtifactReferencesTable>;
 export type TagRow = Selectable<TagsTable>;
