@@ -33,7 +33,7 @@ import { GroupCommit, registryStore } from '../db/index.ts';
 import type { ArtifactRef, NewEvent } from '../events/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
-import { findRepository, touchOrCreateRepository, projectForRepo, projectRef, projectUnknown, repositoryRef } from './repositories.ts';
+import { findRepository, maxRepositoryDescriptionLength, touchOrCreateRepository, projectForRepo, projectRef, projectUnknown, repositoryRef } from './repositories.ts';
 import type { CallContext, ManifestContent, NamePage, Registry } from './types.ts';
 import { PullRecorder } from './pull-recorder.ts';
 import { readManifestBytes } from './manifest-bytes.ts';
@@ -47,7 +47,7 @@ export const maxPageSize = 10_000;
 
 /** Implements the manifest half of {@link Registry}. */
 export class ManifestService
-  implements Pick<Registry, 'putManifest' | 'getManifest' | 'deleteManifest' | 'listTags' | 'createTag' | 'deleteTag' | 'deleteRepository' | 'catalog' | 'referrers'>
+  implements Pick<Registry, 'putManifest' | 'getManifest' | 'deleteManifest' | 'listTags' | 'createTag' | 'deleteTag' | 'deleteRepository' | 'setRepositoryDescription' | 'catalog' | 'referrers'>
 {
   /** Manifest bytes by digest: content-addressed, so a cached entry is always valid. */
   private readonly manifestBytes = new ByteLru(32 * 1024 * 1024);
@@ -465,6 +465,16 @@ export class ManifestService
       await this.deps.quotas?.release(trx, project.id, linked.map((r) => r.digest));
       await this.deps.outbox.append(trx, { ...base, type: 'DELETE_REPOSITORY' });
     });
+  }
+
+  /** Sets a repository's description (Harbor's repository update); its update_time stays, as Harbor's does. */
+  async setRepositoryDescription(ctx: CallContext, repo: RepoName, description: string): Promise<void> {
+    await this.authorize(ctx, repo, 'push');
+    if (description.length > maxRepositoryDescriptionLength) {
+      throw fail('BAD_REQUEST', `the description is ${description.length} characters long; at most ${maxRepositoryDescriptionLength} are allowed`);
+    }
+    const done = await this.deps.db.updateTable('repositories').set({ description }).where('name', '=', repo).executeTakeFirst();
+    if (Number(done.numUpdatedRows) === 0) throw fail('NOT_FOUND', `repository ${repo} not found`, { name: repo });
   }
 
   /** GET /v2/_catalog: repositories the caller may pull from, in lexical order after `last`, at most `n`. */

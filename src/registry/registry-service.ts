@@ -1,6 +1,7 @@
 /**
  * The registry service: one facade over the blob side (blobs, uploads, mounts) and the manifest
- * side (manifests, tags, referrers, catalog, repositories), so adapters depend on one interface.
+ * side (manifests, tags, referrers, catalog, repositories), so adapters depend on one interface;
+ * artifact copies (src/registry/artifact-copy.ts) are made of both.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -18,6 +19,7 @@ import type { Digest, RepoName, Reference } from '../domain/index.ts';
 import type { CallContext, Registry } from './types.ts';
 import { BlobService } from './blob-service.ts';
 import { ManifestService } from './manifest-service.ts';
+import { copyArtifact, type CopyParts } from './artifact-copy.ts';
 
 /** What the registry service needs. */
 export interface RegistryDeps {
@@ -40,10 +42,19 @@ export interface RegistryDeps {
 export class RegistryService implements Registry {
   readonly blobSide: BlobService;
   readonly manifestSide: ManifestService;
+  private readonly copyParts: CopyParts;
 
   constructor(deps: RegistryDeps) {
     this.blobSide = new BlobService(deps);
     this.manifestSide = new ManifestService(deps);
+    this.copyParts = {
+      db: deps.db,
+      authorizer: deps.authorizer,
+      blobs: this.blobSide,
+      manifests: this.manifestSide,
+      ...(deps.quotas ? { quotas: deps.quotas } : {}),
+      ...(deps.immutability ? { immutability: deps.immutability } : {}),
+    };
   }
 
   blobInfo(ctx: CallContext, repo: RepoName, digest: Digest) {
@@ -96,6 +107,12 @@ export class RegistryService implements Registry {
   }
   deleteRepository(ctx: CallContext, repo: RepoName) {
     return this.manifestSide.deleteRepository(ctx, repo);
+  }
+  setRepositoryDescription(ctx: CallContext, repo: RepoName, description: string) {
+    return this.manifestSide.setRepositoryDescription(ctx, repo, description);
+  }
+  copyArtifact(ctx: CallContext, from: RepoName, ref: Reference, to: RepoName) {
+    return copyArtifact(this.copyParts, ctx, from, ref, to);
   }
   catalog(ctx: CallContext, n: number | null, last: string | null) {
     return this.manifestSide.catalog(ctx, n, last);

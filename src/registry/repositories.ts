@@ -11,6 +11,9 @@ import type { CallContext } from './types.ts';
 
 type Q = Kysely<Database> | Transaction<Database>;
 
+/** Longest repository description accepted (Harbor's repository update). */
+export const maxRepositoryDescriptionLength = 2048;
+
 /** The project a repository name belongs to; NAME_UNKNOWN naming the project when it does not exist. */
 export async function projectForRepo(db: Q, name: RepoName): Promise<ProjectRow> {
   const projectName = projectOf(name);

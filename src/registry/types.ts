@@ -66,6 +66,14 @@ export interface Registry {
   createTag(ctx: CallContext, repo: RepoName, digest: Digest, tag: string): Promise<void>;
   deleteTag(ctx: CallContext, repo: RepoName, tag: string): Promise<void>;
   deleteRepository(ctx: CallContext, repo: RepoName): Promise<void>;
+  /** Sets a repository's description (Harbor's repository update; push permission); NOT_FOUND when it does not exist. */
+  setRepositoryDescription(ctx: CallContext, repo: RepoName, description: string): Promise<void>;
+  /**
+   * Copies artifact `ref` of `from` (an index with its children) into `to` as a push of the caller
+   * (src/registry/artifact-copy.ts): blobs linked by reference, PUSH_ARTIFACT recorded, quota and
+   * tag immutability applied; the tag comes along when `ref` is one. Returns the copy's digest.
+   */
+  copyArtifact(ctx: CallContext, from: RepoName, ref: Reference, to: RepoName): Promise<{ digest: Digest }>;
   /** Repositories the caller may list, by name. */
   catalog(ctx: CallContext, n: number | null, last: string | null): Promise<NamePage>;
   /** An OCI image index of the manifests whose subject is `digest`, optionally filtered by artifactType. */
