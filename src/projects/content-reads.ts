@@ -141,7 +141,7 @@ export class ContentReads {
     const p = pageOf(rows, list.page, list.pageSize);
     return {
       items: await this.repositoryViews(
-        p.items.map((row) => ({ id: row.id, project_id: row.project_id, name: row.name, pull_count: row.pull_count, creation_time: row.creation_time, update_time: row.update_time })),
+        p.items.map((row) => ({ id: row.id, project_id: row.project_id, name: row.name, pull_count: row.pull_count, creation_time: row.creation_time, update_time: row.update_time, description: row.description })),
       ),
       total: p.total,
     };
@@ -150,7 +150,10 @@ export class ContentReads {
   /** One repository; `repo` is the name inside the project (`a/b` in `library/a/b`). */
   async getRepository(ctx: CallContext, key: ProjectKey, repo: string): Promise<RepositoryView> {
     const { repository } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
-    const [view] = await this.repositoryViews([repository]);
+    // The lookup's row leaves out the description (RepositoryRow); read the whole row.
+    const row = await this.deps.db.selectFrom('repositories').selectAll().where('id', '=', repository.id).executeTakeFirst();
+    if (!row) throw fail('NOT_FOUND', `repository ${repository.name} not found`);
+    const [view] = await this.repositoryViews([row]);
     if (!view) throw new Error('repositoryViews returned no view for one row');
     return view;
   }

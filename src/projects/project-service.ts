@@ -5,7 +5,7 @@
  *   project-lookup.ts   what a path names, and the caller's permission on it
  *   project-admin.ts    projects: create, list, read, change, delete (events and audit in the change's transaction)
  *   content-reads.ts    repositories, artifacts and tags, listed with Harbor's list semantics
- *   content-changes.ts  deleting repositories and artifacts, adding and removing tags, through the registry
+ *   content-changes.ts  deleting repositories and artifacts, tags, copies, descriptions, through the registry
  *   labels.ts           global and project labels, adding them to artifacts and removing them
  * This class only wires them and keeps one object for the routes.
  */
@@ -103,6 +103,16 @@ export class ProjectService {
   /** One repository (`repo` is the name inside the project). */
   getRepository(ctx: CallContext, key: ProjectKey, repo: string): Promise<RepositoryView> {
     return this.reads.getRepository(ctx, key, repo);
+  }
+
+  /** Changes a repository's description (Harbor's repository update). */
+  updateRepository(ctx: CallContext, key: ProjectKey, repo: string, body: unknown): Promise<void> {
+    return this.changes.updateRepository(ctx, key, repo, body);
+  }
+
+  /** Copies an artifact (`from`: `project/repository:tag` or `@digest`) into a repository; returns the copy's reference (tag or digest). */
+  copyArtifact(ctx: CallContext, key: ProjectKey, repo: string, from: unknown): Promise<string> {
+    return this.changes.copyArtifact(ctx, key, repo, from);
   }
 
   /** Deletes a repository with its artifacts and tags. */

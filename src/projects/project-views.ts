@@ -182,7 +182,7 @@ export function projectView(p: ProjectRow, repoCount: number, ownerName: string,
 }
 
 /** The repository columns a view needs. */
-export type RepositoryViewRow = Pick<RepositoryRow, 'id' | 'project_id' | 'name' | 'pull_count' | 'creation_time' | 'update_time'>;
+export type RepositoryViewRow = Pick<RepositoryRow, 'id' | 'project_id' | 'name' | 'pull_count' | 'creation_time' | 'update_time'> & { description: string };
 
 /** A repository as Harbor shows it, given its artifact count. */
 export function repositoryView(r: RepositoryViewRow, artifactCount: number): RepositoryView {
@@ -190,7 +190,7 @@ export function repositoryView(r: RepositoryViewRow, artifactCount: number): Rep
     id: r.id,
     project_id: r.project_id,
     name: r.name,
-    description: '',
+    description: r.description,
     artifact_count: artifactCount,
     pull_count: r.pull_count,
     creation_time: iso(r.creation_time),

@@ -2,6 +2,7 @@
  * Harbor's artifact and tag endpoints under /projects/{p}/repositories/{r} (`{reference}` is a tag
  * or a digest):
  *   GET    .../artifacts                           list (with_tag, with_label; Harbor's q, sort and paging)
+ *   POST   .../artifacts?from=p/r:tag|p/r@digest   copy an artifact here -> 201, Location: .../artifacts/<tag or digest>
  *   GET    .../artifacts/{reference}               one artifact (with_tag, with_label, with_accessory, with_scan_overview, with_sbom_overview)
  *   GET    .../artifacts/{reference}/additions/{a} vulnerabilities (X-Accept-Vulnerabilities), sbom, build_history
  *   DELETE .../artifacts/{reference}               delete the manifest and its tags -> 200
@@ -45,6 +46,14 @@ export function artifactRoutes(deps: AppDeps) {
       const result = await deps.projects.listArtifacts(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), list, artifactOptions(req));
       setPageHeaders(req, reply, result.total, list);
       return result.items;
+    });
+
+    app.post<{ Params: RepoParams; Querystring: Query }>(base, async (req, reply) => {
+      const ref = await deps.projects.copyArtifact(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.query.from);
+      // Harbor's Location: the request's path and the reference `from` named.
+      let path = req.url.split('?')[0] ?? '';
+      while (path.endsWith('/')) path = path.slice(0, -1);
+      return reply.code(201).header('location', `${path}/${ref}`).send();
     });
 
     app.get<{ Params: RefParams; Querystring: Query }>(`${base}/:reference`, async (req) => {

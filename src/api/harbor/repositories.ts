@@ -4,6 +4,7 @@
  *   GET    /repositories                                    every repository the caller may pull from (q, sort, paging)
  *   GET    /projects/{p}/repositories                       list (q, sort, paging)
  *   GET    /projects/{p}/repositories/{repository_name}     one repository
+ *   PUT    /projects/{p}/repositories/{repository_name}     change its description {"description":"..."} -> 200
  *   DELETE /projects/{p}/repositories/{repository_name}     delete it with every artifact and tag -> 200
  */
 import type { FastifyInstance } from 'fastify';
@@ -33,6 +34,11 @@ export function repositoryRoutes(deps: AppDeps) {
 
     app.get<{ Params: RepoParams }>('/projects/:project_name/repositories/:repository_name', async (req) => {
       return deps.projects.getRepository(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name));
+    });
+
+    app.put<{ Params: RepoParams; Body: unknown }>('/projects/:project_name/repositories/:repository_name', async (req, reply) => {
+      await deps.projects.updateRepository(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.body);
+      return reply.code(200).send();
     });
 
     app.delete<{ Params: RepoParams }>('/projects/:project_name/repositories/:repository_name', async (req, reply) => {
