@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMetadataInput, projectMetadataKeys, readStoredMetadata } from './project-metadata-spec.ts';
+import { parseMetadataInput, parseMetadataPair, projectMetadataKeys, readStoredMetadata, retentionIdReadOnly, writableMetadataKey } from './project-metadata-spec.ts';
 import { isDomainError } from '../domain/index.ts';
 
 function refused(v: unknown, pattern: RegExp, create = true): void {
@@ -80,4 +80,27 @@ test('stored rows read back bounded: unknown keys and invalid values are left ou
 test('severity: negligible is stored as none, as Harbor stores it', () => {
   assert.deepEqual(parseMetadataInput({ severity: 'Negligible' }, { create: true }).values, { severity: 'none' });
   assert.deepEqual(readStoredMetadata('{"severity":"negligible"}'), { severity: 'none' });
+});
+
+test('/metadatas writes one pair with Harbor’s messages and the stored value forms', () => {
+  assert.deepEqual(parseMetadataPair({ auto_scan: 'TRUE' }), { key: 'auto_scan', value: 'true' });
+  assert.deepEqual(parseMetadataPair({ public: false }), { key: 'public', value: 'false' });
+  assert.deepEqual(parseMetadataPair({ severity: 'Negligible' }), { key: 'severity', value: 'none' });
+  // PUT reads the path's key from the body and ignores the others; a missing one is an empty value.
+  assert.deepEqual(parseMetadataPair({ prevent_vul: '1', auto_scan: 'junk' }, 'prevent_vul'), { key: 'prevent_vul', value: 'true' });
+  const refusedPair = (body: unknown, message: string, key?: string) =>
+    assert.throws(() => parseMetadataPair(body, key), (e) => isDomainError(e, 'BAD_REQUEST') && e.message === message, JSON.stringify(body));
+  refusedPair({}, 'only allow one key/value pair');
+  refusedPair({ auto_scan: 'true', prevent_vul: 'true' }, 'only allow one key/value pair');
+  refusedPair([], 'the body must be a JSON object of string values');
+  refusedPair('x', 'the body must be a JSON object of string values');
+  refusedPair({ auto_scann: 'true' }, 'invalid key: auto_scann');
+  refusedPair({ proxy_speed_kb: '10' }, 'invalid key: proxy_speed_kb');
+  refusedPair({ retention_id: '3' }, retentionIdReadOnly);
+  refusedPair({ auto_scan: 'yes' }, 'invalid value: yes');
+  refusedPair({ severity: 'urgent' }, 'invalid value: urgent');
+  refusedPair({ auto_scan: 'true' }, 'invalid value: ', 'prevent_vul');
+  refusedPair({ auto_scan: 'true' }, 'invalid key: nope', 'nope');
+  assert.equal(writableMetadataKey('public'), 'public');
+  assert.throws(() => writableMetadataKey('retention_id'), (e) => isDomainError(e, 'BAD_REQUEST') && e.message === retentionIdReadOnly);
 });

@@ -21,6 +21,12 @@
  *
  * A `null` value counts as absent (Harbor's fields are x-nullable). Every stored value is at most
  * 8 characters, so a project's metadata is bounded whatever a client sends.
+ *
+ * `/projects/{p}/metadatas/` (src/projects/project-metadatas.ts) writes one key at a time
+ * ({@link parseMetadataPair}): `public` and the stored keys with the same value forms, Harbor's
+ * messages (`only allow one key/value pair`, `invalid key: <key>`, `invalid value: <value>`);
+ * `retention_id` is tag retention's to set and is refused; proxy-cache keys, which only proxy-cache
+ * projects hold, are `invalid key` there as in Harbor.
  */
 import { fail } from '../domain/index.ts';
 
@@ -181,4 +187,51 @@ export function readStoredMetadata(text: string | null): StoredMetadata {
     if (n !== undefined) out[key] = n;
   }
   return out;
+}
+
+/** One key a `/metadatas` request may write: `public` (its own column) or a stored key. */
+export type WritableMetadataKey = 'public' | StoredMetadataKey;
+
+/** A parsed `/metadatas` write: the key and its normalised value. */
+export interface MetadataPair {
+  key: WritableMetadataKey;
+  value: string;
+}
+
+/** The refusal of a write of `retention_id` through `/metadatas`. */
+export const retentionIdReadOnly = 'retention_id is set by the project\'s tag retention policy (/retentions) and cannot be written through /metadatas';
+
+/**
+ * Checks that `key` may be written or deleted through `/metadatas`: BAD_REQUEST `invalid key` for
+ * anything but `public` and the stored keys, and the read-only message for `retention_id`.
+ */
+export function writableMetadataKey(key: string): WritableMetadataKey {
+  if (key === 'retention_id') throw fail('BAD_REQUEST', retentionIdReadOnly);
+  if (key === 'public' || isStoredKey(key)) return key;
+  throw fail('BAD_REQUEST', `invalid key: ${show(key)}`);
+}
+
+/**
+ * Parses the body of `POST /metadatas/` (`onlyKey` undefined: exactly one pair) or of
+ * `PUT /metadatas/{onlyKey}` (the value of `onlyKey` in the body, other keys ignored, as Harbor
+ * does). Values are Harbor's strings (a JSON boolean is taken too), normalised as on PUT /projects.
+ */
+export function parseMetadataPair(body: unknown, onlyKey?: string): MetadataPair {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw fail('BAD_REQUEST', 'the body must be a JSON object of string values');
+  let key: string;
+  let raw: unknown;
+  if (onlyKey === undefined) {
+    const entries = Object.entries(body);
+    const first = entries[0];
+    if (entries.length !== 1 || !first) throw fail('BAD_REQUEST', 'only allow one key/value pair');
+    [key, raw] = first;
+  } else {
+    key = onlyKey;
+    // A non-null, non-array object (checked above): its own keys are strings, its values unknown.
+    raw = Object.hasOwn(body, key) ? (body as Record<string, unknown>)[key] : '';
+  }
+  const k = writableMetadataKey(key);
+  const value = k === 'public' ? (goBool(raw) === undefined ? undefined : String(goBool(raw))) : normaliseStored(k, raw);
+  if (value === undefined) throw fail('BAD_REQUEST', `invalid value: ${show(raw)}`);
+  return { key: k, value };
 }

@@ -7,6 +7,7 @@
  *   content-reads.ts    repositories, artifacts and tags, listed with Harbor's list semantics
  *   content-changes.ts  deleting repositories and artifacts, tags, copies, descriptions, through the registry
  *   labels.ts           global and project labels, adding them to artifacts and removing them
+ *   project-metadatas.ts /projects/{p}/metadatas/: project metadata one key at a time
  * This class only wires them and keeps one object for the routes.
  */
 import type { Kysely } from 'kysely';
@@ -22,6 +23,7 @@ import type { ScanReads } from './scan-reads.ts';
 import { ContentChanges } from './content-changes.ts';
 import { ProjectLookup, type ProjectKey } from './project-lookup.ts';
 import { LabelService } from './labels.ts';
+import { ProjectMetadatas } from './project-metadatas.ts';
 import type { ArtifactOptions, ArtifactView, ProjectView, RepositoryView, TagView } from './project-views.ts';
 
 /** What the project service needs. */
@@ -46,6 +48,8 @@ export class ProjectService {
   private readonly changes: ContentChanges;
   /** Labels and their links to artifacts (src/projects/labels.ts). */
   readonly labels: LabelService;
+  /** `/projects/{p}/metadatas/` (src/projects/project-metadatas.ts). */
+  readonly metadatas: ProjectMetadatas;
 
   constructor(deps: ProjectDeps) {
     const lookup = new ProjectLookup(deps.db, deps.authorizer);
@@ -53,6 +57,7 @@ export class ProjectService {
     this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup, ...(deps.scanReads ? { scanReads: deps.scanReads } : {}), ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup, ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.labels = new LabelService({ db: deps.db, authorizer: deps.authorizer, outbox: deps.outbox });
+    this.metadatas = new ProjectMetadatas({ db: deps.db, audit: deps.audit, lookup });
   }
 
   /** Creates the project when missing (first start creates the public `library`). Idempotent. */

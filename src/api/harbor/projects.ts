@@ -6,6 +6,11 @@
  *   GET    /projects/{project_name_or_id}    one project (X-Is-Resource-Name: true forces a name)
  *   PUT    /projects/{project_name_or_id}    update metadata (Harbor's keys only), storage_limit -> 200
  *   DELETE /projects/{project_name_or_id}    delete an empty project -> 200 (412 while it has repositories)
+ *   GET    /projects/{p}/metadatas/          every metadata key -> {"public":"true",...}
+ *   POST   /projects/{p}/metadatas/          add one key {"auto_scan":"true"} -> 200 (409 when set)
+ *   GET    /projects/{p}/metadatas/{name}    {name: value}, {} when unset
+ *   PUT    /projects/{p}/metadatas/{name}    set it from the body's {name: value} -> 200
+ *   DELETE /projects/{p}/metadatas/{name}    remove it -> 200
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
@@ -16,6 +21,7 @@ import { listQuery, parseBoolParam, queryParam, setPageHeaders } from './paging.
 
 type Query = Record<string, unknown>;
 type ProjectParams = { project_name_or_id: string };
+type MetaParams = ProjectParams & { meta_name: string };
 
 /** Routes for /projects. */
 export function projectRoutes(deps: AppDeps) {
@@ -52,6 +58,31 @@ export function projectRoutes(deps: AppDeps) {
 
     app.delete<{ Params: ProjectParams }>('/projects/:project_name_or_id', async (req, reply) => {
       await deps.projects.deleteProject(callContext(req), projectKey(req, req.params.project_name_or_id));
+      return reply.code(200).send();
+    });
+
+    // `/metadatas/` as Harbor writes it reaches these without its slash (src/app.ts harborTrailingSlash).
+    const metadatas = '/projects/:project_name_or_id/metadatas';
+    app.get<{ Params: ProjectParams }>(metadatas, async (req) => {
+      return deps.projects.metadatas.list(callContext(req), projectKey(req, req.params.project_name_or_id));
+    });
+
+    app.post<{ Params: ProjectParams; Body: unknown }>(metadatas, async (req, reply) => {
+      await deps.projects.metadatas.add(callContext(req), projectKey(req, req.params.project_name_or_id), req.body);
+      return reply.code(200).send();
+    });
+
+    app.get<{ Params: MetaParams }>(`${metadatas}/:meta_name`, async (req) => {
+      return deps.projects.metadatas.get(callContext(req), projectKey(req, req.params.project_name_or_id), req.params.meta_name);
+    });
+
+    app.put<{ Params: MetaParams; Body: unknown }>(`${metadatas}/:meta_name`, async (req, reply) => {
+      await deps.projects.metadatas.update(callContext(req), projectKey(req, req.params.project_name_or_id), req.params.meta_name, req.body);
+      return reply.code(200).send();
+    });
+
+    app.delete<{ Params: MetaParams }>(`${metadatas}/:meta_name`, async (req, reply) => {
+      await deps.projects.metadatas.remove(callContext(req), projectKey(req, req.params.project_name_or_id), req.params.meta_name);
       return reply.code(200).send();
     });
   };
