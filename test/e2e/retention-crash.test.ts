@@ -1,0 +1,185 @@
+/**
+ * End-to-end: kill -9 in the middle of a real tag retention run. `wharf serve` runs as a child
+ * process; 3 repositories of 60 small artifacts each (pushed over /v2, in a known order) get a
+ * policy keeping the 5 most recently pushed; the process is killed as soon as the first deletions
+ * show in the artifact counts, and restarted on the same data folder (and database). Then every
+ * artifact is either whole (manifest served, its tag listed by the API and by `skopeo list-tags`)
+ * or wholly gone (404 by digest and by tag, no tag left anywhere), and the run's reclaimed tasks, or
+ * a rerun, finish the work: exactly the 5 newest of each repository are left.
+ * Skipped when skopeo is missing, unless WHARF_REQUIRE_E2E=1.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { dropDatabaseOf } from '../helpers/db.ts';
+import { adminAuth, freePort, spawnWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
+import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
+import { api, explain, pushBlob, putManifest, smallImage } from '../helpers/webhook-client.ts';
+import { createRetention, executionTasks, rule, startRetentionRun, waitForExecution } from '../helpers/retention.ts';
+
+const skip = skipWithoutSkopeo();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const project = 'crash';
+const repos = ['r0', 'r1', 'r2'];
+const perRepo = 60;
+const keep = 5;
+/**
+ * The killed run's tasks are claimed again once their lease expires: at least 10 s after the kill
+ * (a lease is renewed every third of it), time enough to check the registry after the restart
+ * before anything changes it again; and a shorter wait than the default 30 s.
+ */
+const env = { WHARF_LOG_LEVEL: 'warn', WHARF_JOBS__LEASE_SECONDS: '15', WHARF_JOBS__POLL_MS: '200' };
+
+/** The digest of artifact `i` of `repo` (tag `v<i>`). */
+const digestOf = (repo: string, i: number) => smallImage(`${project}/${repo}-${i}`, `${project}/${repo}`).digest;
+
+/** The artifact count of a repository (`X-Total-Count` of its artifact list). */
+async function count(url: string, repo: string): Promise<number> {
+  const path = `/api/v2.0/projects/${project}/repositories/${repo}/artifacts?page_size=1`;
+  const a = await api(url, 'GET', path, { auth: adminAuth });
+  assert.equal(a.status, 200, explain('GET', path, a));
+  return Number(a.headers['x-total-count']);
+}
+
+/**
+ * Asserts that every artifact of the data set is whole or wholly gone, and returns the indexes of
+ * those present per repository. Whole: GET by digest 200, GET by its tag answers that digest, the
+ * API lists it with exactly its tag. Gone: GET by digest and by tag 404, not listed. The API list
+ * and `skopeo list-tags` hold nothing else.
+ */
+async function consistent(url: string, host: string): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  const accept = 'application/vnd.oci.image.manifest.v1+json';
+  for (const repo of repos) {
+    const path = `/api/v2.0/projects/${project}/repositories/${repo}/artifacts?with_tag=true&page_size=100`;
+    const a = await api(url, 'GET', path, { auth: adminAuth });
+    assert.equal(a.status, 200, explain('GET', path, a));
+    // The documented artifact list (status checked).
+    const listed = new Map((a.json as Array<{ digest: string; tags: Array<{ name: string }> | null }>).map((x) => [x.digest, (x.tags ?? []).map((t) => t.name).sort()]));
+    const present: number[] = [];
+    const problems: string[] = [];
+    for (let i = 0; i < perRepo; i++) {
+      const d = digestOf(repo, i);
+      const byDigest = await fetch(`${url}/v2/${project}/${repo}/manifests/${d}`, { headers: { authorization: adminAuth, accept } });
+      const byDigestBody = await byDigest.text();
+      const byTag = await fetch(`${url}/v2/${project}/${repo}/manifests/v${i}`, { headers: { authorization: adminAuth, accept } });
+      await byTag.arrayBuffer();
+      const tags = listed.get(d);
+      listed.delete(d);
+      if (byDigest.status === 200) {
+        present.push(i);
+        if (byTag.status !== 200 || byTag.headers.get('docker-content-digest') !== d) problems.push(`v${i}: artifact present but its tag answers ${byTag.status} ${byTag.headers.get('docker-content-digest')}`);
+        if (JSON.stringify(tags) !== JSON.stringify([`v${i}`])) problems.push(`v${i}: artifact present but listed with tags ${JSON.stringify(tags)}`);
+      } else {
+        if (byDigest.status !== 404) problems.push(`v${i}: GET by digest ${byDigest.status}`);
+        if (byTag.status !== 404) problems.push(`v${i}: artifact gone but its tag answers ${byTag.status} (dangling tag)`);
+        if (tags !== undefined) problems.push(`v${i}: GET by digest ${byDigest.status} ${byDigestBody.slice(0, 200)} but listed with tags ${JSON.stringify(tags)}`);
+      }
+    }
+    for (const [d, tags] of listed) problems.push(`listed but not pushed: ${d} ${JSON.stringify(tags)}`);
+    // The real client's view of the tags: exactly those of the present artifacts.
+    const lt: unknown = JSON.parse(await skopeoOk(['list-tags', '--tls-verify=false', '--creds', adminCreds, `docker://${host}/${project}/${repo}`]));
+    const skopeoTags = ((lt as { Tags?: string[] | null }).Tags ?? []).slice().sort(); // skopeo list-tags output
+    const wantTags = present.map((i) => `v${i}`).sort();
+    if (JSON.stringify(skopeoTags) !== JSON.stringify(wantTags)) problems.push(`skopeo list-tags ${JSON.stringify(skopeoTags)} != ${JSON.stringify(wantTags)}`);
+    assert.deepEqual(problems, [], `${project}/${repo} is consistent`);
+    out.set(repo, present);
+  }
+  return out;
+}
+
+test('e2e: kill -9 in the middle of a retention run leaves whole artifacts, and the work finishes', { skip, timeout: 240_000 }, async (t) => {
+  requireSkopeo();
+  const dataDir = tempDataDir('wharf-retention-crash-');
+  const port = await freePort();
+  let w: SpawnedWharf | undefined = await spawnWharf({ dataDir, port, env });
+  try {
+    const created = await api(w.url, 'POST', '/api/v2.0/projects', { auth: adminAuth, body: { project_name: project, metadata: { public: 'true' } } });
+    assert.equal(created.status, 201, explain('POST', '/api/v2.0/projects', created));
+    const projectId = Number(String(created.headers.location).split('/').pop());
+
+    // 3 × 60 artifacts sharing their two blobs, pushed one after another with a pause so that no
+    // two share a push time (Wharf keeps milliseconds): v59 is the newest of each repository.
+    for (const repo of repos) {
+      const name = `${project}/${repo}`;
+      const first = smallImage(`${name}-0`, name);
+      await pushBlob(w.url, name, first.layer, adminAuth);
+      await pushBlob(w.url, name, first.config, adminAuth);
+      for (let i = 0; i < perRepo; i++) {
+        const d = await putManifest(w.url, name, `v${i}`, smallImage(`${name}-${i}`, name).manifest, { auth: adminAuth });
+        assert.equal(d, digestOf(repo, i));
+        await sleep(2);
+      }
+    }
+    const total = repos.length * perRepo;
+    const policyId = await createRetention(w.url, projectId, [rule({ template: 'latestPushedK', n: keep })]);
+
+    const eid = await startRetentionRun(w.url, policyId, false);
+    // Kill as soon as the first deletions show.
+    let seen = total;
+    const t0 = Date.now();
+    for (;;) {
+      const url: string = w.url;
+      seen = (await Promise.all(repos.map((r) => count(url, r)))).reduce((a, b) => a + b, 0);
+      if (seen < total) break;
+      if (Date.now() - t0 > 60_000) assert.fail('no deletion within 60 s of starting the run');
+    }
+    await w.kill9();
+    const killedAt = Date.now();
+    t.diagnostic(`killed with ${seen} of ${total} artifacts left (${repos.length * keep} to keep)`);
+
+    w = await spawnWharf({ dataDir, port, env });
+    const url = w.url;
+    // Tasks the kill left Running keep their dead lease for a while; those still Pending when it
+    // came run at once after the restart. Check the registry once the latter are done.
+    const final = (status: string) => status === 'Success' || status === 'Error' || status === 'Stopped';
+    const leased = new Set((await executionTasks(url, policyId, eid)).filter((x) => x.status === 'Running' && Date.parse(x.start_time) < killedAt).map((x) => x.id));
+    for (;;) {
+      const open = (await executionTasks(url, policyId, eid)).filter((x) => !leased.has(x.id) && !final(x.status));
+      if (open.length === 0) break;
+      await sleep(100);
+    }
+    t.diagnostic(`tasks cut off by the kill: ${leased.size}`);
+    const counts = async () => (await Promise.all(repos.map((r) => count(url, r)))).join(',');
+    const before = await counts();
+    const afterCrash = await consistent(w.url, w.host);
+    assert.equal(await counts(), before, 'nothing changed while the registry was checked (the lease expired too early for this check)');
+    const leftAfterCrash = [...afterCrash.values()].reduce((a, p) => a + p.length, 0);
+    t.diagnostic(`after the restart: ${leftAfterCrash} artifacts present`);
+    assert.ok(leftAfterCrash <= seen, 'nothing came back');
+    assert.ok(leased.size === 1 && leftAfterCrash > repos.length * keep, `the kill cut a task off before the run finished (${leased.size} task(s) cut off, ${leftAfterCrash} artifacts left); the run was too fast for this test`);
+    for (const [repo, present] of afterCrash) {
+      for (let i = perRepo - keep; i < perRepo; i++) assert.ok(present.includes(i), `${repo}:v${i} (kept by the policy) survived the crash`);
+    }
+
+    // The killed run's tasks are claimed again once their lease expires.
+    const ex = await waitForExecution(w.url, policyId, eid, 90_000);
+    const tasks = await executionTasks(w.url, policyId, eid);
+    t.diagnostic(`the killed run ended ${ex.status}; tasks: ${tasks.map((x) => `${x.repository} ${x.status} ${x.total}/${x.retained}`).join(', ')}`);
+    let left = await consistent(w.url, w.host);
+    const want = new Map(repos.map((r) => [r, Array.from({ length: keep }, (_, k) => perRepo - keep + k)]));
+    if (ex.status !== 'Success') {
+      // The reclaimed run gave up: a rerun must finish the work.
+      const rerun = await startRetentionRun(w.url, policyId, false);
+      assert.equal((await waitForExecution(w.url, policyId, rerun, 90_000)).status, 'Success', 'the rerun succeeds');
+      left = await consistent(w.url, w.host);
+    }
+    assert.deepEqual(left, want, 'exactly the 5 newest artifacts of each repository are left');
+
+    // A rerun on the finished work deletes nothing more.
+    const again = await startRetentionRun(w.url, policyId, false);
+    assert.equal((await waitForExecution(w.url, policyId, again)).status, 'Success');
+    const againTasks = await executionTasks(w.url, policyId, again);
+    assert.deepEqual(
+      againTasks.map((x) => [x.repository, x.status, x.total, x.retained]).sort(),
+      repos.map((r) => [r, 'Success', keep, keep]),
+      'a rerun finds only the kept artifacts',
+    );
+    assert.deepEqual(await consistent(w.url, w.host), want);
+  } finally {
+    if (w && w.proc.exitCode === null && w.proc.signalCode === null) await w.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    await dropDatabaseOf(dataDir);
+  }
+});
