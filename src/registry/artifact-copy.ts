@@ -1,6 +1,8 @@
 /**
  * Copying an artifact into another repository (Harbor's CopyArtifact), made as a push by the
- * registry itself: an index's children first, each manifest's blobs linked into the destination by
+ * registry itself: an index's children first, then the artifact, then its accessories (the
+ * manifests whose `subject` it is, as Harbor copies them; an accessory's own accessories are not
+ * followed, as in Harbor), each manifest's blobs linked into the destination by
  * reference (blobs are content-addressed: no byte is read or written in the blob store), then each
  * manifest put through `putManifest`. The destination therefore records what a client's push
  * records — CREATE_REPOSITORY when new, PUSH_ARTIFACT per manifest, CREATE_TAG — counts its quota
@@ -13,6 +15,7 @@
  */
 import {
   fail,
+  parseDigest,
   parseManifest,
   parseReference,
   parseRepoName,
@@ -81,7 +84,7 @@ export interface CopyParts {
   quotas?: QuotaGuard;
   immutability?: ImmutabilityGuard;
   blobs: Pick<Registry, 'mountBlob'>;
-  manifests: Pick<Registry, 'getManifest' | 'putManifest'>;
+  manifests: Pick<Registry, 'getManifest' | 'putManifest' | 'referrers'>;
 }
 
 /** One manifest of a copy. */
@@ -99,14 +102,24 @@ function linkedBlobs(m: ParsedManifest): Array<{ digest: Digest; size: number }>
   return [...seen.values()];
 }
 
+/** The digests of the manifests in `from` whose subject is `digest` (the referrers API's index). */
+async function accessoriesOf(parts: CopyParts, ctx: CallContext, from: RepoName, digest: Digest): Promise<Digest[]> {
+  const { index } = await parts.manifests.referrers(ctx, from, digest, null);
+  // The registry's own referrers index: `manifests` is a list of descriptors with validated digests.
+  const listed = (index as { manifests?: Array<{ digest: string }> }).manifests ?? [];
+  return listed.map((m) => parseDigest(m.digest));
+}
+
 /**
- * Reads the manifest `ref` of `from` and, for an index, its children (HEAD semantics: no pull is
- * recorded), children before their index, each digest once.
+ * Reads the manifest `ref` of `from` with what a copy takes along (HEAD semantics: no pull is
+ * recorded): an index's children before it, then its accessories; each digest once. The artifact
+ * itself is the first entry with `root` set.
  */
-async function readTree(parts: CopyParts, ctx: CallContext, from: RepoName, ref: Reference): Promise<CopyNode[]> {
+async function readTree(parts: CopyParts, ctx: CallContext, from: RepoName, ref: Reference): Promise<{ nodes: CopyNode[]; root: CopyNode }> {
   const out: CopyNode[] = [];
   const seen = new Set<string>();
-  const visit = async (r: Reference, depth: number): Promise<void> => {
+  let root: CopyNode | undefined;
+  const visit = async (r: Reference, depth: number, accessory: boolean): Promise<void> => {
     const m = await parts.manifests.getManifest(ctx, from, r, false);
     if (seen.has(m.digest)) return;
     seen.add(m.digest);
@@ -114,11 +127,16 @@ async function readTree(parts: CopyParts, ctx: CallContext, from: RepoName, ref:
     if (parsed.manifests.length > 0 && depth >= maxCopyDepth) {
       throw fail('UNSUPPORTED', `index ${m.digest} nests indexes deeper than ${maxCopyDepth} levels; it cannot be copied`);
     }
-    for (const child of parsed.manifests) await visit({ kind: 'digest', digest: child.digest }, depth + 1);
-    out.push({ digest: m.digest, mediaType: m.mediaType, body: m.body, parsed });
+    for (const child of parsed.manifests) await visit({ kind: 'digest', digest: child.digest }, depth + 1, false);
+    const node = { digest: m.digest, mediaType: m.mediaType, body: m.body, parsed };
+    out.push(node);
+    if (depth === 0) root = node;
+    if (accessory) return;
+    for (const d of await accessoriesOf(parts, ctx, from, m.digest)) await visit({ kind: 'digest', digest: d }, depth + 1, true);
   };
-  await visit(ref, 0);
-  return out;
+  await visit(ref, 0, false);
+  if (!root) throw new Error('copy: the source artifact was not read');
+  return { nodes: out, root };
 }
 
 /**
@@ -129,9 +147,7 @@ export async function copyArtifact(parts: CopyParts, ctx: CallContext, from: Rep
   // The destination first: a caller who may not push there learns nothing about the source.
   const project = await projectForRepo(parts.db, to);
   parts.authorizer.check(ctx.actor, 'push', { name: project.name, public: project.public === 1 }, to);
-  const nodes = await readTree(parts, ctx, from, ref);
-  const root = nodes[nodes.length - 1];
-  if (!root) throw new Error('copy: the source tree is empty');
+  const { nodes, root } = await readTree(parts, ctx, from, ref);
 
   const dest = await findRepository(parts.db, to);
   if (ref.kind === 'tag' && dest && parts.immutability) {

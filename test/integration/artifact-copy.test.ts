@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
-import { api, explain, pushSmallImage, putManifest, smallImage, type ApiAnswer } from '../helpers/webhook-client.ts';
+import { api, explain, pushBlob, pushSmallImage, putManifest, smallImage, type ApiAnswer } from '../helpers/webhook-client.ts';
 import { sha256 } from '../helpers/oci-layout.ts';
 
 let w: TestWharf;
@@ -29,6 +29,20 @@ const index = Buffer.from(
   }),
 );
 const indexDigest = sha256(index);
+/** An SBOM-like accessory of imgA: an OCI artifact manifest whose subject is imgA. */
+const sbomLayer = Buffer.from('{"sbom":"copy-a"}');
+const emptyConfig = Buffer.from('{}');
+const sbom = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    artifactType: 'application/vnd.example.sbom+json',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: emptyConfig.length },
+    layers: [{ mediaType: 'application/vnd.example.sbom+json', digest: sha256(sbomLayer), size: sbomLayer.length }],
+    subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: imgA.digest, size: imgA.manifest.length },
+  }),
+);
+const sbomDigest = sha256(sbom);
 
 /** A parsed JSON body typed as the test reads it. */
 function shape<T>(v: unknown): T {
@@ -81,6 +95,9 @@ before(async () => {
   await call('POST', '/users', 201, { username: 'c-outsider', password, email: 'c-outsider@example.com', realname: 'o' });
   await call('POST', '/projects/cdst/members', 201, { role_id: 2, member_user: { username: 'c-outsider' } });
   await pushSmallImage(w.url, 'csrc/app', imgA, { tag: 'v1', auth: adminAuth });
+  await pushBlob(w.url, 'csrc/app', sbomLayer, adminAuth);
+  await pushBlob(w.url, 'csrc/app', emptyConfig, adminAuth);
+  await putManifest(w.url, 'csrc/app', sbomDigest, sbom, { auth: adminAuth });
   await pushSmallImage(w.url, 'csrc/multi', imgA, { auth: adminAuth });
   await pushSmallImage(w.url, 'csrc/multi', imgB, { auth: adminAuth });
   await putManifest(w.url, 'csrc/multi', 'all', index, { auth: adminAuth, mediaType: indexType });
@@ -91,7 +108,7 @@ after(async () => {
 });
 
 describe('copying an artifact', () => {
-  it('copies by tag into a new repository of another project, as a push with the tag', async () => {
+  it('copies by tag into a new repository of another project, as a push with the tag, with its accessories', async () => {
     const a = await call('POST', copyPath('cdst', 'app', 'csrc/app:v1'), 201, undefined, basic('c-dev'));
     assert.equal(a.headers.location, '/api/v2.0/projects/cdst/repositories/app/artifacts/v1');
     const art = shape<{ digest: string; tags: Array<{ name: string }> }>((await call('GET', '/projects/cdst/repositories/app/artifacts/v1', 200)).json);
@@ -102,9 +119,17 @@ describe('copying an artifact', () => {
     assert.deepEqual(Buffer.from(await m.arrayBuffer()), imgA.manifest);
     const layer = await fetch(`${w.url}/v2/cdst/app/blobs/${sha256(imgA.layer)}`, { headers: { authorization: adminAuth } });
     assert.deepEqual(Buffer.from(await layer.arrayBuffer()), imgA.layer);
-    assert.deepEqual(await blobsLinked('cdst/app'), [imgA.digest, sha256(imgA.config), sha256(imgA.layer)].sort());
-    // Events of a push by c-dev.
-    assert.deepEqual(await events('PUSH_ARTIFACT', 'cdst/app'), [[imgA.digest, 'v1']]);
+    assert.deepEqual(await blobsLinked('cdst/app'), [imgA.digest, sha256(imgA.config), sha256(imgA.layer), sbomDigest, sha256(sbomLayer), sha256(emptyConfig)].sort());
+    // The accessory came along: the referrers API and the artifact's accessories list it.
+    const referrers = await fetch(`${w.url}/v2/cdst/app/referrers/${imgA.digest}`, { headers: { authorization: adminAuth } });
+    assert.deepEqual(shape<{ manifests: Array<{ digest: string }> }>(await referrers.json()).manifests.map((m) => m.digest), [sbomDigest]);
+    const withAcc = shape<{ accessories: Array<{ digest: string }> }>((await call('GET', '/projects/cdst/repositories/app/artifacts/v1?with_accessory=true', 200)).json);
+    assert.deepEqual(withAcc.accessories.map((x) => x.digest), [sbomDigest]);
+    // Events of a push by c-dev: the artifact with its tag, then its accessory.
+    assert.deepEqual(await events('PUSH_ARTIFACT', 'cdst/app'), [
+      [imgA.digest, 'v1'],
+      [sbomDigest, null],
+    ]);
     assert.deepEqual(await events('CREATE_TAG', 'cdst/app'), [[imgA.digest, 'v1']]);
     const created = await w.wharf.db.kysely.selectFrom('events').select(['operator']).where('type', '=', 'CREATE_REPOSITORY').where('data', 'like', '%"cdst/app"%').execute();
     assert.deepEqual(created, [{ operator: 'c-dev' }]);
@@ -158,7 +183,7 @@ describe('copying an artifact', () => {
     await call('POST', copyPath('csmall', 'app', 'csrc/app:v1'), 201);
     const quotas = shape<Array<{ ref: { name: string }; used: { storage: number } }>>((await call('GET', '/quotas?reference=project', 200)).json);
     const used = quotas.find((q) => q.ref.name === 'csmall')?.used.storage;
-    assert.equal(used, imgA.manifest.length + imgA.config.length + imgA.layer.length);
+    assert.equal(used, imgA.manifest.length + imgA.config.length + imgA.layer.length + sbom.length + sbomLayer.length + emptyConfig.length);
   });
 
   it('answers Harbor’s statuses for a bad from, an unknown source and missing permissions', async () => {
