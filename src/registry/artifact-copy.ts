@@ -39,6 +39,9 @@ export const maxCopySourceLength = 512;
 /** Deepest nesting of indexes a copy follows (an index of indexes of images is depth 2). */
 export const maxCopyDepth = 4;
 
+/** Most manifests one copy takes (the artifact, its children and accessories): their bytes are held until the copy ends. */
+export const maxCopyManifests = 10_000;
+
 /** What `?from=` names: a repository and a tag or a digest in it. */
 export interface CopySource {
   repository: RepoName;
@@ -112,8 +115,8 @@ async function accessoriesOf(parts: CopyParts, ctx: CallContext, from: RepoName,
 
 /**
  * Reads the manifest `ref` of `from` with what a copy takes along (HEAD semantics: no pull is
- * recorded): an index's children before it, then its accessories; each digest once. The artifact
- * itself is the first entry with `root` set.
+ * recorded): an index's children before it, then its accessories; each digest once, at most
+ * {@link maxCopyManifests}. `root` is the artifact `ref` names.
  */
 async function readTree(parts: CopyParts, ctx: CallContext, from: RepoName, ref: Reference): Promise<{ nodes: CopyNode[]; root: CopyNode }> {
   const out: CopyNode[] = [];
@@ -123,6 +126,7 @@ async function readTree(parts: CopyParts, ctx: CallContext, from: RepoName, ref:
     const m = await parts.manifests.getManifest(ctx, from, r, false);
     if (seen.has(m.digest)) return;
     seen.add(m.digest);
+    if (seen.size > maxCopyManifests) throw fail('UNSUPPORTED', `the artifact takes more than ${maxCopyManifests} manifests along (children and accessories); it cannot be copied`);
     const parsed = parseManifest(m.body, m.mediaType);
     if (parsed.manifests.length > 0 && depth >= maxCopyDepth) {
       throw fail('UNSUPPORTED', `index ${m.digest} nests indexes deeper than ${maxCopyDepth} levels; it cannot be copied`);
