@@ -1,11 +1,13 @@
 /**
  * End-to-end: kill -9 in the middle of a real tag retention run. `wharf serve` runs as a child
  * process; 3 repositories of 60 small artifacts each (pushed over /v2, in a known order) get a
- * policy keeping the 5 most recently pushed; the process is killed as soon as the first deletions
- * show in the artifact counts, and restarted on the same data folder (and database). Then every
- * artifact is either whole (manifest served, its tag listed by the API and by `skopeo list-tags`)
- * or wholly gone (404 by digest and by tag, no tag left anywhere), and the run's reclaimed tasks, or
- * a rerun, finish the work: exactly the 5 newest of each repository are left.
+ * policy keeping the 5 most recently pushed (every third artifact is a two-platform index); the
+ * process is killed as soon as the first deletions show in the artifact counts, and restarted on
+ * the same data folder (and database). Then every artifact is either whole (manifest served, its
+ * tag listed by the API and by `skopeo list-tags`, an index's platform manifests served) or wholly
+ * gone (404 by digest and by tag, no tag left anywhere, an index's platform manifests gone too),
+ * and the run's reclaimed tasks, or a rerun, finish the work: exactly the 5 newest of each
+ * repository are left.
  * Skipped when skopeo is missing, unless WHARF_REQUIRE_E2E=1.
  */
 import { test } from 'node:test';
@@ -15,6 +17,7 @@ import { dropDatabaseOf } from '../helpers/db.ts';
 import { adminAuth, freePort, spawnWharf, tempDataDir, type SpawnedWharf } from '../helpers/wharf.ts';
 import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
 import { api, explain, pushBlob, putManifest, smallImage } from '../helpers/webhook-client.ts';
+import { sha256 } from '../helpers/oci-layout.ts';
 import { createRetention, executionTasks, rule, startRetentionRun, waitForExecution } from '../helpers/retention.ts';
 
 const skip = skipWithoutSkopeo();
@@ -31,8 +34,45 @@ const keep = 5;
  */
 const env = { WHARF_LOG_LEVEL: 'warn', WHARF_JOBS__LEASE_SECONDS: '15', WHARF_JOBS__POLL_MS: '200' };
 
-/** The digest of artifact `i` of `repo` (tag `v<i>`). */
-const digestOf = (repo: string, i: number) => smallImage(`${project}/${repo}-${i}`, `${project}/${repo}`).digest;
+/**
+ * Artifact `i` of a repository: its tag is `v<i>`; every third (v0, v3, …, v57, which is kept) is
+ * a two-platform index, so that the kill often lands between an index's deletion and its platform
+ * manifests'.
+ */
+interface Item {
+  i: number;
+  digest: string;
+  manifest: Buffer;
+  mediaType: string;
+  /** An index's platform manifests (pushed by digest before it). */
+  children: Array<{ digest: string; manifest: Buffer }>;
+}
+
+const ociManifest = 'application/vnd.oci.image.manifest.v1+json';
+const ociIndex = 'application/vnd.oci.image.index.v1+json';
+const arm64 = { architecture: 'arm64', os: 'linux' };
+
+/** The data set of one repository, all sharing the layer blob and the two config blobs. */
+function itemsOf(repo: string): Item[] {
+  const name = `${project}/${repo}`;
+  return Array.from({ length: perRepo }, (_, i): Item => {
+    if (i % 3 !== 0) {
+      const img = smallImage(`${name}-${i}`, name);
+      return { i, digest: img.digest, manifest: img.manifest, mediaType: ociManifest, children: [] };
+    }
+    const kids = [smallImage(`${name}-${i}-amd64`, name), smallImage(`${name}-${i}-arm64`, name, arm64)];
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: ociIndex,
+        manifests: kids.map((k, n) => ({ mediaType: ociManifest, digest: k.digest, size: k.manifest.length, platform: n === 0 ? { architecture: 'amd64', os: 'linux' } : arm64 })),
+      }),
+    );
+    return { i, digest: sha256(manifest), manifest, mediaType: ociIndex, children: kids.map((k) => ({ digest: k.digest, manifest: k.manifest })) };
+  });
+}
+
+const data = new Map(repos.map((r) => [r, itemsOf(r)]));
 
 /** The artifact count of a repository (`X-Total-Count` of its artifact list). */
 async function count(url: string, repo: string): Promise<number> {
@@ -42,51 +82,75 @@ async function count(url: string, repo: string): Promise<number> {
   return Number(a.headers['x-total-count']);
 }
 
+/** What {@link consistent} found: the present artifacts' numbers per repository, and the platform manifests left behind by a deleted index. */
+interface Found {
+  present: Map<string, number[]>;
+  orphans: string[];
+}
+
 /**
- * Asserts that every artifact of the data set is whole or wholly gone, and returns the indexes of
- * those present per repository. Whole: GET by digest 200, GET by its tag answers that digest, the
- * API lists it with exactly its tag. Gone: GET by digest and by tag 404, not listed. The API list
- * and `skopeo list-tags` hold nothing else.
+ * Asserts that every artifact of the data set is whole or gone, and returns what is present.
+ * Whole: GET by digest 200, GET by its tag answers that digest, the API lists it with exactly its
+ * tag, an index's platform manifests are served. Gone: GET by digest and by tag 404, not listed.
+ * The API list and `skopeo list-tags` hold nothing else. The platform manifests of a deleted index
+ * are deleted after it, in a transaction of their own: those still served are returned as
+ * `orphans` (the caller decides whether any may be left).
  */
-async function consistent(url: string, host: string): Promise<Map<string, number[]>> {
-  const out = new Map<string, number[]>();
-  const accept = 'application/vnd.oci.image.manifest.v1+json';
+async function consistent(url: string, host: string): Promise<Found> {
+  const present = new Map<string, number[]>();
+  const orphans: string[] = [];
+  const accept = `${ociManifest}, ${ociIndex}`;
+  const get = async (repo: string, ref: string) => {
+    const res = await fetch(`${url}/v2/${project}/${repo}/manifests/${ref}`, { headers: { authorization: adminAuth, accept } });
+    const body = await res.text();
+    return { status: res.status, digest: res.headers.get('docker-content-digest'), body };
+  };
   for (const repo of repos) {
     const path = `/api/v2.0/projects/${project}/repositories/${repo}/artifacts?with_tag=true&page_size=100`;
     const a = await api(url, 'GET', path, { auth: adminAuth });
     assert.equal(a.status, 200, explain('GET', path, a));
     // The documented artifact list (status checked).
     const listed = new Map((a.json as Array<{ digest: string; tags: Array<{ name: string }> | null }>).map((x) => [x.digest, (x.tags ?? []).map((t) => t.name).sort()]));
-    const present: number[] = [];
+    const here: number[] = [];
     const problems: string[] = [];
-    for (let i = 0; i < perRepo; i++) {
-      const d = digestOf(repo, i);
-      const byDigest = await fetch(`${url}/v2/${project}/${repo}/manifests/${d}`, { headers: { authorization: adminAuth, accept } });
-      const byDigestBody = await byDigest.text();
-      const byTag = await fetch(`${url}/v2/${project}/${repo}/manifests/v${i}`, { headers: { authorization: adminAuth, accept } });
-      await byTag.arrayBuffer();
-      const tags = listed.get(d);
-      listed.delete(d);
+    for (const item of data.get(repo) ?? []) {
+      const v = `v${item.i}`;
+      const byDigest = await get(repo, item.digest);
+      const byTag = await get(repo, v);
+      const tags = listed.get(item.digest);
+      listed.delete(item.digest);
       if (byDigest.status === 200) {
-        present.push(i);
-        if (byTag.status !== 200 || byTag.headers.get('docker-content-digest') !== d) problems.push(`v${i}: artifact present but its tag answers ${byTag.status} ${byTag.headers.get('docker-content-digest')}`);
-        if (JSON.stringify(tags) !== JSON.stringify([`v${i}`])) problems.push(`v${i}: artifact present but listed with tags ${JSON.stringify(tags)}`);
+        here.push(item.i);
+        if (byTag.status !== 200 || byTag.digest !== item.digest) problems.push(`${v}: artifact present but its tag answers ${byTag.status} ${byTag.digest}`);
+        if (JSON.stringify(tags) !== JSON.stringify([v])) problems.push(`${v}: artifact present but listed with tags ${JSON.stringify(tags)}`);
+        for (const c of item.children) {
+          const child = await get(repo, c.digest);
+          if (child.status !== 200) problems.push(`${v}: index present but its platform manifest ${c.digest} answers ${child.status}`);
+        }
       } else {
-        if (byDigest.status !== 404) problems.push(`v${i}: GET by digest ${byDigest.status}`);
-        if (byTag.status !== 404) problems.push(`v${i}: artifact gone but its tag answers ${byTag.status} (dangling tag)`);
-        if (tags !== undefined) problems.push(`v${i}: GET by digest ${byDigest.status} ${byDigestBody.slice(0, 200)} but listed with tags ${JSON.stringify(tags)}`);
+        if (byDigest.status !== 404) problems.push(`${v}: GET by digest ${byDigest.status} ${byDigest.body.slice(0, 200)}`);
+        if (byTag.status !== 404) problems.push(`${v}: artifact gone but its tag answers ${byTag.status} (dangling tag)`);
+        if (tags !== undefined) problems.push(`${v}: artifact gone but listed with tags ${JSON.stringify(tags)}`);
+        for (const c of item.children) {
+          const child = await get(repo, c.digest);
+          if (child.status === 200) orphans.push(`${repo}:${v} child ${c.digest}`);
+          else if (child.status !== 404) problems.push(`${v}: platform manifest ${c.digest} answers ${child.status}`);
+          // A platform manifest left behind is listed as an untagged artifact.
+          if (JSON.stringify(listed.get(c.digest) ?? []) !== '[]') problems.push(`${v}: platform manifest ${c.digest} listed with tags`);
+          listed.delete(c.digest);
+        }
       }
     }
     for (const [d, tags] of listed) problems.push(`listed but not pushed: ${d} ${JSON.stringify(tags)}`);
     // The real client's view of the tags: exactly those of the present artifacts.
     const lt: unknown = JSON.parse(await skopeoOk(['list-tags', '--tls-verify=false', '--creds', adminCreds, `docker://${host}/${project}/${repo}`]));
     const skopeoTags = ((lt as { Tags?: string[] | null }).Tags ?? []).slice().sort(); // skopeo list-tags output
-    const wantTags = present.map((i) => `v${i}`).sort();
+    const wantTags = here.map((i) => `v${i}`).sort();
     if (JSON.stringify(skopeoTags) !== JSON.stringify(wantTags)) problems.push(`skopeo list-tags ${JSON.stringify(skopeoTags)} != ${JSON.stringify(wantTags)}`);
     assert.deepEqual(problems, [], `${project}/${repo} is consistent`);
-    out.set(repo, present);
+    present.set(repo, here);
   }
-  return out;
+  return { present, orphans };
 }
 
 test('e2e: kill -9 in the middle of a retention run leaves whole artifacts, and the work finishes', { skip, timeout: 240_000 }, async (t) => {
@@ -99,16 +163,18 @@ test('e2e: kill -9 in the middle of a retention run leaves whole artifacts, and 
     assert.equal(created.status, 201, explain('POST', '/api/v2.0/projects', created));
     const projectId = Number(String(created.headers.location).split('/').pop());
 
-    // 3 × 60 artifacts sharing their two blobs, pushed one after another with a pause so that no
-    // two share a push time (Wharf keeps milliseconds): v59 is the newest of each repository.
+    // 3 × 60 artifacts sharing their blobs, pushed one after another with a pause so that no two
+    // share a push time (Wharf keeps milliseconds): v59 is the newest of each repository.
     for (const repo of repos) {
       const name = `${project}/${repo}`;
       const first = smallImage(`${name}-0`, name);
       await pushBlob(w.url, name, first.layer, adminAuth);
       await pushBlob(w.url, name, first.config, adminAuth);
-      for (let i = 0; i < perRepo; i++) {
-        const d = await putManifest(w.url, name, `v${i}`, smallImage(`${name}-${i}`, name).manifest, { auth: adminAuth });
-        assert.equal(d, digestOf(repo, i));
+      await pushBlob(w.url, name, smallImage(`${name}-arm64`, name, arm64).config, adminAuth);
+      for (const item of data.get(repo) ?? []) {
+        for (const c of item.children) await putManifest(w.url, name, c.digest, c.manifest, { auth: adminAuth });
+        const d = await putManifest(w.url, name, `v${item.i}`, item.manifest, { auth: adminAuth, mediaType: item.mediaType });
+        assert.equal(d, item.digest);
         await sleep(2);
       }
     }
@@ -145,11 +211,12 @@ test('e2e: kill -9 in the middle of a retention run leaves whole artifacts, and 
     const before = await counts();
     const afterCrash = await consistent(w.url, w.host);
     assert.equal(await counts(), before, 'nothing changed while the registry was checked (the lease expired too early for this check)');
-    const leftAfterCrash = [...afterCrash.values()].reduce((a, p) => a + p.length, 0);
-    t.diagnostic(`after the restart: ${leftAfterCrash} artifacts present`);
+    const leftAfterCrash = [...afterCrash.present.values()].reduce((a, p) => a + p.length, 0);
+    // An index deleted just before the kill may have left its platform manifests for the reclaimed task.
+    t.diagnostic(`after the restart: ${leftAfterCrash} artifacts present; platform manifests left by a deleted index: ${JSON.stringify(afterCrash.orphans)}`);
     assert.ok(leftAfterCrash <= seen, 'nothing came back');
     assert.ok(leased.size === 1 && leftAfterCrash > repos.length * keep, `the kill cut a task off before the run finished (${leased.size} task(s) cut off, ${leftAfterCrash} artifacts left); the run was too fast for this test`);
-    for (const [repo, present] of afterCrash) {
+    for (const [repo, present] of afterCrash.present) {
       for (let i = perRepo - keep; i < perRepo; i++) assert.ok(present.includes(i), `${repo}:v${i} (kept by the policy) survived the crash`);
     }
 
@@ -165,7 +232,7 @@ test('e2e: kill -9 in the middle of a retention run leaves whole artifacts, and 
       assert.equal((await waitForExecution(w.url, policyId, rerun, 90_000)).status, 'Success', 'the rerun succeeds');
       left = await consistent(w.url, w.host);
     }
-    assert.deepEqual(left, want, 'exactly the 5 newest artifacts of each repository are left');
+    assert.deepEqual(left, { present: want, orphans: [] }, 'exactly the 5 newest artifacts of each repository are left, with v57’s platform manifests');
 
     // A rerun on the finished work deletes nothing more.
     const again = await startRetentionRun(w.url, policyId, false);
@@ -176,7 +243,11 @@ test('e2e: kill -9 in the middle of a retention run leaves whole artifacts, and 
       repos.map((r) => [r, 'Success', keep, keep]),
       'a rerun finds only the kept artifacts',
     );
-    assert.deepEqual(await consistent(w.url, w.host), want);
+    assert.deepEqual(await consistent(w.url, w.host), { present: want, orphans: [] });
+
+    // Last, so that the checks above run either way: the crash split no deletion (design: each
+    // deletion is whole), so no deleted index left its platform manifests behind.
+    assert.deepEqual(afterCrash.orphans, [], 'right after the restart, no platform manifest outlived its deleted index');
   } finally {
     if (w && w.proc.exitCode === null && w.proc.signalCode === null) await w.stop();
     rmSync(dataDir, { recursive: true, force: true });
