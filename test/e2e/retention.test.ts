@@ -442,6 +442,53 @@ test('e2e: real retention runs delete exactly the expected digests and nothing e
   }
 });
 
+test('e2e: a tagged platform manifest of a kept index is a candidate whose delete fails: ERR, counted retained', { skip, timeout }, async () => {
+  const w = wharf();
+  const projectId = await createProject(w, 'ret-err');
+  const src = layout();
+  const idx = await writePlatformIndex(src, 'e1');
+  const solo = await writeSingleLayerImage(src, 'e2');
+  await skopeoOk(['copy', '--quiet', '--all', '--dest-tls-verify=false', '--dest-creds', adminCreds, src.ref('e1'), `docker://${w.host}/ret-err/edge:e1`]);
+  const [child0, child1] = idx.children.map((c) => c.manifest.digest);
+  assert.ok(child0 && child1);
+  const retag = `/api/v2.0/projects/ret-err/repositories/edge/artifacts/${child0}/tags`;
+  const tagged = await api(w.url, 'POST', retag, { auth: adminAuth, body: { name: 'c0' } });
+  assert.equal(tagged.status, 201, explain('POST', retag, tagged));
+  await skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', adminCreds, src.ref('e2'), `docker://${w.host}/ret-err/edge:e2`]);
+  const names = new Map([
+    [idx.index.digest, 'E1'],
+    [child0, 'E1/child0'],
+    [child1, 'E1/child1'],
+    [solo.manifest.digest, 'E2'],
+  ]);
+  // Keeps e1 and e2; the child tagged c0 is selected by no rule.
+  const policyId = await createRetention(w.url, projectId, [rule({ template: 'always', tags: all(false, 'e*') })]);
+
+  const decisions = async (dryRun: boolean) => {
+    const eid = await startRetentionRun(w.url, policyId, dryRun);
+    assert.equal((await waitForExecution(w.url, policyId, eid)).status, 'Success');
+    const [task, ...more] = await executionTasks(w.url, policyId, eid);
+    assert.ok(task && more.length === 0, 'one task');
+    assert.equal(task.status, 'Success');
+    const log = await taskLog(w.url, policyId, eid, task.id);
+    const got: Record<string, string> = {};
+    for (const r of parseRetentionTable(log)) {
+      const d = resolveDigest(r.digest, names.keys());
+      got[d === undefined ? `unknown ${r.digest}` : (names.get(d) ?? d)] = r.retention;
+    }
+    return { got, total: task.total, retained: task.retained, log };
+  };
+  const dry = await decisions(true);
+  assert.deepEqual({ got: dry.got, total: dry.total, retained: dry.retained }, { got: { E1: 'RETAIN', 'E1/child0': 'DEL', E2: 'RETAIN' }, total: 3, retained: 2 }, dry.log);
+  const real = await decisions(false);
+  assert.deepEqual({ got: real.got, total: real.total, retained: real.retained }, { got: { E1: 'RETAIN', 'E1/child0': 'ERR', E2: 'RETAIN' }, total: 3, retained: 3 }, real.log);
+  assert.ok(real.log.includes(child0), `the log names the failed deletion:\n${real.log}`);
+  for (const d of names.keys()) assert.equal(await manifestStatus(w, 'ret-err', 'edge', d), 200, `${names.get(d)} is still served`);
+  const listed = await api(w.url, 'GET', `/api/v2.0/projects/ret-err/repositories/edge/artifacts/${child0}/tags`, { auth: adminAuth });
+  assert.equal(listed.status, 200, listed.text);
+  assert.deepEqual((listed.json as Array<{ name: string }>).map((x) => x.name), ['c0'], 'the child keeps its tag'); // the documented tag list (status checked)
+});
+
 // ---- events ------------------------------------------------------------------------------------
 
 const webImages = [
