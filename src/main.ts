@@ -14,7 +14,7 @@ import { ConsumerRunner, Outbox } from './events/index.ts';
 import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, databaseLoginStore, systemActor } from './auth/index.ts';
 import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport, type PullGate } from './registry/index.ts';
-import { ProjectService, QuotaService, type ScanReads } from './projects/index.ts';
+import { ProjectService, QuotaService, type RetentionLinks, type ScanReads } from './projects/index.ts';
 import { AuditService, auditWriter, auditRetentionScheduleId } from './audit/index.ts';
 import { DiskMonitor, LogDestination, Metrics, createLogger, stdoutLog } from './observability/index.ts';
 import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
@@ -112,7 +112,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     sbomOverviews: (targets) => scans.sbomOverviews(targets),
     vulnerabilities: (target, accept) => scans.vulnerabilities(target, accept),
   };
-  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit, scanReads, immutability });
+  // Project reads show `retention_id` from tag retention's policies (the service is built below, with the jobs).
+  const retentionLinks: RetentionLinks = { policyIds: (ids) => retention.policyIds(ids) };
+  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit, scanReads, immutability, retentionLinks });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
   const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
   if (!deliveryThread) {

@@ -15,6 +15,7 @@ import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec
 import { parseNewProject, parseProjectChange } from './project-spec.ts';
 import { projectView, type ProjectView } from './project-views.ts';
 import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
+import type { RetentionLinks } from './retention-links.ts';
 
 /** What project administration needs. */
 export interface ProjectAdminDeps {
@@ -24,6 +25,8 @@ export interface ProjectAdminDeps {
   /** Records project setting changes (the audit log). */
   audit: AuditTrail;
   lookup: ProjectLookup;
+  /** Tag retention's port: `retention_id` in project reads; absent: none. */
+  retentionLinks?: RetentionLinks;
 }
 
 /** The fields `q` and `sort` take on the project list (`name` is also the `name` parameter, fuzzy). */
@@ -123,7 +126,8 @@ export class ProjectAdmin {
   async updateProject(ctx: CallContext, key: ProjectKey, body: unknown): Promise<void> {
     if (body === null || typeof body !== 'object') throw fail('BAD_REQUEST', 'the body must be a JSON object');
     const p = await this.deps.lookup.project(ctx, key, 'manage');
-    const change = parseProjectChange(body, p.name, p.id);
+    const retentionId = (await this.deps.retentionLinks?.policyIds([p.id]))?.get(p.id);
+    const change = parseProjectChange(body, p.name, p.id, retentionId === undefined ? undefined : String(retentionId));
     // Rewritten from the valid stored keys only: an update also drops what an older version stored.
     const others: StoredMetadata = { ...readStoredMetadata(p.metadata), ...change.metadata };
     await this.deps.db.transaction().execute(async (trx) => {
@@ -182,6 +186,7 @@ export class ProjectAdmin {
     const ownerIds = rows.map((p) => p.owner_id).filter((x): x is number => x !== null);
     const owners = ownerIds.length ? await this.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ownerIds).execute() : [];
     const ownerOf = new Map(owners.map((u) => [u.id, u.username]));
-    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? ''), allowlists.get(p.id) ?? null));
+    const retention = (await this.deps.retentionLinks?.policyIds(ids)) ?? new Map<number, number>();
+    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? ''), allowlists.get(p.id) ?? null, retention.get(p.id)));
   }
 }

@@ -12,8 +12,8 @@
  *   strconv.ParseBool accepts (`1`, `t`, `TRUE`, ...), stored as `"true"` or `"false"`;
  * - `severity`: `none`, `low`, `medium`, `high`, `critical` (any case), stored in lower case;
  *   `negligible` is stored as `none`, as Harbor stores it;
- * - `retention_id`: omitted or `""` (Harbor's rule on create; on update Harbor also accepts the
- *   project's current value, and Wharf binds no retention policy, so a project has none);
+ * - `retention_id`: omitted or `""` (Harbor's rule on create; on update also the project's current
+ *   value, the id of its tag retention policy); never stored here (tag retention owns it);
  * - proxy-cache keys (`proxy_speed_kb`, `max_upstream_conn`: int32 strings;
  *   `proxy_cache_filter_pattern`: at most {@link maxFilterPatternLength} characters;
  *   `proxy_cache_filter_kind`: `doublestar`, `regex` or empty): validated, then dropped, as Harbor
@@ -126,7 +126,7 @@ function normaliseStored(key: StoredMetadataKey, v: unknown): string | undefined
  * Parses a request's `metadata` (POST and PUT /projects); `create` picks Harbor's message for a
  * `retention_id`. Throws BAD_REQUEST naming the first bad key or value.
  */
-export function parseMetadataInput(v: unknown, opts: { create: boolean }): MetadataInput {
+export function parseMetadataInput(v: unknown, opts: { create: boolean; retentionId?: string }): MetadataInput {
   if (v === undefined || v === null) return { isPublic: undefined, values: {} };
   if (typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_REQUEST', 'metadata must be an object of string values');
   let isPublic: boolean | undefined;
@@ -144,7 +144,8 @@ export function parseMetadataInput(v: unknown, opts: { create: boolean }): Metad
       if (n === undefined) invalidValue(key, val, key === 'severity' ? severities.map((s) => `"${s}"`).join(', ') : '"true" or "false"');
       values[key] = n;
     } else if (key === 'retention_id') {
-      if (val !== '') {
+      // On update Harbor accepts the id of the policy the project already has (it is tag retention's to change).
+      if (val !== '' && (opts.create || opts.retentionId === undefined || val !== opts.retentionId)) {
         throw fail(
           'BAD_REQUEST',
           opts.create

@@ -20,12 +20,15 @@ import type { CallContext } from '../registry/index.ts';
 import { fail } from '../domain/index.ts';
 import { parseMetadataPair, readStoredMetadata, writableMetadataKey, type StoredMetadata, type WritableMetadataKey } from './project-metadata-spec.ts';
 import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
+import type { RetentionLinks } from './retention-links.ts';
 
 /** What the metadata endpoints need. */
 export interface ProjectMetadatasDeps {
   db: Kysely<Database>;
   audit: AuditTrail;
   lookup: ProjectLookup;
+  /** Tag retention's port: `retention_id` in reads; absent: none. */
+  retentionLinks?: RetentionLinks;
 }
 
 /** How often a write retries when another write changed the project's metadata meanwhile. */
@@ -42,12 +45,18 @@ export class ProjectMetadatas {
 
   /** `GET /metadatas/`: every key of the project. */
   async list(ctx: CallContext, key: ProjectKey): Promise<Record<string, string>> {
-    return metadataOf(await this.deps.lookup.project(ctx, key, 'read-settings'));
+    return this.withRetention(await this.deps.lookup.project(ctx, key, 'read-settings'));
+  }
+
+  /** The row's metadata with its `retention_id` (tag retention's policy), as Harbor lists it. */
+  private async withRetention(p: ProjectRow): Promise<Record<string, string>> {
+    const id = (await this.deps.retentionLinks?.policyIds([p.id]))?.get(p.id);
+    return { ...metadataOf(p), ...(id === undefined ? {} : { retention_id: String(id) }) };
   }
 
   /** `GET /metadatas/{name}`: `{name: value}`, or `{}` when the project does not have it. */
   async get(ctx: CallContext, key: ProjectKey, name: string): Promise<Record<string, string>> {
-    const all = metadataOf(await this.deps.lookup.project(ctx, key, 'read-settings'));
+    const all = await this.withRetention(await this.deps.lookup.project(ctx, key, 'read-settings'));
     return Object.hasOwn(all, name) ? { [name]: all[name] ?? '' } : {};
   }
 

@@ -25,6 +25,7 @@ import { ProjectLookup, type ProjectKey } from './project-lookup.ts';
 import { LabelService } from './labels.ts';
 import { ProjectMetadatas } from './project-metadatas.ts';
 import type { ArtifactOptions, ArtifactView, ProjectView, RepositoryView, TagView } from './project-views.ts';
+import type { RetentionLinks } from './retention-links.ts';
 
 /** What the project service needs. */
 export interface ProjectDeps {
@@ -39,6 +40,8 @@ export interface ProjectDeps {
   scanReads?: ScanReads;
   /** Tag immutability (the registry's port): `immutable` on tags in listings; absent: never. */
   immutability?: ImmutabilityGuard;
+  /** Tag retention's port: `retention_id` in project reads (src/projects/retention-links.ts); absent: none. */
+  retentionLinks?: RetentionLinks;
 }
 
 /** Projects, repositories, artifacts and tags as Harbor's API shows them. */
@@ -53,11 +56,12 @@ export class ProjectService {
 
   constructor(deps: ProjectDeps) {
     const lookup = new ProjectLookup(deps.db, deps.authorizer);
-    this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup });
+    const links = deps.retentionLinks ? { retentionLinks: deps.retentionLinks } : {};
+    this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup, ...links });
     this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup, ...(deps.scanReads ? { scanReads: deps.scanReads } : {}), ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup, ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.labels = new LabelService({ db: deps.db, authorizer: deps.authorizer, outbox: deps.outbox });
-    this.metadatas = new ProjectMetadatas({ db: deps.db, audit: deps.audit, lookup });
+    this.metadatas = new ProjectMetadatas({ db: deps.db, audit: deps.audit, lookup, ...links });
   }
 
   /** Creates the project when missing (first start creates the public `library`). Idempotent. */

@@ -79,10 +79,10 @@ export function parseNewProject(body: unknown): NewProject {
 }
 
 /** Parses Harbor's ProjectReq of an update of the project named `currentName`, id `currentId` (a project cannot be renamed). */
-export function parseProjectChange(body: unknown, currentName: string, currentId = 0): ProjectChange {
+export function parseProjectChange(body: unknown, currentName: string, currentId = 0, retentionId?: string): ProjectChange {
   const req = requestObject(body);
   if (req.project_name !== undefined && req.project_name !== currentName) throw fail('BAD_REQUEST', 'a project cannot be renamed');
-  const meta = parseMetadataInput(req.metadata, { create: false });
+  const meta = parseMetadataInput(req.metadata, { create: false, ...(retentionId === undefined ? {} : { retentionId }) });
   const isPublic = meta.isPublic ?? (req.public === undefined ? undefined : parseBoolString(req.public, 'public'));
   const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? undefined : parseStorageLimit(req.storage_limit);
   const allowlist = req.cve_allowlist === undefined || req.cve_allowlist === null ? undefined : parseCveAllowlist(req.cve_allowlist, currentId);

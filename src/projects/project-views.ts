@@ -13,7 +13,7 @@ import { cveAllowlistView, type CveAllowlistView, type StoredCveAllowlist } from
  * Harbor's project metadata as Wharf shows it: `public` always, then the stored keys with valid
  * values only (src/projects/project-metadata-spec.ts), whatever an older version stored.
  */
-export type ProjectMetadata = StoredMetadata & { public: 'true' | 'false' };
+export type ProjectMetadata = StoredMetadata & { public: 'true' | 'false'; retention_id?: string };
 
 /** Harbor's Project object. `storage_limit` is a Wharf extension (Harbor keeps it on the quota). */
 export interface ProjectView {
@@ -160,8 +160,8 @@ function stringRecord(o: Record<string, unknown> | null): Record<string, string>
 }
 
 /** A project as Harbor shows it, given its repository count, owner's name and stored CVE allowlist. */
-export function projectView(p: ProjectRow, repoCount: number, ownerName: string, allowlist: StoredCveAllowlist | null = null): ProjectView {
-  const metadata: ProjectMetadata = { ...readStoredMetadata(p.metadata), public: p.public === 1 ? 'true' : 'false' };
+export function projectView(p: ProjectRow, repoCount: number, ownerName: string, allowlist: StoredCveAllowlist | null = null, retentionId?: number): ProjectView {
+  const metadata: ProjectMetadata = { ...readStoredMetadata(p.metadata), public: p.public === 1 ? 'true' : 'false', ...(retentionId === undefined ? {} : { retention_id: String(retentionId) }) };
   return {
     project_id: p.id,
     name: p.name,

@@ -113,6 +113,11 @@ describe('tag retention API', () => {
     assert.match(String(created.headers.location), /^\/api\/v2\.0\/retentions\/\d+$/);
     const id = idFrom(created);
     assert.equal(message(await call('POST', '/retentions', 400, policy(pid, [rule('always', {})]))), `project ${pid} already has retention policy ${id}`);
+    // The project shows it as `retention_id`; an update may repeat it, not change it.
+    assert.equal(shape<{ metadata: Json }>((await call('GET', `/projects/${pid}`, 200)).json).metadata.retention_id, String(id));
+    assert.equal(shape<Json>((await call('GET', `/projects/${pid}/metadatas/`, 200)).json).retention_id, String(id));
+    await call('PUT', `/projects/${pid}`, 200, { metadata: { retention_id: String(id) } });
+    assert.match(message(await call('PUT', `/projects/${pid}`, 400, { metadata: { retention_id: String(id + 1) } })), /when updating a project should be omitted/);
     const got = shape<Json>((await call('GET', `/retentions/${id}`, 200)).json);
     assert.equal(got.id, id);
     assert.deepEqual(got.scope, { level: 'project', ref: pid });
@@ -166,6 +171,7 @@ describe('tag retention API', () => {
     // Delete: 200, then 404.
     await call('DELETE', `/retentions/${id}`, 200);
     assert.equal(message(await call('GET', `/retentions/${id}`, 404)), `retention policy ${id} not found`);
+    assert.equal(shape<{ metadata: Json }>((await call('GET', `/projects/${pid}`, 200)).json).metadata.retention_id, undefined);
   });
 
   it('sends one summary event per run with summary_event, and none when nothing was deleted', async () => {
