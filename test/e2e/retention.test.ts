@@ -427,6 +427,17 @@ test('e2e: retention dry runs report exactly the expected kept and deleted diges
   const still: string[] = [];
   for (const st of steps) still.push(`${st.name} ${await manifestStatus(w, s.project, st.repo, s.digest.get(st.name) ?? '')}`);
   assert.deepEqual(still, steps.map((st) => `${st.name} 200`));
+
+  await t.test('DELETE /retentions/{id} unlinks the project', async () => {
+    const path = `/api/v2.0/retentions/${policyId}`;
+    const del = await api(w.url, 'DELETE', path, { auth: adminAuth });
+    assert.equal(del.status, 200, explain('DELETE', path, del));
+    const gone = await api(w.url, 'GET', path, { auth: adminAuth });
+    assert.equal(gone.status, 404, explain('GET', path, gone));
+    const p = await api(w.url, 'GET', `/api/v2.0/projects/${s.project}`, { auth: adminAuth });
+    assert.equal(p.status, 200, explain('GET', `/api/v2.0/projects/${s.project}`, p));
+    assert.equal((p.json as { metadata?: Record<string, string> }).metadata?.retention_id, undefined, p.text); // the documented project (status checked)
+  });
 });
 
 test('e2e: real retention runs delete exactly the expected digests and nothing else', { skip, timeout }, async (t) => {
