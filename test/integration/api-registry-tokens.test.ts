@@ -48,7 +48,7 @@ const policyBody = (name: string) => ({ name, enabled: true, event_types: ['PUSH
 
 describe('registry tokens on /api/v2.0', () => {
   let w: TestWharf;
-  const ids = { owner: 0, dev: 0, robot: 0, member: 0, policy: 0, systemPolicy: 0, quota: 0 };
+  const ids = { owner: 0, dev: 0, robot: 0, member: 0, policy: 0, systemPolicy: 0, quota: 0, retention: 0 };
   let robotName = '';
   let robotSecret = '';
 
@@ -74,10 +74,17 @@ describe('registry tokens on /api/v2.0', () => {
     ids.policy = idFromLocation(await call('POST', '/api/v2.0/projects/p1/webhook/policies', policyBody('p1-hook')));
     ids.systemPolicy = idFromLocation(await call('POST', '/api/v2.0/system/webhook/policies', policyBody('sys-hook')));
     for (const repo of ['p1/app', 'p1/other', 'p1/scratch']) await pushSmallImage(w.url, repo, smallImage(repo), { tag: 'v1', auth: adminAuth });
+    ids.retention = idFromLocation(await call('POST', '/api/v2.0/retentions', retentionBody()));
   });
   after(async () => {
     await w.close();
   });
+
+  /** A tag retention policy of p1 that keeps everything. */
+  function retentionBody(): unknown {
+    const all = { kind: 'doublestar', decoration: 'matches', pattern: '**', extras: '{"untagged":true}' };
+    return { algorithm: 'or', scope: { level: 'project', ref: ids.quota }, trigger: { kind: 'Schedule', settings: { cron: '' }, references: {} }, rules: [{ action: 'retain', template: 'always', params: {}, tag_selectors: [all], scope_selectors: { repository: [{ ...all, decoration: 'repoMatches' }] } }] };
+  }
 
   /** A value for each path parameter of the write routes; the policy id depends on the tree. */
   function paramValue(name: string, path: string): string | undefined {
@@ -94,7 +101,7 @@ describe('registry tokens on /api/v2.0', () => {
       mid: String(ids.member),
       robot_id: String(ids.robot),
       user_id: String(ids.owner),
-      id: String(ids.quota),
+      id: String(path.startsWith('/api/v2.0/retentions/') ? ids.retention : ids.quota),
       gc_id: '1',
       job_type: 'GARBAGE_COLLECTION',
       job_id: '1',
@@ -102,6 +109,9 @@ describe('registry tokens on /api/v2.0', () => {
       registration_id: '00000000-0000-0000-0000-000000000000',
       label_id: '1',
       immutable_rule_id: '1',
+      meta_name: 'auto_scan',
+      eid: '1',
+      tid: '1',
     };
     return values[first];
   }
@@ -133,6 +143,11 @@ describe('registry tokens on /api/v2.0', () => {
       'PATCH /api/v2.0/scanners/:id': { is_default: true },
       'PUT /api/v2.0/projects/:p/scanner': { uuid: '00000000-0000-0000-0000-000000000000' },
       'PUT /api/v2.0/system/CVEAllowlist': { items: [{ cve_id: 'CVE-2023-4863' }] },
+      'PUT /api/v2.0/projects/:p/repositories/:r': { description: 'changed' },
+      'POST /api/v2.0/retentions': retentionBody(),
+      'PUT /api/v2.0/retentions/:id': retentionBody(),
+      'POST /api/v2.0/retentions/:id/executions': { dry_run: true },
+      'PATCH /api/v2.0/retentions/:id/executions/:id': { action: 'stop' },
     };
     const short: Record<string, string> = { project_name_or_id: 'p', project_name: 'p', repository_name: 'r', reference: 'ref' };
     const key = `${method} ${path.replace(/:([a-z_]+)(?:\|:[a-z_]+)*/g, (_m, name: string) => `:${short[name] ?? 'id'}`)}`;
