@@ -130,46 +130,6 @@ export async function retentionCandidates(db: Db, repositoryId: number): Promise
   return out;
 }
 
-/** The child manifests an artifact references (an index's platform manifests). */
-export async function childDigests(db: Db, repositoryId: number, digest: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('artifact_references as r')
-    .innerJoin('artifacts as a', 'a.id', 'r.artifact_id')
-    .select('r.child_digest')
-    .where('a.repository_id', '=', repositoryId)
-    .where('a.digest', '=', digest)
-    .where('r.kind', '=', 'manifest')
-    .execute();
-  return rows.map((r) => r.child_digest);
-}
-
-/** Of these digests, the artifacts of the repository that are untagged and no other artifact of it references. */
-export async function orphanedChildren(db: Db, repositoryId: number, digests: readonly string[]): Promise<string[]> {
-  if (digests.length === 0) return [];
-  const rows = await db
-    .selectFrom('artifacts as a')
-    .select('a.digest')
-    .where('a.repository_id', '=', repositoryId)
-    .where('a.digest', 'in', [...digests])
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id'))))
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('artifact_references as r')
-            .innerJoin('artifacts as p', 'p.id', 'r.artifact_id')
-            .select('r.id')
-            .whereRef('r.child_digest', '=', 'a.digest')
-            .where('r.kind', '=', 'manifest')
-            .where('p.repository_id', '=', repositoryId),
-        ),
-      ),
-    )
-    .orderBy('a.id')
-    .execute();
-  return rows.map((r) => r.digest);
-}
-
 /**
  * Serialises the end of a run's tasks (PostgreSQL: a transaction-scoped advisory lock on the
  * run; SQLite runs one write transaction at a time already).

@@ -290,7 +290,7 @@ export class ManifestService
   }
 
   /** DELETE /v2/<name>/manifests/<reference>: by digest the artifact and its tags, by tag only the tag. */
-  async deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference): Promise<void> {
+  async deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference, opts: { dependents?: boolean } = {}): Promise<void> {
     const project = await this.authorize(ctx, repo, 'delete');
     const repository = await this.repository(repo, 'NAME_UNKNOWN');
     if (ref.kind === 'tag') {
@@ -316,8 +316,55 @@ export class ManifestService
           index: parent.digest,
         });
       }
+      const children = opts.dependents ? await this.childDigestsOf(trx, artifact.id) : [];
       await this.removeArtifact(trx, ctx, project, repository, artifact, immutable);
+      if (opts.dependents) await this.removeDependents(trx, ctx, project, repository, [artifact.digest], children, immutable);
     });
+  }
+
+  /**
+   * Removes, after their parents (gone already in this transaction), the untagged manifests a
+   * parent left behind: `children` (digests a removed index referenced) that no remaining artifact
+   * of the repository references, and accessories whose subject is a removed digest. Level by
+   * level, each with its DELETE_ARTIFACT.
+   */
+  private async removeDependents(trx: Trx, ctx: CallContext, project: ProjectRow, repository: RepositoryRow, parents: string[], children: string[], immutable: ImmutableTagTest | null): Promise<void> {
+    // Bounded: each level removes rows, and a manifest cannot reference itself.
+    for (let depth = 0; (parents.length > 0 || children.length > 0) && depth < 8; depth++) {
+      const orphans = await trx
+        .selectFrom('artifacts as a')
+        .selectAll('a')
+        .where('a.repository_id', '=', repository.id)
+        .where((eb) => eb.or([...(children.length ? [eb('a.digest', 'in', children)] : []), ...(parents.length ? [eb('a.subject_digest', 'in', parents)] : [])]))
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id'))))
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('artifact_references as r')
+                .innerJoin('artifacts as p', 'p.id', 'r.artifact_id')
+                .select('r.id')
+                .whereRef('r.child_digest', '=', 'a.digest')
+                .where('r.kind', '=', 'manifest')
+                .where('p.repository_id', '=', repository.id),
+            ),
+          ),
+        )
+        .orderBy('a.id')
+        .execute();
+      const next: string[] = [];
+      for (const o of orphans) {
+        next.push(...(await this.childDigestsOf(trx, o.id)));
+        await this.removeArtifact(trx, ctx, project, repository, o, immutable);
+      }
+      parents = orphans.map((o) => o.digest);
+      children = next;
+    }
+  }
+
+  private async childDigestsOf(trx: Trx, artifactId: number): Promise<string[]> {
+    const rows = await trx.selectFrom('artifact_references').select('child_digest').where('artifact_id', '=', artifactId).where('kind', '=', 'manifest').execute();
+    return rows.map((r) => r.child_digest);
   }
 
   /** The project's immutable-tag test (RegistryDeps.immutability), or null when no tag of it is immutable. */

@@ -93,8 +93,8 @@ export class RegistryService implements Registry {
   getManifest(ctx: CallContext, repo: RepoName, ref: Reference, pull: boolean) {
     return this.manifestSide.getManifest(ctx, repo, ref, pull);
   }
-  deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference) {
-    return this.manifestSide.deleteManifest(ctx, repo, ref);
+  deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference, opts?: { dependents?: boolean }) {
+    return this.manifestSide.deleteManifest(ctx, repo, ref, opts);
   }
   listTags(ctx: CallContext, repo: RepoName, n: number | null, last: string | null) {
     return this.manifestSide.listTags(ctx, repo, n, last);

@@ -60,7 +60,12 @@ export interface Registry {
   putManifest(ctx: CallContext, repo: RepoName, ref: Reference, contentType: string, body: Buffer): Promise<{ digest: Digest; subject: Digest | null }>;
   /** `pull` false for HEAD (no PULL_ARTIFACT event, no pull_time update). */
   getManifest(ctx: CallContext, repo: RepoName, ref: Reference, pull: boolean): Promise<ManifestContent>;
-  deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference): Promise<void>;
+  /**
+   * Deletes a manifest (by digest: the artifact and its tags; by tag: the tag). With `dependents`,
+   * in the same transaction, the artifact's untagged children no other artifact of the repository
+   * references and its untagged accessories (manifests whose subject it is) go too.
+   */
+  deleteManifest(ctx: CallContext, repo: RepoName, ref: Reference, opts?: { dependents?: boolean }): Promise<void>;
 
   listTags(ctx: CallContext, repo: RepoName, n: number | null, last: string | null): Promise<NamePage>;
   createTag(ctx: CallContext, repo: RepoName, digest: Digest, tag: string): Promise<void>;

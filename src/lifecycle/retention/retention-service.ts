@@ -19,14 +19,12 @@ import type { Kysely } from 'kysely';
 import type { Authorizer, CallContext } from '../../auth/index.ts';
 import { systemActor } from '../../auth/index.ts';
 import {
-  childDigests,
   claimRetentionSummary,
   deleteRetentionPolicy,
   insertRetentionPolicy,
   insertRetentionResult,
   isUniqueViolation,
   lockRetentionRun,
-  orphanedChildren,
   projectRepositories,
   retentionCandidates,
   retentionPolicy,
@@ -41,7 +39,7 @@ import {
   type RetentionPolicyRow,
   type RetentionResultRow,
 } from '../../db/index.ts';
-import { fail, isDomainError, isJsonObject, parseDigest, parseRepoName, type Page } from '../../domain/index.ts';
+import { fail, isJsonObject, parseDigest, parseRepoName, type Page } from '../../domain/index.ts';
 import type { Outbox } from '../../events/index.ts';
 import { validateCron, type JobContext, type JobHandler, type JobService, type JobTaskRow } from '../../jobs/index.ts';
 import { pathInProject, type ImmutabilityGuard, type Registry } from '../../registry/index.ts';
@@ -342,7 +340,7 @@ export class RetentionService {
         continue;
       }
       try {
-        await this.deleteWithChildren(actor, p, d.candidate.digest);
+        await this.deleteWithDependents(actor, p, d.candidate.digest);
         deleted.push({ digest: d.candidate.digest, tags: d.candidate.tags });
         rowsOut.push(d);
       } catch (err) {
@@ -374,19 +372,13 @@ export class RetentionService {
     return { total, retained };
   }
 
-  /** Deletes an artifact through the registry, then its children no other artifact keeps (an index's platform manifests). */
-  private async deleteWithChildren(actor: CallContext['actor'], p: TaskParams, digest: string): Promise<void> {
-    const repo = parseRepoName(p.repository);
-    const children = await childDigests(this.deps.db, p.repository_id, digest);
-    await this.deps.registry.deleteManifest({ actor }, repo, { kind: 'digest', digest: parseDigest(digest) });
-    for (const child of await orphanedChildren(this.deps.db, p.repository_id, children)) {
-      try {
-        await this.deps.registry.deleteManifest({ actor }, repo, { kind: 'digest', digest: parseDigest(child) });
-      } catch (err) {
-        // Gone already, or kept by something else since: the index itself is deleted either way.
-        if (!isDomainError(err, 'NOT_FOUND') && !isDomainError(err, 'MANIFEST_UNKNOWN') && !isDomainError(err, 'DENIED')) throw err;
-      }
-    }
+  /**
+   * Deletes an artifact through the registry, in one transaction with what it leaves behind: an
+   * index's platform manifests nothing else keeps, and its untagged accessories (Harbor deletes
+   * both with their subject).
+   */
+  private async deleteWithDependents(actor: CallContext['actor'], p: TaskParams, digest: string): Promise<void> {
+    await this.deps.registry.deleteManifest({ actor }, parseRepoName(p.repository), { kind: 'digest', digest: parseDigest(digest) }, { dependents: true });
   }
 
   /**
