@@ -290,19 +290,25 @@ export class QuotaService implements QuotaGuard {
           .executeTakeFirst();
         if (linked) continue;
       }
-      const stillUsed = await trx
+      // Two indexed lookups (artifacts by digest, references by child digest): a release costs the
+      // same whatever the number of artifacts in the project (one OR over both scanned them all).
+      const asManifest = await trx
         .selectFrom('artifacts as a')
         .innerJoin('repositories as r', 'r.id', 'a.repository_id')
         .select('a.id')
+        .where('a.digest', '=', d)
         .where('r.project_id', '=', projectId)
-        .where((eb) =>
-          eb.or([
-            eb('a.digest', '=', d),
-            eb.exists(eb.selectFrom('artifact_references as ar').select('ar.id').whereRef('ar.artifact_id', '=', 'a.id').where('ar.child_digest', '=', d)),
-          ]),
-        )
         .executeTakeFirst();
-      if (stillUsed) continue;
+      if (asManifest) continue;
+      const asReference = await trx
+        .selectFrom('artifact_references as ar')
+        .innerJoin('artifacts as a', 'a.id', 'ar.artifact_id')
+        .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+        .select('ar.id')
+        .where('ar.child_digest', '=', d)
+        .where('r.project_id', '=', projectId)
+        .executeTakeFirst();
+      if (asReference) continue;
       // Freed by whoever deletes the row: a concurrent release of it (PostgreSQL) deletes nothing here.
       const row = await trx.deleteFrom('project_blobs').where('project_id', '=', projectId).where('digest', '=', d).returning('size').executeTakeFirst();
       if (row) freed += Number(row.size);
