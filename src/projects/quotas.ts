@@ -300,13 +300,22 @@ export class QuotaService implements QuotaGuard {
         .where('r.project_id', '=', projectId)
         .executeTakeFirst();
       if (asManifest) continue;
+      // The references of the digest drive the lookup (a join lets SQLite walk the project's artifacts instead).
       const asReference = await trx
         .selectFrom('artifact_references as ar')
-        .innerJoin('artifacts as a', 'a.id', 'ar.artifact_id')
-        .innerJoin('repositories as r', 'r.id', 'a.repository_id')
         .select('ar.id')
         .where('ar.child_digest', '=', d)
-        .where('r.project_id', '=', projectId)
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('artifacts as a')
+              .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+              .select('a.id')
+              .whereRef('a.id', '=', 'ar.artifact_id')
+              .where('r.project_id', '=', projectId),
+          ),
+        )
+        .limit(1)
         .executeTakeFirst();
       if (asReference) continue;
       // Freed by whoever deletes the row: a concurrent release of it (PostgreSQL) deletes nothing here.
