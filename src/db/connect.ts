@@ -26,6 +26,7 @@ import * as m0014 from './migrations/0014-immutable-rules.ts';
 import * as m0015 from './migrations/0015-labels.ts';
 import * as m0016 from './migrations/0016-retention.ts';
 import * as m0017 from './migrations/0017-repository-description.ts';
+import * as m0018 from './migrations/0018-registries.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '0015-labels': m0015,
   '0016-retention': m0016,
   '0017-repository-description': m0017,
+  '0018-registries': m0018,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -21,3 +21,4 @@ export * from './cve-allowlist-store.ts';
 export * from './security-store.ts';
 export * from './immutable-rule-store.ts';
 export * from './retention-store.ts';
+export * from './registry-endpoint-store.ts';

@@ -593,6 +593,23 @@ export interface ArtifactLabelsTable {
   creation_time: number;
 }
 
+/** A registry endpoint (Harbor's /registries; src/db/registry-endpoint-store.ts). `insecure` is 0/1; times in ms. */
+export interface RegistriesTable {
+  id: Generated<number>;
+  name: string;
+  type: string;
+  url: string;
+  credential_type: string;
+  access_key: string;
+  access_secret: string;
+  insecure: number;
+  ca_certificate: string | null;
+  description: string;
+  status: string;
+  creation_time: number;
+  update_time: number;
+}
+
 /** A scanner registration (Harbor's /scanners; src/db/scanner-store.ts). Booleans are 0/1. */
 export interface ScannersTable {
   id: Generated<number>;
@@ -703,6 +720,7 @@ export interface Database {
   vulndb_affected: VulndbAffectedTable;
   vulndb_meta: VulndbMetaTable;
   immutable_rules: ImmutableRulesTable;
+  registries: RegistriesTable;
 }
 
 /** Row types, for repositories' signatures. */
@@ -729,3 +747,4 @@ export type ScannerRow = Selectable<ScannersTable>;
 export type LabelRow = Selectable<LabelsTable>;
 export type CveAllowlistRow = Selectable<CveAllowlistsTable>;
 export type ImmutableRuleRow = Selectable<ImmutableRulesTable>;
+export type RegistryEndpointRow = Selectable<RegistriesTable>;
