@@ -24,6 +24,7 @@ import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
 import { ScanAll, ScanService } from './scanning/index.ts';
 import { SecurityHub, VulnerabilityGate } from './scanning/index.ts';
 import { ImmutabilityRules, RetentionService } from './lifecycle/index.ts';
+import { RegistryEndpoints } from './replication/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 
@@ -179,7 +180,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   };
   // scanning.builtin: the built-in scanner's adapter API under /scanner/api/v1, outside the registry's and Harbor's auth (docs/scanning.md).
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints: new RegistryEndpoints({ db: db.kysely, authorizer, logger }), plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
   let address = '';
   return {
     config,

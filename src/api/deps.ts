@@ -20,6 +20,7 @@ import type { CveAllowlists, ScannerRegistrations } from '../scanning/index.ts';
 import type { ScanAll, ScanService } from '../scanning/index.ts';
 import type { SecurityHub } from '../scanning/index.ts';
 import type { ImmutabilityRules, RetentionService } from '../lifecycle/index.ts';
+import type { RegistryEndpoints } from '../replication/index.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
 export interface AppDeps {
@@ -54,6 +55,8 @@ export interface AppDeps {
   immutability: ImmutabilityRules;
   /** Tag retention (Harbor's /retentions). */
   retention: RetentionService;
+  /** Registry endpoints (Harbor's /registries, /replication/adapters). */
+  registryEndpoints: RegistryEndpoints;
   /** Scans, their logs and scan all (src/scanning/scan-service.ts, scan-all.ts); absent: no scan routes. */
   scans?: { service: ScanService; all: ScanAll };
   /** Harbor's security hub (/security/summary, /security/vul); absent: no /security routes. */

@@ -29,6 +29,7 @@ import { securityRoutes } from './security.ts';
 import { immutableRuleRoutes } from './immutable-rules.ts';
 import { labelRoutes } from './labels.ts';
 import { retentionRoutes } from './retentions.ts';
+import { registryEndpointRoutes } from './registries.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -98,5 +99,6 @@ export function harborApi(deps: AppDeps) {
     await app.register(immutableRuleRoutes(deps));
     await app.register(labelRoutes(deps));
     await app.register(retentionRoutes(deps));
+    await app.register(registryEndpointRoutes(deps));
   };
 }
