@@ -206,6 +206,10 @@ describe('registry endpoints: permissions and adapters', () => {
 
 describe('registry endpoints: a second Wharf as type harbor', () => {
   it('creates after a healthy check, masks the secret, refuses duplicates and bad credentials', async () => {
+    // The peer asks for a Bearer token on /v2/: the checks below go through the token flow.
+    const challenge = await fetch(`${peer.url}/v2/`);
+    assert.equal(challenge.status, 401);
+    assert.match(challenge.headers.get('www-authenticate') ?? '', /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/service\/token"/);
     await refused('POST', '/registries', 400, 'the registry is unhealthy', { name: 'peer', type: 'harbor', url: peer.url, credential: { access_key: 'admin', access_secret: wrongSecret } });
     const id = await create({ name: 'peer', type: 'harbor', url: `${peer.url}/`, description: 'the other Wharf', credential: { type: 'basic', access_key: 'admin', access_secret: adminPassword } });
     const v = await view(id);
