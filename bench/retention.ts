@@ -24,6 +24,7 @@
  *   npm run bench:retention                          # about 2 minutes on 2 cores
  *   npm run bench:retention -- --quick               # 10 repositories × 100 artifacts
  *   npm run bench:retention -- --postgres postgres://u@127.0.0.1:5432/empty_db
+ *   npm run bench:retention -- --cpu-prof /tmp/prof   # the server's V8 CPU profile, written at exit
  *
  * Prints a table and writes bench/results/retention-<timestamp>.json.
  */
@@ -42,6 +43,10 @@ const quick = process.argv.includes('--quick');
 const pgIndex = process.argv.indexOf('--postgres');
 const postgresUrl = pgIndex >= 0 ? process.argv[pgIndex + 1] : undefined;
 if (pgIndex >= 0 && !postgresUrl) throw new Error('--postgres needs the URL of an empty database');
+/** `--cpu-prof DIR`: the server writes a V8 CPU profile there when it exits (node --cpu-prof). */
+const profIndex = process.argv.indexOf('--cpu-prof');
+const cpuProfDir = profIndex >= 0 ? process.argv[profIndex + 1] : undefined;
+if (profIndex >= 0 && !cpuProfDir) throw new Error('--cpu-prof needs a folder');
 const settings = { repositories: quick ? 10 : 100, perRepository: 100, keep: 10, concurrency: 8, sampleRepositories: 10, pollMs: 100 };
 const project = 'bench';
 const MiB = 1048576;
@@ -353,10 +358,16 @@ function git(args: string[]): string {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadAvgAtStart = loadavg();
+  // Read before the server starts: the code it runs is the checkout's at this moment.
+  const versions = { wharf: git(['rev-parse', '--short', 'HEAD']), uncommittedFiles: git(['status', '--porcelain']).split('\n').filter(Boolean).length };
   const artifacts = settings.repositories * settings.perRepository;
   const dataDir = tempDataDir('wharf-bench-retention-');
   log(`starting wharf serve (${postgresUrl ? 'PostgreSQL' : 'SQLite'}) on ${dataDir}`);
-  const w: SpawnedWharf = await spawnWharf({ dataDir, env: { WHARF_LOG_LEVEL: 'warn', ...(postgresUrl ? { WHARF_DATABASE__URL: postgresUrl } : {}) } });
+  const w: SpawnedWharf = await spawnWharf({
+    dataDir,
+    env: { WHARF_LOG_LEVEL: 'warn', ...(postgresUrl ? { WHARF_DATABASE__URL: postgresUrl } : {}) },
+    ...(cpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] } : {}),
+  });
   const pid = w.proc.pid ?? 0;
   const dispatcher = new Pool(w.url, { connections: settings.concurrency });
   const failures: string[] = [];
@@ -429,9 +440,10 @@ async function main(): Promise<void> {
       date: startedAt.toISOString(),
       quick,
       database: postgresUrl ? 'postgres' : 'sqlite',
+      cpuProfile: cpuProfDir !== undefined,
       settings,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryMiB: Math.round(totalmem() / MiB), node: process.version, loadAvgAtStart },
-      versions: { wharf: git(['rev-parse', '--short', 'HEAD']), uncommittedFiles: git(['status', '--porcelain']).split('\n').filter(Boolean).length },
+      versions,
       policy: policyBody(projectId),
       idleAtStartMiB,
       fill: { seconds: round(filled.value.seconds, 2), artifacts, requests: filled.value.requests, artifactsPerSecond: Math.round(artifacts / filled.value.seconds), memory: filled.memory },
