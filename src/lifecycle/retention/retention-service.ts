@@ -39,7 +39,7 @@ import {
   type RetentionPolicyRow,
   type RetentionResultRow,
 } from '../../db/index.ts';
-import { fail, isJsonObject, parseDigest, parseRepoName, type Page } from '../../domain/index.ts';
+import { fail, isJsonObject, parseDigest, parseRepoName, storedObject, type Page } from '../../domain/index.ts';
 import type { Outbox } from '../../events/index.ts';
 import { validateCron, type JobContext, type JobHandler, type JobService, type JobTaskRow } from '../../jobs/index.ts';
 import { pathInProject, type ImmutabilityGuard, type Registry } from '../../registry/index.ts';
@@ -219,7 +219,7 @@ export class RetentionService {
     return {
       total,
       items: rows.map((e) => {
-        const attrs = isJsonObject(safeJson(e.extra_attrs)) ? (safeJson(e.extra_attrs) as Record<string, unknown>) : {};
+        const attrs = storedObject(e.extra_attrs);
         return {
           id: e.id,
           policy_id: policy.id,
@@ -408,7 +408,7 @@ export class RetentionService {
   private async taskParamsOf(executionId: number, taskId: number, trx: Parameters<typeof lockRetentionRun>[0]): Promise<TaskParams | undefined> {
     const t = await this.deps.jobs.store.task(taskId, trx);
     if (!t || t.execution_id !== executionId) return undefined;
-    return parseParams(parseObject(t.extra_attrs));
+    return parseParams(storedObject(t.extra_attrs));
   }
 
   private async appendEvent(
@@ -441,7 +441,7 @@ export class RetentionService {
   // ---- helpers ------------------------------------------------------------------------------
 
   private taskView(t: JobTaskRow, r: RetentionResultRow | undefined): Record<string, unknown> {
-    const attrs = parseObject(t.extra_attrs);
+    const attrs = storedObject(t.extra_attrs);
     const repo = typeof attrs.repository === 'string' ? pathInProject(attrs.repository) : '';
     const final = t.status === 'Success' || t.status === 'Error' || t.status === 'Stopped';
     return {
@@ -510,19 +510,6 @@ export class RetentionService {
     this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 });
     return { policy, project };
   }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-function parseObject(text: string): Record<string, unknown> {
-  const v = safeJson(text);
-  return isJsonObject(v) ? v : {};
 }
 
 /** The spec type, for callers that only read it. */
