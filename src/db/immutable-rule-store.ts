@@ -3,7 +3,24 @@
  * (src/lifecycle/immutability/) validates and decides; this file only reads and writes rows.
  */
 import type { Kysely } from 'kysely';
+import type { ListQuery, ListSpec, Page } from '../domain/index.ts';
 import type { Database, ImmutableRuleRow } from './schema.ts';
+import { listPage } from './listing.ts';
+
+/** The fields of `GET /projects/{p}/immutabletagrules` (Harbor's q and sort). */
+export const immutableRuleListSpec = {
+  id: { type: 'int', column: 'id' },
+  project_id: { type: 'int', column: 'project_id' },
+  disabled: { type: 'bool', column: 'disabled' },
+  creation_time: { type: 'time', column: 'creation_time' },
+  update_time: { type: 'time', column: 'update_time' },
+} as const satisfies ListSpec;
+
+/** One page of a project's rules, by id unless `sort` says otherwise. */
+export async function listImmutableRules(db: Kysely<Database>, projectId: number, list: ListQuery): Promise<Page<ImmutableRuleRow>> {
+  const q = db.selectFrom('immutable_rules').selectAll().where('project_id', '=', projectId);
+  return listPage(q, list, immutableRuleListSpec, { fallback: [{ column: 'id', desc: false }], tieBreak: { column: 'id', desc: false } });
+}
 
 /** A project's rules, by id. */
 export async function immutableRulesOf(db: Kysely<Database>, projectId: number): Promise<ImmutableRuleRow[]> {

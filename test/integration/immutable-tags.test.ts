@@ -128,6 +128,14 @@ describe('tag immutability', () => {
       },
     ]);
     await error(await api('/projects/imm/immutabletagrules', { method: 'POST', body: rule('rc-*') }), 409, 'CONFLICT', 'immutable rule already exists');
+    // q and sort as on Harbor's other lists: a second rule, newest first with sort=-id, one by q=id=N, both enabled.
+    const second = await api('/projects/imm/immutabletagrules', { method: 'POST', body: rule('v-*') });
+    assert.equal(second.status, 201, await second.text());
+    const id2 = Number((second.headers.get('location') ?? '').split('/').pop());
+    assert.deepEqual((await ok<RuleJson[]>(await api('/projects/imm/immutabletagrules?sort=-id'))).map((x) => x.id), [id2, id]);
+    assert.deepEqual((await ok<RuleJson[]>(await api(`/projects/imm/immutabletagrules?q=${encodeURIComponent(`id=${id2}`)}`))).map((x) => x.id), [id2]);
+    assert.deepEqual((await ok<RuleJson[]>(await api(`/projects/imm/immutabletagrules?q=${encodeURIComponent('disabled=true')}`))).map((x) => x.id), []);
+    await ok(await api(`/projects/imm/immutabletagrules/${id2}`, { method: 'DELETE' }));
 
     // PUT: the path id and the body id must agree; another project's or an unknown id is a 404.
     await error(await api(`/projects/imm/immutabletagrules/${id}`, { method: 'PUT', body: { ...rule('rc-*'), id: id + 1 } }), 400, 'BAD_REQUEST', "the immutable_rule_id doesn't match the id in the payload body of ImmutableRule");

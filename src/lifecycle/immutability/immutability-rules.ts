@@ -13,13 +13,14 @@
  * create, change and delete rules (robots with `immutable-tag:*` grants likewise).
  */
 import type { Kysely } from 'kysely';
-import { fail, type Page } from '../../domain/index.ts';
+import { fail, type ListQuery, type Page } from '../../domain/index.ts';
 import type { Authorizer, CallContext } from '../../auth/index.ts';
 import {
   deleteImmutableRule,
   immutableRuleIn,
   immutableRulesOf,
   insertImmutableRule,
+  listImmutableRules,
   isUniqueViolation,
   updateImmutableRule,
   type Database,
@@ -67,12 +68,11 @@ export class ImmutabilityRules implements ImmutabilityGuard {
     return test;
   }
 
-  /** GET: the project's rules by id, one page. */
-  async list(ctx: CallContext, key: RuleProjectKey, page: { page: number; pageSize: number }): Promise<Page<RuleView>> {
+  /** GET: the project's rules, one page: by id, or as `sort` says; `q` on id, disabled and the times. */
+  async list(ctx: CallContext, key: RuleProjectKey, list: ListQuery): Promise<Page<RuleView>> {
     const project = await this.project(ctx, key, 'list-immutable-rules');
-    const rows = await immutableRulesOf(this.deps.db, project.id);
-    const start = (page.page - 1) * page.pageSize;
-    return { items: rows.slice(start, start + page.pageSize).map(ruleView), total: rows.length };
+    const page = await listImmutableRules(this.deps.db, project.id, list);
+    return { items: page.items.map(ruleView), total: page.total };
   }
 
   /** POST: a new rule (enabled whatever the body says, as Harbor); returns its id. */
