@@ -19,6 +19,7 @@
  * Prints a table with the ratios Wharf / CNCF and writes bench/results/registry-<timestamp>.json.
  */
 import { execFileSync } from 'node:child_process';
+import { git } from './git.ts';
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -167,13 +168,6 @@ function log(msg: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 }
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   if (!skopeoAvailable()) throw new Error('skopeo is required (apt-get install -y skopeo)');

@@ -28,7 +28,7 @@
  *
  * Prints a table and writes bench/results/retention-<timestamp>.json.
  */
-import { execFileSync } from 'node:child_process';
+import { git } from './git.ts';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -347,13 +347,6 @@ async function sampleCheck(base: string, repos: FilledRepository[]): Promise<Sam
 // ---------------------------------------------------------------------------------------------
 // The run
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { encoding: 'utf8', cwd: import.meta.dirname }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();

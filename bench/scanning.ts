@@ -52,6 +52,7 @@
  * Prints a table and writes bench/results/scanning-<timestamp>.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { git } from './git.ts';
 import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants, createReadStream, createWriteStream, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -940,13 +941,6 @@ function summarize(runs: ChildResult[], bytes: number): ImageResult['sources']['
   };
 }
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { encoding: 'utf8', cwd: import.meta.dirname }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();
