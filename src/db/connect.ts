@@ -27,6 +27,8 @@ import * as m0015 from './migrations/0015-labels.ts';
 import * as m0016 from './migrations/0016-retention.ts';
 import * as m0017 from './migrations/0017-repository-description.ts';
 import * as m0018 from './migrations/0018-registries.ts';
+import * as m0019 from './migrations/0019-replication.ts';
+import * as m0020 from './migrations/0020-proxy-cache.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -48,6 +50,8 @@ const migrations: Record<string, Migration> = {
   '0016-retention': m0016,
   '0017-repository-description': m0017,
   '0018-registries': m0018,
+  '0019-replication': m0019,
+  '0020-proxy-cache': m0020,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -98,6 +98,45 @@ export class JobStore {
     return { executionId, taskIds: rows.map((r) => r.id) };
   }
 
+  /**
+   * Adds Pending tasks to a Running execution (a launcher task that lists its work first, as
+   * replication's fetch step does), inside `trx`. Nothing is added, and null comes back, when the
+   * execution is final or a stop was requested: the row is updated first, so a concurrent stop
+   * (which locks tasks, then this row) waits or is waited for, never both.
+   */
+  async addTasksIn(trx: Transaction<Database>, executionId: number, vendorType: string, tasks: Array<Record<string, unknown>>, maxRuns: number, now: number): Promise<number[] | null> {
+    const open = await trx
+      .updateTable('job_executions')
+      .set({ update_time: now })
+      .where('id', '=', executionId)
+      .where('status', '=', 'Running')
+      .where('stop_requested', '=', 0)
+      .executeTakeFirst();
+    if (Number(open.numUpdatedRows) !== 1) return null;
+    const ids: number[] = [];
+    for (const attrs of tasks) {
+      const row = await trx
+        .insertInto('job_tasks')
+        .values({
+          execution_id: executionId,
+          vendor_type: vendorType,
+          status: 'Pending',
+          run_count: 0,
+          status_message: '',
+          max_runs: maxRuns,
+          extra_attrs: JSON.stringify(attrs),
+          stop_requested: 0,
+          creation_time: now,
+          update_time: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids.push(row.id);
+    }
+    if (tasks.length > 0) await notify(trx, 'wharf_jobs');
+    return ids;
+  }
+
   /** Ids of the executions of (vendorType, vendorId) that are not final. */
   async openExecutionsByVendor(vendorType: string, vendorId: number): Promise<number[]> {
     const rows = await this.db.selectFrom('job_executions').select('id').where('vendor_type', '=', vendorType).where('vendor_id', '=', vendorId).where('status', 'not in', finalStatuses).orderBy('id').execute();

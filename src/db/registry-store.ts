@@ -19,7 +19,7 @@ export interface ManifestTarget {
 }
 
 const columns = `p.id AS p_id, p.name AS p_name, p.public AS p_public, p.owner_id AS p_owner_id,
-  p.storage_limit AS p_storage_limit, p.metadata AS p_metadata, p.creation_time AS p_creation_time, p.update_time AS p_update_time,
+  p.storage_limit AS p_storage_limit, p.metadata AS p_metadata, p.creation_time AS p_creation_time, p.update_time AS p_update_time, p.registry_id AS p_registry_id,
   r.id AS r_id, r.project_id AS r_project_id, r.name AS r_name, r.pull_count AS r_pull_count,
   r.creation_time AS r_creation_time, r.update_time AS r_update_time,
   a.id AS a_id, a.repository_id AS a_repository_id, a.digest AS a_digest, a.media_type AS a_media_type,
@@ -51,6 +51,7 @@ interface TargetRow {
   p_metadata: string;
   p_creation_time: number;
   p_update_time: number;
+  p_registry_id: number | null;
   r_id: number | null;
   r_project_id: number;
   r_name: string;
@@ -163,6 +164,7 @@ WHERE p.id = ?`,
       metadata: x.p_metadata,
       creation_time: x.p_creation_time,
       update_time: x.p_update_time,
+      registry_id: x.p_registry_id === null ? null : Number(x.p_registry_id),
     };
     const repository: RepositoryRow | null =
       x.r_id === null

@@ -32,6 +32,8 @@ export interface ProjectsTable {
   metadata: string;
   creation_time: number;
   update_time: number;
+  /** A proxy-cache project's upstream registry endpoint (`registries.id`); null otherwise (migration 0020). */
+  registry_id: number | null;
 }
 
 /** Repositories; `name` is the full name (`library/alpine`). */
@@ -593,6 +595,30 @@ export interface ArtifactLabelsTable {
   creation_time: number;
 }
 
+/** A replication policy (Harbor's /replication/policies; src/db/replication-store.ts). Registry id 0 is local; `enabled` 0/1; times in ms. */
+export interface ReplicationPoliciesTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  src_registry_id: number;
+  dest_registry_id: number;
+  /** `manual`, `scheduled` or `event_based`. */
+  trigger_type: string;
+  enabled: number;
+  /** The validated policy as its JSON body (src/replication/policy.ts policyText). */
+  policy: string;
+  /** Username of who created it (Harbor's `policy_creator` in REPLICATION events). */
+  creator: string;
+  creation_time: number;
+  update_time: number;
+}
+
+/** An execution whose one summary REPLICATION event was sent (policies with `event_mode: summary`). */
+export interface ReplicationSummariesTable {
+  execution_id: number;
+  sent_time: number;
+}
+
 /** A registry endpoint (Harbor's /registries; src/db/registry-endpoint-store.ts). `insecure` is 0/1; times in ms. */
 export interface RegistriesTable {
   id: Generated<number>;
@@ -721,6 +747,8 @@ export interface Database {
   vulndb_meta: VulndbMetaTable;
   immutable_rules: ImmutableRulesTable;
   registries: RegistriesTable;
+  replication_policies: ReplicationPoliciesTable;
+  replication_summaries: ReplicationSummariesTable;
 }
 
 /** Row types, for repositories' signatures. */

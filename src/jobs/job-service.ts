@@ -400,6 +400,16 @@ export class JobService {
     return this.store.createExecutionIn(trx, { vendorType, vendorId: e.vendorId ?? 0, trigger, extraAttrs: e.extraAttrs ?? {}, tasks: e.tasks, maxRuns: h.maxRuns ?? this.deps.config.max_runs, statusMessage: e.statusMessage }, this.now());
   }
 
+  /**
+   * Adds Pending tasks to a Running execution inside `trx` (see JobStore.addTasksIn); null when
+   * the execution is final or being stopped. Call {@link wake} after the commit.
+   */
+  async addTasksIn(trx: Transaction<Database>, executionId: number, vendorType: string, tasks: Array<Record<string, unknown>>): Promise<number[] | null> {
+    const h = this.handlers.get(vendorType);
+    if (!h) throw fail('BAD_REQUEST', `unknown job type ${vendorType}`);
+    return this.store.addTasksIn(trx, executionId, vendorType, tasks, h.maxRuns ?? this.deps.config.max_runs, this.now());
+  }
+
   /** One task's log as text, one line per entry. */
   async taskLogText(taskId: number): Promise<string> {
     const lines = (await this.store.log(taskId)).map((l) => `${new Date(l.time).toISOString()} [${l.level}] ${l.message}`);

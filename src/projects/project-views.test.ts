@@ -45,7 +45,7 @@ test('tags grouped by artifact, newest first; image attributes; project metadata
   const grouped = groupTags([tag(1, 7, 'old', 1), tag(2, 7, 'new', 9), tag(3, 8, 'x', 5)]);
   assert.deepEqual(grouped.get(7)?.map((t) => t.name), ['new', 'old']);
   assert.deepEqual(imageExtraAttrs({ architecture: 'amd64', os: 'linux', rootfs: {}, config: { Env: [] } }), { architecture: 'amd64', os: 'linux', config: { Env: [] } });
-  const p = projectView({ id: 3, name: 'p', public: 1, owner_id: null, storage_limit: -1, metadata: '{"auto_scan":"true","bogus":"x"}', creation_time: 0, update_time: 0 }, 2, '');
+  const p = projectView({ id: 3, name: 'p', public: 1, owner_id: null, storage_limit: -1, metadata: '{"auto_scan":"true","bogus":"x"}', creation_time: 0, update_time: 0, registry_id: null }, 2, '');
   assert.deepEqual(p.metadata, { auto_scan: 'true', public: 'true' });
   assert.equal(p.owner_id, 0);
   assert.equal(p.repo_count, 2);

@@ -71,6 +71,11 @@ export const allowedEdges: readonly AllowedEdge[] = [
     reason: 'lifecycle implements the registry’s ImmutabilityGuard port (tag immutability rules the registry enforces on pushes and deletes)',
   },
   {
+    from: 'replication',
+    to: 'registry',
+    reason: 'replication reads and writes local artifacts through `Registry` (its local side, so that the registry records events, quota and immutability), and its proxy cache decorates `Registry` for proxy-cache projects',
+  },
+  {
     from: 'projects',
     to: 'registry',
     reason: 'Harbor’s repository and artifact API is a view over the registry: deletes and tags go through `Registry` so that the registry writes their events; projects implements the registry’s QuotaGuard port',

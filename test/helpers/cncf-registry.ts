@@ -1,0 +1,104 @@
+/**
+ * Debian's CNCF registry (`docker-registry`, distribution 2.8) started on loopback for a test:
+ * a temporary storage folder, deletes enabled, optionally htpasswd Basic auth with a fixed user.
+ * `stop()` kills it (the storage stays until `remove()`), `restart()` starts it again on the same
+ * port and storage (an upstream that goes away and comes back).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './wharf.ts';
+import { e2eRequired } from './skopeo.ts';
+
+export const cncfBinary = '/usr/bin/docker-registry';
+/** The htpasswd user of an authenticated registry; the bcrypt hash (cost 4) of its password is fixed below. */
+export const cncfUser = 'regbot';
+export const cncfSecret = 'Regpass-7c1e9';
+const cncfHash = '$2b$04$tgVOElcrgLq8fJp20IIJEe6Hoz1a.KwM7GJ3NpOdN3IUWEf7nSm7S';
+
+/** A skip reason when the binary is missing (and WHARF_REQUIRE_E2E is not set), else false. */
+export const skipWithoutCncf: string | false =
+  spawnSync(cncfBinary, ['--version'], { stdio: 'ignore' }).status !== 0 && !e2eRequired()
+    ? `${cncfBinary} is not installed (apt-get install -y docker-registry); set WHARF_REQUIRE_E2E=1 to fail instead`
+    : false;
+
+/** A running CNCF registry. */
+export interface CncfRegistry {
+  url: string;
+  /** `127.0.0.1:<port>`, as skopeo names it. */
+  host: string;
+  dir: string;
+  /** Kills the process (SIGKILL); the storage stays. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and storage. */
+  restart(): Promise<void>;
+  /** Stops it and deletes its folder. */
+  remove(): Promise<void>;
+}
+
+async function waitFor(url: string, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`docker-registry exited with ${proc.exitCode}`);
+    try {
+      const s = (await fetch(url)).status;
+      if (s === 200 || s === 401) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer in time`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts a CNCF registry on 127.0.0.1; with `auth`, htpasswd Basic auth for {@link cncfUser}. */
+export async function startCncf(opts: { auth?: boolean } = {}): Promise<CncfRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cncf-'));
+  const port = await freePort();
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'storage')}`,
+    '  delete:',
+    '    enabled: true',
+  ];
+  if (opts.auth) {
+    writeFileSync(join(dir, 'htpasswd'), `${cncfUser}:${cncfHash}\n`);
+    lines.push('auth:', '  htpasswd:', '    realm: wharf-test', `    path: ${join(dir, 'htpasswd')}`);
+  }
+  lines.push('http:', `  addr: 127.0.0.1:${port}`, '  secret: wharf-test-not-a-secret', '');
+  writeFileSync(join(dir, 'config.yml'), lines.join('\n'));
+  const url = `http://127.0.0.1:${port}`;
+  let proc: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    proc = spawn(cncfBinary, ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+    await waitFor(`${url}/v2/`, proc);
+  };
+  const stop = async (): Promise<void> => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((r) => {
+      p.once('exit', () => r());
+      p.kill('SIGKILL');
+    });
+  };
+  await start();
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    dir,
+    stop,
+    restart: start,
+    async remove() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
