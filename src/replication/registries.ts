@@ -4,8 +4,10 @@
  * health check before every create and update, ping (by id or by the fields), the adapter's
  * capabilities (`/info`). System admin only. The secret is write-only: reads show `*****`, a PUT
  * of `*****` keeps the stored one, a URL change without a new secret clears it, and no log line
- * or error message carries it. The SQL is in src/db/registry-endpoint-store.ts; the remote calls
- * in ./remote.ts.
+ * or error message carries it. A DELETE is refused (412) while a replication policy or a
+ * proxy-cache project refers to the endpoint. The REGISTRY_HEALTH job re-checks every endpoint
+ * (every 5 minutes once its schedule is installed) and stores the result as its status. The SQL
+ * is in src/db/registry-endpoint-store.ts; the remote calls in ./remote.ts.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -18,11 +20,13 @@ import {
   listRegistryEndpoints,
   readRegistryEndpoint,
   registryEndpointNameTaken,
+  registryInUse,
   setRegistryEndpointStatus,
   updateRegistryEndpoint,
 } from '../db/index.ts';
 import type { Authorizer, CallContext } from '../auth/index.ts';
 import { fail, type ListQuery, type Page } from '../domain/index.ts';
+import type { JobContext, JobHandler, JobService } from '../jobs/index.ts';
 import { adapterTypes, checkCaCertificate, defaultRemoteLimits, describe, isAdapterType, normalizeEndpointUrl, RemoteEndpoint, type AdapterType, type EndpointAccess, type PingResult, type RemoteLimits } from './remote.ts';
 
 /** What reads show instead of a secret; a PUT or ping sending it back means "the stored one". */
@@ -74,6 +78,21 @@ export interface RegistryInfo {
   supported_resource_filters: FilterStyle[];
   supported_triggers: string[];
   supported_copy_by_chunk?: boolean;
+}
+
+/** The job that re-checks every endpoint's health, and its schedule (Harbor: every 5 minutes). */
+export const REGISTRY_HEALTH = 'REGISTRY_HEALTH';
+export const registryHealthCron = '0 */5 * * * *';
+
+/** A stored endpoint as replication uses it: how to reach it (the secret included) and its view. */
+export interface EndpointOf {
+  id: number;
+  name: string;
+  type: AdapterType;
+  /** Holds the secret: never log it or show it. */
+  access: EndpointAccess;
+  /** As `GET /registries/{id}` shows it (secret masked). */
+  view: RegistryView;
 }
 
 /** Harbor's 400 for a failed health check. */
@@ -271,7 +290,58 @@ export class RegistryEndpoints {
   /** `DELETE /registries/{id}`. */
   async delete(ctx: CallContext, id: number): Promise<void> {
     this.admin(ctx);
+    await this.row(id);
+    const used = await registryInUse(this.deps.db, id);
+    if (used === 'policies') throw fail('PRECONDITION_FAILED', `the registry ${id} is referenced by replication policies, cannot delete it`);
+    if (used === 'projects') throw fail('PRECONDITION_FAILED', `the registry ${id} is referenced by proxy cache project, cannot delete it`);
     if (!(await deleteRegistryEndpoint(this.deps.db, id))) throw fail('NOT_FOUND', `registry ${id} not found`);
+  }
+
+  /** A stored endpoint by id for replication's own use (no caller check); undefined when unknown or of an unserved type. */
+  async endpoint(id: number): Promise<EndpointOf | undefined> {
+    const row = await readRegistryEndpoint(this.deps.db, id);
+    if (!row || !isAdapterType(row.type)) return undefined;
+    return { id: Number(row.id), name: row.name, type: row.type, access: accessOf(fieldsOf(row)), view: registryView(row) };
+  }
+
+  /**
+   * Checks every endpoint and stores each one's status (`healthy` or `unhealthy`); the job's log
+   * names the endpoints whose status changed. Returns the counts.
+   */
+  async checkAll(log: (line: string) => Promise<void> = async () => {}, signal?: AbortSignal): Promise<{ checked: number; healthy: number; unhealthy: number }> {
+    const out = { checked: 0, healthy: 0, unhealthy: 0 };
+    for (let page = 1; ; page++) {
+      const rows = await listRegistryEndpoints(this.deps.db, undefined, { page, pageSize: 100, filters: new Map(), sort: [] });
+      for (const row of rows.items) {
+        if (signal?.aborted) return out;
+        const id = Number(row.id);
+        let healthy = false;
+        if (isAdapterType(row.type)) healthy = (await this.check(accessOf(fieldsOf(row)), row.name)).healthy;
+        const status = healthy ? 'healthy' : 'unhealthy';
+        out.checked++;
+        out[status]++;
+        if (status !== row.status) {
+          await setRegistryEndpointStatus(this.deps.db, id, status);
+          await log(`registry ${row.name} (${id}) is now ${status}`);
+        }
+      }
+      if (rows.items.length < 100) return out;
+    }
+  }
+
+  /** The REGISTRY_HEALTH job: one pass of {@link checkAll}. */
+  healthHandler(): JobHandler {
+    return {
+      vendorType: REGISTRY_HEALTH,
+      concurrency: 1,
+      maxRuns: 1,
+      run: async (ctx: JobContext) => ({ ...(await this.checkAll((line) => ctx.log(line), ctx.signal)) }),
+    };
+  }
+
+  /** Installs (or keeps) the 5-minute REGISTRY_HEALTH schedule; its handler must be registered. */
+  async installHealthSchedule(jobs: JobService): Promise<void> {
+    await jobs.setSchedule(REGISTRY_HEALTH, 'Custom', registryHealthCron, {});
   }
 
   /**
