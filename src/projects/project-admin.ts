@@ -1,7 +1,9 @@
 /**
  * Projects themselves: create (the system admin), list, read, change (metadata, storage limit)
  * and delete (empty projects only). Creating and deleting record CREATE_PROJECT / DELETE_PROJECT
- * in the outbox inside the same transaction; a change is audited in the same way.
+ * in the outbox inside the same transaction; a change is audited in the same way. A project
+ * created with `registry_id` is a proxy cache of that registry endpoint (checked through the
+ * UpstreamRegistries port); the id cannot change later.
  */
 import type { Kysely } from 'kysely';
 import type { Database, ProjectRow } from '../db/index.ts';
@@ -12,7 +14,8 @@ import { projectRef } from '../registry/index.ts';
 import { fail, pageOf, type ListQuery, type ListSpec, type Page, type TextFilter } from '../domain/index.ts';
 import { deleteProjectLabels, filterSql, likeContains, orderBy, orderTerms, readProjectAllowlists, resolveList, writeAllowlist } from '../db/index.ts';
 import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
-import { parseNewProject, parseProjectChange } from './project-spec.ts';
+import { parseNewProject, parseProjectChange, wantsProxyCache } from './project-spec.ts';
+import { proxyCacheRegistryTypes, type ProxyCacheProject, type UpstreamRegistries } from './upstream-registries.ts';
 import { projectView, type ProjectView } from './project-views.ts';
 import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
 import type { RetentionLinks } from './retention-links.ts';
@@ -27,6 +30,8 @@ export interface ProjectAdminDeps {
   lookup: ProjectLookup;
   /** Tag retention's port: `retention_id` in project reads; absent: none. */
   retentionLinks?: RetentionLinks;
+  /** Registry endpoints (replication's), for proxy-cache projects; absent: none can be created. */
+  upstreamRegistries?: UpstreamRegistries;
 }
 
 /** The fields `q` and `sort` take on the project list (`name` is also the `name` parameter, fuzzy). */
@@ -64,8 +69,13 @@ export class ProjectAdmin {
 
   /** Creates a project (admin only); CONFLICT when the name is taken. Returns the new project's id. */
   async createProject(ctx: CallContext, body: unknown): Promise<number> {
+    if (wantsProxyCache(body) && ctx.actor.username !== '' && !this.deps.authorizer.allows(ctx.actor, 'admin')) {
+      throw fail('FORBIDDEN', 'Only system admin can create proxy cache project');
+    }
     this.deps.authorizer.check(ctx.actor, 'admin');
     const p = parseNewProject(body);
+    if (p.registryId !== null) await this.checkUpstream(p.registryId);
+    const metadata = p.registryId === null ? p.metadata : { ...p.metadata, ...p.proxyMetadata };
     return this.deps.db.transaction().execute(async (trx) => {
       const now = Date.now();
       const row = await trx
@@ -75,7 +85,8 @@ export class ProjectAdmin {
           public: p.isPublic ? 1 : 0,
           owner_id: ctx.actor.userId,
           storage_limit: p.storageLimit,
-          metadata: JSON.stringify(p.metadata),
+          metadata: JSON.stringify(metadata),
+          registry_id: p.registryId,
           creation_time: now,
           update_time: now,
         })
@@ -87,6 +98,21 @@ export class ProjectAdmin {
       await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(row) });
       return row.id;
     });
+  }
+
+  /** BAD_REQUEST unless registry endpoint `id` exists and is of a type a proxy cache can pull from. */
+  private async checkUpstream(id: number): Promise<void> {
+    const type = this.deps.upstreamRegistries ? await this.deps.upstreamRegistries.type(id) : null;
+    if (type === null) throw fail('BAD_REQUEST', `registry ${id} not found: create the registry endpoint (/registries) first`);
+    if (!proxyCacheRegistryTypes.includes(type)) throw fail('BAD_REQUEST', `unsupported registry type ${type}`);
+  }
+
+  /** The proxy-cache settings of the project named `name`; null when there is no such project or it is not a proxy cache. */
+  async proxyCacheOf(name: string): Promise<ProxyCacheProject | null> {
+    const p = await this.deps.db.selectFrom('projects').select(['id', 'registry_id', 'metadata']).where('name', '=', name).executeTakeFirst();
+    if (!p || p.registry_id === null) return null;
+    const m = readStoredMetadata(p.metadata);
+    return { projectId: p.id, registryId: Number(p.registry_id), speedKBs: Number(m.proxy_speed_kb ?? '0'), localOnNotFound: m.proxy_cache_local_on_not_found === 'true' };
   }
 
   /**
@@ -129,7 +155,8 @@ export class ProjectAdmin {
     const retentionId = (await this.deps.retentionLinks?.policyIds([p.id]))?.get(p.id);
     const change = parseProjectChange(body, p.name, p.id, retentionId === undefined ? undefined : String(retentionId));
     // Rewritten from the valid stored keys only: an update also drops what an older version stored.
-    const others: StoredMetadata = { ...readStoredMetadata(p.metadata), ...change.metadata };
+    // Proxy-cache keys only on proxy-cache projects; `registry_id` itself is never changed (Harbor ignores it).
+    const others: StoredMetadata = { ...readStoredMetadata(p.metadata), ...change.metadata, ...(p.registry_id === null ? {} : change.proxyMetadata) };
     await this.deps.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('projects')

@@ -43,8 +43,8 @@ test('Harbor’s keys are accepted; booleans and severities are normalised; prox
     reuse_sys_cve_allowlist: 'true',
   });
   assert.equal(projectMetadataKeys.length, 15);
-  assert.deepEqual(parseMetadataInput({ auto_scan: null }, { create: false }), { isPublic: undefined, values: {} });
-  assert.deepEqual(parseMetadataInput(undefined, { create: false }), { isPublic: undefined, values: {} });
+  assert.deepEqual(parseMetadataInput({ auto_scan: null }, { create: false }), { isPublic: undefined, values: {}, proxy: {} });
+  assert.deepEqual(parseMetadataInput(undefined, { create: false }), { isPublic: undefined, values: {}, proxy: {} });
 });
 
 test('unknown keys are refused with Harbor’s message, listing the keys', () => {
@@ -103,4 +103,12 @@ test('/metadatas writes one pair with Harbor’s messages and the stored value f
   refusedPair({ auto_scan: 'true' }, 'invalid key: nope', 'nope');
   assert.equal(writableMetadataKey('public'), 'public');
   assert.throws(() => writableMetadataKey('retention_id'), (e) => isDomainError(e, 'BAD_REQUEST') && e.message === retentionIdReadOnly);
+});
+
+test('proxy-cache keys: two are returned apart (stored for proxy-cache projects), read back normalised', () => {
+  const r = parseMetadataInput({ proxy_speed_kb: '-1', max_upstream_conn: '10', proxy_cache_local_on_not_found: 'f', proxy_referrer_api: 'true' }, { create: true });
+  assert.deepEqual(r.values, {});
+  assert.deepEqual(r.proxy, { proxy_speed_kb: '-1', proxy_cache_local_on_not_found: 'false' });
+  assert.deepEqual(readStoredMetadata('{"proxy_speed_kb":"512","proxy_cache_local_on_not_found":"true","max_upstream_conn":"3"}'), { proxy_speed_kb: '512', proxy_cache_local_on_not_found: 'true' });
+  assert.deepEqual(readStoredMetadata('{"proxy_speed_kb":"fast","proxy_cache_local_on_not_found":"maybe"}'), {});
 });

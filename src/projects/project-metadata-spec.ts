@@ -16,11 +16,14 @@
  *   value, the id of its tag retention policy); never stored here (tag retention owns it);
  * - proxy-cache keys (`proxy_speed_kb`, `max_upstream_conn`: int32 strings;
  *   `proxy_cache_filter_pattern`: at most {@link maxFilterPatternLength} characters;
- *   `proxy_cache_filter_kind`: `doublestar`, `regex` or empty): validated, then dropped, as Harbor
- *   drops them for projects that are not proxy caches (Wharf has none).
+ *   `proxy_cache_filter_kind`: `doublestar`, `regex` or empty): validated. Two of them,
+ *   `proxy_speed_kb` and `proxy_cache_local_on_not_found` ({@link proxyMetadataKeys}), are returned
+ *   apart in `proxy` and stored for proxy-cache projects only (the caller decides); the others are
+ *   dropped (Wharf does not implement them), and all are dropped for ordinary projects, as Harbor
+ *   drops them there.
  *
  * A `null` value counts as absent (Harbor's fields are x-nullable). Every stored value is at most
- * 8 characters, so a project's metadata is bounded whatever a client sends.
+ * 11 characters, so a project's metadata is bounded whatever a client sends.
  *
  * `/projects/{p}/metadatas/` (src/projects/project-metadatas.ts) writes one key at a time
  * ({@link parseMetadataPair}): `public` and the stored keys with the same value forms, Harbor's
@@ -42,8 +45,11 @@ const boolKeys = ['public', ...storedBoolKeys, ...proxyBoolKeys] as const;
 /** Harbor's severities for `severity` (ParseSeverityVersion3). */
 export const severities = ['none', 'low', 'medium', 'high', 'critical'] as const;
 
-/** Keys Wharf stores in `projects.metadata` (besides `public`, which has its own column). */
+/** Keys Wharf stores in `projects.metadata` (besides `public`, which has its own column) for every project. */
 export const storedMetadataKeys = [...storedBoolKeys, 'severity'] as const;
+
+/** Proxy-cache keys Wharf stores, for proxy-cache projects only (never writable through `/metadatas`). */
+export const proxyMetadataKeys = ['proxy_speed_kb', 'proxy_cache_local_on_not_found'] as const;
 
 /** Harbor's ProjectMetadata keys (its swagger's definition). */
 export const projectMetadataKeys = [
@@ -63,16 +69,24 @@ export type ProjectMetadataKey = (typeof projectMetadataKeys)[number];
 /** A stored key. */
 export type StoredMetadataKey = (typeof storedMetadataKeys)[number];
 
-/** The stored metadata: known keys with normalised values only. */
-export type StoredMetadata = Partial<Record<StoredMetadataKey, string>>;
+/** A stored proxy-cache key. */
+export type ProxyMetadataKey = (typeof proxyMetadataKeys)[number];
+
+/** The proxy-cache keys of a request, normalised. */
+export type ProxyMetadata = Partial<Record<ProxyMetadataKey, string>>;
+
+/** The stored metadata: known keys with normalised values only (proxy-cache keys on proxy-cache projects). */
+export type StoredMetadata = Partial<Record<StoredMetadataKey | ProxyMetadataKey, string>>;
 
 /** Longest `proxy_cache_filter_pattern` accepted (it is validated and dropped, never stored). */
 export const maxFilterPatternLength = 1024;
 
-/** A parsed `metadata` request: `public` apart, then the values to store. */
+/** A parsed `metadata` request: `public` apart, then the values to store, then the proxy-cache values. */
 export interface MetadataInput {
   isPublic: boolean | undefined;
   values: StoredMetadata;
+  /** Stored only when the project is a proxy cache. */
+  proxy: ProxyMetadata;
 }
 
 const allKeys: ReadonlySet<string> = new Set(projectMetadataKeys);
@@ -127,10 +141,11 @@ function normaliseStored(key: StoredMetadataKey, v: unknown): string | undefined
  * `retention_id`. Throws BAD_REQUEST naming the first bad key or value.
  */
 export function parseMetadataInput(v: unknown, opts: { create: boolean; retentionId?: string }): MetadataInput {
-  if (v === undefined || v === null) return { isPublic: undefined, values: {} };
+  if (v === undefined || v === null) return { isPublic: undefined, values: {}, proxy: {} };
   if (typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_REQUEST', 'metadata must be an object of string values');
   let isPublic: boolean | undefined;
   const values: StoredMetadata = {};
+  const proxy: ProxyMetadata = {};
   for (const [key, val] of Object.entries(v)) {
     if (!allKeys.has(key)) {
       throw fail('BAD_REQUEST', `invalid key: ${show(key)} (project metadata keys: ${projectMetadataKeys.join(', ')})`);
@@ -155,16 +170,19 @@ export function parseMetadataInput(v: unknown, opts: { create: boolean; retentio
       }
     } else if (key === 'proxy_speed_kb' || key === 'max_upstream_conn') {
       int32String(key, val);
+      if (key === 'proxy_speed_kb') proxy.proxy_speed_kb = String(Number(val));
     } else if (key === 'proxy_cache_filter_pattern') {
       if (typeof val !== 'string' || val.length > maxFilterPatternLength) invalidValue(key, val, `a string of at most ${maxFilterPatternLength} characters`);
     } else if (key === 'proxy_cache_filter_kind') {
       if (val !== '' && val !== 'doublestar' && val !== 'regex') invalidValue(key, val, '"doublestar", "regex" or ""');
     } else if (boolKeySet.has(key)) {
-      // proxy_cache_local_on_not_found, proxy_referrer_api: proxy-cache only, validated and dropped.
-      if (goBool(val) === undefined) invalidValue(key, val, '"true" or "false"');
+      // proxy_cache_local_on_not_found, proxy_referrer_api: proxy-cache only; the first is kept apart, the second dropped.
+      const b = goBool(val);
+      if (b === undefined) invalidValue(key, val, '"true" or "false"');
+      if (key === 'proxy_cache_local_on_not_found') proxy.proxy_cache_local_on_not_found = String(b);
     }
   }
-  return { isPublic, values };
+  return { isPublic, values, proxy };
 }
 
 /**
@@ -186,6 +204,17 @@ export function readStoredMetadata(text: string | null): StoredMetadata {
     // A non-null, non-array object (checked above): its own keys are strings, its values unknown.
     const n = normaliseStored(key, (parsed as Record<string, unknown>)[key]);
     if (n !== undefined) out[key] = n;
+  }
+  // Proxy-cache keys: only proxy-cache projects have them stored.
+  for (const key of proxyMetadataKeys) {
+    if (!Object.hasOwn(parsed, key)) continue;
+    const v: unknown = (parsed as Record<string, unknown>)[key]; // a non-null, non-array object, as above
+    if (key === 'proxy_speed_kb') {
+      if (typeof v === 'string' && /^-?[0-9]{1,10}$/.test(v) && Math.abs(Number(v)) <= 2 ** 31) out[key] = String(Number(v));
+    } else {
+      const b = goBool(v);
+      if (b !== undefined) out[key] = String(b);
+    }
   }
   return out;
 }

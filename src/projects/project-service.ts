@@ -26,6 +26,7 @@ import { LabelService } from './labels.ts';
 import { ProjectMetadatas } from './project-metadatas.ts';
 import type { ArtifactOptions, ArtifactView, ProjectView, RepositoryView, TagView } from './project-views.ts';
 import type { RetentionLinks } from './retention-links.ts';
+import type { ProxyCacheProject, UpstreamRegistries } from './upstream-registries.ts';
 
 /** What the project service needs. */
 export interface ProjectDeps {
@@ -42,6 +43,8 @@ export interface ProjectDeps {
   immutability?: ImmutabilityGuard;
   /** Tag retention's port: `retention_id` in project reads (src/projects/retention-links.ts); absent: none. */
   retentionLinks?: RetentionLinks;
+  /** Registry endpoints (src/projects/upstream-registries.ts), for proxy-cache projects; absent: none can be created. */
+  upstreamRegistries?: UpstreamRegistries;
 }
 
 /** Projects, repositories, artifacts and tags as Harbor's API shows them. */
@@ -57,7 +60,7 @@ export class ProjectService {
   constructor(deps: ProjectDeps) {
     const lookup = new ProjectLookup(deps.db, deps.authorizer);
     const links = deps.retentionLinks ? { retentionLinks: deps.retentionLinks } : {};
-    this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup, ...links });
+    this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup, ...links, ...(deps.upstreamRegistries ? { upstreamRegistries: deps.upstreamRegistries } : {}) });
     this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup, ...(deps.scanReads ? { scanReads: deps.scanReads } : {}), ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup, ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.labels = new LabelService({ db: deps.db, authorizer: deps.authorizer, outbox: deps.outbox });
@@ -72,6 +75,11 @@ export class ProjectService {
   /** Creates a project (admin only) from Harbor's ProjectReq; returns its id. */
   createProject(ctx: CallContext, body: unknown): Promise<number> {
     return this.admin.createProject(ctx, body);
+  }
+
+  /** The proxy-cache settings of project `name` (no permission check: for the registry's proxy cache); null when it is not one. */
+  proxyCacheOf(name: string): Promise<ProxyCacheProject | null> {
+    return this.admin.proxyCacheOf(name);
   }
 
   /** The projects the caller may see; `filter` holds Harbor's `name` and `public` parameters. */

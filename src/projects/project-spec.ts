@@ -1,10 +1,11 @@
 /**
  * Harbor's ProjectReq, parsed at the edge into typed input: the project name rule, the deprecated
- * top-level `public`, `storage_limit`, `registry_id` (no proxy cache) and `metadata` (its keys and
- * values in src/projects/project-metadata-spec.ts), with Harbor's messages. Pure.
+ * top-level `public`, `storage_limit`, `registry_id` (a proxy-cache project's upstream endpoint, a
+ * positive integer; whether it exists and may be proxied is checked by the caller) and `metadata`
+ * (its keys and values in src/projects/project-metadata-spec.ts), with Harbor's messages. Pure.
  */
 import { fail, isValidProjectName, parseCveAllowlist, type CveAllowlistInput } from '../domain/index.ts';
-import { goBool, parseMetadataInput, type StoredMetadata } from './project-metadata-spec.ts';
+import { goBool, parseMetadataInput, type ProxyMetadata, type StoredMetadata } from './project-metadata-spec.ts';
 
 /** Harbor's ProjectReq (POST) and the updatable subset of it (PUT). */
 export interface ProjectRequest {
@@ -13,7 +14,7 @@ export interface ProjectRequest {
   public?: unknown;
   metadata?: unknown;
   storage_limit?: unknown;
-  /** Harbor's proxy-cache upstream; Wharf has no proxy cache, so only null is accepted. */
+  /** Harbor's proxy-cache upstream: the id of a registry endpoint (create only; ignored on update, as Harbor does). */
   registry_id?: unknown;
   /** Harbor's CVEAllowlist of the project (`project_id` 0 or the project's own id). */
   cve_allowlist?: unknown;
@@ -26,6 +27,10 @@ export interface NewProject {
   /** Bytes; -1 unlimited. */
   storageLimit: number;
   metadata: StoredMetadata;
+  /** The registry endpoint a proxy-cache project caches; null for an ordinary project. */
+  registryId: number | null;
+  /** The proxy-cache metadata sent (stored only when `registryId` is set). */
+  proxyMetadata: ProxyMetadata;
   /** The project's CVE allowlist, when sent. */
   allowlist?: CveAllowlistInput;
 }
@@ -36,8 +41,23 @@ export interface ProjectChange {
   storageLimit?: number;
   /** Keys to merge into the stored metadata. */
   metadata: StoredMetadata;
+  /** Proxy-cache keys to merge (only when the project is a proxy cache). */
+  proxyMetadata: ProxyMetadata;
   /** The new CVE allowlist (replaces the stored one), when sent. */
   allowlist?: CveAllowlistInput;
+}
+
+/** True when the request names a proxy-cache upstream (`registry_id` present and not null). */
+export function wantsProxyCache(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && 'registry_id' in body && body.registry_id !== undefined && body.registry_id !== null;
+}
+
+/** `registry_id` of a create: null when absent, else a positive integer. */
+function parseRegistryId(v: unknown): number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw fail('BAD_REQUEST', 'registry_id must be an integer: the id of a registry endpoint');
+  if (v <= 0) throw fail('BAD_REQUEST', `invalid registry_id ${v}: it must be greater than 0`);
+  return v;
 }
 
 /** `public` at the top level of a request (Harbor's deprecated boolean; Go's spellings accepted). */
@@ -67,15 +87,13 @@ export function parseNewProject(body: unknown): NewProject {
   if (!isValidProjectName(name)) {
     throw fail('BAD_REQUEST', `invalid project name "${name}": use 1 to 255 lower-case letters and digits, separated by single '.', '_' or '-'`);
   }
-  if (req.registry_id !== undefined && req.registry_id !== null) {
-    throw fail('BAD_REQUEST', 'proxy cache projects (registry_id) are not supported by Wharf');
-  }
+  const registryId = parseRegistryId(req.registry_id);
   const meta = parseMetadataInput(req.metadata, { create: true });
   const isPublic = meta.isPublic ?? (req.public === undefined ? false : parseBoolString(req.public, 'public'));
   const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? -1 : parseStorageLimit(req.storage_limit);
   // The project has no id yet: its list's project_id must be 0 (or absent).
   const allowlist = req.cve_allowlist === undefined || req.cve_allowlist === null ? undefined : parseCveAllowlist(req.cve_allowlist, 0);
-  return { name, isPublic, storageLimit, metadata: meta.values, ...(allowlist ? { allowlist } : {}) };
+  return { name, isPublic, storageLimit, metadata: meta.values, registryId, proxyMetadata: meta.proxy, ...(allowlist ? { allowlist } : {}) };
 }
 
 /** Parses Harbor's ProjectReq of an update of the project named `currentName`, id `currentId` (a project cannot be renamed). */
@@ -86,5 +104,5 @@ export function parseProjectChange(body: unknown, currentName: string, currentId
   const isPublic = meta.isPublic ?? (req.public === undefined ? undefined : parseBoolString(req.public, 'public'));
   const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? undefined : parseStorageLimit(req.storage_limit);
   const allowlist = req.cve_allowlist === undefined || req.cve_allowlist === null ? undefined : parseCveAllowlist(req.cve_allowlist, currentId);
-  return { ...(isPublic === undefined ? {} : { isPublic }), ...(storageLimit === undefined ? {} : { storageLimit }), metadata: meta.values, ...(allowlist ? { allowlist } : {}) };
+  return { ...(isPublic === undefined ? {} : { isPublic }), ...(storageLimit === undefined ? {} : { storageLimit }), metadata: meta.values, proxyMetadata: meta.proxy, ...(allowlist ? { allowlist } : {}) };
 }

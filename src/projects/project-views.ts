@@ -21,7 +21,8 @@ export interface ProjectView {
   name: string;
   owner_id: number;
   owner_name: string;
-  registry_id: null;
+  /** A proxy-cache project's upstream registry endpoint; null for an ordinary project. */
+  registry_id: number | null;
   creation_time: string;
   update_time: string;
   deleted: boolean;
@@ -167,7 +168,7 @@ export function projectView(p: ProjectRow, repoCount: number, ownerName: string,
     name: p.name,
     owner_id: p.owner_id ?? 0,
     owner_name: ownerName,
-    registry_id: null,
+    registry_id: p.registry_id === null ? null : Number(p.registry_id),
     creation_time: iso(p.creation_time),
     update_time: iso(p.update_time),
     deleted: false,
