@@ -120,6 +120,89 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
   return { scheme: m[1].toLowerCase(), params };
 }
 
+/**
+ * The undici Agent of one endpoint: keep-alive connections verified against the system roots plus
+ * the endpoint's CA certificate, or not verified at all when `insecure`; `timeoutMs` bounds the
+ * connect, the wait for headers, and each wait between body chunks.
+ */
+export function endpointAgent(access: Pick<EndpointAccess, 'insecure' | 'caCertificate'>, timeoutMs: number): Agent {
+  const connect = access.insecure
+    ? { rejectUnauthorized: false }
+    : access.caCertificate !== null && access.caCertificate !== ''
+      ? { ca: [...rootCertificates, access.caCertificate], rejectUnauthorized: true }
+      : { rejectUnauthorized: true };
+  return new Agent({ connect: { ...connect, timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+}
+
+/** A body read whole, refused past `maxBytes` (`what` names the request in the error). */
+export async function readBounded(body: AsyncIterable<unknown> & { destroy(): unknown }, maxBytes: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += b.length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new Error(`${what} answered more than ${maxBytes} bytes`);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A token of a Bearer realm and how long it lives (`expires_in`, 60 s when the answer names none). */
+export interface BearerToken {
+  token: string;
+  expiresInMs: number;
+}
+
+/** The token service's refusal or unusable answer; `status` is its HTTP status (undefined for a bad 200). */
+export class TokenServiceError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+    this.name = 'TokenServiceError';
+  }
+}
+
+/**
+ * Fetches a token from the realm of a Bearer challenge: its `service`, one `scope` parameter per
+ * scope (a scope holding several space-separated scopes is split), and `authorization` (Basic
+ * credentials; none asks for an anonymous token). Network errors are thrown as undici throws them.
+ */
+export async function fetchBearerToken(o: { agent: Agent; challenge: Challenge; scopes: string[]; authorization?: string; maxBodyBytes: number; signal?: AbortSignal }): Promise<BearerToken> {
+  const realm = o.challenge.params.realm;
+  if (realm === undefined) throw new TokenServiceError('the Bearer challenge names no realm', undefined);
+  let u: URL;
+  try {
+    u = new URL(realm);
+  } catch {
+    throw new TokenServiceError('the Bearer challenge names an invalid realm', undefined);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TokenServiceError('the Bearer challenge names a realm that is not http or https', undefined);
+  if (o.challenge.params.service !== undefined) u.searchParams.set('service', o.challenge.params.service);
+  for (const s of new Set(o.scopes.flatMap((x) => x.split(' ')).filter((x) => x !== ''))) u.searchParams.append('scope', s);
+  const headers: Record<string, string> = { 'user-agent': 'wharf-replication', accept: 'application/json' };
+  if (o.authorization !== undefined) headers.authorization = o.authorization;
+  const res = await request(u.toString(), { method: 'GET', headers, dispatcher: o.agent, ...(o.signal ? { signal: o.signal } : {}) });
+  const where = `${u.origin}${u.pathname}`;
+  const body = await readBounded(res.body, o.maxBodyBytes, `the token service ${where}`);
+  if (res.statusCode !== 200) throw new TokenServiceError(`the token service ${where} answered ${res.statusCode}`, res.statusCode);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new TokenServiceError('the token service answered no JSON', undefined);
+  }
+  const obj = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {}; // checked: an object or nothing
+  const token = typeof obj.token === 'string' ? obj.token : typeof obj.access_token === 'string' ? obj.access_token : undefined;
+  if (token === undefined || token === '') throw new TokenServiceError('the token service answered no token', undefined);
+  const expires = typeof obj.expires_in === 'number' && Number.isFinite(obj.expires_in) && obj.expires_in > 0 ? obj.expires_in : 60;
+  return { token, expiresInMs: expires * 1000 };
+}
+
 /** A remote answer: status, headers and (bounded) body. */
 export interface RemoteAnswer {
   status: number;
@@ -143,12 +226,7 @@ export class RemoteEndpoint {
     private readonly access: EndpointAccess,
     private readonly limits: RemoteLimits = defaultRemoteLimits,
   ) {
-    const connect = access.insecure
-      ? { rejectUnauthorized: false }
-      : access.caCertificate !== null && access.caCertificate !== ''
-        ? { ca: [...rootCertificates, access.caCertificate], rejectUnauthorized: true }
-        : { rejectUnauthorized: true };
-    this.agent = new Agent({ connect: { ...connect, timeout: limits.timeoutMs }, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs });
+    this.agent = endpointAgent(access, limits.timeoutMs);
   }
 
   /** Closes the connection pool. */
@@ -170,18 +248,8 @@ export class RemoteEndpoint {
     if (authorization !== undefined) headers.authorization = authorization;
     if (accept !== undefined) headers.accept = accept;
     const res = await request(url, { method: 'GET', headers, dispatcher: this.agent });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-      size += b.length;
-      if (size > this.limits.maxBodyBytes) {
-        res.body.destroy();
-        throw new Error(`GET ${new URL(url).pathname} answered more than ${this.limits.maxBodyBytes} bytes`);
-      }
-      chunks.push(b);
-    }
-    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+    const body = await readBounded(res.body, this.limits.maxBodyBytes, `GET ${new URL(url).pathname}`);
+    return { status: res.statusCode, headers: res.headers, body };
   }
 
   /** A GET of `path` under the endpoint, with Basic credentials (Harbor's API). */
@@ -205,31 +273,11 @@ export class RemoteEndpoint {
     return this.getUrl(url, this.basic(), accept);
   }
 
-  /** The token of a Bearer challenge, fetched with Basic credentials from its realm. */
+  /** The token of a Bearer challenge, fetched with Basic credentials from its realm (the challenge's own scope). */
   private async bearerToken(c: Challenge): Promise<string> {
-    const realm = c.params.realm;
-    if (realm === undefined) throw new Error('the Bearer challenge names no realm');
-    let u: URL;
-    try {
-      u = new URL(realm);
-    } catch {
-      throw new Error('the Bearer challenge names an invalid realm');
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('the Bearer challenge names a realm that is not http or https');
-    if (c.params.service !== undefined) u.searchParams.set('service', c.params.service);
-    if (c.params.scope !== undefined) u.searchParams.set('scope', c.params.scope);
-    const a = await this.getUrl(u.toString(), this.basic(), 'application/json');
-    if (a.status !== 200) throw new Error(`the token service ${u.origin}${u.pathname} answered ${a.status}`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(a.body.toString('utf8'));
-    } catch {
-      throw new Error('the token service answered no JSON');
-    }
-    const o = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {}; // checked: an object or nothing
-    const token = typeof o.token === 'string' ? o.token : typeof o.access_token === 'string' ? o.access_token : undefined;
-    if (token === undefined || token === '') throw new Error('the token service answered no token');
-    return token;
+    const scopes = c.params.scope !== undefined ? [c.params.scope] : [];
+    const t = await fetchBearerToken({ agent: this.agent, challenge: c, scopes, authorization: this.basic(), maxBodyBytes: this.limits.maxBodyBytes });
+    return t.token;
   }
 
   /**
