@@ -228,6 +228,16 @@ describe('proxy-cache projects', { skip, timeout: 300_000 }, () => {
     assert.equal(arts.status, 404, 'nothing was cached for the refused caller');
   });
 
+  it('concurrent cold pulls of one image share one copy and get the same digest', async () => {
+    const src = layout();
+    const img = await writeSingleLayerImage(src, 'c1');
+    await pushUpstream(src, 'c1', 'team/concurrent');
+    const digests = await Promise.all([1, 2, 3].map(() => pullThrough('hub/team/concurrent:c1')));
+    assert.deepEqual(digests, [img.manifest.digest, img.manifest.digest, img.manifest.digest]);
+    const arts = shape<Array<{ digest: string }>>((await call('GET', '/projects/hub/repositories/team%252Fconcurrent/artifacts', 200)).json);
+    assert.deepEqual(arts.map((a) => a.digest), [img.manifest.digest]);
+  });
+
   it('pushes into a proxy project are refused with Harbor’s DENIED', async () => {
     const up = await v2('POST', 'hub/team/app/blobs/uploads/');
     assert.equal(up.status, 403, up.text);
