@@ -41,6 +41,8 @@ export interface NewExecution {
   tasks: Array<Record<string, unknown>>;
   /** The status message of an execution with no task (e.g. retention's `no resources for retention`). */
   statusMessage?: string;
+  /** The status of an execution with no task (default Success; replication's skipped run is Error). */
+  emptyStatus?: 'Success' | 'Error';
   /** Runs a task may have in all (a reclaimed task after a crash is run again until this). */
   maxRuns: number;
 }
@@ -137,6 +139,16 @@ export class JobStore {
     return ids;
   }
 
+  /**
+   * Merges `patch` into a task's `extra_attrs` inside `trx` (a marker a handler records with its
+   * other writes, e.g. replication's recorded outcome, which a rerun after a crash reads back).
+   */
+  async mergeTaskAttrsIn(trx: Transaction<Database>, taskId: number, patch: Record<string, unknown>, now: number): Promise<void> {
+    const row = await trx.selectFrom('job_tasks').select('extra_attrs').where('id', '=', taskId).executeTakeFirst();
+    if (!row) return;
+    await trx.updateTable('job_tasks').set({ extra_attrs: JSON.stringify({ ...parseObject(row.extra_attrs), ...patch }), update_time: now }).where('id', '=', taskId).execute();
+  }
+
   /** Ids of the executions of (vendorType, vendorId) that are not final. */
   async openExecutionsByVendor(vendorType: string, vendorId: number): Promise<number[]> {
     const rows = await this.db.selectFrom('job_executions').select('id').where('vendor_type', '=', vendorType).where('vendor_id', '=', vendorId).where('status', 'not in', finalStatuses).orderBy('id').execute();
@@ -150,7 +162,7 @@ export class JobStore {
         .values({
           vendor_type: e.vendorType,
           vendor_id: e.vendorId ?? 0,
-          status: e.tasks.length === 0 ? 'Success' : 'Running',
+          status: e.tasks.length === 0 ? (e.emptyStatus ?? 'Success') : 'Running',
           status_message: e.tasks.length === 0 ? (e.statusMessage ?? '') : '',
           trigger: e.trigger,
           extra_attrs: JSON.stringify(e.extraAttrs ?? {}),

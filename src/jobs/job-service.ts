@@ -394,10 +394,10 @@ export class JobService {
    * Creates an execution of a registered kind with one task per entry of `tasks` inside the
    * caller's transaction (see JobStore.createExecutionIn); call {@link wake} after the commit.
    */
-  async createExecutionIn(trx: Transaction<Database>, vendorType: string, trigger: JobTrigger, e: { tasks: Array<Record<string, unknown>>; extraAttrs?: Record<string, unknown>; vendorId?: number; statusMessage?: string }): Promise<{ executionId: number; taskIds: number[] }> {
+  async createExecutionIn(trx: Transaction<Database>, vendorType: string, trigger: JobTrigger, e: { tasks: Array<Record<string, unknown>>; extraAttrs?: Record<string, unknown>; vendorId?: number; statusMessage?: string; emptyStatus?: 'Success' | 'Error' }): Promise<{ executionId: number; taskIds: number[] }> {
     const h = this.handlers.get(vendorType);
     if (!h) throw fail('BAD_REQUEST', `unknown job type ${vendorType}`);
-    return this.store.createExecutionIn(trx, { vendorType, vendorId: e.vendorId ?? 0, trigger, extraAttrs: e.extraAttrs ?? {}, tasks: e.tasks, maxRuns: h.maxRuns ?? this.deps.config.max_runs, statusMessage: e.statusMessage }, this.now());
+    return this.store.createExecutionIn(trx, { vendorType, vendorId: e.vendorId ?? 0, trigger, extraAttrs: e.extraAttrs ?? {}, tasks: e.tasks, maxRuns: h.maxRuns ?? this.deps.config.max_runs, statusMessage: e.statusMessage, emptyStatus: e.emptyStatus }, this.now());
   }
 
   /**
