@@ -37,7 +37,7 @@ describe('throttle', () => {
     assert.ok(bytes.every((b) => b === 7));
     // A quarter-second bucket starts full: (64 - 8) KiB / 32 KiB/s = 1.75 s at least.
     assert.ok(ms >= 1600, `took ${ms} ms`);
-    assert.ok(ms < 4000, `took ${ms} ms`);
+    assert.ok(ms < 6000, `took ${ms} ms`);
   });
 
   it('passes a large chunk fast at a high rate', async () => {

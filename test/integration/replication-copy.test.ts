@@ -5,7 +5,8 @@
  * (no PULL_ARTIFACT at the source) and written as a push (PUSH_ARTIFACT at the destination); a
  * two-platform index Wharf → CNCF → Wharf with the same digests everywhere, pushed in chunks;
  * mounts between two CNCF repositories; a stop during a throttled upload leaving no manifest; a
- * child manifest missing at the source; retries of an unreachable source, then a transient failure.
+ * child manifest missing at the source; a source blob re-opened after it broke off; retries of an
+ * unreachable source, then a transient failure.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -186,6 +187,23 @@ describe('replication copy through a CNCF registry', { skip: skipWithoutCncf }, 
       return true;
     });
     assert.equal(await digestAt(b.side, 'broken/multi', '1.0'), null);
+  });
+
+  it('re-opens a source blob that broke off in the middle, and completes', async () => {
+    const big = await writeMultiLayerImage(layout, 'resume', { totalMiB: 1, layers: 1 });
+    await pushImage(a, 'library/resume', big, 'v1');
+    await copy({ src: a.side, srcRepo: 'library/resume', dst: remote, dstRepo: 'mirror/resume', ref: 'v1', tags: ['v1'] });
+    const l = logger();
+    // About 2 s for the layer at 512 KB/s; the registry dies 0.6 s in and comes back at once.
+    const copying = copy({ src: remote, srcRepo: 'mirror/resume', dst: b.side, dstRepo: 'pulled/resume', ref: 'v1', tags: ['v1'], speedKBs: 512, retry: { attempts: 4, baseDelayMs: 500 }, log: l.log });
+    await new Promise((r) => setTimeout(r, 600));
+    await cncf.stop();
+    await cncf.restart();
+    const r = await copying;
+    assert.equal(r.status, 'copied', l.text());
+    assert.match(l.text(), new RegExp(`WARNING copy blob ${big.layers[0]?.digest} failed: .*retrying in 500 ms`), l.text());
+    assert.equal(await digestAt(b.side, 'pulled/resume', 'v1'), big.manifest.digest);
+    assert.equal(await b.side.hasBlob('pulled/resume', big.layers[0]?.digest ?? '', signal), true);
   });
 
   it('retries an unreachable source, then fails as transient', async () => {
