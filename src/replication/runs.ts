@@ -536,7 +536,7 @@ export class ReplicationRuns {
       let dstRepo: string | undefined;
       for (const [digest, tags] of byDigest) {
         // A plain registry has no artifact types or labels: everything is an image there.
-        const sel = matchesArtifact(spec.filters, { tags, labels: [], kind: 'IMAGE' });
+        const sel = matchesArtifact(spec.filters, { tags: tags.sort(), labels: [], kind: 'IMAGE' });
         if (!sel) continue;
         dstRepo ??= destinationRepository(repo, spec.destNamespace, spec.destNamespaceReplaceCount, 'at-least-two');
         out.push({ srcRepo: repo, dstRepo, digest, tags: sel.tags, kind: 'IMAGE', accessory: false });

@@ -195,6 +195,9 @@ test('pull from the CNCF registry into Wharf', { skip, timeout }, async () => {
   const d = (await writeSingleLayerImage(layout, 'tool')).manifest.digest;
   await skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', layout.ref('tool'), `docker://${cncf.host}/lib/tool:1.0`]);
   await skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', layout.ref('tool'), `docker://${cncf.host}/lib/tool:latest`]);
+  // Pulling, the events go to the destination project.
+  await call('POST', '/projects', 201, { project_name: 'pulled', metadata: { public: 'false' } });
+  await createPolicy(A().url, adminAuth, '/api/v2.0/projects/pulled', { name: 'pull-events', event_types: ['REPLICATION'], targets: [{ type: 'http', address: `${receiver?.url ?? ''}/pulled`, payload_format: 'Default' }] });
   const id = await policy({ name: 'from-cncf', src_registry: { id: ids.cncf }, dest_registry: null, dest_namespace: 'pulled', filters: [{ type: 'name', value: 'lib/**' }] });
   const eid = await run(id);
   const e = await settled(eid);
@@ -205,6 +208,14 @@ test('pull from the CNCF registry into Wharf', { skip, timeout }, async () => {
   assert.equal(t?.dst_resource, 'pulled/tool [2 item(s) in total]');
   assert.equal(await headDigest(A().url, 'pulled/tool', '1.0', adminAuth), d);
   assert.equal(await headDigest(A().url, 'pulled/tool', 'latest', adminAuth), d);
+  const events = await receiver?.waitFor(2, 20_000, '/pulled');
+  assert.deepEqual(events?.map((r) => replicationOf(r).job_status), ['Running', 'Success']);
+  const rep = events?.[1] ? replicationOf(events[1]) : {};
+  assert.deepEqual(rep.src_resource, { registry_name: 'cncf', registry_type: 'docker-registry', endpoint: cncf.url, namespace: 'lib' });
+  assert.deepEqual(rep.dest_resource, { registry_type: 'harbor', endpoint: A().url, namespace: 'pulled' });
+  assert.deepEqual(rep.successful_artifact, [{ type: 'image', status: 'Success', name_tag: 'tool [2 item(s) in total]', references: ['1.0', 'latest'] }]);
+  assert.equal(rep.trigger_type, 'MANUAL');
+  assert.equal(events?.[1] ? (jsonBody(events[1]) as { operator: string }).operator : '', 'admin');
 });
 
 test('event-based copy and deletion to the CNCF registry; per-task REPLICATION events (golden file)', { skip, timeout }, async () => {
