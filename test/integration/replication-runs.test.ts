@@ -7,7 +7,8 @@
  * deletion (trigger `event_based`); `single_active_replication` (the skipped run) and a stop; a
  * disabled policy (412); REPLICATION events at a real receiver, per task (compared with the golden
  * file test/fixtures/replication/replication-per-task-default.json) and as one summary with the
- * failures filter (a peer whose stored secret no longer works).
+ * failures filter (a peer whose stored secret no longer works); a task run again after it recorded
+ * its outcome does nothing twice.
  * Skipped when skopeo or docker-registry is missing, unless WHARF_REQUIRE_E2E=1.
  */
 import { after, before, test } from 'node:test';
@@ -20,6 +21,7 @@ import { api, createPolicy, eventually, explain, type ApiAnswer } from '../helpe
 import { OciLayout, writeMultiLayerImage, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { cncfSecret, cncfUser, skipWithoutCncf, startCncf, type CncfRegistry } from '../helpers/cncf-registry.ts';
 import { jsonBody, startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver.ts';
+import { JobStore } from '../../src/db/index.ts';
 
 const skip = skipWithoutSkopeo() || skipWithoutCncf;
 const timeout = 120_000;
@@ -208,14 +210,17 @@ test('pull from the CNCF registry into Wharf', { skip, timeout }, async () => {
   assert.equal(t?.dst_resource, 'pulled/tool [2 item(s) in total]');
   assert.equal(await headDigest(A().url, 'pulled/tool', '1.0', adminAuth), d);
   assert.equal(await headDigest(A().url, 'pulled/tool', 'latest', adminAuth), d);
-  const events = await receiver?.waitFor(2, 20_000, '/pulled');
-  assert.deepEqual(events?.map((r) => replicationOf(r).job_status), ['Running', 'Success']);
-  const rep = events?.[1] ? replicationOf(events[1]) : {};
+  assert.ok(receiver);
+  const events = await receiver.waitFor(2, 20_000, '/pulled');
+  assert.deepEqual(events.map((r) => replicationOf(r).job_status), ['Running', 'Success']);
+  const done = events[1];
+  assert.ok(done);
+  const rep = replicationOf(done);
   assert.deepEqual(rep.src_resource, { registry_name: 'cncf', registry_type: 'docker-registry', endpoint: cncf.url, namespace: 'lib' });
   assert.deepEqual(rep.dest_resource, { registry_type: 'harbor', endpoint: A().url, namespace: 'pulled' });
   assert.deepEqual(rep.successful_artifact, [{ type: 'image', status: 'Success', name_tag: 'tool [2 item(s) in total]', references: ['1.0', 'latest'] }]);
   assert.equal(rep.trigger_type, 'MANUAL');
-  assert.equal(events?.[1] ? (jsonBody(events[1]) as { operator: string }).operator : '', 'admin');
+  assert.equal((jsonBody(done) as { operator: string }).operator, 'admin');
 });
 
 test('event-based copy and deletion to the CNCF registry; per-task REPLICATION events (golden file)', { skip, timeout }, async () => {
@@ -327,4 +332,21 @@ test('summary events with the failures filter: one event for a failed run, none 
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(receiver.requests.filter(isSummary).length, 1);
   assert.equal(receiver.requests.filter((r) => r.path === '/src' && replicationOf(r).execution_id === g.id).length, 0);
+});
+
+test('a task run again after recording its outcome (its worker died) repeats it: nothing copied or sent twice', { skip, timeout }, async () => {
+  assert.ok(receiver && cncf);
+  const d = await pushToA('rerun', 'src/rerun/x:1');
+  const id = await policy({ name: 'rerun', dest_registry: { id: ids.cncf }, dest_namespace: 'rr', filters: [{ type: 'name', value: 'src/rerun/**' }] });
+  // What a task that recorded Success (and its event) and died before its end was recorded looks like.
+  const task = { step: 'copy', policy_id: id, operator: 'admin', src_repo: 'src/rerun/x', dst_repo: 'rr/x', digest: d, tags: ['1'], resource_type: 'image', operation: 'copy', outcome: { status: 'Success' } };
+  const eid = await new JobStore(A().wharf.db.kysely).createExecution({ vendorType: 'REPLICATION', vendorId: id, trigger: 'MANUAL', extraAttrs: { policy_id: id, operator: 'admin', trigger: 'MANUAL' }, tasks: [task], maxRuns: 3 }, Date.now());
+  const e = await settled(eid);
+  assert.equal(e.status, 'Succeed', JSON.stringify(e));
+  const [t] = await tasks(eid);
+  assert.ok(t);
+  assert.match((await call('GET', `/replication/executions/${eid}/tasks/${t.id}/log`, 200)).text, /already recorded its outcome \(Success\)/);
+  assert.equal(await headDigest(cncf.url, 'rr/x', '1'), null, 'nothing was copied again');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(receiver.requests.filter((r) => r.path === '/src' && replicationOf(r).execution_id === eid).length, 0, 'no event was sent again');
 });
