@@ -570,6 +570,8 @@ export class ReplicationRuns {
             override: spec.override,
             speedKBs: spec.speed,
             ...(spec.copyByChunk ? { chunkSize: replicationChunkSize } : {}),
+            // The fetch step prepared the destination repositories of its run; an event's run has no fetch.
+            prepare: ctx.trigger === 'EVENT',
             signal: ctx.signal,
             log,
           });
