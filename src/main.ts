@@ -24,7 +24,8 @@ import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
 import { ScanAll, ScanService } from './scanning/index.ts';
 import { SecurityHub, VulnerabilityGate } from './scanning/index.ts';
 import { ImmutabilityRules, RetentionService } from './lifecycle/index.ts';
-import { RegistryEndpoints } from './replication/index.ts';
+import { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from './replication/index.ts';
+import { ProxyCacheRegistry, ProxyUpstreams, proxyCacheWriter } from './replication/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 
@@ -115,7 +116,11 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   };
   // Project reads show `retention_id` from tag retention's policies (the service is built below, with the jobs).
   const retentionLinks: RetentionLinks = { policyIds: (ids) => retention.policyIds(ids) };
-  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry, audit, scanReads, immutability, retentionLinks });
+  // Proxy-cache projects (src/replication/proxy-cache.ts): clients (the /v2 and Harbor APIs) get this decorator; replication,
+  // retention, scans and gc keep `registry` itself, and so do the cache's own writes.
+  const upstreams = new ProxyUpstreams({ db: db.kysely, logger });
+  const proxyCache = new ProxyCacheRegistry(registry, { project: (name): ReturnType<ProjectService['proxyCacheOf']> => projects.proxyCacheOf(name), upstreams, cache: proxyCacheWriter(registry, config.external_url), logger });
+  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry: proxyCache, audit, scanReads, immutability, retentionLinks, upstreamRegistries: upstreams });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
   const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
   if (!deliveryThread) {
@@ -172,6 +177,29 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   // Tag retention (src/lifecycle/retention/): RETENTION runs (one task per repository) and their schedules.
   const retention = new RetentionService({ db: db.kysely, jobs, outbox, authorizer, registry, immutability, hostname: () => new URL(config.external_url).host });
   for (const h of retention.handlers()) jobs.register(h);
+  // Replication (src/replication/): registry endpoints and their REGISTRY_HEALTH re-check; policies and their
+  // REPLICATION_SCHEDULE schedules (a firing schedule starts a run through the function given to onScheduled).
+  const registryEndpoints = new RegistryEndpoints({ db: db.kysely, authorizer, logger, jobs });
+  jobs.register(registryEndpoints.healthHandler());
+  const replicationPolicies = new ReplicationPolicies({ db: db.kysely, authorizer, jobs, endpoints: registryEndpoints, logger, localUrl: () => config.external_url });
+  jobs.register(replicationPolicies.scheduleHandler());
+  // Replication runs (src/replication/runs.ts): REPLICATION executions (fetch, copy and deletion tasks), the event-based
+  // trigger (an outbox consumer) and REPLICATION events; a firing schedule starts a run through startFrom.
+  const replicationRuns = new ReplicationRuns({
+    db: db.kysely,
+    jobs,
+    outbox,
+    authorizer,
+    policies: replicationPolicies,
+    registry,
+    ensureProject: (name) => projects.ensureProject(name, false),
+    externalUrl: () => config.external_url,
+    hostname: () => new URL(config.external_url).host,
+    logger,
+  });
+  jobs.register(replicationRuns.handler());
+  consumers.register(replicationRuns.consumer());
+  replicationPolicies.onScheduled((policyId, trigger, operator) => replicationRuns.startFrom(policyId, trigger, operator));
   // `wharf gc` and tests: a GARBAGE_COLLECTION execution run in this process, recorded like any other.
   const gc = async (): Promise<GcReport> => {
     const out = await jobs.runHere('GARBAGE_COLLECTION', 'MANUAL', {});
@@ -180,7 +208,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   };
   // scanning.builtin: the built-in scanner's adapter API under /scanner/api/v1, outside the registry's and Harbor's auth (docs/scanning.md).
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints: new RegistryEndpoints({ db: db.kysely, authorizer, logger }), plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
   let address = '';
   return {
     config,
@@ -215,6 +243,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       const vulndbSchedule = vulndbScheduleOf(config.scanning.vulndb.update_schedule);
       if (vulndbSchedule) await jobs.setSchedule(vulndbUpdateType, vulndbSchedule.type, vulndbSchedule.cron, {});
       else await jobs.removeSchedule(vulndbUpdateType);
+      await registryEndpoints.syncHealthSchedule();
       await jobs.start();
       return address;
     },
@@ -222,6 +251,8 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     async close() {
       await app.close();
       await jobs.stop();
+      await proxyCache.close();
+      await upstreams.close();
       await registry.close();
       await deliveryThread?.stop();
       await consumers.stop();

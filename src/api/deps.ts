@@ -20,7 +20,7 @@ import type { CveAllowlists, ScannerRegistrations } from '../scanning/index.ts';
 import type { ScanAll, ScanService } from '../scanning/index.ts';
 import type { SecurityHub } from '../scanning/index.ts';
 import type { ImmutabilityRules, RetentionService } from '../lifecycle/index.ts';
-import type { RegistryEndpoints } from '../replication/index.ts';
+import type { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from '../replication/index.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
 export interface AppDeps {
@@ -57,6 +57,10 @@ export interface AppDeps {
   retention: RetentionService;
   /** Registry endpoints (Harbor's /registries, /replication/adapters). */
   registryEndpoints: RegistryEndpoints;
+  /** Replication policies (Harbor's /replication/policies). */
+  replicationPolicies: ReplicationPolicies;
+  /** Replication executions, tasks and logs (Harbor's /replication/executions); absent: no such routes. */
+  replicationRuns?: ReplicationRuns;
   /** Scans, their logs and scan all (src/scanning/scan-service.ts, scan-all.ts); absent: no scan routes. */
   scans?: { service: ScanService; all: ScanAll };
   /** Harbor's security hub (/security/summary, /security/vul); absent: no /security routes. */

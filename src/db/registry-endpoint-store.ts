@@ -86,6 +86,11 @@ export async function deleteRegistryEndpoint(db: Kysely<Database>, id: number): 
 }
 
 /** Endpoints, `name` fuzzy (Harbor's deprecated `name` parameter), by id unless `sort` says otherwise. */
+/** True when at least one endpoint is stored. */
+export async function anyRegistryEndpoint(db: Kysely<Database>): Promise<boolean> {
+  return (await db.selectFrom('registries').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
+
 export async function listRegistryEndpoints(db: Kysely<Database>, name: string | undefined, list: ListQuery): Promise<Page<RegistryEndpointRow>> {
   let q = db.selectFrom('registries').selectAll();
   if (name !== undefined && name !== '') q = q.where(likeContains('name', name));

@@ -13,6 +13,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, RegistryEndpointRow, RegistryEndpointFields } from '../db/index.ts';
 import {
+  anyRegistryEndpoint,
   deleteRegistryEndpoint,
   globalLabelNames,
   insertRegistryEndpoint,
@@ -171,6 +172,8 @@ export interface RegistryEndpointsDeps {
   logger: Logger;
   /** Bounds on remote calls (defaults: 15 s, 1 MiB). */
   limits?: RemoteLimits;
+  /** The job framework: the 5-minute REGISTRY_HEALTH schedule exists while any endpoint does. */
+  jobs?: JobService;
 }
 
 /** Registry endpoints: CRUD, ping, info, adapters. */
@@ -240,12 +243,15 @@ export class RegistryEndpoints {
     if (await registryEndpointNameTaken(this.deps.db, name)) throw fail('CONFLICT', `registry ${name} already exists`);
     const health = await this.check(accessOf(fields), name);
     if (!health.healthy) throw fail('BAD_REQUEST', unhealthyMessage);
+    let id: number;
     try {
-      return await insertRegistryEndpoint(this.deps.db, fields, 'healthy', Date.now());
+      id = await insertRegistryEndpoint(this.deps.db, fields, 'healthy', Date.now());
     } catch (err) {
       if (isUniqueViolation(err)) throw fail('CONFLICT', `registry ${name} already exists`);
       throw err;
     }
+    await this.syncHealthSchedule();
+    return id;
   }
 
   /**
@@ -295,6 +301,20 @@ export class RegistryEndpoints {
     if (used === 'policies') throw fail('PRECONDITION_FAILED', `the registry ${id} is referenced by replication policies, cannot delete it`);
     if (used === 'projects') throw fail('PRECONDITION_FAILED', `the registry ${id} is referenced by proxy cache project, cannot delete it`);
     if (!(await deleteRegistryEndpoint(this.deps.db, id))) throw fail('NOT_FOUND', `registry ${id} not found`);
+    await this.syncHealthSchedule();
+  }
+
+  /**
+   * Keeps the 5-minute REGISTRY_HEALTH schedule while any endpoint exists, and none otherwise (so
+   * an instance without endpoints runs no such job). Called at start, and after a create or delete.
+   */
+  async syncHealthSchedule(): Promise<void> {
+    const jobs = this.deps.jobs;
+    if (!jobs) return;
+    const wanted = await anyRegistryEndpoint(this.deps.db);
+    const present = (await jobs.schedule(REGISTRY_HEALTH)) !== undefined;
+    if (wanted && !present) await this.installHealthSchedule(jobs);
+    else if (!wanted && present) await jobs.removeSchedule(REGISTRY_HEALTH);
   }
 
   /** A stored endpoint by id for replication's own use (no caller check); undefined when unknown or of an unserved type. */

@@ -30,6 +30,8 @@ import { immutableRuleRoutes } from './immutable-rules.ts';
 import { labelRoutes } from './labels.ts';
 import { retentionRoutes } from './retentions.ts';
 import { registryEndpointRoutes } from './registries.ts';
+import { replicationPolicyRoutes } from './replication.ts';
+import { replicationExecutionRoutes } from './replication-executions.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -100,5 +102,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(labelRoutes(deps));
     await app.register(retentionRoutes(deps));
     await app.register(registryEndpointRoutes(deps));
+    await app.register(replicationPolicyRoutes(deps));
+    await app.register(replicationExecutionRoutes(deps));
   };
 }
