@@ -149,10 +149,29 @@ export class JobStore {
     await trx.updateTable('job_tasks').set({ extra_attrs: JSON.stringify({ ...parseObject(row.extra_attrs), ...patch }), update_time: now }).where('id', '=', taskId).execute();
   }
 
-  /** Ids of the executions of (vendorType, vendorId) that are not final. */
-  async openExecutionsByVendor(vendorType: string, vendorId: number): Promise<number[]> {
-    const rows = await this.db.selectFrom('job_executions').select('id').where('vendor_type', '=', vendorType).where('vendor_id', '=', vendorId).where('status', 'not in', finalStatuses).orderBy('id').execute();
+  /** Ids of the executions of (vendorType, vendorId) that are not final; `db` may be the caller's transaction. */
+  async openExecutionsByVendor(vendorType: string, vendorId: number, db: Db = this.db): Promise<number[]> {
+    const rows = await db.selectFrom('job_executions').select('id').where('vendor_type', '=', vendorType).where('vendor_id', '=', vendorId).where('status', 'not in', finalStatuses).orderBy('id').execute();
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Deletes the final executions of (vendorType, vendorId) with their tasks and task logs, inside
+   * `trx` (or a transaction of its own), as when what they ran for is deleted; executions still
+   * open stay. Returns the ids of the deleted executions.
+   */
+  async deleteFinalExecutions(vendorType: string, vendorId: number, trx?: Transaction<Database>): Promise<number[]> {
+    if (!trx) return this.db.transaction().execute((t) => this.deleteFinalExecutions(vendorType, vendorId, t));
+    const rows = await trx.selectFrom('job_executions').select('id').where('vendor_type', '=', vendorType).where('vendor_id', '=', vendorId).where('status', 'in', finalStatuses).orderBy('id').execute();
+    const ids = rows.map((r) => r.id);
+    // In slices, under every dialect's limit of bound parameters.
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      await trx.deleteFrom('job_task_logs').where('task_id', 'in', trx.selectFrom('job_tasks').select('id').where('execution_id', 'in', slice)).execute();
+      await trx.deleteFrom('job_tasks').where('execution_id', 'in', slice).execute();
+      await trx.deleteFrom('job_executions').where('id', 'in', slice).execute();
+    }
+    return ids;
   }
 
   private async insertExecution(trx: Db, e: NewExecution, now: number, claimFor?: { owner: string; leaseMs: number }): Promise<number> {

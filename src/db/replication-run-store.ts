@@ -135,6 +135,11 @@ export async function claimReplicationSummary(db: Db, executionId: number, now: 
   return row !== undefined;
 }
 
+/** Forgets the summary marks of runs (deleted with their policy). */
+export async function deleteReplicationSummaries(db: Db, executionIds: number[]): Promise<void> {
+  for (let i = 0; i < executionIds.length; i += 500) await db.deleteFrom('replication_summaries').where('execution_id', 'in', executionIds.slice(i, i + 500)).execute();
+}
+
 /** Every task of a run with its status and attributes (`db` may be the caller's transaction), by id. */
 export async function replicationTasks(db: Db, executionId: number): Promise<Array<{ id: number; status: string; status_message: string; extra_attrs: string; start_time: number | null; end_time: number | null }>> {
   return db

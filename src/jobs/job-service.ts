@@ -410,6 +410,14 @@ export class JobService {
     return this.store.addTasksIn(trx, executionId, vendorType, tasks, h.maxRuns ?? this.deps.config.max_runs, this.now());
   }
 
+  /**
+   * Deletes the final executions of (vendorType, vendorId) with their tasks and logs, in one
+   * transaction (`trx` when given); open ones stay. Returns the deleted executions' ids.
+   */
+  async deleteFinalExecutions(vendorType: string, vendorId: number, trx?: Transaction<Database>): Promise<number[]> {
+    return this.store.deleteFinalExecutions(vendorType, vendorId, trx);
+  }
+
   /** One task's log as text, one line per entry. */
   async taskLogText(taskId: number): Promise<string> {
     const lines = (await this.store.log(taskId)).map((l) => `${new Date(l.time).toISOString()} [${l.level}] ${l.message}`);

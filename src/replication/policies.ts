@@ -3,7 +3,7 @@
  * (q, sort, paging, the deprecated fuzzy `name`), whole replacement by PUT, delete. The body is
  * validated by ./policy.ts; this file adds what needs the database: both registries must exist,
  * the name is unique, the cron of a `scheduled` trigger must parse, and a policy with executions
- * still running cannot be deleted. A `scheduled` policy owns a REPLICATION_SCHEDULE job schedule
+ * still running cannot be deleted (deleting one deletes its finished executions with it). A `scheduled` policy owns a REPLICATION_SCHEDULE job schedule
  * (vendor id = the policy): a PUT drops and recreates it, a DELETE drops it. When it fires, the
  * schedule's task starts an execution through the `start` function runs.ts provides (a disabled
  * policy is skipped). Reads for runs.ts (no caller check): {@link ReplicationPolicies.policy},
@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { Database, ReplicationPolicyRow } from '../db/index.ts';
 import {
   deleteReplicationPolicy,
+  deleteReplicationSummaries,
   eventReplicationPolicies,
   insertReplicationPolicy,
   isUniqueViolation,
@@ -216,16 +217,23 @@ export class ReplicationPolicies {
   }
 
   /**
-   * `DELETE /replication/policies/{id}`: refused while an execution is not final; drops the
-   * schedule and the row. The policy's finished executions stay in the job history (pruned with it).
+   * `DELETE /replication/policies/{id}`: refused while an execution is not final; deletes the row
+   * with the policy's executions, their tasks and logs (as Harbor does) in one transaction, then
+   * the schedule (a schedule firing in between finds no policy and removes itself).
    */
   async delete(ctx: CallContext, id: number): Promise<void> {
     this.admin(ctx);
     await this.row(id);
-    const open = await this.deps.jobs.store.openExecutionsByVendor(REPLICATION, id);
-    if (open.length > 0) throw fail('PRECONDITION_FAILED', "contains executions that aren't in final status, stop the execution first");
+    const busy = () => fail('PRECONDITION_FAILED', "contains executions that aren't in final status, stop the execution first");
+    if ((await this.deps.jobs.store.openExecutionsByVendor(REPLICATION, id)).length > 0) throw busy();
+    await this.deps.db.transaction().execute(async (trx) => {
+      // The row goes first: on PostgreSQL a run starting now waits for it, then finds no policy.
+      if (!(await deleteReplicationPolicy(trx, id))) throw fail('NOT_FOUND', `replication policy ${id} not found`);
+      if ((await this.deps.jobs.store.openExecutionsByVendor(REPLICATION, id, trx)).length > 0) throw busy();
+      await deleteReplicationSummaries(trx, await this.deps.jobs.deleteFinalExecutions(REPLICATION, id, trx));
+      await this.deps.jobs.deleteFinalExecutions(REPLICATION_SCHEDULE, id, trx);
+    });
     await this.deps.jobs.removeSchedule(REPLICATION_SCHEDULE, id);
-    if (!(await deleteReplicationPolicy(this.deps.db, id))) throw fail('NOT_FOUND', `replication policy ${id} not found`);
   }
 
   /** A policy by id for runs (no caller check); undefined when there is none. */

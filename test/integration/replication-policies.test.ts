@@ -2,7 +2,8 @@
  * Replication policies over real HTTP (src/replication/policies.ts): CRUD with Harbor's status
  * codes and messages, policy.ts's validation surfacing as 400s, unknown registries (404), unique
  * names (409), q/sort/paging, the REPLICATION_SCHEDULE schedule of a scheduled policy (made, remade
- * by a PUT, removed), the 412 on deleting a policy with an open execution and on deleting a
+ * by a PUT, removed), the 412 on deleting a policy with an open execution (a deleted policy's
+ * finished executions, tasks and logs go with it) and on deleting a
  * registry a policy uses, admin-only access; and the two jobs: a firing schedule starts a run (a
  * disabled policy is skipped) and REGISTRY_HEALTH stores each endpoint's status. The peer endpoints
  * are small real HTTP servers answering `/v2/`.
@@ -246,7 +247,29 @@ describe('replication policies', () => {
     await db.updateTable('job_executions').set({ status: 'Stopped', end_time: now }).where('id', '=', row.id).execute();
 
     await refused('DELETE', `/registries/${distId}`, 412, `the registry ${distId} is referenced by replication policies, cannot delete it`);
+    // Its finished executions go with it (tasks, logs, the summary mark); another policy's stay.
+    const other = await create(push('bystander'));
+    const execution = async (policyId: number) =>
+      (await db.insertInto('job_executions').values({ vendor_type: 'REPLICATION', vendor_id: policyId, status: 'Success', status_message: '', trigger: 'MANUAL', extra_attrs: '{}', stop_requested: 0, start_time: now, update_time: now, end_time: now }).returning('id').executeTakeFirstOrThrow()).id;
+    const task = async (executionId: number) => {
+      const t = await db.insertInto('job_tasks').values({ execution_id: executionId, vendor_type: 'REPLICATION', status: 'Success', run_count: 1, status_message: '', max_runs: 3, extra_attrs: '{}', stop_requested: 0, creation_time: now, update_time: now }).returning('id').executeTakeFirstOrThrow();
+      await db.insertInto('job_task_logs').values({ task_id: t.id, time: now, level: 'INFO', message: 'copied' }).execute();
+      return t.id;
+    };
+    const mine = [row.id, await execution(id)];
+    const myTasks = [await task(mine[0] ?? 0), await task(mine[1] ?? 0)];
+    await db.insertInto('replication_summaries').values({ execution_id: mine[1] ?? 0, sent_time: now }).execute();
+    const theirs = await execution(other);
+    const theirTask = await task(theirs);
     await call('DELETE', `/replication/policies/${id}`, 200);
+    assert.deepEqual(await db.selectFrom('job_executions').select('id').where('id', 'in', [...mine, theirs]).orderBy('id').execute(), [{ id: theirs }]);
+    assert.deepEqual(await db.selectFrom('job_tasks').select('id').where('id', 'in', [...myTasks, theirTask]).execute(), [{ id: theirTask }]);
+    assert.deepEqual(await db.selectFrom('job_task_logs').select('task_id').where('task_id', 'in', [...myTasks, theirTask]).execute(), [{ task_id: theirTask }]);
+    assert.deepEqual(await db.selectFrom('replication_summaries').select('execution_id').where('execution_id', 'in', mine).execute(), []);
+    await call('GET', `/replication/executions/${mine[1] ?? 0}`, 404);
+    await call('GET', `/replication/executions/${theirs}`, 200);
+    await call('DELETE', `/replication/policies/${other}`, 200);
+    assert.deepEqual(await db.selectFrom('job_tasks').select('id').where('id', '=', theirTask).execute(), []);
     // A proxy-cache project referring to an endpoint holds it too.
     const spare = Number(String((await call('POST', '/registries', 201, { name: 'spare', type: 'docker-registry', url: peer.url })).headers.location).split('/').pop());
     await call('POST', '/projects', 201, { project_name: 'held', metadata: { public: 'false' } });
