@@ -113,6 +113,12 @@ export async function replicationProject(db: Db, name: string): Promise<{ id: nu
   return db.selectFrom('projects').select(['id', 'name', 'public']).where('name', '=', name).executeTakeFirst();
 }
 
+/** True when the local project `name` is a proxy-cache project (`registry_id` set): replication does not write there. */
+export async function isProxyCacheProject(db: Db, name: string): Promise<boolean> {
+  const row = await db.selectFrom('projects').select('registry_id').where('name', '=', name).executeTakeFirst();
+  return row !== undefined && row.registry_id !== null;
+}
+
 /** The advisory lock space of replication runs (an arbitrary constant of Wharf's). */
 const replicationLockSpace = 0x5245504c;
 

@@ -17,6 +17,8 @@
  *   the run's lock, by whichever task or stop request sees every other task done). A task rerun
  *   after a crash finds the marker and repeats the outcome without copying or sending anything
  *   again; only its `Running` event may be sent twice (one per run, as Harbor does on a retry).
+ * - A pull into a proxy-cache project (`projects.registry_id` set) writes nothing, as in Harbor:
+ *   the fetch prepares nothing there and each copy task ends Success with a WARNING saying why.
  * - The API hides the fetch task: tasks and counts are the artifact tasks; a failed fetch is the
  *   execution's `status_text`.
  */
@@ -27,6 +29,7 @@ import { systemActor } from '../auth/index.ts';
 import {
   claimReplicationSummary,
   finalStatuses,
+  isProxyCacheProject,
   lockReplicationRun,
   readRegistryEndpoint,
   readReplicationPolicy,
@@ -396,6 +399,11 @@ export class ReplicationRuns {
     return { src: s.side, dst: d.side, srcEp: s.ep, dstEp: d.ep };
   }
 
+  /** True when the policy writes into this Wharf and `dstRepo`'s project is a proxy-cache project. */
+  private async intoProxyCache(spec: ReplicationPolicySpec, dstRepo: string): Promise<boolean> {
+    return spec.destRegistryId === localRegistryId && (await isProxyCacheProject(this.deps.db, projectPart(dstRepo)));
+  }
+
   private pathRule(dstEp: EndpointOf | undefined): 'any' | 'at-least-two' {
     return !dstEp || dstEp.type === 'harbor' ? 'at-least-two' : 'any';
   }
@@ -438,6 +446,11 @@ export class ReplicationRuns {
         const repos = [...new Set(selected.map((s) => s.dstRepo))];
         for (const repo of repos) {
           if (ctx.signal.aborted) throw new Error('stopped before every destination repository was prepared');
+          // Its copy tasks skip it (and say so); nothing is prepared there.
+          if (await this.intoProxyCache(spec, repo)) {
+            await ctx.log(`${repo}: the project ${projectPart(repo)} is a proxy-cache project, replication does not write into it: its artifacts are skipped`, 'WARNING');
+            continue;
+          }
           await dst.prepareRepository(repo, ctx.signal);
         }
         await ctx.log(`${selected.length} artifact(s) in ${repos.length} repository(ies) to replicate`);
@@ -555,34 +568,40 @@ export class ReplicationRuns {
     let outcome: Outcome;
     let result: Record<string, unknown> = {};
     try {
-      const { src, dst } = await this.sides(policy);
-      try {
-        const log = (line: string, level?: 'INFO' | 'WARNING' | 'ERROR') => ctx.log(line, level);
-        if (p.step === 'copy') {
-          const r = await copyArtifact({
-            src,
-            srcRepo: p.src_repo,
-            dst,
-            dstRepo: p.dst_repo,
-            ref: p.digest,
-            digest: p.digest,
-            tags: p.tags,
-            override: spec.override,
-            speedKBs: spec.speed,
-            ...(spec.copyByChunk ? { chunkSize: replicationChunkSize } : {}),
-            // The fetch step prepared the destination repositories of its run; an event's run has no fetch.
-            prepare: ctx.trigger === 'EVENT',
-            signal: ctx.signal,
-            log,
-          });
-          result = { digest: r.digest, copy: r.status };
-        } else {
-          const ref = p.operation === 'tag deletion' && p.tags[0] !== undefined ? p.tags[0] : p.digest;
-          await deleteArtifact({ dst, dstRepo: p.dst_repo, ref, signal: ctx.signal, log });
-          result = { digest: p.digest, deleted: true };
+      if (await this.intoProxyCache(spec, p.dst_repo)) {
+        // As Harbor: a proxy-cache project is filled by pulls through it only.
+        await ctx.log(`${p.dst_repo}: the project ${projectPart(p.dst_repo)} is a proxy-cache project, replication does not write into it: ${p.digest} skipped`, 'WARNING');
+        result = { digest: p.digest, skipped: 'proxy-cache project' };
+      } else {
+        const { src, dst } = await this.sides(policy);
+        try {
+          const log = (line: string, level?: 'INFO' | 'WARNING' | 'ERROR') => ctx.log(line, level);
+          if (p.step === 'copy') {
+            const r = await copyArtifact({
+              src,
+              srcRepo: p.src_repo,
+              dst,
+              dstRepo: p.dst_repo,
+              ref: p.digest,
+              digest: p.digest,
+              tags: p.tags,
+              override: spec.override,
+              speedKBs: spec.speed,
+              ...(spec.copyByChunk ? { chunkSize: replicationChunkSize } : {}),
+              // The fetch step prepared the destination repositories of its run; an event's run has no fetch.
+              prepare: ctx.trigger === 'EVENT',
+              signal: ctx.signal,
+              log,
+            });
+            result = { digest: r.digest, copy: r.status };
+          } else {
+            const ref = p.operation === 'tag deletion' && p.tags[0] !== undefined ? p.tags[0] : p.digest;
+            await deleteArtifact({ dst, dstRepo: p.dst_repo, ref, signal: ctx.signal, log });
+            result = { digest: p.digest, deleted: true };
+          }
+        } finally {
+          await Promise.allSettled([src.close(), dst.close()]);
         }
-      } finally {
-        await Promise.allSettled([src.close(), dst.close()]);
       }
       outcome = { status: 'Success' };
     } catch (err) {

@@ -3,7 +3,8 @@
  * (a `harbor` endpoint) and to Debian's CNCF registry (`docker-registry`), and pulls from the CNCF
  * registry. Images are built as OCI layouts and pushed with skopeo; what arrives is checked with a
  * manifest HEAD (the digest). Covered: a manual push through name and tag filters with namespace
- * flattening (Harbor's execution, task and log views, 404s); a pull; event-based copies and a
+ * flattening (Harbor's execution, task and log views, 404s); a pull; a pull into a proxy-cache
+ * project (skipped, as in Harbor); event-based copies and a
  * deletion (trigger `event_based`); `single_active_replication` (the skipped run) and a stop; a
  * disabled policy (412); REPLICATION events at a real receiver, per task (compared with the golden
  * file test/fixtures/replication/replication-per-task-default.json) and as one summary with the
@@ -221,6 +222,27 @@ test('pull from the CNCF registry into Wharf', { skip, timeout }, async () => {
   assert.deepEqual(rep.successful_artifact, [{ type: 'image', status: 'Success', name_tag: 'tool [2 item(s) in total]', references: ['1.0', 'latest'] }]);
   assert.equal(rep.trigger_type, 'MANUAL');
   assert.equal((jsonBody(done) as { operator: string }).operator, 'admin');
+});
+
+test('a pull into a proxy-cache project writes nothing there: its tasks succeed, skipped with a WARNING', { skip, timeout }, async () => {
+  assert.ok(layout && cncf);
+  const d = (await writeSingleLayerImage(layout, 'cached-tool')).manifest.digest;
+  await skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', layout.ref('cached-tool'), `docker://${cncf.host}/proxied/tool:1.0`]);
+  await call('POST', '/projects', 201, { project_name: 'cache', registry_id: ids.cncf, metadata: { public: 'false' } });
+  const id = await policy({ name: 'into-proxy-cache', src_registry: { id: ids.cncf }, dest_registry: null, dest_namespace: 'cache', filters: [{ type: 'name', value: 'proxied/**' }] });
+  const e = await settled(await run(id));
+  assert.equal(e.status, 'Succeed', JSON.stringify(e));
+  assert.equal(e.total, 1);
+  assert.equal(e.succeed, 1);
+  const [t] = await tasks(e.id);
+  assert.ok(t);
+  assert.equal(t.dst_resource, 'cache/tool [1 item(s) in total]');
+  const log = (await call('GET', `/replication/executions/${e.id}/tasks/${t.id}/log`, 200)).text;
+  assert.match(log, new RegExp(`\\[WARNING\\] cache/tool: the project cache is a proxy-cache project, replication does not write into it: ${d} skipped`));
+  // Nothing was written into the project (a manifest read here would pull through it instead).
+  assert.deepEqual((await call('GET', '/projects/cache/repositories', 200)).json, []);
+  const { repository } = await A().wharf.db.kysely.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('repository')).where('name', 'like', 'cache/%').executeTakeFirstOrThrow();
+  assert.equal(Number(repository), 0);
 });
 
 test('event-based copy and deletion to the CNCF registry; per-task REPLICATION events (golden file)', { skip, timeout }, async () => {
