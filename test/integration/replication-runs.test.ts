@@ -4,7 +4,8 @@
  * registry. Images are built as OCI layouts and pushed with skopeo; what arrives is checked with a
  * manifest HEAD (the digest). Covered: a manual push through name and tag filters with namespace
  * flattening (Harbor's execution, task and log views, 404s); a pull; a pull into a proxy-cache
- * project (skipped, as in Harbor); event-based copies and a
+ * project (skipped, as in Harbor); a scheduled policy whose schedule fires (and a disabled one that
+ * starts nothing); event-based copies and a
  * deletion (trigger `event_based`); `single_active_replication` (the skipped run) and a stop; a
  * disabled policy (412); REPLICATION events at a real receiver, per task (compared with the golden
  * file test/fixtures/replication/replication-per-task-default.json) and as one summary with the
@@ -243,6 +244,45 @@ test('a pull into a proxy-cache project writes nothing there: its tasks succeed,
   assert.deepEqual((await call('GET', '/projects/cache/repositories', 200)).json, []);
   const { repository } = await A().wharf.db.kysely.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('repository')).where('name', 'like', 'cache/%').executeTakeFirstOrThrow();
   assert.equal(Number(repository), 0);
+});
+
+test('a scheduled policy runs when its schedule fires (trigger scheduled, operator harbor-jobservice); a disabled one starts nothing', { skip, timeout }, async () => {
+  const db = A().wharf.db.kysely;
+  const scheduled = (cron: string) => ({ type: 'scheduled', trigger_settings: { cron } });
+  const refusal = await call('POST', '/replication/policies', 400, { name: 'every-minute', src_registry: null, dest_registry: { id: ids.b }, enabled: true, trigger: scheduled('0 * * * * *') });
+  assert.equal(errorMessage(refusal), '* is not allowed for the Minutes field of the cron setting of replication policy');
+  const d = await pushToA('sched-app', 'src/sched/app:1.0');
+  const on = await policy({ name: 'nightly-to-b', dest_registry: { id: ids.b }, dest_namespace: 'nightly', dest_namespace_replace_count: 1, filters: [{ type: 'name', value: 'src/sched/**' }], trigger: scheduled('0 0 2 * * *') });
+  const off = await policy({ name: 'nightly-off', enabled: false, dest_registry: { id: ids.b }, dest_namespace: 'nightly-off', dest_namespace_replace_count: 1, filters: [{ type: 'name', value: 'src/sched/**' }], trigger: scheduled('0 0 2 * * *') });
+  assert.deepEqual(await executionsOf(on), []);
+  // The schedules come due now: A's job loop (poll_ms 100) fires them as it would at 02:00.
+  const due = Date.now() - 1000;
+  await db.updateTable('job_schedules').set({ next_run: due }).where('vendor_type', '=', 'REPLICATION_SCHEDULE').where('vendor_id', 'in', [on, off]).execute();
+  const [e] = await eventually(async () => {
+    const list = await executionsOf(on);
+    return list.length > 0 && list.every((x) => x.status !== 'InProgress') ? list : undefined;
+  });
+  assert.ok(e);
+  assert.equal(e.trigger, 'scheduled');
+  assert.equal(e.status, 'Succeed', JSON.stringify(e));
+  assert.equal(e.total, 1);
+  assert.equal((await executionsOf(on, '&trigger=scheduled')).length, 1);
+  const row = await db.selectFrom('job_executions').select(['trigger', 'extra_attrs']).where('id', '=', e.id).executeTakeFirstOrThrow();
+  assert.equal(row.trigger, 'SCHEDULE');
+  assert.deepEqual(JSON.parse(row.extra_attrs), { policy_id: on, operator: 'harbor-jobservice', trigger: 'SCHEDULE' });
+  assert.equal(await headDigest(b?.url ?? '', 'nightly/sched/app', '1.0', adminAuth), d);
+  // Each schedule fired once and moved on to its next 02:00.
+  const fired = await eventually(async () => {
+    const rows = await db.selectFrom('job_executions').select(['vendor_id', 'status']).where('vendor_type', '=', 'REPLICATION_SCHEDULE').where('vendor_id', 'in', [on, off]).orderBy('vendor_id').execute();
+    return rows.length === 2 && rows.every((r) => r.status === 'Success') ? rows : undefined;
+  });
+  assert.deepEqual(fired.map((r) => r.vendor_id), [on, off]);
+  for (const s of await db.selectFrom('job_schedules').select(['next_run']).where('vendor_type', '=', 'REPLICATION_SCHEDULE').where('vendor_id', 'in', [on, off]).execute()) {
+    assert.ok(s.next_run > Date.now() && new Date(s.next_run).getUTCHours() === 2, `next run ${new Date(s.next_run).toISOString()}`);
+  }
+  // The disabled policy's firing started nothing.
+  assert.deepEqual(await executionsOf(off), []);
+  assert.equal(await headDigest(b?.url ?? '', 'nightly-off/sched/app', '1.0', adminAuth), null);
 });
 
 test('event-based copy and deletion to the CNCF registry; per-task REPLICATION events (golden file)', { skip, timeout }, async () => {
