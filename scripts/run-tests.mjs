@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts below the given folders or files (default: src and test) with Node's test
+// Runs every *.test.ts below the given folders or files (default: src, console/src and test) with Node's test
 // runner and tsx's loader. Node 20's runner does not discover .ts files by itself, hence this list.
 //
 //   node scripts/run-tests.mjs [folder|file ...] [--services] [--test-* options passed to node]
@@ -31,7 +31,7 @@ if (unknown.length) {
   process.exit(2);
 }
 const given = args.filter((a) => !a.startsWith('--'));
-const roots = given.length ? given : ['src', 'test'];
+const roots = given.length ? given : ['src', 'console/src', 'test'];
 const files = [];
 const walk = (dir) => {
   for (const name of readdirSync(dir).sort()) {
