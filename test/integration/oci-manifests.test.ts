@@ -289,6 +289,15 @@ describe('push and pull', () => {
 describe('refusals', () => {
   const repo = 'library/refused';
 
+  test('a malformed reference names no manifest: GET and HEAD answer 404, a PUT 400 (OCI conformance)', async () => {
+    for (const method of ['GET', 'HEAD'] as const) {
+      const r = await req(method, `/v2/${repo}/manifests/.INVALID_MANIFEST_NAME`);
+      assert.equal(r.status, 404, `${method} of a malformed reference`);
+      if (method === 'GET') assert.equal(((await r.json()) as { errors: Array<{ code: string }> }).errors[0]?.code, 'MANIFEST_UNKNOWN');
+    }
+    await expectError(await putManifest(repo, '.INVALID_MANIFEST_NAME', '{}', ociManifest), 400, 'MANIFEST_INVALID', /invalid tag/);
+  });
+
   test('Docker schema 1 is refused with a clear message', async () => {
     const s1 = JSON.stringify({ schemaVersion: 1, name: repo, tag: 'old', architecture: 'amd64', fsLayers: [], history: [] });
     for (const ct of ['application/vnd.docker.distribution.manifest.v1+prettyjws', 'application/vnd.docker.distribution.manifest.v1+json', 'application/json']) {

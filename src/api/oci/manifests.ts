@@ -14,7 +14,7 @@
  * docs/registry.md describes the choices Wharf makes where the spec leaves room.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { fail, ociIndex, parseDigest, parseReference, type Digest, type RepoName } from '../../domain/index.ts';
+import { fail, isDomainError, ociIndex, parseDigest, parseReference, type Digest, type Reference, type RepoName } from '../../domain/index.ts';
 import type { AppDeps } from '../deps.ts';
 import type { NamePage } from '../../registry/index.ts';
 import { readBody } from './body.ts';
@@ -51,6 +51,19 @@ function manifestLocation(name: RepoName, digest: Digest): string {
   return `/v2/${name}/manifests/${digest}`;
 }
 
+/**
+ * The reference of a GET or HEAD: a malformed one names no manifest, so it is MANIFEST_UNKNOWN
+ * (404), as the OCI conformance suite expects (`.INVALID_MANIFEST_NAME`); a PUT of one stays 400.
+ */
+function readableReference(arg: string): Reference {
+  try {
+    return parseReference(arg);
+  } catch (err) {
+    if (isDomainError(err, 'MANIFEST_INVALID')) throw fail('MANIFEST_UNKNOWN', `manifest unknown: "${arg}" is neither a tag nor a digest`, { reference: arg });
+    throw err;
+  }
+}
+
 /** The manifest, tag list, referrers and catalog handlers of the /v2 dispatcher. */
 export function manifestRoutes(deps: AppDeps): OciRoutes {
   const registry = deps.registry;
@@ -66,7 +79,7 @@ export function manifestRoutes(deps: AppDeps): OciRoutes {
   };
 
   const fetchManifest = (pull: boolean) => async (req: FastifyRequest, reply: FastifyReply, t: OciTarget) => {
-    const ref = parseReference(t.arg);
+    const ref = readableReference(t.arg);
     const m = await registry.getManifest(callContext(req), t.name, ref, pull);
     reply
       .code(200)
