@@ -4,7 +4,8 @@
  * registry. Images are built as OCI layouts and pushed with skopeo; what arrives is checked with a
  * manifest HEAD (the digest). Covered: a manual push through name and tag filters with namespace
  * flattening (Harbor's execution, task and log views, 404s); a pull; a pull into a proxy-cache
- * project (skipped, as in Harbor); a scheduled policy whose schedule fires (and a disabled one that
+ * project (skipped, as in Harbor); a label filter with an accessory (copied after its subject,
+ * listed by the referrers API at the destination); a scheduled policy whose schedule fires (and a disabled one that
  * starts nothing); event-based copies and a
  * deletion (trigger `event_based`); `single_active_replication` (the skipped run) and a stop; a
  * disabled policy (412); REPLICATION events at a real receiver, per task (compared with the golden
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { adminAuth, adminPassword, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { adminCreds, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
 import { api, createPolicy, eventually, explain, type ApiAnswer } from '../helpers/webhook-client.ts';
-import { OciLayout, writeMultiLayerImage, writeSingleLayerImage } from '../helpers/oci-layout.ts';
+import { OciLayout, testArtifactType, writeArtifact, writeMultiLayerImage, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { cncfSecret, cncfUser, skipWithoutCncf, startCncf, type CncfRegistry } from '../helpers/cncf-registry.ts';
 import { jsonBody, startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver.ts';
 import { JobStore } from '../../src/db/index.ts';
@@ -283,6 +284,38 @@ test('a scheduled policy runs when its schedule fires (trigger scheduled, operat
   // The disabled policy's firing started nothing.
   assert.deepEqual(await executionsOf(off), []);
   assert.equal(await headDigest(b?.url ?? '', 'nightly-off/sched/app', '1.0', adminAuth), null);
+});
+
+test('a label filter copies the labelled image and its accessory (after it, with its subject), not an unlabelled image', { skip, timeout }, async () => {
+  assert.ok(layout && b);
+  const img = await writeSingleLayerImage(layout, 'lab-v1');
+  const sbom = writeArtifact(layout, img.manifest, 'lab-v1-sbom');
+  const push = (name: string, target: string) => skopeoOk(['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', adminCreds, layout?.ref(name) ?? '', `docker://${A().host}/${target}`]);
+  await push('lab-v1', 'src/lab-app:v1');
+  await push('lab-v1-sbom', 'src/lab-app:v1-sbom');
+  const plain = await pushToA('lab-plain', 'src/lab-other:v1');
+  const label = idFrom(await call('POST', '/labels', 201, { name: 'release', scope: 'g' }));
+  await call('POST', '/projects/src/repositories/lab-app/artifacts/v1/labels', 200, { id: label });
+  const id = await policy({ name: 'labelled-to-b', dest_registry: { id: ids.b }, dest_namespace: 'labelled', dest_namespace_replace_count: 1, filters: [{ type: 'name', value: 'src/lab-*' }, { type: 'label', value: ['release'] }] });
+  const e = await settled(await run(id));
+  assert.equal(e.status, 'Succeed', JSON.stringify(e));
+  assert.equal(e.total, 2, 'the labelled image and its accessory');
+  // The accessory's task comes after its subject's.
+  const order = await A().wharf.db.kysely.selectFrom('job_tasks').select('extra_attrs').where('execution_id', '=', e.id).orderBy('id').execute();
+  const digestsInOrder = order.map((t) => (JSON.parse(t.extra_attrs) as { digest?: string }).digest).filter((x) => x !== undefined);
+  assert.deepEqual(digestsInOrder, [img.manifest.digest, sbom.manifest.digest]);
+  assert.equal(await headDigest(b.url, 'labelled/lab-app', 'v1', adminAuth), img.manifest.digest);
+  assert.equal(await headDigest(b.url, 'labelled/lab-app', 'v1-sbom', adminAuth), sbom.manifest.digest);
+  assert.equal(await headDigest(b.url, 'labelled/lab-other', 'v1', adminAuth), null, `the unlabelled ${plain} stays behind`);
+  // At B the accessory refers to the same subject digest.
+  const res = await fetch(`${b.url}/v2/labelled/lab-app/referrers/${img.manifest.digest}`, { headers: { authorization: adminAuth } });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const referrers = (JSON.parse(text) as { manifests: Array<{ digest: string; artifactType?: string }> }).manifests;
+  assert.deepEqual(referrers.map((m) => [m.digest, m.artifactType]), [[sbom.manifest.digest, testArtifactType]]);
+  const copied = await fetch(`${b.url}/v2/labelled/lab-app/manifests/${sbom.manifest.digest}`, { headers: { authorization: adminAuth, accept } });
+  assert.equal(copied.status, 200);
+  assert.equal((JSON.parse(await copied.text()) as { subject?: { digest: string } }).subject?.digest, img.manifest.digest);
 });
 
 test('event-based copy and deletion to the CNCF registry; per-task REPLICATION events (golden file)', { skip, timeout }, async () => {
