@@ -1,20 +1,46 @@
-/** A project's webhooks, robot accounts and tag strategy; the system robot accounts (replaced by their pages). */
-import { PageTitle } from '../../components/common.tsx';
+/**
+ * C2's area: a project's webhooks, robot accounts and tag strategy, and the system robot
+ * accounts. The pages load lazily (their own chunks) so the console's first page stays small.
+ */
+import { lazy, Suspense } from 'react';
+import { Loading } from '../../components/common.tsx';
+import type { ProjectTabProps } from './types.ts';
 
-export interface ProjectTabProps {
-  projectId: number;
-  projectName: string;
+export type { ProjectTabProps } from './types.ts';
+
+const Webhooks = lazy(() => import('./Webhooks.tsx').then((m) => ({ default: m.ProjectWebhooks })));
+const Robots = lazy(() => import('./Robots.tsx').then((m) => ({ default: m.ProjectRobots })));
+const SystemRobots = lazy(() => import('./Robots.tsx').then((m) => ({ default: m.SystemRobotsPage })));
+const Strategy = lazy(() => import('./TagStrategy.tsx').then((m) => ({ default: m.TagStrategy })));
+
+export function ProjectWebhooks(props: ProjectTabProps) {
+  return (
+    <Suspense fallback={<Loading label="Loading webhooks" />}>
+      <Webhooks {...props} />
+    </Suspense>
+  );
 }
 
-export function ProjectWebhooks(_: ProjectTabProps) {
-  return <PageTitle>Webhooks</PageTitle>;
+export function ProjectRobots(props: ProjectTabProps) {
+  return (
+    <Suspense fallback={<Loading label="Loading robot accounts" />}>
+      <Robots {...props} />
+    </Suspense>
+  );
 }
-export function ProjectRobots(_: ProjectTabProps) {
-  return <PageTitle>Robot Accounts</PageTitle>;
+
+export function TagStrategy(props: ProjectTabProps) {
+  return (
+    <Suspense fallback={<Loading label="Loading the tag strategy" />}>
+      <Strategy {...props} />
+    </Suspense>
+  );
 }
-export function TagStrategy(_: ProjectTabProps) {
-  return <PageTitle>Policy</PageTitle>;
-}
+
 export function SystemRobotsPage() {
-  return <PageTitle>Robot Accounts</PageTitle>;
+  return (
+    <Suspense fallback={<Loading label="Loading robot accounts" />}>
+      <SystemRobots />
+    </Suspense>
+  );
 }
