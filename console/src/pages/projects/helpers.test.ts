@@ -7,6 +7,9 @@ import {
   containsTerm,
   isIndex,
   joinTerms,
+  parseCveIds,
+  sortVulnerabilities,
+  vulnerabilityReport,
   parseRepoPath,
   platformText,
   projectType,
@@ -109,4 +112,21 @@ test('repository names in URLs', () => {
   assert.deepEqual(parseRepoPath('a%2Fb/artifacts-tab'), { repo: 'a/b', digest: null, tab: true });
   assert.deepEqual(parseRepoPath('a/b/artifacts-tab/artifacts/sha256:12'), { repo: 'a/b', digest: 'sha256:12', tab: true });
   assert.deepEqual(parseRepoPath('demo'), { repo: 'demo', digest: null, tab: false });
+});
+
+test('vulnerability reports: the report inside the addition, sorted worst first', () => {
+  assert.equal(vulnerabilityReport({}), null);
+  assert.equal(vulnerabilityReport(null), null);
+  const v = (id: string, severity: string, score?: number) => ({ id, package: 'p', version: '1', severity, preferred_cvss: score === undefined ? null : { score_v3: score } });
+  const r = vulnerabilityReport({ [v11]: { severity: 'High', vulnerabilities: [v('CVE-2', 'Low'), v('CVE-1', 'High', 7.5), v('CVE-3', 'High', 9.8), v('CVE-0', 'Critical')] } });
+  assert.ok(r);
+  assert.deepEqual(
+    sortVulnerabilities(r.vulnerabilities).map((x) => x.id),
+    ['CVE-0', 'CVE-3', 'CVE-1', 'CVE-2'],
+  );
+});
+
+test('parseCveIds: lines, commas, repeats', () => {
+  assert.deepEqual(parseCveIds(' CVE-1\nCVE-2, CVE-1\n\n GHSA-x '), ['CVE-1', 'CVE-2', 'GHSA-x']);
+  assert.deepEqual(parseCveIds(''), []);
 });

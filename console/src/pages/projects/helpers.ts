@@ -3,7 +3,7 @@
  * artifact and its counts by severity, platform text, a project's access level and type, the
  * `q` terms the lists send, storage units, and how a repository name sits in Harbor's URLs.
  */
-import type { Artifact, NativeReportSummary, Platform, Project } from './types.ts';
+import type { Artifact, NativeReportSummary, Platform, Project, Vulnerability } from './types.ts';
 
 /** Severities from worst to least, as Harbor orders them. */
 export const severities = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const;
@@ -150,4 +150,27 @@ export function toQueryTime(local: string): string {
   const d = new Date(local);
   if (Number.isNaN(d.getTime())) return local;
   return d.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** The report inside a `vulnerabilities` addition (keyed by report type; `{}` when there is none), or null. */
+export function vulnerabilityReport(body: Record<string, unknown> | null | undefined): { generated_at?: string; scanner?: { name: string; version?: string }; severity?: string; vulnerabilities: Vulnerability[] } | null {
+  if (!body) return null;
+  for (const v of Object.values(body)) {
+    if (v && typeof v === 'object' && Array.isArray((v as { vulnerabilities?: unknown }).vulnerabilities)) return v as { vulnerabilities: Vulnerability[] };
+  }
+  return null;
+}
+
+/** Worst first, then by CVSS v3 score (highest first), then by id. */
+export function sortVulnerabilities(v: readonly Vulnerability[]): Vulnerability[] {
+  const rank = (s: string) => {
+    const i = severities.findIndex((x) => x.toLowerCase() === s.toLowerCase());
+    return i < 0 ? (s.toLowerCase() === 'none' ? 4 : severities.length) : i;
+  };
+  return [...v].sort((a, b) => rank(a.severity) - rank(b.severity) || (b.preferred_cvss?.score_v3 ?? -1) - (a.preferred_cvss?.score_v3 ?? -1) || a.id.localeCompare(b.id));
+}
+
+/** CVE ids typed one per line or separated by commas or spaces: trimmed, empty ones and repeats dropped. */
+export function parseCveIds(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).map((s) => s.trim()).filter((s) => s !== ''))];
 }
