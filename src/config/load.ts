@@ -91,5 +91,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     external_url: (c.external_url ?? `http://localhost:${c.port}`).replace(/\/+$/, ''),
     database: { ...c.database, path: resolve(c.database.path ?? join(dataDir, 'wharf.db')) },
     storage: { ...c.storage, root: resolve(c.storage.root ?? join(dataDir, 'storage')) },
+    // The package's own build (src/config or dist/config, two levels below the package root).
+    console: { ...c.console, dir: resolve(c.console.dir ?? join(import.meta.dirname, '../../dist/console')) },
   };
 }

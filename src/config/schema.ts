@@ -207,6 +207,17 @@ export const configSchema = z
         login_window_seconds: z.coerce.number().int().positive().default(300),
       })
       .default({ token_ttl_seconds: 300, login_max_failures_per_user: 10, login_max_failures_per_address: 50, login_window_seconds: 300 }),
+    /** The web console (docs/console.md): static files under /harbor/ and browser sessions. */
+    console: z
+      .object({
+        /** Serve the console under /harbor/ and accept browser sign-in at /c/login; false: neither. */
+        enabled: bool.default(true),
+        /** Folder of the built console (`npm run build`); default: the package's dist/console. */
+        dir: z.string().optional(),
+        /** A browser session idle for this many minutes ends (it ends 12 hours after sign-in in any case). */
+        session_timeout_minutes: z.coerce.number().int().min(1).max(720).default(30),
+      })
+      .default({ enabled: true, session_timeout_minutes: 30 }),
     /** Vulnerability scanning and SBOMs (docs/scanning.md). */
     scanning: z
       .object({
@@ -252,8 +263,9 @@ export const configSchema = z
 export type RawConfig = z.input<typeof configSchema>;
 
 /** Fully resolved configuration: every path absolute, every derived default filled in. */
-export type Config = Omit<z.output<typeof configSchema>, 'external_url' | 'database' | 'storage'> & {
+export type Config = Omit<z.output<typeof configSchema>, 'external_url' | 'database' | 'storage' | 'console'> & {
   external_url: string;
+  console: { enabled: boolean; dir: string; session_timeout_minutes: number };
   database: { path: string; url?: string; pool_size: number; checkpoint_interval_ms: number; wal_limit_mb: number };
   storage: StorageConfig;
 };
