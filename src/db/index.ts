@@ -12,6 +12,7 @@ export * from './webhook-delivery-store.ts';
 export * from './outbox-store.ts';
 export * from './audit-store.ts';
 export * from './login-store.ts';
+export * from './session-store.ts';
 export * from './registry-store.ts';
 export * from './scan-report-store.ts';
 export * from './vuln-store.ts';

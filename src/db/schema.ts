@@ -697,6 +697,20 @@ export interface ImmutableRulesTable {
 }
 
 /** The whole database. */
+/** A signed-in browser of the web console (issue 14, migration 0021); times in ms. */
+export interface ConsoleSessionsTable {
+  /** SHA-256 (hex) of the session id the `sid` cookie holds; the id itself is never stored. */
+  id_hash: string;
+  user_id: number;
+  /** The token writes must send as `X-Harbor-CSRF-Token` (also the `__csrf` cookie). */
+  csrf: string;
+  created: number;
+  /** Last use, refreshed at most once a minute (the idle timeout counts from it). */
+  last_seen: number;
+  /** The absolute end of the session. */
+  expires: number;
+}
+
 export interface Database {
   users: UsersTable;
   projects: ProjectsTable;
@@ -749,6 +763,7 @@ export interface Database {
   registries: RegistriesTable;
   replication_policies: ReplicationPoliciesTable;
   replication_summaries: ReplicationSummariesTable;
+  console_sessions: ConsoleSessionsTable;
 }
 
 /** Row types, for repositories' signatures. */
