@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Actor } from './auth/index.ts';
-import { healthRoutes, ociApi, harborApi, tokenApi, ociErrorBody, harborErrorBody, harborErrorHandler, harborNotFound, applyConnectionLimits, clientErrorHandler, serverOptions, isBlobUploadRequest, type AppDeps } from './api/index.ts';
+import { healthRoutes, ociApi, harborApi, tokenApi, consoleApi, consoleChallengeHook, ociErrorBody, harborErrorBody, harborErrorHandler, harborNotFound, applyConnectionLimits, clientErrorHandler, serverOptions, isBlobUploadRequest, type AppDeps } from './api/index.ts';
 
 export type { AppDeps } from './api/index.ts';
 
@@ -66,6 +66,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     req.badCredentials = false;
     req.actor = { kind: 'anonymous', username: '', userId: null, sysadmin: false };
   });
+  // The console's API calls get their 401s without a Basic challenge (src/api/console.ts).
+  app.addHook('onSend', consoleChallengeHook);
   applyConnectionLimits(app, deps.config.server, isBlobUploadRequest);
   // Outside the surfaces that set their own (/v2, /api/v2.0, /service/token): Harbor's shape, the
   // console's and every non-registry client's, for unknown paths and Fastify's own errors.
@@ -80,6 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ociApi(deps), { prefix: '/v2' });
   await app.register(harborApi(deps), { prefix: '/api/v2.0' });
   await app.register(tokenApi(deps));
+  // The web console: /c/login, /c/log_out, /harbor/ and the `/` redirect (src/api/console.ts).
+  await app.register(consoleApi(deps));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }

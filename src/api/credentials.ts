@@ -10,13 +10,17 @@
  *   actions. On every other surface (/api/v2.0) the caller is a `token` actor (`tokenActor`): it
  *   may read what anonymous callers may and do the repository actions of its access list that
  *   its account may do, nothing else (docs/auth.md, "Registry tokens on the API").
+ * - no Authorization header but a console session cookie (`sid`, src/auth/sessions.ts) naming a
+ *   live session, on /api/v2.0 only (registry clients use tokens, so /v2 ignores it): the session's
+ *   user (reloaded, so a disabled user is refused at once). A write (not GET/HEAD/OPTIONS) must then
+ *   carry the session's CSRF token as `X-Harbor-CSRF-Token`, else 403 "CSRF token invalid".
  * Wrong credentials or a bad token set `req.badCredentials`; each surface answers it with a 401.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
-import { Authenticator, loadActor, tokenActor, tokenService, type Actor, type LoginLimiter, type TokenService } from '../auth/index.ts';
-import { isDomainError } from '../domain/index.ts';
+import { Authenticator, consoleSessions, csrfHeader, loadActor, parseCookies, sessionCookie, tokenActor, tokenService, tokensEqual, type Actor, type LoginLimiter, type TokenService } from '../auth/index.ts';
+import { fail, isDomainError } from '../domain/index.ts';
 import { parseOciPath } from './oci/names.ts';
 
 /** What resolving a caller needs. */
@@ -25,6 +29,8 @@ export interface CredentialDeps {
   authenticator: Authenticator;
   tokens: TokenService;
   loginLimiter: LoginLimiter;
+  /** The console section of the configuration; absent or disabled: session cookies are ignored. */
+  config?: { console: { enabled: boolean; session_timeout_minutes: number } };
 }
 
 /**
@@ -77,12 +83,40 @@ export function resolveActor(deps: CredentialDeps, surface: string) {
       else req.badCredentials = true;
       return;
     }
+    if (!header && surface !== registrySurface) {
+      const actor = await sessionActor(deps, req);
+      if (actor) req.actor = actor;
+      return;
+    }
     const basic = Authenticator.parseBasic(header);
     if (!basic || (basic.username === '' && basic.password === '')) return;
     const actor = await authenticateBasic(deps, basic.username, basic.password, req.ip, surface);
     if (actor) req.actor = actor;
     else req.badCredentials = true;
   };
+}
+
+/** Methods that change nothing, exempt from the CSRF check. */
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The user of the console session the request's `sid` cookie names, or null (no cookie, no live
+ * session, a disabled or deleted user). Throws FORBIDDEN for a write without the session's CSRF token.
+ */
+async function sessionActor(deps: CredentialDeps, req: FastifyRequest): Promise<Actor | null> {
+  const c = deps.config?.console;
+  if (!c?.enabled || !req.headers.cookie) return null;
+  const id = parseCookies(req.headers.cookie).get(sessionCookie);
+  if (!id) return null;
+  const session = await consoleSessions(deps.db, c.session_timeout_minutes).resolve(id);
+  if (!session) return null;
+  const actor = await loadActor(deps.db, { kind: 'user', id: session.user_id });
+  if (!actor) return null;
+  if (!safeMethods.has(req.method)) {
+    const given = req.headers[csrfHeader];
+    if (typeof given !== 'string' || !tokensEqual(given, session.csrf)) throw fail('FORBIDDEN', 'CSRF token invalid');
+  }
+  return actor;
 }
 
 /**

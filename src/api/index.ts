@@ -7,6 +7,7 @@ export { healthRoutes } from './health.ts';
 export { ociApi } from './oci/index.ts';
 export { harborApi } from './harbor/index.ts';
 export { tokenApi } from './token/index.ts';
+export { consoleApi, consoleChallengeHook } from './console.ts';
 export { ociErrorBody } from './oci/errors.ts';
 export { harborErrorBody, harborErrorHandler, harborNotFound } from './harbor/errors.ts';
 export { applyConnectionLimits, clientErrorHandler, serverOptions } from './connections.ts';

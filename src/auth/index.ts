@@ -10,3 +10,4 @@ export * from './audit-trail.ts';
 export * from './members.ts';
 export * from './robots.ts';
 export * from './scanner-credential.ts';
+export * from './sessions.ts';

@@ -82,7 +82,8 @@ export interface RequestOptions {
 }
 
 async function send(method: string, url: string, opts: RequestOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { accept: opts.text ? 'text/plain, application/json' : 'application/json' };
+  // X-Requested-With: the server then answers 401 without a Basic challenge (no browser password dialog).
+  const headers: Record<string, string> = { accept: opts.text ? 'text/plain, application/json' : 'application/json', 'x-requested-with': 'XMLHttpRequest' };
   if (method !== 'GET' && method !== 'HEAD') headers['x-harbor-csrf-token'] = csrfToken();
   let body: string | undefined;
   if (opts.body !== undefined) {
@@ -139,7 +140,7 @@ export async function write<T = unknown>(method: 'POST' | 'PUT' | 'PATCH' | 'DEL
 /** Harbor's sign-in: form fields `principal` and `password`; sets the session cookie. */
 export async function signIn(principal: string, password: string): Promise<void> {
   const body = new URLSearchParams({ principal, password });
-  const res = await fetch('/c/login', { method: 'POST', body, credentials: 'same-origin', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const res = await fetch('/c/login', { method: 'POST', body, credentials: 'same-origin', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-requested-with': 'XMLHttpRequest' } });
   if (!res.ok) {
     let parsed: unknown = null;
     try {
