@@ -2,12 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   auditQuery,
+  configChanges,
+  dateOfExpiry,
+  expiresAtOf,
+  parseCveIds,
   cronProblem,
   destinationName,
   emptyPolicyForm,
   executionPercent,
   formToPolicy,
   isRunning,
+  jobReportText,
+  purgeEventTypes,
+  purgeFormOf,
+  purgeParameters,
   jobParameters,
   limitFromInput,
   limitToInput,
@@ -170,4 +178,41 @@ test('destinationName: the preview follows the run’s flattening rule', () => {
   assert.equal(destinationName('a/b/c/img', 'n', 3), 'n/img');
   assert.equal(destinationName('a/img', 'n', 2), null);
   assert.equal(destinationName('a/img', '', 2), 'a/img');
+});
+
+test('purgeParameters: hours from days, event types only when not all, refusals', () => {
+  assert.deepEqual(purgeParameters({ keep: '7', unit: 'days', types: [...purgeEventTypes], dryRun: false }), { audit_retention_hour: 168, dry_run: false });
+  assert.deepEqual(purgeParameters({ keep: '5', unit: 'hours', types: ['pull_artifact', 'login_user'], dryRun: true }), { audit_retention_hour: 5, dry_run: true, include_event_types: 'pull_artifact,login_user' });
+  assert.equal(typeof purgeParameters({ keep: '0', unit: 'days', types: ['pull_artifact'], dryRun: false }), 'string');
+  assert.equal(typeof purgeParameters({ keep: '1.5', unit: 'days', types: ['pull_artifact'], dryRun: false }), 'string');
+  assert.equal(purgeParameters({ keep: '1', unit: 'days', types: [], dryRun: false }), 'choose at least one event type');
+});
+
+test('purgeFormOf reads stored parameters back', () => {
+  assert.deepEqual(purgeFormOf({ audit_retention_hour: 168, include_event_types: 'create_artifact,pull_artifact' }), { keep: '7', unit: 'days', types: ['create_artifact', 'pull_artifact'] });
+  assert.deepEqual(purgeFormOf({ audit_retention_hour: 5 }), { keep: '5', unit: 'hours', types: [...purgeEventTypes] });
+  assert.equal(purgeFormOf({}).keep, '30');
+});
+
+test('jobReportText: what GC and purge runs did', () => {
+  const fmt = (n: number) => `${n} B`;
+  assert.equal(jobReportText({ blobs_deleted: 3, bytes_freed: 300, artifacts_deleted: 1, dry_run: false }, fmt), 'deleted 3 blob(s), 300 B, 1 untagged artifact(s)');
+  assert.equal(jobReportText({ blobs_deleted: 0, bytes_freed: 0, artifacts_deleted: 0, dry_run: true }, fmt), 'would delete 0 blob(s), 0 B (dry run)');
+  assert.equal(jobReportText({ deleted: 4, dry_run: false }, fmt), 'deleted 4 entries');
+  assert.equal(jobReportText(null, fmt), '');
+});
+
+test('configChanges: only changed, editable keys', () => {
+  const stored = { notification_enable: { value: true, editable: true }, auth_mode: { value: 'db_auth', editable: false }, n: { value: 5, editable: true } };
+  assert.deepEqual(configChanges(stored, { notification_enable: false, auth_mode: 'ldap', n: 5 }), { notification_enable: false });
+  assert.deepEqual(configChanges(stored, {}), {});
+});
+
+test('parseCveIds, expiresAtOf and dateOfExpiry', () => {
+  assert.deepEqual(parseCveIds('CVE-1\nCVE-2, CVE-1  GHSA-x'), ['CVE-1', 'CVE-2', 'GHSA-x']);
+  assert.deepEqual(parseCveIds('  '), []);
+  assert.equal(expiresAtOf(''), null);
+  assert.equal(expiresAtOf('2027-01-01'), Date.UTC(2027, 0, 1, 23, 59, 59) / 1000);
+  assert.equal(dateOfExpiry(expiresAtOf('2027-01-01')), '2027-01-01');
+  assert.equal(dateOfExpiry(null), '');
 });

@@ -349,3 +349,83 @@ export function destinationName(repo: string, namespace: string, replaceCount: n
   if (replaceCount > prefixes.length) return null;
   return [ns, ...prefixes.slice(replaceCount), last].join('/');
 }
+
+/** Event types the audit log purge offers (Harbor's `<operation>_<resource_type>`). */
+export const purgeEventTypes = ['create_artifact', 'delete_artifact', 'pull_artifact', 'create_tag', 'delete_tag', 'create_repository', 'delete_repository', 'create_project', 'delete_project', 'update_project', 'login_user'] as const;
+
+/**
+ * The parameters of an audit log purge: `audit_retention_hour` from a number of hours or days,
+ * `include_event_types` comma-separated (left out when every offered type is chosen: every entry),
+ * or an error message.
+ */
+export function purgeParameters(v: { keep: string; unit: 'hours' | 'days'; types: readonly string[]; dryRun: boolean }): Record<string, unknown> | string {
+  const n = Number(v.keep);
+  if (v.keep.trim() === '' || !Number.isInteger(n) || n <= 0) return 'keep records for a whole number of hours or days, at least 1';
+  if (v.types.length === 0) return 'choose at least one event type';
+  const params: Record<string, unknown> = { audit_retention_hour: v.unit === 'days' ? n * 24 : n, dry_run: v.dryRun };
+  const all = purgeEventTypes.every((t) => v.types.includes(t));
+  if (!all) params.include_event_types = v.types.join(',');
+  return params;
+}
+
+/** The purge form read back from stored parameters (`job_parameters`). */
+export function purgeFormOf(p: Record<string, unknown>): { keep: string; unit: 'hours' | 'days'; types: string[] } {
+  const hours = typeof p.audit_retention_hour === 'number' ? p.audit_retention_hour : Number(p.audit_retention_hour ?? 0);
+  const keep = Number.isFinite(hours) && hours > 0 ? (hours % 24 === 0 ? { keep: String(hours / 24), unit: 'days' as const } : { keep: String(hours), unit: 'hours' as const }) : { keep: '30', unit: 'days' as const };
+  const given = typeof p.include_event_types === 'string' && p.include_event_types.trim() ? p.include_event_types.split(',').map((s) => s.trim().toLowerCase()) : null;
+  return { ...keep, types: given ?? [...purgeEventTypes] };
+}
+
+/** One line about what a GC or purge run did, from Wharf's `report`. */
+export function jobReportText(report: Record<string, unknown> | null | undefined, formatBytes: (n: number) => string): string {
+  if (!report) return '';
+  const dry = report.dry_run === true;
+  if ('blobs_deleted' in report) {
+    const blobs = Number(report.blobs_deleted ?? 0);
+    const bytes = Number(report.bytes_freed ?? 0);
+    const arts = Number(report.artifacts_deleted ?? 0);
+    const verb = dry ? 'would delete' : 'deleted';
+    return `${verb} ${blobs} blob(s), ${formatBytes(bytes)}${arts ? `, ${arts} untagged artifact(s)` : ''}${dry ? ' (dry run)' : ''}`;
+  }
+  if ('deleted' in report) return `${dry ? 'would delete' : 'deleted'} ${Number(report.deleted ?? 0)} entries${dry ? ' (dry run)' : ''}`;
+  return '';
+}
+
+/** A `GET /configurations` entry: Harbor's `{value, editable}`. */
+export interface ConfigItem {
+  value: unknown;
+  editable: boolean;
+}
+
+/** The keys of `draft` that differ from `stored` and may be changed: the body of `PUT /configurations`. */
+export function configChanges(stored: Record<string, ConfigItem>, draft: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, item] of Object.entries(stored)) {
+    if (!item.editable || !(k in draft)) continue;
+    if (JSON.stringify(draft[k]) !== JSON.stringify(item.value)) out[k] = draft[k];
+  }
+  return out;
+}
+
+/** The CVE ids typed in a text area (one per line, or separated by commas or spaces), without repeats. */
+export function parseCveIds(text: string): string[] {
+  const seen = new Set<string>();
+  for (const raw of text.split(/[\s,]+/)) {
+    const id = raw.trim();
+    if (id) seen.add(id);
+  }
+  return [...seen];
+}
+
+/** `expires_at` (seconds since the epoch, null: never) from a date input's value (`YYYY-MM-DD`, the end of that day UTC). */
+export function expiresAtOf(date: string): number | null {
+  if (!date) return null;
+  const t = Date.parse(`${date}T23:59:59Z`);
+  return Number.isNaN(t) ? null : Math.floor(t / 1000);
+}
+
+/** The date input's value for `expires_at`. */
+export function dateOfExpiry(expiresAt: number | null | undefined): string {
+  if (!expiresAt) return '';
+  return new Date(expiresAt * 1000).toISOString().slice(0, 10);
+}
