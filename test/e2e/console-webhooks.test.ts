@@ -1,0 +1,248 @@
+/**
+ * End to end: the console's webhook, robot account and tag strategy pages in a real headless
+ * Chromium against a real Wharf (test/helpers/browser.ts), with a real webhook receiver
+ * (test/helpers/receiver.ts) and real skopeo pushes. A robot's secret is shown exactly once and
+ * works; a webhook with an auth header is made in the "New Webhook" dialog, a push is delivered,
+ * the execution turns Success and its task view shows the receiver's answer; "Redeliver" sends it
+ * again; the webhook page opens directly in a fresh page; a retention dry run shows in the run
+ * history with its per-repository task and log. Screenshots go to test-results/console/.
+ * Skipped without Chromium or skopeo, unless WHARF_REQUIRE_E2E=1.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { screenshot, signIn, skipWithoutChromium, startConsole, type ConsoleHarness } from '../helpers/browser.ts';
+import { header, startReceiver, type Receiver } from '../helpers/receiver.ts';
+import { OciLayout, writeSingleLayerImage } from '../helpers/oci-layout.ts';
+import { adminCreds, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
+
+const skip = skipWithoutChromium() || skipWithoutSkopeo();
+let h: ConsoleHarness;
+let recv: Receiver;
+const receiverAnswer = 'accepted by the console e2e receiver';
+
+before(async () => {
+  if (skip) return;
+  recv = await startReceiver();
+  recv.respond('/hook', { body: receiverAnswer });
+  h = await startConsole();
+});
+after(async () => {
+  await h?.close();
+  await recv?.close();
+});
+
+async function robotSecretWorks(name: string, secret: string): Promise<number> {
+  const res = await fetch(`${h.wharf.url}/api/v2.0/projects?page_size=1`, { headers: { authorization: 'Basic ' + Buffer.from(`${name}:${secret}`).toString('base64') } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+test('e2e: a new project robot account shows its secret exactly once, and the secret works', { skip, timeout: 60_000 }, async () => {
+  const page = await h.newPage();
+  await signIn(page);
+  await page.goto('/harbor/projects/1/robot-account');
+  await page.getByRole('button', { name: 'New Robot Account' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New Robot Account' });
+  await dialog.getByLabel('Name').fill('console-ci');
+  await dialog.getByRole('checkbox', { name: 'artifact read' }).check();
+  await dialog.getByRole('button', { name: 'Add' }).click();
+
+  const shown = page.getByRole('dialog', { name: 'Secret of robot$library+console-ci' });
+  await shown.waitFor();
+  const secret = await shown.getByLabel('Secret').inputValue();
+  assert.match(secret, /^\S{8,}$/);
+  assert.equal(await robotSecretWorks('robot$library+console-ci', secret), 200);
+  await screenshot(page, 'robot-secret');
+  await shown.getByRole('button', { name: 'Close' }).click();
+  await shown.waitFor({ state: 'hidden' });
+
+  // The list shows the robot, and nowhere the secret again, also after a reload.
+  const table = page.getByRole('table', { name: 'Robot accounts' });
+  await table.getByRole('cell', { name: 'robot$library+console-ci', exact: true }).waitFor();
+  await page.reload();
+  await table.getByRole('cell', { name: 'robot$library+console-ci', exact: true }).waitFor();
+  assert.equal(await page.getByText(secret).count(), 0);
+  assert.match((await table.textContent()) ?? '', /artifact:read/);
+  await screenshot(page, 'robot-accounts');
+
+  // Refresh: a new secret, once; the old one stops working.
+  await page.getByRole('button', { name: 'Refresh secret of robot$library+console-ci' }).click();
+  await page.getByRole('dialog', { name: 'Refresh secret' }).getByRole('button', { name: 'Refresh' }).click();
+  const again = page.getByRole('dialog', { name: 'Secret of robot$library+console-ci' });
+  await again.waitFor();
+  const fresh = await again.getByLabel('Secret').inputValue();
+  assert.notEqual(fresh, secret);
+  await again.getByRole('button', { name: 'Close' }).click();
+  assert.equal(await robotSecretWorks('robot$library+console-ci', fresh), 200);
+  assert.equal(await robotSecretWorks('robot$library+console-ci', secret), 401);
+
+  // Disable, then delete.
+  await page.getByRole('button', { name: 'Disable robot$library+console-ci' }).click();
+  await page.getByRole('button', { name: 'Enable robot$library+console-ci' }).waitFor();
+  assert.equal(await robotSecretWorks('robot$library+console-ci', fresh), 401);
+  await page.getByRole('button', { name: 'Delete robot$library+console-ci' }).click();
+  await page.getByRole('dialog', { name: 'Delete robot account' }).getByRole('button', { name: 'Delete' }).click();
+  await table.getByRole('cell', { name: 'robot$library+console-ci', exact: true }).waitFor({ state: 'detached' });
+});
+
+test('e2e: a system robot account covers all projects and shows its secret once', { skip, timeout: 60_000 }, async () => {
+  const page = await h.newPage();
+  await signIn(page);
+  await page.goto('/harbor/robot-accounts');
+  await page.getByRole('button', { name: 'New Robot Account' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New Robot Account' });
+  await dialog.getByLabel('Name').fill('console-sys');
+  await dialog.getByLabel('Never expires').check();
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  const shown = page.getByRole('dialog', { name: 'Secret of robot$console-sys' });
+  const secret = await shown.getByLabel('Secret').inputValue();
+  assert.equal(await robotSecretWorks('robot$console-sys', secret), 200);
+  await shown.getByRole('button', { name: 'Close' }).click();
+  const row = page.getByRole('row', { name: /robot\$console-sys/ });
+  await row.waitFor();
+  assert.match((await row.textContent()) ?? '', /Never/);
+  assert.match((await row.textContent()) ?? '', /\*: repository:pull, repository:push/);
+  await screenshot(page, 'system-robot-accounts');
+});
+
+test('e2e: a webhook made in the console delivers a skopeo push, shows the response, redelivers, and opens directly', { skip, timeout: 120_000 }, async () => {
+  const page = await h.newPage();
+  await signIn(page);
+  await page.goto('/harbor/projects/1/webhook');
+  await page.getByRole('button', { name: 'New Webhook' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add Webhook' });
+  await dialog.getByLabel('Name').fill('console-hook');
+  await dialog.getByLabel('Description').fill('made by the console e2e test');
+  // Only pushes: untick the other event types the server offers.
+  for (const box of await dialog.getByRole('group', { name: 'Event Type' }).getByRole('checkbox').all()) {
+    const label = await box.evaluate((el) => el.closest('label')?.textContent ?? '');
+    if (label === 'Artifact pushed') await box.check();
+    else await box.uncheck();
+  }
+  await dialog.getByLabel('Endpoint URL').fill(`${recv.url}/hook`);
+  await dialog.getByRole('textbox', { name: 'Auth Header' }).fill('Bearer console-e2e-token');
+  await dialog.getByLabel('Tag filters').fill('v*');
+  // "Test" reaches the receiver on /test-path without recording history.
+  await dialog.getByLabel('Endpoint URL').fill(`${recv.url}/probe`);
+  await dialog.getByRole('button', { name: 'Test' }).click();
+  await dialog.getByText(/The endpoint answered with status 200/).waitFor();
+  assert.equal(recv.on('/probe').length, 1);
+  assert.equal(header(recv.on('/probe')[0]!, 'authorization'), 'Bearer console-e2e-token');
+  await dialog.getByLabel('Endpoint URL').fill(`${recv.url}/hook`);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+
+  const policies = page.getByRole('table', { name: 'Webhook policies' });
+  const row = policies.getByRole('row', { name: /console-hook/ });
+  await row.waitFor();
+  const rowText = (await row.textContent()) ?? '';
+  assert.match(rowText, /Enabled/);
+  assert.match(rowText, /Artifact pushed/);
+  assert.ok(rowText.includes(`${recv.url}/hook`), rowText);
+  await screenshot(page, 'webhooks');
+
+  // A push with skopeo: one delivery, with the auth header.
+  const layout = OciLayout.create();
+  await writeSingleLayerImage(layout, 'v1');
+  await skopeoOk(['copy', '--dest-tls-verify=false', '--dest-creds', adminCreds, layout.ref('v1'), `docker://${h.wharf.host}/library/console-app:v1`]);
+  const [first] = await recv.waitFor(1, 20_000, '/hook');
+  assert.equal(header(first!, 'authorization'), 'Bearer console-e2e-token');
+  assert.match(first!.body.toString(), /PUSH_ARTIFACT/);
+
+  // The executions page turns Success by itself (it polls while a delivery is going).
+  await row.getByRole('link', { name: 'console-hook', exact: true }).click();
+  await page.waitForURL(/\/harbor\/projects\/1\/webhook\/\d+\/executions$/);
+  const executions = page.getByRole('table', { name: 'Webhook executions' });
+  await executions.getByText('Success').first().waitFor({ timeout: 30_000 });
+  assert.equal(await executions.getByRole('row').count(), 2); // the header and one execution
+  await executions.getByRole('link', { name: /^Tasks of execution \d+$/ }).click();
+  await page.waitForURL(/\/harbor\/projects\/1\/webhook\/\d+\/executions\/\d+\/tasks$/);
+  const taskUrl = page.url();
+
+  // The task view: the request as sent (auth header redacted) and the receiver's answer.
+  await page.getByLabel('Response status of attempt 1').getByText('Status: 200').waitFor();
+  assert.equal(((await page.getByLabel('Response body of attempt 1').textContent()) ?? '').trim(), receiverAnswer);
+  const sentHeaders = (await page.getByLabel('Request headers of attempt 1').textContent()) ?? '';
+  assert.match(sentHeaders, /authorization: <redacted>/i);
+  assert.ok(!sentHeaders.includes('console-e2e-token'), sentHeaders);
+  assert.match((await page.getByLabel('Request body of attempt 1').textContent()) ?? '', /console-app/);
+  await screenshot(page, 'webhook-tasks');
+
+  // Redeliver: a second, identical delivery reaches the receiver.
+  await page.getByRole('button', { name: 'Redeliver' }).click();
+  await page.getByText(/Redelivery queued as execution \d+/).waitFor();
+  const both = await recv.waitFor(2, 20_000, '/hook');
+  assert.equal(both[1]!.body.toString(), first!.body.toString());
+  assert.equal(header(both[1]!, 'authorization'), 'Bearer console-e2e-token');
+  await page.getByRole('link', { name: 'console-hook', exact: true }).click();
+  await executions.getByText('Manual (redelivery)').waitFor();
+  await screenshot(page, 'webhook-executions');
+
+  // Kargo's link, in a fresh page (own cookies): sign in, then open it directly.
+  const fresh = await h.newPage();
+  await signIn(fresh);
+  await fresh.goto('/harbor/projects/1/webhook');
+  await fresh.getByRole('table', { name: 'Webhook policies' }).getByRole('row', { name: /console-hook/ }).waitFor();
+  // and the task URL Harbor uses opens directly too.
+  await fresh.goto(new URL(taskUrl).pathname);
+  await fresh.getByLabel('Response status of attempt 1').getByText('Status: 200').waitFor();
+
+  // Disable and enable keep the stored auth header (write-only, never shown).
+  await page.goto('/harbor/projects/1/webhook');
+  await page.getByRole('button', { name: 'Disable console-hook' }).click();
+  await page.getByRole('button', { name: 'Enable console-hook' }).click();
+  await page.getByRole('button', { name: 'Disable console-hook' }).waitFor();
+  await page.getByRole('button', { name: 'Edit console-hook' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit Webhook' });
+  await edit.getByText('An auth header is stored (never shown). Leave empty to keep it.').waitFor();
+  assert.equal(await edit.getByRole('textbox', { name: 'Auth Header' }).inputValue(), '');
+  await edit.getByRole('button', { name: 'Cancel' }).click();
+});
+
+test('e2e: a retention dry run shows in the run history with its repository task and log', { skip, timeout: 90_000 }, async () => {
+  const page = await h.newPage();
+  await signIn(page);
+  await page.goto('/harbor/projects/1/tag-strategy');
+  await page.waitForURL(/\/tag-strategy\/tag-retention$/);
+  await page.getByRole('button', { name: 'Add Rule' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Tag Retention Rule' });
+  await dialog.getByRole('textbox', { name: 'Count' }).fill('1');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await page.getByText('For the repositories matching **, retain the most recently pushed 1 artifacts with tags matching ** (untagged included)').waitFor();
+
+  await page.getByRole('button', { name: 'Dry Run' }).click();
+  const runs = page.getByRole('table', { name: 'Retention runs' });
+  const run = runs.getByRole('row').nth(1);
+  await run.getByText('Success').waitFor({ timeout: 30_000 });
+  assert.match((await run.textContent()) ?? '', /Yes/); // the dry-run column
+  await run.getByRole('button', { name: /^Tasks of run \d+$/ }).click();
+  const tasks = page.getByRole('table', { name: /^Retention tasks of run \d+$/ });
+  await tasks.getByRole('cell', { name: 'console-app', exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Log of console-app' }).click();
+  const log = page.getByRole('dialog', { name: 'Retention log of console-app' });
+  await log.getByText(/RETAIN/).waitFor();
+  await screenshot(page, 'retention-log');
+  await log.getByRole('button', { name: 'Close' }).click();
+  await screenshot(page, 'tag-retention');
+
+  // The artifact is still there: a dry run deletes nothing.
+  const res = await fetch(`${h.wharf.url}/api/v2.0/projects/library/repositories/console-app/artifacts`, { headers: { authorization: 'Basic ' + Buffer.from(adminCreds).toString('base64') } });
+  assert.equal(((await res.json()) as unknown[]).length, 1);
+
+  // Immutability rules: add, disable, delete.
+  await page.getByRole('tab', { name: 'Tag Immutability' }).click();
+  await page.waitForURL(/\/tag-strategy\/immutable-tag$/);
+  await page.getByRole('button', { name: 'Add Rule' }).click();
+  const imm = page.getByRole('dialog', { name: 'Add Immutability Rule' });
+  await imm.getByLabel('Tag pattern').fill('v*');
+  await imm.getByRole('button', { name: 'Save' }).click();
+  const rules = page.getByRole('table', { name: 'Immutability rules' });
+  await rules.getByText('For the repositories matching **, tags matching v* are immutable').waitFor();
+  await rules.getByRole('button', { name: /^Disable immutability rule \d+$/ }).click();
+  await rules.getByText('Disabled').waitFor();
+  await screenshot(page, 'immutable-tag');
+  await rules.getByRole('button', { name: /^Delete immutability rule \d+$/ }).click();
+  await page.getByRole('dialog', { name: 'Delete immutability rule' }).getByRole('button', { name: 'Delete' }).click();
+  await rules.getByText('No immutability rule.').waitFor();
+});
