@@ -28,7 +28,7 @@ interface JobRun {
 
 /** The history of one job type (`/system/gc` or `/system/purgeaudit`) with logs and Stop. */
 function History({ base, label }: { base: string; label: string }) {
-  const list = usePaged<JobRun>(base, {}, 10);
+  const list = usePaged<JobRun>(base, {});
   const anyRunning = (list.data?.items ?? []).some((r) => isRunning(r.job_status));
   usePoll(anyRunning, list.reload, 1500);
   const [log, setLog] = useState<JobRun | null>(null);

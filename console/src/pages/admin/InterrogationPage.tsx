@@ -178,11 +178,12 @@ function Vulnerability() {
   const schedule = useApi((signal) => get<unknown>('/system/scanAll/schedule', { signal }), []);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [started, setStarted] = useState(false);
+  // After "Scan Now", poll a few times even before the run shows as ongoing (it may end quickly).
+  const [kicks, setKicks] = useState(0);
   const m = metrics.data;
-  usePoll(!!m?.ongoing || started, () => {
+  usePoll(!!m?.ongoing || kicks > 0, () => {
     metrics.reload();
-    if (m?.ongoing) setStarted(false);
+    setKicks((k) => Math.max(0, k - 1));
   }, 1500);
   const pct = m && m.total > 0 ? Math.round((m.completed / m.total) * 100) : 0;
   return (
@@ -220,7 +221,7 @@ function Vulnerability() {
               setError(null);
               try {
                 await write('POST', '/system/scanAll/schedule', { schedule: { type: 'Manual' } });
-                setStarted(true);
+                setKicks(4);
                 metrics.reload();
               } catch (e) {
                 setError(messageOf(e));

@@ -282,22 +282,28 @@ function PoliciesAndExecutions() {
           {
             label: 'Name',
             render: (p) => (
-              <Link component="button" type="button" onClick={() => setSelected(selected?.id === p.id ? null : p)} aria-pressed={selected?.id === p.id} sx={{ fontWeight: selected?.id === p.id ? 700 : undefined }}>
-                {p.name}
-              </Link>
+              <Box>
+                <Link component="button" type="button" onClick={() => setSelected(selected?.id === p.id ? null : p)} aria-pressed={selected?.id === p.id} sx={{ fontWeight: selected?.id === p.id ? 700 : undefined, textAlign: 'left', whiteSpace: 'nowrap' }}>
+                  {p.name}
+                </Link>
+                {p.description ? (
+                  <Typography variant="caption" component="div" color="text.secondary">
+                    {p.description}
+                  </Typography>
+                ) : null}
+              </Box>
             ),
           },
           { label: 'Status', render: (p) => (p.enabled ? 'Enabled' : 'Disabled') },
           { label: 'Source Registry', render: (p) => registryName(p.src_registry) },
-          { label: 'Replication Mode', render: (p) => (p.src_registry && p.src_registry.id ? 'pull-based' : 'push-based') },
+          { label: 'Mode', render: (p) => (p.src_registry && p.src_registry.id ? 'pull' : 'push') },
           { label: 'Destination Registry', render: (p) => registryName(p.dest_registry) },
-          { label: 'Destination Namespace', render: (p) => p.dest_namespace ?? '' },
+          { label: 'Namespace', render: (p) => p.dest_namespace ?? '' },
           { label: 'Trigger', render: (p) => (p.trigger?.type === 'scheduled' ? `scheduled (${p.trigger.trigger_settings?.cron ?? ''})` : (p.trigger?.type ?? 'manual')) },
-          { label: 'Description', render: (p) => p.description ?? '' },
           {
             label: 'Actions',
             render: (p) => (
-              <Box sx={{ display: 'flex', gap: 0.5 }}>
+              <Box sx={{ display: 'flex', gap: 0.5, flexWrap: 'wrap' }}>
                 <Button size="small" variant="outlined" onClick={() => setReplicating(p)} aria-label={`Replicate ${p.name}`}>
                   Replicate
                 </Button>
