@@ -334,7 +334,7 @@ function SbomSection({ artifact, apiBase, fileStem, onScan }: { artifact: Artifa
           <Typography variant="body2" color="text.secondary">
             {format} · {formatSize(sbom.data.length)}
           </Typography>
-          <Box component="pre" aria-label="SBOM document" tabIndex={0} sx={{ maxHeight: 360, overflow: 'auto', bgcolor: 'action.hover', p: 1, fontSize: 12, mt: 1 }}>
+          <Box component="pre" aria-label="SBOM JSON" tabIndex={0} sx={{ maxHeight: 360, overflow: 'auto', bgcolor: 'action.hover', p: 1, fontSize: 12, mt: 1 }}>
             {pretty.length > 200_000 ? pretty.slice(0, 200_000) + '\n… (download for the whole document)' : pretty}
           </Box>
         </>

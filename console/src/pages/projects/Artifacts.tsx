@@ -75,7 +75,7 @@ export function ArtifactsList({ project, repo, reloadProject }: RepoPageProps) {
     {
       label: 'Artifacts',
       render: (a) => (
-        <Link component={RouterLink} to={detailUrl(a)} sx={{ fontFamily: 'monospace' }}>
+        <Link component={RouterLink} to={detailUrl(a)} sx={{ fontFamily: 'monospace', whiteSpace: 'nowrap' }}>
           {shortDigest(a.digest)}
         </Link>
       ),
@@ -119,11 +119,11 @@ export function ArtifactsList({ project, repo, reloadProject }: RepoPageProps) {
     {
       label: 'Actions',
       render: (a) => (
-        <Box sx={{ display: 'flex', gap: 0.5, flexWrap: 'wrap' }}>
+        <Box sx={{ display: 'flex', flexDirection: 'column', alignItems: 'flex-start', gap: 0.25 }}>
           <Button size="small" variant="outlined" onClick={() => void scan(a)} disabled={scanning.has(a.digest)}>
             Scan
           </Button>
-          <CopyPullCommand command={pullCommand(host, `${project.name}/${repo}`, a.tags?.[0]?.name ?? null, a.digest)} />
+          <CopyPullCommand text="Copy" command={pullCommand(host, `${project.name}/${repo}`, a.tags?.[0]?.name ?? null, a.digest)} />
           <Button size="small" color="error" onClick={() => setDeleting(a)}>
             Delete
           </Button>

@@ -6,7 +6,8 @@
 import { useState } from 'react';
 import { Button, Dialog, DialogActions, DialogContent, DialogTitle, Snackbar, TextField } from '@mui/material';
 
-export function CopyPullCommand({ command, label = 'Copy Pull Command' }: { command: string; label?: string }) {
+/** `text` is the visible text (default the whole name); the accessible name is always "Copy Pull Command". */
+export function CopyPullCommand({ command, text = 'Copy Pull Command' }: { command: string; text?: string }) {
   const [copied, setCopied] = useState(false);
   const [manual, setManual] = useState(false);
   const copy = async () => {
@@ -20,8 +21,8 @@ export function CopyPullCommand({ command, label = 'Copy Pull Command' }: { comm
   };
   return (
     <>
-      <Button size="small" onClick={() => void copy()} title={command}>
-        {label}
+      <Button size="small" onClick={() => void copy()} title={command} aria-label="Copy Pull Command">
+        {text}
       </Button>
       <Snackbar open={copied} autoHideDuration={4000} onClose={() => setCopied(false)} message={`Copied: ${command}`} />
       <Dialog open={manual} onClose={() => setManual(false)} aria-labelledby="pull-command-title" fullWidth maxWidth="sm">

@@ -1,0 +1,277 @@
+/**
+ * End to end: the console's project pages in a real headless Chromium against a real Wharf
+ * (test/helpers/browser.ts), with images pushed by the real skopeo and scanned by Wharf's
+ * built-in scanner against the OSV fixture of real advisories. A person creates a project with the
+ * "New Project" dialog, adds a member with a role, reads the summary, sees a pushed image in the
+ * artifacts list, presses "Scan" and sees the findings counted by severity, opens the artifact
+ * (its vulnerability list), generates and downloads the SBOM as JSON, and copies the pull command;
+ * the artifacts list of a repository of 10,000 artifacts asks the server for one page at a time.
+ * Screenshots: projects list, project summary, members, artifacts list, artifact detail.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { screenshot, signIn, skipWithoutChromium, startConsole, type ConsoleHarness } from '../helpers/browser.ts';
+import { OciLayout, writeImage } from '../helpers/oci-layout.ts';
+import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
+import type { TarEntry } from '../helpers/tar.ts';
+import { adminAuth } from '../helpers/wharf.ts';
+
+const skip = skipWithoutChromium() || skipWithoutSkopeo();
+const fixtures = join(import.meta.dirname, '..', 'fixtures', 'scanning', 'osv');
+let h: ConsoleHarness;
+
+before(async () => {
+  if (!skip) h = await startConsole();
+});
+after(async () => {
+  await h?.close();
+});
+
+/** A call to Wharf's API as the admin; throws on an unexpected status. */
+async function api(method: string, path: string, body?: unknown, expect = [200, 201]): Promise<{ status: number; json: unknown; headers: Headers }> {
+  const res = await fetch(`${h.wharf.url}/api/v2.0${path}`, {
+    method,
+    headers: { authorization: adminAuth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!expect.includes(res.status)) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return { status: res.status, json: text === '' ? null : (JSON.parse(text) as unknown), headers: res.headers };
+}
+
+async function projectId(name: string): Promise<number> {
+  const r = await api('GET', `/projects/${name}`);
+  return (r.json as { project_id: number }).project_id;
+}
+
+function textFile(name: string, content: string): TarEntry {
+  const b = Buffer.from(content);
+  return { type: 'file', name, size: b.length, content: () => [b] };
+}
+
+/** A tiny "Debian 12" image whose dpkg database lists zlib1g: the fixture's CVE-2023-45853 affects every zlib of Debian 12. */
+async function pushDebianImage(repo: string, tag: string): Promise<string> {
+  const layout = OciLayout.create();
+  const status = ['Package: zlib1g', 'Status: install ok installed', 'Architecture: amd64', 'Source: zlib', 'Version: 1:1.2.13.dfsg-1', 'Description: compression library - runtime', ''].join('\n');
+  const image = await writeImage(layout, {
+    tag,
+    layers: [
+      [
+        { type: 'dir', name: 'etc' },
+        textFile('etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n'),
+        textFile('etc/debian_version', '12.8\n'),
+        { type: 'dir', name: 'var/lib/dpkg' },
+        textFile('var/lib/dpkg/status', status + '\n'),
+      ],
+    ],
+  });
+  await skopeoOk(['copy', '--dest-tls-verify=false', '--dest-creds', adminCreds, layout.ref(tag), `docker://${h.wharf.host}/${repo}:${tag}`]);
+  return image.manifest.digest;
+}
+
+/** Picks `option` in the MUI select labelled `label`. */
+async function choose(page: Page, label: string, option: string): Promise<void> {
+  await page.getByRole('combobox', { name: label }).click();
+  await page.getByRole('option', { name: option, exact: true }).click();
+}
+
+test('e2e: New Project dialog, members with roles, the summary', { skip, timeout: 120_000 }, async () => {
+  await api('POST', '/users', { username: 'c1-dev', password: 'Passw0rd-c1-dev', email: 'c1-dev@example.com', realname: 'C1 Dev' });
+  const page = await h.newPage();
+  await signIn(page);
+  await page.goto('/harbor/projects');
+  await page.getByRole('table', { name: 'Projects' }).getByRole('link', { name: 'library' }).waitFor();
+
+  // The dialog: a name the API refuses first (its message is shown), then a good one.
+  await page.getByRole('button', { name: 'New Project' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New Project' });
+  await dialog.getByLabel('Project Name').fill('Bad Name');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await dialog.getByRole('alert').waitFor();
+  await dialog.getByLabel('Project Name').fill('c1-shop');
+  await dialog.getByRole('checkbox', { name: 'Public' }).check();
+  await dialog.getByLabel('Storage Quota').fill('2');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'c1-shop' }) });
+  await row.waitFor();
+  assert.match(await row.innerText(), /Public/);
+  const created = (await api('GET', '/projects/c1-shop')).json as { metadata: Record<string, string>; storage_limit: number };
+  assert.equal(created.metadata.public, 'true');
+  assert.equal(created.storage_limit, 2 * 2 ** 30);
+
+  // The search asks the server (q=name=~…) and narrows the list.
+  await page.getByLabel('Search projects').fill('c1-s');
+  await page.getByRole('table', { name: 'Projects' }).getByRole('link', { name: 'library' }).waitFor({ state: 'detached' });
+  await page.getByLabel('Search projects').fill('');
+  await page.getByRole('table', { name: 'Projects' }).getByRole('link', { name: 'library' }).waitFor();
+  await screenshot(page, 'projects-list');
+
+  // Members: "+ User", a role, then a role change in place.
+  await row.getByRole('link', { name: 'c1-shop' }).click();
+  await page.getByRole('tab', { name: 'Repositories', selected: true }).waitFor();
+  await page.getByRole('tab', { name: 'Members' }).click();
+  await page.getByRole('button', { name: '+ User' }).click();
+  const add = page.getByRole('dialog', { name: 'New Member' });
+  await add.getByLabel('Name').fill('nobody-here');
+  await add.getByRole('button', { name: 'OK' }).click();
+  await add.getByRole('alert').waitFor(); // the API's 404 for an unknown user
+  await add.getByLabel('Name').fill('c1-dev');
+  await choose(page, 'Role', 'Developer');
+  await add.getByRole('button', { name: 'OK' }).click();
+  await add.waitFor({ state: 'hidden' });
+  await page.getByRole('table', { name: 'Members' }).getByRole('cell', { name: 'c1-dev', exact: true }).waitFor();
+  const id = await projectId('c1-shop');
+  const memberRole = async () => ((await api('GET', `/projects/${id}/members?entityname=c1-dev`)).json as Array<{ entity_name: string; role_id: number }>).find((m) => m.entity_name === 'c1-dev')?.role_id;
+  assert.equal(await memberRole(), 2);
+  await choose(page, 'Role of c1-dev', 'Maintainer');
+  for (let i = 0; i < 50 && (await memberRole()) !== 4; i++) await page.waitForTimeout(100);
+  assert.equal(await memberRole(), 4);
+  await screenshot(page, 'project-members');
+
+  // The summary, by its URL.
+  await page.goto(`/harbor/projects/${id}/summary`);
+  await page.getByRole('tab', { name: 'Summary', selected: true }).waitFor();
+  const members = page.getByRole('region', { name: 'Members' });
+  await members.getByText('Maintainer').waitFor();
+  assert.match(await page.getByRole('region', { name: 'Project quota' }).innerText(), /of 2\.00 GiB/);
+  await screenshot(page, 'project-summary');
+});
+
+test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail with vulnerabilities and the SBOM download', { skip, timeout: 240_000 }, async () => {
+  requireSkopeo();
+  const imported = await h.wharf.wharf.vulndb.importPath(fixtures);
+  assert.ok(imported.advisories > 0);
+  await api('POST', '/projects', { project_name: 'c1-scan', metadata: { public: 'false' } });
+  const id = await projectId('c1-scan');
+  const page = await h.newPage();
+  await signIn(page);
+  await page.goto(`/harbor/projects/${id}/repositories`);
+  await page.getByText('No repositories').waitFor();
+
+  const digest = await pushDebianImage('c1-scan/team/app', '1.0');
+  await page.getByRole('button', { name: 'Next page' }).waitFor(); // the list is rendered with its pager
+  await page.reload();
+  await page.getByRole('link', { name: 'c1-scan/team/app' }).click();
+  await page.waitForURL((u) => u.pathname === `/harbor/projects/${id}/repositories/team%2Fapp/artifacts-tab`);
+  const artifacts = page.getByRole('table', { name: 'Artifacts' });
+  const row = artifacts.getByRole('row').filter({ hasText: '1.0' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /Not scanned/);
+  assert.match(await row.innerText(), /linux\/amd64/);
+  assert.match(await row.innerText(), new RegExp(digest.slice(0, 19)));
+
+  // "Scan": the row polls until the report is in, then shows the counts by severity.
+  await row.getByRole('button', { name: 'Scan' }).click();
+  await row.getByText(/1 vulnerability/).waitFor({ timeout: 60_000 });
+  const overview = ((await api('GET', `/projects/c1-scan/repositories/team%252Fapp/artifacts/${digest}?with_scan_overview=true`)).json as { scan_overview: Record<string, { severity: string; summary: { summary: Record<string, number> } }> });
+  const report = Object.values(overview.scan_overview)[0];
+  assert.ok(report);
+  const [sev, count] = Object.entries(report.summary.summary)[0] ?? [];
+  assert.ok(sev && count);
+  await row.getByText(`${sev === 'None' ? 'Negligible' : sev} ${count}`).waitFor();
+
+  // The pull command: on the clipboard, or shown to copy by hand.
+  await row.getByRole('button', { name: 'Copy Pull Command' }).click();
+  await page.getByText(`docker pull ${h.wharf.host}/c1-scan/team/app:1.0`).or(page.getByRole('dialog', { name: 'Pull command' })).first().waitFor();
+  await page.keyboard.press('Escape');
+  await screenshot(page, 'artifacts-list');
+
+  // The artifact: its vulnerability list, then an SBOM generated, viewed and downloaded.
+  await row.getByRole('link', { name: digest.slice(0, 19) }).click();
+  await page.waitForURL((u) => u.pathname.endsWith(`/artifacts-tab/artifacts/${digest}`));
+  const vulns = page.getByRole('table', { name: 'Vulnerabilities' });
+  await vulns.getByRole('row').filter({ hasText: 'CVE-2023-45853' }).waitFor();
+  assert.match(await vulns.innerText(), /zlib/);
+  await page.getByRole('button', { name: 'Generate SBOM' }).click();
+  const download = page.getByRole('button', { name: 'Download SBOM' });
+  await page.getByRole('region', { name: 'SBOM' }).getByLabel('SBOM JSON').waitFor({ timeout: 60_000 });
+  assert.match(await page.getByLabel('SBOM JSON').innerText(), /spdxVersion|bomFormat/);
+  const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
+  const path = await file.path();
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as { spdxVersion?: string; packages?: Array<{ name: string }>; bomFormat?: string; components?: Array<{ name: string }> };
+  const names = (doc.packages ?? doc.components ?? []).map((p) => p.name);
+  assert.ok(names.some((n) => n.startsWith('zlib')), `the SBOM lists zlib: ${names.join(', ')}`);
+  assert.match(file.suggestedFilename(), /\.sbom\.json$/);
+  await page.getByRole('table', { name: 'Accessories' }).getByText('sbom.harbor').first().waitFor();
+  await screenshot(page, 'artifact-detail');
+
+  // Add a tag from the detail page; the API has it.
+  await page.getByLabel('Tag name').fill('stable');
+  await page.getByRole('button', { name: 'Add Tag' }).click();
+  await page.getByRole('table', { name: 'Tags' }).getByRole('cell', { name: 'stable', exact: true }).waitFor();
+  await api('GET', `/projects/c1-scan/repositories/team%252Fapp/artifacts/stable`);
+});
+
+/** Pushes one config blob and `count` distinct manifests over it through /v2, `workers` at a time. */
+async function pushManyManifests(repo: string, count: number, workers: number): Promise<void> {
+  // One registry token for every request (Basic would check the password on each of them).
+  const tr = await fetch(`${h.wharf.url}/service/token?service=wharf&scope=repository:${repo}:pull,push`, { headers: { authorization: adminAuth } });
+  assert.equal(tr.status, 200);
+  const auth = { authorization: `Bearer ${((await tr.json()) as { token: string }).token}` };
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+  const up = await fetch(`${h.wharf.url}/v2/${repo}/blobs/uploads/?digest=${configDigest}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: config });
+  assert.equal(up.status, 201, await up.text());
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+        layers: [],
+        annotations: { 'org.example.n': String(i) },
+      });
+      const res = await fetch(`${h.wharf.url}/v2/${repo}/manifests/v${i}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
+      if (res.status !== 201) throw new Error(`manifest ${i}: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer().catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, worker));
+}
+
+test('e2e: a repository of 10,000 artifacts pages on the server', { skip, timeout: 300_000 }, async (t) => {
+  await api('POST', '/projects', { project_name: 'c1-many' });
+  const id = await projectId('c1-many');
+  const started = Date.now();
+  await pushManyManifests('c1-many/big', 10_000, 16);
+  t.diagnostic(`pushed 10,000 manifests in ${Date.now() - started} ms`);
+
+  const page = await h.newPage();
+  const listCalls: URL[] = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/api/v2.0/projects/c1-many/repositories/big/artifacts') listCalls.push(u);
+  });
+  await signIn(page);
+  const shown = Date.now();
+  await page.goto(`/harbor/projects/${id}/repositories/big/artifacts-tab`);
+  const table = page.getByRole('table', { name: 'Artifacts' });
+  await table.getByRole('row').filter({ hasText: 'v9999' }).waitFor(); // newest first
+  await page.getByText(/^1–15 of 10,?000$/).waitFor();
+  t.diagnostic(`first page of 10,000 artifacts shown ${Date.now() - shown} ms after navigation (sign-in excluded)`);
+  assert.equal(await table.getByRole('row').count(), 16); // the header and one page
+
+  await page.getByRole('button', { name: 'Next page' }).click();
+  await table.getByRole('row').filter({ hasText: 'v9984' }).waitFor();
+  await page.getByText(/^16–30 of 10,?000$/).waitFor();
+  // Searching by tag is a query to the server too.
+  await page.getByLabel('Search tags').fill('v4242');
+  await page.getByText('1–1 of 1').waitFor();
+  await table.getByRole('row').filter({ hasText: 'v4242' }).waitFor();
+
+  assert.ok(listCalls.length >= 3, `artifact list calls: ${listCalls.map(String).join('\n')}`);
+  for (const u of listCalls) {
+    const size = Number(u.searchParams.get('page_size'));
+    assert.ok(size > 0 && size <= 100, `every call asks for one page: ${u}`);
+  }
+  assert.ok(listCalls.some((u) => u.searchParams.get('page') === '2'));
+  assert.ok(listCalls.some((u) => u.searchParams.get('q') === 'tags=~v4242'));
+});
