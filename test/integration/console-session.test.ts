@@ -151,6 +151,27 @@ describe('sign-in and sign-out', () => {
   });
 });
 
+describe('several instances on one database', () => {
+  it('a session made on one instance works on another, and a sign-out on either ends it on both', async () => {
+    const other = await startWharf({ dataDir: w.dataDir, overrides: { console: { dir } } });
+    try {
+      const b = await login('admin', adminPassword);
+      const there = await fetch(`${other.url}/api/v2.0/users/current`, { headers: { cookie: b.cookie } });
+      assert.equal(there.status, 200);
+      const write = await fetch(`${other.url}/api/v2.0/projects`, {
+        method: 'POST',
+        headers: { cookie: b.cookie, 'content-type': 'application/json', 'x-harbor-csrf-token': b.csrf },
+        body: JSON.stringify({ project_name: 'made-elsewhere' }),
+      });
+      assert.equal(write.status, 201, await write.text());
+      assert.equal((await fetch(`${other.url}/c/log_out`, { headers: { cookie: b.cookie } })).status, 200);
+      assert.equal((await current(b)).status, 401);
+    } finally {
+      await other.close({ keepData: true });
+    }
+  });
+});
+
 describe('the session on the API', () => {
   it('lets GETs through and requires the CSRF token on writes', async () => {
     const b = await login('admin', adminPassword);
