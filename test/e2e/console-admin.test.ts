@@ -45,6 +45,9 @@ async function api(base: string, method: string, path: string, body?: unknown, e
   return text === '' ? null : (JSON.parse(text) as unknown);
 }
 
+/** Lets a dialog's opening animation end before a screenshot. */
+const settle = () => new Promise((r) => setTimeout(r, 400));
+
 /** The dialog titled `title`. */
 const dialog = (title: string) => page.getByRole('dialog', { name: title });
 
@@ -91,6 +94,8 @@ test('e2e: admin: a registry endpoint for a second Wharf passes "Test Connection
   await d.getByLabel('Access Secret').fill('Harbor12345');
   await d.getByRole('button', { name: 'Test Connection' }).click();
   await d.getByText('Connection tested successfully.').waitFor();
+  await settle();
+  await screenshot(page, 'admin-registry-endpoint');
   await d.getByRole('button', { name: 'OK' }).click();
   await d.waitFor({ state: 'hidden' });
   const row = page.getByRole('table', { name: 'Registry endpoints' }).getByRole('row').filter({ hasText: 'second' });
@@ -118,6 +123,8 @@ test('e2e: admin: a replication rule runs with "Replicate", succeeds, and its ta
   await d.getByLabel('Destination namespace').fill('mirror');
   await d.getByLabel('Trigger mode').selectOption('manual');
   await d.getByLabel('Event mode').selectOption('summary');
+  await settle();
+  await screenshot(page, 'admin-replication-rule');
   await d.getByRole('button', { name: 'Save' }).click();
   await d.waitFor({ state: 'hidden' });
   const rules = page.getByRole('table', { name: 'Replication rules' });
@@ -126,7 +133,6 @@ test('e2e: admin: a replication rule runs with "Replicate", succeeds, and its ta
   assert.equal(policies[0]!.dest_namespace, 'mirror');
   assert.equal(policies[0]!.event_mode, 'summary');
   assert.equal(policies[0]!.enabled, true);
-  await screenshot(page, 'admin-replication-rule');
 
   await rules.getByRole('button', { name: 'Replicate to-second' }).click();
   await dialog('Replicate').getByRole('button', { name: 'Replicate' }).click();
@@ -153,7 +159,8 @@ test('e2e: admin: a replication rule runs with "Replicate", succeeds, and its ta
   const log = page.getByRole('dialog').getByLabel('Log', { exact: true });
   await log.waitFor();
   assert.match((await log.textContent()) ?? '', /mirror\/app/);
-  await screenshot(page, 'admin-replication-tasks');
+  await settle();
+  await screenshot(page, 'admin-replication-task-log');
   await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
 });
 

@@ -99,9 +99,10 @@ function PolicyDialog({ open, editing, onClose, onDone }: { open: boolean; editi
       }}
     >
       <ErrorAlert error={registries.error} />
-      <TextField label="Name" required value={f.name} onChange={text('name')} autoFocus />
-      <TextField label="Description" value={f.description} onChange={text('description')} multiline minRows={1} />
+      <TextField size="small" label="Name" required value={f.name} onChange={text('name')} autoFocus />
+      <TextField size="small" label="Description" value={f.description} onChange={text('description')} multiline minRows={1} />
       <SelectField
+        size="small"
         label="Replication mode"
         value={f.mode}
         onChange={(v) => setF((old) => ({ ...old, mode: v as PolicyForm['mode'], trigger: v === 'pull' && old.trigger === 'event_based' ? 'manual' : old.trigger }))}
@@ -111,6 +112,7 @@ function PolicyDialog({ open, editing, onClose, onDone }: { open: boolean; editi
         ]}
       />
       <SelectField
+        size="small"
         label={f.mode === 'push' ? 'Destination registry' : 'Source registry'}
         value={f.registryId}
         onChange={(v) => set('registryId', v)}
@@ -119,29 +121,29 @@ function PolicyDialog({ open, editing, onClose, onDone }: { open: boolean; editi
       <Typography variant="subtitle2" component="h3">
         Source resource filter
       </Typography>
-      <TextField label="Name filter" value={f.nameFilter} onChange={text('nameFilter')} helperText="A glob on the repository's full name: library/**, team/{a,b}" />
+      <TextField size="small" label="Name filter" value={f.nameFilter} onChange={text('nameFilter')} helperText="A glob on the repository's full name: library/**, team/{a,b}" />
       <Box sx={{ display: 'flex', gap: 2 }}>
-        <TextField label="Tag filter" value={f.tagFilter} onChange={text('tagFilter')} sx={{ flexGrow: 1 }} helperText="A glob: v*, {1.0,latest}" />
-        <SelectField label="Tag decoration" value={f.tagDecoration} onChange={(v) => set('tagDecoration', v as PolicyForm['tagDecoration'])} options={[['matches', 'matching'], ['excludes', 'excluding']]} sx={{ minWidth: 140 }} />
+        <TextField size="small" label="Tag filter" value={f.tagFilter} onChange={text('tagFilter')} sx={{ flexGrow: 1 }} helperText="A glob: v*, {1.0,latest}" />
+        <SelectField size="small" label="Tag decoration" value={f.tagDecoration} onChange={(v) => set('tagDecoration', v as PolicyForm['tagDecoration'])} options={[['matches', 'matching'], ['excludes', 'excluding']]} sx={{ minWidth: 140 }} />
       </Box>
       <Box sx={{ display: 'flex', gap: 2 }}>
-        <TextField label="Label filter" value={f.labelFilter} onChange={text('labelFilter')} sx={{ flexGrow: 1 }} helperText={labelValues.length ? `Label names, comma-separated. Known: ${labelValues.join(', ')}` : 'Label names, comma-separated'} />
-        <SelectField label="Label decoration" value={f.labelDecoration} onChange={(v) => set('labelDecoration', v as PolicyForm['labelDecoration'])} options={[['matches', 'matching'], ['excludes', 'excluding']]} sx={{ minWidth: 140 }} />
+        <TextField size="small" label="Label filter" value={f.labelFilter} onChange={text('labelFilter')} sx={{ flexGrow: 1 }} helperText={labelValues.length ? `Label names, comma-separated. Known: ${labelValues.join(', ')}` : 'Label names, comma-separated'} />
+        <SelectField size="small" label="Label decoration" value={f.labelDecoration} onChange={(v) => set('labelDecoration', v as PolicyForm['labelDecoration'])} options={[['matches', 'matching'], ['excludes', 'excluding']]} sx={{ minWidth: 140 }} />
       </Box>
-      <SelectField label="Resource" value={f.resource} onChange={(v) => set('resource', v as PolicyForm['resource'])} options={[['', 'All'], ['image', 'image'], ['artifact', 'artifact']]} />
+      <SelectField size="small" label="Resource" value={f.resource} onChange={(v) => set('resource', v as PolicyForm['resource'])} options={[['', 'All'], ['image', 'image'], ['artifact', 'artifact']]} />
       <Typography variant="subtitle2" component="h3">
         Destination
       </Typography>
       <Box sx={{ display: 'flex', gap: 2 }}>
-        <TextField label="Destination namespace" value={f.destNamespace} onChange={text('destNamespace')} sx={{ flexGrow: 1 }} helperText={preview ? `project/a/repo lands at ${preview}` : preview === null && f.destNamespace.trim() ? 'project/a/repo has too few levels for this flattening' : 'Empty: keep the source path'} />
-        <SelectField label="Flattening" value={f.flattening} onChange={(v) => set('flattening', v)} options={flatteningLevels.map((l) => [l.value, l.label] as [string, string])} sx={{ minWidth: 180 }} />
+        <TextField size="small" label="Destination namespace" value={f.destNamespace} onChange={text('destNamespace')} sx={{ flexGrow: 1 }} helperText={preview ? `project/a/repo lands at ${preview}` : preview === null && f.destNamespace.trim() ? 'project/a/repo has too few levels for this flattening' : 'Empty: keep the source path'} />
+        <SelectField size="small" label="Flattening" value={f.flattening} onChange={(v) => set('flattening', v)} options={flatteningLevels.map((l) => [l.value, l.label] as [string, string])} sx={{ minWidth: 180 }} />
       </Box>
       <Typography variant="subtitle2" component="h3">
         Trigger
       </Typography>
       <Box sx={{ display: 'flex', gap: 2 }}>
-        <SelectField label="Trigger mode" value={f.trigger} onChange={(v) => set('trigger', v as PolicyForm['trigger'])} options={triggers} sx={{ minWidth: 160 }} />
-        {f.trigger === 'scheduled' ? <TextField label="Cron (UTC, seconds first)" value={f.cron} onChange={text('cron')} placeholder="0 0 2 * * *" sx={{ flexGrow: 1 }} /> : null}
+        <SelectField size="small" label="Trigger mode" value={f.trigger} onChange={(v) => set('trigger', v as PolicyForm['trigger'])} options={triggers} sx={{ minWidth: 160 }} />
+        {f.trigger === 'scheduled' ? <TextField size="small" label="Cron (UTC, seconds first)" value={f.cron} onChange={text('cron')} placeholder="0 0 2 * * *" sx={{ flexGrow: 1 }} /> : null}
       </Box>
       {f.trigger === 'event_based' ? <Check label="Delete remote resources when locally deleted" checked={f.deletion} onChange={(v) => set('deletion', v)} /> : null}
       <Box sx={{ display: 'flex', flexWrap: 'wrap', columnGap: 2 }}>
@@ -150,13 +152,13 @@ function PolicyDialog({ open, editing, onClose, onDone }: { open: boolean; editi
         <Check label="Copy by chunk" checked={f.copyByChunk} onChange={(v) => set('copyByChunk', v)} />
         {f.trigger !== 'event_based' ? <Check label="Single active replication" checked={f.singleActive} onChange={(v) => set('singleActive', v)} /> : null}
       </Box>
-      <TextField label="Bandwidth (KB/s per task)" value={f.speed} onChange={text('speed')} helperText="Empty or 0: unlimited" inputMode="numeric" />
+      <TextField size="small" label="Bandwidth (KB/s per task)" value={f.speed} onChange={text('speed')} helperText="Empty or 0: unlimited" inputMode="numeric" />
       <Typography variant="subtitle2" component="h3">
         Webhook events (Wharf)
       </Typography>
       <Box sx={{ display: 'flex', gap: 2 }}>
-        <SelectField label="Event mode" value={f.eventMode} onChange={(v) => set('eventMode', v as PolicyForm['eventMode'])} options={[['per_task', 'One event per task (Harbor)'], ['summary', 'One summary per execution']]} sx={{ flexGrow: 1 }} />
-        <SelectField label="Event status filter" value={f.eventStatusFilter} onChange={(v) => set('eventStatusFilter', v as PolicyForm['eventStatusFilter'])} options={[['all', 'All'], ['failures', 'Failures only']]} sx={{ minWidth: 160 }} />
+        <SelectField size="small" label="Event mode" value={f.eventMode} onChange={(v) => set('eventMode', v as PolicyForm['eventMode'])} options={[['per_task', 'One event per task (Harbor)'], ['summary', 'One summary per execution']]} sx={{ flexGrow: 1 }} />
+        <SelectField size="small" label="Event status filter" value={f.eventStatusFilter} onChange={(v) => set('eventStatusFilter', v as PolicyForm['eventStatusFilter'])} options={[['all', 'All'], ['failures', 'Failures only']]} sx={{ minWidth: 160 }} />
       </Box>
     </FormDialog>
   );
