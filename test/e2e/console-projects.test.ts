@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { screenshot, signIn, skipWithoutChromium, startConsole, type ConsoleHarness } from '../helpers/browser.ts';
-import { OciLayout, writeImage } from '../helpers/oci-layout.ts';
+import { OciLayout, writeImage, writePlatformIndex } from '../helpers/oci-layout.ts';
 import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
 import type { TarEntry } from '../helpers/tar.ts';
 import { adminAuth } from '../helpers/wharf.ts';
@@ -205,6 +205,100 @@ test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail w
   await page.getByRole('button', { name: 'Add Tag' }).click();
   await page.getByRole('table', { name: 'Tags' }).getByRole('cell', { name: 'stable', exact: true }).waitFor();
   await api('GET', `/projects/c1-scan/repositories/team%252Fapp/artifacts/stable`);
+
+  // An image index: its children's platforms in the list, the children in its detail page.
+  const layout = OciLayout.create();
+  const index = await writePlatformIndex(layout, 'multi');
+  await skopeoOk(['copy', '--all', '--dest-tls-verify=false', '--dest-creds', adminCreds, layout.ref('multi'), `docker://${h.wharf.host}/c1-scan/team/app:multi`]);
+  await page.getByRole('navigation', { name: 'Repository' }).getByRole('link', { name: 'team/app' }).click();
+  const multi = page.getByRole('table', { name: 'Artifacts' }).getByRole('row').filter({ hasText: 'multi' });
+  await multi.waitFor();
+  assert.match(await multi.innerText(), /linux\/amd64[\s\S]*linux\/arm64/);
+  assert.match(await multi.innerText(), /index/);
+  await multi.getByRole('link', { name: index.index.digest.slice(0, 19) }).click();
+  const children = page.getByRole('table', { name: 'Children of the index' });
+  await children.getByRole('cell', { name: 'linux/arm64' }).waitFor();
+  await children.getByRole('link', { name: index.children[1]!.manifest.digest.slice(0, 19) }).click();
+  await page.waitForURL((u) => u.pathname.endsWith(index.children[1]!.manifest.digest));
+  await page.getByText('linux/arm64').first().waitFor();
+
+  // Deleting a project that still has repositories: the API's refusal, in the dialog.
+  await page.goto('/harbor/projects');
+  await page.getByRole('button', { name: 'Delete c1-scan' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete project' });
+  await confirm.getByRole('button', { name: 'Delete' }).click();
+  await confirm.getByRole('alert').waitFor();
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await api('GET', '/projects/c1-scan');
+});
+
+test('e2e: project labels, configuration, scanner and logs', { skip, timeout: 120_000 }, async () => {
+  await api('POST', '/projects', { project_name: 'c1-conf' });
+  const id = await projectId('c1-conf');
+  const page = await h.newPage();
+  await signIn(page);
+
+  // Labels: create, edit, delete.
+  await page.goto(`/harbor/projects/${id}/labels`);
+  await page.getByRole('button', { name: 'New Label' }).click();
+  let dialog = page.getByRole('dialog', { name: 'New Label' });
+  await dialog.getByLabel('Label Name').fill('qa-ready');
+  await dialog.getByLabel('Description').fill('passed QA');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  const labels = page.getByRole('table', { name: 'Labels' });
+  await labels.getByRole('cell', { name: 'passed QA' }).waitFor();
+  await page.getByRole('button', { name: 'Edit qa-ready' }).click();
+  dialog = page.getByRole('dialog', { name: 'Edit Label' });
+  await dialog.getByLabel('Description').fill('passed QA twice');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await labels.getByRole('cell', { name: 'passed QA twice' }).waitFor();
+  const stored = (await api('GET', `/labels?scope=p&project_id=${id}`)).json as Array<{ name: string; description: string }>;
+  assert.deepEqual(stored.map((l) => [l.name, l.description]), [['qa-ready', 'passed QA twice']]);
+  await page.getByRole('button', { name: 'Delete qa-ready' }).click();
+  await page.getByRole('dialog', { name: 'Delete label' }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('No labels in this project.').waitFor();
+
+  // Configuration: scan on push, the pull gate with a severity, the project's own CVE allowlist.
+  await page.getByRole('tab', { name: 'Configuration' }).click();
+  await page.getByRole('checkbox', { name: 'Automatically scan images on push' }).check();
+  await page.getByRole('checkbox', { name: 'Prevent vulnerable images from running' }).check();
+  await choose(page, 'Severity and above', 'High');
+  await page.getByRole('radio', { name: 'Project allowlist' }).check();
+  await page.getByLabel('CVE IDs').fill('CVE-2023-45853\nCVE-2024-0001');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Configuration saved.').waitFor();
+  const p = (await api('GET', `/projects/${id}`)).json as { metadata: Record<string, string>; cve_allowlist: { items: Array<{ cve_id: string }> } };
+  assert.equal(p.metadata.auto_scan, 'true');
+  assert.equal(p.metadata.prevent_vul, 'true');
+  assert.equal(p.metadata.severity, 'high');
+  assert.equal(p.metadata.reuse_sys_cve_allowlist, 'false');
+  assert.deepEqual(p.cve_allowlist.items.map((i) => i.cve_id), ['CVE-2023-45853', 'CVE-2024-0001']);
+  // Scanner: the built-in one, healthy; pinning it.
+  await page.getByRole('tab', { name: 'Scanner' }).click();
+  await page.getByRole('region', { name: 'Scanner' }).getByText('healthy').waitFor();
+  await page.getByRole('button', { name: 'Select Scanner' }).click();
+  const pick = page.getByRole('dialog', { name: 'Select Scanner' });
+  await choose(page, 'Scanner', 'Wharf (default)');
+  await pick.getByRole('button', { name: 'OK' }).click();
+  await pick.waitFor({ state: 'hidden' });
+
+  // Logs: the project's audit entries, filtered on the server.
+  const calls: URL[] = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/api/v2.0/projects/c1-conf/logs') calls.push(u);
+  });
+  await page.getByRole('tab', { name: 'Logs' }).click();
+  const logs = page.getByRole('table', { name: 'Project logs' });
+  await logs.getByRole('cell', { name: 'admin' }).first().waitFor();
+  await page.getByLabel('Username').fill('nobody-at-all');
+  await page.getByText('No log entries match.').waitFor();
+  assert.ok(calls.some((u) => u.searchParams.get('q') === 'username=~nobody-at-all'), calls.map(String).join('\n'));
+  await choose(page, 'Operation', 'create');
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await logs.getByRole('cell', { name: 'admin' }).first().waitFor();
+  await screenshot(page, 'project-logs');
 });
 
 /** Pushes one config blob and `count` distinct manifests over it through /v2, `workers` at a time. */
