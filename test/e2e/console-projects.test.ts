@@ -331,7 +331,7 @@ async function pushManyManifests(repo: string, count: number, workers: number): 
   await Promise.all(Array.from({ length: workers }, worker));
 }
 
-test('e2e: a repository of 10,000 artifacts pages on the server', { skip, timeout: 300_000 }, async (t) => {
+test('e2e: a repository of 10,000 artifacts pages on the server', { skip, timeout: 600_000 }, async (t) => {
   await api('POST', '/projects', { project_name: 'c1-many' });
   const id = await projectId('c1-many');
   const started = Date.now();

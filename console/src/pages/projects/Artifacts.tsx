@@ -12,7 +12,7 @@ import { ConfirmDialog, ErrorAlert, PagedTable, type Column } from '../../compon
 import { get, repoPath, write } from '../../lib/api.ts';
 import { formatSize, formatTime, pullCommand, shortDigest } from '../../lib/format.ts';
 import { useApi, usePaged } from '../../lib/use-api.ts';
-import { artifactPlatforms, containsTerm, isIndex, repoSegment, scanInProgress } from './helpers.ts';
+import { artifactPlatforms, containsTerm, isIndex, repoSegment, scanInProgress, shortTime } from './helpers.ts';
 import { useDebounced } from './hooks.ts';
 import { CopyPullCommand } from './PullCommand.tsx';
 import type { RepoPageProps } from './RepositoryPage.tsx';
@@ -113,18 +113,18 @@ export function ArtifactsList({ project, repo, reloadProject }: RepoPageProps) {
     },
     { label: 'Size', render: (a) => formatSize(a.size) },
     { label: 'Vulnerabilities', render: (a) => <ScanStatus artifact={a} /> },
-    { label: 'Labels', render: (a) => <LabelChips labels={a.labels} /> },
-    { label: 'Push Time', render: (a) => formatTime(a.push_time) },
-    { label: 'Pull Time', render: (a) => formatTime(a.pull_time) },
+    ...(items.some((a) => (a.labels ?? []).length > 0) ? [{ label: 'Labels', render: (a: Artifact) => <LabelChips labels={a.labels} /> }] : []),
+    { label: 'Push Time', render: (a) => <span title={formatTime(a.push_time)}>{shortTime(a.push_time)}</span> },
+    { label: 'Pull Time', render: (a) => <span title={formatTime(a.pull_time)}>{shortTime(a.pull_time)}</span> },
     {
       label: 'Actions',
       render: (a) => (
         <Box sx={{ display: 'flex', flexDirection: 'column', alignItems: 'flex-start', gap: 0.25 }}>
-          <Button size="small" variant="outlined" onClick={() => void scan(a)} disabled={scanning.has(a.digest)}>
+          <Button size="small" variant="outlined" sx={{ minWidth: 0 }} onClick={() => void scan(a)} disabled={scanning.has(a.digest)}>
             Scan
           </Button>
           <CopyPullCommand text="Copy" command={pullCommand(host, `${project.name}/${repo}`, a.tags?.[0]?.name ?? null, a.digest)} />
-          <Button size="small" color="error" onClick={() => setDeleting(a)}>
+          <Button size="small" color="error" sx={{ minWidth: 0 }} onClick={() => setDeleting(a)}>
             Delete
           </Button>
         </Box>

@@ -20,18 +20,12 @@ import {
 } from '@mui/material';
 import { ConfirmDialog, ErrorAlert, PageTitle, PagedTable, type Column } from '../../components/common.tsx';
 import { get, write } from '../../lib/api.ts';
-import { formatTime, quotaBytes, roleNames } from '../../lib/format.ts';
+import { formatTime, quotaBytes } from '../../lib/format.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useApi, usePaged } from '../../lib/use-api.ts';
-import { accessLevel, containsTerm, projectType, type StorageUnit } from './helpers.ts';
+import { accessLevel, containsTerm, projectType, roleText, type StorageUnit } from './helpers.ts';
 import { useDebounced } from './hooks.ts';
 import type { Project, Registry } from './types.ts';
-
-/** The user's role in a project, as the list shows it. */
-export function roleText(p: Project, sysadmin: boolean): string {
-  if (p.current_user_role_id && roleNames[p.current_user_role_id]) return roleNames[p.current_user_role_id] ?? '';
-  return sysadmin ? 'System Admin' : '';
-}
 
 function NewProjectDialog({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: () => void }) {
   const { user } = useSession();

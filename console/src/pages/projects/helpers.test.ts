@@ -15,6 +15,8 @@ import {
   projectType,
   quotaPercent,
   repoShortName,
+  roleText,
+  shortTime,
   scanInProgress,
   scanOverviewOf,
   scanText,
@@ -129,4 +131,13 @@ test('vulnerability reports: the report inside the addition, sorted worst first'
 test('parseCveIds: lines, commas, repeats', () => {
   assert.deepEqual(parseCveIds(' CVE-1\nCVE-2, CVE-1\n\n GHSA-x '), ['CVE-1', 'CVE-2', 'GHSA-x']);
   assert.deepEqual(parseCveIds(''), []);
+});
+
+test('roles and short times', () => {
+  assert.equal(roleText({ current_user_role_id: 2 }, false), 'Developer');
+  assert.equal(roleText({ current_user_role_id: 0 }, true), 'System Admin');
+  assert.equal(roleText({ current_user_role_id: 0 }, false), '');
+  assert.equal(shortTime('0001-01-01T00:00:00.000Z'), '');
+  assert.equal(shortTime(undefined), '');
+  assert.notEqual(shortTime('2026-12-06T12:00:00.000Z'), '');
 });

@@ -3,6 +3,7 @@
  * artifact and its counts by severity, platform text, a project's access level and type, the
  * `q` terms the lists send, storage units, and how a repository name sits in Harbor's URLs.
  */
+import { roleNames } from '../../lib/format.ts';
 import type { Artifact, NativeReportSummary, Platform, Project, Vulnerability } from './types.ts';
 
 /** Severities from worst to least, as Harbor orders them. */
@@ -173,4 +174,18 @@ export function sortVulnerabilities(v: readonly Vulnerability[]): Vulnerability[
 /** CVE ids typed one per line or separated by commas or spaces: trimmed, empty ones and repeats dropped. */
 export function parseCveIds(text: string): string[] {
   return [...new Set(text.split(/[\s,]+/).map((s) => s.trim()).filter((s) => s !== ''))];
+}
+
+/** An API time in the browser's locale, short (`12/6/26, 2:20 PM`); '' for none or Go's zero time. */
+export function shortTime(iso: string | null | undefined): string {
+  if (!iso || iso.startsWith('0001-01-01')) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}
+
+/** The user's role in a project as the list shows it: the member role, else `System Admin` for the admin, else ''. */
+export function roleText(p: Pick<Project, 'current_user_role_id'>, sysadmin: boolean): string {
+  const r = p.current_user_role_id ? roleNames[p.current_user_role_id] : undefined;
+  if (r) return r;
+  return sysadmin ? 'System Admin' : '';
 }
