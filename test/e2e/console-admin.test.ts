@@ -270,6 +270,19 @@ test('e2e: admin: the other administration pages open and show what the API serv
   const purge = page.getByRole('table', { name: 'Purge History' }).getByRole('row').filter({ hasText: 'MANUAL' }).first();
   await purge.getByText('Success', { exact: true }).waitFor({ timeout: 30_000 });
   assert.match((await purge.textContent()) ?? '', /would delete \d+ entries/);
+  // A daily purge of entries older than 2 days, all types but failed logins.
+  await page.getByLabel('Keep records for').fill('2');
+  await page.getByLabel('login_user').uncheck();
+  const sched = page.getByRole('region', { name: 'Purge schedule' });
+  await sched.getByLabel('Schedule', { exact: true }).selectOption('Daily');
+  await sched.getByRole('button', { name: 'Save' }).click();
+  await sched.getByRole('status').getByText('Saved').waitFor();
+  const stored = (await api(h.wharf.url, 'GET', '/system/purgeaudit/schedule')) as { schedule: { type: string }; job_parameters: string };
+  assert.equal(stored.schedule.type, 'Daily');
+  const params = JSON.parse(stored.job_parameters) as { audit_retention_hour: number; include_event_types: string };
+  assert.equal(params.audit_retention_hour, 48);
+  assert.ok(!params.include_event_types.split(',').includes('login_user'));
+  assert.ok(params.include_event_types.split(',').includes('pull_artifact'));
   await screenshot(page, 'admin-audit-log-purge');
 
   await page.goto('/harbor/job-service-dashboard/pending-jobs');

@@ -173,17 +173,17 @@ function PurgeForm({ value, onChange }: { value: { keep: string; unit: 'hours' |
 
 function AuditLogPurge() {
   const schedule = useApi((signal) => get<{ job_parameters?: string; schedule?: unknown }>('/system/purgeaudit/schedule', { signal }), []);
-  const [now, setNow] = useState(() => purgeFormOf({}));
-  const [sched, setSched] = useState<ReturnType<typeof purgeFormOf> | null>(null);
+  // One set of parameters, as Harbor's page has: used by "Purge Now", "Dry Run" and the schedule (read from the stored schedule).
+  const [edited, setEdited] = useState<ReturnType<typeof purgeFormOf> | null>(null);
+  const form = edited ?? purgeFormOf(jobParameters(schedule.data?.job_parameters));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [started, setStarted] = useState<string | null>(null);
   const [refresh, setRefresh] = useState(0);
-  const schedForm = sched ?? purgeFormOf(jobParameters(schedule.data?.job_parameters));
   const run = async (dryRun: boolean) => {
     setError(null);
     setStarted(null);
-    const params = purgeParameters({ ...now, dryRun });
+    const params = purgeParameters({ ...form, dryRun });
     if (typeof params === 'string') return setError(params);
     setBusy(true);
     try {
@@ -199,10 +199,10 @@ function AuditLogPurge() {
   return (
     <>
       <Paper variant="outlined" sx={{ p: 2, mb: 3 }} component="section" aria-label="Audit log purge">
-        <Typography sx={{ mb: 1 }}>Delete audit log entries older than the time kept, of the chosen event types.</Typography>
-        <ErrorAlert error={error} />
-        <PurgeForm value={now} onChange={setNow} />
-        <Box sx={{ display: 'flex', gap: 1, alignItems: 'center', mt: 1 }}>
+        <Typography sx={{ mb: 1 }}>Delete audit log entries older than the time kept, of the chosen event types: now, or on a schedule.</Typography>
+        <ErrorAlert error={error ?? schedule.error} />
+        <PurgeForm value={form} onChange={setEdited} />
+        <Box sx={{ display: 'flex', gap: 1, alignItems: 'center', my: 2 }}>
           <Button variant="contained" disabled={busy} onClick={() => run(false)}>
             Purge Now
           </Button>
@@ -211,26 +211,19 @@ function AuditLogPurge() {
           </Button>
           {started ? <Typography role="status">{started}</Typography> : null}
         </Box>
+        {schedule.data !== undefined ? (
+          <ScheduleEditor
+            label="Purge schedule"
+            value={scheduleOf(schedule.data)}
+            onSave={async (v) => {
+              const params = purgeParameters({ ...form, dryRun: false });
+              if (typeof params === 'string') throw new Error(params);
+              await write('PUT', '/system/purgeaudit/schedule', scheduleBody(v, params));
+              schedule.reload();
+            }}
+          />
+        ) : null}
       </Paper>
-      {schedule.data !== undefined ? (
-        <Paper variant="outlined" sx={{ p: 2, mb: 3 }}>
-          <PurgeForm value={schedForm} onChange={setSched} />
-          <Box sx={{ mt: 2 }}>
-            <ScheduleEditor
-              label="Purge schedule"
-              value={scheduleOf(schedule.data)}
-              onSave={async (v) => {
-                const params = purgeParameters({ ...schedForm, dryRun: false });
-                if (typeof params === 'string') throw new Error(params);
-                await write('PUT', '/system/purgeaudit/schedule', scheduleBody(v, params));
-                schedule.reload();
-              }}
-            />
-          </Box>
-        </Paper>
-      ) : (
-        <ErrorAlert error={schedule.error} />
-      )}
       <History key={refresh} base="/system/purgeaudit" label="Purge History" />
     </>
   );
