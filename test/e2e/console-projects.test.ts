@@ -133,6 +133,14 @@ test('e2e: New Project dialog, members with roles, the summary', { skip, timeout
   assert.equal(await memberRole(), 4);
   await screenshot(page, 'project-members');
 
+  // The member sees the project, and no "New Project" (only the admin creates projects). (Its role
+  // is not in the row: Wharf's project views leave current_user_role_id at 0.)
+  const dev = await h.newPage();
+  await signIn(dev, 'c1-dev', 'Passw0rd-c1-dev');
+  await dev.goto('/harbor/projects');
+  await dev.getByRole('table', { name: 'Projects' }).getByRole('link', { name: 'c1-shop' }).waitFor();
+  assert.equal(await dev.getByRole('button', { name: 'New Project' }).count(), 0);
+
   // The summary, by its URL.
   await page.goto(`/harbor/projects/${id}/summary`);
   await page.getByRole('tab', { name: 'Summary', selected: true }).waitFor();
