@@ -1,12 +1,14 @@
 /**
  * /harbor/logs: the system audit log (`GET /audit-logs`, system admin), filtered on the server by
  * user, resource, resource type, operation and a time range (`q`), paged on the server, newest first.
+ * Other users are pointed to their projects' logs (the API would answer 403).
  */
 import { useState } from 'react';
-import { Box, Button, Chip, TextField } from '@mui/material';
+import { Alert, Box, Button, Chip, TextField } from '@mui/material';
 import { PagedTable, PageTitle } from '../../components/common.tsx';
 import { formatTime } from '../../lib/format.ts';
 import { usePaged } from '../../lib/use-api.ts';
+import { useSession } from '../../lib/session.tsx';
 import { auditQuery, localToIso, type AuditFilter } from './lib.ts';
 import { SelectField } from './ui.tsx';
 
@@ -59,6 +61,18 @@ function toFilter(d: Draft): AuditFilter {
 }
 
 export function AuditLogsPage() {
+  const { user } = useSession();
+  if (user && !user.sysadmin_flag)
+    return (
+      <>
+        <PageTitle>Logs</PageTitle>
+        <Alert severity="info">The system audit log is for system administrators. A project&apos;s own log is on the project&apos;s Logs tab.</Alert>
+      </>
+    );
+  return <SystemAuditLog />;
+}
+
+function SystemAuditLog() {
   const [draft, setDraft] = useState<Draft>(emptyDraft);
   const [q, setQ] = useState('');
   const list = usePaged<AuditLog>('/audit-logs', { q, sort: '-op_time' });
