@@ -148,6 +148,13 @@ test('e2e: New Project dialog, members with roles, the summary', { skip, timeout
   await members.getByText('Maintainer').waitFor();
   assert.match(await page.getByRole('region', { name: 'Project quota' }).innerText(), /of 2\.00 GiB/);
   await screenshot(page, 'project-summary');
+
+  // Remove the member.
+  await page.getByRole('tab', { name: 'Members' }).click();
+  await page.getByRole('button', { name: 'Remove c1-dev' }).click();
+  await page.getByRole('dialog', { name: 'Remove member' }).getByRole('button', { name: 'Remove' }).click();
+  await page.getByText('No members.').waitFor();
+  assert.equal(await memberRole(), undefined);
 });
 
 test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail with vulnerabilities and the SBOM download', { skip, timeout: 240_000 }, async () => {
@@ -238,6 +245,23 @@ test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail w
   await confirm.getByRole('alert').waitFor();
   await confirm.getByRole('button', { name: 'Cancel' }).click();
   await api('GET', '/projects/c1-scan');
+
+  // Delete an artifact, then the repository, then the project, each from its own page.
+  await page.goto(`/harbor/projects/${id}/repositories/team%2Fapp/artifacts-tab`);
+  const multiRow = page.getByRole('table', { name: 'Artifacts' }).getByRole('row').filter({ hasText: 'multi' });
+  await multiRow.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete artifact' }).getByRole('button', { name: 'Delete' }).click();
+  await multiRow.waitFor({ state: 'detached' });
+  await api('GET', `/projects/c1-scan/repositories/team%252Fapp/artifacts/multi`, undefined, [404]);
+  await page.getByRole('tab', { name: 'Repositories' }).click();
+  await page.getByRole('button', { name: 'Delete c1-scan/team/app' }).click();
+  await page.getByRole('dialog', { name: 'Delete repository' }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('No repositories').waitFor();
+  await page.goto('/harbor/projects');
+  await page.getByRole('button', { name: 'Delete c1-scan' }).click();
+  await page.getByRole('dialog', { name: 'Delete project' }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('table', { name: 'Projects' }).getByRole('link', { name: 'c1-scan' }).waitFor({ state: 'detached' });
+  await api('GET', '/projects/c1-scan', undefined, [404, 403]);
 });
 
 test('e2e: project labels, configuration, scanner and logs', { skip, timeout: 120_000 }, async () => {
