@@ -13,11 +13,13 @@ import type { Page } from 'playwright-core';
 import { screenshot, signIn, skipWithoutChromium, startConsole, type ConsoleHarness } from '../helpers/browser.ts';
 import { OciLayout, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { adminCreds, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
+import { startTestAdapter, type TestAdapter } from '../helpers/test-adapter.ts';
 import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
 
 const skip = skipWithoutChromium() || skipWithoutSkopeo();
 let h: ConsoleHarness;
 let remote: TestWharf;
+let adapter: TestAdapter;
 let page: Page;
 
 before(async () => {
@@ -25,12 +27,14 @@ before(async () => {
   // No grace period, so GC frees the blobs of an artifact deleted a moment before.
   h = await startConsole({ overrides: { registry: { upload_grace_seconds: 0 } } });
   remote = await startWharf();
+  adapter = await startTestAdapter();
   page = await h.newPage();
   await signIn(page);
 });
 after(async () => {
   await h?.close();
   await remote?.close();
+  await adapter?.close();
 });
 
 /** A call to a Wharf's API as the admin; throws on an unexpected status. */
@@ -251,19 +255,41 @@ test('e2e: admin: the audit log shows the push and the quota change, filtered on
   await screenshot(page, 'admin-logs');
 });
 
-test('e2e: admin: the other administration pages open and show what the API serves', { skip }, async () => {
+test('e2e: admin: a scanner added with "New Scanner" becomes the default; scan all and the security hub show its findings', { skip }, async () => {
   await page.goto('/harbor/interrogation-services/scanners');
-  await page.getByRole('table', { name: 'Scanners' }).getByText('Wharf (Default)').waitFor();
+  const table = page.getByRole('table', { name: 'Scanners' });
+  await table.getByText('Wharf (Default)').waitFor();
+  await page.getByRole('button', { name: 'New Scanner' }).click();
+  const d = dialog('Add Scanner');
+  await d.getByLabel(/^Name/).fill('test-adapter');
+  await d.getByLabel(/^Endpoint/).fill(adapter.url);
+  await d.getByRole('button', { name: 'Test Connection' }).click();
+  await d.getByText('Test connection succeeded.').waitFor();
+  await d.getByRole('button', { name: 'Add' }).click();
+  await d.waitFor({ state: 'hidden' });
+  await table.getByRole('button', { name: 'Set test-adapter as default' }).click();
+  await table.getByText('test-adapter (Default)').waitFor();
   await screenshot(page, 'admin-scanners');
 
   await page.goto('/harbor/interrogation-services/vulnerability');
   await page.getByRole('button', { name: 'Scan Now' }).click();
   await page.getByRole('status', { name: 'Scan all progress' }).getByText(/1 of 1 completed/).waitFor({ timeout: 60_000 });
   await screenshot(page, 'admin-scan-all');
+  assert.ok(adapter.scans.length >= 1, 'the adapter was asked to scan');
 
   await page.goto('/harbor/interrogation-services/security-hub');
-  await page.getByRole('region', { name: 'Vulnerability summary' }).getByText('Artifacts', { exact: true }).waitFor();
+  const summary = page.getByRole('region', { name: 'Vulnerability summary' });
+  await summary.getByText('Artifacts', { exact: true }).waitFor();
+  await page.getByRole('table', { name: 'Most dangerous CVEs' }).getByText('CVE-2024-0727').waitFor();
+  await page.getByLabel('Severity').selectOption('Medium');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const vulns = page.getByRole('table', { name: 'Vulnerabilities' });
+  await vulns.getByText('CVE-2023-0002').waitFor();
+  assert.equal(await vulns.getByText('CVE-2024-0727').count(), 0);
   await screenshot(page, 'admin-security-hub');
+});
+
+test('e2e: admin: the other administration pages open and show what the API serves', { skip }, async () => {
 
   await page.goto('/harbor/clearing-job/audit-log-purge');
   await page.getByRole('button', { name: 'Dry Run' }).click();

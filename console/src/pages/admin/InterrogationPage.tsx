@@ -386,8 +386,8 @@ function SecurityHub() {
         <TextField size="small" label="Package" value={draft.package} onChange={set('package')} />
         <TextField size="small" label="Repository" value={draft.repository_name} onChange={set('repository_name')} />
         <TextField size="small" label="Tag" value={draft.tag} onChange={set('tag')} />
-        <TextField size="small" label="CVSS3 from" value={draft.min} onChange={set('min')} sx={{ width: 110 }} inputMode="decimal" />
-        <TextField size="small" label="CVSS3 to" value={draft.max} onChange={set('max')} sx={{ width: 110 }} inputMode="decimal" />
+        <TextField size="small" label="CVSS3 from" value={draft.min} onChange={set('min')} sx={{ width: 130 }} inputMode="decimal" />
+        <TextField size="small" label="CVSS3 to" value={draft.max} onChange={set('max')} sx={{ width: 130 }} inputMode="decimal" />
         <Button type="submit" variant="contained">
           Search
         </Button>
