@@ -133,12 +133,12 @@ test('e2e: New Project dialog, members with roles, the summary', { skip, timeout
   assert.equal(await memberRole(), 4);
   await screenshot(page, 'project-members');
 
-  // The member sees the project, and no "New Project" (only the admin creates projects). (Its role
-  // is not in the row: Wharf's project views leave current_user_role_id at 0.)
+  // The member sees the project with its role, and no "New Project" (only the admin creates projects).
   const dev = await h.newPage();
   await signIn(dev, 'c1-dev', 'Passw0rd-c1-dev');
   await dev.goto('/harbor/projects');
-  await dev.getByRole('table', { name: 'Projects' }).getByRole('link', { name: 'c1-shop' }).waitFor();
+  const devRow = dev.getByRole('row').filter({ has: dev.getByRole('link', { name: 'c1-shop' }) });
+  await devRow.getByRole('cell', { name: 'Maintainer', exact: true }).waitFor();
   assert.equal(await dev.getByRole('button', { name: 'New Project' }).count(), 0);
 
   // The summary, by its URL.
