@@ -264,7 +264,7 @@ test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail w
   await api('GET', '/projects/c1-scan', undefined, [404, 403]);
 });
 
-test('e2e: project labels, configuration, scanner and logs', { skip, timeout: 120_000 }, async () => {
+test('e2e: project labels, configuration, scanner, logs and a proxy-cache project', { skip, timeout: 120_000 }, async () => {
   await api('POST', '/projects', { project_name: 'c1-conf' });
   const id = await projectId('c1-conf');
   const page = await h.newPage();
@@ -331,6 +331,21 @@ test('e2e: project labels, configuration, scanner and logs', { skip, timeout: 12
   await page.getByRole('button', { name: 'Clear' }).click();
   await logs.getByRole('cell', { name: 'admin' }).first().waitFor();
   await screenshot(page, 'project-logs');
+
+  // A proxy-cache project: the admin picks a registry endpoint in the dialog (this Wharf itself).
+  await api('POST', '/registries', { name: 'c1-upstream', type: 'docker-registry', url: h.wharf.url, credential: { type: 'basic', access_key: 'admin', access_secret: 'Harbor12345' } });
+  await page.goto('/harbor/projects');
+  await page.getByRole('button', { name: 'New Project' }).click();
+  const create = page.getByRole('dialog', { name: 'New Project' });
+  await create.getByLabel('Project Name').fill('c1-proxy');
+  await create.getByRole('checkbox', { name: 'Proxy Cache' }).check();
+  await choose(page, 'Registry Endpoint', `c1-upstream (${h.wharf.url})`);
+  await create.getByRole('button', { name: 'OK' }).click();
+  await create.waitFor({ state: 'hidden' });
+  const proxyRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'c1-proxy' }) });
+  await proxyRow.getByRole('cell', { name: 'Proxy Cache', exact: true }).waitFor();
+  const proxy = (await api('GET', '/projects/c1-proxy')).json as { registry_id: number | null };
+  assert.ok(proxy.registry_id !== null && proxy.registry_id > 0);
 });
 
 /** Pushes one config blob and `count` distinct manifests over it through /v2, `workers` at a time. */
