@@ -221,6 +221,15 @@ test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail w
   await page.getByRole('table', { name: 'Tags' }).getByRole('cell', { name: 'stable', exact: true }).waitFor();
   await api('GET', `/projects/c1-scan/repositories/team%252Fapp/artifacts/stable`);
 
+  // A project label on the artifact, from the detail page; the list shows it.
+  await api('POST', '/labels', { name: 'reviewed', scope: 'p', project_id: id, color: '#00aa00' });
+  await page.reload();
+  await choose(page, 'Label', 'reviewed');
+  await page.getByRole('button', { name: 'Add Label' }).click();
+  await page.getByRole('region', { name: 'Labels' }).getByRole('button', { name: 'reviewed' }).waitFor();
+  const withLabels = (await api('GET', `/projects/c1-scan/repositories/team%252Fapp/artifacts/${digest}?with_label=true`)).json as { labels: Array<{ name: string }> };
+  assert.deepEqual(withLabels.labels.map((l) => l.name), ['reviewed']);
+
   // An image index: its children's platforms in the list, the children in its detail page.
   const layout = OciLayout.create();
   const index = await writePlatformIndex(layout, 'multi');
@@ -230,6 +239,7 @@ test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail w
   await multi.waitFor();
   assert.match(await multi.innerText(), /linux\/amd64[\s\S]*linux\/arm64/);
   assert.match(await multi.innerText(), /index/);
+  assert.match(await artifacts.getByRole('row').filter({ hasText: 'stable' }).innerText(), /reviewed/);
   await multi.getByRole('link', { name: index.index.digest.slice(0, 19) }).click();
   const children = page.getByRole('table', { name: 'Children of the index' });
   await children.getByRole('cell', { name: 'linux/arm64' }).waitFor();
