@@ -4,7 +4,7 @@
  * the executions (`/replication/executions`, optionally of one rule) with status, counts and a
  * progress bar, polled while any runs, and "Stop"; an execution's tasks with their logs.
  */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Link as RouterLink, Route, Routes, useParams } from 'react-router';
 import { Box, Button, Checkbox, Divider, FormControlLabel, LinearProgress, Link, Paper, TextField, Typography } from '@mui/material';
 import { ConfirmDialog, ErrorAlert, Loading, PagedTable, PageTitle } from '../../components/common.tsx';
@@ -370,6 +370,15 @@ function ExecutionTasks() {
     execution.reload();
     tasks.reload();
   }, 1500);
+  // Once the execution ends, read the tasks once more so their final states show.
+  const [wasRunning, setWasRunning] = useState(false);
+  useEffect(() => {
+    if (running) setWasRunning(true);
+    else if (wasRunning) {
+      setWasRunning(false);
+      tasks.reload();
+    }
+  }, [running]); // eslint-disable-line react-hooks/exhaustive-deps
   const [log, setLog] = useState<Task | null>(null);
   const loadLog = useMemo(() => (log ? () => getText(`/replication/executions/${encodeURIComponent(id)}/tasks/${log.id}/log`) : null), [log, id]);
   const [error, setError] = useState<string | null>(null);
