@@ -384,3 +384,14 @@ test('e2e: admin: a user who is not an admin sees no administration menu and the
   assert.match((await alert.first().textContent()) ?? '', /forbidden|permission|admin/i);
   await p.context().close();
 });
+
+test('e2e: admin: the administration pages in the dark theme', { skip }, async () => {
+  await page.goto('/harbor/replications');
+  await page.getByRole('table', { name: 'Replication rules' }).getByText('to-second').waitFor();
+  await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
+  await page.getByRole('button', { name: 'Switch to the light theme' }).waitFor();
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.notEqual(bg, 'rgb(255, 255, 255)');
+  await screenshot(page, 'admin-replications-dark');
+  await page.getByRole('button', { name: 'Switch to the light theme' }).click();
+});
