@@ -10,6 +10,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
 import { screenshot, signIn, skipWithoutChromium, startConsole, type ConsoleHarness } from '../helpers/browser.ts';
 import { header, startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { OciLayout, writeSingleLayerImage } from '../helpers/oci-layout.ts';
@@ -30,6 +31,13 @@ after(async () => {
   await h?.close();
   await recv?.close();
 });
+
+/** A screenshot once animations settled, from the top of the page. */
+async function shot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(300);
+  await screenshot(page, name);
+}
 
 async function robotSecretWorks(name: string, secret: string): Promise<number> {
   const res = await fetch(`${h.wharf.url}/api/v2.0/projects?page_size=1`, { headers: { authorization: 'Basic ' + Buffer.from(`${name}:${secret}`).toString('base64') } });
@@ -52,7 +60,7 @@ test('e2e: a new project robot account shows its secret exactly once, and the se
   const secret = await shown.getByLabel('Secret').inputValue();
   assert.match(secret, /^\S{8,}$/);
   assert.equal(await robotSecretWorks('robot$library+console-ci', secret), 200);
-  await screenshot(page, 'robot-secret');
+  await shot(page, 'robot-secret');
   await shown.getByRole('button', { name: 'Close' }).click();
   await shown.waitFor({ state: 'hidden' });
 
@@ -63,7 +71,7 @@ test('e2e: a new project robot account shows its secret exactly once, and the se
   await table.getByRole('cell', { name: 'robot$library+console-ci', exact: true }).waitFor();
   assert.equal(await page.getByText(secret).count(), 0);
   assert.match((await table.textContent()) ?? '', /artifact:read/);
-  await screenshot(page, 'robot-accounts');
+  await shot(page, 'robot-accounts');
 
   // Refresh: a new secret, once; the old one stops working.
   await page.getByRole('button', { name: 'Refresh secret of robot$library+console-ci' }).click();
@@ -102,7 +110,7 @@ test('e2e: a system robot account covers all projects and shows its secret once'
   await row.waitFor();
   assert.match((await row.textContent()) ?? '', /Never/);
   assert.match((await row.textContent()) ?? '', /\*: repository:pull, repository:push/);
-  await screenshot(page, 'system-robot-accounts');
+  await shot(page, 'system-robot-accounts');
 });
 
 test('e2e: a webhook made in the console delivers a skopeo push, shows the response, redelivers, and opens directly', { skip, timeout: 120_000 }, async () => {
@@ -122,6 +130,10 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
   await dialog.getByLabel('Endpoint URL').fill(`${recv.url}/hook`);
   await dialog.getByRole('textbox', { name: 'Auth Header' }).fill('Bearer console-e2e-token');
   await dialog.getByLabel('Tag filters').fill('v*');
+  await dialog.getByLabel('Signing secret').fill('whsec_Y29uc29sZS1lMmUtc2lnbmluZy1zZWNyZXQ=');
+  await dialog.getByRole('button', { name: '+ Header' }).click();
+  await dialog.getByLabel('Header 1 name').fill('X-Team');
+  await dialog.getByLabel('Header 1 value').fill('platform');
   // "Test" reaches the receiver on /test-path without recording history.
   await dialog.getByLabel('Endpoint URL').fill(`${recv.url}/probe`);
   await dialog.getByRole('button', { name: 'Test' }).click();
@@ -129,6 +141,7 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
   assert.equal(recv.on('/probe').length, 1);
   assert.equal(header(recv.on('/probe')[0]!, 'authorization'), 'Bearer console-e2e-token');
   await dialog.getByLabel('Endpoint URL').fill(`${recv.url}/hook`);
+  await shot(page, 'webhook-dialog');
   await dialog.getByRole('button', { name: 'Add' }).click();
   await dialog.waitFor({ state: 'hidden' });
 
@@ -139,7 +152,6 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
   assert.match(rowText, /Enabled/);
   assert.match(rowText, /Artifact pushed/);
   assert.ok(rowText.includes(`${recv.url}/hook`), rowText);
-  await screenshot(page, 'webhooks');
 
   // A push with skopeo: one delivery, with the auth header.
   const layout = OciLayout.create();
@@ -148,6 +160,11 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
   const [first] = await recv.waitFor(1, 20_000, '/hook');
   assert.equal(header(first!, 'authorization'), 'Bearer console-e2e-token');
   assert.match(first!.body.toString(), /PUSH_ARTIFACT/);
+  assert.equal(header(first!, 'x-team'), 'platform');
+  assert.match(header(first!, 'webhook-signature') ?? '', /^v1,/);
+  await page.reload();
+  await row.waitFor();
+  await shot(page, 'webhooks');
 
   // The executions page turns Success by itself (it polls while a delivery is going).
   await row.getByRole('link', { name: 'console-hook', exact: true }).click();
@@ -164,9 +181,10 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
   assert.equal(((await page.getByLabel('Response body of attempt 1').textContent()) ?? '').trim(), receiverAnswer);
   const sentHeaders = (await page.getByLabel('Request headers of attempt 1').textContent()) ?? '';
   assert.match(sentHeaders, /authorization: <redacted>/i);
+  assert.match(sentHeaders, /x-team: <redacted>/i);
   assert.ok(!sentHeaders.includes('console-e2e-token'), sentHeaders);
   assert.match((await page.getByLabel('Request body of attempt 1').textContent()) ?? '', /console-app/);
-  await screenshot(page, 'webhook-tasks');
+  await shot(page, 'webhook-tasks');
 
   // Redeliver: a second, identical delivery reaches the receiver.
   await page.getByRole('button', { name: 'Redeliver' }).click();
@@ -176,7 +194,7 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
   assert.equal(header(both[1]!, 'authorization'), 'Bearer console-e2e-token');
   await page.getByRole('link', { name: 'console-hook', exact: true }).click();
   await executions.getByText('Manual (redelivery)').waitFor();
-  await screenshot(page, 'webhook-executions');
+  await shot(page, 'webhook-executions');
 
   // Kargo's link, in a fresh page (own cookies): sign in, then open it directly.
   const fresh = await h.newPage();
@@ -222,9 +240,10 @@ test('e2e: a retention dry run shows in the run history with its repository task
   await page.getByRole('button', { name: 'Log of console-app' }).click();
   const log = page.getByRole('dialog', { name: 'Retention log of console-app' });
   await log.getByText(/RETAIN/).waitFor();
-  await screenshot(page, 'retention-log');
+  await shot(page, 'retention-log');
   await log.getByRole('button', { name: 'Close' }).click();
-  await screenshot(page, 'tag-retention');
+  await log.waitFor({ state: 'hidden' });
+  await shot(page, 'tag-retention');
 
   // The artifact is still there: a dry run deletes nothing.
   const res = await fetch(`${h.wharf.url}/api/v2.0/projects/library/repositories/console-app/artifacts`, { headers: { authorization: 'Basic ' + Buffer.from(adminCreds).toString('base64') } });
@@ -241,7 +260,7 @@ test('e2e: a retention dry run shows in the run history with its repository task
   await rules.getByText('For the repositories matching **, tags matching v* are immutable').waitFor();
   await rules.getByRole('button', { name: /^Disable immutability rule \d+$/ }).click();
   await rules.getByText('Disabled').waitFor();
-  await screenshot(page, 'immutable-tag');
+  await shot(page, 'immutable-tag');
   await rules.getByRole('button', { name: /^Delete immutability rule \d+$/ }).click();
   await page.getByRole('dialog', { name: 'Delete immutability rule' }).getByRole('button', { name: 'Delete' }).click();
   await rules.getByText('No immutability rule.').waitFor();

@@ -58,16 +58,27 @@ function RobotAccounts({ scope }: { scope: Scope }) {
   const act = useAction();
 
   const columns: Column<Robot>[] = [
-    { label: 'Name', render: (r) => r.name },
+    {
+      label: 'Name',
+      render: (r) => (
+        <>
+          <Box sx={{ wordBreak: 'break-all', minWidth: 140 }}>{r.name}</Box>
+          {r.description ? (
+            <Typography variant="caption" color="text.secondary">
+              {r.description}
+            </Typography>
+          ) : null}
+        </>
+      ),
+    },
     { label: 'Status', render: (r) => <Chip size="small" variant="outlined" label={r.disable ? 'Disabled' : 'Enabled'} color={r.disable ? 'default' : 'success'} /> },
     { label: 'Permissions', render: (r) => <Typography variant="body2" sx={{ maxWidth: 360 }}>{permissionSummary(r.permissions)}</Typography> },
     { label: 'Expires', render: (r) => robotExpiry(r.expires_at) },
-    { label: 'Description', render: (r) => r.description },
     { label: 'Created', render: (r) => formatTime(r.creation_time) },
     {
       label: 'Actions',
       render: (r) => (
-        <Stack direction="row" spacing={0.5}>
+        <Stack direction="row" useFlexGap spacing={0.5} sx={{ flexWrap: 'wrap' }}>
           <Button
             size="small"
             disabled={act.busy}

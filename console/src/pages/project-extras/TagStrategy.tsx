@@ -37,7 +37,7 @@ import {
   TextField,
   Typography,
 } from '@mui/material';
-import { ConfirmDialog, ErrorAlert, Loading, PageTitle, PagedTable, type Column } from '../../components/common.tsx';
+import { ConfirmDialog, ErrorAlert, Loading, PagedTable, type Column } from '../../components/common.tsx';
 import { ApiError, get, getPage, write } from '../../lib/api.ts';
 import { formatTime } from '../../lib/format.ts';
 import { useApi, usePaged } from '../../lib/use-api.ts';
@@ -67,7 +67,6 @@ export function TagStrategy(props: ProjectTabProps) {
   const base = `/projects/${props.projectId}/tag-strategy`;
   return (
     <Box>
-      <PageTitle>Policy</PageTitle>
       <Tabs value={tab} aria-label="Tag strategy" sx={{ mb: 2 }}>
         <Tab label="Tag Retention" value="tag-retention" component={RouterLink} to={`${base}/tag-retention`} />
         <Tab label="Tag Immutability" value="immutable-tag" component={RouterLink} to={`${base}/immutable-tag`} />

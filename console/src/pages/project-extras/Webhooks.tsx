@@ -6,7 +6,7 @@
  */
 import { useState } from 'react';
 import { Link as RouterLink, Route, Routes } from 'react-router';
-import { Box, Button, Chip, Link, Stack, Tooltip } from '@mui/material';
+import { Box, Button, Chip, Link, Stack, Tooltip, Typography } from '@mui/material';
 import { ConfirmDialog, ErrorAlert, PageTitle, PagedTable, type Column } from '../../components/common.tsx';
 import { get, write } from '../../lib/api.ts';
 import { formatTime } from '../../lib/format.ts';
@@ -54,9 +54,16 @@ function WebhookList({ projectId, projectName }: ProjectTabProps) {
     {
       label: 'Name',
       render: (p) => (
-        <Link component={RouterLink} to={`/projects/${projectId}/webhook/${p.id}/executions`}>
-          {p.name}
-        </Link>
+        <>
+          <Link component={RouterLink} to={`/projects/${projectId}/webhook/${p.id}/executions`}>
+            {p.name}
+          </Link>
+          {p.description ? (
+            <Typography variant="caption" component="div" color="text.secondary">
+              {p.description}
+            </Typography>
+          ) : null}
+        </>
       ),
     },
     { label: 'Enabled', render: (p) => <Chip size="small" label={p.enabled ? 'Enabled' : 'Disabled'} color={p.enabled ? 'success' : 'default'} variant="outlined" /> },
@@ -65,7 +72,7 @@ function WebhookList({ projectId, projectName }: ProjectTabProps) {
       label: 'Target',
       render: (p) =>
         p.targets.map((t, i) => (
-          <Box key={i} sx={{ wordBreak: 'break-all' }}>
+          <Box key={i} sx={{ wordBreak: 'break-all', minWidth: 160 }}>
             {t.address}
             {t.enabled === false ? (
               <Tooltip title={t.disabled_reason ?? 'disabled after failing'}>
@@ -81,7 +88,7 @@ function WebhookList({ projectId, projectName }: ProjectTabProps) {
     {
       label: 'Actions',
       render: (p) => (
-        <Stack direction="row" spacing={0.5}>
+        <Stack direction="row" useFlexGap spacing={0.5} sx={{ flexWrap: 'wrap', maxWidth: 220 }}>
           <Button size="small" component={RouterLink} to={`/projects/${projectId}/webhook/${p.id}/executions`} aria-label={`Executions of ${p.name}`}>
             Executions
           </Button>
