@@ -260,7 +260,12 @@ test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail w
   await page.goto(`/harbor/projects/${id}/repositories/team%2Fapp/artifacts-tab`);
   const multiRow = page.getByRole('table', { name: 'Artifacts' }).getByRole('row').filter({ hasText: 'multi' });
   await multiRow.getByRole('button', { name: 'Delete' }).click();
-  await page.getByRole('dialog', { name: 'Delete artifact' }).getByRole('button', { name: 'Delete' }).click();
+  const [deleted] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/artifacts/')),
+    page.getByRole('dialog', { name: 'Delete artifact' }).getByRole('button', { name: 'Delete' }).click(),
+  ]);
+  assert.equal(deleted.status(), 200, `${deleted.url()}: ${await deleted.text()}`);
+  assert.ok(deleted.url().endsWith(`/artifacts/${index.index.digest}`), deleted.url());
   await multiRow.waitFor({ state: 'detached' });
   await api('GET', `/projects/c1-scan/repositories/team%252Fapp/artifacts/multi`, undefined, [404]);
   await page.getByRole('tab', { name: 'Repositories' }).click();
@@ -270,6 +275,8 @@ test('e2e: push with skopeo, the artifact appears, Scan shows findings, detail w
   await page.goto('/harbor/projects');
   await page.getByRole('button', { name: 'Delete c1-scan' }).click();
   await page.getByRole('dialog', { name: 'Delete project' }).getByRole('button', { name: 'Delete' }).click();
+  // (While a dialog is open the page behind it is hidden from the accessibility tree: wait for it to close.)
+  await page.getByRole('dialog', { name: 'Delete project' }).waitFor({ state: 'hidden' });
   await page.getByRole('table', { name: 'Projects' }).getByRole('link', { name: 'c1-scan' }).waitFor({ state: 'detached' });
   await api('GET', '/projects/c1-scan', undefined, [404, 403]);
 });
