@@ -84,6 +84,18 @@ test('e2e: a new project robot account shows its secret exactly once, and the se
   assert.equal(await robotSecretWorks('robot$library+console-ci', fresh), 200);
   assert.equal(await robotSecretWorks('robot$library+console-ci', secret), 401);
 
+  // Edit: the description and the permissions change, the secret stays.
+  await page.getByRole('button', { name: 'Edit robot$library+console-ci' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit robot$library+console-ci' });
+  await edit.getByLabel('Description').fill('pulls for CI');
+  await edit.getByRole('checkbox', { name: 'repository push' }).uncheck();
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await edit.waitFor({ state: 'hidden' });
+  const robotRow = table.getByRole('row', { name: /robot\$library\+console-ci/ });
+  await robotRow.getByText('pulls for CI').waitFor();
+  assert.doesNotMatch((await robotRow.textContent()) ?? '', /repository:push/);
+  assert.equal(await robotSecretWorks('robot$library+console-ci', fresh), 200);
+
   // Disable, then delete.
   await page.getByRole('button', { name: 'Disable robot$library+console-ci' }).click();
   await page.getByRole('button', { name: 'Enable robot$library+console-ci' }).waitFor();
@@ -172,6 +184,12 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
   const executions = page.getByRole('table', { name: 'Webhook executions' });
   await executions.getByText('Success').first().waitFor({ timeout: 30_000 });
   assert.equal(await executions.getByRole('row').count(), 2); // the header and one execution
+  // The status filter asks the server: no failed delivery here.
+  await page.getByRole('combobox', { name: 'Status' }).click();
+  await page.getByRole('option', { name: 'Error' }).click();
+  await executions.getByText('No Error delivery.').waitFor();
+  await page.getByRole('combobox', { name: 'Status' }).click();
+  await page.getByRole('option', { name: 'All' }).click();
   await executions.getByRole('link', { name: /^Tasks of execution \d+$/ }).click();
   await page.waitForURL(/\/harbor\/projects\/1\/webhook\/\d+\/executions\/\d+\/tasks$/);
   const taskUrl = page.url();

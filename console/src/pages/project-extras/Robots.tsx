@@ -51,7 +51,7 @@ function RobotAccounts({ scope }: { scope: Scope }) {
   const q = scope.level === 'project' ? `Level=project,ProjectID=${scope.projectId}` : 'Level=system';
   const [search, setSearch] = useState('');
   const list = usePaged<Robot>('/robots', { q: search.trim() ? `${q},name=~${search.trim()}` : q, sort: '-creation_time' });
-  const [creating, setCreating] = useState(false);
+  const [creating, setCreating] = useState<Robot | 'new' | null>(null);
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const [deleting, setDeleting] = useState<Robot | null>(null);
   const [refreshing, setRefreshing] = useState<Robot | null>(null);
@@ -92,6 +92,9 @@ function RobotAccounts({ scope }: { scope: Scope }) {
           >
             {r.disable ? 'Enable' : 'Disable'}
           </Button>
+          <Button size="small" onClick={() => setCreating(r)} aria-label={`Edit ${r.name}`}>
+            Edit
+          </Button>
           <Button size="small" onClick={() => setRefreshing(r)} aria-label={`Refresh secret of ${r.name}`}>
             Refresh Secret
           </Button>
@@ -107,7 +110,7 @@ function RobotAccounts({ scope }: { scope: Scope }) {
     <Box>
       <PageTitle
         actions={
-          <Button variant="contained" onClick={() => setCreating(true)}>
+          <Button variant="contained" onClick={() => setCreating('new')}>
             New Robot Account
           </Button>
         }
@@ -117,13 +120,14 @@ function RobotAccounts({ scope }: { scope: Scope }) {
       <TextField size="small" label="Filter by name" value={search} onChange={(e) => setSearch(e.target.value)} sx={{ mb: 2 }} />
       <ErrorAlert error={act.error} />
       <PagedTable list={list} columns={columns} rowKey={(r) => r.id} label="Robot accounts" empty="No robot account yet." />
-      {creating ? (
+      {creating !== null ? (
         <RobotDialog
           scope={scope}
-          onClose={() => setCreating(false)}
+          robot={creating === 'new' ? null : creating}
+          onClose={() => setCreating(null)}
           onCreated={(name, s) => {
-            setCreating(false);
-            setSecret({ name, secret: s });
+            setCreating(null);
+            if (s !== null) setSecret({ name, secret: s });
             list.reload();
           }}
         />
@@ -156,14 +160,17 @@ function RobotAccounts({ scope }: { scope: Scope }) {
   );
 }
 
-function RobotDialog({ scope, onClose, onCreated }: { scope: Scope; onClose: () => void; onCreated: (name: string, secret: string) => void }) {
-  const [name, setName] = useState('');
-  const [description, setDescription] = useState('');
-  const [days, setDays] = useState('30');
-  const [never, setNever] = useState(false);
-  const [keys, setKeys] = useState<Set<string>>(() => new Set(['repository:pull', 'repository:push']));
-  const [allProjects, setAllProjects] = useState(true);
-  const [projects, setProjects] = useState('');
+/** "New Robot Account", or editing one (description, expiry, permissions; name and level stay). `onCreated` gets the secret, null after an edit. */
+function RobotDialog({ scope, robot, onClose, onCreated }: { scope: Scope; robot: Robot | null; onClose: () => void; onCreated: (name: string, secret: string | null) => void }) {
+  const shortName = robot ? robot.name.replace(/^robot\$/, '').replace(/^[^+]*\+/, '') : '';
+  const [name, setName] = useState(shortName);
+  const [description, setDescription] = useState(robot?.description ?? '');
+  const [days, setDays] = useState(robot && robot.duration > 0 ? String(robot.duration) : '30');
+  const [never, setNever] = useState(robot ? robot.duration === -1 : false);
+  const [keys, setKeys] = useState<Set<string>>(() => new Set(robot ? (robot.permissions[0]?.access ?? []).map(accessKey) : ['repository:pull', 'repository:push']));
+  const existingNs = robot?.permissions.map((p) => p.namespace) ?? [];
+  const [allProjects, setAllProjects] = useState(robot ? existingNs.includes('*') : true);
+  const [projects, setProjects] = useState(existingNs.filter((n) => n !== '*').join(', '));
   const save = useAction();
 
   const toggleKey = (k: string, on: boolean) =>
@@ -175,7 +182,7 @@ function RobotDialog({ scope, onClose, onCreated }: { scope: Scope; onClose: () 
     });
 
   const submit = async () => {
-    const problem = robotNameProblem(name);
+    const problem = robot ? null : robotNameProblem(name);
     if (problem) {
       save.setError(problem);
       return;
@@ -192,18 +199,24 @@ function RobotDialog({ scope, onClose, onCreated }: { scope: Scope; onClose: () 
                 .map((s) => s.trim())
                 .filter(Boolean);
       if (namespaces.length === 0) throw new Error('Name at least one project, or cover all projects.');
-      const r = await write<{ name: string; secret: string }>('POST', '/robots', robotCreateBody(scope.level, name, description, duration, namespaces, accessFromKeys(keys)));
+      const body = robotCreateBody(scope.level, name, description, duration, namespaces, accessFromKeys(keys));
+      if (robot) {
+        await write('PUT', `/robots/${robot.id}`, { ...robot, description, duration, permissions: body.permissions });
+        onCreated(robot.name, null);
+        return;
+      }
+      const r = await write<{ name: string; secret: string }>('POST', '/robots', body);
       onCreated(r.data?.name ?? name, r.data?.secret ?? '');
     });
   };
 
   return (
     <Dialog open onClose={onClose} maxWidth="md" fullWidth aria-labelledby="robot-dialog-title">
-      <DialogTitle id="robot-dialog-title">New Robot Account</DialogTitle>
+      <DialogTitle id="robot-dialog-title">{robot ? `Edit ${robot.name}` : 'New Robot Account'}</DialogTitle>
       <DialogContent dividers>
         <ErrorAlert error={save.error} />
         <Stack spacing={2}>
-          <TextField label="Name" required value={name} onChange={(e) => setName(e.target.value)} autoFocus helperText={scope.level === 'project' ? `Becomes robot$${scope.projectName}+<name>` : 'Becomes robot$<name>'} />
+          <TextField label="Name" required value={name} disabled={robot !== null} onChange={(e) => setName(e.target.value)} autoFocus helperText={scope.level === 'project' ? `Becomes robot$${scope.projectName}+<name>` : 'Becomes robot$<name>'} />
           <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
           <Stack direction="row" spacing={2} sx={{ alignItems: 'center' }}>
             <TextField label="Expiration time (days)" value={days} disabled={never} onChange={(e) => setDays(e.target.value)} slotProps={{ htmlInput: { inputMode: 'numeric' } }} />
@@ -248,7 +261,7 @@ function RobotDialog({ scope, onClose, onCreated }: { scope: Scope; onClose: () 
       <DialogActions>
         <Button onClick={onClose}>Cancel</Button>
         <Button variant="contained" onClick={submit} disabled={save.busy}>
-          Add
+          {robot ? 'Save' : 'Add'}
         </Button>
       </DialogActions>
     </Dialog>

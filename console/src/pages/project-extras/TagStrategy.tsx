@@ -180,6 +180,23 @@ function Retention({ projectId, projectName }: ProjectTabProps) {
             </ListItem>
           ))}
         </List>
+        <FormControlLabel
+          control={
+            <Checkbox
+              checked={p?.summary_event === true}
+              disabled={!p?.id || act.busy}
+              onChange={(e) => {
+                const on = e.target.checked;
+                void act.run(async () => {
+                  if (!p?.id) return;
+                  await write('PUT', `/retentions/${p.id}`, { ...retentionPolicy(projectId, rules, p.trigger.settings.cron ?? '', p), summary_event: on });
+                  reload();
+                });
+              }}
+            />
+          }
+          label="One TAG_RETENTION event per run (Wharf: summary event)"
+        />
         <Schedule cron={p?.trigger.settings.cron ?? ''} next={p?.trigger.settings.next_scheduled_time} disabled={!p?.id} onSave={(cron) => act.run(() => saveRules(rules, cron))} />
         <Stack direction="row" spacing={1} sx={{ mt: 2 }}>
           <Button variant="outlined" disabled={!p?.id || act.busy} onClick={() => run(true)}>

@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from 'react';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router';
-import { Alert, Box, Breadcrumbs, Button, Card, CardContent, Link, Stack, Typography } from '@mui/material';
+import { Alert, Box, Breadcrumbs, Button, Card, CardContent, FormControl, InputLabel, Link, MenuItem, Select, Stack, Typography } from '@mui/material';
 import { ErrorAlert, Loading, PageTitle, PagedTable, type Column } from '../../components/common.tsx';
 import { get, getText, write } from '../../lib/api.ts';
 import { formatTime } from '../../lib/format.ts';
@@ -70,7 +70,8 @@ export function WebhookExecutions({ projectId }: ProjectTabProps) {
   const { policyId = '' } = useParams();
   const base = `/projects/${projectId}/webhook/policies/${policyId}`;
   const policy = useApi((signal) => get<WebhookPolicy>(base, { signal }), [base]);
-  const list = usePaged<Execution>(`${base}/executions`, { sort: '-id' });
+  const [status, setStatus] = useState('');
+  const list = usePaged<Execution>(`${base}/executions`, { sort: '-id', q: status ? `status=${status}` : undefined });
   const redeliver = useAction();
   const [redelivered, setRedelivered] = useState<number | null>(null);
   const navigate = useNavigate();
@@ -127,7 +128,18 @@ export function WebhookExecutions({ projectId }: ProjectTabProps) {
           Redelivery queued as execution {redelivered}.
         </Alert>
       ) : null}
-      <PagedTable list={list} columns={columns} rowKey={(e) => e.id} label="Webhook executions" empty="No delivery yet." />
+      <FormControl size="small" sx={{ minWidth: 160, mb: 2 }}>
+        <InputLabel id="wh-exec-status">Status</InputLabel>
+        <Select labelId="wh-exec-status" label="Status" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <MenuItem value="">All</MenuItem>
+          {['Pending', 'Running', 'Success', 'Error', 'Stopped'].map((st) => (
+            <MenuItem key={st} value={st}>
+              {st}
+            </MenuItem>
+          ))}
+        </Select>
+      </FormControl>
+      <PagedTable list={list} columns={columns} rowKey={(e) => e.id} label="Webhook executions" empty={status ? `No ${status} delivery.` : 'No delivery yet.'} />
     </Box>
   );
 }
