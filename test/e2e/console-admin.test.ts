@@ -369,6 +369,18 @@ test('e2e: admin: deleting an endpoint a rule uses shows the API’s 412 message
   await d.getByRole('button', { name: 'Delete' }).click();
   await d.getByText(/referenced by replication policies/).waitFor();
   await d.getByRole('button', { name: 'Cancel' }).click();
+  // Edit keeps the stored secret when the field is left empty: the endpoint stays healthy.
+  await page.getByRole('button', { name: 'Edit second' }).click();
+  const e = dialog('Edit Endpoint');
+  assert.equal(await e.getByLabel('Access Secret').inputValue(), '');
+  await e.getByLabel('Description').fill('the other Wharf');
+  await e.getByRole('button', { name: 'Test Connection' }).click();
+  await e.getByText('Connection tested successfully.').waitFor();
+  await e.getByRole('button', { name: 'Save' }).click();
+  await e.waitFor({ state: 'hidden' });
+  const reg = (await api(h.wharf.url, 'GET', '/registries?q=name=second')) as { id: number; description: string; status: string }[];
+  assert.equal(reg[0]!.description, 'the other Wharf');
+  await api(h.wharf.url, 'POST', '/registries/ping', { id: reg[0]!.id });
 });
 
 test('e2e: admin: a user who is not an admin sees no administration menu and the API’s refusal on its pages', { skip }, async () => {
