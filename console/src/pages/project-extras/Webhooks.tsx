@@ -15,7 +15,7 @@ import type { ProjectTabProps } from './types.ts';
 import { useAction } from './parts.tsx';
 import { WebhookDialog } from './WebhookDialog.tsx';
 import { WebhookExecutions, WebhookTasks } from './WebhookHistory.tsx';
-import { eventLabel, toggledPolicy, type SupportedEvents, type WebhookPolicy } from './webhook-form.ts';
+import { eventLabel, reenabledTarget, toggledPolicy, type SupportedEvents, type WebhookPolicy } from './webhook-form.ts';
 
 interface LastTrigger {
   policy_name: string;
@@ -75,9 +75,26 @@ function WebhookList({ projectId, projectName }: ProjectTabProps) {
           <Box key={i} sx={{ wordBreak: 'break-all', minWidth: 160 }}>
             {t.address}
             {t.enabled === false ? (
-              <Tooltip title={t.disabled_reason ?? 'disabled after failing'}>
-                <Chip size="small" color="warning" label="target disabled" sx={{ ml: 1 }} />
-              </Tooltip>
+              <>
+                <Tooltip title={t.disabled_reason ?? 'disabled after failing'}>
+                  <Chip size="small" color="warning" label="target disabled" sx={{ ml: 1 }} />
+                </Tooltip>
+                {t.id !== undefined ? (
+                  <Button
+                    size="small"
+                    disabled={toggle.busy}
+                    aria-label={`Enable target ${t.address} again`}
+                    onClick={() =>
+                      toggle.run(async () => {
+                        await write('PUT', `${base}/policies/${p.id}`, reenabledTarget(p, t.id!));
+                        list.reload();
+                      })
+                    }
+                  >
+                    Enable target
+                  </Button>
+                ) : null}
+              </>
             ) : null}
           </Box>
         )),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emptyForm, eventLabel, formFromPolicy, formatsFor, parseDeliveryLog, policyBody, splitPatterns, targetFromForm, toggledPolicy, validateForm, type WebhookPolicy } from './webhook-form.ts';
+import { emptyForm, eventLabel, formFromPolicy, formatsFor, parseDeliveryLog, policyBody, splitPatterns, targetFromForm, toggledPolicy, reenabledTarget, validateForm, type WebhookPolicy } from './webhook-form.ts';
 
 const events = { event_type: ['PUSH_ARTIFACT', 'DELETE_ARTIFACT'], notify_type: ['http', 'slack', 'discord'], payload_formats: [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR'] }] };
 
@@ -50,6 +50,9 @@ test('editing keeps stored secrets unless replaced or removed', () => {
   assert.equal(removed.secret, null);
   assert.equal(targetFromForm({ ...f, authHeader: 'Basic y', removeAuthHeader: true }).auth_header, 'Basic y');
   assert.deepEqual(toggledPolicy(p, false), { ...p, enabled: false });
+  const two = { ...p, targets: [{ ...p.targets[0]!, enabled: false }, { id: 10, type: 'slack', address: 'https://s', enabled: false }] };
+  const back = reenabledTarget(two, 10).targets as { id: number; enabled: boolean }[];
+  assert.deepEqual(back.map((t) => [t.id, t.enabled]), [[9, false], [10, true]]);
 });
 
 test('validateForm names what is missing or wrong', () => {

@@ -217,6 +217,11 @@ export function toggledPolicy(p: WebhookPolicy, enabled: boolean): Record<string
   return { ...p, enabled };
 }
 
+/** The body that enables again a target the worker disabled after failing (Wharf: `"enabled": true` on that target). */
+export function reenabledTarget(p: WebhookPolicy, targetId: number): Record<string, unknown> {
+  return { ...p, targets: p.targets.map((t) => (t.id === targetId ? { ...t, enabled: true } : t)) };
+}
+
 /** Event type names as Harbor's UI shows them: `PUSH_ARTIFACT` → `Artifact pushed`. */
 const eventLabels: Record<string, string> = {
   PUSH_ARTIFACT: 'Artifact pushed',
