@@ -42,8 +42,9 @@ import { ApiError, get, getPage, write } from '../../lib/api.ts';
 import { formatTime } from '../../lib/format.ts';
 import { useApi, usePaged } from '../../lib/use-api.ts';
 import type { ProjectTabProps } from './types.ts';
-import { duration, LogDialog, StatusChip, useAction } from './parts.tsx';
+import { LogDialog, StatusChip, useAction } from './parts.tsx';
 import {
+  duration,
   emptyRuleForm,
   formFromRule,
   immutableRule,
@@ -328,7 +329,7 @@ function RuleDialog({ meta, initial, onClose, onSave }: { meta: RetentionMetadat
 }
 
 function RetentionHistory({ policyId }: { policyId: number }) {
-  const list = usePaged<RetentionExecution>(`/retentions/${policyId}/executions`, {}, 10);
+  const list = usePaged<RetentionExecution>(`/retentions/${policyId}/executions`);
   const [open, setOpen] = useState<number | null>(null);
   const act = useAction();
   const running = (list.data?.items ?? []).some((e) => e.status === 'Running' || e.status === 'Pending');

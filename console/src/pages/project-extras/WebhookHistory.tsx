@@ -13,7 +13,8 @@ import { get, getText, write } from '../../lib/api.ts';
 import { formatTime } from '../../lib/format.ts';
 import { useApi, usePaged } from '../../lib/use-api.ts';
 import type { ProjectTabProps } from './types.ts';
-import { duration, LogDialog, Pre, StatusChip, useAction } from './parts.tsx';
+import { LogDialog, Pre, StatusChip, useAction } from './parts.tsx';
+import { duration } from './rules.ts';
 import { eventLabel, parseDeliveryLog, type WebhookPolicy } from './webhook-form.ts';
 
 interface Execution {
@@ -129,8 +130,10 @@ export function WebhookExecutions({ projectId }: ProjectTabProps) {
         </Alert>
       ) : null}
       <FormControl size="small" sx={{ minWidth: 160, mb: 2 }}>
-        <InputLabel id="wh-exec-status">Status</InputLabel>
-        <Select labelId="wh-exec-status" label="Status" value={status} onChange={(e) => setStatus(e.target.value)}>
+        <InputLabel id="wh-exec-status" shrink>
+          Status
+        </InputLabel>
+        <Select labelId="wh-exec-status" label="Status" value={status} displayEmpty notched onChange={(e) => setStatus(e.target.value)}>
           <MenuItem value="">All</MenuItem>
           {['Pending', 'Running', 'Success', 'Error', 'Stopped'].map((st) => (
             <MenuItem key={st} value={st}>

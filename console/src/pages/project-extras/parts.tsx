@@ -118,12 +118,3 @@ export function SecretDialog({ name, secret, onClose }: { name: string; secret: 
     </Dialog>
   );
 }
-
-/** A time span between two API times, as "1.2 s" / "3 min". */
-export function duration(start: string | null | undefined, end: string | null | undefined): string {
-  if (!start || !end || start.startsWith('0001') || end.startsWith('0001')) return '';
-  const ms = new Date(end).getTime() - new Date(start).getTime();
-  if (!Number.isFinite(ms) || ms < 0) return '';
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  return `${Math.round(ms / 60_000)} min`;
-}

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   accessFromKeys,
+  duration,
   emptyRuleForm,
   formFromRule,
   immutableRule,
@@ -82,4 +83,14 @@ test('robot helpers: names, duration, body, expiry, summary', () => {
   assert.equal(robotExpiry(100, 200_000), 'Expired');
   assert.notEqual(robotExpiry(Math.floor(Date.now() / 1000) + 3600), 'Expired');
   assert.equal(permissionSummary([{ kind: 'project', namespace: '*', access }, { kind: 'project', namespace: 'x', access: [] }]), '*: repository:pull, repository:push; x: none');
+});
+
+test('duration between two API times', () => {
+  assert.equal(duration('2026-01-01T00:00:00Z', '2026-01-01T00:00:00.250Z'), '250 ms');
+  assert.equal(duration('2026-01-01T00:00:00Z', '2026-01-01T00:00:01.500Z'), '1.5 s');
+  assert.equal(duration('2026-01-01T00:00:00Z', '2026-01-01T00:00:42Z'), '42 s');
+  assert.equal(duration('2026-01-01T00:00:00Z', '2026-01-01T00:03:00Z'), '3 min');
+  assert.equal(duration('2026-01-01T00:00:00Z', '0001-01-01T00:00:00Z'), '');
+  assert.equal(duration('2026-01-01T00:00:01Z', '2026-01-01T00:00:00Z'), '');
+  assert.equal(duration(null, undefined), '');
 });

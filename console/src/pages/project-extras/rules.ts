@@ -284,3 +284,13 @@ export function robotExpiry(expiresAt: number, now = Date.now()): string {
 export function permissionSummary(perms: RobotPermission[]): string {
   return perms.map((p) => `${p.namespace}: ${p.access.map(accessKey).join(', ') || 'none'}`).join('; ');
 }
+
+/** A time span between two API times: "250 ms", "1.2 s", "3 min"; '' when either is unset. */
+export function duration(start: string | null | undefined, end: string | null | undefined): string {
+  if (!start || !end || start.startsWith('0001') || end.startsWith('0001')) return '';
+  const ms = new Date(end).getTime() - new Date(start).getTime();
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
