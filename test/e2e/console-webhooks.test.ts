@@ -60,6 +60,10 @@ test('e2e: a new project robot account shows its secret exactly once, and the se
   const secret = await shown.getByLabel('Secret').inputValue();
   assert.match(secret, /^\S{8,}$/);
   assert.equal(await robotSecretWorks('robot$library+console-ci', secret), 200);
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await shown.getByRole('button', { name: 'Copy' }).click();
+  await shown.getByText('Copied to the clipboard.').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
   await shot(page, 'robot-secret');
   await shown.getByRole('button', { name: 'Close' }).click();
   await shown.waitFor({ state: 'hidden' });
