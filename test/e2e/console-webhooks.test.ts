@@ -271,6 +271,21 @@ test('e2e: a retention dry run shows in the run history with its repository task
   const res = await fetch(`${h.wharf.url}/api/v2.0/projects/library/repositories/console-app/artifacts`, { headers: { authorization: 'Basic ' + Buffer.from(adminCreds).toString('base64') } });
   assert.equal(((await res.json()) as unknown[]).length, 1);
 
+  // A daily schedule, saved, shows its next run; "Run Now" (confirmed) adds a real run that keeps the one artifact.
+  await page.getByRole('combobox', { name: 'Schedule' }).click();
+  await page.getByRole('option', { name: 'Daily' }).click();
+  assert.equal(await page.getByLabel('Cron (UTC, seconds first)').inputValue(), '0 0 0 * * *');
+  await page.getByRole('button', { name: 'Save Schedule' }).click();
+  await page.getByText(/^Next run: /).waitFor();
+  await page.getByRole('button', { name: 'Run Now' }).click();
+  await page.getByRole('dialog', { name: 'Run retention now' }).getByRole('button', { name: 'Run' }).click();
+  const realRun = runs.getByRole('row').nth(1);
+  await realRun.getByText('Success').waitFor({ timeout: 30_000 });
+  assert.match((await realRun.textContent()) ?? '', /No/);
+  assert.equal(await runs.getByRole('row').count(), 3);
+  const after = await fetch(`${h.wharf.url}/api/v2.0/projects/library/repositories/console-app/artifacts`, { headers: { authorization: 'Basic ' + Buffer.from(adminCreds).toString('base64') } });
+  assert.equal(((await after.json()) as unknown[]).length, 1);
+
   // Immutability rules: add, disable, delete.
   await page.getByRole('tab', { name: 'Tag Immutability' }).click();
   await page.waitForURL(/\/tag-strategy\/immutable-tag$/);
