@@ -8,6 +8,7 @@
  * lease owner still holds it), a schedule tick (`next_run` still the value read).
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import { isPostgres } from './dialect.ts';
 import { notify } from './notifications.ts';
 import type { Database, JobExecutionsTable, JobTasksTable } from './schema.ts';
 
@@ -325,8 +326,16 @@ export class JobStore {
     return res;
   }
 
-  /** Recomputes an execution's status from its tasks (Harbor's precedence) and closes it when final. */
+  /**
+   * Recomputes an execution's status from its tasks (Harbor's precedence) and closes it when final.
+   * Runs in `db`'s transaction (or one of its own) holding the execution's row: on PostgreSQL two
+   * tasks ending together would otherwise each count the other as still Running (neither sees the
+   * other's uncommitted end) and leave the execution Running for ever. The lock makes the second
+   * wait, and its count, a new statement, sees the first one's commit.
+   */
   async refreshExecution(executionId: number, now: number, db: Db = this.db): Promise<void> {
+    if (!db.isTransaction) return this.db.transaction().execute((trx) => this.refreshExecution(executionId, now, trx));
+    if (isPostgres(db)) await db.selectFrom('job_executions').select('id').where('id', '=', executionId).forUpdate().execute();
     const counts = await this.counts(executionId, db);
     const status = counts.task_count === 0 ? undefined : executionStatus(counts);
     if (!status) return;

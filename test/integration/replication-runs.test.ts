@@ -5,7 +5,8 @@
  * manifest HEAD (the digest). Covered: a manual push through name and tag filters with namespace
  * flattening (Harbor's execution, task and log views, 404s); a pull; a pull into a proxy-cache
  * project (skipped, as in Harbor); a label filter with an accessory (copied after its subject,
- * listed by the referrers API at the destination); a scheduled policy whose schedule fires (and a disabled one that
+ * listed by the referrers API at the destination); two tasks of a run ending at once close it (the
+ * job store's execution row lock on PostgreSQL); a scheduled policy whose schedule fires (and a disabled one that
  * starts nothing); event-based copies and a
  * deletion (trigger `event_based`); `single_active_replication` (the skipped run) and a stop; a
  * disabled policy (412); REPLICATION events at a real receiver, per task (compared with the golden
@@ -24,6 +25,7 @@ import { api, createPolicy, eventually, explain, type ApiAnswer } from '../helpe
 import { OciLayout, testArtifactType, writeArtifact, writeMultiLayerImage, writeSingleLayerImage } from '../helpers/oci-layout.ts';
 import { cncfSecret, cncfUser, skipWithoutCncf, startCncf, type CncfRegistry } from '../helpers/cncf-registry.ts';
 import { jsonBody, startReceiver, type ReceivedRequest, type Receiver } from '../helpers/receiver.ts';
+import { sql } from 'kysely';
 import { JobStore } from '../../src/db/index.ts';
 
 const skip = skipWithoutSkopeo() || skipWithoutCncf;
@@ -82,11 +84,30 @@ async function execution(id: number): Promise<ExecutionView> {
   return (await call('GET', `/replication/executions/${id}`, 200)).json as ExecutionView;
 }
 
+/** The execution once final; after 90 s a failure that shows its tasks, their logs and the database's waits. */
 async function settled(id: number): Promise<ExecutionView> {
+  const deadline = Date.now() + 90_000;
   return eventually(async () => {
     const e = await execution(id);
-    return e.status !== 'InProgress' ? e : undefined;
+    if (e.status !== 'InProgress') return e;
+    if (Date.now() > deadline) assert.fail(`execution ${id} is still running after 90 s:\n${await diagnose(id)}`);
+    return undefined;
   });
+}
+
+/** What a stuck execution is doing: its tasks with their leases and logs, and (PostgreSQL) the sessions that wait. */
+async function diagnose(id: number): Promise<string> {
+  const db = A().wharf.db.kysely;
+  const out: string[] = [JSON.stringify(await execution(id))];
+  for (const t of await db.selectFrom('job_tasks').selectAll().where('execution_id', '=', id).orderBy('id').execute()) {
+    out.push(JSON.stringify({ ...t, extra_attrs: t.extra_attrs.slice(0, 300) }));
+    for (const l of await db.selectFrom('job_task_logs').select(['level', 'message']).where('task_id', '=', t.id).orderBy('id').execute()) out.push(`  ${l.level} ${l.message}`);
+  }
+  if (A().wharf.config.database.url !== undefined) {
+    const waits = await sql<Record<string, unknown>>`SELECT pid, state, wait_event_type, wait_event, left(query, 200) AS query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`.execute(db);
+    for (const r of waits.rows) out.push(JSON.stringify(r));
+  }
+  return out.join('\n');
 }
 
 async function tasks(id: number, query = ''): Promise<TaskView[]> {
@@ -427,6 +448,33 @@ test('summary events with the failures filter: one event for a failed run, none 
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(receiver.requests.filter(isSummary).length, 1);
   assert.equal(receiver.requests.filter((r) => r.path === '/src' && replicationOf(r).execution_id === g.id).length, 0);
+});
+
+test('two tasks of a run ending together close it (PostgreSQL: neither counts the other as still running)', { skip, timeout }, async () => {
+  const db = A().wharf.db.kysely;
+  const store = new JobStore(db);
+  const kind = 'TEST_TWO_TASKS'; // no handler: nothing but this test claims them
+  const now = Date.now();
+  const eid = await store.createExecution({ vendorType: kind, trigger: 'MANUAL', tasks: [{}, {}], maxRuns: 1 }, now);
+  const one = await store.claim(kind, 'w', now, 60_000);
+  const two = await store.claim(kind, 'w', now, 60_000);
+  assert.ok(one && two);
+  // The first task's end is written and counted, and its transaction stays open while the second ends.
+  let release = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const first = db.transaction().execute(async (trx) => {
+    await trx.updateTable('job_tasks').set({ status: 'Success', lease_owner: null, lease_expires: null, end_time: now }).where('id', '=', one.id).execute();
+    await store.refreshExecution(eid, now, trx);
+    await gate;
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const second = store.finish(two.id, 'w', 'Success', '', undefined, now);
+  await new Promise((r) => setTimeout(r, 300));
+  release();
+  await Promise.all([first, second]);
+  const e = await store.execution(eid);
+  assert.equal(e?.status, 'Success', JSON.stringify(e));
+  assert.notEqual(e?.end_time, null);
 });
 
 test('a task run again after recording its outcome (its worker died) repeats it: nothing copied or sent twice', { skip, timeout }, async () => {
