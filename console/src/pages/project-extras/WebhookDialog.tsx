@@ -214,6 +214,11 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
               </Box>
             </Stack>
           </FormControl>
+          {policy && (f.authHeaderSet || f.secretSet || f.headers.some((h) => h.value === REDACTED) || f.address.includes(REDACTED)) ? (
+            <Typography variant="caption" color="text.secondary">
+              Test sends what this form holds: stored secrets (auth header, signing secret, header values, credentials in the URL) are never read back, so type them again to test with them.
+            </Typography>
+          ) : null}
           <ErrorAlert error={test.error} />
           {result ? (
             <Alert severity={result.success ? 'success' : 'error'} role="status">
