@@ -48,9 +48,9 @@ function refuse(reply: FastifyReply, message: string): FastifyReply {
  * over the console (the console sends the visitor to its sign-in page instead). Registry and API
  * clients, which never send that header, keep the challenge.
  */
-export async function consoleChallengeHook(req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+export function consoleChallengeHook(req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
   if (reply.statusCode === 401 && req.headers['x-requested-with'] === 'XMLHttpRequest') reply.removeHeader('www-authenticate');
-  return payload;
+  done(null, payload);
 }
 
 /** The console plugin (registered by buildApp at the root). */
