@@ -5,7 +5,7 @@
  * "New Project" dialog, adds a member with a role, reads the summary, sees a pushed image in the
  * artifacts list, presses "Scan" and sees the findings counted by severity, opens the artifact
  * (its vulnerability list), generates and downloads the SBOM as JSON, and copies the pull command;
- * the artifacts list of a repository of 10,000 artifacts asks the server for one page at a time.
+ * the artifacts list of a repository of 10,000 artifacts (2,000 on PostgreSQL) asks the server for one page at a time.
  * Screenshots: projects list, project summary, members, artifacts list, artifact detail.
  */
 import { after, before, test } from 'node:test';
@@ -407,12 +407,19 @@ async function pushManyManifests(repo: string, count: number, workers: number): 
   await Promise.all(Array.from({ length: workers }, worker));
 }
 
-test('e2e: a repository of 10,000 artifacts pages on the server', { skip, timeout: 900_000 }, async (t) => {
+/**
+ * 10,000 artifacts on SQLite; 2,000 in the PostgreSQL pass, where pushing them one manifest PUT
+ * at a time takes minutes on 2 cores: the paging under test is the same.
+ */
+const manyCount = process.env.WHARF_TEST_DATABASE === 'postgres' ? 2_000 : 10_000;
+const manyText = manyCount.toLocaleString('en-US').replace(',', ',?');
+
+test('e2e: a repository of thousands of artifacts pages on the server', { skip, timeout: 900_000 }, async (t) => {
   await api('POST', '/projects', { project_name: 'c1-many' });
   const id = await projectId('c1-many');
   const started = Date.now();
-  await pushManyManifests('c1-many/big', 10_000, 16);
-  t.diagnostic(`pushed 10,000 manifests in ${Date.now() - started} ms`);
+  await pushManyManifests('c1-many/big', manyCount, 16);
+  t.diagnostic(`pushed ${manyCount} manifests in ${Date.now() - started} ms`);
 
   const page = await h.newPage();
   const listCalls: URL[] = [];
@@ -424,18 +431,18 @@ test('e2e: a repository of 10,000 artifacts pages on the server', { skip, timeou
   const shown = Date.now();
   await page.goto(`/harbor/projects/${id}/repositories/big/artifacts-tab`);
   const table = page.getByRole('table', { name: 'Artifacts' });
-  await table.getByRole('row').filter({ hasText: 'v9999' }).waitFor(); // newest first
-  await page.getByText(/^1–15 of 10,?000$/).waitFor();
-  t.diagnostic(`first page of 10,000 artifacts shown ${Date.now() - shown} ms after navigation (sign-in excluded)`);
+  await table.getByRole('row').filter({ hasText: `v${manyCount - 1}` }).waitFor(); // newest first
+  await page.getByText(new RegExp(`^1–15 of ${manyText}$`)).waitFor();
+  t.diagnostic(`first page of ${manyCount} artifacts shown ${Date.now() - shown} ms after navigation (sign-in excluded)`);
   assert.equal(await table.getByRole('row').count(), 16); // the header and one page
 
   await page.getByRole('button', { name: 'Next page' }).click();
-  await table.getByRole('row').filter({ hasText: 'v9984' }).waitFor();
-  await page.getByText(/^16–30 of 10,?000$/).waitFor();
+  await table.getByRole('row').filter({ hasText: `v${manyCount - 16}` }).waitFor();
+  await page.getByText(new RegExp(`^16–30 of ${manyText}$`)).waitFor();
   // Searching by tag is a query to the server too.
-  await page.getByLabel('Search tags').fill('v4242');
+  await page.getByLabel('Search tags').fill('v1234');
   await page.getByText('1–1 of 1').waitFor();
-  await table.getByRole('row').filter({ hasText: 'v4242' }).waitFor();
+  await table.getByRole('row').filter({ hasText: 'v1234' }).waitFor();
 
   assert.ok(listCalls.length >= 3, `artifact list calls: ${listCalls.map(String).join('\n')}`);
   for (const u of listCalls) {
