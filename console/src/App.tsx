@@ -3,27 +3,16 @@
  * people follow (Kargo's guide: /harbor/projects/<id>/webhook) open the same page here. Signed-out
  * visitors are sent to /harbor/sign-in and come back where they were going.
  */
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { CssBaseline, ThemeProvider, createTheme } from '@mui/material';
-import { Layout } from './components/Layout.tsx';
 import { Loading } from './components/common.tsx';
 import { useSession } from './lib/session.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
-import { ProjectsArea } from './pages/projects/index.tsx';
-import { SystemRobotsPage } from './pages/project-extras/index.tsx';
-import {
-  AuditLogsPage,
-  ClearingJobPage,
-  ConfigsPage,
-  InterrogationPage,
-  JobServicePage,
-  LabelsPage,
-  ProjectQuotasPage,
-  RegistriesPage,
-  ReplicationsPage,
-  UsersPage,
-} from './pages/admin/index.tsx';
+
+// Everything behind sign-in (the frame, projects, administration) is a chunk of its own, loaded
+// after the session check, so the sign-in page loads only what it shows.
+const SignedInArea = lazy(() => import('./SignedInArea.tsx').then((m) => ({ default: m.SignedInArea })));
 
 type Mode = 'light' | 'dark';
 
@@ -39,24 +28,9 @@ function SignedIn({ mode, onToggleMode }: { mode: Mode; onToggleMode: () => void
   if (checking) return <Loading label="Checking the session" />;
   if (!user) return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
   return (
-    <Layout mode={mode} onToggleMode={onToggleMode}>
-      <Routes>
-        <Route path="/" element={<Navigate to="/projects" replace />} />
-        <Route path="/projects/*" element={<ProjectsArea />} />
-        <Route path="/logs" element={<AuditLogsPage />} />
-        <Route path="/users" element={<UsersPage />} />
-        <Route path="/robot-accounts" element={<SystemRobotsPage />} />
-        <Route path="/registries" element={<RegistriesPage />} />
-        <Route path="/replications/*" element={<ReplicationsPage />} />
-        <Route path="/labels" element={<LabelsPage />} />
-        <Route path="/project-quotas" element={<ProjectQuotasPage />} />
-        <Route path="/interrogation-services/*" element={<InterrogationPage />} />
-        <Route path="/clearing-job/*" element={<ClearingJobPage />} />
-        <Route path="/job-service-dashboard/*" element={<JobServicePage />} />
-        <Route path="/configs/*" element={<ConfigsPage />} />
-        <Route path="*" element={<Navigate to="/projects" replace />} />
-      </Routes>
-    </Layout>
+    <Suspense fallback={<Loading label="Loading the console" />}>
+      <SignedInArea mode={mode} onToggleMode={onToggleMode} />
+    </Suspense>
   );
 }
 
