@@ -37,13 +37,19 @@ export interface CncfRegistry {
   remove(): Promise<void>;
 }
 
-async function waitFor(url: string, proc: ChildProcess): Promise<void> {
+/**
+ * Waits until the registry answers `/v2/` as this one does: 200 without auth, 401 with the
+ * `wharf-test` realm with it (so another server that took the port meanwhile does not count).
+ */
+async function waitFor(url: string, proc: ChildProcess, auth: boolean): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`docker-registry exited with ${proc.exitCode}`);
     try {
-      const s = (await fetch(url)).status;
-      if (s === 200 || s === 401) return;
+      const r = await fetch(url);
+      await r.arrayBuffer();
+      const ours = auth ? r.status === 401 && (r.headers.get('www-authenticate') ?? '').includes('realm="wharf-test"') : r.status === 200;
+      if (ours) return;
     } catch {
       /* not listening yet */
     }
@@ -55,30 +61,30 @@ async function waitFor(url: string, proc: ChildProcess): Promise<void> {
 /** Starts a CNCF registry on 127.0.0.1; with `auth`, htpasswd Basic auth for {@link cncfUser}. */
 export async function startCncf(opts: { auth?: boolean } = {}): Promise<CncfRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cncf-'));
-  const port = await freePort();
-  const lines = [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${join(dir, 'storage')}`,
-    '  delete:',
-    '    enabled: true',
-  ];
-  if (opts.auth) {
-    writeFileSync(join(dir, 'htpasswd'), `${cncfUser}:${cncfHash}\n`);
-    lines.push('auth:', '  htpasswd:', '    realm: wharf-test', `    path: ${join(dir, 'htpasswd')}`);
-  }
-  lines.push('http:', `  addr: 127.0.0.1:${port}`, '  secret: wharf-test-not-a-secret', '');
-  writeFileSync(join(dir, 'config.yml'), lines.join('\n'));
-  const url = `http://127.0.0.1:${port}`;
+  const auth = opts.auth === true;
+  if (auth) writeFileSync(join(dir, 'htpasswd'), `${cncfUser}:${cncfHash}\n`);
+  const configFor = (port: number): void => {
+    const lines = [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+    ];
+    if (auth) lines.push('auth:', '  htpasswd:', '    realm: wharf-test', `    path: ${join(dir, 'htpasswd')}`);
+    lines.push('http:', `  addr: 127.0.0.1:${port}`, '  secret: wharf-test-not-a-secret', '');
+    writeFileSync(join(dir, 'config.yml'), lines.join('\n'));
+  };
+  let port = 0;
   let proc: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     proc = spawn(cncfBinary, ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-    await waitFor(`${url}/v2/`, proc);
+    await waitFor(`http://127.0.0.1:${port}/v2/`, proc, auth);
   };
   const stop = async (): Promise<void> => {
     const p = proc;
@@ -89,9 +95,21 @@ export async function startCncf(opts: { auth?: boolean } = {}): Promise<CncfRegi
       p.kill('SIGKILL');
     });
   };
-  await start();
+  // The free port is released before docker-registry binds it: another process may take it
+  // meanwhile, and then this registry exits at once. Try another port then.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    configFor(port);
+    try {
+      await start();
+      break;
+    } catch (err) {
+      await stop();
+      if (attempt >= 3) throw err;
+    }
+  }
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     dir,
     stop,
