@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, ProjectRow } from '../db/index.ts';
 import type { Outbox } from '../events/index.ts';
-import { systemActor, type AuditTrail, type Authorizer } from '../auth/index.ts';
+import { roleIds, systemActor, type AuditTrail, type Authorizer } from '../auth/index.ts';
 import type { CallContext } from '../registry/index.ts';
 import { projectRef } from '../registry/index.ts';
 import { fail, pageOf, type ListQuery, type ListSpec, type Page, type TextFilter } from '../domain/index.ts';
@@ -131,13 +131,13 @@ export class ProjectAdmin {
     q = orderBy(q, orderTerms(r.sort, [{ column: 'name', desc: false }], { column: 'id', desc: false }));
     const rows = (await q.execute()).filter((p) => this.deps.authorizer.allows(ctx.actor, 'pull', { name: p.name, public: p.public === 1 }));
     const page = pageOf(rows, list.page, list.pageSize);
-    return { items: await this.projectViews(page.items), total: page.total };
+    return { items: await this.projectViews(page.items, ctx.actor), total: page.total };
   }
 
   /** One project, by name or id (X-Is-Resource-Name semantics). */
   async getProject(ctx: CallContext, key: ProjectKey): Promise<ProjectView> {
     const p = await this.deps.lookup.project(ctx, key, 'pull');
-    const [view] = await this.projectViews([p]);
+    const [view] = await this.projectViews([p], ctx.actor);
     if (!view) throw new Error('projectViews returned no view for one row');
     return view;
   }
@@ -198,8 +198,8 @@ export class ProjectAdmin {
     });
   }
 
-  /** Views of project rows: one query for repository counts, one for owner names. */
-  private async projectViews(rows: ProjectRow[]): Promise<ProjectView[]> {
+  /** Views of project rows for `actor` (its role in each): one query for repository counts, one for owner names. */
+  private async projectViews(rows: ProjectRow[], actor: CallContext['actor']): Promise<ProjectView[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((p) => p.id);
     const counts = await this.deps.db
@@ -214,6 +214,10 @@ export class ProjectAdmin {
     const owners = ownerIds.length ? await this.deps.db.selectFrom('users').select(['id', 'username']).where('id', 'in', ownerIds).execute() : [];
     const ownerOf = new Map(owners.map((u) => [u.id, u.username]));
     const retention = (await this.deps.retentionLinks?.policyIds(ids)) ?? new Map<number, number>();
-    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? ''), allowlists.get(p.id) ?? null, retention.get(p.id)));
+    const roleOf = (name: string): number => {
+      const role = actor.roles?.get(name);
+      return role === undefined ? 0 : roleIds[role];
+    };
+    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? ''), allowlists.get(p.id) ?? null, retention.get(p.id), roleOf(p.name)));
   }
 }

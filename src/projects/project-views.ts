@@ -160,8 +160,11 @@ function stringRecord(o: Record<string, unknown> | null): Record<string, string>
   return out;
 }
 
-/** A project as Harbor shows it, given its repository count, owner's name and stored CVE allowlist. */
-export function projectView(p: ProjectRow, repoCount: number, ownerName: string, allowlist: StoredCveAllowlist | null = null, retentionId?: number): ProjectView {
+/**
+ * A project as Harbor shows it, given its repository count, owner's name, stored CVE allowlist,
+ * retention policy and the caller's role id in it (0: not a member).
+ */
+export function projectView(p: ProjectRow, repoCount: number, ownerName: string, allowlist: StoredCveAllowlist | null = null, retentionId?: number, roleId = 0): ProjectView {
   const metadata: ProjectMetadata = { ...readStoredMetadata(p.metadata), public: p.public === 1 ? 'true' : 'false', ...(retentionId === undefined ? {} : { retention_id: String(retentionId) }) };
   return {
     project_id: p.id,
@@ -173,8 +176,8 @@ export function projectView(p: ProjectRow, repoCount: number, ownerName: string,
     update_time: iso(p.update_time),
     deleted: false,
     togglable: true,
-    current_user_role_id: 0,
-    current_user_role_ids: null,
+    current_user_role_id: roleId,
+    current_user_role_ids: roleId === 0 ? null : [roleId],
     repo_count: repoCount,
     metadata,
     cve_allowlist: cveAllowlistView(allowlist, p.id),
