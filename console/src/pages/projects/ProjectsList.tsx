@@ -19,30 +19,17 @@ import {
   TextField,
 } from '@mui/material';
 import { ConfirmDialog, ErrorAlert, PageTitle, PagedTable, type Column } from '../../components/common.tsx';
-import { get, getPage, write } from '../../lib/api.ts';
-import { formatTime, quotaBytes, roleNames } from '../../lib/format.ts';
+import { get, write } from '../../lib/api.ts';
+import { formatTime, quotaBytes } from '../../lib/format.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useApi, usePaged } from '../../lib/use-api.ts';
 import { accessLevel, containsTerm, projectType, roleText, type StorageUnit } from './helpers.ts';
 import { useDebounced } from './hooks.ts';
-import type { Member, Project, Registry } from './types.ts';
+import type { Project, Registry } from './types.ts';
 
-/**
- * The signed-in user's role in a project. The project's `current_user_role_id` when the server
- * fills it; else (Wharf leaves it 0) the user's own entry among the project's members.
- */
-function RoleCell({ project, username, sysadmin }: { project: Project; username: string; sysadmin: boolean }) {
-  const known = roleText(project, sysadmin);
-  const lookup = useApi(
-    async (signal) => {
-      if (known !== '' || username === '') return null;
-      const page = await getPage<Member>(`/projects/${project.project_id}/members?entityname=${encodeURIComponent(username)}&page_size=100`, { signal }).catch(() => null);
-      return page?.items.find((m) => m.entity_type === 'u' && m.entity_name === username)?.role_id ?? null;
-    },
-    [project.project_id, known, username],
-  );
-  if (known !== '') return <>{known}</>;
-  return <>{lookup.data ? (roleNames[lookup.data] ?? '') : ''}</>;
+/** The signed-in user's role in a project: the project's `current_user_role_id` (System Admin for admins who are not members). */
+function RoleCell({ project, sysadmin }: { project: Project; sysadmin: boolean }) {
+  return <>{roleText(project, sysadmin)}</>;
 }
 
 function NewProjectDialog({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: () => void }) {
@@ -170,7 +157,7 @@ export function ProjectsList() {
       ),
     },
     { label: 'Access Level', render: (p) => accessLevel(p) },
-    { label: 'Role', render: (p) => <RoleCell project={p} username={user?.username ?? ''} sysadmin={sysadmin} /> },
+    { label: 'Role', render: (p) => <RoleCell project={p} sysadmin={sysadmin} /> },
     { label: 'Type', render: (p) => projectType(p) },
     { label: 'Repositories Count', render: (p) => p.repo_count },
     { label: 'Creation Time', render: (p) => formatTime(p.creation_time) },
