@@ -60,6 +60,17 @@ export const memberListSpec = {
 } as const satisfies ListSpec;
 
 /** Adds, lists, changes and removes project members. */
+/** How many members of each role id a project has (Harbor's project summary). */
+export async function memberRoleCounts(db: Kysely<Database>, projectId: number): Promise<Map<number, number>> {
+  const rows = await db
+    .selectFrom('project_members')
+    .select(['role_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('project_id', '=', projectId)
+    .groupBy('role_id')
+    .execute();
+  return new Map(rows.map((r) => [Number(r.role_id), Number(r.n)]));
+}
+
 export class MemberService {
   constructor(private readonly deps: MemberServiceDeps) {}
 

@@ -6,7 +6,7 @@ export type { ArtifactAddition } from './content-reads.ts';
 export { parseAcceptVulnerabilities, defaultAcceptVulnerabilities, type ScanReads, type ScanTarget } from './scan-reads.ts';
 export type { RetentionLinks } from './retention-links.ts';
 export { proxyCacheRegistryTypes, type ProxyCacheProject, type UpstreamRegistries } from './upstream-registries.ts';
-export type { AccessoryView, ArtifactOptions, ArtifactView, PlatformView, ProjectMetadata, ProjectView, ReferenceView, RepositoryView, TagView } from './project-views.ts';
+export type { AccessoryView, ArtifactOptions, ArtifactView, PlatformView, ProjectMetadata, ProjectSummary, ProjectView, ReferenceView, RepositoryView, TagView } from './project-views.ts';
 export { projectListSpec } from './project-admin.ts';
 export { artifactListSpec, repositoryListSpec, tagListSpec } from './content-reads.ts';
 export { LabelService, labelView, parseLabelsCondition, type LabelFilter, type LabelServiceDeps, type LabelView } from './labels.ts';

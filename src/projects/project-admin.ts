@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, ProjectRow } from '../db/index.ts';
 import type { Outbox } from '../events/index.ts';
-import { roleIds, systemActor, type AuditTrail, type Authorizer } from '../auth/index.ts';
+import { memberRoleCounts, roleIds, systemActor, type AuditTrail, type Authorizer } from '../auth/index.ts';
 import type { CallContext } from '../registry/index.ts';
 import { projectRef } from '../registry/index.ts';
 import { fail, pageOf, type ListQuery, type ListSpec, type Page, type TextFilter } from '../domain/index.ts';
@@ -16,7 +16,8 @@ import { deleteProjectLabels, filterSql, likeContains, orderBy, orderTerms, read
 import { readStoredMetadata, type StoredMetadata } from './project-metadata-spec.ts';
 import { parseNewProject, parseProjectChange, wantsProxyCache } from './project-spec.ts';
 import { proxyCacheRegistryTypes, type ProxyCacheProject, type UpstreamRegistries } from './upstream-registries.ts';
-import { projectView, type ProjectView } from './project-views.ts';
+import { projectView, type ProjectSummary, type ProjectView } from './project-views.ts';
+import { storageUsed } from './quotas.ts';
 import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
 import type { RetentionLinks } from './retention-links.ts';
 
@@ -140,6 +141,35 @@ export class ProjectAdmin {
     const [view] = await this.projectViews([p], ctx.actor);
     if (!view) throw new Error('projectViews returned no view for one row');
     return view;
+  }
+
+  /**
+   * Harbor's project summary (`GET /projects/{p}/summary`): the repository count, the members
+   * per role (a role without members is left out, as Harbor's omitempty does) and the storage
+   * quota (`hard` the limit, -1 unlimited; `used` the bytes counted now).
+   */
+  async summary(ctx: CallContext, key: ProjectKey): Promise<ProjectSummary> {
+    const p = await this.deps.lookup.project(ctx, key, 'pull');
+    const repos = await this.deps.db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', p.id).executeTakeFirst();
+    const roles = await memberRoleCounts(this.deps.db, p.id);
+    const count = (role: keyof typeof roleIds): number | undefined => {
+      const n = roles.get(roleIds[role]) ?? 0;
+      return n === 0 ? undefined : n;
+    };
+    const summary: ProjectSummary = { repo_count: Number(repos?.n ?? 0) };
+    const fields: Array<[keyof ProjectSummary, keyof typeof roleIds]> = [
+      ['project_admin_count', 'projectAdmin'],
+      ['maintainer_count', 'maintainer'],
+      ['developer_count', 'developer'],
+      ['guest_count', 'guest'],
+      ['limited_guest_count', 'limitedGuest'],
+    ];
+    for (const [field, role] of fields) {
+      const n = count(role);
+      if (n !== undefined) Object.assign(summary, { [field]: n });
+    }
+    summary.quota = { hard: { storage: Number(p.storage_limit) }, used: { storage: await storageUsed(this.deps.db, p.id) } };
+    return summary;
   }
 
   /** True when a project of that name exists (HEAD /projects?project_name=). */

@@ -24,7 +24,7 @@ import { ContentChanges } from './content-changes.ts';
 import { ProjectLookup, type ProjectKey } from './project-lookup.ts';
 import { LabelService } from './labels.ts';
 import { ProjectMetadatas } from './project-metadatas.ts';
-import type { ArtifactOptions, ArtifactView, ProjectView, RepositoryView, TagView } from './project-views.ts';
+import type { ArtifactOptions, ArtifactView, ProjectSummary, ProjectView, RepositoryView, TagView } from './project-views.ts';
 import type { RetentionLinks } from './retention-links.ts';
 import type { ProxyCacheProject, UpstreamRegistries } from './upstream-registries.ts';
 
@@ -90,6 +90,11 @@ export class ProjectService {
   /** One project, by name or id. */
   getProject(ctx: CallContext, key: ProjectKey): Promise<ProjectView> {
     return this.admin.getProject(ctx, key);
+  }
+
+  /** Harbor's project summary: repositories, members per role, storage quota. */
+  projectSummary(ctx: CallContext, key: ProjectKey): Promise<ProjectSummary> {
+    return this.admin.summary(ctx, key);
   }
 
   /** True when a project of that name exists. */

@@ -185,6 +185,17 @@ export function projectView(p: ProjectRow, repoCount: number, ownerName: string,
   };
 }
 
+/** Harbor's ProjectSummary (the proxy-cache `registry` is not included). */
+export interface ProjectSummary {
+  repo_count: number;
+  project_admin_count?: number;
+  maintainer_count?: number;
+  developer_count?: number;
+  guest_count?: number;
+  limited_guest_count?: number;
+  quota?: { hard: { storage: number }; used: { storage: number } };
+}
+
 /** The repository columns a view needs. */
 export type RepositoryViewRow = Pick<RepositoryRow, 'id' | 'project_id' | 'name' | 'pull_count' | 'creation_time' | 'update_time'> & { description: string };
 

@@ -140,6 +140,12 @@ function iso(ms: number): string {
 }
 
 /** Per-project storage quotas: accounting hooks for the registry and Harbor's /quotas API. */
+/** Bytes a project uses now (`quota_usage.used`, 0 without a row). */
+export async function storageUsed(db: Q, projectId: number): Promise<number> {
+  const row = await db.selectFrom('quota_usage').select('used').where('project_id', '=', projectId).executeTakeFirst();
+  return row ? Number(row.used) : 0;
+}
+
 export class QuotaService implements QuotaGuard {
   constructor(private readonly deps: QuotaDeps) {}
 
@@ -149,8 +155,7 @@ export class QuotaService implements QuotaGuard {
 
   /** Bytes the project uses now. */
   async usage(db: Q, projectId: number): Promise<number> {
-    const row = await db.selectFrom('quota_usage').select('used').where('project_id', '=', projectId).executeTakeFirst();
-    return row ? Number(row.used) : 0;
+    return storageUsed(db, projectId);
   }
 
   /** Which of `items` the project does not count yet (each digest once), and their total size. */

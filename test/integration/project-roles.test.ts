@@ -42,3 +42,28 @@ test('a caller who is not a member sees 0 and null', async () => {
   assert.equal(one.current_user_role_id, 0);
   assert.equal(one.current_user_role_ids, null);
 });
+
+type Summary = Record<string, unknown> & { repo_count: number; quota?: { hard: { storage: number }; used: { storage: number } } };
+
+test('GET /projects/{p}/summary: repositories, members per role, the storage quota; readers only', async () => {
+  const before = (await api(w.url, 'GET', '/api/v2.0/projects/roles/summary', { auth: dev })).json as Summary;
+  // role-dev is the one member (a developer); roles without members are left out.
+  assert.deepEqual(before, { repo_count: 0, developer_count: 1, quota: { hard: { storage: -1 }, used: { storage: 0 } } });
+  const limit = await api(w.url, 'PUT', '/api/v2.0/projects/roles', { auth: adminAuth, body: { storage_limit: 1048576 } });
+  assert.equal(limit.status, 200, explain('PUT', '/projects/roles', limit));
+  const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+  const digest = `sha256:${(await import('node:crypto')).createHash('sha256').update(config).digest('hex')}`;
+  const up = await fetch(`${w.url}/v2/roles/app/blobs/uploads/?digest=${digest}`, { method: 'POST', headers: { authorization: adminAuth, 'content-type': 'application/octet-stream' }, body: config });
+  assert.equal(up.status, 201);
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: config.length }, layers: [] });
+  const put = await fetch(`${w.url}/v2/roles/app/manifests/v1`, { method: 'PUT', headers: { authorization: adminAuth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
+  assert.equal(put.status, 201);
+  const after = (await api(w.url, 'GET', '/api/v2.0/projects/roles/summary', { auth: dev })).json as Summary;
+  assert.equal(after.repo_count, 1);
+  assert.equal(after.quota?.hard.storage, 1048576);
+  assert.equal(after.quota?.used.storage, config.length + Buffer.byteLength(manifest));
+  const anonymous = await api(w.url, 'GET', '/api/v2.0/projects/roles/summary');
+  assert.equal(anonymous.status, 401, explain('GET', '/summary', anonymous));
+  const missing = await api(w.url, 'GET', '/api/v2.0/projects/nope/summary', { auth: adminAuth });
+  assert.equal(missing.status, 404, explain('GET', '/summary', missing));
+});

@@ -51,6 +51,10 @@ export function projectRoutes(deps: AppDeps) {
       return deps.projects.getProject(callContext(req), projectKey(req, req.params.project_name_or_id));
     });
 
+    app.get<{ Params: ProjectParams }>('/projects/:project_name_or_id/summary', async (req) => {
+      return deps.projects.projectSummary(callContext(req), projectKey(req, req.params.project_name_or_id));
+    });
+
     app.put<{ Params: ProjectParams; Body: ProjectRequest }>('/projects/:project_name_or_id', async (req, reply) => {
       await deps.projects.updateProject(callContext(req), projectKey(req, req.params.project_name_or_id), req.body);
       return reply.code(200).send();
