@@ -1,7 +1,7 @@
 /**
  * A project's summary tab: access level, type, repositories, members by role and the storage quota
- * used. Harbor's `GET /projects/{id}/summary` is used when the server has it; Wharf does not serve
- * it, so the same figures are computed from the project, its members and its quota.
+ * used, from Harbor's `GET /projects/{id}/summary`; against a server without it, the same figures
+ * are computed from the project, its members and its quota.
  */
 import { Box, Card, CardContent, LinearProgress, Typography } from '@mui/material';
 import { ErrorAlert, Loading } from '../../components/common.tsx';
@@ -25,7 +25,9 @@ export interface Summary {
 
 async function loadSummary(p: Project, signal: AbortSignal): Promise<Summary> {
   try {
-    return await get<Summary>(`/projects/${p.project_id}/summary`, { signal });
+    // Harbor leaves a role without members out of its summary (omitempty): those are zeros.
+    const served = await get<Summary>(`/projects/${p.project_id}/summary`, { signal });
+    return { project_admin_count: 0, maintainer_count: 0, developer_count: 0, guest_count: 0, limited_guest_count: 0, ...served };
   } catch (err) {
     if (!(err instanceof ApiError) || (err.status !== 404 && err.status !== 405)) throw err;
   }
