@@ -98,12 +98,15 @@ export interface Column<T> {
   width?: number | string;
 }
 
-/** A table of one server page of `list`, with its paging controls and its loading and error states. */
-export function PagedTable<T>({ list, columns, rowKey, empty = 'Nothing here yet.', label }: { list: Paged<T>; columns: Column<T>[]; rowKey: (row: T) => string | number; empty?: string; label: string }) {
-  const items = list.data?.items ?? [];
+/**
+ * A table of `rows` with its loading and error states; `children` go below it (PagedTable's
+ * paging controls). Lists the API does not page (queues, pools, workers) use it directly.
+ */
+export function PlainTable<T>({ rows, columns, rowKey, label, empty = 'Nothing here.', loading = false, error = null, children }: { rows: T[] | undefined; columns: Column<T>[]; rowKey: (row: T) => string | number; label: string; empty?: string; loading?: boolean; error?: string | null; children?: ReactNode }) {
+  const items = rows ?? [];
   return (
     <Paper variant="outlined">
-      <ErrorAlert error={list.error} />
+      <ErrorAlert error={error} />
       <TableContainer>
         <Table size="small" aria-label={label}>
           <TableHead>
@@ -123,7 +126,7 @@ export function PagedTable<T>({ list, columns, rowKey, empty = 'Nothing here yet
                 ))}
               </TableRow>
             ))}
-            {!list.loading && items.length === 0 && !list.error ? (
+            {!loading && items.length === 0 && !error ? (
               <TableRow>
                 <TableCell colSpan={columns.length}>{empty}</TableCell>
               </TableRow>
@@ -131,7 +134,16 @@ export function PagedTable<T>({ list, columns, rowKey, empty = 'Nothing here yet
           </TableBody>
         </Table>
       </TableContainer>
-      {list.loading ? <Loading /> : null}
+      {loading ? <Loading /> : null}
+      {children}
+    </Paper>
+  );
+}
+
+/** A table of one server page of `list`, with its paging controls and its loading and error states. */
+export function PagedTable<T>({ list, columns, rowKey, empty = 'Nothing here yet.', label }: { list: Paged<T>; columns: Column<T>[]; rowKey: (row: T) => string | number; empty?: string; label: string }) {
+  return (
+    <PlainTable rows={list.data?.items} columns={columns} rowKey={rowKey} label={label} empty={empty} loading={list.loading} error={list.error}>
       <TablePagination
         component="div"
         count={list.data?.total ?? -1}
@@ -144,6 +156,6 @@ export function PagedTable<T>({ list, columns, rowKey, empty = 'Nothing here yet
           list.setPage(1);
         }}
       />
-    </Paper>
+    </PlainTable>
   );
 }

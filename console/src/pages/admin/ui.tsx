@@ -6,8 +6,8 @@
  */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link as RouterLink, useLocation } from 'react-router';
-import { Box, Button, Chip, Dialog, DialogActions, DialogContent, DialogTitle, Paper, Tab, Table, TableBody, TableCell, TableContainer, TableHead, TableRow, Tabs, TextField, Typography, type TextFieldProps } from '@mui/material';
-import { ErrorAlert, Loading, type Column } from '../../components/common.tsx';
+import { Box, Button, Chip, Dialog, DialogActions, DialogContent, DialogTitle, Tab, Tabs, TextField, Typography, type TextFieldProps } from '@mui/material';
+import { ErrorAlert, Loading, PlainTable as SharedPlainTable, type Column } from '../../components/common.tsx';
 import { cronProblem, presetCrons, statusColor, type ScheduleType, type ScheduleView } from './lib.ts';
 
 let dialogSeq = 0;
@@ -224,40 +224,7 @@ export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** A table of a short list the API does not page (queues, pools, workers). */
-export function PlainTable<T>({ rows, columns, rowKey, label, empty = 'Nothing here.', loading = false, error = null }: { rows: T[] | undefined; columns: Column<T>[]; rowKey: (row: T) => string | number; label: string; empty?: string; loading?: boolean; error?: string | null }) {
-  const items = rows ?? [];
-  return (
-    <Paper variant="outlined">
-      <ErrorAlert error={error} />
-      <TableContainer>
-        <Table size="small" aria-label={label}>
-          <TableHead>
-            <TableRow>
-              {columns.map((c) => (
-                <TableCell key={c.label} sx={{ width: c.width, fontWeight: 600 }}>
-                  {c.label}
-                </TableCell>
-              ))}
-            </TableRow>
-          </TableHead>
-          <TableBody>
-            {items.map((row) => (
-              <TableRow key={rowKey(row)} hover>
-                {columns.map((c) => (
-                  <TableCell key={c.label}>{c.render(row)}</TableCell>
-                ))}
-              </TableRow>
-            ))}
-            {!loading && items.length === 0 && !error ? (
-              <TableRow>
-                <TableCell colSpan={columns.length}>{empty}</TableCell>
-              </TableRow>
-            ) : null}
-          </TableBody>
-        </Table>
-      </TableContainer>
-      {loading && items.length === 0 ? <Loading /> : null}
-    </Paper>
-  );
+/** A table of a short list the API does not page (queues, pools, workers): the spinner only while nothing is shown yet. */
+export function PlainTable<T>({ rows, loading = false, ...rest }: { rows: T[] | undefined; columns: Column<T>[]; rowKey: (row: T) => string | number; label: string; empty?: string; loading?: boolean; error?: string | null }) {
+  return <SharedPlainTable rows={rows} loading={loading && (rows ?? []).length === 0} {...rest} />;
 }
