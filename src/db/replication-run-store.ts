@@ -10,6 +10,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, JobExecutionsTable } from './schema.ts';
 import { isPostgres } from './dialect.ts';
+import { taggedOrNotIndexChild } from './artifact-filters.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -72,22 +73,7 @@ export async function replicationArtifacts(db: Db, repositoryId: number): Promis
     .selectFrom('artifacts as a')
     .select(['a.id', 'a.digest', 'a.media_type', 'a.config_media_type', 'a.artifact_type', 'a.subject_digest'])
     .where('a.repository_id', '=', repositoryId)
-    .where((eb) =>
-      eb.or([
-        eb.exists(eb.selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id')),
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('artifact_references as r')
-              .innerJoin('artifacts as p', 'p.id', 'r.artifact_id')
-              .select('r.id')
-              .whereRef('r.child_digest', '=', 'a.digest')
-              .where('r.kind', '=', 'manifest')
-              .where('p.repository_id', '=', repositoryId),
-          ),
-        ),
-      ]),
-    )
+    .where((eb) => taggedOrNotIndexChild(eb, repositoryId))
     .orderBy('a.id')
     .execute();
   return withTagsAndLabels(db, repositoryId, arts);

@@ -7,6 +7,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { isPostgres } from './dialect.ts';
+import { taggedOrNotIndexChild } from './artifact-filters.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -92,22 +93,7 @@ export async function retentionCandidates(db: Db, repositoryId: number): Promise
     .select(['a.id', 'a.digest', 'a.media_type', 'a.artifact_type', 'a.push_time', 'a.pull_time'])
     .where('a.repository_id', '=', repositoryId)
     .where('a.subject_digest', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb.exists(eb.selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id')),
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('artifact_references as r')
-              .innerJoin('artifacts as p', 'p.id', 'r.artifact_id')
-              .select('r.id')
-              .whereRef('r.child_digest', '=', 'a.digest')
-              .where('r.kind', '=', 'manifest')
-              .where('p.repository_id', '=', repositoryId),
-          ),
-        ),
-      ]),
-    )
+    .where((eb) => taggedOrNotIndexChild(eb, repositoryId))
     .orderBy('a.id')
     .execute();
   const tags = await db.selectFrom('tags').select(['artifact_id', 'name', 'push_time', 'pull_time']).where('repository_id', '=', repositoryId).orderBy('id').execute();

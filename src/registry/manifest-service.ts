@@ -29,7 +29,7 @@ import {
   type RepoName,
 } from '../domain/index.ts';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
-import { GroupCommit, registryStore } from '../db/index.ts';
+import { GroupCommit, isIndexChild, isTagged, registryStore } from '../db/index.ts';
 import type { ArtifactRef, NewEvent } from '../events/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
@@ -336,20 +336,8 @@ export class ManifestService
         .selectAll('a')
         .where('a.repository_id', '=', repository.id)
         .where((eb) => eb.or([...(children.length ? [eb('a.digest', 'in', children)] : []), ...(parents.length ? [eb('a.subject_digest', 'in', parents)] : [])]))
-        .where((eb) => eb.not(eb.exists(eb.selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id'))))
-        .where((eb) =>
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom('artifact_references as r')
-                .innerJoin('artifacts as p', 'p.id', 'r.artifact_id')
-                .select('r.id')
-                .whereRef('r.child_digest', '=', 'a.digest')
-                .where('r.kind', '=', 'manifest')
-                .where('p.repository_id', '=', repository.id),
-            ),
-          ),
-        )
+        .where((eb) => eb.not(isTagged(eb)))
+        .where((eb) => eb.not(isIndexChild(eb, repository.id)))
         .orderBy('a.id')
         .execute();
       const next: string[] = [];
