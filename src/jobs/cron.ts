@@ -16,15 +16,28 @@ export const presetCrons: Record<Exclude<CronType, 'Custom'>, string> = {
   Weekly: '0 0 0 * * 0',
 };
 
-function compile(cron: string): Cron {
+/** Why `cron` is not a valid Harbor cron (the bare reason, no prefix), with its compiled form when it is. */
+function parse(cron: string): { cron: Cron } | { problem: string } {
   const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 6) throw fail('BAD_REQUEST', `invalid cron ${cron}: expected exactly 6 fields (seconds first), found ${fields.length}`);
-  if (fields[0] !== '0') throw fail('BAD_REQUEST', `invalid cron ${cron}: the 1st field (indicating Seconds of time) of the cron setting must be 0`);
+  if (fields.length !== 6) return { problem: `expected exactly 6 fields (seconds first), found ${fields.length}` };
+  if (fields[0] !== '0') return { problem: 'the 1st field (indicating Seconds of time) of the cron setting must be 0' };
   try {
-    return new Cron(fields.join(' '), { timezone: 'UTC', paused: true });
+    return { cron: new Cron(fields.join(' '), { timezone: 'UTC', paused: true }) };
   } catch (err) {
-    throw fail('BAD_REQUEST', `invalid cron ${cron}: ${err instanceof Error ? err.message : String(err)}`);
+    return { problem: err instanceof Error ? err.message : String(err) };
   }
+}
+
+function compile(cron: string): Cron {
+  const r = parse(cron);
+  if ('problem' in r) throw fail('BAD_REQUEST', `invalid cron ${cron}: ${r.problem}`);
+  return r.cron;
+}
+
+/** Null when `cron` is a valid Harbor cron, else the reason, for callers that word their own message. */
+export function cronProblem(cron: string): string | null {
+  const r = parse(cron);
+  return 'problem' in r ? r.problem : null;
 }
 
 /** Throws BAD_REQUEST `invalid cron <c>: ...` unless `cron` is a valid Harbor cron. */

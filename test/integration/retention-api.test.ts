@@ -127,7 +127,7 @@ describe('tag retention API', () => {
     const scheduled = shape<{ trigger: { settings: { cron: string; next_scheduled_time?: string } } }>((await call('GET', `/retentions/${id}`, 200)).json);
     assert.equal(scheduled.trigger.settings.cron, '0 0 3 * * *');
     assert.match(scheduled.trigger.settings.next_scheduled_time ?? '', /T03:00:00Z$/);
-    assert.equal(message(await call('PUT', `/retentions/${id}`, 400, policy(pid, [rule('always', {})], { trigger: { kind: 'Schedule', settings: { cron: '30 0 3 * * *' }, references: {} } }))), 'invalid cron string for scheduled tag retention: 30 0 3 * * *, error: the seconds field must be 0');
+    assert.equal(message(await call('PUT', `/retentions/${id}`, 400, policy(pid, [rule('always', {})], { trigger: { kind: 'Schedule', settings: { cron: '30 0 3 * * *' }, references: {} } }))), 'invalid cron string for scheduled tag retention: 30 0 3 * * *, error: the 1st field (indicating Seconds of time) of the cron setting must be 0');
     await call('PUT', `/retentions/${id}`, 200, policy(pid, [rule('latestPushedK', { latestPushedK: 2 }, 'app')]));
     assert.equal(shape<{ trigger: { settings: Json } }>((await call('GET', `/retentions/${id}`, 200)).json).trigger.settings.next_scheduled_time, undefined);
 

@@ -41,7 +41,7 @@ import {
 } from '../../db/index.ts';
 import { fail, isJsonObject, parseDigest, parseRepoName, storedObject, type Page } from '../../domain/index.ts';
 import type { Outbox } from '../../events/index.ts';
-import { validateCron, type JobContext, type JobHandler, type JobService, type JobTaskRow } from '../../jobs/index.ts';
+import { cronProblem, type JobContext, type JobHandler, type JobService, type JobTaskRow } from '../../jobs/index.ts';
 import { pathInProject, type ImmutabilityGuard, type Registry } from '../../registry/index.ts';
 import { evaluateRetention, retentionLogTable, rulesForRepository, type RetentionCandidate, type RetentionDecision } from './evaluate.ts';
 import { eventRule, parsePolicy, policyText, policyView, readPolicy, retentionMetadata, type RetentionRule, type RetentionSpec } from './policy.ts';
@@ -465,17 +465,7 @@ export class RetentionService {
 
   private checkCron(cron: string): void {
     if (cron === '') return;
-    const fields = cron.trim().split(/\s+/);
-    let problem: string | null = null;
-    if (fields.length !== 6) problem = 'the cron must have 6 fields (seconds first)';
-    else if (fields[0] !== '0') problem = 'the seconds field must be 0';
-    else {
-      try {
-        validateCron(cron);
-      } catch (err) {
-        problem = err instanceof Error ? err.message : String(err);
-      }
-    }
+    const problem = cronProblem(cron);
     if (problem !== null) throw fail('BAD_REQUEST', `invalid cron string for scheduled tag retention: ${cron}, error: ${problem}`);
   }
 
