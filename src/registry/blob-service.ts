@@ -55,17 +55,22 @@ export class BlobService
 
   constructor(private readonly deps: RegistryDeps) {}
 
-  /** The project of `repo`, after checking that the caller may do `action` in it. */
-  private async access(ctx: CallContext, repo: RepoName, action: Action): Promise<ProjectRow> {
+  /**
+   * The project of `repo`, after checking that the caller may do `action` in it (or, given a list,
+   * any of its actions; a refusal names the first).
+   */
+  private async access(ctx: CallContext, repo: RepoName, action: Action | readonly [Action, ...Action[]]): Promise<ProjectRow> {
+    const [first, ...others] = typeof action === 'string' ? [action] : action;
     let project: ProjectRow;
     try {
       project = await projectForRepo(this.deps.db, repo);
     } catch (err) {
       // An anonymous caller is asked to log in before learning whether a project exists.
-      if (isDomainError(err, 'NAME_UNKNOWN') && ctx.actor.username === '') this.deps.authorizer.check(ctx.actor, action);
+      if (isDomainError(err, 'NAME_UNKNOWN') && ctx.actor.username === '') this.deps.authorizer.check(ctx.actor, first);
       throw err;
     }
-    this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 }, repo);
+    const target = { name: project.name, public: project.public === 1 };
+    if (!others.some((a) => this.deps.authorizer.allows(ctx.actor, a, target, repo))) this.deps.authorizer.check(ctx.actor, first, target, repo);
     return project;
   }
 
@@ -270,7 +275,8 @@ export class BlobService
   }
 
   async uploadState(ctx: CallContext, repo: RepoName, id: string): Promise<UploadState> {
-    await this.access(ctx, repo, 'push');
+    // A GET, so pull, as Harbor and the distribution registry ask and as the 401 challenge's scope says.
+    await this.access(ctx, repo, 'pull');
     await this.uploadRow(repo, id);
     // Behind any chunk still being written, so the size reported is where the next chunk must start.
     return this.serialize(id, async () => ({ id, repository: repo, size: await this.storedSize(repo, id) }));
@@ -322,7 +328,9 @@ export class BlobService
   }
 
   async cancelUpload(ctx: CallContext, repo: RepoName, id: string): Promise<void> {
-    await this.access(ctx, repo, 'push');
+    // A DELETE: delete, as Harbor asks and the challenge's scope says; push too, so that a pusher
+    // (and POST ?digest= with a malformed digest, which drops the session it opened) may drop one.
+    await this.access(ctx, repo, ['delete', 'push']);
     await this.uploadRow(repo, id);
     await this.serialize(id, () => this.discard(id));
   }

@@ -43,6 +43,24 @@ export function isBlobUploadRequest(method: string, url: string): boolean {
   return path.startsWith('/v2/') && /\/blobs\/uploads(?:\/[^/]*)?$/.test(path);
 }
 
+/**
+ * The extra scope a cross-repository mount needs (`repository:<from>:pull`), for the 401 challenge
+ * of `POST .../blobs/uploads/?mount=<d>&from=<repo>`; null for every other request. A token
+ * without it cannot mount (Wharf then opens a plain upload, 202), so a client that asks for just
+ * the challenge's scopes, like the OCI conformance suite, would never see the mount's 201.
+ * Harbor names the source repository in the challenge the same way.
+ */
+export function mountSourceScope(req: FastifyRequest): string | null {
+  if (req.method !== 'POST' || queryParam(req, 'mount') === undefined || !/\/blobs\/uploads\/?$/.test(pathOf(req.url))) return null;
+  const from = queryParam(req, 'from');
+  if (from === undefined || from === '') return null;
+  try {
+    return `repository:${parseRepoName(from)}:pull`;
+  } catch {
+    return null;
+  }
+}
+
 /** The `digest` query parameter, required. */
 function requiredDigest(req: FastifyRequest): Digest {
   const d = queryParam(req, 'digest');

@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { AppDeps } from '../deps.ts';
 import { fail, isDomainError, type ErrorCode } from '../../domain/index.ts';
 import { badCredentialsMessage, registryChallenge, resolveActor } from '../credentials.ts';
-import { blobRoutes } from './blobs.ts';
+import { blobRoutes, mountSourceScope } from './blobs.ts';
 import { ociErrorBody, ociErrorTable, ociUnknownError } from './errors.ts';
 import { manifestRoutes } from './manifests.ts';
 import { parseOciPath } from './names.ts';
@@ -44,6 +44,13 @@ function sendError(reply: FastifyReply, code: ErrorCode, message: string, detail
   const entry = ociErrorTable[code];
   if (code === 'UNAUTHORIZED') reply.header('www-authenticate', wwwAuthenticate);
   return reply.code(status ?? entry.status).type('application/json; charset=utf-8').send(ociErrorBody(entry.code, message, detail));
+}
+
+/** `challenge` with `extra` added to its scope list (space-separated, as the token spec writes several). */
+function withScope(challenge: string, extra: string | null): string {
+  if (extra === null) return challenge;
+  const m = /,scope="([^"]*)"$/.exec(challenge);
+  return m ? `${challenge.slice(0, m.index)},scope="${m[1] ?? ''} ${extra}"` : `${challenge},scope="${extra}"`;
 }
 
 /** Codings Wharf stores bodies under: none, `identity`, and `chunked` framing (which Node removes). */
@@ -84,9 +91,9 @@ export function ociApi(deps: AppDeps) {
       if (req.badCredentials) throw fail('UNAUTHORIZED', badCredentialsMessage(req));
     });
 
-    // Every 401 carries the Bearer challenge of the token flow, with the scope the request needs.
+    // Every 401 carries the Bearer challenge of the token flow, with the scopes the request needs.
     app.addHook('onSend', async (req, reply, payload) => {
-      if (reply.statusCode === 401) reply.header('www-authenticate', registryChallenge(deps.config.external_url, req.method, req.url));
+      if (reply.statusCode === 401) reply.header('www-authenticate', withScope(registryChallenge(deps.config.external_url, req.method, req.url), mountSourceScope(req)));
       return payload;
     });
 
