@@ -21,14 +21,15 @@ export interface ProjectView {
   name: string;
   owner_id: number;
   owner_name: string;
-  /** A proxy-cache project's upstream registry endpoint; null for an ordinary project. */
-  registry_id: number | null;
+  /** A proxy-cache project's upstream registry endpoint; absent for an ordinary project (Harbor omits its 0). */
+  registry_id?: number;
   creation_time: string;
   update_time: string;
   deleted: boolean;
   togglable: boolean;
   current_user_role_id: number;
-  current_user_role_ids: number[] | null;
+  /** Every role id of the caller in the project; [] when not a member (the swagger has no null here). */
+  current_user_role_ids: number[];
   repo_count: number;
   metadata: ProjectMetadata;
   /** The project's own CVE allowlist (used by the pull gate when `reuse_sys_cve_allowlist` is false). */
@@ -171,13 +172,13 @@ export function projectView(p: ProjectRow, repoCount: number, ownerName: string,
     name: p.name,
     owner_id: p.owner_id ?? 0,
     owner_name: ownerName,
-    registry_id: p.registry_id === null ? null : Number(p.registry_id),
+    ...(p.registry_id === null ? {} : { registry_id: Number(p.registry_id) }),
     creation_time: iso(p.creation_time),
     update_time: iso(p.update_time),
     deleted: false,
     togglable: true,
     current_user_role_id: roleId,
-    current_user_role_ids: roleId === 0 ? null : [roleId],
+    current_user_role_ids: roleId === 0 ? [] : [roleId],
     repo_count: repoCount,
     metadata,
     cve_allowlist: cveAllowlistView(allowlist, p.id),

@@ -35,7 +35,7 @@ function challengeParams(header: string): Record<string, string> {
 function suiteClient(w: TestWharf, user: string, password: string) {
   return async (method: string, path: string, init: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<Exchange> => {
     const send = (auth?: string) =>
-      fetch(w.url + path, { method, headers: { 'user-agent': 'distribution-spec-conformance-tests', ...init.headers, ...(auth ? { authorization: auth } : {}) }, body: init.body, redirect: 'manual' });
+      fetch(w.url + path, { method, headers: { 'user-agent': 'distribution-spec-conformance-tests', ...init.headers, ...(auth ? { authorization: auth } : {}) }, body: init.body ? new Uint8Array(init.body) : undefined, redirect: 'manual' });
     const first = await send();
     if (first.status !== 401) return { res: first, scope: null, challenge: null };
     await first.arrayBuffer();

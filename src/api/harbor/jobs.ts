@@ -117,7 +117,8 @@ function historyView(job: SystemJob, e: ExecutionView, schedule: ScheduleView | 
     job_name: job.vendorType,
     job_kind: e.trigger === 'SCHEDULE' ? 'SCHEDULE' : 'MANUAL',
     job_parameters: JSON.stringify(parametersOf(e)),
-    schedule: e.trigger === 'SCHEDULE' ? scheduleObj(schedule) : null,
+    // Harbor always sends a ScheduleObj: the trigger as its type ("Manual" for a run started by hand).
+    schedule: e.trigger === 'SCHEDULE' ? (scheduleObj(schedule) ?? { type: 'Schedule', cron: '' }) : { type: 'Manual', cron: '' },
     job_status: e.status,
     deleted: false,
     creation_time: iso(e.start_time),
