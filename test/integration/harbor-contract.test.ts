@@ -21,7 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { adminAuth, adminPassword, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { routesOf } from '../helpers/routes.ts';
 import { SwaggerContract, routeServes, type Mismatch } from '../helpers/swagger.ts';
@@ -29,7 +29,7 @@ import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpe
 import { OciLayout, writeArtifact, writePlatformIndex, writeSingleLayerImage, sha256 } from '../helpers/oci-layout.ts';
 import { startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { startTestAdapter, type TestAdapter } from '../helpers/test-adapter.ts';
-import { eventually, pushBlob, putManifest } from '../helpers/webhook-client.ts';
+import { api, eventually, pushBlob, putManifest, type ApiAnswer } from '../helpers/webhook-client.ts';
 import { policyBody, rule } from '../helpers/retention.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -50,12 +50,7 @@ const knownDifferences: Array<{ operationId: string; status: number; pointer: st
 ];
 
 /** One answer, as the calls see it. */
-interface Got {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: unknown;
-}
+type Got = ApiAnswer;
 
 interface OpResult {
   calls: number;
@@ -111,19 +106,8 @@ async function call(operationId: string, opts: CallOptions = {}): Promise<Got> {
   });
   const qs = opts.query ? '?' + new URLSearchParams(Object.entries(opts.query).map(([k, v]) => [k, String(v)])).toString() : '';
   const auth = opts.auth ?? adminAuth;
-  const res = await request(`${tw.url}${path}${qs}`, {
-    method: op.method,
-    headers: { ...(auth ? { authorization: auth } : {}), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-  });
-  const text = await res.body.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  const got: Got = { status: res.statusCode, headers: res.headers, text, json };
+  // HttpMethod is undici's union of method names; the swagger's are among them.
+  const got: Got = await api(tw.url, op.method as Dispatcher.HttpMethod, path + qs, { auth, body: opts.body });
   const r = resultOf(operationId);
   r.calls++;
   for (const m of contract.check(operationId, got)) {
@@ -132,7 +116,7 @@ async function call(operationId: string, opts: CallOptions = {}): Promise<Got> {
   }
   const expected = opts.expect;
   const driven = expected === undefined ? got.status >= 200 && got.status < 300 : got.status === expected;
-  assert.ok(driven, `${operationId} ${op.method} ${path}${qs}: expected ${expected ?? '2xx'}, got ${got.status}: ${text.slice(0, 400)}`);
+  assert.ok(driven, `${operationId} ${op.method} ${path}${qs}: expected ${expected ?? '2xx'}, got ${got.status}: ${got.text.slice(0, 400)}`);
   return got;
 }
 
