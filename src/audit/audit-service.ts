@@ -15,6 +15,7 @@ import type { Authorizer, Action, AuditTrail, CallContext } from '../auth/index.
 import type { Config } from '../config/index.ts';
 import { fail, type ListQuery, type ListSpec } from '../domain/index.ts';
 import { listPage } from '../db/index.ts';
+import { auditExtEventTypes, auditExtView, type AuditLogExtView } from './audit-ext.ts';
 
 /** A Kysely handle or an open transaction on it. */
 export type AuditDb = Kysely<Database> | Transaction<Database>;
@@ -96,16 +97,10 @@ export interface AuditDeps {
   config: Config;
 }
 
+/** Harbor's AuditLog of a row: its AuditLogExt without the description. */
 function view(r: AuditLogRow): AuditLogView {
-  return {
-    id: r.id,
-    username: r.username,
-    resource: r.resource,
-    resource_type: r.resource_type,
-    operation: r.operation,
-    operation_result: r.result === 'success',
-    op_time: new Date(r.op_time).toISOString(),
-  };
+  const { operation_description: _description, ...entry } = auditExtView(r);
+  return entry;
 }
 
 /** Reads, records and prunes the audit log. */
@@ -132,7 +127,34 @@ export class AuditService implements AuditTrail {
   /** Harbor's GET /audit-logs: every entry (system admin only). */
   async listAll(ctx: CallContext, list: AuditQuery): Promise<{ items: AuditLogView[]; total: number }> {
     this.deps.authorizer.check(ctx.actor, 'admin');
-    return this.query(null, list);
+    return this.query(null, list, view);
+  }
+
+  /**
+   * Harbor's GET /auditlog-exts: the system admin sees every entry; any other authenticated
+   * caller the entries of the projects whose logs they may read (`read-logs`, as Harbor's
+   * `log:list`), and none of the system-wide ones; anonymous callers are refused (401).
+   */
+  async listExt(ctx: CallContext, list: AuditQuery): Promise<{ items: AuditLogExtView[]; total: number }> {
+    const { actor } = ctx;
+    if (actor.username === '') throw fail('UNAUTHORIZED', 'authentication required to list audit logs');
+    if (this.deps.authorizer.allows(actor, 'admin')) return this.query(null, list, auditExtView);
+    const names = [...(actor.roles?.keys() ?? [])];
+    const projects = names.length === 0 ? [] : await this.deps.db.selectFrom('projects').select(['id', 'name', 'public']).where('name', 'in', names).execute();
+    const readable = projects.filter((p) => this.deps.authorizer.allows(actor, 'read-logs', { name: p.name, public: p.public === 1 })).map((p) => p.id);
+    return this.query(readable, list, auditExtView);
+  }
+
+  /** Harbor's GET /auditlog-exts/events: the event types of the audit log (system admin only). */
+  listExtEventTypes(ctx: CallContext): Array<{ event_type: string }> {
+    this.deps.authorizer.check(ctx.actor, 'admin');
+    return auditExtEventTypes.map((t) => ({ event_type: t }));
+  }
+
+  /** Harbor's GET /projects/{project_name}/auditlog-exts: the project's entries (readers of its logs). */
+  async listProjectExt(ctx: CallContext, key: { nameOrId: string; isName: boolean }, list: AuditQuery): Promise<{ items: AuditLogExtView[]; total: number }> {
+    const projectId = await this.readableProject(ctx, key, 'read-logs');
+    return this.query([projectId], list, auditExtView);
   }
 
   /** Harbor's GET /projects/{p}/logs: the project's entries (readers of the project's logs). */
@@ -142,6 +164,12 @@ export class AuditService implements AuditTrail {
     action: Action,
     list: AuditQuery,
   ): Promise<{ items: AuditLogView[]; total: number }> {
+    const projectId = await this.readableProject(ctx, key, action);
+    return this.query([projectId], list, view);
+  }
+
+  /** The id of the project `key` names, after checking that the caller may do `action` on it. */
+  private async readableProject(ctx: CallContext, key: { nameOrId: string; isName: boolean }, action: Action): Promise<number> {
     const byId = !key.isName && /^[0-9]{1,15}$/.test(key.nameOrId);
     const project = await this.deps.db
       .selectFrom('projects')
@@ -154,14 +182,16 @@ export class AuditService implements AuditTrail {
       throw fail('NOT_FOUND', `project ${key.nameOrId} not found`);
     }
     this.deps.authorizer.check(ctx.actor, action, { name: project.name, public: project.public === 1 });
-    return this.query(project.id, list);
+    return project.id;
   }
 
-  private async query(projectId: number | null, list: AuditQuery): Promise<{ items: AuditLogView[]; total: number }> {
+  /** A page of entries, of the projects `projectIds` (null: every entry), shown by `show`. */
+  private async query<V>(projectIds: number[] | null, list: AuditQuery, show: (r: AuditLogRow) => V): Promise<{ items: V[]; total: number }> {
     let base = this.deps.db.selectFrom('audit_log').selectAll();
-    if (projectId !== null) base = base.where('project_id', '=', projectId);
+    // An empty list selects nothing (Harbor's project id -1).
+    if (projectIds !== null) base = base.where('project_id', 'in', projectIds.length > 0 ? projectIds : [-1]);
     const page = await listPage(base, list, auditListSpec, { fallback: [{ column: 'op_time', desc: true }], tieBreak: { column: 'id', desc: true } });
-    return { items: page.items.map(view), total: page.total };
+    return { items: page.items.map(show), total: page.total };
   }
 
   /** Deletes entries older than `audit.retention_days`; returns how many. */
