@@ -21,6 +21,7 @@ import { webhookRoutes } from './webhooks.ts';
 import { quotaRoutes } from './quotas.ts';
 import { auditRoutes } from './audit.ts';
 import { userRoutes } from './users.ts';
+import { permissionRoutes } from './permissions.ts';
 import { memberRoutes } from './members.ts';
 import { robotRoutes } from './robots.ts';
 import { scannerRoutes } from './scanners.ts';
@@ -93,6 +94,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(quotaRoutes(deps));
     await app.register(auditRoutes(deps));
     await app.register(userRoutes(deps));
+    await app.register(permissionRoutes(deps));
     await app.register(memberRoutes(deps));
     await app.register(robotRoutes(deps));
     await app.register(scannerRoutes(deps));

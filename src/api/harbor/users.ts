@@ -9,6 +9,8 @@
  *   PUT    /users/{user_id}/password {old_password, new_password} (old required for one's own)
  *   PUT    /users/{user_id}/sysadmin {sysadmin_flag}
  *   DELETE /users/{user_id}          (system admin)
+ *   PUT    /users/{user_id}/cli_secret  412: Harbor sets CLI secrets only in OIDC auth mode and
+ *                                    Wharf has only db_auth, so it answers as Harbor does there
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
@@ -65,6 +67,12 @@ export function userRoutes(deps: AppDeps) {
     app.put<{ Params: UserParams }>('/users/:user_id/sysadmin', async (req, reply) => {
       await deps.users.setSysadmin(req.actor, userId(req.params.user_id), req.body);
       return reply.code(200).send();
+    });
+
+    // Harbor checks the auth mode before anything else; under db_auth the answer is always this.
+    app.put<{ Params: UserParams }>('/users/:user_id/cli_secret', async (req) => {
+      userId(req.params.user_id);
+      throw fail('PRECONDITION_FAILED', 'unable to update CLI secret under authmode: db_auth');
     });
 
     app.delete<{ Params: UserParams }>('/users/:user_id', async (req, reply) => {
