@@ -56,8 +56,10 @@ export interface Actor {
   username: string;
   userId: number | null;
   sysadmin: boolean;
-  /** A user's role per project name (absent or empty: member of nothing). */
+  /** A user's role per project name (absent or empty: member of nothing): the strongest of its own and its groups' roles. */
   roles?: ReadonlyMap<string, ProjectRole>;
+  /** Every role a user holds per project name, its own and its groups' (strongest first; Harbor's `current_user_role_ids`). */
+  roleLists?: ReadonlyMap<string, readonly ProjectRole[]>;
   /** Set for robot accounts. */
   robot?: { id: number; projectName: string | null; permissions: ReadonlyArray<RobotGrant> };
   /** For bearer-token callers: repository name -> granted actions ('pull', 'push', 'delete', '*'). */

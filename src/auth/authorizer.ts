@@ -14,8 +14,9 @@
  *    repository; actions without a repository (the catalog's listing) follow its account.
  * 3. The system admin (and Wharf's own system actor) may do everything.
  * 4. Anyone (anonymous too) may pull from a public project.
- * 5. A user may do what their role in the project allows; a robot what its permissions grant in
- *    the project's namespace (or `*`).
+ * 5. A user may do what their role in the project allows (the strongest of their own membership
+ *    and their user groups' memberships: `actor.roles`, see src/auth/user-groups.ts); a robot what
+ *    its permissions grant in the project's namespace (or `*`).
  * 6. Nothing else: actions without a project (creating projects, system settings, the system-wide
  *    audit log) are the system admin's.
  */
@@ -186,7 +187,7 @@ export class Authorizer {
     throw fail('DENIED', `${actor.username} is not allowed to ${what}`);
   }
 
-  /** The actor's role in `project` (null when not a member); the system admin counts as projectAdmin. */
+  /** The actor's role in `project`, its groups' included (null when not a member); the system admin counts as projectAdmin. */
   roleIn(actor: Actor, projectName: string): ProjectRole | null {
     if (actor.sysadmin) return 'projectAdmin';
     return actor.roles?.get(projectName) ?? null;

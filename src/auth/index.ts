@@ -8,6 +8,7 @@ export * from './tokens.ts';
 export * from './login-limiter.ts';
 export * from './audit-trail.ts';
 export * from './members.ts';
+export * from './user-groups.ts';
 export * from './robots.ts';
 export * from './scanner-credential.ts';
 export * from './sessions.ts';

@@ -1,17 +1,19 @@
 /**
- * Project members: users holding one of Harbor's roles in a project (Harbor's
- * /projects/{p}/members). Only users are members here (Harbor's groups are not supported). Reading
- * members needs `read-members`, changing them `manage-members` (project admin or system admin).
- * Every change is recorded in the audit log (resource type `member`, resource `project/username`)
- * in the change's transaction.
+ * Project members: users and user groups holding one of Harbor's roles in a project (Harbor's
+ * /projects/{p}/members; entity_type `u` or `g`). A group member gives its role to every user in
+ * the group (src/auth/user-groups.ts). Reading members needs `read-members`, changing them
+ * `manage-members` (project admin or system admin). Every change is recorded in the audit log
+ * (resource type `member`, resource `project/username` or `project/group name`) in the change's
+ * transaction.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { fail, type ListQuery, type ListSpec } from '../domain/index.ts';
 import { likeContains, listPage, type Database, type ProjectRow } from '../db/index.ts';
 import type { Actor } from './actor.ts';
 import { roleOfId } from './actor.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { AuditTrail } from './audit-trail.ts';
+import { memberGroup } from './user-groups.ts';
 
 /** Harbor's ProjectMemberEntity. */
 export interface MemberView {
@@ -21,7 +23,7 @@ export interface MemberView {
   role_name: string;
   role_id: number;
   entity_id: number;
-  entity_type: 'u';
+  entity_type: 'u' | 'g';
 }
 
 /** Which project: by name or id, as Harbor's `{project_name_or_id}` with `X-Is-Resource-Name`. */
@@ -54,8 +56,9 @@ function obj(v: unknown, what: string): Record<string, unknown> {
 /** The fields `q` and `sort` take on the member list (Harbor documents none; these are the member's own). */
 export const memberListSpec = {
   id: { type: 'int', column: 'm.id' },
-  entity_name: { type: 'text', column: 'u.username' },
-  entity_id: { type: 'int', column: 'u.id' },
+  entity_name: { type: 'text', column: 'm.entity_name' },
+  entity_id: { type: 'int', column: 'm.entity_id' },
+  entity_type: { type: 'text', column: 'm.entity_type' },
   role_id: { type: 'int', column: 'm.role_id' },
 } as const satisfies ListSpec;
 
@@ -77,8 +80,8 @@ export class MemberService {
   /** Lists members, optionally only those whose name contains `entityname` (Harbor's parameter), paged (memberListSpec). */
   async list(actor: Actor, key: MemberProjectKey, entityname: string | undefined, list: ListQuery): Promise<{ items: MemberView[]; total: number }> {
     const p = await this.project(actor, key, 'read-members');
-    let q = this.base().where('m.project_id', '=', p.id);
-    if (entityname) q = q.where(likeContains('u.username', entityname));
+    let q = this.base(p.id);
+    if (entityname) q = q.where(likeContains('m.entity_name', entityname));
     const page = await listPage(q, list, memberListSpec, { fallback: [{ column: 'm.id', desc: false }], tieBreak: { column: 'm.id', desc: false } });
     return { items: page.items.map(view), total: page.total };
   }
@@ -89,17 +92,22 @@ export class MemberService {
     return view(await this.member(p, id));
   }
 
-  /** Adds a user (`member_user.username` or `.user_id`) with `role_id`; returns the member id. */
+  /**
+   * Adds a user (`member_user.username` or `.user_id`) or a user group (`member_group`: `id`, or
+   * `group_name` with `group_type`, or `ldap_group_dn`; see memberGroup for the groups created on
+   * the fly, as Harbor does) with `role_id`; returns the member id.
+   */
   async add(actor: Actor, key: MemberProjectKey, body: unknown): Promise<number> {
     const p = await this.project(actor, key, 'manage-members');
     const b = obj(body, 'the body');
     const roleId = roleIdOf(b.role_id);
-    if (b.member_group !== undefined && b.member_group !== null) throw fail('BAD_REQUEST', 'member_group is not supported by Wharf: add users with member_user');
-    const mu = obj(b.member_user, 'member_user');
+    const mu = b.member_user === undefined || b.member_user === null ? {} : obj(b.member_user, 'member_user');
+    const byUser = (typeof mu.user_id === 'number' && mu.user_id > 0) || (typeof mu.username === 'string' && mu.username !== '');
+    if (!byUser && b.member_group !== undefined && b.member_group !== null) return this.addGroup(actor, p, roleId, obj(b.member_group, 'member_group'));
     let q = this.deps.db.selectFrom('users').select(['id', 'username']);
     if (typeof mu.user_id === 'number' && mu.user_id > 0) q = q.where('id', '=', mu.user_id);
     else if (typeof mu.username === 'string' && mu.username !== '') q = q.where('username', '=', mu.username);
-    else throw fail('BAD_REQUEST', 'member_user.username or member_user.user_id is required');
+    else throw fail('BAD_REQUEST', 'at least one of member_user or member_group must be provided');
     const user = await q.executeTakeFirst();
     if (!user) throw fail('NOT_FOUND', `user ${String(mu.username ?? mu.user_id)} not found`);
     const now = Date.now();
@@ -116,6 +124,22 @@ export class MemberService {
     });
   }
 
+  private async addGroup(actor: Actor, p: ProjectRow, roleId: number, raw: Record<string, unknown>): Promise<number> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      const g = await memberGroup(trx, raw);
+      const now = Date.now();
+      const row = await trx
+        .insertInto('project_members')
+        .values({ project_id: p.id, user_id: null, group_id: g.id, role_id: roleId, creation_time: now, update_time: now })
+        .onConflict((oc) => oc.columns(['project_id', 'group_id']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!row) throw fail('CONFLICT', 'The project member specified already exist');
+      await this.deps.audit.record(trx, { projectId: p.id, username: actor.username, operation: 'create', resourceType: 'member', resource: `${p.name}/${g.group_name}` });
+      return row.id;
+    });
+  }
+
   /** Changes a member's role (`{"role_id": n}`). */
   async update(actor: Actor, key: MemberProjectKey, id: number, body: unknown): Promise<void> {
     const p = await this.project(actor, key, 'manage-members');
@@ -123,7 +147,7 @@ export class MemberService {
     const m = await this.member(p, id);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('project_members').set({ role_id: roleId, update_time: Date.now() }).where('id', '=', id).execute();
-      await this.deps.audit.record(trx, { projectId: p.id, username: actor.username, operation: 'update', resourceType: 'member', resource: `${p.name}/${m.username}` });
+      await this.deps.audit.record(trx, { projectId: p.id, username: actor.username, operation: 'update', resourceType: 'member', resource: `${p.name}/${m.entity_name}` });
     });
   }
 
@@ -133,19 +157,30 @@ export class MemberService {
     const m = await this.member(p, id);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('project_members').where('id', '=', id).execute();
-      await this.deps.audit.record(trx, { projectId: p.id, username: actor.username, operation: 'delete', resourceType: 'member', resource: `${p.name}/${m.username}` });
+      await this.deps.audit.record(trx, { projectId: p.id, username: actor.username, operation: 'delete', resourceType: 'member', resource: `${p.name}/${m.entity_name}` });
     });
   }
 
-  private base() {
-    return this.deps.db
-      .selectFrom('project_members as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.id', 'm.project_id', 'm.role_id', 'u.id as user_id', 'u.username']);
+  /** A project's members, users and groups alike, as one derived table `m` (entity_id, entity_name, entity_type). */
+  private base(projectId: number) {
+    const rows = this.deps.db
+      .selectFrom('project_members as pm')
+      .leftJoin('users as u', 'u.id', 'pm.user_id')
+      .leftJoin('user_groups as g', 'g.id', 'pm.group_id')
+      .select([
+        'pm.id',
+        'pm.project_id',
+        'pm.role_id',
+        sql<number>`coalesce(pm.user_id, pm.group_id)`.as('entity_id'),
+        sql<string>`coalesce(u.username, g.group_name)`.as('entity_name'),
+        sql<'u' | 'g'>`case when pm.user_id is null then 'g' else 'u' end`.as('entity_type'),
+      ])
+      .where('pm.project_id', '=', projectId);
+    return this.deps.db.selectFrom(rows.as('m')).selectAll('m');
   }
 
   private async member(p: ProjectRow, id: number) {
-    const row = Number.isSafeInteger(id) ? await this.base().where('m.project_id', '=', p.id).where('m.id', '=', id).executeTakeFirst() : undefined;
+    const row = Number.isSafeInteger(id) ? await this.base(p.id).where('m.id', '=', id).executeTakeFirst() : undefined;
     if (!row) throw fail('NOT_FOUND', `member ${id} not found in project ${p.name}`);
     return row;
   }
@@ -164,14 +199,14 @@ export class MemberService {
   }
 }
 
-function view(r: { id: number; project_id: number; role_id: number; user_id: number; username: string }): MemberView {
+function view(r: { id: number; project_id: number; role_id: number; entity_id: number; entity_name: string; entity_type: 'u' | 'g' }): MemberView {
   return {
-    id: r.id,
-    project_id: r.project_id,
-    entity_name: r.username,
-    role_name: roleOfId(r.role_id) ?? 'unknown',
-    role_id: r.role_id,
-    entity_id: r.user_id,
-    entity_type: 'u',
+    id: Number(r.id),
+    project_id: Number(r.project_id),
+    entity_name: r.entity_name,
+    role_name: roleOfId(Number(r.role_id)) ?? 'unknown',
+    role_id: Number(r.role_id),
+    entity_id: Number(r.entity_id),
+    entity_type: r.entity_type === 'g' ? 'g' : 'u',
   };
 }

@@ -5,8 +5,9 @@
  * (unknown, disabled, or an expired robot).
  */
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/index.ts';
-import { roleOfId, type Actor, type ProjectRole, type RobotGrant } from './actor.ts';
+import { userProjectRoles, type Database } from '../db/index.ts';
+import type { Actor, RobotGrant } from './actor.ts';
+import { projectRolesOf } from './user-groups.ts';
 import { scannerActor } from './scanner-credential.ts';
 
 /** Who was authenticated: a user, a robot, or a scanner credential for one repository (scanner-credential.ts). */
@@ -70,18 +71,9 @@ export async function loadActor(db: Kysely<Database>, principal: Principal, secr
     const user = await db.selectFrom('users').selectAll().where('id', '=', principal.id).executeTakeFirst();
     if (!user || user.disabled) return null;
     if (secretHash !== undefined && user.password_hash !== secretHash) return null;
-    const rows = await db
-      .selectFrom('project_members as m')
-      .innerJoin('projects as p', 'p.id', 'm.project_id')
-      .select(['p.name as project', 'm.role_id as role_id'])
-      .where('m.user_id', '=', user.id)
-      .execute();
-    const roles = new Map<string, ProjectRole>();
-    for (const r of rows) {
-      const role = roleOfId(r.role_id);
-      if (role) roles.set(r.project, role);
-    }
-    return { kind: 'user', username: user.username, userId: user.id, sysadmin: user.sysadmin === 1, roles };
+    // Its own memberships and its groups' (src/auth/user-groups.ts): the strongest role counts.
+    const { roles, roleLists } = projectRolesOf(await userProjectRoles(db, user.id));
+    return { kind: 'user', username: user.username, userId: user.id, sysadmin: user.sysadmin === 1, roles, roleLists };
   }
   const robot = await db
     .selectFrom('robots as r')

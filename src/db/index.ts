@@ -26,3 +26,4 @@ export * from './retention-store.ts';
 export * from './registry-endpoint-store.ts';
 export * from './replication-run-store.ts';
 export * from './replication-store.ts';
+export * from './user-group-store.ts';

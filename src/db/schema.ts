@@ -3,7 +3,7 @@
  * the Unix epoch (bigint on Postgres); booleans are 0/1; JSON columns are text.
  * Migrations in ./migrations create exactly these tables.
  */
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Users (the system admin `admin` is created on first start). */
 export interface UsersTable {
@@ -429,7 +429,9 @@ export interface SbomReportsTable {
 export interface ProjectMembersTable {
   id: Generated<number>;
   project_id: number;
-  user_id: number;
+  /** The member is a user (`user_id`) or a user group (`group_id`, migration 0022): exactly one is set. */
+  user_id: number | null;
+  group_id: ColumnType<number | null, number | null | undefined, number | null>;
   role_id: number;
   creation_time: number;
   update_time: number;
@@ -696,6 +698,25 @@ export interface ImmutableRulesTable {
   update_time: number;
 }
 
+/** Harbor's user groups (migration 0022): group_type 1 LDAP, 2 HTTP, 3 OIDC; times in ms. */
+export interface UserGroupsTable {
+  id: Generated<number>;
+  group_name: string;
+  group_type: number;
+  /** An LDAP group's DN (trimmed, lower case); '' for the other types. */
+  ldap_group_dn: string;
+  creation_time: number;
+  update_time: number;
+}
+
+/** A user in a group; `source` says where the membership comes from ('local': Wharf's API; later 'ldap', 'oidc', 'http'). */
+export interface UserGroupMembersTable {
+  group_id: number;
+  user_id: number;
+  source: string;
+  creation_time: number;
+}
+
 /** The whole database. */
 /** A signed-in browser of the web console (issue 14, migration 0021); times in ms. */
 export interface ConsoleSessionsTable {
@@ -764,6 +785,8 @@ export interface Database {
   replication_policies: ReplicationPoliciesTable;
   replication_summaries: ReplicationSummariesTable;
   console_sessions: ConsoleSessionsTable;
+  user_groups: UserGroupsTable;
+  user_group_members: UserGroupMembersTable;
 }
 
 /** Row types, for repositories' signatures. */
@@ -785,6 +808,7 @@ export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 export type ProjectUpdate = Updateable<ProjectsTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type ProjectMemberRow = Selectable<ProjectMembersTable>;
+export type UserGroupRow = Selectable<UserGroupsTable>;
 export type RobotRow = Selectable<RobotsTable>;
 export type ScannerRow = Selectable<ScannersTable>;
 export type LabelRow = Selectable<LabelsTable>;

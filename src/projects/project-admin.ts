@@ -248,6 +248,8 @@ export class ProjectAdmin {
       const role = actor.roles?.get(name);
       return role === undefined ? 0 : roleIds[role];
     };
-    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? ''), allowlists.get(p.id) ?? null, retention.get(p.id), roleOf(p.name)));
+    // Every role the caller holds in the project, its own and its groups' (Harbor's current_user_role_ids).
+    const roleIdsOf = (name: string): number[] => (actor.roleLists?.get(name) ?? []).map((r) => roleIds[r]);
+    return rows.map((p) => projectView(p, countOf.get(p.id) ?? 0, p.owner_id === null ? '' : (ownerOf.get(p.owner_id) ?? ''), allowlists.get(p.id) ?? null, retention.get(p.id), roleOf(p.name), roleIdsOf(p.name)));
   }
 }

@@ -163,9 +163,10 @@ function stringRecord(o: Record<string, unknown> | null): Record<string, string>
 
 /**
  * A project as Harbor shows it, given its repository count, owner's name, stored CVE allowlist,
- * retention policy and the caller's role id in it (0: not a member).
+ * retention policy, the caller's (strongest) role id in it (0: not a member) and all its role ids
+ * there (its own and its groups').
  */
-export function projectView(p: ProjectRow, repoCount: number, ownerName: string, allowlist: StoredCveAllowlist | null = null, retentionId?: number, roleId = 0): ProjectView {
+export function projectView(p: ProjectRow, repoCount: number, ownerName: string, allowlist: StoredCveAllowlist | null = null, retentionId?: number, roleId = 0, allRoleIds: readonly number[] = []): ProjectView {
   const metadata: ProjectMetadata = { ...readStoredMetadata(p.metadata), public: p.public === 1 ? 'true' : 'false', ...(retentionId === undefined ? {} : { retention_id: String(retentionId) }) };
   return {
     project_id: p.id,
@@ -178,7 +179,7 @@ export function projectView(p: ProjectRow, repoCount: number, ownerName: string,
     deleted: false,
     togglable: true,
     current_user_role_id: roleId,
-    current_user_role_ids: roleId === 0 ? [] : [roleId],
+    current_user_role_ids: roleId === 0 ? [] : allRoleIds.length > 0 ? [...allRoleIds] : [roleId],
     repo_count: repoCount,
     metadata,
     cve_allowlist: cveAllowlistView(allowlist, p.id),

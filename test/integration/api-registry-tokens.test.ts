@@ -108,6 +108,7 @@ describe('registry tokens on /api/v2.0', () => {
       pool_id: '1',
       registration_id: '00000000-0000-0000-0000-000000000000',
       label_id: '1',
+      group_id: '1',
       immutable_rule_id: '1',
       meta_name: 'auto_scan',
       eid: '1',

@@ -54,6 +54,12 @@ async function writePreviousRelease(hookUrl: string): Promise<void> {
     now,
   ).lastInsertRowid;
   run('INSERT INTO tags (repository_id, artifact_id, name, push_time) VALUES (?, ?, ?, ?)', repo, artifact, 'v1', now);
+  // A project member (id 5) and a removed one (id 6): migration 0022 rebuilds project_members on SQLite.
+  const dev = run('INSERT INTO users (username, password_hash, creation_time, update_time) VALUES (?, ?, ?, ?)', 'legacy-dev', 'x', now, now).lastInsertRowid;
+  run('INSERT INTO project_members (id, project_id, user_id, role_id, creation_time, update_time) VALUES (5, ?, ?, 2, ?, ?)', project, dev, now, now);
+  const gone = run('INSERT INTO users (username, password_hash, creation_time, update_time) VALUES (?, ?, ?, ?)', 'legacy-gone', 'x', now, now).lastInsertRowid;
+  run('INSERT INTO project_members (id, project_id, user_id, role_id, creation_time, update_time) VALUES (6, ?, ?, 3, ?, ?)', project, gone, now, now);
+  run('DELETE FROM project_members WHERE id = 6');
   // The previous release kept every blob, manifests included, as a file under its digest.
   for (const bytes of [old.manifest, old.config, old.layer]) {
     const hex = sha256(bytes).slice('sha256:'.length);
@@ -109,8 +115,23 @@ describe('upgrade from schema 0004', () => {
     const names = (await w.wharf.db.kysely.selectFrom('kysely_migration' as never).select('name' as never).execute()) as Array<{ name: string }>; // Kysely's own bookkeeping table, not in our schema
     assert.deepEqual(
       names.map((n) => n.name).filter((n) => n >= '0005'),
-      ['0005-manifest-content', '0006-execution-headers', '0007-jobs', '0008-outbox-consumers', '0009-login-failures', '0010-events-no-dispatch-mark', '0011-vulndb', '0012-scanners', '0013-scan-reports', '0014-immutable-rules', '0015-labels', '0016-retention', '0017-repository-description', '0018-registries', '0019-replication', '0020-proxy-cache', '0021-console-sessions'],
+      ['0005-manifest-content', '0006-execution-headers', '0007-jobs', '0008-outbox-consumers', '0009-login-failures', '0010-events-no-dispatch-mark', '0011-vulndb', '0012-scanners', '0013-scan-reports', '0014-immutable-rules', '0015-labels', '0016-retention', '0017-repository-description', '0018-registries', '0019-replication', '0020-proxy-cache', '0021-console-sessions', '0022-user-groups'],
     );
+  });
+
+  it('keeps project members and their ids through the rebuild of project_members (0022)', async () => {
+    const list = await api(w.url, 'GET', '/api/v2.0/projects/legacy/members', { auth: adminAuth });
+    assert.equal(list.status, 200);
+    assert.deepEqual(
+      (list.json as Array<{ id: number; entity_name: string; entity_type: string; role_id: number }>).map((m) => [m.id, m.entity_name, m.entity_type, m.role_id]),
+      [[5, 'legacy-dev', 'u', 2]],
+    );
+    const g = await api(w.url, 'POST', '/api/v2.0/usergroups', { auth: adminAuth, body: { group_name: 'legacy-group', group_type: 2 } });
+    assert.equal(g.status, 201);
+    const add = await api(w.url, 'POST', '/api/v2.0/projects/legacy/members', { auth: adminAuth, body: { role_id: 3, member_group: { group_name: 'legacy-group', group_type: 2 } } });
+    assert.equal(add.status, 201);
+    // Member ids are never used twice: 6 was taken before the upgrade.
+    assert.equal(add.headers.location, '/api/v2.0/projects/legacy/members/7');
   });
 
   it('serves the manifest the previous release stored as a file, by tag, digest and as a blob', async () => {

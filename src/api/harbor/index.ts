@@ -23,6 +23,7 @@ import { auditRoutes } from './audit.ts';
 import { userRoutes } from './users.ts';
 import { permissionRoutes } from './permissions.ts';
 import { memberRoutes } from './members.ts';
+import { userGroupRoutes } from './usergroups.ts';
 import { robotRoutes } from './robots.ts';
 import { scannerRoutes } from './scanners.ts';
 import { scanRoutes } from './scans.ts';
@@ -96,6 +97,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(userRoutes(deps));
     await app.register(permissionRoutes(deps));
     await app.register(memberRoutes(deps));
+    await app.register(userGroupRoutes(deps));
     await app.register(robotRoutes(deps));
     await app.register(scannerRoutes(deps));
     await app.register(scanRoutes(deps));

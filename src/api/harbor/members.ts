@@ -1,7 +1,8 @@
 /**
- * Harbor's project member endpoints (users only):
+ * Harbor's project member endpoints (users, entity_type `u`, and user groups, `g`):
  *   GET    /projects/{project_name_or_id}/members            list (entityname; Harbor's q, sort and paging)
- *   POST   /projects/{project_name_or_id}/members            {role_id, member_user:{username}} -> 201, Location
+ *   POST   /projects/{project_name_or_id}/members            {role_id, member_user:{username}} or
+ *                                                            {role_id, member_group:{id} | {group_name, group_type} | {ldap_group_dn}} -> 201, Location
  *   GET    /projects/{project_name_or_id}/members/{mid}      one member
  *   PUT    /projects/{project_name_or_id}/members/{mid}      {role_id} -> 200
  *   DELETE /projects/{project_name_or_id}/members/{mid}      -> 200
