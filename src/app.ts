@@ -27,6 +27,17 @@ export function harborTrailingSlash(url: string): string {
   return url.slice(0, end - 1) + url.slice(end);
 }
 
+/** Harbor's answer to a write while `read_only` is on (its readonly middleware): 403 DENIED. */
+export const readOnlyMessage = 'The system is in read only mode. Any modification is prohibited.';
+
+/** Requests `read_only` lets through, besides GET, HEAD and OPTIONS: as Harbor, turning it off, signing in and token requests. */
+function passesReadOnly(method: string, url: string): boolean {
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return true;
+  const path = url.split('?')[0] ?? url;
+  if (method === 'PUT' && path === '/api/v2.0/configurations') return true;
+  return method === 'POST' && (path === '/c/login' || path === '/service/token');
+}
+
 /** Builds the Fastify app. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -65,6 +76,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id);
     req.badCredentials = false;
     req.actor = { kind: 'anonymous', username: '', userId: null, sysadmin: false };
+  });
+  // `read_only` (Harbor's /configurations): every write on every surface is refused before routing.
+  app.addHook('onRequest', async (req, reply) => {
+    if (passesReadOnly(req.method, req.url) || !(await deps.settings.readOnly())) return;
+    const body = req.url.startsWith('/v2') ? ociErrorBody('DENIED', readOnlyMessage) : harborErrorBody('DENIED', readOnlyMessage);
+    return reply.code(403).header('content-type', 'application/json; charset=utf-8').send(body);
   });
   // The console's API calls get their 401s without a Basic challenge (src/api/console.ts).
   app.addHook('onSend', consoleChallengeHook);

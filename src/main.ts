@@ -28,6 +28,7 @@ import { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from './repli
 import { ProxyCacheRegistry, ProxyUpstreams, proxyCacheWriter } from './replication/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
+import { SystemSettings } from './settings/index.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
 export interface Wharf {
@@ -93,6 +94,8 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     store: databaseLoginStore(db.kysely),
   });
   const audit = new AuditService({ db: db.kysely, authorizer, config });
+  // Harbor's /configurations: read_only (app.ts), project creation and quotas (projects), robot names (robots).
+  const settings = new SystemSettings({ db: db.kysely, authorizer, config });
   const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config, audit });
   // With webhooks.delivery_thread, consumers and delivery run in a thread (its own connection, Outbox, logger, metrics).
   const deliveryThread = writeLock ? new DeliveryThread({ config, outbox, logger, metrics, writeLock }) : null;
@@ -120,7 +123,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   // retention, scans and gc keep `registry` itself, and so do the cache's own writes.
   const upstreams = new ProxyUpstreams({ db: db.kysely, logger });
   const proxyCache = new ProxyCacheRegistry(registry, { project: (name): ReturnType<ProjectService['proxyCacheOf']> => projects.proxyCacheOf(name), upstreams, cache: proxyCacheWriter(registry, config.external_url), logger });
-  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry: proxyCache, audit, scanReads, immutability, retentionLinks, upstreamRegistries: upstreams });
+  const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry: proxyCache, audit, scanReads, immutability, retentionLinks, upstreamRegistries: upstreams, creation: settings });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
   const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
   if (!deliveryThread) {
@@ -208,7 +211,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   };
   // scanning.builtin: the built-in scanner's adapter API under /scanner/api/v1, outside the registry's and Harbor's auth (docs/scanning.md).
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
   let address = '';
   return {
     config,

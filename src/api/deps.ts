@@ -21,6 +21,7 @@ import type { ScanAll, ScanService } from '../scanning/index.ts';
 import type { SecurityHub } from '../scanning/index.ts';
 import type { ImmutabilityRules, RetentionService } from '../lifecycle/index.ts';
 import type { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from '../replication/index.ts';
+import type { SystemSettings } from '../settings/index.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
 export interface AppDeps {
@@ -41,6 +42,8 @@ export interface AppDeps {
   projects: ProjectService;
   /** Webhook policies, delivery history (redelivery included) and the global switch. */
   webhooks: WebhookServices;
+  /** Harbor's system settings (/configurations; read_only, project creation, robot prefix, quotas). */
+  settings: SystemSettings;
   /** The job framework: GC and audit purge runs, schedules, /jobservice. */
   jobs: JobService;
   /** Storage quotas (Harbor's /quotas). */

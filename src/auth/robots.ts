@@ -20,7 +20,7 @@ import { Authenticator } from './authenticator.ts';
 import { parseRobotPermissions, type RobotPermission } from './principals.ts';
 import type { AuditTrail } from './audit-trail.ts';
 
-/** The prefix of every robot name (Harbor's default `robot_name_prefix`). */
+/** Harbor's default `robot_name_prefix`: new robot names start with the configured prefix ({@link RobotServiceDeps.namePrefix}). */
 export const robotPrefix = 'robot$';
 
 /** Days a robot lives when the request gives no duration (Harbor's default robot_token_duration). */
@@ -98,6 +98,8 @@ export interface RobotServiceDeps {
   audit: AuditTrail;
   /** Told when a robot's secret changes or the robot goes, so cached checks of the old secret end at once. */
   authenticator?: Pick<Authenticator, 'invalidateRobot'>;
+  /** The system setting `robot_name_prefix` (src/settings/, wired by the API); absent: `robot$`. */
+  namePrefix?: () => Promise<string>;
 }
 
 const namePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -228,7 +230,7 @@ export class RobotService {
       this.deps.authorizer.check(actor, 'admin');
     }
     const name = filterOf(filters, 'name');
-    if (name?.kind === 'exact') q = q.where('name', 'in', [String(name.value), robotPrefix + String(name.value)]);
+    if (name?.kind === 'exact') q = q.where('name', 'in', [String(name.value), (await this.prefix()) + String(name.value)]);
     else if (name) q = q.where(conditionSql('name', name));
     const page = await listPage(q, list, robotListSpec, { fallback: [{ column: 'id', desc: false }], tieBreak: { column: 'id', desc: false } });
     return { items: page.items.map(view), total: page.total };
@@ -335,17 +337,23 @@ export class RobotService {
       }
       projects.push(p);
     }
+    const prefix = await this.prefix();
     if (level === 'system') {
       this.deps.authorizer.check(actor, 'admin');
-      return { project: null, fullName: name.startsWith(robotPrefix) ? name : `${robotPrefix}${name}` };
+      return { project: null, fullName: name.startsWith(prefix) ? name : `${prefix}${name}` };
     }
     const [project] = projects;
     if (!project || projects.length !== 1 || perms.some((p) => p.kind !== 'project' || p.namespace !== project.name)) {
       throw fail('BAD_REQUEST', 'a project robot needs exactly one permission of kind "project" whose namespace is its project');
     }
     this.deps.authorizer.check(actor, 'manage-robots', { name: project.name, public: project.public === 1 });
-    const short = name.startsWith(`${robotPrefix}${project.name}+`) ? name.slice(robotPrefix.length + project.name.length + 1) : name;
-    return { project, fullName: `${robotPrefix}${project.name}+${short}` };
+    const short = name.startsWith(`${prefix}${project.name}+`) ? name.slice(prefix.length + project.name.length + 1) : name;
+    return { project, fullName: `${prefix}${project.name}+${short}` };
+  }
+
+  /** The prefix of new robot names: the setting, or Harbor's default. */
+  private prefix(): Promise<string> {
+    return this.deps.namePrefix ? this.deps.namePrefix() : Promise.resolve(robotPrefix);
   }
 }
 

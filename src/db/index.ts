@@ -26,4 +26,5 @@ export * from './retention-store.ts';
 export * from './registry-endpoint-store.ts';
 export * from './replication-run-store.ts';
 export * from './replication-store.ts';
+export * from './configuration-store.ts';
 export * from './user-group-store.ts';

@@ -1,9 +1,15 @@
 /**
- * Projects themselves: create (the system admin), list, read, change (metadata, storage limit)
- * and delete (empty projects only). Creating and deleting record CREATE_PROJECT / DELETE_PROJECT
- * in the outbox inside the same transaction; a change is audited in the same way. A project
- * created with `registry_id` is a proxy cache of that registry endpoint (checked through the
- * UpstreamRegistries port); the id cannot change later.
+ * Projects themselves: create, list, read, change (metadata, storage limit) and delete (empty
+ * projects only). Creating and deleting record CREATE_PROJECT / DELETE_PROJECT in the outbox inside
+ * the same transaction; a change is audited in the same way. A project created with `registry_id`
+ * is a proxy cache of that registry endpoint (checked through the UpstreamRegistries port); the id
+ * cannot change later.
+ *
+ * Creating follows Harbor: any signed-in user may unless `project_creation_restriction` is
+ * `adminonly`; project robots never may, system robots may (under `adminonly` only with a
+ * `project:create` grant); the owner, who becomes the project's first member as project admin
+ * (role 1) in the same transaction, is the creator, or the first system admin when a robot
+ * creates. The system settings come through the {@link ProjectCreationSettings} port.
  */
 import type { Kysely } from 'kysely';
 import type { Database, ProjectRow } from '../db/index.ts';
@@ -21,6 +27,26 @@ import { storageUsed } from './quotas.ts';
 import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
 import type { RetentionLinks } from './retention-links.ts';
 
+/** The system settings project creation reads (implemented by src/settings/, wired in main.ts). */
+export interface ProjectCreationSettings {
+  /** Harbor's `project_creation_restriction`. */
+  projectCreationRestriction(): Promise<'everyone' | 'adminonly'>;
+  /** `storage_per_project` while `quota_per_project_enable` is on; null while it is off. */
+  defaultStorageLimit(): Promise<number | null>;
+}
+
+/** Harbor's defaults: everyone may create projects; no storage limit. */
+const harborCreationDefaults: ProjectCreationSettings = {
+  projectCreationRestriction: async () => 'everyone',
+  defaultStorageLimit: async () => -1,
+};
+
+/** Harbor's answer to `GET /projects/{p}/_deletable`. */
+export interface ProjectDeletable {
+  deletable: boolean;
+  message?: string;
+}
+
 /** What project administration needs. */
 export interface ProjectAdminDeps {
   db: Kysely<Database>;
@@ -33,6 +59,14 @@ export interface ProjectAdminDeps {
   retentionLinks?: RetentionLinks;
   /** Registry endpoints (replication's), for proxy-cache projects; absent: none can be created. */
   upstreamRegistries?: UpstreamRegistries;
+  /** Who may create projects and their default quota; absent: Harbor's defaults. */
+  creation?: ProjectCreationSettings;
+}
+
+/** The id of the first system admin (Harbor's owner of projects robots create); null when there is none. */
+async function firstSystemAdmin(db: Kysely<Database>): Promise<number | null> {
+  const row = await db.selectFrom('users').select('id').where('sysadmin', '=', 1).orderBy('id').limit(1).executeTakeFirst();
+  return row?.id ?? null;
 }
 
 /** The fields `q` and `sort` take on the project list (`name` is also the `name` parameter, fuzzy). */
@@ -68,24 +102,37 @@ export class ProjectAdmin {
     });
   }
 
-  /** Creates a project (admin only); CONFLICT when the name is taken. Returns the new project's id. */
+  /**
+   * Creates a project (see the file comment for who may); CONFLICT when the name is taken. The
+   * storage limit is the request's when a system admin gives one, else `storage_per_project`;
+   * none while `quota_per_project_enable` is off. Returns the new project's id.
+   */
   async createProject(ctx: CallContext, body: unknown): Promise<number> {
-    if (wantsProxyCache(body) && ctx.actor.username !== '' && !this.deps.authorizer.allows(ctx.actor, 'admin')) {
-      throw fail('FORBIDDEN', 'Only system admin can create proxy cache project');
+    const { actor } = ctx;
+    if (actor.username === '') throw fail('UNAUTHORIZED', 'UnAuthorized');
+    const settings = this.deps.creation ?? harborCreationDefaults;
+    const isAdmin = this.deps.authorizer.allows(actor, 'admin');
+    if (actor.kind === 'robot' && actor.robot?.projectName !== null) throw fail('FORBIDDEN', 'Only system level robot can create project');
+    const robotMayCreate = actor.kind === 'robot' && (actor.robot?.permissions ?? []).some((g) => g.resource === 'project' && g.action === 'create');
+    if (!isAdmin && !robotMayCreate && ((actor.kind !== 'user' && actor.kind !== 'robot') || (await settings.projectCreationRestriction()) === 'adminonly')) {
+      throw fail('FORBIDDEN', 'Only system admin can create project');
     }
-    this.deps.authorizer.check(ctx.actor, 'admin');
+    if (wantsProxyCache(body) && !isAdmin) throw fail('FORBIDDEN', 'Only system admin can create proxy cache project');
     const p = parseNewProject(body);
     if (p.registryId !== null) await this.checkUpstream(p.registryId);
     const metadata = p.registryId === null ? p.metadata : { ...p.metadata, ...p.proxyMetadata };
+    const defaultLimit = await settings.defaultStorageLimit();
+    const storageLimit = defaultLimit === null ? -1 : p.storageLimit === null || !isAdmin ? defaultLimit : p.storageLimit;
     return this.deps.db.transaction().execute(async (trx) => {
       const now = Date.now();
+      const ownerId = actor.kind === 'user' && actor.userId !== null ? actor.userId : await firstSystemAdmin(trx);
       const row = await trx
         .insertInto('projects')
         .values({
           name: p.name,
           public: p.isPublic ? 1 : 0,
-          owner_id: ctx.actor.userId,
-          storage_limit: p.storageLimit,
+          owner_id: ownerId,
+          storage_limit: storageLimit,
           metadata: JSON.stringify(metadata),
           registry_id: p.registryId,
           creation_time: now,
@@ -95,10 +142,20 @@ export class ProjectAdmin {
         .returningAll()
         .executeTakeFirst();
       if (!row) throw fail('CONFLICT', `the project named ${p.name} already exists`);
+      // Harbor makes the owner the project's admin member when it creates the project.
+      if (ownerId !== null) await trx.insertInto('project_members').values({ project_id: row.id, user_id: ownerId, role_id: roleIds.projectAdmin, creation_time: now, update_time: now }).execute();
       if (p.allowlist) await writeAllowlist(trx, row.id, p.allowlist, now);
-      await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: ctx.actor.username, request: ctx.request, project: projectRef(row) });
+      await this.deps.outbox.append(trx, { type: 'CREATE_PROJECT', operator: actor.username, request: ctx.request, project: projectRef(row) });
       return row.id;
     });
+  }
+
+  /** Harbor's `_deletable`: false, with Harbor's message, while the project holds repositories (needs the right to delete it). */
+  async deletable(ctx: CallContext, key: ProjectKey): Promise<ProjectDeletable> {
+    const p = await this.deps.lookup.project(ctx, key, 'manage');
+    const repos = await this.deps.db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', p.id).executeTakeFirst();
+    if (Number(repos?.n ?? 0) > 0) return { deletable: false, message: 'the project contains repositories, can not be deleted' };
+    return { deletable: true };
   }
 
   /** BAD_REQUEST unless registry endpoint `id` exists and is of a type a proxy cache can pull from. */

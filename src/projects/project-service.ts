@@ -17,7 +17,7 @@ import type { AuditTrail, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { CallContext, ImmutabilityGuard, Registry } from '../registry/index.ts';
 import type { ListQuery, Page, TextFilter } from '../domain/index.ts';
-import { ProjectAdmin } from './project-admin.ts';
+import { ProjectAdmin, type ProjectCreationSettings, type ProjectDeletable } from './project-admin.ts';
 import { ContentReads, type ArtifactAddition } from './content-reads.ts';
 import type { ScanReads } from './scan-reads.ts';
 import { ContentChanges } from './content-changes.ts';
@@ -45,6 +45,8 @@ export interface ProjectDeps {
   retentionLinks?: RetentionLinks;
   /** Registry endpoints (src/projects/upstream-registries.ts), for proxy-cache projects; absent: none can be created. */
   upstreamRegistries?: UpstreamRegistries;
+  /** The system settings project creation reads (src/settings/); absent: Harbor's defaults. */
+  creation?: ProjectCreationSettings;
 }
 
 /** Projects, repositories, artifacts and tags as Harbor's API shows them. */
@@ -60,7 +62,7 @@ export class ProjectService {
   constructor(deps: ProjectDeps) {
     const lookup = new ProjectLookup(deps.db, deps.authorizer);
     const links = deps.retentionLinks ? { retentionLinks: deps.retentionLinks } : {};
-    this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup, ...links, ...(deps.upstreamRegistries ? { upstreamRegistries: deps.upstreamRegistries } : {}) });
+    this.admin = new ProjectAdmin({ db: deps.db, outbox: deps.outbox, authorizer: deps.authorizer, audit: deps.audit, lookup, ...links, ...(deps.upstreamRegistries ? { upstreamRegistries: deps.upstreamRegistries } : {}), ...(deps.creation ? { creation: deps.creation } : {}) });
     this.reads = new ContentReads({ db: deps.db, authorizer: deps.authorizer, registry: deps.registry, lookup, ...(deps.scanReads ? { scanReads: deps.scanReads } : {}), ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup, ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.labels = new LabelService({ db: deps.db, authorizer: deps.authorizer, outbox: deps.outbox });
@@ -72,9 +74,14 @@ export class ProjectService {
     return this.admin.ensureProject(name, isPublic);
   }
 
-  /** Creates a project (admin only) from Harbor's ProjectReq; returns its id. */
+  /** Creates a project from Harbor's ProjectReq (see ProjectAdmin.createProject for who may); returns its id. */
   createProject(ctx: CallContext, body: unknown): Promise<number> {
     return this.admin.createProject(ctx, body);
+  }
+
+  /** Harbor's `GET /projects/{p}/_deletable`. */
+  deletable(ctx: CallContext, key: ProjectKey): Promise<ProjectDeletable> {
+    return this.admin.deletable(ctx, key);
   }
 
   /** The proxy-cache settings of project `name` (no permission check: for the registry's proxy cache); null when it is not one. */

@@ -4,7 +4,7 @@ import { isDomainError } from '../domain/index.ts';
 import { parseNewProject, parseProjectChange } from './project-spec.ts';
 
 test('a create: defaults, the deprecated public flag, metadata public winning', () => {
-  assert.deepEqual(parseNewProject({ project_name: 'team-a' }), { name: 'team-a', isPublic: false, storageLimit: -1, metadata: {}, registryId: null, proxyMetadata: {} });
+  assert.deepEqual(parseNewProject({ project_name: 'team-a' }), { name: 'team-a', isPublic: false, storageLimit: null, metadata: {}, registryId: null, proxyMetadata: {} });
   assert.equal(parseNewProject({ project_name: 'p', public: 'true' }).isPublic, true);
   assert.equal(parseNewProject({ project_name: 'p', public: 'true', metadata: { public: 'false' } }).isPublic, false);
   assert.equal(parseNewProject({ project_name: 'p', storage_limit: 1024 }).storageLimit, 1024);

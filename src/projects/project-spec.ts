@@ -24,8 +24,8 @@ export interface ProjectRequest {
 export interface NewProject {
   name: string;
   isPublic: boolean;
-  /** Bytes; -1 unlimited. */
-  storageLimit: number;
+  /** Bytes, -1 unlimited; null when not given: the system's default applies. */
+  storageLimit: number | null;
   metadata: StoredMetadata;
   /** The registry endpoint a proxy-cache project caches; null for an ordinary project. */
   registryId: number | null;
@@ -90,7 +90,8 @@ export function parseNewProject(body: unknown): NewProject {
   const registryId = parseRegistryId(req.registry_id);
   const meta = parseMetadataInput(req.metadata, { create: true });
   const isPublic = meta.isPublic ?? (req.public === undefined ? false : parseBoolString(req.public, 'public'));
-  const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? -1 : parseStorageLimit(req.storage_limit);
+  // Absent or null: the system's storage_per_project applies.
+  const storageLimit = req.storage_limit === undefined || req.storage_limit === null ? null : parseStorageLimit(req.storage_limit);
   // The project has no id yet: its list's project_id must be 0 (or absent).
   const allowlist = req.cve_allowlist === undefined || req.cve_allowlist === null ? undefined : parseCveAllowlist(req.cve_allowlist, 0);
   return { name, isPublic, storageLimit, metadata: meta.values, registryId, proxyMetadata: meta.proxy, ...(allowlist ? { allowlist } : {}) };

@@ -2,7 +2,7 @@
 export { createWebhookServices, type WebhookServices, type WebhookServicesDeps } from './webhook-services.ts';
 export { PolicyService, type PolicyServiceDeps, type TestSender } from './policy-service.ts';
 export { HistoryService, type HistoryServiceDeps, type Redeliverer } from './history-service.ts';
-export { WebhookSettings, notificationsEnabled, notificationEnableKey, type ConfigItemView } from './settings.ts';
+export { WebhookSettings, notificationsEnabled, notificationEnableKey } from './settings.ts';
 export { parseEndpoint, parseTarget, redacted, type TargetSpec } from './policy-spec.ts';
 export type { PolicyScope, ListRequest, ListPage, SortKey, WebhookCallContext } from './policy-scope.ts';
 export type { PolicyView, TargetView, ExecutionView, TaskView, TestResultView } from './views.ts';

@@ -28,7 +28,7 @@ export const layers: readonly (readonly string[])[] = [
   // The job framework: executions, tasks, leases, schedules.
   ['jobs'],
   // Services: each owns its tables and the ports it calls; they meet only through allowedEdges or ports.
-  ['auth', 'audit', 'registry', 'projects', 'webhooks', 'scanning', 'lifecycle', 'replication'],
+  ['auth', 'audit', 'registry', 'projects', 'webhooks', 'scanning', 'lifecycle', 'replication', 'settings'],
   // HTTP adapters over the services, and the AppDeps contract they share.
   ['api'],
   // buildApp(): one plugin per surface.
@@ -55,6 +55,7 @@ export const allowedEdges: readonly AllowedEdge[] = [
   { from: 'scanning', to: 'auth', reason: authReason },
   { from: 'lifecycle', to: 'auth', reason: authReason },
   { from: 'replication', to: 'auth', reason: authReason },
+  { from: 'settings', to: 'auth', reason: authReason },
   {
     from: 'scanning',
     to: 'registry',

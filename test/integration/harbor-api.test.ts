@@ -220,11 +220,16 @@ describe('projects', () => {
     assert.equal((await api('/projects?project_name=okname', { method: 'HEAD' })).status, 404);
   });
 
-  test('create: anonymous 401 with a challenge, a non-admin 403', async () => {
+  test('create: anonymous 401 with a challenge, a non-admin 403 only under project_creation_restriction adminonly', async () => {
     const anon = await api('/projects', { method: 'POST', auth: null, body: JSON.stringify({ project_name: 'nope' }) });
     assert.equal(anon.headers.get('www-authenticate'), 'Basic realm="wharf"');
     await assertError(anon, 401, 'UNAUTHORIZED');
-    await assertError(await api('/projects', { method: 'POST', auth: userAuth, body: JSON.stringify({ project_name: 'nope' }) }), 403, 'FORBIDDEN');
+    assert.equal((await api('/configurations', { method: 'PUT', body: JSON.stringify({ project_creation_restriction: 'adminonly' }) })).status, 200);
+    try {
+      await assertError(await api('/projects', { method: 'POST', auth: userAuth, body: JSON.stringify({ project_name: 'nope' }) }), 403, 'FORBIDDEN');
+    } finally {
+      assert.equal((await api('/configurations', { method: 'PUT', body: JSON.stringify({ project_creation_restriction: 'everyone' }) })).status, 200);
+    }
   });
 
   test('HEAD /projects?project_name= tells whether a project exists', async () => {

@@ -428,18 +428,18 @@ describe('events, lasttrigger, configurations', () => {
   it('reads and switches notification_enable (admin only)', async () => {
     const g = await call('GET', '/api/v2.0/configurations');
     assert.equal(g.status, 200, show(g));
-    assert.deepEqual(g.json, { notification_enable: { value: true, editable: true } });
+    assert.deepEqual((g.json as Record<string, unknown>).notification_enable, { value: true, editable: true });
     assertError(await call('GET', '/api/v2.0/configurations', { auth: null }), 401, 'UNAUTHORIZED');
     assertError(await call('GET', '/api/v2.0/configurations', { auth: userAuth }), 403, 'FORBIDDEN');
     assertError(await call('PUT', '/api/v2.0/configurations', { auth: userAuth, body: { notification_enable: false } }), 403, 'FORBIDDEN');
     assertError(await call('PUT', '/api/v2.0/configurations', { body: { notification_enable: 'no' } }), 400, 'BAD_REQUEST');
-    assertError(await call('PUT', '/api/v2.0/configurations', { body: { auth_mode: 'ldap_auth' } }), 400, 'BAD_REQUEST', /unsupported configuration key: auth_mode/);
+    assertError(await call('PUT', '/api/v2.0/configurations', { body: { auth_mode: 'ldap_auth' } }), 400, 'BAD_REQUEST', /system config items cannot be updated, item: auth_mode/);
     assert.equal((await call('PUT', '/api/v2.0/configurations', { body: { notification_enable: false } })).status, 200);
-    assert.deepEqual((await call('GET', '/api/v2.0/configurations')).json, { notification_enable: { value: false, editable: true } });
+    assert.deepEqual(((await call('GET', '/api/v2.0/configurations')).json as Record<string, unknown>).notification_enable, { value: false, editable: true });
     const row = await w.wharf.db.kysely.selectFrom('configurations').selectAll().where('key', '=', 'notification_enable').executeTakeFirstOrThrow();
     assert.equal(row.value, 'false');
     assert.equal((await call('PUT', '/api/v2.0/configurations', { body: { notification_enable: true } })).status, 200);
-    assert.deepEqual((await call('GET', '/api/v2.0/configurations')).json, { notification_enable: { value: true, editable: true } });
+    assert.deepEqual(((await call('GET', '/api/v2.0/configurations')).json as Record<string, unknown>).notification_enable, { value: true, editable: true });
   });
 });
 

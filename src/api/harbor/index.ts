@@ -18,6 +18,7 @@ import { repositoryRoutes } from './repositories.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { systemRoutes } from './system.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { configurationRoutes } from './configurations.ts';
 import { quotaRoutes } from './quotas.ts';
 import { auditRoutes } from './audit.ts';
 import { userRoutes } from './users.ts';
@@ -92,6 +93,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(artifactRoutes(deps));
     await app.register(systemRoutes(deps));
     await app.register(webhookRoutes(deps));
+    await app.register(configurationRoutes(deps));
     await app.register(quotaRoutes(deps));
     await app.register(auditRoutes(deps));
     await app.register(userRoutes(deps));

@@ -2,10 +2,11 @@
  * Harbor's project endpoints:
  *   GET    /projects                         list (name fuzzy, public; Harbor's q, sort and paging)
  *   HEAD   /projects?project_name=x          200 when it exists, else 404
- *   POST   /projects                         create (admin) -> 201, Location: /api/v2.0/projects/<id>
+ *   POST   /projects                         create (project_creation_restriction) -> 201, Location: /api/v2.0/projects/<id>
  *   GET    /projects/{project_name_or_id}    one project (X-Is-Resource-Name: true forces a name)
  *   PUT    /projects/{project_name_or_id}    update metadata (Harbor's keys only), storage_limit -> 200
  *   DELETE /projects/{project_name_or_id}    delete an empty project -> 200 (412 while it has repositories)
+ *   GET    /projects/{p}/_deletable          {deletable, message}: false while it has repositories
  *   GET    /projects/{p}/metadatas/          every metadata key -> {"public":"true",...}
  *   POST   /projects/{p}/metadatas/          add one key {"auto_scan":"true"} -> 200 (409 when set)
  *   GET    /projects/{p}/metadatas/{name}    {name: value}, {} when unset
@@ -53,6 +54,10 @@ export function projectRoutes(deps: AppDeps) {
 
     app.get<{ Params: ProjectParams }>('/projects/:project_name_or_id/summary', async (req) => {
       return deps.projects.projectSummary(callContext(req), projectKey(req, req.params.project_name_or_id));
+    });
+
+    app.get<{ Params: ProjectParams }>('/projects/:project_name_or_id/_deletable', async (req) => {
+      return deps.projects.deletable(callContext(req), projectKey(req, req.params.project_name_or_id));
     });
 
     app.put<{ Params: ProjectParams; Body: ProjectRequest }>('/projects/:project_name_or_id', async (req, reply) => {

@@ -23,7 +23,7 @@ function robotId(raw: string): number {
 
 /** Routes for /robots. */
 export function robotRoutes(deps: AppDeps) {
-  const robots = new RobotService({ db: deps.db, authorizer: deps.authorizer, audit: deps.audit, authenticator: deps.authenticator });
+  const robots = new RobotService({ db: deps.db, authorizer: deps.authorizer, audit: deps.audit, authenticator: deps.authenticator, namePrefix: () => deps.settings.robotNamePrefix() });
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: Record<string, unknown> }>('/robots', async (req, reply) => {
       const list = listQuery(req.query);

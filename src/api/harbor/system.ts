@@ -1,6 +1,8 @@
 /**
  * System endpoints:
- *   GET  /systeminfo            Harbor's SystemInfo subset (wharf_version instead of harbor_version)
+ *   GET  /systeminfo            Harbor's GeneralInfo: harbor_version (the Harbor API level Wharf answers
+ *                               as) with wharf_version beside it; read_only, project_creation_restriction
+ *                               and banner_message from the system settings
  *   GET  /ping                  "Pong"
  *   GET  /health                Harbor's {status, components[]}: database and storage
  * and, from ./jobs.ts, Harbor's views over the job framework: GC and audit log purge history,
@@ -14,6 +16,12 @@ import pkg from '../../../package.json' with { type: 'json' };
 import { callContext } from './context.ts';
 import { jobRoutes } from './jobs.ts';
 
+/**
+ * `harbor_version`: the Harbor release whose API Wharf answers as, in Harbor's `<version>-<build>`
+ * form (the build part names Wharf). `wharf_version` beside it is Wharf's own.
+ */
+export const harborApiVersion = 'v2.15.0-wharf';
+
 /** System info, ping, health, and the job routes (./jobs.ts). */
 export function systemRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -25,19 +33,29 @@ export function systemRoutes(deps: AppDeps) {
       } catch {
         /* external_url is validated as a URL by the config schema; keep it as given otherwise */
       }
+      const [readOnly, creation, banner, notifications] = await Promise.all([
+        deps.settings.readOnly(),
+        deps.settings.projectCreationRestriction(),
+        deps.settings.bannerMessage(),
+        deps.webhooks.settings.notificationsEnabled(),
+      ]);
+      // Harbor omits authproxy_settings unless auth_mode is http_auth, which Wharf never is.
       return {
+        harbor_version: harborApiVersion,
         wharf_version: `v${pkg.version}`,
         external_url: external,
         registry_url: registryUrl,
         auth_mode: 'db_auth',
         primary_auth_mode: false,
-        project_creation_restriction: 'adminonly',
+        project_creation_restriction: creation,
         self_registration: false,
         has_ca_root: false,
-        read_only: false,
+        read_only: readOnly,
         with_chartmuseum: false,
-        notification_enable: await deps.webhooks.settings.notificationsEnabled(),
+        notification_enable: notifications,
         registry_storage_provider_name: deps.config.storage.driver,
+        banner_message: banner,
+        oidc_provider_name: '',
         current_time: new Date().toISOString(),
       };
     });

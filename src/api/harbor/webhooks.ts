@@ -13,7 +13,6 @@
  *   GET    /projects/{p}/webhook/lasttrigger                            deprecated in Harbor, served
  *   GET    /projects/{p}/webhook/jobs?policy_id=&status=                deprecated in Harbor, served
  *   GET    /projects/{p}/webhook/events                                 supported types and formats
- *   GET    /configurations, PUT /configurations                        notification_enable (admin)
  * Wharf extensions:
  *   POST   /projects/{p}/webhook/policies/{id}/executions/{e}/redeliver -> 201 with the execution
  *   POST   /projects/{p}/webhook/policies/test                          test a target (or Harbor's legacy policy body)
@@ -23,7 +22,7 @@
  * it belong where the path says) is the services'; this file only translates HTTP, one service
  * call per route.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { fail } from '../../domain/index.ts';
 import type { PolicyScope } from '../../webhooks/index.ts';
@@ -126,20 +125,10 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
   });
 }
 
-async function sendConfigurations(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  return reply.send(await deps.webhooks.settings.getConfigurations(callContext(req)));
-}
-
 /** Harbor's webhook policy API and Wharf's webhook extensions under /api/v2.0. */
 export function webhookRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     policyTree(app, deps, '/projects/:project_name_or_id/webhook', (req) => ({ kind: 'project', ...projectKey(req, req.params.project_name_or_id ?? '') }));
     policyTree(app, deps, '/system/webhook', () => ({ kind: 'system' }));
-
-    app.get('/configurations', async (req, reply) => sendConfigurations(deps, req, reply));
-    app.put<{ Body: unknown }>('/configurations', async (req, reply) => {
-      await deps.webhooks.settings.updateConfigurations(callContext(req), req.body);
-      return reply.code(200).send();
-    });
   };
 }
