@@ -6,15 +6,16 @@
  */
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import type { ArtifactRow, Database, RepositoryRow, TagRow } from '../db/index.ts';
+import type { ArtifactRow, Database, ProjectRow, RepositoryRow, TagRow } from '../db/index.ts';
 import type { Authorizer } from '../auth/index.ts';
 import type { CallContext, ImmutabilityGuard, Registry } from '../registry/index.ts';
 import { pathInProject } from '../registry/index.ts';
-import { conditionMatches, conditionMatchesAny, fail, filterOf, pageOf, parseDigest, type ListQuery, type ListSpec, type Page, type RepoName, type TypedCondition } from '../domain/index.ts';
+import { accessoryType, conditionMatches, conditionMatchesAny, fail, filterOf, pageOf, parseDigest, parseRepoName, type ListQuery, type ListSpec, type Page, type RepoName, type ResolvedFilter, type TypedCondition } from '../domain/index.ts';
 import { artifactsWithLabels, filterSql, labelsOfArtifacts, listPage, orderBy, orderTerms, resolveList } from '../db/index.ts';
 import { labelView, parseLabelsCondition } from './labels.ts';
-import { artifactKind, isIndexMediaType } from '../domain/index.ts';
+import { artifactKind, harborSbomMediaType, isIndexMediaType } from '../domain/index.ts';
 import {
+  accessoryView,
   additionLinks,
   artifactView,
   groupTags,
@@ -22,6 +23,7 @@ import {
   parseJsonObject,
   repositoryView,
   tagView,
+  type AccessoryView,
   type ArtifactOptions,
   type ArtifactView,
   type RepositoryView,
@@ -81,6 +83,40 @@ export const artifactListSpec = {
   labels: { type: 'text' },
 } as const satisfies ListSpec;
 
+/**
+ * The fields of a project's artifact list (Harbor's `GET /projects/{p}/artifacts`): the repository
+ * list's fields over a join with repositories, plus `repository_name` (the full name).
+ */
+export const projectArtifactListSpec = {
+  ...Object.fromEntries(Object.entries(artifactListSpec).map(([k, f]) => [k, 'column' in f ? { ...f, column: `artifacts.${f.column}` } : f])),
+  repository_name: { type: 'text', column: 'repositories.name' },
+} satisfies ListSpec;
+
+/**
+ * The fields of an artifact's accessory list (Harbor's Accessory columns): `type` (Harbor's
+ * accessory types, `signature.cosign` and the like) is matched in memory; `creation_time` is the push.
+ */
+export const accessoryListSpec = {
+  id: { type: 'int', column: 'id' },
+  artifact_id: { type: 'int', column: 'id' },
+  digest: { type: 'text', column: 'digest' },
+  size: { type: 'int', column: 'size' },
+  creation_time: { type: 'time', column: 'push_time' },
+  subject_artifact_digest: { type: 'text', column: 'subject_digest' },
+  type: { type: 'text' },
+} as const satisfies ListSpec;
+
+/** Harbor's layer annotation naming an artifact's icon (the layer is a PNG, GIF or JPEG of at most 1 MiB). */
+export const iconAnnotation = 'io.goharbor.artifact.v1alpha1.icon';
+
+/** Options of a project's artifact list beyond the repository list's. */
+export interface ProjectArtifactOptions extends ArtifactOptions {
+  /** Harbor's `with_immutable_status`: `immutable` on tags is computed only with it (else false). */
+  withImmutableStatus: boolean;
+  /** Harbor's `latest_in_repository`: the newest match of each repository; needs `media_type` or `artifact_type` in `q`, not both. */
+  latestInRepository: boolean;
+}
+
 /** The fields of an artifact's tag list. */
 export const tagListSpec = {
   name: { type: 'text', column: 'name' },
@@ -105,6 +141,45 @@ function upper(c: TypedCondition): TypedCondition {
     case 'and':
       return { kind: c.kind, values: c.values.map(up) };
   }
+}
+
+/** The additions Harbor's swagger names for `…/additions/{addition}` (its enum, in its order). */
+const additionNames: readonly string[] = ['build_history', 'values.yaml', 'readme.md', 'dependencies', 'sbom', 'license', 'files'];
+
+/** Docker's schema 1 manifests: Harbor's manifest-v1 processor has no additions. */
+const schema1MediaTypes = new Set(['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws']);
+
+/** Where an artifact list reads: the project, its repositories by id, and the SQL scope of tags and references. */
+interface ArtifactScope {
+  project: ProjectRow;
+  repositories: ReadonlyMap<number, { repository: RepositoryRow; fullName: RepoName }>;
+  where: { repositoryId: number } | { projectId: number };
+}
+
+/** Harbor's `base` filter accepts only `base=*`. */
+function checkBaseFilter(filters: readonly ResolvedFilter[]): void {
+  const base = filterOf(filters, 'base');
+  if (base && !(base.kind === 'exact' && base.value === '*')) throw fail('BAD_REQUEST', 'q: base accepts only base=*');
+}
+
+/** A stored repository name as a RepoName (stored names were validated when pushed). */
+function repoNameOf(name: string): RepoName {
+  try {
+    return parseRepoName(name);
+  } catch {
+    throw new Error(`stored repository name ${JSON.stringify(name)} does not parse`);
+  }
+}
+
+/** The newest push of each repository among `rows`, in the order of `rows`. */
+function latestOfEachRepository(rows: readonly ArtifactRow[]): ArtifactRow[] {
+  const newest = new Map<number, ArtifactRow>();
+  for (const a of rows) {
+    const n = newest.get(a.repository_id);
+    if (!n || a.push_time > n.push_time || (a.push_time === n.push_time && a.id > n.id)) newest.set(a.repository_id, a);
+  }
+  const keep = new Set([...newest.values()].map((a) => a.id));
+  return rows.filter((a) => keep.has(a.id));
 }
 
 /** An artifact addition: JSON (an object or array) or a stream of the stored document. */
@@ -162,34 +237,87 @@ export class ContentReads {
   async listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, list: ListQuery, opts: ArtifactOptions): Promise<Page<ArtifactView>> {
     const { project, repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
     const r = resolveList(list, artifactListSpec);
-    const base = filterOf(r.filters, 'base');
-    if (base && !(base.kind === 'exact' && base.value === '*')) throw fail('BAD_REQUEST', 'q: base accepts only base=*');
-    const tagsF = filterOf(r.filters, 'tags');
-    const typeF = filterOf(r.filters, 'type');
-    const mediaF = filterOf(r.filters, 'media_type');
-    const labelsF = filterOf(r.filters, 'labels');
-    const labelled = labelsF ? await artifactsWithLabels(this.deps.db, repository.id, parseLabelsCondition(labelsF)) : null;
+    checkBaseFilter(r.filters);
     let q = this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id);
     for (const w of filterSql(r.filters)) q = q.where(w);
     const rows = await orderBy(q, orderTerms(r.sort, [{ column: 'push_time', desc: true }], { column: 'id', desc: true })).execute();
-    const tags = await this.deps.db.selectFrom('tags').selectAll().where('repository_id', '=', repository.id).execute();
+    const scope: ArtifactScope = { project, repositories: new Map([[repository.id, { repository, fullName }]]), where: { repositoryId: repository.id } };
+    return this.artifactPage(ctx, scope, rows, r.filters, list, opts, { immutable: true, latest: false });
+  }
+
+  /**
+   * Artifacts of every repository of a project (Harbor's `GET /projects/{p}/artifacts`), newest push
+   * first unless `sort` says otherwise (projectArtifactListSpec). Harbor asks for a signed-in caller
+   * even on a public project. With `latestInRepository`, the newest match of each repository.
+   */
+  async listArtifactsOfProject(ctx: CallContext, key: ProjectKey, list: ListQuery, opts: ProjectArtifactOptions): Promise<Page<ArtifactView>> {
+    if (ctx.actor.username === '') throw fail('UNAUTHORIZED', 'unauthorized');
+    const project = await this.deps.lookup.project(ctx, key, 'pull');
+    const r = resolveList(list, projectArtifactListSpec);
+    checkBaseFilter(r.filters);
+    if (opts.latestInRepository && (filterOf(r.filters, 'media_type') === undefined) === (filterOf(r.filters, 'artifact_type') === undefined)) {
+      throw fail('BAD_REQUEST', "either 'media_type' or 'artifact_type' must be specified, but not both, when querying with latest_in_repository");
+    }
+    const repos = await this.deps.db.selectFrom('repositories').selectAll().where('project_id', '=', project.id).execute();
+    const repositories = new Map<number, { repository: RepositoryRow; fullName: RepoName }>();
+    for (const repository of repos) repositories.set(repository.id, { repository, fullName: repoNameOf(repository.name) });
+    let q = this.deps.db.selectFrom('artifacts').innerJoin('repositories', 'repositories.id', 'artifacts.repository_id').selectAll('artifacts').where('repositories.project_id', '=', project.id);
+    for (const w of filterSql(r.filters)) q = q.where(w);
+    const rows = await orderBy(q, orderTerms(r.sort, [{ column: 'artifacts.push_time', desc: true }], { column: 'artifacts.id', desc: true })).execute();
+    const scope: ArtifactScope = { project, repositories, where: { projectId: project.id } };
+    return this.artifactPage(ctx, scope, rows, r.filters, list, opts, { immutable: opts.withImmutableStatus, latest: opts.latestInRepository });
+  }
+
+  /**
+   * One page of artifact rows (already filtered by the SQL-backed `q` keys and ordered) after the
+   * in-memory filters: Harbor's base filter (untagged index children hidden unless `base=*`),
+   * accessories hidden (Harbor lists them under their subject only), tags, type, media_type, labels.
+   */
+  private async artifactPage(
+    ctx: CallContext,
+    scope: ArtifactScope,
+    rows: ArtifactRow[],
+    filters: readonly ResolvedFilter[],
+    list: ListQuery,
+    opts: ArtifactOptions,
+    flags: { immutable: boolean; latest: boolean },
+  ): Promise<Page<ArtifactView>> {
+    const base = filterOf(filters, 'base');
+    const tagsF = filterOf(filters, 'tags');
+    const typeF = filterOf(filters, 'type');
+    const mediaF = filterOf(filters, 'media_type');
+    const labelsF = filterOf(filters, 'labels');
+    let labelled: Set<number> | null = null;
+    if (labelsF) {
+      const ids = parseLabelsCondition(labelsF);
+      labelled = new Set();
+      for (const id of new Set(rows.map((a) => a.repository_id))) for (const a of await artifactsWithLabels(this.deps.db, id, ids)) labelled.add(a);
+    }
+    const where = scope.where;
+    // The repositories in scope: the one listed, or a subquery for the project's.
+    const inScope = 'projectId' in where ? this.deps.db.selectFrom('repositories').select('repositories.id').where('repositories.project_id', '=', where.projectId) : [where.repositoryId];
+    const tags = await this.deps.db
+      .selectFrom('tags')
+      .selectAll()
+      .where('repository_id', 'in', inScope)
+      .execute();
     const tagsOf = groupTags(tags);
     let children = new Set<string>();
     if (!base) {
       const refs = await this.deps.db
         .selectFrom('artifact_references')
         .innerJoin('artifacts', 'artifacts.id', 'artifact_references.artifact_id')
-        .select('artifact_references.child_digest')
-        .where('artifacts.repository_id', '=', repository.id)
+        .select(['artifact_references.child_digest', 'artifacts.repository_id'])
+        .where('artifacts.repository_id', 'in', inScope)
         .where('artifact_references.kind', '=', 'manifest')
         .execute();
-      children = new Set(refs.map((ref) => ref.child_digest));
+      children = new Set(refs.map((ref) => `${ref.repository_id}:${ref.child_digest}`));
     }
-    const kept = rows.filter((a) => {
+    let kept = rows.filter((a) => {
       const t = tagsOf.get(a.id) ?? [];
-      if (!base && children.has(a.digest) && t.length === 0) return false;
-      // Accessories (manifests with a subject: SBOMs, signatures) are listed under their subject, as Harbor does.
-      if (a.subject_digest !== null && t.length === 0) return false;
+      if (!base && children.has(`${a.repository_id}:${a.digest}`) && t.length === 0) return false;
+      // Accessories (manifests with a subject: SBOMs, signatures) are listed under their subject only, tagged or not, as Harbor does.
+      if (a.subject_digest !== null) return false;
       if (labelled && !labelled.has(a.id)) return false;
       if (tagsF) {
         if (tagsF.kind === 'exact' && tagsF.value === 'nil') {
@@ -202,14 +330,40 @@ export class ContentReads {
       if (mediaF && !conditionMatchesAny(a.config_media_type === null ? [a.media_type] : [a.config_media_type, a.media_type], mediaF)) return false;
       return true;
     });
+    if (flags.latest) kept = latestOfEachRepository(kept);
     const p = pageOf(kept, list.page, list.pageSize);
-    const accessories = await this.accessoriesOf(repository.id, p.items.map((a) => a.digest));
+    const accessories = new Map<string, ArtifactRow[]>();
+    for (const id of new Set(p.items.map((a) => a.repository_id))) {
+      const m = await this.accessoriesOf(id, p.items.filter((a) => a.repository_id === id).map((a) => a.digest));
+      for (const [digest, list] of m) accessories.set(`${id}:${digest}`, list);
+    }
     const items = await Promise.all(
-      p.items.map((a) => this.artifactView(ctx, project.id, project.name, repository, fullName, a, tagsOf.get(a.id) ?? [], opts, accessories.get(a.digest) ?? [])),
+      p.items.map((a) => {
+        const found = scope.repositories.get(a.repository_id);
+        if (!found) throw new Error(`artifact ${a.id} is outside the listed repositories`);
+        return this.artifactView(ctx, scope.project.id, scope.project.name, found.repository, found.fullName, a, tagsOf.get(a.id) ?? [], opts, accessories.get(`${a.repository_id}:${a.digest}`) ?? [], flags.immutable);
+      }),
     );
-    await this.addScanOverviews(items, project.id, opts);
+    await this.addScanOverviews(items, scope.project.id, opts);
     await this.addLabels(items, opts);
     return { items, total: p.total };
+  }
+
+  /**
+   * The accessories of one artifact (Harbor's `…/artifacts/{reference}/accessories`): manifests of
+   * the repository whose subject it is, newest first unless `sort` says otherwise (accessoryListSpec).
+   */
+  async listAccessories(ctx: CallContext, key: ProjectKey, repo: string, reference: string, list: ListQuery): Promise<Page<AccessoryView>> {
+    const { repository } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
+    const subject = await this.deps.lookup.artifact(repository, reference);
+    const r = resolveList(list, accessoryListSpec);
+    let q = this.deps.db.selectFrom('artifacts').selectAll().where('repository_id', '=', repository.id).where('subject_digest', '=', subject.digest);
+    for (const w of filterSql(r.filters)) q = q.where(w);
+    const rows = await orderBy(q, orderTerms(r.sort, [{ column: 'push_time', desc: true }], { column: 'id', desc: true })).execute();
+    const typeF = filterOf(r.filters, 'type');
+    const kept = typeF ? rows.filter((x) => conditionMatches(accessoryType(x.config_media_type, x.artifact_type), typeF)) : rows;
+    const p = pageOf(kept, list.page, list.pageSize);
+    return { items: p.items.map((x) => accessoryView(x, subject, repository.name)), total: p.total };
   }
 
   /** One artifact by tag or digest. */
@@ -225,36 +379,49 @@ export class ContentReads {
   }
 
   /**
-   * One of an artifact's additions (Harbor's `…/additions/{addition}`): `vulnerabilities` (the stored
-   * report, `{}` when there is none), `sbom` (the raw document of an SBOM accessory: its one layer),
-   * `build_history` (an image config's `history`).
+   * One of an artifact's additions, as Harbor's `…/additions/vulnerabilities` and
+   * `…/additions/{addition}` answer: `vulnerabilities` (the stored report, `{}` when there is none),
+   * then the swagger's enum (another name is a 422): an image's `build_history` (its config's
+   * `history`), an SBOM accessory's document (Harbor's SBOM processor serves it for any addition);
+   * an addition the artifact's type does not have is Harbor's 400. A chart's `values.yaml`,
+   * `readme.md`, `dependencies` and a CNAI model's `readme.md`, `license`, `files` are 404:
+   * Wharf does not open chart or model layers.
    */
   async artifactAddition(ctx: CallContext, key: ProjectKey, repo: string, reference: string, addition: string, accept: readonly string[]): Promise<ArtifactAddition> {
     const { project, repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
+    if (addition !== 'vulnerabilities' && !additionNames.includes(addition)) {
+      throw fail('UNPROCESSABLE', `validation failure list:\naddition in path should be one of [${additionNames.join(' ')}]`);
+    }
     const a = await this.deps.lookup.artifact(repository, reference);
     const refs = await this.deps.db.selectFrom('artifact_references').selectAll().where('artifact_id', '=', a.id).orderBy('id').execute();
-    switch (addition) {
-      case 'vulnerabilities': {
-        if (!this.deps.scanReads) return { contentType: 'application/json', body: {} };
-        const children = isIndexMediaType(a.media_type) ? refs.filter((r) => r.kind === 'manifest').map((r) => r.child_digest) : [];
-        return { contentType: 'application/json', body: await this.deps.scanReads.vulnerabilities({ digest: a.digest, children, projectId: project.id }, accept) };
-      }
-      case 'sbom': {
-        const layers = refs.filter((r) => r.kind === 'blob' && r.media_type !== a.config_media_type);
-        const layer = layers[0];
-        if (artifactKind(a.media_type, a.config_media_type, a.artifact_type) !== 'SBOM' || layers.length !== 1 || !layer) throw fail('NOT_FOUND', 'The sbom is not found');
-        const { stream } = await this.deps.registry.readBlob(ctx, fullName, parseDigest(layer.child_digest));
-        return { contentType: 'application/vnd.goharbor.harbor.sbom.v1', body: stream };
-      }
-      case 'build_history': {
-        const config = a.config_media_type === null ? undefined : refs.find((r) => r.kind === 'blob' && r.media_type === a.config_media_type);
-        if (artifactKind(a.media_type, a.config_media_type, a.artifact_type) !== 'IMAGE' || !config) throw fail('NOT_FOUND', `addition build_history of ${a.digest} not found`);
-        const parsed = await this.readJsonBlob(ctx, fullName, config.child_digest);
-        return { contentType: 'application/json', body: Array.isArray(parsed?.history) ? parsed.history : [] };
-      }
-      default:
-        throw fail('NOT_FOUND', `addition ${addition} of ${a.digest} not found`);
+    const kind = artifactKind(a.media_type, a.config_media_type, a.artifact_type);
+    const name = addition.toUpperCase();
+    if (addition === 'vulnerabilities') {
+      if (!this.deps.scanReads) return { contentType: 'application/json', body: {} };
+      const children = isIndexMediaType(a.media_type) ? refs.filter((r) => r.kind === 'manifest').map((r) => r.child_digest) : [];
+      return { contentType: 'application/json', body: await this.deps.scanReads.vulnerabilities({ digest: a.digest, children, projectId: project.id }, accept) };
     }
+    if (kind === 'SBOM') {
+      const layers = refs.filter((r) => r.kind === 'blob' && r.media_type !== a.config_media_type);
+      const layer = layers[0];
+      if (layers.length !== 1 || !layer) throw fail('NOT_FOUND', 'The sbom is not found');
+      const { stream } = await this.deps.registry.readBlob(ctx, fullName, parseDigest(layer.child_digest));
+      return { contentType: harborSbomMediaType, body: stream };
+    }
+    if (isIndexMediaType(a.media_type)) throw fail('BAD_REQUEST', `addition ${name} isn't supported`);
+    if (kind === 'IMAGE') {
+      if (schema1MediaTypes.has(a.media_type)) throw fail('BAD_REQUEST', `addition ${name} isn't supported for IMAGE(manifest version 1)`);
+      if (addition !== 'build_history') throw fail('BAD_REQUEST', `addition ${name} isn't supported for IMAGE(manifest version 2)`);
+      const config = a.config_media_type === null ? undefined : refs.find((r) => r.kind === 'blob' && r.media_type === a.config_media_type);
+      if (!config) throw fail('NOT_FOUND', `addition build_history of ${a.digest} not found`);
+      const parsed = await this.readJsonBlob(ctx, fullName, config.child_digest);
+      return { contentType: 'application/json; charset=utf-8', body: Array.isArray(parsed?.history) ? parsed.history : [] };
+    }
+    if (kind === 'CHART') {
+      if (!['values.yaml', 'readme.md', 'dependencies'].includes(addition)) throw fail('BAD_REQUEST', `addition ${name} isn't supported for CHART`);
+      throw fail('NOT_FOUND', `addition ${addition} of ${a.digest} not found: Wharf does not read chart contents`);
+    }
+    throw fail('BAD_REQUEST', `the processor for artifact ${kind} not found, cannot get the addition`);
   }
 
   /** Accessories (manifests naming a subject) of the given digests in one repository, newest first. */
@@ -354,6 +521,7 @@ export class ContentReads {
     tags: TagRow[],
     opts: ArtifactOptions,
     accessories: ArtifactRow[],
+    withImmutable = true,
   ): Promise<ArtifactView> {
     const refs = await this.deps.db.selectFrom('artifact_references').selectAll().where('artifact_id', '=', a.id).orderBy('id').execute();
     let childIds = new Map<string, number>();
@@ -373,8 +541,12 @@ export class ContentReads {
     const sboms = accessories.filter((x) => artifactKind(x.media_type, x.config_media_type, x.artifact_type) === 'SBOM');
     const sbom = sboms.find((x) => !(x.annotations ?? '').includes('CycloneDX')) ?? sboms[0];
     const links = additionLinks(a, projectName, repository.name, sbom?.digest ?? null);
-    const immutable = tags.length > 0 && opts.withTag ? await this.immutableTag(projectId, repository.name) : null;
-    return artifactView(a, { projectId, repository, tags, refs, childIds, extra, accessories, additionLinks: links, ...(immutable ? { immutableTag: immutable } : {}) }, opts);
+    const immutable = withImmutable && tags.length > 0 && opts.withTag ? await this.immutableTag(projectId, repository.name) : null;
+    const view = artifactView(a, { projectId, repository, tags, refs, childIds, extra, accessories, additionLinks: links, ...(immutable ? { immutableTag: immutable } : {}) }, opts);
+    // Harbor's `icon`: the digest of a layer the manifest marks as its icon (served by GET /icons/{digest}).
+    const icon = refs.find((r) => r.kind === 'blob' && r.annotations !== null && Object.hasOwn(parseJsonObject(r.annotations) ?? {}, iconAnnotation));
+    if (icon) view.icon = icon.child_digest;
+    return view;
   }
 
   /** Harbor's image extra_attrs from the config blob (at most 1 MiB); empty when it cannot be read. */

@@ -18,13 +18,14 @@ import type { Config } from '../config/index.ts';
 import type { CallContext, ImmutabilityGuard, Registry } from '../registry/index.ts';
 import type { ListQuery, Page, TextFilter } from '../domain/index.ts';
 import { ProjectAdmin, type ProjectCreationSettings, type ProjectDeletable } from './project-admin.ts';
-import { ContentReads, type ArtifactAddition } from './content-reads.ts';
+import { ContentReads, type ArtifactAddition, type ProjectArtifactOptions } from './content-reads.ts';
+import { Discovery } from './discovery.ts';
 import type { ScanReads } from './scan-reads.ts';
 import { ContentChanges } from './content-changes.ts';
 import { ProjectLookup, type ProjectKey } from './project-lookup.ts';
 import { LabelService } from './labels.ts';
 import { ProjectMetadatas } from './project-metadatas.ts';
-import type { ArtifactOptions, ArtifactView, ProjectSummary, ProjectView, RepositoryView, TagView } from './project-views.ts';
+import type { AccessoryView, ArtifactOptions, ArtifactView, ProjectSummary, ProjectView, RepositoryView, TagView } from './project-views.ts';
 import type { RetentionLinks } from './retention-links.ts';
 import type { ProxyCacheProject, UpstreamRegistries } from './upstream-registries.ts';
 
@@ -58,6 +59,8 @@ export class ProjectService {
   readonly labels: LabelService;
   /** `/projects/{p}/metadatas/` (src/projects/project-metadatas.ts). */
   readonly metadatas: ProjectMetadatas;
+  /** `/search`, `/statistics`, `/systeminfo/volumes`, `/icons/{digest}` (src/projects/discovery.ts). */
+  readonly discovery: Discovery;
 
   constructor(deps: ProjectDeps) {
     const lookup = new ProjectLookup(deps.db, deps.authorizer);
@@ -67,6 +70,7 @@ export class ProjectService {
     this.changes = new ContentChanges({ db: deps.db, registry: deps.registry, lookup, ...(deps.immutability ? { immutability: deps.immutability } : {}) });
     this.labels = new LabelService({ db: deps.db, authorizer: deps.authorizer, outbox: deps.outbox });
     this.metadatas = new ProjectMetadatas({ db: deps.db, audit: deps.audit, lookup, ...links });
+    this.discovery = new Discovery({ db: deps.db, authorizer: deps.authorizer, config: deps.config, registry: deps.registry, listProjects: (ctx, filter, list) => this.admin.listProjects(ctx, filter, list) });
   }
 
   /** Creates the project when missing (first start creates the public `library`). Idempotent. */
@@ -152,6 +156,16 @@ export class ProjectService {
   /** Artifacts of a repository. */
   listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, list: ListQuery, opts: ArtifactOptions): Promise<Page<ArtifactView>> {
     return this.reads.listArtifacts(ctx, key, repo, list, opts);
+  }
+
+  /** Artifacts of every repository of a project (Harbor's `GET /projects/{p}/artifacts`). */
+  listArtifactsOfProject(ctx: CallContext, key: ProjectKey, list: ListQuery, opts: ProjectArtifactOptions): Promise<Page<ArtifactView>> {
+    return this.reads.listArtifactsOfProject(ctx, key, list, opts);
+  }
+
+  /** The accessories of one artifact (signatures, SBOMs and other referrers). */
+  listAccessories(ctx: CallContext, key: ProjectKey, repo: string, reference: string, list: ListQuery): Promise<Page<AccessoryView>> {
+    return this.reads.listAccessories(ctx, key, repo, reference, list);
   }
 
   /** One artifact by tag or digest. */

@@ -4,15 +4,19 @@
  *   GET    .../artifacts                           list (with_tag, with_label; Harbor's q, sort and paging)
  *   POST   .../artifacts?from=p/r:tag|p/r@digest   copy an artifact here -> 201, Location: .../artifacts/<tag or digest>
  *   GET    .../artifacts/{reference}               one artifact (with_tag, with_label, with_accessory, with_scan_overview, with_sbom_overview)
- *   GET    .../artifacts/{reference}/additions/{a} vulnerabilities (X-Accept-Vulnerabilities), sbom, build_history
+ *   GET    .../artifacts/{reference}/additions/{a} vulnerabilities (X-Accept-Vulnerabilities), build_history, sbom; other names
+ *                                                 of Harbor's enum 400/404 as Harbor's processors, names outside it 422
+ *   GET    .../artifacts/{reference}/accessories   the artifact's accessories (Harbor's Accessory; q, sort and paging)
  *   DELETE .../artifacts/{reference}               delete the manifest and its tags -> 200
  *   GET    .../artifacts/{reference}/tags          the artifact's tags (q, sort, paging)
  *   POST   .../artifacts/{reference}/tags          add a tag {"name":"v2"} -> 201 (409 when it exists)
  *   DELETE .../artifacts/{reference}/tags/{tag}    remove a tag -> 200
+ * and GET /projects/{project_name_or_id}/artifacts: the artifacts of every repository of a project
+ * (the same flags, with_immutable_status, latest_in_repository; Harbor's q, sort and paging).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
-import { callContext, projectName, repositoryParam } from './context.ts';
+import { callContext, projectKey, projectName, repositoryParam } from './context.ts';
 import { listQuery, parseBoolParam, setPageHeaders } from './paging.ts';
 import { parseAcceptVulnerabilities, type ArtifactOptions } from '../../projects/index.ts';
 
@@ -48,6 +52,17 @@ export function artifactRoutes(deps: AppDeps) {
       return result.items;
     });
 
+    app.get<{ Params: { project_name_or_id: string }; Querystring: Query }>('/projects/:project_name_or_id/artifacts', async (req, reply) => {
+      const list = listQuery(req.query);
+      const result = await deps.projects.listArtifactsOfProject(callContext(req), projectKey(req, req.params.project_name_or_id), list, {
+        ...artifactOptions(req),
+        withImmutableStatus: parseBoolParam(req.query.with_immutable_status, 'with_immutable_status', false),
+        latestInRepository: parseBoolParam(req.query.latest_in_repository, 'latest_in_repository', false),
+      });
+      setPageHeaders(req, reply, result.total, list);
+      return result.items;
+    });
+
     app.post<{ Params: RepoParams; Querystring: Query }>(base, async (req, reply) => {
       const ref = await deps.projects.copyArtifact(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.query.from);
       // Harbor's Location: the request's path and the reference `from` named.
@@ -70,6 +85,13 @@ export function artifactRoutes(deps: AppDeps) {
         parseAcceptVulnerabilities(headerText(req.headers['x-accept-vulnerabilities'])),
       );
       return reply.type(out.contentType).send(out.body);
+    });
+
+    app.get<{ Params: RefParams; Querystring: Query }>(`${base}/:reference/accessories`, async (req, reply) => {
+      const list = listQuery(req.query);
+      const result = await deps.projects.listAccessories(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.params.reference, list);
+      setPageHeaders(req, reply, result.total, list);
+      return result.items;
     });
 
     app.delete<{ Params: RefParams }>(`${base}/:reference`, async (req, reply) => {

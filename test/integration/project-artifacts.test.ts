@@ -1,0 +1,215 @@
+/**
+ * Harbor's artifact reads across a project and around an artifact, over real HTTP:
+ * `GET /projects/{p}/artifacts` (every repository, q/sort/paging, latest_in_repository, Harbor's
+ * refusal of anonymous callers), `…/artifacts/{reference}/accessories` (Harbor's Accessory list),
+ * accessories kept out of artifact lists even when tagged, and the additions' Harbor answers.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
+import { pushBlob, pushSmallImage, putManifest, smallImage } from '../helpers/webhook-client.ts';
+
+let tw: TestWharf;
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function call(method: string, path: string, auth: string | null = adminAuth): Promise<{ status: number; json: unknown; text: string; headers: Headers }> {
+  const r = await fetch(`${tw.url}/api/v2.0${path}`, { method, headers: auth ? { authorization: auth } : {} });
+  const text = await r.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: r.status, json, text, headers: r.headers };
+}
+
+type Artifact = { id: number; digest: string; repository_name: string; tags: Array<{ name: string }> | null; accessories: Array<{ digest: string; type: string }> | null };
+
+async function artifacts(path: string): Promise<{ items: Artifact[]; total: string | null; link: string | null }> {
+  const r = await call('GET', path);
+  assert.equal(r.status, 200, r.text);
+  return { items: r.json as Artifact[], total: r.headers.get('x-total-count'), link: r.headers.get('link') };
+}
+
+const emptyConfig = Buffer.from('{}');
+
+/** Pushes an accessory of `subject` (a manifest naming it as its subject) under `tag`; returns its digest. */
+async function pushAccessory(repo: string, subject: { digest: string; size: number }, artifactType: string, tag: string): Promise<string> {
+  const layer = Buffer.from(`accessory ${artifactType} ${tag}`);
+  await pushBlob(tw.url, repo, emptyConfig, adminAuth);
+  await pushBlob(tw.url, repo, layer, adminAuth);
+  const m = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType,
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2 },
+      layers: [{ mediaType: 'application/octet-stream', digest: sha256(layer), size: layer.length }],
+      subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject.digest, size: subject.size },
+    }),
+  );
+  return putManifest(tw.url, repo, tag, m, { auth: adminAuth });
+}
+
+/** Pushes an index of two small images (untagged) under `tag`. */
+async function pushIndex(repo: string, tag: string): Promise<string> {
+  const children = [smallImage(`${repo}-arm`, `${repo}-arm`, { architecture: 'arm64', os: 'linux' }), smallImage(`${repo}-amd`)];
+  for (const c of children) await pushSmallImage(tw.url, repo, c, { auth: adminAuth });
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: children.map((c) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.digest, size: c.manifest.length })),
+    }),
+  );
+  return putManifest(tw.url, repo, tag, index, { auth: adminAuth, mediaType: 'application/vnd.oci.image.index.v1+json' });
+}
+
+let projectId = 0;
+let oneV1 = '';
+let oneV2 = '';
+let twoV1 = '';
+let multi = '';
+let cosign = '';
+let sbom = '';
+
+before(async () => {
+  tw = await startWharf();
+  for (const [name, pub] of [['pa', false], ['pa-pub', true]] as const) {
+    const r = await fetch(`${tw.url}/api/v2.0/projects`, { method: 'POST', headers: { authorization: adminAuth, 'content-type': 'application/json' }, body: JSON.stringify({ project_name: name, metadata: { public: String(pub) } }) });
+    assert.equal(r.status, 201, await r.text());
+    if (name === 'pa') projectId = Number(r.headers.get('location')?.split('/').pop());
+  }
+  const img = smallImage('pa-one-1');
+  oneV1 = await pushSmallImage(tw.url, 'pa/one', img, { tag: 'v1', auth: adminAuth });
+  oneV2 = await pushSmallImage(tw.url, 'pa/one', smallImage('pa-one-2'), { tag: 'v2', auth: adminAuth });
+  twoV1 = await pushSmallImage(tw.url, 'pa/two', smallImage('pa-two-1'), { tag: 'v1', auth: adminAuth });
+  multi = await pushIndex('pa/multi', 'm1');
+  // Accessories of one:v1, the cosign one tagged as cosign tags its signatures (Harbor still lists it under its subject only).
+  cosign = await pushAccessory('pa/one', { digest: oneV1, size: img.manifest.length }, 'application/vnd.dev.cosign.artifact.sig.v1+json', `${oneV1.replace(':', '-')}.sig`);
+  sbom = await pushAccessory('pa/one', { digest: oneV1, size: img.manifest.length }, 'application/spdx+json', `${oneV1.replace(':', '-')}`);
+  await pushSmallImage(tw.url, 'pa-pub/open', smallImage('pa-pub-1'), { tag: 'v1', auth: adminAuth });
+});
+
+after(async () => {
+  await tw.close();
+});
+
+describe('GET /projects/{p}/artifacts', () => {
+  test('every repository of the project, newest first; index children and accessories left out', async () => {
+    const r = await artifacts('/projects/pa/artifacts');
+    assert.deepEqual(
+      r.items.map((a) => a.digest),
+      [multi, twoV1, oneV2, oneV1],
+    );
+    assert.equal(r.total, '4');
+    assert.deepEqual(
+      r.items.map((a) => a.repository_name),
+      ['pa/multi', 'pa/two', 'pa/one', 'pa/one'],
+    );
+    assert.deepEqual(r.items[0]?.tags?.map((t) => t.name), ['m1']);
+    const byId = await artifacts(`/projects/${projectId}/artifacts`);
+    assert.deepEqual(byId.items.map((a) => a.digest), r.items.map((a) => a.digest));
+  });
+
+  test("paging, sort and q (repository_name, tags, base=*) as Harbor's", async () => {
+    const p = await artifacts('/projects/pa/artifacts?page=2&page_size=1&sort=push_time');
+    assert.deepEqual(p.items.map((a) => a.digest), [oneV2]);
+    assert.equal(p.total, '4');
+    assert.match(p.link ?? '', /rel="prev".*rel="next"/);
+    assert.deepEqual((await artifacts(`/projects/pa/artifacts?q=${encodeURIComponent('repository_name=~two')}`)).items.map((a) => a.digest), [twoV1]);
+    assert.deepEqual((await artifacts(`/projects/pa/artifacts?q=${encodeURIComponent('tags=v2')}`)).items.map((a) => a.digest), [oneV2]);
+    const all = await artifacts(`/projects/pa/artifacts?q=${encodeURIComponent('base=*')}`);
+    assert.equal(all.total, '6', 'base=* adds the two index children, still no accessory');
+    assert.ok(!all.items.some((a) => a.digest === cosign || a.digest === sbom));
+  });
+
+  test('with_accessory shows accessories under their subject', async () => {
+    const r = await artifacts(`/projects/pa/artifacts?with_accessory=true&q=${encodeURIComponent('tags=v1')}`);
+    const v1 = r.items.find((a) => a.digest === oneV1);
+    assert.deepEqual(v1?.accessories?.map((x) => x.digest).sort(), [cosign, sbom].sort());
+    assert.equal(r.items.find((a) => a.digest === twoV1)?.accessories?.length, 0);
+  });
+
+  test('latest_in_repository: the newest match of each repository; needs media_type or artifact_type, not both', async () => {
+    const q = encodeURIComponent('media_type=application/vnd.oci.image.config.v1+json');
+    const r = await artifacts(`/projects/pa/artifacts?latest_in_repository=true&q=${q}`);
+    assert.deepEqual(r.items.map((a) => a.digest), [twoV1, oneV2]);
+    for (const bad of ['', `&q=${encodeURIComponent('media_type=x,artifact_type=y')}`]) {
+      const e = await call('GET', `/projects/pa/artifacts?latest_in_repository=true${bad}`);
+      assert.equal(e.status, 400, e.text);
+      assert.equal((e.json as { errors: Array<{ message: string }> }).errors[0]?.message, "either 'media_type' or 'artifact_type' must be specified, but not both, when querying with latest_in_repository");
+    }
+  });
+
+  test('Harbor asks for credentials even on a public project; 404 for an unknown project', async () => {
+    assert.equal((await call('GET', '/projects/pa-pub/artifacts', null)).status, 401);
+    assert.equal((await call('GET', '/projects/pa-pub/repositories/open/artifacts', null)).status, 200);
+    assert.equal((await call('GET', '/projects/nope/artifacts')).status, 404);
+  });
+});
+
+describe('accessories', () => {
+  test('tagged accessories are not listed as artifacts of their repository', async () => {
+    const r = await artifacts('/projects/pa/repositories/one/artifacts');
+    assert.deepEqual(r.items.map((a) => a.digest), [oneV2, oneV1]);
+    assert.equal(r.total, '2');
+  });
+
+  test("GET …/accessories: Harbor's Accessory objects, paged, q on type", async () => {
+    const r = await call('GET', '/projects/pa/repositories/one/artifacts/v1/accessories');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('x-total-count'), '2');
+    const items = r.json as Array<Record<string, unknown>>;
+    assert.deepEqual(items.map((x) => x.digest), [sbom, cosign]);
+    const c = items.find((x) => x.digest === cosign);
+    assert.equal(c?.type, 'signature.cosign');
+    assert.equal(c?.subject_artifact_digest, oneV1);
+    assert.equal(c?.subject_artifact_repo, 'pa/one');
+    for (const k of ['id', 'artifact_id', 'subject_artifact_id', 'size', 'creation_time', 'icon']) assert.ok(c && k in c, k);
+    const typed = await call('GET', `/projects/pa/repositories/one/artifacts/${oneV1}/accessories?q=${encodeURIComponent('type=signature.cosign')}`);
+    assert.deepEqual((typed.json as Array<{ digest: string }>).map((x) => x.digest), [cosign]);
+    const page = await call('GET', '/projects/pa/repositories/one/artifacts/v1/accessories?page=2&page_size=1');
+    assert.deepEqual((page.json as Array<{ digest: string }>).map((x) => x.digest), [cosign]);
+    assert.equal(page.headers.get('x-total-count'), '2');
+    assert.deepEqual((await call('GET', '/projects/pa/repositories/one/artifacts/v2/accessories')).json, []);
+  });
+
+  test('404 for an unknown artifact, 401 for an anonymous caller on a private project', async () => {
+    assert.equal((await call('GET', '/projects/pa/repositories/one/artifacts/v9/accessories')).status, 404);
+    assert.equal((await call('GET', '/projects/pa/repositories/one/artifacts/v1/accessories', null)).status, 401);
+  });
+});
+
+describe('additions', () => {
+  const base = '/projects/pa/repositories';
+  const message = (r: { json: unknown }) => (r.json as { errors: Array<{ message: string }> }).errors[0]?.message;
+
+  test("an image's build_history; vulnerabilities {} before any scan", async () => {
+    const h = await call('GET', `${base}/one/artifacts/v1/additions/build_history`);
+    assert.equal(h.status, 200, h.text);
+    assert.equal(h.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(h.json, []);
+    const v = await call('GET', `${base}/one/artifacts/v1/additions/vulnerabilities`);
+    assert.equal(v.status, 200, v.text);
+    assert.deepEqual(v.json, {});
+  });
+
+  test("additions an artifact's type lacks are Harbor's 400; names outside the swagger's enum 422", async () => {
+    const values = await call('GET', `${base}/one/artifacts/v1/additions/values.yaml`);
+    assert.equal(values.status, 400, values.text);
+    assert.equal(message(values), "addition VALUES.YAML isn't supported for IMAGE(manifest version 2)");
+    const idx = await call('GET', `${base}/multi/artifacts/m1/additions/build_history`);
+    assert.equal(idx.status, 400, idx.text);
+    assert.equal(message(idx), "addition BUILD_HISTORY isn't supported");
+    const acc = await call('GET', `${base}/one/artifacts/${cosign}/additions/build_history`);
+    assert.equal(acc.status, 400, acc.text);
+    assert.equal(message(acc), 'the processor for artifact UNKNOWN not found, cannot get the addition');
+    const foo = await call('GET', `${base}/one/artifacts/v1/additions/foo`);
+    assert.equal(foo.status, 422, foo.text);
+    assert.equal(message(foo), 'validation failure list:\naddition in path should be one of [build_history values.yaml readme.md dependencies sbom license files]');
+    assert.equal((await call('GET', `${base}/one/artifacts/v9/additions/build_history`)).status, 404);
+  });
+});
