@@ -69,6 +69,9 @@ describe('swagger converter', () => {
     assert.deepEqual(toJsonSchema({ type: 'object' }), {});
     assert.deepEqual(toJsonSchema({ type: 'object', additionalProperties: { type: 'object' } }), { type: 'object', additionalProperties: {} });
   });
+  test('x-omitempty: false makes a property required (go-swagger always writes it)', () => {
+    assert.deepEqual(toJsonSchema({ type: 'object', required: ['a'], properties: { a: { type: 'string' }, n: { type: 'integer', 'x-omitempty': false }, m: { type: 'integer' } } }).required, ['a', 'n']);
+  });
   test('int64 stays integer, uri is not checked, file is anything', () => {
     assert.deepEqual(toJsonSchema({ type: 'integer', format: 'int64' }), { type: 'integer' });
     assert.deepEqual(toJsonSchema({ type: 'string', format: 'uri' }), { type: 'string' });

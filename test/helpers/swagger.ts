@@ -16,6 +16,8 @@
  *   declare a string and write the stored JSON document as it is).
  * - `type: object` with neither `properties` nor `additionalProperties` is go-swagger's
  *   `interface{}`: any value (ExtraAttrs' values, a retention rule's params).
+ * - A property marked `x-omitempty: false` is always written by Harbor (its zero value too), so an
+ *   answer must have it: it is added to `required`.
  * - `additionalProperties` is kept (a boolean or a schema); where it is absent, extra properties
  *   are allowed, as in Swagger.
  */
@@ -60,12 +62,18 @@ export function toJsonSchema(s: SwaggerSchema, refBase = definitionsId): JsonSch
   if (type) out.type = nullable ? [type, 'null'] : type;
   if (type === 'string' && s.format === 'date-time') out.format = 'date-time';
   if (Array.isArray(s.enum)) out.enum = nullable ? [...s.enum, null] : [...s.enum];
+  const required = Array.isArray(s.required) ? s.required.filter((r): r is string => typeof r === 'string') : [];
   if (isRecord(s.properties)) {
     const props: Record<string, JsonSchema> = {};
-    for (const [k, v] of Object.entries(s.properties)) if (isRecord(v)) props[k] = toJsonSchema(v, refBase);
+    for (const [k, v] of Object.entries(s.properties)) {
+      if (!isRecord(v)) continue;
+      props[k] = toJsonSchema(v, refBase);
+      // go-swagger always writes a property marked `x-omitempty: false`, zero value included.
+      if (v['x-omitempty'] === false && !required.includes(k)) required.push(k);
+    }
     out.properties = props;
   }
-  if (Array.isArray(s.required) && s.required.length > 0) out.required = [...s.required];
+  if (required.length > 0) out.required = required;
   if (isRecord(s.items)) out.items = toJsonSchema(s.items, refBase);
   if (typeof s.additionalProperties === 'boolean') out.additionalProperties = s.additionalProperties;
   else if (isRecord(s.additionalProperties)) out.additionalProperties = toJsonSchema(s.additionalProperties, refBase);
