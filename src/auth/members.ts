@@ -13,7 +13,7 @@ import type { Actor } from './actor.ts';
 import { roleOfId } from './actor.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { AuditTrail } from './audit-trail.ts';
-import { memberGroup } from './user-groups.ts';
+import { memberGroup, jsonObject as obj } from './user-groups.ts';
 
 /** Harbor's ProjectMemberEntity. */
 export interface MemberView {
@@ -45,12 +45,6 @@ function roleIdOf(v: unknown): number {
     throw fail('BAD_REQUEST', 'role_id must be 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer) or 5 (limitedGuest)');
   }
   return v;
-}
-
-function obj(v: unknown, what: string): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_REQUEST', `${what} must be a JSON object`);
-  // A non-null, non-array object: its keys are read one by one with checks.
-  return v as Record<string, unknown>;
 }
 
 /** The fields `q` and `sort` take on the member list (Harbor documents none; these are the member's own). */

@@ -88,7 +88,8 @@ export function projectRolesOf(rows: readonly UserProjectRole[]): { roles: Map<s
   return { roles, roleLists };
 }
 
-function obj(v: unknown, what: string): Record<string, unknown> {
+/** `v` as a JSON object whose keys are read one by one; BAD_REQUEST `<what> must be a JSON object` otherwise. */
+export function jsonObject(v: unknown, what: string): Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw fail('BAD_REQUEST', `${what} must be a JSON object`);
   // A non-null, non-array object: its keys are read one by one with checks.
   return v as Record<string, unknown>;
@@ -188,7 +189,7 @@ export class UserGroupService {
   /** Creates a group (`group_name`, `group_type`, `ldap_group_dn` for LDAP groups); returns its id. */
   async create(actor: Actor, body: unknown): Promise<number> {
     this.deps.authorizer.check(actor, 'admin');
-    const b = obj(body, 'the body');
+    const b = jsonObject(body, 'the body');
     const name = typeof b.group_name === 'string' ? b.group_name.trim() : '';
     if (name === '') throw fail('BAD_REQUEST', 'group_name is required');
     const type = groupTypeOf(b.group_type);
@@ -209,7 +210,7 @@ export class UserGroupService {
   async update(actor: Actor, id: number, body: unknown): Promise<void> {
     this.deps.authorizer.check(actor, 'admin');
     if (id <= 0) throw fail('BAD_REQUEST', 'the group id should be provided');
-    const b = obj(body, 'the body');
+    const b = jsonObject(body, 'the body');
     const name = typeof b.group_name === 'string' ? b.group_name.trim() : '';
     if (name === '') throw fail('BAD_REQUEST', 'group_name is required');
     const g = await this.group(id);
@@ -241,7 +242,7 @@ export class UserGroupService {
   async addMember(actor: Actor, id: number, body: unknown): Promise<void> {
     this.deps.authorizer.check(actor, 'admin');
     const g = await this.group(id);
-    const b = obj(body, 'the body');
+    const b = jsonObject(body, 'the body');
     let q = this.deps.db.selectFrom('users').select(['id', 'username']);
     if (typeof b.user_id === 'number' && Number.isSafeInteger(b.user_id) && b.user_id > 0) q = q.where('id', '=', b.user_id);
     else if (typeof b.username === 'string' && b.username !== '') q = q.where('username', '=', b.username);
