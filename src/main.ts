@@ -95,7 +95,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   });
   const audit = new AuditService({ db: db.kysely, authorizer, config });
   // Harbor's /configurations: read_only (app.ts), project creation and quotas (projects), robot names (robots).
-  const settings = new SystemSettings({ db: db.kysely, authorizer, config });
+  const settings = new SystemSettings({ db: db.kysely, authorizer, config, audit });
   const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config, audit });
   // With webhooks.delivery_thread, consumers and delivery run in a thread (its own connection, Outbox, logger, metrics).
   const deliveryThread = writeLock ? new DeliveryThread({ config, outbox, logger, metrics, writeLock }) : null;

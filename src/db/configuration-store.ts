@@ -4,7 +4,7 @@
  * writes them through here; webhooks' dispatcher reads `notification_enable` through
  * {@link readConfigurationValue} inside its own transaction.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 
 /** Every stored setting: key to its JSON text. Keys never written are absent (their defaults apply). */
@@ -19,8 +19,11 @@ export async function readConfigurationValue(db: Kysely<Database>, key: string):
   return row?.value;
 }
 
-/** Writes settings (key to JSON text) in one transaction: all or none. */
-export async function writeConfigurations(db: Kysely<Database>, entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
+/**
+ * Writes settings (key to JSON text) in one transaction: all or none. `alongside` runs in the same
+ * transaction (the audit entry of the change).
+ */
+export async function writeConfigurations(db: Kysely<Database>, entries: ReadonlyArray<readonly [string, string]>, alongside?: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
   if (entries.length === 0) return;
   await db.transaction().execute(async (trx) => {
     for (const [key, value] of entries) {
@@ -30,5 +33,6 @@ export async function writeConfigurations(db: Kysely<Database>, entries: Readonl
         .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
         .execute();
     }
+    await alongside?.(trx);
   });
 }

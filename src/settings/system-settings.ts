@@ -9,7 +9,7 @@
  */
 import type { Kysely } from 'kysely';
 import { readConfigurations, writeConfigurations, type Database } from '../db/index.ts';
-import type { Actor, Authorizer } from '../auth/index.ts';
+import type { Actor, AuditTrail, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { fail } from '../domain/index.ts';
 import { parseSettingInput, settingKeys, settingsCatalog, storedSetting, type ProjectCreationRestriction, type SettingKey, type SettingSpec, type SettingValue } from './catalog.ts';
@@ -28,6 +28,8 @@ export interface SystemSettingsDeps {
   config?: Pick<Config, 'auth' | 'console'>;
   /** How long values read from the database are reused; default 1000 ms. */
   cacheMs?: number;
+  /** Records each change (Harbor's `update_configuration` audit event); absent: none. */
+  audit?: AuditTrail;
 }
 
 /** Who calls. */
@@ -108,7 +110,9 @@ export class SystemSettings {
     if (typeof body !== 'object' || Array.isArray(body)) throw fail('BAD_REQUEST', 'the body must be a JSON object of configuration keys to values');
     const entries: Array<[string, string]> = [];
     for (const [key, v] of Object.entries(body)) entries.push([key, JSON.stringify(parseSettingInput(key, v))]);
-    await writeConfigurations(this.deps.db, entries);
+    const { audit } = this.deps;
+    // Harbor's audit entry of a change: operation update, resource type and resource `configuration`.
+    await writeConfigurations(this.deps.db, entries, audit ? (trx) => audit.record(trx, { projectId: null, username: ctx.actor.username, operation: 'update', resourceType: 'configuration', resource: 'configuration' }) : undefined);
     this.generation++;
     this.cached = null;
     this.loading = null;

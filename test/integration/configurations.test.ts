@@ -228,10 +228,19 @@ describe('configurations', () => {
     }
   });
 
-  it('settings live in the configurations table as JSON text', async () => {
+  it('settings live in the configurations table as JSON text; each change is audited as Harbor’s update_configuration', async () => {
+    const count = async () => ((await call('GET', '/api/v2.0/audit-logs?q=resource_type%3Dconfiguration&page_size=100')).json as unknown[]).length;
+    const before = await count();
     await put({ storage_per_project: 5000 });
     const rows = await w.wharf.db.kysely.selectFrom('configurations').selectAll().where('key', '=', 'storage_per_project').execute();
     assert.deepEqual(rows, [{ key: 'storage_per_project', value: '5000' }]);
+    const logs = await call('GET', '/api/v2.0/audit-logs?q=resource_type%3Dconfiguration&sort=-op_time');
+    const [last] = logs.json as Array<{ username: string; operation: string; resource_type: string; resource: string }>;
+    assert.deepEqual(last && [last.username, last.operation, last.resource_type, last.resource], ['admin', 'update', 'configuration', 'configuration'], show(logs));
+    assert.equal(await count(), before + 1);
+    // A refused PUT writes nothing and records nothing.
+    assert.equal((await call('PUT', '/api/v2.0/configurations', { body: { storage_per_project: 7, auth_mode: 'x' } })).status, 400);
+    assert.equal(await count(), before + 1);
     await put({ storage_per_project: -1 });
   });
 });
