@@ -16,6 +16,7 @@ test("operationDescription follows Harbor's texts", () => {
   assert.equal(d('login', 'user', 'alice'), 'login');
   assert.equal(d('create', 'user', 'alice'), 'create user with name: alice');
   assert.equal(d('update', 'quota', 'p'), 'update quota with name: p');
+  assert.equal(d('update', 'configuration', 'configuration'), 'update configuration');
 });
 
 test('auditExtView maps result and time', () => {

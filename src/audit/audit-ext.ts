@@ -56,7 +56,8 @@ function artifactVerb(operation: string): string {
 /**
  * Harbor's `operation_description` of an entry. Artifacts, tags, repositories, projects and robots
  * read `<verb> <type>: <resource>`; members `<op> member <user> in|from project <project>`
- * (Wharf records them as `<project>/<user>`); logins `login`; anything else Harbor's generic
+ * (Wharf records them as `<project>/<user>`); logins `login`; configuration changes
+ * `update configuration`; anything else Harbor's generic
  * `<op> <type> with name: <resource>`.
  */
 export function operationDescription(e: Pick<AuditLogRow, 'operation' | 'resource_type' | 'resource'>): string {
@@ -78,6 +79,8 @@ export function operationDescription(e: Pick<AuditLogRow, 'operation' | 'resourc
     case 'user':
       if (operation === 'login' || operation === 'logout') return operation;
       return `${operation} user with name: ${resource}`;
+    case 'configuration':
+      return `${operation} configuration`;
     default:
       return `${operation} ${type} with name: ${resource}`;
   }
