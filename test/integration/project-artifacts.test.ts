@@ -126,6 +126,19 @@ describe('GET /projects/{p}/artifacts', () => {
     assert.ok(!all.items.some((a) => a.digest === cosign || a.digest === sbom));
   });
 
+  test('no null where the swagger has an object or array: such fields are left out', async () => {
+    const r = await call('GET', '/projects/pa/artifacts?with_tag=false');
+    const items = r.json as Array<Record<string, unknown>>;
+    assert.equal(items.length, 4);
+    for (const a of items) {
+      for (const k of ['annotations', 'tags', 'labels', 'accessories']) assert.ok(!(k in a) || a[k] !== null, `${k} is null`);
+      assert.ok(!('tags' in a) && !('labels' in a) && !('accessories' in a), JSON.stringify(a));
+    }
+    const index = items.find((a) => a.digest === multi) as { references: Array<Record<string, unknown>> };
+    assert.equal(index.references.length, 2);
+    for (const ref of index.references) assert.ok(ref.annotations !== null && ref.platform !== null, JSON.stringify(ref));
+  });
+
   test('with_accessory shows accessories under their subject', async () => {
     const r = await artifacts(`/projects/pa/artifacts?with_accessory=true&q=${encodeURIComponent('tags=v1')}`);
     const v1 = r.items.find((a) => a.digest === oneV1);
@@ -180,6 +193,18 @@ describe('accessories', () => {
   test('404 for an unknown artifact, 401 for an anonymous caller on a private project', async () => {
     assert.equal((await call('GET', '/projects/pa/repositories/one/artifacts/v9/accessories')).status, 404);
     assert.equal((await call('GET', '/projects/pa/repositories/one/artifacts/v1/accessories', null)).status, 401);
+  });
+});
+
+describe('tags', () => {
+  test("POST …/tags answers 201 with the swagger's Location of the new tag", async () => {
+    const r = await fetch(`${tw.url}/api/v2.0/projects/pa/repositories/two/artifacts/v1/tags/`, {
+      method: 'POST',
+      headers: { authorization: adminAuth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'stable' }),
+    });
+    assert.equal(r.status, 201, await r.text());
+    assert.equal(r.headers.get('location'), '/api/v2.0/projects/pa/repositories/two/artifacts/v1/tags/stable');
   });
 });
 

@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { callContext, projectKey, projectName, repositoryParam } from './context.ts';
 import { listQuery, parseBoolParam, setPageHeaders } from './paging.ts';
-import { parseAcceptVulnerabilities, type ArtifactOptions } from '../../projects/index.ts';
+import { parseAcceptVulnerabilities, type ArtifactOptions, type ArtifactView } from '../../projects/index.ts';
 
 type Query = Record<string, unknown>;
 type RepoParams = { project_name: string; repository_name: string };
@@ -42,6 +42,25 @@ function artifactOptions(req: FastifyRequest<{ Querystring: Query }>): ArtifactO
   };
 }
 
+/**
+ * Harbor's Artifact on the wire: a field the swagger types as an object or an array (`annotations`,
+ * `tags`, `labels`, `accessories`; a reference's `platform` and `annotations`) is left out rather
+ * than sent as null when the artifact has none or the request did not ask for it.
+ */
+function artifactWire(view: ArtifactView): Partial<ArtifactView> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(view)) if (v !== null) out[k] = v;
+  out.references = view.references.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)));
+  return out;
+}
+
+/** The path of the request without its query and trailing slashes. */
+function requestPath(url: string): string {
+  let path = url.split('?')[0] ?? '';
+  while (path.endsWith('/')) path = path.slice(0, -1);
+  return path;
+}
+
 /** Routes for artifacts and tags. */
 export function artifactRoutes(deps: AppDeps) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -49,7 +68,7 @@ export function artifactRoutes(deps: AppDeps) {
       const list = listQuery(req.query);
       const result = await deps.projects.listArtifacts(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), list, artifactOptions(req));
       setPageHeaders(req, reply, result.total, list);
-      return result.items;
+      return result.items.map(artifactWire);
     });
 
     app.get<{ Params: { project_name_or_id: string }; Querystring: Query }>('/projects/:project_name_or_id/artifacts', async (req, reply) => {
@@ -60,19 +79,17 @@ export function artifactRoutes(deps: AppDeps) {
         latestInRepository: parseBoolParam(req.query.latest_in_repository, 'latest_in_repository', false),
       });
       setPageHeaders(req, reply, result.total, list);
-      return result.items;
+      return result.items.map(artifactWire);
     });
 
     app.post<{ Params: RepoParams; Querystring: Query }>(base, async (req, reply) => {
       const ref = await deps.projects.copyArtifact(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.query.from);
       // Harbor's Location: the request's path and the reference `from` named.
-      let path = req.url.split('?')[0] ?? '';
-      while (path.endsWith('/')) path = path.slice(0, -1);
-      return reply.code(201).header('location', `${path}/${ref}`).send();
+      return reply.code(201).header('location', `${requestPath(req.url)}/${ref}`).send();
     });
 
     app.get<{ Params: RefParams; Querystring: Query }>(`${base}/:reference`, async (req) => {
-      return deps.projects.getArtifact(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.params.reference, artifactOptions(req));
+      return artifactWire(await deps.projects.getArtifact(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.params.reference, artifactOptions(req)));
     });
 
     app.get<{ Params: RefParams & { addition: string } }>(`${base}/:reference/additions/:addition`, async (req, reply) => {
@@ -108,7 +125,9 @@ export function artifactRoutes(deps: AppDeps) {
 
     app.post<{ Params: RefParams; Body: unknown }>(`${base}/:reference/tags`, async (req, reply) => {
       await deps.projects.createTag(callContext(req), projectName(req.params.project_name), repositoryParam(req.params.repository_name), req.params.reference, req.body);
-      return reply.code(201).send();
+      // The swagger's Location (Harbor itself sends none): the new tag under the request's path.
+      const name = req.body !== null && typeof req.body === 'object' && 'name' in req.body && typeof req.body.name === 'string' ? req.body.name : '';
+      return reply.code(201).header('location', `${requestPath(req.url)}/${encodeURIComponent(name)}`).send();
     });
 
     app.delete<{ Params: RefParams & { tag_name: string } }>(`${base}/:reference/tags/:tag_name`, async (req, reply) => {
