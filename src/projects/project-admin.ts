@@ -6,8 +6,9 @@
  * cannot change later.
  *
  * Creating follows Harbor: any signed-in user may unless `project_creation_restriction` is
- * `adminonly`; project robots never may, system robots may (under `adminonly` only with a
- * `project:create` grant); the owner, who becomes the project's first member as project admin
+ * `adminonly`; project robots never may, system robots may unless `adminonly` (Harbor lets one
+ * with a system `project:create` permission through; system-kind robot permissions grant nothing
+ * in Wharf yet); the owner, who becomes the project's first member as project admin
  * (role 1) in the same transaction, is the creator, or the first system admin when a robot
  * creates. The system settings come through the {@link ProjectCreationSettings} port.
  */
@@ -113,8 +114,7 @@ export class ProjectAdmin {
     const settings = this.deps.creation ?? harborCreationDefaults;
     const isAdmin = this.deps.authorizer.allows(actor, 'admin');
     if (actor.kind === 'robot' && actor.robot?.projectName !== null) throw fail('FORBIDDEN', 'Only system level robot can create project');
-    const robotMayCreate = actor.kind === 'robot' && (actor.robot?.permissions ?? []).some((g) => g.resource === 'project' && g.action === 'create');
-    if (!isAdmin && !robotMayCreate && ((actor.kind !== 'user' && actor.kind !== 'robot') || (await settings.projectCreationRestriction()) === 'adminonly')) {
+    if (!isAdmin && ((actor.kind !== 'user' && actor.kind !== 'robot') || (await settings.projectCreationRestriction()) === 'adminonly')) {
       throw fail('FORBIDDEN', 'Only system admin can create project');
     }
     if (wantsProxyCache(body) && !isAdmin) throw fail('FORBIDDEN', 'Only system admin can create proxy cache project');

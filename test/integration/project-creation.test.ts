@@ -1,7 +1,8 @@
 /**
  * Project creation as Harbor does it, over real HTTP (both databases): a non-admin user creates a
  * project and becomes its project admin (a member with role 1); `project_creation_restriction:
- * adminonly` refuses non-admins with Harbor's message; project robots never create projects; and
+ * adminonly` refuses non-admins with Harbor's message; project robots never create projects, system
+ * robots do (owned by the first system admin) unless adminonly; and
  * `GET /projects/{p}/_deletable` answers Harbor's {deletable, message}.
  */
 import { after, before, describe, it } from 'node:test';
@@ -115,8 +116,28 @@ describe('project creation', () => {
     assert.equal(r.status, 201, show(r));
     const robot = r.json as { name: string; secret: string };
     const robotAuth = 'Basic ' + Buffer.from(`${robot.name}:${robot.secret}`).toString('base64');
-    assertError(await call('POST', '/api/v2.0/projects', { auth: robotAuth, body: { project_name: 'robot-made' } }), 403, 'FORBIDDEN', 'Only system level robot can create project');
+    assertError(await call('POST', '/api/v2.0/projects', { auth: robotAuth, body: { project_name: 'project-robot-made' } }), 403, 'FORBIDDEN', 'Only system level robot can create project');
     assertError(await call('POST', '/api/v2.0/projects', { auth: null, body: { project_name: 'anon-made' } }), 401, 'UNAUTHORIZED', 'authentication required to POST /api/v2.0/projects');
+  });
+
+  it('a system robot creates a project unless adminonly; the first system admin owns it and is its member', async () => {
+    const r = await call('POST', '/api/v2.0/robots', {
+      body: { name: 'provisioner', level: 'system', duration: -1, permissions: [{ kind: 'project', namespace: '*', access: [{ resource: 'repository', action: 'pull' }] }] },
+    });
+    assert.equal(r.status, 201, show(r));
+    const robot = r.json as { name: string; secret: string };
+    const robotAuth = 'Basic ' + Buffer.from(`${robot.name}:${robot.secret}`).toString('base64');
+    assert.equal((await call('POST', '/api/v2.0/projects', { auth: robotAuth, body: { project_name: 'robot-made' } })).status, 201);
+    const p = (await call('GET', '/api/v2.0/projects/robot-made')).json as { owner_name: string };
+    assert.equal(p.owner_name, 'admin');
+    const members = await call('GET', '/api/v2.0/projects/robot-made/members');
+    assert.deepEqual((members.json as Member[]).map((m) => [m.entity_name, m.role_id]), [['admin', 1]]);
+    assert.equal((await call('PUT', '/api/v2.0/configurations', { body: { project_creation_restriction: 'adminonly' } })).status, 200);
+    try {
+      assertError(await call('POST', '/api/v2.0/projects', { auth: robotAuth, body: { project_name: 'robot-made-2' } }), 403, 'FORBIDDEN', 'Only system admin can create project');
+    } finally {
+      assert.equal((await call('PUT', '/api/v2.0/configurations', { body: { project_creation_restriction: 'everyone' } })).status, 200);
+    }
   });
 
   it('_deletable: Harbor’s answer while repositories are left, true once empty', async () => {
