@@ -139,6 +139,23 @@ describe('GET /projects/{p}/artifacts', () => {
     for (const ref of index.references) assert.ok(ref.annotations !== null && ref.platform !== null, JSON.stringify(ref));
   });
 
+  test('with_immutable_status: tags show immutable only when asked for, as Harbor', async () => {
+    const body = {
+      disabled: false,
+      action: 'immutable',
+      template: 'immutable_template',
+      tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v2' }],
+      scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] },
+    };
+    const r = await fetch(`${tw.url}/api/v2.0/projects/pa/immutabletagrules`, { method: 'POST', headers: { authorization: adminAuth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(r.status, 201, await r.text());
+    const immutableOf = (items: Artifact[]) => items.find((a) => a.digest === oneV2)?.tags?.map((t) => (t as { immutable: boolean }).immutable);
+    assert.deepEqual(immutableOf((await artifacts('/projects/pa/artifacts?with_immutable_status=true')).items), [true]);
+    assert.deepEqual(immutableOf((await artifacts('/projects/pa/artifacts')).items), [false]);
+    const rules = (await call('GET', '/projects/pa/immutabletagrules')).json as Array<{ id: number }>;
+    for (const x of rules) assert.equal((await fetch(`${tw.url}/api/v2.0/projects/pa/immutabletagrules/${x.id}`, { method: 'DELETE', headers: { authorization: adminAuth } })).status, 200);
+  });
+
   test('with_accessory shows accessories under their subject', async () => {
     const r = await artifacts(`/projects/pa/artifacts?with_accessory=true&q=${encodeURIComponent('tags=v1')}`);
     const v1 = r.items.find((a) => a.digest === oneV1);
