@@ -114,9 +114,9 @@ export class ProjectAdmin {
     const settings = this.deps.creation ?? harborCreationDefaults;
     const isAdmin = this.deps.authorizer.allows(actor, 'admin');
     if (actor.kind === 'robot' && actor.robot?.projectName !== null) throw fail('FORBIDDEN', 'Only system level robot can create project');
-    if (!isAdmin && ((actor.kind !== 'user' && actor.kind !== 'robot') || (await settings.projectCreationRestriction()) === 'adminonly')) {
-      throw fail('FORBIDDEN', 'Only system admin can create project');
-    }
+    // Other callers (a registry bearer token on the API) get the authorizer's own refusal.
+    if (!isAdmin && actor.kind !== 'user' && actor.kind !== 'robot') this.deps.authorizer.check(actor, 'admin');
+    if (!isAdmin && (await settings.projectCreationRestriction()) === 'adminonly') throw fail('FORBIDDEN', 'Only system admin can create project');
     if (wantsProxyCache(body) && !isAdmin) throw fail('FORBIDDEN', 'Only system admin can create proxy cache project');
     const p = parseNewProject(body);
     if (p.registryId !== null) await this.checkUpstream(p.registryId);
