@@ -44,6 +44,7 @@ const doc = {
       },
       post: { operationId: 'createThing', responses: { '201': { description: 'c', headers: { Location: { type: 'string' } } } } },
     },
+    '/things/{id}': { head: { operationId: 'headThing', responses: { '200': { description: 'ok' }, '404': { $ref: '#/responses/404' } } } },
     '/things/{id}/log': { get: { operationId: 'getLog', responses: { '200': { description: 'l', schema: { type: 'string' } } } } },
     '/things/{id}/file': { get: { operationId: 'getFile', responses: { '200': { description: 'f', schema: { type: 'file' } } } } },
   },
@@ -105,6 +106,9 @@ describe('swagger converter', () => {
     assert.match(pointers(json(500, {}))[0] ?? '', /^status status 500 is not declared/);
     assert.deepEqual(pointers(json(404, { errors: [{ code: 'NOT_FOUND', message: 'x' }] })), []);
     assert.deepEqual(pointers(json(404, { errors: [{ code: 404 }] })), ['/errors/0/code must be string']);
+  });
+  test('a HEAD answer has no body to check', () => {
+    assert.deepEqual(pointers({ status: 404, headers: {}, text: '' }, 'headThing'), []);
   });
   test('a string body is the text; a file body is anything', () => {
     assert.deepEqual(pointers({ status: 200, headers: { 'content-type': 'text/plain' }, text: 'line\n' }, 'getLog'), []);
