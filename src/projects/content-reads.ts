@@ -4,9 +4,9 @@
  * (src/domain/listing.ts) over the fields declared here. Reads only: changes go through the
  * registry (./content-changes.ts).
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import type { ArtifactRow, Database, ProjectRow, RepositoryRow, TagRow } from '../db/index.ts';
+import type { ArtifactReferenceRow, ArtifactRow, Database, ProjectRow, RepositoryRow, TagRow } from '../db/index.ts';
 import type { Authorizer } from '../auth/index.ts';
 import type { CallContext, ImmutabilityGuard, Registry } from '../registry/index.ts';
 import { pathInProject } from '../registry/index.ts';
@@ -32,6 +32,7 @@ import {
 } from './project-views.ts';
 import type { ProjectKey, ProjectLookup } from './project-lookup.ts';
 import { defaultAcceptVulnerabilities, type ScanReads, type ScanTarget } from './scan-reads.ts';
+import { readChartFiles, type ChartFiles } from './chart-files.ts';
 
 /** What the content reads need. */
 export interface ContentReadsDeps {
@@ -145,6 +146,9 @@ function upper(c: TypedCondition): TypedCondition {
 
 /** The additions Harbor's swagger names for `…/additions/{addition}` (its enum, in its order). */
 const additionNames: readonly string[] = ['build_history', 'values.yaml', 'readme.md', 'dependencies', 'sbom', 'license', 'files'];
+
+/** The largest chart archive the chart additions read. */
+const chartArchiveLimit = 64 * 1024 * 1024;
 
 /** Docker's schema 1 manifests: Harbor's manifest-v1 processor has no additions. */
 const schema1MediaTypes = new Set(['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws']);
@@ -383,9 +387,8 @@ export class ContentReads {
    * `…/additions/{addition}` answer: `vulnerabilities` (the stored report, `{}` when there is none),
    * then the swagger's enum (another name is a 422): an image's `build_history` (its config's
    * `history`), an SBOM accessory's document (Harbor's SBOM processor serves it for any addition);
-   * an addition the artifact's type does not have is Harbor's 400. A chart's `values.yaml`,
-   * `readme.md`, `dependencies` and a CNAI model's `readme.md`, `license`, `files` are 404:
-   * Wharf does not open chart or model layers.
+   * a chart's `values.yaml` (text), `readme.md` (markdown) and `dependencies` (JSON) from its
+   * archive; an addition the artifact's type does not have is Harbor's 400.
    */
   async artifactAddition(ctx: CallContext, key: ProjectKey, repo: string, reference: string, addition: string, accept: readonly string[]): Promise<ArtifactAddition> {
     const { project, repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
@@ -419,9 +422,28 @@ export class ContentReads {
     }
     if (kind === 'CHART') {
       if (!['values.yaml', 'readme.md', 'dependencies'].includes(addition)) throw fail('BAD_REQUEST', `addition ${name} isn't supported for CHART`);
-      throw fail('NOT_FOUND', `addition ${addition} of ${a.digest} not found: Wharf does not read chart contents`);
+      const files = await this.chartFiles(ctx, fullName, a, refs);
+      if (addition === 'dependencies') return { contentType: 'application/json; charset=utf-8', body: files.dependencies };
+      const text = addition === 'values.yaml' ? files.values : files.readme;
+      return { contentType: addition === 'values.yaml' ? 'text/plain; charset=utf-8' : 'text/markdown; charset=utf-8', body: Readable.from([Buffer.from(text, 'utf8')]) };
     }
     throw fail('BAD_REQUEST', `the processor for artifact ${kind} not found, cannot get the addition`);
+  }
+
+  /** The files of a chart's archive layer (the blob that is not its config); 404 when it has none. */
+  private async chartFiles(ctx: CallContext, fullName: RepoName, a: ArtifactRow, refs: ArtifactReferenceRow[]): Promise<ChartFiles> {
+    const layer = refs.find((r) => r.kind === 'blob' && r.media_type !== a.config_media_type);
+    if (!layer) throw fail('NOT_FOUND', `the chart ${a.digest} has no archive layer`);
+    const { info, stream } = await this.deps.registry.readBlob(ctx, fullName, parseDigest(layer.child_digest));
+    if (info.size > chartArchiveLimit) {
+      stream.destroy();
+      throw fail('BAD_REQUEST', `the chart archive of ${a.digest} is larger than ${chartArchiveLimit} bytes`);
+    }
+    try {
+      return await readChartFiles(stream);
+    } catch (err) {
+      throw fail('BAD_REQUEST', `the chart archive of ${a.digest} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** Accessories (manifests naming a subject) of the given digests in one repository, newest first. */

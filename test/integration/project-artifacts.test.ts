@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
+import { gzipSync } from 'node:zlib';
 import { pushBlob, pushSmallImage, putManifest, smallImage } from '../helpers/webhook-client.ts';
+import { tarStream, type TarEntry } from '../helpers/tar.ts';
 
 let tw: TestWharf;
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -25,7 +27,7 @@ async function call(method: string, path: string, auth: string | null = adminAut
   return { status: r.status, json, text, headers: r.headers };
 }
 
-type Artifact = { id: number; digest: string; repository_name: string; tags: Array<{ name: string }> | null; accessories: Array<{ digest: string; type: string }> | null };
+type Artifact = { id: number; digest: string; repository_name: string; tags: Array<{ name: string; immutable: boolean }> | null; accessories: Array<{ digest: string; type: string }> | null };
 
 async function artifacts(path: string): Promise<{ items: Artifact[]; total: string | null; link: string | null }> {
   const r = await call('GET', path);
@@ -33,24 +35,20 @@ async function artifacts(path: string): Promise<{ items: Artifact[]; total: stri
   return { items: r.json as Artifact[], total: r.headers.get('x-total-count'), link: r.headers.get('link') };
 }
 
-const emptyConfig = Buffer.from('{}');
+/** Pushes the blobs and then an OCI manifest of one config and its layers (plus `extra` fields) under `tag`. */
+async function pushArtifact(repo: string, tag: string, config: { mediaType: string; data: Buffer }, layers: Array<{ mediaType: string; data: Buffer }>, extra: Record<string, unknown> = {}): Promise<string> {
+  for (const b of [config, ...layers]) await pushBlob(tw.url, repo, b.data, adminAuth);
+  const blob = (b: { mediaType: string; data: Buffer }) => ({ mediaType: b.mediaType, digest: sha256(b.data), size: b.data.length });
+  const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', ...extra, config: blob(config), layers: layers.map(blob) }));
+  return putManifest(tw.url, repo, tag, m, { auth: adminAuth });
+}
 
 /** Pushes an accessory of `subject` (a manifest naming it as its subject) under `tag`; returns its digest. */
 async function pushAccessory(repo: string, subject: { digest: string; size: number }, artifactType: string, tag: string): Promise<string> {
-  const layer = Buffer.from(`accessory ${artifactType} ${tag}`);
-  await pushBlob(tw.url, repo, emptyConfig, adminAuth);
-  await pushBlob(tw.url, repo, layer, adminAuth);
-  const m = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      artifactType,
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2 },
-      layers: [{ mediaType: 'application/octet-stream', digest: sha256(layer), size: layer.length }],
-      subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject.digest, size: subject.size },
-    }),
-  );
-  return putManifest(tw.url, repo, tag, m, { auth: adminAuth });
+  return pushArtifact(repo, tag, { mediaType: 'application/vnd.oci.empty.v1+json', data: Buffer.from('{}') }, [{ mediaType: 'application/octet-stream', data: Buffer.from(`accessory ${artifactType} ${tag}`) }], {
+    artifactType,
+    subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject.digest, size: subject.size },
+  });
 }
 
 /** Pushes an index of two small images (untagged) under `tag`. */
@@ -65,6 +63,20 @@ async function pushIndex(repo: string, tag: string): Promise<string> {
     }),
   );
   return putManifest(tw.url, repo, tag, index, { auth: adminAuth, mediaType: 'application/vnd.oci.image.index.v1+json' });
+}
+
+/** A gzipped Helm chart archive of `files` (paths under `mychart/`). */
+async function chartArchive(files: Record<string, string>): Promise<Buffer> {
+  const entries: TarEntry[] = Object.entries(files).map(([name, text]) => ({ type: 'file', name: `mychart/${name}`, size: Buffer.byteLength(text), content: () => [Buffer.from(text)] }));
+  const chunks: Buffer[] = [];
+  for await (const c of tarStream(entries)) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c)));
+  return gzipSync(Buffer.concat(chunks));
+}
+
+/** Pushes a Helm chart (config and archive layer, as `helm push` does) under `tag`. */
+async function pushChart(repo: string, tag: string, files: Record<string, string>): Promise<string> {
+  const config = Buffer.from(JSON.stringify({ name: 'mychart', version: tag, apiVersion: 'v2' }));
+  return pushArtifact(repo, tag, { mediaType: 'application/vnd.cncf.helm.config.v1+json', data: config }, [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', data: await chartArchive(files) }]);
 }
 
 let projectId = 0;
@@ -91,6 +103,12 @@ before(async () => {
   cosign = await pushAccessory('pa/one', { digest: oneV1, size: img.manifest.length }, 'application/vnd.dev.cosign.artifact.sig.v1+json', `${oneV1.replace(':', '-')}.sig`);
   sbom = await pushAccessory('pa/one', { digest: oneV1, size: img.manifest.length }, 'application/spdx+json', `${oneV1.replace(':', '-')}`);
   await pushSmallImage(tw.url, 'pa-pub/open', smallImage('pa-pub-1'), { tag: 'v1', auth: adminAuth });
+  await pushChart('pa-pub/charts', '0.1.0', {
+    'Chart.yaml': 'apiVersion: v2\nname: mychart\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 17.0.0\n    repository: https://charts.example.com\n',
+    'values.yaml': 'replicaCount: 2\n',
+    'README.md': '# mychart\n',
+    'charts/sub/values.yaml': 'sub: true\n',
+  });
 });
 
 after(async () => {
@@ -149,7 +167,7 @@ describe('GET /projects/{p}/artifacts', () => {
     };
     const r = await fetch(`${tw.url}/api/v2.0/projects/pa/immutabletagrules`, { method: 'POST', headers: { authorization: adminAuth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal(r.status, 201, await r.text());
-    const immutableOf = (items: Artifact[]) => items.find((a) => a.digest === oneV2)?.tags?.map((t) => (t as { immutable: boolean }).immutable);
+    const immutableOf = (items: Artifact[]) => items.find((a) => a.digest === oneV2)?.tags?.map((t) => t.immutable);
     assert.deepEqual(immutableOf((await artifacts('/projects/pa/artifacts?with_immutable_status=true')).items), [true]);
     assert.deepEqual(immutableOf((await artifacts('/projects/pa/artifacts')).items), [false]);
     const rules = (await call('GET', '/projects/pa/immutabletagrules')).json as Array<{ id: number }>;
@@ -237,6 +255,23 @@ describe('additions', () => {
     const v = await call('GET', `${base}/one/artifacts/v1/additions/vulnerabilities`);
     assert.equal(v.status, 200, v.text);
     assert.deepEqual(v.json, {});
+  });
+
+  test("a chart's values.yaml, readme.md and dependencies from its archive", async () => {
+    const chart = '/projects/pa-pub/repositories/charts/artifacts/0.1.0/additions';
+    const v = await call('GET', `${chart}/values.yaml`);
+    assert.equal(v.status, 200, v.text);
+    assert.equal(v.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(v.text, 'replicaCount: 2\n');
+    const r = await call('GET', `${chart}/readme.md`);
+    assert.equal(r.headers.get('content-type'), 'text/markdown; charset=utf-8');
+    assert.equal(r.text, '# mychart\n');
+    const d = await call('GET', `${chart}/dependencies`);
+    assert.equal(d.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(d.json, [{ name: 'redis', version: '17.0.0', repository: 'https://charts.example.com' }]);
+    const h = await call('GET', `${chart}/build_history`);
+    assert.equal(h.status, 400, h.text);
+    assert.equal(message(h), "addition BUILD_HISTORY isn't supported for CHART");
   });
 
   test("additions an artifact's type lacks are Harbor's 400; names outside the swagger's enum 422", async () => {
