@@ -8,6 +8,8 @@
  *   content-changes.ts  deleting repositories and artifacts, tags, copies, descriptions, through the registry
  *   labels.ts           global and project labels, adding them to artifacts and removing them
  *   project-metadatas.ts /projects/{p}/metadatas/: project metadata one key at a time
+ *   discovery.ts        /search, /statistics, /systeminfo/volumes, /icons/{digest}
+ *   chart-files.ts      what a Helm chart's archive shows to the chart additions (pure streaming)
  * This class only wires them and keeps one object for the routes.
  */
 import type { Kysely } from 'kysely';
