@@ -99,6 +99,7 @@ describe('swagger converter', () => {
   test('headers: X-Total-Count is required where declared, Link has Harbor’s form, Location on a 201', () => {
     assert.deepEqual(pointers(json(200, [])), ['header:X-Total-Count must be a non-negative integer, got undefined']);
     assert.deepEqual(pointers(json(200, [], { 'x-total-count': '0', link: '</api/v2.0/things?page=2>; rel="next"' })), []);
+    assert.deepEqual(pointers(json(200, [], { 'x-total-count': '0', link: '</t?page=1>; rel="prev" , </t?page=3>; rel="next"' })), []);
     assert.deepEqual(pointers(json(200, [], { 'x-total-count': '0', link: 'page=2' })), ['header:Link not <url>; rel="next|prev": page=2']);
     assert.deepEqual(pointers({ status: 201, headers: {}, text: '' }, 'createThing'), ['header:Location declared but missing']);
   });

@@ -226,7 +226,8 @@ export class SwaggerContract {
     }
     const link = headerOf(a, 'link');
     if ('link' in declared.headers && link !== undefined) {
-      for (const part of link.split(/,\s*(?=<)/)) if (!/^<[^>]+>; rel="(next|prev)"$/.test(part)) out.push(mm('header:Link', `not <url>; rel="next|prev": ${part}`));
+      // Harbor joins the links with " , " (a space before the comma).
+      for (const part of link.split(/\s*,\s*(?=<)/)) if (!/^<[^>]+>; rel="(next|prev)"$/.test(part)) out.push(mm('header:Link', `not <url>; rel="next|prev": ${part}`));
     }
     return out;
   }

@@ -212,6 +212,7 @@ const calls: Array<[string, () => Promise<unknown>]> = [
     'listProjects',
     async () => {
       await call('listProjects', { query: { page_size: 1 } });
+      await call('listProjects', { query: { page: 2, page_size: 1 } });
       // A caller who is a member of none of them (contract-copy is public).
       await call('listProjects', { auth: devAuthNow() });
     },
@@ -670,6 +671,21 @@ async function errorCases(): Promise<void> {
   await callError('createUser', 409, { body: { username: 'contract-dev', email: 'other@example.org', realname: 'x', password: 'Contract-Pass-1' } });
   await callError('GetRobotByID', 404, { params: { robot_id: 999999 } });
   await callError('deleteRetention', 403, { params: { id: s.retentionId }, auth: devAuth });
+  await callError('listProjects', 401, { auth: 'Basic ' + Buffer.from('admin:wrong').toString('base64') });
+  await callError('GetWebhookPolicyOfProject', 404, { params: { project_name_or_id: project, webhook_policy_id: 999999 } });
+  await callError('CreateWebhookPolicyOfProject', 403, { params: { project_name_or_id: project }, body: webhookBody(s.receiverUrl, 'dev-hook'), auth: devAuth });
+  await callError('CreateWebhookPolicyOfProject', 400, { params: { project_name_or_id: project }, body: { name: 'bad', event_types: ['NO_SUCH_EVENT'], targets: [] } });
+  await callError('GetLabelByID', 404, { params: { label_id: 999999 } });
+  await callError('getScanner', 404, { params: { registration_id: 'no-such-scanner' } });
+  await callError('getQuota', 404, { params: { id: 999999 } });
+  await callError('getUser', 404, { params: { user_id: 999999 } });
+  await callError('createRegistry', 409, { body: { name: 'contract-self', type: 'harbor', url: tw.url, insecure: true, credential: { type: 'basic', access_key: 'admin', access_secret: adminPassword } } });
+  await callError('createReplicationPolicy', 409, { body: replicationBody(s.registryId, 'again') });
+  await callError('getReplicationExecution', 404, { params: { id: 999999 } });
+  await callError('getGC', 404, { params: { gc_id: 999999 } });
+  await callError('UpdateImmuRule', 404, { params: { project_name_or_id: project, immutable_rule_id: 999999 }, body: immutableBody('x') });
+  await callError('listRepositories', 404, { params: { project_name: 'no-such-project' } });
+  await callError('getRepository', 404, { params: { project_name: project, repository_name: 'no-such-repo' } });
 }
 
 describe('Harbor contract: every served operation against the swagger', { skip: skipWithoutSkopeo(), timeout: 180_000 }, () => {
