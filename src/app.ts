@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Actor } from './auth/index.ts';
-import { healthRoutes, ociApi, harborApi, tokenApi, consoleApi, consoleChallengeHook, ociErrorBody, harborErrorBody, harborErrorHandler, harborNotFound, applyConnectionLimits, clientErrorHandler, serverOptions, isBlobUploadRequest, type AppDeps } from './api/index.ts';
+import { healthRoutes, ociApi, harborApi, tokenApi, consoleApi, consoleChallengeHook, ociErrorBody, harborErrorBody, harborErrorHandler, harborNotFound, applyConnectionLimits, clientErrorHandler, serverOptions, isBlobUploadRequest, tlsServerOptions, followCertificate, type AppDeps } from './api/index.ts';
 
 export type { AppDeps } from './api/index.ts';
 
@@ -57,6 +57,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: deps.config.server.trust_proxy.length > 0 ? deps.config.server.trust_proxy : false,
     // Header, keep-alive and socket timeouts (src/api/connections.ts; the `server` config section).
     ...serverOptions(deps.config.server),
+    // tls: HTTPS with the certificate manager's pair, HTTP/2 too with tls.http2 (src/api/tls.ts, docs/tls.md).
+    ...tlsServerOptions(deps.config, deps.tls),
     // Broken HTTP, oversized or late headers: a small JSON error in the surfaces' shape, then close.
     clientErrorHandler: clientErrorHandler(deps.config.server, deps.logger),
     // Errors Fastify raises before any plugin runs (a malformed %-escape in the URL, say) still
@@ -70,6 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       else void reply.send(harborErrorBody('BAD_REQUEST', message));
     },
   });
+  // A certificate replaced on disk (or renewed by tls.auto) is served to new connections without a restart.
+  if (deps.tls) followCertificate(app.server, deps.tls);
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('badCredentials', false);
   app.addHook('onRequest', async (req, reply) => {

@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError, type Config } from './config/index.ts';
@@ -29,6 +30,8 @@ import { ProxyCacheRegistry, ProxyUpstreams, proxyCacheWriter } from './replicat
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 import { SystemSettings } from './settings/index.ts';
+import { CertificateManager, trustCertificateFiles, trustCertificates } from './platform/index.ts';
+import { startRedirectServer } from './api/index.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
 export interface Wharf {
@@ -210,8 +213,15 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     return out.value as GcReport; // what the GARBAGE_COLLECTION handler above returns on Success
   };
   // scanning.builtin: the built-in scanner's adapter API under /scanner/api/v1, outside the registry's and Harbor's auth (docs/scanning.md).
+  // tls (docs/tls.md): the certificate served (from files, or generated and renewed by tls.auto), watched for changes.
+  const certificates = await openCertificates(config, logger);
+  // Outgoing HTTPS (webhooks, replication, scanner adapters) trusts tls.trusted_ca_files, and Wharf's own CA: the built-in scanner pulls from this server.
+  trustCertificateFiles(config.tls.trusted_ca_files);
+  const ownCa = certificates?.caCertificate();
+  if (ownCa) trustCertificates([ownCa]);
+  let redirect: Server | null = null;
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), ...(certificates ? { tls: certificates } : {}) });
   let address = '';
   return {
     config,
@@ -237,7 +247,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       }
       const a = app.server.address();
       const port = typeof a === 'object' && a ? a.port : config.port;
-      address = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      address = `${certificates ? 'https' : 'http'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      // tls.redirect_port: plain HTTP answered with a 308 to external_url.
+      if (config.tls.redirect_port !== undefined) redirect = await startRedirectServer(config.host, config.tls.redirect_port, config.external_url, config.server.headers_timeout_seconds);
       if (!deliveryThread) engine.start();
       // With the delivery thread this runner holds only the scan consumers (the thread runs the webhook and audit ones).
       consumers.start();
@@ -252,6 +264,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     },
     gc,
     async close() {
+      certificates?.close();
+      redirect?.closeAllConnections();
+      await new Promise((resolve) => (redirect ? redirect.close(resolve) : resolve(undefined)));
       await app.close();
       await jobs.stop();
       await proxyCache.close();
@@ -265,6 +280,21 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       await db.close();
     },
   };
+}
+
+/**
+ * The `tls` section: null without TLS; otherwise the certificate manager over `cert_file`/`key_file`,
+ * or over `<data_dir>/tls` with `auto` (names: external_url's host, `alt_names`, and the loopback
+ * names the built-in scanner and local clients use).
+ */
+async function openCertificates(config: Config, logger: Logger): Promise<CertificateManager | null> {
+  const t = config.tls;
+  if (t.cert_file !== undefined && t.key_file !== undefined) {
+    return CertificateManager.open({ kind: 'files', certFile: t.cert_file, keyFile: t.key_file, ...(t.ca_file !== undefined ? { caFile: t.ca_file } : {}) }, logger);
+  }
+  if (!t.auto) return null;
+  const names = [...new Set([new URL(config.external_url).hostname.replace(/^\[|\]$/g, ''), ...t.alt_names, 'localhost', '127.0.0.1', '::1'])];
+  return CertificateManager.open({ kind: 'auto', dir: join(config.data_dir, 'tls'), names, renewBeforeDays: t.renew_before_days, validityDays: t.validity_days }, logger);
 }
 
 /** First start: the system admin `admin` and the public project `library`. */

@@ -20,6 +20,8 @@
  */
 import { STATUS_CODES, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import { constants as http2Constants, type ServerHttp2Stream } from 'node:http2';
 import type { ConnectionError, FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 
 /** The `server` configuration section. */
@@ -66,11 +68,15 @@ export function applyConnectionLimits(app: FastifyInstance, limits: ServerLimits
   const bodyMs = limits.body_timeout_seconds * 1000;
 
   // A connection that never sends a request: closed when it has been silent for the headers limit
-  // (Node's headersTimeout only starts with the first byte of a request).
-  app.server.on('connection', (socket: Socket) => socket.setTimeout(headersMs));
+  // (Node's headersTimeout only starts with the first byte of a request). Over TLS the timer starts
+  // once the handshake is done (the handshake has the same limit: src/api/tls.ts); an HTTP/2
+  // session keeps its own idle limit.
+  app.server.on(app.server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
+    if ((socket as Partial<TLSSocket>).alpnProtocol !== 'h2') socket.setTimeout(headersMs);
+  });
 
   app.addHook('onRequest', async (req, reply) => {
-    const socket = req.raw.socket;
+    const socket = timedTransport(req);
     if (!announcesBody(req) || req.raw.complete) {
       socket.setTimeout(0); // Wharf's turn: no timer while it works
       return;
@@ -96,15 +102,44 @@ export function applyConnectionLimits(app: FastifyInstance, limits: ServerLimits
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
-    // Answering before the body arrived (a 401, any early error): do not read the rest.
-    if (announcesBody(req) && !req.raw.complete) {
+    // Answering before the body arrived (a 401, any early error): do not read the rest. (HTTP/2 has
+    // no Connection header: ending the response resets the stream's rest, not the connection.)
+    if (announcesBody(req) && !req.raw.complete && req.raw.httpVersionMajor !== 2) {
       reply.header('connection', 'close');
       lingerBeforeClose(req.raw.socket, Math.min(lingerMs, stallMs));
     }
     // A client that stops reading the answer is dropped after the stall limit.
-    req.raw.socket.setTimeout(stallMs);
+    timedTransport(req).setTimeout(stallMs);
     return payload;
   });
+}
+
+/** What the per-phase timers act on: a request's socket (HTTP/1.1) or stream (HTTP/2). */
+interface TimedTransport {
+  setTimeout(ms: number): unknown;
+  destroy(): unknown;
+  readonly destroyed: boolean;
+}
+
+const http2Streams = new WeakMap<ServerHttp2Stream, TimedTransport>();
+
+/**
+ * The request's socket, or with HTTP/2 (tls.http2) its stream: there `req.raw.socket` is Node's
+ * stand-in whose timer is the whole session's, so the timers act on the stream, and a stream whose
+ * timer fires is closed (RST_STREAM CANCEL) while the session and its other streams go on.
+ */
+function timedTransport(req: FastifyRequest): TimedTransport {
+  // With tls.http2 an HTTP/2 raw request is an Http2ServerRequest (Fastify types it as http's IncomingMessage).
+  const stream = req.raw.httpVersionMajor === 2 ? (req.raw as unknown as { stream?: ServerHttp2Stream }).stream : undefined;
+  if (!stream) return req.raw.socket;
+  let t = http2Streams.get(stream);
+  if (!t) {
+    const close = () => stream.close(http2Constants.NGHTTP2_CANCEL);
+    stream.on('timeout', close);
+    t = { setTimeout: (ms) => stream.setTimeout(ms), destroy: close, get destroyed() { return stream.destroyed || stream.closed; } };
+    http2Streams.set(stream, t);
+  }
+  return t;
 }
 
 /** How long the connection of an early answer keeps reading (and dropping) the rest of the body before it is closed. */

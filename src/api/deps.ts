@@ -21,6 +21,7 @@ import type { ScanAll, ScanService } from '../scanning/index.ts';
 import type { SecurityHub } from '../scanning/index.ts';
 import type { ImmutabilityRules, RetentionService } from '../lifecycle/index.ts';
 import type { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from '../replication/index.ts';
+import type { ServedCertificate } from './tls.ts';
 import type { SystemSettings } from '../settings/index.ts';
 
 /** Everything the HTTP layer needs: services only, no drivers. */
@@ -70,6 +71,8 @@ export interface AppDeps {
   security?: SecurityHub;
   /** Whether writes can succeed (a full disk): /healthz and /readyz report it, error handlers answer 503. */
   disk: DiskMonitor;
+  /** HTTPS (docs/tls.md): the served certificate and the CA /systeminfo/getcert offers; absent: plain HTTP. */
+  tls?: ServedCertificate;
   /** Extra plugins registered by the composition root (webhooks API and the like). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }

@@ -12,3 +12,4 @@ export { ociErrorBody } from './oci/errors.ts';
 export { harborErrorBody, harborErrorHandler, harborNotFound } from './harbor/errors.ts';
 export { applyConnectionLimits, clientErrorHandler, serverOptions } from './connections.ts';
 export { isBlobUploadRequest } from './oci/blobs.ts';
+export { tlsServerOptions, followCertificate, startRedirectServer, type ServedCertificate } from './tls.ts';

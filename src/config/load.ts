@@ -88,7 +88,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   return {
     ...c,
     data_dir: dataDir,
-    external_url: (c.external_url ?? `http://localhost:${c.port}`).replace(/\/+$/, ''),
+    external_url: (c.external_url ?? `${c.tls.auto || c.tls.cert_file !== undefined ? 'https' : 'http'}://localhost:${c.port}`).replace(/\/+$/, ''),
     database: { ...c.database, path: resolve(c.database.path ?? join(dataDir, 'wharf.db')) },
     storage: { ...c.storage, root: resolve(c.storage.root ?? join(dataDir, 'storage')) },
     // The package's own build (src/config or dist/config, two levels below the package root).

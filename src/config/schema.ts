@@ -51,6 +51,38 @@ export const configSchema = z
         trust_proxy: list.default([]),
       })
       .default({ headers_timeout_seconds: 20, stall_timeout_seconds: 30, body_timeout_seconds: 60, keep_alive_timeout_seconds: 65, trust_proxy: [] }),
+    /** HTTPS (docs/tls.md): a certificate from files, or generated with a private CA (`auto`, Harbor's certSource auto). */
+    tls: z
+      .object({
+        /** PEM certificate to serve (the server's first, then intermediates); with `key_file`. */
+        cert_file: z.string().min(1).optional(),
+        /** PEM private key of `cert_file`. */
+        key_file: z.string().min(1).optional(),
+        /** PEM CA certificate /api/v2.0/systeminfo/getcert offers clients when `cert_file` is used (with `auto`: the generated CA). */
+        ca_file: z.string().min(1).optional(),
+        /** Generate a private CA and a server certificate in `<data_dir>/tls/` on first start, and renew the certificate before it expires. */
+        auto: bool.default(false),
+        /** `auto`: DNS names and IP addresses the certificate covers besides external_url's host (localhost, 127.0.0.1 and ::1 always). */
+        alt_names: list.default([]),
+        /** `auto`: a certificate with fewer days left is renewed (with the same CA); checked at start and daily. */
+        renew_before_days: z.coerce.number().int().min(1).max(3650).default(30),
+        /** `auto`: days each generated server certificate is valid. */
+        validity_days: z.coerce.number().int().min(2).max(3650).default(365),
+        /** Offer HTTP/2 (ALPN `h2`) beside HTTP/1.1; see docs/tls.md for what differs. */
+        http2: bool.default(false),
+        /** Also listen on this port for plain HTTP and answer every request with a 308 to the same path on external_url. */
+        redirect_port: port.optional(),
+        /** PEM CA certificates outgoing HTTPS (webhooks, replication, scanner adapters) trust besides the system's roots. */
+        trusted_ca_files: list.default([]),
+      })
+      .superRefine((t, ctx) => {
+        if ((t.cert_file === undefined) !== (t.key_file === undefined)) {
+          ctx.addIssue({ code: 'custom', path: [t.cert_file === undefined ? 'cert_file' : 'key_file'], message: 'cert_file and key_file go together: set both or neither' });
+        }
+        if (t.auto && t.cert_file !== undefined) ctx.addIssue({ code: 'custom', path: ['auto'], message: 'auto generates the certificate: leave cert_file and key_file unset, or auto false' });
+        if (t.renew_before_days >= t.validity_days) ctx.addIssue({ code: 'custom', path: ['renew_before_days'], message: 'must be smaller than validity_days' });
+      })
+      .default({ auto: false, alt_names: [], renew_before_days: 30, validity_days: 365, http2: false, trusted_ca_files: [] }),
     metrics: z
       .object({
         /** /metrics requires a system admin's Basic credentials or `metrics.token`; false leaves it open. */
