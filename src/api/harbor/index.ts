@@ -17,6 +17,7 @@ import { projectRoutes } from './projects.ts';
 import { repositoryRoutes } from './repositories.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { systemRoutes } from './system.ts';
+import { tlsCertRoutes } from './tls-cert.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { webhookRoutes } from './webhooks.ts';
 import { configurationRoutes } from './configurations.ts';
@@ -93,6 +94,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(repositoryRoutes(deps));
     await app.register(artifactRoutes(deps));
     await app.register(systemRoutes(deps));
+    await app.register(tlsCertRoutes(deps));
     await app.register(discoveryRoutes(deps));
     await app.register(webhookRoutes(deps));
     await app.register(configurationRoutes(deps));

@@ -49,7 +49,8 @@ export function systemRoutes(deps: AppDeps) {
         primary_auth_mode: false,
         project_creation_restriction: creation,
         self_registration: false,
-        has_ca_root: false,
+        // As Harbor: a CA to download (/systeminfo/getcert) and an https external_url.
+        has_ca_root: (deps.tls?.caCertificate() ?? null) !== null && external.startsWith('https://'),
         read_only: readOnly,
         with_chartmuseum: false,
         notification_enable: notifications,
