@@ -158,6 +158,7 @@ interface Seed {
   quotaId: number;
   jobTaskId: number;
   systemRobotId: number;
+  iconDigest: string;
   proxyProject: string;
   groupId?: number;
   adapterUrl: string;
@@ -289,7 +290,14 @@ const calls: Array<[string, () => Promise<unknown>]> = [
   ['addLabel', () => call('addLabel', { params: art(s.appDigest), body: { id: s.projectLabelId } })],
   ['removeLabel', () => call('removeLabel', { params: { ...art(s.appDigest), label_id: s.projectLabelId } })],
   ['CopyArtifact', () => call('CopyArtifact', { params: { project_name: s.otherProject, repository_name: repo }, query: { from: `${project}/${repo}:v1` } })],
-  ['getIcon', () => call('getIcon', { params: { digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000' }, expect: 404 })],
+  [
+    'getIcon',
+    async () => {
+      await call('getArtifact', { params: art('v1', 'iconic') });
+      await call('getIcon', { params: { digest: s.iconDigest } });
+      await callError('getIcon', 404, { params: { digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000' } });
+    },
+  ],
   // scanning
   ['listScanners', () => call('listScanners')],
   ['getScanner', () => call('getScanner', { params: { registration_id: s.builtinScanner } })],
@@ -556,6 +564,22 @@ async function pushImages(): Promise<void> {
       }),
     );
     await putManifest(tw.url, `${project}/${repo}`, `${app.manifest.digest.replace(':', '-')}.sig`, sig, { auth: adminAuth });
+    // An artifact with an icon layer (Harbor's icon annotation, a 1×1 PNG), for GET /icons/{digest}.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+    const emptyConfig = Buffer.from('{}');
+    await pushBlob(tw.url, `${project}/iconic`, png, adminAuth);
+    await pushBlob(tw.url, `${project}/iconic`, emptyConfig, adminAuth);
+    s.iconDigest = sha256(png);
+    const iconic = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.wharf.contract.v1',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: emptyConfig.length },
+        layers: [{ mediaType: 'image/png', digest: s.iconDigest, size: png.length, annotations: { 'io.goharbor.artifact.v1alpha1.icon': '' } }],
+      }),
+    );
+    await putManifest(tw.url, `${project}/iconic`, 'v1', iconic, { auth: adminAuth });
     s.indexDigest = String((await request(`${tw.url}/v2/${project}/${multi}/manifests/v1`, { method: 'HEAD', headers: { authorization: adminAuth, accept: 'application/vnd.oci.image.index.v1+json' } })).headers['docker-content-digest']);
   } finally {
     layout.remove();
