@@ -129,7 +129,6 @@ async function callError(operationId: string, status: number, opts: CallOptions 
 
 /** The ids and names the seed made, for the calls. */
 interface Seed {
-  project: string;
   projectId: number;
   otherProject: string;
   userId: number;
@@ -260,7 +259,7 @@ const calls: Array<[string, () => Promise<unknown>]> = [
     'getArtifact',
     async () => {
       await call('getArtifact', { params: art(s.appDigest), query: { with_tag: true, with_label: true, with_scan_overview: true, with_sbom_overview: true, with_signature: true, with_immutable_status: true, with_accessory: true } });
-      await call('getArtifact', { params: art('v1', multi), query: { with_tag: true, with_accessory: true } });
+      await call('getArtifact', { params: art(s.indexDigest, multi), query: { with_tag: true, with_accessory: true } });
     },
   ],
   ['listAccessories', () => call('listAccessories', { params: art(s.appDigest) })],
@@ -598,7 +597,6 @@ async function finished(operationId: string, params: Record<string, string | num
 async function seed(): Promise<void> {
   const can = (op: string) => served.has(op);
   s.projectId = idFrom(await call('createProject', { body: { project_name: project, metadata: { public: 'false' }, storage_limit: -1 } }));
-  s.project = project;
   s.otherProject = 'contract-copy';
   await call('createProject', { body: { project_name: s.otherProject, metadata: { public: 'true' } } });
   await call('createProject', { body: { project_name: 'contract-mirror', metadata: { public: 'false' } } });
