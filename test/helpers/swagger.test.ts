@@ -10,7 +10,7 @@ import { SwaggerContract, routeServes, toJsonSchema, type Answer } from './swagg
 const doc = {
   swagger: '2.0',
   basePath: '/api/v2.0',
-  responses: { '404': { description: 'nf', schema: { $ref: '#/definitions/Errors' } } },
+  responses: { '404': { description: 'nf', headers: { 'X-Request-Id': { type: 'string' } }, schema: { $ref: '#/definitions/Errors' } } },
   definitions: {
     Errors: { type: 'object', properties: { errors: { type: 'array', items: { $ref: '#/definitions/Error' } } } },
     Error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
@@ -105,11 +105,13 @@ describe('swagger converter', () => {
   });
   test('an undeclared status is a mismatch; a shared response ref resolves to Errors', () => {
     assert.match(pointers(json(500, {}))[0] ?? '', /^status status 500 is not declared/);
-    assert.deepEqual(pointers(json(404, { errors: [{ code: 'NOT_FOUND', message: 'x' }] })), []);
-    assert.deepEqual(pointers(json(404, { errors: [{ code: 404 }] })), ['/errors/0/code must be string']);
+    const rid = { 'x-request-id': 'r1' };
+    assert.deepEqual(pointers(json(404, { errors: [{ code: 'NOT_FOUND', message: 'x' }] }, rid)), []);
+    assert.deepEqual(pointers(json(404, { errors: [{ code: 404 }] }, rid)), ['/errors/0/code must be string']);
+    assert.deepEqual(pointers(json(404, { errors: [] })), ['header:X-Request-Id declared but missing']);
   });
   test('a HEAD answer has no body to check', () => {
-    assert.deepEqual(pointers({ status: 404, headers: {}, text: '' }, 'headThing'), []);
+    assert.deepEqual(pointers({ status: 404, headers: { 'x-request-id': 'r1' }, text: '' }, 'headThing'), []);
   });
   test('a string body is the text; a file body is anything', () => {
     assert.deepEqual(pointers({ status: 200, headers: { 'content-type': 'text/plain' }, text: 'line\n' }, 'getLog'), []);

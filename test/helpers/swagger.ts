@@ -189,7 +189,8 @@ export class SwaggerContract {
   /**
    * Checks one answer of `operationId`: its status is declared; its body matches the declared
    * schema (JSON bodies parsed, a `type: string` body taken as text); `X-Total-Count` is an integer
-   * and `Location` is present where declared; `Link` is Harbor's `<url>; rel="next|prev"` list.
+   * and `X-Request-Id` and `Location` (on a 2xx) are present where declared; `Link` is Harbor's
+   * `<url>; rel="next|prev"` list.
    */
   check(operationId: string, a: Answer): Mismatch[] {
     const op = this.operation(operationId);
@@ -221,6 +222,7 @@ export class SwaggerContract {
       const v = headerOf(a, 'x-total-count');
       if (v === undefined || !/^\d+$/.test(v)) out.push(mm('header:X-Total-Count', `must be a non-negative integer, got ${String(v)}`));
     }
+    if ('x-request-id' in declared.headers && !headerOf(a, 'x-request-id')) out.push(mm('header:X-Request-Id', 'declared but missing'));
     if ('location' in declared.headers && a.status >= 200 && a.status < 300) {
       if (!headerOf(a, 'location')) out.push(mm('header:Location', 'declared but missing'));
     }
