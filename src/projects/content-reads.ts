@@ -110,8 +110,17 @@ export const accessoryListSpec = {
 /** Harbor's layer annotation naming an artifact's icon (the layer is a PNG, GIF or JPEG of at most 1 MiB). */
 export const iconAnnotation = 'io.goharbor.artifact.v1alpha1.icon';
 
+/** Artifact read options: Harbor's flags (ArtifactOptions) and `with_inherited_accessory`. */
+export interface ArtifactReadOptions extends ArtifactOptions {
+  /**
+   * Harbor's `with_inherited_accessory`: an artifact without a signature of its own gets
+   * `inherited_accessories`, the signatures of the indexes of its repository that reference it.
+   */
+  withInheritedAccessory?: boolean;
+}
+
 /** Options of a project's artifact list beyond the repository list's. */
-export interface ProjectArtifactOptions extends ArtifactOptions {
+export interface ProjectArtifactOptions extends ArtifactReadOptions {
   /** Harbor's `with_immutable_status`: `immutable` on tags is computed only with it (else false). */
   withImmutableStatus: boolean;
   /** Harbor's `latest_in_repository`: the newest match of each repository; needs `media_type` or `artifact_type` in `q`, not both. */
@@ -238,7 +247,7 @@ export class ContentReads {
   }
 
   /** Artifacts of a repository, newest push first unless `sort` says otherwise (artifactListSpec). */
-  async listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, list: ListQuery, opts: ArtifactOptions): Promise<Page<ArtifactView>> {
+  async listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, list: ListQuery, opts: ArtifactReadOptions): Promise<Page<ArtifactView>> {
     const { project, repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
     const r = resolveList(list, artifactListSpec);
     checkBaseFilter(r.filters);
@@ -283,7 +292,7 @@ export class ContentReads {
     rows: ArtifactRow[],
     filters: readonly ResolvedFilter[],
     list: ListQuery,
-    opts: ArtifactOptions,
+    opts: ArtifactReadOptions,
     flags: { immutable: boolean; latest: boolean },
   ): Promise<Page<ArtifactView>> {
     const base = filterOf(filters, 'base');
@@ -350,6 +359,7 @@ export class ContentReads {
     );
     await this.addScanOverviews(items, scope.project.id, opts);
     await this.addLabels(items, opts);
+    await this.addInheritedAccessories(items, opts);
     return { items, total: p.total };
   }
 
@@ -371,7 +381,7 @@ export class ContentReads {
   }
 
   /** One artifact by tag or digest. */
-  async getArtifact(ctx: CallContext, key: ProjectKey, repo: string, reference: string, opts: ArtifactOptions): Promise<ArtifactView> {
+  async getArtifact(ctx: CallContext, key: ProjectKey, repo: string, reference: string, opts: ArtifactReadOptions): Promise<ArtifactView> {
     const { project, repository, fullName } = await this.deps.lookup.repository(ctx, key, repo, 'pull');
     const a = await this.deps.lookup.artifact(repository, reference);
     const tags = await this.deps.db.selectFrom('tags').selectAll().where('artifact_id', '=', a.id).orderBy('push_time', 'desc').orderBy('id', 'desc').execute();
@@ -379,6 +389,7 @@ export class ContentReads {
     const view = await this.artifactView(ctx, project.id, project.name, repository, fullName, a, tags, opts, accessories.get(a.digest) ?? []);
     await this.addScanOverviews([view], project.id, opts);
     await this.addLabels([view], opts);
+    await this.addInheritedAccessories([view], opts);
     return view;
   }
 
@@ -465,6 +476,39 @@ export class ContentReads {
       out.set(r.subject_digest, list);
     }
     return out;
+  }
+
+  /**
+   * Fills `inherited_accessories` with `with_inherited_accessory`, as Harbor: for an artifact with
+   * no signature of its own, the signatures (cosign, notation) of the indexes of its repository that
+   * list it, each under its index as subject. Left out when there are none.
+   */
+  private async addInheritedAccessories(views: ArtifactView[], opts: ArtifactReadOptions): Promise<void> {
+    if (!opts.withInheritedAccessory || views.length === 0) return;
+    const parents = await this.deps.db
+      .selectFrom('artifact_references')
+      .innerJoin('artifacts', 'artifacts.id', 'artifact_references.artifact_id')
+      .selectAll('artifacts')
+      .select('artifact_references.child_digest')
+      .where('artifact_references.kind', '=', 'manifest')
+      .where('artifact_references.child_digest', 'in', [...new Set(views.map((v) => v.digest))])
+      .execute();
+    if (parents.length === 0) return;
+    const isSignature = (x: ArtifactRow) => accessoryType(x.config_media_type, x.artifact_type).startsWith('signature.');
+    for (const repositoryId of new Set(views.map((v) => v.repository_id))) {
+      const here = views.filter((v) => v.repository_id === repositoryId);
+      const theirParents = parents.filter((p) => p.repository_id === repositoryId);
+      if (theirParents.length === 0) continue;
+      const own = await this.accessoriesOf(repositoryId, here.map((v) => v.digest));
+      const ofParents = await this.accessoriesOf(repositoryId, [...new Set(theirParents.map((p) => p.digest))]);
+      for (const v of here) {
+        if ((own.get(v.digest) ?? []).some(isSignature)) continue;
+        const inherited = theirParents
+          .filter((p) => p.child_digest === v.digest)
+          .flatMap((p) => (ofParents.get(p.digest) ?? []).filter(isSignature).map((x) => accessoryView(x, p, v.repository_name)));
+        if (inherited.length > 0) Object.assign(v, { inherited_accessories: inherited });
+      }
+    }
   }
 
   /** Fills `labels` with `with_label`, one query for all views. */

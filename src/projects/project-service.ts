@@ -20,14 +20,14 @@ import type { Config } from '../config/index.ts';
 import type { CallContext, ImmutabilityGuard, Registry } from '../registry/index.ts';
 import type { ListQuery, Page, TextFilter } from '../domain/index.ts';
 import { ProjectAdmin, type ProjectCreationSettings, type ProjectDeletable } from './project-admin.ts';
-import { ContentReads, type ArtifactAddition, type ProjectArtifactOptions } from './content-reads.ts';
+import { ContentReads, type ArtifactAddition, type ArtifactReadOptions, type ProjectArtifactOptions } from './content-reads.ts';
 import { Discovery } from './discovery.ts';
 import type { ScanReads } from './scan-reads.ts';
 import { ContentChanges } from './content-changes.ts';
 import { ProjectLookup, type ProjectKey } from './project-lookup.ts';
 import { LabelService } from './labels.ts';
 import { ProjectMetadatas } from './project-metadatas.ts';
-import type { AccessoryView, ArtifactOptions, ArtifactView, ProjectSummary, ProjectView, RepositoryView, TagView } from './project-views.ts';
+import type { AccessoryView, ArtifactView, ProjectSummary, ProjectView, RepositoryView, TagView } from './project-views.ts';
 import type { RetentionLinks } from './retention-links.ts';
 import type { ProxyCacheProject, UpstreamRegistries } from './upstream-registries.ts';
 
@@ -156,7 +156,7 @@ export class ProjectService {
   }
 
   /** Artifacts of a repository. */
-  listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, list: ListQuery, opts: ArtifactOptions): Promise<Page<ArtifactView>> {
+  listArtifacts(ctx: CallContext, key: ProjectKey, repo: string, list: ListQuery, opts: ArtifactReadOptions): Promise<Page<ArtifactView>> {
     return this.reads.listArtifacts(ctx, key, repo, list, opts);
   }
 
@@ -171,7 +171,7 @@ export class ProjectService {
   }
 
   /** One artifact by tag or digest. */
-  getArtifact(ctx: CallContext, key: ProjectKey, repo: string, reference: string, opts: ArtifactOptions): Promise<ArtifactView> {
+  getArtifact(ctx: CallContext, key: ProjectKey, repo: string, reference: string, opts: ArtifactReadOptions): Promise<ArtifactView> {
     return this.reads.getArtifact(ctx, key, repo, reference, opts);
   }
 

@@ -44,15 +44,15 @@ async function pushArtifact(repo: string, tag: string, config: { mediaType: stri
 }
 
 /** Pushes an accessory of `subject` (a manifest naming it as its subject) under `tag`; returns its digest. */
-async function pushAccessory(repo: string, subject: { digest: string; size: number }, artifactType: string, tag: string): Promise<string> {
+async function pushAccessory(repo: string, subject: { digest: string; size: number; mediaType?: string }, artifactType: string, tag: string): Promise<string> {
   return pushArtifact(repo, tag, { mediaType: 'application/vnd.oci.empty.v1+json', data: Buffer.from('{}') }, [{ mediaType: 'application/octet-stream', data: Buffer.from(`accessory ${artifactType} ${tag}`) }], {
     artifactType,
-    subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject.digest, size: subject.size },
+    subject: { mediaType: subject.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest: subject.digest, size: subject.size },
   });
 }
 
-/** Pushes an index of two small images (untagged) under `tag`. */
-async function pushIndex(repo: string, tag: string): Promise<string> {
+/** Pushes an index of two small images (untagged) under `tag`; returns its digest, size and children. */
+async function pushIndex(repo: string, tag: string): Promise<{ digest: string; size: number; children: string[] }> {
   const children = [smallImage(`${repo}-arm`, `${repo}-arm`, { architecture: 'arm64', os: 'linux' }), smallImage(`${repo}-amd`)];
   for (const c of children) await pushSmallImage(tw.url, repo, c, { auth: adminAuth });
   const index = Buffer.from(
@@ -62,7 +62,8 @@ async function pushIndex(repo: string, tag: string): Promise<string> {
       manifests: children.map((c) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.digest, size: c.manifest.length })),
     }),
   );
-  return putManifest(tw.url, repo, tag, index, { auth: adminAuth, mediaType: 'application/vnd.oci.image.index.v1+json' });
+  const digest = await putManifest(tw.url, repo, tag, index, { auth: adminAuth, mediaType: 'application/vnd.oci.image.index.v1+json' });
+  return { digest, size: index.length, children: children.map((c) => c.digest) };
 }
 
 /** A gzipped Helm chart archive of `files` (paths under `mychart/`). */
@@ -84,6 +85,8 @@ let oneV1 = '';
 let oneV2 = '';
 let twoV1 = '';
 let multi = '';
+let multiChildren: string[] = [];
+let indexSignature = '';
 let cosign = '';
 let sbom = '';
 
@@ -98,7 +101,10 @@ before(async () => {
   oneV1 = await pushSmallImage(tw.url, 'pa/one', img, { tag: 'v1', auth: adminAuth });
   oneV2 = await pushSmallImage(tw.url, 'pa/one', smallImage('pa-one-2'), { tag: 'v2', auth: adminAuth });
   twoV1 = await pushSmallImage(tw.url, 'pa/two', smallImage('pa-two-1'), { tag: 'v1', auth: adminAuth });
-  multi = await pushIndex('pa/multi', 'm1');
+  const index = await pushIndex('pa/multi', 'm1');
+  multi = index.digest;
+  multiChildren = index.children;
+  indexSignature = await pushAccessory('pa/multi', { ...index, mediaType: 'application/vnd.oci.image.index.v1+json' }, 'application/vnd.dev.cosign.artifact.sig.v1+json', 'm1-sig');
   // Accessories of one:v1, the cosign one tagged as cosign tags its signatures (Harbor still lists it under its subject only).
   cosign = await pushAccessory('pa/one', { digest: oneV1, size: img.manifest.length }, 'application/vnd.dev.cosign.artifact.sig.v1+json', `${oneV1.replace(':', '-')}.sig`);
   sbom = await pushAccessory('pa/one', { digest: oneV1, size: img.manifest.length }, 'application/spdx+json', `${oneV1.replace(':', '-')}`);
@@ -172,6 +178,20 @@ describe('GET /projects/{p}/artifacts', () => {
     assert.deepEqual(immutableOf((await artifacts('/projects/pa/artifacts')).items), [false]);
     const rules = (await call('GET', '/projects/pa/immutabletagrules')).json as Array<{ id: number }>;
     for (const x of rules) assert.equal((await fetch(`${tw.url}/api/v2.0/projects/pa/immutabletagrules/${x.id}`, { method: 'DELETE', headers: { authorization: adminAuth } })).status, 200);
+  });
+
+  test("with_inherited_accessory: an index child without a signature of its own shows the index's", async () => {
+    type Inheriting = Artifact & { inherited_accessories?: Array<{ digest: string; subject_artifact_digest: string; type: string }> };
+    const child = multiChildren[0] ?? '';
+    const one = await call('GET', `/projects/pa/repositories/multi/artifacts/${child}?with_inherited_accessory=true`);
+    assert.equal(one.status, 200, one.text);
+    const inherited = (one.json as Inheriting).inherited_accessories;
+    assert.deepEqual(inherited?.map((x) => [x.digest, x.subject_artifact_digest, x.type]), [[indexSignature, multi, 'signature.cosign']]);
+    const plain = await call('GET', `/projects/pa/repositories/multi/artifacts/${child}`);
+    assert.ok(!('inherited_accessories' in (plain.json as object)), plain.text);
+    const listed = await artifacts(`/projects/pa/artifacts?with_inherited_accessory=true&q=${encodeURIComponent('base=*')}`);
+    const withInherited = (listed.items as Inheriting[]).filter((a) => a.inherited_accessories !== undefined).map((a) => a.digest).sort();
+    assert.deepEqual(withInherited, [...multiChildren].sort());
   });
 
   test('with_accessory shows accessories under their subject', async () => {

@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { callContext, projectKey, projectName, repositoryParam } from './context.ts';
 import { listQuery, parseBoolParam, setPageHeaders } from './paging.ts';
-import { parseAcceptVulnerabilities, type ArtifactOptions, type ArtifactView } from '../../projects/index.ts';
+import { parseAcceptVulnerabilities, type ArtifactReadOptions, type ArtifactView } from '../../projects/index.ts';
 
 type Query = Record<string, unknown>;
 type RepoParams = { project_name: string; repository_name: string };
@@ -31,13 +31,14 @@ function headerText(v: string | string[] | undefined): string | undefined {
 }
 
 /** Harbor's artifact read flags and X-Accept-Vulnerabilities. */
-function artifactOptions(req: FastifyRequest<{ Querystring: Query }>): ArtifactOptions {
+function artifactOptions(req: FastifyRequest<{ Querystring: Query }>): ArtifactReadOptions {
   return {
     withTag: parseBoolParam(req.query.with_tag, 'with_tag', true),
     withAccessory: parseBoolParam(req.query.with_accessory, 'with_accessory', false),
     withScanOverview: parseBoolParam(req.query.with_scan_overview, 'with_scan_overview', false),
     withSbomOverview: parseBoolParam(req.query.with_sbom_overview, 'with_sbom_overview', false),
     withLabel: parseBoolParam(req.query.with_label, 'with_label', false),
+    withInheritedAccessory: parseBoolParam(req.query.with_inherited_accessory, 'with_inherited_accessory', false),
     acceptVulnerabilities: parseAcceptVulnerabilities(headerText(req.headers['x-accept-vulnerabilities'])),
   };
 }
