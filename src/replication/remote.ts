@@ -6,10 +6,10 @@
  * the health check of each adapter type. Secrets go into Authorization headers only: never into a
  * URL, a log line or an error message.
  */
-import { rootCertificates } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { fail } from '../domain/index.ts';
+import { trustedCa } from '../platform/index.ts';
 
 /** The adapter types Wharf serves. */
 export const adapterTypes = ['docker-registry', 'harbor'] as const;
@@ -122,15 +122,11 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
 
 /**
  * The undici Agent of one endpoint: keep-alive connections verified against the system roots plus
- * the endpoint's CA certificate, or not verified at all when `insecure`; `timeoutMs` bounds the
+ * `tls.trusted_ca_files` and the endpoint's CA certificate, or not verified at all when `insecure`; `timeoutMs` bounds the
  * connect, the wait for headers, and each wait between body chunks.
  */
 export function endpointAgent(access: Pick<EndpointAccess, 'insecure' | 'caCertificate'>, timeoutMs: number): Agent {
-  const connect = access.insecure
-    ? { rejectUnauthorized: false }
-    : access.caCertificate !== null && access.caCertificate !== ''
-      ? { ca: [...rootCertificates, access.caCertificate], rejectUnauthorized: true }
-      : { rejectUnauthorized: true };
+  const connect = access.insecure ? { rejectUnauthorized: false } : { ca: trustedCa(access.caCertificate), rejectUnauthorized: true };
   return new Agent({ connect: { ...connect, timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
 }
 

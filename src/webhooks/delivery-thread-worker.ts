@@ -17,6 +17,7 @@ import { auditWriter } from '../audit/index.ts';
 import { Metrics, createLogger, stdoutLog } from '../observability/index.ts';
 import { WebhookEngine } from './engine.ts';
 import { webhookDispatcher } from './dispatcher.ts';
+import { trustCertificateFiles } from '../platform/index.ts';
 import type { DeliveryThreadData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.ts';
 
 /** The config the main thread passed, after a shape check of the parts this thread relies on first. */
@@ -41,6 +42,8 @@ try {
   const { config, writeLock } = readData(workerData);
   // Lines it cannot write (a full disk) are dropped and counted, never fatal: observability/logger.ts.
   const logger = createLogger(config.log_level, { base: { thread: 'delivery' } });
+  // This thread's webhook client trusts tls.trusted_ca_files too (each thread has its own list).
+  trustCertificateFiles(config.tls.trusted_ca_files);
   db = await openDatabase(config.database.url ?? config.database.path, {
     migrate: false,
     checkpoint: false,

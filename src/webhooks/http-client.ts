@@ -28,6 +28,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { trustedCa } from '../platform/index.ts';
 import { Agent, buildConnector } from 'undici';
 import { AddressPolicy, classifyAddress, describeRefusal, type Refusal } from './address-policy.ts';
 import { addressSecrets, headerSecrets, scrubSecrets } from './redaction.ts';
@@ -224,6 +225,8 @@ export class WebhookHttpClient {
     const base = buildConnector({
       timeout: this.opts.connectTimeoutMs ?? 5000,
       rejectUnauthorized: !insecure,
+      // The system roots plus tls.trusted_ca_files (undefined: Node's roots alone).
+      ca: trustedCa(),
       lookup: this.guardedLookup(policy),
     });
     const connect: buildConnector.connector = (options, cb) => {

@@ -9,6 +9,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import { trustedCa } from '../../platform/index.ts';
 import {
   DOCKER_MANIFEST,
   KNOWN_REPORT_MIMES,
@@ -306,7 +307,8 @@ export class AdapterClient {
 
   private agent(ep: AdapterEndpoint): Dispatcher {
     if (ep.skipCertVerify) return (this.trusting ??= new Agent({ connect: { rejectUnauthorized: false } }));
-    return (this.verifying ??= new Agent());
+    // The system roots plus tls.trusted_ca_files and Wharf's own CA (the built-in scanner at Wharf's https address).
+    return (this.verifying ??= new Agent({ connect: { ca: trustedCa() } }));
   }
 
   private async call(ep: AdapterEndpoint, method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body: string | undefined, limit: number, signal: AbortSignal | undefined): Promise<Answer> {

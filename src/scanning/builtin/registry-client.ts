@@ -15,6 +15,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import { trustedCa } from '../../platform/index.ts';
 import { isDigest, isJsonObject } from '../../domain/index.ts';
 import { DOCKER_MANIFEST, OCI_MANIFEST, sameMediaType } from '../adapter/index.ts';
 import type { ImageSource } from '../analyzer/types.ts';
@@ -234,7 +235,8 @@ export class RegistryClient {
   dispatcher(insecure: boolean): Dispatcher {
     const o = { headersTimeout: this.headersTimeout, bodyTimeout: this.bodyTimeout };
     if (insecure) return (this.trusting ??= new Agent({ ...o, connect: { rejectUnauthorized: false } }));
-    return (this.verifying ??= new Agent(o));
+    // The system roots plus tls.trusted_ca_files and Wharf's own CA: the built-in scanner pulls from Wharf's https address.
+    return (this.verifying ??= new Agent({ ...o, connect: { ca: trustedCa() } }));
   }
 
   /** @internal */
