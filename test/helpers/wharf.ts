@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { pino, type Logger } from 'pino';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { loadConfig } from '../../src/config/index.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
 import { databaseOverrides, dropDatabaseOf } from './db.ts';
@@ -94,8 +95,10 @@ function buildOnce(): void {
  * Starts `wharf serve` as a child process on `port` (0 picks one) with `dataDir`; resolves when it listens.
  * `compiled`: build first and run `node dist/main.js` (what `npm start` runs) instead of tsx over src/.
  * `nodeArgs`: extra options for node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ * `https`: Wharf serves TLS (`env` sets the tls section): the URLs are https and readiness is
+ * polled without verifying the certificate (the test checks it with the CA it downloads).
  */
-export async function spawnWharf(opts: { dataDir: string; port?: number; env?: Record<string, string>; compiled?: boolean; nodeArgs?: string[] }): Promise<SpawnedWharf> {
+export async function spawnWharf(opts: { dataDir: string; port?: number; env?: Record<string, string>; compiled?: boolean; nodeArgs?: string[]; https?: boolean }): Promise<SpawnedWharf> {
   const port = opts.port ?? (await freePort());
   if (opts.compiled) buildOnce();
   const args = opts.compiled ? ['dist/main.js', 'serve'] : ['--import', 'tsx', 'src/main.ts', 'serve'];
@@ -108,7 +111,7 @@ export async function spawnWharf(opts: { dataDir: string; port?: number; env?: R
       WHARF_PORT: String(port),
       WHARF_DATA_DIR: opts.dataDir,
       WHARF_ADMIN_PASSWORD: adminPassword,
-      WHARF_EXTERNAL_URL: `http://127.0.0.1:${port}`,
+      WHARF_EXTERNAL_URL: `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`,
       WHARF_LOG_LEVEL: 'info',
       WHARF_SCANNING__VULNDB__UPDATE_SCHEDULE: 'None',
       ...(db ? { WHARF_DATABASE__URL: db.url } : {}),
@@ -120,12 +123,13 @@ export async function spawnWharf(opts: { dataDir: string; port?: number; env?: R
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const unverified = opts.https ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`wharf exited with ${proc.exitCode}:\n${out}`);
     try {
-      const r = await fetch(`${url}/readyz`);
+      const r = await undiciFetch(`${url}/readyz`, unverified ? { dispatcher: unverified } : {});
       if (r.ok) break;
     } catch {
       /* not listening yet */
@@ -136,6 +140,7 @@ export async function spawnWharf(opts: { dataDir: string; port?: number; env?: R
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  await unverified?.close();
   return {
     proc,
     url,
