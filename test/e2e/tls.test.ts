@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
@@ -151,7 +151,7 @@ test('e2e: tls.auto: the CA from getcert verifies skopeo, podman, openssl and HT
   const otherCa = await generateCa('Some other CA', new Date(), 30);
   const wrong = certDir(work, 'wrong', otherCa.cert);
 
-  // skopeo push and pull with the CA in a cert dir (Go negotiates HTTP/2 here: tls.http2 is on).
+  // skopeo push and pull with the CA in a cert dir (skopeo speaks HTTP/1.1 even when h2 is offered).
   const src = OciLayout.create(join(work, 'src'));
   const image = await writeMultiLayerImage(src, 'v1', { totalMiB: 3, layers: 3 });
   const remote = `docker://localhost:${port}/library/tls-auto:v1`;
@@ -195,6 +195,44 @@ test('e2e: tls.auto: the CA from getcert verifies skopeo, podman, openssl and HT
   const tags = await h2get('/v2/library/tls-auto/tags/list');
   assert.equal(tags.status, 200, tags.body);
   assert.deepEqual((JSON.parse(tags.body) as { tags: string[] }).tags, ['v1']);
+  // A blob upload streamed over HTTP/2: POST, a PATCH body sent in chunks, PUT with the digest, HEAD.
+  const h2 = (headers: Record<string, string>, chunks: Buffer[] = []): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = session.request({ authorization: adminAuth, ...headers });
+      let status = 0;
+      let got: Record<string, string | string[] | undefined> = {};
+      let body = '';
+      req.on('response', (h) => {
+        status = Number(h[':status']);
+        got = h;
+      });
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => resolve({ status, headers: got, body }));
+      req.on('error', reject);
+      const next = (i: number): void => {
+        if (i === chunks.length) {
+          req.end();
+          return;
+        }
+        req.write(chunks[i], () => setTimeout(() => next(i + 1), 5));
+      };
+      next(0);
+    });
+  const chunks = Array.from({ length: 32 }, (_, i) => Buffer.alloc(64 * 1024, i));
+  const blobDigest = `sha256:${createHash('sha256').update(Buffer.concat(chunks)).digest('hex')}`;
+  const started = await h2({ ':method': 'POST', ':path': '/v2/library/tls-h2/blobs/uploads/' });
+  assert.equal(started.status, 202, started.body);
+  const location = String(started.headers.location);
+  const patched = await h2({ ':method': 'PATCH', ':path': location, 'content-type': 'application/octet-stream' }, chunks);
+  assert.equal(patched.status, 202, patched.body);
+  const next = new URL(String(patched.headers.location), w.url);
+  next.searchParams.set('digest', blobDigest);
+  const put = await h2({ ':method': 'PUT', ':path': `${next.pathname}${next.search}`, 'content-length': '0' });
+  assert.equal(put.status, 201, put.body);
+  const head = await h2({ ':method': 'HEAD', ':path': `/v2/library/tls-h2/blobs/${blobDigest}` });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-length'], String(32 * 64 * 1024));
+
   // HTTP/1.1 still answers on the same port (a client that offers no ALPN, as node:https).
   const h1 = await new Promise<{ status: number; version: string }>((resolve, reject) => {
     const req = httpsRequest({ host: '127.0.0.1', port, path: '/v2/', servername: 'localhost', ca: got.pem, headers: { authorization: adminAuth }}, (res) => {
