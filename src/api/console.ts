@@ -71,7 +71,7 @@ export function consoleApi(deps: AppDeps) {
       const password = field(req.body, 'password');
       if (principal === '' || password === '') throw fail('BAD_REQUEST', 'principal and password are required');
       // Robots use their secret with the API and the registry; they have no console.
-      if (principal.toLowerCase().startsWith('robot$')) return refuse(reply, 'robot accounts cannot sign in to the console');
+      if (await deps.authenticator.isRobotName(principal)) return refuse(reply, 'robot accounts cannot sign in to the console');
       const actor = await authenticateBasic(deps, principal, password, req.ip, '/c/login');
       if (!actor || actor.kind !== 'user' || actor.userId === null) return refuse(reply, 'invalid username or password');
       const s = await sessions.create(actor.userId);

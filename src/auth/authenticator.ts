@@ -15,6 +15,7 @@ import type { Actor } from './actor.ts';
 import { loadActor, type Principal } from './principals.ts';
 import { scannerUsername } from './scanner-credential.ts';
 import type { TokenService } from './tokens.ts';
+import { robotPrefix } from './user-names.ts';
 
 const cacheMs = 60_000;
 
@@ -34,6 +35,15 @@ export class Authenticator {
     this.scannerTokens = tokens;
   }
 
+  /**
+   * True when `username` names a robot account: a robot of that name exists (whatever
+   * `robot_name_prefix` was when it was made), or it starts with Harbor's default `robot$`.
+   */
+  async isRobotName(username: string): Promise<boolean> {
+    if (username.toLowerCase().startsWith(robotPrefix)) return true;
+    return (await this.db.selectFrom('robots').select('id').where('name', '=', username).executeTakeFirst()) !== undefined;
+  }
+
   /** Returns the actor for valid credentials, or null. Never says whether the user exists. */
   async verify(username: string, password: string): Promise<Actor | null> {
     if (username === scannerUsername) {
@@ -49,7 +59,7 @@ export class Authenticator {
       // Changed (or disabled) since: check the credentials in full.
       this.cache.delete(key);
     }
-    const checked = username.startsWith('robot$') ? await this.checkRobot(username, password) : await this.checkUser(username, password);
+    const checked = await this.checkRobot(username, password);
     if (!checked) return null;
     const actor = await loadActor(this.db, checked.principal);
     if (!actor) return null;
@@ -68,11 +78,16 @@ export class Authenticator {
     return { principal: { kind: 'user', id: user.id }, hash: user.password_hash };
   }
 
-  /** A robot's principal when the secret matches its hash (disabled or expired robots are refused by loadActor). */
+  /**
+   * A robot's principal when the secret matches its hash (disabled or expired robots are refused
+   * by loadActor); a name no robot has is checked as a user's.
+   */
   private async checkRobot(name: string, secret: string): Promise<{ principal: Principal; hash: string } | null> {
     const robot = await this.db.selectFrom('robots').select(['id', 'secret_hash']).where('name', '=', name).executeTakeFirst();
-    const ok = await argon2.verify(robot?.secret_hash ?? dummyHash, secret).catch(() => false);
-    if (!robot || !ok) return null;
+    // Robots are known by their stored names, so a change of robot_name_prefix leaves them working.
+    if (!robot) return this.checkUser(name, secret);
+    const ok = await argon2.verify(robot.secret_hash, secret).catch(() => false);
+    if (!ok) return null;
     return { principal: { kind: 'robot', id: robot.id }, hash: robot.secret_hash };
   }
 

@@ -172,9 +172,17 @@ describe('configurations', () => {
     // Terraform looks robots up by the name without the prefix.
     const found = await call('GET', '/api/v2.0/robots?q=name%3Dci');
     assert.deepEqual((found.json as Array<{ name: string }>).map((r) => r.name), ['svc$ci']);
+    // A robot named under the new prefix signs in with its secret, before and after the prefix changes back.
+    const basic = (name: string, secret: string) => 'Basic ' + Buffer.from(`${name}:${secret}`).toString('base64');
+    const svcAuth = basic('svc$ci', (sys.json as { secret: string }).secret);
+    assert.equal((await call('GET', '/api/v2.0/projects/q-back', { auth: svcAuth })).status, 200);
     await put({ robot_name_prefix: 'robot$' });
     const again = await call('POST', '/api/v2.0/robots', { body: { name: 'ci2', level: 'system', duration: -1, permissions: perms } });
     assert.equal((again.json as { name: string }).name, 'robot$ci2');
+    assert.equal((await call('GET', '/api/v2.0/projects/q-back', { auth: basic('robot$ci2', (again.json as { secret: string }).secret) })).status, 200);
+    // Robots keep their names: svc$ci still signs in after the prefix changed back; a wrong secret does not.
+    assert.equal((await call('GET', '/api/v2.0/projects/q-back', { auth: svcAuth })).status, 200);
+    assert.equal((await call('GET', '/api/v2.0/projects/q-back', { auth: basic('svc$ci', 'Wrong-secret-1') })).status, 401);
   });
 
   it('notification_enable, banner_message and project_creation_restriction show in /systeminfo', async () => {
