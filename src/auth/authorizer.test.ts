@@ -4,6 +4,7 @@ import { Authorizer, matrix, type Action } from './authorizer.ts';
 import { anonymous, systemActor, tokenActor, type Actor, type ProjectRole } from './actor.ts';
 import { isDomainError } from '../domain/index.ts';
 import { parseRobotPermissions, robotExpired, robotGrants } from './principals.ts';
+import { robotResources } from './robots.ts';
 
 const az = new Authorizer();
 const priv = { name: 'priv', public: false };
@@ -142,5 +143,16 @@ describe('robot permissions', () => {
     assert.equal(robotExpired(-1), false);
     assert.equal(robotExpired(Math.floor(Date.now() / 1000) + 60), false);
     assert.equal(robotExpired(Math.floor(Date.now() / 1000) - 1), true);
+  });
+
+  it('every robot grant the matrix checks can be given to a robot', () => {
+    const refused: string[] = [];
+    for (const [action, r] of Object.entries(matrix)) {
+      for (const grant of r.robot) {
+        const [resource = '', verb = ''] = grant.split(':');
+        if (!robotResources[resource]?.has(verb)) refused.push(`${action}: ${grant}`);
+      }
+    }
+    assert.deepEqual(refused, []);
   });
 });

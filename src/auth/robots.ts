@@ -42,6 +42,11 @@ export const robotResources: Readonly<Record<string, ReadonlySet<string>>> = Obj
   log: new Set(['list']),
   project: new Set(['read', 'update', 'delete']),
   quota: new Set(['read']),
+  'immutable-tag': new Set(['create', 'delete', 'list', 'update']),
+  'tag-retention': new Set(['create', 'delete', 'list', 'operate', 'read', 'update']),
+  sbom: new Set(['create', 'read', 'stop']),
+  metadata: new Set(['create', 'delete', 'list', 'read', 'update']),
+  scanner: new Set(['create', 'read']),
   'helm-chart': new Set(['create', 'read', 'delete', 'list']),
   'helm-chart-version': new Set(['create', 'read', 'delete', 'list']),
 });
