@@ -342,6 +342,9 @@ test('e2e: admin: the other administration pages open and show what the API serv
   await page.getByRole('status').getByText('Saved').waitFor();
   const cfg = (await api(h.wharf.url, 'GET', '/configurations')) as { notification_enable: { value: boolean } };
   assert.equal(cfg.notification_enable.value, false);
+  // A plain-HTTP Wharf has no CA of its own: the certificate row says so instead of a Download link.
+  await page.getByText(/Wharf serves no certificate of its own CA/).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Download' }).count(), 0);
   await screenshot(page, 'admin-configs-setting');
 });
 

@@ -3,11 +3,12 @@
  * (`/systeminfo`: database users only, no self-registration), the system-wide CVE allowlist
  * (`/system/CVEAllowlist`: the ids the pull gate ignores and their expiry), and the system
  * settings as `GET /configurations` returns them; editable keys are saved with
- * `PUT /configurations` and the API's message is shown when it refuses.
+ * `PUT /configurations` and the API's message is shown when it refuses; the registry's root
+ * certificate is downloaded from `/systeminfo/getcert` when Wharf has a CA (`has_ca_root`).
  */
 import { useEffect, useState } from 'react';
 import { Navigate, Route, Routes } from 'react-router';
-import { Alert, Box, Button, Checkbox, FormControlLabel, Paper, TextField, Typography } from '@mui/material';
+import { Alert, Box, Button, Checkbox, FormControlLabel, Link, Paper, TextField, Typography } from '@mui/material';
 import { ErrorAlert, Loading, PageTitle } from '../../components/common.tsx';
 import { get, write } from '../../lib/api.ts';
 import { formatTime } from '../../lib/format.ts';
@@ -24,6 +25,7 @@ interface SystemInfo {
   wharf_version?: string;
   registry_storage_provider_name?: string;
   read_only?: boolean;
+  has_ca_root?: boolean;
 }
 
 function Row({ label, children }: { label: string; children: React.ReactNode }) {
@@ -49,7 +51,7 @@ function Auth() {
           <Row label="Project Creation">{i.project_creation_restriction === 'adminonly' ? 'Admin Only' : 'Everyone'}</Row>
           <Row label="Allow Self-Registration">{i.self_registration ? 'Yes' : 'No'}</Row>
           <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }}>
-            Wharf keeps its users in its own database (no LDAP, OIDC or UAA), so these are fixed. Users are managed on the Users page.
+            Wharf keeps its users in its own database (no LDAP, OIDC or UAA). Users are managed on the Users page; who may create projects is set under System Settings.
           </Typography>
         </Paper>
       )}
@@ -226,11 +228,20 @@ function Settings() {
           <Row label="External URL">{info.data.external_url}</Row>
           <Row label="Storage">{info.data.registry_storage_provider_name}</Row>
           <Row label="Read only">{info.data.read_only ? 'Yes' : 'No'}</Row>
+          <Row label="Registry Root Certificate">
+            {info.data.has_ca_root ? (
+              <Link href="/api/v2.0/systeminfo/getcert" download="ca.crt">
+                Download
+              </Link>
+            ) : (
+              'None: Wharf serves no certificate of its own CA (docs/tls.md)'
+            )}
+          </Row>
         </Paper>
       ) : null}
       {configs.data ? (
         <Alert severity="info" sx={{ mt: 2 }}>
-          Other settings (storage, retention of job history, audit log retention, quotas) come from Wharf&apos;s configuration file and environment, not from this page.
+          Other settings (storage, TLS, retention of job history, audit log retention) come from Wharf&apos;s configuration file and environment, not from this page.
         </Alert>
       ) : null}
     </>

@@ -1,8 +1,8 @@
 /**
  * /harbor/project-quotas: each project's storage usage against its limit (`/quotas`, system
  * admin), sorted on the server, with a bar per project and "Edit" to change the limit
- * (`PUT /quotas/{id}`; -1 is unlimited). Wharf serves no default-quota setting in
- * `/configurations`, so new projects take the limit given when they are created (else unlimited).
+ * (`PUT /quotas/{id}`; -1 is unlimited). New projects take the limit given when they are created,
+ * else `storage_per_project` from `/configurations` (System Settings).
  */
 import { useState } from 'react';
 import { Link as RouterLink } from 'react-router';

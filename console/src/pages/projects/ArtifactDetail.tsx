@@ -2,8 +2,8 @@
  * One artifact (`…/artifacts-tab/artifacts/:digest`): its facts and pull command, "Scan" and
  * "Generate SBOM", tags (add, delete), labels (add, remove), an index's children, the
  * vulnerability list (`additions/vulnerabilities`), the SBOM documents (Harbor's SBOM accessories,
- * `additions/sbom`) viewed and downloaded as JSON, the accessories (`with_accessory=true`; Wharf
- * serves no `/accessories` endpoint) and the build history of an image.
+ * `additions/sbom`) viewed and downloaded as JSON, the accessories (`with_accessory=true`) and the
+ * build history of an image.
  */
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { Link as RouterLink } from 'react-router';
