@@ -1,0 +1,226 @@
+/**
+ * P2P preheat over real HTTP (src/preheat/, docs/preheat.md), against a real local HTTP server
+ * that plays both providers: Dragonfly (`GET /healthy`, `POST /oapi/v1/jobs`, `GET
+ * /oapi/v1/jobs/{id}`) and Kraken (`GET /health`, `POST /registry/notifications`). It records
+ * every request, so the tests check what Wharf sent: the health path, the instance's credentials.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
+import { api, explain, type ApiAnswer } from '../helpers/webhook-client.ts';
+import type { InstanceView, ProviderMetadata } from '../../src/preheat/index.ts';
+
+/** One request the fake provider received. */
+interface Seen {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** The fake provider: `healthy` switches its health answers; Dragonfly jobs answer `jobState`. */
+interface Provider {
+  url: string;
+  seen: Seen[];
+  healthy: boolean;
+  jobState: 'PENDING' | 'SUCCESS' | 'FAILURE';
+  close(): Promise<void>;
+}
+
+async function startProvider(): Promise<Provider> {
+  const seen: Seen[] = [];
+  let nextJob = 100;
+  const state: Pick<Provider, 'healthy' | 'jobState'> = { healthy: true, jobState: 'SUCCESS' };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      // An instance may sit under a path prefix (the Kraken one here does).
+      const path = (req.url ?? '').replace(/^\/kraken(?=\/)/, '');
+      const json = (status: number, v: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(v));
+      };
+      if (req.method === 'GET' && (path === '/healthy' || path === '/health')) return json(state.healthy ? 200 : 503, state.healthy ? {} : { message: 'down' });
+      if (req.method === 'POST' && path === '/oapi/v1/jobs') return json(200, { id: nextJob++, state: 'PENDING', created_at: new Date().toISOString(), updated_at: new Date().toISOString() });
+      const m = /^\/oapi\/v1\/jobs\/(\d+)$/.exec(path);
+      if (req.method === 'GET' && m) {
+        return json(200, {
+          id: Number(m[1]),
+          state: state.jobState,
+          result: {
+            job_states:
+              state.jobState === 'FAILURE'
+                ? [{ error: 'seed peer unreachable', results: [] }]
+                : [{ error: '', results: [{ scheduler_cluster_id: 1, success_tasks: [{ url: 'blob-url', hostname: 'peer-1', ip: '10.0.0.1' }], failure_tasks: [] }] }],
+          },
+        });
+      }
+      if (req.method === 'POST' && path === '/registry/notifications') return json(200, {});
+      json(404, { message: 'not found' });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port; // a TCP server's address is an AddressInfo
+  const p: Provider = {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    get healthy() {
+      return state.healthy;
+    },
+    set healthy(v: boolean) {
+      state.healthy = v;
+    },
+    get jobState() {
+      return state.jobState;
+    },
+    set jobState(v: Provider['jobState']) {
+      state.jobState = v;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+  return p;
+}
+
+let w: TestWharf;
+let provider: Provider;
+
+/** A parsed JSON body typed as the test reads it. */
+function shape<T>(v: unknown): T {
+  return v as T; // test-only: the assertions that follow check every field they use
+}
+
+async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH', path: string, status: number, body?: unknown, auth = adminAuth): Promise<ApiAnswer> {
+  const a = await api(w.url, method, `/api/v2.0${path}`, { ...(auth === '' ? {} : { auth }), ...(body === undefined ? {} : { body }) });
+  assert.equal(a.status, status, explain(method, path, a));
+  return a;
+}
+
+function message(a: ApiAnswer): string {
+  return shape<{ errors: Array<{ message: string }> }>(a.json).errors[0]?.message ?? '';
+}
+
+async function makeUser(name: string, password: string): Promise<string> {
+  await call('POST', '/users', 201, { username: name, email: `${name}@example.com`, realname: name, password });
+  return 'Basic ' + Buffer.from(`${name}:${password}`).toString('base64');
+}
+
+before(async () => {
+  provider = await startProvider();
+  w = await startWharf();
+});
+
+after(async () => {
+  await w?.close();
+  await provider?.close();
+});
+
+describe('providers and instances', () => {
+  it('lists Dragonfly and Kraken as Harbor does', async () => {
+    const list = shape<ProviderMetadata[]>((await call('GET', '/p2p/preheat/providers', 200)).json);
+    assert.deepEqual(
+      list.map((p) => [p.id, p.name]),
+      [
+        ['dragonfly', 'Dragonfly'],
+        ['kraken', 'Kraken'],
+      ],
+    );
+    assert.ok(list.every((p) => p.version !== '' && p.source.startsWith('https://') && p.maintainers.length > 0));
+  });
+
+  it('creates, reads, lists, updates and deletes an instance; auth_info is never shown', async () => {
+    const seenBefore = provider.seen.length;
+    const a = await call('POST', '/p2p/preheat/instances', 201, { name: 'df-one', vendor: 'dragonfly', endpoint: `${provider.url}/`, auth_mode: 'BASIC', auth_info: { username: 'dfuser', password: 'df-Secret-1' }, enabled: true, default: true, description: 'first' });
+    assert.equal(a.headers.location, '/api/v2.0/p2p/preheat/instances/df-one');
+    const got = shape<InstanceView & { auth_info?: unknown }>((await call('GET', '/p2p/preheat/instances/df-one', 200)).json);
+    assert.equal(got.name, 'df-one');
+    assert.equal(got.vendor, 'dragonfly');
+    assert.equal(got.endpoint, provider.url, 'the trailing slash is dropped');
+    assert.equal(got.auth_mode, 'BASIC');
+    assert.equal(got.enabled, true);
+    assert.equal(got.default, true);
+    assert.equal(got.insecure, false);
+    assert.equal(got.status, 'Unknown');
+    assert.equal(got.auth_info, undefined);
+    assert.ok(got.setup_timestamp > 1_600_000_000 && got.setup_timestamp < 4_000_000_000, 'setup_timestamp in seconds');
+    assert.equal(provider.seen.length, seenBefore, 'a create calls nothing');
+
+    // Name unique; endpoint unique; Harbor's name rule; a known vendor.
+    assert.equal(message(await call('POST', '/p2p/preheat/instances', 409, { name: 'df-one', vendor: 'kraken', endpoint: 'http://127.0.0.1:1' })), 'instance df-one already exists');
+    await call('POST', '/p2p/preheat/instances', 409, { name: 'other', vendor: 'dragonfly', endpoint: provider.url });
+    assert.equal(message(await call('POST', '/p2p/preheat/instances', 400, { name: '-bad', vendor: 'kraken', endpoint: 'http://127.0.0.1:1' })), 'name -bad is invalid');
+    assert.match(message(await call('POST', '/p2p/preheat/instances', 400, { name: 'x1', vendor: 'nydus', endpoint: 'http://127.0.0.1:1' })), /^no driver registered for provider nydus/);
+    await call('POST', '/p2p/preheat/instances', 400, { name: 'x2', vendor: 'kraken', endpoint: 'ftp://127.0.0.1:1' });
+    await call('POST', '/p2p/preheat/instances', 400, { name: 'x3', vendor: 'kraken', endpoint: 'http://127.0.0.1:1', auth_mode: 'BASIC', auth_info: {} });
+
+    // A second default takes the flag over.
+    await call('POST', '/p2p/preheat/instances', 201, { name: 'kr-one', vendor: 'kraken', endpoint: `${provider.url}/kraken`, auth_mode: 'OAUTH', auth_info: { token: 'kr-Token-9' }, enabled: true, default: true });
+    const listed = await call('GET', '/p2p/preheat/instances?page=1&page_size=10&sort=name', 200);
+    assert.equal(listed.headers['x-total-count'], '2');
+    const items = shape<InstanceView[]>(listed.json);
+    assert.deepEqual(
+      items.map((i) => [i.name, i.default]),
+      [
+        ['df-one', false],
+        ['kr-one', true],
+      ],
+    );
+    assert.deepEqual(
+      shape<InstanceView[]>((await call('GET', '/p2p/preheat/instances?q=vendor%3Dkraken', 200)).json).map((i) => i.name),
+      ['kr-one'],
+    );
+
+    // An update without auth_info keeps the stored credentials: the ping by id sends them.
+    await call('PUT', '/p2p/preheat/instances/df-one', 200, { description: 'changed', auth_info: {} });
+    const n = provider.seen.length;
+    await call('POST', '/p2p/preheat/instances/ping', 200, { id: got.id });
+    const ping = provider.seen.slice(n);
+    assert.deepEqual(
+      ping.map((s) => `${s.method} ${s.path}`),
+      ['GET /healthy'],
+    );
+    assert.equal(ping[0]?.headers.authorization, 'Basic ' + Buffer.from('dfuser:df-Secret-1').toString('base64'));
+    assert.equal(shape<InstanceView>((await call('GET', '/p2p/preheat/instances/df-one', 200)).json).description, 'changed');
+    assert.equal(message(await call('PUT', '/p2p/preheat/instances/df-one', 400, { vendor: 'kraken' })), 'provider [df-one] vendor cannot be changed');
+    assert.equal(message(await call('PUT', '/p2p/preheat/instances/nope', 404, { description: 'x' })), 'instance nope not found');
+
+    // Kraken's health path, with the OAuth token.
+    const k = shape<InstanceView>((await call('GET', '/p2p/preheat/instances/kr-one', 200)).json);
+    const m = provider.seen.length;
+    await call('POST', '/p2p/preheat/instances/ping', 200, { id: k.id });
+    assert.equal(provider.seen[m]?.path, '/kraken/health');
+    assert.equal(provider.seen[m]?.headers.authorization, 'Bearer kr-Token-9');
+
+    await call('DELETE', '/p2p/preheat/instances/kr-one', 200);
+    await call('GET', '/p2p/preheat/instances/kr-one', 404);
+    await call('DELETE', '/p2p/preheat/instances/kr-one', 404);
+  });
+
+  it('pings by endpoint: healthy is 200, unhealthy or unreachable is 400, unknown id is 404', async () => {
+    const n = provider.seen.length;
+    await call('POST', '/p2p/preheat/instances/ping', 200, { vendor: 'kraken', endpoint: provider.url, auth_mode: 'CUSTOM', auth_info: { 'X-Kraken-Key': 'k-1' } });
+    assert.equal(provider.seen[n]?.path, '/health');
+    assert.equal(provider.seen[n]?.headers['x-kraken-key'], 'k-1');
+    provider.healthy = false;
+    try {
+      assert.match(message(await call('POST', '/p2p/preheat/instances/ping', 400, { vendor: 'dragonfly', endpoint: provider.url })), /^preheat provider instance dragonfly-.*is not healthy: GET \/healthy answered 503/);
+    } finally {
+      provider.healthy = true;
+    }
+    await call('POST', '/p2p/preheat/instances/ping', 400, { vendor: 'dragonfly', endpoint: 'http://127.0.0.1:9' });
+    await call('POST', '/p2p/preheat/instances/ping', 404, { id: 999_999 });
+    await call('POST', '/p2p/preheat/instances/ping', 400, { vendor: 'dragonfly' });
+  });
+
+  it('is for system admins only', async () => {
+    const user = await makeUser('preheatuser', 'Passw0rdPreheat');
+    await call('GET', '/p2p/preheat/providers', 403, undefined, user);
+    await call('GET', '/p2p/preheat/instances', 403, undefined, user);
+    await call('POST', '/p2p/preheat/instances', 403, { name: 'u1', vendor: 'kraken', endpoint: 'http://127.0.0.1:1' }, user);
+    await call('GET', '/p2p/preheat/instances', 401, undefined, 'Basic ' + Buffer.from('admin:wrong').toString('base64'));
+    await call('POST', '/p2p/preheat/instances', 401, { name: 'u2', vendor: 'kraken', endpoint: 'http://127.0.0.1:1' }, '');
+  });
+});
