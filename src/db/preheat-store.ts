@@ -114,9 +114,16 @@ export async function allPreheatInstances(db: Kysely<Database>): Promise<Preheat
   return db.selectFrom('preheat_instances').selectAll().orderBy('id').execute();
 }
 
-/** True when a policy refers to the instance. */
+/** True when a policy of an existing project refers to the instance (a deleted project's policies hold nothing). */
 export async function preheatInstanceInUse(db: Kysely<Database>, id: number): Promise<boolean> {
-  return (await db.selectFrom('preheat_policies').select('id').where('provider_id', '=', id).limit(1).executeTakeFirst()) !== undefined;
+  const row = await db
+    .selectFrom('preheat_policies as pp')
+    .innerJoin('projects as p', 'p.id', 'pp.project_id')
+    .select('pp.id')
+    .where('pp.provider_id', '=', id)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** What a preheat policy is made of (all but id and times). */
@@ -196,4 +203,88 @@ export async function eventPreheatPolicies(db: Kysely<Database>, projectId: numb
     .where('enabled', '=', 1)
     .orderBy('id')
     .execute();
+}
+
+/** What preheat reads of a project: its id, access and security settings (Harbor's metadata keys). */
+export interface PreheatProjectRow {
+  id: number;
+  name: string;
+  public: number;
+  metadata: string;
+}
+
+/** A project by name, for preheat's permission checks and filters. */
+export async function preheatProject(db: Kysely<Database>, name: string): Promise<PreheatProjectRow | undefined> {
+  return db.selectFrom('projects').select(['id', 'name', 'public', 'metadata']).where('name', '=', name).executeTakeFirst();
+}
+
+/** A project by id (a schedule or an event names the project by id). */
+export async function preheatProjectById(db: Kysely<Database>, id: number): Promise<PreheatProjectRow | undefined> {
+  return db.selectFrom('projects').select(['id', 'name', 'public', 'metadata']).where('id', '=', id).executeTakeFirst();
+}
+
+/** One tag of a project's artifact, with what preheat's filters need. */
+export interface PreheatTagRow {
+  repository: string;
+  tag: string;
+  artifact_id: number;
+  digest: string;
+  media_type: string;
+  config_media_type: string | null;
+  artifact_type: string | null;
+  subject_digest: string | null;
+}
+
+/** The tags of a project's artifacts, by repository and tag. */
+export async function preheatTags(db: Kysely<Database>, projectId: number): Promise<PreheatTagRow[]> {
+  return db
+    .selectFrom('tags as t')
+    .innerJoin('artifacts as a', 'a.id', 't.artifact_id')
+    .innerJoin('repositories as r', 'r.id', 't.repository_id')
+    .select(['r.name as repository', 't.name as tag', 'a.id as artifact_id', 'a.digest', 'a.media_type', 'a.config_media_type', 'a.artifact_type', 'a.subject_digest'])
+    .where('r.project_id', '=', projectId)
+    .orderBy('r.name')
+    .orderBy('t.name')
+    .execute();
+}
+
+/** The label names of a project's artifacts (artifact id -> names). */
+export async function preheatLabels(db: Kysely<Database>, projectId: number): Promise<Map<number, string[]>> {
+  const rows = await db
+    .selectFrom('artifact_labels as al')
+    .innerJoin('labels as l', 'l.id', 'al.label_id')
+    .innerJoin('artifacts as a', 'a.id', 'al.artifact_id')
+    .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+    .select(['al.artifact_id', 'l.name'])
+    .where('r.project_id', '=', projectId)
+    .execute();
+  const out = new Map<number, string[]>();
+  for (const r of rows) out.set(Number(r.artifact_id), [...(out.get(Number(r.artifact_id)) ?? []), r.name]);
+  return out;
+}
+
+/** The highest severity of the newest successful scan of each digest of a project ('' for none). */
+export async function preheatSeverities(db: Kysely<Database>, projectId: number): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('scan_reports as s')
+    .select(['s.digest', 's.severity', 's.end_time'])
+    .where('s.status', '=', 'Success')
+    .where('s.digest', 'in', (eb) => eb.selectFrom('artifacts as a').innerJoin('repositories as r', 'r.id', 'a.repository_id').select('a.digest').where('r.project_id', '=', projectId))
+    .orderBy('s.end_time')
+    .execute();
+  const out = new Map<string, string>();
+  for (const r of rows) out.set(r.digest, r.severity);
+  return out;
+}
+
+/** The manifests of a project that name a subject: repository, subject digest and what they are. */
+export async function preheatAccessories(db: Kysely<Database>, projectId: number): Promise<Array<{ repository: string; subject_digest: string; config_media_type: string | null; artifact_type: string | null }>> {
+  const rows = await db
+    .selectFrom('artifacts as a')
+    .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+    .select(['r.name as repository', 'a.subject_digest', 'a.config_media_type', 'a.artifact_type'])
+    .where('r.project_id', '=', projectId)
+    .where('a.subject_digest', 'is not', null)
+    .execute();
+  return rows.flatMap((r) => (r.subject_digest === null ? [] : [{ ...r, subject_digest: r.subject_digest }]));
 }

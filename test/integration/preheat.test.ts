@@ -224,3 +224,92 @@ describe('providers and instances', () => {
     await call('POST', '/p2p/preheat/instances', 401, { name: 'u2', vendor: 'kraken', endpoint: 'http://127.0.0.1:1' }, '');
   });
 });
+
+const manual = JSON.stringify({ type: 'manual', trigger_setting: {} });
+const allImages = JSON.stringify([
+  { type: 'repository', value: '**' },
+  { type: 'tag', value: '**' },
+]);
+
+async function instanceId(name: string): Promise<number> {
+  return shape<InstanceView>((await call('GET', `/p2p/preheat/instances/${name}`, 200)).json).id;
+}
+
+describe('policies', () => {
+  let projectAdmin: string;
+  let developer: string;
+  let providerId: number;
+
+  before(async () => {
+    await call('POST', '/projects', 201, { project_name: 'ph', metadata: { public: 'false' } });
+    projectAdmin = await makeUser('phadmin', 'Passw0rdPhAdmin');
+    developer = await makeUser('phdev', 'Passw0rdPhDev');
+    await call('POST', '/projects/ph/members', 201, { role_id: 1, member_user: { username: 'phadmin' } });
+    await call('POST', '/projects/ph/members', 201, { role_id: 2, member_user: { username: 'phdev' } });
+    await call('POST', '/p2p/preheat/instances', 201, { name: 'df-policies', vendor: 'dragonfly', endpoint: `${provider.url}/df2`, enabled: true });
+    providerId = await instanceId('df-policies');
+  });
+
+  it('creates, reads, lists, updates and deletes a policy with Harbor’s fields and messages', async () => {
+    const body = { name: 'nightly', description: 'all images', provider_id: providerId, filters: allImages, trigger: manual, enabled: true, extra_attrs: JSON.stringify({ scope: 'all_peers' }) };
+    const a = await call('POST', '/projects/ph/preheat/policies', 201, body, projectAdmin);
+    assert.equal(a.headers.location, '/api/v2.0/projects/ph/preheat/policies/nightly');
+    const got = shape<Record<string, unknown>>((await call('GET', '/projects/ph/preheat/policies/nightly', 200, undefined, projectAdmin)).json);
+    assert.equal(got.name, 'nightly');
+    assert.equal(got.provider_id, providerId);
+    assert.equal(got.provider_name, 'df-policies');
+    assert.equal(got.filters, allImages);
+    assert.equal(got.trigger, manual);
+    assert.equal(got.enabled, true);
+    assert.equal(got.extra_attrs, JSON.stringify({ scope: 'all_peers' }));
+    assert.ok(typeof got.project_id === 'number' && got.project_id > 0);
+    assert.match(String(got.creation_time), /^\d{4}-\d\d-\d\dT/);
+
+    assert.equal(message(await call('POST', '/projects/ph/preheat/policies', 409, body, projectAdmin)), 'policy nightly already exists');
+    assert.equal(message(await call('POST', '/projects/ph/preheat/policies', 400, { ...body, name: 'bad name' }, projectAdmin)), 'name bad name is invalid');
+    assert.equal(message(await call('POST', '/projects/ph/preheat/policies', 404, { ...body, name: 'p2', provider_id: 999_999 }, projectAdmin)), 'instance 999999 not found');
+    assert.equal(message(await call('POST', '/projects/ph/preheat/policies', 400, { ...body, name: 'p3', filters: '' }, projectAdmin)), 'missing filters in preheat policy schema');
+    assert.equal(message(await call('POST', '/projects/ph/preheat/policies', 400, { ...body, name: 'p4', trigger: '' }, projectAdmin)), 'missing trigger settings in preheat policy schema');
+    assert.equal(message(await call('POST', '/projects/ph/preheat/policies', 400, { ...body, name: 'p5', filters: JSON.stringify([{ type: 'tag', value: 3 }]) }, projectAdmin)), 'invalid string pattern format(int) for filter: tag');
+    assert.equal(message(await call('POST', '/projects/ph/preheat/policies', 400, { ...body, name: 'p6', filters: JSON.stringify([{ type: 'size', value: 'x' }]) }, projectAdmin)), 'unknown filter type: size');
+    assert.match(message(await call('POST', '/projects/ph/preheat/policies', 400, { ...body, name: 'p7', trigger: JSON.stringify({ type: 'scheduled', trigger_setting: { cron: '0 0 * * *' } }) }, projectAdmin)), /^invalid cron string for scheduled preheat: 0 0 \* \* \*, error: /);
+    await call('POST', '/projects/ph/preheat/policies', 400, { ...body, name: 'p8', extra_attrs: JSON.stringify({ scope: 'everyone' }) }, projectAdmin);
+    await call('POST', '/projects/ph/preheat/policies', 400, { ...body, name: 'p9', filters: '[{"type":"repository","value":"[z-a]"}]' }, projectAdmin);
+    await call('POST', '/projects/nope/preheat/policies', 404, body);
+
+    const listed = await call('GET', '/projects/ph/preheat/policies?page=1&page_size=10', 200, undefined, projectAdmin);
+    assert.equal(listed.headers['x-total-count'], '1');
+    assert.deepEqual(
+      shape<Array<{ name: string; provider_name: string }>>(listed.json).map((p) => [p.name, p.provider_name]),
+      [['nightly', 'df-policies']],
+    );
+
+    // The instance is in use: no delete, no disabling.
+    assert.equal(message(await call('DELETE', '/p2p/preheat/instances/df-policies', 412)), 'Provider [df-policies] cannot be deleted as some preheat policies are using it');
+    assert.equal(message(await call('PUT', '/p2p/preheat/instances/df-policies', 412, { enabled: false })), 'Provider [df-policies] cannot be disabled as some preheat policies are using it');
+
+    await call('PUT', '/projects/ph/preheat/policies/nightly', 200, { ...body, name: 'nightly2', description: 'renamed', enabled: false }, projectAdmin);
+    await call('GET', '/projects/ph/preheat/policies/nightly', 404, undefined, projectAdmin);
+    const updated = shape<Record<string, unknown>>((await call('GET', '/projects/ph/preheat/policies/nightly2', 200, undefined, projectAdmin)).json);
+    assert.equal(updated.description, 'renamed');
+    assert.equal(updated.enabled, false);
+    assert.equal(message(await call('GET', '/projects/ph/preheat/policies/none', 404, undefined, projectAdmin)), 'policy none not found');
+
+    await call('DELETE', '/projects/ph/preheat/policies/nightly2', 200, undefined, projectAdmin);
+    await call('GET', '/projects/ph/preheat/policies/nightly2', 404, undefined, projectAdmin);
+  });
+
+  it('lists the providers a project may use', async () => {
+    const list = shape<Array<{ id: number; provider: string; enabled: boolean; default: boolean }>>((await call('GET', '/projects/ph/preheat/providers', 200, undefined, projectAdmin)).json);
+    const mine = list.find((p) => p.id === providerId);
+    assert.deepEqual(mine, { id: providerId, provider: `dragonfly df-policies-${provider.url}/df2`, enabled: true, default: false });
+  });
+
+  it('is for the project admin: a developer gets 403, anonymous 401', async () => {
+    await call('GET', '/projects/ph/preheat/policies', 403, undefined, developer);
+    await call('GET', '/projects/ph/preheat/providers', 403, undefined, developer);
+    await call('POST', '/projects/ph/preheat/policies', 403, { name: 'x', provider_id: providerId, filters: allImages, trigger: manual }, developer);
+    await call('GET', '/projects/ph/preheat/policies', 401, undefined, '');
+    await call('POST', '/projects/ph/preheat/policies', 401, { name: 'x', provider_id: providerId, filters: allImages, trigger: manual }, '');
+  });
+});
