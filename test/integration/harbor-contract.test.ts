@@ -21,6 +21,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request, type Dispatcher } from 'undici';
 import { adminAuth, adminPassword, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { routesOf } from '../helpers/routes.ts';
@@ -157,6 +159,9 @@ interface Seed {
   quotaId: number;
   jobTaskId: number;
   systemRobotId: number;
+  preheatInstanceId: number;
+  preheatExecutionId: number;
+  preheatTaskId: number;
   iconDigest: string;
   proxyProject: string;
   groupId?: number;
@@ -428,7 +433,43 @@ const calls: Array<[string, () => Promise<unknown>]> = [
   ],
   ['actionGetJobLog', () => call('actionGetJobLog', { params: { job_id: s.jobTaskId } })],
   ['stopRunningJob', () => call('stopRunningJob', { params: { job_id: s.jobTaskId }, body: { action: 'stop' } })],
+  // P2P preheat (a fake Dragonfly: health and jobs)
+  ['ListProviders', () => call('ListProviders')],
+  ['PingInstances', () => call('PingInstances', { body: { id: s.preheatInstanceId } })],
+  ['ListInstances', () => call('ListInstances')],
+  ['GetInstance', () => call('GetInstance', { params: { preheat_instance_name: preheatInstance } })],
+  ['UpdateInstance', () => call('UpdateInstance', { params: { preheat_instance_name: preheatInstance }, body: { description: 'updated' } })],
+  ['ListProvidersUnderProject', () => call('ListProvidersUnderProject', { params: { project_name: project } })],
+  ['ListPolicies', () => call('ListPolicies', { params: { project_name: project } })],
+  ['GetPolicy', () => call('GetPolicy', { params: { project_name: project, preheat_policy_name: preheatPolicy } })],
+  ['UpdatePolicy', () => call('UpdatePolicy', { params: { project_name: project, preheat_policy_name: preheatPolicy }, body: preheatPolicyBody(s.preheatInstanceId, 'updated') })],
+  [
+    'ManualPreheat',
+    async () => {
+      await call('ManualPreheat', { params: { project_name: project, preheat_policy_name: preheatPolicy }, body: preheatPolicyBody(s.preheatInstanceId, 'updated') });
+      if (!served.has('ListExecutions')) return;
+      const policy = { project_name: project, preheat_policy_name: preheatPolicy };
+      const done = await eventually(async () => {
+        const list = arr((await call('ListExecutions', { params: policy })).json).map(obj);
+        return list.find((e) => !['Running', 'Pending', 'Scheduled'].includes(String(e.status)));
+      });
+      s.preheatExecutionId = Number(done.id);
+    },
+  ],
+  ['ListExecutions', async () => s.preheatExecutionId],
+  ['GetExecution', () => call('GetExecution', { params: { project_name: project, preheat_policy_name: preheatPolicy, execution_id: s.preheatExecutionId } })],
+  [
+    'ListTasks',
+    async () => {
+      const tasks = arr((await call('ListTasks', { params: { project_name: project, preheat_policy_name: preheatPolicy, execution_id: s.preheatExecutionId } })).json).map(obj);
+      s.preheatTaskId = Number(tasks[0]?.id);
+    },
+  ],
+  ['GetPreheatLog', () => call('GetPreheatLog', { params: { project_name: project, preheat_policy_name: preheatPolicy, execution_id: s.preheatExecutionId, task_id: s.preheatTaskId } })],
+  ['StopExecution', () => call('StopExecution', { params: { project_name: project, preheat_policy_name: preheatPolicy, execution_id: s.preheatExecutionId }, body: { status: 'Stopped' } })],
   // deletions last
+  ['DeletePolicy', () => call('DeletePolicy', { params: { project_name: project, preheat_policy_name: preheatPolicy } })],
+  ['DeleteInstance', () => call('DeleteInstance', { params: { preheat_instance_name: preheatInstance } })],
   ['deleteArtifact', () => call('deleteArtifact', { params: { project_name: s.otherProject, repository_name: repo, reference: 'v1' } })],
   ['deleteRepository', () => call('deleteRepository', { params: { project_name: s.otherProject, repository_name: repo } })],
   ['deleteReplicationPolicy', () => call('deleteReplicationPolicy', { params: { id: s.replicationPolicyId } })],
@@ -461,6 +502,8 @@ const calls: Array<[string, () => Promise<unknown>]> = [
 
 /** Operations the seed calls (their answers are checked there). */
 const seeded = [
+  'CreateInstance',
+  'CreatePolicy',
   'createProject',
   'createUser',
   'createProjectMember',
@@ -520,6 +563,44 @@ function replicationBody(registryId: number, description: string): Record<string
     override: true,
   };
 }
+
+const preheatInstance = 'contract-dragonfly';
+const preheatPolicy = 'contract-preheat';
+function preheatPolicyBody(providerId: number, description: string): Record<string, unknown> {
+  return {
+    name: preheatPolicy,
+    description,
+    project_id: s.projectId,
+    provider_id: providerId,
+    filters: JSON.stringify([
+      { type: 'repository', value: '**' },
+      { type: 'tag', value: '**' },
+    ]),
+    trigger: JSON.stringify({ type: 'manual', trigger_setting: {} }),
+    enabled: true,
+  };
+}
+
+/** A fake Dragonfly for preheat: healthy, and every job it is given succeeds. */
+async function startDragonfly(): Promise<{ url: string; close(): Promise<void> }> {
+  let next = 1;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(v));
+      const now = new Date().toISOString();
+      if (req.method === 'GET' && req.url === '/healthy') return json({});
+      if (req.method === 'POST' && req.url === '/oapi/v1/jobs') return json({ id: next++, state: 'PENDING', created_at: now, updated_at: now });
+      const m = /^\/oapi\/v1\/jobs\/(\d+)$/.exec(req.url ?? '');
+      if (req.method === 'GET' && m) return json({ id: Number(m[1]), state: 'SUCCESS', result: { job_states: [{ error: '', results: [] }] } });
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port; // a TCP server's address is an AddressInfo
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+let dragonfly: { url: string; close(): Promise<void> } | undefined;
 
 function idFrom(g: Got): number {
   const id = Number(lastSegment(g.headers.location));
@@ -672,6 +753,13 @@ async function seed(): Promise<void> {
   s.replicationExecutionId = idFrom(await call('startReplication', { body: { policy_id: s.replicationPolicyId } }));
   await finished('getReplicationExecution', { id: s.replicationExecutionId });
   s.replicationTaskId = Number(obj(arr((await call('listReplicationTasks', { params: { id: s.replicationExecutionId } })).json)[0]).id);
+  // P2P preheat: an instance (a fake Dragonfly) and a manual policy.
+  if (can('CreateInstance')) {
+    dragonfly = await startDragonfly();
+    await call('CreateInstance', { body: { name: preheatInstance, vendor: 'dragonfly', endpoint: dragonfly.url, auth_mode: 'NONE', enabled: true, default: true, description: 'contract' } });
+    s.preheatInstanceId = Number(obj((await call('GetInstance', { params: { preheat_instance_name: preheatInstance } })).json).id);
+    if (can('CreatePolicy')) await call('CreatePolicy', { params: { project_name: project }, body: preheatPolicyBody(s.preheatInstanceId, 'contract') });
+  }
   // Quotas, GC and audit purge runs.
   const quotas = arr((await call('listQuotas', { query: { reference: 'project', reference_id: s.projectId } })).json).map(obj);
   s.quotaId = Number(quotas[0]?.id);
@@ -722,6 +810,7 @@ describe('Harbor contract: every served operation against the swagger', { skip: 
   after(async () => {
     await receiver?.close();
     await adapter?.close();
+    await dragonfly?.close();
     await tw?.close();
   });
 
