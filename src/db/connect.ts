@@ -31,7 +31,6 @@ import * as m0019 from './migrations/0019-replication.ts';
 import * as m0020 from './migrations/0020-proxy-cache.ts';
 import * as m0021 from './migrations/0021-console-sessions.ts';
 import * as m0022 from './migrations/0022-user-groups.ts';
-import * as m0023 from './migrations/0023-preheat.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -57,7 +56,6 @@ const migrations: Record<string, Migration> = {
   '0020-proxy-cache': m0020,
   '0021-console-sessions': m0021,
   '0022-user-groups': m0022,
-  '0023-preheat': m0023,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

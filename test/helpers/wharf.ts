@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { pino, type Logger } from 'pino';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { loadConfig } from '../../src/config/index.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
 import { databaseOverrides, dropDatabaseOf } from './db.ts';
@@ -124,12 +123,15 @@ export async function spawnWharf(opts: { dataDir: string; port?: number; env?: R
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const url = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const unverified = opts.https ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined;
+  // Only an https Wharf needs undici's own fetch (an unverified agent for the readiness poll); the
+  // package is loaded just then, since loading it swaps the dispatcher of the process's global fetch.
+  const undici = opts.https ? await import('undici') : undefined;
+  const unverified = undici ? new undici.Agent({ connect: { rejectUnauthorized: false } }) : undefined;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`wharf exited with ${proc.exitCode}:\n${out}`);
     try {
-      const r = await undiciFetch(`${url}/readyz`, unverified ? { dispatcher: unverified } : {});
+      const r = undici && unverified ? await undici.fetch(`${url}/readyz`, { dispatcher: unverified }) : await fetch(`${url}/readyz`);
       if (r.ok) break;
     } catch {
       /* not listening yet */

@@ -37,7 +37,6 @@ import { retentionRoutes } from './retentions.ts';
 import { registryEndpointRoutes } from './registries.ts';
 import { replicationPolicyRoutes } from './replication.ts';
 import { replicationExecutionRoutes } from './replication-executions.ts';
-import { preheatRoutes } from './preheat.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -115,6 +114,5 @@ export function harborApi(deps: AppDeps) {
     await app.register(registryEndpointRoutes(deps));
     await app.register(replicationPolicyRoutes(deps));
     await app.register(replicationExecutionRoutes(deps));
-    await app.register(preheatRoutes(deps));
   };
 }
