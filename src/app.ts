@@ -3,9 +3,10 @@
  * plugin. It never listens; main.ts does, and tests use an ephemeral port.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteHandlerMethod } from 'fastify';
 import type { Logger } from 'pino';
 import type { Actor } from './auth/index.ts';
+import { SpanKind, contextFromTraceparent, markSpanError, runInContext, startSpan, type Context, type Span } from './observability/index.ts';
 import { healthRoutes, ociApi, harborApi, tokenApi, consoleApi, consoleChallengeHook, ociErrorBody, harborErrorBody, harborErrorHandler, harborNotFound, applyConnectionLimits, clientErrorHandler, serverOptions, isBlobUploadRequest, tlsServerOptions, followCertificate, type AppDeps } from './api/index.ts';
 
 export type { AppDeps } from './api/index.ts';
@@ -36,6 +37,43 @@ function passesReadOnly(method: string, url: string): boolean {
   const path = url.split('?')[0] ?? url;
   if (method === 'PUT' && path === '/api/v2.0/configurations') return true;
   return method === 'POST' && (path === '/c/login' || path === '/service/token');
+}
+
+/** The span of each request in flight (with tracing on), ended by the onResponse hook. */
+const requestSpans = new WeakMap<FastifyRequest, { span: Span; context: Context }>();
+
+/**
+ * With tracing on (docs/observability.md): a SERVER span per request on every surface, started in
+ * onRequest (a child of the caller's `traceparent`, if any), active while the route's handler runs
+ * (so the services' spans, the outbox row and outgoing calls join it), and ended in onResponse with
+ * the route, method and status. Hooks only: nothing of Node or Fastify is patched.
+ */
+function traceRequests(app: FastifyInstance): void {
+  app.addHook('onRequest', async (req) => {
+    const given = req.headers['traceparent'];
+    const s = startSpan(req.method, {
+      kind: SpanKind.SERVER,
+      parent: contextFromTraceparent(typeof given === 'string' ? given : undefined),
+      attributes: { 'http.request.method': req.method, 'url.path': req.url.split('?')[0] ?? req.url, 'wharf.request_id': req.id },
+    });
+    if (s) requestSpans.set(req, s);
+  });
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler as (this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) => unknown;
+    route.handler = function (this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
+      return runInContext(requestSpans.get(req)?.context, () => handler.call(this, req, reply));
+    } as RouteHandlerMethod;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const s = requestSpans.get(req);
+    if (!s) return;
+    requestSpans.delete(req);
+    const route = req.routeOptions.url ?? 'unmatched';
+    s.span.updateName(`${req.method} ${route}`);
+    s.span.setAttributes({ 'http.route': route, 'http.response.status_code': reply.statusCode });
+    if (reply.statusCode >= 500) markSpanError(s.span, `status ${reply.statusCode}`);
+    s.span.end();
+  });
 }
 
 /** Builds the Fastify app. */
@@ -76,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.tls) followCertificate(app.server, deps.tls);
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('badCredentials', false);
+  if (deps.config.tracing.enabled) traceRequests(app);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     req.badCredentials = false;

@@ -288,6 +288,28 @@ export const configSchema = z
         report_timeout_seconds: 1800,
         vulndb: { source: 'https://osv-vulnerabilities.storage.googleapis.com', ecosystems: ['Debian', 'Ubuntu', 'Alpine', 'Rocky Linux', 'AlmaLinux', 'npm', 'PyPI', 'Go', 'Maven'], update_schedule: 'Daily' },
       }),
+    /** OpenTelemetry traces over OTLP/HTTP (docs/observability.md). Off: the SDK is not even loaded. */
+    tracing: z
+      .object({
+        /** Export spans; default false. */
+        enabled: bool.default(false),
+        /** The collector's OTLP/HTTP traces URL (Jaeger, Tempo, the OpenTelemetry Collector). */
+        endpoint: z.string().url().default('http://127.0.0.1:4318/v1/traces'),
+        /** Fraction of new traces sampled, 0..1; a request whose caller sampled it (traceparent) follows the caller. */
+        sample_ratio: z.coerce.number().min(0).max(1).default(1),
+        /** The `service.name` resource attribute. */
+        service_name: z.string().min(1).default('wharf'),
+        /** Extra headers sent to the collector (an API key); in a variable as `name=value,name=value`. */
+        headers: z
+          .union([
+            z.record(z.string(), z.string()),
+            z.string().transform((s) => Object.fromEntries(s.split(',').map((p) => p.trim()).filter(Boolean).map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()]))),
+          ])
+          .default({}),
+        /** Milliseconds between exports of finished spans. */
+        export_interval_ms: z.coerce.number().int().positive().default(2000),
+      })
+      .default({ enabled: false, endpoint: 'http://127.0.0.1:4318/v1/traces', sample_ratio: 1, service_name: 'wharf', headers: {}, export_interval_ms: 2000 }),
   })
   .strict();
 

@@ -13,8 +13,8 @@ export interface ParkedEvent {
   error: string;
 }
 
-/** An outbox row to insert: every column of `events` but its seq (drawn on insert) and `dispatched_at` (left NULL). */
-export type OutboxInsert = Pick<EventRow, 'id' | 'type' | 'occur_at' | 'operator' | 'project_id' | 'data'>;
+/** An outbox row to insert: every column of `events` but its seq (drawn on insert) and `dispatched_at` (left NULL); `trace_context` is NULL with tracing off. */
+export type OutboxInsert = Pick<EventRow, 'id' | 'type' | 'occur_at' | 'operator' | 'project_id' | 'data' | 'trace_context'>;
 
 export const outboxStore = {
   /**
@@ -30,20 +30,20 @@ export const outboxStore = {
       const params: unknown[] = [];
       if (pg) {
         params.push(lockKey);
-        part.forEach((r, n) => params.push(n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data));
+        part.forEach((r, n) => params.push(n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data, r.trace_context));
         // The lock is taken before any row draws its seq; rows draw in the order `n`.
         await run(
           db,
-          `INSERT INTO events (id, type, occur_at, operator, project_id, data)
-SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data
+          `INSERT INTO events (id, type, occur_at, operator, project_id, data, trace_context)
+SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data, v.trace_context
 FROM (SELECT pg_advisory_xact_lock(?), pg_notify('wharf_outbox', '')) AS l,
-  (VALUES ${valuesList(db, part.length, ['integer', 'text', 'text', 'bigint', 'text', 'integer', 'text'])}) AS v(n, id, type, occur_at, operator, project_id, data)
+  (VALUES ${valuesList(db, part.length, ['integer', 'text', 'text', 'bigint', 'text', 'integer', 'text', 'text'])}) AS v(n, id, type, occur_at, operator, project_id, data, trace_context)
 ORDER BY v.n`,
           params,
         );
       } else {
-        for (const r of part) params.push(r.id, r.type, r.occur_at, r.operator, r.project_id, r.data);
-        await run(db, `INSERT INTO events (id, type, occur_at, operator, project_id, data) VALUES ${valuesList(db, part.length, ['text', 'text', 'bigint', 'text', 'integer', 'text'])}`, params);
+        for (const r of part) params.push(r.id, r.type, r.occur_at, r.operator, r.project_id, r.data, r.trace_context);
+        await run(db, `INSERT INTO events (id, type, occur_at, operator, project_id, data, trace_context) VALUES ${valuesList(db, part.length, ['text', 'text', 'bigint', 'text', 'integer', 'text', 'text'])}`, params);
       }
     }
   },

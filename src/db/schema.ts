@@ -135,6 +135,8 @@ export interface EventsTable {
   data: string;
   /** When the dispatcher created its deliveries; null while pending. */
   dispatched_at: number | null;
+  /** The W3C traceparent of the span that wrote the event (migration 0024); null with tracing off. */
+  trace_context: string | null;
 }
 
 /** System configuration values (Harbor's /api/v2.0/configurations), JSON-encoded. */
@@ -208,6 +210,8 @@ export interface WebhookExecutionsTable {
   headers: string | null;
   start_time: number;
   end_time: number | null;
+  /** The W3C traceparent of the dispatch span that created it (migration 0024); null with tracing off, for redeliveries and tests. */
+  trace_context: string | null;
 }
 
 /** Harbor's task (1:1 with an execution here): the retry state machine of one delivery. */

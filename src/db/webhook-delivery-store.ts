@@ -93,7 +93,7 @@ export interface LeaseRequest {
 /** A leased task with everything its attempt needs (the columns an attempt uses). */
 export interface ClaimedDelivery {
   task: Pick<WebhookTaskRow, 'id' | 'status' | 'run_count'>;
-  exec: Pick<WebhookExecutionRow, 'id' | 'event_seq' | 'event_id' | 'event_type' | 'payload' | 'headers'>;
+  exec: Pick<WebhookExecutionRow, 'id' | 'event_seq' | 'event_id' | 'event_type' | 'payload' | 'headers' | 'trace_context'>;
   target: Pick<WebhookTargetRow, 'id' | 'type' | 'address' | 'payload_format' | 'options' | 'auth_header' | 'skip_cert_verify' | 'secret' | 'headers' | 'timeout_ms' | 'enabled' | 'disabled_reason'>;
   policy: Pick<WebhookPolicyRow, 'id' | 'name' | 'project_id' | 'enabled'>;
 }
@@ -128,7 +128,10 @@ export interface RedeliverySource {
 }
 
 /** A new delivery's execution before insertion: every column but the generated id and the trigger (always EVENT); `headers` is the format headers' JSON. */
-export type NewEventExecution = Omit<WebhookExecutionRow, 'id' | 'trigger'>;
+export type NewEventExecution = Omit<WebhookExecutionRow, 'id' | 'trigger' | 'trace_context'> & {
+  /** The dispatch span's traceparent (docs/observability.md); absent or null with tracing off. */
+  trace_context?: string | null;
+};
 
 /** A new delivery's task, before insertion. */
 export interface NewTask {
@@ -181,7 +184,7 @@ SELECT min(next_attempt_at) AS due FROM webhook_tasks
 WHERE next_attempt_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)`;
 
 const taskCols = ['id', 'status', 'run_count'] as const;
-const execCols = ['id', 'event_seq', 'event_id', 'event_type', 'payload', 'headers'] as const;
+const execCols = ['id', 'event_seq', 'event_id', 'event_type', 'payload', 'headers', 'trace_context'] as const;
 const targetCols = ['id', 'type', 'address', 'payload_format', 'options', 'auth_header', 'skip_cert_verify', 'secret', 'headers', 'timeout_ms', 'enabled', 'disabled_reason'] as const;
 const policyCols = ['id', 'name', 'project_id', 'enabled'] as const;
 
@@ -215,7 +218,7 @@ type LoadedRow = Prefixed<'t', ClaimedDelivery['task']> &
 function claimedFromRow(r: LoadedRow): ClaimedDelivery {
   return {
     task: { id: r.t_id, status: r.t_status, run_count: r.t_run_count },
-    exec: { id: r.e_id, event_seq: r.e_event_seq, event_id: r.e_event_id, event_type: r.e_event_type, payload: r.e_payload, headers: r.e_headers },
+    exec: { id: r.e_id, event_seq: r.e_event_seq, event_id: r.e_event_id, event_type: r.e_event_type, payload: r.e_payload, headers: r.e_headers, trace_context: r.e_trace_context },
     target: {
       id: r.g_id,
       type: r.g_type,
@@ -382,13 +385,13 @@ WHERE webhook_executions.id = v.column1`,
     for (const part of chunks(rows)) {
       const params: unknown[] = [];
       for (const e of part) {
-        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.headers, e.start_time, e.end_time);
+        params.push(e.policy_id, e.target_id, e.event_seq, e.event_id, e.event_type, e.vendor_type, e.status, e.status_message, 'EVENT', e.payload, e.headers, e.start_time, e.end_time, e.trace_context ?? null);
       }
       out.push(
         ...(await query<CreatedExecution>(
           db,
-          `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, headers, start_time, end_time)
-VALUES ${valuesList(db, part.length, ['bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'])}
+          `INSERT INTO webhook_executions (policy_id, target_id, event_seq, event_id, event_type, vendor_type, status, status_message, "trigger", payload, headers, start_time, end_time, trace_context)
+VALUES ${valuesList(db, part.length, ['bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'text'])}
 ON CONFLICT DO NOTHING
 RETURNING id, event_seq, target_id`,
           params,

@@ -8,6 +8,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { isPostgres, outboxStore, type Database, type EventRow } from '../db/index.ts';
 import type { NewEvent, WharfEvent } from './catalog.ts';
 import { eventId } from './event-id.ts';
+import { traceparent } from '../observability/index.ts';
 
 /** A Kysely handle or an open transaction on it. */
 export type DbOrTrx = Kysely<Database> | Transaction<Database>;
@@ -50,9 +51,11 @@ export class Outbox {
   private async write(trx: DbOrTrx, events: readonly NewEvent[]): Promise<WharfEvent[]> {
     if (events.length === 0) return [];
     const full = events.map((event) => ({ ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() }) as WharfEvent);
+    // The writer's span (the manifest PUT's, say), so that the dispatch joins its trace; NULL with tracing off.
+    const trace_context = traceparent();
     await outboxStore.insertEvents(
       trx,
-      full.map((e) => ({ id: e.id, type: e.type, occur_at: e.occurAt, operator: e.operator, project_id: 'project' in e && e.project ? e.project.id : null, data: JSON.stringify(e) })),
+      full.map((e) => ({ id: e.id, type: e.type, occur_at: e.occurAt, operator: e.operator, project_id: 'project' in e && e.project ? e.project.id : null, data: JSON.stringify(e), trace_context })),
       outboxLockKey,
     );
     setImmediate(() => this.signal.emit('appended'));
@@ -61,6 +64,6 @@ export class Outbox {
 }
 
 /** Decodes an outbox row back into its event. */
-export function eventFromRow(row: EventRow): WharfEvent {
+export function eventFromRow(row: Omit<EventRow, 'trace_context'>): WharfEvent {
   return JSON.parse(row.data) as WharfEvent;
 }

@@ -28,6 +28,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { JobStore, parseJobAttrs, type Database, type JobExecutionRow, type JobStatus, type JobTaskRow, type JobTrigger, type TaskCounts } from '../db/index.ts';
 import { fail } from '../domain/index.ts';
+import { SpanKind, markSpanError, tracingActive, withSpan } from '../observability/index.ts';
 import { nextRun, presetCrons, validateCron, type CronType } from './cron.ts';
 
 /** What a running task sees. */
@@ -264,7 +265,7 @@ export class JobService {
     const controller = new AbortController();
     const entry: Running = { task, controller, done: Promise.resolve() };
     this.running.set(task.id, entry);
-    const outcome = this.execute(h, entry).finally(() => {
+    const outcome = (tracingActive() ? this.tracedExecute(h, entry) : this.execute(h, entry)).finally(() => {
       this.running.delete(task.id);
       this.wake();
     });
@@ -285,6 +286,18 @@ export class JobService {
     const [task] = await this.store.tasks(executionId);
     if (!task) throw new Error(`the execution ${executionId} has no task`);
     return { executionId, ...(await this.launch(h, task)) };
+  }
+
+  /** A task run in a span `job.run` (with tracing on): kind, execution and task ids, run count, the status it ended with. */
+  private tracedExecute(h: JobHandler, r: Running): Promise<Outcome> {
+    const { task } = r;
+    const attributes = { 'wharf.job.vendor_type': task.vendor_type, 'wharf.job.execution_id': task.execution_id, 'wharf.job.task_id': task.id, 'wharf.job.run': task.run_count };
+    return withSpan('job.run', { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+      const out = await this.execute(h, r);
+      span?.setAttribute('wharf.job.status', out.status);
+      if (span && out.status === 'Error') markSpanError(span, out.message);
+      return out;
+    }) as Promise<Outcome>;
   }
 
   private async execute(h: JobHandler, r: Running): Promise<Outcome> {

@@ -1,4 +1,5 @@
-/** Logs, metrics and the disk's health. */
+/** Logs, metrics, traces and the disk's health. */
 export * from './metrics.ts';
 export * from './logger.ts';
 export * from './disk.ts';
+export * from './tracing.ts';

@@ -31,6 +31,7 @@ import {
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
 import { GroupCommit, isIndexChild, isTagged, registryStore } from '../db/index.ts';
 import type { ArtifactRef, NewEvent } from '../events/index.ts';
+import { tracedTransaction } from '../observability/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
 import { findRepository, maxRepositoryDescriptionLength, touchOrCreateRepository, projectForRepo, projectRef, projectUnknown, repositoryRef } from './repositories.ts';
@@ -83,7 +84,8 @@ export class ManifestService
    * or held the lock; resolves once committed.
    */
   private transact<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
-    return this.writes.run(fn);
+    // With tracing on: a span, in the caller's trace (the group runs in a turn of its own).
+    return this.writes.run(tracedTransaction('manifest write', fn));
   }
 
   /** PUT /v2/<name>/manifests/<reference>. */

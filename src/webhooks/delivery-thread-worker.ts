@@ -4,6 +4,7 @@
  * checkpoints: the main connection's checkpointer does them), builds its own Outbox, pino logger
  * (the configured level), Metrics (no process metrics: the main thread has them), WebhookEngine,
  * the outbox consumers (the webhook dispatcher and the audit writer, as main.ts registers them),
+ * and, with tracing on, its own tracer provider;
  * starts them and reports 'ready'. Messages: 'appended' makes its Outbox emit (its
  * loops run), 'wake-worker' wakes the delivery worker, 'metrics' answers with its metrics as
  * plain data, 'stop' stops everything, closes the connection and ends the thread.
@@ -14,7 +15,7 @@ import { openDatabase, type Db } from '../db/index.ts';
 import { WriteLock } from '../db/index.ts';
 import { ConsumerRunner, Outbox } from '../events/index.ts';
 import { auditWriter } from '../audit/index.ts';
-import { Metrics, createLogger, stdoutLog } from '../observability/index.ts';
+import { Metrics, createLogger, startTracing, stdoutLog } from '../observability/index.ts';
 import { WebhookEngine } from './engine.ts';
 import { webhookDispatcher } from './dispatcher.ts';
 import { trustCertificateFiles } from '../platform/index.ts';
@@ -44,6 +45,8 @@ try {
   const logger = createLogger(config.log_level, { base: { thread: 'delivery' } });
   // This thread's webhook client trusts tls.trusted_ca_files too (each thread has its own list).
   trustCertificateFiles(config.tls.trusted_ca_files);
+  // A tracer of its own (each thread has its own OpenTelemetry globals); with tracing off, none is loaded.
+  const tracing = await startTracing(config.tracing);
   db = await openDatabase(config.database.url ?? config.database.path, {
     migrate: false,
     checkpoint: false,
@@ -97,6 +100,7 @@ try {
             logger.error({ err }, 'delivery thread: error while stopping');
           }
           await opened.close().catch((err: unknown) => logger.error({ err }, 'delivery thread: could not close the database'));
+          await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'delivery thread: could not export the last spans'));
           logger.flush();
           port.close(); // nothing else keeps this thread alive: it exits
         })();

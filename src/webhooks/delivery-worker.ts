@@ -50,7 +50,7 @@ import {
 } from '../db/index.ts';
 import { eventFromRow, type Outbox } from '../events/index.ts';
 import { formatContext } from './dispatcher.ts';
-import type { Metrics } from '../observability/index.ts';
+import { SpanKind, contextFromTraceparent, markSpanError, tracingActive, withSpan, withTraceHeaders, type Metrics } from '../observability/index.ts';
 import { formatterFor } from './formats/index.ts';
 import type { WebhookHttpClient } from './http-client.ts';
 import { attemptOnce, type AttemptRecord } from './delivery-attempt.ts';
@@ -383,15 +383,18 @@ export class DeliveryWorker {
 
   private async runTask(l: Loaded, formatHeaders: Record<string, string>, signal: AbortSignal): Promise<void> {
     const { db, config, logger } = this.deps;
-    const { record } = await attemptOnce(this.deps.client, config, {
-      target: l.target,
-      eventId: l.exec.event_id,
-      eventType: l.exec.event_type,
-      delivery: String(l.exec.id),
-      body: l.exec.payload,
-      formatHeaders,
-      signal,
-    });
+    const attempt = () =>
+      attemptOnce(this.deps.client, config, {
+        target: l.target,
+        eventId: l.exec.event_id,
+        eventType: l.exec.event_type,
+        delivery: String(l.exec.id),
+        body: l.exec.payload,
+        // With tracing on, the receiver gets the attempt span's traceparent.
+        formatHeaders: withTraceHeaders(formatHeaders),
+        signal,
+      });
+    const { record } = tracingActive() ? await this.tracedAttempt(l, attempt) : await attempt();
     if (signal.aborted && record.responseStatus === null) {
       // Shutdown cut the attempt short: not an attempt the receiver answered; retry on the next start.
       await store.releaseLease(db, l.task.id, this.workerId, l.task.run_count === 0 ? 'Pending' : 'Running', Date.now());
@@ -403,6 +406,31 @@ export class DeliveryWorker {
     if (record.verdict !== 'success') {
       logger.debug({ task_id: l.task.id, target_id: l.target.id, status: record.responseStatus, error: record.error }, 'webhook attempt failed');
     }
+  }
+
+  /**
+   * An attempt in a span, a child of the dispatch span that created the delivery (the execution's
+   * trace context): event, policy and target ids, attempt number, status and verdict; never the
+   * URL or a header (they may hold secrets).
+   */
+  private tracedAttempt<T extends { record: AttemptRecord }>(l: Loaded, attempt: () => Promise<T>): Promise<T> {
+    const attributes = {
+      'wharf.event.id': l.exec.event_id,
+      'wharf.event.type': l.exec.event_type,
+      'wharf.webhook.execution_id': l.exec.id,
+      'wharf.webhook.policy_id': l.policy.id,
+      'wharf.webhook.target_id': l.target.id,
+      'wharf.webhook.target_type': l.target.type,
+      'wharf.webhook.attempt': l.task.run_count + 1,
+    };
+    return withSpan('webhook.deliver', { kind: SpanKind.CLIENT, parent: contextFromTraceparent(l.exec.trace_context), attributes }, async (span) => {
+      const out = await attempt();
+      const { record } = out;
+      if (record.responseStatus !== null) span?.setAttribute('http.response.status_code', record.responseStatus);
+      span?.setAttribute('wharf.webhook.verdict', record.verdict);
+      if (span && record.verdict !== 'success') markSpanError(span, record.error ?? `status ${record.responseStatus ?? 'none'}`);
+      return out;
+    }) as Promise<T>;
   }
 
   /**

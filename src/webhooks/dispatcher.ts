@@ -35,6 +35,7 @@ import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../
 import { outboxStore, webhookDeliveryStore, type NewEventExecution, type NewTask, type SubscribedTarget } from '../db/index.ts';
 import type { Consumer, OutboxRecord, WharfEvent } from '../events/index.ts';
 import { filterMatches, storedObject, storedStringArray } from '../domain/index.ts';
+import { SpanKind, contextFromTraceparent, linkTo, linkToActive, traceparent, tracingActive, withSpan, type Link } from '../observability/index.ts';
 import { formatterFor, supports, vendorTypeFor } from './formats/index.ts';
 import type { FormatContext } from './formats/types.ts';
 import { firstDelay } from './retry.ts';
@@ -117,7 +118,10 @@ export function webhookDispatcher(deps: DispatcherDeps): Consumer {
     pollMs: deps.pollMs ?? 200,
     coalesceMs: deps.coalesceMs,
     async handle(batch, trx) {
-      const r = await dispatchBatch(deps, batch, trx);
+      // The consumer batch's span links the events' traces (a batch holds events of many traces).
+      const r = tracingActive()
+        ? await withSpan('outbox.dispatch', { kind: SpanKind.CONSUMER, attributes: { 'wharf.consumer': dispatcherName, 'wharf.batch.size': batch.length }, links: batch.map((b) => linkTo(b.row.trace_context)).filter((l): l is Link => l !== undefined) }, () => dispatchBatch(deps, batch, trx))
+        : await dispatchBatch(deps, batch, trx);
       return () => {
         if (r.executions > 0) deps.onCommitted?.(r.executions);
         if (r.created > 0) deps.onDeliveries?.();
@@ -157,9 +161,27 @@ async function dispatchBatch(deps: DispatcherDeps, batch: readonly OutboxRecord[
       targets = await webhookDeliveryStore.subscribedTargets(trx, row.project_id, event.type);
       subscribed.set(key, targets);
     }
-    for (const m of matchesOf(targets, event)) planned.push(render(deps, row, event, m, now));
+    const dispatchOne = (): Planned[] => matchesOf(targets, event).map((m) => render(deps, row, event, m, now));
+    planned.push(...(tracingActive() ? tracedDispatch(row, dispatchOne) : dispatchOne()));
   }
   return insertDeliveries(deps, trx, planned, now);
+}
+
+/**
+ * With tracing on: the event's dispatch as a span, a child of the span that wrote the event (its
+ * stored traceparent; the manifest PUT's) linked to the batch's span, whose traceparent each
+ * delivery row keeps for the delivery attempts' spans.
+ */
+function tracedDispatch(row: EventRow, dispatch: () => Planned[]): Planned[] {
+  const parent = contextFromTraceparent(row.trace_context);
+  const batchLink = parent ? linkToActive() : undefined;
+  return withSpan('webhook.dispatch', { kind: SpanKind.INTERNAL, parent, links: batchLink ? [batchLink] : undefined, attributes: { 'wharf.event.id': row.id, 'wharf.event.type': row.type, 'wharf.event.seq': row.seq } }, (span) => {
+    const planned = dispatch();
+    const tc = traceparent();
+    for (const p of planned) p.exec.trace_context = tc;
+    span?.setAttribute('wharf.webhook.deliveries', planned.length);
+    return planned;
+  }) as Planned[];
 }
 
 /** Renders one (event, target) body and its format headers: a Running execution, or an Error one when rendering throws. */

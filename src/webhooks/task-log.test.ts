@@ -7,7 +7,7 @@ import { renderTaskLog } from './task-log.ts';
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 const execution: WebhookExecutionRow = {
   id: 3, policy_id: 1, target_id: 2, event_seq: 9, event_id: 'ev-1', event_type: 'PUSH_ARTIFACT', vendor_type: 'WEBHOOK',
-  status: 'Error', status_message: 'x', trigger: 'EVENT', payload: '{}', headers: null, start_time: t0, end_time: t0 + 100,
+  status: 'Error', status_message: 'x', trigger: 'EVENT', payload: '{}', headers: null, start_time: t0, end_time: t0 + 100, trace_context: null,
 };
 const task: WebhookTaskRow = {
   id: 4, execution_id: 3, status: 'Error', status_message: 'attempt 1 of 1 failed: HTTP 500; no attempts left', run_count: 1,

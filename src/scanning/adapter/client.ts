@@ -10,6 +10,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { trustedCa } from '../../platform/index.ts';
+import { withTraceHeaders } from '../../observability/index.ts';
 import {
   DOCKER_MANIFEST,
   KNOWN_REPORT_MIMES,
@@ -318,7 +319,8 @@ export class AdapterClient {
     const started = Date.now();
     const where = `${method} ${shown(url)}`;
     try {
-      const res = await request(url, { method, headers: { ...headers, ...auth }, body, signal: both, dispatcher: this.agent(ep) });
+      // With tracing on, the adapter gets the caller's traceparent (the scan job's span).
+      const res = await request(url, { method, headers: withTraceHeaders({ ...headers, ...auth }), body, signal: both, dispatcher: this.agent(ep) });
       let size = 0;
       const chunks: Buffer[] = [];
       for await (const chunk of res.body) {
