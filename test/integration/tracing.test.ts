@@ -1,7 +1,8 @@
 /**
  * Traces end to end (issue 17, docs/observability.md): a real Wharf exports OTLP/HTTP (JSON) to a
  * real node:http receiver on 127.0.0.1 that decodes the payload; a webhook policy delivers to a
- * real receiver. A pushed image must give one trace from the manifest PUT's server span through
+ * real receiver. An image pushed with skopeo (plain /v2 calls when skopeo is missing, and in the
+ * delivery-thread case) must give one trace from the manifest PUT's server span through
  * the transaction that wrote the outbox row, the dispatch span and the delivery attempt's span,
  * and the webhook receiver must get the attempt's `traceparent`. No secret of the target (auth
  * header, signing secret, URL token) may appear in what is exported. With tracing off nothing is
@@ -9,11 +10,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { header, startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { api, createPolicy, eventually, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
+import { OciLayout, writeSingleLayerImage } from '../helpers/oci-layout.ts';
+import { adminCreds, skopeoAvailable, skopeoOk } from '../helpers/skopeo.ts';
 
 /** A span as OTLP/JSON carries it, with its attributes flattened. */
 interface OtlpSpan {
@@ -106,6 +110,17 @@ const secretToken = 'url-token-5f2c9a';
 const authHeader = 'Bearer auth-value-81d3e7';
 const signingSecret = 'signing-secret-0b4a6e';
 
+/** Pushes a one-layer image with skopeo as the admin. */
+async function skopeoPush(w: TestWharf, ref: string): Promise<void> {
+  const layout = OciLayout.create();
+  try {
+    await writeSingleLayerImage(layout, 'img');
+    await skopeoOk(['copy', '--quiet', '--dest-creds', adminCreds, '--dest-tls-verify=false', layout.ref('img'), `docker://${w.host}/${ref}`]);
+  } finally {
+    rmSync(layout.dir, { recursive: true, force: true });
+  }
+}
+
 async function withPolicy(w: TestWharf, receiver: Receiver, path: string): Promise<void> {
   await createPolicy(w.url, adminAuth, '/api/v2.0/projects/library', {
     name: `trace-${path.slice(1)}`,
@@ -138,7 +153,9 @@ describe('tracing', { timeout: 60_000 }, () => {
     let delivered;
     try {
       await withPolicy(w, receiver, `/${repo}`);
-      await pushSmallImage(w.url, `library/${repo}`, smallImage(`${repo}-1`), { tag: 'v1', auth: adminAuth });
+      // skopeo (a real client's push) in the main-thread case, plain /v2 calls in the other.
+      if (!thread && skopeoAvailable()) await skopeoPush(w, `library/${repo}:v1`);
+      else await pushSmallImage(w.url, `library/${repo}`, smallImage(`${repo}-1`), { tag: 'v1', auth: adminAuth });
       [delivered] = await receiver.waitFor(1, 20_000, `/${repo}`);
       // A scan: a job run whose calls to the (built-in) scanner adapter carry its traceparent.
       const scan = await api(w.url, 'POST', `/api/v2.0/projects/library/repositories/${repo}/artifacts/v1/scan`, { auth: adminAuth });
