@@ -26,6 +26,7 @@ import { ScanAll, ScanService } from './scanning/index.ts';
 import { SecurityHub, VulnerabilityGate } from './scanning/index.ts';
 import { ImmutabilityRules, RetentionService } from './lifecycle/index.ts';
 import { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from './replication/index.ts';
+import { PreheatInstances, PreheatPolicies, PreheatRuns } from './preheat/index.ts';
 import { ProxyCacheRegistry, ProxyUpstreams, proxyCacheWriter } from './replication/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
@@ -189,6 +190,13 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   // Replication (src/replication/): registry endpoints and their REGISTRY_HEALTH re-check; policies and their
   // REPLICATION_SCHEDULE schedules (a firing schedule starts a run through the function given to onScheduled).
   const registryEndpoints = new RegistryEndpoints({ db: db.kysely, authorizer, logger, jobs });
+  const preheatInstances = new PreheatInstances({ db: db.kysely, authorizer, logger });
+  const preheatPolicies = new PreheatPolicies({ db: db.kysely, authorizer });
+  const preheatRuns = new PreheatRuns({ db: db.kysely, jobs, instances: preheatInstances, policies: preheatPolicies, tokens, registryUrl: () => config.external_url, logger });
+  preheatPolicies.useTriggers(preheatRuns);
+  jobs.register(preheatRuns.handler());
+  jobs.register(preheatRuns.scheduleHandler());
+  consumers.register(preheatRuns.consumer());
   jobs.register(registryEndpoints.healthHandler());
   const replicationPolicies = new ReplicationPolicies({ db: db.kysely, authorizer, jobs, endpoints: registryEndpoints, logger, localUrl: () => config.external_url });
   jobs.register(replicationPolicies.scheduleHandler());
@@ -224,7 +232,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   if (ownCa) trustCertificates([ownCa]);
   let redirect: Server | null = null;
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), ...(certificates ? { tls: certificates } : {}) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), ...(certificates ? { tls: certificates } : {}) });
   let address = '';
   return {
     config,

@@ -21,6 +21,7 @@ import type { ScanAll, ScanService } from '../scanning/index.ts';
 import type { SecurityHub } from '../scanning/index.ts';
 import type { ImmutabilityRules, RetentionService } from '../lifecycle/index.ts';
 import type { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from '../replication/index.ts';
+import type { PreheatInstances, PreheatPolicies, PreheatRuns } from '../preheat/index.ts';
 import type { ServedCertificate } from './tls.ts';
 import type { SystemSettings } from '../settings/index.ts';
 
@@ -65,6 +66,8 @@ export interface AppDeps {
   replicationPolicies: ReplicationPolicies;
   /** Replication executions, tasks and logs (Harbor's /replication/executions); absent: no such routes. */
   replicationRuns?: ReplicationRuns;
+  /** P2P preheat (Harbor's /p2p/preheat, /projects/{p}/preheat); absent: no such routes. */
+  preheat?: { instances: PreheatInstances; policies: PreheatPolicies; runs: PreheatRuns };
   /** Scans, their logs and scan all (src/scanning/scan-service.ts, scan-all.ts); absent: no scan routes. */
   scans?: { service: ScanService; all: ScanAll };
   /** Harbor's security hub (/security/summary, /security/vul); absent: no /security routes. */

@@ -31,6 +31,7 @@ import * as m0019 from './migrations/0019-replication.ts';
 import * as m0020 from './migrations/0020-proxy-cache.ts';
 import * as m0021 from './migrations/0021-console-sessions.ts';
 import * as m0022 from './migrations/0022-user-groups.ts';
+import * as m0023 from './migrations/0023-preheat.ts';
 import * as m0024 from './migrations/0024-trace-context.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
@@ -57,6 +58,7 @@ const migrations: Record<string, Migration> = {
   '0020-proxy-cache': m0020,
   '0021-console-sessions': m0021,
   '0022-user-groups': m0022,
+  '0023-preheat': m0023,
   '0024-trace-context': m0024,
 };
 

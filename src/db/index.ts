@@ -24,6 +24,7 @@ export * from './security-store.ts';
 export * from './immutable-rule-store.ts';
 export * from './retention-store.ts';
 export * from './registry-endpoint-store.ts';
+export * from './preheat-store.ts';
 export * from './replication-run-store.ts';
 export * from './replication-store.ts';
 export * from './configuration-store.ts';

@@ -642,6 +642,37 @@ export interface RegistriesTable {
   update_time: number;
 }
 
+/** A P2P preheat provider instance (Harbor's /p2p/preheat/instances; src/db/preheat-store.ts). `auth_info` is JSON, write-only; booleans 0/1; setup time in ms. */
+export interface PreheatInstancesTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  vendor: string;
+  endpoint: string;
+  auth_mode: string;
+  auth_info: string;
+  enabled: number;
+  is_default: number;
+  insecure: number;
+  setup_timestamp: number;
+}
+
+/** A project's preheat policy (Harbor's /projects/{p}/preheat/policies; src/db/preheat-store.ts). JSON texts as Harbor keeps them; `enabled` 0/1; times in ms. */
+export interface PreheatPoliciesTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  project_id: number;
+  provider_id: number;
+  filters: string;
+  trigger: string;
+  trigger_type: string;
+  enabled: number;
+  extra_attrs: string;
+  creation_time: number;
+  update_time: number;
+}
+
 /** A scanner registration (Harbor's /scanners; src/db/scanner-store.ts). Booleans are 0/1. */
 export interface ScannersTable {
   id: Generated<number>;
@@ -786,6 +817,8 @@ export interface Database {
   vulndb_meta: VulndbMetaTable;
   immutable_rules: ImmutableRulesTable;
   registries: RegistriesTable;
+  preheat_instances: PreheatInstancesTable;
+  preheat_policies: PreheatPoliciesTable;
   replication_policies: ReplicationPoliciesTable;
   replication_summaries: ReplicationSummariesTable;
   console_sessions: ConsoleSessionsTable;
@@ -819,3 +852,5 @@ export type LabelRow = Selectable<LabelsTable>;
 export type CveAllowlistRow = Selectable<CveAllowlistsTable>;
 export type ImmutableRuleRow = Selectable<ImmutableRulesTable>;
 export type RegistryEndpointRow = Selectable<RegistriesTable>;
+export type PreheatInstanceRow = Selectable<PreheatInstancesTable>;
+export type PreheatPolicyRow = Selectable<PreheatPoliciesTable>;

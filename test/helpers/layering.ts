@@ -28,7 +28,7 @@ export const layers: readonly (readonly string[])[] = [
   // The job framework: executions, tasks, leases, schedules.
   ['jobs'],
   // Services: each owns its tables and the ports it calls; they meet only through allowedEdges or ports.
-  ['auth', 'audit', 'registry', 'projects', 'webhooks', 'scanning', 'lifecycle', 'replication', 'settings'],
+  ['auth', 'audit', 'registry', 'projects', 'webhooks', 'scanning', 'lifecycle', 'replication', 'settings', 'preheat'],
   // HTTP adapters over the services, and the AppDeps contract they share.
   ['api'],
   // buildApp(): one plugin per surface.
@@ -56,6 +56,12 @@ export const allowedEdges: readonly AllowedEdge[] = [
   { from: 'lifecycle', to: 'auth', reason: authReason },
   { from: 'replication', to: 'auth', reason: authReason },
   { from: 'settings', to: 'auth', reason: authReason },
+  { from: 'preheat', to: 'auth', reason: authReason },
+  {
+    from: 'preheat',
+    to: 'replication',
+    reason: 'preheat calls admin-saved provider endpoints by replication’s rules for admin-saved endpoints: its URL normalization and its limits on remote calls',
+  },
   {
     from: 'scanning',
     to: 'registry',

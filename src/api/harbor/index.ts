@@ -37,6 +37,7 @@ import { retentionRoutes } from './retentions.ts';
 import { registryEndpointRoutes } from './registries.ts';
 import { replicationPolicyRoutes } from './replication.ts';
 import { replicationExecutionRoutes } from './replication-executions.ts';
+import { preheatRoutes } from './preheat.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -114,5 +115,6 @@ export function harborApi(deps: AppDeps) {
     await app.register(registryEndpointRoutes(deps));
     await app.register(replicationPolicyRoutes(deps));
     await app.register(replicationExecutionRoutes(deps));
+    await app.register(preheatRoutes(deps));
   };
 }
