@@ -275,9 +275,11 @@ export class PreheatRuns implements PolicyTriggers {
       maxRuns: 1,
       run: async (ctx: JobContext) => {
         const id = ctx.params.policy_id;
-        if (typeof id !== 'number' || !(await readPreheatPolicy(this.deps.db, id))) {
+        const policy = typeof id === 'number' ? await readPreheatPolicy(this.deps.db, id) : undefined;
+        // A policy deleted, or left behind by its deleted project, fires no more.
+        if (typeof id !== 'number' || !policy || !(await preheatProjectById(this.deps.db, Number(policy.project_id)))) {
           if (typeof id === 'number') await this.deps.jobs.removeSchedule(P2P_PREHEAT_SCHEDULE, id);
-          await ctx.log(`preheat policy ${String(id)} is gone: its schedule is removed`, 'WARNING');
+          await ctx.log(`preheat policy ${String(id)} or its project is gone: its schedule is removed`, 'WARNING');
           return {};
         }
         const executionId = await this.enforce(id, 'SCHEDULE');

@@ -309,6 +309,15 @@ describe('policies', () => {
     assert.deepEqual(mine, { id: providerId, provider: `dragonfly df-policies-${provider.url}/df2`, enabled: true, default: false });
   });
 
+  it('frees the instance of a deleted project’s policies', async () => {
+    await call('POST', '/projects', 201, { project_name: 'gone', metadata: { public: 'false' } });
+    await call('POST', '/p2p/preheat/instances', 201, { name: 'solo', vendor: 'kraken', endpoint: `${provider.url}/solo`, enabled: true });
+    await call('POST', '/projects/gone/preheat/policies', 201, { name: 'p', provider_id: await instanceId('solo'), filters: allImages, trigger: manual, enabled: true });
+    await call('DELETE', '/p2p/preheat/instances/solo', 412);
+    await call('DELETE', '/projects/gone', 200);
+    await call('DELETE', '/p2p/preheat/instances/solo', 200);
+  });
+
   it('is for the project admin: a developer gets 403, anonymous 401', async () => {
     await call('GET', '/projects/ph/preheat/policies', 403, undefined, developer);
     await call('GET', '/projects/ph/preheat/providers', 403, undefined, developer);
