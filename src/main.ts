@@ -17,7 +17,7 @@ import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport, type PullGate } from './registry/index.ts';
 import { ProjectService, QuotaService, type RetentionLinks, type ScanReads } from './projects/index.ts';
 import { AuditService, auditWriter, auditRetentionScheduleId } from './audit/index.ts';
-import { DiskMonitor, LogDestination, Metrics, createLogger, startTracing, stdoutLog, tracedBlobStore } from './observability/index.ts';
+import { DiskMonitor, LogDestination, Metrics, createLogger, startTracing, stdoutLog, tracedBlobStore, transactionSpans } from './observability/index.ts';
 import { createWebhookServices, DeliveryThread, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
 import { JobService } from './jobs/index.ts';
 import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbScheduleOf, vulndbUpdateJob, vulndbUpdateType } from './scanning/index.ts';
@@ -83,9 +83,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const disk = new DiskMonitor({ paths: [config.data_dir, ...(config.storage.driver === 'filesystem' ? [config.storage.root] : []), ...(config.database.url ? [] : [dirname(config.database.path)])], logger });
   // The delivery thread's connection writes too: both take this lock around their transactions.
   const writeLock = config.webhooks.delivery_thread ? new WriteLock() : undefined;
-  const db = await openDatabase(config.database.url ?? config.database.path, { poolSize: config.database.pool_size, checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock });
   // Traces (docs/observability.md): off by default, and then the SDK is not even loaded.
   const tracing = await startTracing(config.tracing, pkg.version);
+  const db = await openDatabase(config.database.url ?? config.database.path, { poolSize: config.database.pool_size, checkpointIntervalMs: config.database.checkpoint_interval_ms, walLimitBytes: config.database.wal_limit_mb * 1024 * 1024, logger, writeLock, transactionObserver: transactionSpans() });
   const watched = disk.watchBlobs(await createBlobStore(config.storage));
   const blobs = tracing.enabled ? tracedBlobStore(watched, config.storage.driver) : watched;
   const outbox = new Outbox();

@@ -7,6 +7,7 @@ import type { Database } from './schema.ts';
 import { cachingDatabase, type WriteLock } from './statement-cache.ts';
 import { Checkpointer, type DbLogger } from './checkpointer.ts';
 import type { Dialect } from './dialect.ts';
+import { observedDialect, type TransactionObserver } from './observed-dialect.ts';
 import { preparedName } from './sql.ts';
 import { Notifications } from './notifications.ts';
 import * as m0001 from './migrations/0001-init.ts';
@@ -104,6 +105,8 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /** PostgreSQL: listen for other processes' notifications (default true; a second connection of one process passes false). */
   listen?: boolean;
+  /** Told of each transaction's begin and end (traces); absent: the dialect is not wrapped. */
+  transactionObserver?: TransactionObserver;
 }
 
 /** True when `target` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a SQLite file. */
@@ -168,7 +171,7 @@ export async function openDatabase(path: string, opts: OpenDatabaseOptions = {})
     // Kysely's SqliteDriver begins every transaction with the text 'begin'.
     prepare: (text: string) => (text === 'rollback' ? quietRollback(sqlite, statements.prepare(text)) : statements.prepare(text === 'begin' ? 'begin immediate' : text)),
   };
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const kysely = new Kysely<Database>({ dialect: observedDialect(new SqliteDialect({ database }), opts.transactionObserver, 'sqlite') });
   const result = opts.migrate === false ? undefined : await new Migrator({ db: kysely, provider }).migrateToLatest();
   if (result?.error) {
     await kysely.destroy();
@@ -274,7 +277,7 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db>
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, types: pgTypes, application_name: 'wharf' });
   // An idle client that loses its server (a restart) emits 'error' on the pool: logged, and the pool makes a new one.
   pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL: an idle connection failed; it is replaced'));
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const kysely = new Kysely<Database>({ dialect: observedDialect(new PostgresDialect({ pool: preparingPool(pool) }), opts.transactionObserver, 'postgresql') });
   try {
     const result = opts.migrate === false ? undefined : await new Migrator({ db: kysely, provider }).migrateToLatest();
     if (result?.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));

@@ -12,6 +12,7 @@
  * calls through an AsyncLocalStorage context manager (below), registered only when tracing is on.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { TransactionObserver } from '../db/index.ts';
 import {
   context,
   trace,
@@ -254,4 +255,27 @@ export function tracedTransaction<A extends unknown[], T>(name: string, fn: (...
   if (!active) return fn;
   const caller = context.active();
   return (...args: A) => context.with(caller, () => withSpan('db.transaction', { kind: SpanKind.INTERNAL, attributes: { 'db.operation.name': name } }, () => fn(...args)) as Promise<T>);
+}
+
+/**
+ * A span `sql.transaction` from each transaction's BEGIN to its COMMIT or ROLLBACK, at the
+ * database driver (src/db/observed-dialect.ts), so every module's transactions show, with the
+ * caller's span as parent; a ROLLBACK is recorded as an attribute, a failed COMMIT as an error.
+ * Undefined with tracing off: the database is then opened without the wrapper.
+ */
+export function transactionSpans(): TransactionObserver | undefined {
+  if (!active) return undefined;
+  return {
+    begin(dialect) {
+      if (!active) return undefined;
+      return trace.getTracer('wharf').startSpan('sql.transaction', { kind: SpanKind.CLIENT, attributes: { 'db.system': dialect } }, context.active());
+    },
+    end(token, outcome) {
+      const span = token as Span | undefined;
+      if (!span) return;
+      span.setAttribute('wharf.db.outcome', outcome);
+      if (outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: 'the transaction failed to begin or end' });
+      span.end();
+    },
+  };
 }

@@ -15,7 +15,7 @@ import { openDatabase, type Db } from '../db/index.ts';
 import { WriteLock } from '../db/index.ts';
 import { ConsumerRunner, Outbox } from '../events/index.ts';
 import { auditWriter } from '../audit/index.ts';
-import { Metrics, createLogger, startTracing, stdoutLog } from '../observability/index.ts';
+import { Metrics, createLogger, startTracing, stdoutLog, transactionSpans } from '../observability/index.ts';
 import { WebhookEngine } from './engine.ts';
 import { webhookDispatcher } from './dispatcher.ts';
 import { trustCertificateFiles } from '../platform/index.ts';
@@ -53,6 +53,7 @@ try {
     checkpointIntervalMs: config.database.checkpoint_interval_ms,
     logger,
     writeLock: writeLock ? new WriteLock(writeLock, 1) : undefined,
+    transactionObserver: transactionSpans(),
   });
   const kysely = db.kysely;
   const metrics = new Metrics(false);

@@ -195,6 +195,14 @@ describe('tracing', { timeout: 60_000 }, () => {
     assert.equal(typeof deliver.attributes['wharf.webhook.policy_id'], 'number');
     assert.equal(typeof deliver.attributes['wharf.webhook.target_id'], 'number');
 
+    // Every transaction is a span at the driver: the scan request's (which records the scan's
+    // execution) is a child of its server span, with the database named.
+    const scanPost = otlp.spans.find((s) => s.kind === 2 && s.attributes['http.request.method'] === 'POST' && String(s.attributes['url.path']).endsWith('/artifacts/v1/scan'));
+    assert.ok(scanPost, 'a server span for the scan request');
+    const scanTx = otlp.spans.filter((s) => s.name === 'sql.transaction' && s.parentSpanId === scanPost.spanId);
+    assert.ok(scanTx.length > 0, 'a transaction span under the scan request');
+    assert.ok(scanTx.every((s) => s.attributes['db.system'] === (process.env.WHARF_TEST_DATABASE === 'postgres' ? 'postgresql' : 'sqlite') && s.attributes['wharf.db.outcome'] === 'commit'));
+
     // The consumer batch's span links the event's trace; the dispatch span links the batch.
     assert.ok(otlp.spans.some((s) => s.name === 'outbox.dispatch'), 'a consumer batch span');
     // Blob storage calls of the push are spans of their requests.
