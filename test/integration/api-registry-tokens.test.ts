@@ -109,6 +109,8 @@ describe('registry tokens on /api/v2.0', () => {
       registration_id: '00000000-0000-0000-0000-000000000000',
       label_id: '1',
       group_id: '1',
+      preheat_instance_name: 'x',
+      preheat_policy_name: 'x',
       immutable_rule_id: '1',
       meta_name: 'auto_scan',
       eid: '1',

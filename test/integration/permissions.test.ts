@@ -130,8 +130,9 @@ describe('GET /users/current/permissions', () => {
     const adminOfProject = (await current(scope, padmin)).list;
     const sysadmin = (await current(scope, adminAuth)).list;
     assert.ok(has(adminOfProject, '.', 'delete') && has(adminOfProject, 'member', 'create') && has(adminOfProject, 'robot', 'create'));
+    assert.ok(has(adminOfProject, 'preheat-policy', 'create') && has(adminOfProject, 'preheat-policy', 'list'), 'the project admin manages preheat policies');
     assert.ok(devList.length < adminOfProject.length && adminOfProject.length <= sysadmin.length);
-    assert.ok(!has(sysadmin, 'preheat-policy', 'create'), 'nothing Wharf does not have');
+    assert.ok(!has(sysadmin, 'export-cve', 'create'), 'nothing Wharf does not have');
   });
 
   it('answers robots by their grants, outsiders by the project visibility', async () => {

@@ -15,7 +15,7 @@
  * /users/current/permissions asks the Authorizer: each of Harbor's project permissions is the
  * Wharf action whose robot grants name it (the authorizer's `matrix`), or one of the read and
  * settings permissions Wharf folds into a broader action (`foldedPermissions` below); a permission
- * with no Wharf action (preheat, CVE export) is never listed.
+ * with no Wharf action (the CVE export) is never listed.
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
@@ -90,7 +90,8 @@ const projectNamespace: readonly PermissionView[] = pairs(`
  * Harbor permissions that no robot grant of the matrix names but that Wharf folds into a broader
  * action: reading repositories, artifacts and tags is part of `pull`; creating a repository or
  * an artifact (a copy) or changing a repository's description needs `push`; the project's
- * metadata, quota, configuration and scanner are its settings.
+ * metadata, quota, configuration and scanner are its settings; its P2P preheat policies are
+ * managed by its project admin (src/preheat/policies.ts asks for `manage`).
  */
 const foldedPermissions: Readonly<Record<string, Action>> = Object.freeze({
   'repository:read': 'pull',
@@ -113,6 +114,11 @@ const foldedPermissions: Readonly<Record<string, Action>> = Object.freeze({
   'metadata:delete': 'manage',
   'configuration:update': 'manage',
   'scanner:create': 'manage',
+  'preheat-policy:create': 'manage',
+  'preheat-policy:read': 'manage',
+  'preheat-policy:update': 'manage',
+  'preheat-policy:delete': 'manage',
+  'preheat-policy:list': 'manage',
 });
 
 /** The Wharf action a Harbor project permission stands for (`''`: the project itself), or null. */
