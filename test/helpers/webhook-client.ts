@@ -45,6 +45,36 @@ export function explain(method: string, path: string, a: ApiAnswer): string {
   return `${method} ${path} -> ${a.status} ${a.text.slice(0, 600)}`;
 }
 
+/** Options of a call made by {@link apiCaller}: a JSON body or raw bytes, and whose credentials. */
+export interface CallOptions {
+  body?: unknown;
+  /** An Authorization value; null: anonymous; absent: the caller's default. */
+  auth?: string | null;
+  /** Raw bytes or text sent as they are (a blob, a manifest), with `type` as Content-Type. */
+  raw?: Uint8Array | string;
+  type?: string;
+}
+
+/**
+ * A `call(method, path, opts)` on the Wharf at `base()` (read at each call: tests start it in a
+ * hook) with `defaultAuth` unless `opts.auth` says otherwise.
+ */
+export function apiCaller(base: () => string, defaultAuth: string) {
+  return async (method: Dispatcher.HttpMethod, path: string, opts: CallOptions = {}): Promise<ApiAnswer> => {
+    const auth = opts.auth === undefined ? defaultAuth : opts.auth;
+    if (opts.raw === undefined) return api(base(), method, path, { ...(opts.body === undefined ? {} : { body: opts.body }), ...(auth === null ? {} : { auth }) });
+    const headers: Record<string, string> = { ...(auth === null ? {} : { authorization: auth }), ...(opts.type ? { 'content-type': opts.type } : {}) };
+    const r = await fetch(base() + path, { method, headers, body: typeof opts.raw === 'string' ? opts.raw : new Uint8Array(opts.raw) });
+    const text = await r.text();
+    return { status: r.status, headers: {}, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
+  };
+}
+
+/** An answer for assertion messages: the status and the start of the body. */
+export function show(a: ApiAnswer): string {
+  return `${a.status} ${a.text.slice(0, 600)}`;
+}
+
 /** A webhook target as the API takes it (Harbor fields plus Wharf's extensions). */
 export interface TargetInput {
   type: 'http' | 'slack' | 'discord';

@@ -8,9 +8,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { Dispatcher } from 'undici';
 import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
-import { api, type ApiAnswer } from '../helpers/webhook-client.ts';
+import { apiCaller, show, type ApiAnswer } from '../helpers/webhook-client.ts';
 
 type Answer = ApiAnswer;
 
@@ -19,18 +18,7 @@ const aliceAuth = 'Basic ' + Buffer.from('alice:Alice12345!').toString('base64')
 const bobAuth = 'Basic ' + Buffer.from('bob:Bob12345!x').toString('base64');
 
 /** `method path` as `auth` (the admin unless given; null: anonymous), with a JSON body or raw bytes. */
-async function call(method: Dispatcher.HttpMethod, path: string, opts: { body?: unknown; auth?: string | null; raw?: Uint8Array | string; type?: string } = {}): Promise<Answer> {
-  const auth = opts.auth === undefined ? adminAuth : opts.auth;
-  if (opts.raw === undefined) return api(w.url, method, path, { ...(opts.body === undefined ? {} : { body: opts.body }), ...(auth === null ? {} : { auth }) });
-  const headers: Record<string, string> = { ...(auth === null ? {} : { authorization: auth }), ...(opts.type ? { 'content-type': opts.type } : {}) };
-  const r = await fetch(w.url + path, { method, headers, body: typeof opts.raw === 'string' ? opts.raw : new Uint8Array(opts.raw) });
-  const text = await r.text();
-  return { status: r.status, headers: {}, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
-}
-
-function show(a: Answer): string {
-  return `${a.status} ${a.text.slice(0, 600)}`;
-}
+const call = apiCaller(() => w.url, adminAuth);
 
 function assertError(a: Answer, status: number, code: string, message: string): void {
   assert.equal(a.status, status, show(a));
