@@ -133,13 +133,23 @@ test('e2e: New Project dialog, members with roles, the summary', { skip, timeout
   assert.equal(await memberRole(), 4);
   await screenshot(page, 'project-members');
 
-  // The member sees the project with its role, and no "New Project" (only the admin creates projects).
+  // The member sees the project with its role, and "New Project": project_creation_restriction is
+  // `everyone` by default, as in Harbor.
   const dev = await h.newPage();
   await signIn(dev, 'c1-dev', 'Passw0rd-c1-dev');
   await dev.goto('/harbor/projects');
   const devRow = dev.getByRole('row').filter({ has: dev.getByRole('link', { name: 'c1-shop' }) });
   await devRow.getByRole('cell', { name: 'Maintainer', exact: true }).waitFor();
-  assert.equal(await dev.getByRole('button', { name: 'New Project' }).count(), 0);
+  await dev.getByRole('button', { name: 'New Project' }).waitFor();
+  // A user creates a project and becomes its project admin; no quota field (storage_per_project applies).
+  await dev.getByRole('button', { name: 'New Project' }).click();
+  const devDialog = dev.getByRole('dialog', { name: 'New Project' });
+  assert.equal(await devDialog.getByLabel('Storage Quota').count(), 0);
+  await devDialog.getByLabel('Project Name').fill('c1-devs-own');
+  await devDialog.getByRole('button', { name: 'OK' }).click();
+  await devDialog.waitFor({ state: 'hidden' });
+  const ownRow = dev.getByRole('row').filter({ has: dev.getByRole('link', { name: 'c1-devs-own' }) });
+  await ownRow.getByRole('cell', { name: 'Project Admin', exact: true }).waitFor();
 
   // The summary, by its URL.
   await page.goto(`/harbor/projects/${id}/summary`);
@@ -153,7 +163,9 @@ test('e2e: New Project dialog, members with roles, the summary', { skip, timeout
   await page.getByRole('tab', { name: 'Members' }).click();
   await page.getByRole('button', { name: 'Remove c1-dev' }).click();
   await page.getByRole('dialog', { name: 'Remove member' }).getByRole('button', { name: 'Remove' }).click();
-  await page.getByText('No members.').waitFor();
+  // The creator (admin) stays, as the project admin.
+  await page.getByRole('table', { name: 'Members' }).getByRole('cell', { name: 'c1-dev', exact: true }).waitFor({ state: 'detached' });
+  await page.getByRole('table', { name: 'Members' }).getByRole('cell', { name: 'admin', exact: true }).waitFor();
   assert.equal(await memberRole(), undefined);
 });
 

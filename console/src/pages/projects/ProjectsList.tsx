@@ -1,6 +1,7 @@
 /**
  * /projects: the projects the user may see, paged on the server, searched by name (`q=name=~x`),
- * with Harbor's columns; "New Project" (name, public, storage quota, proxy cache for admins) and
+ * with Harbor's columns; "New Project" for whoever `/systeminfo`'s `project_creation_restriction`
+ * lets create one (name, public; storage quota and proxy cache for admins) and
  * delete with a confirmation that shows the API's refusal (a project with repositories: 412).
  */
 import { useState, type FormEvent } from 'react';
@@ -49,13 +50,14 @@ function NewProjectDialog({ open, onClose, onCreated }: { open: boolean; onClose
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
-    if (limitInvalid) {
+    if (admin && limitInvalid) {
       setError('The storage quota must be -1 (unlimited) or a number of at least 0.');
       return;
     }
     setBusy(true);
     try {
-      const body: Record<string, unknown> = { project_name: name.trim(), metadata: { public: String(isPublic) }, storage_limit: quotaBytes(limitNumber, unit) };
+      // Only a system admin sets the limit; other users' projects get storage_per_project (/configurations).
+      const body: Record<string, unknown> = { project_name: name.trim(), metadata: { public: String(isPublic) }, ...(admin ? { storage_limit: quotaBytes(limitNumber, unit) } : {}) };
       if (proxy && registryId !== '') body.registry_id = Number(registryId);
       await write('POST', '/projects', body);
       setName('');
@@ -87,23 +89,25 @@ function NewProjectDialog({ open, onClose, onCreated }: { open: boolean; onClose
             helperText="Lower-case letters and digits, separated by single '.', '_' or '-'"
           />
           <FormControlLabel control={<Checkbox checked={isPublic} onChange={(e) => setPublic(e.target.checked)} />} label="Public" />
-          <Box sx={{ display: 'flex', gap: 2 }}>
-            <TextField
-              label="Storage Quota"
-              value={limit}
-              onChange={(e) => setLimit(e.target.value)}
-              error={limitInvalid}
-              helperText="-1 for unlimited"
-              margin="normal"
-              inputMode="decimal"
-              sx={{ flexGrow: 1 }}
-            />
-            <TextField select label="Unit" value={unit} onChange={(e) => setUnit(e.target.value as StorageUnit)} margin="normal" sx={{ width: 120 }}>
-              <MenuItem value="MiB">MiB</MenuItem>
-              <MenuItem value="GiB">GiB</MenuItem>
-              <MenuItem value="TiB">TiB</MenuItem>
-            </TextField>
-          </Box>
+          {admin ? (
+            <Box sx={{ display: 'flex', gap: 2 }}>
+              <TextField
+                label="Storage Quota"
+                value={limit}
+                onChange={(e) => setLimit(e.target.value)}
+                error={limitInvalid}
+                helperText="-1 for unlimited"
+                margin="normal"
+                inputMode="decimal"
+                sx={{ flexGrow: 1 }}
+              />
+              <TextField select label="Unit" value={unit} onChange={(e) => setUnit(e.target.value as StorageUnit)} margin="normal" sx={{ width: 120 }}>
+                <MenuItem value="MiB">MiB</MenuItem>
+                <MenuItem value="GiB">GiB</MenuItem>
+                <MenuItem value="TiB">TiB</MenuItem>
+              </TextField>
+            </Box>
+          ) : null}
           {admin ? (
             <>
               <FormControlLabel control={<Checkbox checked={proxy} onChange={(e) => setProxy(e.target.checked)} />} label="Proxy Cache" />
@@ -147,6 +151,9 @@ export function ProjectsList() {
   const q = useDebounced(containsTerm('name', search));
   const list = usePaged<Project>('/projects', { q });
   const sysadmin = user?.sysadmin_flag === true;
+  // Who may create projects: the system admin, and everyone unless /systeminfo says `adminonly`.
+  const info = useApi((signal) => get<{ project_creation_restriction?: string }>('/systeminfo', { signal }), []);
+  const canCreate = sysadmin || info.data?.project_creation_restriction === 'everyone';
   const columns: Column<Project>[] = [
     {
       label: 'Project Name',
@@ -174,7 +181,7 @@ export function ProjectsList() {
     <>
       <PageTitle
         actions={
-          sysadmin ? (
+          canCreate ? (
             <Button variant="contained" onClick={() => setCreating(true)}>
               New Project
             </Button>
