@@ -23,6 +23,7 @@ import { distributionSupports, formatDistribution } from './distribution.ts';
 import { formatMsr, msrSupports } from './msr.ts';
 import { formatSlack, slackSupports } from './slack.ts';
 import { discordSupports, formatDiscord } from './discord.ts';
+import { formatTemplate, templateSupports } from './template.ts';
 
 export type { FormatContext, PayloadFormatter, RenderedPayload };
 export { formatDefault, defaultEventData, defaultPayload, defaultContentType } from './default.ts';
@@ -32,6 +33,7 @@ export { formatMsr, msrPayload } from './msr.ts';
 export { formatSlack, slackMessage, slackLimits } from './slack.ts';
 export { formatDiscord, discordMessage, discordLimits } from './discord.ts';
 export { eventLabels, type AnyEventType } from './common.ts';
+export { formatTemplate, checkTemplate, templateVariables, templateLimits, defaultTemplateContentType, isJsonContentType } from './template.ts';
 
 /** Notify types (a target's `type`), Harbor's two and Wharf's Discord. */
 export const notifyTypes = ['http', 'slack', 'discord'] as const;
@@ -39,7 +41,7 @@ export const notifyTypes = ['http', 'slack', 'discord'] as const;
 export type NotifyType = (typeof notifyTypes)[number];
 
 /** Payload formats of http targets, in the order the API lists them. */
-export const httpPayloadFormats = ['Default', 'CloudEvents', 'Distribution', 'MSR'] as const;
+export const httpPayloadFormats = ['Default', 'CloudEvents', 'Distribution', 'MSR', 'Template'] as const;
 /** An http payload format. */
 export type HttpPayloadFormat = (typeof httpPayloadFormats)[number];
 
@@ -79,6 +81,8 @@ function entryFor(targetType: string, payloadFormat: string): FormatEntry | null
           return { format: formatDistribution, supports: distributionSupports };
         case 'MSR':
           return { format: formatMsr, supports: msrSupports };
+        case 'Template':
+          return { format: formatTemplate, supports: templateSupports };
         default:
           return null;
       }
