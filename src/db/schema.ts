@@ -197,7 +197,7 @@ export interface WebhookExecutionsTable {
   event_seq: number;
   event_id: string;
   event_type: string;
-  /** WEBHOOK | SLACK | DISCORD */
+  /** WEBHOOK | SLACK | DISCORD | TEAMS | MATTERMOST | GOOGLECHAT */
   vendor_type: string;
   /** Pending | Running | Success | Error | Stopped */
   status: string;

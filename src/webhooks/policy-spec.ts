@@ -20,7 +20,7 @@ import { validateSecret } from './signer.ts';
 import { adminTrustedOption, isAdminTrusted, type TargetSpecLike } from './target-row.ts';
 import { hasMarker, redactionMarker, restoreAddress } from './redaction.ts';
 import { isRecord } from './formats/common.ts';
-import { checkTemplate, defaultTemplateContentType, distributionContentTypes, httpPayloadFormats, isNotifyType, type NotifyType } from './formats/index.ts';
+import { distributionContentTypes, httpPayloadFormats, isNotifyType, teamsPayloadFormats, type NotifyType } from './formats/index.ts';
 import { stringMap } from './stored-json.ts';
 
 /** Signature header styles (Wharf). */
@@ -61,7 +61,7 @@ export interface TargetSpec extends TargetSpecLike {
   /** The id of the stored target this one updates, when known. */
   id: number | null;
   type: NotifyType;
-  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; template?: string; template_content_type?: string; [adminTrustedOption]?: true };
+  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; [adminTrustedOption]?: true };
 }
 
 function oneOf(list: readonly string[], s: string): boolean {
@@ -143,11 +143,13 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
   const type = optionalString(input.type, `targets[${index}].type`) ?? '';
   if (!isNotifyType(type)) throw fail('BAD_REQUEST', `unsupported target type ${type} with policy ${policyName}`);
   let payloadFormat = optionalString(input.payload_format, `targets[${index}].payload_format`) ?? '';
-  if (payloadFormat !== '' && type !== 'http') throw fail('BAD_REQUEST', `set payload format is not allowed for ${type}`);
-  if (payloadFormat !== '' && !oneOf(httpPayloadFormats, payloadFormat)) {
+  // Harbor: only http takes a payload format. Wharf: teams too (AdaptiveCard or MessageCard).
+  if (payloadFormat !== '' && type !== 'http' && type !== 'teams') throw fail('BAD_REQUEST', `set payload format is not allowed for ${type}`);
+  if (payloadFormat !== '' && !oneOf(type === 'teams' ? teamsPayloadFormats : httpPayloadFormats, payloadFormat)) {
     throw fail('BAD_REQUEST', `unsupported payload format type: ${payloadFormat}`);
   }
   if (payloadFormat === '' && type === 'http') payloadFormat = 'Default';
+  if (payloadFormat === '' && type === 'teams') payloadFormat = 'AdaptiveCard';
 
   const keep = previous !== undefined && previous.address === address && previous.type === type;
   const authHeader = secretField(input, 'auth_header', keep ? previous.auth_header : '', index);
@@ -185,7 +187,6 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     }
   }
   if (payloadFormat === 'Distribution') options.distribution_content_type = dct === undefined || dct === '' ? distributionContentTypes[0] : dct;
-  parseTemplateFields(input, index, payloadFormat, options);
   const id = typeof input.id === 'number' && Number.isSafeInteger(input.id) ? input.id : null;
   return {
     id,
@@ -199,28 +200,6 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     timeoutMs,
     options,
   };
-}
-
-/** The Template format's fields (`template`, `template_content_type`): only with payload_format Template, parsed here. */
-function parseTemplateFields(input: Record<string, unknown>, index: number, payloadFormat: string, options: TargetSpec['options']): void {
-  const template = optionalString(input.template, `targets[${index}].template`);
-  const ct = optionalString(input.template_content_type, `targets[${index}].template_content_type`);
-  if (payloadFormat !== 'Template') {
-    if ((template ?? '') !== '' || (ct ?? '') !== '') throw fail('BAD_REQUEST', 'template and template_content_type apply only to the Template payload format');
-    return;
-  }
-  if (template === undefined || template === '') throw fail('BAD_REQUEST', `targets[${index}].template is required with the Template payload format`);
-  try {
-    checkTemplate(template);
-  } catch (err) {
-    throw fail('BAD_REQUEST', `targets[${index}].template: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const contentType = ct === undefined || ct === '' ? defaultTemplateContentType : ct.trim();
-  if (contentType.length > 255 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;[\x20-\x7e]*)?$/.test(contentType)) {
-    throw fail('BAD_REQUEST', `targets[${index}].template_content_type must be a media type such as application/json or text/plain; charset=utf-8`);
-  }
-  options.template = template;
-  options.template_content_type = contentType;
 }
 
 /**

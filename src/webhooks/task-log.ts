@@ -44,7 +44,8 @@ function indent(text: string): string {
 /** The log text of one task (see the module comment); ends with a newline. */
 export function renderTaskLog({ task, execution: e, attempts, targetHeaders, hide }: TaskLogInput): string {
   const custom = new Set(Object.keys(stringMap(targetHeaders ?? null)).map((k) => k.toLowerCase()));
-  const kind = e.vendor_type === 'SLACK' ? 'slack' : e.vendor_type === 'DISCORD' ? 'discord' : 'webhook';
+  // WEBHOOK -> webhook; the chat vendor types (SLACK, DISCORD, TEAMS, MATTERMOST, GOOGLECHAT) by their notify type's name.
+  const kind = e.vendor_type === 'WEBHOOK' ? 'webhook' : e.vendor_type.toLowerCase();
   const lines: string[] = [];
   lines.push(`${logTime(task.creation_time)} [INFO] ${kind} task ${task.id} of execution ${e.id}: event ${e.event_type} (${e.event_id}), trigger ${e.trigger}`);
   for (const a of attempts) {

@@ -77,11 +77,11 @@ export function show(a: ApiAnswer): string {
 
 /** A webhook target as the API takes it (Harbor fields plus Wharf's extensions). */
 export interface TargetInput {
-  type: 'http' | 'slack' | 'discord';
+  type: 'http' | 'slack' | 'discord' | 'teams' | 'mattermost' | 'googlechat';
   address: string;
   auth_header?: string;
   skip_cert_verify?: boolean;
-  payload_format?: 'Default' | 'CloudEvents' | 'Distribution' | 'MSR';
+  payload_format?: 'AdaptiveCard' | 'MessageCard' | 'Default' | 'CloudEvents' | 'Distribution' | 'MSR';
   secret?: string;
   signature_style?: string;
   headers?: Record<string, string>;

@@ -250,10 +250,12 @@ describe('validation (Harbor\'s messages)', () => {
     ['no targets', policy('v-name', { targets: [] }), 'empty notification target with policy v-name'],
     ['ftp scheme', policy('v', { targets: [httpTarget({ address: 'ftp://example.com/x' })] }), 'invalid scheme: ftp'],
     ['empty URL', policy('v', { targets: [httpTarget({ address: '  / ' })] }), 'empty URL'],
-    ['unknown type', policy('v-t', { targets: [httpTarget({ type: 'teams' })] }), 'unsupported target type teams with policy v-t'],
+    ['unknown type', policy('v-t', { targets: [httpTarget({ type: 'email' })] }), 'unsupported target type email with policy v-t'],
     ['format on slack', policy('v', { targets: [{ type: 'slack', address: 'https://hooks.slack.com/services/x', payload_format: 'Default' }] }), 'set payload format is not allowed for slack'],
     ['unknown format', policy('v', { targets: [httpTarget({ payload_format: 'Custom' })] }), 'unsupported payload format type: Custom'],
     ['format on discord (Wharf)', policy('v', { targets: [{ type: 'discord', address: 'https://discord.com/api/webhooks/1/x', payload_format: 'MSR' }] }), 'set payload format is not allowed for discord'],
+    ['format on mattermost (Wharf)', policy('v', { targets: [{ type: 'mattermost', address: 'https://chat.example.com/hooks/x', payload_format: 'MessageCard' }] }), 'set payload format is not allowed for mattermost'],
+    ['http format on teams (Wharf)', policy('v', { targets: [{ type: 'teams', address: 'https://example.logic.azure.com/workflows/x', payload_format: 'Default' }] }), 'unsupported payload format type: Default'],
     ['bad signature style (Wharf)', policy('v', { targets: [httpTarget({ signature_style: 'rot13' })] }), /unsupported signature style: rot13/],
     ['cloudevents_mode without CloudEvents (Wharf)', policy('v', { targets: [httpTarget({ cloudevents_mode: 'binary' })] }), /cloudevents_mode applies only to the CloudEvents/],
     ['distribution_content_type on another format (Wharf)', policy('v', { targets: [httpTarget({ distribution_content_type: 'application/json' })] }), /distribution_content_type applies only to the Distribution/],
@@ -404,8 +406,8 @@ describe('events, lasttrigger, configurations', () => {
     const types = arr(e.event_type);
     assert.deepEqual(types.slice(0, 10), ['PUSH_ARTIFACT', 'PULL_ARTIFACT', 'DELETE_ARTIFACT', 'QUOTA_EXCEED', 'QUOTA_WARNING', 'SCANNING_FAILED', 'SCANNING_STOPPED', 'SCANNING_COMPLETED', 'REPLICATION', 'TAG_RETENTION']);
     assert.ok(types.includes('CREATE_TAG') && types.includes('DELETE_PROJECT'));
-    assert.deepEqual(e.notify_type, ['http', 'slack', 'discord']);
-    assert.deepEqual(e.payload_formats, [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR', 'Template'] }]);
+    assert.deepEqual(e.notify_type, ['http', 'slack', 'discord', 'teams', 'mattermost', 'googlechat']);
+    assert.deepEqual(e.payload_formats, [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR'] }, { notify_type: 'teams', formats: ['AdaptiveCard', 'MessageCard'] }]);
     assertError(await call('GET', `${lib}/events`, { auth: null }), 401, 'UNAUTHORIZED');
   });
 

@@ -8,6 +8,9 @@ import {
   formatMsr,
   formatSlack,
   formatDiscord,
+  formatTeams,
+  formatMattermost,
+  formatGoogleChat,
   httpPayloadFormats,
   isPayloadFormatFor,
   notifyTypes,
@@ -28,31 +31,43 @@ test('formats: formatterFor picks the formatter per notify type and payload form
   assert.equal(formatterFor('http', 'MSR'), formatMsr);
   assert.equal(formatterFor('slack', ''), formatSlack);
   assert.equal(formatterFor('discord', ''), formatDiscord);
-  for (const [t, f] of [['http', 'default'], ['http', 'Custom'], ['teams', ''], ['', '']]) {
+  assert.equal(formatterFor('teams', ''), formatTeams);
+  assert.equal(formatterFor('teams', 'MessageCard'), formatTeams);
+  assert.equal(formatterFor('mattermost', ''), formatMattermost);
+  assert.equal(formatterFor('googlechat', ''), formatGoogleChat);
+  for (const [t, f] of [['http', 'default'], ['http', 'Custom'], ['teams', 'Default'], ['email', ''], ['', '']]) {
     assert.throws(() => formatterFor(t ?? '', f ?? ''), (err: unknown) => isDomainError(err, 'BAD_REQUEST'), `${t}/${f}`);
   }
 });
 
-test('formats: GET /webhook/events lists http formats only, as Harbor does; slack and discord take none', () => {
-  assert.deepEqual(notifyTypes, ['http', 'slack', 'discord']);
-  assert.deepEqual(JSON.parse(JSON.stringify(payloadFormats)), [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR'] }]);
+test('formats: GET /webhook/events lists the http formats, as Harbor does, and Teams’ two; the other types take none', () => {
+  assert.deepEqual(notifyTypes, ['http', 'slack', 'discord', 'teams', 'mattermost', 'googlechat']);
+  assert.deepEqual(JSON.parse(JSON.stringify(payloadFormats)), [{ notify_type: 'http', formats: [...httpPayloadFormats] }, { notify_type: 'teams', formats: ['AdaptiveCard', 'MessageCard'] }]);
   assert.ok(isPayloadFormatFor('http', ''));
   assert.ok(isPayloadFormatFor('http', 'MSR'));
   assert.ok(!isPayloadFormatFor('http', 'Slack'));
   assert.ok(isPayloadFormatFor('slack', ''));
   assert.ok(!isPayloadFormatFor('slack', 'Default'));
   assert.ok(!isPayloadFormatFor('discord', 'CloudEvents'));
+  assert.ok(isPayloadFormatFor('teams', ''));
+  assert.ok(isPayloadFormatFor('teams', 'AdaptiveCard'));
+  assert.ok(isPayloadFormatFor('teams', 'MessageCard'));
+  assert.ok(!isPayloadFormatFor('teams', 'Default'));
+  assert.ok(!isPayloadFormatFor('googlechat', 'AdaptiveCard'));
 });
 
 test('formats: vendorTypeFor names the execution vendor type', () => {
   assert.equal(vendorTypeFor('http'), 'WEBHOOK');
   assert.equal(vendorTypeFor('slack'), 'SLACK');
   assert.equal(vendorTypeFor('discord'), 'DISCORD');
+  assert.equal(vendorTypeFor('teams'), 'TEAMS');
+  assert.equal(vendorTypeFor('mattermost'), 'MATTERMOST');
+  assert.equal(vendorTypeFor('googlechat'), 'GOOGLECHAT');
   assert.throws(() => vendorTypeFor('email'), (err: unknown) => isDomainError(err, 'BAD_REQUEST'));
 });
 
 test('formats: supports() is true exactly when the formatter renders the event (every format × every sample)', () => {
-  const targets: Array<[string, string]> = [...httpPayloadFormats.map((f): [string, string] => ['http', f]), ['slack', ''], ['discord', '']];
+  const targets: Array<[string, string]> = [...httpPayloadFormats.map((f): [string, string] => ['http', f]), ['slack', ''], ['discord', ''], ['teams', 'AdaptiveCard'], ['teams', 'MessageCard'], ['mattermost', ''], ['googlechat', '']];
   const covered = new Set<string>();
   for (const [type, format] of targets) {
     for (const [name, event] of Object.entries(samples)) {

@@ -23,7 +23,9 @@ import { distributionSupports, formatDistribution } from './distribution.ts';
 import { formatMsr, msrSupports } from './msr.ts';
 import { formatSlack, slackSupports } from './slack.ts';
 import { discordSupports, formatDiscord } from './discord.ts';
-import { formatTemplate, templateSupports } from './template.ts';
+import { formatTeams, teamsPayloadFormats, teamsSupports } from './teams.ts';
+import { formatMattermost, mattermostSupports } from './mattermost.ts';
+import { formatGoogleChat, googleChatSupports } from './google-chat.ts';
 
 export type { FormatContext, PayloadFormatter, RenderedPayload };
 export { formatDefault, defaultEventData, defaultPayload, defaultContentType } from './default.ts';
@@ -32,25 +34,29 @@ export { formatDistribution, distributionEnvelope, distributionContentTypes } fr
 export { formatMsr, msrPayload } from './msr.ts';
 export { formatSlack, slackMessage, slackLimits } from './slack.ts';
 export { formatDiscord, discordMessage, discordLimits } from './discord.ts';
+export { formatTeams, teamsWorkflowMessage, teamsMessageCard, teamsLimits, teamsPayloadFormats, type TeamsPayloadFormat } from './teams.ts';
+export { formatMattermost, mattermostMessage, mattermostLimits } from './mattermost.ts';
+export { formatGoogleChat, googleChatMessage, googleChatLimits } from './google-chat.ts';
 export { eventLabels, type AnyEventType } from './common.ts';
-export { formatTemplate, checkTemplate, templateVariables, templateLimits, defaultTemplateContentType, isJsonContentType } from './template.ts';
 
-/** Notify types (a target's `type`), Harbor's two and Wharf's Discord. */
-export const notifyTypes = ['http', 'slack', 'discord'] as const;
+/** Notify types (a target's `type`), Harbor's two and Wharf's Discord, Teams, Mattermost and Google Chat. */
+export const notifyTypes = ['http', 'slack', 'discord', 'teams', 'mattermost', 'googlechat'] as const;
 /** A notify type. */
 export type NotifyType = (typeof notifyTypes)[number];
 
 /** Payload formats of http targets, in the order the API lists them. */
-export const httpPayloadFormats = ['Default', 'CloudEvents', 'Distribution', 'MSR', 'Template'] as const;
+export const httpPayloadFormats = ['Default', 'CloudEvents', 'Distribution', 'MSR'] as const;
 /** An http payload format. */
 export type HttpPayloadFormat = (typeof httpPayloadFormats)[number];
 
 /**
  * `payload_formats` of `GET /webhook/events`. As in Harbor, only notify types with a choice are
- * listed: Slack and Discord targets have one fixed format and take no `payload_format`.
+ * listed: http, and Wharf's Teams (AdaptiveCard, the default, or MessageCard). Slack, Discord,
+ * Mattermost and Google Chat targets have one fixed format and take no `payload_format`.
  */
-export const payloadFormats: ReadonlyArray<{ notify_type: NotifyType; formats: readonly HttpPayloadFormat[] }> = [
+export const payloadFormats: ReadonlyArray<{ notify_type: NotifyType; formats: readonly string[] }> = [
   { notify_type: 'http', formats: httpPayloadFormats },
+  { notify_type: 'teams', formats: teamsPayloadFormats },
 ];
 
 /** True when `t` is a notify type Wharf knows. */
@@ -58,9 +64,14 @@ export function isNotifyType(t: string): t is NotifyType {
   return (notifyTypes as readonly string[]).includes(t);
 }
 
-/** True when `f` is a valid `payload_format` for notify type `t` ('' means Default for http; slack and discord take none). */
+/**
+ * True when `f` is a valid `payload_format` for notify type `t`: '' means Default for http and
+ * AdaptiveCard for teams; the other types take none.
+ */
 export function isPayloadFormatFor(t: NotifyType, f: string): boolean {
-  return t === 'http' ? f === '' || (httpPayloadFormats as readonly string[]).includes(f) : f === '';
+  if (t === 'http') return f === '' || (httpPayloadFormats as readonly string[]).includes(f);
+  if (t === 'teams') return f === '' || (teamsPayloadFormats as readonly string[]).includes(f);
+  return f === '';
 }
 
 interface FormatEntry {
@@ -81,8 +92,6 @@ function entryFor(targetType: string, payloadFormat: string): FormatEntry | null
           return { format: formatDistribution, supports: distributionSupports };
         case 'MSR':
           return { format: formatMsr, supports: msrSupports };
-        case 'Template':
-          return { format: formatTemplate, supports: templateSupports };
         default:
           return null;
       }
@@ -90,6 +99,12 @@ function entryFor(targetType: string, payloadFormat: string): FormatEntry | null
       return { format: formatSlack, supports: slackSupports };
     case 'discord':
       return { format: formatDiscord, supports: discordSupports };
+    case 'teams':
+      return payloadFormat === '' || (teamsPayloadFormats as readonly string[]).includes(payloadFormat) ? { format: formatTeams, supports: teamsSupports } : null;
+    case 'mattermost':
+      return { format: formatMattermost, supports: mattermostSupports };
+    case 'googlechat':
+      return { format: formatGoogleChat, supports: googleChatSupports };
     default:
       return null;
   }
@@ -109,8 +124,11 @@ export function supports(targetType: string, payloadFormat: string, eventType: A
   return entryFor(targetType, payloadFormat)?.supports(eventType) ?? false;
 }
 
-/** Harbor's execution `vendor_type` for a notify type: WEBHOOK, SLACK, DISCORD; BAD_REQUEST otherwise. */
-export function vendorTypeFor(targetType: string): 'WEBHOOK' | 'SLACK' | 'DISCORD' {
+/** An execution's `vendor_type`: Harbor's WEBHOOK and SLACK, Wharf's DISCORD, TEAMS, MATTERMOST, GOOGLECHAT. */
+export type VendorType = 'WEBHOOK' | 'SLACK' | 'DISCORD' | 'TEAMS' | 'MATTERMOST' | 'GOOGLECHAT';
+
+/** Harbor's execution `vendor_type` for a notify type (see {@link VendorType}); BAD_REQUEST otherwise. */
+export function vendorTypeFor(targetType: string): VendorType {
   switch (targetType) {
     case 'http':
       return 'WEBHOOK';
@@ -118,6 +136,12 @@ export function vendorTypeFor(targetType: string): 'WEBHOOK' | 'SLACK' | 'DISCOR
       return 'SLACK';
     case 'discord':
       return 'DISCORD';
+    case 'teams':
+      return 'TEAMS';
+    case 'mattermost':
+      return 'MATTERMOST';
+    case 'googlechat':
+      return 'GOOGLECHAT';
     default:
       throw fail('BAD_REQUEST', `unsupported notify type ${JSON.stringify(targetType)}`);
   }

@@ -11,9 +11,9 @@ export interface FormatContext {
   externalUrl: string;
   policy: { id: number; name: string; projectId: number | null };
   target: {
-    /** http | slack | discord */
+    /** http | slack | discord | teams | mattermost | googlechat */
     type: string;
-    /** Default | CloudEvents | Distribution | MSR for http targets; '' otherwise. */
+    /** Default | CloudEvents | Distribution | MSR for http targets; AdaptiveCard | MessageCard for teams; '' otherwise. */
     payloadFormat: string;
     /** Format options, e.g. `{ "cloudevents_mode": "binary" }`. */
     options: Record<string, unknown>;
