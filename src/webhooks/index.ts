@@ -4,6 +4,7 @@ export { PolicyService, type PolicyServiceDeps, type TestSender } from './policy
 export { HistoryService, type HistoryServiceDeps, type Redeliverer } from './history-service.ts';
 export { WebhookSettings, notificationsEnabled, notificationEnableKey } from './settings.ts';
 export { parseEndpoint, parseTarget, redacted, type TargetSpec } from './policy-spec.ts';
+export { parseCaCert, caCertOf, maxCaCertBytes } from './ca-cert.ts';
 export type { PolicyScope, ListRequest, ListPage, SortKey, WebhookCallContext } from './policy-scope.ts';
 export type { PolicyView, TargetView, ExecutionView, TaskView, TestResultView } from './views.ts';
 export type { FormatContext, RenderedPayload, PayloadFormatter } from './formats/types.ts';

@@ -22,6 +22,7 @@ import { hasMarker, redactionMarker, restoreAddress } from './redaction.ts';
 import { isRecord } from './formats/common.ts';
 import { distributionContentTypes, httpPayloadFormats, isNotifyType, teamsPayloadFormats, type NotifyType } from './formats/index.ts';
 import { stringMap } from './stored-json.ts';
+import { caCertOf, parseCaCert } from './ca-cert.ts';
 
 /** Signature header styles (Wharf). */
 export const signatureStyles = ['standard', 'github'] as const;
@@ -61,7 +62,7 @@ export interface TargetSpec extends TargetSpecLike {
   /** The id of the stored target this one updates, when known. */
   id: number | null;
   type: NotifyType;
-  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; [adminTrustedOption]?: true };
+  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; [adminTrustedOption]?: true; ca_cert?: string };
 }
 
 function oneOf(list: readonly string[], s: string): boolean {
@@ -124,12 +125,13 @@ function globList(v: unknown, field: string): string[] {
 }
 
 /** The stored state of a target an update may carry secrets over from. */
-export type StoredTarget = Pick<WebhookTargetRow, 'id' | 'type' | 'address' | 'auth_header' | 'secret' | 'headers' | 'position'>;
+export type StoredTarget = Pick<WebhookTargetRow, 'id' | 'type' | 'address' | 'auth_header' | 'secret' | 'headers' | 'position'> & { options?: string };
 
 /**
  * Validates one target object (Harbor's rules and messages, then Wharf's fields). `previous` is
  * the stored target this one updates, if any: omitted or placeholder secrets are taken from it
- * when the address is unchanged.
+ * when the address is unchanged; an omitted `ca_cert` keeps its CA (not a secret; null or ''
+ * removes it), so a Harbor client's full replace does not drop it.
  */
 export function parseTarget(input: unknown, index: number, policyName: string, previous: StoredTarget | undefined): TargetSpec {
   if (!isRecord(input)) throw fail('BAD_REQUEST', `targets[${index}] must be an object`);
@@ -187,6 +189,8 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     }
   }
   if (payloadFormat === 'Distribution') options.distribution_content_type = dct === undefined || dct === '' ? distributionContentTypes[0] : dct;
+  const ca = input.ca_cert === undefined ? (previous?.options === undefined ? null : caCertOf(previous.options)) : parseCaCert(input.ca_cert, `targets[${index}].ca_cert`);
+  if (ca !== null) options.ca_cert = ca;
   const id = typeof input.id === 'number' && Number.isSafeInteger(input.id) ? input.id : null;
   return {
     id,

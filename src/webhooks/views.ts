@@ -30,6 +30,8 @@ export interface TargetView {
   /** Always '' (write-only); see auth_header_set. */
   auth_header: string;
   skip_cert_verify: boolean;
+  /** Wharf: the target's own CA certificates (PEM), when set; a CA is not a secret. */
+  ca_cert?: string;
   payload_format: string;
   auth_header_set: boolean;
   secret_set: boolean;
@@ -152,6 +154,7 @@ export function targetView(t: WebhookTargetRow, actor: Actor): TargetView {
     address: redactAddress(t.address),
     auth_header: '',
     skip_cert_verify: t.skip_cert_verify === 1,
+    ...(typeof opts.ca_cert === 'string' && opts.ca_cert !== '' ? { ca_cert: opts.ca_cert } : {}),
     payload_format: t.payload_format,
     auth_header_set: t.auth_header !== '',
     secret_set: t.secret !== '',
