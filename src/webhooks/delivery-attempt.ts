@@ -10,6 +10,7 @@ import { classify, type Verdict } from './retry.ts';
 import { buildHeaders, redactHeaders } from './signer.ts';
 import { redactAddress, redactionMarker } from './redaction.ts';
 import { isAdminTrusted } from './target-row.ts';
+import { caCertOf } from './ca-cert.ts';
 
 /** One attempt as recorded (and as `sendTest` returns it). */
 export interface AttemptRecord {
@@ -27,7 +28,7 @@ export interface AttemptRecord {
   verdict: Verdict;
 }
 
-/** The parts of a target an attempt needs. */
+/** The parts of a target an attempt needs (`options` carries the admin-trusted mark and the target's own CA, `ca_cert`). */
 export type AttemptTarget = Pick<WebhookTargetRow, 'type' | 'address' | 'payload_format' | 'options' | 'auth_header' | 'skip_cert_verify' | 'secret' | 'headers' | 'timeout_ms'>;
 
 /** Chat targets, whose webhook URL (path or query) is the secret. */
@@ -82,6 +83,7 @@ export async function attemptOnce(
     body: input.body,
     timeoutMs: input.target.timeout_ms ?? config.webhooks.timeout_ms,
     skipCertVerify: input.target.skip_cert_verify === 1,
+    caCert: caCertOf(input.target.options),
     signal: input.signal,
   });
   const refused = result.errorKind === 'blocked' || result.errorKind === 'invalid_url';

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { createHash } from 'node:crypto';
+import { generateCa, issueServerCertificate, type KeyPairPem } from '../platform/index.ts';
 import { AddressPolicy } from './address-policy.ts';
-import { sealedError, WebhookHttpClient, type Resolver } from './http-client.ts';
+import { maxCaPools, sealedError, WebhookHttpClient, type Resolver } from './http-client.ts';
 
 let server: Server;
 let base = '';
@@ -241,6 +242,117 @@ test('TLS: a self-signed certificate fails unless skip_cert_verify is set', asyn
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** An HTTPS server on 127.0.0.1 with a certificate a fresh private CA signed; counts its open connections. */
+async function privateCaServer(): Promise<{ ca: KeyPairPem; url: string; open: () => number; accepted: () => number; close: () => Promise<void> }> {
+  const now = new Date();
+  const ca = await generateCa('webhook receiver test CA', now, 1);
+  const leaf = await issueServerCertificate(ca, ['127.0.0.1'], now, 1);
+  const conns = new Set<Socket>();
+  let accepted = 0;
+  const tls = createHttpsServer({ key: leaf.key, cert: leaf.cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.end('private ca'));
+  });
+  tls.on('secureConnection', (s: Socket) => {
+    accepted++;
+    conns.add(s);
+    s.on('close', () => conns.delete(s));
+  });
+  await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
+  const a = tls.address();
+  return {
+    ca,
+    url: `https://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`,
+    open: () => conns.size,
+    accepted: () => accepted,
+    close: async () => {
+      tls.closeAllConnections();
+      await new Promise((r) => tls.close(r));
+    },
+  };
+}
+
+test('TLS: a target\'s own CA (ca_cert) is trusted for that target only; a wrong CA fails; skip_cert_verify ignores it', async () => {
+  const srv = await privateCaServer();
+  const other = await generateCa('some other CA', new Date(), 1);
+  const c = client();
+  const post = (caCert: string | null, skipCertVerify = false, trusted = true) => c.send({ url: srv.url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify, caCert, trusted });
+  try {
+    const without = await post(null);
+    assert.equal(without.status, null);
+    assert.equal(without.errorKind, 'network');
+    assert.match(without.error ?? '', /certificate/i, String(without.error));
+    const withCa = await post(srv.ca.cert);
+    assert.equal(withCa.status, 200, String(withCa.error));
+    assert.equal(withCa.body?.toString(), 'private ca');
+    // In a bundle with another CA, as a PEM file often holds several.
+    assert.equal((await post(`${other.cert}${srv.ca.cert}`)).status, 200);
+    const wrong = await post(other.cert);
+    assert.equal(wrong.status, null);
+    assert.match(wrong.error ?? '', /certificate/i, String(wrong.error));
+    // The CA trusted for one target is not trusted for the next one without it (separate pools).
+    assert.equal((await post(null)).status, null);
+    const lax = await post(other.cert, true);
+    assert.equal(lax.status, 200, String(lax.error));
+  } finally {
+    await c.close();
+    await srv.close();
+  }
+});
+
+test('TLS: a target\'s CA does not lift the address policy or the sealing of private answers', async () => {
+  const srv = await privateCaServer();
+  try {
+    const refused = client({ allowPrivate: false });
+    try {
+      const r = await refused.send({ url: srv.url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: false, caCert: srv.ca.cert, trusted: false });
+      assert.equal(r.errorKind, 'blocked', String(r.error));
+    } finally {
+      await refused.close();
+    }
+    const sealedClient = client({ allowPrivate: false, allowList: ['127.0.0.0/8'] });
+    try {
+      const ok = await sealedClient.send({ url: srv.url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: false, caCert: srv.ca.cert, trusted: false });
+      assert.equal(ok.status, 200, String(ok.error));
+      assert.equal(ok.body?.length, 0, 'an untrusted answer from a private address keeps its status only');
+      const bad = await sealedClient.send({ url: srv.url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: false, caCert: null, trusted: false });
+      assert.equal(bad.error, sealedError, 'a certificate failure at a private address is sealed like any other');
+    } finally {
+      await sealedClient.close();
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
+test('TLS: pools of targets with their own CA are capped; the least recently used is closed with its connections', async () => {
+  const srv = await privateCaServer();
+  const cap = 3;
+  const c = new WebhookHttpClient({ policy: new AddressPolicy({ allowPrivate: true, allowList: [] }), connections: 4, responseBodyLimit: 4096, caPools: cap });
+  const post = (caCert: string) => c.send({ url: srv.url, headers: {}, body: '{}', timeoutMs: 3000, skipCertVerify: false, caCert, trusted: true });
+  try {
+    assert.equal(maxCaPools, 32, 'the default cap');
+    // Every bundle trusts the receiver's CA plus one CA of its own: a distinct pool each.
+    const extra = await Promise.all(Array.from({ length: cap + 3 }, (_, i) => generateCa(`filler ${i}`, new Date(), 1)));
+    const bundles = extra.map((e) => `${e.cert}${srv.ca.cert}`);
+    for (const b of bundles) {
+      assert.equal((await post(b)).status, 200);
+      assert.ok(c.caPoolCount <= cap, String(c.caPoolCount));
+    }
+    assert.equal(srv.accepted(), cap + 3, 'one connection per pool');
+    // The evicted pools closed their keep-alive connections (well before the 4 s idle timeout).
+    const deadline = Date.now() + 2000;
+    while (srv.open() > cap && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(srv.open(), cap, 'one open connection per kept pool');
+    // An evicted CA's target is served again by a new pool, still within the cap.
+    assert.equal((await post(bundles[0] ?? '')).status, 200);
+    assert.equal(c.caPoolCount, cap);
+  } finally {
+    await c.close();
+    await srv.close();
   }
 });
 

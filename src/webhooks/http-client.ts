@@ -16,6 +16,11 @@
  * - `skipCertVerify` picks a second pool set with certificate verification off; `trusted` (a
  *   target a system admin saved) picks pools whose policy allows private addresses. Trusted and
  *   untrusted requests never share a connection.
+ * - `caCert` (a target's own CA, ./ca-cert.ts) is trusted besides the system roots and
+ *   `tls.trusted_ca_files`, in pools of its own keyed by the CA's sha256; at most `caPools`
+ *   (default {@link maxCaPools}) such pools are kept, the least recently used one is closed when
+ *   another is needed (its requests in flight finish first). With `skipCertVerify` the CA is
+ *   ignored.
  * - Answers from non-public addresses to untrusted requests are sealed: the status is kept, the
  *   response headers and body are dropped and a failure without a response gets one uniform
  *   message, so a caller who may not reach private networks learns nothing about them (which port
@@ -31,6 +36,7 @@ import { performance } from 'node:perf_hooks';
 import { trustedCa } from '../platform/index.ts';
 import { Agent, buildConnector } from 'undici';
 import { AddressPolicy, classifyAddress, describeRefusal, type Refusal } from './address-policy.ts';
+import { caKey } from './ca-cert.ts';
 import { addressSecrets, headerSecrets, scrubSecrets } from './redaction.ts';
 
 /** Resolves a host name to all its addresses (replaceable in tests, where only loopback exists). */
@@ -49,6 +55,8 @@ export interface HttpClientOptions {
   connections: number;
   /** Bytes of a response body kept. */
   responseBodyLimit: number;
+  /** Pools of targets with their own CA kept at once. Default {@link maxCaPools}. */
+  caPools?: number;
   /** Connect timeout, ms (the request deadline still applies). Default 5000. */
   connectTimeoutMs?: number;
   resolver?: Resolver;
@@ -61,6 +69,8 @@ export interface OutboundRequest {
   body: string;
   timeoutMs: number;
   skipCertVerify: boolean;
+  /** PEM certificates trusted for this request besides the system store (a target's `ca_cert`); ignored with skipCertVerify. */
+  caCert?: string | null;
   /** Aborts the request early (shutdown). */
   signal?: AbortSignal;
   /**
@@ -74,6 +84,9 @@ export interface OutboundRequest {
    */
   redactedHeaders?: Record<string, string>;
 }
+
+/** Connection pools for targets with their own CA kept at once by default (least recently used closed first). */
+export const maxCaPools = 32;
 
 /** The error text of an untrusted request to a private address that got no response. */
 export const sealedError = 'no response from a private address (details are shown only for targets saved by a system admin)';
@@ -169,6 +182,8 @@ function scrubBody(body: Buffer, secrets: readonly string[], truncated: boolean)
 export class WebhookHttpClient {
   /** Pools by `${insecure}/${trusted}`. */
   private readonly agents = new Map<string, Agent>();
+  /** Pools of targets with their own CA by `${trusted}/${sha256 of the CA}`, least recently used first. */
+  private readonly caAgents = new Map<string, Agent>();
   private readonly resolver: Resolver;
   private readonly trustedPolicy: AddressPolicy;
   /** Host names that resolved to a non-public address (their answers are sealed for untrusted requests). */
@@ -217,16 +232,49 @@ export class WebhookHttpClient {
     );
   };
 
-  private agent(insecure: boolean, trusted: boolean): Agent {
+  private agent(insecure: boolean, trusted: boolean, caCert: string | null): Agent {
+    if (caCert !== null && !insecure) return this.caAgent(trusted, caCert);
     const key = `${insecure}/${trusted}`;
     const existing = this.agents.get(key);
     if (existing) return existing;
+    const agent = this.newAgent(insecure, trusted, null);
+    this.agents.set(key, agent);
+    return agent;
+  }
+
+  /** The pool of a target's own CA: found and moved to the most recent end, or made (closing the least recently used past the cap). */
+  private caAgent(trusted: boolean, caCert: string): Agent {
+    const key = `${trusted}/${caKey(caCert)}`;
+    const existing = this.caAgents.get(key);
+    if (existing) {
+      this.caAgents.delete(key);
+      this.caAgents.set(key, existing);
+      return existing;
+    }
+    while (this.caAgents.size >= Math.max(1, this.opts.caPools ?? maxCaPools)) {
+      const [oldestKey, oldest] = this.caAgents.entries().next().value ?? [];
+      if (oldestKey === undefined || oldest === undefined) break;
+      this.caAgents.delete(oldestKey);
+      // close() lets the requests already on it finish, then ends its connections.
+      oldest.close().catch(() => undefined);
+    }
+    const agent = this.newAgent(false, trusted, caCert);
+    this.caAgents.set(key, agent);
+    return agent;
+  }
+
+  /** CA pools open right now (tests). */
+  get caPoolCount(): number {
+    return this.caAgents.size;
+  }
+
+  private newAgent(insecure: boolean, trusted: boolean, caCert: string | null): Agent {
     const policy = trusted ? this.trustedPolicy : this.opts.policy;
     const base = buildConnector({
       timeout: this.opts.connectTimeoutMs ?? 5000,
       rejectUnauthorized: !insecure,
-      // The system roots plus tls.trusted_ca_files (undefined: Node's roots alone).
-      ca: trustedCa(),
+      // The system roots plus tls.trusted_ca_files plus the target's CA (undefined: Node's roots alone).
+      ca: trustedCa(caCert),
       lookup: this.guardedLookup(policy),
     });
     const connect: buildConnector.connector = (options, cb) => {
@@ -241,9 +289,7 @@ export class WebhookHttpClient {
       }
       base(options, cb);
     };
-    const agent = new Agent({ connections: this.opts.connections, connect, keepAliveTimeout: 4000, allowH2: false });
-    this.agents.set(key, agent);
-    return agent;
+    return new Agent({ connections: this.opts.connections, connect, keepAliveTimeout: 4000, allowH2: false });
   }
 
   /** Sends one POST. Never throws: every failure is described in the result. */
@@ -276,7 +322,7 @@ export class WebhookHttpClient {
     const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
     const limit = this.opts.responseBodyLimit;
     try {
-      const res = await this.agent(req.skipCertVerify, trusted).request({
+      const res = await this.agent(req.skipCertVerify, trusted, req.caCert ?? null).request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: 'POST',
@@ -339,8 +385,9 @@ export class WebhookHttpClient {
 
   /** Closes every pooled connection. */
   async close(): Promise<void> {
-    const agents = [...this.agents.values()];
+    const agents = [...this.agents.values(), ...this.caAgents.values()];
     this.agents.clear();
+    this.caAgents.clear();
     await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)));
   }
 }
