@@ -54,6 +54,12 @@ ORDER BY v.n`,
     return query<EventRow>(db, `SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, [afterSeq, limit]);
   },
 
+  /** The outbox row with this event id (the UUID every format carries), or undefined. */
+  async eventById(db: Executor, id: string): Promise<EventRow | undefined> {
+    const rows = await query<EventRow>(db, `SELECT * FROM events WHERE id = ?`, [id]);
+    return rows[0];
+  },
+
   /** The outbox rows with these sequence numbers. */
   async eventsBySeq(db: Executor, seqs: readonly number[]): Promise<EventRow[]> {
     if (seqs.length === 0) return [];

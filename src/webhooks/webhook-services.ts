@@ -11,12 +11,15 @@ import type { Resolver } from './http-client.ts';
 import { PolicyService, type TestSender } from './policy-service.ts';
 import { HistoryService, type Redeliverer } from './history-service.ts';
 import { WebhookSettings } from './settings.ts';
+import { PreviewService } from './preview-service.ts';
 
 /** The webhook API's services. */
 export interface WebhookServices {
   policies: PolicyService;
   history: HistoryService;
   settings: WebhookSettings;
+  /** Payload previews: an event rendered for a target, not sent (Wharf). */
+  preview: PreviewService;
 }
 
 /** What the webhook services need. */
@@ -39,5 +42,6 @@ export function createWebhookServices(deps: WebhookServicesDeps): WebhookService
     policies: new PolicyService({ db, authorizer, config, audit, sender: engine, resolver }),
     history: new HistoryService({ db, authorizer, redeliverer: engine }),
     settings: new WebhookSettings({ db, authorizer }),
+    preview: new PreviewService({ db, authorizer, config }),
   };
 }

@@ -16,6 +16,7 @@
  * Wharf extensions:
  *   POST   /projects/{p}/webhook/policies/{id}/executions/{e}/redeliver -> 201 with the execution
  *   POST   /projects/{p}/webhook/policies/test                          test a target (or Harbor's legacy policy body)
+ *   POST   /projects/{p}/webhook/preview                                render an event for a target, send nothing
  *   /system/webhook/...                                                 the same tree for system-wide policies (admin)
  *
  * `{p}` is Harbor's project_name_or_id with `X-Is-Resource-Name`. Every decision (who may, does
@@ -110,6 +111,9 @@ function policyTree(app: FastifyInstance, deps: AppDeps, base: string, scopeOf: 
   });
 
   app.get<{ Params: PolicyParams }>(`${base}/events`, async (req) => policies.supportedEvents(callContext(req), scopeOf(req)));
+
+  // Wharf extension: the body a target would get for an event (a sample of a type, or a stored one), not sent.
+  app.post<{ Params: PolicyParams; Body: unknown }>(`${base}/preview`, async (req) => deps.webhooks.preview.preview(callContext(req), scopeOf(req), req.body));
 
   app.get<{ Params: PolicyParams }>(`${base}/lasttrigger`, async (req) => history.lastTrigger(callContext(req), scopeOf(req)));
 
