@@ -23,7 +23,7 @@ import { JobService } from './jobs/index.ts';
 import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbScheduleOf, vulndbUpdateJob, vulndbUpdateType } from './scanning/index.ts';
 import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
 import { ScanAll, ScanService } from './scanning/index.ts';
-import { SecurityHub, VulnerabilityGate } from './scanning/index.ts';
+import { CveExports, SecurityHub, VulnerabilityGate } from './scanning/index.ts';
 import { ImmutabilityRules, RetentionService } from './lifecycle/index.ts';
 import { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from './replication/index.ts';
 import { PreheatInstances, PreheatPolicies, PreheatRuns } from './preheat/index.ts';
@@ -181,6 +181,8 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   jobs.register(scans.scanOnPushHandler());
   const scanAll = new ScanAll({ db: db.kysely, jobs, scans, authorizer, batchSize: config.scanning.scan_all_batch });
   jobs.register(scanAll.handler());
+  const cveExports = new CveExports({ db: db.kysely, authorizer, jobs });
+  jobs.register(cveExports.handler());
   // Outbox consumers: auto_scan / auto_sbom_generation on PUSH_ARTIFACT; reports of digests no longer stored go on DELETE_ARTIFACT.
   consumers.register(scans.scanOnPushConsumer());
   consumers.register(scans.cleanupConsumer());
@@ -232,7 +234,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   if (ownCa) trustCertificates([ownCa]);
   let redirect: Server | null = null;
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), ...(certificates ? { tls: certificates } : {}) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), cveExports, ...(certificates ? { tls: certificates } : {}) });
   let address = '';
   return {
     config,

@@ -18,7 +18,7 @@ import type { WebhookServices } from '../webhooks/index.ts';
 import type { JobService } from '../jobs/index.ts';
 import type { CveAllowlists, ScannerRegistrations } from '../scanning/index.ts';
 import type { ScanAll, ScanService } from '../scanning/index.ts';
-import type { SecurityHub } from '../scanning/index.ts';
+import type { CveExports, SecurityHub } from '../scanning/index.ts';
 import type { ImmutabilityRules, RetentionService } from '../lifecycle/index.ts';
 import type { RegistryEndpoints, ReplicationPolicies, ReplicationRuns } from '../replication/index.ts';
 import type { PreheatInstances, PreheatPolicies, PreheatRuns } from '../preheat/index.ts';
@@ -72,6 +72,8 @@ export interface AppDeps {
   scans?: { service: ScanService; all: ScanAll };
   /** Harbor's security hub (/security/summary, /security/vul); absent: no /security routes. */
   security?: SecurityHub;
+  /** Harbor's CVE export (/export/cve). */
+  cveExports?: CveExports;
   /** Whether writes can succeed (a full disk): /healthz and /readyz report it, error handlers answer 503. */
   disk: DiskMonitor;
   /** HTTPS (docs/tls.md): the served certificate and the CA /systeminfo/getcert offers; absent: plain HTTP. */

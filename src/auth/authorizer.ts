@@ -75,6 +75,8 @@ export type Action =
   | 'manage-labels'
   /** Add a label to an artifact or remove one (Harbor's artifact-label create/delete). */
   | 'label-artifact'
+  /** Export the project's scan findings as CSV and read one's exports (Harbor's export-cve create/read). */
+  | 'export-cve'
   /** System-wide administration (create projects, users, configurations, gc, system policies). */
   | 'admin';
 
@@ -123,6 +125,7 @@ export const matrix: Readonly<Record<Action, Rule>> = Object.freeze({
   'read-labels': rule(['projectAdmin', 'maintainer', 'developer', 'guest'], ['label:list', 'label:read']),
   'manage-labels': rule(['projectAdmin', 'maintainer'], ['label:create', 'label:update', 'label:delete']),
   'label-artifact': rule(['projectAdmin', 'maintainer', 'developer'], ['artifact-label:create', 'artifact-label:delete']),
+  'export-cve': rule(['projectAdmin', 'maintainer', 'developer'], ['export-cve:create', 'export-cve:read']),
   admin: rule([], []),
 });
 

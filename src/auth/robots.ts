@@ -47,6 +47,7 @@ export const robotResources: Readonly<Record<string, ReadonlySet<string>>> = Obj
   sbom: new Set(['create', 'read', 'stop']),
   metadata: new Set(['create', 'delete', 'list', 'read', 'update']),
   scanner: new Set(['create', 'read']),
+  'export-cve': new Set(['create', 'read']),
   'helm-chart': new Set(['create', 'read', 'delete', 'list']),
   'helm-chart-version': new Set(['create', 'read', 'delete', 'list']),
 });

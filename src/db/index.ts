@@ -30,3 +30,4 @@ export * from './replication-run-store.ts';
 export * from './replication-store.ts';
 export * from './configuration-store.ts';
 export * from './user-group-store.ts';
+export * from './cve-export-store.ts';

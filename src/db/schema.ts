@@ -824,6 +824,17 @@ export interface Database {
   console_sessions: ConsoleSessionsTable;
   user_groups: UserGroupsTable;
   user_group_members: UserGroupMembersTable;
+  cve_exports: CveExportsTable;
+}
+
+/** A CVE export file (Harbor's /export/cve; migration 0030, src/db/cve-export-store.ts). */
+export interface CveExportsTable {
+  /** The SCAN_DATA_EXPORT job execution that wrote it. */
+  execution_id: number;
+  /** Findings in the file (0: nothing matched). */
+  rows: number;
+  csv: string;
+  creation_time: number;
 }
 
 /** Row types, for repositories' signatures. */

@@ -22,6 +22,7 @@ export { ScanAll, SCAN_ALL, scanAllScheduleOperator, type ScanAllDeps, type Scan
 export { reportOverview, mergedOverview, mergeStatus, mergedReportId, splitReportId, sbomOverview, vulnerabilitiesAddition, summaryOf, type ReportState, type SbomState } from './overview.ts';
 export { ingestVulnerabilityReport, ingestSbomReport, normalizeSeverity, type IngestedReport, type IngestedItem, type StoredSeverity } from './report-ingest.ts';
 export { sbomAccessory, pushSbomAccessory, sbomLayerMediaType, type SbomAccessory } from './sbom-accessory.ts';
+export { CveExports, SCAN_DATA_EXPORT, exportColumns, nothingMatched, parseCriteria, safeCell, type CveExportsDeps, type ExportCriteria, type ExportExecutionView, type ExportFile } from './cve-export.ts';
 export { SecurityHub, vulnerabilityFilters, type SecurityHubDeps, type SecuritySummaryView, type VulnerabilityItemView, type VulnerabilityListRequest } from './security-hub.ts';
 export { VulnerabilityGate, type VulnerabilityGateDeps } from './pull-gate.ts';
 export { decideGate, severityCode as gateSeverityCode, type GateFacts, type GateDecision } from './gate.ts';

@@ -162,6 +162,8 @@ interface Seed {
   preheatInstanceId: number;
   preheatExecutionId: number;
   preheatTaskId: number;
+  exportId: number;
+  exportFile: boolean;
   iconDigest: string;
   proxyProject: string;
   groupId?: number;
@@ -330,6 +332,26 @@ const calls: Array<[string, () => Promise<unknown>]> = [
   ['getLatestScheduledScanAllMetrics', () => call('getLatestScheduledScanAllMetrics')],
   ['getSecuritySummary', () => call('getSecuritySummary', { query: { with_dangerous_cve: true, with_dangerous_artifact: true } })],
   ['ListVulnerabilities', () => call('ListVulnerabilities', { query: { tune_count: true, with_tag: true } })],
+  // CVE export
+  [
+    'exportScanData',
+    async () => {
+      const started = obj((await call('exportScanData', { body: { job_name: 'contract', projects: [s.projectId] } })).json);
+      s.exportId = Number(started.id);
+      for (let i = 0; i < 200; i++) {
+        const e = obj((await call('getScanDataExportExecution', { params: { execution_id: s.exportId } })).json);
+        if (e.status === 'Success' || e.status === 'Error') {
+          s.exportFile = e.file_present === true;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail('the CVE export did not finish');
+    },
+  ],
+  ['getScanDataExportExecution', () => call('getScanDataExportExecution', { params: { execution_id: s.exportId } })],
+  ['getScanDataExportExecutionList', () => call('getScanDataExportExecutionList')],
+  ['downloadScanData', () => (s.exportFile ? call('downloadScanData', { params: { execution_id: s.exportId } }) : callError('downloadScanData', 404, { params: { execution_id: s.exportId } }))],
   ['getSystemCVEAllowlist', () => call('getSystemCVEAllowlist')],
   ['putSystemCVEAllowlist', () => call('putSystemCVEAllowlist', { body: { items: [{ cve_id: 'CVE-2024-0001' }], expires_at: null } })],
   // robots

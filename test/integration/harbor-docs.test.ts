@@ -54,7 +54,7 @@ describe('docs/harbor-api.md', () => {
     const routes = routesOf(w.wharf.app.printRoutes({ commonPrefix: false })).filter((r) => r.path.startsWith('/api/v2.0/'));
     const items = notServed();
     // The list shrinks as operations land (11 paths at P2P preheat); a parser that reads too few fails here.
-    assert.ok(items.length >= 8, `read ${items.length} paths`);
+    assert.ok(items.length >= 3, `read ${items.length} paths`);
     for (const item of items) {
       const served = routes.filter((r) => holds(r, item));
       assert.deepEqual(served, [], `${item.method ?? ''} ${item.anywhere ? '...' : ''}/${item.segments.join('/')} is listed as not served`);

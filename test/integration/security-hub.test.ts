@@ -9,79 +9,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { startWharf, adminAuth, type TestWharf } from '../helpers/wharf.ts';
 import { pushSmallImage, putManifest, smallImage } from '../helpers/webhook-client.ts';
-import { ScanReportStore, type ReportResult } from '../../src/db/index.ts';
+import { finding, harborFetch, storeReport as storeReportIn, vulnMime, type Finding } from '../helpers/scan-reports.ts';
 import type { VulnerabilityItemView } from '../../src/scanning/index.ts';
 import { error, ok } from '../helpers/answers.ts';
 
-const v11 = 'application/vnd.security.vulnerability.report; version=1.1';
-const v10 = 'application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0';
+const { v11, v10 } = vulnMime;
 const devAuth = 'Basic ' + Buffer.from('sec-dev:DevPass123').toString('base64');
 const projectAdminAuth = 'Basic ' + Buffer.from('sec-pa:DevPass123').toString('base64');
 
 let tw: TestWharf;
-
-const api = (path: string, init: { method?: string; body?: unknown; auth?: string | null } = {}) => {
-  const headers = new Headers();
-  const auth = init.auth === undefined ? adminAuth : init.auth;
-  if (auth) headers.set('authorization', auth);
-  if (init.body !== undefined) headers.set('content-type', 'application/json');
-  return fetch(`${tw.url}/api/v2.0${path}`, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
-};
-
-interface Finding {
-  cve: string;
-  pkg: string;
-  version: string;
-  severity: 'Critical' | 'High' | 'Medium' | 'Low' | 'None' | 'Unknown';
-  score: number | null;
-  fix?: string;
-  status?: string;
-}
-
-const f = (cve: string, pkg: string, version: string, severity: Finding['severity'], score: number | null, extra: { fix?: string; status?: string } = {}): Finding => ({ cve, pkg, version, severity, score, ...extra });
-
-/** The report result the scan service would store for these findings. */
-function result(findings: readonly Finding[]): ReportResult {
-  const counts = { total: 0, fixable: 0, Critical: 0, High: 0, Medium: 0, Low: 0, None: 0, Unknown: 0 };
-  for (const x of findings) {
-    counts.total++;
-    counts[x.severity]++;
-    if (x.fix) counts.fixable++;
-  }
-  return {
-    severity: findings[0]?.severity ?? 'None',
-    counts,
-    scanner: JSON.stringify({ name: 'Wharf', vendor: 'Wharf', version: 'test' }),
-    generatedAt: '2026-01-02T03:04:05Z',
-    items: findings.map((x) => ({
-      cve_id: x.cve,
-      package: x.pkg,
-      version: x.version,
-      fix_version: x.fix ?? '',
-      severity: x.severity,
-      status: x.status ?? '',
-      description: `${x.cve} in ${x.pkg}`,
-      links: JSON.stringify([`https://avd.example/${x.cve}`]),
-      cwe_ids: '[]',
-      preferred_cvss: JSON.stringify({ score_v3: x.score, score_v2: null, vector_v3: '', vector_v2: '' }),
-      vendor_attributes: '{}',
-    })),
-  };
-}
+const api = harborFetch(() => tw.url);
+const f = finding;
 
 /** Stores one report for `digest` through the scan report store: Pending, then finished. */
-async function storeReport(digest: string, registration: string, mime: string, status: 'Success' | 'Error', findings: readonly Finding[]): Promise<void> {
-  const db = tw.wharf.db.kysely;
-  const store = new ScanReportStore(db);
-  const uuid = randomUUID();
-  await db.transaction().execute(async (trx) => {
-    await store.insertReports(trx, [{ uuid, digest, registration_uuid: registration, mime_type: mime, execution_id: 0, task_id: null }], Date.now());
-    assert.equal(await store.finishReport(trx, uuid, status, status === 'Error' ? 'the adapter failed' : '', status === 'Success' ? result(findings) : null, Date.now()), true);
-  });
-}
+const storeReport = (digest: string, registration: string, mime: string, status: 'Success' | 'Error', findings: readonly Finding[]) => storeReportIn(tw.wharf.db.kysely, digest, registration, mime, status, findings);
 
 const a = [
   f('CVE-2024-0001', 'openssl', '3.0.1', 'Critical', 9.8, { fix: '3.0.2', status: 'fixed' }),

@@ -20,6 +20,7 @@ import { systemRoutes } from './system.ts';
 import { tlsCertRoutes } from './tls-cert.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { cveExportRoutes } from './cve-export.ts';
 import { configurationRoutes } from './configurations.ts';
 import { quotaRoutes } from './quotas.ts';
 import { auditRoutes } from './audit.ts';
@@ -109,6 +110,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(scannerRoutes(deps));
     await app.register(scanRoutes(deps));
     await app.register(securityRoutes(deps));
+    await app.register(cveExportRoutes(deps));
     await app.register(immutableRuleRoutes(deps));
     await app.register(labelRoutes(deps));
     await app.register(retentionRoutes(deps));

@@ -119,6 +119,7 @@ const foldedPermissions: Readonly<Record<string, Action>> = Object.freeze({
   'preheat-policy:update': 'manage',
   'preheat-policy:delete': 'manage',
   'preheat-policy:list': 'manage',
+  'export-cve:list': 'export-cve',
 });
 
 /** The Wharf action a Harbor project permission stands for (`''`: the project itself), or null. */
