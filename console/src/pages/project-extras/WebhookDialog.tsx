@@ -31,6 +31,7 @@ import { ErrorAlert } from '../../components/common.tsx';
 import { write } from '../../lib/api.ts';
 import { useAction } from './parts.tsx';
 import { emptyForm, eventLabel, formFromPolicy, formatsFor, hasPayloadFormat, policyBody, REDACTED, targetFromForm, validateForm, type SupportedEvents, type WebhookForm, type WebhookPolicy } from './webhook-form.ts';
+import { defaultPayloadFormat, formatAfterTypeChange, notifyTypeLabel } from './webhook-form.ts';
 
 interface TestResult {
   success: boolean;
@@ -93,12 +94,12 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
                 value={f.notifyType}
                 onChange={(e) => {
                   const t = e.target.value;
-                  setF((old) => ({ ...old, notifyType: t, payloadFormat: hasPayloadFormat(t) ? old.payloadFormat || 'Default' : '' }));
+                  setF((old) => ({ ...old, notifyType: t, payloadFormat: formatAfterTypeChange(events, old.payloadFormat, t) }));
                 }}
               >
                 {notifyTypes.map((t) => (
                   <MenuItem key={t} value={t}>
-                    {t}
+                    {notifyTypeLabel(t)}
                   </MenuItem>
                 ))}
               </Select>
@@ -106,7 +107,7 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
             {hasPayloadFormat(f.notifyType) ? (
               <FormControl fullWidth>
                 <InputLabel id="wh-payload-format">Payload Format</InputLabel>
-                <Select labelId="wh-payload-format" label="Payload Format" value={f.payloadFormat || 'Default'} onChange={(e) => set('payloadFormat', e.target.value)}>
+                <Select labelId="wh-payload-format" label="Payload Format" value={f.payloadFormat || defaultPayloadFormat(f.notifyType)} onChange={(e) => set('payloadFormat', e.target.value)}>
                   {formats.map((p) => (
                     <MenuItem key={p} value={p}>
                       {p}

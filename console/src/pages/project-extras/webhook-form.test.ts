@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyForm, eventLabel, formFromPolicy, formatsFor, parseDeliveryLog, policyBody, splitPatterns, targetFromForm, toggledPolicy, reenabledTarget, validateForm, type WebhookPolicy } from './webhook-form.ts';
+import { defaultPayloadFormat, formatAfterTypeChange, notifyTypeLabel } from './webhook-form.ts';
 
 const events = { event_type: ['PUSH_ARTIFACT', 'DELETE_ARTIFACT'], notify_type: ['http', 'slack', 'discord'], payload_formats: [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR'] }] };
 
@@ -66,6 +67,27 @@ test('validateForm names what is missing or wrong', () => {
   assert.equal(validateForm({ ...ok, timeoutMs: '120000' }), null);
   assert.match(validateForm({ ...ok, headers: [{ name: 'A', value: '1' }, { name: 'a', value: '2' }] }) ?? '', /twice/);
   assert.match(validateForm({ ...ok, headers: [{ name: '', value: '1' }] }) ?? '', /name/);
+});
+
+test('Teams targets choose AdaptiveCard or MessageCard; Mattermost and Google Chat take none', () => {
+  const withTeams = { ...events, notify_type: ['http', 'slack', 'discord', 'teams', 'mattermost', 'googlechat'], payload_formats: [...events.payload_formats, { notify_type: 'teams', formats: ['AdaptiveCard', 'MessageCard'] }] };
+  assert.deepEqual(formatsFor(withTeams, 'teams'), ['AdaptiveCard', 'MessageCard']);
+  assert.deepEqual(formatsFor(undefined, 'teams'), ['AdaptiveCard', 'MessageCard']);
+  assert.deepEqual(formatsFor(withTeams, 'mattermost'), []);
+  assert.equal(defaultPayloadFormat('teams'), 'AdaptiveCard');
+  assert.equal(defaultPayloadFormat('googlechat'), '');
+  assert.equal(formatAfterTypeChange(withTeams, 'CloudEvents', 'teams'), 'AdaptiveCard');
+  assert.equal(formatAfterTypeChange(withTeams, 'MessageCard', 'http'), 'Default');
+  assert.equal(formatAfterTypeChange(withTeams, 'MessageCard', 'teams'), 'MessageCard');
+  assert.equal(formatAfterTypeChange(withTeams, 'MessageCard', 'mattermost'), '');
+  const teams = { ...emptyForm(withTeams), name: 't', notifyType: 'teams', payloadFormat: 'MessageCard', address: 'https://example.logic.azure.com/workflows/1' };
+  assert.equal(targetFromForm(teams).payload_format, 'MessageCard');
+  assert.equal(targetFromForm({ ...teams, payloadFormat: '' }).payload_format, 'AdaptiveCard');
+  assert.equal('payload_format' in targetFromForm({ ...teams, notifyType: 'googlechat', payloadFormat: '' }), false);
+  const p: WebhookPolicy = { id: 1, name: 'm', enabled: true, event_types: ['PUSH_ARTIFACT'], targets: [{ id: 2, type: 'teams', address: 'https://x', payload_format: '' }] };
+  assert.equal(formFromPolicy(p).payloadFormat, 'AdaptiveCard');
+  assert.equal(notifyTypeLabel('googlechat'), 'Google Chat');
+  assert.equal(notifyTypeLabel('http'), 'http');
 });
 
 test('formats, patterns and event labels', () => {

@@ -120,7 +120,7 @@ export function formFromPolicy(p: WebhookPolicy): WebhookForm {
     description: p.description ?? '',
     enabled: p.enabled,
     notifyType: t.type,
-    payloadFormat: t.payload_format || 'Default',
+    payloadFormat: t.payload_format || defaultPayloadFormat(t.type),
     eventTypes: [...p.event_types],
     address: t.address,
     authHeader: '',
@@ -148,16 +148,33 @@ export function splitPatterns(text: string): string[] {
     .filter((s) => s !== '');
 }
 
-/** Whether the notify type takes a payload format (slack and discord have fixed ones). */
+/** Whether the notify type takes a payload format (http, and Teams' two card shapes; the other chat types have fixed ones). */
 export function hasPayloadFormat(notifyType: string): boolean {
-  return notifyType === 'http';
+  return notifyType === 'http' || notifyType === 'teams';
+}
+
+/** The format the server stores when none is given: Default for http, AdaptiveCard for teams, '' otherwise. */
+export function defaultPayloadFormat(notifyType: string): string {
+  return notifyType === 'http' ? 'Default' : notifyType === 'teams' ? 'AdaptiveCard' : '';
 }
 
 /** The payload formats offered for a notify type. */
 export function formatsFor(events: SupportedEvents | undefined, notifyType: string): string[] {
   if (!hasPayloadFormat(notifyType)) return [];
   const found = events?.payload_formats?.find((f) => f.notify_type === notifyType)?.formats;
-  return found && found.length > 0 ? found : ['Default', 'CloudEvents'];
+  if (found && found.length > 0) return found;
+  return notifyType === 'teams' ? ['AdaptiveCard', 'MessageCard'] : ['Default', 'CloudEvents'];
+}
+
+/** The payload format after switching the notify type: kept when the new type offers it, else the new type's default. */
+export function formatAfterTypeChange(events: SupportedEvents | undefined, format: string, notifyType: string): string {
+  return formatsFor(events, notifyType).includes(format) ? format : defaultPayloadFormat(notifyType);
+}
+
+/** How the notify type menu names a type (Harbor's own two keep their API names). */
+export function notifyTypeLabel(notifyType: string): string {
+  const labels: Record<string, string> = { discord: 'Discord', teams: 'Microsoft Teams', mattermost: 'Mattermost', googlechat: 'Google Chat' };
+  return labels[notifyType] ?? notifyType;
 }
 
 /** What is wrong with the form for the user to fix before sending, or null. */
@@ -187,7 +204,7 @@ export function targetFromForm(f: WebhookForm): Record<string, unknown> {
     skip_cert_verify: !f.verifyRemoteCert,
   };
   if (f.targetId !== undefined) t.id = f.targetId;
-  if (hasPayloadFormat(f.notifyType)) t.payload_format = f.payloadFormat || 'Default';
+  if (hasPayloadFormat(f.notifyType)) t.payload_format = f.payloadFormat || defaultPayloadFormat(f.notifyType);
   if (f.authHeader !== '') t.auth_header = f.authHeader;
   else if (f.removeAuthHeader) t.auth_header = null;
   if (f.secret !== '') t.secret = f.secret;
