@@ -72,7 +72,8 @@ test('formats: supports() is true exactly when the formatter renders the event (
   for (const [type, format] of targets) {
     for (const [name, event] of Object.entries(samples)) {
       covered.add(event.type);
-      const ctx = ctxFor(type, format);
+      // A Template target renders its own template: here the Default payload as JSON.
+      const ctx = ctxFor(type, format, format === 'Template' ? { template: '{{ payload | json }}' } : {});
       if (supports(type, format, event.type)) {
         const out = render(event, ctx);
         assert.doesNotThrow(() => JSON.parse(out.body), `${type}/${format}/${name}`);
