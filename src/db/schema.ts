@@ -752,6 +752,29 @@ export interface UserGroupMembersTable {
   creation_time: number;
 }
 
+/** A project's relay endpoint for another registry's webhooks (issue 16, migration 0027); times in ms. */
+export interface WebhookRelaysTable {
+  id: Generated<number>;
+  project_id: number;
+  /** Unique in its project. */
+  name: string;
+  description: string;
+  /** SHA-256 (hex) of the relay's token; the token itself is never stored. */
+  token_hash: string;
+  creator: string;
+  creation_time: number;
+  /** When a payload was last accepted; null: never. */
+  last_received_at: number | null;
+}
+
+/** A source event a relay has turned into Wharf events, kept a while to drop redeliveries (migration 0027). */
+export interface WebhookRelayReceiptsTable {
+  relay_id: number;
+  /** `<source>:<the source's event id>`, or `<source>:sha256:<hex>` of the event when it has no id. */
+  source_key: string;
+  received_at: number;
+}
+
 /** The whole database. */
 /** A signed-in browser of the web console (issue 14, migration 0021); times in ms. */
 export interface ConsoleSessionsTable {
@@ -824,6 +847,8 @@ export interface Database {
   console_sessions: ConsoleSessionsTable;
   user_groups: UserGroupsTable;
   user_group_members: UserGroupMembersTable;
+  webhook_relays: WebhookRelaysTable;
+  webhook_relay_receipts: WebhookRelayReceiptsTable;
   cve_exports: CveExportsTable;
 }
 

@@ -81,6 +81,25 @@ export interface RequestInfo {
   useragent: string;
 }
 
+/** The registries a relay (src/webhooks/relay/) accepts webhooks from. */
+export const relaySources = ['harbor', 'harbor-cloudevents', 'distribution', 'dockerhub'] as const;
+/** A relay source: Harbor's Default or CloudEvents payload, the CNCF registry's envelope, Docker Hub's webhook. */
+export type RelaySource = (typeof relaySources)[number];
+
+/**
+ * Wharf extension: where a relayed event came from. Its repository, artifact and operator are the
+ * source registry's (ids 0 and sizes 0 when the source does not say); its project is the relay's.
+ */
+export interface RelayInfo {
+  /** The relay's name. */
+  name: string;
+  source: RelaySource;
+  /** The source registry, as its payload names it (`https://harbor.example.com`, `harbor.example.com`); '' when it does not. */
+  registryUrl: string;
+  /** The source's own event id, when it has one. */
+  sourceEventId?: string;
+}
+
 interface Base {
   /** Stable event id (UUID), the de-duplication key in every format. */
   id: string;
@@ -89,6 +108,8 @@ interface Base {
   /** Username of the actor; '' for anonymous. */
   operator: string;
   request?: RequestInfo;
+  /** Set on events a relay received from another registry (Wharf extension). */
+  relay?: RelayInfo;
 }
 
 /** PUSH_ARTIFACT, PULL_ARTIFACT, DELETE_ARTIFACT. */

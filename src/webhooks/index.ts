@@ -18,3 +18,4 @@ export { buildHeaders, validateSecret, standardWebhooksKey, hubSignature, userAg
 export { classify, nextDelay, parseRetryAfter } from './retry.ts';
 export { DeliveryThread, type DeliveryThreadOptions } from './delivery-thread.ts';
 export { webhookDispatcher, dispatcherName, policyMatches, formatContext, type DispatcherDeps } from './dispatcher.ts';
+export { WebhookRelays, parseRelayPayload, relayPathPrefix, type WebhookRelaysDeps, type RelayView, type CreatedRelayView, type RelayReceipt } from './relay/index.ts';
