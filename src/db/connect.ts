@@ -34,7 +34,6 @@ import * as m0021 from './migrations/0021-console-sessions.ts';
 import * as m0022 from './migrations/0022-user-groups.ts';
 import * as m0023 from './migrations/0023-preheat.ts';
 import * as m0024 from './migrations/0024-trace-context.ts';
-import * as m0026 from './migrations/0026-event-feed.ts';
 import * as m0027 from './migrations/0027-webhook-relays.ts';
 import * as m0030 from './migrations/0030-cve-exports.ts';
 
@@ -64,7 +63,6 @@ const migrations: Record<string, Migration> = {
   '0022-user-groups': m0022,
   '0023-preheat': m0023,
   '0024-trace-context': m0024,
-  '0026-event-feed': m0026,
   '0027-webhook-relays': m0027,
   '0030-cve-exports': m0030,
 };
