@@ -158,6 +158,10 @@ export interface WebhookPoliciesTable {
   repo_filters: string;
   /** JSON array of glob patterns; empty matches all (Wharf extension). */
   tag_filters: string;
+  /** JSON object of status filters, `{}`: none (Wharf extension, migration 0025; src/webhooks/status-filters.ts). */
+  status_filters: Generated<string>;
+  /** 1: a multi-platform push is one PUSH_ARTIFACT event, the index's (Wharf extension, migration 0025). */
+  fold_platforms: Generated<number>;
   creator: string;
   creation_time: number;
   update_time: number;

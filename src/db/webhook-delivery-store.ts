@@ -35,6 +35,10 @@ export interface SubscribedTarget {
   event_types: string;
   repo_filters: string;
   tag_filters: string;
+  /** JSON object of status filters (migration 0025). */
+  status_filters: string;
+  /** 1: the policy folds multi-platform pushes (migration 0025). */
+  fold_platforms: number;
   target_id: number;
   type: string;
   payload_format: string;
@@ -154,7 +158,7 @@ export interface CreatedExecution {
 // test is a search for the quoted type (the caller applies the exact filter).
 const subscribedTargetsSql = (d: Dialect) => `
 SELECT p.id AS policy_id, p.project_id AS project_id, p.name AS name, p.event_types AS event_types,
-  p.repo_filters AS repo_filters, p.tag_filters AS tag_filters,
+  p.repo_filters AS repo_filters, p.tag_filters AS tag_filters, p.status_filters AS status_filters, p.fold_platforms AS fold_platforms,
   t.id AS target_id, t.type AS type, t.payload_format AS payload_format, t.options AS options
 FROM webhook_targets AS t
 JOIN webhook_policies AS p ON p.id = t.policy_id

@@ -112,12 +112,25 @@ interface Base {
   relay?: RelayInfo;
 }
 
+/** One manifest an index lists, with its platform where the index gives one (Wharf extension). */
+export interface IndexPlatform {
+  digest: string;
+  os?: string;
+  architecture?: string;
+  variant?: string;
+}
+
 /** PUSH_ARTIFACT, PULL_ARTIFACT, DELETE_ARTIFACT. */
 export interface ArtifactEvent extends Base {
   type: 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' | 'DELETE_ARTIFACT';
   project: ProjectRef;
   repository: RepositoryRef;
   artifact: ArtifactRef;
+  /**
+   * Wharf extension, on PUSH_ARTIFACT of an index: every manifest it lists, in its order. Only
+   * policies with `fold_platforms` see it (the dispatcher leaves it out for the others).
+   */
+  platforms?: IndexPlatform[];
 }
 
 /** CREATE_TAG, DELETE_TAG (Wharf additions). `artifact.tag` is the tag created or deleted. */

@@ -30,7 +30,7 @@ import {
 } from '../domain/index.ts';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
 import { GroupCommit, isIndexChild, isTagged, registryStore } from '../db/index.ts';
-import type { ArtifactRef, NewEvent } from '../events/index.ts';
+import type { ArtifactRef, IndexPlatform, NewEvent } from '../events/index.ts';
 import { tracedTransaction } from '../observability/index.ts';
 import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
@@ -143,7 +143,9 @@ export class ManifestService
       const tags = created ? (tag === null ? [] : [tag]) : await tagsOf(trx, artifact.id);
       const base = { operator: ctx.actor.username, request: ctx.request, project: projectRef(project), repository: repositoryRef(repository) };
       // One INSERT for both events (on PostgreSQL one round trip with the outbox lock).
-      const events: NewEvent[] = [{ ...base, type: 'PUSH_ARTIFACT', artifact: artifactRef(artifact, tag, tags) }];
+      // An index's push lists its manifests and their platforms (for policies that fold platforms).
+      const platforms = parsed.kind === 'index' ? { platforms: parsed.manifests.map(indexPlatform) } : {};
+      const events: NewEvent[] = [{ ...base, type: 'PUSH_ARTIFACT', artifact: artifactRef(artifact, tag, tags), ...platforms }];
       if (tagChanged) events.push({ ...base, type: 'CREATE_TAG', artifact: artifactRef(artifact, tag, tags) });
       await this.deps.outbox.appendMany(trx, events);
     });
@@ -612,6 +614,13 @@ async function tagsOf(trx: Trx, artifactId: number): Promise<string[]> {
 /** The event view of an artifact row. */
 function artifactRef(a: ArtifactRow, tag: string | null, tags: string[]): ArtifactRef {
   return { digest: a.digest, mediaType: a.media_type, size: a.size, tag, tags, artifactType: a.artifact_type };
+}
+
+/** An index entry as PUSH_ARTIFACT lists it: the digest, and the platform's os, architecture and variant when given. */
+function indexPlatform(d: Descriptor): IndexPlatform {
+  const p = d.platform;
+  if (p === null) return { digest: d.digest };
+  return { digest: d.digest, os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) };
 }
 
 /** Validates `n`: null (everything), 0 (an empty page) or a positive integer capped at {@link maxPageSize}. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventRepository, eventTag, policyMatches } from './dispatcher.ts';
+import { eventRepository, eventTag, foldedAway, policyMatches, withoutPlatforms } from './dispatcher.ts';
 import type { WharfEvent } from '../events/index.ts';
 
 const project = { id: 1, name: 'library', public: true };
@@ -52,6 +52,33 @@ test('events without a repository match only empty repository filters', () => {
 
 test('corrupt JSON columns match nothing rather than everything', () => {
   assert.equal(policyMatches({ event_types: 'not json', repo_filters: '[]', tag_filters: '[]' }, push('library/a', 'v1')), false);
+});
+
+const ociManifest = 'application/vnd.oci.image.manifest.v1+json';
+const ociIndex = 'application/vnd.oci.image.index.v1+json';
+const pushOf = (mediaType: string, tag: string | null, artifactType: string | null = null, digest = 'c'): WharfEvent => {
+  const e = push('library/a', tag);
+  return e.type === 'PUSH_ARTIFACT' ? { ...e, artifact: { ...e.artifact, digest: `sha256:${digest.repeat(64)}`, mediaType, artifactType } } : e;
+};
+
+test('folding leaves out image manifests pushed by digest, nothing else', () => {
+  assert.equal(foldedAway(pushOf(ociManifest, null)), true, 'a platform manifest pushed by digest');
+  assert.equal(foldedAway(pushOf('application/vnd.docker.distribution.manifest.v2+json', null)), true);
+  assert.equal(foldedAway(pushOf(ociManifest, 'v1')), false, 'pushed by tag');
+  assert.equal(foldedAway(pushOf(ociIndex, null)), false, 'an index');
+  assert.equal(foldedAway(pushOf(ociManifest, null, 'application/spdx+json')), false, 'an artifact (a referrer) with artifactType');
+  assert.equal(foldedAway(projectEvent), false);
+  const tagged = push('library/a', null);
+  assert.equal(foldedAway(tagged.type === 'PUSH_ARTIFACT' ? { ...tagged, type: 'PULL_ARTIFACT' } : tagged), false, 'pulls are not folded');
+});
+
+test('withoutPlatforms drops only an index push list', () => {
+  const idx = pushOf(ociIndex, 'v1');
+  const withList: WharfEvent = idx.type === 'PUSH_ARTIFACT' ? { ...idx, platforms: [{ digest: 'sha256:x', os: 'linux', architecture: 'amd64' }] } : idx;
+  assert.equal('platforms' in withoutPlatforms(withList), false);
+  assert.deepEqual(withoutPlatforms(withList), idx);
+  assert.equal(withoutPlatforms(idx), idx, 'the same object when there is nothing to drop');
+  assert.equal(withoutPlatforms(projectEvent), projectEvent);
 });
 
 // ---- The dispatcher against a real SQLite file: batches, claims, broken rows. ----
@@ -358,5 +385,79 @@ test('an idle dispatcher reacts at once to the first event, even with a long coa
     assert.ok(at - t0 < 200, `dispatched ${Math.round(at - t0)} ms after the append (no coalescing delay when idle)`);
   } finally {
     await f.close();
+  }
+});
+
+test('status filters and platform folding per policy: what each policy gets, and the platforms only folding ones see', async () => {
+  const f = await fixture(1); // policy "p": PUSH_ARTIFACT, CREATE_TAG, no filters, no folding
+  try {
+    const policy = async (name: string, values: { event_types: string; status_filters?: string; fold_platforms?: number }) => {
+      const p = await f.db.kysely
+        .insertInto('webhook_policies')
+        .values({ project_id: null, name, description: '', enabled: 1, repo_filters: '[]', tag_filters: '[]', creator: '', creation_time: 1, update_time: 1, ...values })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await f.db.kysely
+        .insertInto('webhook_targets')
+        .values({ policy_id: p.id, position: 0, type: 'http', address: `http://127.0.0.1:9/${name}`, payload_format: 'Default', options: '{}', auth_header: '', skip_cert_verify: 0, secret: '', headers: '{}', timeout_ms: null, enabled: 1, failing_since: null, disabled_reason: null })
+        .execute();
+      return p.id;
+    };
+    const folded = await policy('folded', { event_types: '["PUSH_ARTIFACT"]', fold_platforms: 1 });
+    const failures = await policy('failures', { event_types: '["SCANNING_COMPLETED","SCANNING_FAILED","PUSH_ARTIFACT"]', status_filters: '{"scan_status":["Error"]}' });
+    const broken = await policy('broken', { event_types: '["PUSH_ARTIFACT"]', status_filters: 'not json' });
+    const repository = { id: 1, name: 'library/a', creationTime: null };
+    const art = (digest: string, mediaType: string, tag: string | null) => ({ digest: `sha256:${digest.repeat(64)}`, mediaType, size: 1, tag, tags: tag ? [tag] : [], artifactType: null });
+    await f.db.kysely.transaction().execute(async (trx) => {
+      for (const d of ['a', 'b']) await f.outbox.append(trx, { type: 'PUSH_ARTIFACT', operator: 'admin', project, repository, artifact: art(d, ociManifest, null) });
+      await f.outbox.append(trx, {
+        type: 'PUSH_ARTIFACT',
+        operator: 'admin',
+        project,
+        repository,
+        artifact: art('d', ociIndex, 'v1'),
+        platforms: [
+          { digest: `sha256:${'a'.repeat(64)}`, os: 'linux', architecture: 'amd64' },
+          { digest: `sha256:${'b'.repeat(64)}`, os: 'linux', architecture: 'arm64', variant: 'v8' },
+        ],
+      });
+      for (const type of ['SCANNING_COMPLETED', 'SCANNING_FAILED'] as const) {
+        await f.outbox.append(trx, { type, operator: 'admin', project, repository, artifact: art('d', ociIndex, 'v1'), scanType: 'vulnerability', overview: {} });
+      }
+    });
+    assert.equal(await dispatcherOn(f).runOnce(), 5);
+    const rows = await f.db.kysely.selectFrom('webhook_executions').select(['policy_id', 'event_type', 'payload']).orderBy('id').execute();
+    const of = (id: number) => rows.filter((r) => r.policy_id === id).map((r) => JSON.parse(r.payload) as { type: string; event_data: { resources: Array<{ digest: string; platforms?: unknown }> } });
+    const plain = of(f.targets.length > 0 ? ((await f.db.kysely.selectFrom('webhook_policies').select('id').where('name', '=', 'p').executeTakeFirstOrThrow()).id) : -1);
+    assert.deepEqual(plain.map((b) => b.event_data.resources[0]?.digest.slice(7, 8)), ['a', 'b', 'd'], 'an unfolded policy gets every manifest');
+    assert.ok(plain.every((b) => b.event_data.resources[0]?.platforms === undefined), 'and no platforms list: its bodies are as before');
+    const fold = of(folded);
+    assert.equal(fold.length, 1, 'a folded policy gets one event, the index');
+    assert.deepEqual(fold[0]?.event_data.resources[0]?.platforms, [
+      { digest: `sha256:${'a'.repeat(64)}`, os: 'linux', architecture: 'amd64' },
+      { digest: `sha256:${'b'.repeat(64)}`, os: 'linux', architecture: 'arm64', variant: 'v8' },
+    ]);
+    assert.deepEqual(
+      of(failures).map((b) => b.type),
+      ['PUSH_ARTIFACT', 'PUSH_ARTIFACT', 'PUSH_ARTIFACT', 'SCANNING_FAILED'],
+      'scan_status [Error] keeps SCANNING_FAILED only; pushes pass (the filter does not apply to them)',
+    );
+    assert.equal(of(broken).length, 0, 'an unreadable status_filters column matches nothing');
+  } finally {
+    await f.close();
+  }
+});
+
+test('Slack and Discord name the platforms of a folded push', () => {
+  const idx = pushOf(ociIndex, 'v1');
+  assert.equal(idx.type, 'PUSH_ARTIFACT');
+  if (idx.type !== 'PUSH_ARTIFACT') return;
+  const folded: WharfEvent = { ...idx, platforms: [{ digest: 'sha256:a', os: 'linux', architecture: 'amd64' }, { digest: 'sha256:b', os: 'linux', architecture: 'arm64', variant: 'v8' }, { digest: 'sha256:c' }] };
+  const ctx = formatContext('https://wharf.example.com', { id: 1, name: 'p', project_id: 1 }, { type: 'slack', payload_format: '', options: '{}' });
+  for (const type of ['slack', 'discord']) {
+    const body = formatterFor(type, '')(folded, { ...ctx, target: { ...ctx.target, type } }).body;
+    assert.match(body, /Platforms/, type);
+    assert.match(body, /linux\/amd64, linux\/arm64\/v8, sha256:c/, type);
+    assert.doesNotMatch(formatterFor(type, '')(idx, { ...ctx, target: { ...ctx.target, type } }).body, /Platforms/, `${type}: not without the list`);
   }
 });

@@ -15,8 +15,13 @@
  *      system-wide ones (project_id NULL); `event_types` containing the type; `repo_filters` globs
  *      against the full repository name and `tag_filters` globs against the event's tag (see
  *      ../domain/glob.ts, matched in linear time; an event without a repository or tag matches
- *      only empty filters); a payload format that supports the event type;
- *   4. renders each body once (a rendering error becomes an Error execution) and inserts one
+ *      only empty filters); `status_filters` (./status-filters.ts: the outcome of scan,
+ *      replication and retention events, the level of quota warnings; read once per batch); with
+ *      `fold_platforms`, not the PUSH_ARTIFACT of an image manifest pushed by digest (see
+ *      {@link foldedAway}); a payload format that supports the event type;
+ *   4. renders each body once (a rendering error becomes an Error execution; an index's
+ *      PUSH_ARTIFACT keeps its `platforms` list only for folding policies, so that the bodies of
+ *      the others stay as they were before folding existed) and inserts one
  *      execution (trigger EVENT, status Running) with the body AND the format's headers (JSON in
  *      `headers`: every attempt and redelivery sends exactly that pair, whatever the target's
  *      options become later) and one task (Pending, due now) per target: all
@@ -34,9 +39,10 @@ import type { Config } from '../config/index.ts';
 import type { Database, EventRow, WebhookPolicyRow, WebhookTargetRow } from '../db/index.ts';
 import { outboxStore, webhookDeliveryStore, type NewEventExecution, type NewTask, type SubscribedTarget } from '../db/index.ts';
 import type { Consumer, OutboxRecord, WharfEvent } from '../events/index.ts';
-import { filterMatches, storedObject, storedStringArray } from '../domain/index.ts';
+import { filterMatches, isIndexMediaType, isManifestMediaType, storedObject, storedStringArray } from '../domain/index.ts';
 import { SpanKind, contextFromTraceparent, linkTo, linkToActive, traceparent, tracingActive, withSpan, type Link } from '../observability/index.ts';
 import { formatterFor, supports, vendorTypeFor } from './formats/index.ts';
+import { readStatusFilters, statusFiltersMatch, type StatusFilters } from './status-filters.ts';
 import type { FormatContext } from './formats/types.ts';
 import { firstDelay } from './retry.ts';
 import { notificationsEnabled } from './settings.ts';
@@ -71,6 +77,14 @@ export interface DispatcherDeps {
 interface Match {
   policy: Pick<WebhookPolicyRow, 'id' | 'project_id' | 'name' | 'event_types' | 'repo_filters' | 'tag_filters'>;
   target: Pick<WebhookTargetRow, 'id' | 'type' | 'payload_format' | 'options'>;
+  /** The policy folds multi-platform pushes: its bodies carry an index's `platforms`. */
+  fold: boolean;
+}
+
+/** A subscribed target with its policy's status filters read (null: unreadable, matches nothing). */
+interface Subscribed {
+  row: SubscribedTarget;
+  filters: StatusFilters | null;
 }
 
 /** The full repository name an event is about, or null. */
@@ -88,6 +102,27 @@ export function policyMatches(policy: Pick<WebhookPolicyRow, 'event_types' | 're
   if (!storedStringArray(policy.event_types).includes(event.type)) return false;
   if (!filterMatches(storedStringArray(policy.repo_filters), eventRepository(event))) return false;
   return filterMatches(storedStringArray(policy.tag_filters), eventTag(event));
+}
+
+/**
+ * True for the events a policy with `fold_platforms` does not get: the PUSH_ARTIFACT of an image
+ * manifest (OCI or Docker, not an index, not an artifact with an `artifactType`) pushed by digest,
+ * which is how a client pushes the platform manifests of a multi-platform image before the index
+ * that lists them; the index's PUSH_ARTIFACT carries their digests and platforms instead. A lone
+ * image pushed by digest only is left out too (the push cannot know whether an index will follow);
+ * pushed by tag, or tagged later (CREATE_TAG), it is delivered.
+ */
+export function foldedAway(event: WharfEvent): boolean {
+  if (event.type !== 'PUSH_ARTIFACT' || event.artifact.tag !== null || event.artifact.artifactType !== null) return false;
+  const mt = event.artifact.mediaType;
+  return isManifestMediaType(mt) && !isIndexMediaType(mt);
+}
+
+/** `event` without an index's `platforms` list (Wharf's extension for folding policies); other events as they are. */
+export function withoutPlatforms(event: WharfEvent): WharfEvent {
+  if (event.type !== 'PUSH_ARTIFACT' || event.platforms === undefined) return event;
+  const { platforms: _platforms, ...rest } = event;
+  return rest;
 }
 
 /** The format context of a (policy, target) pair. */
@@ -147,7 +182,7 @@ async function dispatchBatch(deps: DispatcherDeps, batch: readonly OutboxRecord[
   const now = Date.now();
   const deliverable = batch.filter((r) => r.row.dispatched_at === null && r.row.type !== 'WEBHOOK_TARGET_DISABLED');
   if (deliverable.length === 0 || !(await notificationsEnabled(trx))) return { executions: 0, created: 0 };
-  const subscribed = new Map<string, SubscribedTarget[]>();
+  const subscribed = new Map<string, Subscribed[]>();
   const planned: Planned[] = [];
   for (const { row, event } of deliverable) {
     if (!event) {
@@ -158,10 +193,11 @@ async function dispatchBatch(deps: DispatcherDeps, batch: readonly OutboxRecord[
     const key = `${row.project_id ?? ''}\u0000${event.type}`;
     let targets = subscribed.get(key);
     if (!targets) {
-      targets = await webhookDeliveryStore.subscribedTargets(trx, row.project_id, event.type);
+      targets = (await webhookDeliveryStore.subscribedTargets(trx, row.project_id, event.type)).map((r) => ({ row: r, filters: readStatusFilters(r.status_filters) }));
       subscribed.set(key, targets);
     }
-    const dispatchOne = (): Planned[] => matchesOf(targets, event).map((m) => render(deps, row, event, m, now));
+    const plain = withoutPlatforms(event);
+    const dispatchOne = (): Planned[] => matchesOf(targets, event).map((m) => render(deps, row, m.fold ? event : plain, m, now));
     planned.push(...(tracingActive() ? tracedDispatch(row, dispatchOne) : dispatchOne()));
   }
   return insertDeliveries(deps, trx, planned, now);
@@ -250,14 +286,17 @@ interface Planned {
   exec: NewEventExecution;
 }
 
-/** The (policy, target) pairs of `targets` whose filters and payload format accept `event`. */
-function matchesOf(targets: readonly SubscribedTarget[], event: WharfEvent): Match[] {
+/** The (policy, target) pairs of `targets` whose filters, folding and payload format accept `event`. */
+function matchesOf(targets: readonly Subscribed[], event: WharfEvent): Match[] {
   const out: Match[] = [];
-  for (const r of targets) {
+  const folded = foldedAway(event);
+  for (const { row: r, filters } of targets) {
     const policy = { id: r.policy_id, project_id: r.project_id, name: r.name, event_types: r.event_types, repo_filters: r.repo_filters, tag_filters: r.tag_filters };
-    if (!policyMatches(policy, event)) continue;
+    const fold = r.fold_platforms === 1;
+    if (!policyMatches(policy, event) || !statusFiltersMatch(filters, event)) continue;
+    if (fold && folded) continue;
     if (!supports(r.type, r.payload_format, event.type)) continue;
-    out.push({ policy, target: { id: r.target_id, type: r.type, payload_format: r.payload_format, options: r.options } });
+    out.push({ policy, target: { id: r.target_id, type: r.type, payload_format: r.payload_format, options: r.options }, fold });
   }
   return out;
 }

@@ -60,6 +60,8 @@ function policyColumns(spec: PolicySpec) {
     event_types: JSON.stringify(spec.eventTypes),
     repo_filters: JSON.stringify(spec.repoFilters),
     tag_filters: JSON.stringify(spec.tagFilters),
+    status_filters: JSON.stringify(spec.statusFilters),
+    fold_platforms: spec.foldPlatforms ? 1 : 0,
   };
 }
 

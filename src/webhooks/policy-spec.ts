@@ -22,6 +22,7 @@ import { hasMarker, redactionMarker, restoreAddress } from './redaction.ts';
 import { isRecord } from './formats/common.ts';
 import { distributionContentTypes, httpPayloadFormats, isNotifyType, teamsPayloadFormats, type NotifyType } from './formats/index.ts';
 import { stringMap } from './stored-json.ts';
+import { parseStatusFilters, type StatusFilters } from './status-filters.ts';
 import { caCertOf, parseCaCert } from './ca-cert.ts';
 
 /** Signature header styles (Wharf). */
@@ -255,6 +256,10 @@ export interface PolicySpec {
   targets: TargetSpec[];
   repoFilters: string[];
   tagFilters: string[];
+  /** Wharf: statuses and levels the policy's scan, replication, retention and quota events must have (./status-filters.ts). */
+  statusFilters: StatusFilters;
+  /** Wharf: a multi-platform push is one PUSH_ARTIFACT, the index's, listing its platforms. */
+  foldPlatforms: boolean;
   creator: string | undefined;
 }
 
@@ -356,6 +361,8 @@ export function parsePolicy(body: unknown, stored: StoredTarget[]): PolicySpec {
     targets,
     repoFilters: globList(body.repo_filters, 'repo_filters'),
     tagFilters: globList(body.tag_filters, 'tag_filters'),
+    statusFilters: parseStatusFilters(body.status_filters),
+    foldPlatforms: optionalBool(body.fold_platforms, 'fold_platforms') ?? false,
     creator,
   };
 }

@@ -19,6 +19,7 @@ import { distributionContentTypes, notifyTypes, payloadFormats, vendorTypeFor } 
 import { redacted, type TargetSpec } from './policy-spec.ts';
 import { column } from './policy-scope.ts';
 import { parseJsonText, stringArray, stringMap } from './stored-json.ts';
+import { readStatusFilters, type StatusFilters } from './status-filters.ts';
 import type { AttemptRecord } from './delivery-attempt.ts';
 
 /** Harbor's WebhookTargetObject plus Wharf's fields. Secrets never appear; `*_set` says one is stored. */
@@ -60,6 +61,10 @@ export interface PolicyView {
   enabled: boolean;
   repo_filters: string[];
   tag_filters: string[];
+  /** Wharf: the policy's status filters, `{}` when none (./status-filters.ts). */
+  status_filters: StatusFilters;
+  /** Wharf: one PUSH_ARTIFACT per multi-platform push, the index's. */
+  fold_platforms: boolean;
 }
 
 /** Harbor's Metrics (zero counts left out, as Harbor's omitempty does). */
@@ -186,6 +191,8 @@ export function policyView(p: WebhookPolicyRow, targets: WebhookTargetRow[], act
     enabled: p.enabled === 1,
     repo_filters: stringArray(p.repo_filters),
     tag_filters: stringArray(p.tag_filters),
+    status_filters: readStatusFilters(p.status_filters) ?? {},
+    fold_platforms: p.fold_platforms === 1,
   };
 }
 

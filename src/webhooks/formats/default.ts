@@ -32,6 +32,22 @@ export interface HarborResource {
   platform?: string;
   /** Wharf extension (scan events of an index child): the index's digest. */
   parent_digest?: string;
+  /** Wharf extension (PUSH_ARTIFACT of an index, for policies with `fold_platforms`): the manifests it lists. */
+  platforms?: HarborPlatform[];
+}
+
+/** One manifest of a folded multi-platform push; os, architecture and variant when the index gives them. */
+export interface HarborPlatform {
+  digest: string;
+  os?: string;
+  architecture?: string;
+  variant?: string;
+}
+
+/** The platforms of a folded push as chat messages list them: `linux/amd64, linux/arm64/v8`; null for other events. */
+export function platformsText(event: WharfEvent): string | null {
+  if (event.type !== 'PUSH_ARTIFACT' || event.platforms === undefined) return null;
+  return event.platforms.map((p) => (p.os && p.architecture ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : p.digest)).join(', ');
 }
 
 /** `event_data.repository`. */
@@ -267,11 +283,16 @@ export function defaultEventData(event: WharfEvent, ctx: FormatContext): HarborE
     case 'PUSH_ARTIFACT':
     case 'PULL_ARTIFACT':
     case 'CREATE_TAG':
-    case 'DELETE_TAG':
+    case 'DELETE_TAG': {
+      const resource = artifactResource(ctx, event.repository, event.artifact, event.artifact.tag);
+      if (event.type === 'PUSH_ARTIFACT' && event.platforms !== undefined) {
+        resource.platforms = event.platforms.map((p) => ({ digest: p.digest, os: p.os || undefined, architecture: p.architecture || undefined, variant: p.variant || undefined }));
+      }
       return {
-        resources: [artifactResource(ctx, event.repository, event.artifact, event.artifact.tag)],
+        resources: [resource],
         repository: repository(event.project, event.repository, true),
       };
+    }
     case 'DELETE_ARTIFACT':
       // Harbor names the first tag the artifact had; Wharf prefers the tag the delete used.
       return {

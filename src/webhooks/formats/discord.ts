@@ -8,6 +8,7 @@
 import type { WharfEvent } from '../../events/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
 import { goJson, scanSeverities, summarize, truncate, type AnyEventType, type ScanFacts } from './common.ts';
+import { platformsText } from './default.ts';
 
 /** Discord's documented embed limits that this format respects. */
 export const discordLimits = {
@@ -134,6 +135,8 @@ export function discordMessage(event: WharfEvent, ctx: FormatContext): { usernam
   if (s.digest !== null) fields.push(field('Digest', `\`${s.digest}\``, false));
   if (s.image !== null) fields.push(field('Image', `\`${s.image}\``, false));
   if (s.tags.length > 1) fields.push(field('All tags', s.tags.join(', '), false));
+  const platforms = platformsText(event);
+  if (platforms !== null) fields.push(field('Platforms', platforms, false));
 
   if (s.scan !== null && s.scan.parentDigest !== null) fields.push(field('Index', `\`${s.scan.parentDigest}\``, false));
   const embed: Embed = {

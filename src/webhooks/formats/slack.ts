@@ -9,7 +9,7 @@
  */
 import type { WharfEvent } from '../../events/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
-import { defaultEventData } from './default.ts';
+import { defaultEventData, platformsText } from './default.ts';
 import { goJson, rfc3339Seconds, summarize, truncate, unixSeconds, type AnyEventType } from './common.ts';
 
 /** Slack's documented limits that this format respects. */
@@ -69,6 +69,8 @@ export function slackMessage(event: WharfEvent, ctx: FormatContext): { text: str
   if (s.tag !== null) fields.push(field('Tag', s.tag));
   if (event.type !== 'WEBHOOK_TARGET_DISABLED') fields.push(field('Operator', event.operator === '' ? '(anonymous)' : event.operator));
   if (s.tags.length > 1) fields.push(field('All tags', s.tags.join(', ')));
+  const platforms = platformsText(event);
+  if (platforms !== null) fields.push(field('Platforms', platforms));
   if (s.scan !== null) {
     fields.push(field('Scan type', s.scan.scanType));
     fields.push(field('Status', s.scan.status));
