@@ -12,7 +12,7 @@ import { loadConfig, ConfigError, type Config } from './config/index.ts';
 import { openDatabase, WriteLock, type Db } from './db/index.ts';
 import { createBlobStore } from './storage/index.ts';
 import { ConsumerRunner, Outbox } from './events/index.ts';
-import { Authenticator, Authorizer, LoginLimiter, TokenService, UserService, databaseLoginStore, systemActor } from './auth/index.ts';
+import { Authenticator, Authorizer, LdapService, LoginLimiter, TokenService, UserService, databaseLoginStore, systemActor, usersBesidesAdmin } from './auth/index.ts';
 import { parseDigest, parseRepoName } from './domain/index.ts';
 import { RegistryService, runGc, type GcReport, type PullGate } from './registry/index.ts';
 import { ProjectService, QuotaService, type RetentionLinks, type ScanReads } from './projects/index.ts';
@@ -102,7 +102,10 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   });
   const audit = new AuditService({ db: db.kysely, authorizer, config });
   // Harbor's /configurations: read_only (app.ts), project creation and quotas (projects), robot names (robots).
-  const settings = new SystemSettings({ db: db.kysely, authorizer, config, audit });
+  const settings = new SystemSettings({ db: db.kysely, authorizer, config, audit, authModeLocked: () => usersBesidesAdmin(db.kysely) });
+  // auth_mode ldap_auth (docs/ldap.md): users but the admin sign in against the directory; Harbor's /ldap operations.
+  const ldap = new LdapService({ db: db.kysely, authorizer, read: (key) => settings.value(key) });
+  authenticator.useDirectory(ldap);
   const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config, audit });
   // With webhooks.delivery_thread, consumers and delivery run in a thread (its own connection, Outbox, logger, metrics).
   const deliveryThread = writeLock ? new DeliveryThread({ config, outbox, logger, metrics, writeLock }) : null;
@@ -234,7 +237,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   if (ownCa) trustCertificates([ownCa]);
   let redirect: Server | null = null;
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), cveExports, ...(certificates ? { tls: certificates } : {}) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, ldap, registry: proxyCache, projects, webhooks, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), cveExports, ...(certificates ? { tls: certificates } : {}) });
   let address = '';
   return {
     config,

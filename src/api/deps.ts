@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
-import type { Authenticator, Authorizer, Actor, UserService, TokenService, LoginLimiter } from '../auth/index.ts';
+import type { Authenticator, Authorizer, Actor, UserService, TokenService, LoginLimiter, LdapService } from '../auth/index.ts';
 import type { Registry } from '../registry/index.ts';
 import type { ProjectService } from '../projects/index.ts';
 import type { QuotaService } from '../projects/index.ts';
@@ -40,6 +40,8 @@ export interface AppDeps {
   tokens: TokenService;
   /** Failed-login limiting; its `loginFailures` emitter announces each failure. */
   loginLimiter: LoginLimiter;
+  /** LDAP sign-in's directory and Harbor's /ldap operations (docs/ldap.md); absent: no /ldap routes. */
+  ldap?: LdapService;
   registry: Registry;
   projects: ProjectService;
   /** Webhook policies, delivery history (redelivery included) and the global switch. */

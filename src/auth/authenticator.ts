@@ -19,6 +19,12 @@ import { robotPrefix } from './user-names.ts';
 
 const cacheMs = 60_000;
 
+/** A directory that checks users' passwords (the LDAP service); `active` while `auth_mode` says so. */
+export interface DirectoryLogin {
+  active(): Promise<boolean>;
+  authenticate(username: string, password: string): Promise<{ principal: Principal; hash: string } | null>;
+}
+
 /** Authenticates users by name and password. */
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal; hash: string; until: number }>();
@@ -26,6 +32,16 @@ export class Authenticator {
   constructor(private readonly db: Kysely<Database>) {}
 
   private scannerTokens: Pick<TokenService, 'verify'> | undefined;
+
+  private directory: DirectoryLogin | undefined;
+
+  /**
+   * Checks users' passwords in a directory while it is active (LDAP, src/auth/ldap-service.ts):
+   * everyone but the admin (user id 1), who keeps the local password. Robots stay local.
+   */
+  useDirectory(directory: DirectoryLogin): void {
+    this.directory = directory;
+  }
 
   /**
    * Accepts scanner credentials: `wharf$scanner` with a scanner token (TokenService.issueScannerToken)
@@ -63,13 +79,22 @@ export class Authenticator {
     if (!checked) return null;
     const actor = await loadActor(this.db, checked.principal);
     if (!actor) return null;
+    // A directory's answer is not kept: group and admin changes apply at the next request, as in Harbor.
+    if (checked.directory) return actor;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { ...checked, until: Date.now() + cacheMs });
+    this.cache.set(key, { principal: checked.principal, hash: checked.hash, until: Date.now() + cacheMs });
     return actor;
   }
 
   /** A user's principal when the password matches (disabled users are refused by loadActor). */
-  private async checkUser(username: string, password: string): Promise<{ principal: Principal; hash: string } | null> {
+  private async checkUser(username: string, password: string): Promise<{ principal: Principal; hash: string; directory?: true } | null> {
+    if (this.directory && (await this.directory.active())) {
+      const local = await this.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+      if (local?.id !== 1) {
+        const found = await this.directory.authenticate(username, password);
+        return found && { ...found, directory: true };
+      }
+    }
     const user = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     // Verify against a fixed hash when the user is unknown, so timing does not reveal existence.
     const hash = user?.password_hash ?? dummyHash;
@@ -82,7 +107,7 @@ export class Authenticator {
    * A robot's principal when the secret matches its hash (disabled or expired robots are refused
    * by loadActor); a name no robot has is checked as a user's.
    */
-  private async checkRobot(name: string, secret: string): Promise<{ principal: Principal; hash: string } | null> {
+  private async checkRobot(name: string, secret: string): Promise<{ principal: Principal; hash: string; directory?: true } | null> {
     const robot = await this.db.selectFrom('robots').select(['id', 'secret_hash']).where('name', '=', name).executeTakeFirst();
     // Robots are known by their stored names, so a change of robot_name_prefix leaves them working.
     if (!robot) return this.checkUser(name, secret);

@@ -12,3 +12,4 @@ export * from './user-groups.ts';
 export * from './robots.ts';
 export * from './scanner-credential.ts';
 export * from './sessions.ts';
+export * from './ldap-service.ts';

@@ -71,9 +71,10 @@ export async function loadActor(db: Kysely<Database>, principal: Principal, secr
     const user = await db.selectFrom('users').selectAll().where('id', '=', principal.id).executeTakeFirst();
     if (!user || user.disabled) return null;
     if (secretHash !== undefined && user.password_hash !== secretHash) return null;
+    // An LDAP admin group member (admin_role_in_auth, src/auth/ldap-service.ts) is a system admin too.
     // Its own memberships and its groups' (src/auth/user-groups.ts): the strongest role counts.
     const { roles, roleLists } = projectRolesOf(await userProjectRoles(db, user.id));
-    return { kind: 'user', username: user.username, userId: user.id, sysadmin: user.sysadmin === 1, roles, roleLists };
+    return { kind: 'user', username: user.username, userId: user.id, sysadmin: user.sysadmin === 1 || user.admin_role_in_auth === 1, roles, roleLists };
   }
   const robot = await db
     .selectFrom('robots as r')

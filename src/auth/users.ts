@@ -311,7 +311,7 @@ function view(r: UserRow): UserView {
     realname: r.realname,
     comment: r.comment,
     sysadmin_flag: r.sysadmin === 1,
-    admin_role_in_auth: false,
+    admin_role_in_auth: r.admin_role_in_auth === 1,
     disabled: r.disabled === 1,
     creation_time: new Date(r.creation_time).toISOString(),
     update_time: new Date(r.update_time).toISOString(),

@@ -17,6 +17,8 @@ export interface UsersTable {
   disabled: number;
   creation_time: number;
   update_time: number;
+  /** 1 while the last LDAP sign-in found the user in `ldap_group_admin_dn` (migration 0029): a system admin too. */
+  admin_role_in_auth: Generated<number>;
 }
 
 /** Harbor projects: the first path segment of every repository. */

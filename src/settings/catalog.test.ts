@@ -11,12 +11,18 @@ test('writable keys take values of their type, checked', () => {
   assert.equal(parseSettingInput('robot_name_prefix', '  bot$ '), 'bot$');
   assert.equal(parseSettingInput('project_creation_restriction', 'adminonly'), 'adminonly');
   assert.equal(parseSettingInput('banner_message', ''), '');
+  assert.equal(parseSettingInput('auth_mode', 'ldap_auth'), 'ldap_auth');
+  assert.equal(parseSettingInput('ldap_search_password', 'secret'), 'secret');
+  assert.equal(parseSettingInput('ldap_group_search_scope', 0), 0);
 });
 
 test('unknown, read-only and badly typed values are refused with Harbor’s messages', () => {
   for (const [key, value, message] of [
     ['nope', 1, /^invalid config, item not defined in metadatalist, nope$/],
-    ['auth_mode', 'ldap_auth', /^system config items cannot be updated, item: auth_mode/],
+    ['oidc_name', 'x', /^system config items cannot be updated, item: oidc_name/],
+    ['auth_mode', 'oidc_auth', /^item name auth_mode: invalid auth_mode/],
+    ['ldap_scope', 3, /invalid scope, should be 0, 1 or 2/],
+    ['ldap_url', ' ', /the configure value can not be empty/],
     ['constructor', 1, /not defined in metadatalist, constructor/],
     ['read_only', 'true', /^item name read_only: the value must be true or false$/],
     ['storage_per_project', 1.5, /^item name storage_per_project: the value must be an integer$/],

@@ -6,6 +6,7 @@
  * Acting keys are writable (`editable: true`); the rest are read-only in Wharf (`editable: false`)
  * and show Harbor's default, or what Wharf actually does when it has the behaviour under another
  * name (`token_expiration` from `auth.token_ttl_seconds`, `session_timeout` from the console's).
+ * `auth_mode` and the `ldap_*` keys act: LDAP authentication (src/auth/ldap-service.ts, docs/ldap.md).
  * docs/harbor-api.md "Configurations" lists them.
  */
 import { fail } from '../domain/index.ts';
@@ -23,7 +24,7 @@ export interface SettingSpec {
   default: SettingValue;
   /** Wharf acts on it, so a PUT may change it. */
   writable: boolean;
-  /** A password: accepted by Harbor's PUT, never returned by GET. Read-only in Wharf. */
+  /** A password: accepted by a PUT, never returned by GET. */
   secret?: boolean;
   /** Checks a new value (already of the right type); returns the value to store. */
   check?: (v: SettingValue) => SettingValue;
@@ -34,6 +35,25 @@ const bool = (def: boolean): SettingSpec => ({ type: 'bool', default: def, writa
 const int = (def: number): SettingSpec => ({ type: 'int', default: def, writable: false });
 const writable = (s: SettingSpec, check?: SettingSpec['check']): SettingSpec => ({ ...s, writable: true, ...(check ? { check } : {}) });
 
+/** The `auth_mode` values Wharf serves (Harbor also has uaa_auth, http_auth and oidc_auth). */
+export const authModes = ['db_auth', 'ldap_auth'] as const;
+
+/** Harbor's check of a non-empty string key (ldap_url, ldap_base_dn, ldap_uid). */
+function nonEmpty(key: string): SettingSpec['check'] {
+  return (v) => {
+    if (String(v).trim() === '') throw fail('BAD_REQUEST', `item name ${key}: the configure value can not be empty`);
+    return v;
+  };
+}
+
+/** Harbor's check of an LDAP search scope: 0 base, 1 one level, 2 subtree. */
+function ldapScope(key: string): SettingSpec['check'] {
+  return (v) => {
+    if (v !== 0 && v !== 1 && v !== 2) throw fail('BAD_REQUEST', `item name ${key}: invalid scope, should be 0, 1 or 2`);
+    return v;
+  };
+}
+
 /** Harbor's values of `project_creation_restriction`. */
 export const projectCreationRestrictions = ['everyone', 'adminonly'] as const;
 /** Who may create projects. */
@@ -41,24 +61,30 @@ export type ProjectCreationRestriction = (typeof projectCreationRestrictions)[nu
 
 /** Every key, in the swagger's order. */
 export const settingsCatalog = {
-  auth_mode: str('db_auth'),
+  auth_mode: writable(str('db_auth'), (v) => {
+    if (!authModes.some((m) => m === v)) throw fail('BAD_REQUEST', `item name auth_mode: invalid auth_mode, Wharf takes ${authModes.join(' or ')} (Harbor's uaa_auth, http_auth and oidc_auth are not served)`);
+    return v;
+  }),
   primary_auth_mode: bool(false),
-  ldap_base_dn: str(),
-  ldap_filter: str(),
-  ldap_group_base_dn: str(),
-  ldap_group_admin_dn: str(),
-  ldap_group_attribute_name: str(),
-  ldap_group_search_filter: str(),
-  ldap_group_search_scope: int(2),
+  ldap_base_dn: writable(str(), nonEmpty('ldap_base_dn')),
+  ldap_filter: writable(str()),
+  ldap_group_base_dn: writable(str()),
+  ldap_group_admin_dn: writable(str()),
+  ldap_group_attribute_name: writable(str()),
+  ldap_group_search_filter: writable(str()),
+  ldap_group_search_scope: writable(int(2), ldapScope('ldap_group_search_scope')),
   ldap_group_attach_parallel: bool(false),
-  ldap_scope: int(2),
-  ldap_search_dn: str(),
-  ldap_search_password: { ...str(), secret: true },
-  ldap_timeout: int(5),
-  ldap_uid: str('cn'),
-  ldap_url: str(),
-  ldap_verify_cert: bool(true),
-  ldap_group_membership_attribute: str('memberof'),
+  ldap_scope: writable(int(2), ldapScope('ldap_scope')),
+  ldap_search_dn: writable(str()),
+  ldap_search_password: { ...writable(str()), secret: true },
+  ldap_timeout: writable(int(5), (v) => {
+    if (typeof v !== 'number' || v < 1) throw fail('BAD_REQUEST', 'item name ldap_timeout: the timeout must be at least 1 second');
+    return v;
+  }),
+  ldap_uid: writable(str('cn'), nonEmpty('ldap_uid')),
+  ldap_url: writable(str(), nonEmpty('ldap_url')),
+  ldap_verify_cert: writable(bool(true)),
+  ldap_group_membership_attribute: writable(str('memberof')),
   project_creation_restriction: writable(str('everyone'), (v) => {
     if (!projectCreationRestrictions.some((r) => r === v)) {
       throw fail('BAD_REQUEST', 'item name project_creation_restriction: invalid project_creation_restriction, should be adminonly or everyone');

@@ -2,7 +2,7 @@
  * The system settings service: Harbor's `/api/v2.0/configurations` (read and written by system
  * admins) and the typed readers the rest of Wharf is wired to through ports (main.ts): the read-only
  * switch, the robot name prefix, project creation, the default project quota, webhooks' switch and
- * the banner. Values live in the `configurations` table (src/db/configuration-store.ts); they are
+ * the banner, `auth_mode` and the LDAP settings (read by src/auth/ldap-service.ts). Values live in the `configurations` table (src/db/configuration-store.ts); they are
  * kept here for `cacheMs` (1 s by default) so that the read-only check on every write costs no
  * query. A change through this instance is seen at once; other instances sharing the database see
  * it within `cacheMs`.
@@ -30,6 +30,8 @@ export interface SystemSettingsDeps {
   cacheMs?: number;
   /** Records each change (Harbor's `update_configuration` audit event); absent: none. */
   audit?: AuditTrail;
+  /** True when users other than the admin exist: `auth_mode` may not change then (Harbor's rule); absent: never. */
+  authModeLocked?: () => Promise<boolean>;
 }
 
 /** Who calls. */
@@ -97,6 +99,8 @@ export class SystemSettings {
       if (spec.secret) continue;
       out[key] = { value: this.override(key) ?? storedSetting(spec, stored.get(key)), editable: spec.writable };
     }
+    // Harbor: auth_mode is editable only while no users but the admin exist.
+    if (out.auth_mode && (await this.deps.authModeLocked?.())) out.auth_mode.editable = false;
     return out;
   }
 
@@ -110,6 +114,10 @@ export class SystemSettings {
     if (typeof body !== 'object' || Array.isArray(body)) throw fail('BAD_REQUEST', 'the body must be a JSON object of configuration keys to values');
     const entries: Array<[string, string]> = [];
     for (const [key, v] of Object.entries(body)) entries.push([key, JSON.stringify(parseSettingInput(key, v))]);
+    const mode = entries.find(([key]) => key === 'auth_mode');
+    if (mode && JSON.parse(mode[1]) !== (await this.value('auth_mode')) && (await this.deps.authModeLocked?.())) {
+      throw fail('BAD_REQUEST', 'the auth mode cannot be modified as new users have been inserted into database');
+    }
     const { audit } = this.deps;
     // Harbor's audit entry of a change: operation update, resource type and resource `configuration`.
     await writeConfigurations(this.deps.db, entries, audit ? (trx) => audit.record(trx, { projectId: null, username: ctx.actor.username, operation: 'update', resourceType: 'configuration', resource: 'configuration' }) : undefined);

@@ -28,6 +28,7 @@ import { adminAuth, adminPassword, startWharf, type TestWharf } from '../helpers
 import { routesOf } from '../helpers/routes.ts';
 import { SwaggerContract, routeServes, type Mismatch } from '../helpers/swagger.ts';
 import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeoOk } from '../helpers/skopeo.ts';
+import { startLdap, type TestLdap } from '../helpers/ldap-server.ts';
 import { OciLayout, writeArtifact, writePlatformIndex, writeSingleLayerImage, sha256 } from '../helpers/oci-layout.ts';
 import { startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { startTestAdapter, type TestAdapter } from '../helpers/test-adapter.ts';
@@ -214,6 +215,18 @@ const calls: Array<[string, () => Promise<unknown>]> = [
   ['searchUserGroups', () => call('searchUserGroups', { query: { groupname: 'contract' } })],
   ['getUserGroup', async () => s.groupId !== undefined && call('getUserGroup', { params: { group_id: s.groupId } })],
   ['updateUserGroup', async () => s.groupId !== undefined && call('updateUserGroup', { params: { group_id: s.groupId }, body: { group_name: 'contract-group', group_type: 3 } })],
+  // LDAP, against a private slapd (its ldap_* settings saved; auth_mode stays db_auth)
+  ['pingLdap', async () => call('pingLdap', { body: { ldap_url: (await directory()).url, ldap_search_dn: (await directory()).bindDn, ldap_search_password: (await directory()).bindPassword } })],
+  ['searchLdapUser', async () => (await directory(), call('searchLdapUser', { query: { username: 'alice' } }))],
+  [
+    'importLdapUser',
+    async () => {
+      await directory();
+      await call('importLdapUser', { body: { ldap_uid_list: ['alice'] } });
+      await call('importLdapUser', { body: { ldap_uid_list: ['nobody'] }, expect: 404 });
+    },
+  ],
+  ['searchLdapGroup', async () => (await directory(), call('searchLdapGroup', { query: { groupname: 'developers' } }))],
   // projects
   [
     'listProjects',
@@ -633,6 +646,16 @@ function idFrom(g: Got): number {
 let receiver: Receiver;
 let adapter: TestAdapter;
 let served = new Set<string>();
+let ldap: TestLdap | undefined;
+
+/** The private slapd of the LDAP calls, started and saved in the settings at the first of them. */
+async function directory(): Promise<TestLdap> {
+  if (ldap) return ldap;
+  ldap = await startLdap();
+  const l = ldap;
+  await call('updateConfigurations', { body: { ldap_url: l.url, ldap_search_dn: l.bindDn, ldap_search_password: l.bindPassword, ldap_base_dn: l.peopleDn, ldap_uid: 'uid', ldap_group_base_dn: l.groupsDn } });
+  return l;
+}
 let extensions: string[] = [];
 const devAuth = 'Basic ' + Buffer.from('contract-dev:Contract-Pass-1').toString('base64');
 /** contract-dev's credentials after updateUserPassword. */
@@ -834,6 +857,7 @@ describe('Harbor contract: every served operation against the swagger', { skip: 
     await adapter?.close();
     await dragonfly?.close();
     await tw?.close();
+    await ldap?.stop();
   });
 
   test('seed, call every served operation, check every answer', async () => {

@@ -39,6 +39,7 @@ import { registryEndpointRoutes } from './registries.ts';
 import { replicationPolicyRoutes } from './replication.ts';
 import { replicationExecutionRoutes } from './replication-executions.ts';
 import { preheatRoutes } from './preheat.ts';
+import { ldapRoutes } from './ldap.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -118,5 +119,6 @@ export function harborApi(deps: AppDeps) {
     await app.register(replicationPolicyRoutes(deps));
     await app.register(replicationExecutionRoutes(deps));
     await app.register(preheatRoutes(deps));
+    await app.register(ldapRoutes(deps));
   };
 }

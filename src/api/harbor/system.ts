@@ -39,13 +39,15 @@ export function systemRoutes(deps: AppDeps) {
         deps.settings.bannerMessage(),
         deps.webhooks.settings.notificationsEnabled(),
       ]);
+      // db_auth or ldap_auth (docs/ldap.md).
+      const authMode = String(await deps.settings.value('auth_mode'));
       // Harbor omits authproxy_settings unless auth_mode is http_auth, which Wharf never is.
       return {
         harbor_version: harborApiVersion,
         wharf_version: `v${pkg.version}`,
         external_url: external,
         registry_url: registryUrl,
-        auth_mode: 'db_auth',
+        auth_mode: authMode,
         primary_auth_mode: false,
         project_creation_restriction: creation,
         self_registration: false,
