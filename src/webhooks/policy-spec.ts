@@ -24,7 +24,6 @@ import { distributionContentTypes, httpPayloadFormats, isNotifyType, teamsPayloa
 import { stringMap } from './stored-json.ts';
 import { parseStatusFilters, type StatusFilters } from './status-filters.ts';
 import { caCertOf, parseCaCert } from './ca-cert.ts';
-import { isMsrType, type MsrWebhookType } from './formats/msr.ts';
 
 /** Signature header styles (Wharf). */
 export const signatureStyles = ['standard', 'github'] as const;
@@ -64,7 +63,7 @@ export interface TargetSpec extends TargetSpecLike {
   /** The id of the stored target this one updates, when known. */
   id: number | null;
   type: NotifyType;
-  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; [adminTrustedOption]?: true; ca_cert?: string; msr_type?: string };
+  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; [adminTrustedOption]?: true; ca_cert?: string };
 }
 
 function oneOf(list: readonly string[], s: string): boolean {
@@ -191,8 +190,6 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     }
   }
   if (payloadFormat === 'Distribution') options.distribution_content_type = dct === undefined || dct === '' ? distributionContentTypes[0] : dct;
-  const msrType = parseMsrType(input, index, payloadFormat);
-  if (msrType !== undefined) options.msr_type = msrType;
   const ca = input.ca_cert === undefined ? (previous?.options === undefined ? null : caCertOf(previous.options)) : parseCaCert(input.ca_cert, `targets[${index}].ca_cert`);
   if (ca !== null) options.ca_cert = ca;
   const id = typeof input.id === 'number' && Number.isSafeInteger(input.id) ? input.id : null;
@@ -208,15 +205,6 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     timeoutMs,
     options,
   };
-}
-
-/** `msr_type` (Wharf; MSR's subscription API sets it): the MSR type an MSR-format target renders (./formats/msr.ts). */
-function parseMsrType(input: Record<string, unknown>, index: number, payloadFormat: string): MsrWebhookType | undefined {
-  const t = optionalString(input.msr_type, `targets[${index}].msr_type`);
-  if (t === undefined || t === '') return undefined;
-  if (payloadFormat !== 'MSR') throw fail('BAD_REQUEST', 'msr_type applies only to the MSR payload format');
-  if (!isMsrType(t)) throw fail('BAD_REQUEST', `unsupported msr_type: ${t}`);
-  return t;
 }
 
 /**

@@ -42,8 +42,6 @@ export interface TargetView {
   signature_style: string;
   cloudevents_mode?: string;
   distribution_content_type?: string;
-  /** Wharf: the MSR type an MSR-format target subscribed to (MSR's /api/v0/webhooks sets it). */
-  msr_type?: string;
   enabled: boolean;
   failing_since: string | null;
   disabled_reason: string | null;
@@ -176,7 +174,6 @@ export function targetView(t: WebhookTargetRow, actor: Actor): TargetView {
   if (t.payload_format === 'Distribution') {
     view.distribution_content_type = typeof opts.distribution_content_type === 'string' ? opts.distribution_content_type : distributionContentTypes[0];
   }
-  if (t.payload_format === 'MSR' && typeof opts.msr_type === 'string') view.msr_type = opts.msr_type;
   return view;
 }
 
