@@ -15,7 +15,6 @@ import type { AuditService } from '../audit/index.ts';
 import type { DiskMonitor, Metrics } from '../observability/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { WebhookServices } from '../webhooks/index.ts';
-import type { WebhookRelays } from '../webhooks/index.ts';
 import type { JobService } from '../jobs/index.ts';
 import type { CveAllowlists, ScannerRegistrations } from '../scanning/index.ts';
 import type { ScanAll, ScanService } from '../scanning/index.ts';
@@ -47,8 +46,6 @@ export interface AppDeps {
   projects: ProjectService;
   /** Webhook policies, delivery history (redelivery included) and the global switch. */
   webhooks: WebhookServices;
-  /** Webhook relays for registries that are not Wharf (/projects/{p}/webhook/relays, /relay/{token}); absent: no such routes. */
-  relays?: WebhookRelays;
   /** Harbor's system settings (/configurations; read_only, project creation, robot prefix, quotas). */
   settings: SystemSettings;
   /** The job framework: GC and audit purge runs, schedules, /jobservice. */

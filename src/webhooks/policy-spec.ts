@@ -20,7 +20,7 @@ import { validateSecret } from './signer.ts';
 import { adminTrustedOption, isAdminTrusted, type TargetSpecLike } from './target-row.ts';
 import { hasMarker, redactionMarker, restoreAddress } from './redaction.ts';
 import { isRecord } from './formats/common.ts';
-import { distributionContentTypes, httpPayloadFormats, isNotifyType, teamsPayloadFormats, type NotifyType } from './formats/index.ts';
+import { checkTemplate, defaultTemplateContentType, distributionContentTypes, httpPayloadFormats, isNotifyType, teamsPayloadFormats, type NotifyType } from './formats/index.ts';
 import { stringMap } from './stored-json.ts';
 import { parseStatusFilters, type StatusFilters } from './status-filters.ts';
 import { caCertOf, parseCaCert } from './ca-cert.ts';
@@ -63,7 +63,7 @@ export interface TargetSpec extends TargetSpecLike {
   /** The id of the stored target this one updates, when known. */
   id: number | null;
   type: NotifyType;
-  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; [adminTrustedOption]?: true; ca_cert?: string };
+  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; template?: string; template_content_type?: string; [adminTrustedOption]?: true; ca_cert?: string };
 }
 
 function oneOf(list: readonly string[], s: string): boolean {
@@ -190,6 +190,7 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     }
   }
   if (payloadFormat === 'Distribution') options.distribution_content_type = dct === undefined || dct === '' ? distributionContentTypes[0] : dct;
+  parseTemplateFields(input, index, payloadFormat, options);
   const ca = input.ca_cert === undefined ? (previous?.options === undefined ? null : caCertOf(previous.options)) : parseCaCert(input.ca_cert, `targets[${index}].ca_cert`);
   if (ca !== null) options.ca_cert = ca;
   const id = typeof input.id === 'number' && Number.isSafeInteger(input.id) ? input.id : null;
@@ -205,6 +206,28 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     timeoutMs,
     options,
   };
+}
+
+/** The Template format's fields (`template`, `template_content_type`): only with payload_format Template, parsed here. */
+function parseTemplateFields(input: Record<string, unknown>, index: number, payloadFormat: string, options: TargetSpec['options']): void {
+  const template = optionalString(input.template, `targets[${index}].template`);
+  const ct = optionalString(input.template_content_type, `targets[${index}].template_content_type`);
+  if (payloadFormat !== 'Template') {
+    if ((template ?? '') !== '' || (ct ?? '') !== '') throw fail('BAD_REQUEST', 'template and template_content_type apply only to the Template payload format');
+    return;
+  }
+  if (template === undefined || template === '') throw fail('BAD_REQUEST', `targets[${index}].template is required with the Template payload format`);
+  try {
+    checkTemplate(template);
+  } catch (err) {
+    throw fail('BAD_REQUEST', `targets[${index}].template: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const contentType = ct === undefined || ct === '' ? defaultTemplateContentType : ct.trim();
+  if (contentType.length > 255 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;[\x20-\x7e]*)?$/.test(contentType)) {
+    throw fail('BAD_REQUEST', `targets[${index}].template_content_type must be a media type such as application/json or text/plain; charset=utf-8`);
+  }
+  options.template = template;
+  options.template_content_type = contentType;
 }
 
 /**

@@ -15,7 +15,7 @@ import { eventTypes, harborEventTypes } from '../events/index.ts';
 import { isAdminTrusted } from './target-row.ts';
 import { redactAddress } from './redaction.ts';
 import { isRecord, rfc3339Seconds } from './formats/common.ts';
-import { distributionContentTypes, notifyTypes, payloadFormats, vendorTypeFor } from './formats/index.ts';
+import { defaultTemplateContentType, distributionContentTypes, notifyTypes, payloadFormats, vendorTypeFor } from './formats/index.ts';
 import { redacted, type TargetSpec } from './policy-spec.ts';
 import { column } from './policy-scope.ts';
 import { parseJsonText, stringArray, stringMap } from './stored-json.ts';
@@ -42,6 +42,9 @@ export interface TargetView {
   signature_style: string;
   cloudevents_mode?: string;
   distribution_content_type?: string;
+  /** The Template format's Liquid source and Content-Type. */
+  template?: string;
+  template_content_type?: string;
   enabled: boolean;
   failing_since: string | null;
   disabled_reason: string | null;
@@ -173,6 +176,10 @@ export function targetView(t: WebhookTargetRow, actor: Actor): TargetView {
   if (t.payload_format === 'CloudEvents') view.cloudevents_mode = typeof opts.cloudevents_mode === 'string' ? opts.cloudevents_mode : 'structured';
   if (t.payload_format === 'Distribution') {
     view.distribution_content_type = typeof opts.distribution_content_type === 'string' ? opts.distribution_content_type : distributionContentTypes[0];
+  }
+  if (t.payload_format === 'Template') {
+    view.template = typeof opts.template === 'string' ? opts.template : '';
+    view.template_content_type = typeof opts.template_content_type === 'string' ? opts.template_content_type : defaultTemplateContentType;
   }
   return view;
 }

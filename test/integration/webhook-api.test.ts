@@ -407,7 +407,7 @@ describe('events, lasttrigger, configurations', () => {
     assert.deepEqual(types.slice(0, 10), ['PUSH_ARTIFACT', 'PULL_ARTIFACT', 'DELETE_ARTIFACT', 'QUOTA_EXCEED', 'QUOTA_WARNING', 'SCANNING_FAILED', 'SCANNING_STOPPED', 'SCANNING_COMPLETED', 'REPLICATION', 'TAG_RETENTION']);
     assert.ok(types.includes('CREATE_TAG') && types.includes('DELETE_PROJECT'));
     assert.deepEqual(e.notify_type, ['http', 'slack', 'discord', 'teams', 'mattermost', 'googlechat']);
-    assert.deepEqual(e.payload_formats, [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR'] }, { notify_type: 'teams', formats: ['AdaptiveCard', 'MessageCard'] }]);
+    assert.deepEqual(e.payload_formats, [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR', 'Template'] }, { notify_type: 'teams', formats: ['AdaptiveCard', 'MessageCard'] }]);
     assertError(await call('GET', `${lib}/events`, { auth: null }), 401, 'UNAUTHORIZED');
   });
 

@@ -23,6 +23,7 @@ import { distributionSupports, formatDistribution } from './distribution.ts';
 import { formatMsr, msrSupports } from './msr.ts';
 import { formatSlack, slackSupports } from './slack.ts';
 import { discordSupports, formatDiscord } from './discord.ts';
+import { formatTemplate, templateSupports } from './template.ts';
 import { formatTeams, teamsPayloadFormats, teamsSupports } from './teams.ts';
 import { formatMattermost, mattermostSupports } from './mattermost.ts';
 import { formatGoogleChat, googleChatSupports } from './google-chat.ts';
@@ -38,6 +39,7 @@ export { formatTeams, teamsWorkflowMessage, teamsMessageCard, teamsLimits, teams
 export { formatMattermost, mattermostMessage, mattermostLimits } from './mattermost.ts';
 export { formatGoogleChat, googleChatMessage, googleChatLimits } from './google-chat.ts';
 export { eventLabels, type AnyEventType } from './common.ts';
+export { formatTemplate, checkTemplate, templateVariables, templateLimits, defaultTemplateContentType, isJsonContentType } from './template.ts';
 
 /** Notify types (a target's `type`), Harbor's two and Wharf's Discord, Teams, Mattermost and Google Chat. */
 export const notifyTypes = ['http', 'slack', 'discord', 'teams', 'mattermost', 'googlechat'] as const;
@@ -45,7 +47,7 @@ export const notifyTypes = ['http', 'slack', 'discord', 'teams', 'mattermost', '
 export type NotifyType = (typeof notifyTypes)[number];
 
 /** Payload formats of http targets, in the order the API lists them. */
-export const httpPayloadFormats = ['Default', 'CloudEvents', 'Distribution', 'MSR'] as const;
+export const httpPayloadFormats = ['Default', 'CloudEvents', 'Distribution', 'MSR', 'Template'] as const;
 /** An http payload format. */
 export type HttpPayloadFormat = (typeof httpPayloadFormats)[number];
 
@@ -92,6 +94,8 @@ function entryFor(targetType: string, payloadFormat: string): FormatEntry | null
           return { format: formatDistribution, supports: distributionSupports };
         case 'MSR':
           return { format: formatMsr, supports: msrSupports };
+        case 'Template':
+          return { format: formatTemplate, supports: templateSupports };
         default:
           return null;
       }
