@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chatHtml, formatGoogleChat, googleChatLimits } from './google-chat.ts';
 import type { WharfEvent } from '../../events/index.ts';
-import { ctxFor, deleteArtifact, pushByTag, quotaExceed, samples, scanFailed, targetDisabled } from '../../../test/fixtures/payloads/sample-events.ts';
+import { ctxFor, golden, goldenCases, headersText, deleteArtifact, pushByTag, quotaExceed, samples, scanFailed, targetDisabled } from '../../../test/fixtures/payloads/sample-events.ts';
 
 const ctx = ctxFor('googlechat', '');
 
@@ -32,6 +32,19 @@ function facts(m: Message): Record<string, string> {
   for (const s of m.cardsV2[0]?.card.sections ?? []) for (const w of s.widgets) if (w.decoratedText) out[w.decoratedText.topLabel] = w.decoratedText.text;
   return out;
 }
+
+test('Google Chat: every golden matches byte for byte (body and headers)', () => {
+  for (const key of ['googlechat']) {
+    const cases = goldenCases[key] ?? [];
+    assert.ok(cases.length >= 9, key);
+    for (const c of cases) {
+      const out = formatGoogleChat(c.event, c.ctx);
+      const g = golden(c);
+      assert.equal(out.body, g.body, c.stem);
+      assert.equal(headersText(out.headers), g.headers, c.stem);
+    }
+  }
+});
 
 test('Google Chat: every sample renders text and one card, as application/json; charset=UTF-8', () => {
   for (const [name, e] of Object.entries(samples)) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMattermost, mattermostLimits, noMentions } from './mattermost.ts';
 import type { WharfEvent } from '../../events/index.ts';
-import { ctxFor, deleteArtifact, pushByTag, quotaExceed, samples, scanCompletedIndexChild, targetDisabled } from '../../../test/fixtures/payloads/sample-events.ts';
+import { ctxFor, golden, goldenCases, headersText, deleteArtifact, pushByTag, quotaExceed, samples, scanCompletedIndexChild, targetDisabled } from '../../../test/fixtures/payloads/sample-events.ts';
 
 const ctx = ctxFor('mattermost', '');
 
@@ -20,6 +20,19 @@ function attachment(body: string): Attachment {
   for (const f of a.fields) assert.ok(f.title.length > 0 && f.value.length > 0);
   return a;
 }
+
+test('Mattermost: every golden matches byte for byte (body and headers)', () => {
+  for (const key of ['mattermost']) {
+    const cases = goldenCases[key] ?? [];
+    assert.ok(cases.length >= 9, key);
+    for (const c of cases) {
+      const out = formatMattermost(c.event, c.ctx);
+      const g = golden(c);
+      assert.equal(out.body, g.body, c.stem);
+      assert.equal(headersText(out.headers), g.headers, c.stem);
+    }
+  }
+});
 
 test('Mattermost: every sample renders one attachment with a fallback, as application/json', () => {
   for (const [name, e] of Object.entries(samples)) {

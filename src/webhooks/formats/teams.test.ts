@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adaptiveCardVersion, formatTeams, teamsLimits, teamsPayloadFormats } from './teams.ts';
 import type { WharfEvent } from '../../events/index.ts';
-import { ctxFor, deleteArtifact, pushByTag, quotaExceed, samples, scanCompletedIndexChild, scanFailed, targetDisabled } from '../../../test/fixtures/payloads/sample-events.ts';
+import { ctxFor, golden, goldenCases, headersText, deleteArtifact, pushByTag, quotaExceed, samples, scanCompletedIndexChild, scanFailed, targetDisabled } from '../../../test/fixtures/payloads/sample-events.ts';
 
 const adaptive = ctxFor('teams', 'AdaptiveCard');
 const connector = ctxFor('teams', 'MessageCard');
@@ -44,6 +44,19 @@ function messageCard(body: string): MessageCard {
   assert.equal(c.sections.length, 1);
   return c;
 }
+
+test('Teams: every golden matches byte for byte (body and headers)', () => {
+  for (const key of ['teams', 'teams-messagecard']) {
+    const cases = goldenCases[key] ?? [];
+    assert.ok(cases.length >= 9, key);
+    for (const c of cases) {
+      const out = formatTeams(c.event, c.ctx);
+      const g = golden(c);
+      assert.equal(out.body, g.body, c.stem);
+      assert.equal(headersText(out.headers), g.headers, c.stem);
+    }
+  }
+});
 
 test('Teams: the formats are AdaptiveCard (the default) and MessageCard', () => {
   assert.deepEqual(teamsPayloadFormats, ['AdaptiveCard', 'MessageCard']);
