@@ -58,8 +58,11 @@ async function waitFor(url: string, proc: ChildProcess, auth: boolean): Promise<
   }
 }
 
-/** Starts a CNCF registry on 127.0.0.1; with `auth`, htpasswd Basic auth for {@link cncfUser}. */
-export async function startCncf(opts: { auth?: boolean } = {}): Promise<CncfRegistry> {
+/**
+ * Starts a CNCF registry on 127.0.0.1; with `auth`, htpasswd Basic auth for {@link cncfUser};
+ * with `notifyUrl`, one notifications endpoint posting its event envelopes there.
+ */
+export async function startCncf(opts: { auth?: boolean; notifyUrl?: string } = {}): Promise<CncfRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cncf-'));
   const auth = opts.auth === true;
   if (auth) writeFileSync(join(dir, 'htpasswd'), `${cncfUser}:${cncfHash}\n`);
@@ -77,6 +80,7 @@ export async function startCncf(opts: { auth?: boolean } = {}): Promise<CncfRegi
       '    enabled: true',
     ];
     if (auth) lines.push('auth:', '  htpasswd:', '    realm: wharf-test', `    path: ${join(dir, 'htpasswd')}`);
+    if (opts.notifyUrl) lines.push('notifications:', '  endpoints:', '    - name: wharf-test', `      url: ${opts.notifyUrl}`, '      timeout: 2s', '      threshold: 3', '      backoff: 1s');
     lines.push('http:', `  addr: 127.0.0.1:${port}`, '  secret: wharf-test-not-a-secret', '');
     writeFileSync(join(dir, 'config.yml'), lines.join('\n'));
   };

@@ -9,7 +9,7 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import type { WharfEvent } from '../../events/index.ts';
 import { fail } from '../../domain/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
-import { defaultEventData, type HarborEventData } from './default.ts';
+import { defaultEventData, withRelay, type HarborEventData } from './default.ts';
 import { goJson, rfc3339Seconds, type AnyEventType } from './common.ts';
 
 /** CloudEvents `type` per event type: Harbor's names, and `wharf.*` names for Wharf's additions. */
@@ -63,7 +63,7 @@ export function toCloudEvent(event: WharfEvent, ctx: FormatContext): CloudEvent<
     type: cloudEventTypes[event.type],
     datacontenttype: 'application/json',
     time: rfc3339Seconds(event.occurAt),
-    data: defaultEventData(event, ctx),
+    data: withRelay(defaultEventData(event, ctx), event),
     requestid: event.request?.id ?? '',
     operator: event.operator,
   });

@@ -4,7 +4,7 @@
  * timestamp layouts those programs print, repository-name splitting, the URLs that go into
  * payloads, and safe truncation for chat targets. Everything here is pure.
  */
-import type { EventType, ScanEvent, SystemEventType, WharfEvent } from '../../events/index.ts';
+import type { EventType, RelaySource, ScanEvent, SystemEventType, WharfEvent } from '../../events/index.ts';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -289,8 +289,31 @@ export function scanDetail(f: ScanFacts): string {
   return `${line}${totals}`;
 }
 
-/** The facts of an event that chat formats show, whatever its type. */
+/** How chat messages name a relay's source. */
+const relaySourceLabels: Readonly<Record<RelaySource, string>> = {
+  harbor: 'Harbor',
+  'harbor-cloudevents': 'Harbor (CloudEvents)',
+  distribution: 'CNCF registry',
+  dockerhub: 'Docker Hub',
+};
+
+/**
+ * The facts of an event that chat formats show, whatever its type. A relayed event's artifact is
+ * in the source registry: its image names that registry, it has no page in Wharf's console, and
+ * the detail line says where it came from.
+ */
 export function summarize(event: WharfEvent, externalUrl: string): EventSummary {
+  const s = summarizeEvent(event, externalUrl);
+  const relay = event.relay;
+  if (!relay) return s;
+  const host = externalHost(externalUrl);
+  const sourceHost = relay.registryUrl === '' ? '' : externalHost(relay.registryUrl.includes('://') ? relay.registryUrl : `https://${relay.registryUrl}`);
+  const image = s.image !== null && sourceHost !== '' && s.image.startsWith(`${host}/`) ? `${sourceHost}${s.image.slice(host.length)}` : null;
+  const from = `relayed from ${relaySourceLabels[relay.source]}${sourceHost !== '' ? ` ${sourceHost}` : ''} by relay ${relay.name}`;
+  return { ...s, image, link: null, detail: s.detail !== null ? `${s.detail} (${from})` : from.charAt(0).toUpperCase() + from.slice(1) };
+}
+
+function summarizeEvent(event: WharfEvent, externalUrl: string): EventSummary {
   const base = { label: eventLabels[event.type], tags: [] as string[], detail: null, scan: null };
   switch (event.type) {
     case 'PUSH_ARTIFACT':

@@ -90,6 +90,17 @@ export interface HarborEventData {
   webhook_target?: WharfWebhookTargetData;
   /** ARTIFACT_LABELED (Wharf's addition): the label added. */
   label?: { id: number; name: string; scope: string };
+  /** Wharf extension: the relay an event came through and the registry that sent it (src/webhooks/relay/). */
+  relay?: HarborRelayData;
+}
+
+/** Wharf extension: where a relayed event came from. */
+export interface HarborRelayData {
+  name: string;
+  /** harbor | harbor-cloudevents | distribution | dockerhub */
+  source: string;
+  /** The source registry as its payload names it; '' when it does not. */
+  registry_url: string;
 }
 
 /** The whole Default body. */
@@ -361,13 +372,18 @@ export function defaultEventData(event: WharfEvent, ctx: FormatContext): HarborE
   }
 }
 
+/** `event_data` with the relay extension added when the event came through a relay (Default and CloudEvents). */
+export function withRelay(data: HarborEventData, event: WharfEvent): HarborEventData {
+  return event.relay ? { ...data, relay: { name: event.relay.name, source: event.relay.source, registry_url: event.relay.registryUrl } } : data;
+}
+
 /** The Default payload as an object (what `body` encodes). */
 export function defaultPayload(event: WharfEvent, ctx: FormatContext): HarborPayload {
   return {
     type: event.type,
     occur_at: unixSeconds(event.occurAt),
     operator: event.operator,
-    event_data: defaultEventData(event, ctx),
+    event_data: withRelay(defaultEventData(event, ctx), event),
   };
 }
 

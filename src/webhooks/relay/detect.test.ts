@@ -43,3 +43,20 @@ test('relay/detect: every format renders every relayed event (ids and sizes unkn
   }
   assert.ok(rendered > 50, `rendered ${rendered}`);
 });
+
+test('relay/detect: Default and CloudEvents carry the relay extension; chat messages name the source registry', () => {
+  const [parsed] = parseRelayPayload({ body: harborDefault.push, headers: {} }, ctx).events;
+  assert.ok(parsed);
+  const event = { ...parsed.event, id: 'e-2', occurAt: 1680501893000 };
+  const fctx = (type: string, payloadFormat: string) => ({ externalUrl: 'https://wharf.example.com', policy: { id: 1, name: 'p', projectId: 3 }, target: { type, payloadFormat, options: {} } });
+  const def = JSON.parse(formatterFor('http', 'Default')(event, fctx('http', 'Default')).body) as { event_data: { relay?: unknown } };
+  assert.deepEqual(def.event_data.relay, { name: 'r', source: 'harbor', registry_url: 'harbor.example.com' });
+  const ce = JSON.parse(formatterFor('http', 'CloudEvents')(event, fctx('http', 'CloudEvents')).body) as { data: { relay?: unknown } };
+  assert.deepEqual(ce.data.relay, def.event_data.relay);
+  const discord = JSON.parse(formatterFor('discord', '')(event, fctx('discord', '')).body) as { embeds: Array<{ description?: string; url?: string; fields: Array<{ name: string; value: string }> }> };
+  const embed = discord.embeds[0];
+  assert.ok(embed);
+  assert.equal(embed.description, 'Relayed from Harbor harbor.example.com by relay r');
+  assert.equal(embed.url, undefined, 'no link into Wharf’s console for an artifact Wharf does not hold');
+  assert.equal(embed.fields.find((f) => f.name === 'Image')?.value, '`harbor.example.com/library/alpine:3.18`');
+});
