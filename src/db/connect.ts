@@ -35,6 +35,7 @@ import * as m0022 from './migrations/0022-user-groups.ts';
 import * as m0023 from './migrations/0023-preheat.ts';
 import * as m0029 from './migrations/0029-ldap-admin-role.ts';
 import * as m0024 from './migrations/0024-trace-context.ts';
+import * as m0026 from './migrations/0026-event-feed.ts';
 import * as m0025 from './migrations/0025-webhook-status-filters.ts';
 import * as m0027 from './migrations/0027-webhook-relays.ts';
 import * as m0030 from './migrations/0030-cve-exports.ts';
@@ -65,6 +66,7 @@ const migrations: Record<string, Migration> = {
   '0022-user-groups': m0022,
   '0023-preheat': m0023,
   '0024-trace-context': m0024,
+  '0026-event-feed': m0026,
   '0029-ldap-admin-role': m0029,
   '0025-webhook-status-filters': m0025,
   '0027-webhook-relays': m0027,

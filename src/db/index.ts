@@ -30,5 +30,6 @@ export * from './replication-run-store.ts';
 export * from './replication-store.ts';
 export * from './configuration-store.ts';
 export * from './user-group-store.ts';
+export * from './event-feed-store.ts';
 export * from './relay-store.ts';
 export * from './cve-export-store.ts';

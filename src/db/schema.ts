@@ -295,6 +295,19 @@ export interface OutboxCursorTable {
   seq: number;
 }
 
+/** A named consumer of the event feed and its acknowledged position (migration 0026, src/db/event-feed-store.ts); times in ms. */
+export interface EventFeedCursorsTable {
+  /** The calling user or robot: `u:<user id>` or `r:<robot id>`. */
+  owner: string;
+  name: string;
+  /** The acknowledged outbox seq: reads return the events after it. */
+  seq: number;
+  /** The stored filters as JSON (`{}`: none). */
+  filters: string;
+  creation_time: number;
+  update_time: number;
+}
+
 /** An event a consumer could not handle, retried alone until it goes through (src/events/consumers.ts). */
 export interface OutboxParkedTable {
   consumer: string;
@@ -819,6 +832,7 @@ export interface Database {
   audit_log: AuditLogTable;
   outbox_cursors: OutboxCursorTable;
   outbox_parked: OutboxParkedTable;
+  event_feed_cursors: EventFeedCursorsTable;
   password_history: PasswordHistoryTable;
   token_signing_keys: TokenSigningKeysTable;
   login_failures: LoginFailuresTable;

@@ -115,7 +115,7 @@ describe('upgrade from schema 0004', () => {
     const names = (await w.wharf.db.kysely.selectFrom('kysely_migration' as never).select('name' as never).execute()) as Array<{ name: string }>; // Kysely's own bookkeeping table, not in our schema
     assert.deepEqual(
       names.map((n) => n.name).filter((n) => n >= '0005'),
-      ['0005-manifest-content', '0006-execution-headers', '0007-jobs', '0008-outbox-consumers', '0009-login-failures', '0010-events-no-dispatch-mark', '0011-vulndb', '0012-scanners', '0013-scan-reports', '0014-immutable-rules', '0015-labels', '0016-retention', '0017-repository-description', '0018-registries', '0019-replication', '0020-proxy-cache', '0021-console-sessions', '0022-user-groups', '0023-preheat', '0024-trace-context', '0025-webhook-status-filters', '0027-webhook-relays', '0029-ldap-admin-role', '0030-cve-exports'],
+      ['0005-manifest-content', '0006-execution-headers', '0007-jobs', '0008-outbox-consumers', '0009-login-failures', '0010-events-no-dispatch-mark', '0011-vulndb', '0012-scanners', '0013-scan-reports', '0014-immutable-rules', '0015-labels', '0016-retention', '0017-repository-description', '0018-registries', '0019-replication', '0020-proxy-cache', '0021-console-sessions', '0022-user-groups', '0023-preheat', '0024-trace-context', '0025-webhook-status-filters', '0026-event-feed', '0027-webhook-relays', '0029-ldap-admin-role', '0030-cve-exports'],
     );
   });
 

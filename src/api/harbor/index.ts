@@ -20,6 +20,7 @@ import { systemRoutes } from './system.ts';
 import { tlsCertRoutes } from './tls-cert.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { eventFeedRoutes } from './events.ts';
 import { cveExportRoutes } from './cve-export.ts';
 import { configurationRoutes } from './configurations.ts';
 import { quotaRoutes } from './quotas.ts';
@@ -100,6 +101,7 @@ export function harborApi(deps: AppDeps) {
     await app.register(tlsCertRoutes(deps));
     await app.register(discoveryRoutes(deps));
     await app.register(webhookRoutes(deps));
+    await app.register(eventFeedRoutes(deps));
     await app.register(configurationRoutes(deps));
     await app.register(quotaRoutes(deps));
     await app.register(auditRoutes(deps));
