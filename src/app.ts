@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import type { Actor } from './auth/index.ts';
 import { SpanKind, contextFromTraceparent, markSpanError, runInContext, startSpan, type Context, type Span } from './observability/index.ts';
-import { healthRoutes, ociApi, harborApi, tokenApi, consoleApi, consoleChallengeHook, ociErrorBody, harborErrorBody, harborErrorHandler, harborNotFound, applyConnectionLimits, clientErrorHandler, serverOptions, isBlobUploadRequest, tlsServerOptions, followCertificate, type AppDeps } from './api/index.ts';
+import { healthRoutes, ociApi, harborApi, msrApi, tokenApi, consoleApi, consoleChallengeHook, ociErrorBody, harborErrorBody, harborErrorHandler, harborNotFound, applyConnectionLimits, clientErrorHandler, serverOptions, isBlobUploadRequest, tlsServerOptions, followCertificate, type AppDeps } from './api/index.ts';
 
 export type { AppDeps } from './api/index.ts';
 
@@ -141,6 +141,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps));
   await app.register(ociApi(deps), { prefix: '/v2' });
   await app.register(harborApi(deps), { prefix: '/api/v2.0' });
+  // MSR's webhook API (docs/msr-api.md), on the same webhook policies.
+  await app.register(msrApi(deps), { prefix: '/api/v0' });
   await app.register(tokenApi(deps));
   // The web console: /c/login, /c/log_out, /harbor/ and the `/` redirect (src/api/console.ts).
   await app.register(consoleApi(deps));

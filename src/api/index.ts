@@ -6,6 +6,7 @@ export type { AppDeps } from './deps.ts';
 export { healthRoutes } from './health.ts';
 export { ociApi } from './oci/index.ts';
 export { harborApi } from './harbor/index.ts';
+export { msrApi } from './msr/index.ts';
 export { tokenApi } from './token/index.ts';
 export { consoleApi, consoleChallengeHook } from './console.ts';
 export { ociErrorBody } from './oci/errors.ts';

@@ -15,7 +15,7 @@
 import type { WebhookTargetRow } from '../db/index.ts';
 import type { Actor } from '../auth/index.ts';
 import { isEventType } from '../events/index.ts';
-import { fail, globLimits, globPatternProblem } from '../domain/index.ts';
+import { fail, globLimits, globPatternProblem, storedObject } from '../domain/index.ts';
 import { validateSecret } from './signer.ts';
 import { adminTrustedOption, isAdminTrusted, type TargetSpecLike } from './target-row.ts';
 import { hasMarker, redactionMarker, restoreAddress } from './redaction.ts';
@@ -24,6 +24,7 @@ import { checkTemplate, defaultTemplateContentType, distributionContentTypes, ht
 import { stringMap } from './stored-json.ts';
 import { parseStatusFilters, type StatusFilters } from './status-filters.ts';
 import { caCertOf, parseCaCert } from './ca-cert.ts';
+import { isMsrType, type MsrWebhookType } from './formats/msr.ts';
 
 /** Signature header styles (Wharf). */
 export const signatureStyles = ['standard', 'github'] as const;
@@ -63,7 +64,7 @@ export interface TargetSpec extends TargetSpecLike {
   /** The id of the stored target this one updates, when known. */
   id: number | null;
   type: NotifyType;
-  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; template?: string; template_content_type?: string; [adminTrustedOption]?: true; ca_cert?: string };
+  options: { signature_style: string; cloudevents_mode?: string; distribution_content_type?: string; template?: string; template_content_type?: string; [adminTrustedOption]?: true; ca_cert?: string; msr_type?: string };
 }
 
 function oneOf(list: readonly string[], s: string): boolean {
@@ -190,6 +191,8 @@ export function parseTarget(input: unknown, index: number, policyName: string, p
     }
   }
   if (payloadFormat === 'Distribution') options.distribution_content_type = dct === undefined || dct === '' ? distributionContentTypes[0] : dct;
+  const msrType = parseMsrType(input, index, payloadFormat, previous?.options);
+  if (msrType !== undefined) options.msr_type = msrType;
   parseTemplateFields(input, index, payloadFormat, options);
   const ca = input.ca_cert === undefined ? (previous?.options === undefined ? null : caCertOf(previous.options)) : parseCaCert(input.ca_cert, `targets[${index}].ca_cert`);
   if (ca !== null) options.ca_cert = ca;
@@ -228,6 +231,23 @@ function parseTemplateFields(input: Record<string, unknown>, index: number, payl
   }
   options.template = template;
   options.template_content_type = contentType;
+}
+
+/**
+ * `msr_type` (Wharf; MSR's subscription API sets it): the MSR type an MSR-format target renders
+ * (./formats/msr.ts). Left out of an update, the stored target's type is kept (a Harbor client
+ * knows no such field); `null` or `''` removes it.
+ */
+function parseMsrType(input: Record<string, unknown>, index: number, payloadFormat: string, previousOptions: string | undefined): MsrWebhookType | undefined {
+  if (input.msr_type === undefined) {
+    const kept = previousOptions === undefined || payloadFormat !== 'MSR' ? undefined : storedObject(previousOptions).msr_type;
+    return typeof kept === 'string' && isMsrType(kept) ? kept : undefined;
+  }
+  const t = optionalString(input.msr_type, `targets[${index}].msr_type`);
+  if (t === undefined || t === '') return undefined;
+  if (payloadFormat !== 'MSR') throw fail('BAD_REQUEST', 'msr_type applies only to the MSR payload format');
+  if (!isMsrType(t)) throw fail('BAD_REQUEST', `unsupported msr_type: ${t}`);
+  return t;
 }
 
 /**

@@ -42,6 +42,8 @@ export interface TargetView {
   signature_style: string;
   cloudevents_mode?: string;
   distribution_content_type?: string;
+  /** Wharf: the MSR type an MSR-format target subscribed to (MSR's /api/v0/webhooks sets it). */
+  msr_type?: string;
   /** The Template format's Liquid source and Content-Type. */
   template?: string;
   template_content_type?: string;
@@ -181,6 +183,7 @@ export function targetView(t: WebhookTargetRow, actor: Actor): TargetView {
     view.template = typeof opts.template === 'string' ? opts.template : '';
     view.template_content_type = typeof opts.template_content_type === 'string' ? opts.template_content_type : defaultTemplateContentType;
   }
+  if (t.payload_format === 'MSR' && typeof opts.msr_type === 'string') view.msr_type = opts.msr_type;
   return view;
 }
 

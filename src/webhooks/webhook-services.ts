@@ -11,6 +11,7 @@ import type { Resolver } from './http-client.ts';
 import { PolicyService, type TestSender } from './policy-service.ts';
 import { HistoryService, type Redeliverer } from './history-service.ts';
 import { WebhookSettings } from './settings.ts';
+import { MsrSubscriptions } from './msr-subscriptions.ts';
 import { PreviewService } from './preview-service.ts';
 
 /** The webhook API's services. */
@@ -20,6 +21,8 @@ export interface WebhookServices {
   settings: WebhookSettings;
   /** Payload previews: an event rendered for a target, not sent (Wharf). */
   preview: PreviewService;
+  /** MSR's webhook subscriptions (/api/v0/webhooks) over the same policies. */
+  msr: MsrSubscriptions;
 }
 
 /** What the webhook services need. */
@@ -38,10 +41,12 @@ export interface WebhookServicesDeps {
 /** Builds the webhook API's services over one database and engine. */
 export function createWebhookServices(deps: WebhookServicesDeps): WebhookServices {
   const { db, authorizer, config, audit, engine, resolver } = deps;
+  const policies = new PolicyService({ db, authorizer, config, audit, sender: engine, resolver });
   return {
-    policies: new PolicyService({ db, authorizer, config, audit, sender: engine, resolver }),
+    policies,
     history: new HistoryService({ db, authorizer, redeliverer: engine }),
     settings: new WebhookSettings({ db, authorizer }),
     preview: new PreviewService({ db, authorizer, config }),
+    msr: new MsrSubscriptions({ db, authorizer, config, policies, sender: engine, resolver }),
   };
 }

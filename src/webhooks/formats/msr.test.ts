@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMsr, msrScanCounts, msrSupports } from './msr.ts';
+import { formatMsr, msrSamplePayload, msrScanCounts, msrSupports, msrTypes } from './msr.ts';
 import { isDomainError } from '../../domain/index.ts';
 import {
   ctxFor,
@@ -156,4 +156,39 @@ test('MSR: an SBOM SCAN_COMPLETED has no scanSummary (no counts) and says scanTy
     imageName: 'harbor.example.com/library/alpine:3.18',
     scanType: 'sbom',
   });
+});
+
+test('MSR: a MANIFEST_PUSH subscription renders a push by tag in the manifest shape; TAG_PUSH keeps the tag', () => {
+  const asManifest = JSON.parse(formatMsr(pushByTag, ctxFor('http', 'MSR', { msr_type: 'MANIFEST_PUSH' })).body) as Record<string, unknown>;
+  assert.equal(asManifest['type'], 'MANIFEST_PUSH');
+  const c = asManifest['contents'] as Record<string, unknown>; // contents is an object
+  assert.equal('tag' in c, false);
+  assert.equal(c['imageName'], `harbor.example.com/library/alpine@${pushByTag.artifact.digest}`);
+  assert.equal(asManifest['location'], `/repositories/library/alpine/manifests/${pushByTag.artifact.digest}`);
+  const asTag = JSON.parse(formatMsr(pushByTag, ctxFor('http', 'MSR', { msr_type: 'TAG_PUSH' })).body) as Record<string, unknown>;
+  assert.deepEqual(asTag, render(pushByTag));
+});
+
+test("MSR: msr_sample sends MSR's fixed sample of the subscribed type, whatever the event", () => {
+  for (const type of msrTypes) {
+    const body = JSON.parse(formatMsr(pushByTag, ctxFor('http', 'MSR', { msr_type: type, msr_sample: true })).body) as Record<string, unknown>;
+    assert.equal(body['type'], type);
+    assert.deepEqual(Object.keys(body), ['type', 'createdAt', 'contents', 'location']);
+    assert.equal(body['createdAt'], '2023-04-03T06:04:53Z', 'createdAt is the send time');
+  }
+  const tagPush = msrSamplePayload('TAG_PUSH', 'now');
+  assert.deepEqual(tagPush.contents, {
+    namespace: 'foo',
+    repository: 'bar',
+    tag: 'latest',
+    digest: 'sha256:b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c',
+    imageName: 'foo/bar:latest',
+    os: 'linux',
+    architecture: 'amd64',
+    author: '',
+    pushedAt: '2015-01-02T15:04:05Z',
+  });
+  assert.deepEqual(Object.keys(msrSamplePayload('SCANNER_UPDATE_COMPLETED', 'now').contents), ['scanner_version', 'scanner_updated_at', 'db_version', 'db_updated_at', 'success', 'replicas']);
+  // Without msr_type the sample option means nothing: the event renders as usual.
+  assert.deepEqual(JSON.parse(formatMsr(pushByTag, ctxFor('http', 'MSR', { msr_sample: true })).body), render(pushByTag));
 });

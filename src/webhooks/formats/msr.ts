@@ -4,11 +4,50 @@
  * REPO_CREATED, SCAN_COMPLETED, ...) and MSR's `contents` fields, for receivers written for MSR.
  * Events MSR has no name for (quota, replication, retention, projects, operational) are not
  * supported; `supports()` tells the dispatcher.
+ *
+ * Two target options (set by MSR's subscription API, ../msr-subscriptions.ts):
+ * - `msr_type`: the MSR type the target subscribed to. MANIFEST_PUSH, MANIFEST_PULL and
+ *   MANIFEST_DELETE render the manifest shape even for an event with a tag (MSR sends both a
+ *   TAG_PUSH and a MANIFEST_PUSH for a push by tag); other types render as without the option.
+ * - `msr_sample: true` (test sends only, never stored): the body is MSR's fixed sample for
+ *   `msr_type`, whatever the event (MSR's test payload "is always the same"); only `createdAt`
+ *   is the event's time.
  */
 import type { ScanEvent, WharfEvent } from '../../events/index.ts';
 import { fail } from '../../domain/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
 import { goJson, imageReference, repoShortName, rfc3339Nano, scanFacts, scanReport, type AnyEventType } from './common.ts';
+
+/** Every MSR 2/3 webhook type, in the order MSR's documentation lists them. */
+export const msrTypes = [
+  'TAG_PUSH',
+  'TAG_PULL',
+  'TAG_DELETE',
+  'MANIFEST_PUSH',
+  'MANIFEST_PULL',
+  'MANIFEST_DELETE',
+  'SCAN_COMPLETED',
+  'SCAN_FAILED',
+  'PROMOTION',
+  'PUSH_MIRRORING',
+  'POLL_MIRRORING',
+  'REPO_CREATED',
+  'REPO_UPDATED',
+  'REPO_DELETED',
+  'SCANNER_UPDATE_COMPLETED',
+] as const;
+/** An MSR webhook type. */
+export type MsrWebhookType = (typeof msrTypes)[number];
+
+/** True when `s` is one of MSR's webhook types. */
+export function isMsrType(s: string): s is MsrWebhookType {
+  return (msrTypes as readonly string[]).includes(s);
+}
+
+/** The target option holding a subscription's MSR type. */
+export const msrTypeOption = 'msr_type';
+/** The target option of a test send asking for MSR's fixed sample (never stored). */
+export const msrSampleOption = 'msr_sample';
 
 /** MSR's event type names that Wharf sends. */
 export type MsrType =
@@ -57,7 +96,7 @@ export function msrScanCounts(event: ScanEvent): { critical: number; major: numb
 }
 
 interface MsrPayload {
-  type: MsrType;
+  type: MsrWebhookType;
   createdAt: string;
   contents: Record<string, unknown>;
   location: string;
@@ -66,6 +105,7 @@ interface MsrPayload {
 /** The MSR body as an object (what `body` encodes); throws UNSUPPORTED for other event types. */
 export function msrPayload(event: WharfEvent, ctx: FormatContext): MsrPayload {
   const createdAt = rfc3339Nano(event.occurAt);
+  const subscribed = ctx.target.options[msrTypeOption];
   switch (event.type) {
     case 'PUSH_ARTIFACT':
     case 'PULL_ARTIFACT':
@@ -76,8 +116,10 @@ export function msrPayload(event: WharfEvent, ctx: FormatContext): MsrPayload {
       const repo = repoShortName(event.repository.name);
       const a = event.artifact;
       const when = event.type === 'PULL_ARTIFACT' ? 'pulledAt' : event.type === 'DELETE_ARTIFACT' || event.type === 'DELETE_TAG' ? 'deletedAt' : 'pushedAt';
-      // Deleting an artifact deletes its manifest; everything else names the tag when there is one.
-      const tag = event.type === 'DELETE_ARTIFACT' ? null : a.tag;
+      // Deleting an artifact deletes its manifest; a MANIFEST_* subscription wants the manifest
+      // shape; everything else names the tag when there is one.
+      const manifestShape = event.type === 'DELETE_ARTIFACT' || subscribed === 'MANIFEST_PUSH' || subscribed === 'MANIFEST_PULL' || subscribed === 'MANIFEST_DELETE';
+      const tag = manifestShape ? null : a.tag;
       const verb = event.type === 'PULL_ARTIFACT' ? 'PULL' : when === 'deletedAt' ? 'DELETE' : 'PUSH';
       if (tag !== null) {
         return {
@@ -192,8 +234,82 @@ export function msrPayload(event: WharfEvent, ctx: FormatContext): MsrPayload {
   }
 }
 
+/** MSR's documented example image (seed 002): `foo/bar:latest`. */
+const sample = {
+  namespace: 'foo',
+  repository: 'bar',
+  tag: 'latest',
+  digest: 'sha256:b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c',
+  at: '2015-01-02T15:04:05Z',
+} as const;
+
+/**
+ * MSR's fixed test payload for `type`, sent by `POST /api/v0/webhooks/test`: the documented
+ * example image in each type's documented `contents`; `createdAt` is the send time. MSR documents
+ * no contents for PROMOTION and the two mirroring types: theirs is the tag push shape.
+ */
+export function msrSamplePayload(type: MsrWebhookType, createdAt: string): MsrPayload {
+  const { namespace, repository, tag, digest, at } = sample;
+  const byTag = `${namespace}/${repository}:${tag}`;
+  const byDigest = `${namespace}/${repository}@${digest}`;
+  const tagLocation = `/repositories/${namespace}/${repository}/tags/${tag}`;
+  const manifestLocation = `/repositories/${namespace}/${repository}/manifests/${digest}`;
+  const image = { namespace, repository, os: 'linux', architecture: 'amd64', author: '' };
+  switch (type) {
+    case 'TAG_PUSH':
+    case 'TAG_PULL':
+    case 'TAG_DELETE':
+    case 'PROMOTION':
+    case 'PUSH_MIRRORING':
+    case 'POLL_MIRRORING': {
+      const when = type === 'TAG_DELETE' ? 'deletedAt' : type === 'TAG_PULL' ? 'pulledAt' : 'pushedAt';
+      const { os, architecture, author } = image;
+      return { type, createdAt, contents: { namespace, repository, tag, digest, imageName: byTag, os, architecture, author, [when]: at }, location: tagLocation };
+    }
+    case 'MANIFEST_PUSH':
+    case 'MANIFEST_PULL':
+    case 'MANIFEST_DELETE': {
+      const when = type === 'MANIFEST_DELETE' ? 'deletedAt' : type === 'MANIFEST_PULL' ? 'pulledAt' : 'pushedAt';
+      return { type, createdAt, contents: { ...image, digest, imageName: byDigest, [when]: at }, location: manifestLocation };
+    }
+    case 'SCAN_COMPLETED':
+      return {
+        type,
+        createdAt,
+        contents: {
+          namespace,
+          repository,
+          tag,
+          imageName: byTag,
+          scanSummary: { namespace, repository, tag, critical: 0, major: 0, minor: 0, last_scan_status: msrScanStatus.completed, check_completed_at: at },
+        },
+        location: tagLocation,
+      };
+    case 'SCAN_FAILED':
+      return { type, createdAt, contents: { namespace, repository, tag, imageName: byDigest, error: 'sample scan failure' }, location: tagLocation };
+    case 'REPO_CREATED':
+    case 'REPO_UPDATED':
+    case 'REPO_DELETED':
+      return {
+        type,
+        createdAt,
+        contents: { namespace, repository, event: type, author: '', data: type === 'REPO_DELETED' ? {} : { namespace, name: repository, visibility: 'public' } },
+        location: `/repositories/${namespace}/${repository}`,
+      };
+    case 'SCANNER_UPDATE_COMPLETED':
+      return {
+        type,
+        createdAt,
+        contents: { scanner_version: '', scanner_updated_at: at, db_version: 0, db_updated_at: at, success: true, replicas: {} },
+        location: '',
+      };
+  }
+}
+
 /** The MSR format: compact JSON, `Content-Type: application/json`. */
-export const formatMsr: PayloadFormatter = (event, ctx): RenderedPayload => ({
-  body: goJson(msrPayload(event, ctx)),
-  headers: { 'Content-Type': 'application/json' },
-});
+export const formatMsr: PayloadFormatter = (event, ctx): RenderedPayload => {
+  const type = ctx.target.options[msrTypeOption];
+  const payload =
+    ctx.target.options[msrSampleOption] === true && typeof type === 'string' && isMsrType(type) ? msrSamplePayload(type, rfc3339Nano(event.occurAt)) : msrPayload(event, ctx);
+  return { body: goJson(payload), headers: { 'Content-Type': 'application/json' } };
+};
