@@ -60,8 +60,9 @@ function policyColumns(spec: PolicySpec) {
     event_types: JSON.stringify(spec.eventTypes),
     repo_filters: JSON.stringify(spec.repoFilters),
     tag_filters: JSON.stringify(spec.tagFilters),
-    status_filters: JSON.stringify(spec.statusFilters),
-    fold_platforms: spec.foldPlatforms ? 1 : 0,
+    // Left out of the body: the column default on create, the stored value on a replace.
+    ...(spec.statusFilters === undefined ? {} : { status_filters: JSON.stringify(spec.statusFilters) }),
+    ...(spec.foldPlatforms === undefined ? {} : { fold_platforms: spec.foldPlatforms ? 1 : 0 }),
   };
 }
 

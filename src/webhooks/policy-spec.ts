@@ -299,10 +299,14 @@ export interface PolicySpec {
   targets: TargetSpec[];
   repoFilters: string[];
   tagFilters: string[];
-  /** Wharf: statuses and levels the policy's scan, replication, retention and quota events must have (./status-filters.ts). */
-  statusFilters: StatusFilters;
-  /** Wharf: a multi-platform push is one PUSH_ARTIFACT, the index's, listing its platforms. */
-  foldPlatforms: boolean;
+  /**
+   * Wharf: statuses and levels the policy's scan, replication, retention and quota events must
+   * have (./status-filters.ts). Undefined when the body leaves it out: a create stores none, a
+   * replace keeps the stored filters (Harbor's clients know no such field); `null` clears them.
+   */
+  statusFilters: StatusFilters | undefined;
+  /** Wharf: a multi-platform push is one PUSH_ARTIFACT, the index's, listing its platforms. Undefined when left out (kept, as statusFilters); `null` is false. */
+  foldPlatforms: boolean | undefined;
   creator: string | undefined;
 }
 
@@ -404,8 +408,8 @@ export function parsePolicy(body: unknown, stored: StoredTarget[]): PolicySpec {
     targets,
     repoFilters: globList(body.repo_filters, 'repo_filters'),
     tagFilters: globList(body.tag_filters, 'tag_filters'),
-    statusFilters: parseStatusFilters(body.status_filters),
-    foldPlatforms: optionalBool(body.fold_platforms, 'fold_platforms') ?? false,
+    statusFilters: body.status_filters === undefined ? undefined : parseStatusFilters(body.status_filters),
+    foldPlatforms: body.fold_platforms === undefined ? undefined : (optionalBool(body.fold_platforms, 'fold_platforms') ?? false),
     creator,
   };
 }

@@ -54,7 +54,7 @@ function bodies(path: string): Array<{ type: string; event_data: { resources?: A
 }
 
 describe('status_filters and fold_platforms on the policy API', () => {
-  it('stores them normalised, shows them, and a PUT replaces them like every other field', async () => {
+  it('stores them normalised and shows them; a PUT that leaves them out keeps them, null clears them', async () => {
     const id = await create('filtered', 'unused', {
       event_types: ['SCANNING_FAILED', 'REPLICATION'],
       status_filters: { scan_status: ['failed', 'Stopped', 'Error'], replication_status: ['Failed'], retention_status: [], quota_min_percent: 95 },
@@ -66,11 +66,18 @@ describe('status_filters and fold_platforms on the policy API', () => {
     const list = await api(w.url, 'GET', `${lib}/policies?q=name%3Dfiltered`, { auth: adminAuth });
     assert.deepEqual((list.json as Array<Record<string, unknown>>).map((x) => [x.status_filters, x.fold_platforms]), [[p.status_filters, true]]);
 
-    const put = await api(w.url, 'PUT', `${lib}/policies/${id}`, { auth: adminAuth, body: { name: 'filtered', enabled: true, event_types: ['REPLICATION'], targets: [{ type: 'http', address: `${rx.url}/unused` }], status_filters: { retention_status: ['SUCCESS'] } } });
-    assert.equal(put.status, 200, put.text);
-    const after = await get(id);
-    assert.deepEqual(after.status_filters, { retention_status: ['Success'] });
-    assert.equal(after.fold_platforms, false, 'left out of a PUT: off, as Harbor replaces a policy whole');
+    const put = async (extra: Record<string, unknown>) => {
+      const a = await api(w.url, 'PUT', `${lib}/policies/${id}`, { auth: adminAuth, body: { name: 'filtered', enabled: true, event_types: ['REPLICATION'], targets: [{ type: 'http', address: `${rx.url}/unused` }], ...extra } });
+      assert.equal(a.status, 200, a.text);
+      return get(id);
+    };
+    // Harbor's clients (its UI, harbor-cli, Terraform) replace a policy with the fields they know.
+    let after = await put({});
+    assert.deepEqual([after.status_filters, after.fold_platforms], [p.status_filters, true], 'left out of a PUT: kept');
+    after = await put({ status_filters: { retention_status: ['SUCCESS'] } });
+    assert.deepEqual([after.status_filters, after.fold_platforms], [{ retention_status: ['Success'] }, true], 'sent: replaced');
+    after = await put({ status_filters: null, fold_platforms: false });
+    assert.deepEqual([after.status_filters, after.fold_platforms], [{}, false], 'null and false: cleared');
 
     const plain = await get(await create('plain-view', 'unused', { event_types: ['PUSH_ARTIFACT'] }));
     assert.deepEqual([plain.status_filters, plain.fold_platforms], [{}, false]);
