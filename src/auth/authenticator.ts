@@ -60,6 +60,11 @@ export class Authenticator {
     return (await this.db.selectFrom('robots').select('id').where('name', '=', username).executeTakeFirst()) !== undefined;
   }
 
+  /** The auth mode while a directory checks passwords (`ldap_auth`), else null (`db_auth`: local passwords). */
+  async directoryMode(): Promise<string | null> {
+    return this.directory && (await this.directory.active()) ? 'ldap_auth' : null;
+  }
+
   /** Returns the actor for valid credentials, or null. Never says whether the user exists. */
   async verify(username: string, password: string): Promise<Actor | null> {
     if (username === scannerUsername) {

@@ -117,6 +117,9 @@ export class UserService {
   /** Creates a user (system admin). Returns the new id. */
   async create(actor: Actor, body: unknown): Promise<number> {
     this.deps.authorizer.check(actor, 'admin');
+    // As Harbor: users come from the directory in LDAP mode (docs/ldap.md).
+    const mode = await this.deps.authenticator.directoryMode();
+    if (mode) throw fail('FORBIDDEN', `creating local user is not allowed under auth mode: ${mode}`);
     const b = asObject(body);
     const username = checkUsername(b.username);
     const password = checkPasswordRule(b.password);
@@ -237,6 +240,8 @@ export class UserService {
   /** Changes a password: a user their own (old password required), the system admin anyone's. */
   async changePassword(actor: Actor, id: number, body: unknown): Promise<void> {
     this.selfOrAdmin(actor, id);
+    // As Harbor: in LDAP mode only the admin's local password can change.
+    if (id !== 1 && (await this.deps.authenticator.directoryMode())) throw fail('FORBIDDEN', `User with ID ${id} can't be updated`);
     const b = asObject(body);
     const row = await this.row(id);
     const self = actor.kind === 'user' && actor.userId === id;

@@ -7,6 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { adminAuth, freePort, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { defaultSeed, skipWithoutSlapd, startLdap, type TestLdap } from '../helpers/ldap-server.ts';
 import { api, explain, pushSmallImage, smallImage } from '../helpers/webhook-client.ts';
@@ -32,14 +35,19 @@ describe('LDAP authentication', { skip: skipWithoutSlapd() }, () => {
     return r;
   }
 
+  let consoleDir: string;
+
   before(async () => {
     ldap = await startLdap();
-    w = await startWharf();
+    consoleDir = mkdtempSync(join(tmpdir(), 'wharf-ldap-console-'));
+    writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>Wharf console</title>');
+    w = await startWharf({ overrides: { console: { dir: consoleDir } } });
   });
 
   after(async () => {
     await w?.close();
     await ldap?.stop();
+    rmSync(consoleDir, { recursive: true, force: true });
   });
 
   test('auth_mode: Harbor’s values, LDAP keys written, the search password never returned', async () => {
@@ -146,9 +154,27 @@ describe('LDAP authentication', { skip: skipWithoutSlapd() }, () => {
     assert.equal((await call('GET', '/users/current', { auth: basic('alice', '') })).status, 401, 'an empty password is never an anonymous bind');
     // The admin (user id 1) signs in with the local password, not the directory's.
     assert.equal(((await ok('GET', '/users/current')).json as { user_id: number }).user_id, 1);
-    // A local user made in LDAP mode cannot use a local password: the directory decides.
-    await ok('POST', '/users', { username: 'local-only', password: 'LocalPass123', email: 'local@example.test' }, adminAuth, 201);
-    assert.equal((await call('GET', '/users/current', { auth: basic('local-only', 'LocalPass123') })).status, 401);
+    // As Harbor: no local users in LDAP mode, and only the admin's local password can change.
+    const create = await call('POST', '/users', { body: { username: 'local-only', password: 'LocalPass123', email: 'local@example.test' } });
+    assert.equal(create.status, 403, create.text);
+    assert.match(create.text, /creating local user is not allowed under auth mode: ldap_auth/);
+    const aliceId = (((await ok('GET', '/users?page_size=100')).json as Array<{ user_id: number; username: string }>).find((u) => u.username === 'alice'))?.user_id;
+    const pw = await call('PUT', `/users/${aliceId}/password`, { body: { new_password: 'LocalPass123' } });
+    assert.equal(pw.status, 403, pw.text);
+    assert.match(pw.text, /can't be updated/);
+    assert.equal((await call('GET', '/users/current', { auth: basic('alice', 'LocalPass123') })).status, 401);
+  });
+
+  test('the console signs LDAP users in with their directory password', async () => {
+    const login = (principal: string, password: string) =>
+      fetch(`${w.url}/c/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ principal, password }) });
+    const good = await login('alice', person('alice').password);
+    assert.equal(good.status, 200, await good.text());
+    const cookie = good.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const me = await fetch(`${w.url}/api/v2.0/users/current`, { headers: { cookie } });
+    assert.equal(((await me.json()) as { username: string }).username, 'alice');
+    const bad = await login('alice', 'NotHerPassword2');
+    assert.notEqual(bad.status, 200);
   });
 
   test('filter characters in a sign-in name are escaped', async () => {

@@ -435,7 +435,7 @@ describe('events, lasttrigger, configurations', () => {
     assertError(await call('GET', '/api/v2.0/configurations', { auth: userAuth }), 403, 'FORBIDDEN');
     assertError(await call('PUT', '/api/v2.0/configurations', { auth: userAuth, body: { notification_enable: false } }), 403, 'FORBIDDEN');
     assertError(await call('PUT', '/api/v2.0/configurations', { body: { notification_enable: 'no' } }), 400, 'BAD_REQUEST');
-    assertError(await call('PUT', '/api/v2.0/configurations', { body: { auth_mode: 'ldap_auth' } }), 400, 'BAD_REQUEST', /system config items cannot be updated, item: auth_mode/);
+    assertError(await call('PUT', '/api/v2.0/configurations', { body: { auth_mode: 'ldap_auth' } }), 400, 'BAD_REQUEST', /the auth mode cannot be modified as new users have been inserted into database/);
     assert.equal((await call('PUT', '/api/v2.0/configurations', { body: { notification_enable: false } })).status, 200);
     assert.deepEqual(((await call('GET', '/api/v2.0/configurations')).json as Record<string, unknown>).notification_enable, { value: false, editable: true });
     const row = await w.wharf.db.kysely.selectFrom('configurations').selectAll().where('key', '=', 'notification_enable').executeTakeFirstOrThrow();
