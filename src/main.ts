@@ -19,6 +19,7 @@ import { ProjectService, QuotaService, type RetentionLinks, type ScanReads } fro
 import { AuditService, auditWriter, auditRetentionScheduleId } from './audit/index.ts';
 import { DiskMonitor, LogDestination, Metrics, createLogger, startTracing, stdoutLog, tracedBlobStore, transactionSpans } from './observability/index.ts';
 import { createWebhookServices, DeliveryThread, EventFeed, WebhookEngine, webhookDispatcher } from './webhooks/index.ts';
+import { WebhookRelays } from './webhooks/index.ts';
 import { JobService } from './jobs/index.ts';
 import { AdapterClient, CveAllowlists, ScannerRegistrations, VulnDb, vulndbScheduleOf, vulndbUpdateJob, vulndbUpdateType } from './scanning/index.ts';
 import { builtinScanner, startStandaloneScanner } from './scanning/index.ts';
@@ -136,6 +137,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const projects = new ProjectService({ db: db.kysely, outbox, authorizer, config, registry: proxyCache, audit, scanReads, immutability, retentionLinks, upstreamRegistries: upstreams, creation: settings });
   const engine = new WebhookEngine({ db: db.kysely, outbox, config, logger, metrics, onRedelivered: () => deliveryThread?.wakeWorker() });
   const webhooks = createWebhookServices({ db: db.kysely, authorizer, config, audit, engine });
+  const relays = new WebhookRelays({ db: db.kysely, outbox, authorizer, config, audit });
   // The event feed (docs/event-feed.md): waiting clients wake on outbox appends, other instances' too (below).
   const eventFeed = new EventFeed({ db: db.kysely, authorizer, config, outbox, logger });
   if (!deliveryThread) {
@@ -239,7 +241,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   if (ownCa) trustCertificates([ownCa]);
   let redirect: Server | null = null;
   const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, version: pkg.version, prefix: '/scanner' })] : [];
-  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, ldap, registry: proxyCache, projects, webhooks, eventFeed, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), cveExports, ...(certificates ? { tls: certificates } : {}) });
+  const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, ldap, registry: proxyCache, projects, webhooks, relays, eventFeed, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), cveExports, ...(certificates ? { tls: certificates } : {}) });
   let address = '';
   return {
     config,

@@ -15,6 +15,7 @@ import type { AuditService } from '../audit/index.ts';
 import type { DiskMonitor, Metrics } from '../observability/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { EventFeed, WebhookServices } from '../webhooks/index.ts';
+import type { WebhookRelays } from '../webhooks/index.ts';
 import type { JobService } from '../jobs/index.ts';
 import type { CveAllowlists, ScannerRegistrations } from '../scanning/index.ts';
 import type { ScanAll, ScanService } from '../scanning/index.ts';
@@ -46,6 +47,8 @@ export interface AppDeps {
   projects: ProjectService;
   /** Webhook policies, delivery history (redelivery included) and the global switch. */
   webhooks: WebhookServices;
+  /** Webhook relays for registries that are not Wharf (/projects/{p}/webhook/relays, /relay/{token}); absent: no such routes. */
+  relays?: WebhookRelays;
   /** Wharf's event feed (/events, /events/stream; docs/event-feed.md); absent: no such routes. */
   eventFeed?: EventFeed;
   /** Harbor's system settings (/configurations; read_only, project creation, robot prefix, quotas). */

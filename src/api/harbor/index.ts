@@ -40,6 +40,7 @@ import { registryEndpointRoutes } from './registries.ts';
 import { replicationPolicyRoutes } from './replication.ts';
 import { replicationExecutionRoutes } from './replication-executions.ts';
 import { preheatRoutes } from './preheat.ts';
+import { relayReceiverRoutes, relayRoutes, takesPathToken } from './relay.ts';
 import { ldapRoutes } from './ldap.ts';
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -84,8 +85,12 @@ export function harborApi(deps: AppDeps) {
       }
     });
 
-    app.addHook('onRequest', resolveActor(deps, '/api/v2.0'));
+    // A relay's token in its path is its credential: its route skips both hooks, and the
+    // Authorization header Harbor sends there is not Wharf's (./relay.ts).
+    const resolve = resolveActor(deps, '/api/v2.0');
+    app.addHook('onRequest', async (req) => (takesPathToken(req) ? undefined : resolve(req)));
     app.addHook('onRequest', async (req) => {
+      if (takesPathToken(req)) return;
       if (req.badCredentials) throw fail('UNAUTHORIZED', badCredentialsMessage(req));
       // A NUL in the path or query (%00) names nothing and PostgreSQL cannot compare text with one.
       if (/%00/i.test(req.url)) throw fail('BAD_REQUEST', 'the URL must not contain NUL characters (%00)');
@@ -121,6 +126,8 @@ export function harborApi(deps: AppDeps) {
     await app.register(replicationPolicyRoutes(deps));
     await app.register(replicationExecutionRoutes(deps));
     await app.register(preheatRoutes(deps));
+    await app.register(relayRoutes(deps));
+    await app.register(relayReceiverRoutes(deps));
     await app.register(ldapRoutes(deps));
   };
 }
