@@ -141,6 +141,11 @@ describe('LDAP authentication', { skip: skipWithoutSlapd() }, () => {
     assert.deepEqual(cfg.auth_mode, { value: 'ldap_auth', editable: false });
     // The same mode again is no change.
     await ok('PUT', '/configurations', { auth_mode: 'ldap_auth' });
+    const info = (await ok('GET', '/systeminfo')).json as { auth_mode: string };
+    assert.equal(info.auth_mode, 'ldap_auth');
+    const cli = await call('PUT', '/users/2/cli_secret', { body: { secret: 'Cli-Secret-Pass1' } });
+    assert.equal(cli.status, 412, cli.text);
+    assert.match(cli.text, /unable to update CLI secret under authmode: ldap_auth/);
   });
 
   test('sign-in with LDAP credentials onboards the user; the admin keeps the local password', async () => {

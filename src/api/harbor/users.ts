@@ -69,12 +69,12 @@ export function userRoutes(deps: AppDeps) {
       return reply.code(200).send();
     });
 
-    // Harbor checks the auth mode before anything else; under db_auth the answer is always 412.
+    // Harbor checks the auth mode before anything else; outside OIDC mode (db_auth, ldap_auth) the answer is always 412.
     // A registry token is refused first, as on every write (docs/auth.md).
     app.put<{ Params: UserParams }>('/users/:user_id/cli_secret', async (req) => {
       userId(req.params.user_id);
       if (req.actor.kind === 'token') deps.authorizer.check(req.actor, 'admin');
-      throw fail('PRECONDITION_FAILED', 'unable to update CLI secret under authmode: db_auth');
+      throw fail('PRECONDITION_FAILED', `unable to update CLI secret under authmode: ${String(await deps.settings.value('auth_mode'))}`);
     });
 
     app.delete<{ Params: UserParams }>('/users/:user_id', async (req, reply) => {
