@@ -76,7 +76,7 @@ test('e2e: the event feed resumes a consumer from its cursor after kill -9', { s
   // 2. The stream (from the stored position) delivers a later push.
   const ac = new AbortController();
   streams.push(ac);
-  const res = await fetch(`${server.url}/api/v2.0/events/stream?${bot}`, { headers: { authorization: adminAuth }, signal: ac.signal });
+  const res = await fetch(`${server.url}/api/v2.0/events/stream?${bot}`, { headers: { accept: 'text/event-stream', authorization: adminAuth }, signal: ac.signal });
   assert.equal(res.status, 200);
   const reader = res.body?.getReader();
   assert.ok(reader);
@@ -113,7 +113,7 @@ test('e2e: the event feed resumes a consumer from its cursor after kill -9', { s
   // A stream reconnecting with Last-Event-ID = "two" gets "three" only.
   const ac2 = new AbortController();
   streams.push(ac2);
-  const res2 = await fetch(`${server.url}/api/v2.0/events/stream?${bot}`, { headers: { authorization: adminAuth, 'last-event-id': frames[0]?.id ?? '' }, signal: ac2.signal });
+  const res2 = await fetch(`${server.url}/api/v2.0/events/stream?${bot}`, { headers: { accept: 'text/event-stream', authorization: adminAuth, 'last-event-id': frames[0]?.id ?? '' }, signal: ac2.signal });
   const r2 = res2.body?.getReader();
   assert.ok(r2);
   let t2 = '';

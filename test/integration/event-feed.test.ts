@@ -199,9 +199,13 @@ describe('GET /api/v2.0/events', () => {
 
   it('GET /events/stream sends events with ids, resumes after Last-Event-ID, and refuses as the long-poll does', async () => {
     assert.equal((await call('/api/v2.0/events/stream', null)).status, 401);
-    assert.equal((await call('/api/v2.0/events/stream?project=p2', maintainer)).status, 403);
+    assert.equal((await call('/api/v2.0/events/stream?project=p2', maintainer, { accept: 'text/event-stream' })).status, 403);
+    // Without Accept: text/event-stream, a 400 instead of an endless answer.
+    const plain = await call('/api/v2.0/events/stream', maintainer);
+    assert.equal(plain.status, 400, plain.text);
+    assert.match(plain.text, /Accept: text\/event-stream/);
     const ac = new AbortController();
-    const res = await fetch(`${w.url}/api/v2.0/events/stream?event_types=PUSH_ARTIFACT&repo_filters=p1/stream`, { headers: { authorization: maintainer }, signal: ac.signal });
+    const res = await fetch(`${w.url}/api/v2.0/events/stream?event_types=PUSH_ARTIFACT&repo_filters=p1/stream`, { headers: { accept: 'text/event-stream', authorization: maintainer }, signal: ac.signal });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     const reader = res.body?.getReader();
@@ -224,7 +228,7 @@ describe('GET /api/v2.0/events', () => {
     assert.deepEqual(frames.map((f) => tagOf(f.event)), ['s1', 's2']);
     // Reconnecting with Last-Event-ID = the first event's id sends the second one again, first.
     const ac2 = new AbortController();
-    const res2 = await fetch(`${w.url}/api/v2.0/events/stream?event_types=PUSH_ARTIFACT&repo_filters=p1/stream`, { headers: { authorization: maintainer, 'last-event-id': frames[0]?.id ?? '' }, signal: ac2.signal });
+    const res2 = await fetch(`${w.url}/api/v2.0/events/stream?event_types=PUSH_ARTIFACT&repo_filters=p1/stream`, { headers: { accept: 'text/event-stream', authorization: maintainer, 'last-event-id': frames[0]?.id ?? '' }, signal: ac2.signal });
     const r2 = res2.body?.getReader();
     assert.ok(r2);
     let t2 = '';

@@ -4,7 +4,7 @@
  *   GET /events?consumer=&cursor=&wait=&limit=&event_types=&repo_filters=&tag_filters=&project=
  *       200 {"events":[CloudEvent…],"next_cursor":"…"}: at once when there are events, else after
  *       up to `wait` seconds (a long-poll)
- *   GET /events/stream?… (the same parameters; `Last-Event-ID` resumes)
+ *   GET /events/stream?… (the same parameters; `Last-Event-ID` resumes; `Accept: text/event-stream` required)
  *       200 text/event-stream: `id: <cursor>` and `data: <CloudEvent>` per event, heartbeat comments
  *
  * One service call per route (src/webhooks/event-feed.ts decides who sees what and where a
@@ -53,6 +53,8 @@ export function eventFeedRoutes(deps: AppDeps) {
         await feed.stream(callContext(req), feedQuery(req, true), {
           signal: gone,
           open() {
+            // A client that did not ask for a stream (a crawler, a generic GET) gets an error, not an endless answer.
+            if (!/text\/event-stream/i.test(req.headers.accept ?? '')) throw fail('BAD_REQUEST', 'GET /events/stream answers server-sent events: send "Accept: text/event-stream" (or use GET /events)');
             opened = true;
             reply.hijack();
             res.writeHead(200, {
