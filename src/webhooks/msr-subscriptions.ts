@@ -287,14 +287,18 @@ export class MsrSubscriptions {
   /** Every MSR entry of the selected policies (by id, by project, or all). */
   private async entries(sel: { policyIds?: number[]; projectId?: number }): Promise<Entry[]> {
     const { db } = this.deps;
-    let pq = db.selectFrom('webhook_policies').selectAll();
-    if (sel.policyIds) pq = pq.where('id', 'in', sel.policyIds);
-    if (sel.projectId !== undefined) pq = pq.where('project_id', '=', sel.projectId);
-    const policies = await pq.orderBy('id').execute();
-    if (policies.length === 0) return [];
-    const ids = policies.map((p) => p.id);
-    const targets = await db.selectFrom('webhook_targets').selectAll().where('policy_id', 'in', ids).where('type', '=', 'http').where('payload_format', '=', 'MSR').orderBy('position').orderBy('id').execute();
+    // The MSR targets first (few), then only their policies: the policy table may be large.
+    let tq = db
+      .selectFrom('webhook_targets')
+      .innerJoin('webhook_policies', 'webhook_policies.id', 'webhook_targets.policy_id')
+      .selectAll('webhook_targets')
+      .where('webhook_targets.type', '=', 'http')
+      .where('webhook_targets.payload_format', '=', 'MSR');
+    if (sel.policyIds) tq = tq.where('webhook_targets.policy_id', 'in', sel.policyIds);
+    if (sel.projectId !== undefined) tq = tq.where('webhook_policies.project_id', '=', sel.projectId);
+    const targets = await tq.orderBy('webhook_targets.position').orderBy('webhook_targets.id').execute();
     if (targets.length === 0) return [];
+    const policies = await db.selectFrom('webhook_policies').selectAll().where('id', 'in', [...new Set(targets.map((t) => t.policy_id))]).orderBy('id').execute();
     const projectIds = [...new Set(policies.map((p) => p.project_id).filter((x): x is number => x !== null))];
     const projects = projectIds.length === 0 ? [] : await db.selectFrom('projects').select(['id', 'name']).where('id', 'in', projectIds).execute();
     const projectNames = new Map(projects.map((p) => [p.id, p.name]));
