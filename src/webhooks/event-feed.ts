@@ -206,7 +206,7 @@ export function feedSource(projectId: number | null): string {
 
 /**
  * An event as the CloudEvents format's structured mode renders it (the same attributes, data,
- * extensions and layout), with the feed's `source`; null when the row cannot be rendered.
+ * extensions and layout), with the feed's `source`. Throws what the format throws (an event without an id).
  */
 export function renderFeedEvent(event: WharfEvent, projectId: number | null, externalUrl: string): string {
   const ce = toCloudEvent(event, { externalUrl, policy: { id: 0, name: '', projectId }, target: { type: 'http', payloadFormat: 'CloudEvents', options: {} } });
