@@ -105,7 +105,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   // Harbor's /configurations: read_only (app.ts), project creation and quotas (projects), robot names (robots).
   const settings = new SystemSettings({ db: db.kysely, authorizer, config, audit, authModeLocked: () => usersBesidesAdmin(db.kysely) });
   // auth_mode ldap_auth (docs/ldap.md): users but the admin sign in against the directory; Harbor's /ldap operations.
-  const ldap = new LdapService({ db: db.kysely, authorizer, read: (key) => settings.value(key) });
+  const ldap = new LdapService({ db: db.kysely, authorizer, read: (key) => settings.value(key), logger });
   authenticator.useDirectory(ldap);
   const quotas = new QuotaService({ db: db.kysely, outbox, authorizer, config, audit });
   // With webhooks.delivery_thread, consumers and delivery run in a thread (its own connection, Outbox, logger, metrics).

@@ -64,6 +64,8 @@ export interface LdapServiceDeps {
   authorizer: Authorizer;
   /** A setting's current value (src/settings/, wired by main.ts): every change applies to the next call. */
   read: (key: LdapSettingKey) => Promise<string | number | boolean>;
+  /** Where a directory that fails a sign-in is reported (the sign-in itself is refused); absent: nowhere. */
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 /** Harbor's LdapUser. */
@@ -147,7 +149,8 @@ export class LdapService {
         }
         return { user, groups };
       });
-    } catch {
+    } catch (err) {
+      this.deps.logger?.warn({ err, url: ldap.url }, 'LDAP sign-in refused: the directory failed');
       return null;
     }
     if (!found) return null;

@@ -219,6 +219,19 @@ describe('LDAP authentication', { skip: skipWithoutSlapd() }, () => {
     assert.equal((await call('GET', '/configurations', { auth: basic('alice', person('alice').password) })).status, 403);
   });
 
+  test('a directory that does not answer refuses LDAP sign-ins, never the admin’s', async () => {
+    await ok('PUT', '/configurations', { ldap_url: `ldap://127.0.0.1:${await freePort()}`, ldap_timeout: 1 });
+    try {
+      assert.equal((await call('GET', '/users/current', { auth: basic('star*', person('star*').password) })).status, 401);
+      assert.equal(((await ok('GET', '/users/current')).json as { username: string }).username, 'admin');
+      const search = await call('GET', '/ldap/users/search?username=alice');
+      assert.equal(search.status, 503, search.text);
+    } finally {
+      await ok('PUT', '/configurations', { ldap_url: ldap.url, ldap_timeout: 3 });
+    }
+    assert.equal((await call('GET', '/users/current', { auth: basic('star*', person('star*').password) })).status, 200);
+  });
+
   test('LDAP groups become user groups at sign-in and carry project roles', async () => {
     const alice = person('alice');
     const auth = basic('alice', alice.password);
