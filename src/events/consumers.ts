@@ -62,6 +62,12 @@ export interface Consumer {
   coalesceMs?: number;
   /** A cursor created for this consumer starts after the newest event instead of before the first. */
   fromLatest?: boolean;
+  /**
+   * Also takes the events a relay recorded from another registry (`event.relay`,
+   * src/webhooks/relay/). Without it they pass by like other types: they describe no change in
+   * Wharf, so scan-on-push, replication, preheat and the audit log must not act on them.
+   */
+  relayed?: boolean;
   /** Called after every round (gauges). */
   afterRound?: () => void | Promise<void>;
 }
@@ -182,10 +188,11 @@ export class ConsumerRunner {
     return handled;
   }
 
-  /** The records of `rows` the consumer wants. */
+  /** The records of `rows` the consumer wants: of its types, and relayed ones only if it takes them. */
   private wanted(state: State, rows: readonly EventRow[]): OutboxRecord[] {
     const types = state.types;
-    return (types === null ? rows : rows.filter((r) => types.has(r.type))).map(record);
+    const records = (types === null ? rows : rows.filter((r) => types.has(r.type))).map(record);
+    return state.consumer.relayed === true ? records : records.filter((r) => r.event?.relay === undefined);
   }
 
   /**

@@ -149,6 +149,8 @@ export function webhookDispatcher(deps: DispatcherDeps): Consumer {
   return {
     name: dispatcherName,
     types: 'all',
+    // Relayed events (src/webhooks/relay/) are delivered like the others.
+    relayed: true,
     batchSize: deps.batchSize ?? 100,
     pollMs: deps.pollMs ?? 200,
     coalesceMs: deps.coalesceMs,

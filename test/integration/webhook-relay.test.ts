@@ -53,7 +53,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 before(async () => {
   rx = await startReceiver();
   w = await startWharf({ overrides: { webhooks: { retry_schedule: [0, 0.2, 0.2] } } });
-  assert.equal((await call('POST', '/api/v2.0/projects', { body: { project_name: 'relayed', metadata: { public: 'false' } } })).status, 201);
+  // auto_scan: a relayed push must not start a scan of an artifact Wharf does not hold.
+  assert.equal((await call('POST', '/api/v2.0/projects', { body: { project_name: 'relayed', metadata: { public: 'false', auto_scan: 'true' } } })).status, 201);
   for (const u of ['owner', 'dev']) assert.equal((await call('POST', '/api/v2.0/users', { body: { username: u, password, email: `${u}@example.com`, realname: u } })).status, 201);
   assert.equal((await call('POST', '/api/v2.0/projects/relayed/members', { body: { role_id: 1, member_user: { username: 'owner' } } })).status, 201);
   assert.equal((await call('POST', '/api/v2.0/projects/relayed/members', { body: { role_id: 2, member_user: { username: 'dev' } } })).status, 201);
@@ -118,6 +119,14 @@ describe('relayed payloads', () => {
     const discord = rx.on('/discord').map((r) => jsonBody(r) as { embeds: Array<{ title: string; fields: Array<{ name: string; value: string }> }> }); // Discord body
     const embed = discord[0]?.embeds[0];
     assert.ok(embed && embed.title.includes('library/alpine:3.18'), JSON.stringify(discord));
+  });
+
+  it('relayed events reach the webhook dispatcher only: no audit entry, no scan on push', async () => {
+    await sleep(500);
+    const audit = await w.wharf.db.kysely.selectFrom('audit_log').select(['operation', 'resource']).where('resource', 'like', '%alpine%').execute();
+    assert.deepEqual(audit, []);
+    const scans = await w.wharf.db.kysely.selectFrom('job_executions').select('vendor_type').where('vendor_type', '=', 'SCAN_ON_PUSH').execute();
+    assert.deepEqual(scans, []);
   });
 
   it('a redelivery of the same payload is recorded once (202, duplicates 1)', async () => {
