@@ -68,9 +68,11 @@ export function eventFeedRoutes(deps: AppDeps) {
           write(chunk) {
             if (res.destroyed || res.writableEnded) return Promise.resolve();
             if (res.write(chunk)) return Promise.resolve();
-            // A client that stops reading holds the stream until it drains or goes away.
+            // A client that stops reading is dropped after the server's stall limit, as any answer's reader is.
             return new Promise((resolve) => {
+              const stalled = setTimeout(() => res.destroy(), deps.config.server.stall_timeout_seconds * 1000);
               const done = () => {
+                clearTimeout(stalled);
                 res.off('drain', done);
                 res.off('close', done);
                 resolve();
