@@ -239,6 +239,51 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
   await edit.getByRole('button', { name: 'Cancel' }).click();
 });
 
+test('e2e: a Template webhook made in the console previews its body and delivers it on a skopeo push', { skip, timeout: 120_000 }, async () => {
+  recv.respond('/templated', { status: 204 });
+  const page = await h.newPage();
+  await signIn(page);
+  await page.goto('/harbor/projects/1/webhook');
+  await page.getByRole('button', { name: 'New Webhook' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add Webhook' });
+  await dialog.getByLabel('Name').fill('console-template');
+  for (const box of await dialog.getByRole('group', { name: 'Event Type' }).getByRole('checkbox').all()) {
+    const label = await box.evaluate((el) => el.closest('label')?.textContent ?? '');
+    if (label === 'Artifact pushed') await box.check();
+    else await box.uncheck();
+  }
+  await dialog.getByRole('combobox', { name: 'Payload Format' }).click();
+  await page.getByRole('option', { name: 'Template' }).click();
+  // Liquid braces typed as text (fill, not key presses that a browser could treat as shortcuts).
+  await dialog.getByRole('textbox', { name: 'Template', exact: true }).fill('{"kind": {{ event.type | json }}, "image": {{ event.repository.name | json }}, "tag": {{ event.tag | json }}}');
+  await dialog.getByLabel('Endpoint URL').fill(`${recv.url}/templated`);
+  await dialog.getByLabel('Tag filters').fill('tpl-*');
+  // Preview renders a sample push without sending anything.
+  await dialog.getByRole('button', { name: 'Preview' }).click();
+  const preview = dialog.getByRole('region', { name: 'Preview' });
+  await preview.waitFor();
+  const sample = JSON.parse((await preview.locator('pre').textContent()) ?? '') as Record<string, unknown>;
+  assert.equal(sample.kind, 'PUSH_ARTIFACT');
+  assert.match((await preview.textContent()) ?? '', /application\/json/);
+  assert.equal(recv.on('/templated').length, 0, 'a preview sends nothing');
+  // A template that is not Liquid is refused when saved, with the parser's message.
+  await dialog.getByRole('textbox', { name: 'Template', exact: true }).fill('{{ event.type ');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await dialog.getByText(/template/i).first().waitFor();
+  await dialog.getByRole('textbox', { name: 'Template', exact: true }).fill('{"kind": {{ event.type | json }}, "image": {{ event.repository.name | json }}, "tag": {{ event.tag | json }}}');
+  await shot(page, 'webhook-template-dialog');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await page.getByRole('table', { name: 'Webhook policies' }).getByRole('row', { name: /console-template/ }).waitFor();
+
+  const layout = OciLayout.create();
+  await writeSingleLayerImage(layout, 'tpl-1');
+  await skopeoOk(['copy', '--dest-tls-verify=false', '--dest-creds', adminCreds, layout.ref('tpl-1'), `docker://${h.wharf.host}/library/console-tpl:tpl-1`]);
+  const [got] = await recv.waitFor(1, 20_000, '/templated');
+  assert.match(header(got!, 'content-type') ?? '', /^application\/json/);
+  assert.deepEqual(JSON.parse(got!.body.toString()), { kind: 'PUSH_ARTIFACT', image: 'library/console-tpl', tag: 'tpl-1' });
+});
+
 test('e2e: a retention dry run shows in the run history with its repository task and log', { skip, timeout: 90_000 }, async () => {
   const page = await h.newPage();
   await signIn(page);

@@ -30,7 +30,7 @@ import {
 import { ErrorAlert } from '../../components/common.tsx';
 import { write } from '../../lib/api.ts';
 import { useAction } from './parts.tsx';
-import { emptyForm, eventLabel, formFromPolicy, formatsFor, hasPayloadFormat, policyBody, REDACTED, targetFromForm, validateForm, type SupportedEvents, type WebhookForm, type WebhookPolicy } from './webhook-form.ts';
+import { emptyForm, eventLabel, formFromPolicy, formatsFor, hasPayloadFormat, policyBody, previewBody, REDACTED, targetFromForm, validateForm, type SupportedEvents, type WebhookForm, type WebhookPolicy } from './webhook-form.ts';
 import { defaultPayloadFormat, formatAfterTypeChange, notifyTypeLabel } from './webhook-form.ts';
 
 interface TestResult {
@@ -45,6 +45,8 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
   const save = useAction();
   const test = useAction();
   const [result, setResult] = useState<TestResult | null>(null);
+  const preview = useAction();
+  const [rendered, setRendered] = useState<{ content_type: string; body: string } | null>(null);
   const set = <K extends keyof WebhookForm>(k: K, v: WebhookForm[K]) => setF((old) => ({ ...old, [k]: v }));
   const base = `/projects/${projectId}/webhook/policies`;
   const formats = formatsFor(events, f.notifyType);
@@ -73,6 +75,14 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
     await test.run(async () => {
       const r = await write<TestResult>('POST', `${base}/test`, targetFromForm(f));
       setResult(r.data);
+    });
+  };
+
+  const runPreview = async () => {
+    setRendered(null);
+    await preview.run(async () => {
+      const r = await write<{ content_type: string; body: string }>('POST', `/projects/${projectId}/webhook/preview`, previewBody(f));
+      setRendered(r.data);
     });
   };
 
@@ -145,6 +155,21 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
               ))}
             </FormGroup>
           </FormControl>
+          {f.notifyType === 'http' && f.payloadFormat === 'Template' ? (
+            <Stack spacing={1}>
+              <TextField
+                label="Template"
+                required
+                multiline
+                minRows={5}
+                value={f.template}
+                onChange={(e) => set('template', e.target.value)}
+                helperText="Liquid: {{ event.type }}, {{ event.repository.name }}, {{ payload.event_data | json }} … (docs/webhook-formats.md, Template)"
+                slotProps={{ htmlInput: { spellCheck: false, style: { fontFamily: 'monospace' } } }}
+              />
+              <TextField label="Template content type" value={f.templateContentType} onChange={(e) => set('templateContentType', e.target.value)} helperText="Sent as Content-Type; JSON types must render valid JSON." />
+            </Stack>
+          ) : null}
           <TextField label="Endpoint URL" required value={f.address} onChange={(e) => set('address', e.target.value)} placeholder="http(s)://192.168.1.1" />
           {f.notifyType === 'http' ? (
             <Box>
@@ -159,6 +184,17 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
             </Box>
           ) : null}
           <FormControlLabel control={<Checkbox checked={f.verifyRemoteCert} onChange={(e) => set('verifyRemoteCert', e.target.checked)} />} label="Verify Remote Certificate" />
+          {f.verifyRemoteCert ? (
+            <TextField
+              label="CA certificate (PEM)"
+              multiline
+              minRows={2}
+              value={f.caCert}
+              onChange={(e) => set('caCert', e.target.value)}
+              helperText="Trusted for this endpoint besides the system's CAs, e.g. a private CA. Empty: none."
+              slotProps={{ htmlInput: { spellCheck: false, style: { fontFamily: 'monospace', fontSize: 12 } } }}
+            />
+          ) : null}
 
           <Divider textAlign="left">
             <Typography variant="overline">Wharf extensions</Typography>
@@ -188,6 +224,17 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
               </Select>
             </FormControl>
             <TextField label="Timeout (ms)" sx={{ width: 160 }} value={f.timeoutMs} onChange={(e) => set('timeoutMs', e.target.value)} helperText="Empty: default" slotProps={{ htmlInput: { inputMode: 'numeric' } }} />
+          </Stack>
+          <Stack direction="row" spacing={2} sx={{ alignItems: 'flex-start' }}>
+            <TextField
+              label="Status filters"
+              fullWidth
+              value={f.statusFilters}
+              onChange={(e) => set('statusFilters', e.target.value)}
+              placeholder='{"scan_status": ["Error"]}'
+              helperText="JSON: scan_status, replication_status, retention_status, quota_min_percent. Empty: every status."
+            />
+            <FormControlLabel sx={{ minWidth: 260 }} control={<Checkbox checked={f.foldPlatforms} onChange={(e) => set('foldPlatforms', e.target.checked)} />} label="One event per multi-platform push" />
           </Stack>
           <FormControl component="fieldset">
             <FormLabel component="legend">Custom headers</FormLabel>
@@ -220,6 +267,17 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
               Test sends what this form holds: stored secrets (auth header, signing secret, header values, credentials in the URL) are never read back, so type them again to test with them.
             </Typography>
           ) : null}
+          <ErrorAlert error={preview.error} />
+          {rendered ? (
+            <Box aria-label="Preview" role="region">
+              <Typography variant="caption" color="text.secondary">
+                Preview ({rendered.content_type}) of a sample {eventLabel(f.eventTypes[0] ?? 'PUSH_ARTIFACT')} event, not sent:
+              </Typography>
+              <Box component="pre" sx={{ m: 0, p: 1, bgcolor: 'action.hover', maxHeight: 240, overflow: 'auto', fontSize: 12, whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
+                {rendered.body}
+              </Box>
+            </Box>
+          ) : null}
           <ErrorAlert error={test.error} />
           {result ? (
             <Alert severity={result.success ? 'success' : 'error'} role="status">
@@ -232,6 +290,9 @@ export function WebhookDialog({ projectId, events, policy, onClose, onSaved }: {
         </Stack>
       </DialogContent>
       <DialogActions>
+        <Button onClick={runPreview} disabled={preview.busy}>
+          Preview
+        </Button>
         <Button onClick={runTest} disabled={test.busy} sx={{ mr: 'auto' }}>
           Test
         </Button>

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyForm, eventLabel, formFromPolicy, formatsFor, parseDeliveryLog, policyBody, splitPatterns, targetFromForm, toggledPolicy, reenabledTarget, validateForm, type WebhookPolicy } from './webhook-form.ts';
-import { defaultPayloadFormat, formatAfterTypeChange, notifyTypeLabel } from './webhook-form.ts';
+import { defaultPayloadFormat, formatAfterTypeChange, notifyTypeLabel, previewBody } from './webhook-form.ts';
 
 const events = { event_type: ['PUSH_ARTIFACT', 'DELETE_ARTIFACT'], notify_type: ['http', 'slack', 'discord'], payload_formats: [{ notify_type: 'http', formats: ['Default', 'CloudEvents', 'Distribution', 'MSR'] }] };
 
@@ -13,6 +13,8 @@ test('policyBody: Harbor fields, skip_cert_verify inverted, Wharf extensions', (
   assert.deepEqual(b.event_types, ['PUSH_ARTIFACT', 'DELETE_ARTIFACT']);
   assert.deepEqual(b.repo_filters, ['library/**', 'a/{b,c}']);
   assert.deepEqual(b.tag_filters, ['v*']);
+  assert.equal(b.status_filters, null);
+  assert.equal(b.fold_platforms, false);
   assert.deepEqual(b.targets, [
     { type: 'http', address: 'http://127.0.0.1:9/hook', skip_cert_verify: true, payload_format: 'Default', auth_header: 'Bearer x', secret: 'whsec_abc', signature_style: 'github', headers: { 'X-Team': 'ops' }, timeout_ms: 5000 },
   ]);
@@ -149,4 +151,27 @@ test('parseDeliveryLog reads request and response of every attempt', () => {
   assert.equal(none[0]!.durationMs, 5000);
   assert.deepEqual(none[0]!.errors, ['timeout']);
   assert.deepEqual(parseDeliveryLog('t [INFO] no attempt yet\n'), []);
+});
+
+test('Template targets carry their template; a CA is sent when typed and removed when emptied', () => {
+  const f = { ...emptyForm(events), name: 'tpl', address: 'https://x', payloadFormat: 'Template', template: '{"t": {{ event.type | json }}}', templateContentType: '' };
+  const t = targetFromForm(f);
+  assert.equal(t.template, '{"t": {{ event.type | json }}}');
+  assert.equal(t.template_content_type, 'application/json');
+  assert.equal('template' in targetFromForm({ ...f, payloadFormat: 'Default' }), false);
+  assert.equal(validateForm({ ...f, template: ' ' }), 'A Template target needs a template.');
+  assert.deepEqual(previewBody(f), { target: t, event_type: 'PUSH_ARTIFACT' });
+  assert.equal('ca_cert' in t, false, 'no CA typed: the server keeps what it has');
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  assert.equal(targetFromForm({ ...f, caCert: pem }).ca_cert, pem);
+  const stored: WebhookPolicy = { id: 1, name: 'p', enabled: true, event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: 'https://x', ca_cert: pem }], status_filters: { scan_status: ['Error'] }, fold_platforms: true };
+  const edit = formFromPolicy(stored);
+  assert.equal(edit.caCert, pem);
+  assert.equal(targetFromForm(edit).ca_cert, pem);
+  assert.equal(targetFromForm({ ...edit, caCert: '' }).ca_cert, null, 'emptied: removed');
+  const body = policyBody(edit);
+  assert.deepEqual(body.status_filters, { scan_status: ['Error'] });
+  assert.equal(body.fold_platforms, true);
+  assert.match(validateForm({ ...edit, statusFilters: '[1]' }) ?? '', /JSON object/);
+  assert.match(validateForm({ ...edit, statusFilters: '{' }) ?? '', /JSON object/);
 });

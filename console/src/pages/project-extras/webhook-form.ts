@@ -24,6 +24,9 @@ export interface WebhookTarget {
   timeout_ms?: number | null;
   signature_style?: string;
   cloudevents_mode?: string;
+  template?: string;
+  template_content_type?: string;
+  ca_cert?: string;
   enabled?: boolean;
   failing_since?: string | null;
   disabled_reason?: string | null;
@@ -43,6 +46,8 @@ export interface WebhookPolicy {
   enabled: boolean;
   repo_filters?: string[];
   tag_filters?: string[];
+  status_filters?: Record<string, unknown>;
+  fold_platforms?: boolean;
 }
 
 /** GET /projects/{p}/webhook/events. */
@@ -79,6 +84,16 @@ export interface WebhookForm {
   /** Milliseconds as typed; '' uses the server's default. */
   timeoutMs: string;
   cloudeventsMode: 'structured' | 'binary';
+  /** The Liquid template of a Template target, and the Content-Type it is sent with. */
+  template: string;
+  templateContentType: string;
+  /** PEM CA certificates trusted for this target ('' : the system's and Wharf's only). */
+  caCert: string;
+  /** The stored policy had a CA (so an emptied field removes it). */
+  caCertSet: boolean;
+  /** `status_filters` as JSON text ('' : none). */
+  statusFilters: string;
+  foldPlatforms: boolean;
   /** One pattern per line. */
   repoFilters: string;
   tagFilters: string;
@@ -107,6 +122,12 @@ export function emptyForm(events?: SupportedEvents): WebhookForm {
     headers: [],
     timeoutMs: '',
     cloudeventsMode: 'structured',
+    template: '',
+    templateContentType: 'application/json',
+    caCert: '',
+    caCertSet: false,
+    statusFilters: '',
+    foldPlatforms: false,
     repoFilters: '',
     tagFilters: '',
   };
@@ -134,6 +155,12 @@ export function formFromPolicy(p: WebhookPolicy): WebhookForm {
     headers: Object.entries(t.headers ?? {}).map(([name, value]) => ({ name, value })),
     timeoutMs: t.timeout_ms === null || t.timeout_ms === undefined ? '' : String(t.timeout_ms),
     cloudeventsMode: t.cloudevents_mode === 'binary' ? 'binary' : 'structured',
+    template: t.template ?? '',
+    templateContentType: t.template_content_type ?? 'application/json',
+    caCert: t.ca_cert ?? '',
+    caCertSet: (t.ca_cert ?? '') !== '',
+    statusFilters: p.status_filters && Object.keys(p.status_filters).length > 0 ? JSON.stringify(p.status_filters) : '',
+    foldPlatforms: p.fold_platforms === true,
     repoFilters: (p.repo_filters ?? []).join('\n'),
     tagFilters: (p.tag_filters ?? []).join('\n'),
     targetId: t.id,
@@ -186,6 +213,16 @@ export function validateForm(f: WebhookForm): string | null {
     const n = Number(f.timeoutMs);
     if (!Number.isInteger(n) || n < 1 || n > 120000) return 'Timeout must be a whole number of milliseconds from 1 to 120000.';
   }
+  if (f.notifyType === 'http' && f.payloadFormat === 'Template' && f.template.trim() === '') return 'A Template target needs a template.';
+  if (f.statusFilters.trim() !== '') {
+    let v: unknown;
+    try {
+      v = JSON.parse(f.statusFilters);
+    } catch {
+      return 'Status filters must be a JSON object, e.g. {"scan_status": ["Error"]}.';
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'Status filters must be a JSON object, e.g. {"scan_status": ["Error"]}.';
+  }
   const names = new Set<string>();
   for (const h of f.headers) {
     const n = h.name.trim().toLowerCase();
@@ -213,6 +250,13 @@ export function targetFromForm(f: WebhookForm): Record<string, unknown> {
   t.headers = Object.fromEntries(f.headers.map((h) => [h.name.trim(), h.value]));
   t.timeout_ms = f.timeoutMs.trim() === '' ? null : Number(f.timeoutMs);
   if (f.notifyType === 'http' && f.payloadFormat === 'CloudEvents') t.cloudevents_mode = f.cloudeventsMode;
+  if (f.notifyType === 'http' && f.payloadFormat === 'Template') {
+    t.template = f.template;
+    t.template_content_type = f.templateContentType.trim() || 'application/json';
+  }
+  // Left out, the server keeps a stored CA; emptied, it is removed.
+  if (f.caCert.trim() !== '') t.ca_cert = f.caCert;
+  else if (f.caCertSet) t.ca_cert = null;
   return t;
 }
 
@@ -226,7 +270,14 @@ export function policyBody(f: WebhookForm): Record<string, unknown> {
     targets: [targetFromForm(f)],
     repo_filters: splitPatterns(f.repoFilters),
     tag_filters: splitPatterns(f.tagFilters),
+    status_filters: f.statusFilters.trim() === '' ? null : (JSON.parse(f.statusFilters) as unknown),
+    fold_platforms: f.foldPlatforms,
   };
+}
+
+/** The body of Wharf's preview (`POST …/webhook/preview`): the form's target and an event type to render a sample of. */
+export function previewBody(f: WebhookForm): Record<string, unknown> {
+  return { target: targetFromForm(f), event_type: f.eventTypes[0] ?? 'PUSH_ARTIFACT' };
 }
 
 /** The body that flips `enabled` on a stored policy, keeping everything else (secrets stay as placeholders, which Wharf keeps). */
