@@ -198,7 +198,7 @@ async function main(): Promise<void> {
         rmSync(dataDir, { recursive: true, force: true });
       },
     },
-    { name: 'cncf', host: c.host, url: c.url, pid: c.proc.pid ?? 0, pushCreds: ['--dest-no-creds'], stop: () => c.stop() },
+    { name: 'cncf', host: c.host, url: c.url, pid: c.pid, pushCreds: ['--dest-no-creds'], stop: () => c.stop() },
   ];
   const samplers = new Map(targets.map((t) => [t.name, new RssSampler(t.pid)]));
   const idleRss = Object.fromEntries(targets.map((t) => [t.name, round((memKiB(t.pid)?.rss ?? NaN) / 1024, 1)]));

@@ -29,6 +29,8 @@ export interface CncfRegistry {
   /** `127.0.0.1:<port>`, as skopeo names it. */
   host: string;
   dir: string;
+  /** The running process's id (0 when stopped). */
+  pid(): number;
   /** Kills the process (SIGKILL); the storage stays. */
   stop(): Promise<void>;
   /** Starts it again on the same port and storage. */
@@ -116,6 +118,7 @@ export async function startCncf(opts: { auth?: boolean; notifyUrl?: string } = {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     dir,
+    pid: () => proc?.pid ?? 0,
     stop,
     restart: start,
     async remove() {

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -16,21 +16,19 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { adminAuth, adminPassword, freePort, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { api, explain, type ApiAnswer } from '../helpers/webhook-client.ts';
-import { e2eRequired } from '../helpers/skopeo.ts';
+import { cncfBinary, cncfSecret, cncfUser, skipWithoutCncf, startCncf, type CncfRegistry } from '../helpers/cncf-registry.ts';
 import type { RegistryInfo, RegistryView } from '../../src/replication/index.ts';
 
-/** The CNCF registry's user; the bcrypt hash (cost 4) of its password is fixed below. */
-const regUser = 'regbot';
-const regSecret = 'Regpass-7c1e9';
-const regHash = '$2b$04$tgVOElcrgLq8fJp20IIJEe6Hoz1a.KwM7GJ3NpOdN3IUWEf7nSm7S';
+/** The CNCF registry's htpasswd user (test/helpers/cncf-registry.ts). */
+const regUser = cncfUser;
+const regSecret = cncfSecret;
 const wrongSecret = 'Wrong-secret-51ab';
-const cncfBinary = '/usr/bin/docker-registry';
 const userPassword = 'Passw0rdRegistries';
 
 let w: TestWharf;
 let peer: TestWharf;
 const logLines: string[] = [];
-let cncf: { proc: ChildProcess; url: string; dir: string } | undefined;
+let cncf: CncfRegistry | undefined;
 let tls: { server: Server; url: string; caPem: string; dir: string } | undefined;
 
 /** A parsed JSON body typed as the test reads it. */
@@ -65,50 +63,6 @@ async function view(id: number): Promise<RegistryView> {
   return shape<RegistryView>((await call('GET', `/registries/${id}`, 200)).json);
 }
 
-async function waitFor(url: string, ok: (status: number) => boolean, proc: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`docker-registry exited with ${proc.exitCode}`);
-    try {
-      if (ok((await fetch(url)).status)) return;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer in time`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Starts Debian's CNCF registry on loopback with htpasswd auth. */
-async function startCncf(): Promise<{ proc: ChildProcess; url: string; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-registries-cncf-'));
-  const port = await freePort();
-  writeFileSync(join(dir, 'htpasswd'), `${regUser}:${regHash}\n`);
-  const config = [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${join(dir, 'storage')}`,
-    'auth:',
-    '  htpasswd:',
-    '    realm: wharf-test',
-    `    path: ${join(dir, 'htpasswd')}`,
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '  secret: wharf-test-not-a-secret',
-    '',
-  ].join('\n');
-  writeFileSync(join(dir, 'config.yml'), config);
-  const proc = spawn(cncfBinary, ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/v2/`, (s) => s === 401, proc);
-  return { proc, url, dir };
-}
-
 /** A test CA, a server certificate for 127.0.0.1 signed by it, and an HTTPS `/v2/` answering 200. */
 async function startTls(): Promise<{ server: Server; url: string; caPem: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-registries-tls-'));
@@ -126,8 +80,7 @@ async function startTls(): Promise<{ server: Server; url: string; caPem: string;
   return { server, url: `https://127.0.0.1:${port}`, caPem: readFileSync(join(dir, 'ca.pem'), 'utf8'), dir };
 }
 
-const cncfMissing = spawnSync(cncfBinary, ['--version'], { stdio: 'ignore' }).status !== 0;
-const skipCncf = cncfMissing && !e2eRequired() ? `${cncfBinary} is not installed (apt-get install -y docker-registry); set WHARF_REQUIRE_E2E=1 to fail instead` : false;
+const skipCncf = skipWithoutCncf;
 
 before(async () => {
   const sink = new Writable({
@@ -139,7 +92,7 @@ before(async () => {
   w = await startWharf({ logger: pino({ level: 'debug' }, sink) });
   peer = await startWharf();
   tls = await startTls();
-  if (!skipCncf) cncf = await startCncf();
+  if (!skipCncf) cncf = await startCncf({ auth: true });
   await call('POST', '/users', 201, { username: 'reg-user', password: userPassword, email: 'reg-user@example.com', realname: 'r' });
 });
 
@@ -150,10 +103,7 @@ after(async () => {
     tls.server.close();
     rmSync(tls.dir, { recursive: true, force: true });
   }
-  if (cncf) {
-    cncf.proc.kill('SIGKILL');
-    rmSync(cncf.dir, { recursive: true, force: true });
-  }
+  await cncf?.remove();
 });
 
 describe('registry endpoints: permissions and adapters', () => {
@@ -309,8 +259,7 @@ describe('registry endpoints: the CNCF registry as type docker-registry', { skip
 
   it('records unhealthy when the registry stops, and deletes', async () => {
     if (!cncf) throw new Error('no CNCF registry');
-    cncf.proc.kill('SIGKILL');
-    await new Promise((r) => cncf?.proc.once('exit', r));
+    await cncf.stop();
     await refused('POST', '/registries/ping', 400, 'the registry is unhealthy', { id });
     assert.equal((await view(id)).status, 'unhealthy');
     await call('DELETE', `/registries/${id}`, 200);
