@@ -240,7 +240,7 @@ test('e2e: a webhook made in the console delivers a skopeo push, shows the respo
 });
 
 test('e2e: a Template webhook made in the console previews its body and delivers it on a skopeo push', { skip, timeout: 120_000 }, async () => {
-  recv.respond('/templated', { status: 204 });
+  recv.respond('/templated', { statuses: [204] });
   const page = await h.newPage();
   await signIn(page);
   await page.goto('/harbor/projects/1/webhook');
