@@ -12,9 +12,9 @@ import { preparedName } from './sql.ts';
 import { Notifications } from './notifications.ts';
 import * as m0001 from './migrations/0001-init.ts';
 import * as m0002 from './migrations/0002-members-robots.ts';
+import * as m0003 from './migrations/0003-quotas-audit.ts';
 import * as m0004 from './migrations/0004-users-login.ts';
 import * as m0005 from './migrations/0005-manifest-content.ts';
-import * as m0003 from './migrations/0003-quotas-audit.ts';
 import * as m0006 from './migrations/0006-execution-headers.ts';
 import * as m0007 from './migrations/0007-jobs.ts';
 import * as m0008 from './migrations/0008-outbox-consumers.ts';
@@ -33,20 +33,20 @@ import * as m0020 from './migrations/0020-proxy-cache.ts';
 import * as m0021 from './migrations/0021-console-sessions.ts';
 import * as m0022 from './migrations/0022-user-groups.ts';
 import * as m0023 from './migrations/0023-preheat.ts';
-import * as m0029 from './migrations/0029-ldap-admin-role.ts';
 import * as m0024 from './migrations/0024-trace-context.ts';
-import * as m0026 from './migrations/0026-event-feed.ts';
 import * as m0025 from './migrations/0025-webhook-status-filters.ts';
+import * as m0026 from './migrations/0026-event-feed.ts';
 import * as m0027 from './migrations/0027-webhook-relays.ts';
+import * as m0029 from './migrations/0029-ldap-admin-role.ts';
 import * as m0030 from './migrations/0030-cve-exports.ts';
 
 /** Every migration, in order. Add new ones here; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
   '0001-init': m0001,
   '0002-members-robots': m0002,
+  '0003-quotas-audit': m0003,
   '0004-users-login': m0004,
   '0005-manifest-content': m0005,
-  '0003-quotas-audit': m0003,
   '0006-execution-headers': m0006,
   '0007-jobs': m0007,
   '0008-outbox-consumers': m0008,
@@ -66,10 +66,10 @@ const migrations: Record<string, Migration> = {
   '0022-user-groups': m0022,
   '0023-preheat': m0023,
   '0024-trace-context': m0024,
-  '0026-event-feed': m0026,
-  '0029-ldap-admin-role': m0029,
   '0025-webhook-status-filters': m0025,
+  '0026-event-feed': m0026,
   '0027-webhook-relays': m0027,
+  '0029-ldap-admin-role': m0029,
   '0030-cve-exports': m0030,
 };
 
