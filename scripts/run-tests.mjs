@@ -4,7 +4,8 @@
 //
 //   node scripts/run-tests.mjs [folder|file ...] [--services] [--test-* options passed to node]
 //
-// Test harness variables: WHARF_TEST_CONCURRENCY (files run at once, default 2),
+// Test harness variables: WHARF_TEST_CONCURRENCY (files run at once, default 3: the e2e files spend
+// much of their time waiting on child processes and the network),
 // WHARF_TEST_REPORTER (e.g. `tap`, which .ci/run uses so its greps do not depend on a TTY),
 // WHARF_REQUIRE_E2E=1 (the e2e tests fail instead of skipping when skopeo is missing).
 //
@@ -17,7 +18,10 @@
 // WHARF_TEST_PASSES=sqlite or =postgres runs one pass only. When the services cannot start, only
 // the sqlite pass runs, after a warning; with WHARF_REQUIRE_E2E=1 that is a failure instead.
 // The services are stopped and their folder removed at the end, on failure and on signals.
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+// The postgres pass leaves out the unit tests under src/ and console/src/ that touch no database
+// (nothing in them reads WHARF_TEST_DATABASE, directly or through a helper): they ran in the
+// sqlite pass and would run identically again.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,17 +56,22 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under', roots.join(' '));
   process.exit(1);
 }
-const concurrency = process.env.WHARF_TEST_CONCURRENCY ?? '2';
+const concurrency = process.env.WHARF_TEST_CONCURRENCY ?? '3';
 const reporter = process.env.WHARF_TEST_REPORTER;
-const runnerArgs = [
+const argsFor = (list) => [
   '--import',
   'tsx',
   '--test',
   `--test-concurrency=${concurrency}`,
   ...(reporter ? [`--test-reporter=${reporter}`, '--test-reporter-destination=stdout'] : []),
   ...nodeOptions,
-  ...files,
+  ...list,
 ];
+const runnerArgs = argsFor(files);
+
+/** A unit test under src/ or console/src/ that reaches no database (same in both passes). */
+const databaseUse = /openDatabase|startWharf|spawnWharf|helpers\/db|WHARF_TEST_DATABASE|onPostgres|Kysely|db\/index/;
+const withoutDatabase = (f) => /^(src|console\/src)\//.test(f.replaceAll('\\', '/')) && !databaseUse.test(readFileSync(f, 'utf8'));
 
 const servicesMode = process.env.WHARF_TEST_SERVICES === '1' || args.includes('--services');
 
@@ -196,8 +205,10 @@ for (const pass of passes) {
   if (pass === 'postgres') env.WHARF_TEST_DATABASE = 'postgres';
   else delete env.WHARF_TEST_DATABASE;
   console.log(`# run-tests: pass ${pass}`);
+  const passFiles = pass === 'postgres' ? files.filter((f) => !withoutDatabase(f)) : files;
+  if (passFiles.length < files.length) console.log(`# run-tests: the ${pass} pass leaves out ${files.length - passFiles.length} unit test files that touch no database`);
   const t0 = Date.now();
-  const r = await run(process.execPath, runnerArgs, { env });
+  const r = await run(process.execPath, argsFor(passFiles), { env });
   const secs = Math.round((Date.now() - t0) / 1000);
   let status;
   if (r.error) {
