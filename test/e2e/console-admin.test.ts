@@ -241,7 +241,7 @@ test('e2e: admin: the audit log shows the push and the quota change, filtered on
   const quotaRow = table.getByRole('row').filter({ hasText: 'quota' });
   await quotaRow.first().waitFor();
   // Only matching rows stay: every data row is a quota update by admin.
-  await table.getByRole('row').filter({ hasText: 'library/app:1.0' }).waitFor({ state: 'detached' });
+  await table.getByRole('row').filter({ hasText: 'library/app:1.0' }).first().waitFor({ state: 'detached' });
   const rows = await table.getByRole('row').allTextContents();
   assert.ok(rows.length >= 2, 'a header and at least one entry');
   for (const r of rows.slice(1)) assert.match(r, /admin.*library.*quota.*update/);
