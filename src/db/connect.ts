@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type PostgresPool, type PostgresPoolClient, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from './schema.ts';
 import { cachingDatabase, type WriteLock } from './statement-cache.ts';
@@ -232,12 +232,14 @@ export async function openDatabase(path: string, opts: OpenDatabaseOptions = {})
  * and numeric (what sum() of a bigint gives) as numbers, like SQLite's integers; everything Wharf
  * stores fits in a double exactly.
  */
-const pgTypes: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === 20 || oid === 1700) return (v: string) => (v === null ? null : Number(v));
-    return pg.types.getTypeParser(oid, format);
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
+function pgTypes(types: typeof pg.types): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+      if (oid === 20 || oid === 1700) return (v: string) => (v === null ? null : Number(v));
+      return types.getTypeParser(oid, format);
+    }) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
 
 /**
  * `pool` as Kysely's driver sees it, with the stores' statement texts (sql.ts's `preparedName`)
@@ -284,7 +286,9 @@ function preparingPool(pool: pg.Pool): PostgresPool {
  */
 async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db> {
   const logger = opts.logger ?? consoleLogger;
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, types: pgTypes, application_name: 'wharf' });
+  // Loaded here, not at start: a SQLite deployment never needs the driver.
+  const { default: pgLib } = await import('pg');
+  const pool = new pgLib.Pool({ connectionString: url, max: opts.poolSize ?? 10, types: pgTypes(pgLib.types), application_name: 'wharf' });
   // An idle client that loses its server (a restart) emits 'error' on the pool: logged, and the pool makes a new one.
   pool.on('error', (err) => logger.warn({ err }, 'PostgreSQL: an idle connection failed; it is replaced'));
   const kysely = new Kysely<Database>({ dialect: observedDialect(new PostgresDialect({ pool: preparingPool(pool) }), opts.transactionObserver, 'postgresql') });

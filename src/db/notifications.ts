@@ -6,7 +6,7 @@
  * work. A notification is only a hint: loops still poll, so one lost while a connection is being
  * re-established costs at most a poll interval.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { sql } from 'kysely';
 import type { DbLogger } from './checkpointer.ts';
 import type { Executor } from './sql.ts';
@@ -60,7 +60,9 @@ export class Notifications {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.url, application_name: 'wharf-listen' });
+    const { default: pgLib } = await import('pg');
+    if (this.stopped) return;
+    const client = new pgLib.Client({ connectionString: this.url, application_name: 'wharf-listen' });
     client.on('notification', (n) => {
       for (const h of this.handlers.get(n.channel as Channel) ?? []) h();
     });

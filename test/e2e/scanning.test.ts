@@ -20,7 +20,7 @@ import { OciLayout, writeImage } from '../helpers/oci-layout.ts';
 import type { TarEntry } from '../helpers/tar.ts';
 import { adminCreds, requireSkopeo, skipWithoutSkopeo, skopeo, skopeoOk, describeRun } from '../helpers/skopeo.ts';
 import { api, createPolicy, explain } from '../helpers/webhook-client.ts';
-import { validateCycloneDx } from '../../src/scanning/sbom/index.ts';
+import { validateCycloneDx } from '../../src/scanning/sbom/cyclonedx.ts';
 
 const skip = skipWithoutSkopeo() || (existsSync('/var/lib/dpkg/status') ? false : 'needs a Debian machine (/var/lib/dpkg/status)');
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'scanning', 'osv');

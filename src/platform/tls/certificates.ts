@@ -6,11 +6,21 @@
  */
 import { X509Certificate as NodeX509, createPrivateKey, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
 
 // Node's WebCrypto (globalThis.crypto), the provider @peculiar/x509 signs with.
 const webcrypto = globalThis.crypto;
-x509.cryptoProvider.set(webcrypto);
+
+/**
+ * @peculiar/x509, loaded on first use: only `tls.auto` generates certificates, and the library
+ * with its ASN.1 schemas is about 150 modules every other start would load for nothing.
+ */
+let library: Promise<typeof import('@peculiar/x509')> | undefined;
+function x509Library(): Promise<typeof import('@peculiar/x509')> {
+  return (library ??= import('@peculiar/x509').then((x509) => {
+    x509.cryptoProvider.set(webcrypto);
+    return x509;
+  }));
+}
 
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const dayMs = 24 * 3600 * 1000;
@@ -40,6 +50,7 @@ function dnValue(v: string): string {
 
 /** A new self-signed CA valid for `days` from `now` (path length 0: it signs server certificates only). */
 export async function generateCa(commonName: string, now: Date, days: number): Promise<KeyPairPem> {
+  const x509 = await x509Library();
   const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
@@ -63,6 +74,7 @@ export async function generateCa(commonName: string, now: Date, days: number): P
  * the chain a server sends.
  */
 export async function issueServerCertificate(ca: KeyPairPem, names: readonly string[], now: Date, days: number): Promise<KeyPairPem> {
+  const x509 = await x509Library();
   const caCert = new x509.X509Certificate(ca.cert);
   const caKeyDer = createPrivateKey(ca.key).export({ format: 'der', type: 'pkcs8' });
   const caKey = await webcrypto.subtle.importKey('pkcs8', caKeyDer, algorithm, false, ['sign']);

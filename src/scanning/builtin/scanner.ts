@@ -37,7 +37,7 @@ import {
   type VulnerabilityItem,
 } from '../adapter/index.ts';
 import { analyzeImage, type Inventory } from '../analyzer/index.ts';
-import { cycloneDxDocument, spdxDocument, type SbomTool } from '../sbom/index.ts';
+import { loadCycloneDx, spdxDocument, type SbomTool } from '../sbom/index.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
 import { checkScanRequest, type ParsedScanRequest } from './scan-request.ts';
 import { ScanQueueFull, ScanStore } from './scan-store.ts';
@@ -294,6 +294,7 @@ class BuiltinScannerEngine {
     const vulnerability = req.vulnerability ? await pack(vulnerabilityReport(this.scanner, artifact, vulnerabilities ?? [], generatedAt)) : null;
     const sboms = new Map<string, Buffer>();
     if (req.sbom) {
+      const { cycloneDxDocument } = await loadCycloneDx();
       const subject = { repository: req.artifact.repository, digest: req.artifact.digest, ...(req.artifact.tag ? { tag: req.artifact.tag } : {}) };
       for (const mediaType of SBOM_TYPES) {
         const doc =

@@ -12,7 +12,8 @@ import parse from 'spdx-expression-parse';
 import { detectOs, parseOsFile } from '../analyzer/os-release.ts';
 import { dpkgAnalyzer, parseDpkgStatus } from '../analyzer/dpkg.ts';
 import type { InstalledPackage, Inventory } from '../analyzer/types.ts';
-import { cycloneDxDocument, spdxDocument, validateCycloneDx, SPDX_ID_PATTERN } from './index.ts';
+import { cycloneDxDocument, validateCycloneDx } from './cyclonedx.ts';
+import { spdxDocument, SPDX_ID_PATTERN } from './index.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 

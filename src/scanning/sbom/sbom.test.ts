@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InstalledPackage, Inventory } from '../analyzer/types.ts';
-import { CYCLONEDX_MEDIA_TYPE, SPDX_ID_PATTERN, SPDX_MEDIA_TYPE, cycloneDxDocument, spdxDocument, validateCycloneDx, type SbomSubject } from './index.ts';
+import { cycloneDxDocument, validateCycloneDx } from './cyclonedx.ts';
+import { CYCLONEDX_MEDIA_TYPE, SPDX_ID_PATTERN, SPDX_MEDIA_TYPE, spdxDocument, type SbomSubject } from './index.ts';
 
 const subject: SbomSubject = { repository: 'library/app', digest: 'sha256:954b378c375d852eb3c63ab88978f640b4348b01c1b3456a024a81536dafbbf4', tag: '1.4.2' };
 const now = new Date('2024-06-10T06:13:19.250Z');
