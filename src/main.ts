@@ -58,6 +58,8 @@ export interface Wharf {
   cveAllowlists: CveAllowlists;
   /** Scans and their reports (reads for the pull gate and tests: gateReport, overviews). */
   scans: ScanService;
+  /** The registry service /v2 calls (with the proxy cache in front): pushes and pulls in code, as a request would make them. */
+  registry: ProxyCacheRegistry;
   /** The built-in scanner's vulnerability database (`wharf vulndb import` in code: `importPath`). */
   vulndb: VulnDb;
   /** The base URL once listening. */
@@ -255,6 +257,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
     cveAllowlists,
     vulndb,
     scans,
+    registry: proxyCache,
     url: () => address,
     async listen() {
       // The delivery thread first: once the server answers (/readyz), startup is complete.
