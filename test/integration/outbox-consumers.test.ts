@@ -178,3 +178,60 @@ test('types, after-commit callbacks, a rolled-back batch, and where a new consum
     assert.equal(await scalar(db.kysely, `SELECT count(*) AS n FROM outbox_parked`), 0);
   });
 });
+
+test('a consumer stores its move over events it does not want with its next wanted batch, or 1,000 seqs on', async () => {
+  await withDb(async (db) => {
+    const outbox = new Outbox();
+    const cursor = () => scalar(db.kysely, `SELECT seq AS n FROM outbox_cursors WHERE name = 'pushes'`);
+    const lastSeq = () => scalar(db.kysely, `SELECT max(seq) AS n FROM events`);
+    const pulls = async (n: number) => {
+      await db.kysely.transaction().execute(async (trx) => {
+        for (let i = 0; i < n; i++) await outbox.append(trx, event('PULL_ARTIFACT', i));
+      });
+    };
+    const push = async () => {
+      await db.kysely.transaction().execute(async (trx) => outbox.append(trx, event('PUSH_ARTIFACT', 0)));
+    };
+    const runner = (pid: number) => {
+      const r = new ConsumerRunner({ db: db.kysely, outbox, logger: silent });
+      r.register({
+        name: 'pushes',
+        types: ['PUSH_ARTIFACT'],
+        batchSize: 10,
+        async handle(batch, trx) {
+          for (const e of batch) await sql`INSERT INTO consumed (seq, pid) VALUES (${e.seq}, ${pid})`.execute(trx);
+        },
+      });
+      return r;
+    };
+    const a = runner(1);
+    await push();
+    assert.equal(await a.drain('pushes'), 1);
+    const first = await lastSeq();
+    assert.equal(await cursor(), first);
+    await pulls(25);
+    assert.equal(await a.drain('pushes'), 0);
+    assert.equal(await cursor(), first, 'no write for batches of pulls alone');
+    await push();
+    assert.equal(await a.drain('pushes'), 1);
+    assert.equal(await cursor(), await lastSeq(), 'written with the next push, from where it was stored');
+
+    // Another runner (another process) starts from the stored cursor: it reads the same pulls again, which
+    // does nothing, and moves the cursor; the first runner's next write then finds it moved and reads again.
+    await pulls(15);
+    const b = runner(2);
+    await push();
+    assert.equal(await b.drain('pushes'), 1);
+    await push();
+    assert.equal(await a.drain('pushes'), 1, 'the first runner handles only the newest push');
+    assert.deepEqual(await exactlyOnce(db.kysely), { missing: 0, repeated: 0, unwanted: 0 });
+
+    // A long run of unwanted events is written every 1,000 seqs.
+    const before = await cursor();
+    await pulls(1_205);
+    assert.equal(await a.drain('pushes'), 0);
+    const stored = await cursor();
+    assert.ok(stored >= before + 1_000 && stored <= before + 1_205, `stored ${stored} after ${before}`);
+    assert.ok((await lastSeq()) - stored < 1_000);
+  });
+});
