@@ -24,7 +24,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
@@ -66,9 +66,13 @@ const rank = (f) => {
 files.sort((a, b) => rank(a) - rank(b));
 const concurrency = process.env.WHARF_TEST_CONCURRENCY ?? '2';
 const reporter = process.env.WHARF_TEST_REPORTER;
+// Before anything else in each test process: Node's fetch keeps its own dispatcher (the module says why).
+const builtinFetch = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'helpers', 'builtin-fetch.ts')).href;
 const argsFor = (list) => [
   '--import',
   'tsx',
+  '--import',
+  builtinFetch,
   '--test',
   `--test-concurrency=${concurrency}`,
   ...(reporter ? [`--test-reporter=${reporter}`, '--test-reporter-destination=stdout'] : []),

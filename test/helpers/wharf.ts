@@ -2,6 +2,8 @@
  * Test harness: a real Wharf on an ephemeral loopback port with its own temporary data folder
  * (a real SQLite file and real blob storage), in-process or as a child process for kill -9 tests.
  */
+// First: Node's fetch keeps its own dispatcher (see the module).
+import './builtin-fetch.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
