@@ -95,6 +95,17 @@ export const eventFeedStore = {
     await run(db, `INSERT INTO event_feed_cursors (owner, name, seq, filters, creation_time, update_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO NOTHING`, [owner, name, seq, filters, now, now]);
   },
 
+  /** Every consumer of `owner`, by name. */
+  async consumersOf(db: Executor, owner: string): Promise<FeedConsumerRow[]> {
+    const rows = await query<FeedConsumerRow>(db, `SELECT * FROM event_feed_cursors WHERE owner = ? ORDER BY name`, [owner]);
+    return rows.map((r) => ({ ...r, seq: Number(r.seq), creation_time: Number(r.creation_time), update_time: Number(r.update_time) }));
+  },
+
+  /** Deletes consumer `name` of `owner`; false when it did not exist. */
+  async deleteConsumer(db: Executor, owner: string, name: string): Promise<boolean> {
+    return (await run(db, `DELETE FROM event_feed_cursors WHERE owner = ? AND name = ?`, [owner, name])) > 0;
+  },
+
   /** Stores consumer `name`'s position (its acknowledgement) and filters. */
   async storeConsumer(db: Executor, owner: string, name: string, seq: number, filters: string, now: number): Promise<void> {
     await run(db, `UPDATE event_feed_cursors SET seq = ?, filters = ?, update_time = ? WHERE owner = ? AND name = ?`, [seq, filters, now, owner, name]);

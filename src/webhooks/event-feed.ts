@@ -34,12 +34,12 @@ import type { Logger } from 'pino';
 import { eventFeedStore, type Database, type EventRow } from '../db/index.ts';
 import type { Actor, Authorizer } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
-import { fail, filterMatches } from '../domain/index.ts';
+import { fail, filterMatches, storedObject } from '../domain/index.ts';
 import { eventFromRow, systemEventTypes, type Outbox, type WharfEvent } from '../events/index.ts';
 import { harborStructuredBody, toCloudEvent } from './formats/cloudevents.ts';
 import { eventRepository, eventTag } from './dispatcher.ts';
 import { resolveScope, type WebhookCallContext } from './policy-scope.ts';
-import { storedFilters, type FeedFilters, type FeedQuery, type StoredFeedFilters } from './event-feed-spec.ts';
+import { parseConsumerName, storedFilters, type FeedFilters, type FeedQuery, type StoredFeedFilters } from './event-feed-spec.ts';
 
 /** What the feed needs. */
 export interface EventFeedDeps {
@@ -213,6 +213,17 @@ export function renderFeedEvent(event: WharfEvent, projectId: number | null, ext
   return harborStructuredBody(ce.cloneWith({ source: feedSource(projectId) }), event.occurAt);
 }
 
+/** A named consumer as `GET /events/consumers` shows it. */
+export interface FeedConsumerView {
+  name: string;
+  /** The acknowledged position: reads without a cursor return the events after it. */
+  cursor: string;
+  /** The stored filters (`event_types`, `repo_filters`, `tag_filters`, `project_id`); {} for none. */
+  filters: Record<string, unknown>;
+  creation_time: string;
+  update_time: string;
+}
+
 /** The event feed; see the module comment. */
 export class EventFeed {
   private readonly waiters: FeedWaiters;
@@ -307,6 +318,33 @@ export class EventFeed {
 
   private release(): void {
     this.clients--;
+  }
+
+  /** The caller's named consumers (`GET /events/consumers`): name, acknowledged cursor, stored filters, times. */
+  async consumers(ctx: WebhookCallContext): Promise<FeedConsumerView[]> {
+    const owner = this.consumerOwner(ctx);
+    return (await eventFeedStore.consumersOf(this.deps.db, owner)).map((r) => ({
+      name: r.name,
+      cursor: String(r.seq),
+      filters: storedObject(r.filters),
+      creation_time: new Date(r.creation_time).toISOString(),
+      update_time: new Date(r.update_time).toISOString(),
+    }));
+  }
+
+  /** Deletes one of the caller's named consumers (`DELETE /events/consumers/{name}`): its position is forgotten. */
+  async deleteConsumer(ctx: WebhookCallContext, name: string): Promise<void> {
+    const owner = this.consumerOwner(ctx);
+    const consumer = parseConsumerName(name);
+    if (!(await eventFeedStore.deleteConsumer(this.deps.db, owner, consumer))) throw fail('NOT_FOUND', `event feed consumer ${consumer} not found`);
+  }
+
+  /** The owner key of the caller's consumers; 401 for anonymous callers, 400 for callers that cannot have any. */
+  private consumerOwner(ctx: WebhookCallContext): string {
+    if (ctx.actor.username === '') throw fail('UNAUTHORIZED', 'authentication required to manage event feed consumers');
+    const owner = ownerOf(ctx.actor);
+    if (owner === null) throw fail('BAD_REQUEST', 'named consumers belong to a user or robot account');
+    return owner;
   }
 
   /** Checks the caller, resolves filters and visibility, the consumer and its acknowledgement: where the request reads from. */

@@ -18,6 +18,6 @@ export { buildHeaders, validateSecret, standardWebhooksKey, hubSignature, userAg
 export { classify, nextDelay, parseRetryAfter } from './retry.ts';
 export { DeliveryThread, type DeliveryThreadOptions } from './delivery-thread.ts';
 export { webhookDispatcher, dispatcherName, policyMatches, formatContext, type DispatcherDeps } from './dispatcher.ts';
-export { EventFeed, renderFeedEvent, feedSource, type EventFeedDeps, type FeedPage, type FeedSink } from './event-feed.ts';
+export { EventFeed, renderFeedEvent, feedSource, type EventFeedDeps, type FeedConsumerView, type FeedPage, type FeedSink } from './event-feed.ts';
 export { parseFeedQuery, maxWaitSeconds, maxLimit, type FeedQuery, type FeedFilters } from './event-feed-spec.ts';
 export { WebhookRelays, parseRelayPayload, relayPathPrefix, type WebhookRelaysDeps, type RelayView, type CreatedRelayView, type RelayReceipt } from './relay/index.ts';

@@ -183,6 +183,37 @@ describe('GET /api/v2.0/events', () => {
     assert.equal((await call('/api/v2.0/events?consumer=bad%20name')).status, 400);
   });
 
+  it('GET /events/consumers lists the caller’s consumers; DELETE forgets one, which then starts over', async () => {
+    const list = async (auth: string) => {
+      const a = await call('/api/v2.0/events/consumers', auth);
+      assert.equal(a.status, 200, explain('GET', '/api/v2.0/events/consumers', a));
+      return a.json as Array<{ name: string; cursor: string; filters: Record<string, unknown>; creation_time: string; update_time: string }>;
+    };
+    const first = await feed('/api/v2.0/events?consumer=lister&event_types=PUSH_ARTIFACT&repo_filters=p1/tools&project=p1&limit=1', maintainer);
+    await feed(`/api/v2.0/events?consumer=lister&cursor=${first.next_cursor}&limit=0`, maintainer);
+    const mine = await list(maintainer);
+    const lister = mine.find((c) => c.name === 'lister');
+    assert.ok(lister, JSON.stringify(mine));
+    assert.equal(lister.cursor, first.next_cursor);
+    const p1 = (await api(w.url, 'GET', '/api/v2.0/projects/p1', { auth: adminAuth })).json as { project_id: number };
+    assert.deepEqual(lister.filters, { event_types: ['PUSH_ARTIFACT'], repo_filters: ['p1/tools'], project_id: p1.project_id });
+    assert.ok(Date.parse(lister.creation_time) <= Date.parse(lister.update_time));
+    assert.deepEqual(mine.map((c) => c.name), [...mine.map((c) => c.name)].sort(), 'by name');
+    assert.ok(!(await list(developer)).some((c) => c.name === 'lister'), 'another account does not see it');
+    // Only the caller's own consumer is deleted: another account's DELETE of the same name is a 404.
+    assert.equal((await api(w.url, 'DELETE', '/api/v2.0/events/consumers/lister', { auth: developer })).status, 404);
+    const del = await api(w.url, 'DELETE', '/api/v2.0/events/consumers/lister', { auth: maintainer });
+    assert.equal(del.status, 200, explain('DELETE', '/api/v2.0/events/consumers/lister', del));
+    assert.ok(!(await list(maintainer)).some((c) => c.name === 'lister'));
+    assert.equal((await api(w.url, 'DELETE', '/api/v2.0/events/consumers/lister', { auth: maintainer })).status, 404);
+    assert.equal((await api(w.url, 'DELETE', '/api/v2.0/events/consumers/bad%20name', { auth: maintainer })).status, 400);
+    assert.equal((await call('/api/v2.0/events/consumers', null)).status, 401);
+    // The name is free again: a new consumer under it starts before the first event, with only its own filters.
+    await feed('/api/v2.0/events?consumer=lister&event_types=PUSH_ARTIFACT&limit=0', maintainer);
+    const again = (await list(maintainer)).find((c) => c.name === 'lister');
+    assert.deepEqual([again?.cursor, again?.filters], ['0', { event_types: ['PUSH_ARTIFACT'] }]);
+  });
+
   it('a long-poll answers as soon as a push commits', async () => {
     const now = await feed('/api/v2.0/events?cursor=latest&limit=0');
     const waiting = feed(`/api/v2.0/events?cursor=${now.next_cursor}&wait=30&event_types=PUSH_ARTIFACT`, maintainer);

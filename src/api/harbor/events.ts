@@ -6,6 +6,8 @@
  *       up to `wait` seconds (a long-poll)
  *   GET /events/stream?… (the same parameters; `Last-Event-ID` resumes; `Accept: text/event-stream` required)
  *       200 text/event-stream: `id: <cursor>` and `data: <CloudEvent>` per event, heartbeat comments
+ *   GET /events/consumers          200 [{"name","cursor","filters","creation_time","update_time"}]: the caller's named consumers
+ *   DELETE /events/consumers/{name}  200; 404 when the caller has no such consumer
  *
  * One service call per route (src/webhooks/event-feed.ts decides who sees what and where a
  * consumer stands); this file parses the query and speaks HTTP, including the stream's framing.
@@ -43,6 +45,13 @@ export function eventFeedRoutes(deps: AppDeps) {
       const page = await feed.read(callContext(req), feedQuery(req, false), clientGone(reply));
       // The events are sent as the CloudEvents format lays them out, byte for byte.
       return reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(`{"events":[${page.events.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)}}`);
+    });
+
+    app.get('/events/consumers', async (req, reply) => reply.header('cache-control', 'no-store').send(await feed.consumers(callContext(req))));
+
+    app.delete<{ Params: { name: string } }>('/events/consumers/:name', async (req, reply) => {
+      await feed.deleteConsumer(callContext(req), req.params.name);
+      return reply.code(200).send();
     });
 
     app.get<{ Querystring: Query }>('/events/stream', async (req, reply) => {
