@@ -195,6 +195,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   // Outbox consumers: auto_scan / auto_sbom_generation on PUSH_ARTIFACT; reports of digests no longer stored go on DELETE_ARTIFACT.
   consumers.register(scans.scanOnPushConsumer());
   consumers.register(scans.cleanupConsumer());
+  consumers.register(relays.cleanupConsumer());
   // Tag retention (src/lifecycle/retention/): RETENTION runs (one task per repository) and their schedules.
   const retention = new RetentionService({ db: db.kysely, jobs, outbox, authorizer, registry, immutability, hostname: () => new URL(config.external_url).host });
   for (const h of retention.handlers()) jobs.register(h);

@@ -76,6 +76,12 @@ export const relayStore = {
     return (await run(db, `DELETE FROM webhook_relays WHERE id = ?`, [id])) > 0;
   },
 
+  /** Deletes every relay of a project and their receipts (the project is gone). Returns how many relays. */
+  async deleteOfProject(db: Executor, projectId: number): Promise<number> {
+    await run(db, `DELETE FROM webhook_relay_receipts WHERE relay_id IN (SELECT id FROM webhook_relays WHERE project_id = ?)`, [projectId]);
+    return run(db, `DELETE FROM webhook_relays WHERE project_id = ?`, [projectId]);
+  },
+
   /** Records that the relay got a payload at `at` (ms). */
   async touch(db: Executor, id: number, at: number): Promise<void> {
     await run(db, `UPDATE webhook_relays SET last_received_at = ? WHERE id = ?`, [at, id]);

@@ -102,6 +102,27 @@ describe('relay management', () => {
     assert.equal((await call('POST', relays, { auth: null, body: { name: 'anon' } })).status, 401);
     assert.equal((await call('POST', '/api/v2.0/projects/nope/webhook/relays', { body: { name: 'x' } })).status, 404);
   });
+
+  it('deleting a project deletes its relays and their receipts; its URL answers 404', async () => {
+    assert.equal((await call('POST', '/api/v2.0/projects', { body: { project_name: 'short-lived' } })).status, 201);
+    const created = await call('POST', '/api/v2.0/projects/short-lived/webhook/relays', { body: { name: 'gone-soon' } });
+    assert.equal(created.status, 201, show(created));
+    const { id, url } = created.json as { id: number; url: string };
+    const path = new URL(url).pathname;
+    // Harbor's push sample under another repository name: the other tests count library/alpine's events.
+    const body = JSON.stringify(harborDefault.push).replaceAll('library/alpine', 'library/short-lived');
+    assert.equal((await post(path, body)).status, 202);
+    const rows = (table: 'webhook_relays' | 'webhook_relay_receipts') =>
+      table === 'webhook_relays'
+        ? w.wharf.db.kysely.selectFrom('webhook_relays').select('id').where('id', '=', id).execute()
+        : w.wharf.db.kysely.selectFrom('webhook_relay_receipts').select('relay_id').where('relay_id', '=', id).execute();
+    assert.equal((await rows('webhook_relay_receipts')).length, 1);
+    assert.equal((await call('DELETE', '/api/v2.0/projects/short-lived')).status, 200);
+    assert.equal((await post(path, body)).status, 404, 'the URL stops working with the project');
+    for (let i = 0; i < 100 && (await rows('webhook_relays')).length > 0; i++) await sleep(50);
+    assert.deepEqual([(await rows('webhook_relays')).length, (await rows('webhook_relay_receipts')).length], [0, 0]);
+    assert.deepEqual(((await call('GET', relays)).json as Array<{ name: string }>).map((x) => x.name), ['harbor-prod'], 'other projects keep theirs');
+  });
 });
 
 describe('relayed payloads', () => {

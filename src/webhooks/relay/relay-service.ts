@@ -13,7 +13,7 @@ import type { Kysely } from 'kysely';
 import { relayStore, type Database, type WebhookRelayRow } from '../../db/index.ts';
 import type { AuditTrail, Authorizer } from '../../auth/index.ts';
 import type { Config } from '../../config/index.ts';
-import type { Outbox, RelaySource } from '../../events/index.ts';
+import type { Consumer, Outbox, RelaySource } from '../../events/index.ts';
 import { fail } from '../../domain/index.ts';
 import { resolveScope, type PolicyScope, type WebhookCallContext } from '../policy-scope.ts';
 import { parseRelayPayload } from './detect.ts';
@@ -124,6 +124,22 @@ export class WebhookRelays {
     const project = await resolveScope(this.deps, ctx, scope, 'read-settings');
     if (!project) return [];
     return (await relayStore.listOfProject(this.deps.db, project.id)).map(view);
+  }
+
+  /**
+   * The outbox consumer that deletes a deleted project's relays and their receipts. It starts from
+   * the first event, so relays left behind by projects deleted before it existed go too.
+   */
+  cleanupConsumer(): Consumer {
+    return {
+      name: 'webhook-relays-cleanup',
+      types: ['DELETE_PROJECT'],
+      handle: async (batch, trx) => {
+        for (const r of batch) {
+          if (r.event?.type === 'DELETE_PROJECT') await relayStore.deleteOfProject(trx, r.event.project.id);
+        }
+      },
+    };
   }
 
   /** Deletes a relay: its URL stops working at once. */
