@@ -342,6 +342,8 @@ export class EventFeed {
   /** The owner key of the caller's consumers; 401 for anonymous callers, 400 for callers that cannot have any. */
   private consumerOwner(ctx: WebhookCallContext): string {
     if (ctx.actor.username === '') throw fail('UNAUTHORIZED', 'authentication required to manage event feed consumers');
+    // A registry token on the API may do repository actions only (the authorizer's rule 1): refused here.
+    if (ctx.actor.kind === 'token') this.deps.authorizer.check(ctx.actor, 'list-webhooks');
     const owner = ownerOf(ctx.actor);
     if (owner === null) throw fail('BAD_REQUEST', 'named consumers belong to a user or robot account');
     return owner;

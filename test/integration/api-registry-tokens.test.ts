@@ -116,6 +116,8 @@ describe('registry tokens on /api/v2.0', () => {
       eid: '1',
       tid: '1',
       relay_id: '1',
+      // An event feed consumer's name (DELETE /events/consumers/:name).
+      name: 'ci-bot',
     };
     return values[first];
   }
