@@ -40,6 +40,11 @@ const textListForms: Readonly<Record<Dialect, string>> = {
   postgres: 'SELECT value FROM json_array_elements_text(?::json)',
 };
 
+/** A consumer row with its numeric columns as numbers, whatever form the driver gave them in. */
+function consumerRow(r: FeedConsumerRow): FeedConsumerRow {
+  return { ...r, seq: Number(r.seq), creation_time: Number(r.creation_time), update_time: Number(r.update_time) };
+}
+
 export const eventFeedStore = {
   /** The largest committed outbox seq (0 when the outbox is empty). */
   async maxSeq(db: Executor): Promise<number> {
@@ -81,7 +86,7 @@ export const eventFeedStore = {
   /** Consumer `name` of `owner`, or undefined. */
   async consumer(db: Executor, owner: string, name: string): Promise<FeedConsumerRow | undefined> {
     const [r] = await query<FeedConsumerRow>(db, `SELECT * FROM event_feed_cursors WHERE owner = ? AND name = ?`, [owner, name]);
-    return r === undefined ? undefined : { ...r, seq: Number(r.seq), creation_time: Number(r.creation_time), update_time: Number(r.update_time) };
+    return r === undefined ? undefined : consumerRow(r);
   },
 
   /** How many consumers `owner` has. */
@@ -97,8 +102,7 @@ export const eventFeedStore = {
 
   /** Every consumer of `owner`, by name. */
   async consumersOf(db: Executor, owner: string): Promise<FeedConsumerRow[]> {
-    const rows = await query<FeedConsumerRow>(db, `SELECT * FROM event_feed_cursors WHERE owner = ? ORDER BY name`, [owner]);
-    return rows.map((r) => ({ ...r, seq: Number(r.seq), creation_time: Number(r.creation_time), update_time: Number(r.update_time) }));
+    return (await query<FeedConsumerRow>(db, `SELECT * FROM event_feed_cursors WHERE owner = ? ORDER BY name`, [owner])).map(consumerRow);
   },
 
   /** Deletes consumer `name` of `owner`; false when it did not exist. */
