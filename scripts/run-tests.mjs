@@ -56,14 +56,6 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under', roots.join(' '));
   process.exit(1);
 }
-// Longest first: the runner starts files in this order, two at a time, so the end-to-end files
-// (tens of seconds each) go first and the unit files (milliseconds) fill the end, instead of one
-// long file running alone while the other slot has nothing left to do.
-const rank = (f) => {
-  const p = f.replaceAll('\\', '/');
-  return p.includes('test/e2e/') ? 0 : p.includes('test/integration/') ? 1 : 2;
-};
-files.sort((a, b) => rank(a) - rank(b));
 const concurrency = process.env.WHARF_TEST_CONCURRENCY ?? '2';
 const reporter = process.env.WHARF_TEST_REPORTER;
 // Before anything else in each test process: Node's fetch keeps its own dispatcher (the module says why).
