@@ -17,9 +17,6 @@
  *      call), which writes its effects with `trx`.
  * The cursor and the effects commit together: a crash (kill -9) before the commit leaves neither,
  * and the batch is read again; after it, both. So no event is skipped and none is applied twice.
- * A batch without an event the consumer wants has no effect to commit: the cursor moves past it in
- * memory, and that move is written with the next batch that has one, or once it runs
- * `skipWriteEvery` seqs ahead (reading such events again after a crash changes nothing).
  * SQLite commits one write transaction at a time, so outbox seqs become visible in order and a
  * cursor never passes an event that commits later; on PostgreSQL the outbox writer's advisory lock
  * (./outbox.ts) gives the same order. Several processes may run the same consumer: the cursor's
@@ -87,9 +84,6 @@ export interface ConsumerRunnerDeps {
   parkedReloadMs?: number;
 }
 
-/** How far (in seqs) a cursor may run ahead of its stored value over events the consumer does not want. */
-const skipWriteEvery = 1000;
-
 /** Thrown inside a consumer's transaction when its cursor (or parked row) was taken by another runner. */
 class CursorMoved extends Error {}
 
@@ -98,14 +92,8 @@ interface State {
   /** The wanted event types; null: all. */
   types: ReadonlySet<string> | null;
   loop: OutboxLoop;
-  /** The cursor as this runner last saw it, or moved past events it does not want; null: not read yet. */
+  /** The cursor as this runner last saw it; null: not read yet. */
   cursor: number | null;
-  /**
-   * The cursor as stored (`outbox_cursors`), when `cursor` ran ahead of it over batches with no
-   * event the consumer wants (their move is written with the next wanted batch, or once it is
-   * `skipWriteEvery` seqs behind); null: the same as `cursor`.
-   */
-  stored: number | null;
   parked: Map<number, EventRow>;
   parkedReadAt: number;
 }
@@ -138,7 +126,6 @@ export class ConsumerRunner {
       consumer,
       types: consumer.types === 'all' ? null : new Set<string>(consumer.types),
       cursor: null,
-      stored: null,
       parked: new Map(),
       parkedReadAt: Number.NEGATIVE_INFINITY,
       loop: new OutboxLoop({
@@ -215,25 +202,14 @@ export class ConsumerRunner {
   private async commit(state: State, from: number, to: number, rows: readonly EventRow[]): Promise<number> {
     const c = state.consumer;
     const batch = this.wanted(state, rows);
-    const stored = state.stored ?? from;
-    // Nothing wanted: the cursor moves in memory only. Handling these events again after a crash
-    // (or in another process) does nothing, so writing their move can wait for the next batch that
-    // has effects, instead of one write transaction per batch of other consumers' events (a pull
-    // heavy registry writes a batch of PULL_ARTIFACT events every few milliseconds).
-    if (batch.length === 0 && to - stored < skipWriteEvery) {
-      state.stored = stored;
-      state.cursor = to;
-      return 0;
-    }
     let after: (() => void) | undefined;
     await this.deps.db.transaction().execute(async (trx) => {
-      if (!(await outboxStore.advanceCursor(trx, c.name, stored, to))) throw new CursorMoved();
+      if (!(await outboxStore.advanceCursor(trx, c.name, from, to))) throw new CursorMoved();
       if (batch.length === 0) return;
       const done = await c.handle(batch, trx);
       if (typeof done === 'function') after = done;
     });
     state.cursor = to;
-    state.stored = null;
     if (after) after();
     return batch.length;
   }
@@ -241,7 +217,6 @@ export class ConsumerRunner {
   /** The cursor moved elsewhere (another runner): read it again. */
   private async reread(state: State): Promise<void> {
     state.cursor = await outboxStore.cursor(this.deps.db, state.consumer.name);
-    state.stored = null;
   }
 
   /**
@@ -284,7 +259,7 @@ export class ConsumerRunner {
   /** Parks `row` (its own transaction failed with `err`) and moves the cursor past it, in one transaction; throws when that fails too. */
   private async parkOrKeep(state: State, row: EventRow | undefined, err: unknown): Promise<{ handled: number; complete: boolean }> {
     const c = state.consumer;
-    const from = state.stored ?? state.cursor;
+    const from = state.cursor;
     if (!row || from === null) return { handled: 0, complete: false };
     this.deps.logger.error({ err, consumer: c.name, event_seq: row.seq, event_id: row.id }, 'outbox consumer: an event failed; parked, retried alone in later rounds');
     try {
@@ -293,7 +268,6 @@ export class ConsumerRunner {
         await outboxStore.park(trx, c.name, row.seq, message(err), Date.now());
       });
       state.cursor = row.seq;
-      state.stored = null;
       state.parked.set(row.seq, row);
       return { handled: 0, complete: true };
     } catch (e) {
