@@ -339,11 +339,15 @@ export class EventFeed {
     if (!(await eventFeedStore.deleteConsumer(this.deps.db, owner, consumer))) throw fail('NOT_FOUND', `event feed consumer ${consumer} not found`);
   }
 
+  /** 401 for anonymous callers; a registry token on the API may do repository actions only (the authorizer's rule 1), so it gets the authorizer's 403. */
+  private admit(ctx: WebhookCallContext, purpose: string): void {
+    if (ctx.actor.username === '') throw fail('UNAUTHORIZED', `authentication required to ${purpose}`);
+    if (ctx.actor.kind === 'token') this.deps.authorizer.check(ctx.actor, 'list-webhooks');
+  }
+
   /** The owner key of the caller's consumers; 401 for anonymous callers, 400 for callers that cannot have any. */
   private consumerOwner(ctx: WebhookCallContext): string {
-    if (ctx.actor.username === '') throw fail('UNAUTHORIZED', 'authentication required to manage event feed consumers');
-    // A registry token on the API may do repository actions only (the authorizer's rule 1): refused here.
-    if (ctx.actor.kind === 'token') this.deps.authorizer.check(ctx.actor, 'list-webhooks');
+    this.admit(ctx, 'manage event feed consumers');
     const owner = ownerOf(ctx.actor);
     if (owner === null) throw fail('BAD_REQUEST', 'named consumers belong to a user or robot account');
     return owner;
@@ -353,9 +357,7 @@ export class EventFeed {
   private async start(ctx: WebhookCallContext, q: FeedQuery): Promise<Start> {
     const { db } = this.deps;
     const actor = ctx.actor;
-    if (actor.username === '') throw fail('UNAUTHORIZED', 'authentication required to read the event feed');
-    // A registry token on the API may do repository actions only (the authorizer's rule 1).
-    if (actor.kind === 'token') this.deps.authorizer.check(actor, 'list-webhooks');
+    this.admit(ctx, 'read the event feed');
     const owner = q.consumer === null ? null : ownerOf(actor);
     if (q.consumer !== null && owner === null) throw fail('BAD_REQUEST', 'a named consumer needs a user or robot account');
     const row = owner !== null && q.consumer !== null ? await eventFeedStore.consumer(db, owner, q.consumer) : undefined;
