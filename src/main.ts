@@ -33,7 +33,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 import { SystemSettings } from './settings/index.ts';
 import { CertificateManager, trustCertificateFiles, trustCertificates } from './platform/index.ts';
-import { startRedirectServer } from './api/index.ts';
+import { closeGracefully, startRedirectServer } from './api/index.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
 export interface Wharf {
@@ -291,7 +291,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
       certificates?.close();
       redirect?.closeAllConnections();
       await new Promise((resolve) => (redirect ? redirect.close(resolve) : resolve(undefined)));
-      await app.close();
+      await closeGracefully(app);
       await jobs.stop();
       await proxyCache.close();
       await upstreams.close();

@@ -20,6 +20,7 @@
  */
 import { STATUS_CODES, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
+import diagnostics from 'node:diagnostics_channel';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { constants as http2Constants, type ServerHttp2Stream } from 'node:http2';
 import type { ConnectionError, FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
@@ -55,6 +56,28 @@ export function announcesBody(req: FastifyRequest): boolean {
   const len = req.headers['content-length'];
   if (len !== undefined) return len !== '0';
   return req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Stops `app` the graceful way: requests in flight finish, and each keep-alive connection closes
+ * once its last answer has been sent. Node closes only the connections idle at the moment of
+ * close(); a connection whose answer ends a moment later would otherwise stay open, and hold the
+ * stop, for its whole keep-alive limit (`keep_alive_timeout_seconds`, 65 s by default). So while
+ * the server stops, each answer it finishes ends its connection (Node's `http.server.response.finish`
+ * channel tells when an answer has been handed to the connection in full). HTTP/2 servers close
+ * their sessions themselves (src/api/tls.ts).
+ */
+export async function closeGracefully(app: FastifyInstance): Promise<void> {
+  const onFinish = (message: unknown): void => {
+    const { server, socket } = message as { server?: unknown; socket?: Socket };
+    if (server === app.server) socket?.end();
+  };
+  diagnostics.subscribe('http.server.response.finish', onFinish);
+  try {
+    await app.close();
+  } finally {
+    diagnostics.unsubscribe('http.server.response.finish', onFinish);
+  }
 }
 
 /**

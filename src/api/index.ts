@@ -11,6 +11,6 @@ export { tokenApi } from './token/index.ts';
 export { consoleApi, consoleChallengeHook } from './console.ts';
 export { ociErrorBody } from './oci/errors.ts';
 export { harborErrorBody, harborErrorHandler, harborNotFound } from './harbor/errors.ts';
-export { applyConnectionLimits, clientErrorHandler, serverOptions } from './connections.ts';
+export { applyConnectionLimits, clientErrorHandler, closeGracefully, serverOptions } from './connections.ts';
 export { isBlobUploadRequest } from './oci/blobs.ts';
 export { tlsServerOptions, followCertificate, startRedirectServer, type ServedCertificate } from './tls.ts';

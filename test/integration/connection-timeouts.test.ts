@@ -5,7 +5,8 @@
  * upload dribbling its body gets its 401 and the connection is closed; a stalled upload is cut;
  * an upload that keeps making progress is not, however long it takes; a client that stops reading
  * a blob it pulls is dropped; a buffered body (API JSON) that does not arrive within the body limit
- * is cut even while it trickles.
+ * is cut even while it trickles. A stopping server closes a keep-alive connection once the answer
+ * it was sending has gone out, instead of waiting for the keep-alive limit (src/api/connections.ts).
  * The tests assert closed or not closed; the waits only bound how long they look.
  */
 import { after, before, describe, it } from 'node:test';
@@ -207,5 +208,32 @@ describe('connection timeouts', () => {
     assert.equal(await c.closesWithin(8000), true, 'the trickling body was cut');
     await sender;
     assert.doesNotMatch(c.received(), /^HTTP\/1\.1 201 /);
+  });
+});
+
+describe('stopping the server', () => {
+  it('closes a keep-alive connection whose answer ends after the stop began, instead of waiting for its keep-alive limit', async () => {
+    // A keep-alive limit far longer than the test may take: the stop must not wait for it.
+    const w = await startWharf({ overrides: { server: { keep_alive_timeout_seconds: 600, stall_timeout_seconds: 60 } } });
+    const port = Number(new URL(w.url).port);
+    const blob = Buffer.alloc(16 * 1024 * 1024, 3);
+    const digest = 'sha256:' + createHash('sha256').update(blob).digest('hex');
+    const put = await fetch(`${w.url}/v2/library/stop/blobs/uploads/?digest=${digest}`, { method: 'POST', headers: { authorization: adminAuth }, body: blob });
+    assert.equal(put.status, 201);
+    const c = await open(port);
+    c.socket.write(`GET /v2/library/stop/blobs/${digest} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${adminAuth}\r\n\r\n`);
+    assert.ok(await c.waitFor(/^HTTP\/1\.1 200 /, 5000));
+    // The answer is still being sent when the stop begins: the connection is busy, not idle.
+    c.socket.pause();
+    let stopped = false;
+    const stopping = w.close().then(() => (stopped = true));
+    await sleep(300);
+    assert.equal(stopped, false, 'the stop waits for the answer in flight');
+    c.socket.resume();
+    assert.equal(await c.closesWithin(15_000), true, 'the connection was closed once its answer was sent');
+    const body = c.received().length - (c.received().indexOf('\r\n\r\n') + 4);
+    assert.equal(body, blob.length, 'the whole blob arrived before the close');
+    const done = await Promise.race([stopping.then(() => true), sleep(15_000).then(() => false)]);
+    assert.equal(done, true, 'the server stopped without waiting for the keep-alive limit');
   });
 });
