@@ -7,6 +7,7 @@
  * and reads its log, changes a project quota and creates a label, and finds those actions in the
  * audit log with its filters. Screenshots: every administration page.
  */
+// run-tests: sqlite pass only (the browser drives the console; the API it calls runs on PostgreSQL in test/integration).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';

@@ -8,6 +8,7 @@
  * the artifacts list of a repository of 10,000 artifacts (2,000 on PostgreSQL) asks the server for one page at a time.
  * Screenshots: projects list, project summary, members, artifacts list, artifact detail.
  */
+// run-tests: sqlite pass only (the browser drives the console; the API it calls runs on PostgreSQL in test/integration).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

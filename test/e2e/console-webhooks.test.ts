@@ -8,6 +8,7 @@
  * history with its per-repository task and log. Screenshots go to test-results/console/.
  * Skipped without Chromium or skopeo, unless WHARF_REQUIRE_E2E=1.
  */
+// run-tests: sqlite pass only (the browser drives the console; the API it calls runs on PostgreSQL in test/integration).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';

@@ -6,6 +6,7 @@
  * diagnostics: the first page load (navigation to the sign-in page until its form is visible) and
  * the gzipped size of the JavaScript the entry page loads.
  */
+// run-tests: sqlite pass only (the browser drives the console; the API it calls runs on PostgreSQL in test/integration).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { consoleBuild, screenshot, signIn, skipWithoutChromium, startConsole, type ConsoleHarness } from '../helpers/browser.ts';

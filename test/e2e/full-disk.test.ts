@@ -8,6 +8,7 @@
  * The same with skopeo as the client. Mounting needs root: skipped otherwise (and the skopeo test
  * without skopeo), unless WHARF_REQUIRE_E2E=1 (CI runs as root), then they fail.
  */
+// run-tests: sqlite pass only (the subject is a full data folder, where the blobs are; PostgreSQL keeps its data elsewhere).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';

@@ -3,6 +3,7 @@
  * `node dist/main.js serve` (no tsx) starts on a fresh data folder, answers, and stops cleanly.
  * Needs no skopeo, so it never skips.
  */
+// run-tests: sqlite pass only (the subject is the build and the embedded default start, SQLite and a data folder).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';

@@ -6,6 +6,7 @@
  * cert_file/key_file replaced on disk are served without a restart, HTTP/2 over ALPN, the plain
  * HTTP redirect port, and renewal with the same CA.
  */
+// run-tests: sqlite pass only (the subject is the TLS listener, which no query reaches).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
