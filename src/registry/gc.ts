@@ -9,7 +9,7 @@
  * So a push in flight, whose layers are uploaded but whose manifest is not PUT yet, never loses
  * a layer as long as it finishes within the grace period.
  *
- * The rows go first, in one transaction; the bytes after it, and only when no `blobs` row for the
+ * The rows go first, in one transaction (a statement per 500 digests, not per blob); the bytes after it, and only when no `blobs` row for the
  * digest has reappeared meanwhile (an upload completing concurrently writes its row first and
  * renames its bytes into place after, so it repairs whatever this removes).
  *
@@ -153,43 +153,48 @@ export async function runGc(deps: GcDeps, opts: GcOptions = {}): Promise<GcRepor
       .execute();
     let links = 0;
     let manifestBytes = 0;
-    for (const r of rows) {
+    // In chunks of digests: a statement per chunk, not per blob (a round trip each on PostgreSQL).
+    for (const chunk of chunksOf(rows, gcChunk)) {
+      const digests = chunk.map((r) => r.digest);
       if (dryRun) {
-        const res = await trx.selectFrom('repository_blobs').select((eb) => eb.fn.countAll<number>().as('n')).where('digest', '=', r.digest).executeTakeFirstOrThrow();
+        const res = await trx.selectFrom('repository_blobs').select((eb) => eb.fn.countAll<number>().as('n')).where('digest', 'in', digests).executeTakeFirstOrThrow();
         links += Number(res.n);
         continue;
       }
-      const res = await trx.deleteFrom('repository_blobs').where('digest', '=', r.digest).executeTakeFirst();
+      const res = await trx.deleteFrom('repository_blobs').where('digest', 'in', digests).executeTakeFirst();
       links += Number(res.numDeletedRows);
-      const content = await trx.selectFrom('manifest_content').select('digest').where('digest', '=', r.digest).executeTakeFirst();
-      if (content) manifestBytes += r.size;
-      // Deleting the blobs row also deletes the manifest_content row (ON DELETE CASCADE).
-      await trx.deleteFrom('blobs').where('digest', '=', r.digest).execute();
+      const contents = new Set((await trx.selectFrom('manifest_content').select('digest').where('digest', 'in', digests).execute()).map((c) => c.digest));
+      for (const r of chunk) if (contents.has(r.digest)) manifestBytes += r.size;
+      // Deleting the blobs rows also deletes their manifest_content rows (ON DELETE CASCADE).
+      await trx.deleteFrom('blobs').where('digest', 'in', digests).execute();
     }
     return { rows, links, manifestBytes };
   });
 
   let blobsDeleted = 0;
   let bytesFreed = doomed.manifestBytes;
-  for (const r of doomed.rows) {
+  for (const chunk of chunksOf(doomed.rows, gcChunk)) {
     if (dryRun) {
+      blobsDeleted += chunk.length;
+      for (const r of chunk) bytesFreed += r.size;
+      continue;
+    }
+    // Re-pushed while gc ran: keep the bytes.
+    const back = new Set((await db.selectFrom('blobs').select('digest').where('digest', 'in', chunk.map((r) => r.digest)).execute()).map((b) => b.digest));
+    for (const r of chunk) {
+      if (back.has(r.digest)) continue;
+      let digest;
+      try {
+        digest = parseDigest(r.digest);
+      } catch {
+        logger.warn({ digest: r.digest }, 'gc: skipping a blob row with an invalid digest');
+        continue;
+      }
+      const stored = await blobs.stat(digest);
+      await blobs.delete(digest);
       blobsDeleted++;
-      bytesFreed += r.size;
-      continue;
+      bytesFreed += stored?.size ?? 0;
     }
-    const back = await db.selectFrom('blobs').select('digest').where('digest', '=', r.digest).executeTakeFirst();
-    if (back) continue; // re-pushed while gc ran: keep the bytes
-    let digest;
-    try {
-      digest = parseDigest(r.digest);
-    } catch {
-      logger.warn({ digest: r.digest }, 'gc: skipping a blob row with an invalid digest');
-      continue;
-    }
-    const stored = await blobs.stat(digest);
-    await blobs.delete(digest);
-    blobsDeleted++;
-    bytesFreed += stored?.size ?? 0;
   }
 
   checkpoint();
@@ -230,4 +235,11 @@ export async function runGc(deps: GcDeps, opts: GcOptions = {}): Promise<GcRepor
   await log(`${dryRun ? 'would delete' : 'deleted'} ${uploadsDeleted} abandoned uploads; ${bytesFreed} bytes ${dryRun ? 'would be freed' : 'freed'} in all`);
   logger.info(report, 'garbage collection finished');
   return report;
+}
+
+/** Digests per statement: far below SQLite's and PostgreSQL's limits on bound parameters. */
+const gcChunk = 500;
+
+function* chunksOf<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }

@@ -203,6 +203,9 @@ test('kill -9 during a GC run: after a restart no task is Running and the next r
   assert.equal(run.job_status, 'Success', run.error ?? '');
   assert.equal((await task()).run_count, 2);
   assert.match((await api(child.url, 'GET', `/api/v2.0/system/gc/${id}/log`, { auth: adminAuth })).text, /stopped renewing its lease \(it died or hung\): run 2 of 2/);
+  // Every seeded orphan went, across the chunks of 500 digests the run deletes at a time.
+  const left = await db.kysely.selectFrom('blobs').select((eb) => eb.fn.countAll<number>().as('n')).where('creation_time', '=', 0).where('size', '=', 10).executeTakeFirstOrThrow();
+  assert.equal(Number(left.n), 0, 'no orphan row left');
   const next = await finished(child.url, await startGc(child.url));
   assert.equal(next.job_status, 'Success');
   const running = await db.kysely.selectFrom('job_tasks').select('id').where('status', '=', 'Running').execute();
