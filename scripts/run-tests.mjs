@@ -25,10 +25,10 @@
 // console in a browser, whose API calls run on PostgreSQL in test/integration; TLS; the build).
 //
 // Shards: starting a test process costs about 2 s of CPU (Node, tsx and Wharf's modules), more than
-// many test files take to run, so consecutive files of one folder (all unit tests count as one) share a process: a generated
-// shard file imports them, and their tests run one after another exactly as in a process of their
-// own (up to 20 unit test files under src/ or console/src/, or 4 under test/, per shard). Hooks at a
-// file's top level belong to the shard: `before` hooks all run before its first test and `after`
+// many test files take to run, so consecutive files of one folder (all unit tests count as one)
+// share a process: a generated shard file imports them, and their tests run one after another as
+// in a process of their own (up to 20 unit test files under src/ or console/src/, or 4 under test/,
+// per shard). Hooks at a file's top level belong to the shard: `before` hooks all run before its first test and `after`
 // hooks after its last (each file's own instance lives that long), so a file with a top-level
 // `beforeEach` or `afterEach`, which would reach the other files' tests, runs alone, as does a file
 // that says `// run-tests: own process` (a test that measures the process, e.g. its memory).
@@ -126,9 +126,9 @@ const shardsOf = (list) => {
 };
 const runnerArgs = argsFor(shardsOf(files));
 
-/** A unit test under src/ or console/src/ that reaches no database (same in both passes). */
+/** A unit test (see isUnit) that reaches no database (same in both passes). */
 const databaseUse = /openDatabase|startWharf|spawnWharf|helpers\/db|WHARF_TEST_DATABASE|onPostgres|Kysely|db\/index/;
-const withoutDatabase = (f) => /^(src|console\/src)\//.test(f.replaceAll('\\', '/')) && !databaseUse.test(readFileSync(f, 'utf8'));
+const withoutDatabase = (f) => isUnit(f) && !databaseUse.test(readFileSync(f, 'utf8'));
 /** A test file whose subject no query reaches (a browser on the console, TLS, the build): it says `// run-tests: sqlite pass only (why)`. */
 const sqliteOnly = (f) => /^\/\/ run-tests: sqlite pass only\b/m.test(readFileSync(f, 'utf8'));
 

@@ -9,9 +9,10 @@
  * So a push in flight, whose layers are uploaded but whose manifest is not PUT yet, never loses
  * a layer as long as it finishes within the grace period.
  *
- * The rows go first, in one transaction (a statement per 500 digests, not per blob); the bytes after it, and only when no `blobs` row for the
- * digest has reappeared meanwhile (an upload completing concurrently writes its row first and
- * renames its bytes into place after, so it repairs whatever this removes).
+ * The rows go first, in one transaction (a statement per 500 digests, not per blob); the bytes
+ * after it, and only when no `blobs` row for the digest has reappeared meanwhile (an upload
+ * completing concurrently writes its row first and renames its bytes into place after, so it
+ * repairs whatever this removes).
  *
  * Uploads whose row was last touched before the grace period are removed (row and bytes), and so
  * are upload files with no row whose last write is that old, and writes a driver left incomplete
