@@ -37,6 +37,7 @@ import type { Database } from '../db/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { Config } from '../config/index.ts';
 import { parseDigest } from '../domain/index.ts';
+import { chunks } from './chunks.ts';
 
 /** What gc freed. */
 export interface GcReport {
@@ -155,7 +156,7 @@ export async function runGc(deps: GcDeps, opts: GcOptions = {}): Promise<GcRepor
     let links = 0;
     let manifestBytes = 0;
     // In chunks of digests: a statement per chunk, not per blob (a round trip each on PostgreSQL).
-    for (const chunk of chunksOf(rows, gcChunk)) {
+    for (const chunk of chunks(rows, gcChunk)) {
       const digests = chunk.map((r) => r.digest);
       if (dryRun) {
         const res = await trx.selectFrom('repository_blobs').select((eb) => eb.fn.countAll<number>().as('n')).where('digest', 'in', digests).executeTakeFirstOrThrow();
@@ -174,7 +175,7 @@ export async function runGc(deps: GcDeps, opts: GcOptions = {}): Promise<GcRepor
 
   let blobsDeleted = 0;
   let bytesFreed = doomed.manifestBytes;
-  for (const chunk of chunksOf(doomed.rows, gcChunk)) {
+  for (const chunk of chunks(doomed.rows, gcChunk)) {
     if (dryRun) {
       blobsDeleted += chunk.length;
       for (const r of chunk) bytesFreed += r.size;
@@ -240,7 +241,3 @@ export async function runGc(deps: GcDeps, opts: GcOptions = {}): Promise<GcRepor
 
 /** Digests per statement: far below SQLite's and PostgreSQL's limits on bound parameters. */
 const gcChunk = 500;
-
-function* chunksOf<T>(items: readonly T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
-}

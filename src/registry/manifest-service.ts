@@ -40,6 +40,7 @@ import { PullRecorder } from './pull-recorder.ts';
 import { readManifestBytes } from './manifest-bytes.ts';
 import { gateApplies } from './pull-gate.ts';
 import { immutableDeleteError, immutablePushError, immutableUpdateError, pathInProject, type ImmutableTagTest } from './immutability-guard.ts';
+import { chunks } from './chunks.ts';
 
 type Trx = Transaction<Database>;
 
@@ -635,12 +636,6 @@ function page(names: string[], limit: number | null): NamePage {
   if (limit === null || names.length <= limit) return { names, next: null };
   const kept = names.slice(0, limit);
   return { names: kept, next: kept[kept.length - 1] ?? null };
-}
-
-function chunks<T>(xs: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
-  return out;
 }
 
 function parseJsonObject(s: string): unknown {
