@@ -2,7 +2,8 @@
  * The outbox consumer runner (src/events/consumers.ts) over real SQLite (a PostgreSQL database in
  * that pass of the tests): no event skipped and none
  * applied twice, across kill -9 of the consuming process and between two runners sharing a database;
- * types, after-commit callbacks and where a new consumer starts.
+ * types, after-commit callbacks and where a new consumer starts; the deferred cursor of a batch with
+ * nothing wanted, and the tail the consumers share (src/events/outbox-tail.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,9 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
-import { openDatabase, type Database, type Db } from '../../src/db/index.ts';
+import { openDatabase, outboxStore, type Database, type Db } from '../../src/db/index.ts';
 import { databaseTargetOf, dropDatabaseOf } from '../helpers/db.ts';
 import { ConsumerRunner, Outbox, type NewEvent } from '../../src/events/index.ts';
+import { OutboxTail } from '../../src/events/outbox-tail.ts';
 
 const silent = pino({ level: 'silent' });
 const project = { id: 1, name: 'library', public: true };
@@ -176,5 +178,97 @@ test('types, after-commit callbacks, a rolled-back batch, and where a new consum
     assert.equal(await runner.drain('late'), 2);
     assert.equal(await runner.drain('pulls'), 0, 'no new pull');
     assert.equal(await scalar(db.kysely, `SELECT count(*) AS n FROM outbox_parked`), 0);
+  });
+});
+
+test('a batch with nothing a consumer wants moves its stored cursor later, once', async () => {
+  await withDb(async (db) => {
+    const outbox = new Outbox();
+    const runner = new ConsumerRunner({ db: db.kysely, outbox, logger: silent, pollMs: 20, deferMs: 300 });
+    const handled: number[] = [];
+    runner.register({ name: 'pushes-only', types: ['PUSH_ARTIFACT'], coalesceMs: 0, handle: async (batch) => void handled.push(...batch.map((r) => r.seq)) });
+    const stored = () => scalar(db.kysely, `SELECT seq AS n FROM outbox_cursors WHERE name = 'pushes-only'`);
+    runner.start();
+    try {
+      for (let i = 0; i < 5; i++) await outbox.append(db.kysely, event('PULL_ARTIFACT', i));
+      const last = await scalar(db.kysely, `SELECT max(seq) AS n FROM events`);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await stored(), 0, 'five pulls, nothing wanted: the stored cursor has not moved yet');
+      const deadline = Date.now() + 5000;
+      while ((await stored()) !== last && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await stored(), last, 'stored within deferMs');
+      await outbox.append(db.kysely, event('PULL_ARTIFACT', 6));
+      await outbox.append(db.kysely, event('PUSH_ARTIFACT', 7));
+      const push = await scalar(db.kysely, `SELECT max(seq) AS n FROM events`);
+      while ((await stored()) !== push && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await stored(), push, 'a wanted event stores the cursor past the deferred ones with it');
+      assert.deepEqual(handled, [push]);
+      await outbox.append(db.kysely, event('PULL_ARTIFACT', 8));
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await runner.stop();
+    }
+    assert.equal(await stored(), await scalar(db.kysely, `SELECT max(seq) AS n FROM events`), 'stop stores a deferred cursor');
+    // A second runner (another instance) that handled events meanwhile wins; the deferred one re-reads.
+    const other = new ConsumerRunner({ db: db.kysely, outbox, logger: silent });
+    other.register({ name: 'pushes-only', types: ['PUSH_ARTIFACT'], handle: async (batch) => void handled.push(...batch.map((r) => r.seq)) });
+    await outbox.append(db.kysely, event('PUSH_ARTIFACT', 9));
+    assert.equal(await other.drain('pushes-only'), 1);
+    assert.equal(await runner.drain('pushes-only'), 0, 'the first runner finds the push handled by the other');
+    assert.equal(new Set(handled).size, handled.length, 'no event handled twice');
+  });
+});
+
+test('the shared tail: one read for many consumers, and every caller sees what committed before it asked', async () => {
+  await withDb(async (db) => {
+    const outbox = new Outbox();
+    const tail = new OutboxTail(64);
+    let reads = 0;
+    const counting = db.kysely;
+    const original = outboxStore.eventsAfter;
+    // `held`: a read whose answer is held back after it ran (an answer still on its way when the next caller asks).
+    let held: Promise<void> | null = null;
+    outboxStore.eventsAfter = async (d, after, limit) => {
+      reads++; // the tail's reads (the test's own go to `original`)
+      const hold = held;
+      const rows = await original.call(outboxStore, d, after, limit);
+      await hold;
+      return rows;
+    };
+    try {
+      await appendEvents(db.kysely, outbox, 0, 10);
+      const first = await tail.eventsAfter(counting, 0, 100);
+      assert.equal(first.length, 10);
+      await appendEvents(db.kysely, outbox, 10, 30);
+      reads = 0;
+      const many = await Promise.all(Array.from({ length: 8 }, (_, i) => tail.eventsAfter(counting, first[i]?.seq ?? 0, 100)));
+      assert.ok(reads <= 2, `eight consumers at the window's end: ${reads} reads`);
+      const direct = await original.call(outboxStore, db.kysely, 0, 1000);
+      many.forEach((rows, i) => assert.deepEqual(rows.map((r) => r.seq), direct.slice(i + 1).map((r) => r.seq), `consumer ${i}`));
+      // Freshness: whatever read is in flight, a call made after a commit returns that commit's event.
+      for (let i = 0; i < 5; i++) {
+        const end = (await original.call(outboxStore, db.kysely, 0, 10_000)).at(-1)?.seq ?? 0;
+        let release = (): void => undefined;
+        held = new Promise((r) => (release = r));
+        const early = tail.eventsAfter(counting, end, 100);
+        await new Promise((r) => setTimeout(r, 30)); // its read has run; its answer is held
+        held = null;
+        await outbox.append(db.kysely, event('PUSH_ARTIFACT', 100 + i));
+        const late = tail.eventsAfter(counting, end, 100);
+        release();
+        assert.equal((await late).length, 1, `round ${i}: the event committed before the call is in its answer`);
+        assert.equal((await early).length, 0, `round ${i}: the early read ran before the commit`);
+      }
+      // Behind the window (it keeps 64 rows): read directly, same answer.
+      const behind = await tail.eventsAfter(counting, 0, 5);
+      assert.deepEqual(behind.map((r) => r.seq), direct.slice(0, 5).map((r) => r.seq));
+      const row = behind[0];
+      assert.ok(row);
+      const e = tail.event(row);
+      assert.ok(e && Object.isFrozen(e) && Object.isFrozen((e as { project: object }).project), 'decoded events are shared frozen');
+      assert.equal(tail.event(row), e, 'and decoded once');
+    } finally {
+      outboxStore.eventsAfter = original;
+    }
   });
 });
