@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { FileAnalyzer, FileEntry, ImageSource, InstalledPackage, Inventory } from './types.ts';
 import { MergedTree, type NodeKind } from './merged-tree.ts';
-import { walkLayer, type EntryBody, type LayerEntry } from './layer-walker.ts';
+import { walkLayer, type EntryBody, type GzipDecoder, type LayerEntry } from './layer-walker.ts';
 import { DEFAULT_MAX_FILE_BYTES } from './read-body.ts';
 import { detectOs, osReleaseAnalyzer } from './os-release.ts';
 import { defaultAnalyzers } from './default-analyzers.ts';
@@ -30,6 +30,8 @@ export interface AnalyzeOptions {
    * {@link defaultParallelLayers}. The result does not depend on it.
    */
   parallelLayers?: number;
+  /** How gzip layers are inflated (`scanning.gzip_decoder`); default `auto`: igzip when installed. */
+  gzip?: GzipDecoder;
 }
 
 /** Top-level folders the analyzer never records (pseudo file systems in a build's snapshot). */
@@ -230,7 +232,7 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
       }
     };
     const blob = await src.openBlob(digest, signal);
-    const walked = await walkLayer(blob, visit, signal);
+    const walked = await walkLayer(blob, visit, signal, { gzip: opts.gzip });
     return { ops, warnings, compressedBytes: walked.compressedBytes };
   };
 
@@ -317,7 +319,7 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
       }
     };
     const blob = await src.openBlob(layer.digest, signal);
-    await walkLayer(blob, visit, signal);
+    await walkLayer(blob, visit, signal, { gzip: opts.gzip });
   });
   // In plan order, as reading the layers one after the other would have stored them.
   for (const found of linkReads) for (const [index, byPath] of found) for (const [path, result] of byPath) linkResults[index]?.set(path, result);

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { classifyEntry, sniffCompression, walkLayer, type LayerEntry } from './layer-walker.ts';
+import { classifyEntry, findIgzip, sniffCompression, walkLayer, type LayerEntry, type LayerVisitor } from './layer-walker.ts';
 import { readText } from './read-body.ts';
 import { tarOf } from '../../../test/helpers/image-layers.ts';
 
@@ -93,4 +94,57 @@ test('a corrupt gzip stream, a truncated zstd stream and an abort reject', async
     controller.abort();
   }, controller.signal);
   await assert.rejects(walking, { name: 'AbortError' });
+});
+
+/**
+ * igzip (ISA-L, Debian's `isal`) when installed; .ci/run installs it, and with WHARF_REQUIRE_E2E=1
+ * its absence fails these tests instead of skipping them.
+ */
+const igzip = findIgzip();
+const igzipSkip = igzip === null && process.env.WHARF_REQUIRE_E2E !== '1' ? 'igzip is not installed (apt-get install isal)' : false;
+
+/** The igzip processes still running (children of this process). */
+function igzipChildren(): number {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid), '-x', 'igzip'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+  } catch {
+    return 0; // pgrep exits 1 when nothing matches
+  }
+}
+
+test('igzip and zlib inflate a layer to the same entries and bytes', { skip: igzipSkip }, async () => {
+  assert.ok(igzip, 'igzip is installed');
+  // Two gzip members back to back (what a concatenating writer produces) and bodies of every size.
+  const first = await tarOf([{ path: 'etc/', type: 'directory' }, { path: 'etc/os-release', content: 'ID=debian\n' }, { path: 'big', content: randomBytes(3_000_000) }]);
+  const layer = Buffer.concat([gzipSync(first.subarray(0, 5120)), gzipSync(first.subarray(5120))]);
+  const seen: Record<string, string[]> = {};
+  for (const gzip of ['zlib', 'auto', igzip ?? 'igzip'] as const) {
+    const out: string[] = [];
+    const walked = await walkLayer(chunked(layer, 65_536), async (entry, body) => {
+      const hash = createHash('sha256');
+      for await (const chunk of body) hash.update(chunk as Buffer);
+      out.push(`${entry.type}:${entry.path}:${entry.size}:${hash.digest('hex')}`);
+    }, undefined, { gzip });
+    assert.equal(walked.compressedBytes, layer.length);
+    seen[gzip] = out;
+  }
+  assert.equal(seen.zlib?.length, 3);
+  assert.deepEqual(seen.auto, seen.zlib);
+  assert.deepEqual(seen[igzip ?? 'igzip'], seen.zlib);
+  assert.equal(igzipChildren(), 0, 'every igzip has exited');
+});
+
+test('igzip: a truncated layer fails with its message, an abort kills it, a missing program is an error', { skip: igzipSkip }, async () => {
+  const gz = gzipSync(await tarOf([{ path: 'a', content: randomBytes(400_000) }]));
+  const walk = (blob: Buffer, gzip: string, signal?: AbortSignal, visit: LayerVisitor = async () => undefined) => walkLayer(chunked(blob, 8192), visit, signal, { gzip });
+  await assert.rejects(walk(gz.subarray(0, gz.length >> 1), 'auto'), /^Error: the gzip layer is corrupt or truncated \(igzip: .+\)$/);
+  const broken = Buffer.from(gz);
+  broken.fill(0, 40, 200);
+  await assert.rejects(walk(broken, 'auto'), /corrupt or truncated/);
+  const controller = new AbortController();
+  await assert.rejects(walk(gz, 'auto', controller.signal, async () => controller.abort()), { name: 'AbortError' });
+  const deadline = Date.now() + 5000;
+  while (igzipChildren() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(igzipChildren(), 0, 'the aborted igzip was killed');
+  await assert.rejects(walk(gz, '/nonexistent/igzip'), /igzip could not run: spawn \/nonexistent\/igzip ENOENT/);
 });

@@ -5,7 +5,8 @@
  * with back-pressure: a visitor that is slow to read a body slows the download; bodies the visitor
  * leaves unread are drained here. Nothing of the layer is buffered beyond the streams' own windows.
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { Duplex, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
@@ -78,6 +79,87 @@ async function peek(stream: Readable, n: number): Promise<{ head: Buffer; stream
   if (stream.readableEnded || stream.destroyed) return { head, stream: Readable.from(head.length > 0 ? [head] : []) };
   if (head.length > 0) stream.unshift(head);
   return { head, stream };
+}
+
+/** How gzip layers are inflated: `auto` (igzip when installed, else zlib), `zlib`, or the path of an igzip program. */
+export type GzipDecoder = 'auto' | 'zlib' | (string & {});
+
+let foundIgzip: string | null | undefined;
+
+/**
+ * The `igzip` program of Intel's ISA-L (Debian's `isal` package) when it is on the PATH: it
+ * inflates real layers about three times as fast as zlib, in a process of its own; null without it.
+ */
+export function findIgzip(): string | null {
+  if (foundIgzip === undefined) {
+    const r = spawnSync('igzip', ['--version'], { stdio: 'ignore', timeout: 5000 });
+    foundIgzip = r.status === 0 && r.error === undefined ? 'igzip' : null;
+  }
+  return foundIgzip;
+}
+
+/** The gzip stage for `decoder`: igzip's or node:zlib's. */
+export function gzipDecoder(decoder: GzipDecoder = 'auto'): Duplex {
+  const program = decoder === 'zlib' ? null : decoder === 'auto' ? findIgzip() : decoder;
+  return program === null ? zlib.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }) : new IgzipDecoder(program);
+}
+
+/**
+ * `igzip -d -c` in a child process as a stream: compressed bytes in, tar bytes out, with
+ * back-pressure both ways. The stream ends only after igzip exited 0; a corrupt or truncated
+ * input (igzip exits non-zero) fails it with igzip's message; destroying it kills igzip.
+ */
+class IgzipDecoder extends Duplex {
+  private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
+  private stderr = '';
+
+  constructor(program: string) {
+    super({ readableHighWaterMark: INFLATE_CHUNK_BYTES });
+    this.child = spawn(program, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { child } = this;
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (this.stderr.length < 4096) this.stderr += d;
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) child.stdout.pause();
+    });
+    // A write to an igzip that has exited fails (EPIPE); its exit status says why.
+    child.stdin.on('error', () => undefined);
+    child.on('error', (err) => this.destroy(new Error(`igzip could not run: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) this.push(null);
+      else if (!this.destroyed) {
+        const said = this.stderr.trim().replace(/^igzip: /, '').replace(/^Error \(null\) /, '');
+        this.destroy(new Error(`the gzip layer is corrupt or truncated (igzip: ${said || (signal ?? `exit status ${code}`)})`));
+      }
+    });
+  }
+
+  override _read(): void {
+    this.child.stdout.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    const stdin = this.child.stdin;
+    if (stdin.write(chunk)) {
+      callback();
+      return;
+    }
+    const done = (): void => {
+      stdin.off('drain', done).off('close', done);
+      callback();
+    };
+    stdin.on('drain', done).on('close', done);
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.child.stdin.end(() => callback());
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    callback(err);
+  }
 }
 
 /** A zstd decoder stream: node:zlib's when this Node has one (22.15+), else fzstd's. */
@@ -179,6 +261,7 @@ export async function walkLayer(
   blob: Readable,
   visit: LayerVisitor,
   signal?: AbortSignal,
+  opts: { gzip?: GzipDecoder } = {},
 ): Promise<{ compressedBytes: number; compression: Compression }> {
   signal?.throwIfAborted();
   const { head, stream } = await peek(blob, 4);
@@ -186,7 +269,7 @@ export async function walkLayer(
   const counter = new ByteCounter();
   const extract = tar.extract();
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [stream, counter];
-  if (compression === 'gzip') stages.push(zlib.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }));
+  if (compression === 'gzip') stages.push(gzipDecoder(opts.gzip));
   else if (compression === 'zstd') stages.push(zstdDecoder());
   // tar-stream's extract is a streamx Writable, which node's pipeline drives like any Writable.
   const piped = pipeline([...stages, extract as unknown as NodeJS.WritableStream], { signal });
