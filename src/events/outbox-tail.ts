@@ -18,7 +18,7 @@ import type { WharfEvent } from './catalog.ts';
 import { eventFromRow } from './outbox.ts';
 
 /** Rows kept at most; the oldest leave first. */
-const defaultMaxRows = 4096;
+const defaultMaxRows = 1024;
 /** Rows one read past the window's end asks for at least. */
 const extendRows = 500;
 
