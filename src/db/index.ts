@@ -5,6 +5,7 @@ export { dialectOf, isPostgres, autoId, bytesType, intListSql, isUniqueViolation
 export { notify, Notifications, type Channel } from './notifications.ts';
 export { JobStore, executionStatus, finalStatuses, parseJobAttrs, type JobStatus, type JobTrigger, type JobExecutionRow, type JobTaskRow, type TaskCounts, type NewExecution, type JobLogLine } from './job-store.ts';
 export { likeContains } from './like.ts';
+export { chunks } from './sql.ts';
 export type { TransactionObserver } from './observed-dialect.ts';
 export { isTagged, isIndexChild } from './artifact-filters.ts';
 export { listPage, conditionSql, filterSql, orderTerms, orderBy, resolveList, type ListOrder, type OrderTerm, type ResolvedList } from './listing.ts';

@@ -73,9 +73,9 @@ export function valuesList(db: Executor, rows: number, types: readonly SqlType[]
 /** The column types a VALUES list names (PostgreSQL's names; SQLite ignores them). */
 export type SqlType = 'bigint' | 'integer' | 'text' | 'bytea';
 
-/** `items` in runs of at most {@link chunkRows}. */
-export function chunks<T>(items: readonly T[]): T[][] {
+/** `items` in runs of at most `size` (default {@link chunkRows}): statements that bind a list of values take them a run at a time. */
+export function chunks<T>(items: readonly T[], size = chunkRows): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += chunkRows) out.push(items.slice(i, i + chunkRows));
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }

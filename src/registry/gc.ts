@@ -33,11 +33,10 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Database } from '../db/index.ts';
+import { chunks, type Database } from '../db/index.ts';
 import type { BlobStore } from '../storage/index.ts';
 import type { Config } from '../config/index.ts';
 import { parseDigest } from '../domain/index.ts';
-import { chunks } from './chunks.ts';
 
 /** What gc freed. */
 export interface GcReport {

@@ -29,7 +29,7 @@ import {
   type RepoName,
 } from '../domain/index.ts';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
-import { GroupCommit, isIndexChild, isTagged, registryStore } from '../db/index.ts';
+import { GroupCommit, chunks, isIndexChild, isTagged, registryStore } from '../db/index.ts';
 import type { ArtifactRef, IndexPlatform, NewEvent } from '../events/index.ts';
 import { tracedTransaction } from '../observability/index.ts';
 import type { Action } from '../auth/index.ts';
@@ -40,7 +40,6 @@ import { PullRecorder } from './pull-recorder.ts';
 import { readManifestBytes } from './manifest-bytes.ts';
 import { gateApplies } from './pull-gate.ts';
 import { immutableDeleteError, immutablePushError, immutableUpdateError, pathInProject, type ImmutableTagTest } from './immutability-guard.ts';
-import { chunks } from './chunks.ts';
 
 type Trx = Transaction<Database>;
 
