@@ -243,7 +243,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const ownCa = certificates?.caCertificate();
   if (ownCa) trustCertificates([ownCa]);
   let redirect: Server | null = null;
-  const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, gzipDecoder: config.scanning.gzip_decoder, version: pkg.version, prefix: '/scanner' })] : [];
+  const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, gzipDecoder: config.scanning.gzip_decoder, zstdDecoder: config.scanning.zstd_decoder, version: pkg.version, prefix: '/scanner' })] : [];
   const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, ldap, registry: proxyCache, projects, webhooks, relays, eventFeed, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), cveExports, ...(certificates ? { tls: certificates } : {}) });
   let address = '';
   return {
@@ -413,7 +413,7 @@ async function scannerCommand(config: Config, args: string[]): Promise<number> {
   const db = await openDatabase(config.database.url ?? config.database.path, { poolSize: config.database.pool_size, checkpointIntervalMs: config.database.checkpoint_interval_ms, logger, listen: false });
   let scanner;
   try {
-    scanner = await startStandaloneScanner({ host, port, deps: { vulndb: new VulnDb({ db: db.kysely, logger }), logger, concurrency: config.scanning.concurrency, gzipDecoder: config.scanning.gzip_decoder, version: pkg.version } });
+    scanner = await startStandaloneScanner({ host, port, deps: { vulndb: new VulnDb({ db: db.kysely, logger }), logger, concurrency: config.scanning.concurrency, gzipDecoder: config.scanning.gzip_decoder, zstdDecoder: config.scanning.zstd_decoder, version: pkg.version } });
   } catch (err) {
     await db.close();
     throw err;

@@ -267,6 +267,8 @@ export const configSchema = z
         report_timeout_seconds: z.coerce.number().int().positive().default(1800),
         /** How the built-in scanner inflates gzip layers: `auto` (ISA-L's igzip when installed, else zlib), `zlib`, or an igzip program's path. */
         gzip_decoder: z.string().min(1).default('auto'),
+        /** How the built-in scanner decompresses zstd layers: `auto` (the zstd program when installed, else built in), `builtin`, or a zstd program's path. */
+        zstd_decoder: z.string().min(1).default('auto'),
         /** The base URL adapters pull from (`registry.url` of a scan request); default: the server's own listening address. */
         registry_url: z.string().url().optional(),
         /** The built-in scanner's vulnerability database (OSV records, kept in Wharf's database). */
@@ -289,6 +291,7 @@ export const configSchema = z
         adapter_timeout_seconds: 10,
         report_timeout_seconds: 1800,
         gzip_decoder: 'auto',
+        zstd_decoder: 'auto',
         vulndb: { source: 'https://osv-vulnerabilities.storage.googleapis.com', ecosystems: ['Debian', 'Ubuntu', 'Alpine', 'Rocky Linux', 'AlmaLinux', 'npm', 'PyPI', 'Go', 'Maven'], update_schedule: 'Daily' },
       }),
     /** OpenTelemetry traces over OTLP/HTTP (docs/observability.md). Off: the SDK is not even loaded. */

@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { FileAnalyzer, FileEntry, ImageSource, InstalledPackage, Inventory } from './types.ts';
 import { MergedTree, type NodeKind } from './merged-tree.ts';
-import { walkLayer, type EntryBody, type GzipDecoder, type LayerEntry } from './layer-walker.ts';
+import { walkLayer, type EntryBody, type GzipDecoder, type LayerEntry, type ZstdDecoder } from './layer-walker.ts';
 import { DEFAULT_MAX_FILE_BYTES } from './read-body.ts';
 import { detectOs, osReleaseAnalyzer } from './os-release.ts';
 import { defaultAnalyzers } from './default-analyzers.ts';
@@ -32,6 +32,8 @@ export interface AnalyzeOptions {
   parallelLayers?: number;
   /** How gzip layers are inflated (`scanning.gzip_decoder`); default `auto`: igzip when installed. */
   gzip?: GzipDecoder;
+  /** How zstd layers are decompressed (`scanning.zstd_decoder`); default `auto`: the zstd program when installed. */
+  zstd?: ZstdDecoder;
 }
 
 /** Top-level folders the analyzer never records (pseudo file systems in a build's snapshot). */
@@ -232,7 +234,7 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
       }
     };
     const blob = await src.openBlob(digest, signal);
-    const walked = await walkLayer(blob, visit, signal, { gzip: opts.gzip });
+    const walked = await walkLayer(blob, visit, signal, { gzip: opts.gzip, zstd: opts.zstd });
     return { ops, warnings, compressedBytes: walked.compressedBytes };
   };
 
@@ -319,7 +321,7 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
       }
     };
     const blob = await src.openBlob(layer.digest, signal);
-    await walkLayer(blob, visit, signal, { gzip: opts.gzip });
+    await walkLayer(blob, visit, signal, { gzip: opts.gzip, zstd: opts.zstd });
   });
   // In plan order, as reading the layers one after the other would have stored them.
   for (const found of linkReads) for (const [index, byPath] of found) for (const [path, result] of byPath) linkResults[index]?.set(path, result);

@@ -5,6 +5,6 @@
 export { analyzeImage, isScannableLayer, type AnalyzeOptions } from './analyze-image.ts';
 export { defaultAnalyzers, osPackageAnalyzers } from './default-analyzers.ts';
 export { detectOs } from './os-release.ts';
-export { findIgzip, type GzipDecoder } from './layer-walker.ts';
+export { findIgzip, findZstd, type GzipDecoder, type ZstdDecoder } from './layer-walker.ts';
 export { readAll, readText, DEFAULT_MAX_FILE_BYTES } from './read-body.ts';
 export type { FileAnalyzer, FileEntry, ImageSource, InstalledPackage, Inventory, OsInfo, PackageType } from './types.ts';

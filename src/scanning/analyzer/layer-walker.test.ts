@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { classifyEntry, findIgzip, sniffCompression, walkLayer, type LayerEntry, type LayerVisitor } from './layer-walker.ts';
+import { classifyEntry, findIgzip, findZstd, sniffCompression, walkLayer, type Decoders, type LayerEntry, type LayerVisitor } from './layer-walker.ts';
 import { readText } from './read-body.ts';
 import { tarOf } from '../../../test/helpers/image-layers.ts';
 
@@ -48,7 +48,7 @@ test('classifyEntry: whiteouts, opaque markers, aufs metadata, links, paths norm
   assert.equal(h('run/fifo', 'fifo')?.type, 'other');
 });
 
-test('plain, gzip and zstd layers give the same entries; bodies left unread are drained', async () => {
+test('plain, gzip and zstd layers give the same entries; bodies left unread are skipped', async () => {
   const items = [
     { path: 'etc/', type: 'directory' as const },
     { path: 'etc/alpine-release', content: '3.20.3\n' },
@@ -103,13 +103,26 @@ test('a corrupt gzip stream, a truncated zstd stream and an abort reject', async
 const igzip = findIgzip();
 const igzipSkip = igzip === null && process.env.WHARF_REQUIRE_E2E !== '1' ? 'igzip is not installed (apt-get install isal)' : false;
 
-/** The igzip processes still running (children of this process). */
-function igzipChildren(): number {
+/** The processes named `name` still running (children of this process). */
+function programChildren(name: string): number {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-x', 'igzip'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    return execFileSync('pgrep', ['-P', String(process.pid), '-x', name], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
   } catch {
     return 0; // pgrep exits 1 when nothing matches
   }
+}
+
+/** Every entry of `layer` as `type:path:size:sha256 of its body`, walked with `decoders`; checks the compression and the bytes counted. */
+async function hashedEntries(layer: Buffer, compression: string, decoders: Decoders): Promise<string[]> {
+  const out: string[] = [];
+  const walked = await walkLayer(chunked(layer, 65_536), async (entry, body) => {
+    const hash = createHash('sha256');
+    for await (const chunk of body) hash.update(chunk);
+    out.push(`${entry.type}:${entry.path}:${entry.size}:${hash.digest('hex')}`);
+  }, undefined, decoders);
+  assert.equal(walked.compression, compression);
+  assert.equal(walked.compressedBytes, layer.length);
+  return out;
 }
 
 test('igzip and zlib inflate a layer to the same entries and bytes', { skip: igzipSkip }, async () => {
@@ -118,20 +131,11 @@ test('igzip and zlib inflate a layer to the same entries and bytes', { skip: igz
   const first = await tarOf([{ path: 'etc/', type: 'directory' }, { path: 'etc/os-release', content: 'ID=debian\n' }, { path: 'big', content: randomBytes(3_000_000) }]);
   const layer = Buffer.concat([gzipSync(first.subarray(0, 5120)), gzipSync(first.subarray(5120))]);
   const seen: Record<string, string[]> = {};
-  for (const gzip of ['zlib', 'auto', igzip ?? 'igzip'] as const) {
-    const out: string[] = [];
-    const walked = await walkLayer(chunked(layer, 65_536), async (entry, body) => {
-      const hash = createHash('sha256');
-      for await (const chunk of body) hash.update(chunk as Buffer);
-      out.push(`${entry.type}:${entry.path}:${entry.size}:${hash.digest('hex')}`);
-    }, undefined, { gzip });
-    assert.equal(walked.compressedBytes, layer.length);
-    seen[gzip] = out;
-  }
+  for (const gzip of ['zlib', 'auto', igzip ?? 'igzip'] as const) seen[gzip] = await hashedEntries(layer, 'gzip', { gzip });
   assert.equal(seen.zlib?.length, 3);
   assert.deepEqual(seen.auto, seen.zlib);
   assert.deepEqual(seen[igzip ?? 'igzip'], seen.zlib);
-  assert.equal(igzipChildren(), 0, 'every igzip has exited');
+  assert.equal(programChildren('igzip'), 0, 'every igzip has exited');
 });
 
 test('igzip: a truncated layer fails with its message, an abort kills it, a missing program is an error', { skip: igzipSkip }, async () => {
@@ -144,7 +148,44 @@ test('igzip: a truncated layer fails with its message, an abort kills it, a miss
   const controller = new AbortController();
   await assert.rejects(walk(gz, 'auto', controller.signal, async () => controller.abort()), { name: 'AbortError' });
   const deadline = Date.now() + 5000;
-  while (igzipChildren() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(igzipChildren(), 0, 'the aborted igzip was killed');
+  while (programChildren('igzip') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(programChildren('igzip'), 0, 'the aborted igzip was killed');
   await assert.rejects(walk(gz, '/nonexistent/igzip'), /igzip could not run: spawn \/nonexistent\/igzip ENOENT/);
+});
+
+/** The zstd program when installed; .ci/run installs it, and WHARF_REQUIRE_E2E=1 fails these tests without it. */
+const zstd = findZstd();
+const zstdSkip = zstd === null && process.env.WHARF_REQUIRE_E2E !== '1' ? 'zstd is not installed (apt-get install zstd)' : false;
+
+/** `bytes` compressed by the zstd program (level 3, several frames' worth of blocks). */
+function zstdCompress(bytes: Buffer): Buffer {
+  return execFileSync('zstd', ['-3', '-c', '-q'], { input: bytes, maxBuffer: 64 << 20 });
+}
+
+test('the zstd program and the built-in decoder give the same entries and bytes', { skip: zstdSkip }, async () => {
+  assert.ok(zstd, 'zstd is installed');
+  const plain = await tarOf([{ path: 'etc/', type: 'directory' }, { path: 'etc/os-release', content: 'ID=alpine\n' }, { path: 'big', content: randomBytes(3_000_000) }, { path: 'zeros', content: Buffer.alloc(2_000_000) }]);
+  // Two frames back to back, as a concatenating writer produces them.
+  const layer = Buffer.concat([zstdCompress(plain.subarray(0, 5120)), zstdCompress(plain.subarray(5120))]);
+  const seen: Record<string, string[]> = {};
+  for (const decoder of ['builtin', 'auto', zstd ?? 'zstd'] as const) seen[decoder] = await hashedEntries(layer, 'zstd', { zstd: decoder });
+  assert.equal(seen.builtin?.length, 4);
+  assert.deepEqual(seen.auto, seen.builtin);
+  assert.deepEqual(seen[zstd ?? 'zstd'], seen.builtin);
+  assert.equal(programChildren('zstd'), 0, 'every zstd has exited');
+});
+
+test('zstd: a truncated layer fails with its message, an abort kills it, a missing program is an error', { skip: zstdSkip }, async () => {
+  const layer = zstdCompress(await tarOf([{ path: 'a', content: randomBytes(400_000) }]));
+  const walk = (blob: Buffer, decoder: string, signal?: AbortSignal, visit: LayerVisitor = async () => undefined) => walkLayer(chunked(blob, 8192), visit, signal, { zstd: decoder });
+  await assert.rejects(walk(layer.subarray(0, layer.length >> 1), 'auto'), /^Error: the zstd layer is corrupt or truncated \(zstd: .*premature end.*\)$/);
+  const broken = Buffer.from(layer);
+  broken.fill(0, 4, 12);
+  await assert.rejects(walk(broken, 'auto'), /the zstd layer is corrupt or truncated/);
+  const controller = new AbortController();
+  await assert.rejects(walk(layer, 'auto', controller.signal, async () => controller.abort()), { name: 'AbortError' });
+  const deadline = Date.now() + 5000;
+  while (programChildren('zstd') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(programChildren('zstd'), 0, 'the aborted zstd was killed');
+  await assert.rejects(walk(layer, '/nonexistent/zstd'), /zstd could not run: spawn \/nonexistent\/zstd ENOENT/);
 });

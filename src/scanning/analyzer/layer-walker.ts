@@ -3,15 +3,15 @@
  * `1f 8b`, zstd `28 b5 2f fd`, else plain tar), decompresses on the fly and hands each entry to a
  * visitor with its path normalized (`./` and `/` stripped) and whiteouts recognized. Bytes flow
  * with back-pressure: a visitor that is slow to read a body slows the download; bodies the visitor
- * leaves unread are drained here. Nothing of the layer is buffered beyond the streams' own windows.
+ * leaves unread are skipped here. Nothing of the layer is buffered beyond the streams' own windows.
  */
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { Duplex, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
-import tar from 'tar-stream';
 import { normalizePath } from './merged-tree.ts';
+import { readTar, type TarHeader } from './tar-reader.ts';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -28,8 +28,8 @@ export interface LayerEntry {
   linkname?: string;
 }
 
-/** A tar entry's bytes (a streamx Readable, iterated; never destroy it, that ends the whole layer). */
-export type EntryBody = AsyncIterable<unknown>;
+/** A tar entry's bytes, as views of the layer's chunks: iterate it (once) or leave it; what is left unread is skipped. */
+export type EntryBody = AsyncIterable<Buffer>;
 
 /** Called once per entry, in tar order; `body` holds a regular file's bytes (read them or not). */
 export type LayerVisitor = (entry: LayerEntry, body: EntryBody) => Promise<void>;
@@ -84,7 +84,27 @@ async function peek(stream: Readable, n: number): Promise<{ head: Buffer; stream
 /** How gzip layers are inflated: `auto` (igzip when installed, else zlib), `zlib`, or the path of an igzip program. */
 export type GzipDecoder = 'auto' | 'zlib' | (string & {});
 
-let foundIgzip: string | null | undefined;
+/** How zstd layers are decompressed: `auto` (the zstd program when installed, else built in), `builtin`, or the path of a zstd program. */
+export type ZstdDecoder = 'auto' | 'builtin' | (string & {});
+
+/** The decoders a walk uses (`scanning.gzip_decoder`, `scanning.zstd_decoder`). */
+export interface Decoders {
+  gzip?: GzipDecoder;
+  zstd?: ZstdDecoder;
+}
+
+const foundPrograms = new Map<string, string | null>();
+
+/** `name` when running `name --version` from the PATH succeeds (checked once per process), else null. */
+function findProgram(name: string): string | null {
+  let found = foundPrograms.get(name);
+  if (found === undefined) {
+    const r = spawnSync(name, ['--version'], { stdio: 'ignore', timeout: 5000 });
+    found = r.status === 0 && r.error === undefined ? name : null;
+    foundPrograms.set(name, found);
+  }
+  return found;
+}
 
 /**
  * The `igzip` program of Intel's ISA-L (Debian's `isal` package) when it is on the PATH, else
@@ -92,29 +112,47 @@ let foundIgzip: string | null | undefined;
  * layer with a core to itself reads about a third faster than with node:zlib (docs/testing.md).
  */
 export function findIgzip(): string | null {
-  if (foundIgzip === undefined) {
-    const r = spawnSync('igzip', ['--version'], { stdio: 'ignore', timeout: 5000 });
-    foundIgzip = r.status === 0 && r.error === undefined ? 'igzip' : null;
-  }
-  return foundIgzip;
+  return findProgram('igzip');
+}
+
+/**
+ * The `zstd` program (Debian's `zstd` package) when it is on the PATH, else null. Node 20 has no
+ * zstd of its own; fzstd, in JavaScript on the main thread, decodes about ten times slower.
+ */
+export function findZstd(): string | null {
+  return findProgram('zstd');
 }
 
 /** The gzip stage for `decoder`: igzip's or node:zlib's. */
 export function gzipDecoder(decoder: GzipDecoder = 'auto'): Duplex {
   const program = decoder === 'zlib' ? null : decoder === 'auto' ? findIgzip() : decoder;
-  return program === null ? zlib.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }) : new IgzipDecoder(program);
+  return program === null ? zlib.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }) : new ProgramDecoder(program, 'igzip', 'gzip');
+}
+
+/** The zstd stage for `decoder`: the zstd program's, else node:zlib's (Node 22.15+) or fzstd's. */
+export function zstdDecoder(decoder: ZstdDecoder = 'auto'): Duplex {
+  const program = decoder === 'builtin' ? null : decoder === 'auto' ? findZstd() : decoder;
+  if (program !== null) return new ProgramDecoder(program, 'zstd', 'zstd');
+  const native: unknown = Reflect.get(zlib, 'createZstdDecompress');
+  if (typeof native === 'function') {
+    const made: unknown = native.call(zlib);
+    if (made instanceof Transform) return made;
+  }
+  return new FzstdTransform();
 }
 
 /**
- * `igzip -d -c` in a child process as a stream: compressed bytes in, tar bytes out, with
- * back-pressure both ways. The stream ends only after igzip exited 0; a corrupt or truncated
- * input (igzip exits non-zero) fails it with igzip's message; destroying it kills igzip.
+ * A decompressing program (`igzip -d -c`, `zstd -d -c`) in a child process as a stream:
+ * compressed bytes in, tar bytes out, with back-pressure both ways. The stream ends only after
+ * the program exited 0; a corrupt or truncated input (it exits non-zero) fails the stream with
+ * the program's message; destroying the stream kills the program.
  */
-class IgzipDecoder extends Duplex {
+class ProgramDecoder extends Duplex {
   private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
   private stderr = '';
 
-  constructor(program: string) {
+  /** `tool` names the program in messages, `format` the compression. */
+  constructor(program: string, tool: string, format: string) {
     super({ readableHighWaterMark: INFLATE_CHUNK_BYTES });
     this.child = spawn(program, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const { child } = this;
@@ -124,14 +162,17 @@ class IgzipDecoder extends Duplex {
     child.stdout.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) child.stdout.pause();
     });
-    // A write to an igzip that has exited fails (EPIPE); its exit status says why.
+    // A write to a program that has exited fails (EPIPE); its exit status says why.
     child.stdin.on('error', () => undefined);
-    child.on('error', (err) => this.destroy(new Error(`igzip could not run: ${err.message}`)));
+    child.on('error', (err) => this.destroy(new Error(`${tool} could not run: ${err.message}`)));
     child.on('close', (code, signal) => {
       if (code === 0) this.push(null);
       else if (!this.destroyed) {
-        const said = this.stderr.trim().replace(/^igzip: /, '').replace(/^Error \(null\) /, '');
-        this.destroy(new Error(`the gzip layer is corrupt or truncated (igzip: ${said || (signal ?? `exit status ${code}`)})`));
+        // igzip: "igzip: Error (null) <why>"; zstd: "zstd: /*stdin*\\: <why>" or "/*stdin*\\ : <why>".
+        let said = this.stderr.trim();
+        if (said.startsWith(`${tool}: `)) said = said.slice(tool.length + 2);
+        said = said.replace(/^Error \(null\) /, '').replace(/^\/\*stdin\*\\ ?: /, '');
+        this.destroy(new Error(`the ${format} layer is corrupt or truncated (${tool}: ${said || (signal ?? `exit status ${code}`)})`));
       }
     });
   }
@@ -161,16 +202,6 @@ class IgzipDecoder extends Duplex {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     callback(err);
   }
-}
-
-/** A zstd decoder stream: node:zlib's when this Node has one (22.15+), else fzstd's. */
-function zstdDecoder(): Transform {
-  const native: unknown = Reflect.get(zlib, 'createZstdDecompress');
-  if (typeof native === 'function') {
-    const made: unknown = native.call(zlib);
-    if (made instanceof Transform) return made;
-  }
-  return new FzstdTransform();
 }
 
 class FzstdTransform extends Transform {
@@ -210,8 +241,8 @@ class ByteCounter extends Transform {
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
-/** Classifies a tar header; null for entries the tree ignores (PAX/GNU headers tar-stream already applied). */
-export function classifyEntry(header: Pick<tar.Header, 'name' | 'size' | 'mode' | 'type' | 'linkname'>): LayerEntry | null {
+/** Classifies a tar header; null for entries the tree ignores. */
+export function classifyEntry(header: Pick<TarHeader, 'name' | 'size' | 'mode' | 'type'> & { linkname?: string }): LayerEntry | null {
   const path = normalizePath(header.name);
   if (path === '') return null;
   const slash = path.lastIndexOf('/');
@@ -219,9 +250,11 @@ export function classifyEntry(header: Pick<tar.Header, 'name' | 'size' | 'mode' 
   const base = path.slice(slash + 1);
   const size = header.size ?? 0;
   const mode = header.mode ?? 0;
-  if (base === OPAQUE) return { path: dir, type: 'opaque', size: 0, mode: 0 };
-  // aufs metadata (`.wh..wh.plnk/`, `.wh..wh.aufs`) is not part of the image's files.
-  if (path.split('/').some((part) => part.startsWith(`${WHITEOUT}${WHITEOUT}`))) return null;
+  if (path.includes(WHITEOUT)) {
+    if (base === OPAQUE) return { path: dir, type: 'opaque', size: 0, mode: 0 };
+    // aufs metadata (`.wh..wh.plnk/`, `.wh..wh.aufs`) is not part of the image's files.
+    if (path.split('/').some((part) => part.startsWith(`${WHITEOUT}${WHITEOUT}`))) return null;
+  }
   if (base.startsWith(WHITEOUT)) {
     const gone = base.slice(WHITEOUT.length);
     return { path: dir === '' ? gone : `${dir}/${gone}`, type: 'whiteout', size: 0, mode: 0 };
@@ -249,11 +282,6 @@ export function classifyEntry(header: Pick<tar.Header, 'name' | 'size' | 'mode' 
  */
 export const INFLATE_CHUNK_BYTES = 128 * 1024;
 
-/** Reads a stream to its end, discarding the bytes. */
-export async function drain(stream: AsyncIterable<unknown>): Promise<void> {
-  for await (const chunk of stream) void chunk;
-}
-
 /**
  * Streams one layer blob through `visit`. Resolves with the compressed bytes read and the
  * compression found; rejects on a corrupt stream, a visitor's error, or `signal`.
@@ -262,38 +290,21 @@ export async function walkLayer(
   blob: Readable,
   visit: LayerVisitor,
   signal?: AbortSignal,
-  opts: { gzip?: GzipDecoder } = {},
+  opts: Decoders = {},
 ): Promise<{ compressedBytes: number; compression: Compression }> {
   signal?.throwIfAborted();
   const { head, stream } = await peek(blob, 4);
   const compression = sniffCompression(head);
   const counter = new ByteCounter();
-  const extract = tar.extract();
-  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [stream, counter];
-  if (compression === 'gzip') stages.push(gzipDecoder(opts.gzip));
-  else if (compression === 'zstd') stages.push(zstdDecoder());
-  // tar-stream's extract is a streamx Writable, which node's pipeline drives like any Writable.
-  const piped = pipeline([...stages, extract as unknown as NodeJS.WritableStream], { signal });
-  let pipeError: unknown = null;
-  const pipedDone = piped.catch((err: unknown) => {
-    pipeError = err;
-    extract.destroy(err instanceof Error ? err : new Error(String(err)));
-  });
-  try {
-    for await (const tarEntry of extract) {
-      const entry = classifyEntry(tarEntry.header);
-      if (entry) await visit(entry, tarEntry);
-      await drain(tarEntry);
+  const entries = async (tarBytes: AsyncIterable<Buffer>): Promise<void> => {
+    await readTar(tarBytes, async (header, body) => {
+      const entry = classifyEntry(header);
+      if (entry) await visit(entry, body);
       signal?.throwIfAborted();
-    }
-  } catch (err) {
-    // A failed pipeline ends the loop too; then its error is the cause. Otherwise the visitor's is.
-    const cause: unknown = pipeError ?? err;
-    stream.destroy();
-    await pipedDone;
-    throw cause;
-  }
-  await pipedDone;
-  if (pipeError) throw pipeError;
+    });
+  };
+  // The first failure (the blob's, the decoder's, the tar's or the visitor's) ends every stage.
+  if (compression === 'none') await pipeline(stream, counter, entries, { signal });
+  else await pipeline(stream, counter, compression === 'gzip' ? gzipDecoder(opts.gzip) : zstdDecoder(opts.zstd), entries, { signal });
   return { compressedBytes: counter.bytes, compression };
 }

@@ -6,6 +6,17 @@ function paths(tree: MergedTree): string[] {
   return [...tree.walk()].map(([p, n]) => `${p}:${n.kind}`).sort();
 }
 
+test('normalizePath returns names that are already normal as they are, and agrees with splitting on every short name', () => {
+  const slow = (name: string) => name.split('/').filter((p) => p !== '' && p !== '.').join('/');
+  // Every name of up to 6 pieces over these: all the ways of writing `.`, `..`, `//` and plain parts.
+  const pieces = ['a', '.', '/', '..', '.wh.', 'b.c'];
+  let names = [''];
+  for (let n = 0; n < 6; n++) names = names.flatMap((name) => pieces.map((p) => name + p));
+  for (const name of names) assert.equal(normalizePath(name), slow(name), JSON.stringify(name));
+  const normal = 'usr/lib/python3/dist-packages/x.dist-info/METADATA';
+  assert.equal(normalizePath(normal), normal);
+});
+
 test('normalizePath strips ./, leading and doubled slashes and the trailing slash', () => {
   assert.equal(normalizePath('./etc/os-release'), 'etc/os-release');
   assert.equal(normalizePath('/usr//lib/'), 'usr/lib');

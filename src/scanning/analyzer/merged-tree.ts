@@ -25,8 +25,13 @@ export interface TreeNode {
 /** How many links one resolution may follow (Linux's limit for a path walk). */
 export const MAX_LINK_HOPS = 40;
 
+/** Matches a name with an empty or `.` part (linear: no nested quantifiers). */
+const NOT_NORMAL = /(?:^|\/)\.?(?:\/|$)/;
+
 /** `./a//b/` → `a/b`; `/` and `.` → `` (the root). Keeps `..` for the resolver. */
 export function normalizePath(name: string): string {
+  // Most tar names are already normal: no leading `/` or `./`, no `//`, `/./` or trailing `/`.
+  if (!NOT_NORMAL.test(name)) return name;
   const parts: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;

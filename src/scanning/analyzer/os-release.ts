@@ -23,6 +23,8 @@ const FILES: Record<string, OsFile['kind']> = {
   'etc/lsb-release': 'lsb-release',
 };
 
+const LONGEST_FILE = Math.max(...Object.keys(FILES).map((path) => path.length));
+
 /** os-release IDs detected from os-release itself (Debian and Ubuntu have their own files). */
 const OS_RELEASE_IDS = new Set([
   'alpine',
@@ -74,7 +76,8 @@ export const osReleaseAnalyzer: FileAnalyzer<OsFile> = {
   name: 'os-release',
   paths: Object.keys(FILES),
   wants(entry) {
-    return Object.hasOwn(FILES, entry.path);
+    // Asked of every entry of every layer: the length check spares hashing long paths.
+    return entry.path.length <= LONGEST_FILE && Object.hasOwn(FILES, entry.path);
   },
   async read(entry, body) {
     const kind = FILES[entry.path];

@@ -36,7 +36,7 @@ import {
   type Scanner,
   type VulnerabilityItem,
 } from '../adapter/index.ts';
-import { analyzeImage, type GzipDecoder, type Inventory } from '../analyzer/index.ts';
+import { analyzeImage, type GzipDecoder, type Inventory, type ZstdDecoder } from '../analyzer/index.ts';
 import { loadCycloneDx, spdxDocument, type SbomTool } from '../sbom/index.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
 import { checkScanRequest, type ParsedScanRequest } from './scan-request.ts';
@@ -57,6 +57,8 @@ export interface BuiltinScannerDeps {
   concurrency: number;
   /** How gzip layers are inflated (`scanning.gzip_decoder`); default `auto`. */
   gzipDecoder?: GzipDecoder;
+  /** How zstd layers are decompressed (`scanning.zstd_decoder`); default `auto`. */
+  zstdDecoder?: ZstdDecoder;
   /** The scanner version in metadata and reports (Wharf's version). */
   version: string;
   /** Where the API is mounted: `/scanner` inside `wharf serve`, "" when served alone. */
@@ -250,7 +252,7 @@ class BuiltinScannerEngine {
       const image = await this.registry.openImage(req.registry, repository, digest, { signal });
       const cached = this.cache.get(digest);
       // Our own JSON, written by pack() from an Inventory.
-      const inventory = cached ? ((await unpack(cached.inventory)) as Inventory) : await analyzeImage(image.source, { signal, gzip: this.deps.gzipDecoder });
+      const inventory = cached ? ((await unpack(cached.inventory)) as Inventory) : await analyzeImage(image.source, { signal, gzip: this.deps.gzipDecoder, zstd: this.deps.zstdDecoder });
       let matches = cached?.matches ?? null;
       let vulnerabilities: VulnerabilityItem[] | null = null;
       if (req.vulnerability) {

@@ -32,6 +32,7 @@ export interface NpmResult {
 
 /** True for `…/node_modules/<name>/package.json` and `…/node_modules/@scope/<name>/package.json`. */
 export function isNodeModulesManifest(path: string): boolean {
+  if (!path.endsWith('package.json')) return false;
   const parts = path.split('/');
   if (parts[parts.length - 1] !== 'package.json') return false;
   const last = parts.lastIndexOf('node_modules');
@@ -49,6 +50,7 @@ function isNameSegment(s: string | undefined): s is string {
 
 /** True for a package-lock.json that is not inside node_modules (a dependency's own lockfile says nothing about what is installed). */
 export function isLockfile(path: string): boolean {
+  if (!path.endsWith('package-lock.json')) return false;
   const parts = path.split('/');
   return parts[parts.length - 1] === 'package-lock.json' && !parts.includes('node_modules');
 }

@@ -19,6 +19,7 @@ export interface PythonResult {
 
 /** True for `x.dist-info/METADATA`, `x.egg-info/PKG-INFO` and a file named `x.egg-info`. */
 export function isPythonMetadata(path: string): boolean {
+  if (!path.endsWith('METADATA') && !path.endsWith('PKG-INFO') && !path.endsWith('.egg-info')) return false;
   const parts = path.split('/');
   const base = parts[parts.length - 1] ?? '';
   const parent = parts[parts.length - 2] ?? '';
