@@ -48,6 +48,7 @@
  *
  *   npm run bench:scanning               # about 6 minutes (8 with WHARF_BENCH_PG_URL)
  *   npm run bench:scanning -- --quick    # 30 MiB image, 20,000 advisories, one run
+ *   npm run bench:scanning -- --keep     # and keep the work directory (its path is logged)
  *
  * Prints a table and writes bench/results/scanning-<timestamp>.json.
  */
@@ -78,6 +79,8 @@ import { adminAuth, spawnWharf, tempDataDir, type SpawnedWharf } from '../test/h
 import { tarHeader, tarStream, type TarEntry } from '../test/helpers/tar.ts';
 
 const quick = process.argv.includes('--quick');
+/** Keeps the work directory (the images' OCI layout, the SQLite database) for profiling the analyzer over it. */
+const keep = process.argv.includes('--keep');
 const settings = quick ? { imageMiB: 30, layers: 3, advisories: 20_000, runs: 1 } : { imageMiB: 200, layers: 3, advisories: 110_000, runs: 3 };
 const targets = { layerThroughputMBps: 150, matchMs: 1000, peakRssAboveIdleMiB: 100, advisories: 100_000, packages: 300 };
 
@@ -1114,7 +1117,8 @@ async function main(): Promise<void> {
     console.log(`\nwrote ${file} (${totalSeconds} s)`);
   } finally {
     server?.close();
-    rmSync(work, { recursive: true, force: true });
+    if (keep) log(`kept ${work} (the OCI layout of the images under layout/)`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -189,9 +189,10 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
 
   const readersFor = (entry: FileEntry, warnings: string[]) => {
     const readers: Array<{ index: number; analyzer: FileAnalyzer; entry: FileEntry }> = [];
-    analyzers.forEach((analyzer, index) => {
-      if (analyzer.wants(entry)) readers.push({ index, analyzer, entry });
-    });
+    for (let index = 0; index < analyzers.length; index++) {
+      const analyzer = analyzers[index];
+      if (analyzer?.wants(entry)) readers.push({ index, analyzer, entry });
+    }
     if (readers.length > 0 && entry.size > maxFileBytes) {
       warnings.push(`${entry.path}: ${entry.size} bytes is over the ${maxFileBytes}-byte cap; not analyzed`);
       return [];
@@ -203,33 +204,34 @@ export async function analyzeImage(src: ImageSource, opts: AnalyzeOptions = {}):
   const readLayer = async (digest: string): Promise<LayerRecord> => {
     const ops: LayerOp[] = [];
     const warnings: string[] = [];
-    const visit = async (entry: LayerEntry, body: EntryBody): Promise<void> => {
-      if (isSkippedPath(entry.path)) return;
+    // Returns a promise only for a file an analyzer reads: the other entries cost none.
+    const visit = (entry: LayerEntry, body: EntryBody): Promise<void> | undefined => {
+      if (isSkippedPath(entry.path)) return undefined;
       switch (entry.type) {
         case 'whiteout':
           ops.push({ op: 'whiteout', path: entry.path });
-          return;
+          return undefined;
         case 'opaque':
           ops.push({ op: 'opaque', path: entry.path });
-          return;
+          return undefined;
         case 'dir':
           ops.push({ op: 'set', path: entry.path, kind: 'dir', mode: entry.mode });
-          return;
+          return undefined;
         case 'symlink':
         case 'hardlink':
           ops.push({ op: 'set', path: entry.path, kind: entry.type, mode: entry.mode, target: entry.linkname ?? '' });
-          return;
+          return undefined;
         case 'other':
           ops.push({ op: 'set', path: entry.path, kind: 'file', mode: entry.mode });
-          return;
+          return undefined;
         case 'file': {
           const op: LayerOp & { op: 'set' } = { op: 'set', path: entry.path, kind: 'file', size: entry.size, mode: entry.mode };
           ops.push(op);
           const readers = readersFor({ path: entry.path, size: entry.size, mode: entry.mode }, warnings);
-          if (readers.length === 0) return;
-          const results = await readWith(readers, body, warnings, signal);
-          if (results.size > 0) op.results = results;
-          return;
+          if (readers.length === 0) return undefined;
+          return readWith(readers, body, warnings, signal).then((results) => {
+            if (results.size > 0) op.results = results;
+          });
         }
       }
     };

@@ -31,8 +31,11 @@ export interface LayerEntry {
 /** A tar entry's bytes, as views of the layer's chunks: iterate it (once) or leave it; what is left unread is skipped. */
 export type EntryBody = AsyncIterable<Buffer>;
 
-/** Called once per entry, in tar order; `body` holds a regular file's bytes (read them or not). */
-export type LayerVisitor = (entry: LayerEntry, body: EntryBody) => Promise<void>;
+/**
+ * Called once per entry, in tar order; `body` holds a regular file's bytes (read them or not).
+ * A visitor with nothing to wait for may return nothing: most entries then cost no promise.
+ */
+export type LayerVisitor = (entry: LayerEntry, body: EntryBody) => Promise<void> | void;
 
 /** Which compression a layer's first bytes announce. */
 export function sniffCompression(head: Uint8Array): Compression {
@@ -245,19 +248,19 @@ const OPAQUE = '.wh..wh..opq';
 export function classifyEntry(header: Pick<TarHeader, 'name' | 'size' | 'mode' | 'type'> & { linkname?: string }): LayerEntry | null {
   const path = normalizePath(header.name);
   if (path === '') return null;
-  const slash = path.lastIndexOf('/');
-  const dir = slash < 0 ? '' : path.slice(0, slash);
-  const base = path.slice(slash + 1);
   const size = header.size ?? 0;
   const mode = header.mode ?? 0;
   if (path.includes(WHITEOUT)) {
+    const slash = path.lastIndexOf('/');
+    const dir = slash < 0 ? '' : path.slice(0, slash);
+    const base = path.slice(slash + 1);
     if (base === OPAQUE) return { path: dir, type: 'opaque', size: 0, mode: 0 };
     // aufs metadata (`.wh..wh.plnk/`, `.wh..wh.aufs`) is not part of the image's files.
     if (path.split('/').some((part) => part.startsWith(`${WHITEOUT}${WHITEOUT}`))) return null;
-  }
-  if (base.startsWith(WHITEOUT)) {
-    const gone = base.slice(WHITEOUT.length);
-    return { path: dir === '' ? gone : `${dir}/${gone}`, type: 'whiteout', size: 0, mode: 0 };
+    if (base.startsWith(WHITEOUT)) {
+      const gone = base.slice(WHITEOUT.length);
+      return { path: dir === '' ? gone : `${dir}/${gone}`, type: 'whiteout', size: 0, mode: 0 };
+    }
   }
   switch (header.type) {
     case 'file':
@@ -297,10 +300,12 @@ export async function walkLayer(
   const compression = sniffCompression(head);
   const counter = new ByteCounter();
   const entries = async (tarBytes: AsyncIterable<Buffer>): Promise<void> => {
-    await readTar(tarBytes, async (header, body) => {
+    await readTar(tarBytes, (header, body) => {
       const entry = classifyEntry(header);
-      if (entry) await visit(entry, body);
+      const visiting = entry ? visit(entry, body) : undefined;
+      if (visiting) return visiting.then(() => signal?.throwIfAborted());
       signal?.throwIfAborted();
+      return undefined;
     });
   };
   // The first failure (the blob's, the decoder's, the tar's or the visitor's) ends every stage.

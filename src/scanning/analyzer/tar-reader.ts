@@ -35,8 +35,8 @@ export interface TarHeader {
   linkname: string;
 }
 
-/** Called once per entry in archive order; what the body's iteration leaves unread is skipped after it resolves. */
-export type TarEntryHandler = (header: TarHeader, body: AsyncIterable<Buffer>) => Promise<void>;
+/** Called once per entry in archive order; what the body's iteration leaves unread is skipped after it resolves (or returns nothing). */
+export type TarEntryHandler = (header: TarHeader, body: AsyncIterable<Buffer>) => Promise<void> | undefined;
 
 /** A pax or GNU extended header larger than this is refused (tar-stream's limit was 1 MiB too). */
 export const MAX_EXTENDED_HEADER_BYTES = 1024 * 1024;
@@ -72,13 +72,25 @@ class ChunkReader {
     return true;
   }
 
+  /** `n` bytes when the current chunk holds them (no promise: most headers), else undefined. */
+  takeNow(n: number): Buffer | undefined {
+    if (this.chunk.length - this.at < n) return undefined;
+    const out = this.chunk.subarray(this.at, this.at + n);
+    this.at += n;
+    return out;
+  }
+
+  /** Skips `n` bytes when the current chunk holds them (no promise); false when it does not (nothing skipped). */
+  skipNow(n: number): boolean {
+    if (this.chunk.length - this.at < n) return false;
+    this.at += n;
+    return true;
+  }
+
   /** Exactly `n` bytes; null when the input ended before the first of them, a short buffer when it ended inside. */
   async take(n: number): Promise<Buffer | null> {
-    if (this.chunk.length - this.at >= n) {
-      const out = this.chunk.subarray(this.at, this.at + n);
-      this.at += n;
-      return out;
-    }
+    const here = this.takeNow(n);
+    if (here !== undefined) return here;
     const parts: Buffer[] = [];
     let got = 0;
     while (got < n) {
@@ -260,7 +272,7 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: TarEntryHan
   let longLink: string | null = null;
   let pax: Map<string, string> | null = null;
   for (;;) {
-    const block = await reader.take(BLOCK);
+    const block = reader.takeNow(BLOCK) ?? (await reader.take(BLOCK));
     if (block === null) return;
     if (block.length < BLOCK) throw new TarFormatError('the tar stream ends inside a header');
     if (isZeroBlock(block)) continue;
@@ -308,9 +320,13 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: TarEntryHan
     if (type === 'directory') size = 0;
     const header: TarHeader = { name, type, size, mode: numberField(block, 100, 8, 'mode'), linkname };
     const body = new Body(reader, size, name);
-    await onEntry(header, body);
-    if (!(await reader.skip(body.left))) throw truncated(name);
-    // Padding cut short at the very end of the input loses no data; the next take() ends the loop.
-    await reader.skip(padding(size));
+    const handling = onEntry(header, body);
+    if (handling !== undefined) await handling;
+    const rest = body.left + padding(size);
+    if (!reader.skipNow(rest)) {
+      if (!(await reader.skip(body.left))) throw truncated(name);
+      // Padding cut short at the very end of the input loses no data; the next take() ends the loop.
+      await reader.skip(padding(size));
+    }
   }
 }
