@@ -33,7 +33,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 import { SystemSettings } from './settings/index.ts';
 import { CertificateManager, trustCertificateFiles, trustCertificates } from './platform/index.ts';
-import { closeGracefully, startRedirectServer } from './api/index.ts';
+import { closeGracefully, localRegistry, startRedirectServer } from './api/index.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
 export interface Wharf {
@@ -243,7 +243,9 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const ownCa = certificates?.caCertificate();
   if (ownCa) trustCertificates([ownCa]);
   let redirect: Server | null = null;
-  const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, gzipDecoder: config.scanning.gzip_decoder, zstdDecoder: config.scanning.zstd_decoder, version: pkg.version, prefix: '/scanner' })] : [];
+  // The built-in scanner reads images of this Wharf in-process, through the checks of the /v2 routes (src/api/local-registry.ts).
+  const local = localRegistry({ db: db.kysely, authenticator, tokens, loginLimiter, registry: proxyCache, ownUrl: () => config.scanning.registry_url ?? address });
+  const plugins = config.scanning.builtin ? [builtinScanner({ vulndb, logger, concurrency: config.scanning.concurrency, gzipDecoder: config.scanning.gzip_decoder, zstdDecoder: config.scanning.zstd_decoder, version: pkg.version, prefix: '/scanner', local })] : [];
   const app = await buildApp({ config, logger, metrics, db: db.kysely, blobs, authenticator, authorizer, users, tokens, loginLimiter, ldap, registry: proxyCache, projects, webhooks, relays, eventFeed, settings, jobs, quotas, audit, disk, scanners, cveAllowlists, immutability, retention, registryEndpoints, replicationPolicies, replicationRuns, preheat: { instances: preheatInstances, policies: preheatPolicies, runs: preheatRuns }, plugins, scans: { service: scans, all: scanAll }, security: new SecurityHub({ db: db.kysely, authorizer }), cveExports, ...(certificates ? { tls: certificates } : {}) });
   let address = '';
   return {

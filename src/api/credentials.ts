@@ -73,26 +73,29 @@ function anonymousActor(): Actor {
   return { kind: 'anonymous', username: '', userId: null, sysadmin: false };
 }
 
+/**
+ * The caller an Authorization header value names on `surface`, from `address`: undefined for no
+ * credentials (an anonymous caller), null for wrong credentials or a bad token.
+ */
+export async function authorizationActor(deps: CredentialDeps, header: string | undefined, address: string, surface: string): Promise<Actor | null | undefined> {
+  if (header && /^bearer /i.test(header)) return authenticateBearer(deps, header.slice(7).trim(), surface);
+  const basic = Authenticator.parseBasic(header);
+  if (!basic || (basic.username === '' && basic.password === '')) return undefined;
+  return authenticateBasic(deps, basic.username, basic.password, address, surface);
+}
+
 /** Returns an onRequest hook that sets `req.actor` (and `req.badCredentials` on a failed login). */
 export function resolveActor(deps: CredentialDeps, surface: string) {
   return async (req: FastifyRequest): Promise<void> => {
     const header = req.headers.authorization;
-    if (header && /^bearer /i.test(header)) {
-      const actor = await authenticateBearer(deps, header.slice(7).trim(), surface);
-      if (actor) req.actor = actor;
-      else req.badCredentials = true;
-      return;
-    }
     if (!header && surface !== registrySurface) {
       const actor = await sessionActor(deps, req);
       if (actor) req.actor = actor;
       return;
     }
-    const basic = Authenticator.parseBasic(header);
-    if (!basic || (basic.username === '' && basic.password === '')) return;
-    const actor = await authenticateBasic(deps, basic.username, basic.password, req.ip, surface);
-    if (actor) req.actor = actor;
-    else req.badCredentials = true;
+    const actor = await authorizationActor(deps, header, req.ip, surface);
+    if (actor === null) req.badCredentials = true;
+    else if (actor) req.actor = actor;
   };
 }
 
@@ -148,5 +151,10 @@ function neededScope(method: string, url: string): string | null {
 
 /** The 401 message for a request whose credentials were refused: says whether the token or the password failed. */
 export function badCredentialsMessage(req: FastifyRequest): string {
-  return /^bearer /i.test(req.headers.authorization ?? '') ? 'invalid, expired or revoked bearer token; get a new one from /service/token' : 'invalid username or password';
+  return badCredentialsText(req.headers.authorization);
+}
+
+/** The message of a 401 for the Authorization value `header`. */
+export function badCredentialsText(header: string | undefined): string {
+  return /^bearer /i.test(header ?? '') ? 'invalid, expired or revoked bearer token; get a new one from /service/token' : 'invalid username or password';
 }

@@ -14,3 +14,4 @@ export { harborErrorBody, harborErrorHandler, harborNotFound } from './harbor/er
 export { applyConnectionLimits, clientErrorHandler, closeGracefully, serverOptions } from './connections.ts';
 export { isBlobUploadRequest } from './oci/blobs.ts';
 export { tlsServerOptions, followCertificate, startRedirectServer, type ServedCertificate } from './tls.ts';
+export { localRegistry } from './local-registry.ts';

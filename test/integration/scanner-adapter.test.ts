@@ -307,19 +307,55 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
       });
     };
     const wrong = 'Basic ' + Buffer.from('admin:wrong-password').toString('base64');
-    await failed(scanRequest(t.url, wrong, image.digest), `GET ${t.url}/service/token: the token service answered 401`);
     const missing = 'sha256:' + '0'.repeat(64);
-    await failed(scanRequest(t.url, `Bearer ${token}`, missing), `GET ${t.url}/v2/${repo}/manifests/${missing}: the registry answered 404`);
-    // A digest not scanned yet: a scanned one's inventory is cached, and its layers are not read again.
-    const other = await pushHostImage(t.url, 'v2', 'corrupted in transit');
+    // Over HTTP (a registry that is not this Wharf: the proxy in front of it)...
     const proxy = await startProxy(t.url);
     try {
+      // The token realm is the registry's own (its external URL), behind the proxy too.
+      await failed(scanRequest(proxy.url, wrong, image.digest), `GET ${t.url}/service/token: the token service answered 401`);
+      await failed(scanRequest(proxy.url, `Bearer ${token}`, missing), `GET ${proxy.url}/v2/${repo}/manifests/${missing}: the registry answered 404`);
+      // ...and from this Wharf in-process, with the /v2 routes' own messages.
+      await failed(scanRequest(t.url, wrong, image.digest), `reading manifest ${image.digest} of ${repo} from this registry: invalid username or password`);
+      await failed(scanRequest(t.url, 'Bearer not-a-token', image.digest), `reading manifest ${image.digest} of ${repo} from this registry: invalid, expired or revoked bearer token; get a new one from /service/token`);
+      await failed(scanRequest(t.url, `Bearer ${token}`, missing), `reading manifest ${missing} of ${repo} from this registry: manifest ${missing} not found in ${repo}`);
+      // A private project's image, no credentials: refused as an anonymous pull is.
+      await failed(scanRequest(t.url, '', image.digest), `reading manifest ${image.digest} of ${repo} from this registry: authentication required to pull on project ${project}`);
+      // A digest not scanned yet: a scanned one's inventory is cached, and its layers are not read again.
+      const other = await pushHostImage(t.url, 'v2', 'corrupted in transit');
       proxy.corrupt.add(other.layer);
       const id = await client.submit(ep, scanRequest(proxy.url, `Bearer ${token}`, other.digest));
       await assert.rejects(pollReport(client, ep, id, VULN_REPORT_MIME_1_1), (e: unknown) => e instanceof AdapterError && e.status === 500 && e.message.includes(`blob ${other.layer} does not match its digest`));
     } finally {
       await proxy.close();
     }
+  });
+
+  it('a request naming this Wharf reads the image in-process: no registry bytes sent over HTTP, the same report', async () => {
+    const sent = async (): Promise<number> => {
+      const r = await request(`${t.url}/metrics`, { headers: { authorization: adminAuth } });
+      const text = await r.body.text();
+      assert.equal(r.statusCode, 200, text);
+      const value = /^wharf_bytes_sent_total (\d+)/m.exec(text)?.[1];
+      assert.ok(value !== undefined, 'the metrics list wharf_bytes_sent_total');
+      return Number(value);
+    };
+    // Not scanned yet, so its layers are read (a scanned digest's inventory is cached).
+    const fresh = await pushHostImage(t.url, 'v3', 'read in-process');
+    const before = await sent();
+    const { report } = await vulnReport(client, ep, scanRequest(t.url, `Bearer ${token}`, fresh.digest));
+    assert.deepEqual(findingsOf(report), expected);
+    assert.equal(await sent(), before, 'the scan pulled nothing over HTTP');
+    // The same image through the proxy (not this Wharf's URL) goes over HTTP.
+    const again = await pushHostImage(t.url, 'v4', 'read over HTTP');
+    const proxy = await startProxy(t.url);
+    try {
+      const { report: overHttp } = await vulnReport(client, ep, scanRequest(proxy.url, `Bearer ${token}`, again.digest));
+      assert.deepEqual(findingsOf(overHttp), expected);
+      assert.ok(proxy.seen.some((r) => r.path.endsWith(`/blobs/${again.layer}`)), 'the layer was pulled through the proxy');
+    } finally {
+      await proxy.close();
+    }
+    assert.ok((await sent()) > before, 'the HTTP pull sent registry bytes');
   });
 
   it('answers the spec’s statuses for bad requests, unknown ids and report types', async () => {

@@ -10,6 +10,8 @@
  * the rest of the pull. Blob redirects (a registry handing out presigned storage URLs) are
  * followed, without the Authorization header once the origin changes.
  * The authorization value is never logged and never appears in an error message.
+ * Inside `wharf serve`, a request naming that server's own registry is read in-process through a
+ * {@link LocalRegistry} instead, with the same checks (docs/scanning.md, "Reading from this Wharf").
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
@@ -46,6 +48,29 @@ export interface PulledImage {
   config: Record<string, unknown>;
   /** What the analyzer reads; each `openBlob` stream errors when the bytes do not match the descriptor. */
   source: ImageSource;
+}
+
+/**
+ * Wharf's own registry read in-process (inside `wharf serve`): what a pull over HTTP with the
+ * same Authorization value would get, checked the same way (the credential, the pull permission,
+ * the pull gate, the blob's link to the repository), without the HTTP round trip through this
+ * process's own server. Implemented by the composition root (main.ts) over the registry service.
+ */
+export interface LocalRegistry {
+  /** True when `url` (a scan request's `registry.url`) is this Wharf's own registry. */
+  serves(url: string): boolean;
+  /** The manifest `digest` of `repository`, as `GET /v2/<repository>/manifests/<digest>` would answer it. */
+  manifest(authorization: string, repository: string, digest: string): Promise<{ body: Buffer; contentType: string }>;
+  /** The blob `digest` of `repository`, as `GET /v2/<repository>/blobs/<digest>` would stream it. */
+  blob(authorization: string, repository: string, digest: string, signal: AbortSignal | undefined): Promise<Readable>;
+}
+
+/** Where one pull's manifest and blobs come from: a registry over HTTP, or Wharf's own in-process. */
+interface PullTransport {
+  /** A small document (manifest, config) read whole, at most `limit` bytes. */
+  fetchWhole(kind: 'manifests' | 'blobs', digest: string, limit: number, accept: string): Promise<{ body: Buffer; contentType: string }>;
+  /** A blob as a stream that verifies its size and digest. */
+  openVerified(desc: BlobDescriptor, signal: AbortSignal | undefined): Promise<Readable>;
 }
 
 /** A failed pull; the message names the request and the registry's status, never a credential. */
@@ -191,14 +216,14 @@ export class RegistryClient {
    * an ImageSource whose layer streams verify their digests. Every request of the pull (layers
    * included) uses the credential this call settled on.
    */
-  async openImage(target: RegistryTarget, repository: string, digest: string, opts: { signal?: AbortSignal } = {}): Promise<PulledImage> {
-    const session = new PullSession(this, target, repository, opts.signal);
-    const m = await session.fetchWhole(`manifests/${digest}`, manifestLimit, `${OCI_MANIFEST}, ${DOCKER_MANIFEST}`);
+  async openImage(target: RegistryTarget, repository: string, digest: string, opts: { signal?: AbortSignal; local?: LocalRegistry } = {}): Promise<PulledImage> {
+    const session: PullTransport = opts.local?.serves(target.url) ? new LocalPull(opts.local, target.authorization, repository, this) : new PullSession(this, target, repository, opts.signal);
+    const m = await session.fetchWhole('manifests', digest, manifestLimit, `${OCI_MANIFEST}, ${DOCKER_MANIFEST}`);
     const got = `${digest.slice(0, digest.indexOf(':'))}:${createHash(digest.slice(0, digest.indexOf(':'))).update(m.body).digest('hex')}`;
     if (got !== digest) throw new RegistryPullError(`manifest ${digest} of ${repository} does not match its digest (got ${got})`);
     const manifest = parseImageManifest(m.body, m.contentType);
     if (manifest.config.size > configLimit) throw new RegistryPullError(`the image config is larger than ${configLimit} bytes`);
-    const c = await session.fetchWhole(`blobs/${manifest.config.digest}`, configLimit, '*/*');
+    const c = await session.fetchWhole('blobs', manifest.config.digest, configLimit, '*/*');
     const cgot = `${manifest.config.digest.slice(0, manifest.config.digest.indexOf(':'))}:${createHash(manifest.config.digest.slice(0, manifest.config.digest.indexOf(':'))).update(c.body).digest('hex')}`;
     if (cgot !== manifest.config.digest || c.body.length !== manifest.config.size) throw new RegistryPullError(`config ${manifest.config.digest} does not match its descriptor`);
     let config: unknown;
@@ -280,7 +305,7 @@ async function readLimited(body: Readable, limit: number, what: string): Promise
 }
 
 /** One pull: the registry base, the repository, and the credential as it stands (Basic until a token replaces it). */
-class PullSession {
+class PullSession implements PullTransport {
   private readonly base: URL;
   private authorization: string;
   private exchanged = false;
@@ -386,7 +411,8 @@ class PullSession {
   }
 
   /** A small document (manifest, config) read whole. */
-  async fetchWhole(tail: string, limit: number, accept: string): Promise<{ body: Buffer; contentType: string }> {
+  async fetchWhole(kind: 'manifests' | 'blobs', digest: string, limit: number, accept: string): Promise<{ body: Buffer; contentType: string }> {
+    const tail = `${kind}/${digest}`;
     const res = await this.get(tail, accept, undefined);
     if (res.status !== 200) {
       discard(res.body);
@@ -403,11 +429,55 @@ class PullSession {
       discard(res.body);
       throw new RegistryPullError(`GET ${this.shown(this.url(`blobs/${desc.digest}`))}: the registry answered ${res.status}`, res.status);
     }
-    const verifier = new VerifyingStream(desc);
-    // An error on either side destroys both: a consumer that stops early also ends the download.
-    pipeline(res.body, verifier, (err) => {
-      if (err) this.client.logger?.debug({ digest: desc.digest, err: err.message }, 'scanner: blob stream ended early');
-    });
-    return verifier;
+    return verified(res.body, desc, this.client.logger);
+  }
+}
+
+/** `body` through a {@link VerifyingStream}: an error on either side destroys both, so a consumer that stops early also ends the read. */
+function verified(body: Readable, desc: BlobDescriptor, logger: Logger | undefined): Readable {
+  const verifier = new VerifyingStream(desc);
+  pipeline(body, verifier, (err) => {
+    if (err) logger?.debug({ digest: desc.digest, err: err.message }, 'scanner: blob stream ended early');
+  });
+  return verifier;
+}
+
+/**
+ * One pull from Wharf's own registry in-process ({@link LocalRegistry}). The bytes are checked
+ * as over HTTP: the manifest's and config's digests by openImage, each layer's size and digest
+ * while it streams. A refusal keeps the registry's message (its Harbor error text), never the credential.
+ */
+class LocalPull implements PullTransport {
+  constructor(
+    private readonly local: LocalRegistry,
+    private readonly authorization: string,
+    private readonly repository: string,
+    private readonly client: RegistryClient,
+  ) {}
+
+  async fetchWhole(kind: 'manifests' | 'blobs', digest: string, limit: number): Promise<{ body: Buffer; contentType: string }> {
+    const what = `${kind === 'manifests' ? 'manifest' : 'blob'} ${digest} of ${this.repository}`;
+    if (kind === 'manifests') {
+      const m = await this.refused(what, () => this.local.manifest(this.authorization, this.repository, digest));
+      if (m.body.length > limit) throw new RegistryPullError(`${what} is larger than ${limit} bytes`);
+      return m;
+    }
+    const stream = await this.refused(what, () => this.local.blob(this.authorization, this.repository, digest, undefined));
+    return { body: await readLimited(stream, limit, what), contentType: 'application/octet-stream' };
+  }
+
+  async openVerified(desc: BlobDescriptor, signal: AbortSignal | undefined): Promise<Readable> {
+    const stream = await this.refused(`blob ${desc.digest} of ${this.repository}`, () => this.local.blob(this.authorization, this.repository, desc.digest, signal));
+    return verified(stream, desc, this.client.logger);
+  }
+
+  /** Runs `read`; a refusal becomes a RegistryPullError naming what was read and why. */
+  private async refused<T>(what: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof RegistryPullError) throw err;
+      throw new RegistryPullError(`reading ${what} from this registry: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 }

@@ -18,7 +18,8 @@
  * polls (scan-store.ts, bounded by bytes and a TTL), never the inventory or findings objects. An
  * analysis cache by manifest digest keeps the inventory and the last matches, compressed too and
  * bounded by bytes. A restart loses every scan in memory (see scan-store.ts). The API itself has no
- * authentication (docs/scanning.md says how to fence it).
+ * authentication (docs/scanning.md says how to fence it). Inside `wharf serve`, a request naming
+ * this Wharf's own registry is read in-process (`deps.local`), with the same credential checks.
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -38,7 +39,7 @@ import {
 } from '../adapter/index.ts';
 import { analyzeImage, type GzipDecoder, type Inventory, type ZstdDecoder } from '../analyzer/index.ts';
 import { loadCycloneDx, spdxDocument, type SbomTool } from '../sbom/index.ts';
-import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
+import { RegistryClient, type LocalRegistry, type RegistryClientOptions } from './registry-client.ts';
 import { checkScanRequest, type ParsedScanRequest } from './scan-request.ts';
 import { ScanQueueFull, ScanStore } from './scan-store.ts';
 import { chooseReportMime, isSbomMediaType, isVulnerabilityMime, sbomReport, scannerMetadata, vulnerabilityReport, wharfScanner, type ReportArtifact } from './reports.ts';
@@ -59,6 +60,11 @@ export interface BuiltinScannerDeps {
   gzipDecoder?: GzipDecoder;
   /** How zstd layers are decompressed (`scanning.zstd_decoder`); default `auto`. */
   zstdDecoder?: ZstdDecoder;
+  /**
+   * Inside `wharf serve`: Wharf's own registry, read in-process when a scan request names it
+   * (same credential checks, no HTTP round trip through this process). Absent: always over HTTP.
+   */
+  local?: LocalRegistry;
   /** The scanner version in metadata and reports (Wharf's version). */
   version: string;
   /** Where the API is mounted: `/scanner` inside `wharf serve`, "" when served alone. */
@@ -249,7 +255,7 @@ class BuiltinScannerEngine {
     this.deps.logger.info({ scan_id: id, repository, digest, registry: req.registry.url }, 'scanner: scan started');
     try {
       // Always pull and verify the manifest: it is the proof that the request's credential may read the image.
-      const image = await this.registry.openImage(req.registry, repository, digest, { signal });
+      const image = await this.registry.openImage(req.registry, repository, digest, { signal, ...(this.deps.local ? { local: this.deps.local } : {}) });
       const cached = this.cache.get(digest);
       // Our own JSON, written by pack() from an Inventory.
       const inventory = cached ? ((await unpack(cached.inventory)) as Inventory) : await analyzeImage(image.source, { signal, gzip: this.deps.gzipDecoder, zstd: this.deps.zstdDecoder });
