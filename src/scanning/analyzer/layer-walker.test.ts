@@ -138,19 +138,28 @@ test('igzip and zlib inflate a layer to the same entries and bytes', { skip: igz
   assert.equal(programChildren('igzip'), 0, 'every igzip has exited');
 });
 
+/**
+ * What every decompressing program must do (`program` igzip or zstd, chosen by `use`): a
+ * truncated `layer` fails with its message (`truncated`), one with bytes `corrupt` zeroed fails
+ * too (`corrupted`), an abort kills the program, and a program that cannot run is an error.
+ */
+async function programFailures(program: string, layer: Buffer, use: (choice: string) => Decoders, truncated: RegExp, corrupt: [number, number], corrupted: RegExp): Promise<void> {
+  const walk = (blob: Buffer, choice: string, signal?: AbortSignal, visit: LayerVisitor = async () => undefined) => walkLayer(chunked(blob, 8192), visit, signal, use(choice));
+  await assert.rejects(walk(layer.subarray(0, layer.length >> 1), 'auto'), truncated);
+  const broken = Buffer.from(layer);
+  broken.fill(0, ...corrupt);
+  await assert.rejects(walk(broken, 'auto'), corrupted);
+  const controller = new AbortController();
+  await assert.rejects(walk(layer, 'auto', controller.signal, async () => controller.abort()), { name: 'AbortError' });
+  const deadline = Date.now() + 5000;
+  while (programChildren(program) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(programChildren(program), 0, `the aborted ${program} was killed`);
+  await assert.rejects(walk(layer, `/nonexistent/${program}`), new RegExp(`^Error: ${program} could not run: spawn /nonexistent/${program} ENOENT`));
+}
+
 test('igzip: a truncated layer fails with its message, an abort kills it, a missing program is an error', { skip: igzipSkip }, async () => {
   const gz = gzipSync(await tarOf([{ path: 'a', content: randomBytes(400_000) }]));
-  const walk = (blob: Buffer, gzip: string, signal?: AbortSignal, visit: LayerVisitor = async () => undefined) => walkLayer(chunked(blob, 8192), visit, signal, { gzip });
-  await assert.rejects(walk(gz.subarray(0, gz.length >> 1), 'auto'), /^Error: the gzip layer is corrupt or truncated \(igzip: .+\)$/);
-  const broken = Buffer.from(gz);
-  broken.fill(0, 40, 200);
-  await assert.rejects(walk(broken, 'auto'), /corrupt or truncated/);
-  const controller = new AbortController();
-  await assert.rejects(walk(gz, 'auto', controller.signal, async () => controller.abort()), { name: 'AbortError' });
-  const deadline = Date.now() + 5000;
-  while (programChildren('igzip') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(programChildren('igzip'), 0, 'the aborted igzip was killed');
-  await assert.rejects(walk(gz, '/nonexistent/igzip'), /igzip could not run: spawn \/nonexistent\/igzip ENOENT/);
+  await programFailures('igzip', gz, (gzip) => ({ gzip }), /^Error: the gzip layer is corrupt or truncated \(igzip: .+\)$/, [40, 200], /corrupt or truncated/);
 });
 
 /** The zstd program when installed; .ci/run installs it, and WHARF_REQUIRE_E2E=1 fails these tests without it. */
@@ -177,15 +186,5 @@ test('the zstd program and the built-in decoder give the same entries and bytes'
 
 test('zstd: a truncated layer fails with its message, an abort kills it, a missing program is an error', { skip: zstdSkip }, async () => {
   const layer = zstdCompress(await tarOf([{ path: 'a', content: randomBytes(400_000) }]));
-  const walk = (blob: Buffer, decoder: string, signal?: AbortSignal, visit: LayerVisitor = async () => undefined) => walkLayer(chunked(blob, 8192), visit, signal, { zstd: decoder });
-  await assert.rejects(walk(layer.subarray(0, layer.length >> 1), 'auto'), /^Error: the zstd layer is corrupt or truncated \(zstd: .*premature end.*\)$/);
-  const broken = Buffer.from(layer);
-  broken.fill(0, 4, 12);
-  await assert.rejects(walk(broken, 'auto'), /the zstd layer is corrupt or truncated/);
-  const controller = new AbortController();
-  await assert.rejects(walk(layer, 'auto', controller.signal, async () => controller.abort()), { name: 'AbortError' });
-  const deadline = Date.now() + 5000;
-  while (programChildren('zstd') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(programChildren('zstd'), 0, 'the aborted zstd was killed');
-  await assert.rejects(walk(layer, '/nonexistent/zstd'), /zstd could not run: spawn \/nonexistent\/zstd ENOENT/);
+  await programFailures('zstd', layer, (zstd) => ({ zstd }), /^Error: the zstd layer is corrupt or truncated \(zstd: .*premature end.*\)$/, [4, 12], /the zstd layer is corrupt or truncated/);
 });
