@@ -157,6 +157,22 @@ async function programFailures(program: string, layer: Buffer, use: (choice: str
   await assert.rejects(walk(layer, `/nonexistent/${program}`), new RegExp(`^Error: ${program} could not run: spawn /nonexistent/${program} ENOENT`));
 }
 
+test('igzip: body chunks a visitor keeps stay intact after the walk moved on', { skip: igzipSkip }, async () => {
+  // The program's output comes in reused buffers: a body handed out must be the visitor's to keep.
+  const big = randomBytes(3_000_000);
+  const small = Buffer.from('ID=debian\n');
+  const gz = gzipSync(await tarOf([{ path: 'big', content: big }, { path: 'etc/os-release', content: small }, { path: 'after', content: randomBytes(2_000_000) }]));
+  const kept: Record<string, Buffer[]> = {};
+  await walkLayer(chunked(gz, 65_536), async (entry, body) => {
+    const chunks: Buffer[] = [];
+    kept[entry.path] = chunks;
+    for await (const chunk of body) chunks.push(chunk);
+  }, undefined, { gzip: 'auto' });
+  assert.ok((kept.big?.length ?? 0) > 4, 'the big body came in several chunks');
+  assert.ok(Buffer.concat(kept.big ?? []).equals(big), 'the big body as read');
+  assert.ok(Buffer.concat(kept['etc/os-release'] ?? []).equals(small), 'the small body as read');
+});
+
 test('igzip: a truncated layer fails with its message, an abort kills it, a missing program is an error', { skip: igzipSkip }, async () => {
   const gz = gzipSync(await tarOf([{ path: 'a', content: randomBytes(400_000) }]));
   await programFailures('igzip', gz, (gzip) => ({ gzip }), /^Error: the gzip layer is corrupt or truncated \(igzip: .+\)$/, [40, 200], /corrupt or truncated/);

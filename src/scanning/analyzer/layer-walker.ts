@@ -5,12 +5,13 @@
  * with back-pressure: a visitor that is slow to read a body slows the download; bodies the visitor
  * leaves unread are skipped here. Nothing of the layer is buffered beyond the streams' own windows.
  */
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { Duplex, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import { Readable, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { normalizePath } from './merged-tree.ts';
+import { ProgramDecoder } from './program-decoder.ts';
 import { readTar, type TarHeader } from './tar-reader.ts';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -28,7 +29,7 @@ export interface LayerEntry {
   linkname?: string;
 }
 
-/** A tar entry's bytes, as views of the layer's chunks: iterate it (once) or leave it; what is left unread is skipped. */
+/** A tar entry's bytes, as views of the layer's chunks or copies: iterate it (once) or leave it; what is left unread is skipped. */
 export type EntryBody = AsyncIterable<Buffer>;
 
 /**
@@ -127,85 +128,25 @@ export function findZstd(): string | null {
   return findProgram('zstd');
 }
 
+/** A layer's decompressing stage: a program's (lent chunks) or a stream built in. */
+type Decoding = { program: string; tool: string; format: string } | { stream: Duplex };
+
 /** The gzip stage for `decoder`: igzip's or node:zlib's. */
-export function gzipDecoder(decoder: GzipDecoder = 'auto'): Duplex {
+function gzipDecoding(decoder: GzipDecoder = 'auto'): Decoding {
   const program = decoder === 'zlib' ? null : decoder === 'auto' ? findIgzip() : decoder;
-  return program === null ? zlib.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }) : new ProgramDecoder(program, 'igzip', 'gzip');
+  return program === null ? { stream: zlib.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }) } : { program, tool: 'igzip', format: 'gzip' };
 }
 
 /** The zstd stage for `decoder`: the zstd program's, else node:zlib's (Node 22.15+) or fzstd's. */
-export function zstdDecoder(decoder: ZstdDecoder = 'auto'): Duplex {
+function zstdDecoding(decoder: ZstdDecoder = 'auto'): Decoding {
   const program = decoder === 'builtin' ? null : decoder === 'auto' ? findZstd() : decoder;
-  if (program !== null) return new ProgramDecoder(program, 'zstd', 'zstd');
+  if (program !== null) return { program, tool: 'zstd', format: 'zstd' };
   const native: unknown = Reflect.get(zlib, 'createZstdDecompress');
   if (typeof native === 'function') {
     const made: unknown = native.call(zlib);
-    if (made instanceof Transform) return made;
+    if (made instanceof Transform) return { stream: made };
   }
-  return new FzstdTransform();
-}
-
-/**
- * A decompressing program (`igzip -d -c`, `zstd -d -c`) in a child process as a stream:
- * compressed bytes in, tar bytes out, with back-pressure both ways. The stream ends only after
- * the program exited 0; a corrupt or truncated input (it exits non-zero) fails the stream with
- * the program's message; destroying the stream kills the program.
- */
-class ProgramDecoder extends Duplex {
-  private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
-  private stderr = '';
-
-  /** `tool` names the program in messages, `format` the compression. */
-  constructor(program: string, tool: string, format: string) {
-    super({ readableHighWaterMark: INFLATE_CHUNK_BYTES });
-    this.child = spawn(program, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const { child } = this;
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (this.stderr.length < 4096) this.stderr += d;
-    });
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) child.stdout.pause();
-    });
-    // A write to a program that has exited fails (EPIPE); its exit status says why.
-    child.stdin.on('error', () => undefined);
-    child.on('error', (err) => this.destroy(new Error(`${tool} could not run: ${err.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) this.push(null);
-      else if (!this.destroyed) {
-        // igzip: "igzip: Error (null) <why>"; zstd: "zstd: /*stdin*\\: <why>" or "/*stdin*\\ : <why>".
-        let said = this.stderr.trim();
-        if (said.startsWith(`${tool}: `)) said = said.slice(tool.length + 2);
-        said = said.replace(/^Error \(null\) /, '').replace(/^\/\*stdin\*\\ ?: /, '');
-        this.destroy(new Error(`the ${format} layer is corrupt or truncated (${tool}: ${said || (signal ?? `exit status ${code}`)})`));
-      }
-    });
-  }
-
-  override _read(): void {
-    this.child.stdout.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    const stdin = this.child.stdin;
-    if (stdin.write(chunk)) {
-      callback();
-      return;
-    }
-    const done = (): void => {
-      stdin.off('drain', done).off('close', done);
-      callback();
-    };
-    stdin.on('drain', done).on('close', done);
-  }
-
-  override _final(callback: (err?: Error | null) => void): void {
-    this.child.stdin.end(() => callback());
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    callback(err);
-  }
+  return { stream: new FzstdTransform() };
 }
 
 class FzstdTransform extends Transform {
@@ -300,17 +241,41 @@ export async function walkLayer(
   const { head, stream } = await peek(blob, 4);
   const compression = sniffCompression(head);
   const counter = new ByteCounter();
-  const entries = async (tarBytes: AsyncIterable<Buffer>): Promise<void> => {
-    await readTar(tarBytes, (header, body) => {
+  const entries = async (tarBytes: AsyncIterable<Buffer>, lentChunks = false): Promise<void> => {
+    const onEntry = (header: TarHeader, body: EntryBody): Promise<void> | undefined => {
       const entry = classifyEntry(header);
       const visiting = entry ? visit(entry, body) : undefined;
       if (visiting) return visiting.then(() => signal?.throwIfAborted());
       signal?.throwIfAborted();
       return undefined;
-    });
+    };
+    await readTar(tarBytes, onEntry, { lentChunks });
   };
   // The first failure (the blob's, the decoder's, the tar's or the visitor's) ends every stage.
-  if (compression === 'none') await pipeline(stream, counter, entries, { signal });
-  else await pipeline(stream, counter, compression === 'gzip' ? gzipDecoder(opts.gzip) : zstdDecoder(opts.zstd), entries, { signal });
+  const decoding = compression === 'none' ? null : compression === 'gzip' ? gzipDecoding(opts.gzip) : zstdDecoding(opts.zstd);
+  if (decoding === null) await pipeline(stream, counter, entries, { signal });
+  else if ('stream' in decoding) await pipeline(stream, counter, decoding.stream, entries, { signal });
+  else await throughProgram(stream, counter, await ProgramDecoder.start(decoding.program, decoding.tool, decoding.format), (tar) => entries(tar, true), signal);
   return { compressedBytes: counter.bytes, compression };
+}
+
+/**
+ * Feeds `blob` through `counter` into the program while `read` parses its output; the first
+ * failure of either side (or `signal`) kills the program and ends the other side with it.
+ */
+async function throughProgram(blob: Readable, counter: ByteCounter, decoder: ProgramDecoder, read: (tar: AsyncIterable<Buffer>) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let first: unknown = null;
+  const failed = (err: unknown): never => {
+    if (first === null) {
+      first = err;
+      decoder.destroy(err instanceof Error ? err : new Error(String(err)));
+      blob.destroy();
+    }
+    throw first;
+  };
+  const feeding = pipeline(blob, counter, decoder.input, { signal }).catch(failed);
+  const reading = read(decoder.output).catch(failed);
+  const settled = await Promise.allSettled([feeding, reading]);
+  if (first !== null) throw first;
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
 }

@@ -6,9 +6,10 @@
  * It exists for speed (docs/scanning.md, "Reading tar"): an image's layers hold tens of thousands
  * of files of which the analyzers read a few hundred, and a stream per entry (tar-stream's) made
  * the entries, not the inflating, the main thread's cost. Here a body nobody reads is skipped by
- * moving an offset; a body that is read is handed out as views of the chunks that came in, with
- * no copy and no stream of its own. Nothing is buffered beyond the chunk being parsed and one
- * extended header (at most {@link MAX_EXTENDED_HEADER_BYTES}).
+ * moving an offset; a body that is read is handed out as views of the chunks that came in (or
+ * copies, when the chunks are lent: {@link ReadTarOptions}), with no stream of its own. Nothing
+ * is buffered beyond the chunk being parsed and one extended header (at most
+ * {@link MAX_EXTENDED_HEADER_BYTES}).
  */
 
 /** An entry's kind, named as tar-stream names them (the layer walker maps them to its own). */
@@ -36,6 +37,16 @@ export interface TarHeader {
 }
 
 /** Called once per entry in archive order; what the body's iteration leaves unread is skipped after it resolves (or returns nothing). */
+/** How {@link readTar} may use its input's chunks. */
+export interface ReadTarOptions {
+  /**
+   * Each chunk is valid only until the next one is asked for (the layer walker's program decoders
+   * read into a few reused buffers). Headers are read while their chunk is valid; bodies are
+   * handed out as copies. Without it chunks are kept as they are and bodies are views of them.
+   */
+  lentChunks?: boolean;
+}
+
 export type TarEntryHandler = (header: TarHeader, body: AsyncIterable<Buffer>) => Promise<void> | undefined;
 
 /** A pax or GNU extended header larger than this is refused (tar-stream's limit was 1 MiB too). */
@@ -91,16 +102,18 @@ class ChunkReader {
   async take(n: number): Promise<Buffer | null> {
     const here = this.takeNow(n);
     if (here !== undefined) return here;
-    const parts: Buffer[] = [];
+    // Across chunks (or after a refill): copied as it comes, since a lent chunk is gone once the
+    // next one is asked for.
+    const out = Buffer.allocUnsafe(n);
     let got = 0;
     while (got < n) {
-      if (!(await this.fill())) return got === 0 ? null : Buffer.concat(parts, got);
+      if (!(await this.fill())) return got === 0 ? null : out.subarray(0, got);
       const k = Math.min(n - got, this.chunk.length - this.at);
-      parts.push(this.chunk.subarray(this.at, this.at + k));
+      this.chunk.copy(out, got, this.at, this.at + k);
       this.at += k;
       got += k;
     }
-    return parts.length === 1 ? (parts[0] ?? EMPTY) : Buffer.concat(parts, n);
+    return out;
   }
 
   /** Between 1 and `max` bytes, or null at the end of the input. */
@@ -137,6 +150,8 @@ class Body implements AsyncIterable<Buffer> {
     private readonly reader: ChunkReader,
     size: number,
     private readonly name: string,
+    /** The input's chunks are lent: hand out copies, which the visitor may keep. */
+    private readonly lent: boolean,
   ) {
     this.left = size;
   }
@@ -146,7 +161,7 @@ class Body implements AsyncIterable<Buffer> {
       const chunk = await this.reader.some(this.left);
       if (chunk === null) throw truncated(this.name);
       this.left -= chunk.length;
-      yield chunk;
+      yield this.lent ? Buffer.from(chunk) : chunk;
     }
   }
 }
@@ -266,7 +281,8 @@ function paxRecords(body: Buffer): Map<string, string> {
  * read to its end. Rejects with a {@link TarFormatError} on a malformed archive, or with
  * `onEntry`'s or the input's error.
  */
-export async function readTar(input: AsyncIterable<Buffer>, onEntry: TarEntryHandler): Promise<void> {
+export async function readTar(input: AsyncIterable<Buffer>, onEntry: TarEntryHandler, opts: ReadTarOptions = {}): Promise<void> {
+  const lent = opts.lentChunks === true;
   const reader = new ChunkReader(input[Symbol.asyncIterator]());
   let longName: string | null = null;
   let longLink: string | null = null;
@@ -288,12 +304,13 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: TarEntryHan
       }
       const body = await reader.take(size);
       if (size > 0 && (body === null || body.length < size)) throw new TarFormatError('the tar stream ends inside an extended header');
-      if (!(await reader.skip(padding(size)))) throw new TarFormatError('the tar stream ends inside an extended header');
+      // Read before the padding is skipped: that may ask for the next chunk, and a lent one is then gone.
       const bytes = body ?? EMPTY;
       if (flag === 0x78) pax = paxRecords(bytes);
       else if (flag === 0x4c) longName = stringField(bytes, 0, bytes.length);
       else if (flag === 0x4b) longLink = stringField(bytes, 0, bytes.length);
       // A global header's records (git archive's commit id, say) name no entry's path, link or size.
+      if (!(await reader.skip(padding(size)))) throw new TarFormatError('the tar stream ends inside an extended header');
       continue;
     }
     let name = stringField(block, 0, 100);
@@ -319,7 +336,7 @@ export async function readTar(input: AsyncIterable<Buffer>, onEntry: TarEntryHan
     // A directory stores no data, whatever its size field says (POSIX).
     if (type === 'directory') size = 0;
     const header: TarHeader = { name, type, size, mode: numberField(block, 100, 8, 'mode'), linkname };
-    const body = new Body(reader, size, name);
+    const body = new Body(reader, size, name, lent);
     const handling = onEntry(header, body);
     if (handling !== undefined) await handling;
     const rest = body.left + padding(size);
