@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { findIgzip } from './layer-walker.ts';
-import { ProgramDecoder } from './program-decoder.ts';
+import { decoderSocketAddress, ProgramDecoder } from './program-decoder.ts';
 
 /** igzip when installed; .ci/run installs it, and WHARF_REQUIRE_E2E=1 fails these tests without it. */
 const igzip = findIgzip();
@@ -68,4 +69,34 @@ test('the output fails with the program\u2019s message on a truncated input, and
   stopped.input.write(gz.subarray(0, 1000));
   stopped.destroy(new Error('stopped by the test'));
   await assert.rejects(stopped.output.next(), /^Error: stopped by the test$/);
+});
+
+test('a connection to the decoder socket without a walk\u2019s token is closed and joins nothing', { skip: igzipSkip }, async () => {
+  const address = await decoderSocketAddress();
+  assert.ok(address, 'the decoder socket listens (Linux)');
+  const closed = (socket: net.Socket): Promise<string> =>
+    new Promise((resolve) => {
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(got));
+    });
+  // A wrong token of the right length, then one too long: each is closed at once, having received nothing.
+  for (const token of [randomBytes(16), randomBytes(40)]) {
+    const stranger: net.Socket = net.connect({ path: address });
+    stranger.write(token);
+    assert.equal(await closed(stranger), '');
+  }
+  // One that connects with a wrong token while a walk is pairing, and one that waits silently:
+  // the walk gets all of its output, the stranger none of it.
+  const silent = net.connect({ path: address });
+  silent.on('error', () => undefined);
+  const plain = randomBytes(300_000);
+  const walking = decode(gzipSync(plain), false);
+  const thief: net.Socket = net.connect({ path: address });
+  thief.write(randomBytes(16));
+  const stolen = closed(thief);
+  assert.equal((await walking).sha, createHash('sha256').update(plain).digest('hex'));
+  assert.equal(await stolen, '');
+  silent.destroy();
 });

@@ -41,7 +41,7 @@ class Rendezvous {
   /** Connections that have not presented a token yet. */
   private unpaired = 0;
 
-  private constructor(private readonly address: string, server: net.Server) {
+  private constructor(readonly address: string, server: net.Server) {
     server.on('connection', (socket) => this.accept(socket));
   }
 
@@ -123,6 +123,12 @@ class Rendezvous {
 }
 
 let rendezvous: Promise<Rendezvous | null> | null = null;
+
+/** The address the decoders' outputs connect through (opened on first use); null where none can listen. Tests. */
+export async function decoderSocketAddress(): Promise<string | null> {
+  rendezvous ??= Rendezvous.open();
+  return (await rendezvous)?.address ?? null;
+}
 
 interface Lent {
   view: Buffer;
@@ -270,10 +276,14 @@ export class ProgramDecoder {
     const place = opts.stdoutPipe === true ? null : await rendezvous;
     let pair: { reader: net.Socket; writer: net.Socket } | null = null;
     if (place !== null) {
-      pair = await place.pair({
-        buffer: out.buffer,
-        callback: (n, buf) => out.received((buf as Buffer).subarray(0, n), buf as Buffer),
-      });
+      try {
+        pair = await place.pair({
+          buffer: out.buffer,
+          callback: (n, buf) => out.received((buf as Buffer).subarray(0, n), buf as Buffer),
+        });
+      } catch {
+        pair = null; // the stdout pipe still works: slower, not wrong
+      }
     }
     let child: ChildProcess;
     try {
