@@ -4,16 +4,16 @@
  * the next is asked for), read into a few reused buffers.
  *
  * Why not its stdout pipe as a stream: Node reads a pipe 64 KiB at a time into a new buffer, and
- * for an image's hundreds of MB of tar those buffers were most of the main thread's cost of the
- * walk after the tar parsing itself, and drove a full garbage collection every 30-40 MB
+ * for an image's hundreds of MB of tar those reads were a third or more of the main thread's
+ * cost of a walk, and drove a full garbage collection every 30-40 MB
  * (docs/testing.md, "The decoders' output into reused buffers"). So the program's stdout is one
  * end of a Unix domain socket connection instead, and this process reads the other end with
  * net.Socket's `onread`: every read goes into a buffer of a small pool, and a socket read takes
  * up to its larger buffer's worth (about twice a pipe's). The connection is made through a
  * listening socket in Linux's abstract namespace (no file to create or remove), opened once per
  * process; a connection counts only when it presents the random token its reader sent, so
- * another local process cannot join a walk. Where that socket cannot listen, the program's
- * stdout pipe is read as before, in new buffers.
+ * another local process cannot join a walk. Where that socket cannot listen (or a pairing
+ * fails), the program's stdout pipe is read as before, in new buffers.
  *
  * Back-pressure both ways: the program's stdin is written with its `drain`; past
  * {@link MAX_QUEUED} unread chunks reading the socket pauses, and the program blocks on its
