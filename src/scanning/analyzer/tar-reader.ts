@@ -36,7 +36,6 @@ export interface TarHeader {
   linkname: string;
 }
 
-/** Called once per entry in archive order; what the body's iteration leaves unread is skipped after it resolves (or returns nothing). */
 /** How {@link readTar} may use its input's chunks. */
 export interface ReadTarOptions {
   /**
@@ -47,6 +46,7 @@ export interface ReadTarOptions {
   lentChunks?: boolean;
 }
 
+/** Called once per entry in archive order; what the body's iteration leaves unread is skipped after it resolves (or returns nothing). */
 export type TarEntryHandler = (header: TarHeader, body: AsyncIterable<Buffer>) => Promise<void> | undefined;
 
 /** A pax or GNU extended header larger than this is refused (tar-stream's limit was 1 MiB too). */
