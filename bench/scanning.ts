@@ -73,6 +73,7 @@ import { cycloneDxDocument } from '../src/scanning/sbom/cyclonedx.ts';
 import { spdxDocument } from '../src/scanning/sbom/index.ts';
 import { VulnDb, osvKeyOf, osEcosystem, type OsvKey } from '../src/scanning/vulndb/index.ts';
 import { CYCLONEDX_JSON, OCI_MANIFEST, SBOM_REPORT_MIME, SCAN_REQUEST_MIME_1_1, SCAN_RESPONSE_MIME, SPDX_JSON, VULN_REPORT_MIME_1_1, type ScanRequest } from '../src/scanning/adapter/index.ts';
+import { readChunkBytes } from '../src/storage/fs-blob-store.ts';
 import { OciLayout, mediaTypes, type Descriptor } from '../test/helpers/oci-layout.ts';
 import { adminCreds, skopeoAvailable, skopeoOk } from '../test/helpers/skopeo.ts';
 import { adminAuth, spawnWharf, tempDataDir, type SpawnedWharf } from '../test/helpers/wharf.ts';
@@ -390,7 +391,8 @@ async function startBlobServer(layout: OciLayout): Promise<{ url: string; server
       'docker-content-digest': digest,
     });
     if (req.method === 'HEAD') res.end();
-    else createReadStream(layout.blobPath(digest)).pipe(res);
+    // Read as Wharf's filesystem store reads a blob it serves (1 MiB at a time, not Node's 64 KiB).
+    else createReadStream(layout.blobPath(digest), { highWaterMark: readChunkBytes }).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();

@@ -31,8 +31,8 @@ import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, digestAlgorithms, parseDigest, type Digest } from '../domain/index.ts';
 import { StorageFullError, StorageNotFoundError, isNoSpaceError, type BlobStore, type ByteRange } from './blob-store.ts';
 
-/** Bytes per read when streaming a blob out. */
-const readChunkBytes = 1024 * 1024;
+/** Bytes per read when streaming a blob out (also the scanning benchmark's stand-in registry's). */
+export const readChunkBytes = 1024 * 1024;
 
 /**
  * Bytes an upload may buffer ahead of the disk: the socket keeps being read while a write is in
