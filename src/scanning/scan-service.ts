@@ -488,6 +488,15 @@ export class ScanService implements ScanReads {
     throw new Interrupted('interrupted: another run resumes this scan');
   }
 
+  /**
+   * A report poll's options: the job's signal (a stop ends a held poll), and `Prefer: wait` up to
+   * the report deadline, so an adapter that honours it (Wharf's built-in scanner) answers as soon
+   * as the report is ready instead of at the next Refresh-After.
+   */
+  private pollOptions(ctx: JobContext, deadline: number): { signal: AbortSignal; waitSeconds: number } {
+    return { signal: ctx.signal, waitSeconds: Math.max(0, Math.floor((deadline - this.now()) / 1000)) };
+  }
+
   private async wait(ctx: JobContext, ms: number): Promise<void> {
     if (ctx.signal.aborted) return;
     await new Promise<void>((resolve) => {
@@ -551,7 +560,7 @@ export class ScanService implements ScanReads {
     for (const r of p.reports) {
       for (;;) {
         await this.checkSignal(ctx);
-        const poll = await this.deps.adapters.report(endpoint, requestId, r.mime, p.scan_type === 'sbom' ? sbomFormat : undefined);
+        const poll = await this.deps.adapters.report(endpoint, requestId, r.mime, p.scan_type === 'sbom' ? sbomFormat : undefined, this.pollOptions(ctx, deadline));
         if (poll.state === 'ready') {
           bodies.set(r.mime, poll.body);
           break;
@@ -573,7 +582,7 @@ export class ScanService implements ScanReads {
         try {
           for (;;) {
             await this.checkSignal(ctx);
-            const poll = await this.deps.adapters.report(endpoint, requestId, SBOM_REPORT_MIME, CYCLONEDX_JSON);
+            const poll = await this.deps.adapters.report(endpoint, requestId, SBOM_REPORT_MIME, CYCLONEDX_JSON, this.pollOptions(ctx, deadline));
             if (poll.state === 'ready') {
               cdx = ingestSbomReport(poll.body);
               break;

@@ -28,7 +28,8 @@ export interface TestAdapter {
   authType: '' | 'Bearer' | 'Basic';
   scans: ReceivedScan[];
   /** Report polls received (id and MIME type). */
-  polls: Array<{ id: string; mime: string; sbomMediaType: string | null }>;
+  /** Each report poll; `prefer` is its Prefer header (Wharf asks for a held answer). */
+  polls: Array<{ id: string; mime: string; sbomMediaType: string | null; prefer: string | undefined }>;
   close(): Promise<void>;
 }
 
@@ -105,7 +106,7 @@ export async function startTestAdapter(name = 'TestScanner'): Promise<TestAdapte
         if (req.method === 'GET' && m) {
           const id = decodeURIComponent(m[1] ?? '');
           const mime = String(req.headers.accept ?? '');
-          a.polls.push({ id, mime, sbomMediaType: url.searchParams.get('sbom_media_type') });
+          a.polls.push({ id, mime, sbomMediaType: url.searchParams.get('sbom_media_type'), prefer: req.headers.prefer === undefined ? undefined : String(req.headers.prefer) });
           const scan = a.scans.find((s) => s.id === id);
           if (!scan) return json(res, 404, { error: { message: `unknown scan ${id}` } });
           if (a.mode === 'fail') return json(res, 500, { error: { message: 'the scanner database is corrupt' } });

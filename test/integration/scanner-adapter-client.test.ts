@@ -186,6 +186,30 @@ describe('adapter client against real local servers', () => {
     refresh = 'ready';
     assert.deepEqual(await client.report(ep, 'x', SBOM_REPORT_MIME, 'application/spdx+json'), { state: 'ready', body: { generated_at: '2026-01-01T00:00:00Z', severity: 'None', vulnerabilities: [] } });
     assert.equal(adapter.received.at(-1)?.url, '/api/v1/scan/x/report?sbom_media_type=application%2Fspdx%2Bjson');
+    assert.equal(adapter.received.at(-1)?.headers.prefer, undefined);
+  });
+
+  it('report: waitSeconds asks for a held answer (Prefer: wait), at most half the request timeout', async () => {
+    adapter.handle = (_q, res) => {
+      res.writeHead(302, { 'refresh-after': '2' });
+      res.end();
+    };
+    const ep = endpoint(adapter);
+    const patient = new AdapterClient({ timeoutSeconds: 10 });
+    try {
+      const prefers: Array<string | undefined> = [];
+      for (const waitSeconds of [0, 3, 3.9, 60]) {
+        assert.deepEqual(await patient.report(ep, 'x', VULN_REPORT_MIME_1_1, undefined, { waitSeconds }), { state: 'pending', refreshAfterSeconds: 2 });
+        const h = adapter.received.at(-1)?.headers.prefer;
+        prefers.push(Array.isArray(h) ? h.join() : h);
+      }
+      assert.deepEqual(prefers, [undefined, 'wait=3', 'wait=3', 'wait=5']);
+      // A 1 s timeout leaves no room to hold: no preference is sent.
+      await client.report(ep, 'x', VULN_REPORT_MIME_1_1, undefined, { waitSeconds: 60 });
+      assert.equal(adapter.received.at(-1)?.headers.prefer, undefined);
+    } finally {
+      await patient.close();
+    }
   });
 
   it('report: 404, 500 and 501 are errors with the adapter’s message', async () => {

@@ -272,7 +272,23 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
       assert.deepEqual(first, { state: 'pending', refreshAfterSeconds: 1 });
       const second = await client.report(ep, id, VULN_REPORT_MIME_1_1);
       assert.deepEqual(second, { state: 'pending', refreshAfterSeconds: 1 });
-      release();
+      // Prefer: wait (Wharf's extension): a poll is held while the scan runs; still running after
+      // the wait, it is a 302 saying the preference was applied.
+      const held = await request(`${t.url}/scanner/api/v1/scan/${id}/report`, { headers: { accept: VULN_REPORT_MIME_1_1, prefer: 'wait=1' } });
+      await held.body.dump();
+      assert.deepEqual([held.statusCode, held.headers['preference-applied'], held.headers['refresh-after']], [302, 'wait=1', '1']);
+      // A held poll answers with the report as soon as the scan finishes.
+      const patient = new AdapterClient({ timeoutSeconds: 120 });
+      try {
+        const waiting = patient.report(ep, id, VULN_REPORT_MIME_1_1, undefined, { waitSeconds: 60 });
+        await sleep(300);
+        release();
+        const ready = await waiting;
+        assert.equal(ready.state, 'ready', 'the held poll got the report, not a 302');
+        assert.ok(ready.state === 'ready' && isVulnReport(ready.body) && findingsOf(ready.body).length === expected.length);
+      } finally {
+        await patient.close();
+      }
       const { body, polls } = await pollReport(client, ep, id, VULN_REPORT_MIME_1_1);
       assert.ok(isVulnReport(body));
       assert.deepEqual(findingsOf(body), expected);

@@ -165,6 +165,11 @@ describe('scans', { timeout: 600_000 }, () => {
     assert.match(String(log.headers['content-type']), /^text\/plain/);
     assert.match(log.text, /the adapter accepted the scan: request id scan-\d+/);
     assert.match(log.text, /is not ready: polling again in 1 s/);
+    // Every poll asked for a held answer, up to half the adapter timeout (10 s by default); this
+    // adapter does not hold, so the Refresh-After polling went on as before.
+    const polls = adapter.polls.filter((p) => p.id === adapter.scans.at(-1)?.id);
+    assert.ok(polls.length >= 2);
+    assert.deepEqual([...new Set(polls.map((p) => p.prefer))], ['wait=5']);
     assert.match(log.text, /report application\/vnd\.security\.vulnerability\.report; version=1\.1: 3 vulnerabilities \(1 fixable\), severity High/);
     const unknown = await call(tw, 'GET', `${scanPath('library/app', 'v1')}/0b7c8d52-3c2e-4a55-9c1c-8a5f3f6c9d10/log`);
     assert.equal(unknown.status, 404);

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdapterError, adapterAuthHeaders, capabilitiesOf, parseMetadata, parseRefreshAfter, validateMetadata } from './client.ts';
-import { DOCKER_MANIFEST, OCI_MANIFEST, SBOM_REPORT_MIME, VULN_REPORT_MIME_1_1, VULN_REPORT_MIME_HARBOR, maxSeverity, sameMediaType, type ScannerAdapterMetadata } from './protocol.ts';
+import { DOCKER_MANIFEST, OCI_MANIFEST, SBOM_REPORT_MIME, VULN_REPORT_MIME_1_1, VULN_REPORT_MIME_HARBOR, maxSeverity, preferredWaitSeconds, sameMediaType, type ScannerAdapterMetadata } from './protocol.ts';
 
 const trivy: ScannerAdapterMetadata = {
   scanner: { name: 'Trivy', vendor: 'Aqua Security', version: 'v0.50.1' },
@@ -19,6 +19,22 @@ describe('parseRefreshAfter', () => {
     assert.equal(parseRefreshAfter('127'), 127);
     assert.equal(parseRefreshAfter(['7', '9']), 7);
     for (const v of [undefined, '', '128', '300', '0', '-3', '2.5', 'soon', '1e2']) assert.equal(parseRefreshAfter(v), 5, String(v));
+  });
+});
+
+describe('preferredWaitSeconds', () => {
+  it('reads RFC 7240’s wait preference among others; 0 without one', () => {
+    assert.equal(preferredWaitSeconds('wait=10'), 10);
+    assert.equal(preferredWaitSeconds('respond-async, Wait = "7"'), 7);
+    assert.equal(preferredWaitSeconds(['handling=lenient', 'wait=3;x=y, wait=9']), 3);
+    for (const v of [undefined, '', 'wait', 'wait=', 'wait=-1', 'wait=2.5', 'wait="4', 'waiting=5', 'respond-async']) assert.equal(preferredWaitSeconds(v), 0, String(v));
+  });
+  it('takes linear time on a long hostile header', () => {
+    const t0 = performance.now();
+    preferredWaitSeconds(' '.repeat(200_000) + 'x');
+    preferredWaitSeconds('wait=1' + ' '.repeat(200_000) + 'x');
+    preferredWaitSeconds('wait="' + '1'.repeat(200_000));
+    assert.ok(performance.now() - t0 < 2000);
   });
 });
 

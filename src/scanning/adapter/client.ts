@@ -20,6 +20,7 @@ import {
   SCAN_RESPONSE_MIME,
   VULN_REPORT_MIME_1_1,
   VULN_REPORT_MIME_HARBOR,
+  PREFER_HEADER,
   REFRESH_AFTER_HEADER,
   type ScanRequest,
   type ScannerAdapterMetadata,
@@ -286,12 +287,16 @@ export class AdapterClient {
    * `GET /api/v1/scan/{id}/report` for one report type: `ready` with the parsed JSON body (200),
    * or `pending` (302, with Refresh-After). 404 (unknown id), 500 (the scan failed), 501 (type
    * not supported) and anything else are AdapterErrors carrying the adapter's message.
+   * `waitSeconds` asks the adapter to hold a "not ready" answer that long (`Prefer: wait`, at most
+   * half the per-request timeout); adapters that do not know the preference answer at once.
    */
-  async report(ep: AdapterEndpoint, id: string, mime: string, sbomMediaType?: string, opts: { signal?: AbortSignal } = {}): Promise<ReportPoll> {
+  async report(ep: AdapterEndpoint, id: string, mime: string, sbomMediaType?: string, opts: { signal?: AbortSignal; waitSeconds?: number } = {}): Promise<ReportPoll> {
     const url = apiBase(ep);
     url.pathname += `/scan/${encodeURIComponent(id)}/report`;
     if (sbomMediaType !== undefined) url.searchParams.set('sbom_media_type', sbomMediaType);
-    const a = await this.call(ep, 'GET', url, { accept: mime }, undefined, this.maxReportBytes, opts.signal);
+    const wait = Math.min(Math.floor(opts.waitSeconds ?? 0), Math.floor(this.timeoutMs / 2000));
+    const headers: Record<string, string> = wait >= 1 ? { accept: mime, [PREFER_HEADER]: `wait=${wait}` } : { accept: mime };
+    const a = await this.call(ep, 'GET', url, headers, undefined, this.maxReportBytes, opts.signal);
     if (a.status === 302) return { state: 'pending', refreshAfterSeconds: parseRefreshAfter(a.headers[REFRESH_AFTER_HEADER]) };
     if (a.status !== 200) throw statusError(a.status, 200, a.text);
     const body = jsonOf(a.text);

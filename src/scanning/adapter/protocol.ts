@@ -26,6 +26,30 @@ export const DB_UPDATED_AT_PROPERTY = 'harbor.scanner-adapter/vulnerability-data
 export const SCANNER_TYPE_PROPERTY = 'harbor.scanner-adapter/scanner-type';
 /** The header of a 302 "not ready yet" report answer: seconds until the next poll. */
 export const REFRESH_AFTER_HEADER = 'refresh-after';
+/**
+ * Wharf's extension of report polling (RFC 7240's `Prefer: wait=N`): a client that sends it lets
+ * the adapter hold a "not ready" answer up to N seconds and answer as soon as the report is
+ * ready. Wharf's built-in scanner honours it (and says `Preference-Applied: wait=N`); other
+ * adapters ignore the header and answer 302 at once, so polling works as before.
+ */
+export const PREFER_HEADER = 'prefer';
+export const PREFERENCE_APPLIED_HEADER = 'preference-applied';
+/** The longest hold the built-in scanner grants a `Prefer: wait`, seconds. */
+export const MAX_REPORT_WAIT_SECONDS = 60;
+
+/**
+ * The seconds of a `wait` preference in Prefer header values (RFC 7240 §4.3; the first one wins),
+ * or 0 when there is none or it is not a whole number. Linear in the header's length.
+ */
+export function preferredWaitSeconds(value: string | string[] | undefined): number {
+  for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+    for (const pref of v.split(',')) {
+      const m = /^\s*wait\s*=\s*("?)(\d{1,9})\1\s*(?:;.*)?$/i.exec(pref);
+      if (m) return Number(m[2]);
+    }
+  }
+  return 0;
+}
 
 /** The report types Harbor can store (its metadata validation wants every capability to produce one). */
 export const KNOWN_REPORT_MIMES: readonly string[] = [VULN_REPORT_MIME_HARBOR, VULN_REPORT_MIME_1_1, SBOM_REPORT_MIME];

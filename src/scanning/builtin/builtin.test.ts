@@ -165,6 +165,35 @@ describe('ScanStore', () => {
     assert.deepEqual([store.get(small)?.result?.length, store.stats().finishedBytes], [50, 50]);
     await store.close();
   });
+  it('settled: resolves when the scan finishes, after the wait, on abort, and at once for a finished or unknown scan', async () => {
+    const gates: Array<(v: number) => void> = [];
+    const store = new ScanStore<number, number>({ concurrency: 1, run: () => new Promise<number>((r) => gates.push(r)) });
+    const a = store.submit(1);
+    const b = store.submit(2);
+    // Two callers wait for a (running) and one for b (queued); a finishing wakes a's only.
+    const order: string[] = [];
+    const waits = [store.settled(a, 60_000).then(() => order.push(`a1 ${store.get(a)?.state}`)), store.settled(a, 60_000).then(() => order.push(`a2 ${store.get(a)?.state}`))];
+    const forB = store.settled(b, 60_000).then(() => order.push(`b ${store.get(b)?.state}`));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, []);
+    gates.shift()?.(10);
+    await Promise.all(waits);
+    assert.deepEqual(order, ['a1 done', 'a2 done']);
+    // b is running now: a short wait ends with it still running; an abort ends another.
+    await store.settled(b, 20);
+    assert.equal(store.get(b)?.state, 'running');
+    const stop = new AbortController();
+    const aborted = store.settled(b, 60_000, stop.signal);
+    stop.abort();
+    await aborted;
+    assert.equal(store.get(b)?.state, 'running');
+    await store.settled(a, 60_000);
+    await store.settled('no-such-id', 60_000);
+    gates.shift()?.(20);
+    await forB;
+    assert.deepEqual(order, ['a1 done', 'a2 done', 'b done']);
+    await store.close();
+  });
   it('refuses scans beyond the in-flight limit and after close; close stops running scans', async () => {
     const store = new ScanStore<number, number>({
       concurrency: 1,

@@ -58,6 +58,8 @@ export class ScanStore<Q, R> {
   private readonly entries = new Map<string, ScanEntry<Q, R>>();
   private readonly waiting: string[] = [];
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Callers of `settled` waiting for a scan to finish, by id. */
+  private readonly settling = new Map<string, Set<() => void>>();
   private readonly maxFinished: number;
   private readonly maxFinishedBytes: number;
   private finishedBytes = 0;
@@ -97,6 +99,30 @@ export class ScanStore<Q, R> {
     this.entries.delete(id);
     this.entries.set(id, e);
     return e;
+  }
+
+  /**
+   * Resolves when the scan `id` is no longer queued or running (at once when it already is not, or
+   * is unknown), after `ms`, when `signal` aborts, or when the store closes, whichever is first.
+   * Never rejects; the caller reads the entry again.
+   */
+  settled(id: string, ms: number, signal?: AbortSignal): Promise<void> {
+    const e = this.entries.get(id);
+    if (!e || (e.state !== 'queued' && e.state !== 'running') || ms <= 0 || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiters = this.settling.get(id) ?? new Set<() => void>();
+      this.settling.set(id, waiters);
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.settling.get(id) === waiters) this.settling.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      waiters.add(done);
+    });
   }
 
   /** Counts and the bytes finished scans hold, for the log and tests. */
@@ -146,6 +172,7 @@ export class ScanStore<Q, R> {
       }
       this.finishedBytes += e.bytes;
     }
+    for (const wake of [...(this.settling.get(id) ?? [])]) wake();
     this.sweep(e);
     this.pump();
   }

@@ -9,7 +9,9 @@
  *   GET  /api/v1/scan/{id}/report      302 + Refresh-After while queued or running; 200 the report
  *                                      for the Accept'ed type (`?sbom_media_type=` for the SBOM
  *                                      report, 400 without it); 404 unknown id; 500 the scan
- *                                      failed; 501 a type the scanner does not produce
+ *                                      failed; 501 a type the scanner does not produce. With
+ *                                      `Prefer: wait=N` (Wharf's extension) a scan still queued
+ *                                      or running is waited for up to N seconds (at most 60) first
  *
  * A scan pulls the image from the registry the request names (registry-client.ts), streams its
  * layers through the analyzer once, matches the inventory against the vulnerability database,
@@ -30,10 +32,14 @@ import {
   ERROR_MIME,
   METADATA_MIME,
   METADATA_MIME_1_1,
+  MAX_REPORT_WAIT_SECONDS,
+  PREFER_HEADER,
+  PREFERENCE_APPLIED_HEADER,
   REFRESH_AFTER_HEADER,
   SCAN_RESPONSE_MIME,
   SPDX_JSON,
   normalizeMediaType,
+  preferredWaitSeconds,
   type Scanner,
   type VulnerabilityItem,
 } from '../adapter/index.ts';
@@ -392,6 +398,16 @@ export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance)
           }
           const req2 = entry.request;
           if (vuln ? !req2.vulnerability : !req2.sbom) return sendError(reply, 400, `scan request ${quoted(entry.id)} did not enable the ${vuln ? 'vulnerability' : 'sbom'} capability`);
+          const wait = Math.min(MAX_REPORT_WAIT_SECONDS, preferredWaitSeconds(req.headers[PREFER_HEADER]));
+          if (wait > 0 && (entry.state === 'queued' || entry.state === 'running')) {
+            // Held until the scan settles, the wait is over, or the client goes away.
+            const gone = new AbortController();
+            const onClose = (): void => gone.abort();
+            reply.raw.once('close', onClose);
+            await engine.store.settled(entry.id, wait * 1000, gone.signal);
+            reply.raw.off('close', onClose);
+            reply.header(PREFERENCE_APPLIED_HEADER, `wait=${wait}`);
+          }
           if (entry.state === 'queued' || entry.state === 'running') return reply.code(302).header(REFRESH_AFTER_HEADER, String(refreshAfter)).send();
           if (entry.state === 'failed' || !entry.result) return sendError(reply, 500, entry.error ?? 'the scan failed');
           const packed = vuln ? entry.result.vulnerability : entry.result.sboms.get(sbomType);
