@@ -32,6 +32,9 @@ export interface TaskCounts {
   stopped_task_count: number;
 }
 
+/** Tasks written by one INSERT (13 columns at most: 6,500 parameters, within SQLite's and PostgreSQL's limits). */
+const tasksPerInsert = 500;
+
 /** A new execution and its tasks. */
 export interface NewExecution {
   vendorType: string;
@@ -196,20 +199,23 @@ export class JobStore {
       // Other processes' job workers wake at this transaction's commit (PostgreSQL; nothing on SQLite).
       if (e.tasks.length > 0 && !claimFor) await notify(trx, 'wharf_jobs');
       const claimed = claimFor ? { status: 'Running', run_count: 1, lease_owner: claimFor.owner, lease_expires: now + claimFor.leaseMs, start_time: now } : { status: 'Pending', run_count: 0 };
-      for (const attrs of e.tasks) {
+      // 500 tasks to a statement (a scan of every artifact has one task each).
+      for (let i = 0; i < e.tasks.length; i += tasksPerInsert) {
         await trx
           .insertInto('job_tasks')
-          .values({
-            execution_id: row.id,
-            vendor_type: e.vendorType,
-            ...claimed,
-            status_message: '',
-            max_runs: e.maxRuns,
-            extra_attrs: JSON.stringify(attrs),
-            stop_requested: 0,
-            creation_time: now,
-            update_time: now,
-          })
+          .values(
+            e.tasks.slice(i, i + tasksPerInsert).map((attrs) => ({
+              execution_id: row.id,
+              vendor_type: e.vendorType,
+              ...claimed,
+              status_message: '',
+              max_runs: e.maxRuns,
+              extra_attrs: JSON.stringify(attrs),
+              stop_requested: 0,
+              creation_time: now,
+              update_time: now,
+            })),
+          )
           .execute();
       }
       return row.id;

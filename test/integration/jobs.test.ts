@@ -395,3 +395,22 @@ test('kill -9 during a scheduled run: after a restart the run completes and the 
   two.child.kill('SIGTERM');
   await two.exited;
 });
+
+test('an execution with 1,203 tasks: every task stored once, in order, with its attributes', async (t) => {
+  const { db } = await openFresh(t, 'wharf-jobs-many-');
+  const jobs = new JobService({ db: db.kysely, logger: silent, config });
+  jobs.register({ vendorType: 'MANY', run: async () => undefined });
+  const tasks = Array.from({ length: 1203 }, (_, i) => ({ i, name: i === 5 ? 'quote \' and "double" ünïcödé' : `t${i}` }));
+  const { executionId, taskIds } = await db.kysely.transaction().execute((trx) => jobs.createExecutionIn(trx, 'MANY', 'MANUAL', { tasks }));
+  assert.equal(taskIds.length, tasks.length);
+  const rows = await jobs.tasks(executionId);
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    [...taskIds].sort((a, b) => a - b),
+  );
+  assert.deepEqual(
+    [...rows].sort((a, b) => a.id - b.id).map((r) => JSON.parse(r.extra_attrs)),
+    tasks,
+  );
+  assert.ok(rows.every((r) => r.status === 'Pending' && r.execution_id === executionId));
+});
