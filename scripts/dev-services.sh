@@ -110,9 +110,23 @@ MON_PORT=$MON_PORT
 FSID=$FSID
 EOF
 }
+# Percent-encodes $1 for a URL's host (the socket folder: `/` becomes %2F).
+urlencode() {
+  local s=$1 out='' c h i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in
+      [a-zA-Z0-9._~-]) out+=$c ;;
+      *) printf -v h '%%%02X' "'$c"; out+=$h ;;
+    esac
+  done
+  printf '%s' "$out"
+}
 print_exports() {
+  # Wharf reaches the server through its Unix socket (cheaper than loopback TCP per statement,
+  # docs/deployment.md); the tests' admin URL stays on TCP.
   cat <<EOF
-export WHARF_DATABASE__URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB
+export WHARF_DATABASE__URL=postgres://$PG_USER:$PG_PASSWORD@$(urlencode "$PGRUN"):$PG_PORT/$PG_DB
 export WHARF_STORAGE__DRIVER=s3
 export WHARF_STORAGE__S3__ENDPOINT=http://127.0.0.1:$S3_PORT
 export WHARF_STORAGE__S3__REGION=$S3_REGION
