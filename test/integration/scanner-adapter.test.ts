@@ -298,6 +298,30 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
     }
   });
 
+  it('a stopping server answers a held poll at once, not after its Prefer: wait', { timeout: 30_000 }, async () => {
+    // A second Wharf whose scanner reads this one's image through the proxy, held.
+    const other = await startWharf();
+    const proxy = await startProxy(t.url);
+    let closed = false;
+    try {
+      const release = proxy.holdBlobs();
+      const otherEp = { ...ep, url: `${other.url}/scanner` };
+      const id = await client.submit(otherEp, scanRequest(proxy.url, `Bearer ${token}`, image.digest));
+      const held = request(`${other.url}/scanner/api/v1/scan/${id}/report`, { headers: { accept: VULN_REPORT_MIME_1_1, prefer: 'wait=60' } });
+      await sleep(300);
+      const closing = other.close();
+      const answer = await held;
+      await answer.body.dump();
+      assert.equal(answer.statusCode, 302, 'answered while the scan still ran');
+      release();
+      await closing;
+      closed = true;
+    } finally {
+      await proxy.close();
+      if (!closed) await other.close();
+    }
+  });
+
   it('Basic credentials: the scanner gets a token from the registry’s realm', async () => {
     const proxy = await startProxy(t.url);
     try {

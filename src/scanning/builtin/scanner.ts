@@ -337,6 +337,9 @@ export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance)
   const refreshAfter = Math.min(127, Math.max(1, Math.round(deps.refreshAfterSeconds ?? 1)));
   return async (root) => {
     const engine = new BuiltinScannerEngine(deps);
+    // A stopping server answers held report polls at once instead of waiting out their Prefer: wait.
+    const closing = new AbortController();
+    root.addHook('preClose', async () => closing.abort());
     root.addHook('onClose', async () => engine.close());
     await root.register(
       async (app) => {
@@ -400,11 +403,11 @@ export function builtinScanner(deps: BuiltinScannerDeps): (app: FastifyInstance)
           if (vuln ? !req2.vulnerability : !req2.sbom) return sendError(reply, 400, `scan request ${quoted(entry.id)} did not enable the ${vuln ? 'vulnerability' : 'sbom'} capability`);
           const wait = Math.min(MAX_REPORT_WAIT_SECONDS, preferredWaitSeconds(req.headers[PREFER_HEADER]));
           if (wait > 0 && (entry.state === 'queued' || entry.state === 'running')) {
-            // Held until the scan settles, the wait is over, or the client goes away.
+            // Held until the scan settles, the wait is over, the client goes away or the server stops.
             const gone = new AbortController();
             const onClose = (): void => gone.abort();
             reply.raw.once('close', onClose);
-            await engine.store.settled(entry.id, wait * 1000, gone.signal);
+            await engine.store.settled(entry.id, wait * 1000, AbortSignal.any([gone.signal, closing.signal]));
             reply.raw.off('close', onClose);
             reply.header(PREFERENCE_APPLIED_HEADER, `wait=${wait}`);
           }
