@@ -11,6 +11,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { isPostgres } from './dialect.ts';
 import { notify } from './notifications.ts';
 import type { Database, JobExecutionsTable, JobTasksTable } from './schema.ts';
+import { chunks } from './sql.ts';
 
 /** Harbor's statuses of executions and tasks. */
 export type JobStatus = 'Pending' | 'Running' | 'Success' | 'Error' | 'Stopped';
@@ -200,11 +201,11 @@ export class JobStore {
       if (e.tasks.length > 0 && !claimFor) await notify(trx, 'wharf_jobs');
       const claimed = claimFor ? { status: 'Running', run_count: 1, lease_owner: claimFor.owner, lease_expires: now + claimFor.leaseMs, start_time: now } : { status: 'Pending', run_count: 0 };
       // 500 tasks to a statement (a scan of every artifact has one task each).
-      for (let i = 0; i < e.tasks.length; i += tasksPerInsert) {
+      for (const part of chunks(e.tasks, tasksPerInsert)) {
         await trx
           .insertInto('job_tasks')
           .values(
-            e.tasks.slice(i, i + tasksPerInsert).map((attrs) => ({
+            part.map((attrs) => ({
               execution_id: row.id,
               vendor_type: e.vendorType,
               ...claimed,

@@ -11,6 +11,7 @@
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, SbomReportsTable, ScanReportItemsTable, ScanReportsTable } from './schema.ts';
+import { chunks } from './sql.ts';
 
 export type ScanReportRow = Selectable<ScanReportsTable>;
 export type ScanReportItemRow = Selectable<ScanReportItemsTable>;
@@ -234,10 +235,10 @@ export class ScanReportStore {
     if (result) {
       // A statement per 500 items (12 columns: 6,000 parameters, within SQLite's and PostgreSQL's
       // limits), in the items' order; a report of thousands of findings was as many round trips.
-      for (let i = 0; i < result.items.length; i += itemsPerInsert) {
+      for (const part of chunks(result.items, itemsPerInsert)) {
         await trx
           .insertInto('scan_report_items')
-          .values(result.items.slice(i, i + itemsPerInsert).map((it) => ({ ...it, report_id: row.id })))
+          .values(part.map((it) => ({ ...it, report_id: row.id })))
           .execute();
       }
       // The new Success replaces older ones of its key.
