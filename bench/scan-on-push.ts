@@ -11,18 +11,17 @@
  *   npm run bench:scan-on-push               # 20 pushes
  *   npm run bench:scan-on-push -- --quick    # 5 pushes
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { startReceiver } from '../test/helpers/receiver.ts';
 import { adminAuth, spawnWharf, tempDataDir } from '../test/helpers/wharf.ts';
 import { createPolicy, pushBlob, putManifest } from '../test/helpers/webhook-client.ts';
 import { sha256 } from '../test/helpers/oci-layout.ts';
-import { tarStream } from '../test/helpers/tar.ts';
+import { hostImage } from '../test/helpers/host-image.ts';
 import { git } from './git.ts';
 
 const quick = process.argv.includes('--quick');
@@ -32,27 +31,10 @@ const repo = 'library/scan-on-push';
 
 /** One new image: returns its manifest bytes after pushing its blobs. */
 async function image(base: string, n: number): Promise<Buffer> {
-  const files = [
-    { name: 'etc/os-release', data: readFileSync('/etc/os-release') },
-    { name: 'var/lib/dpkg/status', data: readFileSync('/var/lib/dpkg/status') },
-    { name: 'etc/bench-push', data: Buffer.from(`push ${n} ${Date.now()}\n`) },
-  ];
-  const entries = [{ type: 'dir' as const, name: 'etc' }, { type: 'dir' as const, name: 'var' }, { type: 'dir' as const, name: 'var/lib' }, { type: 'dir' as const, name: 'var/lib/dpkg' }, ...files.map((f) => ({ type: 'file' as const, name: f.name, size: f.data.length, content: () => [f.data] }))];
-  const chunks: Buffer[] = [];
-  for await (const c of tarStream(entries)) chunks.push(Buffer.from(c));
-  const tar = Buffer.concat(chunks);
-  const layer = gzipSync(tar);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] }, config: {} }));
+  const { layer, config, manifest } = await hostImage({ name: 'bench-push', data: Buffer.from(`push ${n} ${Date.now()}\n`) });
   await pushBlob(base, repo, layer, adminAuth);
   await pushBlob(base, repo, config, adminAuth);
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-    }),
-  );
+  return manifest;
 }
 
 const pct = (xs: number[], p: number): number => {

@@ -11,10 +11,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { AdapterClient, AdapterError, capabilitiesOf, validateMetadata, type AdapterEndpoint, type ReportPoll } from '../../src/scanning/adapter/index.ts';
@@ -22,7 +21,7 @@ import { CYCLONEDX_JSON, ERROR_MIME, OCI_MANIFEST, SBOM_REPORT_MIME, SPDX_JSON, 
 import { VulnDb } from '../../src/scanning/vulndb/index.ts';
 import { adminAuth, freePort, startWharf, type TestWharf } from '../helpers/wharf.ts';
 import { databaseOverrides } from '../helpers/db.ts';
-import { tarStream } from '../helpers/tar.ts';
+import { hostImage } from '../helpers/host-image.ts';
 import { sha256 } from '../helpers/oci-layout.ts';
 import { pushBlob, putManifest } from '../helpers/webhook-client.ts';
 
@@ -57,25 +56,7 @@ function findingsOf(report: VulnerabilityReport): Array<[string, string, string,
 
 /** Builds and pushes the one-layer image (`extra` makes another digest); returns the manifest and layer digests. */
 async function pushHostImage(base: string, tag: string, extra = ''): Promise<{ digest: string; layer: string }> {
-  const files = [
-    { name: 'etc/os-release', data: readFileSync('/etc/os-release') },
-    { name: 'var/lib/dpkg/status', data: readFileSync('/var/lib/dpkg/status') },
-    ...(extra ? [{ name: 'etc/wharf-test', data: Buffer.from(extra) }] : []),
-  ];
-  const chunks: Buffer[] = [];
-  const entries = [{ type: 'dir' as const, name: 'etc' }, { type: 'dir' as const, name: 'var' }, { type: 'dir' as const, name: 'var/lib' }, { type: 'dir' as const, name: 'var/lib/dpkg' }, ...files.map((f) => ({ type: 'file' as const, name: f.name, size: f.data.length, content: () => [f.data] }))];
-  for await (const c of tarStream(entries)) chunks.push(Buffer.from(c));
-  const tar = Buffer.concat(chunks);
-  const layer = gzipSync(tar);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] }, config: {} }));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-    }),
-  );
+  const { layer, config, manifest } = await hostImage(extra ? { name: 'wharf-test', data: Buffer.from(extra) } : undefined);
   await pushBlob(base, repo, layer, adminAuth);
   await pushBlob(base, repo, config, adminAuth);
   const digest = await putManifest(base, repo, tag, manifest, { auth: adminAuth });
