@@ -5,7 +5,7 @@
  * (unknown, disabled, or an expired robot).
  */
 import type { Kysely } from 'kysely';
-import { userProjectRoles, type Database } from '../db/index.ts';
+import { userWithProjectRoles, type Database } from '../db/index.ts';
 import type { Actor, RobotGrant } from './actor.ts';
 import { projectRolesOf } from './user-groups.ts';
 import { scannerActor } from './scanner-credential.ts';
@@ -68,12 +68,15 @@ export function robotExpired(expiresAt: number, now = Date.now()): boolean {
 export async function loadActor(db: Kysely<Database>, principal: Principal, secretHash?: string): Promise<Actor | null> {
   if (principal.kind === 'scanner') return scannerActor(principal.repository);
   if (principal.kind === 'user') {
-    const user = await db.selectFrom('users').selectAll().where('id', '=', principal.id).executeTakeFirst();
-    if (!user || user.disabled) return null;
+    // The user and its roles in one statement (read on every authenticated request).
+    const found = await userWithProjectRoles(db, principal.id);
+    if (!found) return null;
+    const { user } = found;
+    if (user.disabled) return null;
     if (secretHash !== undefined && user.password_hash !== secretHash) return null;
     // An LDAP admin group member (admin_role_in_auth, src/auth/ldap-service.ts) is a system admin too.
     // Its own memberships and its groups' (src/auth/user-groups.ts): the strongest role counts.
-    const { roles, roleLists } = projectRolesOf(await userProjectRoles(db, user.id));
+    const { roles, roleLists } = projectRolesOf(found.roles);
     return { kind: 'user', username: user.username, userId: user.id, sysadmin: user.sysadmin === 1 || user.admin_role_in_auth === 1, roles, roleLists };
   }
   const robot = await db

@@ -18,14 +18,22 @@ export interface ManifestTarget {
   artifact: ArtifactRow | null;
 }
 
-const columns = `p.id AS p_id, p.name AS p_name, p.public AS p_public, p.owner_id AS p_owner_id,
+const projectRepositoryColumns = `p.id AS p_id, p.name AS p_name, p.public AS p_public, p.owner_id AS p_owner_id,
   p.storage_limit AS p_storage_limit, p.metadata AS p_metadata, p.creation_time AS p_creation_time, p.update_time AS p_update_time, p.registry_id AS p_registry_id,
   r.id AS r_id, r.project_id AS r_project_id, r.name AS r_name, r.pull_count AS r_pull_count,
-  r.creation_time AS r_creation_time, r.update_time AS r_update_time,
+  r.creation_time AS r_creation_time, r.update_time AS r_update_time`;
+
+const columns = `${projectRepositoryColumns},
   a.id AS a_id, a.repository_id AS a_repository_id, a.digest AS a_digest, a.media_type AS a_media_type,
   a.artifact_type AS a_artifact_type, a.config_media_type AS a_config_media_type, a.size AS a_size,
   a.manifest_size AS a_manifest_size, a.subject_digest AS a_subject_digest, a.annotations AS a_annotations,
   a.push_time AS a_push_time, a.pull_time AS a_pull_time`;
+
+/** The project and the repository alone (a manifest PUT's read before its transaction). */
+const projectAndRepository = `SELECT ${projectRepositoryColumns}
+FROM projects AS p
+LEFT JOIN repositories AS r ON r.name = ?
+WHERE p.name = ?`;
 
 /** By tag: the tag's artifact. */
 const byTag = `SELECT ${columns}
@@ -58,7 +66,8 @@ interface TargetRow {
   r_pull_count: number;
   r_creation_time: number;
   r_update_time: number;
-  a_id: number | null;
+  /** Absent from {@link projectAndRepository}'s rows. */
+  a_id?: number | null;
   a_repository_id: number;
   a_digest: string;
   a_media_type: string;
@@ -153,40 +162,53 @@ WHERE p.id = ?`,
    */
   async manifestTarget(db: Executor, projectName: string, repoName: string, reference: string, byDigestRef: boolean): Promise<ManifestTarget | null> {
     const rows = await query<TargetRow>(db, byDigestRef ? byDigest : byTag, [repoName, reference, projectName]);
-    const x = rows[0];
-    if (!x) return null;
-    const project: ProjectRow = {
-      id: x.p_id,
-      name: x.p_name,
-      public: x.p_public,
-      owner_id: x.p_owner_id,
-      storage_limit: x.p_storage_limit,
-      metadata: x.p_metadata,
-      creation_time: x.p_creation_time,
-      update_time: x.p_update_time,
-      registry_id: x.p_registry_id === null ? null : Number(x.p_registry_id),
-    };
-    const repository: RepositoryRow | null =
-      x.r_id === null
-        ? null
-        : { id: x.r_id, project_id: x.r_project_id, name: x.r_name, pull_count: x.r_pull_count, creation_time: x.r_creation_time, update_time: x.r_update_time };
-    const artifact: ArtifactRow | null =
-      x.a_id === null || repository === null
-        ? null
-        : {
-            id: x.a_id,
-            repository_id: x.a_repository_id,
-            digest: x.a_digest,
-            media_type: x.a_media_type,
-            artifact_type: x.a_artifact_type,
-            config_media_type: x.a_config_media_type,
-            size: x.a_size,
-            manifest_size: x.a_manifest_size,
-            subject_digest: x.a_subject_digest,
-            annotations: x.a_annotations,
-            push_time: x.a_push_time,
-            pull_time: x.a_pull_time,
-          };
-    return { project, repository, artifact };
+    return targetOf(rows[0]);
+  },
+
+  /**
+   * Project `projectName` and its repository `repoName` (null when it does not exist yet) in one
+   * statement; null when the project does not exist.
+   */
+  async projectAndRepository(db: Executor, projectName: string, repoName: string): Promise<{ project: ProjectRow; repository: RepositoryRow | null } | null> {
+    const rows = await query<TargetRow>(db, projectAndRepository, [repoName, projectName]);
+    return targetOf(rows[0]);
   },
 };
+
+/** The rows of one result row of the statements above (no `a_*` columns: no artifact). */
+function targetOf(x: TargetRow | undefined): ManifestTarget | null {
+  if (!x) return null;
+  const project: ProjectRow = {
+    id: x.p_id,
+    name: x.p_name,
+    public: x.p_public,
+    owner_id: x.p_owner_id,
+    storage_limit: x.p_storage_limit,
+    metadata: x.p_metadata,
+    creation_time: x.p_creation_time,
+    update_time: x.p_update_time,
+    registry_id: x.p_registry_id === null ? null : Number(x.p_registry_id),
+  };
+  const repository: RepositoryRow | null =
+    x.r_id === null
+      ? null
+      : { id: x.r_id, project_id: x.r_project_id, name: x.r_name, pull_count: x.r_pull_count, creation_time: x.r_creation_time, update_time: x.r_update_time };
+  const artifact: ArtifactRow | null =
+    x.a_id == null || repository === null
+      ? null
+      : {
+          id: x.a_id,
+          repository_id: x.a_repository_id,
+          digest: x.a_digest,
+          media_type: x.a_media_type,
+          artifact_type: x.a_artifact_type,
+          config_media_type: x.a_config_media_type,
+          size: x.a_size,
+          manifest_size: x.a_manifest_size,
+          subject_digest: x.a_subject_digest,
+          annotations: x.a_annotations,
+          push_time: x.a_push_time,
+          pull_time: x.a_pull_time,
+        };
+  return { project, repository, artifact };
+}

@@ -10,6 +10,7 @@ import type { ListQuery, ListSpec, Page } from '../domain/index.ts';
 import type { Database, UserGroupRow } from './schema.ts';
 import { listPage } from './listing.ts';
 import { likeContains } from './like.ts';
+import { query } from './sql.ts';
 
 /** Where a user's membership in a group comes from. Only 'local' is written today. */
 export type GroupMemberSource = 'local' | 'ldap' | 'oidc' | 'http';
@@ -166,18 +167,54 @@ export async function removeGroupMember(db: Kysely<Database>, groupId: number, u
   return Number(r.numDeletedRows);
 }
 
-/** Every role a user holds in projects: as a member itself and through each of its groups. */
-export async function userProjectRoles(db: Kysely<Database>, userId: number): Promise<UserProjectRole[]> {
-  const rows = await db
-    .selectFrom('project_members as m')
-    .innerJoin('projects as p', 'p.id', 'm.project_id')
-    .select(['p.name as project', 'm.role_id', 'm.group_id'])
-    .where((eb) =>
-      eb.or([
-        eb('m.user_id', '=', userId),
-        eb('m.group_id', 'in', eb.selectFrom('user_group_members as gm').select('gm.group_id').where('gm.user_id', '=', userId)),
-      ]),
-    )
-    .execute();
-  return rows.map((r) => ({ project: r.project, role_id: Number(r.role_id), group_id: r.group_id === null ? null : Number(r.group_id) }));
+/** What authorization reads of a user (src/auth/principals.ts). */
+export interface ActorUserRow {
+  id: number;
+  username: string;
+  password_hash: string;
+  sysadmin: number;
+  disabled: number;
+  admin_role_in_auth: number;
 }
+
+/**
+ * The user `userId` and every role it holds in projects, as a member itself and through each of
+ * its groups, in ONE statement: what every authenticated request reads (one round trip fewer on PostgreSQL).
+ * Null when no such user exists.
+ */
+export async function userWithProjectRoles(db: Kysely<Database>, userId: number): Promise<{ user: ActorUserRow; roles: UserProjectRole[] } | null> {
+  const rows = await query<{
+    id: number | string;
+    username: string;
+    password_hash: string;
+    sysadmin: number | string;
+    disabled: number | string;
+    admin_role_in_auth: number | string;
+    project: string | null;
+    role_id: number | string | null;
+    group_id: number | string | null;
+  }>(
+    db,
+    `SELECT u.id, u.username, u.password_hash, u.sysadmin, u.disabled, u.admin_role_in_auth, p.name AS project, m.role_id, m.group_id
+FROM users AS u
+LEFT JOIN project_members AS m ON m.user_id = u.id OR m.group_id IN (SELECT gm.group_id FROM user_group_members AS gm WHERE gm.user_id = u.id)
+LEFT JOIN projects AS p ON p.id = m.project_id
+WHERE u.id = ?`,
+    [userId],
+  );
+  const first = rows[0];
+  if (!first) return null;
+  const user: ActorUserRow = {
+    id: Number(first.id),
+    username: first.username,
+    password_hash: first.password_hash,
+    sysadmin: Number(first.sysadmin),
+    disabled: Number(first.disabled),
+    admin_role_in_auth: Number(first.admin_role_in_auth),
+  };
+  const roles: UserProjectRole[] = [];
+  // A membership row always has its project (a foreign key); the check keeps the inner join's meaning.
+  for (const r of rows) if (r.role_id !== null && r.project !== null) roles.push({ project: r.project, role_id: Number(r.role_id), group_id: r.group_id === null ? null : Number(r.group_id) });
+  return { user, roles };
+}
+

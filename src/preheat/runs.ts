@@ -298,10 +298,16 @@ export class PreheatRuns implements PolicyTriggers {
 
   private async onPush(batch: readonly OutboxRecord[], trx: Transaction<Database>): Promise<void | (() => void)> {
     let created = 0;
+    // Each project's policies read once per batch (a burst of pushes to one project is one read).
+    const policiesOf = new Map<number, PreheatPolicyRow[]>();
     for (const rec of batch) {
       const e = rec.event;
       if (!e || e.type !== 'PUSH_ARTIFACT') continue;
-      const policies = await eventPreheatPolicies(trx, e.project.id);
+      let policies = policiesOf.get(e.project.id);
+      if (!policies) {
+        policies = await eventPreheatPolicies(trx, e.project.id);
+        policiesOf.set(e.project.id, policies);
+      }
       if (policies.length === 0) continue;
       const project = await preheatProjectById(trx, e.project.id);
       if (!project) continue;

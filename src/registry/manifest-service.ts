@@ -90,7 +90,11 @@ export class ManifestService
 
   /** PUT /v2/<name>/manifests/<reference>. */
   async putManifest(ctx: CallContext, repo: RepoName, ref: Reference, contentType: string, body: Buffer): Promise<{ digest: Digest; subject: Digest | null }> {
-    const project = await this.authorize(ctx, repo, 'push');
+    // The project and the repository in one statement (src/db/registry-store.ts); checked as authorize() does.
+    const target = await registryStore.projectAndRepository(this.deps.db, projectOf(repo), repo);
+    if (!target) throw projectUnknown(repo);
+    const { project, repository: repoRow } = target;
+    this.deps.authorizer.check(ctx.actor, 'push', { name: project.name, public: project.public === 1 }, repo);
     const limit = this.deps.config.registry.max_manifest_bytes;
     if (body.length > limit) {
       throw fail('SIZE_INVALID', `manifest is ${body.length} bytes; the limit is ${limit} (registry.max_manifest_bytes)`, { size: body.length, limit });
@@ -103,7 +107,6 @@ export class ManifestService
     }
 
     // Everything the manifest references must already be in this repository (the subject excepted).
-    const repoRow = await findRepository(this.deps.db, repo);
     const blobSizes = await this.linkedBlobSizes(repoRow, parsed.blobs);
     const childSizes = await this.childArtifactSizes(repoRow, parsed.manifests);
 

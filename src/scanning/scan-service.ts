@@ -693,12 +693,18 @@ export class ScanService implements ScanReads {
       types: ['PUSH_ARTIFACT'],
       handle: async (batch, trx) => {
         let created = 0;
+        // Each project's settings read once per batch (a burst of pushes to one project is one read).
+        const typesOf = new Map<number, ScanType[]>();
         for (const r of batch) {
           const e = r.event;
           if (!e || e.type !== 'PUSH_ARTIFACT') continue;
-          const proj = await trx.selectFrom('projects').select('metadata').where('id', '=', e.project.id).executeTakeFirst();
-          const meta = storedObject(proj?.metadata ?? '{}');
-          const types: ScanType[] = [...(meta.auto_scan === 'true' ? ['vulnerability' as const] : []), ...(meta.auto_sbom_generation === 'true' ? ['sbom' as const] : [])];
+          let types = typesOf.get(e.project.id);
+          if (!types) {
+            const proj = await trx.selectFrom('projects').select('metadata').where('id', '=', e.project.id).executeTakeFirst();
+            const meta = storedObject(proj?.metadata ?? '{}');
+            types = [...(meta.auto_scan === 'true' ? ['vulnerability' as const] : []), ...(meta.auto_sbom_generation === 'true' ? ['sbom' as const] : [])];
+            typesOf.set(e.project.id, types);
+          }
           if (types.length === 0) continue;
           // Accessories (the SBOMs scans push among them) are never scanned: no task for them.
           if (await this.store.isAccessory(e.repository.name, e.artifact.digest, trx)) continue;
