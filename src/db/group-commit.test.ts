@@ -80,6 +80,38 @@ test('a failing write is rolled back alone; its neighbours commit', async (t) =>
   assert.deepEqual(ids, [1, 3]);
 });
 
+test('a group that succeeds runs without savepoints', async (t) => {
+  const { db, texts, commits } = await setup(t);
+  const gc = new GroupCommit(db);
+  await Promise.all(Array.from({ length: 8 }, (_, i) => gc.run((trx) => trx.insertInto('parents').values({ id: i + 1 }).execute())));
+  assert.equal(commits(), 1);
+  assert.ok(!texts.some((q) => /savepoint/i.test(q)), 'no savepoint');
+});
+
+test('failures in a group cost each neighbour at most one more run, in savepoints', async (t) => {
+  const { db, texts } = await setup(t);
+  const gc = new GroupCommit(db);
+  const runs = Array(10).fill(0) as number[];
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, (_, i) =>
+      gc.run(async (trx) => {
+        runs[i] = (runs[i] ?? 0) + 1;
+        await trx.insertInto('parents').values({ id: i + 1 }).execute();
+        if (i % 3 === 1) throw new Error(`refused ${i}`);
+        return i;
+      }),
+    ),
+  );
+  assert.deepEqual(
+    results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+    [0, 'refused 1', 2, 3, 'refused 4', 5, 6, 'refused 7', 8, 9],
+  );
+  assert.deepEqual((await db.selectFrom('parents').select('id').orderBy('id').execute()).map((r) => r.id), [1, 3, 4, 6, 7, 9, 10]);
+  // The first failure (write 1) rolled back write 0, which ran again; the rest ran once, in the careful group.
+  assert.deepEqual(runs, [2, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.ok(texts.some((q) => /rollback to savepoint/i.test(q)), 'the careful group rolled back only the failing writes');
+});
+
 test('a write alone in its group runs without a savepoint; when it fails nothing of it stays', async (t) => {
   const { db, texts } = await setup(t);
   const gc = new GroupCommit(db);

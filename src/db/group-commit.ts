@@ -5,10 +5,17 @@
  * the next turn of the event loop (`setImmediate`), so the writes of every request that reached
  * this point in the same turn share ONE transaction:
  *
+ *   BEGIN; fn1; fn2; ...; COMMIT
+ *
+ * A `fn` that throws is answered with its error and nothing of it stays, while its neighbours
+ * still commit. The group runs optimistically, without savepoints (two round trips per write on
+ * PostgreSQL): when a `fn` throws, the whole transaction is rolled back, that `fn`'s promise
+ * rejects (or it is retried, below), and the others, whose work the rollback undid, run again at
+ * the head of the queue in a careful group, where each runs in its own savepoint:
+ *
  *   BEGIN; (SAVEPOINT g; fn1; RELEASE g) (SAVEPOINT g; fn2; RELEASE g) ...; COMMIT
  *
- * Each `fn` runs in its own savepoint: one that throws is rolled back alone (its promise rejects
- * with its error) and the others still commit. A `fn` that fails with a retryable error (a unique
+ * so a failure costs its neighbours at most one more run. A `fn` that fails with a retryable error (a unique
  * constraint race, a busy database) runs again in a later group, up to `maxAttempts` times. Every
  * promise settles only after its group's COMMIT, so an answer sent to a client always stands on a
  * committed change. When the group itself fails (BEGIN or COMMIT refused), its entries run again
@@ -33,11 +40,14 @@ export interface GroupCommitOptions {
 interface Entry<DB> {
   fn: (trx: Transaction<DB>) => Promise<unknown>;
   attempt: number;
+  /** Its work was undone by a neighbour's failure: its next group runs each write in a savepoint. */
+  careful: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+/** What became of a write in its group; `again`: a neighbour's failure rolled it back, to run again. */
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown } | { again: true };
 
 /** True for the SQLite errors a retry can cure: a unique-constraint race or a busy/locked database. */
 export function isRetryableSqliteError(err: unknown): boolean {
@@ -75,7 +85,7 @@ export class GroupCommit<DB> {
   run<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       // The queue holds entries of many result types; each resolve receives exactly its fn's result.
-      this.queue.push({ fn, attempt: 1, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ fn, attempt: 1, careful: false, resolve: resolve as (value: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -98,41 +108,60 @@ export class GroupCommit<DB> {
     const group = this.queue.splice(0, this.maxBatch);
     let outcomes: Outcome[];
     try {
-      outcomes = await this.runGroup(group);
+      outcomes = group.length > 1 && group.some((e) => e.careful) ? await this.runCareful(group) : await this.runOptimistic(group);
     } catch {
       // BEGIN, a savepoint command or COMMIT failed: nothing of the group stands. Each entry runs
       // again alone, so the failure is reported to (at most) the entry that causes it.
       outcomes = [];
       for (const e of group) outcomes.push(await this.runAlone(e));
     }
+    const again: Array<Entry<DB>> = [];
     for (const [i, e] of group.entries()) {
       const o = outcomes[i];
       if (!o) continue;
-      if (o.ok) e.resolve(o.value);
+      if ('again' in o) {
+        e.careful = true;
+        again.push(e);
+      } else if (o.ok) e.resolve(o.value);
       else if (e.attempt < this.maxAttempts && this.isRetryable(o.err)) {
         e.attempt++;
         this.queue.push(e);
       } else e.reject(o.err);
     }
+    // First in the next group, in their order.
+    this.queue.unshift(...again);
   }
 
-  private async runGroup(group: Array<Entry<DB>>): Promise<Outcome[]> {
+  /**
+   * The group without savepoints. When a write throws, the transaction is rolled back: that write
+   * has its error, the others are to run again (the file comment).
+   */
+  private async runOptimistic(group: Array<Entry<DB>>): Promise<Outcome[]> {
     const trx = await this.db.startTransaction().execute();
     const outcomes: Outcome[] = [];
     try {
-      const only = group.length === 1 ? group[0] : undefined;
-      if (only) {
-        // Alone in its group: no savepoint (two round trips fewer on PostgreSQL). When it throws,
-        // the whole transaction is rolled back, which undoes exactly what a savepoint would.
+      for (const [i, e] of group.entries()) {
         try {
-          outcomes.push({ ok: true, value: await only.fn(trx) });
+          outcomes.push({ ok: true, value: await e.fn(trx) });
         } catch (err) {
-          outcomes.push({ ok: false, err });
           await trx.rollback().execute();
-          return outcomes;
+          return group.map((_, j) => (j === i ? { ok: false, err } : { again: true }));
         }
       }
-      for (const e of only ? [] : group) {
+      await trx.commit().execute();
+    } catch (err) {
+      await trx.rollback().execute().catch(() => undefined);
+      throw err;
+    }
+    return outcomes;
+  }
+
+  /** The group with each write in its own savepoint: one that throws is rolled back alone. */
+  private async runCareful(group: Array<Entry<DB>>): Promise<Outcome[]> {
+    const trx = await this.db.startTransaction().execute();
+    const outcomes: Outcome[] = [];
+    try {
+      for (const e of group) {
         await sql`savepoint g`.execute(trx);
         try {
           outcomes.push({ ok: true, value: await e.fn(trx) });
