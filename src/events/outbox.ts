@@ -26,6 +26,19 @@ export class Outbox {
   /** Emits 'appended' after an append (the row may not be committed yet; readers poll too). */
   readonly signal = new EventEmitter();
 
+  /** False once {@link wakeOnCommit} was called: the commit's notification wakes, not the append. */
+  private wakeOnAppend = true;
+
+  /**
+   * PostgreSQL with LISTEN/NOTIFY: every event INSERT sends `wharf_outbox`, delivered to this
+   * process too when the transaction COMMITS, and the caller forwards it to {@link signal}. The
+   * signal right after the INSERT would wake the consumers before the commit, to a read that
+   * finds nothing new, and the commit's notification again: so it is no longer sent.
+   */
+  wakeOnCommit(): void {
+    this.wakeOnAppend = false;
+  }
+
   /**
    * Records `event` using `trx`, which should be the transaction of the change it describes.
    * Returns the event with its id and time.
@@ -58,7 +71,7 @@ export class Outbox {
       full.map((e) => ({ id: e.id, type: e.type, occur_at: e.occurAt, operator: e.operator, project_id: 'project' in e && e.project ? e.project.id : null, data: JSON.stringify(e), trace_context })),
       outboxLockKey,
     );
-    setImmediate(() => this.signal.emit('appended'));
+    if (this.wakeOnAppend) setImmediate(() => this.signal.emit('appended'));
     return full;
   }
 }

@@ -272,3 +272,29 @@ test('the shared tail: one read for many consumers, and every caller sees what c
     }
   });
 });
+
+test('wakeOnCommit: an append wakes no one before its commit; the commit notification does (PostgreSQL)', async (t) => {
+  await withDb(async (db) => {
+    if (!db.notifications) {
+      t.skip('SQLite: one process, the append itself signals');
+      return;
+    }
+    const outbox = new Outbox();
+    const seen: string[] = [];
+    const off = db.notifications.on('wharf_outbox', () => outbox.signal.emit('appended'));
+    outbox.wakeOnCommit();
+    outbox.signal.on('appended', () => seen.push('appended'));
+    try {
+      await db.kysely.transaction().execute(async (trx) => {
+        await outbox.append(trx, event('PUSH_ARTIFACT', 1));
+        // Long enough for the append's own signal (setImmediate) and a notification to arrive.
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(seen, [], 'nothing before the commit');
+      });
+      await until('the commit notification', async () => seen.length > 0, 5_000);
+      assert.deepEqual(seen, ['appended']);
+    } finally {
+      off();
+    }
+  });
+});
