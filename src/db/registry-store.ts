@@ -8,7 +8,7 @@
  * charge's reads (limit, usage, counted digests) in one SELECT.
  */
 import type { ArtifactRow, ProjectRow, RepositoryRow } from './schema.ts';
-import { query, run, type Executor } from './sql.ts';
+import { query, run, valuesList, type Executor } from './sql.ts';
 import { isPostgres } from './dialect.ts';
 
 /** The rows a manifest request names; null where the row does not exist (an absent project means none of them). */
@@ -111,6 +111,9 @@ const insertRepositoryBlob = 'INSERT INTO repository_blobs (repository_id, diges
 const insertManifestRowsPg = `WITH b AS (${insertBlob}), m AS (${insertManifestContent})
 ${insertRepositoryBlob}`;
 
+/** Most digests {@link registryStore.chargeQuotaPg} takes (two parameters each). */
+export const chargeRowsPg = 100;
+
 export const registryStore = {
   /**
    * Sets the repository's update_time and returns its row (one UPDATE … RETURNING: the read and
@@ -156,6 +159,36 @@ WHERE p.id = ?`,
     for (const r of rows) if (r.digest !== null) counted.add(r.digest);
     return { limit: first ? Number(first.lim) : -1, used: first?.used == null ? 0 : Number(first.used), counted };
   },
+  /**
+   * PostgreSQL: counts `items` (distinct digests, at most {@link chargeRowsPg}) against project
+   * `projectId` in ONE statement: the rows the project does not count yet go into project_blobs,
+   * their total onto its usage (the quota_usage row stays locked until the transaction ends), and
+   * the limit is read in the same statement. Returns the limit (-1: unlimited or no project), the
+   * bytes added and the usage after them (when nothing was added, `after` is null). The caller
+   * compares, and throws to roll back a charge over the limit.
+   */
+  async chargeQuotaPg(db: Executor, projectId: number, items: ReadonlyArray<{ digest: string; size: number }>, now: number): Promise<{ limit: number; added: number; after: number | null }> {
+    const params: unknown[] = [projectId, now];
+    for (const i of items) params.push(i.digest, i.size);
+    params.push(projectId, now, projectId);
+    const rows = await query<{ lim: number | string | null; added: number | string; after: number | string | null }>(
+      db,
+      `WITH ins AS (
+  INSERT INTO project_blobs (project_id, digest, size, creation_time)
+  SELECT ?::integer, v.digest, v.size, ?::bigint FROM (VALUES ${valuesList(db, items.length, ['text', 'bigint'])}) AS v(digest, size)
+  ON CONFLICT (project_id, digest) DO NOTHING RETURNING size),
+up AS (
+  INSERT INTO quota_usage (project_id, used, update_time)
+  SELECT ?::integer, sum(size), ?::bigint FROM ins HAVING count(*) > 0
+  ON CONFLICT (project_id) DO UPDATE SET used = quota_usage.used + excluded.used, update_time = excluded.update_time
+  RETURNING used)
+SELECT (SELECT storage_limit FROM projects WHERE id = ?) AS lim, (SELECT coalesce(sum(size), 0) FROM ins) AS added, (SELECT used FROM up) AS after`,
+      params,
+    );
+    const r = rows[0];
+    return { limit: r?.lim == null ? -1 : Number(r.lim), added: Number(r?.added ?? 0), after: r?.after == null ? null : Number(r.after) };
+  },
+
   /**
    * Project `projectName`, repository `repoName` and the artifact `reference` names in it (a tag,
    * or a digest when `byDigestRef`); null when the project does not exist.
