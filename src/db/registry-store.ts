@@ -7,7 +7,7 @@
  * the manifest's blob, bytes and repository link in one statement on PostgreSQL, and the quota
  * charge's reads (limit, usage, counted digests) in one SELECT.
  */
-import type { ArtifactRow, ProjectRow, RepositoryRow } from './schema.ts';
+import type { ArtifactReferenceRow, ArtifactRow, ProjectRow, RepositoryRow } from './schema.ts';
 import { query, run, valuesList, type Executor } from './sql.ts';
 import { isPostgres } from './dialect.ts';
 
@@ -114,6 +114,14 @@ ${insertRepositoryBlob}`;
 /** Most digests {@link registryStore.chargeQuotaPg} takes (two parameters each). */
 export const chargeRowsPg = 100;
 
+/** A new artifact's row as {@link registryStore.insertArtifactPg} writes it. */
+export type NewArtifactRow = Omit<ArtifactRow, 'id'>;
+/** One of its references (artifact_references without the ids). */
+export type NewArtifactReference = Omit<ArtifactReferenceRow, 'id' | 'artifact_id'>;
+
+/** Most references {@link registryStore.insertArtifactPg} takes in its one statement. */
+export const artifactRefsPg = 100;
+
 export const registryStore = {
   /**
    * Sets the repository's update_time and returns its row (one UPDATE … RETURNING: the read and
@@ -159,6 +167,42 @@ WHERE p.id = ?`,
     for (const r of rows) if (r.digest !== null) counted.add(r.digest);
     return { limit: first ? Number(first.lim) : -1, used: first?.used == null ? 0 : Number(first.used), counted };
   },
+  /**
+   * PostgreSQL: a push's new artifact, its references (at most {@link artifactRefsPg}) and, with
+   * `tag`, the tag pointing at it, in ONE statement (data-modifying CTEs; three on SQLite, where a
+   * statement is a function call). Nothing is written when the repository already has an artifact
+   * of that digest: `artifact` is then null. `tagCreated` is false when the tag existed (it is
+   * left as it was, for the caller to move or refuse).
+   */
+  async insertArtifactPg(db: Executor, a: NewArtifactRow, refs: readonly NewArtifactReference[], tag: string | null): Promise<{ artifact: ArtifactRow | null; tagCreated: boolean }> {
+    const params: unknown[] = [a.repository_id, a.digest, a.media_type, a.artifact_type, a.config_media_type, a.size, a.manifest_size, a.subject_digest, a.annotations, a.push_time, a.pull_time];
+    for (const r of refs) params.push(r.kind, r.child_digest, r.size, r.media_type, r.platform, r.annotations);
+    const refsCte =
+      refs.length === 0
+        ? ''
+        : `, r AS (INSERT INTO artifact_references (artifact_id, kind, child_digest, size, media_type, platform, annotations)
+  SELECT a.id, v.kind, v.child_digest, v.size, v.media_type, v.platform, v.annotations
+  FROM a, (VALUES ${valuesList(db, refs.length, ['text', 'text', 'bigint', 'text', 'text', 'text'])}) AS v(kind, child_digest, size, media_type, platform, annotations))`;
+    let tagCte = '';
+    if (tag !== null) {
+      params.push(tag);
+      tagCte = `, t AS (INSERT INTO tags (repository_id, artifact_id, name, push_time, pull_time) SELECT a.repository_id, a.id, ?::text, a.push_time, NULL FROM a
+  ON CONFLICT (repository_id, name) DO NOTHING RETURNING id)`;
+    }
+    const rows = await query<ArtifactRow & { tag_created: boolean | number }>(
+      db,
+      `WITH a AS (INSERT INTO artifacts (repository_id, digest, media_type, artifact_type, config_media_type, size, manifest_size, subject_digest, annotations, push_time, pull_time)
+  VALUES (?::integer, ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::text, ?::text, ?::bigint, ?::bigint)
+  ON CONFLICT (repository_id, digest) DO NOTHING RETURNING *)${refsCte}${tagCte}
+SELECT a.*, ${tag === null ? 'false' : 'EXISTS (SELECT 1 FROM t)'} AS tag_created FROM a`,
+      params,
+    );
+    const row = rows[0];
+    if (!row) return { artifact: null, tagCreated: false };
+    const { tag_created, ...artifact } = row;
+    return { artifact, tagCreated: tag_created === true || tag_created === 1 };
+  },
+
   /**
    * PostgreSQL: counts `items` (distinct digests, at most {@link chargeRowsPg}) against project
    * `projectId` in ONE statement: the rows the project does not count yet go into project_blobs,

@@ -29,7 +29,7 @@ import {
   type RepoName,
 } from '../domain/index.ts';
 import type { ArtifactRow, Database, ProjectRow, RepositoryRow } from '../db/index.ts';
-import { GroupCommit, chunks, isIndexChild, isTagged, registryStore } from '../db/index.ts';
+import { GroupCommit, artifactRefsPg, chunks, isIndexChild, isPostgres, isTagged, registryStore } from '../db/index.ts';
 import type { ArtifactRef, IndexPlatform, NewEvent } from '../events/index.ts';
 import { tracedTransaction } from '../observability/index.ts';
 import type { Action } from '../auth/index.ts';
@@ -136,10 +136,10 @@ export class ManifestService
         body.length +
         parsed.blobs.reduce((sum, b) => sum + (blobSizes.get(b.digest) ?? b.size), 0) +
         parsed.manifests.reduce((sum, m) => sum + (childSizes.get(m.digest) ?? m.size), 0);
-      const { artifact, created } = await this.upsertArtifact(trx, repository.id, digest, parsed, body.length, size, now);
+      const { artifact, created, tagCreated } = await this.upsertArtifact(trx, repository.id, digest, parsed, body.length, size, now, ref.kind === 'tag' ? ref.tag : null);
 
       let tagChanged = false;
-      if (ref.kind === 'tag') tagChanged = await this.setTag(trx, repository.id, artifact.id, ref.tag, now, refusePush);
+      if (ref.kind === 'tag') tagChanged = tagCreated || (await this.setTag(trx, repository.id, artifact.id, ref.tag, now, refusePush));
 
       const tag = ref.kind === 'tag' ? ref.tag : null;
       // A new artifact has no tag but the one this push set.
@@ -207,37 +207,38 @@ export class ManifestService
     return sizes;
   }
 
-  /** Inserts the artifact with its references, or refreshes push_time when the digest is already there. */
-  private async upsertArtifact(trx: Trx, repositoryId: number, digest: Digest, m: ParsedManifest, manifestSize: number, size: number, now: number): Promise<{ artifact: ArtifactRow; created: boolean }> {
-    // Insert first: a new artifact (the common push) costs one statement, a re-push three.
-    const artifact = await trx
-      .insertInto('artifacts')
-      .values({
-        repository_id: repositoryId,
-        digest,
-        media_type: m.mediaType,
-        artifact_type: effectiveArtifactType(m),
-        config_media_type: m.config?.mediaType ?? null,
-        size,
-        manifest_size: manifestSize,
-        subject_digest: m.subject?.digest ?? null,
-        annotations: m.annotations ? JSON.stringify(m.annotations) : null,
-        push_time: now,
-        pull_time: null,
-      })
-      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (!artifact) {
-      const existing = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirstOrThrow();
-      await trx.updateTable('artifacts').set({ push_time: now }).where('id', '=', existing.id).execute();
-      return { artifact: { ...existing, push_time: now }, created: false };
-    }
+  /**
+   * Inserts the artifact and its references (a push of a new digest); when the repository has the
+   * digest already, only moves its push_time (`created` false). On PostgreSQL, given `tag`, the
+   * same statement creates the tag if it is new (`tagCreated`; registry-store.ts, insertArtifactPg).
+   */
+  private async upsertArtifact(
+    trx: Trx,
+    repositoryId: number,
+    digest: Digest,
+    m: ParsedManifest,
+    manifestSize: number,
+    size: number,
+    now: number,
+    tag: string | null,
+  ): Promise<{ artifact: ArtifactRow; created: boolean; tagCreated: boolean }> {
+    const row = {
+      repository_id: repositoryId,
+      digest,
+      media_type: m.mediaType,
+      artifact_type: effectiveArtifactType(m),
+      config_media_type: m.config?.mediaType ?? null,
+      size,
+      manifest_size: manifestSize,
+      subject_digest: m.subject?.digest ?? null,
+      annotations: m.annotations ? JSON.stringify(m.annotations) : null,
+      push_time: now,
+      pull_time: null,
+    };
     const refs = [
       ...m.blobs.map((b) => ({ kind: 'blob' as const, d: b })),
       ...m.manifests.map((c) => ({ kind: 'manifest' as const, d: c })),
     ].map(({ kind, d }) => ({
-      artifact_id: artifact.id,
       kind,
       child_digest: d.digest,
       size: d.size,
@@ -245,8 +246,21 @@ export class ManifestService
       platform: d.platform ? JSON.stringify(d.platform) : null,
       annotations: d.annotations ? JSON.stringify(d.annotations) : null,
     }));
-    for (const chunk of chunks(refs, 100)) await trx.insertInto('artifact_references').values(chunk).execute();
-    return { artifact, created: true };
+    // Insert first: a new artifact (the common push) costs one statement on PostgreSQL (its
+    // references and new tag with it), two on SQLite; a re-push three more.
+    if (isPostgres(trx) && refs.length <= artifactRefsPg) {
+      const r = await registryStore.insertArtifactPg(trx, row, refs, tag);
+      if (r.artifact) return { artifact: r.artifact, created: true, tagCreated: r.tagCreated };
+    } else {
+      const artifact = await trx.insertInto('artifacts').values(row).onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing()).returningAll().executeTakeFirst();
+      if (artifact) {
+        for (const chunk of chunks(refs, 100)) await trx.insertInto('artifact_references').values(chunk.map((r) => ({ ...r, artifact_id: artifact.id }))).execute();
+        return { artifact, created: true, tagCreated: false };
+      }
+    }
+    const existing = await trx.selectFrom('artifacts').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirstOrThrow();
+    await trx.updateTable('artifacts').set({ push_time: now }).where('id', '=', existing.id).execute();
+    return { artifact: { ...existing, push_time: now }, created: false, tagCreated: false };
   }
 
   /**
