@@ -15,11 +15,13 @@
  *
  *   BEGIN; (SAVEPOINT g; fn1; RELEASE g) (SAVEPOINT g; fn2; RELEASE g) ...; COMMIT
  *
- * so a failure costs its neighbours at most one more run. A `fn` that fails with a retryable error (a unique
- * constraint race, a busy database) runs again in a later group, up to `maxAttempts` times. Every
- * promise settles only after its group's COMMIT, so an answer sent to a client always stands on a
- * committed change. When the group itself fails (BEGIN or COMMIT refused), its entries run again
- * one transaction each, so one bad entry never fails its neighbours.
+ * so a failure costs its neighbours at most one more run. A `fn` that fails with a retryable
+ * error (a unique constraint race, a busy database) runs again in a later group, up to
+ * `maxAttempts` times. Every promise settles only after its group's COMMIT, so an answer sent to a
+ * client always stands on a committed change. When the group itself fails (BEGIN or COMMIT
+ * refused), its entries run again one transaction each, so one bad entry never fails its
+ * neighbours. Since any write may thus run more than once, `fn` must have no effect outside the
+ * transaction it is given.
  *
  * `fn` must use only the transaction it is given (the single SQLite connection is held until the
  * group commits) and should not wait for anything but the database.

@@ -5,7 +5,9 @@
  *
  * Also the manifest PUT's fixed writes (issue 10): the repository touched and read in one UPDATE,
  * the manifest's blob, bytes and repository link in one statement on PostgreSQL, and the quota
- * charge's reads (limit, usage, counted digests) in one SELECT.
+ * charge's reads (limit, usage, counted digests) in one SELECT. On PostgreSQL, where every
+ * statement is a round trip, the quota charge itself and a new artifact with its references and
+ * tag are one statement each too.
  */
 import type { ArtifactReferenceRow, ArtifactRow, ProjectRow, RepositoryRow } from './schema.ts';
 import { query, run, valuesList, type Executor } from './sql.ts';
@@ -167,6 +169,7 @@ WHERE p.id = ?`,
     for (const r of rows) if (r.digest !== null) counted.add(r.digest);
     return { limit: first ? Number(first.lim) : -1, used: first?.used == null ? 0 : Number(first.used), counted };
   },
+
   /**
    * PostgreSQL: a push's new artifact, its references (at most {@link artifactRefsPg}) and, with
    * `tag`, the tag pointing at it, in ONE statement (data-modifying CTEs; three on SQLite, where a
