@@ -31,6 +31,31 @@ const columns = `${projectRepositoryColumns},
   a.manifest_size AS a_manifest_size, a.subject_digest AS a_subject_digest, a.annotations AS a_annotations,
   a.push_time AS a_push_time, a.pull_time AS a_pull_time`;
 
+/**
+ * PostgreSQL: many lookups of {@link byTag}'s or {@link byDigest}'s shape in one statement. The
+ * keys come as four arrays (`unnest`), so the text is the same whatever their number: one
+ * prepared statement. `q_n` says which key a row answers; a key whose project does not exist has none.
+ */
+const manyKeys = `FROM unnest(?::integer[], ?::text[], ?::text[], ?::text[]) AS q(n, project, repo, ref)
+JOIN projects AS p ON p.name = q.project
+LEFT JOIN repositories AS r ON r.name = q.repo`;
+const byTagMany = `SELECT q.n AS q_n, ${columns}
+${manyKeys}
+LEFT JOIN tags AS t ON t.repository_id = r.id AND t.name = q.ref
+LEFT JOIN artifacts AS a ON a.id = t.artifact_id`;
+const byDigestMany = `SELECT q.n AS q_n, ${columns}
+${manyKeys}
+LEFT JOIN artifacts AS a ON a.repository_id = r.id AND a.digest = q.ref`;
+
+/** One manifest lookup: what {@link registryStore.manifestTarget} takes. */
+export interface ManifestKey {
+  projectName: string;
+  repoName: string;
+  /** A tag, or a digest when `byDigest`. */
+  reference: string;
+  byDigest: boolean;
+}
+
 /** The project and the repository alone (a manifest PUT's read before its transaction). */
 const projectAndRepository = `SELECT ${projectRepositoryColumns}
 FROM projects AS p
@@ -243,6 +268,24 @@ SELECT (SELECT storage_limit FROM projects WHERE id = ?) AS lim, (SELECT coalesc
   async manifestTarget(db: Executor, projectName: string, repoName: string, reference: string, byDigestRef: boolean): Promise<ManifestTarget | null> {
     const rows = await query<TargetRow>(db, byDigestRef ? byDigest : byTag, [repoName, reference, projectName]);
     return targetOf(rows[0]);
+  },
+
+  /**
+   * PostgreSQL: {@link manifestTarget} for many keys in one statement (one round trip), in the
+   * keys' order. Every key must have the same `byDigest`.
+   */
+  async manifestTargetsPg(db: Executor, keys: readonly ManifestKey[]): Promise<Array<ManifestTarget | null>> {
+    const out: Array<ManifestTarget | null> = keys.map(() => null);
+    if (keys.length === 0) return out;
+    const byDigestRef = keys[0]?.byDigest === true;
+    const rows = await query<TargetRow & { q_n: number }>(db, byDigestRef ? byDigestMany : byTagMany, [
+      keys.map((_, i) => i),
+      keys.map((k) => k.projectName),
+      keys.map((k) => k.repoName),
+      keys.map((k) => k.reference),
+    ]);
+    for (const r of rows) out[Number(r.q_n)] = targetOf(r);
+    return out;
   },
 
   /**

@@ -36,6 +36,7 @@ import type { Action } from '../auth/index.ts';
 import type { RegistryDeps } from './registry-service.ts';
 import { findRepository, maxRepositoryDescriptionLength, touchOrCreateRepository, projectForRepo, projectRef, projectUnknown, repositoryRef } from './repositories.ts';
 import type { CallContext, ManifestContent, NamePage, Registry } from './types.ts';
+import { ManifestLookups } from './manifest-lookups.ts';
 import { PullRecorder } from './pull-recorder.ts';
 import { readManifestBytes } from './manifest-bytes.ts';
 import { gateApplies } from './pull-gate.ts';
@@ -59,9 +60,13 @@ export class ManifestService
   /** Manifest, tag and repository writes, committed in groups. */
   private readonly writes: GroupCommit<Database>;
 
+  /** The GET and HEAD lookups (batched on PostgreSQL). */
+  private readonly lookups: ManifestLookups;
+
   constructor(private readonly deps: RegistryDeps) {
     this.pulls = new PullRecorder(deps.db, deps.outbox, deps.logger);
     this.writes = new GroupCommit(deps.db);
+    this.lookups = new ManifestLookups(deps.db);
   }
 
   /** The project of `repo`, after checking that the caller may do `action` in it. */
@@ -284,9 +289,10 @@ export class ManifestService
 
   /** GET (pull = true) or HEAD (pull = false) /v2/<name>/manifests/<reference>. */
   async getManifest(ctx: CallContext, repo: RepoName, ref: Reference, pull: boolean): Promise<ManifestContent> {
-    // One statement for the project, the repository and the artifact (src/db/registry-store.ts),
-    // checked in the order the separate lookups were: project, permission, repository, artifact.
-    const target = await registryStore.manifestTarget(this.deps.db, projectOf(repo), repo, ref.kind === 'tag' ? ref.tag : ref.digest, ref.kind === 'digest');
+    // One statement for the project, the repository and the artifact (src/db/registry-store.ts;
+    // on PostgreSQL shared by the GETs of one turn, ./manifest-lookups.ts), checked in the order
+    // the separate lookups were: project, permission, repository, artifact.
+    const target = await this.lookups.target({ projectName: projectOf(repo), repoName: repo, reference: ref.kind === 'tag' ? ref.tag : ref.digest, byDigest: ref.kind === 'digest' });
     if (!target) throw projectUnknown(repo);
     const { project, repository, artifact } = target;
     this.deps.authorizer.check(ctx.actor, 'pull', { name: project.name, public: project.public === 1 }, repo);
