@@ -157,10 +157,7 @@ export async function createWharf(config: Config, opts: CreateOptions = {}): Pro
   const jobs = new JobService({ db: db.kysely, logger, config: config.jobs });
   // PostgreSQL: work committed by any instance, this one included, wakes this one's loops at once
   // (they poll too); the outbox's own wake-up after an INSERT, before its commit, is then not sent.
-  if (db.notifications) {
-    db.notifications.on('wharf_outbox', () => outbox.signal.emit('appended'));
-    outbox.wakeOnCommit();
-  }
+  if (db.notifications) outbox.wakeOnCommit(db.notifications);
   db.notifications?.on('wharf_deliveries', () => (deliveryThread ? deliveryThread.wakeWorker() : engine.worker.wake()));
   db.notifications?.on('wharf_jobs', () => jobs.wake());
   // After gc, blobs it removed leave their projects' quota usage.

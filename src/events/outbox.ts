@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Kysely, Transaction } from 'kysely';
-import { isPostgres, outboxStore, type Database, type EventRow } from '../db/index.ts';
+import { isPostgres, outboxStore, type Database, type EventRow, type Notifications } from '../db/index.ts';
 import type { NewEvent, WharfEvent } from './catalog.ts';
 import { eventId } from './event-id.ts';
 import { traceparent } from '../observability/index.ts';
@@ -30,13 +30,15 @@ export class Outbox {
   private wakeOnAppend = true;
 
   /**
-   * PostgreSQL with LISTEN/NOTIFY: every event INSERT sends `wharf_outbox`, delivered to this
-   * process too when the transaction COMMITS, and the caller forwards it to {@link signal}. The
-   * signal right after the INSERT would wake the consumers before the commit, to a read that
-   * finds nothing new, and the commit's notification again: so it is no longer sent.
+   * PostgreSQL with LISTEN/NOTIFY: every event INSERT sends `wharf_outbox`, delivered to every
+   * instance, this one too, when the transaction COMMITS; from now on that notification emits
+   * {@link signal}. The signal right after the INSERT would wake the consumers before the
+   * commit, to a read that finds nothing new, and the commit's notification again: so it is no
+   * longer sent. Returns what stops listening.
    */
-  wakeOnCommit(): void {
+  wakeOnCommit(notifications: Pick<Notifications, 'on'>): () => void {
     this.wakeOnAppend = false;
+    return notifications.on('wharf_outbox', () => this.signal.emit('appended'));
   }
 
   /**

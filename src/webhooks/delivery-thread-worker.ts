@@ -63,10 +63,7 @@ try {
   const consumers = new ConsumerRunner({ db: kysely, outbox, logger });
   consumers.register(webhookDispatcher({ db: kysely, config, logger, onDeliveries: () => engine.worker.wake(), onPending: (n) => metrics.outboxPending.set(n) }));
   // PostgreSQL: events and deliveries another instance committed wake this thread's loops at once.
-  if (db.notifications) {
-    db.notifications.on('wharf_outbox', () => outbox.signal.emit('appended'));
-    outbox.wakeOnCommit();
-  }
+  if (db.notifications) outbox.wakeOnCommit(db.notifications);
   db.notifications?.on('wharf_deliveries', () => engine.worker.wake());
   consumers.register(auditWriter(config));
   const opened = db;

@@ -281,8 +281,7 @@ test('wakeOnCommit: an append wakes no one before its commit; the commit notific
     }
     const outbox = new Outbox();
     const seen: string[] = [];
-    const off = db.notifications.on('wharf_outbox', () => outbox.signal.emit('appended'));
-    outbox.wakeOnCommit();
+    const off = outbox.wakeOnCommit(db.notifications);
     outbox.signal.on('appended', () => seen.push('appended'));
     try {
       await db.kysely.transaction().execute(async (trx) => {
