@@ -10,7 +10,7 @@
  * tag are one statement each too.
  */
 import type { ArtifactReferenceRow, ArtifactRow, ProjectRow, RepositoryRow } from './schema.ts';
-import { query, run, valuesList, type Executor } from './sql.ts';
+import { columnAliases, query, queryNamed, run, valuesList, type Executor } from './sql.ts';
 import { isPostgres } from './dialect.ts';
 
 /** The rows a manifest request names; null where the row does not exist (an absent project means none of them). */
@@ -46,6 +46,10 @@ LEFT JOIN artifacts AS a ON a.id = t.artifact_id`;
 const byDigestMany = `SELECT q.n AS q_n, ${columns}
 ${manyKeys}
 LEFT JOIN artifacts AS a ON a.repository_id = r.id AND a.digest = q.ref`;
+
+/** The names of {@link columns}' and {@link projectRepositoryColumns}' values, in order. */
+const columnNames = columnAliases(columns);
+const projectRepositoryNames = columnAliases(projectRepositoryColumns);
 
 /** One manifest lookup: what {@link registryStore.manifestTarget} takes. */
 export interface ManifestKey {
@@ -266,7 +270,7 @@ SELECT (SELECT storage_limit FROM projects WHERE id = ?) AS lim, (SELECT coalesc
    * or a digest when `byDigestRef`); null when the project does not exist.
    */
   async manifestTarget(db: Executor, projectName: string, repoName: string, reference: string, byDigestRef: boolean): Promise<ManifestTarget | null> {
-    const rows = await query<TargetRow>(db, byDigestRef ? byDigest : byTag, [repoName, reference, projectName]);
+    const rows = await queryNamed<TargetRow>(db, byDigestRef ? byDigest : byTag, [repoName, reference, projectName], columnNames);
     return targetOf(rows[0]);
   },
 
@@ -293,7 +297,7 @@ SELECT (SELECT storage_limit FROM projects WHERE id = ?) AS lim, (SELECT coalesc
    * statement; null when the project does not exist.
    */
   async projectAndRepository(db: Executor, projectName: string, repoName: string): Promise<{ project: ProjectRow; repository: RepositoryRow | null } | null> {
-    const rows = await query<TargetRow>(db, projectAndRepository, [repoName, projectName]);
+    const rows = await queryNamed<TargetRow>(db, projectAndRepository, [repoName, projectName], projectRepositoryNames);
     return targetOf(rows[0]);
   },
 };

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { isPostgres, numberedPlaceholders } from './dialect.ts';
+import { arrayRowsMarker } from './statement-cache.ts';
 
 /** A Kysely handle or a transaction (a `Transaction<Database>` is a `Kysely<Database>`). */
 export type Executor = Kysely<Database>;
@@ -52,6 +53,27 @@ export async function query<R>(db: Executor, sql: string, parameters: unknown[])
   // CompiledQuery's row type is a phantom parameter: the rows are what `sql` selects.
   const q: CompiledQuery<R> = CompiledQuery.raw(dialectText(db, sql), parameters);
   return (await db.executeQuery(q)).rows;
+}
+
+/**
+ * {@link query} for a hot read of many columns: on SQLite the rows come as arrays (statement-cache.ts,
+ * `arrayRowsMarker`) and become objects here, with `names`, the columns `sql` selects in order.
+ * Measured on the manifest lookup's 27 columns: 12-16 µs a call as objects, 10 as arrays.
+ */
+export async function queryNamed<R extends object>(db: Executor, sql: string, parameters: unknown[], names: readonly string[]): Promise<R[]> {
+  if (isPostgres(db)) return query<R>(db, sql, parameters);
+  const rows = await query<unknown[]>(db, arrayRowsMarker + sql, parameters);
+  return rows.map((values) => {
+    if (!Array.isArray(values)) return values as R; // a connection without the statement cache
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) row[names[i] as string] = values[i];
+    return row as R;
+  });
+}
+
+/** The names a column list gives its columns with `AS`, in order (for {@link queryNamed}). */
+export function columnAliases(columnList: string): string[] {
+  return [...columnList.matchAll(/\bAS\s+(\w+)/gi)].map((m) => m[1] as string);
 }
 
 /** Runs `sql`; returns the number of rows it changed. */

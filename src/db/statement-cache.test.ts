@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import SQLite from 'better-sqlite3';
-import { cachingDatabase } from './statement-cache.ts';
+import { arrayRowsMarker, cachingDatabase } from './statement-cache.ts';
 
 test('the same SQL text reuses one prepared statement, with fresh parameters each call', () => {
   const raw = new SQLite(':memory:');
@@ -13,6 +13,21 @@ test('the same SQL text reuses one prepared statement, with fresh parameters eac
   b.run([2]);
   assert.equal(a, b);
   assert.deepEqual(db.prepare('select x from t order by x').all([]), [{ x: 1 }, { x: 2 }]);
+  db.close();
+});
+
+test('a statement marked for array rows returns arrays, also when prepared afresh; the same text unmarked returns objects', () => {
+  const raw = new SQLite(':memory:');
+  raw.exec("create table t (x integer, y text); insert into t values (1, 'a'), (2, 'b')");
+  const db = cachingDatabase(raw);
+  const sql = 'select x, y as why from t order by x';
+  assert.deepEqual(db.prepare(arrayRowsMarker + sql).all([]), [[1, 'a'], [2, 'b']]);
+  const it = db.prepare(arrayRowsMarker + sql).iterate([]);
+  assert.deepEqual(it.next().value, [1, 'a']);
+  // The cached statement is busy iterating: a fresh one is prepared, in array mode too.
+  assert.deepEqual(db.prepare(arrayRowsMarker + sql).all([]), [[1, 'a'], [2, 'b']]);
+  it.return?.();
+  assert.deepEqual(db.prepare(sql).all([]), [{ x: 1, why: 'a' }, { x: 2, why: 'b' }]);
   db.close();
 });
 

@@ -81,6 +81,13 @@ export class WriteLock {
   }
 }
 
+/**
+ * A statement whose text starts with this comment returns its rows as arrays of the column values
+ * in order (better-sqlite3's raw mode), not as objects: building an object column by column is
+ * most of what a one-row read of many columns costs (sql.ts, `queryNamed`).
+ */
+export const arrayRowsMarker = '/* rows as arrays */ ';
+
 /** Options of {@link cachingDatabase}. */
 export interface CachingOptions {
   /** Most statements kept (default 500). */
@@ -135,16 +142,21 @@ export function cachingDatabase(db: SQLite.Database, opts: CachingOptions | numb
       }
     },
   });
+  const fresh = (sql: string): SQLite.Statement => {
+    const stmt = db.prepare(sql);
+    if (sql.startsWith(arrayRowsMarker)) stmt.raw(true);
+    return stmt;
+  };
   const prepare = (sql: string): SqliteStatement => {
     const hit = cache.get(sql);
     if (hit) {
-      if (hit.busy) return db.prepare(sql);
+      if (hit.busy) return fresh(sql);
       // Move to the end: the Map's insertion order is the recency order.
       cache.delete(sql);
       cache.set(sql, hit);
       return hit;
     }
-    const stmt = db.prepare(sql);
+    const stmt = fresh(sql);
     cache.set(sql, stmt);
     if (cache.size > capacity) {
       const oldest = cache.keys().next();

@@ -77,6 +77,17 @@ test('lookups asked together answer what each lookup alone answers, in one state
     assert.equal(alone[6]?.artifact?.digest, digest('b'));
     assert.equal(alone[7]?.artifact, null, 'a digest of another repository');
     assert.equal(alone[9], null);
+    // Every column, as the tables' own rows have them (SQLite reads the lookup's rows as arrays).
+    assert.deepEqual(alone[0], {
+      project: await k.selectFrom('projects').selectAll().where('id', '=', p1.id).executeTakeFirstOrThrow(),
+      repository: await k.selectFrom('repositories').select(['id', 'project_id', 'name', 'pull_count', 'creation_time', 'update_time']).where('id', '=', r1.id).executeTakeFirstOrThrow(),
+      artifact: await k.selectFrom('artifacts').selectAll().where('id', '=', a1.id).executeTakeFirstOrThrow(),
+    });
+    assert.deepEqual(await registryStore.projectAndRepository(k, 'p2', 'p2/tool'), {
+      project: await k.selectFrom('projects').selectAll().where('id', '=', p2.id).executeTakeFirstOrThrow(),
+      repository: await k.selectFrom('repositories').select(['id', 'project_id', 'name', 'pull_count', 'creation_time', 'update_time']).where('id', '=', r2.id).executeTakeFirstOrThrow(),
+      artifact: null,
+    });
   } finally {
     await db.close();
   }

@@ -1,0 +1,50 @@
+/**
+ * Development aid: two compiled Wharf builds (two checkouts, each built with `npm run build`;
+ * e.g. `git worktree add /tmp/old <commit>`, its node_modules linked) under the same manifest
+ * GET (or HEAD) load AT THE SAME TIME, round after round, on SQLite (or PostgreSQL with
+ * WHARF_TEST_DATABASE=postgres): the machine's speed, which moves by a third or more within
+ * minutes here, then moves both alike, so their ratio in one round means more than two runs
+ * minutes apart. Prints req/s, cores and CPU µs per request of each, and the ratio B / A.
+ *   node --import tsx bench/get-ab.ts --dirs=/tmp/old,/work/main [--s=8] [--rounds=4] [--method=HEAD]
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { adminAuth, spawnWharf } from '../test/helpers/wharf.ts';
+import { pushSmallImage, smallImage } from '../test/helpers/webhook-client.ts';
+import { keepAliveLoop } from './keepalive-loop.ts';
+const arg = (k: string, d: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3) ?? d;
+const dirs = arg('dirs', '').split(',').filter(Boolean);
+if (dirs.length !== 2) throw new Error('--dirs=A,B: two checkouts, each built');
+const seconds = Number(arg('s', '8'));
+const rounds = Number(arg('rounds', '4'));
+const method = arg('method', 'GET') as 'GET' | 'HEAD';
+const env: Record<string, string> = { WHARF_LOG_LEVEL: 'warn', ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('WHARF_') && e[1] !== undefined)) };
+const servers = [];
+for (const d of dirs) {
+  process.chdir(d); // spawnWharf runs `node dist/main.js` in the current folder
+  const dataDir = mkdtempSync(join(tmpdir(), 'ab-'));
+  const w = await spawnWharf({ dataDir, env, compiled: true });
+  await pushSmallImage(w.url, 'library/prof', smallImage('prof'), { tag: 'v1', auth: adminAuth });
+  servers.push({ d, w, dataDir });
+}
+const cpu = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []; return (Number(f[11]) + Number(f[12])) / 100; };
+const headers = { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' };
+const res: Record<string, number[]> = {};
+try {
+  for (let r = 0; r < rounds; r++) {
+    const c0 = servers.map((s) => cpu(s.w.proc.pid ?? 0));
+    const out = await Promise.all(servers.map((s) => keepAliveLoop({ url: s.w.url, method, path: '/v2/library/prof/manifests/v1', headers, connections: 25, seconds })));
+    const line = servers.map((s, i) => {
+      const c = (cpu(s.w.proc.pid ?? 0) - (c0[i] ?? 0)) / seconds;
+      const o = out[i] as (typeof out)[number];
+      (res[s.d] ??= []).push(o.requestsPerSecond);
+      return `${s.d}: ${o.requestsPerSecond} req/s, ${c.toFixed(2)} cores, ${(c / o.requestsPerSecond * 1e6).toFixed(0)} µs/req`;
+    });
+    console.log(`round ${r + 1}: ${line.join(' | ')}  ratio ${((out[1]?.requestsPerSecond ?? 0) / (out[0]?.requestsPerSecond ?? 1)).toFixed(3)}`);
+  }
+} finally {
+  for (const s of servers) { await s.w.stop(); rmSync(s.dataDir, { recursive: true, force: true }); }
+}
+const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+console.log(`total ${dirs.map((d) => sum(res[d] ?? [])).join(' / ')}; ratio ${(sum(res[dirs[1] as string] ?? []) / sum(res[dirs[0] as string] ?? [])).toFixed(3)}`);
