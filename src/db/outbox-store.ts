@@ -13,6 +13,17 @@ export interface ParkedEvent {
   error: string;
 }
 
+/**
+ * Writes of another store that run in the same statement as an outbox INSERT, before it
+ * (PostgreSQL, {@link outboxStore.insertEventsAfterPg}): `ctes` are `name AS (…)` entries of a
+ * WITH list, in order, with their `params`; `last` names the one the outbox lock waits for.
+ */
+export interface PriorWritesPg {
+  ctes: string;
+  params: unknown[];
+  last: string;
+}
+
 /** An outbox row to insert: every column of `events` but its seq (drawn on insert) and `dispatched_at` (left NULL); `trace_context` is NULL with tracing off. */
 export type OutboxInsert = Pick<EventRow, 'id' | 'type' | 'occur_at' | 'operator' | 'project_id' | 'data' | 'trace_context'>;
 
@@ -48,6 +59,27 @@ ORDER BY v.n`,
     }
   },
 
+
+  /**
+   * PostgreSQL: `before` (another store's writes, e.g. a batch of pulls' pull times) and then
+   * these outbox rows, in ONE statement: one round trip and no BEGIN or COMMIT, and atomic as
+   * every statement is (its own transaction). The ordering lock and pg_notify come after `before`
+   * has run (they wait for `before.last`), as in a transaction that writes first and appends last.
+   */
+  async insertEventsAfterPg(db: Executor, before: PriorWritesPg, rows: readonly OutboxInsert[], lockKey: number): Promise<void> {
+    const params: unknown[] = [...before.params, lockKey];
+    rows.forEach((r, n) => params.push(n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data, r.trace_context));
+    await run(
+      db,
+      `WITH ${before.ctes},
+l AS (SELECT pg_advisory_xact_lock(?), pg_notify('wharf_outbox', '') WHERE (SELECT count(*) FROM ${before.last}) >= 0)
+INSERT INTO events (id, type, occur_at, operator, project_id, data, trace_context)
+SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data, v.trace_context
+FROM l, (VALUES ${valuesList(db, rows.length, ['integer', 'text', 'text', 'bigint', 'text', 'integer', 'text', 'text'])}) AS v(n, id, type, occur_at, operator, project_id, data, trace_context)
+ORDER BY v.n`,
+      params,
+    );
+  },
 
   /** Up to `limit` outbox rows with `seq > afterSeq`, oldest first. */
   eventsAfter(db: Executor, afterSeq: number, limit: number): Promise<EventRow[]> {

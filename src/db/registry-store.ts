@@ -11,7 +11,8 @@
  */
 import type { ArtifactReferenceRow, ArtifactRow, ProjectRow, RepositoryRow } from './schema.ts';
 import { columnAliases, query, queryNamed, run, valuesList, type Executor } from './sql.ts';
-import { isPostgres } from './dialect.ts';
+import { intListSql, isPostgres } from './dialect.ts';
+import type { PriorWritesPg } from './outbox-store.ts';
 
 /** The rows a manifest request names; null where the row does not exist (an absent project means none of them). */
 export interface ManifestTarget {
@@ -153,7 +154,51 @@ export type NewArtifactReference = Omit<ArtifactReferenceRow, 'id' | 'artifact_i
 /** Most references {@link registryStore.insertArtifactPg} takes in its one statement. */
 export const artifactRefsPg = 100;
 
+/** The writes of a batch of pulls (see {@link registryStore.pullWritesPg}), each list in key order. */
+export interface PullWrites {
+  /** [repository id, pulls to add to its pull_count], by id. */
+  repositories: ReadonlyArray<readonly [number, number]>;
+  /** [artifact id, its newest pull time], by id. */
+  artifacts: ReadonlyArray<readonly [number, number]>;
+  /** The tags pulled by name, with their newest pull time, by repository id and name. */
+  tags: ReadonlyArray<{ repositoryId: number; tag: string; now: number }>;
+}
+
 export const registryStore = {
+  /**
+   * PostgreSQL: a batch of pulls' writes (pull counts, then the artifacts' and the tags' pull
+   * times) as the CTEs of one statement that the outbox's INSERT completes
+   * (outboxStore.insertEventsAfterPg). Each waits for the one before it (`(SELECT count(*) FROM
+   * …)`, evaluated once before it runs), and each takes its rows in the lists' key order, so the
+   * row locks come in the order a push takes them: repositories, artifacts, tags.
+   */
+  pullWritesPg(w: PullWrites): PriorWritesPg {
+    const { repositories: repos, artifacts: arts, tags } = w;
+    return {
+      ctes: `pr AS (UPDATE repositories AS r SET pull_count = r.pull_count + v.n
+  FROM unnest(?::integer[], ?::bigint[]) AS v(id, n) WHERE r.id = v.id RETURNING r.id),
+pa AS (UPDATE artifacts AS a SET pull_time = v.t
+  FROM unnest(?::integer[], ?::bigint[]) AS v(id, t) WHERE a.id = v.id AND (SELECT count(*) FROM pr) >= 0 RETURNING a.id),
+pt AS (UPDATE tags AS t SET pull_time = v.t
+  FROM unnest(?::integer[], ?::text[], ?::bigint[]) AS v(rid, name, t) WHERE t.repository_id = v.rid AND t.name = v.name AND (SELECT count(*) FROM pa) >= 0 RETURNING t.id)`,
+      params: [repos.map((r) => r[0]), repos.map((r) => r[1]), arts.map((a) => a[0]), arts.map((a) => a[1]), tags.map((t) => t.repositoryId), tags.map((t) => t.tag), tags.map((t) => t.now)],
+      last: 'pt',
+    };
+  },
+
+  /** The names of the tags of each of these artifacts, sorted: artifact id → names (absent: none). */
+  async tagNames(db: Executor, artifactIds: readonly number[]): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    if (artifactIds.length === 0) return out;
+    const rows = await query<{ artifact_id: number; name: string }>(db, `SELECT artifact_id, name FROM tags WHERE artifact_id IN (${intListSql(db)}) ORDER BY artifact_id, name`, [JSON.stringify(artifactIds)]);
+    for (const r of rows) {
+      const list = out.get(r.artifact_id);
+      if (list) list.push(r.name);
+      else out.set(r.artifact_id, [r.name]);
+    }
+    return out;
+  },
+
   /**
    * Sets the repository's update_time and returns its row (one UPDATE … RETURNING: the read and
    * the write of a push, and the row lock, at once); null when no repository has that name.

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Kysely, Transaction } from 'kysely';
-import { isPostgres, outboxStore, type Database, type EventRow, type Notifications } from '../db/index.ts';
+import { isPostgres, outboxStore, type Database, type EventRow, type Notifications, type OutboxInsert, type PriorWritesPg } from '../db/index.ts';
 import type { NewEvent, WharfEvent } from './catalog.ts';
 import { eventId } from './event-id.ts';
 import { traceparent } from '../observability/index.ts';
@@ -62,20 +62,34 @@ export class Outbox {
     await this.write(trx, events);
   }
 
+  /**
+   * PostgreSQL: runs `before` (another store's writes, as CTEs: db/outbox-store.ts,
+   * `insertEventsAfterPg`) and records `events` after them, in ONE statement outside any
+   * transaction: what a transaction of those writes and {@link appendMany} does, in one round trip.
+   */
+  async appendAfterPg(db: Kysely<Database>, before: PriorWritesPg, events: readonly NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await outboxStore.insertEventsAfterPg(db, before, rowsOf(events).rows, outboxLockKey);
+    if (this.wakeOnAppend) setImmediate(() => this.signal.emit('appended'));
+  }
+
   /** Inserts the rows (db/outbox-store.ts: on PostgreSQL with the ordering lock and pg_notify) and signals this process's consumers. */
   private async write(trx: DbOrTrx, events: readonly NewEvent[]): Promise<WharfEvent[]> {
     if (events.length === 0) return [];
-    const full = events.map((event) => ({ ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() }) as WharfEvent);
-    // The writer's span (the manifest PUT's, say), so that the dispatch joins its trace; NULL with tracing off.
-    const trace_context = traceparent();
-    await outboxStore.insertEvents(
-      trx,
-      full.map((e) => ({ id: e.id, type: e.type, occur_at: e.occurAt, operator: e.operator, project_id: 'project' in e && e.project ? e.project.id : null, data: JSON.stringify(e), trace_context })),
-      outboxLockKey,
-    );
+    const { full, rows } = rowsOf(events);
+    await outboxStore.insertEvents(trx, rows, outboxLockKey);
     if (this.wakeOnAppend) setImmediate(() => this.signal.emit('appended'));
     return full;
   }
+}
+
+/** The events with their ids and times, and their outbox rows. */
+function rowsOf(events: readonly NewEvent[]): { full: WharfEvent[]; rows: OutboxInsert[] } {
+  const full = events.map((event) => ({ ...event, id: eventId(), occurAt: event.occurAt ?? Date.now() }) as WharfEvent);
+  // The writer's span (the manifest PUT's, say), so that the dispatch joins its trace; NULL with tracing off.
+  const trace_context = traceparent();
+  const rows = full.map((e) => ({ id: e.id, type: e.type, occur_at: e.occurAt, operator: e.operator, project_id: 'project' in e && e.project ? e.project.id : null, data: JSON.stringify(e), trace_context }));
+  return { full, rows };
 }
 
 /** Decodes an outbox row back into its event. */

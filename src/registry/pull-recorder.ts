@@ -8,7 +8,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import { isTransientConflict, type ArtifactRow, type Database, type ProjectRow, type RepositoryRow } from '../db/index.ts';
+import { isPostgres, isTransientConflict, registryStore, type ArtifactRow, type Database, type ProjectRow, type PullWrites, type RepositoryRow } from '../db/index.ts';
 import type { NewEvent, Outbox } from '../events/index.ts';
 import { projectRef, repositoryRef } from './repositories.ts';
 import type { CallContext } from './types.ts';
@@ -119,7 +119,8 @@ export class PullRecorder {
   private async write(batch: Pending[]): Promise<void> {
     if (batch.length === 0) return;
     try {
-      await this.transact((trx) => this.writeBatch(trx, batch));
+      if (isPostgres(this.db)) await this.retrying(() => this.writeBatchPg(batch));
+      else await this.retrying(() => this.db.transaction().execute((trx) => this.writeBatch(trx, batch)));
     } catch (err) {
       this.logger.error({ err, pulls: batch.length }, 'recording a batch of manifest pulls failed');
       for (const p of batch) p.reject(err);
@@ -128,63 +129,44 @@ export class PullRecorder {
     for (const p of batch) p.resolve();
   }
 
+  /** SQLite: the batch's writes and events in the transaction `trx`. */
   private async writeBatch(trx: Trx, batch: Pending[]): Promise<void> {
-    // Per artifact and tag the newest pull time wins; per repository the pulls add up.
-    const artifactTimes = new Map<number, number>();
-    const tagTimes = new Map<string, { repositoryId: number; tag: string; now: number }>();
-    const repoCounts = new Map<number, number>();
-    for (const { record: r, now } of batch) {
-      artifactTimes.set(r.artifact.id, Math.max(artifactTimes.get(r.artifact.id) ?? 0, now));
-      if (r.tag !== null) {
-        const key = `${r.repository.id}\u0000${r.tag}`;
-        const prev = tagTimes.get(key);
-        if (!prev || prev.now < now) tagTimes.set(key, { repositoryId: r.repository.id, tag: r.tag, now });
-      }
-      repoCounts.set(r.repository.id, (repoCounts.get(r.repository.id) ?? 0) + 1);
-    }
-    // Row locks in one order (PostgreSQL): repositories, artifacts, tags, each by key, as a push
-    // takes them (its repository, then its artifact, then its tag), and the outbox lock last
-    // (appendMany), so batches of two instances and pushes wait for each other without deadlocks.
-    for (const [id, n] of [...repoCounts].sort((x, y) => x[0] - y[0])) {
+    const w = pullWrites(batch);
+    // Row locks in one order: repositories, artifacts, tags, each by key, as a push takes them
+    // (its repository, then its artifact, then its tag), and the outbox's last (appendMany).
+    for (const [id, n] of w.repositories) {
       await trx.updateTable('repositories').set((eb) => ({ pull_count: eb('pull_count', '+', n) })).where('id', '=', id).execute();
     }
-    for (const [id, now] of [...artifactTimes].sort((x, y) => x[0] - y[0])) await trx.updateTable('artifacts').set({ pull_time: now }).where('id', '=', id).execute();
-    const tagRows = [...tagTimes.values()].sort((x, y) => x.repositoryId - y.repositoryId || (x.tag < y.tag ? -1 : x.tag > y.tag ? 1 : 0));
-    for (const t of tagRows) {
+    for (const [id, now] of w.artifacts) await trx.updateTable('artifacts').set({ pull_time: now }).where('id', '=', id).execute();
+    for (const t of w.tags) {
       await trx.updateTable('tags').set({ pull_time: t.now }).where('repository_id', '=', t.repositoryId).where('name', '=', t.tag).execute();
     }
-    const tagLists = new Map<number, string[]>();
-    const events: NewEvent[] = [];
-    for (const { record: r, now } of batch) {
-      let tags = tagLists.get(r.artifact.id);
-      if (!tags) {
-        tags = (await trx.selectFrom('tags').select('name').where('artifact_id', '=', r.artifact.id).orderBy('name').execute()).map((t) => t.name);
-        tagLists.set(r.artifact.id, tags);
-      }
-      const a = r.artifact;
-      events.push({
-        type: 'PULL_ARTIFACT',
-        operator: r.ctx.actor.username,
-        request: r.ctx.request,
-        occurAt: now,
-        project: projectRef(r.project),
-        repository: repositoryRef(r.repository),
-        artifact: { digest: a.digest, mediaType: a.media_type, size: a.size, tag: r.tag, tags, artifactType: a.artifact_type },
-      });
-    }
     // One multi-row INSERT for the batch's events, in the batch's order.
-    await this.outbox.appendMany(trx, events);
+    await this.outbox.appendMany(trx, pullEvents(batch, await registryStore.tagNames(trx, w.artifacts.map((a) => a[0]))));
   }
 
   /**
-   * Runs `fn` in one transaction, retrying while the database is busy or locked (SQLite), or when
-   * PostgreSQL ended it as a deadlock victim (40P01: another instance's batch updated the same
-   * repositories and artifacts in another order) or a serialization failure (40001).
+   * PostgreSQL: the artifacts' tag lists, then the batch's writes and events in ONE statement
+   * (registryStore.pullWritesPg, Outbox.appendAfterPg), with the row locks in the same order as
+   * above and the outbox lock last, so batches of two instances and pushes wait for each other
+   * without deadlocks: two round trips per batch instead of seven (BEGIN, three UPDATEs, the tag
+   * lists, the INSERT, COMMIT).
    */
-  private async transact(fn: (trx: Trx) => Promise<void>): Promise<void> {
+  private async writeBatchPg(batch: Pending[]): Promise<void> {
+    const w = pullWrites(batch);
+    const tags = await registryStore.tagNames(this.db, w.artifacts.map((a) => a[0]));
+    await this.outbox.appendAfterPg(this.db, registryStore.pullWritesPg(w), pullEvents(batch, tags));
+  }
+
+  /**
+   * Runs `fn`, again while the database is busy or locked (SQLite), or when PostgreSQL ended it
+   * as a deadlock victim (40P01: another instance's batch updated the same repositories and
+   * artifacts in another order) or a serialization failure (40001).
+   */
+  private async retrying(fn: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.db.transaction().execute(fn);
+        await fn();
         return;
       } catch (err) {
         if (attempt >= maxAttempts || !isTransientConflict(err)) throw err;
@@ -192,4 +174,42 @@ export class PullRecorder {
       }
     }
   }
+}
+
+/** What a batch writes besides its events, in key order: per artifact and tag the newest pull time wins; per repository the pulls add up. */
+function pullWrites(batch: readonly Pending[]): PullWrites {
+  const artifacts = new Map<number, number>();
+  const tagTimes = new Map<string, { repositoryId: number; tag: string; now: number }>();
+  const repositories = new Map<number, number>();
+  for (const { record: r, now } of batch) {
+    artifacts.set(r.artifact.id, Math.max(artifacts.get(r.artifact.id) ?? 0, now));
+    if (r.tag !== null) {
+      const key = `${r.repository.id}\u0000${r.tag}`;
+      const prev = tagTimes.get(key);
+      if (!prev || prev.now < now) tagTimes.set(key, { repositoryId: r.repository.id, tag: r.tag, now });
+    }
+    repositories.set(r.repository.id, (repositories.get(r.repository.id) ?? 0) + 1);
+  }
+  const byKey = (x: readonly [number, number], y: readonly [number, number]) => x[0] - y[0];
+  return {
+    repositories: [...repositories].sort(byKey),
+    artifacts: [...artifacts].sort(byKey),
+    tags: [...tagTimes.values()].sort((x, y) => x.repositoryId - y.repositoryId || (x.tag < y.tag ? -1 : x.tag > y.tag ? 1 : 0)),
+  };
+}
+
+/** The batch's PULL_ARTIFACT events, in its order; `tags`: each artifact's tag names. */
+function pullEvents(batch: readonly Pending[], tags: ReadonlyMap<number, string[]>): NewEvent[] {
+  return batch.map(({ record: r, now }) => {
+    const a = r.artifact;
+    return {
+      type: 'PULL_ARTIFACT',
+      operator: r.ctx.actor.username,
+      request: r.ctx.request,
+      occurAt: now,
+      project: projectRef(r.project),
+      repository: repositoryRef(r.repository),
+      artifact: { digest: a.digest, mediaType: a.media_type, size: a.size, tag: r.tag, tags: tags.get(a.id) ?? [], artifactType: a.artifact_type },
+    };
+  });
 }
