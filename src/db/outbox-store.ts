@@ -143,14 +143,16 @@ ORDER BY v.n`,
   },
 
   /**
-   * How many events consumer `name` has still to handle: those after its cursor plus its parked
-   * ones (a range count on the primary key; the webhook dispatcher's pending gauge).
+   * How many events consumer `name` has still to handle: those after its cursor (or after
+   * `position`, where its runner is when that is further: past events it had nothing to do with,
+   * its stored cursor following later) plus its parked ones (a range count on the primary key;
+   * the webhook dispatcher's pending gauge).
    */
-  async pendingCount(db: Executor, name: string): Promise<number> {
+  async pendingCount(db: Executor, name: string, position = 0): Promise<number> {
     const [r] = await query<{ n: number }>(
       db,
-      `SELECT (SELECT count(*) FROM events WHERE seq > coalesce((SELECT seq FROM outbox_cursors WHERE name = ?), 0)) + (SELECT count(*) FROM outbox_parked WHERE consumer = ?) AS n`,
-      [name, name],
+      `SELECT (SELECT count(*) FROM events WHERE seq > coalesce((SELECT seq FROM outbox_cursors WHERE name = ?), 0) AND seq > ?) + (SELECT count(*) FROM outbox_parked WHERE consumer = ?) AS n`,
+      [name, position, name],
     );
     return Number(r?.n ?? 0);
   },

@@ -253,6 +253,19 @@ export const webhookDeliveryStore = {
   },
 
   /**
+   * The project and event types (a JSON array) of each enabled policy with an enabled target:
+   * what can receive anything now, the rows {@link subscribedTargets} picks from.
+   */
+  subscriptions(db: Executor): Promise<Array<{ project_id: number | null; event_types: string }>> {
+    return query(
+      db,
+      `SELECT DISTINCT p.project_id AS project_id, p.event_types AS event_types FROM webhook_policies AS p
+WHERE p.enabled = 1 AND EXISTS (SELECT 1 FROM webhook_targets AS t WHERE t.policy_id = p.id AND t.enabled = 1)`,
+      [],
+    );
+  },
+
+  /**
    * Due, unleased tasks oldest first, leaving out the targets in `exclude.targets` and the projects
    * (project keys) in `exclude.projects`: those at their concurrency cap. With `after`, tasks an
    * earlier scan saw (due by `after.at`, id up to `after.maxId`) are not read again.

@@ -35,9 +35,10 @@
  * Two savings under load, neither weakening the above:
  *   - the consumers of a runner share one read of the outbox's tail and one decoding of each
  *     event (./outbox-tail.ts); the events handed to `handle` are frozen and shared;
- *   - a batch with nothing a consumer wants moves its cursor in memory only; the stored cursor
- *     follows with the next batch it handles, or within `deferMs` (default 1 s), or at stop. A
- *     crash before that reads those events again, and again they are nothing to it.
+ *   - a batch with nothing a consumer wants (none of its types, or its `wants` says no) moves its
+ *     cursor in memory only; the stored cursor follows with the next batch it handles, or within
+ *     `deferMs` (default 1 s), or at stop. A crash before that reads those events again, and
+ *     they are judged again.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
@@ -62,6 +63,13 @@ export interface Consumer {
   types: readonly WharfEvent['type'][] | 'all';
   /** Applies a batch inside `trx`, the transaction that moves the cursor past it; may return an after-commit callback. */
   handle(batch: readonly OutboxRecord[], trx: Transaction<Database>): Promise<void | (() => void)>;
+  /**
+   * Asked, outside any transaction, before a batch's transaction: false when, as things stand,
+   * `handle` would do nothing with any of these records (the dispatcher: no enabled policy
+   * subscribes to their types). The cursor then moves past them as past events of other types
+   * (in memory, stored later), and the transaction is not run. Absent: every batch is handled.
+   */
+  wants?(batch: readonly OutboxRecord[]): Promise<boolean>;
   /** Events read per batch, i.e. per transaction (default 100). */
   batchSize?: number;
   /** Poll interval, ms (default: the runner's). */
@@ -76,8 +84,8 @@ export interface Consumer {
    * Wharf, so scan-on-push, replication, preheat and the audit log must not act on them.
    */
   relayed?: boolean;
-  /** Called after every round (gauges). */
-  afterRound?: () => void | Promise<void>;
+  /** Called after every round (gauges), with the seq the runner has got to (the stored cursor, or past it). */
+  afterRound?: (position: number) => void | Promise<void>;
 }
 
 /** What the runner needs. */
@@ -204,7 +212,7 @@ export class ConsumerRunner {
       if (rows.length < batchSize) break;
     }
     if (state.deferredAt !== null && performance.now() - state.deferredAt >= (this.deps.deferMs ?? 1000)) await this.storeDeferred(state);
-    await c.afterRound?.();
+    await c.afterRound?.(state.cursor ?? 0);
     return handled;
   }
 
@@ -235,7 +243,7 @@ export class ConsumerRunner {
     const from = state.stored;
     if (from === null) throw new CursorMoved();
     const batch = this.wanted(state, rows);
-    if (batch.length === 0) {
+    if (batch.length === 0 || (c.wants && !(await c.wants(batch)))) {
       state.cursor = to;
       state.deferredAt ??= performance.now();
       return 0;

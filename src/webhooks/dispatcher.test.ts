@@ -234,6 +234,63 @@ test('each execution stores its body and the format headers it was rendered with
   }
 });
 
+test('events no enabled policy subscribes to cost no transaction; a policy added later gets the events after it', async () => {
+  const f = await fixture(1);
+  try {
+    const k = f.db.kysely;
+    let transactions = 0;
+    const begin = k.transaction.bind(k);
+    k.transaction = () => {
+      transactions++;
+      return begin();
+    };
+    const appendPulls = (n: number, projectId: number) =>
+      k.transaction().execute(async (trx) => {
+        for (let i = 0; i < n; i++) {
+          await f.outbox.append(trx, { type: 'PULL_ARTIFACT', operator: 'admin', project: { ...project, id: projectId }, repository: { id: 1, name: 'library/a', creationTime: null }, artifact: { digest: `sha256:${'c'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1, tag: 'v1', tags: ['v1'], artifactType: null } });
+        }
+      });
+    const subscribe = async (projectId: number | null) => {
+      const policy = await k
+        .insertInto('webhook_policies')
+        .values({ project_id: projectId, name: `pulls-${projectId}`, description: '', enabled: 1, event_types: '["PULL_ARTIFACT"]', repo_filters: '[]', tag_filters: '[]', creator: '', creation_time: 1, update_time: 1 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await k
+        .insertInto('webhook_targets')
+        .values({ policy_id: policy.id, position: 0, type: 'http', address: 'http://127.0.0.1:9/pulls', payload_format: 'Default', options: '{}', auth_header: '', skip_cert_verify: 0, secret: '', headers: '{}', timeout_ms: null, enabled: 1, failing_since: null, disabled_reason: null })
+        .execute();
+    };
+    for (const name of ['library', 'team']) {
+      await k.insertInto('projects').values({ name, public: 1, owner_id: null, storage_limit: -1, metadata: '{}', creation_time: 1, update_time: 1, registry_id: null }).execute();
+    }
+    const [one, two] = (await k.selectFrom('projects').select('id').where('name', 'in', ['library', 'team']).orderBy('name').execute()).map((p) => p.id);
+    assert.ok(one !== undefined && two !== undefined);
+    const d = dispatcherOn(f);
+    await appendPulls(30, one);
+    transactions = 0;
+    assert.equal(await d.runOnce(), 0);
+    assert.equal(transactions, 0, 'pulls no policy subscribes to: no transaction');
+    assert.deepEqual(await counts(f), { executions: 0, tasks: 0, pending: 0, pairs: 0 });
+    // Another project's policy for pulls: still nothing to do with this project's pulls.
+    await subscribe(two);
+    await appendPulls(10, one);
+    transactions = 0;
+    assert.equal(await d.runOnce(), 0);
+    assert.equal(transactions, 0);
+    // A policy of this project: the pulls after it are dispatched (the earlier ones were passed by).
+    await subscribe(one);
+    await appendPulls(5, one);
+    assert.equal(await d.runOnce(), 5);
+    assert.deepEqual(await counts(f), { executions: 5, tasks: 5, pending: 0, pairs: 5 });
+    await appendPulls(3, two);
+    assert.equal(await d.runOnce(), 3, 'and the other project now has its pulls delivered too');
+    assert.equal((await counts(f)).executions, 8);
+  } finally {
+    await f.close();
+  }
+});
+
 test('per-row rules hold inside a batch: operational events, unreadable data, notifications off', async () => {
   const f = await fixture(1);
   try {

@@ -154,6 +154,13 @@ export function webhookDispatcher(deps: DispatcherDeps): Consumer {
     batchSize: deps.batchSize ?? 100,
     pollMs: deps.pollMs ?? 200,
     coalesceMs: deps.coalesceMs,
+    // A batch no enabled policy subscribes to (the pulls, often) costs one read, not a transaction.
+    async wants(batch) {
+      const deliverable = batch.filter((r) => r.row.dispatched_at === null && r.row.type !== 'WEBHOOK_TARGET_DISABLED');
+      if (deliverable.length === 0) return false;
+      const subscriptions = await webhookDeliveryStore.subscriptions(deps.db);
+      return deliverable.some((r) => subscriptions.some((p) => (p.project_id === null || p.project_id === r.row.project_id) && storedStringArray(p.event_types).includes(r.row.type)));
+    },
     async handle(batch, trx) {
       // The consumer batch's span links the events' traces (a batch holds events of many traces).
       const r = tracingActive()
@@ -164,13 +171,13 @@ export function webhookDispatcher(deps: DispatcherDeps): Consumer {
         if (r.created > 0) deps.onDeliveries?.();
       };
     },
-    async afterRound() {
+    async afterRound(position) {
       // Rounds run at every poll, so the gauge is never staler than `pendingEveryMs` plus a poll.
       if (!deps.onPending) return;
       const now = performance.now();
       if (now - pendingCountedAt < (deps.pendingEveryMs ?? 1000)) return;
       pendingCountedAt = now;
-      deps.onPending(await outboxStore.pendingCount(deps.db, dispatcherName));
+      deps.onPending(await outboxStore.pendingCount(deps.db, dispatcherName, position));
     },
   };
 }
