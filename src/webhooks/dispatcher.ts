@@ -156,10 +156,10 @@ export function webhookDispatcher(deps: DispatcherDeps): Consumer {
     coalesceMs: deps.coalesceMs,
     // A batch no enabled policy subscribes to (the pulls, often) costs one read, not a transaction.
     async wants(batch) {
-      const deliverable = batch.filter((r) => r.row.dispatched_at === null && r.row.type !== 'WEBHOOK_TARGET_DISABLED');
-      if (deliverable.length === 0) return false;
-      const subscriptions = await webhookDeliveryStore.subscriptions(deps.db);
-      return deliverable.some((r) => subscriptions.some((p) => (p.project_id === null || p.project_id === r.row.project_id) && storedStringArray(p.event_types).includes(r.row.type)));
+      const records = deliverable(batch);
+      if (records.length === 0) return false;
+      const subscriptions = (await webhookDeliveryStore.subscriptions(deps.db)).map((p) => ({ projectId: p.project_id, types: new Set(storedStringArray(p.event_types)) }));
+      return records.some((r) => subscriptions.some((p) => (p.projectId === null || p.projectId === r.row.project_id) && p.types.has(r.row.type)));
     },
     async handle(batch, trx) {
       // The consumer batch's span links the events' traces (a batch holds events of many traces).
@@ -182,6 +182,11 @@ export function webhookDispatcher(deps: DispatcherDeps): Consumer {
   };
 }
 
+/** The records of `batch` that may be delivered: not marked dispatched (before an upgrade), not operational events. */
+function deliverable(batch: readonly OutboxRecord[]): OutboxRecord[] {
+  return batch.filter((r) => r.row.dispatched_at === null && r.row.type !== 'WEBHOOK_TARGET_DISABLED');
+}
+
 /**
  * Inside the consumer's transaction: unless notifications are off, renders and inserts the
  * deliveries of the events of `batch` that are neither marked dispatched (before an upgrade) nor
@@ -189,11 +194,11 @@ export function webhookDispatcher(deps: DispatcherDeps): Consumer {
  */
 async function dispatchBatch(deps: DispatcherDeps, batch: readonly OutboxRecord[], trx: Transaction<Database>): Promise<BatchResult> {
   const now = Date.now();
-  const deliverable = batch.filter((r) => r.row.dispatched_at === null && r.row.type !== 'WEBHOOK_TARGET_DISABLED');
-  if (deliverable.length === 0 || !(await notificationsEnabled(trx))) return { executions: 0, created: 0 };
+  const records = deliverable(batch);
+  if (records.length === 0 || !(await notificationsEnabled(trx))) return { executions: 0, created: 0 };
   const subscribed = new Map<string, Subscribed[]>();
   const planned: Planned[] = [];
-  for (const { row, event } of deliverable) {
+  for (const { row, event } of records) {
     if (!event) {
       // Unreadable data can never be delivered; retrying it would only fill the log.
       deps.logger.error({ event_seq: row.seq, event_id: row.id }, 'outbox event data is not valid JSON; passing it over without deliveries');
