@@ -27,6 +27,29 @@ export interface PriorWritesPg {
 /** An outbox row to insert: every column of `events` but its seq (drawn on insert) and `dispatched_at` (left NULL); `trace_context` is NULL with tracing off. */
 export type OutboxInsert = Pick<EventRow, 'id' | 'type' | 'occur_at' | 'operator' | 'project_id' | 'data' | 'trace_context'>;
 
+/** PostgreSQL: the outbox's ordering lock (its key the one parameter) and the wake-up of every instance at COMMIT. */
+const pgLock = `SELECT pg_advisory_xact_lock(?), pg_notify('wharf_outbox', '')`;
+
+/**
+ * PostgreSQL: the INSERT of `count` rows ({@link pgRowParams}) from a VALUES list, joined with
+ * `lock` (the FROM item of {@link pgLock}'s row), so the lock is taken before any row draws its
+ * seq; rows draw in the order `n`.
+ */
+function pgInsert(db: Executor, count: number, lock: string): string {
+  return `INSERT INTO events (id, type, occur_at, operator, project_id, data, trace_context)
+SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data, v.trace_context
+FROM ${lock},
+  (VALUES ${valuesList(db, count, ['integer', 'text', 'text', 'bigint', 'text', 'integer', 'text', 'text'])}) AS v(n, id, type, occur_at, operator, project_id, data, trace_context)
+ORDER BY v.n`;
+}
+
+/** The parameters of {@link pgInsert}'s VALUES list. */
+function pgRowParams(rows: readonly OutboxInsert[]): unknown[] {
+  const params: unknown[] = [];
+  rows.forEach((r, n) => params.push(n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data, r.trace_context));
+  return params;
+}
+
 export const outboxStore = {
   /**
    * Inserts outbox rows in order, in `db` (the transaction of the change they describe). On
@@ -40,25 +63,13 @@ export const outboxStore = {
     for (const part of chunks(rows)) {
       const params: unknown[] = [];
       if (pg) {
-        params.push(lockKey);
-        part.forEach((r, n) => params.push(n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data, r.trace_context));
-        // The lock is taken before any row draws its seq; rows draw in the order `n`.
-        await run(
-          db,
-          `INSERT INTO events (id, type, occur_at, operator, project_id, data, trace_context)
-SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data, v.trace_context
-FROM (SELECT pg_advisory_xact_lock(?), pg_notify('wharf_outbox', '')) AS l,
-  (VALUES ${valuesList(db, part.length, ['integer', 'text', 'text', 'bigint', 'text', 'integer', 'text', 'text'])}) AS v(n, id, type, occur_at, operator, project_id, data, trace_context)
-ORDER BY v.n`,
-          params,
-        );
+        await run(db, pgInsert(db, part.length, `(${pgLock}) AS l`), [lockKey, ...pgRowParams(part)]);
       } else {
         for (const r of part) params.push(r.id, r.type, r.occur_at, r.operator, r.project_id, r.data, r.trace_context);
         await run(db, `INSERT INTO events (id, type, occur_at, operator, project_id, data, trace_context) VALUES ${valuesList(db, part.length, ['text', 'text', 'bigint', 'text', 'integer', 'text', 'text'])}`, params);
       }
     }
   },
-
 
   /**
    * PostgreSQL: `before` (another store's writes, e.g. a batch of pulls' pull times) and then
@@ -67,17 +78,12 @@ ORDER BY v.n`,
    * has run (they wait for `before.last`), as in a transaction that writes first and appends last.
    */
   async insertEventsAfterPg(db: Executor, before: PriorWritesPg, rows: readonly OutboxInsert[], lockKey: number): Promise<void> {
-    const params: unknown[] = [...before.params, lockKey];
-    rows.forEach((r, n) => params.push(n, r.id, r.type, r.occur_at, r.operator, r.project_id, r.data, r.trace_context));
     await run(
       db,
       `WITH ${before.ctes},
-l AS (SELECT pg_advisory_xact_lock(?), pg_notify('wharf_outbox', '') WHERE (SELECT count(*) FROM ${before.last}) >= 0)
-INSERT INTO events (id, type, occur_at, operator, project_id, data, trace_context)
-SELECT v.id, v.type, v.occur_at, v.operator, v.project_id, v.data, v.trace_context
-FROM l, (VALUES ${valuesList(db, rows.length, ['integer', 'text', 'text', 'bigint', 'text', 'integer', 'text', 'text'])}) AS v(n, id, type, occur_at, operator, project_id, data, trace_context)
-ORDER BY v.n`,
-      params,
+l AS (${pgLock} WHERE (SELECT count(*) FROM ${before.last}) >= 0)
+${pgInsert(db, rows.length, 'l')}`,
+      [...before.params, lockKey, ...pgRowParams(rows)],
     );
   },
 

@@ -631,7 +631,7 @@ function manifestUnknown(repo: RepoName, ref: Reference): Error {
 
 /** The tags of an artifact, in lexical order. */
 async function tagsOf(trx: Trx, artifactId: number): Promise<string[]> {
-  return (await trx.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute()).map((r) => r.name);
+  return (await registryStore.tagNames(trx, [artifactId])).get(artifactId) ?? [];
 }
 
 /** The event view of an artifact row. */
