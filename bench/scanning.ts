@@ -29,9 +29,12 @@
  * Each scan runs in a fresh child process (`--child`), after a warm-up scan of W: idle RSS is read
  * after a GC, the peak is /proc/self/status VmHWM after resetting it (`clear_refs` 5) right before
  * the scan; a 10 ms sampler of the RSS is kept as a cross-check. Each measure is the median of
- * `runs` children. Two sources: `http` (the scanner's RegistryClient against a local read-only
- * registry serving the layout's blobs over HTTP, as from Wharf) and `file` (the analyzer over the
- * blob files, no HTTP) to separate the pull from the analysis.
+ * `runs` children. Three sources: `http` (the scanner's RegistryClient against a local read-only
+ * registry serving the layout's blobs over HTTP, as `wharf scanner` pulls from a registry),
+ * `local` (the RegistryClient's in-process pull, as the built-in scanner of `wharf serve` reads
+ * its own filesystem store: each layer handed to the decoder as an open file, its digest checked
+ * by a read beside the walk) and `file` (the analyzer over the blob files as streams, no digest
+ * check) to separate the pull from the analysis.
  *
  * End to end (when skopeo is installed): the images pushed to a real `wharf serve` (tsx over src/,
  * its database the benchmark's SQLite file) and scanned through its built-in scanner's adapter API
@@ -56,6 +59,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { git } from './git.ts';
 import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants, createReadStream, createWriteStream, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -68,7 +72,7 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
 import { openDatabase } from '../src/db/index.ts';
 import { analyzeImage, findIgzip, type ImageSource, type Inventory } from '../src/scanning/analyzer/index.ts';
-import { RegistryClient } from '../src/scanning/builtin/index.ts';
+import { RegistryClient, type LocalRegistry } from '../src/scanning/builtin/index.ts';
 import { cycloneDxDocument } from '../src/scanning/sbom/cyclonedx.ts';
 import { spdxDocument } from '../src/scanning/sbom/index.ts';
 import { VulnDb, osvKeyOf, osEcosystem, type OsvKey } from '../src/scanning/vulndb/index.ts';
@@ -400,6 +404,24 @@ async function startBlobServer(layout: OciLayout): Promise<{ url: string; server
   return { url: `http://127.0.0.1:${addr.port}`, server };
 }
 
+/** The registry URL the `local` source's scans name: {@link layoutLocal} serves it. */
+const LOCAL_URL = 'http://wharf.local';
+
+/**
+ * The layout as `wharf serve` reads its own filesystem store in-process (src/api/local-registry.ts
+ * over FsBlobStore): the RegistryClient's in-process pull, layers handed over as open files and
+ * checked beside the walk. Only the credential and permission checks (database reads) are left out.
+ */
+function layoutLocal(layoutDir: string): LocalRegistry {
+  const path = (d: string) => join(layoutDir, 'blobs', 'sha256', d.replace(/^sha256:/, ''));
+  return {
+    serves: (url) => url === LOCAL_URL,
+    manifest: async (_auth, _repo, digest) => ({ body: readFileSync(path(digest)), contentType: OCI_MANIFEST }),
+    blob: async (_auth, _repo, digest) => createReadStream(path(digest), { highWaterMark: readChunkBytes }),
+    blobFile: async (_auth, _repo, digest) => open(path(digest), 'r'),
+  };
+}
+
 /** The analyzer over the layout's blob files (no HTTP). */
 function fileSource(layoutDir: string, layers: Descriptor[]): ImageSource {
   const blob = (d: string) => join(layoutDir, 'blobs', 'sha256', d.replace(/^sha256:/, ''));
@@ -571,7 +593,8 @@ interface ChildJob {
   database: string;
   registryUrl: string;
   layoutDir: string;
-  source: 'http' | 'file';
+  /** `http`: pulled from the blob server; `local`: as `wharf serve` reads its own filesystem store in-process (the layer files handed to the decoders); `file`: the blob files as streams, no digest check. */
+  source: 'http' | 'local' | 'file';
   /** The decoders: `auto` (igzip and the zstd program when installed, as `wharf serve` does) or `builtin` (node:zlib, fzstd). */
   decoders: 'auto' | 'builtin';
   image: { repository: string; digest: string; layers: Descriptor[] };
@@ -624,7 +647,12 @@ async function child(job: ChildJob): Promise<void> {
   let kept: unknown[] = [];
   const scan = async (image: ChildJob['image']): Promise<ScanFigures> => {
     const t0 = performance.now();
-    const source = job.source === 'http' ? (await client.openImage(target, image.repository, image.digest)).source : fileSource(job.layoutDir, image.layers);
+    const source =
+      job.source === 'file'
+        ? fileSource(job.layoutDir, image.layers)
+        : job.source === 'local'
+          ? (await client.openImage({ url: LOCAL_URL, authorization: '', insecure: false }, image.repository, image.digest, { local: layoutLocal(job.layoutDir) })).source
+          : (await client.openImage(target, image.repository, image.digest)).source;
     const t1 = performance.now();
     const cpu = process.cpuUsage();
     const children0 = childrenCpuMs();
@@ -932,7 +960,7 @@ interface ImageResult {
   findings: number;
   floor: Floor & { decompressAndListMBps: number; decompressMBps: number; nodeGunzipMBps?: number; decompressAndListMBperCpuS: number; decompressMBperCpuS: number; nodeGunzipMBperCpuS?: number };
   sources: Record<
-    'http' | 'file' | 'httpBuiltin',
+    'http' | 'local' | 'file' | 'httpBuiltin',
     {
       runs: ChildResult[];
       median: { analyzeMBps: number; analyzeMBperCpuS: number; endToEndMBps: number; pullMs: number; analyzeMs: number; matchMs: number; sbomMs: number; totalMs: number; idleRssMiB: number; peakAboveIdleMiB: number; peakSampledAboveIdleMiB: number; retainedMiB: number };
@@ -1010,7 +1038,7 @@ async function main(): Promise<void> {
           ...(floorRaw.nodeGunzipSeconds !== undefined ? { nodeGunzipMBps: round(bytes / MB / floorRaw.nodeGunzipSeconds) } : {}),
           ...(floorRaw.nodeGunzipCpuSeconds !== undefined ? { nodeGunzipMBperCpuS: round(bytes / MB / floorRaw.nodeGunzipCpuSeconds) } : {}),
         };
-        const measure = async (source: 'http' | 'file', decoders: 'auto' | 'builtin' = 'auto'): Promise<ImageResult['sources']['http']> => {
+        const measure = async (source: ChildJob['source'], decoders: 'auto' | 'builtin' = 'auto'): Promise<ImageResult['sources']['http']> => {
           const runs: ChildResult[] = [];
           for (let i = 0; i < settings.runs; i++) {
             const r = await runChild({
@@ -1028,7 +1056,7 @@ async function main(): Promise<void> {
           return { runs, median: summarize(runs, bytes) };
         };
         // The same HTTP scans with the built-in decoders, side by side with the programs (`auto`) in one run.
-        const sources = { http: await measure('http'), file: await measure('file'), httpBuiltin: await measure('http', 'builtin') };
+        const sources = { http: await measure('http'), local: await measure('local'), file: await measure('file'), httpBuiltin: await measure('http', 'builtin') };
         const first = sources.http.runs[0];
         byImage[im.key] = {
           image: im.key,
@@ -1061,6 +1089,8 @@ async function main(): Promise<void> {
       ['packages / findings', ...columns.map((c) => `${f(c.r?.packages)} / ${f(c.r?.findings)}`), `>= ${targets.packages} packages (B)`],
       ['analyze MB/s, pulled over HTTP (scanner path)', ...columns.map((c) => f(c.r?.sources.http.median.analyzeMBps)), `>= ${targets.layerThroughputMBps}`],
       ['analyze MB/s, pulled over HTTP, built-in decoders (zlib, fzstd)', ...columns.map((c) => f(c.r?.sources.httpBuiltin.median.analyzeMBps)), ''],
+      ['analyze MB/s, in-process from the filesystem store (wharf serve\u2019s path)', ...columns.map((c) => f(c.r?.sources.local.median.analyzeMBps)), `>= ${targets.layerThroughputMBps}`],
+      ['analyze MB per CPU-second (in-process; with the decoders\u2019 CPU)', ...columns.map((c) => f(c.r?.sources.local.median.analyzeMBperCpuS)), ''],
       ['analyze MB/s, blob files (no HTTP)', ...columns.map((c) => f(c.r?.sources.file.median.analyzeMBps)), ''],
       ['analyze MB per CPU-second (HTTP; load-independent)', ...columns.map((c) => f(c.r?.sources.http.median.analyzeMBperCpuS)), ''],
       ['end to end MB/s (pull+analyze+match+SBOMs, HTTP)', ...columns.map((c) => f(c.r?.sources.http.median.endToEndMBps)), ''],
@@ -1079,6 +1109,7 @@ async function main(): Promise<void> {
       ['scan total ms (HTTP)', ...columns.map((c) => f(c.r?.sources.http.median.totalMs)), ''],
       ['idle RSS MiB (after warm-up)', ...columns.map((c) => f(c.r?.sources.http.median.idleRssMiB)), ''],
       ['peak RSS above idle MiB (VmHWM, HTTP)', ...columns.map((c) => f(c.r?.sources.http.median.peakAboveIdleMiB)), `<= ${targets.peakRssAboveIdleMiB}`],
+      ['peak RSS above idle MiB (VmHWM, in-process)', ...columns.map((c) => f(c.r?.sources.local.median.peakAboveIdleMiB)), `<= ${targets.peakRssAboveIdleMiB}`],
       ['peak RSS above idle MiB (VmHWM, files)', ...columns.map((c) => f(c.r?.sources.file.median.peakAboveIdleMiB)), `<= ${targets.peakRssAboveIdleMiB}`],
       ['peak RSS above idle MiB (10 ms samples, HTTP)', ...columns.map((c) => f(c.r?.sources.http.median.peakSampledAboveIdleMiB)), ''],
       ['heap of one scan’s result objects MiB (inventory, findings, SBOMs)', ...columns.map((c) => f(c.r?.sources.http.median.retainedMiB)), ''],

@@ -8,6 +8,7 @@
  * `GET /v2/<name>/manifests/<digest>` (a pull: the permission, the pull gate, the recorded pull)
  * and `GET /v2/<name>/blobs/<digest>` (the permission, the blob's link to the repository).
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { anonymous, type CallContext } from '../auth/index.ts';
 import { fail, parseDigest, parseRepoName } from '../domain/index.ts';
@@ -45,6 +46,11 @@ export function localRegistry(deps: LocalRegistryDeps) {
       const ctx = await context(authorization);
       const m = await deps.registry.getManifest(ctx, parseRepoName(repository), { kind: 'digest', digest: parseDigest(digest) }, true);
       return { body: m.body, contentType: m.mediaType };
+    },
+    async blobFile(authorization: string, repository: string, digest: string): Promise<FileHandle | null> {
+      const ctx = await context(authorization);
+      const opened = await deps.registry.blobFile?.(ctx, parseRepoName(repository), parseDigest(digest));
+      return opened?.file ?? null;
     },
     async blob(authorization: string, repository: string, digest: string, signal: AbortSignal | undefined): Promise<Readable> {
       signal?.throwIfAborted();

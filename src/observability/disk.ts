@@ -199,6 +199,7 @@ class WatchedBlobStore implements BlobStore {
   // The driver's optional methods pass through as they are (present only when the driver has them).
   readonly redirectUrl?: BlobStore['redirectUrl'];
   readonly cleanupIncomplete?: BlobStore['cleanupIncomplete'];
+  readonly openFile?: BlobStore['openFile'];
 
   constructor(
     private readonly inner: BlobStore,
@@ -206,6 +207,7 @@ class WatchedBlobStore implements BlobStore {
   ) {
     if (inner.redirectUrl) this.redirectUrl = inner.redirectUrl.bind(inner);
     if (inner.cleanupIncomplete) this.cleanupIncomplete = inner.cleanupIncomplete.bind(inner);
+    if (inner.openFile) this.openFile = inner.openFile.bind(inner);
   }
 
   /** Runs a write: a failure is noted; a success ends the state when `proves()` says bytes were written. */

@@ -226,7 +226,7 @@ export function withTraceHeaders<H extends Record<string, string>>(headers: H): 
 }
 
 /** The blob store calls that get a span (`blob.<name>`), with the digest or upload id as attribute. */
-const tracedBlobCalls = new Set(['stat', 'read', 'readAll', 'put', 'delete', 'createUpload', 'appendUpload', 'commitUpload', 'deleteUpload']);
+const tracedBlobCalls = new Set(['stat', 'read', 'openFile', 'readAll', 'put', 'delete', 'createUpload', 'appendUpload', 'commitUpload', 'deleteUpload']);
 
 /**
  * `store` with a span around each call at the storage port (put, get, stat, uploads). main.ts

@@ -15,6 +15,7 @@
  *   within the grace period, so a push in flight (blobs done, manifest not yet PUT) is safe.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Action } from '../auth/index.ts';
 import type { ProjectRow } from '../db/index.ts';
@@ -47,7 +48,7 @@ interface HashState {
 
 /** Implements the blob and upload operations of {@link Registry}. */
 export class BlobService
-  implements Pick<Registry, 'blobInfo' | 'blobRedirect' | 'readBlob' | 'deleteBlob' | 'startUpload' | 'mountBlob' | 'appendUpload' | 'uploadState' | 'completeUpload' | 'cancelUpload'>
+  implements Pick<Registry, 'blobInfo' | 'blobRedirect' | 'readBlob' | 'blobFile' | 'deleteBlob' | 'startUpload' | 'mountBlob' | 'appendUpload' | 'uploadState' | 'completeUpload' | 'cancelUpload'>
 {
   private readonly hashes = new Map<string, HashState>();
   /** Per-upload queue: chunks of one upload are applied one at a time. */
@@ -111,6 +112,19 @@ export class BlobService
     if (!(await blobs.stat(digest))) return null;
     const url = await blobs.redirectUrl(digest);
     return url === null ? null : { info, url };
+  }
+
+  /** The blob as an open file after the same checks as a read; null when the driver has no files or the bytes are a manifest's. */
+  async blobFile(ctx: CallContext, repo: RepoName, digest: Digest): Promise<{ info: BlobInfo; file: FileHandle } | null> {
+    const blobs = this.deps.blobs;
+    if (!blobs.openFile) return null;
+    const info = await this.blobInfo(ctx, repo, digest);
+    try {
+      return { info, file: await blobs.openFile(digest) };
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) return null;
+      throw err;
+    }
   }
 
   async readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange): Promise<{ info: BlobInfo; stream: Readable }> {

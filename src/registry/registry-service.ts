@@ -66,6 +66,9 @@ export class RegistryService implements Registry {
   readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange) {
     return this.blobSide.readBlob(ctx, repo, digest, range);
   }
+  blobFile(ctx: CallContext, repo: RepoName, digest: Digest) {
+    return this.blobSide.blobFile(ctx, repo, digest);
+  }
   deleteBlob(ctx: CallContext, repo: RepoName, digest: Digest) {
     return this.blobSide.deleteBlob(ctx, repo, digest);
   }

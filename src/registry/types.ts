@@ -3,6 +3,7 @@
  * Implementations live in this folder; events are written to the outbox inside the same
  * transactions as the changes (see src/events/outbox.ts).
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { CallContext } from '../auth/index.ts';
 import type { ByteRange } from '../storage/index.ts';
@@ -45,6 +46,12 @@ export interface Registry {
   /** A URL to fetch the blob from the storage directly (`storage.redirect`), or null to serve it through `readBlob`. */
   blobRedirect?(ctx: CallContext, repo: RepoName, digest: Digest): Promise<{ info: BlobInfo; url: string } | null>;
   readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange): Promise<{ info: BlobInfo; stream: Readable }>;
+  /**
+   * The blob as an open file, after the same checks as `readBlob`, for an in-process reader (the
+   * built-in scanner); null when the storage has no files (S3) or the bytes live elsewhere (a
+   * manifest's, a proxy project's blob not cached yet): read it with `readBlob` then. The caller closes it.
+   */
+  blobFile?(ctx: CallContext, repo: RepoName, digest: Digest): Promise<{ info: BlobInfo; file: FileHandle } | null>;
   deleteBlob(ctx: CallContext, repo: RepoName, digest: Digest): Promise<void>;
 
   startUpload(ctx: CallContext, repo: RepoName): Promise<UploadState>;

@@ -31,6 +31,7 @@
  * DENIED; the cache's own writes go to the inner registry directly. Deletes, tags created through
  * the API, retention and everything else pass through.
  */
+import type { FileHandle } from 'node:fs/promises';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -385,6 +386,13 @@ export class ProxyCacheRegistry implements Registry {
     if (!this.inner.blobRedirect) return null;
     if (!(await this.proxyOf(repo))) return this.inner.blobRedirect(ctx, repo, digest);
     return orAbsent(blobAbsent, async () => (this.inner.blobRedirect ? this.inner.blobRedirect(ctx, repo, digest) : null));
+  }
+
+  async blobFile(ctx: CallContext, repo: RepoName, digest: Digest): Promise<{ info: BlobInfo; file: FileHandle } | null> {
+    if (!this.inner.blobFile) return null;
+    if (!(await this.proxyOf(repo))) return this.inner.blobFile(ctx, repo, digest);
+    // Not cached yet: null, and readBlob fetches it upstream.
+    return orAbsent(blobAbsent, async () => (this.inner.blobFile ? this.inner.blobFile(ctx, repo, digest) : null));
   }
 
   async readBlob(ctx: CallContext, repo: RepoName, digest: Digest, range?: ByteRange): Promise<{ info: BlobInfo; stream: Readable }> {

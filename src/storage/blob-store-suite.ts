@@ -45,6 +45,23 @@ export function blobStoreSuite(name: string, makeStore: () => Promise<StoreUnder
       await sut.cleanup();
     });
 
+    it('opens a stored blob as a file where the driver keeps files; absent is StorageNotFoundError', async (t) => {
+      if (!store.openFile) {
+        t.skip(`${name} keeps no files`);
+        return;
+      }
+      const data = randomBytes(300_000);
+      const d = sha256(data);
+      await store.put(d, data);
+      const file = await store.openFile(d);
+      try {
+        assert.ok((await file.readFile()).equals(data));
+      } finally {
+        await file.close();
+      }
+      await assert.rejects(store.openFile(sha256(Buffer.from('absent'))), StorageNotFoundError);
+    });
+
     it('reports absent blobs as absent', async () => {
       const d = sha256(Buffer.from('nothing here'));
       assert.equal(await store.stat(d), null);

@@ -3,6 +3,7 @@
  * progress; they know nothing of OCI, HTTP or the database. Errors are storage-shaped
  * ({@link StorageNotFoundError}); services translate them into domain errors.
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../domain/index.ts';
 
@@ -78,6 +79,12 @@ export interface BlobStore {
    * GET), or null to serve it through the registry. Drivers without redirects leave it out.
    */
   redirectUrl?(digest: Digest): Promise<string | null>;
+  /**
+   * Optional, for drivers whose blobs are files on this machine (the filesystem driver): the blob
+   * opened for reading, for an in-process reader that hands the file to another program (the
+   * built-in scanner's decompressors). The caller closes it; throws StorageNotFoundError when absent.
+   */
+  openFile?(digest: Digest): Promise<FileHandle>;
   /**
    * Optional: removes what an interrupted write left outside uploads and blobs (S3's incomplete
    * multipart uploads) started before `olderThan`; with `dryRun` only counts. Returns how many.

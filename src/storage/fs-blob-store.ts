@@ -104,14 +104,17 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
-    let fh;
+  async openFile(digest: Digest): Promise<FileHandle> {
     try {
-      fh = await open(this.blobPath(digest), 'r');
+      return await open(this.blobPath(digest), 'r');
     } catch (err) {
       if (isNotFound(err)) throw new StorageNotFoundError(`blob ${digest}`);
       throw err;
     }
+  }
+
+  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const fh = await this.openFile(digest);
     // The stream owns the handle and closes it when done or destroyed. 1 MiB reads instead of
     // Node's 64 KiB default: a layer pull makes 16x fewer read calls and socket writes.
     const highWaterMark = readChunkBytes;

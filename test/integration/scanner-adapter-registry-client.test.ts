@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { RegistryClient, RegistryPullError } from '../../src/scanning/builtin/index.ts';
 import { OCI_MANIFEST } from '../../src/scanning/adapter/index.ts';
+import type { BlobFile } from '../../src/scanning/analyzer/index.ts';
 
 function sha(b: Buffer): string {
   return 'sha256:' + createHash('sha256').update(b).digest('hex');
@@ -37,7 +38,9 @@ async function serve(seen: Seen[], route: () => Route): Promise<{ url: string; s
   return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, server };
 }
 
-async function drain(s: NodeJS.ReadableStream): Promise<Buffer> {
+/** A blob pulled over HTTP: always a stream (only Wharf's own files, read in-process, come as a BlobFile). */
+async function drain(s: NodeJS.ReadableStream | BlobFile): Promise<Buffer> {
+  assert.ok(!('handle' in s), 'a blob pulled over HTTP is a stream');
   const chunks: Buffer[] = [];
   for await (const c of s) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   return Buffer.concat(chunks);

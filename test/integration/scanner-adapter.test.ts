@@ -11,7 +11,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -341,6 +342,14 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
       await failed(scanRequest(t.url, `Bearer ${token}`, missing), `reading manifest ${missing} of ${repo} from this registry: manifest ${missing} not found in ${repo}`);
       // A private project's image, no credentials: refused as an anonymous pull is.
       await failed(scanRequest(t.url, '', image.digest), `reading manifest ${image.digest} of ${repo} from this registry: authentication required to pull on project ${project}`);
+      // A layer changed on the disk (the same length): read in-process as a file, still checked.
+      const onDisk = await pushHostImage(t.url, 'v5', 'corrupted on disk');
+      const hex = onDisk.layer.slice('sha256:'.length);
+      const path = join(t.dataDir, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex);
+      const bytes = readFileSync(path);
+      bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff;
+      writeFileSync(path, bytes);
+      await failed(scanRequest(t.url, `Bearer ${token}`, onDisk.digest), `blob ${onDisk.layer} does not match its digest (got ${sha256(bytes)})`);
       // A digest not scanned yet: a scanned one's inventory is cached, and its layers are not read again.
       const other = await pushHostImage(t.url, 'v2', 'corrupted in transit');
       proxy.corrupt.add(other.layer);

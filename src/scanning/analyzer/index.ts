@@ -7,4 +7,4 @@ export { defaultAnalyzers, osPackageAnalyzers } from './default-analyzers.ts';
 export { detectOs } from './os-release.ts';
 export { findIgzip, findZstd, type GzipDecoder, type ZstdDecoder } from './layer-walker.ts';
 export { readAll, readText, DEFAULT_MAX_FILE_BYTES } from './read-body.ts';
-export type { FileAnalyzer, FileEntry, ImageSource, InstalledPackage, Inventory, OsInfo, PackageType } from './types.ts';
+export type { BlobFile, FileAnalyzer, FileEntry, ImageSource, InstalledPackage, Inventory, OsInfo, PackageType } from './types.ts';

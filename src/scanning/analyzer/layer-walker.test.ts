@@ -2,10 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { classifyEntry, findIgzip, findZstd, sniffCompression, walkLayer, type Decoders, type LayerEntry, type LayerVisitor } from './layer-walker.ts';
+import { classifyEntry, findIgzip, isBlobFile, type BlobFile, findZstd, sniffCompression, walkLayer, type Decoders, type LayerEntry, type LayerVisitor } from './layer-walker.ts';
 import { readText } from './read-body.ts';
 import { tarOf } from '../../../test/helpers/image-layers.ts';
 
@@ -113,9 +117,9 @@ function programChildren(name: string): number {
 }
 
 /** Every entry of `layer` as `type:path:size:sha256 of its body`, walked with `decoders`; checks the compression and the bytes counted. */
-async function hashedEntries(layer: Buffer, compression: string, decoders: Decoders): Promise<string[]> {
+async function hashedEntries(layer: Buffer, compression: string, decoders: Decoders, asFile = false): Promise<string[]> {
   const out: string[] = [];
-  const walked = await walkLayer(chunked(layer, 65_536), async (entry, body) => {
+  const walked = await walkLayer(asFile ? await layerFile(layer) : chunked(layer, 65_536), async (entry, body) => {
     const hash = createHash('sha256');
     for await (const chunk of body) hash.update(chunk);
     out.push(`${entry.type}:${entry.path}:${entry.size}:${hash.digest('hex')}`);
@@ -203,4 +207,94 @@ test('the zstd program and the built-in decoder give the same entries and bytes'
 test('zstd: a truncated layer fails with its message, an abort kills it, a missing program is an error', { skip: zstdSkip }, async () => {
   const layer = zstdCompress(await tarOf([{ path: 'a', content: randomBytes(400_000) }]));
   await programFailures('zstd', layer, (zstd) => ({ zstd }), /^Error: the zstd layer is corrupt or truncated \(zstd: .*premature end.*\)$/, [4, 12], /the zstd layer is corrupt or truncated/);
+});
+
+const fileDir = mkdtempSync(join(tmpdir(), 'wharf-layer-file-'));
+after(() => rmSync(fileDir, { recursive: true, force: true }));
+let files = 0;
+/** Handles given out by {@link layerFile}, to check that the walker closed them. */
+const handles: FileHandle[] = [];
+
+/** `layer` as a file, opened as a {@link BlobFile} whose check is `check` (default: passes after reading nothing). */
+async function layerFile(layer: Buffer, check: BlobFile['verify'] = async () => undefined): Promise<BlobFile> {
+  const path = join(fileDir, `layer-${files++}`);
+  writeFileSync(path, layer);
+  const handle = await open(path, 'r');
+  handles.push(handle);
+  return { handle, verify: check };
+}
+
+test('a layer file walks to the same entries as its stream, through every decoder, and is closed after', async () => {
+  const plain = await tarOf([{ path: 'etc/', type: 'directory' }, { path: 'etc/os-release', content: 'ID=debian\n' }, { path: 'big', content: randomBytes(3_000_000) }, { path: 'zeros', content: Buffer.alloc(1_000_000) }]);
+  const gz = Buffer.concat([gzipSync(plain.subarray(0, 5120)), gzipSync(plain.subarray(5120))]);
+  const cases: Array<[Buffer, string, Decoders]> = [
+    [plain, 'none', {}],
+    [gz, 'gzip', { gzip: 'zlib' }],
+    [zstdCompress(plain), 'zstd', { zstd: 'builtin' }],
+  ];
+  if (igzip !== null) cases.push([gz, 'gzip', { gzip: igzip }]);
+  if (zstd !== null) cases.push([zstdCompress(plain), 'zstd', { zstd }]);
+  for (const [layer, compression, decoders] of cases) {
+    const fromFile = await hashedEntries(layer, compression, decoders, true);
+    assert.equal(fromFile.length, 4, `${compression} ${JSON.stringify(decoders)}`);
+    assert.deepEqual(fromFile, await hashedEntries(layer, compression, decoders), `${compression} ${JSON.stringify(decoders)}`);
+  }
+  assert.ok(handles.length >= 3 && handles.every((h) => h.fd === -1), 'the walker closed every file');
+  assert.equal(programChildren('igzip') + programChildren('zstd'), 0, 'every program has exited');
+  assert.equal(isBlobFile(chunked(gz)), false);
+});
+
+test('a layer file whose check fails fails the walk with the check\u2019s error and stops the decoding', async () => {
+  const layer = gzipSync(await tarOf([{ path: 'a', content: randomBytes(4_000_000) }, { path: 'b', content: randomBytes(4_000_000) }]), { level: 1 });
+  for (const gzip of ['zlib', ...(igzip === null ? [] : [igzip])]) {
+    // The check fails while the walk is still in its first body.
+    let entered!: () => void;
+    const inBody = new Promise<void>((resolve) => (entered = resolve));
+    const failing = await layerFile(layer, async () => {
+      await inBody;
+      throw new Error('blob sha256:x does not match its digest (got sha256:y)');
+    });
+    await assert.rejects(
+      walkLayer(failing, async (_entry, body) => {
+        for await (const chunk of body) {
+          assert.ok(chunk.length > 0);
+          entered();
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }, undefined, { gzip }),
+      /^Error: blob sha256:x does not match its digest \(got sha256:y\)$/,
+      gzip,
+    );
+    assert.equal(failing.handle.fd, -1, 'closed');
+    // A corrupt file whose check is slower than the walk: the walk waits for it, and its
+    // error (the cause) is the one reported; with a check that passes, the walk's own.
+    const broken = Buffer.from(layer);
+    broken.fill(0, 40, 400);
+    const slowly = (outcome: Error | null): BlobFile['verify'] => async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      if (outcome) throw outcome;
+    };
+    const corrupt = await layerFile(broken, slowly(new Error('blob sha256:x does not match its digest (got sha256:z)')));
+    await assert.rejects(walkLayer(corrupt, async () => undefined, undefined, { gzip }), /^Error: blob sha256:x does not match its digest \(got sha256:z\)$/, gzip);
+    assert.equal(corrupt.handle.fd, -1, 'closed');
+    await assert.rejects(walkLayer(await layerFile(broken, slowly(null)), async () => undefined, undefined, { gzip }), /corrupt|invalid|incorrect/i, gzip);
+  }
+  const deadline = Date.now() + 5000;
+  while (programChildren('igzip') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(programChildren('igzip'), 0, 'every igzip was killed or has exited');
+});
+
+test('a layer file: an abort stops the walk, the check and the program', async () => {
+  const layer = gzipSync(await tarOf([{ path: 'a', content: randomBytes(2_000_000) }, { path: 'b', content: randomBytes(2_000_000) }]), { level: 1 });
+  for (const gzip of ['zlib', ...(igzip === null ? [] : [igzip])]) {
+    const controller = new AbortController();
+    let checkStopped = false;
+    const file = await layerFile(layer, (signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(void (checkStopped = true)))));
+    await assert.rejects(walkLayer(file, async () => controller.abort(), controller.signal, { gzip }), { name: 'AbortError' });
+    assert.ok(checkStopped, `${gzip}: the check was stopped`);
+    assert.equal(file.handle.fd, -1, 'closed');
+  }
+  const deadline = Date.now() + 5000;
+  while (programChildren('igzip') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(programChildren('igzip'), 0, 'the aborted igzip was killed');
 });

@@ -6,6 +6,7 @@
  * leaves unread are skipped here. Nothing of the layer is buffered beyond the streams' own windows.
  */
 import { spawnSync } from 'node:child_process';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
@@ -37,6 +38,26 @@ export type EntryBody = AsyncIterable<Buffer>;
  * A visitor with nothing to wait for may return nothing: most entries then cost no promise.
  */
 export type LayerVisitor = (entry: LayerEntry, body: EntryBody) => Promise<void> | void;
+
+/**
+ * A layer blob that is a file on this machine (Wharf's filesystem store, read in-process): the
+ * walker reads it by position, and a decoding program gets its descriptor and reads it itself.
+ */
+export interface BlobFile {
+  /** The open blob file; the walker closes it when the walk ends. Read by position only, so its offset stays at 0 for a program. */
+  handle: FileHandle;
+  /**
+   * Checks the file's bytes (its digest and size), run once alongside the walk; rejects when they
+   * do not match, which fails the walk. On `signal` it stops reading the file and settles: the
+   * file is closed only after it settled.
+   */
+  verify(signal: AbortSignal): Promise<void>;
+}
+
+/** True for a {@link BlobFile}, false for a stream. */
+export function isBlobFile(blob: Readable | BlobFile): blob is BlobFile {
+  return !(blob instanceof Readable) && 'handle' in blob;
+}
 
 /** Which compression a layer's first bytes announce. */
 export function sniffCompression(head: Uint8Array): Compression {
@@ -227,21 +248,9 @@ export function classifyEntry(header: Pick<TarHeader, 'name' | 'size' | 'mode' |
  */
 export const INFLATE_CHUNK_BYTES = 128 * 1024;
 
-/**
- * Streams one layer blob through `visit`. Resolves with the compressed bytes read and the
- * compression found; rejects on a corrupt stream, a visitor's error, or `signal`.
- */
-export async function walkLayer(
-  blob: Readable,
-  visit: LayerVisitor,
-  signal?: AbortSignal,
-  opts: Decoders = {},
-): Promise<{ compressedBytes: number; compression: Compression }> {
-  signal?.throwIfAborted();
-  const { head, stream } = await peek(blob, 4);
-  const compression = sniffCompression(head);
-  const counter = new ByteCounter();
-  const entries = async (tarBytes: AsyncIterable<Buffer>, lentChunks = false): Promise<void> => {
+/** The tar reader over `tarBytes`, handing each classified entry to `visit`. */
+function entriesOf(visit: LayerVisitor, signal: AbortSignal | undefined, lentChunks = false) {
+  return async (tarBytes: AsyncIterable<Buffer>): Promise<void> => {
     const onEntry = (header: TarHeader, body: EntryBody): Promise<void> | undefined => {
       const entry = classifyEntry(header);
       const visiting = entry ? visit(entry, body) : undefined;
@@ -251,13 +260,106 @@ export async function walkLayer(
     };
     await readTar(tarBytes, onEntry, { lentChunks });
   };
+}
+
+/** The decoding stage the layer's compression asks for; null for plain tar. */
+function decodingFor(compression: Compression, opts: Decoders): Decoding | null {
+  return compression === 'none' ? null : compression === 'gzip' ? gzipDecoding(opts.gzip) : zstdDecoding(opts.zstd);
+}
+
+/**
+ * Streams one layer blob (a stream, or a {@link BlobFile}) through `visit`. Resolves with the
+ * compressed bytes read and the compression found; rejects on a corrupt stream, a visitor's
+ * error, a file that fails its check, or `signal`.
+ */
+export async function walkLayer(
+  blob: Readable | BlobFile,
+  visit: LayerVisitor,
+  signal?: AbortSignal,
+  opts: Decoders = {},
+): Promise<{ compressedBytes: number; compression: Compression }> {
+  if (isBlobFile(blob)) return walkFile(blob, visit, signal, opts);
+  signal?.throwIfAborted();
+  const { head, stream } = await peek(blob, 4);
+  const compression = sniffCompression(head);
+  const counter = new ByteCounter();
   // The first failure (the blob's, the decoder's, the tar's or the visitor's) ends every stage.
-  const decoding = compression === 'none' ? null : compression === 'gzip' ? gzipDecoding(opts.gzip) : zstdDecoding(opts.zstd);
-  if (decoding === null) await pipeline(stream, counter, entries, { signal });
-  else if ('stream' in decoding) await pipeline(stream, counter, decoding.stream, entries, { signal });
-  else await throughProgram(stream, counter, await ProgramDecoder.start(decoding.program, decoding.tool, decoding.format), (tar) => entries(tar, true), signal);
+  const decoding = decodingFor(compression, opts);
+  if (decoding === null) await pipeline(stream, counter, entriesOf(visit, signal), { signal });
+  else if ('stream' in decoding) await pipeline(stream, counter, decoding.stream, entriesOf(visit, signal), { signal });
+  else await throughProgram(stream, counter, await ProgramDecoder.start(decoding.program, decoding.tool, decoding.format), entriesOf(visit, signal, true), signal);
   return { compressedBytes: counter.bytes, compression };
 }
+
+/**
+ * walkLayer over a file: its check runs alongside the walk; a failed check (or `signal`) ends
+ * both, and a check that fails is the error reported. A decoding program reads the file through its descriptor; a decoder built
+ * in reads it by position, 1 MiB at a time. The file is closed when both have ended.
+ */
+async function walkFile(file: BlobFile, visit: LayerVisitor, signal: AbortSignal | undefined, opts: Decoders): Promise<{ compressedBytes: number; compression: Compression }> {
+  const stop = new AbortController();
+  const stopWith = (reason: unknown): void => {
+    if (!stop.signal.aborted) stop.abort(reason);
+  };
+  const onAbort = (): void => stopWith(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let decoder: ProgramDecoder | null = null;
+  stop.signal.addEventListener('abort', () => decoder?.destroy(stop.signal.reason instanceof Error ? stop.signal.reason : new Error(String(stop.signal.reason))), { once: true });
+  const walking = async (): Promise<{ compressedBytes: number; compression: Compression }> => {
+    stop.signal.throwIfAborted();
+    const { handle } = file;
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    const compression = sniffCompression(head.subarray(0, bytesRead));
+    const decoding = decodingFor(compression, opts);
+    const { size } = await handle.stat();
+    if (decoding !== null && !('stream' in decoding)) {
+      stop.signal.throwIfAborted();
+      decoder = await ProgramDecoder.start(decoding.program, decoding.tool, decoding.format, { inputFd: handle.fd });
+      stop.signal.throwIfAborted(); // stopped while it started: `finally` kills it
+      await entriesOf(visit, stop.signal, true)(decoder.output);
+    } else {
+      const stream = handle.createReadStream({ start: 0, highWaterMark: FILE_READ_BYTES, autoClose: false });
+      if (decoding === null) await pipeline(stream, entriesOf(visit, stop.signal), { signal: stop.signal });
+      else await pipeline(stream, decoding.stream, entriesOf(visit, stop.signal), { signal: stop.signal });
+    }
+    return { compressedBytes: size, compression };
+  };
+  // A failed check stops the walk at once. A walk that fails on its own lets the check finish
+  // (a read of the file): when the bytes are not the blob's, that is the error to report, as the
+  // corrupt data or tar the walk met was only its symptom.
+  const checking = file.verify(stop.signal).then(
+    () => null,
+    (err: unknown) => {
+      stopWith(err);
+      return { err };
+    },
+  );
+  try {
+    let walked: { compressedBytes: number; compression: Compression };
+    try {
+      walked = await walking();
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const checked = await checking;
+      throw checked === null ? err : checked.err;
+    }
+    const checked = await checking;
+    if (checked !== null) throw checked.err;
+    return walked;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    stopWith(new Error('the walk ended'));
+    // After a clean end the program has exited and this changes nothing; else it is killed.
+    (decoder as ProgramDecoder | null)?.destroy(new Error('the walk ended'));
+    // The check has stopped reading the file (it was told to) before the file is closed.
+    await checking;
+    await file.handle.close().catch(() => undefined);
+  }
+}
+
+/** Reads of a layer file by a decoder built in. */
+const FILE_READ_BYTES = 1024 * 1024;
 
 /**
  * Feeds `blob` through `counter` into the program while `read` parses its output; the first
@@ -273,7 +375,9 @@ async function throughProgram(blob: Readable, counter: ByteCounter, decoder: Pro
     }
     throw first;
   };
-  const feeding = pipeline(blob, counter, decoder.input, { signal }).catch(failed);
+  const input = decoder.input;
+  if (input === null) throw new Error('the decoder was started on a file');
+  const feeding = pipeline(blob, counter, input, { signal }).catch(failed);
   const reading = read(decoder.output).catch(failed);
   // Both settle (a side that failed has made the other fail); every failure went through `failed`.
   await Promise.allSettled([feeding, reading]);

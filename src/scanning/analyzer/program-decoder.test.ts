@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { findIgzip } from './layer-walker.ts';
 import { decoderSocketAddress, ProgramDecoder } from './program-decoder.ts';
@@ -11,6 +11,12 @@ import { decoderSocketAddress, ProgramDecoder } from './program-decoder.ts';
 /** igzip when installed; .ci/run installs it, and WHARF_REQUIRE_E2E=1 fails these tests without it. */
 const igzip = findIgzip();
 const igzipSkip = igzip === null && process.env.WHARF_REQUIRE_E2E !== '1' ? 'igzip is not installed (apt-get install isal)' : false;
+
+/** Where a decoder started without `inputFd` takes its bytes. */
+function inputOf(decoder: ProgramDecoder): Writable {
+  assert.ok(decoder.input, 'the decoder has a stdin to write');
+  return decoder.input;
+}
 
 /** 24 MiB that gzip shrinks a little: random runs between repeated ones. */
 function sample(): Buffer {
@@ -26,7 +32,7 @@ async function decode(gz: Buffer, stdoutPipe: boolean): Promise<{ sha: string; c
   const hash = createHash('sha256');
   const buffers = new Set<ArrayBufferLike>();
   let chunks = 0;
-  const feeding = pipeline(Readable.from([gz.subarray(0, gz.length >> 1), gz.subarray(gz.length >> 1)]), decoder.input);
+  const feeding = pipeline(Readable.from([gz.subarray(0, gz.length >> 1), gz.subarray(gz.length >> 1)]), inputOf(decoder));
   for await (const chunk of decoder.output) {
     hash.update(chunk);
     buffers.add(chunk.buffer);
@@ -56,7 +62,7 @@ test('the output fails with the program\u2019s message on a truncated input, and
   assert.ok(igzip, 'igzip is installed');
   const gz = gzipSync(randomBytes(1_000_000));
   const decoder = await ProgramDecoder.start(igzip, 'igzip', 'gzip');
-  const feeding = pipeline(Readable.from([gz.subarray(0, 5000)]), decoder.input);
+  const feeding = pipeline(Readable.from([gz.subarray(0, 5000)]), inputOf(decoder));
   await assert.rejects(
     (async () => {
       for await (const chunk of decoder.output) assert.ok(chunk.length > 0);
@@ -66,7 +72,7 @@ test('the output fails with the program\u2019s message on a truncated input, and
   await feeding;
 
   const stopped = await ProgramDecoder.start(igzip, 'igzip', 'gzip');
-  stopped.input.write(gz.subarray(0, 1000));
+  inputOf(stopped).write(gz.subarray(0, 1000));
   stopped.destroy(new Error('stopped by the test'));
   await assert.rejects(stopped.output.next(), /^Error: stopped by the test$/);
 });

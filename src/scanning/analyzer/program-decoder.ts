@@ -15,6 +15,10 @@
  * another local process cannot join a walk. Where that socket cannot listen (or a pairing
  * fails), the program's stdout pipe is read as before, in new buffers.
  *
+ * A layer that is a local file (Wharf's filesystem store, read in-process) is not written at all:
+ * the program gets the file's descriptor as its stdin and reads it itself, which spares this
+ * process a pipe write per 64 KiB and the program a wake-up for each.
+ *
  * Back-pressure both ways: the program's stdin is written with its `drain`; past
  * {@link MAX_QUEUED} unread chunks reading the socket pauses, and the program blocks on its
  * output. The output ends only after the program exited 0; a corrupt or truncated input (it exits
@@ -249,19 +253,19 @@ class ProgramInput extends Writable {
 
 /** One running decoding program; see the module comment. */
 export class ProgramDecoder {
-  /** Where the compressed bytes go (end it after the last). */
-  readonly input: Writable;
+  /** Where the compressed bytes go (end it after the last); null when the program reads a file of its own (`inputFd`). */
+  readonly input: Writable | null;
   /** The tar bytes, lent: each chunk is valid until the next is asked for. */
   readonly output: AsyncIterableIterator<Buffer>;
 
   private constructor(
     private readonly child: ChildProcess,
-    stdin: Writable,
+    stdin: Writable | null,
     private readonly stderr: Readable,
     private readonly out: ProgramOutput,
     private readonly reader: net.Socket | null,
   ) {
-    this.input = new ProgramInput(stdin);
+    this.input = stdin === null ? null : new ProgramInput(stdin);
     this.output = out;
   }
 
@@ -269,7 +273,7 @@ export class ProgramDecoder {
    * Starts `program -d -c`. `tool` names it in messages, `format` the compression. A program that
    * cannot run fails the output with `<tool> could not run: ...`.
    */
-  static async start(program: string, tool: string, format: string, opts: { stdoutPipe?: boolean } = {}): Promise<ProgramDecoder> {
+  static async start(program: string, tool: string, format: string, opts: { stdoutPipe?: boolean; inputFd?: number } = {}): Promise<ProgramDecoder> {
     const out = new ProgramOutput();
     rendezvous ??= Rendezvous.open();
     // `stdoutPipe`: read the program's stdout pipe as where no socket can listen (tests).
@@ -287,13 +291,14 @@ export class ProgramDecoder {
     }
     let child: ChildProcess;
     try {
-      child = spawn(program, ['-d', '-c'], { stdio: ['pipe', pair === null ? 'pipe' : pair.writer, 'pipe'] });
+      // `inputFd`: the program reads the compressed file itself; nothing is written to its stdin.
+      child = spawn(program, ['-d', '-c'], { stdio: [opts.inputFd ?? 'pipe', pair === null ? 'pipe' : pair.writer, 'pipe'] });
     } finally {
       // The program has its own copy of the socket now (or never will): close this process's.
       pair?.writer.destroy();
     }
     const { stdin, stderr } = child;
-    if (stdin === null || stderr === null) throw new Error('spawn gave the program no stdin or stderr pipe');
+    if ((stdin === null && opts.inputFd === undefined) || stderr === null) throw new Error('spawn gave the program no stdin or stderr pipe');
     const decoder = new ProgramDecoder(child, stdin, stderr, out, pair?.reader ?? null);
     decoder.watch(tool, format);
     return decoder;

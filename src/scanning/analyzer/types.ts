@@ -6,6 +6,9 @@
  * (whiteouts applied) into packages.
  */
 import type { Readable } from 'node:stream';
+import type { BlobFile } from './layer-walker.ts';
+
+export type { BlobFile };
 
 /** The operating system of an image, from /etc/os-release and its fallbacks. */
 export interface OsInfo {
@@ -56,8 +59,11 @@ export interface Inventory {
 export interface ImageSource {
   /** Layer descriptors in manifest order (= rootfs.diff_ids order). */
   layers: Array<{ digest: string; mediaType: string; size: number }>;
-  /** Opens a blob's bytes as a stream (from the registry over HTTP, or from a blob store). */
-  openBlob(digest: string, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * Opens a blob's bytes as a stream (from the registry over HTTP, or from a blob store), or as a
+   * {@link BlobFile} when they are a file on this machine (Wharf's filesystem store, in-process).
+   */
+  openBlob(digest: string, signal?: AbortSignal): Promise<Readable | BlobFile>;
 }
 
 /** A file entry seen while streaming a layer. */

@@ -14,13 +14,15 @@
  * {@link LocalRegistry} instead, with the same checks (docs/scanning.md, "Reading from this Wharf").
  */
 import { createHash, type Hash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { trustedCa } from '../../platform/index.ts';
 import { isDigest, isJsonObject } from '../../domain/index.ts';
 import { DOCKER_MANIFEST, OCI_MANIFEST, sameMediaType } from '../adapter/index.ts';
-import type { ImageSource } from '../analyzer/types.ts';
+import type { BlobFile, ImageSource } from '../analyzer/types.ts';
+import { fileDigest } from './file-digest.ts';
 
 /** The registry side of a scan request. */
 export interface RegistryTarget {
@@ -63,14 +65,19 @@ export interface LocalRegistry {
   manifest(authorization: string, repository: string, digest: string): Promise<{ body: Buffer; contentType: string }>;
   /** The blob `digest` of `repository`, as `GET /v2/<repository>/blobs/<digest>` would stream it. */
   blob(authorization: string, repository: string, digest: string, signal: AbortSignal | undefined): Promise<Readable>;
+  /**
+   * The same blob after the same checks, as an open file when the storage keeps it as one (the
+   * filesystem driver); null otherwise (read it with `blob`). The caller closes it.
+   */
+  blobFile(authorization: string, repository: string, digest: string): Promise<FileHandle | null>;
 }
 
 /** Where one pull's manifest and blobs come from: a registry over HTTP, or Wharf's own in-process. */
 interface PullTransport {
   /** A small document (manifest, config) read whole, at most `limit` bytes. */
   fetchWhole(kind: 'manifests' | 'blobs', digest: string, limit: number, accept: string): Promise<{ body: Buffer; contentType: string }>;
-  /** A blob as a stream that verifies its size and digest. */
-  openVerified(desc: BlobDescriptor, signal: AbortSignal | undefined): Promise<Readable>;
+  /** A blob as a stream that verifies its size and digest, or as a file whose check runs beside the walk. */
+  openVerified(desc: BlobDescriptor, signal: AbortSignal | undefined): Promise<Readable | BlobFile>;
 }
 
 /** A failed pull; the message names the request and the registry's status, never a credential. */
@@ -169,25 +176,36 @@ class VerifyingStream extends Transform {
   private seen = 0;
   constructor(private readonly expected: BlobDescriptor) {
     super();
-    this.hash = createHash(expected.digest.slice(0, expected.digest.indexOf(':')));
+    this.hash = createHash(algorithmOf(expected.digest));
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.expected.size) {
-      cb(new RegistryPullError(`blob ${this.expected.digest} is longer than its descriptor's ${this.expected.size} bytes`));
+      cb(blobMismatch(this.expected, this.seen, null));
       return;
     }
     this.hash.update(chunk);
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {
-    if (this.seen !== this.expected.size) {
-      cb(new RegistryPullError(`blob ${this.expected.digest} has ${this.seen} bytes, its descriptor says ${this.expected.size}`));
-      return;
-    }
-    const got = `${this.expected.digest.slice(0, this.expected.digest.indexOf(':'))}:${this.hash.digest('hex')}`;
-    cb(got === this.expected.digest ? null : new RegistryPullError(`blob ${this.expected.digest} does not match its digest (got ${got})`));
+    cb(blobMismatch(this.expected, this.seen, this.seen === this.expected.size ? this.hash.digest('hex') : null));
   }
+}
+
+/**
+ * What is wrong with a blob of `bytes` bytes whose digest's hex is `hex` (null: not computed, as
+ * its length is wrong already), against `expected`; null when nothing is.
+ */
+function blobMismatch(expected: BlobDescriptor, bytes: number, hex: string | null): RegistryPullError | null {
+  if (bytes > expected.size) return new RegistryPullError(`blob ${expected.digest} is longer than its descriptor's ${expected.size} bytes`);
+  if (bytes !== expected.size) return new RegistryPullError(`blob ${expected.digest} has ${bytes} bytes, its descriptor says ${expected.size}`);
+  const got = `${algorithmOf(expected.digest)}:${hex ?? ''}`;
+  return got === expected.digest ? null : new RegistryPullError(`blob ${expected.digest} does not match its digest (got ${got})`);
+}
+
+/** The algorithm part of a digest (`sha256`). */
+function algorithmOf(digest: string): string {
+  return digest.slice(0, digest.indexOf(':'));
 }
 
 /** Options of a {@link RegistryClient}. */
@@ -219,12 +237,13 @@ export class RegistryClient {
   async openImage(target: RegistryTarget, repository: string, digest: string, opts: { signal?: AbortSignal; local?: LocalRegistry } = {}): Promise<PulledImage> {
     const session: PullTransport = opts.local?.serves(target.url) ? new LocalPull(opts.local, target.authorization, repository, this) : new PullSession(this, target, repository, opts.signal);
     const m = await session.fetchWhole('manifests', digest, manifestLimit, `${OCI_MANIFEST}, ${DOCKER_MANIFEST}`);
-    const got = `${digest.slice(0, digest.indexOf(':'))}:${createHash(digest.slice(0, digest.indexOf(':'))).update(m.body).digest('hex')}`;
+    const got = `${algorithmOf(digest)}:${createHash(algorithmOf(digest)).update(m.body).digest('hex')}`;
     if (got !== digest) throw new RegistryPullError(`manifest ${digest} of ${repository} does not match its digest (got ${got})`);
     const manifest = parseImageManifest(m.body, m.contentType);
     if (manifest.config.size > configLimit) throw new RegistryPullError(`the image config is larger than ${configLimit} bytes`);
     const c = await session.fetchWhole('blobs', manifest.config.digest, configLimit, '*/*');
-    const cgot = `${manifest.config.digest.slice(0, manifest.config.digest.indexOf(':'))}:${createHash(manifest.config.digest.slice(0, manifest.config.digest.indexOf(':'))).update(c.body).digest('hex')}`;
+    const calg = algorithmOf(manifest.config.digest);
+    const cgot = `${calg}:${createHash(calg).update(c.body).digest('hex')}`;
     if (cgot !== manifest.config.digest || c.body.length !== manifest.config.size) throw new RegistryPullError(`config ${manifest.config.digest} does not match its descriptor`);
     let config: unknown;
     try {
@@ -443,6 +462,16 @@ function verified(body: Readable, desc: BlobDescriptor, logger: Logger | undefin
 }
 
 /**
+ * Checks an open blob file against its descriptor on the digest worker (file-digest.ts: read by
+ * position, so the file's offset stays where a decoding program needs it); rejects on a mismatch.
+ */
+async function verifyFile(handle: FileHandle, desc: BlobDescriptor, signal: AbortSignal): Promise<void> {
+  const { hex, bytes } = await fileDigest(handle, algorithmOf(desc.digest), desc.size, signal);
+  const wrong = blobMismatch(desc, bytes, hex);
+  if (wrong) throw wrong;
+}
+
+/**
  * One pull from Wharf's own registry in-process ({@link LocalRegistry}). The bytes are checked
  * as over HTTP: the manifest's and config's digests by openImage, each layer's size and digest
  * while it streams. A refusal keeps the registry's message (its Harbor error text), never the credential.
@@ -466,8 +495,16 @@ class LocalPull implements PullTransport {
     return { body: await readLimited(stream, limit, what), contentType: 'application/octet-stream' };
   }
 
-  async openVerified(desc: BlobDescriptor, signal: AbortSignal | undefined): Promise<Readable> {
-    const stream = await this.refused(`blob ${desc.digest} of ${this.repository}`, () => this.local.blob(this.authorization, this.repository, desc.digest, signal));
+  /**
+   * A layer the storage keeps as a file is handed to the walker as that file (a decompressing
+   * program reads it itself), its size and digest checked by a read of its own beside the walk;
+   * any other is streamed through the same check.
+   */
+  async openVerified(desc: BlobDescriptor, signal: AbortSignal | undefined): Promise<Readable | BlobFile> {
+    const what = `blob ${desc.digest} of ${this.repository}`;
+    const handle = await this.refused(what, () => this.local.blobFile(this.authorization, this.repository, desc.digest));
+    if (handle !== null) return { handle, verify: (stop) => verifyFile(handle, desc, stop) };
+    const stream = await this.refused(what, () => this.local.blob(this.authorization, this.repository, desc.digest, signal));
     return verified(stream, desc, this.client.logger);
   }
 
