@@ -294,6 +294,12 @@ test('a layer file: an abort stops the walk, the check and the program', async (
     assert.ok(checkStopped, `${gzip}: the check was stopped`);
     assert.equal(file.handle.fd, -1, 'closed');
   }
+  // Aborted before it starts: nothing is read, the file is closed.
+  const early = await layerFile(layer, (signal) => (signal.aborted ? Promise.reject(signal.reason) : Promise.resolve()));
+  let visited = 0;
+  await assert.rejects(walkLayer(early, async () => void visited++, AbortSignal.abort(), { gzip: igzip ?? 'zlib' }), { name: 'AbortError' });
+  assert.equal(visited, 0);
+  assert.equal(early.handle.fd, -1, 'closed');
   const deadline = Date.now() + 5000;
   while (programChildren('igzip') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(programChildren('igzip'), 0, 'the aborted igzip was killed');

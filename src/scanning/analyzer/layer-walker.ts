@@ -293,8 +293,9 @@ export async function walkLayer(
 
 /**
  * walkLayer over a file: its check runs alongside the walk; a failed check (or `signal`) ends
- * both, and a check that fails is the error reported. A decoding program reads the file through its descriptor; a decoder built
- * in reads it by position, 1 MiB at a time. The file is closed when both have ended.
+ * both, and a check that fails is the error reported. A decoding program reads the file through
+ * its descriptor; a decoder built in reads it by position, 1 MiB at a time. The file is closed
+ * when both have ended.
  */
 async function walkFile(file: BlobFile, visit: LayerVisitor, signal: AbortSignal | undefined, opts: Decoders): Promise<{ compressedBytes: number; compression: Compression }> {
   const stop = new AbortController();
@@ -303,6 +304,7 @@ async function walkFile(file: BlobFile, visit: LayerVisitor, signal: AbortSignal
   };
   const onAbort = (): void => stopWith(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) stopWith(signal.reason); // nothing starts; the file is still closed below
   let decoder: ProgramDecoder | null = null;
   stop.signal.addEventListener('abort', () => decoder?.destroy(stop.signal.reason instanceof Error ? stop.signal.reason : new Error(String(stop.signal.reason))), { once: true });
   const walking = async (): Promise<{ compressedBytes: number; compression: Compression }> => {
