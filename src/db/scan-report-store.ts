@@ -130,12 +130,6 @@ export class ScanReportStore {
     return rows.map((r) => r.media_type ?? '');
   }
 
-  /** An artifact's tags. */
-  async tags(artifactId: number, db: Db = this.db): Promise<string[]> {
-    const rows = await db.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute();
-    return rows.map((r) => r.name);
-  }
-
   /** True when some repository still holds a manifest `digest`. */
   async digestReferenced(digest: string, db: Db = this.db): Promise<boolean> {
     return (await db.selectFrom('artifacts').select('id').where('digest', '=', digest).limit(1).executeTakeFirst()) !== undefined;

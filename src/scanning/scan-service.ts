@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Authorizer, CallContext, TokenService } from '../auth/index.ts';
-import { isPostgres, ScanReportStore, type ArtifactRecord, type Database, type SbomReportRow, type ScanReportRow } from '../db/index.ts';
+import { isPostgres, registryStore, ScanReportStore, type ArtifactRecord, type Database, type SbomReportRow, type ScanReportRow } from '../db/index.ts';
 import { artifactKind, fail, harborSbomMediaType, isDomainError, isIndexMediaType, isJsonObject, parseReference, storedObject, storedStringArray } from '../domain/index.ts';
 import type { Consumer, NewEvent, Outbox, ScanEvent } from '../events/index.ts';
 import type { JobContext, JobService, JobTrigger } from '../jobs/index.ts';
@@ -290,6 +290,7 @@ export class ScanService implements ScanReads {
       }
     }
     if (free.length === 0) throw fail('CONFLICT', p.scanType === 'sbom' ? sbomConflict : vulnConflict);
+    const tagsOf = await registryStore.tagNames(trx, free.map((t) => t.rec.id));
     const plans = await Promise.all(
       free.map(async (t) => {
         const root = t.rec.id === p.root.id;
@@ -298,7 +299,7 @@ export class ScanService implements ScanReads {
           registration_uuid: reg.uuid,
           project: { id: t.rec.project_id, name: t.rec.project, public: t.rec.project_public === 1 },
           repository: { id: t.rec.repository_id, name: t.rec.repository, creationTime: t.rec.repository_creation_time },
-          artifact: { digest: t.rec.digest, mediaType: t.rec.media_type, size: t.rec.manifest_size, tag: root ? p.tag : null, tags: await this.store.tags(t.rec.id, trx), artifactType: t.rec.artifact_type },
+          artifact: { digest: t.rec.digest, mediaType: t.rec.media_type, size: t.rec.manifest_size, tag: root ? p.tag : null, tags: tagsOf.get(t.rec.id) ?? [], artifactType: t.rec.artifact_type },
           operator: p.operator,
           reports: mimes.map((mime) => ({ uuid: randomUUID(), mime })),
           previous_sbom_digest: t.previousSbom,
