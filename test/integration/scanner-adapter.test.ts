@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import { request } from 'undici';
 import { AdapterClient, AdapterError, capabilitiesOf, validateMetadata, type AdapterEndpoint, type ReportPoll } from '../../src/scanning/adapter/index.ts';
 import { CYCLONEDX_JSON, ERROR_MIME, OCI_MANIFEST, SBOM_REPORT_MIME, SPDX_JSON, VULN_REPORT_MIME_1_1, VULN_REPORT_MIME_HARBOR, type ScanRequest, type VulnerabilityReport } from '../../src/scanning/adapter/protocol.ts';
@@ -56,12 +57,12 @@ function findingsOf(report: VulnerabilityReport): Array<[string, string, string,
 }
 
 /** Builds and pushes the one-layer image (`extra` makes another digest); returns the manifest and layer digests. */
-async function pushHostImage(base: string, tag: string, extra = ''): Promise<{ digest: string; layer: string }> {
+async function pushHostImage(base: string, tag: string, extra = ''): Promise<{ digest: string; layer: string; layerSize: number }> {
   const { layer, config, manifest } = await hostImage(extra ? { name: 'wharf-test', data: Buffer.from(extra) } : undefined);
   await pushBlob(base, repo, layer, adminAuth);
   await pushBlob(base, repo, config, adminAuth);
   const digest = await putManifest(base, repo, tag, manifest, { auth: adminAuth });
-  return { digest, layer: sha256(layer) };
+  return { digest, layer: sha256(layer), layerSize: layer.length };
 }
 
 /** A pull-only registry token for `repo` from Wharf's token service. */
@@ -181,8 +182,11 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
   let dbUpdatedAt: string | null;
   const expected = hasDpkg ? expectedFindings() : [];
 
+  /** What the server logged at info (pino's JSON lines, parsed). */
+  const logged: Array<Record<string, unknown>> = [];
+
   before(async () => {
-    t = await startWharf();
+    t = await startWharf({ logger: pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) }) });
     const vulndb = new VulnDb({ db: t.wharf.db.kysely });
     await vulndb.importPath(`${root}test/fixtures/scanning/osv`);
     dbUpdatedAt = (await vulndb.meta()).updatedAt;
@@ -375,6 +379,12 @@ describe('the adapter client against the built-in scanner', { skip: !hasDpkg && 
     const { report } = await vulnReport(client, ep, scanRequest(t.url, `Bearer ${token}`, fresh.digest));
     assert.deepEqual(findingsOf(report), expected);
     assert.equal(await sent(), before, 'the scan pulled nothing over HTTP');
+    // The scanner's log gives the layers it read and how long that took (its layer throughput).
+    const finished = logged.find((l) => l.msg === 'scanner: scan finished' && l.digest === fresh.digest);
+    assert.ok(finished, 'the scan logged its end');
+    assert.equal(finished.layers, 1);
+    assert.equal(finished.layer_bytes, fresh.layerSize);
+    assert.ok(typeof finished.analyze_ms === 'number' && finished.analyze_ms >= 0 && typeof finished.ms === 'number' && finished.analyze_ms <= finished.ms);
     // The same image through the proxy (not this Wharf's URL) goes over HTTP.
     const again = await pushHostImage(t.url, 'v4', 'read over HTTP');
     const proxy = await startProxy(t.url);

@@ -263,8 +263,10 @@ class BuiltinScannerEngine {
       // Always pull and verify the manifest: it is the proof that the request's credential may read the image.
       const image = await this.registry.openImage(req.registry, repository, digest, { signal, ...(this.deps.local ? { local: this.deps.local } : {}) });
       const cached = this.cache.get(digest);
+      const analyzing = Date.now();
       // Our own JSON, written by pack() from an Inventory.
       const inventory = cached ? ((await unpack(cached.inventory)) as Inventory) : await analyzeImage(image.source, { signal, gzip: this.deps.gzipDecoder, zstd: this.deps.zstdDecoder });
+      const analyzeMs = Date.now() - analyzing;
       let matches = cached?.matches ?? null;
       let vulnerabilities: VulnerabilityItem[] | null = null;
       if (req.vulnerability) {
@@ -283,7 +285,18 @@ class BuiltinScannerEngine {
       const result = await this.reports(id, req, inventory, vulnerabilities);
       signal.throwIfAborted();
       this.deps.logger.info(
-        { scan_id: id, repository, digest, os: inventory.os ? `${inventory.os.family} ${inventory.os.version}` : null, packages: inventory.packages.length, vulnerabilities: vulnerabilities?.length ?? null, cached: cached !== undefined, ms: Date.now() - started },
+        {
+          scan_id: id,
+          repository,
+          digest,
+          os: inventory.os ? `${inventory.os.family} ${inventory.os.version}` : null,
+          packages: inventory.packages.length,
+          vulnerabilities: vulnerabilities?.length ?? null,
+          cached: cached !== undefined,
+          ms: Date.now() - started,
+          // The layers read (compressed) and how long reading and analyzing them took: the scan's layer throughput.
+          ...(cached ? {} : { layers: inventory.layers, layer_bytes: inventory.compressedBytes, analyze_ms: analyzeMs }),
+        },
         'scanner: scan finished',
       );
       return result;
