@@ -90,8 +90,9 @@ export function applyConnectionLimits(app: FastifyInstance, limits: ServerLimits
   const stallMs = limits.stall_timeout_seconds * 1000;
   const bodyMs = limits.body_timeout_seconds * 1000;
 
-  // A connection that never sends a request: closed when it has been silent for the headers limit
-  // (Node's headersTimeout only starts with the first byte of a request). Over TLS the timer starts
+  // A connection that never sends a request: closed when it has been silent for the headers limit.
+  // Node's own headers check may get there first; clientErrorHandler then closes it without an
+  // answer too, so the outcome does not depend on which timer fires first. Over TLS the timer starts
   // once the handshake is done (the handshake has the same limit: src/api/tls.ts); an HTTP/2
   // session keeps its own idle limit.
   app.server.on(app.server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
@@ -210,6 +211,12 @@ function describeClientError(err: ConnectionError, limits: ServerLimits): { stat
 export function clientErrorHandler(limits: ServerLimits, log: FastifyBaseLogger) {
   return (err: ConnectionError, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    // A connection that never sent a byte is closed without an answer, as its idle timer does
+    // (both run out at the headers limit: Node's check counts from the connection's start too).
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0) {
+      socket.destroy();
+      return;
+    }
     const { status, code, message } = describeClientError(err, limits);
     log.debug({ err, status }, 'client error: closing the connection');
     // Node's own check: never write over a response that has already started on this socket.

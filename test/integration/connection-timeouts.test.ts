@@ -12,7 +12,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { pino } from 'pino';
+import type { ConnectionError } from 'fastify';
+import { clientErrorHandler, type ServerLimits } from '../../src/api/connections.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adminAuth, startWharf, type TestWharf } from '../helpers/wharf.ts';
 
@@ -235,5 +238,39 @@ describe('stopping the server', () => {
     assert.equal(body, blob.length, 'the whole blob arrived before the close');
     const done = await Promise.race([stopping.then(() => true), sleep(15_000).then(() => false)]);
     assert.equal(done, true, 'the server stopped without waiting for the keep-alive limit');
+  });
+});
+
+describe('a request timeout from Node’s own headers check', () => {
+  // Node's check counts from the connection's start, so on a connection that never sent a byte it
+  // can run out just before the idle timer: the answer must not depend on which fires first.
+  it('closes a connection that sent nothing without an answer, and answers one that sent part of its headers with the 408', async () => {
+    const limits: ServerLimits = { headers_timeout_seconds: 1, stall_timeout_seconds: 1, body_timeout_seconds: 1, keep_alive_timeout_seconds: 1 };
+    const handler = clientErrorHandler(limits, pino({ level: 'silent' }));
+    // What Node's check hands the server's clientError listeners.
+    const timeout: ConnectionError = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT', bytesParsed: 0, rawPacket: { type: 'Buffer', data: [] } });
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const accepted = (): Promise<Socket> => new Promise((resolve) => server.once('connection', resolve));
+    try {
+      const silentSide = accepted();
+      const silent = await open(port);
+      handler(timeout, await silentSide);
+      assert.equal(await silent.closesWithin(5000), true);
+      assert.equal(silent.received(), '');
+
+      const partialSide = accepted();
+      const partial = await open(port);
+      const serverSocket = await partialSide;
+      const arrived = new Promise((resolve) => serverSocket.once('data', resolve));
+      partial.socket.write('GET /v2/ HTTP/1.1\r\n');
+      await arrived;
+      handler(timeout, serverSocket);
+      assert.equal(await partial.closesWithin(5000), true);
+      assert.match(partial.received(), /^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*"code":"REQUEST_TIMEOUT"/);
+    } finally {
+      server.close();
+    }
   });
 });
