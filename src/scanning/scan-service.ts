@@ -291,24 +291,21 @@ export class ScanService implements ScanReads {
     }
     if (free.length === 0) throw fail('CONFLICT', p.scanType === 'sbom' ? sbomConflict : vulnConflict);
     const tagsOf = await registryStore.tagNames(trx, free.map((t) => t.rec.id));
-    const plans = await Promise.all(
-      free.map(async (t) => {
-        const root = t.rec.id === p.root.id;
-        const params: TaskParams = {
-          scan_type: p.scanType,
-          registration_uuid: reg.uuid,
-          project: { id: t.rec.project_id, name: t.rec.project, public: t.rec.project_public === 1 },
-          repository: { id: t.rec.repository_id, name: t.rec.repository, creationTime: t.rec.repository_creation_time },
-          artifact: { digest: t.rec.digest, mediaType: t.rec.media_type, size: t.rec.manifest_size, tag: root ? p.tag : null, tags: tagsOf.get(t.rec.id) ?? [], artifactType: t.rec.artifact_type },
-          operator: p.operator,
-          reports: mimes.map((mime) => ({ uuid: randomUUID(), mime })),
-          previous_sbom_digest: t.previousSbom,
-          platform: t.platform,
-          parent_digest: t.parent,
-        };
-        return params;
-      }),
-    );
+    const plans = free.map((t): TaskParams => {
+      const root = t.rec.id === p.root.id;
+      return {
+        scan_type: p.scanType,
+        registration_uuid: reg.uuid,
+        project: { id: t.rec.project_id, name: t.rec.project, public: t.rec.project_public === 1 },
+        repository: { id: t.rec.repository_id, name: t.rec.repository, creationTime: t.rec.repository_creation_time },
+        artifact: { digest: t.rec.digest, mediaType: t.rec.media_type, size: t.rec.manifest_size, tag: root ? p.tag : null, tags: tagsOf.get(t.rec.id) ?? [], artifactType: t.rec.artifact_type },
+        operator: p.operator,
+        reports: mimes.map((mime) => ({ uuid: randomUUID(), mime })),
+        previous_sbom_digest: t.previousSbom,
+        platform: t.platform,
+        parent_digest: t.parent,
+      };
+    });
     const vendorType = p.scanType === 'sbom' ? SBOM_JOB : IMAGE_SCAN;
     const { executionId, taskIds } = await this.deps.jobs.createExecutionIn(trx, vendorType, p.trigger, {
       vendorId: p.vendorId ?? 0,

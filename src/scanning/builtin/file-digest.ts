@@ -48,10 +48,15 @@ function settle(answer: DigestAnswer): void {
     worker?.unref();
     idleSoon();
   }
-  if ('stopped' in answer) p.reject(p.stopped instanceof Error ? p.stopped : new Error('the digest was stopped'));
+  // A digest its caller stopped rejects with the caller's reason, whatever the worker answered.
+  if (p.stopped !== null || 'stopped' in answer) p.reject(stoppedError(p.stopped));
   else if ('error' in answer) p.reject(new Error(`reading the file to check its digest: ${answer.error}`));
-  else if (p.stopped !== null) p.reject(p.stopped instanceof Error ? p.stopped : new Error('the digest was stopped'));
   else p.resolve({ hex: answer.hex, bytes: answer.bytes });
+}
+
+/** The error a stopped digest rejects with: the abort reason when it is one. */
+function stoppedError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error('the digest was stopped');
 }
 
 function idleSoon(): void {
@@ -93,7 +98,7 @@ function theWorker(): Worker {
  * caller may close the handle then.
  */
 export function fileDigest(handle: FileHandle, algorithm: string, limit: number, signal: AbortSignal): Promise<FileDigest> {
-  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('the digest was stopped'));
+  if (signal.aborted) return Promise.reject(stoppedError(signal.reason));
   const w = theWorker();
   const id = nextId++;
   return new Promise<FileDigest>((resolve, reject) => {
@@ -109,7 +114,7 @@ export function fileDigest(handle: FileHandle, algorithm: string, limit: number,
       stopped: null,
     };
     const stop = (): void => {
-      entry.stopped = signal.reason ?? new Error('the digest was stopped');
+      entry.stopped = stoppedError(signal.reason);
       w.postMessage({ id, cancel: true } satisfies DigestRequest);
     };
     pending.set(id, entry);
