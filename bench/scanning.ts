@@ -419,7 +419,7 @@ function layoutLocal(layoutDir: string): LocalRegistry {
     serves: (url) => url === LOCAL_URL,
     manifest: async (_auth, _repo, digest) => ({ body: readFileSync(path(digest)), contentType: OCI_MANIFEST }),
     blob: async (_auth, _repo, digest) => createReadStream(path(digest), { highWaterMark: readChunkBytes }),
-    blobFile: async (_auth, _repo, digest) => open(path(digest), 'r'),
+    layer: async (_auth, _repo, digest) => open(path(digest), 'r'),
   };
 }
 

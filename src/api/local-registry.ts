@@ -37,6 +37,21 @@ export function localRegistry(deps: LocalRegistryDeps) {
     if (actor === null) throw fail('UNAUTHORIZED', badCredentialsText(header));
     return { actor: actor ?? anonymous, request: { id: 'in-process', addr: '127.0.0.1', host: '', method: 'GET', useragent: inProcessAgent } };
   };
+  /** The blob as `GET /v2/<repository>/blobs/<digest>` streams it for `ctx`, ended by `signal`. */
+  const read = async (ctx: CallContext, repository: string, digest: string, signal: AbortSignal | undefined): Promise<Readable> => {
+    const { stream } = await deps.registry.readBlob(ctx, parseRepoName(repository), parseDigest(digest));
+    if (signal) {
+      const stop = (): void => {
+        stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      if (signal.aborted) stop();
+      else {
+        signal.addEventListener('abort', stop, { once: true });
+        stream.once('close', () => signal.removeEventListener('abort', stop));
+      }
+    }
+    return stream;
+  };
   return {
     serves(url: string): boolean {
       const own = deps.ownUrl();
@@ -47,26 +62,16 @@ export function localRegistry(deps: LocalRegistryDeps) {
       const m = await deps.registry.getManifest(ctx, parseRepoName(repository), { kind: 'digest', digest: parseDigest(digest) }, true);
       return { body: m.body, contentType: m.mediaType };
     },
-    async blobFile(authorization: string, repository: string, digest: string): Promise<FileHandle | null> {
+    async layer(authorization: string, repository: string, digest: string, signal: AbortSignal | undefined): Promise<Readable | FileHandle> {
+      signal?.throwIfAborted();
+      // One resolution of the caller for both: the open file when the storage has one, else the stream.
       const ctx = await context(authorization);
       const opened = await deps.registry.blobFile?.(ctx, parseRepoName(repository), parseDigest(digest));
-      return opened?.file ?? null;
+      return opened ? opened.file : read(ctx, repository, digest, signal);
     },
     async blob(authorization: string, repository: string, digest: string, signal: AbortSignal | undefined): Promise<Readable> {
       signal?.throwIfAborted();
-      const ctx = await context(authorization);
-      const { stream } = await deps.registry.readBlob(ctx, parseRepoName(repository), parseDigest(digest));
-      if (signal) {
-        const stop = (): void => {
-          stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-        };
-        if (signal.aborted) stop();
-        else {
-          signal.addEventListener('abort', stop, { once: true });
-          stream.once('close', () => signal.removeEventListener('abort', stop));
-        }
-      }
-      return stream;
+      return read(await context(authorization), repository, digest, signal);
     },
   };
 }

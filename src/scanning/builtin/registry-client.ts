@@ -15,7 +15,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { trustedCa } from '../../platform/index.ts';
@@ -66,10 +66,10 @@ export interface LocalRegistry {
   /** The blob `digest` of `repository`, as `GET /v2/<repository>/blobs/<digest>` would stream it. */
   blob(authorization: string, repository: string, digest: string, signal: AbortSignal | undefined): Promise<Readable>;
   /**
-   * The same blob after the same checks, as an open file when the storage keeps it as one (the
-   * filesystem driver); null otherwise (read it with `blob`). The caller closes it.
+   * A layer blob after the same checks (one resolution of the caller): an open file when the
+   * storage keeps it as one (the filesystem driver; the caller closes it), else `blob`'s stream.
    */
-  blobFile(authorization: string, repository: string, digest: string): Promise<FileHandle | null>;
+  layer(authorization: string, repository: string, digest: string, signal: AbortSignal | undefined): Promise<Readable | FileHandle>;
 }
 
 /** Where one pull's manifest and blobs come from: a registry over HTTP, or Wharf's own in-process. */
@@ -501,11 +501,9 @@ class LocalPull implements PullTransport {
    * any other is streamed through the same check.
    */
   async openVerified(desc: BlobDescriptor, signal: AbortSignal | undefined): Promise<Readable | BlobFile> {
-    const what = `blob ${desc.digest} of ${this.repository}`;
-    const handle = await this.refused(what, () => this.local.blobFile(this.authorization, this.repository, desc.digest));
-    if (handle !== null) return { handle, verify: (stop) => verifyFile(handle, desc, stop) };
-    const stream = await this.refused(what, () => this.local.blob(this.authorization, this.repository, desc.digest, signal));
-    return verified(stream, desc, this.client.logger);
+    const opened = await this.refused(`blob ${desc.digest} of ${this.repository}`, () => this.local.layer(this.authorization, this.repository, desc.digest, signal));
+    if (opened instanceof Readable) return verified(opened, desc, this.client.logger);
+    return { handle: opened, verify: (stop) => verifyFile(opened, desc, stop) };
   }
 
   /** Runs `read`; a refusal becomes a RegistryPullError naming what was read and why. */
