@@ -200,7 +200,9 @@ export class TokenService {
     if (!key) throw fail('UNAUTHORIZED', 'bearer token signed by an unknown key');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, { issuer: tokenIssuer, audience: tokenService, algorithms: [alg], requiredClaims: ['exp', 'iat', 'sub'] }));
+      // JWT times are whole seconds and `iat` is rounded down, so a second of tolerance keeps a
+      // token valid for at least its `expires_in`, however late in a second it was issued.
+      ({ payload } = await jwtVerify(token, key, { issuer: tokenIssuer, audience: tokenService, algorithms: [alg], requiredClaims: ['exp', 'iat', 'sub'], clockTolerance: 1 }));
     } catch (err) {
       const expired = err instanceof Error && 'code' in err && err.code === 'ERR_JWT_EXPIRED';
       throw fail('UNAUTHORIZED', expired ? 'bearer token expired' : 'invalid bearer token');

@@ -272,6 +272,17 @@ describe('token expiry', () => {
     assert.equal(r.status, 401);
     assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer realm="/);
   });
+
+  it('a token issued late in a second still lasts its expires_in', async () => {
+    // Issue at about x.95 s and use it at about x+1.3 s: within its 1 s lifetime, though its
+    // whole-second `exp` (x+1) has passed.
+    await new Promise((r) => setTimeout(r, (1950 - (Date.now() % 1000)) % 1000));
+    const issued = Date.now();
+    const t = await getToken(w, ['repository:library/x:pull'], adminAuth);
+    await new Promise((r) => setTimeout(r, Math.max(0, issued + 350 - Date.now())));
+    const r = await fetch(`${w.url}/v2/`, { headers: { authorization: `Bearer ${t.token}` } });
+    assert.equal(r.status, 200, `used ${Date.now() - issued} ms after the request for it`);
+  });
 });
 
 describe('token signing key', () => {
