@@ -4,7 +4,8 @@
  * GET (or HEAD) load AT THE SAME TIME, round after round, on SQLite (or PostgreSQL with
  * WHARF_TEST_DATABASE=postgres): the machine's speed, which moves by a third or more within
  * minutes here, then moves both alike, so their ratio in one round means more than two runs
- * minutes apart. Prints req/s, cores and CPU µs per request of each, and the ratio B / A.
+ * minutes apart. Prints req/s, cores, CPU µs per request and VmRSS at the round's end (peak
+ * VmHWM at the end) of each, and the ratio B / A.
  *   node --import tsx bench/get-ab.ts --dirs=/tmp/old,/work/main [--s=8] [--rounds=4] [--method=HEAD]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +29,7 @@ for (const d of dirs) {
   await pushSmallImage(w.url, 'library/prof', smallImage('prof'), { tag: 'v1', auth: adminAuth });
   servers.push({ d, w, dataDir });
 }
+const statusMiB = (pid: number, key: string) => Math.round(Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
 const cpu = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []; return (Number(f[11]) + Number(f[12])) / 100; };
 const headers = { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' };
 const res: Record<string, number[]> = {};
@@ -39,10 +41,11 @@ try {
       const c = (cpu(s.w.proc.pid ?? 0) - (c0[i] ?? 0)) / seconds;
       const o = out[i] as (typeof out)[number];
       (res[s.d] ??= []).push(o.requestsPerSecond);
-      return `${s.d}: ${o.requestsPerSecond} req/s, ${c.toFixed(2)} cores, ${(c / o.requestsPerSecond * 1e6).toFixed(0)} µs/req`;
+      return `${s.d}: ${o.requestsPerSecond} req/s, ${c.toFixed(2)} cores, ${(c / o.requestsPerSecond * 1e6).toFixed(0)} µs/req, RSS ${statusMiB(s.w.proc.pid ?? 0, 'VmRSS')} MiB`;
     });
     console.log(`round ${r + 1}: ${line.join(' | ')}  ratio ${((out[1]?.requestsPerSecond ?? 0) / (out[0]?.requestsPerSecond ?? 1)).toFixed(3)}`);
   }
+  console.log(`peak RSS (VmHWM): ${servers.map((s) => `${s.d} ${statusMiB(s.w.proc.pid ?? 0, 'VmHWM')} MiB`).join(' | ')}`);
 } finally {
   for (const s of servers) { await s.w.stop(); rmSync(s.dataDir, { recursive: true, force: true }); }
 }

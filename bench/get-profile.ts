@@ -54,5 +54,6 @@ try {
 } finally {
   await w.stop();
   if (process.argv.includes('--output')) console.log(w.output().slice(-6000));
+  if (process.env.GP_OUT) (await import('node:fs')).writeFileSync(process.env.GP_OUT, w.output());
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -32,7 +32,7 @@ import { ProxyCacheRegistry, ProxyUpstreams, proxyCacheWriter } from './replicat
 import pkg from '../package.json' with { type: 'json' };
 import { buildApp } from './app.ts';
 import { SystemSettings } from './settings/index.ts';
-import { CertificateManager, trustCertificateFiles, trustCertificates } from './platform/index.ts';
+import { CertificateManager, limitHeapGrowth, trustCertificateFiles, trustCertificates } from './platform/index.ts';
 import { closeGracefully, localRegistry, startRedirectServer } from './api/index.ts';
 
 /** A running (or ready to run) Wharf: the app, its services and how to stop it. */
@@ -462,6 +462,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  limitHeapGrowth(config.server.heap_growth_percent);
   if (cmd === 'vulndb') return vulndbCommand(config, argv.slice(1));
   if (cmd === 'scanner') return scannerCommand(config, argv.slice(1));
   const wharf = await createWharf(config);

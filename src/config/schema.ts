@@ -49,8 +49,13 @@ export const configSchema = z
          * believed: the client address (failed-login limits, audit) is then the one they forwarded.
          */
         trust_proxy: list.default([]),
+        /**
+         * How far V8 lets the JavaScript heap grow past what its last full GC kept, in percent
+         * (src/platform/heap.ts); 0 leaves it to V8, which lets it reach three or four times that.
+         */
+        heap_growth_percent: z.coerce.number().int().min(0).max(400).default(30),
       })
-      .default({ headers_timeout_seconds: 20, stall_timeout_seconds: 30, body_timeout_seconds: 60, keep_alive_timeout_seconds: 65, trust_proxy: [] }),
+      .default({ headers_timeout_seconds: 20, stall_timeout_seconds: 30, body_timeout_seconds: 60, keep_alive_timeout_seconds: 65, trust_proxy: [], heap_growth_percent: 30 }),
     /** HTTPS (docs/tls.md): a certificate from files, or generated with a private CA (`auto`, Harbor's certSource auto). */
     tls: z
       .object({

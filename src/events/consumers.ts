@@ -34,7 +34,8 @@
  *
  * Two savings under load, neither weakening the above:
  *   - the consumers of a runner share one read of the outbox's tail and one decoding of each
- *     event (./outbox-tail.ts); the events handed to `handle` are frozen and shared;
+ *     event (./outbox-tail.ts); the events handed to `handle` are frozen and shared, and the
+ *     tail lets go of an event once every consumer has passed it;
  *   - a batch with nothing a consumer wants (none of its types, or its `wants` says no) moves its
  *     cursor in memory only; the stored cursor follows with the next batch it handles, or within
  *     `deferMs` (default 1 s), or at stop. A crash before that reads those events again, and
@@ -207,6 +208,7 @@ export class ConsumerRunner {
       const rows = await this.tail.eventsAfter(db, state.cursor, batchSize);
       if (rows.length === 0) break;
       const r = await this.applyRows(state, rows, stopping);
+      this.releaseTail();
       handled += r.handled;
       if (!r.complete) continue; // the cursor moved under us or a batch was cut short: read again from it
       if (rows.length < batchSize) break;
@@ -214,6 +216,16 @@ export class ConsumerRunner {
     if (state.deferredAt !== null && performance.now() - state.deferredAt >= (this.deps.deferMs ?? 1000)) await this.storeDeferred(state);
     await c.afterRound?.(state.cursor ?? 0);
     return handled;
+  }
+
+  /** Lets the shared tail drop the events every consumer has passed (see OutboxTail.release). */
+  private releaseTail(): void {
+    let low = Number.POSITIVE_INFINITY;
+    for (const s of this.states.values()) {
+      if (s.cursor === null) return;
+      if (s.cursor < low) low = s.cursor;
+    }
+    if (low !== Number.POSITIVE_INFINITY) this.tail.release(low);
   }
 
   /** Stores a cursor moved in memory only (one small transaction); no-op when there is none. */

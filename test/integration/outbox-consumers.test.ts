@@ -273,6 +273,40 @@ test('the shared tail: one read for many consumers, and every caller sees what c
   });
 });
 
+test('the shared tail lets go of what every consumer has passed, and still answers every position', async () => {
+  await withDb(async (db) => {
+    const outbox = new Outbox();
+    const tail = new OutboxTail(64);
+    let reads = 0;
+    const original = outboxStore.eventsAfter;
+    outboxStore.eventsAfter = async (d, after, limit) => {
+      reads++;
+      return original.call(outboxStore, d, after, limit);
+    };
+    try {
+      await appendEvents(db.kysely, outbox, 0, 40);
+      const all = await original.call(outboxStore, db.kysely, 0, 1000);
+      const seqs = all.map((r) => r.seq);
+      assert.equal((await tail.eventsAfter(db.kysely, 0, 100)).length, 40);
+      assert.equal(tail.size, 40);
+      const slowest = seqs[24] ?? 0;
+      tail.release(slowest);
+      assert.equal(tail.size, 15, 'only the rows after the slowest consumer stay');
+      reads = 0;
+      assert.deepEqual((await tail.eventsAfter(db.kysely, slowest, 100)).map((r) => r.seq), seqs.slice(25), 'served from memory');
+      assert.equal(reads, 1, 'plus one read past the end, finding nothing new');
+      assert.deepEqual((await tail.eventsAfter(db.kysely, seqs[9] ?? 0, 5)).map((r) => r.seq), seqs.slice(10, 15), 'a position behind the window is read directly');
+      tail.release(seqs[39] ?? 0);
+      assert.equal(tail.size, 0);
+      await appendEvents(db.kysely, outbox, 40, 3);
+      assert.deepEqual((await tail.eventsAfter(db.kysely, seqs[39] ?? 0, 100)).map((r) => r.type), ['PUSH_ARTIFACT', 'PUSH_ARTIFACT', 'PULL_ARTIFACT'], 'an emptied window goes on from its end');
+      assert.equal(tail.size, 3);
+    } finally {
+      outboxStore.eventsAfter = original;
+    }
+  });
+});
+
 test('wakeOnCommit: an append wakes no one before its commit; the commit notification does (PostgreSQL)', async (t) => {
   await withDb(async (db) => {
     if (!db.notifications) {
