@@ -4,6 +4,8 @@
  * client and the Wharf process used, and Wharf's VmRSS / VmHWM.
  *   node --import tsx bench/get-profile.ts [--s=5] [--c=50] [--only=get|head] [--prof=/tmp/prof] [--auth]
  * --auth sends the admin's Basic credentials instead of none (an authenticated pull of a public repo).
+ * BENCH_NODE_ARGS='…' passes options to the server's node; GP_OUT=FILE writes the server's whole output
+ * there at the end (with BENCH_NODE_ARGS=--trace-gc, its GC trace).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
