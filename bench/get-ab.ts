@@ -7,6 +7,8 @@
  * minutes apart. Prints req/s, cores, CPU µs per request and VmRSS at the round's end (peak
  * VmHWM at the end) of each, and the ratio B / A.
  *   node --import tsx bench/get-ab.ts --dirs=/tmp/old,/work/main [--s=8] [--rounds=4] [--method=HEAD]
+ * The same build twice with different node options: --dirs=$PWD,$PWD --node-args='|--max-semi-space-size=8'
+ * (A's options, a bar, B's options).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,13 +23,14 @@ const seconds = Number(arg('s', '8'));
 const rounds = Number(arg('rounds', '4'));
 const method = arg('method', 'GET') as 'GET' | 'HEAD';
 const env: Record<string, string> = { WHARF_LOG_LEVEL: 'warn', ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('WHARF_') && e[1] !== undefined)) };
+const nodeArgs = arg('node-args', '|').split('|').map((a) => a.split(' ').filter(Boolean));
 const servers = [];
-for (const d of dirs) {
+for (const [i, d] of dirs.entries()) {
   process.chdir(d); // spawnWharf runs `node dist/main.js` in the current folder
   const dataDir = mkdtempSync(join(tmpdir(), 'ab-'));
-  const w = await spawnWharf({ dataDir, env, compiled: true });
+  const w = await spawnWharf({ dataDir, env, compiled: true, nodeArgs: nodeArgs[i] ?? [] });
   await pushSmallImage(w.url, 'library/prof', smallImage('prof'), { tag: 'v1', auth: adminAuth });
-  servers.push({ d, w, dataDir });
+  servers.push({ d: `${'AB'[i]} ${d}${nodeArgs[i]?.length ? ` ${nodeArgs[i]?.join(' ')}` : ''}`, w, dataDir });
 }
 const statusMiB = (pid: number, key: string) => Math.round(Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
 const cpu = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []; return (Number(f[11]) + Number(f[12])) / 100; };
@@ -50,4 +53,5 @@ try {
   for (const s of servers) { await s.w.stop(); rmSync(s.dataDir, { recursive: true, force: true }); }
 }
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
-console.log(`total ${dirs.map((d) => sum(res[d] ?? [])).join(' / ')}; ratio ${(sum(res[dirs[1] as string] ?? []) / sum(res[dirs[0] as string] ?? [])).toFixed(3)}`);
+const [a, b] = servers.map((s) => sum(res[s.d] ?? []));
+console.log(`total ${a} / ${b}; ratio ${((b ?? 0) / (a ?? 1)).toFixed(3)}`);

@@ -8,7 +8,8 @@
  * ({@link escapeFilterValue}); the filters written in the settings are the system admin's and are
  * used as written. A session opens one connection and closes it; nothing is kept between calls.
  */
-import { Client, InvalidCredentialsError, NoSuchObjectError, type Entry } from 'ldapts';
+import type { Client, Entry } from 'ldapts';
+import { lazyModule } from '../platform/index.ts';
 
 /** The `ldap_*` settings, read from /configurations by whoever builds the directory (main.ts). */
 export interface LdapSettings {
@@ -146,6 +147,9 @@ function isNetworkError(err: unknown): boolean {
   return typeof code === 'string' || /timeout|timed out|connect|ECONN|EHOST|ENOTFOUND|socket/i.test(err.message);
 }
 
+/** ldapts, loaded by the first LDAP session (only installations with LDAP authentication open one). */
+const ldapts = lazyModule<typeof import('ldapts')>('ldapts');
+
 /** One connection to the directory; close it when done. */
 export class LdapSession {
   private constructor(
@@ -157,7 +161,7 @@ export class LdapSession {
   static open(settings: LdapSettings): LdapSession {
     const url = ldapUrl(settings.url);
     const ms = Math.max(1, settings.timeout || 5) * 1000;
-    const client = new Client({ url, timeout: ms, connectTimeout: ms, ...(url.startsWith('ldaps:') ? { tlsOptions: { rejectUnauthorized: settings.verifyCert } } : {}) });
+    const client = new (ldapts().Client)({ url, timeout: ms, connectTimeout: ms, ...(url.startsWith('ldaps:') ? { tlsOptions: { rejectUnauthorized: settings.verifyCert } } : {}) });
     return new LdapSession(settings, client);
   }
 
@@ -168,7 +172,7 @@ export class LdapSession {
       await this.client.bind(dn, password);
       return true;
     } catch (err) {
-      if (err instanceof InvalidCredentialsError) return false;
+      if (err instanceof ldapts().InvalidCredentialsError) return false;
       throw err;
     }
   }
@@ -231,7 +235,7 @@ export class LdapSession {
       const e = searchEntries[0];
       return e ? { dn: e.dn, name: first(e, nameAttribute) || e.dn } : null;
     } catch (err) {
-      if (err instanceof NoSuchObjectError) return null;
+      if (err instanceof ldapts().NoSuchObjectError) return null;
       throw err;
     }
   }

@@ -5,9 +5,12 @@
  * else Unknown. Words that say "not rated" (`not yet assigned`, `untriaged`, ...) fall through to
  * the next source. Pure.
  */
-import cvssLib from 'ae-cvss-calculator';
+import { lazyModule } from '../../platform/index.ts';
 import type { CvssDetails, Severity } from '../adapter/protocol.ts';
 import type { CompactAdvisory, CompactAffected, OsvSeverity } from './osv.ts';
+
+/** ae-cvss-calculator, loaded by the first vector scored (platform/lazy-module.ts). */
+const cvss = lazyModule<typeof import('ae-cvss-calculator')>('ae-cvss-calculator');
 
 /** A scored CVSS vector. */
 export interface CvssScore {
@@ -58,6 +61,7 @@ export function scoreVector(vector: string): CvssScore | null {
 
 function computeScore(vector: string): CvssScore | null {
   const v = vector.trim().replace(/^\((.*)\)$/, '$1');
+  const cvssLib = cvss();
   try {
     if (v.startsWith('CVSS:3.1/')) return scored(3, v, new cvssLib.Cvss3P1(v).calculateScores().base);
     if (v.startsWith('CVSS:3.0/')) return scored(3, v, new cvssLib.Cvss3P0(v).calculateScores().base);

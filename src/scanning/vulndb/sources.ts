@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import yauzl from 'yauzl';
+import { lazyModule } from '../../platform/index.ts';
+
+/** yauzl, loaded by the first zip read (a database update; platform/lazy-module.ts). */
+const yauzl = lazyModule<typeof import('yauzl')>('yauzl');
 
 /** A record file larger than this is skipped (OSV's largest records are a few MiB). */
 export const maxRecordBytes = 64 * 1024 * 1024;
@@ -50,7 +53,7 @@ async function readCapped(stream: Readable, cap: number): Promise<Buffer | null>
 
 /** The records of an OSV zip file, entry by entry (`.json` entries; folders and other files skipped). */
 export async function* zipRecords(path: string, signal?: AbortSignal): AsyncGenerator<SourceItem> {
-  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: true });
+  const zip = await yauzl().openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: true });
   try {
     for await (const entry of zip.eachEntry()) {
       signal?.throwIfAborted();

@@ -5,12 +5,16 @@
  * default; binary mode (attributes as `ce-*` headers, `data` as the body) is a Wharf option,
  * chosen with the target option `cloudevents_mode: "binary"`.
  */
-import { CloudEvent, HTTP } from 'cloudevents';
+import type { CloudEvent } from 'cloudevents';
+import { lazyModule } from '../../platform/index.ts';
 import type { WharfEvent } from '../../events/index.ts';
 import { fail } from '../../domain/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
 import { defaultEventData, withRelay, type HarborEventData } from './default.ts';
 import { goJson, rfc3339Seconds, type AnyEventType } from './common.ts';
+
+/** The SDK, loaded by the first event rendered as a CloudEvent (platform/lazy-module.ts). */
+const sdk = lazyModule<typeof import('cloudevents')>('cloudevents');
 
 /** CloudEvents `type` per event type: Harbor's names, and `wharf.*` names for Wharf's additions. */
 export const cloudEventTypes: Readonly<Record<AnyEventType, string>> = {
@@ -56,7 +60,7 @@ export function cloudEventSource(ctx: FormatContext): string {
 export function toCloudEvent(event: WharfEvent, ctx: FormatContext): CloudEvent<HarborEventData> {
   // The SDK would invent a random id for an empty one, and redeliveries would no longer match.
   if (event.id === '') throw fail('UNPROCESSABLE', 'an event without an id cannot be rendered as a CloudEvent');
-  return new CloudEvent<HarborEventData>({
+  return new (sdk().CloudEvent)<HarborEventData>({
     specversion: '1.0',
     id: event.id,
     source: cloudEventSource(ctx),
@@ -106,7 +110,7 @@ export function harborStructuredBody(ce: CloudEvent<HarborEventData>, occurAt: n
 export const formatCloudEvents: PayloadFormatter = (event, ctx): RenderedPayload => {
   const ce = toCloudEvent(event, ctx);
   if (ctx.target.options['cloudevents_mode'] === 'binary') {
-    const message = HTTP.binary(ce);
+    const message = sdk().HTTP.binary(ce);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.headers)) {
       const text = String(value);

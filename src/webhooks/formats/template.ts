@@ -15,7 +15,8 @@
  * with the same facts for every type where it has them), `payload` (Harbor's Default payload
  * object), `policy` (id, name) and `wharf` (external_url, host).
  */
-import { Liquid, Tag, type FS, type Template, type TagToken, type TopLevelToken } from 'liquidjs';
+import type { FS, Liquid, Template, TagToken, TopLevelToken } from 'liquidjs';
+import { lazyModule } from '../../platform/index.ts';
 import type { WharfEvent } from '../../events/index.ts';
 import { fail } from '../../domain/index.ts';
 import type { FormatContext, PayloadFormatter, RenderedPayload } from './types.ts';
@@ -53,33 +54,43 @@ const noFiles: FS = {
   resolve: (_dir, file) => file,
 };
 
-const liquid = new Liquid({
-  fs: noFiles,
-  relativeReference: false,
-  cache: false,
-  ownPropertyOnly: true,
-  strictFilters: true,
-  strictVariables: false,
-  timezoneOffset: 0,
-  parseLimit: templateLimits.maxTemplateLength,
-  renderLimit: templateLimits.renderMs,
-  memoryLimit: templateLimits.memory,
-});
-for (const name of ['include', 'render', 'layout']) {
-  liquid.registerTag(
-    name,
-    class extends Tag {
-      constructor(token: TagToken, remain: TopLevelToken[], engine: Liquid) {
-        super(token, remain, engine);
-        throw new Error(`the ${name} tag is not available in webhook templates (they cannot read files)`);
-      }
-      *render(): Generator<unknown, void, unknown> {}
-    },
-  );
-}
+/** liquidjs, loaded by the first template parsed (most installations never use one). */
+const liquidjs = lazyModule<typeof import('liquidjs')>('liquidjs');
+let engine: Liquid | undefined;
 
-// liquidjs' json filter writes nothing for a missing value, which breaks the JSON around it; here it is `null`.
-liquid.registerFilter('json', (value: unknown, space: unknown = 0) => JSON.stringify(value ?? null, null, typeof space === 'number' ? Math.min(Math.max(space, 0), 10) : 0));
+/** The sandboxed Liquid engine, made on first use. */
+function liquid(): Liquid {
+  if (engine) return engine;
+  const { Liquid, Tag } = liquidjs();
+  const made = new Liquid({
+    fs: noFiles,
+    relativeReference: false,
+    cache: false,
+    ownPropertyOnly: true,
+    strictFilters: true,
+    strictVariables: false,
+    timezoneOffset: 0,
+    parseLimit: templateLimits.maxTemplateLength,
+    renderLimit: templateLimits.renderMs,
+    memoryLimit: templateLimits.memory,
+  });
+  for (const name of ['include', 'render', 'layout']) {
+    made.registerTag(
+      name,
+      class extends Tag {
+        constructor(token: TagToken, remain: TopLevelToken[], engine: Liquid) {
+          super(token, remain, engine);
+          throw new Error(`the ${name} tag is not available in webhook templates (they cannot read files)`);
+        }
+        *render(): Generator<unknown, void, unknown> {}
+      },
+    );
+  }
+  // liquidjs' json filter writes nothing for a missing value, which breaks the JSON around it; here it is `null`.
+  made.registerFilter('json', (value: unknown, space: unknown = 0) => JSON.stringify(value ?? null, null, typeof space === 'number' ? Math.min(Math.max(space, 0), 10) : 0));
+  engine = made;
+  return made;
+}
 
 /** Parsed templates by source, most recent last (renders happen per event and target). */
 const parsed = new Map<string, Template[]>();
@@ -100,7 +111,7 @@ function parse(source: string): Template[] {
   if (source.length > templateLimits.maxTemplateLength) throw fail('BAD_REQUEST', `the template is longer than ${templateLimits.maxTemplateLength} characters`);
   let tpl: Template[];
   try {
-    tpl = liquid.parse(source);
+    tpl = liquid().parse(source);
   } catch (err) {
     throw fail('BAD_REQUEST', `invalid template: ${errorText(err)}`);
   }
@@ -129,7 +140,7 @@ export function renderTemplate(source: string, vars: Record<string, unknown>): s
   const tpl = parse(source);
   let out: unknown;
   try {
-    out = liquid.renderSync(tpl, vars);
+    out = liquid().renderSync(tpl, vars);
   } catch (err) {
     throw fail('BAD_REQUEST', `the template failed to render: ${errorText(err)}`);
   }

@@ -8,10 +8,13 @@
  */
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { unzipSync } from 'fflate';
+import { lazyModule } from '../../../platform/index.ts';
 import { PackageURL } from 'packageurl-js';
 import type { FileAnalyzer, FileEntry, InstalledPackage } from '../types.ts';
 import { readCapped } from './read-stream.ts';
+
+/** fflate, loaded by the first Java archive read (platform/lazy-module.ts). */
+const fflate = lazyModule<typeof import('fflate')>('fflate');
 
 /** An archive larger than this is skipped. */
 export const JAVA_ARCHIVE_CAP = 64 * 1024 * 1024;
@@ -112,7 +115,7 @@ export function readJavaArchive(
   const isEar = /\.ear$/i.test(fileName);
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(data, {
+    files = fflate().unzipSync(data, {
       filter: (f) => {
         const metadata = f.name === 'META-INF/MANIFEST.MF' || POM_PROPERTIES.test(f.name);
         const nested = depth < MAX_NESTING && (LIB_JAR.test(f.name) || (isEar && EAR_MODULE.test(f.name)));
