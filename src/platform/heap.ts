@@ -1,11 +1,12 @@
 /**
- * The JavaScript heap's growth between full garbage collections. After a full GC V8 lets the old
- * generation grow to a multiple of what survived, chosen from its own speed estimates: on Wharf
- * under a sustained manifest GET load that was about three times the ~42 MiB that survive (each
- * GET's pull event and audit entry leave some garbage there), so RSS rose by some 80 MiB of
- * garbage before each collection. A fixed factor keeps the heap near what is live, for more
- * frequent but incremental full collections (a few milliseconds each, about one every 1.5 s
- * under that load). V8's flags are process-wide, so worker threads follow too.
+ * The JavaScript heap's growth between full garbage collections (`server.heap_growth_percent`).
+ * After a full GC V8 lets the old generation grow to a multiple of what survived, chosen from its
+ * own speed estimates: under a sustained manifest GET load about three times the ~42 MiB that
+ * survive, so RSS rises by some 80 MiB of garbage before each collection. A fixed factor of 1.3
+ * kept RSS 30-100 MiB lower there at no measurable cost, but it is not the default: where much
+ * survives the young generation for a while, as in a vulnerability database import, incremental
+ * marking then hardly stops, and the import took four times the CPU (docs/testing.md, round
+ * seven). V8's flags are process-wide, so worker threads follow too.
  */
 import { setFlagsFromString } from 'node:v8';
 
