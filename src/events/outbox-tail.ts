@@ -124,6 +124,12 @@ export class OutboxTail {
 
   /** The window's rows after `after` (which it covers), at most `limit`. */
   private slice(after: number, limit: number): EventRow[] {
+    const first = this.firstAfter(after);
+    return this.rows.slice(first, first + limit);
+  }
+
+  /** The index of the window's first row with `seq > after` (its length when there is none). */
+  private firstAfter(after: number): number {
     let lo = 0;
     let hi = this.rows.length;
     while (lo < hi) {
@@ -131,7 +137,14 @@ export class OutboxTail {
       if ((this.rows[mid] as EventRow).seq <= after) lo = mid + 1;
       else hi = mid;
     }
-    return this.rows.slice(lo, lo + limit);
+    return lo;
+  }
+
+  /** Drops the window's first `n` rows; its lower bound becomes the last one's seq. */
+  private dropFirst(n: number): void {
+    if (n <= 0) return;
+    this.from = (this.rows[n - 1] as EventRow).seq;
+    this.rows = this.rows.slice(n);
   }
 
   /**
@@ -141,23 +154,10 @@ export class OutboxTail {
    * few thousand pulls a second, for V8 to move every one of them to its old generation).
    */
   release(seq: number): void {
-    if (!(seq > this.from) || this.rows.length === 0) return;
-    if (seq >= this.to) {
-      this.from = this.to;
-      this.rows = [];
-      return;
-    }
-    let n = 0;
-    while (n < this.rows.length && (this.rows[n] as EventRow).seq <= seq) n++;
-    if (n === 0) return;
-    this.from = (this.rows[n - 1] as EventRow).seq;
-    this.rows = this.rows.slice(n);
+    if (seq > this.from) this.dropFirst(this.firstAfter(seq));
   }
 
   private trim(): void {
-    const extra = this.rows.length - this.maxRows;
-    if (extra <= 0) return;
-    this.from = (this.rows[extra - 1] as EventRow).seq;
-    this.rows = this.rows.slice(extra);
+    this.dropFirst(this.rows.length - this.maxRows);
   }
 }
